@@ -1,0 +1,63 @@
+# Charter: one image holding all four services.
+#
+# Stage "build" compiles the project in Release mode with Debian 12's own
+# -dev packages; stage "runtime" carries only the shared libraries those
+# binaries load, curl for container healthchecks, and a non-root "charter"
+# user. Which service a container runs is chosen by its command, e.g.
+#   docker run --rm charter:local charter-ingest --config /etc/charter/ingest.conf
+# With no command the image prints each service's --help.
+
+FROM debian:12-slim AS build
+
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      libevent-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler \
+      libhiredis-dev libjansson-dev libyaml-dev libcurl4-openssl-dev \
+      libssl-dev libcmocka-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build build -j"$(nproc)" \
+ && mkdir -p /out \
+ && install -m 0755 \
+      build/services/ingest/charter-ingest \
+      build/services/sla-timer/charter-sla-timer \
+      build/services/notification/charter-notification \
+      build/services/reporting/charter-reporting \
+      /out/
+
+
+FROM debian:12-slim AS runtime
+
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libevent-2.1-7 libevent-pthreads-2.1-7 librdkafka1 libprotobuf-c1 \
+      libhiredis0.14 libjansson4 libyaml-0-2 libcurl4 libssl3 \
+      ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/*
+
+# System user and the notification outbox. The outbox directory exists in the
+# image so that a named volume mounted on it starts out owned by charter.
+RUN groupadd --system charter \
+ && useradd --system --gid charter --home-dir /var/lib/charter \
+      --no-create-home --shell /usr/sbin/nologin charter \
+ && install -d -o charter -g charter -m 0750 /var/lib/charter /var/lib/charter/outbox
+
+COPY --from=build /out/ /usr/local/bin/
+
+USER charter:charter
+WORKDIR /var/lib/charter
+
+# Default http.listen ports: ingest, reporting, sla-timer, notification.
+# Inside a container set http.listen to 0.0.0.0:PORT (CHARTER_HTTP_LISTEN).
+EXPOSE 8080 8081 8082 8083
+
+# Services exit cleanly on SIGTERM (flush producer, commit offsets).
+STOPSIGNAL SIGTERM
+
+CMD ["/bin/sh", "-c", "echo 'Charter image. Run one of: charter-ingest, charter-sla-timer, charter-notification, charter-reporting [--config FILE]'; for s in ingest sla-timer notification reporting; do echo; echo \"== charter-$s --help\"; charter-$s --help; done"]

@@ -1,0 +1,190 @@
+/*
+ * One runtime, four descriptors.
+ *
+ * A Charter service is a ch_service table: its name, its config keys, the
+ * topics it consumes with their protobuf types, callbacks for decoded
+ * messages, partition assignment, HTTP routes and a periodic tick. The
+ * runtime owns everything else: the single libevent loop, configuration,
+ * logs, the Kafka consumer (woken through rd_kafka_queue_io_event_enable, so
+ * there is no polling thread), the producer and its delivery reports, Redis
+ * (hiredis async on the same loop, reconnecting with backoff), the HTTP
+ * server with /healthz, /readyz and /metrics, signals and offsets.
+ *
+ * Offsets: a consumed message's offset is stored (and later auto-committed)
+ * only when the service has called ch_msg_done() for it and for every earlier
+ * message of the same partition, so a crash redelivers anything unfinished:
+ * at-least-once, never lost. Services make their effects idempotent.
+ *
+ * Everything here runs on the loop's thread; nothing is thread-safe.
+ */
+#ifndef CHARTER_RUNTIME_H
+#define CHARTER_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/config.h"
+#include "charter/log.h"
+
+struct evhttp_request;
+struct event_base;
+struct redisReply;
+struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
+
+typedef struct ch_runtime ch_runtime;
+typedef struct ch_msg ch_msg;
+typedef struct ch_metric ch_metric;
+
+/* One consumed topic and the protobuf message its records hold. */
+typedef struct {
+    const char *topic;
+    const struct ProtobufCMessageDescriptor *type;
+} ch_subscription;
+
+/* HTTP methods for routes (bit mask). */
+enum { CH_HTTP_GET = 1, CH_HTTP_POST = 2, CH_HTTP_PUT = 4, CH_HTTP_DELETE = 8 };
+
+/*
+ * An HTTP handler. `rest` is the part of the path after the route's path
+ * (for prefix routes) without the query string. The handler must answer the
+ * request, now or later (for example after a Kafka delivery report).
+ */
+typedef void (*ch_http_fn)(void *svc, struct evhttp_request *req, const char *rest);
+
+typedef struct {
+    int methods;
+    const char *path;
+    int prefix; /* 1: path is a prefix ("/v1/cases/") */
+    ch_http_fn fn;
+} ch_route;
+
+typedef struct {
+    const char *name;               /* "ingest": logs, metrics, default group id */
+    const char *env_prefix;         /* "CHARTER_INGEST_" */
+    const char *default_http_listen;/* "127.0.0.1:8080" */
+
+    /* Service config: the runtime allocates config_size zeroed bytes, fills
+     * them from this table and hands them to init. */
+    const ch_config_entry *config;
+    size_t nconfig;
+    size_t config_size;
+
+    const ch_subscription *subs;
+    size_t nsubs;
+
+    const ch_route *routes;
+    size_t nroutes;
+
+    /* Creates the service context. Returns 0, or fills errstr and returns a
+     * CH_E* code (start-up stops). */
+    int (*init)(ch_runtime *rt, const void *config, void **svc, char *errstr,
+                size_t errstr_size);
+
+    /*
+     * A decoded record. `msg` (of the subscription's type) and `m` are
+     * borrowed until ch_msg_done(m, ...) is called, which the service must
+     * do exactly once, now or later.
+     */
+    void (*on_message)(void *svc, ch_msg *m, const struct ProtobufCMessage *msg);
+
+    /* Partition ownership (may be NULL). on_revoke is called before the
+     * offsets are committed and the partition is handed over. */
+    void (*on_assign)(void *svc, const char *topic, int32_t partition);
+    void (*on_revoke)(void *svc, const char *topic, int32_t partition);
+
+    /* Called when Redis (re)connects (may be NULL). */
+    void (*on_redis_ready)(void *svc);
+
+    /* Called once a second (may be NULL); throttle sub-tasks inside. */
+    void (*tick)(void *svc, int64_t now_ms);
+
+    /* Called once at shutdown before Kafka and Redis close (may be NULL):
+     * stop starting new work. */
+    void (*stop)(void *svc);
+
+    /* Frees the context (may be NULL). */
+    void (*fini)(void *svc);
+} ch_service;
+
+/*
+ * Runs a service: parses argv (--config FILE, --help), loads config from
+ * defaults, file and environment, connects, and runs the loop until SIGTERM
+ * or SIGINT. Returns the process exit code (0 clean, 1 runtime failure,
+ * 2 bad configuration).
+ */
+int ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp);
+
+/* ---- for services ---- */
+
+const ch_log *ch_runtime_log(const ch_runtime *rt);
+struct event_base *ch_runtime_base(ch_runtime *rt);
+int ch_runtime_stopping(const ch_runtime *rt);
+
+/*
+ * Finishes a consumed message. rc 0: done, its offset may be committed.
+ * CH_EAGAIN or CH_EIO: a temporary failure; the runtime retries the same
+ * message with backoff (later messages of the partition still run, but no
+ * offset past it is committed). CH_EBADMSG or CH_EINVAL: the record can never
+ * be processed; it goes to the dead-letter topic with `reason` and is then
+ * done. After this call `m` and the message are gone.
+ */
+void ch_msg_done(ch_msg *m, int rc, const char *reason);
+
+/* Where the message came from (valid until ch_msg_done). */
+const char *ch_msg_topic(const ch_msg *m);
+int32_t ch_msg_partition(const ch_msg *m);
+int64_t ch_msg_offset(const ch_msg *m);
+/* Kafka timestamp of the record, ms since the epoch, or -1. */
+int64_t ch_msg_timestamp(const ch_msg *m);
+
+/*
+ * Delivery callback: rc 0 when Kafka acknowledged the write (offset set),
+ * CH_EIO otherwise (errstr says why).
+ */
+typedef void (*ch_produce_cb)(void *opaque, int rc, int32_t partition, int64_t offset,
+                              const char *errstr);
+
+/*
+ * Serialises msg and produces it to topic with key. Returns 0 and later calls
+ * cb exactly once (cb may be NULL); or returns CH_EAGAIN (local queue full,
+ * or stopping) or CH_EIO and never calls cb.
+ */
+int ch_produce(ch_runtime *rt, const char *topic, const char *key,
+               const struct ProtobufCMessage *msg, ch_produce_cb cb, void *opaque);
+
+/*
+ * Redis reply callback: reply is NULL when the command failed because the
+ * connection dropped or the runtime is closing; it is borrowed.
+ */
+typedef void (*ch_redis_cb)(void *opaque, struct redisReply *reply);
+
+/* 1 when the Redis connection is up (and authenticated). */
+int ch_redis_ready(const ch_runtime *rt);
+
+/*
+ * Sends a command (hiredis format string). Returns 0 and calls cb exactly
+ * once later (cb may be NULL); or CH_EAGAIN when Redis is not connected,
+ * and cb is never called.
+ */
+int ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...);
+int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc,
+                          const char **argv, const size_t *argvlen);
+
+/* Metrics, exposed on /metrics in Prometheus text format. `name` may carry
+ * labels: "charter_timers_fired_total{kind=\"breach\"}". The runtime owns
+ * the metric; the pointer lives as long as the runtime. NULL on ENOMEM. */
+ch_metric *ch_metric_counter(ch_runtime *rt, const char *name, const char *help);
+ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
+void ch_metric_add(ch_metric *m, double v);
+void ch_metric_set(ch_metric *m, double v);
+
+/* HTTP helpers. The body is JSON text; errors are {"error":{"code","message"}}. */
+void ch_http_reply_json(struct evhttp_request *req, int status, const char *json);
+void ch_http_reply_error(struct evhttp_request *req, int status, const char *code,
+                         const char *message);
+/* The same with the offending field named ({"error":{"code","field","message"}}). */
+void ch_http_reply_error_field(struct evhttp_request *req, int status, const char *code,
+                               const char *field, const char *message);
+
+#endif

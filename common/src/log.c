@@ -1,0 +1,115 @@
+/*
+ * JSON-lines logger. Each line is built in a stack buffer and written with
+ * one fwrite so concurrent processes sharing a terminal do not interleave
+ * within a line.
+ */
+#include "charter/log.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "charter/errors.h"
+#include "charter/timeutil.h"
+
+static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+int
+ch_log_level_parse(const char *s, ch_log_level *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (ch_log_level)i;
+            return 0;
+        }
+    }
+    return CH_EINVAL;
+}
+
+typedef struct {
+    char buf[4096];
+    size_t n;
+} line_buf;
+
+static void
+put(line_buf *b, const char *s, size_t len)
+{
+    if (b->n + len >= sizeof(b->buf) - 2)
+        len = sizeof(b->buf) - 2 - b->n;
+    memcpy(b->buf + b->n, s, len);
+    b->n += len;
+}
+
+static void
+put_json_string(line_buf *b, const char *s)
+{
+    put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            put(b, "\\\"", 2);
+            break;
+        case '\\':
+            put(b, "\\\\", 2);
+            break;
+        case '\n':
+            put(b, "\\n", 2);
+            break;
+        case '\r':
+            put(b, "\\r", 2);
+            break;
+        case '\t':
+            put(b, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                put(b, esc, 6);
+            } else {
+                put(b, (const char *)p, 1);
+            }
+        }
+    }
+    put(b, "\"", 1);
+}
+
+void
+ch_log_emit(const ch_log *lg, ch_log_level lvl, const char *msg, const ch_log_field *f, size_t nf)
+{
+    line_buf b;
+    b.n = 0;
+    char ts[CH_TIME_BUFSZ];
+    ch_time_format_utc(ch_time_now_ms(), ts, sizeof(ts));
+    put(&b, "{\"ts\":", 6);
+    put_json_string(&b, ts);
+    put(&b, ",\"level\":", 9);
+    put_json_string(&b, level_names[lvl]);
+    put(&b, ",\"service\":", 11);
+    put_json_string(&b, lg->service);
+    put(&b, ",\"msg\":", 7);
+    put_json_string(&b, msg);
+    for (size_t i = 0; i < nf; i++) {
+        if (f[i].type == CH_LOG_T_NONE)
+            continue;
+        put(&b, ",", 1);
+        put_json_string(&b, f[i].key);
+        put(&b, ":", 1);
+        char num[32];
+        switch (f[i].type) {
+        case CH_LOG_T_STR:
+            put_json_string(&b, f[i].s);
+            break;
+        case CH_LOG_T_INT:
+            put(&b, num, (size_t)snprintf(num, sizeof(num), "%lld", f[i].i));
+            break;
+        case CH_LOG_T_ERRNO:
+            put_json_string(&b, strerror((int)f[i].i));
+            break;
+        case CH_LOG_T_NONE:
+            break;
+        }
+    }
+    put(&b, "}\n", 2);
+    fwrite(b.buf, 1, b.n, lg->out ? lg->out : stderr);
+    fflush(lg->out ? lg->out : stderr);
+}

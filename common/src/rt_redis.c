@@ -1,0 +1,197 @@
+/*
+ * Redis for the runtime: one hiredis async connection on the loop (the
+ * libevent adapter), reconnected with exponential backoff. hiredis 0.14 calls
+ * every pending callback with a NULL reply when a connection drops, which
+ * keeps ch_redis_command()'s promise: the callback runs exactly once.
+ */
+#include <hiredis/adapters/libevent.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "runtime_int.h"
+
+typedef struct {
+    ch_redis_cb cb;
+    void *opaque;
+} redis_ctx;
+
+static void redis_connect(ch_runtime *rt);
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redis_connect(arg);
+}
+
+static void
+schedule_reconnect(ch_runtime *rt)
+{
+    if (rt->finalizing)
+        return;
+    int64_t d = rt->redis_backoff_ms;
+    rt->redis_backoff_ms = d * 2 > 5000 ? 5000 : d * 2;
+    struct timeval tv = {(time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000)};
+    evtimer_add(rt->redis_retry_ev, &tv);
+}
+
+static void
+trampoline(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)ac;
+    redis_ctx *rc = priv;
+    if (rc->cb)
+        rc->cb(rc->opaque, reply);
+    free(rc);
+}
+
+static void
+auth_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    ch_runtime *rt = priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        CH_LOG_ERROR(&rt->log, "redis refused AUTH or SELECT", CH_STR("error", reply->str));
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void
+on_connect(const redisAsyncContext *ac, int status)
+{
+    ch_runtime *rt = ac->data;
+    if (status != REDIS_OK) {
+        CH_LOG_WARN(&rt->log, "redis connect failed; retrying", CH_STR("error", ac->errstr),
+                    CH_INT("retry_ms", rt->redis_backoff_ms));
+        rt->redis = NULL; /* hiredis frees the context after this callback */
+        schedule_reconnect(rt);
+        return;
+    }
+    redisAsyncContext *c = (redisAsyncContext *)ac;
+    if (rt->rurl.password[0]) {
+        if (rt->rurl.user[0])
+            redisAsyncCommand(c, auth_cb, rt, "AUTH %s %s", rt->rurl.user, rt->rurl.password);
+        else
+            redisAsyncCommand(c, auth_cb, rt, "AUTH %s", rt->rurl.password);
+    }
+    if (rt->rurl.db)
+        redisAsyncCommand(c, auth_cb, rt, "SELECT %d", rt->rurl.db);
+    rt->redis_ready = 1;
+    rt->redis_backoff_ms = 100;
+    ch_metric_set(rt->m_redis_up, 1);
+    CH_LOG_INFO(&rt->log, "redis connected");
+    if (rt->svc->on_redis_ready)
+        rt->svc->on_redis_ready(rt->svc_ctx);
+}
+
+static void
+on_disconnect(const redisAsyncContext *ac, int status)
+{
+    ch_runtime *rt = ac->data;
+    rt->redis = NULL;
+    rt->redis_ready = 0;
+    ch_metric_set(rt->m_redis_up, 0);
+    if (rt->finalizing)
+        return;
+    CH_LOG_WARN(&rt->log, "redis disconnected; reconnecting",
+                CH_STR("error", status == REDIS_OK ? "closed" : ac->errstr));
+    schedule_reconnect(rt);
+}
+
+static void
+redis_connect(ch_runtime *rt)
+{
+    redisAsyncContext *ac = rt->rurl.unix_path[0] ? redisAsyncConnectUnix(rt->rurl.unix_path)
+                                                  : redisAsyncConnect(rt->rurl.host, rt->rurl.port);
+    if (!ac || ac->err) {
+        CH_LOG_WARN(&rt->log, "redis connect failed; retrying",
+                    CH_STR("error", ac ? ac->errstr : "out of memory"));
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_reconnect(rt);
+        return;
+    }
+    ac->data = rt;
+    redisLibeventAttach(ac, rt->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    rt->redis = ac;
+}
+
+int
+ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size)
+{
+    if (ch_redis_url_parse(rt->cfg.redis_url, &rt->rurl, errstr, errstr_size) != 0)
+        return CH_EINVAL;
+    rt->redis_retry_ev = evtimer_new(rt->base, retry_cb, rt);
+    if (!rt->redis_retry_ev) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    rt->redis_backoff_ms = 100;
+    redis_connect(rt);
+    return 0;
+}
+
+void
+ch__redis_close(ch_runtime *rt)
+{
+    if (rt->redis_retry_ev) {
+        event_free(rt->redis_retry_ev);
+        rt->redis_retry_ev = NULL;
+    }
+    if (rt->redis) {
+        redisAsyncContext *ac = rt->redis;
+        rt->redis = NULL;
+        redisAsyncFree(ac); /* pending callbacks run with a NULL reply */
+    }
+    rt->redis_ready = 0;
+}
+
+int
+ch_redis_ready(const ch_runtime *rt)
+{
+    return rt->redis_ready && rt->redis;
+}
+
+int
+ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...)
+{
+    if (!ch_redis_ready(rt))
+        return CH_EAGAIN;
+    redis_ctx *rc = malloc(sizeof(*rc));
+    if (!rc)
+        return CH_EAGAIN;
+    rc->cb = cb;
+    rc->opaque = opaque;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = redisvAsyncCommand(rt->redis, trampoline, rc, fmt, ap);
+    va_end(ap);
+    if (r != REDIS_OK) {
+        free(rc);
+        return CH_EAGAIN;
+    }
+    return 0;
+}
+
+int
+ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
+                      const size_t *argvlen)
+{
+    if (!ch_redis_ready(rt))
+        return CH_EAGAIN;
+    redis_ctx *rc = malloc(sizeof(*rc));
+    if (!rc)
+        return CH_EAGAIN;
+    rc->cb = cb;
+    rc->opaque = opaque;
+    if (redisAsyncCommandArgv(rt->redis, trampoline, rc, argc, argv, argvlen) != REDIS_OK) {
+        free(rc);
+        return CH_EAGAIN;
+    }
+    return 0;
+}

@@ -1,0 +1,277 @@
+/*
+ * ch_runtime_main(): start-up, the loop, and shutdown.
+ *
+ * Shutdown is driven by the loop rather than by blocking calls, because
+ * work in flight (an HTTP answer waiting for a Kafka delivery report, a Redis
+ * reply a handler needs) can only finish while the loop runs. On SIGTERM the
+ * runtime stops intake (HTTP routes answer 503, partitions are paused), then
+ * checks every 20 ms until nothing is in flight or the deadline is near,
+ * and only then flushes the producer, commits offsets, closes the consumer
+ * and Redis. shutdown.timeout_ms bounds the whole sequence.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/timeutil.h"
+#include "runtime_int.h"
+
+static const ch_config_entry runtime_keys[] = {
+    {"log.level", CH_CFG_STRING, "info", offsetof(ch_runtime_config, log_level),
+     "least important log level written: debug, info, warn or error", 0, 0,
+     ch_config_validate_log_level},
+    {"http.listen", CH_CFG_STRING, NULL, offsetof(ch_runtime_config, http_listen),
+     "HOST:PORT for the HTTP server (/healthz, /readyz, /metrics and the service's API); "
+     "the default depends on the service",
+     0, 0, ch_config_validate_hostport},
+    {"redis.url", CH_CFG_STRING, "redis://127.0.0.1:6379/0", offsetof(ch_runtime_config, redis_url),
+     "Redis to use: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]", 0, 0,
+     NULL},
+    {"shutdown.timeout_ms", CH_CFG_INT, "4500", offsetof(ch_runtime_config, shutdown_timeout_ms),
+     "longest a SIGTERM shutdown may take before work still in flight is abandoned "
+     "(it is redelivered on restart)",
+     500, 600000, NULL},
+    {"consumer.max_inflight", CH_CFG_INT, "1000", offsetof(ch_runtime_config, max_inflight),
+     "consumed messages being handled at once before the runtime stops taking more", 1, 1000000,
+     NULL},
+    {"dlq.topic", CH_CFG_STRING, "charter.dlq.v1", offsetof(ch_runtime_config, dlq_topic),
+     "topic for records that can never be processed (kept with the reason)", 0, 0, NULL},
+};
+
+const ch_log *
+ch_runtime_log(const ch_runtime *rt)
+{
+    return &rt->log;
+}
+
+struct event_base *
+ch_runtime_base(ch_runtime *rt)
+{
+    return rt->base;
+}
+
+int
+ch_runtime_stopping(const ch_runtime *rt)
+{
+    return rt->stopping;
+}
+
+static void
+finalize(ch_runtime *rt)
+{
+    if (rt->finalizing)
+        return;
+    rt->finalizing = 1;
+    if (rt->inflight)
+        CH_LOG_WARN(&rt->log, "shutdown deadline reached with work in flight; it will be "
+                              "redelivered",
+                    CH_INT("in_flight", rt->inflight));
+    int64_t left = rt->stop_deadline_ms - ch_time_now_ms();
+    ch__redis_close(rt);
+    ch__kafka_close(rt, left > 200 ? (int)(left - 200) : 0);
+    struct timeval tv = {0, 100000}; /* let HTTP answers already written go out */
+    event_base_loopexit(rt->base, &tv);
+}
+
+static void
+shutdown_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ch_runtime *rt = arg;
+    int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0;
+    if (idle || ch_time_now_ms() >= rt->stop_deadline_ms - 1000)
+        finalize(rt);
+}
+
+static void
+begin_shutdown(ch_runtime *rt, const char *why)
+{
+    if (rt->stopping) {
+        CH_LOG_INFO(&rt->log, "already shutting down", CH_STR("signal", why));
+        return;
+    }
+    rt->stopping = 1;
+    rt->stop_deadline_ms = ch_time_now_ms() + rt->cfg.shutdown_timeout_ms;
+    CH_LOG_INFO(&rt->log, "shutting down", CH_STR("signal", why),
+                CH_INT("in_flight", rt->inflight));
+    if (rt->svc->stop)
+        rt->svc->stop(rt->svc_ctx);
+    ch__kafka_stop_intake(rt);
+    struct timeval tv = {0, 20000};
+    event_add(rt->shutdown_ev, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    begin_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ch_runtime *rt = arg;
+    ch_metric_set(rt->m_inflight, (double)rt->inflight);
+    ch_metric_set(rt->m_kafka_up, rt->kafka_up);
+    if (rt->svc->tick && !rt->finalizing)
+        rt->svc->tick(rt->svc_ctx, ch_time_now_ms());
+}
+
+static void
+usage(const ch_service *svc, ch_config *cfg, FILE *out)
+{
+    fprintf(out,
+            "Usage: charter-%s [--config FILE] [--help]\n\n"
+            "Charter's %s service. Configuration comes from defaults, then FILE (one\n"
+            "`key = value` per line, '#' comments), then the environment; unknown keys\n"
+            "stop start-up. Logs are JSON lines on stderr.\n\n",
+            svc->name, svc->name);
+    ch_config_print_help(cfg, out);
+}
+
+static int
+setup_metrics(ch_runtime *rt)
+{
+    rt->m_consumed = ch_metric_counter(rt, "charter_kafka_consumed_total", "records consumed");
+    rt->m_produced =
+        ch_metric_counter(rt, "charter_kafka_produced_total", "records Kafka acknowledged");
+    rt->m_produce_failed =
+        ch_metric_counter(rt, "charter_kafka_produce_failed_total", "records Kafka refused");
+    rt->m_dlq = ch_metric_counter(rt, "charter_dead_letters_total",
+                                  "records sent to the dead-letter topic");
+    rt->m_decode_failed = ch_metric_counter(rt, "charter_decode_failures_total",
+                                            "records that did not decode as their type");
+    rt->m_retries = ch_metric_counter(rt, "charter_handler_retries_total",
+                                      "handler retries after a temporary failure");
+    rt->m_http = ch_metric_counter(rt, "charter_http_requests_total", "HTTP requests received");
+    rt->m_inflight = ch_metric_gauge(rt, "charter_inflight_messages",
+                                     "consumed messages being handled");
+    rt->m_redis_up = ch_metric_gauge(rt, "charter_redis_up", "1 when Redis is connected");
+    rt->m_kafka_up = ch_metric_gauge(rt, "charter_kafka_up", "1 when a Kafka broker is up");
+    return rt->m_consumed && rt->m_produced && rt->m_produce_failed && rt->m_dlq &&
+                   rt->m_decode_failed && rt->m_retries && rt->m_http && rt->m_inflight &&
+                   rt->m_redis_up && rt->m_kafka_up
+               ? 0
+               : CH_ENOMEM;
+}
+
+static void
+runtime_free(ch_runtime *rt)
+{
+    ch__kafka_destroy(rt);
+    ch__redis_close(rt);
+    if (rt->svc->fini && rt->svc_ctx)
+        rt->svc->fini(rt->svc_ctx);
+    ch__http_destroy(rt);
+    if (rt->sigterm_ev)
+        event_free(rt->sigterm_ev);
+    if (rt->sigint_ev)
+        event_free(rt->sigint_ev);
+    if (rt->tick_ev)
+        event_free(rt->tick_ev);
+    if (rt->shutdown_ev)
+        event_free(rt->shutdown_ev);
+    if (rt->base)
+        event_base_free(rt->base);
+    ch__metrics_destroy(rt);
+    ch_config_free(&rt->config);
+    free(rt->svc_config);
+    free(rt);
+}
+
+int
+ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
+{
+    char errstr[1024];
+    int code = 2;
+    ch_runtime *rt = calloc(1, sizeof(*rt));
+    if (!rt || !(rt->svc_config = calloc(1, svc->config_size ? svc->config_size : 1))) {
+        fprintf(stderr, "charter-%s: out of memory\n", svc->name);
+        free(rt);
+        return 1;
+    }
+    rt->svc = svc;
+    rt->log.service = svc->name;
+    rt->log.level = CH_LOG_INFO;
+    rt->log.out = stderr;
+    rt->sections[0] = (ch_config_section){runtime_keys, sizeof(runtime_keys) / sizeof(runtime_keys[0]),
+                                          &rt->cfg};
+    rt->sections[1] = (ch_config_section){svc->config, svc->nconfig, rt->svc_config};
+    rt->config.sections = rt->sections;
+    rt->config.nsections = 2;
+    rt->config.env_prefix = svc->env_prefix;
+
+    const char *config_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            ch_config_defaults(&rt->config, errstr, sizeof(errstr));
+            usage(svc, &rt->config, stdout);
+            code = 0;
+            goto out;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_file = argv[++i];
+        } else {
+            fprintf(stderr, "charter-%s: unknown argument '%s' (try --help)\n", svc->name,
+                    argv[i]);
+            goto out;
+        }
+    }
+    if (ch_config_defaults(&rt->config, errstr, sizeof(errstr)) ||
+        ch_config_set(&rt->config, "http.listen", svc->default_http_listen, errstr,
+                      sizeof(errstr)) ||
+        ch_config_kafka_set(&rt->config, "bootstrap.servers", "127.0.0.1:9092") ||
+        (config_file && ch_config_load_file(&rt->config, config_file, errstr, sizeof(errstr))) ||
+        ch_config_load_env(&rt->config, envp, errstr, sizeof(errstr))) {
+        fprintf(stderr, "charter-%s: configuration error: %s\n", svc->name, errstr);
+        goto out;
+    }
+    ch_log_level_parse(rt->cfg.log_level, &rt->log.level);
+
+    code = 1;
+    signal(SIGPIPE, SIG_IGN);
+    rt->base = event_base_new();
+    if (!rt->base || setup_metrics(rt) != 0) {
+        fprintf(stderr, "charter-%s: cannot create the event loop\n", svc->name);
+        goto out;
+    }
+    rt->sigterm_ev = evsignal_new(rt->base, SIGTERM, signal_cb, rt);
+    rt->sigint_ev = evsignal_new(rt->base, SIGINT, signal_cb, rt);
+    rt->tick_ev = event_new(rt->base, -1, EV_PERSIST, tick_cb, rt);
+    rt->shutdown_ev = event_new(rt->base, -1, EV_PERSIST, shutdown_check, rt);
+    struct timeval second = {1, 0};
+    if (!rt->sigterm_ev || !rt->sigint_ev || !rt->tick_ev || !rt->shutdown_ev ||
+        event_add(rt->sigterm_ev, NULL) || event_add(rt->sigint_ev, NULL) ||
+        event_add(rt->tick_ev, &second)) {
+        fprintf(stderr, "charter-%s: cannot set up signals and timers\n", svc->name);
+        goto out;
+    }
+    int rc = svc->init(rt, rt->svc_config, &rt->svc_ctx, errstr, sizeof(errstr));
+    if (rc == 0)
+        rc = ch__http_open(rt, errstr, sizeof(errstr));
+    if (rc == 0)
+        rc = ch__redis_open(rt, errstr, sizeof(errstr));
+    if (rc == 0)
+        rc = ch__kafka_open(rt, errstr, sizeof(errstr));
+    if (rc != 0) {
+        CH_LOG_ERROR(&rt->log, "start-up failed", CH_STR("error", errstr));
+        fprintf(stderr, "charter-%s: %s\n", svc->name, errstr);
+        code = rc == CH_EINVAL ? 2 : 1;
+        goto out;
+    }
+    CH_LOG_INFO(&rt->log, "started", CH_STR("http", rt->cfg.http_listen),
+                CH_STR("kafka", ch_config_kafka_get(&rt->config, "bootstrap.servers")),
+                CH_STR("version", "0.1.0"));
+    event_base_dispatch(rt->base);
+    CH_LOG_INFO(&rt->log, "stopped");
+    code = 0;
+out:
+    runtime_free(rt);
+    return code;
+}
