@@ -178,8 +178,17 @@ ch_config_defaults(ch_config *cfg, char *errstr, size_t errstr_size)
         const ch_config_section *sec = &cfg->sections[s];
         for (size_t i = 0; i < sec->n; i++) {
             const ch_config_entry *e = &sec->entries[i];
-            if (e->type != CH_CFG_STRING && !e->def)
-                continue; /* left zero */
+            if (!e->def) {
+                if (e->type == CH_CFG_STRING) { /* empty, and not validated */
+                    char *empty = strdup(""), *old;
+                    if (!empty)
+                        return CH_ENOMEM;
+                    memcpy(&old, (char *)sec->base + e->offset, sizeof(old));
+                    free(old);
+                    memcpy((char *)sec->base + e->offset, &empty, sizeof(empty));
+                }
+                continue; /* numbers are left zero */
+            }
             int rc = ch_config_set(cfg, e->key, e->def ? e->def : "", errstr, errstr_size);
             if (rc)
                 return rc;

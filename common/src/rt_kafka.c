@@ -583,15 +583,17 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     static const char *const pdefaults[] = {
         "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
         "statistics.interval.ms", "1000",
+        /* connect at start, so /readyz reflects the broker before the first write */
+        "enable.sparse.connections", "false",
     };
-    rd_kafka_conf_t *pconf = make_conf(rt, pdefaults, 8, errstr, errstr_size);
+    rd_kafka_conf_t *pconf = make_conf(rt, pdefaults, sizeof(pdefaults) / sizeof(pdefaults[0]),
+                                       errstr, errstr_size);
     if (!pconf)
         return CH_EINVAL;
     rd_kafka_conf_set_dr_msg_cb(pconf, dr_msg_cb);
     rd_kafka_conf_set_stats_cb(pconf, stats_cb);
-    /* Consumer-only keys are the user's to set for the consumer; silence the
-     * producer's complaint by setting them there too is not possible, so
-     * librdkafka warns once and ignores them. */
+    /* kafka.* keys go to both clients; librdkafka warns once about a key
+     * meant for the other kind of client and ignores it. */
     rt->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, why, sizeof(why));
     if (!rt->producer) {
         rd_kafka_conf_destroy(pconf);
@@ -613,7 +615,8 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
         "enable.partition.eof", "false", "auto.commit.interval.ms", "1000",
     };
-    rd_kafka_conf_t *cconf = make_conf(rt, cdefaults, 12, errstr, errstr_size);
+    rd_kafka_conf_t *cconf = make_conf(rt, cdefaults, sizeof(cdefaults) / sizeof(cdefaults[0]),
+                                       errstr, errstr_size);
     if (!cconf)
         return CH_EINVAL;
     rd_kafka_conf_set_rebalance_cb(cconf, rebalance_cb);
