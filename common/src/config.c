@@ -102,8 +102,7 @@ ch_config_kafka_get(const ch_config *cfg, const char *key)
 }
 
 int
-ch_config_set(ch_config *cfg, const char *key, const char *value, char *errstr,
-              size_t errstr_size)
+ch_config_set(ch_config *cfg, const char *key, const char *value, char *errstr, size_t errstr_size)
 {
     if (strncmp(key, "kafka.", 6) == 0) {
         if (key[6] == '\0') {
@@ -131,8 +130,8 @@ ch_config_set(ch_config *cfg, const char *key, const char *value, char *errstr,
             return CH_EINVAL;
         }
         if ((e->min || e->max) && (v < e->min || v > e->max)) {
-            snprintf(errstr, errstr_size, "key '%s': %lld is outside %lld..%lld", key,
-                     (long long)v, (long long)e->min, (long long)e->max);
+            snprintf(errstr, errstr_size, "key '%s': %lld is outside %lld..%lld", key, (long long)v,
+                     (long long)e->min, (long long)e->max);
             return CH_EINVAL;
         }
         if (e->validate && e->validate(value, why, sizeof(why)) != 0)
@@ -146,6 +145,8 @@ ch_config_set(ch_config *cfg, const char *key, const char *value, char *errstr,
             snprintf(errstr, errstr_size, "key '%s': '%s' is not true or false", key, value);
             return CH_EINVAL;
         }
+        if (e->validate && e->validate(value, why, sizeof(why)) != 0)
+            goto invalid;
         memcpy(field, &v, sizeof(v));
         return 0;
     }
@@ -297,8 +298,7 @@ ch_config_load_file(ch_config *cfg, const char *path, char *errstr, size_t errst
         snprintf(errstr, errstr_size, "cannot read config file %s", path);
         return CH_EIO;
     }
-    int rc = ch_config_load_text(cfg, buf ? (buf[len] = '\0', buf) : "", path, errstr,
-                                 errstr_size);
+    int rc = ch_config_load_text(cfg, buf ? (buf[len] = '\0', buf) : "", path, errstr, errstr_size);
     free(buf);
     return rc;
 }
@@ -364,8 +364,7 @@ ch_config_load_env(ch_config *cfg, char *const *envp, char *errstr, size_t errst
         }
         if (cfg->env_prefix && strncmp(name, cfg->env_prefix, strlen(cfg->env_prefix)) == 0) {
             snprintf(errstr, errstr_size,
-                     "environment %s names no key of this service (see --help for the keys)",
-                     name);
+                     "environment %s names no key of this service (see --help for the keys)", name);
             return CH_EINVAL;
         }
     }
@@ -381,8 +380,9 @@ ch_config_print_help(const ch_config *cfg, FILE *out)
             const ch_config_entry *e = &cfg->sections[s].entries[i];
             char env[256];
             env_name_of(e->key, env, sizeof(env));
-            const char *type = e->type == CH_CFG_INT ? "int" : e->type == CH_CFG_BOOL ? "bool"
-                                                                                      : "string";
+            const char *type = e->type == CH_CFG_INT    ? "int"
+                               : e->type == CH_CFG_BOOL ? "bool"
+                                                        : "string";
             fprintf(out, "  %-28s %-6s default: %s\n      env %s\n      %s\n", e->key, type,
                     e->def && *e->def ? e->def : "(empty)", env, e->help);
         }

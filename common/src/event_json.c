@@ -105,8 +105,7 @@ get_time(reader *r, const char *key, int required, Charter__V1__Timestamp **out)
     if (!ts)
         return fail(r->err, 500, "internal", field, "out of memory reading '%s'", field);
     charter__v1__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
+    ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
     *out = ts;
     return 0;
 }
@@ -191,8 +190,8 @@ int
 ch_event_json_parse_contact(const char *body, size_t len, Charter__V1__CaseEvent **out,
                             ch_json_error *err)
 {
-    static const char *const top[] = {"organisation", "channel",  "received_at",
-                                      "customer",     "summary",  "case_type",
+    static const char *const top[] = {"organisation",       "channel",        "received_at",
+                                      "customer",           "summary",        "case_type",
                                       "gateway_message_id", "parent_case_id", NULL};
     static const char *const cust[] = {"name",
                                        "email",
@@ -231,8 +230,12 @@ ch_event_json_parse_contact(const char *body, size_t len, Charter__V1__CaseEvent
              "organisation");
         goto err;
     }
-    if (rc->case_type == protobuf_c_empty_string && !(rc->case_type = strdup("enquiry")))
-        goto oom;
+    if (rc->case_type[0] == '\0') {
+        if (rc->case_type != protobuf_c_empty_string)
+            free(rc->case_type);
+        if (!(rc->case_type = strdup("enquiry")))
+            goto oom;
+    }
 
     json_t *c = json_object_get(root, "customer");
     if (c && !json_is_null(c)) {
@@ -276,8 +279,8 @@ int
 ch_event_json_parse_case_event(const char *body, size_t len, Charter__V1__CaseEvent **out,
                                ch_json_error *err)
 {
-    static const char *const ack_keys[] = {"type", "organisation", "occurred_at", "channel", "by",
-                                           NULL};
+    static const char *const ack_keys[] = {"type",    "organisation", "occurred_at",
+                                           "channel", "by",           NULL};
     static const char *const resp_keys[] = {"type",    "organisation",  "occurred_at",
                                             "channel", "full_response", NULL};
     static const char *const close_keys[] = {"type", "organisation", "occurred_at", "outcome",
@@ -339,6 +342,11 @@ ch_event_json_parse_case_event(const char *body, size_t len, Charter__V1__CaseEv
     if (get_string(&r, "organisation", 1, &ev->organisation) ||
         get_time(&r, "occurred_at", 1, &ev->occurred_at))
         goto err;
+    if (ev->organisation[0] == '\0') {
+        fail(err, 422, "missing_field", "organisation", "field '%s' must not be empty",
+             "organisation");
+        goto err;
+    }
     free(type);
     json_decref(root);
     *out = ev;

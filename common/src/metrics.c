@@ -74,8 +74,8 @@ ch__metrics_render(ch_runtime *rt, struct evbuffer *out)
             if (base_len(p->name) == bl && strncmp(p->name, m->name, bl) == 0)
                 seen = 1;
         if (!seen)
-            evbuffer_add_printf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)bl, m->name,
-                                m->help, (int)bl, m->name, m->gauge ? "gauge" : "counter");
+            evbuffer_add_printf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)bl, m->name, m->help,
+                                (int)bl, m->name, m->gauge ? "gauge" : "counter");
         evbuffer_add_printf(out, "%s %.17g\n", m->name, m->value);
     }
 }

@@ -22,8 +22,7 @@ ch_http_reply_json(struct evhttp_request *req, int status, const char *json)
     }
     evbuffer_add(b, json, strlen(json));
     evbuffer_add(b, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     const char *reason = status == 200   ? "OK"
                          : status == 202 ? "Accepted"
                          : status == 400 ? "Bad Request"

@@ -234,8 +234,7 @@ dlq_delivered(void *opaque, int rc, int32_t partition, int64_t offset, const cha
     (void)offset;
     ch_msg *m = opaque;
     if (rc) {
-        CH_LOG_WARN(&m->rt->log, "dead-letter write failed; will retry",
-                    CH_STR("error", errstr));
+        CH_LOG_WARN(&m->rt->log, "dead-letter write failed; will retry", CH_STR("error", errstr));
         msg_schedule_retry(m);
         return;
     }
@@ -250,8 +249,7 @@ msg_send_dlq(ch_msg *m)
     Charter__V1__DeadLetter dl = CHARTER__V1__DEAD_LETTER__INIT;
     Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT;
     int64_t now = ch_time_now_ms();
-    at.seconds = now / 1000;
-    at.nanos = (int32_t)(now % 1000) * 1000000;
+    ch_time_split_ms(now, &at.seconds, &at.nanos);
     dl.service = (char *)rt->svc->name;
     dl.source_topic = (char *)rd_kafka_topic_name(m->rkm->rkt);
     dl.source_partition = m->rkm->partition;
@@ -389,7 +387,8 @@ consumer_drain(ch_runtime *rt)
             return;
         if (rkm->err) {
             if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                CH_LOG_WARN(&rt->log, "consumer error", CH_STR("error", rd_kafka_message_errstr(rkm)));
+                CH_LOG_WARN(&rt->log, "consumer error",
+                            CH_STR("error", rd_kafka_message_errstr(rkm)));
             rd_kafka_message_destroy(rkm);
             continue;
         }
@@ -450,9 +449,10 @@ static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     ch_runtime *rt = rd_kafka_opaque(rk);
-    ch_log_level lvl = level <= 3 ? CH_LOG_ERROR : level <= 4 ? CH_LOG_WARN
-                                               : level <= 6   ? CH_LOG_INFO
-                                                              : CH_LOG_DEBUG;
+    ch_log_level lvl = level <= 3   ? CH_LOG_ERROR
+                       : level <= 4 ? CH_LOG_WARN
+                       : level <= 6 ? CH_LOG_INFO
+                                    : CH_LOG_DEBUG;
     CH_LOG(&rt->log, lvl, "librdkafka", CH_STR("facility", fac), CH_STR("detail", buf),
            CH_STR("client", rd_kafka_name(rk)));
 }
@@ -513,9 +513,10 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
         CH_LOG_INFO(&rt->log, "partition revoked", CH_STR("topic", parts->elems[i].topic),
                     CH_INT("partition", parts->elems[i].partition));
     }
-    rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
-    if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        CH_LOG_WARN(&rt->log, "commit on revoke failed", CH_STR("error", rd_kafka_err2str(cerr)));
+    /* Asynchronous: a blocking commit would stall the loop, and shutdown,
+     * for as long as the coordinator is unreachable. The new owner starts
+     * from the last committed offset, so at worst it redoes a little. */
+    rd_kafka_commit(rk, NULL, 1);
     for (int i = 0; i < parts->cnt; i++) {
         ch_ptrack *t = track_find(rt, parts->elems[i].topic, parts->elems[i].partition);
         if (t)
@@ -547,8 +548,8 @@ make_conf(ch_runtime *rt, const char *const *defaults, size_t ndefaults, char *e
         if (conf_set(conf, defaults[i], defaults[i + 1], errstr, errstr_size))
             goto err;
     for (size_t i = 0; i < rt->config.kafka.n; i++)
-        if (conf_set(conf, rt->config.kafka.items[i].key, rt->config.kafka.items[i].value,
-                     errstr, errstr_size))
+        if (conf_set(conf, rt->config.kafka.items[i].key, rt->config.kafka.items[i].value, errstr,
+                     errstr_size))
             goto err;
     rd_kafka_conf_set_opaque(conf, rt);
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -560,8 +561,7 @@ err:
 }
 
 static int
-wake_pipe(ch_runtime *rt, rd_kafka_queue_t *q, int fds[2], struct event **ev,
-          event_callback_fn fn)
+wake_pipe(ch_runtime *rt, rd_kafka_queue_t *q, int fds[2], struct event **ev, event_callback_fn fn)
 {
     if (pipe(fds) != 0)
         return CH_EIO;
@@ -581,13 +581,20 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
 {
     char why[512];
     static const char *const pdefaults[] = {
-        "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
-        "statistics.interval.ms", "1000",
+        "acks",
+        "all",
+        "enable.idempotence",
+        "true",
+        "linger.ms",
+        "5",
+        "statistics.interval.ms",
+        "1000",
         /* connect at start, so /readyz reflects the broker before the first write */
-        "enable.sparse.connections", "false",
+        "enable.sparse.connections",
+        "false",
     };
-    rd_kafka_conf_t *pconf = make_conf(rt, pdefaults, sizeof(pdefaults) / sizeof(pdefaults[0]),
-                                       errstr, errstr_size);
+    rd_kafka_conf_t *pconf =
+        make_conf(rt, pdefaults, sizeof(pdefaults) / sizeof(pdefaults[0]), errstr, errstr_size);
     if (!pconf)
         return CH_EINVAL;
     rd_kafka_conf_set_dr_msg_cb(pconf, dr_msg_cb);
@@ -611,12 +618,21 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     char group[128];
     snprintf(group, sizeof(group), "charter-%s", rt->svc->name);
     const char *const cdefaults[] = {
-        "group.id",           group,      "enable.auto.commit",     "true",
-        "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
-        "enable.partition.eof", "false", "auto.commit.interval.ms", "1000",
+        "group.id",
+        group,
+        "enable.auto.commit",
+        "true",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "enable.partition.eof",
+        "false",
+        "auto.commit.interval.ms",
+        "1000",
     };
-    rd_kafka_conf_t *cconf = make_conf(rt, cdefaults, sizeof(cdefaults) / sizeof(cdefaults[0]),
-                                       errstr, errstr_size);
+    rd_kafka_conf_t *cconf =
+        make_conf(rt, cdefaults, sizeof(cdefaults) / sizeof(cdefaults[0]), errstr, errstr_size);
     if (!cconf)
         return CH_EINVAL;
     rd_kafka_conf_set_rebalance_cb(cconf, rebalance_cb);
@@ -632,7 +648,8 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "cannot create the consumer's wake-up pipe");
         return CH_EIO;
     }
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)rt->svc->nsubs);
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new((int)rt->svc->nsubs);
     for (size_t i = 0; i < rt->svc->nsubs; i++)
         rd_kafka_topic_partition_list_add(topics, rt->svc->subs[i].topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rt->consumer, topics);
@@ -665,8 +682,8 @@ ch_produce(ch_runtime *rt, const char *topic, const char *key, const ProtobufCMe
     pc->opaque = opaque;
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rt->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-        RD_KAFKA_V_OPAQUE(pc), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_OPAQUE(pc),
+        RD_KAFKA_V_END);
     if (err) {
         free(buf);
         free(pc);
@@ -695,25 +712,50 @@ ch__kafka_outq_len(ch_runtime *rt)
     return rt->producer ? (size_t)rd_kafka_outq_len(rt->producer) : 0;
 }
 
+/*
+ * Closes within timeout_ms: the producer gets up to half of it to flush, the
+ * consumer the rest to commit its stored offsets and leave the group. With
+ * the broker unreachable either may run out of time; what was not committed
+ * is redelivered after a restart (at least once, never lost).
+ */
 void
 ch__kafka_close(ch_runtime *rt, int timeout_ms)
 {
+    int64_t end = ch_time_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     if (rt->producer) {
-        if (rd_kafka_flush(rt->producer, timeout_ms > 0 ? timeout_ms : 0) != 0) {
+        int budget = rt->consumer ? timeout_ms / 2 : timeout_ms;
+        if (rd_kafka_flush(rt->producer, budget > 0 ? budget : 0) != 0) {
             CH_LOG_WARN(&rt->log, "producer not flushed in time; purging",
                         CH_INT("queued", rd_kafka_outq_len(rt->producer)));
             rd_kafka_purge(rt->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             rd_kafka_flush(rt->producer, 100);
         }
     }
-    if (rt->consumer) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(rt->consumer, NULL, 0);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            CH_LOG_WARN(&rt->log, "final commit failed", CH_STR("error", rd_kafka_err2str(err)));
-        else
-            CH_LOG_INFO(&rt->log, "offsets committed");
-        rd_kafka_consumer_close(rt->consumer);
+    if (!rt->consumer)
+        return;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rt->consumer);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(rt->consumer, q);
+    if (error) {
+        CH_LOG_WARN(&rt->log, "consumer close failed",
+                    CH_STR("error", rd_kafka_error_string(error)));
+        rd_kafka_error_destroy(error);
+    } else {
+        while (!rd_kafka_consumer_closed(rt->consumer) && ch_time_now_ms() < end) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 50);
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(rt->consumer, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), rt);
+            if (ev)
+                rd_kafka_event_destroy(ev);
+        }
     }
+    rd_kafka_queue_destroy(q);
+    rt->consumer_closed = rd_kafka_consumer_closed(rt->consumer);
+    if (rt->consumer_closed)
+        CH_LOG_INFO(&rt->log, "consumer closed; offsets committed");
+    else
+        CH_LOG_WARN(&rt->log, "consumer did not close in time; uncommitted work will be "
+                              "redelivered");
 }
 
 void
@@ -732,7 +774,8 @@ ch__kafka_destroy(ch_runtime *rt)
     if (rt->pqueue)
         rd_kafka_queue_destroy(rt->pqueue);
     if (rt->consumer)
-        rd_kafka_destroy(rt->consumer);
+        rd_kafka_destroy_flags(rt->consumer,
+                               rt->consumer_closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     if (rt->producer)
         rd_kafka_destroy(rt->producer);
     for (int i = 0; i < 2; i++) {

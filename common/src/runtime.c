@@ -28,8 +28,7 @@ static const ch_config_entry runtime_keys[] = {
      "the default depends on the service",
      0, 0, ch_config_validate_hostport},
     {"redis.url", CH_CFG_STRING, "redis://127.0.0.1:6379/0", offsetof(ch_runtime_config, redis_url),
-     "Redis to use: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]", 0, 0,
-     NULL},
+     "Redis to use: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]", 0, 0, NULL},
     {"shutdown.timeout_ms", CH_CFG_INT, "4500", offsetof(ch_runtime_config, shutdown_timeout_ms),
      "longest a SIGTERM shutdown may take before work still in flight is abandoned "
      "(it is redelivered on restart)",
@@ -66,8 +65,9 @@ finalize(ch_runtime *rt)
         return;
     rt->finalizing = 1;
     if (rt->inflight)
-        CH_LOG_WARN(&rt->log, "shutdown deadline reached with work in flight; it will be "
-                              "redelivered",
+        CH_LOG_WARN(&rt->log,
+                    "shutdown deadline reached with work in flight; it will be "
+                    "redelivered",
                     CH_INT("in_flight", rt->inflight));
     int64_t left = rt->stop_deadline_ms - ch_time_now_ms();
     ch__redis_close(rt);
@@ -151,8 +151,8 @@ setup_metrics(ch_runtime *rt)
     rt->m_retries = ch_metric_counter(rt, "charter_handler_retries_total",
                                       "handler retries after a temporary failure");
     rt->m_http = ch_metric_counter(rt, "charter_http_requests_total", "HTTP requests received");
-    rt->m_inflight = ch_metric_gauge(rt, "charter_inflight_messages",
-                                     "consumed messages being handled");
+    rt->m_inflight =
+        ch_metric_gauge(rt, "charter_inflight_messages", "consumed messages being handled");
     rt->m_redis_up = ch_metric_gauge(rt, "charter_redis_up", "1 when Redis is connected");
     rt->m_kafka_up = ch_metric_gauge(rt, "charter_kafka_up", "1 when a Kafka broker is up");
     return rt->m_consumed && rt->m_produced && rt->m_produce_failed && rt->m_dlq &&
@@ -201,8 +201,8 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     rt->log.service = svc->name;
     rt->log.level = CH_LOG_INFO;
     rt->log.out = stderr;
-    rt->sections[0] = (ch_config_section){runtime_keys, sizeof(runtime_keys) / sizeof(runtime_keys[0]),
-                                          &rt->cfg};
+    rt->sections[0] =
+        (ch_config_section){runtime_keys, sizeof(runtime_keys) / sizeof(runtime_keys[0]), &rt->cfg};
     rt->sections[1] = (ch_config_section){svc->config, svc->nconfig, rt->svc_config};
     rt->config.sections = rt->sections;
     rt->config.nsections = 2;
@@ -218,8 +218,7 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config_file = argv[++i];
         } else {
-            fprintf(stderr, "charter-%s: unknown argument '%s' (try --help)\n", svc->name,
-                    argv[i]);
+            fprintf(stderr, "charter-%s: unknown argument '%s' (try --help)\n", svc->name, argv[i]);
             goto out;
         }
     }

@@ -79,6 +79,7 @@ struct ch_runtime {
     ch_msg *msgs; /* in flight */
     size_t inflight;
     int consume_blocked;
+    int consumer_closed;
 
     redisAsyncContext *redis;
     int redis_ready;

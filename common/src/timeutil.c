@@ -62,14 +62,12 @@ ch_time_parse_rfc3339(const char *s, int64_t *ms)
         return CH_EINVAL;
     const char *p = s;
     int y, mo, d, h, mi, se, frac = 0;
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d))
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
         return CH_EINVAL;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return CH_EINVAL;
     p++;
-    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-        digits(&p, 2, &se))
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &se))
         return CH_EINVAL;
     if (*p == '.') {
         p++;
@@ -99,14 +97,28 @@ ch_time_parse_rfc3339(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return CH_EINVAL;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+        se > 60)
         return CH_EINVAL;
-    if (se == 60)
-        se = 59; /* a leap second is held at :59.999 rather than refused */
+    if (se == 60) { /* a leap second is held at :59.999 rather than refused */
+        se = 59;
+        frac = 999;
+    }
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
     *ms = secs * 1000 + frac;
     return 0;
+}
+
+void
+ch_time_split_ms(int64_t ms, int64_t *seconds, int32_t *nanos)
+{
+    int64_t s = ms / 1000, r = ms % 1000;
+    if (r < 0) {
+        s -= 1;
+        r += 1000;
+    }
+    *seconds = s;
+    *nanos = (int32_t)r * 1000000;
 }
 
 char *

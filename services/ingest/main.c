@@ -185,8 +185,7 @@ produce_event(pending *p)
     }
     charter__v1__timestamp__init(ts);
     int64_t now = ch_time_now_ms();
-    ts->seconds = now / 1000;
-    ts->nanos = (int32_t)(now % 1000) * 1000000;
+    ch_time_split_ms(now, &ts->seconds, &ts->nanos);
     p->ev->ingested_at = ts;
     if (ch_produce(in->rt, in->cfg->topic, p->ev->case_id, &p->ev->base, delivered, p) != 0) {
         unavailable(in, p->req, "Kafka is not accepting writes; retry");

@@ -91,10 +91,19 @@ on_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
     if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED) {
         const Charter__V1__Received *r = ev->received;
         const Charter__V1__Customer *c = r->customer;
-        const char *argv[] = {"HSET", key, "channel", ch_channel_name(r->channel),
-                              "name", c ? c->name : "", "email", c ? c->email : "",
-                              "phone", c ? c->phone : "", "preferred_channel",
-                              c ? c->preferred_channel : "", "language",
+        const char *argv[] = {"HSET",
+                              key,
+                              "channel",
+                              ch_channel_name(r->channel),
+                              "name",
+                              c ? c->name : "",
+                              "email",
+                              c ? c->email : "",
+                              "phone",
+                              c ? c->phone : "",
+                              "preferred_channel",
+                              c ? c->preferred_channel : "",
+                              "language",
                               c && c->preferred_language[0] ? c->preferred_language : "en"};
         size_t argvlen[14];
         for (int i = 0; i < 14; i++)
@@ -142,8 +151,7 @@ produce_outcome(ack_job *j)
     Charter__V1__NotificationOutcome o = CHARTER__V1__NOTIFICATION_OUTCOME__INIT;
     Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT;
     int64_t now = ch_time_now_ms();
-    at.seconds = now / 1000;
-    at.nanos = (int32_t)(now % 1000) * 1000000;
+    ch_time_split_ms(now, &at.seconds, &at.nanos);
     char event_id[200];
     /* One outcome per notification and status: a repeat carries the same id. */
     snprintf(event_id, sizeof(event_id), "%s/%d", j->notification_id, (int)j->status);
@@ -215,11 +223,11 @@ write_outbox(notify *n, const Charter__V1__TimerFired *t, redisReply *contact,
     json_object_set_new(line, "organisation", json_string(t->organisation));
     json_object_set_new(line, "reference", json_string(t->reference));
     json_object_set_new(line, "channel", json_string(channel));
-    json_object_set_new(line, "to", json_string(strcmp(channel, "sms") == 0 ||
-                                                        strcmp(channel, "phone") == 0 ||
-                                                        strcmp(channel, "voicemail") == 0
-                                                    ? phone
-                                                    : email));
+    json_object_set_new(line, "to",
+                        json_string(strcmp(channel, "sms") == 0 || strcmp(channel, "phone") == 0 ||
+                                            strcmp(channel, "voicemail") == 0
+                                        ? phone
+                                        : email));
     json_object_set_new(line, "target_date", json_string(target));
     json_object_set_new(line, "target_at", json_string(target_iso));
     json_object_set_new(line, "text", json_string(text));
@@ -258,9 +266,8 @@ contact_loaded(void *opaque, redisReply *reply)
         return;
     }
     ch_metric_add(j->n->m_sent, 1);
-    CH_LOG_INFO(ch_runtime_log(j->n->rt), "acknowledgement sent",
-                CH_STR("case_id", j->t->case_id), CH_STR("reference", j->t->reference),
-                CH_STR("transport", "file"));
+    CH_LOG_INFO(ch_runtime_log(j->n->rt), "acknowledgement sent", CH_STR("case_id", j->t->case_id),
+                CH_STR("reference", j->t->reference), CH_STR("transport", "file"));
     if (ch_redis_command(j->n->rt, marked_sent, j, "SET %s sent EX %d", j->claim_key,
                          CLAIM_TTL_S) != 0) {
         ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
@@ -278,8 +285,7 @@ claimed(void *opaque, redisReply *reply)
         free(j);
         return;
     }
-    const char *state = reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str
-                                                                      : "";
+    const char *state = reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str : "";
     if (strcmp(state, "sent") == 0) {
         ch_metric_add(j->n->m_skipped, 1);
         j->status = CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT;
@@ -311,13 +317,12 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
     j->t = t;
     j->status = CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT;
     snprintf(j->notification_id, sizeof(j->notification_id), "%s/acknowledgement", t->case_id);
-    snprintf(j->claim_key, sizeof(j->claim_key), "charter:notify:{%s}:acknowledgement",
-             t->case_id);
+    snprintf(j->claim_key, sizeof(j->claim_key), "charter:notify:{%s}:acknowledgement", t->case_id);
     /* Claim and read the previous state in one round trip. */
     if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "GET %s", j->claim_key) != 0 ||
-        ch_redis_command(n->rt, NULL, NULL, "SET %s sending NX EX %d", j->claim_key,
-                         CLAIM_TTL_S) != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "SET %s sending NX EX %d", j->claim_key, CLAIM_TTL_S) !=
+            0 ||
         ch_redis_command(n->rt, claimed, j, "EXEC") != 0) {
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
         free(j);
@@ -344,8 +349,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
 {
     const notify_config *cfg = config;
     if (mkdir(cfg->outbox_dir, 0750) != 0 && errno != EEXIST) {
-        snprintf(errstr, errstr_size, "notify.outbox_dir %s cannot be created: %s",
-                 cfg->outbox_dir, strerror(errno));
+        snprintf(errstr, errstr_size, "notify.outbox_dir %s cannot be created: %s", cfg->outbox_dir,
+                 strerror(errno));
         return CH_EIO;
     }
     setenv("TZ", cfg->timezone, 1);

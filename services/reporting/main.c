@@ -221,9 +221,9 @@ report_loaded(void *opaque, redisReply *reply)
     for (size_t i = 0; i + 1 < reply->elements; i += 2)
         json_object_set_new(counts, reply->element[i]->str,
                             json_integer(strtoll(reply->element[i + 1]->str, NULL, 10)));
-    static const char *always[] = {"received", "acknowledged", "responded", "closed",
-                                   "timers.acknowledgement_due", "timers.breach",
-                                   "notifications.sent"};
+    static const char *always[] = {
+        "received",      "acknowledged",      "responded", "closed", "timers.acknowledgement_due",
+        "timers.breach", "notifications.sent"};
     for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
         if (!json_object_get(counts, always[i]))
             json_object_set_new(counts, always[i], json_integer(0));
@@ -253,8 +253,9 @@ get_report(void *svc, struct evhttp_request *req, const char *rest)
     }
     const char *org = evhttp_find_header(&params, "organisation");
     if (!org || !org[0] || strlen(org) >= 128 || strpbrk(org, "{}:")) {
-        ch_http_reply_error_field(req, 400, "missing_parameter", "organisation",
-                                  "query parameter 'organisation' is required (an organisation id)");
+        ch_http_reply_error_field(
+            req, 400, "missing_parameter", "organisation",
+            "query parameter 'organisation' is required (an organisation id)");
         evhttp_clear_headers(&params);
         return;
     }

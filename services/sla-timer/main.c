@@ -50,8 +50,8 @@ static const ch_config_entry sla_keys[] = {
     {"sla.timers_topic", CH_CFG_STRING, "charter.sla.timers.v1", offsetof(sla_config, topic_out),
      "topic fired timers are written to", 0, 0, NULL},
     {"sla.ack_after_s", CH_CFG_INT, "86400", offsetof(sla_config, ack_after_s),
-     "seconds after receipt at which the acknowledgement falls due (fixed rule until policies)",
-     0, 315360000, NULL},
+     "seconds after receipt at which the acknowledgement falls due (fixed rule until policies)", 0,
+     315360000, NULL},
     {"sla.respond_after_s", CH_CFG_INT, "432000", offsetof(sla_config, respond_after_s),
      "seconds after receipt at which the response falls due (fixed rule until policies)", 0,
      315360000, NULL},
@@ -93,13 +93,12 @@ static const char claim_lua[] =
     "return head\n";
 
 /* KEYS: due, timers. ARGV: id1, due1, payload1, ... Returns the earliest due. */
-static const char schedule_lua[] =
-    "for i = 1, #ARGV, 3 do\n"
-    "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
-    "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
-    "end\n"
-    "local f = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
-    "return f[2] or '-1'\n";
+static const char schedule_lua[] = "for i = 1, #ARGV, 3 do\n"
+                                   "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
+                                   "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
+                                   "end\n"
+                                   "local f = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+                                   "return f[2] or '-1'\n";
 
 /* KEYS: due, inflight, timers. ARGV: ids. */
 static const char cancel_lua[] = "for i = 1, #ARGV do\n"
@@ -197,8 +196,9 @@ fired(void *opaque, int rc, int32_t partition, int64_t offset, const char *errst
     fire_ctx *fc = opaque;
     sla *s = fc->p->s;
     if (rc != 0) {
-        CH_LOG_WARN(ch_runtime_log(s->rt), "fired timer not written; it fires again when its "
-                                           "lease expires",
+        CH_LOG_WARN(ch_runtime_log(s->rt),
+                    "fired timer not written; it fires again when its "
+                    "lease expires",
                     CH_STR("timer_id", fc->id), CH_STR("error", errstr));
         free(fc->id);
         free(fc);
@@ -206,8 +206,8 @@ fired(void *opaque, int rc, int32_t partition, int64_t offset, const char *errst
     }
     ch_metric_add(s->m_fired, 1);
     /* Only now is the timer gone: Kafka has the fired event. */
-    if (ch_redis_command(s->rt, fire_acked, fc, "EVAL %s 3 %s %s %s %s", cancel_lua,
-                         fc->p->due_key, fc->p->inflight_key, fc->p->timers_key, fc->id) != 0) {
+    if (ch_redis_command(s->rt, fire_acked, fc, "EVAL %s 3 %s %s %s %s", cancel_lua, fc->p->due_key,
+                         fc->p->inflight_key, fc->p->timers_key, fc->id) != 0) {
         free(fc->id);
         free(fc);
     }
@@ -217,8 +217,8 @@ static void
 fire_one(part *p, const char *id, const redisReply *payload, int64_t now_ms)
 {
     sla *s = p->s;
-    Charter__V1__TimerFired *t = charter__v1__timer_fired__unpack(
-        NULL, payload->len, (const uint8_t *)payload->str);
+    Charter__V1__TimerFired *t =
+        charter__v1__timer_fired__unpack(NULL, payload->len, (const uint8_t *)payload->str);
     if (!t) {
         CH_LOG_ERROR(ch_runtime_log(s->rt), "stored timer does not decode; dropping it",
                      CH_STR("timer_id", id), CH_STR("key", p->timers_key));
@@ -227,8 +227,7 @@ fire_one(part *p, const char *id, const redisReply *payload, int64_t now_ms)
         return;
     }
     Charter__V1__Timestamp fired_at = CHARTER__V1__TIMESTAMP__INIT;
-    fired_at.seconds = now_ms / 1000;
-    fired_at.nanos = (int32_t)(now_ms % 1000) * 1000000;
+    ch_time_split_ms(now_ms, &fired_at.seconds, &fired_at.nanos);
     t->fired_at = &fired_at;
     int64_t due_ms = t->due_at ? t->due_at->seconds * 1000 + t->due_at->nanos / 1000000 : now_ms;
     ch_metric_set(s->m_late_ms, (double)(now_ms - due_ms));
@@ -256,10 +255,9 @@ claimed(void *opaque, redisReply *reply)
     sla *s = p->s;
     p->claiming = 0;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
-        CH_LOG_WARN(ch_runtime_log(s->rt), "timer claim failed; retrying",
-                    CH_STR("key", p->due_key),
-                    CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                             : "no reply"));
+        CH_LOG_WARN(
+            ch_runtime_log(s->rt), "timer claim failed; retrying", CH_STR("key", p->due_key),
+            CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply"));
         arm(p, 1000);
         return;
     }
@@ -337,10 +335,8 @@ schedule_received(sla *s, ch_msg *m, const Charter__V1__CaseEvent *ev, part *p)
     int64_t respond_ms = received_ms + s->cfg->respond_after_s * 1000;
     Charter__V1__Timestamp ack_ts = CHARTER__V1__TIMESTAMP__INIT,
                            resp_ts = CHARTER__V1__TIMESTAMP__INIT;
-    ack_ts.seconds = ack_ms / 1000;
-    ack_ts.nanos = (int32_t)(ack_ms % 1000) * 1000000;
-    resp_ts.seconds = respond_ms / 1000;
-    resp_ts.nanos = (int32_t)(respond_ms % 1000) * 1000000;
+    ch_time_split_ms(ack_ms, &ack_ts.seconds, &ack_ts.nanos);
+    ch_time_split_ms(respond_ms, &resp_ts.seconds, &resp_ts.nanos);
 
     char ack_id[128], resp_id[128], ack_due[24], resp_due[24];
     snprintf(ack_id, sizeof(ack_id), "%s/acknowledgement_due", ev->case_id);
@@ -377,11 +373,19 @@ schedule_received(sla *s, ch_msg *m, const Charter__V1__CaseEvent *ev, part *p)
     sc->s = s;
     sc->m = m;
     sc->p = p;
-    const char *argv[] = {"EVAL", schedule_lua, "2", p->due_key, p->timers_key,
-                          ack_id, ack_due,      ack_buf, resp_id, resp_due, resp_buf};
-    size_t argvlen[] = {4, strlen(schedule_lua), 1, strlen(p->due_key), strlen(p->timers_key),
-                        strlen(ack_id), strlen(ack_due), ack_len, strlen(resp_id),
-                        strlen(resp_due), resp_len};
+    const char *argv[] = {"EVAL",  schedule_lua, "2",     p->due_key, p->timers_key, ack_id,
+                          ack_due, ack_buf,      resp_id, resp_due,   resp_buf};
+    size_t argvlen[] = {4,
+                        strlen(schedule_lua),
+                        1,
+                        strlen(p->due_key),
+                        strlen(p->timers_key),
+                        strlen(ack_id),
+                        strlen(ack_due),
+                        ack_len,
+                        strlen(resp_id),
+                        strlen(resp_due),
+                        resp_len};
     rc = ch_redis_command_argv(s->rt, scheduled, sc, 11, argv, argvlen);
     free(ack_buf);
     free(resp_buf);
@@ -497,8 +501,8 @@ sla_stop(void *svc)
     }
 }
 
-static const ch_subscription subs[1] = {{"charter.contact.events.v1",
-                                         &charter__v1__case_event__descriptor}};
+static const ch_subscription subs[1] = {
+    {"charter.contact.events.v1", &charter__v1__case_event__descriptor}};
 
 static int
 sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
@@ -511,15 +515,16 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
     s->rt = rt;
     s->cfg = config;
     if (strcmp(s->cfg->topic_in, subs[0].topic) != 0) {
-        snprintf(errstr, errstr_size,
-                 "sla.contacts_topic other than %s is not supported yet", subs[0].topic);
+        snprintf(errstr, errstr_size, "sla.contacts_topic other than %s is not supported yet",
+                 subs[0].topic);
         free(s);
         return CH_EINVAL;
     }
     s->m_scheduled = ch_metric_counter(rt, "charter_sla_timers_scheduled_total", "timers set");
-    s->m_fired =
-        ch_metric_counter(rt, "charter_sla_timers_fired_total", "timers fired and acknowledged by Kafka");
-    s->m_cancelled = ch_metric_counter(rt, "charter_sla_timers_cancelled_total", "timers cancelled");
+    s->m_fired = ch_metric_counter(rt, "charter_sla_timers_fired_total",
+                                   "timers fired and acknowledged by Kafka");
+    s->m_cancelled =
+        ch_metric_counter(rt, "charter_sla_timers_cancelled_total", "timers cancelled");
     s->m_late_ms = ch_metric_gauge(rt, "charter_sla_last_fire_lateness_ms",
                                    "fired minus due time of the last timer fired, ms");
     *svc = s;

@@ -8,10 +8,10 @@
 
 enum {
     CH_OK = 0,
-    CH_EINVAL = -1,   /* bad argument or input; do not retry */
-    CH_ENOMEM = -2,   /* allocation failed */
-    CH_EIO = -3,      /* a dependency (Kafka, Redis, file) failed */
-    CH_EAGAIN = -4,   /* temporary failure: retry later */
+    CH_EINVAL = -1, /* bad argument or input; do not retry */
+    CH_ENOMEM = -2, /* allocation failed */
+    CH_EIO = -3,    /* a dependency (Kafka, Redis, file) failed */
+    CH_EAGAIN = -4, /* temporary failure: retry later */
     CH_ENOTFOUND = -5,
     CH_EEXIST = -6,
     CH_EBADMSG = -7,  /* a record that can never be processed: skip it */

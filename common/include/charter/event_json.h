@@ -15,9 +15,9 @@
 #include "charter/v1/case_event.pb-c.h"
 
 typedef struct {
-    int status;      /* 400 malformed JSON, 422 unusable content */
-    char code[32];   /* "invalid_json", "missing_field", "wrong_type", ... */
-    char field[64];  /* the offending field, dotted ("customer.email"), or "" */
+    int status;     /* 400 malformed JSON, 422 unusable content */
+    char code[32];  /* "invalid_json", "missing_field", "wrong_type", ... */
+    char field[64]; /* the offending field, dotted ("customer.email"), or "" */
     char message[256];
 } ch_json_error;
 

@@ -60,9 +60,9 @@ typedef struct {
 } ch_route;
 
 typedef struct {
-    const char *name;               /* "ingest": logs, metrics, default group id */
-    const char *env_prefix;         /* "CHARTER_INGEST_" */
-    const char *default_http_listen;/* "127.0.0.1:8080" */
+    const char *name;                /* "ingest": logs, metrics, default group id */
+    const char *env_prefix;          /* "CHARTER_INGEST_" */
+    const char *default_http_listen; /* "127.0.0.1:8080" */
 
     /* Service config: the runtime allocates config_size zeroed bytes, fills
      * them from this table and hands them to init. */
@@ -78,8 +78,7 @@ typedef struct {
 
     /* Creates the service context. Returns 0, or fills errstr and returns a
      * CH_E* code (start-up stops). */
-    int (*init)(ch_runtime *rt, const void *config, void **svc, char *errstr,
-                size_t errstr_size);
+    int (*init)(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size);
 
     /*
      * A decoded record. `msg` (of the subscription's type) and `m` are
@@ -168,8 +167,8 @@ int ch_redis_ready(const ch_runtime *rt);
  * and cb is never called.
  */
 int ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...);
-int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc,
-                          const char **argv, const size_t *argvlen);
+int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
+                          const size_t *argvlen);
 
 /* Metrics, exposed on /metrics in Prometheus text format. `name` may carry
  * labels: "charter_timers_fired_total{kind=\"breach\"}". The runtime owns

@@ -17,6 +17,11 @@ int64_t ch_time_now_ms(void);
  */
 int ch_time_parse_rfc3339(const char *s, int64_t *ms);
 
+/* Splits ms into whole seconds and 0..999,999,999 nanoseconds, rounding down
+ * (so an instant before the epoch keeps non-negative nanos, as
+ * charter.v1.Timestamp requires). */
+void ch_time_split_ms(int64_t ms, int64_t *seconds, int32_t *nanos);
+
 /* Formats ms as "2026-11-23T09:15:00.250Z" (UTC, millisecond precision).
  * buf must hold at least CH_TIME_BUFSZ bytes. Returns buf. */
 #define CH_TIME_BUFSZ 32

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `make run`: the whole of Charter on one machine, on the embedded defaults.
+#
+#   - redis-server on its own port (6390) with its data under var/redis,
+#     unless REDIS_URL is set;
+#   - charter-broker (librdkafka's mock cluster: in memory, loopback only) on
+#     127.0.0.1:9092, unless KAFKA_BOOTSTRAP is set;
+#   - the four services, logging JSON lines to var/log/<service>.log;
+#   - demo traffic for all five charters.
+#
+# Ctrl-C stops everything this script started, and nothing else. Each child
+# runs in its own session (setsid) so the terminal's Ctrl-C reaches only this
+# script, which then stops them in order: demo traffic and services first
+# (so they commit their offsets), the broker and Redis last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${BUILD_DIR:-build}
+VAR=$ROOT/var
+mkdir -p "$VAR/log" "$VAR/outbox" "$VAR/redis"
+
+PIDS=()
+NAMES=()
+stopping=0
+stop_all() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  echo
+  echo "charter: stopping what make run started..."
+  local i
+  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do # newest first: Kafka and Redis go last
+    kill -TERM "${PIDS[$i]}" 2>/dev/null || continue
+    for _ in $(seq 1 70); do kill -0 "${PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      echo "charter: ${NAMES[$i]} did not stop in 7 s; killing it"
+      kill -KILL "${PIDS[$i]}" 2>/dev/null || true
+    fi
+  done
+  wait 2>/dev/null || true
+  echo "charter: stopped."
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+started() { PIDS+=("$1"); NAMES+=("$2"); }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # wait_for SECONDS WHAT CMD...
+  local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "charter: $what did not come up; see var/log/" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+# ---- Redis ----
+if [ -n "${REDIS_URL:-}" ]; then
+  echo "charter: using Redis at $REDIS_URL"
+else
+  rport=${CHARTER_DEV_REDIS_PORT:-6390}
+  if port_busy "$rport"; then
+    echo "charter: port $rport is in use; set CHARTER_DEV_REDIS_PORT or REDIS_URL" >&2
+    exit 1
+  fi
+  setsid redis-server --port "$rport" --bind 127.0.0.1 --dir "$VAR/redis" --appendonly yes \
+    --save "" --daemonize no >"$VAR/log/redis.log" 2>&1 &
+  started $! redis-server
+  REDIS_URL="redis://127.0.0.1:$rport/0"
+  wait_for 10 "redis-server" redis-cli -p "$rport" ping
+fi
+
+# ---- Kafka ----
+if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
+  echo "charter: using Kafka at $KAFKA_BOOTSTRAP"
+else
+  if port_busy 9092; then
+    echo "charter: 127.0.0.1:9092 is in use; stop what is there or set KAFKA_BOOTSTRAP" >&2
+    exit 1
+  fi
+  rm -f "$VAR/broker.ready"
+  setsid "$BUILD/tools/broker/charter-broker" --listen 127.0.0.1:9092 --control 127.0.0.1:9093 \
+    --ready-file "$VAR/broker.ready" >"$VAR/log/broker.out" 2>"$VAR/log/broker.log" &
+  started $! charter-broker
+  KAFKA_BOOTSTRAP=127.0.0.1:9092
+  wait_for 15 "charter-broker" test -s "$VAR/broker.ready"
+fi
+
+# ---- the four services ----
+export CHARTER_REDIS_URL="$REDIS_URL"
+export CHARTER_KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP"
+# Development settings: a consumer group that rejoins quickly, and short
+# fixed deadlines so the demo shows acknowledgements within seconds.
+export CHARTER_KAFKA_SESSION_TIMEOUT_MS=${CHARTER_KAFKA_SESSION_TIMEOUT_MS:-6000}
+export CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS=${CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS:-1000}
+export CHARTER_SLA_ACK_AFTER_S=${CHARTER_SLA_ACK_AFTER_S:-20}
+export CHARTER_SLA_RESPOND_AFTER_S=${CHARTER_SLA_RESPOND_AFTER_S:-300}
+export CHARTER_NOTIFY_OUTBOX_DIR=${CHARTER_NOTIFY_OUTBOX_DIR:-$VAR/outbox}
+for s in ingest sla-timer notification reporting; do
+  setsid "$BUILD/services/$s/charter-$s" >>"$VAR/log/$s.log" 2>&1 &
+  started $! "charter-$s"
+done
+for port in 8080 8081 8082 8083; do
+  wait_for 30 "the service on port $port" curl -fsS "http://127.0.0.1:$port/readyz"
+done
+
+# ---- demo traffic ----
+setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
+started $! demo-traffic
+
+cat <<INFO
+
+Charter is running (embedded broker and local Redis unless you set KAFKA_BOOTSTRAP / REDIS_URL).
+
+  Post a contact     curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080/v1/contacts \\
+                       -d '{"organisation":"nottingham-city-homes","channel":"email","received_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","customer":{"name":"Ann","email":"ann@example.org"},"summary":"Gutter leaking"}'
+  Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'
+  Outbox             var/outbox/<organisation>.jsonl   (acknowledgements, ~${CHARTER_SLA_ACK_AFTER_S} s after each contact)
+  Watch a topic      kcat -b $KAFKA_BOOTSTRAP -C -t charter.contact.events.v1 -e
+                     (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1, charter.dlq.v1)
+  Health, metrics    http://127.0.0.1:808{0,1,2,3}/readyz and /metrics  (ingest, reporting, sla-timer, notification)
+  Logs               var/log/*.log   (JSON lines; demo traffic in var/log/demo.log)
+
+Press Ctrl-C to stop everything make run started.
+INFO
+
+wait -n "${PIDS[@]}" || true
+if [ "$stopping" = 0 ]; then
+  for i in "${!PIDS[@]}"; do
+    kill -0 "${PIDS[$i]}" 2>/dev/null || echo "charter: ${NAMES[$i]} exited unexpectedly; see var/log/" >&2
+  done
+  exit 1
+fi
