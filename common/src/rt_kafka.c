@@ -56,6 +56,7 @@ track_get(ch_runtime *rt, const char *topic, int32_t partition)
         return NULL;
     }
     t->partition = partition;
+    t->pending_store = -1;
     t->refs = 1;
     t->next = rt->tracks;
     rt->tracks = t;
@@ -163,6 +164,37 @@ msg_release(ch_msg *m)
     }
 }
 
+/* Stores every tracker's pending offset in one call (one list per loop turn
+ * rather than one per message). */
+static void
+flush_stores(ch_runtime *rt)
+{
+    rt->store_scheduled = 0;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (ch_ptrack *t = rt->tracks; t; t = t->next) {
+        if (t->pending_store < 0)
+            continue;
+        if (!l)
+            l = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_topic_partition_list_add(l, t->topic, t->partition)->offset = t->pending_store;
+        t->pending_store = -1;
+    }
+    if (!l)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(rt->consumer, l);
+    if (err)
+        CH_LOG_WARN(&rt->log, "offset store failed", CH_STR("error", rd_kafka_err2str(err)));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void
+store_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_stores(arg);
+}
+
 static void
 msg_commit(ch_msg *m)
 {
@@ -170,14 +202,11 @@ msg_commit(ch_msg *m)
     if (!m->pt->revoked) {
         int64_t store = track_ack(m->pt, m->seq);
         if (store >= 0) {
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, m->pt->topic, m->pt->partition)->offset = store;
-            rd_kafka_resp_err_t err = rd_kafka_offsets_store(rt->consumer, l);
-            if (err)
-                CH_LOG_WARN(&rt->log, "offset store failed", CH_STR("topic", m->pt->topic),
-                            CH_INT("partition", m->pt->partition),
-                            CH_STR("error", rd_kafka_err2str(err)));
-            rd_kafka_topic_partition_list_destroy(l);
+            m->pt->pending_store = store;
+            if (!rt->store_scheduled && rt->store_ev) {
+                rt->store_scheduled = 1;
+                event_active(rt->store_ev, EV_TIMEOUT, 0);
+            }
         }
     }
     msg_release(m);
@@ -513,6 +542,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
         CH_LOG_INFO(&rt->log, "partition revoked", CH_STR("topic", parts->elems[i].topic),
                     CH_INT("partition", parts->elems[i].partition));
     }
+    flush_stores(rt); /* what finished so far is committed for the next owner */
     /* Asynchronous: a blocking commit would stall the loop, and shutdown,
      * for as long as the coordinator is unreachable. The new owner starts
      * from the last committed offset, so at worst it redoes a little. */
@@ -642,6 +672,11 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "cannot create Kafka consumer: %s", why);
         return CH_EINVAL;
     }
+    rt->store_ev = event_new(rt->base, -1, 0, store_cb, rt);
+    if (!rt->store_ev) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
     rd_kafka_poll_set_consumer(rt->consumer);
     rt->cqueue = rd_kafka_queue_get_consumer(rt->consumer);
     if (wake_pipe(rt, rt->cqueue, rt->cpipe, &rt->cev, consumer_wake) != 0) {
@@ -733,6 +768,7 @@ ch__kafka_close(ch_runtime *rt, int timeout_ms)
     }
     if (!rt->consumer)
         return;
+    flush_stores(rt);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rt->consumer);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(rt->consumer, q);
     if (error) {
@@ -765,6 +801,8 @@ ch__kafka_destroy(ch_runtime *rt)
         msg_release(rt->msgs);
     while (rt->tracks)
         track_revoke(rt, rt->tracks);
+    if (rt->store_ev)
+        event_free(rt->store_ev);
     if (rt->cev)
         event_free(rt->cev);
     if (rt->pev)

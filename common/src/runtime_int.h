@@ -31,6 +31,7 @@ typedef struct ch_ptrack {
     size_t head, count, cap;
     uint64_t head_seq; /* sequence number of the entry at head */
     uint64_t next_seq;
+    int64_t pending_store; /* offset to store at the next flush, or -1 */
     int revoked;
     int refs; /* 1 while assigned + 1 per message in flight */
     struct ch_ptrack *next;
@@ -79,6 +80,8 @@ struct ch_runtime {
     ch_msg *msgs; /* in flight */
     size_t inflight;
     int consume_blocked;
+    struct event *store_ev; /* flushes pending offset stores once per loop turn */
+    int store_scheduled;
     int consumer_closed;
 
     redisAsyncContext *redis;
@@ -90,8 +93,8 @@ struct ch_runtime {
     struct evhttp *http;
 
     ch_metric *metrics;
-    ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http,
-        *m_inflight, *m_redis_up, *m_kafka_up, *m_decode_failed;
+    ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
+        *m_redis_up, *m_kafka_up, *m_decode_failed;
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */

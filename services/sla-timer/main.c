@@ -92,13 +92,22 @@ static const char claim_lua[] =
     "for i = 1, #out do head[#head + 1] = out[i] end\n"
     "return head\n";
 
-/* KEYS: due, timers. ARGV: id1, due1, payload1, ... Returns the earliest due. */
-static const char schedule_lua[] = "for i = 1, #ARGV, 3 do\n"
-                                   "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
-                                   "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
-                                   "end\n"
-                                   "local f = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
-                                   "return f[2] or '-1'\n";
+/* KEYS: due, timers, inflight. ARGV: id1, due1, payload1, ...
+ * Returns {now_ms, earliest due or lease expiry in ms, or -1} so the caller
+ * can re-arm without a claim. */
+static const char schedule_lua[] =
+    "for i = 1, #ARGV, 3 do\n"
+    "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
+    "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
+    "end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local next = -1\n"
+    "for _, k in ipairs({KEYS[1], KEYS[3]}) do\n"
+    "  local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
+    "  if f[2] and (next < 0 or tonumber(f[2]) < next) then next = tonumber(f[2]) end\n"
+    "end\n"
+    "return {tostring(now), tostring(next)}\n";
 
 /* KEYS: due, inflight, timers. ARGV: ids. */
 static const char cancel_lua[] = "for i = 1, #ARGV do\n"
@@ -117,6 +126,8 @@ typedef struct {
     int owned;
     int claiming;
     int rescan; /* a timer was added while a claim was in flight */
+    int armed;
+    int64_t armed_for; /* Redis time the timer is set for, when armed */
     struct event *ev;
     char due_key[48], inflight_key[48], timers_key[48];
 } part;
@@ -135,15 +146,27 @@ typedef struct {
 
 static void claim(part *p);
 
+/* Sets the partition's timer for Redis time `at`, given Redis time `now`. */
 static void
-arm(part *p, int64_t delay_ms)
+arm_at(part *p, int64_t at, int64_t now)
 {
     if (!p->owned)
         return;
+    int64_t delay_ms = at - now;
     if (delay_ms < 0)
         delay_ms = 0;
     struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)((delay_ms % 1000) * 1000)};
     evtimer_add(p->ev, &tv); /* re-adding moves the timer */
+    p->armed = 1;
+    p->armed_for = at;
+}
+
+/* Sets the partition's timer delay_ms from now (a retry or a follow-up). */
+static void
+arm(part *p, int64_t delay_ms)
+{
+    arm_at(p, delay_ms, 0);
+    p->armed = 0; /* not tied to a due time: a new earlier timer re-arms */
 }
 
 static void
@@ -151,7 +174,9 @@ part_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    claim(arg);
+    part *p = arg;
+    p->armed = 0;
+    claim(p);
 }
 
 static part *
@@ -270,7 +295,7 @@ claimed(void *opaque, redisReply *reply)
     if (more)
         arm(p, 0);
     else if (next >= 0)
-        arm(p, next - now);
+        arm_at(p, next, now);
 }
 
 static void
@@ -306,11 +331,16 @@ scheduled(void *opaque, redisReply *reply)
         free(sc);
         return;
     }
-    if (sc->p && sc->p->owned) {
-        if (sc->p->claiming)
-            sc->p->rescan = 1;
-        else
-            claim(sc->p); /* the claim re-arms for the earliest due time */
+    part *p = sc->p;
+    if (p && p->owned && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        if (p->claiming) {
+            p->rescan = 1; /* the claim in flight may not have seen the new timers */
+        } else {
+            int64_t now = strtoll(reply->element[0]->str, NULL, 10);
+            int64_t next = strtoll(reply->element[1]->str, NULL, 10);
+            if (next >= 0 && (!p->armed || next < p->armed_for))
+                arm_at(p, next, now);
+        }
     }
     ch_msg_done(sc->m, 0, NULL);
     free(sc);
@@ -373,20 +403,12 @@ schedule_received(sla *s, ch_msg *m, const Charter__V1__CaseEvent *ev, part *p)
     sc->s = s;
     sc->m = m;
     sc->p = p;
-    const char *argv[] = {"EVAL",  schedule_lua, "2",     p->due_key, p->timers_key, ack_id,
-                          ack_due, ack_buf,      resp_id, resp_due,   resp_buf};
-    size_t argvlen[] = {4,
-                        strlen(schedule_lua),
-                        1,
-                        strlen(p->due_key),
-                        strlen(p->timers_key),
-                        strlen(ack_id),
-                        strlen(ack_due),
-                        ack_len,
-                        strlen(resp_id),
-                        strlen(resp_due),
-                        resp_len};
-    rc = ch_redis_command_argv(s->rt, scheduled, sc, 11, argv, argvlen);
+    const char *argv[] = {"EVAL", schedule_lua, "3",     p->due_key, p->timers_key, p->inflight_key,
+                          ack_id, ack_due,      ack_buf, resp_id,    resp_due,      resp_buf};
+    size_t argvlen[12];
+    for (int i = 0; i < 12; i++) /* the packed timers are binary: their lengths are known */
+        argvlen[i] = i == 8 ? ack_len : i == 11 ? resp_len : strlen(argv[i]);
+    rc = ch_redis_command_argv(s->rt, scheduled, sc, 12, argv, argvlen);
     free(ack_buf);
     free(resp_buf);
     if (rc != 0) {
@@ -477,6 +499,7 @@ sla_on_revoke(void *svc, const char *topic, int32_t partition)
         return;
     part *p = s->parts[partition];
     p->owned = 0;
+    p->armed = 0;
     evtimer_del(p->ev);
 }
 
