@@ -51,10 +51,11 @@ wait_until() {
 }
 
 start_redis() {
-  REDIS_PORT=$(free_port)
+  REDIS_PORT=${REDIS_PORT:-$(free_port)}
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save "" \
     --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
   PIDS+=($!)
+  REDIS_PID=$!
   wait_until 10 redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start on $REDIS_PORT"
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 }
@@ -124,6 +125,11 @@ count_records() {
 decode_record() {
   kcat -b "$BOOTSTRAP" -C -t "$1" -p "$2" -o "$3" -c 1 -e -q -f '%s' >"$WORK/record.bin"
   protoc --decode="charter.v1.$4" -I "$SRC/proto" "$SRC"/proto/charter/v1/*.proto <"$WORK/record.bin"
+}
+
+# readyz_field PORT FIELD: "true"/"false" from a service's /readyz body.
+readyz_field() {
+  json_get "$(curl -sS "http://127.0.0.1:$1/readyz")" "$2"
 }
 
 # json_get JSON PATH: a value from a JSON document (path of keys joined by "/").

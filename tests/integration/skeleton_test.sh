@@ -91,6 +91,22 @@ report_has() {
 wait_until 20 report_has || fail "report does not count case A: $(curl -sS "http://127.0.0.1:$REPORT/v1/report?organisation=nottingham-city-homes")"
 pass "report counts the contact, the fired timer and the sent acknowledgement"
 
+# ---- a record no service can read goes to the dead-letter topic; nothing stops ----
+printf 'not-a-protobuf' | kcat -b "$BOOTSTRAP" -P -t charter.contact.events.v1 -k bad-record
+dlq_count() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -c '/' || true; }
+dlq_has_three() { [ "$(dlq_count)" -ge 3 ]; }
+wait_until 20 dlq_has_three || fail "expected 3 dead letters (one per consuming service), found $(dlq_count)"
+for s in sla-timer notification reporting; do
+  loc=$(kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k %p %o\n' | awk -v s="$s" 'index($1, s "/") == 1 { print $2, $3; exit }')
+  [ -n "$loc" ] || fail "no dead letter from $s"
+  txt=$(decode_record charter.dlq.v1 $loc DeadLetter)
+  for want in "service: \"$s\"" 'source_topic: "charter.contact.events.v1"' 'original_key: "bad-record"' \
+    'original_value: "not-a-protobuf"' 'reason: "value does not decode as charter.v1.CaseEvent"'; do
+    grep -qF "$want" <<<"$txt" || fail "dead letter from $s lacks '$want'; decoded: $txt"
+  done
+done
+pass "unreadable record dead-lettered by each consumer with reason and original bytes"
+
 # ---- no acknowledgement timer ever fires for B ----
 sleep $(( NOW_S + 6 + 4 - $(date +%s) > 0 ? NOW_S + 6 + 4 - $(date +%s) : 0 ))
 n=$(count_records charter.sla.timers.v1 "$CASE_B")
@@ -99,6 +115,18 @@ grep -qF "$CASE_B" "$OUTBOX"/*.jsonl && fail "case B got an automatic acknowledg
 j=$(curl -fsS "http://127.0.0.1:$REPORT/v1/report?organisation=derby-homes")
 [ "$(json_get "$j" counts/acknowledged)" = 1 ] || fail "derby-homes report lacks the acknowledgement: $j"
 pass "no timer fired for case B, 4 s past its due time"
+
+# ---- Redis restarted: every service notices and reconnects by itself ----
+kill -TERM "$REDIS_PID"
+redis_down() { [ "$(readyz_field "${SVC_PORT[sla-timer]}" redis)" = False ]; }
+wait_until 15 redis_down || fail "sla-timer's /readyz did not notice Redis going away"
+r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"nihe\",\"channel\":\"phone\",\"received_at\":\"$NOW\"}")
+[ "${r%% *}" = 503 ] || fail "with Redis down, a contact should get 503, got: $r"
+start_redis
+for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
+r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"nihe\",\"channel\":\"phone\",\"received_at\":\"$NOW\"}")
+[ "${r%% *}" = 202 ] || fail "after Redis came back, a contact should get 202, got: $r"
+pass "Redis restart: 503 while down, services reconnected by themselves, 202 again"
 
 # ---- clean shutdown with offsets committed ----
 consumed_before=$(curl -fsS "http://127.0.0.1:$REPORT/metrics" | awk '$1 == "charter_kafka_consumed_total" { print $2 }')
