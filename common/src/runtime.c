@@ -212,6 +212,8 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             ch_config_defaults(&rt->config, errstr, sizeof(errstr));
+            ch_config_set(&rt->config, "http.listen", svc->default_http_listen, errstr,
+                          sizeof(errstr));
             usage(svc, &rt->config, stdout);
             code = 0;
             goto out;
