@@ -5,7 +5,7 @@ SAN_DIR ?= build-sanitize
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-sanitize format clean
+.PHONY: all deps build run test test-sanitize bench-deadline format clean
 
 all: build
 
@@ -28,6 +28,10 @@ test-sanitize: deps
 	@cmake --build $(SAN_DIR) -j $(JOBS)
 	@cd $(SAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1
+
+# Deadline computations per second on one core (see docs/benchmarks.md).
+bench-deadline: build
+	@$(BUILD_DIR)/bench/bench_deadline 2 5
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -347,10 +347,135 @@ ch_msg_timestamp(const ch_msg *m)
     return rd_kafka_message_timestamp(m->rkm, &tt);
 }
 
+const void *
+ch_msg_value(const ch_msg *m, size_t *len)
+{
+    *len = m->rkm->payload ? m->rkm->len : 0;
+    return m->rkm->payload;
+}
+
+const void *
+ch_msg_key(const ch_msg *m, size_t *len)
+{
+    *len = m->rkm->key ? m->rkm->key_len : 0;
+    return m->rkm->key;
+}
+
+void *
+ch_msg_opaque(const ch_msg *m)
+{
+    return m->sub->opaque;
+}
+
+/* ---- subscriptions ---- */
+
+static int
+sub_init(ch_sub *s, const char *topic, const ProtobufCMessageDescriptor *type, void *opaque,
+         char *errstr, size_t errstr_size)
+{
+    memset(s, 0, sizeof(*s));
+    if (!(s->topic = strdup(topic))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    s->type = type;
+    s->opaque = opaque;
+    if (topic[0] == '^') {
+        int rc = regcomp(&s->re, topic, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &s->re, why, sizeof(why));
+            snprintf(errstr, errstr_size, "topic pattern '%s' does not compile: %s", topic, why);
+            free(s->topic);
+            s->topic = NULL;
+            return CH_EINVAL;
+        }
+        s->is_regex = 1;
+    }
+    return 0;
+}
+
+static void
+sub_fini(ch_sub *s)
+{
+    if (s->is_regex)
+        regfree(&s->re);
+    free(s->topic);
+}
+
+int
+ch_runtime_subscribe(ch_runtime *rt, const char *topic, const ProtobufCMessageDescriptor *type,
+                     void *opaque, char *errstr, size_t errstr_size)
+{
+    if (rt->kafka_started || !topic || !*topic) {
+        snprintf(errstr, errstr_size, "subscriptions are added from init, with a topic");
+        return CH_EINVAL;
+    }
+    ch_sub *n = realloc(rt->subs, (rt->nsubs + 1) * sizeof(*n));
+    if (!n) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    rt->subs = n;
+    int rc = sub_init(&rt->subs[rt->nsubs], topic, type, opaque, errstr, errstr_size);
+    if (rc == 0)
+        rt->nsubs++;
+    return rc;
+}
+
+/* The descriptor's subscriptions go first, then those added at init. */
+static int
+subs_build(ch_runtime *rt, char *errstr, size_t errstr_size)
+{
+    size_t total = rt->svc->nsubs + rt->nsubs;
+    if (rt->svc->nsubs == 0)
+        return 0;
+    ch_sub *all = calloc(total, sizeof(*all));
+    if (!all) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    for (size_t i = 0; i < rt->svc->nsubs; i++) {
+        int rc = sub_init(&all[i], rt->svc->subs[i].topic, rt->svc->subs[i].type, NULL, errstr,
+                          errstr_size);
+        if (rc != 0) {
+            while (i-- > 0)
+                sub_fini(&all[i]);
+            free(all);
+            return rc;
+        }
+    }
+    if (rt->nsubs)
+        memcpy(all + rt->svc->nsubs, rt->subs, rt->nsubs * sizeof(*all));
+    free(rt->subs);
+    rt->subs = all;
+    rt->nsubs = total;
+    return 0;
+}
+
+/* An exact topic wins over a pattern; among patterns the first listed. */
+static const ch_sub *
+sub_match(ch_runtime *rt, const char *topic)
+{
+    const ch_sub *re = NULL;
+    for (size_t i = 0; i < rt->nsubs; i++) {
+        const ch_sub *s = &rt->subs[i];
+        if (!s->is_regex && strcmp(s->topic, topic) == 0)
+            return s;
+        if (s->is_regex && !re && regexec(&s->re, topic, 0, NULL, 0) == 0)
+            re = s;
+    }
+    return re;
+}
+
 static void
 msg_dispatch(ch_msg *m)
 {
     ch_runtime *rt = m->rt;
+    if (!m->sub->type) {
+        rt->svc->on_message(rt->svc_ctx, m, NULL);
+        return;
+    }
     if (!m->decoded) {
         if (!m->rkm->payload) {
             ch_msg_done(m, CH_EBADMSG, "empty record (no value)");
@@ -372,10 +497,7 @@ static void
 consume_one(ch_runtime *rt, rd_kafka_message_t *rkm)
 {
     const char *topic = rd_kafka_topic_name(rkm->rkt);
-    const ch_subscription *sub = NULL;
-    for (size_t i = 0; i < rt->svc->nsubs; i++)
-        if (strcmp(rt->svc->subs[i].topic, topic) == 0)
-            sub = &rt->svc->subs[i];
+    const ch_sub *sub = sub_match(rt, topic);
     ch_ptrack *pt = track_get(rt, topic, rkm->partition);
     ch_msg *m = calloc(1, sizeof(*m));
     uint64_t seq;
@@ -642,7 +764,10 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "cannot create the producer's wake-up pipe");
         return CH_EIO;
     }
-    if (rt->svc->nsubs == 0)
+    rt->kafka_started = 1;
+    if (subs_build(rt, errstr, errstr_size) != 0)
+        return CH_EINVAL;
+    if (rt->nsubs == 0)
         return 0;
 
     char group[128];
@@ -683,10 +808,9 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "cannot create the consumer's wake-up pipe");
         return CH_EIO;
     }
-    rd_kafka_topic_partition_list_t *topics =
-        rd_kafka_topic_partition_list_new((int)rt->svc->nsubs);
-    for (size_t i = 0; i < rt->svc->nsubs; i++)
-        rd_kafka_topic_partition_list_add(topics, rt->svc->subs[i].topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)rt->nsubs);
+    for (size_t i = 0; i < rt->nsubs; i++)
+        rd_kafka_topic_partition_list_add(topics, rt->subs[i].topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rt->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err) {
@@ -822,4 +946,9 @@ ch__kafka_destroy(ch_runtime *rt)
         if (rt->ppipe[i] > 0)
             close(rt->ppipe[i]);
     }
+    for (size_t i = 0; i < rt->nsubs; i++)
+        sub_fini(&rt->subs[i]);
+    free(rt->subs);
+    rt->subs = NULL;
+    rt->nsubs = 0;
 }

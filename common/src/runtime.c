@@ -58,6 +58,12 @@ ch_runtime_stopping(const ch_runtime *rt)
     return rt->stopping;
 }
 
+int
+ch_runtime_kafka_up(const ch_runtime *rt)
+{
+    return rt->kafka_up;
+}
+
 static void
 finalize(ch_runtime *rt)
 {
@@ -186,6 +192,18 @@ runtime_free(ch_runtime *rt)
     free(rt);
 }
 
+static int
+kafka_defaults(ch_runtime *rt, char *errstr, size_t errstr_size)
+{
+    for (const char *const *kv = rt->svc->kafka_defaults; kv && kv[0] && kv[1]; kv += 2) {
+        if (ch_config_kafka_set(&rt->config, kv[0], kv[1]) != 0) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return CH_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 int
 ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
 {
@@ -228,6 +246,7 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
         ch_config_set(&rt->config, "http.listen", svc->default_http_listen, errstr,
                       sizeof(errstr)) ||
         ch_config_kafka_set(&rt->config, "bootstrap.servers", "127.0.0.1:9092") ||
+        kafka_defaults(rt, errstr, sizeof(errstr)) ||
         (config_file && ch_config_load_file(&rt->config, config_file, errstr, sizeof(errstr))) ||
         ch_config_load_env(&rt->config, envp, errstr, sizeof(errstr))) {
         fprintf(stderr, "charter-%s: configuration error: %s\n", svc->name, errstr);

@@ -8,6 +8,7 @@
 #include <hiredis/async.h>
 #include <librdkafka/rdkafka.h>
 #include <protobuf-c/protobuf-c.h>
+#include <regex.h>
 #include <stdint.h>
 
 #include "charter/redis_url.h"
@@ -37,11 +38,21 @@ typedef struct ch_ptrack {
     struct ch_ptrack *next;
 } ch_ptrack;
 
+/* A subscription as the consumer matches it: the descriptor's and those
+ * added by ch_runtime_subscribe(), a '^' topic compiled once. */
+typedef struct {
+    char *topic;
+    const ProtobufCMessageDescriptor *type; /* NULL: raw bytes */
+    void *opaque;
+    int is_regex;
+    regex_t re;
+} ch_sub;
+
 struct ch_msg {
     ch_runtime *rt;
     rd_kafka_message_t *rkm;
     ProtobufCMessage *decoded;
-    const ch_subscription *sub;
+    const ch_sub *sub;
     ch_ptrack *pt;
     uint64_t seq;
     int attempts;
@@ -70,6 +81,10 @@ struct ch_runtime {
 
     struct event_base *base;
     struct event *sigterm_ev, *sigint_ev, *tick_ev, *shutdown_ev;
+
+    ch_sub *subs; /* every subscription, descriptor's first */
+    size_t nsubs;
+    int kafka_started; /* ch_runtime_subscribe() is refused after this */
 
     rd_kafka_t *producer, *consumer;
     rd_kafka_queue_t *pqueue, *cqueue;

@@ -36,7 +36,15 @@ typedef struct ch_runtime ch_runtime;
 typedef struct ch_msg ch_msg;
 typedef struct ch_metric ch_metric;
 
-/* One consumed topic and the protobuf message its records hold. */
+/*
+ * One consumed topic and the protobuf message its records hold.
+ *
+ * A topic starting with '^' is a regular expression (POSIX extended, matched
+ * against whole topic names; librdkafka subscribes to every matching topic,
+ * including ones created later). type NULL means raw records: on_message gets
+ * msg NULL and reads the bytes with ch_msg_value(); only ingest reads foreign
+ * formats this way.
+ */
 typedef struct {
     const char *topic;
     const struct ProtobufCMessageDescriptor *type;
@@ -73,6 +81,12 @@ typedef struct {
     const ch_subscription *subs;
     size_t nsubs;
 
+    /* librdkafka properties this service needs by default, as key, value
+     * pairs ending with NULL (may be NULL); kafka.* configuration overrides
+     * them. E.g. ingest bounds message.timeout.ms so a broker outage gives a
+     * quick 503 rather than a request held for minutes. */
+    const char *const *kafka_defaults;
+
     const ch_route *routes;
     size_t nroutes;
 
@@ -81,9 +95,9 @@ typedef struct {
     int (*init)(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size);
 
     /*
-     * A decoded record. `msg` (of the subscription's type) and `m` are
-     * borrowed until ch_msg_done(m, ...) is called, which the service must
-     * do exactly once, now or later.
+     * A decoded record. `msg` (of the subscription's type, or NULL for a raw
+     * subscription) and `m` are borrowed until ch_msg_done(m, ...) is called,
+     * which the service must do exactly once, now or later.
      */
     void (*on_message)(void *svc, ch_msg *m, const struct ProtobufCMessage *msg);
 
@@ -120,6 +134,22 @@ const ch_log *ch_runtime_log(const ch_runtime *rt);
 struct event_base *ch_runtime_base(ch_runtime *rt);
 int ch_runtime_stopping(const ch_runtime *rt);
 
+/* 1 while the producer sees at least one Kafka broker up (updated each
+ * second from librdkafka's statistics and at once when all brokers go down);
+ * the same fact /readyz reports. */
+int ch_runtime_kafka_up(const ch_runtime *rt);
+
+/*
+ * Adds a subscription decided at run time (from configuration), besides the
+ * descriptor's table. Only from init, before Kafka starts; topic is copied, a
+ * '^' pattern must compile. opaque comes back from ch_msg_opaque() for the
+ * records this subscription delivers. Returns 0, or CH_EINVAL (errstr says
+ * why) or CH_ENOMEM.
+ */
+int ch_runtime_subscribe(ch_runtime *rt, const char *topic,
+                         const struct ProtobufCMessageDescriptor *type, void *opaque, char *errstr,
+                         size_t errstr_size);
+
 /*
  * Finishes a consumed message. rc 0: done, its offset may be committed.
  * CH_EAGAIN or CH_EIO: a temporary failure; the runtime retries the same
@@ -136,6 +166,13 @@ int32_t ch_msg_partition(const ch_msg *m);
 int64_t ch_msg_offset(const ch_msg *m);
 /* Kafka timestamp of the record, ms since the epoch, or -1. */
 int64_t ch_msg_timestamp(const ch_msg *m);
+/* The record's value and key bytes (NULL and 0 when absent), borrowed until
+ * ch_msg_done. */
+const void *ch_msg_value(const ch_msg *m, size_t *len);
+const void *ch_msg_key(const ch_msg *m, size_t *len);
+/* The opaque of the ch_runtime_subscribe() call that delivered m; NULL for
+ * the descriptor's own subscriptions. */
+void *ch_msg_opaque(const ch_msg *m);
 
 /*
  * Delivery callback: rc 0 when Kafka acknowledged the write (offset set),

@@ -1,0 +1,276 @@
+/*
+ * Policies: one organisation's charter as a YAML file its own staff can read
+ * and edit (docs/policies.md has the format, every key and an example).
+ *
+ * The loader turns a file into plain structs and refuses anything it cannot
+ * use: unknown keys, clocks that do not parse, roles that are not defined, a
+ * channel listed without its clocks, two promises for the same channel and
+ * case type. A policy that loads is complete, so the services never meet a
+ * half-read charter at run time. Every error names the file, line and column,
+ * the key as a path ("promises[2].respond") and what was expected.
+ *
+ * Clocks are parsed once here with ch_clock_parse() (deadline.h) and kept
+ * beside the text they came from and where it was written. The Housing
+ * Ombudsman Complaint Handling Code 2024 presets (complaint-stage-1,
+ * complaint-stage-2) are expanded here into an acknowledgement clock, a
+ * response clock anchored on the acknowledgement and the Code's longest
+ * extension.
+ *
+ * Pure: ch_policy_load_text() takes bytes and returns values; only
+ * ch_policy_load_file() reads a file. Time zones and calendars are not
+ * loaded here: the policy names them, the caller builds them
+ * (ch_tz_load(policy.timezone, ...), ch_policy_calendar_new()).
+ */
+#ifndef CHARTER_POLICY_H
+#define CHARTER_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/calendar.h"
+#include "charter/deadline.h"
+
+/* Channels, numbered as charter.v1.Channel so a cast between them is exact.
+ * CH_POLICY_CHANNEL_ANY is a policy's wildcard, never a contact's channel. */
+typedef enum {
+    CH_POLICY_CHANNEL_ANY = 0,
+    CH_POLICY_CHANNEL_PHONE = 1,
+    CH_POLICY_CHANNEL_VOICEMAIL,
+    CH_POLICY_CHANNEL_EMAIL,
+    CH_POLICY_CHANNEL_LETTER,
+    CH_POLICY_CHANNEL_ONLINE_FORM,
+    CH_POLICY_CHANNEL_SOCIAL,
+    CH_POLICY_CHANNEL_VISIT,
+    CH_POLICY_CHANNEL_SMS,
+    CH_POLICY_CHANNEL_COUNT
+} ch_policy_channel;
+
+/* Case types a policy may name. CH_POLICY_CASE_ANY matches every type. */
+typedef enum {
+    CH_POLICY_CASE_ANY = 0,
+    CH_POLICY_CASE_ENQUIRY,
+    CH_POLICY_CASE_SERVICE_REQUEST,
+    CH_POLICY_CASE_COMPLAINT_STAGE_1,
+    CH_POLICY_CASE_COMPLAINT_STAGE_2,
+    CH_POLICY_CASE_FOI,
+    CH_POLICY_CASE_EIR,
+    CH_POLICY_CASE_SAR,
+    CH_POLICY_CASE_MP_ENQUIRY, /* from an MP or a councillor on a constituent's behalf */
+    CH_POLICY_CASE_LEGAL_ACTION,
+    CH_POLICY_CASE_RESTRICTION_REVIEW, /* a home-visit restriction kept under review */
+    CH_POLICY_CASE_APPOINTMENT,        /* a visitor with an agreed appointment */
+    CH_POLICY_CASE_HOME_VISIT,         /* staff visiting the customer at home */
+    CH_POLICY_CASE_CONTACT_GROUP,      /* a message to a contact-group mailbox */
+    CH_POLICY_CASE_COUNT
+} ch_policy_case_type;
+
+/* "email", "online_form", ... or "any". Return 0 or CH_EINVAL. */
+int ch_policy_channel_parse(const char *name, ch_policy_channel *out);
+const char *ch_policy_channel_name(ch_policy_channel c); /* "online_form" */
+const char *ch_policy_channel_title(ch_policy_channel c); /* "Online form" */
+/* "complaint_stage_1", ... or "any". Return 0 or CH_EINVAL. */
+int ch_policy_case_type_parse(const char *name, ch_policy_case_type *out);
+const char *ch_policy_case_type_name(ch_policy_case_type t);
+const char *ch_policy_case_type_title(ch_policy_case_type t); /* "Complaint, stage 1" */
+
+typedef enum {
+    CH_POLICY_KIND_HOUSING_LANDLORD = 1,
+    CH_POLICY_KIND_COUNCIL,
+} ch_policy_org_kind;
+
+typedef enum {
+    CH_POLICY_ACK_NONE = 0,  /* no acknowledgement promised */
+    CH_POLICY_ACK_AUTOMATIC, /* sent on receipt */
+    CH_POLICY_ACK_WITHIN,    /* within `acknowledge.clock` */
+} ch_policy_ack;
+
+typedef enum {
+    CH_POLICY_REPLY_SAME_UNLESS_ASKED = 0, /* the inbound channel, unless the customer asks */
+    CH_POLICY_REPLY_SAME,                  /* always the inbound channel */
+    CH_POLICY_REPLY_PREFERRED,             /* the customer's preferred channel */
+} ch_policy_reply_channel;
+
+/* What a holding reply (or acknowledgement with a target date) must say. */
+enum {
+    CH_POLICY_HOLD_REASON = 1 << 0,
+    CH_POLICY_HOLD_NEXT_STEPS = 1 << 1,
+    CH_POLICY_HOLD_TARGET_DATE = 1 << 2,
+    CH_POLICY_HOLD_APOLOGY = 1 << 3,
+    CH_POLICY_HOLD_NAMED_CONTACT = 1 << 4,
+};
+
+/* Things a promise says will be measured and reported, with no clock. */
+enum {
+    CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION = 1 << 0,
+    CH_POLICY_MEASURE_APPOINTMENTS_KEPT = 1 << 1,
+    CH_POLICY_MEASURE_SATISFACTION = 1 << 2,
+    CH_POLICY_MEASURE_COMMUNICATION_SUPPORT = 1 << 3,
+};
+
+/* Communication support the organisation counts (reporting.communication_support). */
+enum {
+    CH_POLICY_SUPPORT_PHONE_INTERPRETING = 1 << 0,
+    CH_POLICY_SUPPORT_FACE_TO_FACE_INTERPRETING = 1 << 1,
+    CH_POLICY_SUPPORT_BSL = 1 << 2,
+    CH_POLICY_SUPPORT_AUDIO = 1 << 3,
+    CH_POLICY_SUPPORT_LARGE_PRINT = 1 << 4,
+    CH_POLICY_SUPPORT_BRAILLE = 1 << 5,
+};
+
+typedef enum {
+    CH_POLICY_PUBLISH_NONE = 0,
+    CH_POLICY_PUBLISH_MONTHLY,
+    CH_POLICY_PUBLISH_QUARTERLY,
+    CH_POLICY_PUBLISH_YEARLY,
+} ch_policy_publish;
+
+#define CH_POLICY_TEXT_MAX 96
+
+/* A clock as parsed, the text it came from and where that text is (1-based;
+ * 0 when the clock was filled in by a preset). `set` is 0 when absent. */
+typedef struct {
+    int set;
+    ch_clock clock;
+    char text[CH_POLICY_TEXT_MAX];
+    int line, column;
+} ch_policy_clock;
+
+/* A warning tier: at a share of the time, a lead before the due instant, or
+ * at the due instant itself (at: breach), sent to one of the policy's roles. */
+typedef struct {
+    int at_breach;
+    ch_warning_rule rule; /* when !at_breach */
+    char at[CH_POLICY_TEXT_MAX];
+    size_t role; /* index into ch_policy.roles */
+    int line, column;
+} ch_policy_warning;
+
+typedef struct {
+    char key[48];    /* "team_lead" */
+    char title[128]; /* "Customer Services Team Leader" */
+} ch_policy_role;
+
+/* One promise: the clocks for a set of channels and case types. */
+typedef struct {
+    char id[64];
+    unsigned channels;   /* bit (1u << ch_policy_channel); bit 0 is "any" */
+    unsigned case_types; /* bit (1u << ch_policy_case_type); bit 0 is "any" */
+    char *says;          /* the charter's own words (owned) */
+
+    ch_policy_ack ack;
+    ch_policy_clock acknowledge; /* when ack == CH_POLICY_ACK_WITHIN */
+
+    int respond_measured_only; /* respond: measured_only */
+    ch_policy_clock respond;   /* anchor may be the acknowledgement (complaint presets) */
+
+    int answer_measured_only;  /* phone */
+    ch_policy_clock answer;    /* ELAPSED, e.g. 20 seconds; may be unset if rings */
+    int answer_rings;          /* 0: no ring count promised */
+
+    int see_measured_only;             /* visit */
+    ch_policy_clock see;               /* from arrival, ELAPSED */
+    ch_policy_clock see_after_appointment; /* from the appointment time, ELAPSED */
+
+    ch_policy_clock review_first; /* from receipt (the decision) */
+    ch_policy_clock review_every; /* from the previous review */
+    size_t review_role;           /* index into roles; valid when review_first.set */
+
+    ch_policy_reply_channel reply_channel;
+    int reply_channel_explicit;
+    int named_contact;
+    int reference_on_reply;
+
+    int holding_reply;          /* a holding reply / extension is allowed */
+    unsigned holding_must_include; /* CH_POLICY_HOLD_* */
+    ch_policy_clock max_extension; /* from the original due instant; unset: no limit */
+
+    ch_policy_warning *warnings;
+    size_t nwarnings;
+    unsigned measures; /* CH_POLICY_MEASURE_* */
+
+    int line, column; /* where the promise starts */
+} ch_policy_promise;
+
+/* Closed from first to last inclusive (local day numbers, calendar.h). */
+typedef struct {
+    int32_t first, last;
+} ch_policy_closure;
+
+typedef struct {
+    char source[256]; /* the name used in errors (usually the path) */
+
+    char id[64];
+    char name[128];
+    char reference_prefix[16];
+    ch_policy_org_kind kind;
+    int64_t homes; /* housing landlords: homes owned or managed; 0 if not given */
+
+    ch_nation nation;
+    char timezone[64];
+    ch_opening_hours hours;
+    ch_policy_closure *closures;
+    size_t nclosures;
+
+    int defer_out_of_hours;     /* options.defer_out_of_hours_receipt */
+    int roll_calendar_days;     /* options.roll_calendar_days_to_working_day */
+
+    ch_policy_role *roles;
+    size_t nroles;
+    ch_policy_promise *promises;
+    size_t npromises;
+
+    ch_policy_publish publish;
+    unsigned communication_support; /* CH_POLICY_SUPPORT_* */
+} ch_policy;
+
+/*
+ * Loads a policy from YAML text. `name` is used in errors, as in
+ * "policies/x.yaml:12:14: promises[2].respond: '5 workin days' is not a
+ * clock (expected e.g. ...)". On success returns 0 and fills *out (free its
+ * contents with ch_policy_free). On failure returns CH_EINVAL (or
+ * CH_ENOMEM) with errstr set and *out zeroed, so ch_policy_free is still
+ * safe. Pure.
+ */
+int ch_policy_load_text(const char *text, size_t len, const char *name, ch_policy *out,
+                        char *errstr, size_t errstr_size);
+
+/* Reads `path` (at most 1 MiB) and loads it as above, naming it `path`.
+ * CH_EIO when the file cannot be read. */
+int ch_policy_load_file(const char *path, ch_policy *out, char *errstr, size_t errstr_size);
+
+/* Frees what the loader allocated and zeroes *p. NULL-safe. */
+void ch_policy_free(ch_policy *p);
+
+/*
+ * The promise for a contact: the exact case type first, then "any", each
+ * looking at the exact channel before "any" channel:
+ * (channel, type), (any, type), (channel, any), (any, any).
+ * Names as in the policy ("email", "complaint_stage_1"); an unknown case
+ * type (or NULL) matches only "any". NULL when nothing applies. The pointer
+ * lives as long as the policy.
+ */
+const ch_policy_promise *ch_policy_find_promise(const ch_policy *p, const char *channel,
+                                                const char *case_type);
+
+/* Index of a role by key, or -1. */
+int ch_policy_role_find(const ch_policy *p, const char *key);
+
+/*
+ * Writes one plain-English line for a promise, e.g.
+ * "Email: reply within 5 working days (England and Wales holidays, closes 17:00)",
+ * "Phone: answer within 20 seconds or four rings",
+ * "Phone: answer measured, no time promised". Pure; truncates to bufsz.
+ */
+void ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char *buf,
+                                size_t bufsz);
+
+/* Writes the opening hours in plain English: "Monday-Friday 09:00-17:00". */
+void ch_policy_describe_hours(const ch_opening_hours *h, char *buf, size_t bufsz);
+
+/*
+ * A calendar for the policy's nation with its closures applied. NULL on
+ * ENOMEM. Free with ch_calendar_free.
+ */
+ch_calendar *ch_policy_calendar_new(const ch_policy *p);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * Bank holidays are computed, not tabulated: GOV.UK publishes only a rolling
+ * window of years, and deadlines (a subject access month, a complaint's 15
+ * working days) are asked about years before and after it. Each nation's
+ * year is built by ch_bank_holidays() from the standing rules plus a short
+ * list of one-off changes; a calendar then holds, for each division, one bit
+ * per day over 1995-2100 (about 4.8 KB) so that working-day queries are a
+ * shift and a mask.
+ *
+ * Where the rules come from. England and Wales and Northern Ireland take
+ * every weekend bank holiday on the next free weekday by Royal Proclamation.
+ * Scotland's New Year days and Christmas follow the Banking and Financial
+ * Dealings Act 1971 (a Sunday date moves to 3 January or 26 December) plus
+ * proclamations for Saturdays, giving the paired rolls below; St Andrew's
+ * Day was added by the St Andrew's Day Bank Holiday (Scotland) Act 2007 and
+ * first fell on 30 November 2007. No proclamation was made for Scotland's
+ * 4 January in 2010 or 2011, so those two years keep only the statutory
+ * days. In 1995 the early May holiday moved to 8 May in England, Wales and
+ * Northern Ireland, while Scotland kept 1 May (it is in the 1971 Act) and
+ * had 8 May as well.
+ *
+ * A GOV.UK JSON override is checked completely before any bit changes, so a
+ * bad file leaves the calendar as it was.
+ */
+#include "charter/calendar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "charter/errors.h"
+
+/* 1995-01-01 and 2101-01-01 as day numbers. */
+#define CAL_FIRST_DAY 9131
+#define CAL_END_DAY 47847
+#define CAL_NDAYS (CAL_END_DAY - CAL_FIRST_DAY)
+#define CAL_WORDS ((CAL_NDAYS + 63) / 64)
+#define CAL_NYEARS (CH_CAL_LAST_YEAR - CH_CAL_FIRST_YEAR + 1)
+#define NDIVISIONS 3
+#define MAX_PER_YEAR 24
+
+struct ch_calendar {
+    ch_nation nation;
+    uint64_t div[NDIVISIONS][CAL_WORDS]; /* per division; unused ones stay zero */
+    uint64_t hol[CAL_WORDS];             /* the calendar's nation, or the union */
+    uint64_t closed[CAL_WORDS];
+};
+
+static const char *const nation_names[] = {"england-and-wales", "scotland", "northern-ireland",
+                                           "uk-any"};
+static const char *const nation_titles[] = {"England and Wales", "Scotland", "Northern Ireland",
+                                            "any part of the UK"};
+
+int
+ch_nation_parse(const char *name, ch_nation *out)
+{
+    if (!name)
+        return CH_EINVAL;
+    for (int i = 0; i <= CH_NATION_UK_ANY; i++) {
+        if (strcmp(name, nation_names[i]) == 0) {
+            if (out)
+                *out = (ch_nation)i;
+            return 0;
+        }
+    }
+    return CH_EINVAL;
+}
+
+const char *
+ch_nation_name(ch_nation n)
+{
+    if ((int)n < 0 || n > CH_NATION_UK_ANY)
+        return "unknown";
+    return nation_names[n];
+}
+
+const char *
+ch_nation_title(ch_nation n)
+{
+    if ((int)n < 0 || n > CH_NATION_UK_ANY)
+        return "unknown";
+    return nation_titles[n];
+}
+
+/* Howard Hinnant's days_from_civil / civil_from_days (public domain). */
+int32_t
+ch_day_from_civil(int year, int month, int day)
+{
+    int64_t y = (int64_t)year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+void
+ch_civil_from_day(int32_t dayno, int *year, int *month, int *day)
+{
+    int64_t z = (int64_t)dayno + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (year)
+        *year = (int)(yoe + era * 400 + (m <= 2));
+    if (month)
+        *month = (int)m;
+    if (day)
+        *day = (int)d;
+}
+
+int
+ch_weekday(int32_t dayno)
+{
+    /* 1970-01-01 was a Thursday (3). */
+    int64_t w = ((int64_t)dayno + 3) % 7;
+    return (int)(w < 0 ? w + 7 : w);
+}
+
+static int
+is_leap(int year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+int
+ch_days_in_month(int year, int month)
+{
+    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12)
+        return 0;
+    if (month == 2 && is_leap(year))
+        return 29;
+    return len[month - 1];
+}
+
+/* Easter Sunday by the anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
+static int32_t
+easter_sunday(int year)
+{
+    int a = year % 19, b = year / 100, c = year % 100;
+    int d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3;
+    int h = (19 * a + b - d - g + 15) % 30;
+    int i = c / 4, k = c % 4;
+    int l = (32 + 2 * e + 2 * i - h - k) % 7;
+    int m = (a + 11 * h + 22 * l) / 451;
+    int month = (h + l - 7 * m + 114) / 31;
+    int day = (h + l - 7 * m + 114) % 31 + 1;
+    return ch_day_from_civil(year, month, day);
+}
+
+static int32_t
+first_monday(int year, int month)
+{
+    int32_t d = ch_day_from_civil(year, month, 1);
+    return d + (7 - ch_weekday(d)) % 7;
+}
+
+static int32_t
+last_monday(int year, int month)
+{
+    int32_t d = ch_day_from_civil(year, month, ch_days_in_month(year, month));
+    return d - ch_weekday(d);
+}
+
+/* The Monday after a weekend day; the day itself otherwise. */
+static int32_t
+monday_if_weekend(int32_t d)
+{
+    int w = ch_weekday(d);
+    return w == 5 ? d + 2 : w == 6 ? d + 1 : d;
+}
+
+typedef struct {
+    ch_holiday h[MAX_PER_YEAR];
+    int n;
+} hlist;
+
+static void
+add(hlist *l, int32_t day, const char *name)
+{
+    if (l->n < MAX_PER_YEAR)
+        l->h[l->n++] = (ch_holiday){day, name};
+}
+
+/* A fixed date that moves to the next Monday when it falls at a weekend. */
+static void
+add_fixed(hlist *l, int year, int month, int day, const char *name, const char *sub)
+{
+    int32_t d = ch_day_from_civil(year, month, day);
+    int32_t m = monday_if_weekend(d);
+    add(l, m, m == d ? name : sub);
+}
+
+static void
+add_new_year(hlist *l, ch_nation n, int year)
+{
+    static const char ny[] = "New Year's Day", ny_sub[] = "New Year's Day (substitute day)";
+    static const char j2[] = "2nd January", j2_sub[] = "2nd January (substitute day)";
+    int32_t jan1 = ch_day_from_civil(year, 1, 1);
+    int w = ch_weekday(jan1);
+    if (n != CH_NATION_SCOTLAND) {
+        add_fixed(l, year, 1, 1, ny, ny_sub);
+        return;
+    }
+    switch (w) {
+    case 4: /* Friday: 2 January is a Saturday */
+        add(l, jan1, ny);
+        if (year != 2010)
+            add(l, jan1 + 3, j2_sub);
+        break;
+    case 5: /* Saturday */
+        if (year == 2011) {
+            add(l, jan1 + 2, j2_sub); /* the 1971 Act's 3 January; no proclamation */
+            break;
+        }
+        add(l, jan1 + 2, ny_sub);
+        add(l, jan1 + 3, j2_sub);
+        break;
+    case 6: /* Sunday: 2 January is a Monday */
+        add(l, jan1 + 1, j2);
+        add(l, jan1 + 2, ny_sub);
+        break;
+    default:
+        add(l, jan1, ny);
+        add(l, jan1 + 1, j2);
+        break;
+    }
+}
+
+static void
+add_christmas(hlist *l, int year)
+{
+    static const char xmas[] = "Christmas Day", xmas_sub[] = "Christmas Day (substitute day)";
+    static const char boxing[] = "Boxing Day", boxing_sub[] = "Boxing Day (substitute day)";
+    int32_t d25 = ch_day_from_civil(year, 12, 25);
+    switch (ch_weekday(d25)) {
+    case 4: /* Friday: Boxing Day is a Saturday */
+        add(l, d25, xmas);
+        add(l, d25 + 3, boxing_sub);
+        break;
+    case 5: /* Saturday */
+        add(l, d25 + 2, xmas_sub);
+        add(l, d25 + 3, boxing_sub);
+        break;
+    case 6: /* Sunday */
+        add(l, d25 + 1, boxing);
+        add(l, d25 + 2, xmas_sub);
+        break;
+    default:
+        add(l, d25, xmas);
+        add(l, d25 + 1, boxing);
+        break;
+    }
+}
+
+static void
+add_may(hlist *l, ch_nation n, int year)
+{
+    static const char early[] = "Early May bank holiday";
+    static const char early_ve[] = "Early May bank holiday (VE Day)";
+    static const char spring[] = "Spring bank holiday";
+    if (year == 1995 && n == CH_NATION_SCOTLAND) {
+        add(l, first_monday(year, 5), early);
+        add(l, ch_day_from_civil(1995, 5, 8), "VE Day bank holiday");
+    } else if (year == 1995 || year == 2020) {
+        add(l, ch_day_from_civil(year, 5, 8), early_ve);
+    } else {
+        add(l, first_monday(year, 5), early);
+    }
+    switch (year) {
+    case 2002:
+        add(l, ch_day_from_civil(2002, 6, 3), "Golden Jubilee bank holiday");
+        add(l, ch_day_from_civil(2002, 6, 4), spring);
+        break;
+    case 2012:
+        add(l, ch_day_from_civil(2012, 6, 4), spring);
+        add(l, ch_day_from_civil(2012, 6, 5), "Diamond Jubilee bank holiday");
+        break;
+    case 2022:
+        add(l, ch_day_from_civil(2022, 6, 2), spring);
+        add(l, ch_day_from_civil(2022, 6, 3), "Platinum Jubilee bank holiday");
+        break;
+    default:
+        add(l, last_monday(year, 5), spring);
+        break;
+    }
+}
+
+static void
+add_one_offs(hlist *l, int year)
+{
+    switch (year) {
+    case 1999:
+        add(l, ch_day_from_civil(1999, 12, 31), "Millennium bank holiday");
+        break;
+    case 2011:
+        add(l, ch_day_from_civil(2011, 4, 29), "Bank holiday for the royal wedding");
+        break;
+    case 2022:
+        add(l, ch_day_from_civil(2022, 9, 19),
+            "Bank holiday for the State Funeral of Queen Elizabeth II");
+        break;
+    case 2023:
+        add(l, ch_day_from_civil(2023, 5, 8),
+            "Bank holiday for the coronation of King Charles III");
+        break;
+    default:
+        break;
+    }
+}
+
+static int
+holiday_cmp(const void *a, const void *b)
+{
+    const ch_holiday *x = a, *y = b;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+int
+ch_bank_holidays(ch_nation n, int year, ch_holiday *out, size_t cap)
+{
+    if ((int)n < 0 || n >= CH_NATION_UK_ANY || year < CH_CAL_FIRST_YEAR || year > CH_CAL_LAST_YEAR)
+        return CH_EINVAL;
+    hlist l = {.n = 0};
+    int32_t easter = easter_sunday(year);
+
+    add_new_year(&l, n, year);
+    if (n == CH_NATION_NORTHERN_IRELAND)
+        add_fixed(&l, year, 3, 17, "St Patrick's Day", "St Patrick's Day (substitute day)");
+    add(&l, easter - 2, "Good Friday");
+    if (n != CH_NATION_SCOTLAND)
+        add(&l, easter + 1, "Easter Monday");
+    add_may(&l, n, year);
+    if (n == CH_NATION_NORTHERN_IRELAND)
+        add_fixed(&l, year, 7, 12, "Battle of the Boyne (Orangemen's Day)",
+                  "Battle of the Boyne (Orangemen's Day) (substitute day)");
+    add(&l, n == CH_NATION_SCOTLAND ? first_monday(year, 8) : last_monday(year, 8),
+        "Summer bank holiday");
+    if (n == CH_NATION_SCOTLAND && year >= 2007)
+        add_fixed(&l, year, 11, 30, "St Andrew's Day", "St Andrew's Day (substitute day)");
+    add_christmas(&l, year);
+    add_one_offs(&l, year);
+
+    qsort(l.h, (size_t)l.n, sizeof(l.h[0]), holiday_cmp);
+    for (int i = 0; i < l.n && (size_t)i < cap; i++)
+        out[i] = l.h[i];
+    return l.n;
+}
+
+static int
+in_range(int32_t day)
+{
+    return day >= CAL_FIRST_DAY && day < CAL_END_DAY;
+}
+
+static int
+bit_get(const uint64_t *bits, int32_t day)
+{
+    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
+    return (int)((bits[i / 64] >> (i % 64)) & 1);
+}
+
+static void
+bit_set(uint64_t *bits, int32_t day)
+{
+    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static void
+bit_clear(uint64_t *bits, int32_t day)
+{
+    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
+    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+static int
+uses_division(const ch_calendar *cal, int d)
+{
+    return cal->nation == CH_NATION_UK_ANY || (int)cal->nation == d;
+}
+
+static void
+rebuild_holidays(ch_calendar *cal)
+{
+    memset(cal->hol, 0, sizeof(cal->hol));
+    for (int d = 0; d < NDIVISIONS; d++) {
+        if (!uses_division(cal, d))
+            continue;
+        for (size_t w = 0; w < CAL_WORDS; w++)
+            cal->hol[w] |= cal->div[d][w];
+    }
+}
+
+ch_calendar *
+ch_calendar_new(ch_nation n)
+{
+    if ((int)n < 0 || n > CH_NATION_UK_ANY)
+        return NULL;
+    ch_calendar *cal = calloc(1, sizeof(*cal));
+    if (!cal)
+        return NULL;
+    cal->nation = n;
+    for (int d = 0; d < NDIVISIONS; d++) {
+        if (!uses_division(cal, d))
+            continue;
+        for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
+            ch_holiday h[MAX_PER_YEAR];
+            int k = ch_bank_holidays((ch_nation)d, y, h, MAX_PER_YEAR);
+            for (int i = 0; i < k; i++)
+                bit_set(cal->div[d], h[i].day);
+        }
+    }
+    rebuild_holidays(cal);
+    return cal;
+}
+
+void
+ch_calendar_free(ch_calendar *cal)
+{
+    free(cal);
+}
+
+ch_nation
+ch_calendar_nation(const ch_calendar *cal)
+{
+    return cal->nation;
+}
+
+int
+ch_calendar_add_closure(ch_calendar *cal, int32_t day)
+{
+    if (!cal || !in_range(day))
+        return CH_EINVAL;
+    bit_set(cal->closed, day);
+    return 0;
+}
+
+int
+ch_calendar_is_bank_holiday(const ch_calendar *cal, int32_t day)
+{
+    return in_range(day) && bit_get(cal->hol, day);
+}
+
+int
+ch_calendar_is_working_day(const ch_calendar *cal, int32_t day)
+{
+    if (ch_weekday(day) >= 5)
+        return 0;
+    if (!in_range(day))
+        return 1;
+    return !bit_get(cal->hol, day) && !bit_get(cal->closed, day);
+}
+
+int32_t
+ch_calendar_working_day_on_or_after(const ch_calendar *cal, int32_t day)
+{
+    /* Inside the range every day may be closed; past its end only weekends
+     * count, so CAL_NDAYS + 7 steps always reach a working day. */
+    for (int32_t i = 0; i < CAL_NDAYS + 7 && day < INT32_MAX; i++, day++) {
+        if (ch_calendar_is_working_day(cal, day))
+            break;
+    }
+    return day;
+}
+
+int32_t
+ch_calendar_next_working_day(const ch_calendar *cal, int32_t day)
+{
+    return ch_calendar_working_day_on_or_after(cal, day < INT32_MAX ? day + 1 : day);
+}
+
+/* ---- GOV.UK JSON override ---- */
+
+/* Parses "YYYY-MM-DD" into a day number; -1 if it is not a real date. */
+static int
+parse_date(const char *s, int32_t *day, int *year)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (m < 1 || m > 12 || d < 1 || d > ch_days_in_month(y, m))
+        return -1;
+    *day = ch_day_from_civil(y, m, d);
+    *year = y;
+    return 0;
+}
+
+/* Checks one division's object and marks in `years` each year with an event. */
+static int
+check_division(const char *name, const char *key, json_t *div, unsigned char *years, char *errstr,
+               size_t errstr_size)
+{
+    if (!json_is_object(div)) {
+        snprintf(errstr, errstr_size, "%s: %s: expected an object with an \"events\" array", name,
+                 key);
+        return CH_EINVAL;
+    }
+    json_t *dname = json_object_get(div, "division");
+    if (dname && (!json_is_string(dname) || strcmp(json_string_value(dname), key) != 0)) {
+        snprintf(errstr, errstr_size, "%s: %s.division: expected \"%s\"", name, key, key);
+        return CH_EINVAL;
+    }
+    json_t *events = json_object_get(div, "events");
+    if (!json_is_array(events)) {
+        snprintf(errstr, errstr_size, "%s: %s.events: expected an array of events", name, key);
+        return CH_EINVAL;
+    }
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (!json_is_object(ev)) {
+            snprintf(errstr, errstr_size, "%s: %s.events[%zu]: expected an object", name, key, i);
+            return CH_EINVAL;
+        }
+        json_t *title = json_object_get(ev, "title");
+        if (title && !json_is_string(title)) {
+            snprintf(errstr, errstr_size, "%s: %s.events[%zu].title: expected a string", name, key,
+                     i);
+            return CH_EINVAL;
+        }
+        json_t *date = json_object_get(ev, "date");
+        int32_t day;
+        int year;
+        if (!json_is_string(date)) {
+            snprintf(errstr, errstr_size, "%s: %s.events[%zu].date: expected YYYY-MM-DD", name, key,
+                     i);
+            return CH_EINVAL;
+        }
+        if (parse_date(json_string_value(date), &day, &year) != 0) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s.events[%zu].date: expected YYYY-MM-DD, a real date, not \"%.40s\"",
+                     name, key, i, json_string_value(date));
+            return CH_EINVAL;
+        }
+        if (year < CH_CAL_FIRST_YEAR || year > CH_CAL_LAST_YEAR) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s.events[%zu].date: %s is outside the years 1995-2100 the calendar "
+                     "covers",
+                     name, key, i, json_string_value(date));
+            return CH_EINVAL;
+        }
+        years[year - CH_CAL_FIRST_YEAR] = 1;
+    }
+    return 0;
+}
+
+/* Replaces division d's holidays in each marked year with the file's. */
+static void
+apply_division(ch_calendar *cal, int d, json_t *div, const unsigned char *years)
+{
+    for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
+        if (!years[y - CH_CAL_FIRST_YEAR])
+            continue;
+        int32_t end = ch_day_from_civil(y + 1, 1, 1);
+        for (int32_t day = ch_day_from_civil(y, 1, 1); day < end; day++)
+            bit_clear(cal->div[d], day);
+    }
+    json_t *events = json_object_get(div, "events");
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        int32_t day;
+        int year;
+        if (parse_date(json_string_value(json_object_get(ev, "date")), &day, &year) == 0)
+            bit_set(cal->div[d], day);
+    }
+}
+
+int
+ch_calendar_apply_govuk_json(ch_calendar *cal, const char *json, size_t len, const char *name,
+                             char *errstr, size_t errstr_size)
+{
+    char scratch[1];
+    if (!errstr || errstr_size == 0) {
+        errstr = scratch;
+        errstr_size = sizeof(scratch);
+    }
+    errstr[0] = '\0';
+    if (!name)
+        name = "bank holidays JSON";
+    if (!cal || !json) {
+        snprintf(errstr, errstr_size, "%s: no calendar or no document to apply", name);
+        return CH_EINVAL;
+    }
+
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(errstr, errstr_size, "%s: line %d, column %d: invalid JSON: %s", name, jerr.line,
+                 jerr.column, jerr.text);
+        return CH_EINVAL;
+    }
+
+    int rc = CH_EINVAL;
+    unsigned char years[NDIVISIONS][CAL_NYEARS];
+    memset(years, 0, sizeof(years));
+    json_t *divs[NDIVISIONS] = {NULL, NULL, NULL};
+    if (!json_is_object(root)) {
+        snprintf(errstr, errstr_size,
+                 "%s: expected an object of divisions (england-and-wales, scotland, "
+                 "northern-ireland) at the top level",
+                 name);
+        goto out;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        ch_nation d;
+        if (ch_nation_parse(key, &d) != 0 || d == CH_NATION_UK_ANY) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s: unknown division; expected england-and-wales, scotland or "
+                     "northern-ireland",
+                     name, key);
+            goto out;
+        }
+        if (check_division(name, key, val, years[d], errstr, errstr_size) != 0)
+            goto out;
+        divs[d] = val;
+    }
+    for (int d = 0; d < NDIVISIONS; d++) {
+        if (uses_division(cal, d) && !divs[d]) {
+            snprintf(errstr, errstr_size, "%s: no \"%s\" division, which a calendar for %s needs",
+                     name, nation_names[d], ch_nation_title(cal->nation));
+            goto out;
+        }
+    }
+
+    for (int d = 0; d < NDIVISIONS; d++)
+        if (uses_division(cal, d))
+            apply_division(cal, d, divs[d], years[d]);
+    rebuild_holidays(cal);
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}

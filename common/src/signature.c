@@ -1,0 +1,438 @@
+/*
+ * HMAC-SHA256 request signatures (see charter/signature.h for the scheme).
+ *
+ * The check is split in two so that ingest can refuse an unknown gateway or
+ * a stale timestamp before it looks at the body at all, and run the HMAC
+ * over the body only for a request that could be genuine. The HMAC is fed
+ * "t." and the body separately (EVP_MAC streaming), so a large body is not
+ * copied. Every candidate MAC is compared with CRYPTO_memcmp(), whose time
+ * does not depend on where the bytes differ.
+ */
+#include "charter/signature.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+
+#define MAX_V1 4
+
+typedef struct {
+    char id[CH_GATEWAY_ID_MAX + 1];
+    unsigned char key[2][CH_SIG_KEY_MAX];
+    size_t keylen[2];
+    int nkeys;
+} gateway;
+
+struct ch_gateways {
+    gateway *gw;
+    size_t n;
+};
+
+const char *
+ch_sig_code(ch_sig_result r)
+{
+    switch (r) {
+    case CH_SIG_OK:
+        return "ok";
+    case CH_SIG_MISSING_GATEWAY:
+        return "missing_gateway";
+    case CH_SIG_UNKNOWN_GATEWAY:
+        return "unknown_gateway";
+    case CH_SIG_MISSING_SIGNATURE:
+        return "missing_signature";
+    case CH_SIG_MALFORMED:
+        return "malformed_signature";
+    case CH_SIG_STALE:
+        return "stale_signature";
+    case CH_SIG_MISMATCH:
+        return "bad_signature";
+    }
+    return "bad_signature";
+}
+
+const char *
+ch_sig_message(ch_sig_result r)
+{
+    switch (r) {
+    case CH_SIG_OK:
+        return "authenticated";
+    case CH_SIG_MISSING_GATEWAY:
+        return "name your gateway in the X-Charter-Gateway header";
+    case CH_SIG_UNKNOWN_GATEWAY:
+        return "the gateway named in X-Charter-Gateway is not configured here";
+    case CH_SIG_MISSING_SIGNATURE:
+        return "sign the request: X-Charter-Signature: t=UNIX_SECONDS,v1=HEX "
+               "(HMAC-SHA256 of t + \".\" + body with the gateway's key)";
+    case CH_SIG_MALFORMED:
+        return "X-Charter-Signature must be t=UNIX_SECONDS,v1=64 lower-case hex digits";
+    case CH_SIG_STALE:
+        return "the signature's timestamp is more than 5 minutes from the server's clock; "
+               "sign with the current time";
+    case CH_SIG_MISMATCH:
+        return "the signature does not match the body with any key of this gateway";
+    }
+    return "not authenticated";
+}
+
+/* ---- the gateways table ---- */
+
+static int
+valid_id(const char *s, size_t n)
+{
+    if (n == 0 || n > CH_GATEWAY_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static const gateway *
+find(const ch_gateways *g, const char *id)
+{
+    if (!g || !id)
+        return NULL;
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->gw[i].id, id) == 0)
+            return &g->gw[i];
+    return NULL;
+}
+
+void
+ch_gateways_free(ch_gateways *g)
+{
+    if (!g)
+        return;
+    if (g->gw)
+        OPENSSL_cleanse(g->gw, g->n * sizeof(*g->gw));
+    free(g->gw);
+    free(g);
+}
+
+size_t
+ch_gateways_count(const ch_gateways *g)
+{
+    return g ? g->n : 0;
+}
+
+int
+ch_gateways_has(const ch_gateways *g, const char *id)
+{
+    return find(g, id) != NULL;
+}
+
+static int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+int
+ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **out,
+                  char *errstr, size_t errstr_size)
+{
+    ch_gateways *g = calloc(1, sizeof(*g));
+    if (!g)
+        goto oom;
+    size_t cap = 0;
+    int lineno = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        lineno++;
+        const char *tok[4];
+        size_t tlen[4];
+        int ntok = 0;
+        const char *q = p;
+        while (q < le) {
+            while (q < le && is_blank(*q))
+                q++;
+            if (q == le)
+                break;
+            if (ntok == 0 && *q == '#')
+                break;
+            const char *s = q;
+            while (q < le && !is_blank(*q))
+                q++;
+            if (ntok == 4) {
+                ntok++;
+                break;
+            }
+            tok[ntok] = s;
+            tlen[ntok] = (size_t)(q - s);
+            ntok++;
+        }
+        p = nl ? nl + 1 : end;
+        if (ntok == 0)
+            continue;
+        if (ntok < 2 || ntok > 3) {
+            snprintf(errstr, errstr_size,
+                     "%s:%d: expected \"ID KEY [KEY2]\" (a gateway id and one or two keys)", name,
+                     lineno);
+            goto inval;
+        }
+        if (!valid_id(tok[0], tlen[0])) {
+            snprintf(errstr, errstr_size,
+                     "%s:%d: a gateway id is 1 to %d letters, digits, '-', '_' or '.'", name,
+                     lineno, CH_GATEWAY_ID_MAX);
+            goto inval;
+        }
+        char id[CH_GATEWAY_ID_MAX + 1];
+        memcpy(id, tok[0], tlen[0]);
+        id[tlen[0]] = '\0';
+        if (find(g, id)) {
+            snprintf(errstr, errstr_size, "%s:%d: gateway '%s' is listed twice", name, lineno, id);
+            goto inval;
+        }
+        for (int k = 1; k < ntok; k++) {
+            int printable = 1;
+            for (size_t i = 0; i < tlen[k]; i++)
+                printable &= tok[k][i] > 0x20 && tok[k][i] < 0x7f;
+            if (tlen[k] < CH_SIG_KEY_MIN || tlen[k] > CH_SIG_KEY_MAX || !printable) {
+                snprintf(errstr, errstr_size,
+                         "%s:%d: key %d of gateway '%s' must be %d to %d printable characters "
+                         "(e.g. openssl rand -hex 32)",
+                         name, lineno, k, id, CH_SIG_KEY_MIN, CH_SIG_KEY_MAX);
+                goto inval;
+            }
+        }
+        if (g->n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            gateway *ngw = calloc(ncap, sizeof(*ngw));
+            if (!ngw)
+                goto oom;
+            if (g->gw) {
+                memcpy(ngw, g->gw, g->n * sizeof(*ngw));
+                OPENSSL_cleanse(g->gw, g->n * sizeof(*ngw));
+                free(g->gw);
+            }
+            g->gw = ngw;
+            cap = ncap;
+        }
+        gateway *gw = &g->gw[g->n++];
+        memcpy(gw->id, id, sizeof(id));
+        gw->nkeys = ntok - 1;
+        for (int k = 0; k < gw->nkeys; k++) {
+            memcpy(gw->key[k], tok[k + 1], tlen[k + 1]);
+            gw->keylen[k] = tlen[k + 1];
+        }
+    }
+    *out = g;
+    return 0;
+oom:
+    ch_gateways_free(g);
+    snprintf(errstr, errstr_size, "out of memory reading %s", name);
+    return CH_ENOMEM;
+inval:
+    ch_gateways_free(g);
+    return CH_EINVAL;
+}
+
+int
+ch_gateways_load_file(const char *path, ch_gateways **out, char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errstr_size, "cannot read gateways file %s", path);
+        return CH_EINVAL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len == cap) {
+            char *nb = cap < (1u << 24) ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                OPENSSL_cleanse(buf, len);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!buf || rerr) {
+        if (buf)
+            OPENSSL_cleanse(buf, len);
+        free(buf);
+        snprintf(errstr, errstr_size, "cannot read gateways file %s", path);
+        return CH_EINVAL;
+    }
+    int rc = ch_gateways_parse(buf, len, path, out, errstr, errstr_size);
+    OPENSSL_cleanse(buf, cap);
+    free(buf);
+    return rc;
+}
+
+/* ---- signatures ---- */
+
+static int
+hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, const void *body,
+            size_t len, unsigned char out[CH_SIG_MAC_LEN])
+{
+    int rc = CH_EIO;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    size_t outlen = 0;
+    if (ctx && EVP_MAC_init(ctx, key, keylen, params) && EVP_MAC_update(ctx, (void *)prefix, plen) &&
+        (len == 0 || EVP_MAC_update(ctx, body, len)) &&
+        EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
+        rc = 0;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return rc;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+typedef struct {
+    int64_t t;
+    char tstr[16]; /* the digits as sent: they are what was signed */
+    unsigned char v1[MAX_V1][CH_SIG_MAC_LEN];
+    int nv1;
+} parsed_sig;
+
+/* t=DIGITS,v1=HEX[,v1=HEX...]; other schemes (v0=, v2=) are ignored. */
+static int
+parse_header(const char *h, parsed_sig *ps)
+{
+    memset(ps, 0, sizeof(*ps));
+    int have_t = 0;
+    const char *p = h;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n >= 2 && p[0] == 't' && p[1] == '=') {
+            size_t nd = n - 2;
+            if (have_t || nd == 0 || nd > 12)
+                return -1;
+            int64_t t = 0;
+            for (size_t i = 0; i < nd; i++) {
+                if (p[2 + i] < '0' || p[2 + i] > '9')
+                    return -1;
+                t = t * 10 + (p[2 + i] - '0');
+            }
+            memcpy(ps->tstr, p + 2, nd);
+            ps->tstr[nd] = '\0';
+            ps->t = t;
+            have_t = 1;
+        } else if (n >= 3 && p[0] == 'v' && p[1] == '1' && p[2] == '=') {
+            if (n - 3 != CH_SIG_HEX_LEN || ps->nv1 == MAX_V1)
+                return -1;
+            for (int i = 0; i < CH_SIG_MAC_LEN; i++) {
+                int hi = hexval(p[3 + 2 * i]), lo = hexval(p[4 + 2 * i]);
+                if (hi < 0 || lo < 0)
+                    return -1;
+                ps->v1[ps->nv1][i] = (unsigned char)(hi << 4 | lo);
+            }
+            ps->nv1++;
+        } else if (n == 0 || !memchr(p, '=', n)) {
+            return -1;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return have_t && ps->nv1 > 0 ? 0 : -1;
+}
+
+static ch_sig_result
+check_header(const ch_gateways *g, const char *gwid, const char *header, int64_t now_s,
+             int tolerance_s, const gateway **gw, parsed_sig *ps)
+{
+    if (!gwid || !*gwid)
+        return CH_SIG_MISSING_GATEWAY;
+    if (!(*gw = find(g, gwid)))
+        return CH_SIG_UNKNOWN_GATEWAY;
+    if (!header || !*header)
+        return CH_SIG_MISSING_SIGNATURE;
+    if (parse_header(header, ps) != 0)
+        return CH_SIG_MALFORMED;
+    int64_t skew = now_s - ps->t;
+    if (skew > tolerance_s || skew < -(int64_t)tolerance_s)
+        return CH_SIG_STALE;
+    return CH_SIG_OK;
+}
+
+ch_sig_result
+ch_sig_check_header(const ch_gateways *g, const char *gateway_id, const char *header,
+                    int64_t now_s, int tolerance_s)
+{
+    const gateway *gw;
+    parsed_sig ps;
+    return check_header(g, gateway_id, header, now_s, tolerance_s, &gw, &ps);
+}
+
+ch_sig_result
+ch_sig_verify(const ch_gateways *g, const char *gateway_id, const char *header, const void *body,
+              size_t len, int64_t now_s, int tolerance_s)
+{
+    const gateway *gw;
+    parsed_sig ps;
+    ch_sig_result r = check_header(g, gateway_id, header, now_s, tolerance_s, &gw, &ps);
+    if (r != CH_SIG_OK)
+        return r;
+    char prefix[20];
+    int plen = snprintf(prefix, sizeof(prefix), "%s.", ps.tstr);
+    int match = 0;
+    for (int k = 0; k < gw->nkeys; k++) {
+        unsigned char mac[CH_SIG_MAC_LEN];
+        if (hmac_sha256(gw->key[k], gw->keylen[k], prefix, (size_t)plen, body, len, mac) != 0)
+            continue;
+        for (int i = 0; i < ps.nv1; i++)
+            match |= CRYPTO_memcmp(mac, ps.v1[i], CH_SIG_MAC_LEN) == 0;
+        OPENSSL_cleanse(mac, sizeof(mac));
+    }
+    return match ? CH_SIG_OK : CH_SIG_MISMATCH;
+}
+
+int
+ch_sig_compute_hex(const void *key, size_t keylen, int64_t t, const void *body, size_t len,
+                   char hex[CH_SIG_HEX_LEN + 1])
+{
+    if (keylen > CH_SIG_KEY_MAX || t < 0)
+        return CH_EINVAL;
+    char prefix[24];
+    int plen = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t);
+    unsigned char mac[CH_SIG_MAC_LEN];
+    if (hmac_sha256(key, keylen, prefix, (size_t)plen, body, len, mac) != 0)
+        return CH_EIO;
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < CH_SIG_MAC_LEN; i++) {
+        hex[2 * i] = digits[mac[i] >> 4];
+        hex[2 * i + 1] = digits[mac[i] & 15];
+    }
+    hex[CH_SIG_HEX_LEN] = '\0';
+    return 0;
+}
