@@ -6,7 +6,9 @@
 #   - charter-broker (librdkafka's mock cluster: in memory, loopback only) on
 #     127.0.0.1:9092, unless KAFKA_BOOTSTRAP is set;
 #   - the four services, logging JSON lines to var/log/<service>.log;
-#   - demo traffic for all five charters.
+#   - a development gateway "dev" for ingest, its signing key kept in
+#     var/dev-gateway.key (created once, readable by you only);
+#   - demo traffic for all five charters, signed as "dev".
 #
 # Ctrl-C stops everything this script started, and nothing else. Each child
 # runs in its own session (setsid) so the terminal's Ctrl-C reaches only this
@@ -89,15 +91,26 @@ else
   wait_for 15 "charter-broker" test -s "$VAR/broker.ready"
 fi
 
+# ---- the development gateway ----
+# ingest authenticates every request (docs/api.md). The key stays the same
+# across runs so a shell that signs with it keeps working.
+DEV_KEY_FILE=$VAR/dev-gateway.key
+if [ ! -s "$DEV_KEY_FILE" ]; then
+  ( umask 077; openssl rand -hex 32 >"$DEV_KEY_FILE" )
+fi
+if [ -z "${CHARTER_INGEST_GATEWAYS_FILE:-}" ]; then
+  ( umask 077; printf '# written by make run: ID KEY [KEY2]\ndev %s\n' "$(cat "$DEV_KEY_FILE")" >"$VAR/gateways" )
+  export CHARTER_INGEST_GATEWAYS_FILE=$VAR/gateways
+fi
+
 # ---- the four services ----
 export CHARTER_REDIS_URL="$REDIS_URL"
 export CHARTER_KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP"
-# Development settings: a consumer group that rejoins quickly, and short
-# fixed deadlines so the demo shows acknowledgements within seconds.
+# Development settings: a consumer group that rejoins quickly; the five
+# shipped charters in policies/.
 export CHARTER_KAFKA_SESSION_TIMEOUT_MS=${CHARTER_KAFKA_SESSION_TIMEOUT_MS:-6000}
 export CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS=${CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS:-1000}
-export CHARTER_SLA_ACK_AFTER_S=${CHARTER_SLA_ACK_AFTER_S:-20}
-export CHARTER_SLA_RESPOND_AFTER_S=${CHARTER_SLA_RESPOND_AFTER_S:-300}
+export CHARTER_SLA_POLICY_DIR=${CHARTER_SLA_POLICY_DIR:-$ROOT/policies}
 export CHARTER_NOTIFY_OUTBOX_DIR=${CHARTER_NOTIFY_OUTBOX_DIR:-$VAR/outbox}
 for s in ingest sla-timer notification reporting; do
   setsid "$BUILD/services/$s/charter-$s" >>"$VAR/log/$s.log" 2>&1 &
@@ -108,17 +121,23 @@ for port in 8080 8081 8082 8083; do
 done
 
 # ---- demo traffic ----
-setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE \
+  setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
 started $! demo-traffic
 
 cat <<INFO
 
 Charter is running (embedded broker and local Redis unless you set KAFKA_BOOTSTRAP / REDIS_URL).
 
-  Post a contact     curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080/v1/contacts \\
-                       -d '{"organisation":"nottingham-city-homes","channel":"email","received_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","customer":{"name":"Ann","email":"ann@example.org"},"summary":"Gutter leaking"}'
+  Post a contact     every request is signed by a gateway; "dev" has its key in var/dev-gateway.key:
+                     body='{"organisation":"nottingham-city-homes","channel":"email","received_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","customer":{"name":"Ann","email":"ann@example.org"},"summary":"Gutter leaking"}'
+                     t=\$(date +%s); sig=\$(printf '%s.%s' "\$t" "\$body" | openssl dgst -sha256 -hmac "\$(cat var/dev-gateway.key)" -r | cut -d' ' -f1)
+                     curl -X POST -H 'Content-Type: application/json' -H 'X-Charter-Gateway: dev' \\
+                       -H "X-Charter-Signature: t=\$t,v1=\$sig" --data-binary "\$body" http://127.0.0.1:8080/v1/contacts
+                     (the API, batches and every event type: docs/api.md)
   Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'
-  Outbox             var/outbox/<organisation>.jsonl   (acknowledgements, ~${CHARTER_SLA_ACK_AFTER_S} s after each contact)
+  Outbox             var/outbox/<organisation>.jsonl   (acknowledgements the charters promise on receipt)
+  Pending timers     build/tools/charterctl/charterctl timers --due-within 24h --redis $REDIS_URL
   Watch a topic      kcat -b $KAFKA_BOOTSTRAP -C -t charter.contact.events.v1 -e
                      (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1, charter.dlq.v1)
   Health, metrics    http://127.0.0.1:808{0,1,2,3}/readyz and /metrics  (ingest, reporting, sla-timer, notification)

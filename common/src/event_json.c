@@ -83,9 +83,8 @@ ch_event_json_next_line(const char *buf, size_t len, size_t *pos, const char **l
     return 1;
 }
 
-static int
-failf(ch_json_error *err, int status, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static int failf(ch_json_error *err, int status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static int
 failf(ch_json_error *err, int status, const char *code, const char *field, const char *fmt, ...)
@@ -426,8 +425,7 @@ build_appointment(reader *r, Charter__V1__CaseEvent *ev)
     int status = 0, who = 0;
     if (get_choice(r, "status", 1, statuses, &status) ||
         get_string(r, "appointment_id", 0, &a->appointment_id) ||
-        get_time(r, "starts_at", 0, &a->starts_at) ||
-        get_string(r, "location", 0, &a->location) ||
+        get_time(r, "starts_at", 0, &a->starts_at) || get_string(r, "location", 0, &a->location) ||
         get_choice(r, "cancelled_by", 0, by, &who))
         return CH_EINVAL;
     /* the proto enum follows the list order: BOOKED = 1 ... REBOOKED = 5 */
@@ -484,10 +482,9 @@ build_visit(reader *r, Charter__V1__CaseEvent *ev)
 static int
 build_communication_support(reader *r, Charter__V1__CaseEvent *ev)
 {
-    static const char *const kinds[] = {
-        "interpreting_call", "interpreting_session", "bsl",       "braille",
-        "large_print",       "audio",                "easy_read", "translation",
-        NULL};
+    static const char *const kinds[] = {"interpreting_call", "interpreting_session", "bsl",
+                                        "braille",           "large_print",          "audio",
+                                        "easy_read",         "translation",          NULL};
     NEW_PART(ev, communication_support, Charter__V1__CommunicationSupport,
              charter__v1__communication_support__init,
              CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT);
@@ -657,22 +654,19 @@ parse_case_event(json_t *root, const char *type, ch_event_json_kind kind,
 {
     static const char *const envelope[] = {"type", "organisation", "occurred_at",
                                            "gateway_message_id", NULL};
-    static const char *const record_envelope[] = {"type",        "organisation",
-                                                  "occurred_at", "gateway_message_id",
-                                                  "case_id",     NULL};
+    static const char *const record_envelope[] = {
+        "type", "organisation", "occurred_at", "gateway_message_id", "case_id", NULL};
     const event_type *t = NULL;
     for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
         if (strcmp(event_types[i].name, type) == 0)
             t = &event_types[i];
     if (!t)
-        return failf(err, 422, "unknown_event_type", "type",
-                     "unknown event type '%.40s' (%s%s)", type,
-                     kind == CH_EVENT_JSON_RECORD ? "received, " : "", TYPE_LIST);
+        return failf(err, 422, "unknown_event_type", "type", "unknown event type '%.40s' (%s%s)",
+                     type, kind == CH_EVENT_JSON_RECORD ? "received, " : "", TYPE_LIST);
     reader r = {root, "", err};
     if (check_known(&r, kind == CH_EVENT_JSON_RECORD ? record_envelope : envelope, t->keys) ||
         t->build(&r, ev) || get_string(&r, "organisation", 1, &ev->organisation) ||
-        get_time(&r, "occurred_at", 1, &ev->occurred_at) ||
-        get_gateway_message_id(&r, meta, NULL))
+        get_time(&r, "occurred_at", 1, &ev->occurred_at) || get_gateway_message_id(&r, meta, NULL))
         return CH_EINVAL;
     if (kind == CH_EVENT_JSON_RECORD) {
         char *id = NULL;

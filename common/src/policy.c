@@ -33,10 +33,14 @@
 static const struct {
     const char *name, *title;
 } channel_names[CH_POLICY_CHANNEL_COUNT] = {
-    {"any", "Any channel"}, {"phone", "Phone"},
-    {"voicemail", "Voicemail"}, {"email", "Email"},
-    {"letter", "Letter"}, {"online_form", "Online form"},
-    {"social", "Social media message"}, {"visit", "Visit"},
+    {"any", "Any channel"},
+    {"phone", "Phone"},
+    {"voicemail", "Voicemail"},
+    {"email", "Email"},
+    {"letter", "Letter"},
+    {"online_form", "Online form"},
+    {"social", "Social media message"},
+    {"visit", "Visit"},
     {"sms", "Text message"},
 };
 
@@ -186,19 +190,31 @@ fail(ld *l, const yaml_node_t *n, const char *path, const char *fmt, ...)
     return CH_EINVAL;
 }
 
+/* out = path + "." + key, or key at the top; truncated to PATH_MAX_LEN. */
 static void
 join(char *out, const char *path, const char *key)
 {
-    if (path && *path)
-        snprintf(out, PATH_MAX_LEN, "%s.%s", path, key);
-    else
-        snprintf(out, PATH_MAX_LEN, "%s", key);
+    size_t n = 0;
+    for (const char *c = path; c && *c && n < PATH_MAX_LEN - 1; c++)
+        out[n++] = *c;
+    if (n && n < PATH_MAX_LEN - 1)
+        out[n++] = '.';
+    for (const char *c = key; *c && n < PATH_MAX_LEN - 1; c++)
+        out[n++] = *c;
+    out[n] = '\0';
 }
 
 static void
 join_index(char *out, const char *path, size_t i)
 {
-    snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
+    char idx[32];
+    snprintf(idx, sizeof(idx), "[%zu]", i);
+    size_t n = 0;
+    for (const char *c = path; *c && n < PATH_MAX_LEN - 1; c++)
+        out[n++] = *c;
+    for (const char *c = idx; *c && n < PATH_MAX_LEN - 1; c++)
+        out[n++] = *c;
+    out[n] = '\0';
 }
 
 static const char *
@@ -265,8 +281,8 @@ check_keys(ld *l, yaml_node_t *map, const char *path, const char *const *keys)
             char list[512] = "";
             size_t used = 0;
             for (const char *const *kk = keys; *kk; kk++) {
-                int w = snprintf(list + used, sizeof(list) - used, "%s%s",
-                                 kk == keys ? "" : ", ", *kk);
+                int w =
+                    snprintf(list + used, sizeof(list) - used, "%s%s", kk == keys ? "" : ", ", *kk);
                 if (w < 0 || (size_t)w >= sizeof(list) - used)
                     break;
                 used += (size_t)w;
@@ -364,8 +380,8 @@ parse_flags(ld *l, yaml_node_t *n, const char *path, const flag_name *names, uns
     char expected[512] = "";
     size_t used = 0;
     for (const flag_name *f = names; f->name; f++) {
-        int w = snprintf(expected + used, sizeof(expected) - used, "%s%s",
-                         f == names ? "" : ", ", f->name);
+        int w = snprintf(expected + used, sizeof(expected) - used, "%s%s", f == names ? "" : ", ",
+                         f->name);
         if (w < 0 || (size_t)w >= sizeof(expected) - used)
             break;
         used += (size_t)w;
@@ -520,8 +536,9 @@ parse_organisation(ld *l, yaml_node_t *root)
         ok &= isupper((unsigned char)p->reference_prefix[i]) ||
               (i > 0 && isdigit((unsigned char)p->reference_prefix[i]));
     if (!ok)
-        return fail(l, v, kp, "'%s' is not a reference prefix (expected 2 to 8 capital letters, "
-                              "e.g. NCH)",
+        return fail(l, v, kp,
+                    "'%s' is not a reference prefix (expected 2 to 8 capital letters, "
+                    "e.g. NCH)",
                     p->reference_prefix);
 
     join(kp, path, "kind");
@@ -629,8 +646,7 @@ parse_hours(ld *l, yaml_node_t *root)
         return rc;
     int given[7] = {0};
     int any_open = 0;
-    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
+    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = NODE(l, pr->key), *v = NODE(l, pr->value);
         const char *ks;
         if ((rc = scalar(l, k, path, "a day or a range of days", &ks)))
@@ -667,8 +683,9 @@ parse_hours(ld *l, yaml_node_t *root)
         }
     }
     if (!any_open)
-        return fail(l, m, path, "the organisation is never open (expected at least one day with "
-                                "hours such as \"09:00-17:00\")");
+        return fail(l, m, path,
+                    "the organisation is never open (expected at least one day with "
+                    "hours such as \"09:00-17:00\")");
     return 0;
 }
 
@@ -710,8 +727,8 @@ parse_closures(ld *l, yaml_node_t *root)
         char ip[PATH_MAX_LEN];
         join_index(ip, path, i);
         const char *t;
-        if ((rc = scalar(l, v, ip, "a date (2026-12-29) or a range (2026-12-24 to 2026-12-31)",
-                         &t)))
+        if ((rc =
+                 scalar(l, v, ip, "a date (2026-12-29) or a range (2026-12-24 to 2026-12-31)", &t)))
             return rc;
         const char *to = strstr(t, " to ");
         ch_policy_closure c;
@@ -728,8 +745,9 @@ parse_closures(ld *l, yaml_node_t *root)
         if (c.last < c.first)
             return fail(l, v, ip, "'%s' ends before it starts", t);
         if (c.last - c.first > 366)
-            return fail(l, v, ip, "'%s' is longer than a year (expected a closure of days or "
-                                  "weeks)",
+            return fail(l, v, ip,
+                        "'%s' is longer than a year (expected a closure of days or "
+                        "weeks)",
                         t);
         p->closures[p->nclosures++] = c;
     }
@@ -751,9 +769,9 @@ parse_options(ld *l, yaml_node_t *root)
     if ((v = get(l, o, keys[0])) &&
         (rc = parse_bool(l, v, "options.defer_out_of_hours_receipt", &l->p->defer_out_of_hours)))
         return rc;
-    if ((v = get(l, o, keys[1])) && (rc = parse_bool(l, v,
-                                                      "options.roll_calendar_days_to_working_day",
-                                                      &l->p->roll_calendar_days)))
+    if ((v = get(l, o, keys[1])) &&
+        (rc = parse_bool(l, v, "options.roll_calendar_days_to_working_day",
+                         &l->p->roll_calendar_days)))
         return rc;
     return 0;
 }
@@ -816,8 +834,8 @@ parse_role_ref(ld *l, yaml_node_t *v, const char *path, size_t *out)
     char list[512] = "";
     size_t used = 0;
     for (size_t i = 0; i < l->p->nroles; i++) {
-        int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-                         l->p->roles[i].key);
+        int w =
+            snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", l->p->roles[i].key);
         if (w < 0 || (size_t)w >= sizeof(list) - used)
             break;
         used += (size_t)w;
@@ -919,8 +937,7 @@ parse_name_set(ld *l, yaml_node_t *n, const char *path, int channels, unsigned *
 static int
 parse_acknowledge(ld *l, yaml_node_t *v, const char *path, ch_policy_promise *pr)
 {
-    const char *expected =
-        "automatic, none, or a clock such as '24 hours' or '1 working day'";
+    const char *expected = "automatic, none, or a clock such as '24 hours' or '1 working day'";
     const char *s;
     int rc = scalar(l, v, path, expected, &s);
     if (rc)
@@ -967,8 +984,8 @@ expand_complaint(ld *l, yaml_node_t *v, const char *path, int stage, int ack_giv
 static int
 parse_respond(ld *l, yaml_node_t *v, const char *path, int ack_given, ch_policy_promise *pr)
 {
-    const char *expected = "a clock (" CLOCK_EXAMPLES "), a preset (foi, eir, foisa, sar, "
-                           "sar-extended, complaint-stage-1, complaint-stage-2) or measured_only";
+    const char *expected = CLOCK_EXAMPLES ", a preset (foi, eir, foisa, sar, sar-extended, "
+                                          "complaint-stage-1, complaint-stage-2) or measured_only";
     const char *s;
     int rc = scalar(l, v, path, expected, &s);
     if (rc)
@@ -1006,8 +1023,7 @@ parse_answer(ld *l, yaml_node_t *v, const char *path, ch_policy_promise *pr)
     if (!w && !r)
         return fail(l, v, path, "expected within: (e.g. '20 seconds') or rings: (e.g. 4)");
     join(kp, path, "within");
-    if (w && (rc = parse_clock(l, w, kp, K_ELAPSED, 0, "a time such as '20 seconds'",
-                               &pr->answer)))
+    if (w && (rc = parse_clock(l, w, kp, K_ELAPSED, 0, "a time such as '20 seconds'", &pr->answer)))
         return rc;
     if (r) {
         const char *s;
@@ -1180,8 +1196,9 @@ parse_warnings(ld *l, yaml_node_t *v, const char *path, ch_policy_promise *pr)
         ch_policy_warning *pw = &pr->warnings[pr->nwarnings];
         yaml_node_t *at = get(l, w, "at"), *to = get(l, w, "to");
         if (!at)
-            return missing(l, w, ip, "at", "'75%', '1 working day before', '2 hours before' or "
-                                           "breach");
+            return missing(l, w, ip, "at",
+                           "'75%', '1 working day before', '2 hours before' or "
+                           "breach");
         join(kp, ip, "at");
         const char *s;
         if ((rc = scalar(l, at, kp, "'75%', '1 working day before' or breach", &s)))
@@ -1246,11 +1263,22 @@ parse_reply_channel(ld *l, yaml_node_t *v, const char *path, ch_policy_promise *
 static int
 parse_promise(ld *l, yaml_node_t *m, const char *path, ch_policy_promise *pr)
 {
-    static const char *const keys[] = {
-        "id",      "channel",       "case_type",     "says",          "acknowledge",
-        "respond", "answer",        "see",           "review",        "reply_channel",
-        "named_contact", "reference_on_reply", "holding_reply", "warnings", "measures",
-        NULL};
+    static const char *const keys[] = {"id",
+                                       "channel",
+                                       "case_type",
+                                       "says",
+                                       "acknowledge",
+                                       "respond",
+                                       "answer",
+                                       "see",
+                                       "review",
+                                       "reply_channel",
+                                       "named_contact",
+                                       "reference_on_reply",
+                                       "holding_reply",
+                                       "warnings",
+                                       "measures",
+                                       NULL};
     int rc = want_mapping(l, m, path, "a promise (a mapping with id, channel, says, ...)");
     if (rc || (rc = check_keys(l, m, path, keys)))
         return rc;
@@ -1343,10 +1371,13 @@ parse_promise(ld *l, yaml_node_t *m, const char *path, ch_policy_promise *pr)
     if (written && !review) {
         if (!resp) {
             join(kp, path, "respond");
+            int c = 0;
+            while (!((pr->channels & ~(phone | visit)) & (1u << c)))
+                c++;
             return fail(l, m, kp,
-                        "missing: %s promises need a respond clock (e.g. '5 working days', "
+                        "missing: %s%s promises need a respond clock (e.g. '5 working days', "
                         "'foi', 'complaint-stage-1', or measured_only)",
-                        (pr->channels & 1u) ? "'any' channel" : "written and message");
+                        c ? "" : "channel ", channel_names[c].name);
         }
         if (!ack && pr->ack != CH_POLICY_ACK_WITHIN) {
             join(kp, path, "acknowledge");
@@ -1363,8 +1394,8 @@ parse_promise(ld *l, yaml_node_t *m, const char *path, ch_policy_promise *pr)
         int stage = pr->respond.clock.preset[16] - '0';
         pr->holding_reply = 1;
         pr->holding_must_include |= CH_POLICY_HOLD_REASON;
-        preset_clock(stage == 1 ? "10 working days" : "20 working days",
-                     pr->respond.clock.preset, CH_CLOCK_FROM_RECEIPT, &pr->max_extension);
+        preset_clock(stage == 1 ? "10 working days" : "20 working days", pr->respond.clock.preset,
+                     CH_CLOCK_FROM_RECEIPT, &pr->max_extension);
     }
     if ((v = get(l, m, "holding_reply"))) {
         join(kp, path, "holding_reply");
@@ -1455,8 +1486,8 @@ parse_promises(ld *l, yaml_node_t *root)
 static int
 parse_root(ld *l, yaml_node_t *root)
 {
-    static const char *const keys[] = {"organisation", "calendar",  "timezone", "opening_hours",
-                                       "closures",     "options",   "roles",    "promises",
+    static const char *const keys[] = {"organisation", "calendar", "timezone", "opening_hours",
+                                       "closures",     "options",  "roles",    "promises",
                                        "reporting",    NULL};
     int rc = want_mapping(l, root, "",
                           "a policy: a mapping with organisation, calendar, opening_hours and "
@@ -1472,8 +1503,8 @@ parse_root(ld *l, yaml_node_t *root)
 }
 
 int
-ch_policy_load_text(const char *text, size_t len, const char *name, ch_policy *out,
-                    char *errstr, size_t errstr_size)
+ch_policy_load_text(const char *text, size_t len, const char *name, ch_policy *out, char *errstr,
+                    size_t errstr_size)
 {
     memset(out, 0, sizeof(*out));
     if (!name)
@@ -1558,8 +1589,8 @@ ch_policy_load_file(const char *path, ch_policy *out, char *errstr, size_t errst
     }
     if (n > MAX_FILE_BYTES) {
         free(buf);
-        snprintf(errstr, errstr_size, "%s: larger than %d bytes; a policy is a short file",
-                 path, MAX_FILE_BYTES);
+        snprintf(errstr, errstr_size, "%s: larger than %d bytes; a policy is a short file", path,
+                 MAX_FILE_BYTES);
         return CH_EINVAL;
     }
     int rc = ch_policy_load_text(buf, n, path, out, errstr, errstr_size);
@@ -1659,8 +1690,8 @@ sb_clause(sb *s, int *first)
 static const char *
 number_word(int n)
 {
-    static const char *const w[] = {"zero", "one", "two",   "three", "four",  "five",  "six",
-                                    "seven", "eight", "nine", "ten",  "eleven", "twelve"};
+    static const char *const w[] = {"zero",  "one",   "two",  "three", "four",   "five",  "six",
+                                    "seven", "eight", "nine", "ten",   "eleven", "twelve"};
     return n >= 0 && n <= 12 ? w[n] : NULL;
 }
 
@@ -1694,8 +1725,8 @@ ch_policy_describe_hours(const ch_opening_hours *h, char *buf, size_t bufsz)
 static void
 calendar_note(sb *s, const ch_policy *p, const ch_clock *c, int *noted)
 {
-    int counts_days = c->kind == CH_CLOCK_WORKING_DAYS || c->kind == CH_CLOCK_NEXT_WORKING_DAY ||
-                      c->roll_forward;
+    int counts_days =
+        c->kind == CH_CLOCK_WORKING_DAYS || c->kind == CH_CLOCK_NEXT_WORKING_DAY || c->roll_forward;
     if (!counts_days || c->calendar != CH_CLOCK_CAL_ORGANISATION || *noted)
         return;
     *noted = 1;
@@ -1739,24 +1770,31 @@ preset_source(const char *preset)
     return NULL;
 }
 
+void
+ch_policy_describe_clock(const ch_clock *c, char *buf, size_t bufsz)
+{
+    if (c->kind == CH_CLOCK_NEXT_WORKING_DAY) {
+        if (c->at_minute >= 0)
+            snprintf(buf, bufsz, "by %02d:%02d on the next working day", c->at_minute / 60,
+                     c->at_minute % 60);
+        else if (c->at_minute == CH_AT_CLOSING)
+            snprintf(buf, bufsz, "by the end of the next working day");
+        else
+            snprintf(buf, bufsz, "by midnight at the end of the next working day");
+        return;
+    }
+    char d[256];
+    ch_clock_describe(c, d, sizeof(d));
+    snprintf(buf, bufsz, "within %s", d);
+}
+
 static void
 timed(sb *s, const ch_policy *p, const char *verb, const ch_policy_clock *pc, int *noted)
 {
-    const ch_clock *c = &pc->clock;
-    if (c->kind == CH_CLOCK_NEXT_WORKING_DAY) {
-        if (c->at_minute >= 0)
-            sb_printf(s, "%s by %02d:%02d on the next working day", verb, c->at_minute / 60,
-                      c->at_minute % 60);
-        else if (c->at_minute == CH_AT_CLOSING)
-            sb_printf(s, "%s by the end of the next working day", verb);
-        else
-            sb_printf(s, "%s by midnight at the end of the next working day", verb);
-    } else {
-        char d[256];
-        ch_clock_describe(c, d, sizeof(d));
-        sb_printf(s, "%s within %s", verb, d);
-    }
-    calendar_note(s, p, c, noted);
+    char d[300];
+    ch_policy_describe_clock(&pc->clock, d, sizeof(d));
+    sb_printf(s, "%s %s", verb, d);
+    calendar_note(s, p, &pc->clock, noted);
 }
 
 static void
@@ -1775,8 +1813,8 @@ subject(sb *s, const ch_policy_promise *pr)
         if (k == 0)
             sb_printf(s, "%s", title);
         else
-            sb_printf(s, "%s%c%s", k == nch - 1 ? " and " : ", ",
-                      tolower((unsigned char)title[0]), title + 1);
+            sb_printf(s, "%s%c%s", k == nch - 1 ? " and " : ", ", tolower((unsigned char)title[0]),
+                      title + 1);
         k++;
     }
     if (nct == 0) {
@@ -1793,7 +1831,10 @@ subject(sb *s, const ch_policy_promise *pr)
         if (k == 0 && !nch)
             sb_printf(s, "%s", title);
         else
-            sb_printf(s, "%s%c%s", k == 0 ? "" : k == nct - 1 ? " and " : ", ",
+            sb_printf(s, "%s%c%s",
+                      k == 0         ? ""
+                      : k == nct - 1 ? " and "
+                                     : ", ",
                       (k == 0 && !nch) ? title[0] : tolower((unsigned char)title[0]), title + 1);
         k++;
     }
@@ -1801,8 +1842,7 @@ subject(sb *s, const ch_policy_promise *pr)
 }
 
 void
-ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char *buf,
-                           size_t bufsz)
+ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char *buf, size_t bufsz)
 {
     sb s = {buf, bufsz, 0};
     if (bufsz)
@@ -1882,7 +1922,10 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
                 for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
                     if (!(inc & parts[i].bit))
                         continue;
-                    sb_printf(&s, "%s%s", n == 0 ? "" : n == total - 1 ? " and " : ", ",
+                    sb_printf(&s, "%s%s",
+                              n == 0           ? ""
+                              : n == total - 1 ? " and "
+                                               : ", ",
                               parts[i].words);
                     n++;
                 }
@@ -1895,7 +1938,10 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
         }
     } else if (pr->respond_measured_only) {
         sb_clause(&s, &first);
-        sb_printf(&s, "measured, no time promised");
+        /* Alone it is the whole promise; beside other clocks it is the reply's. */
+        int alone = pr->ack == CH_POLICY_ACK_NONE && !pr->review_first.set;
+        sb_printf(&s, "%s",
+                  alone ? "measured, no time promised" : "reply measured, no time promised");
     }
 
     if (pr->review_first.set) {

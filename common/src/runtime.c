@@ -119,6 +119,17 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    ch_runtime *rt = arg;
+    CH_LOG_INFO(&rt->log, "SIGHUP: reloading");
+    if (rt->svc->reload && !rt->stopping)
+        rt->svc->reload(rt->svc_ctx);
+}
+
+static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -180,6 +191,8 @@ runtime_free(ch_runtime *rt)
         event_free(rt->sigterm_ev);
     if (rt->sigint_ev)
         event_free(rt->sigint_ev);
+    if (rt->sighup_ev)
+        event_free(rt->sighup_ev);
     if (rt->tick_ev)
         event_free(rt->tick_ev);
     if (rt->shutdown_ev)
@@ -263,12 +276,13 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     }
     rt->sigterm_ev = evsignal_new(rt->base, SIGTERM, signal_cb, rt);
     rt->sigint_ev = evsignal_new(rt->base, SIGINT, signal_cb, rt);
+    rt->sighup_ev = evsignal_new(rt->base, SIGHUP, reload_cb, rt);
     rt->tick_ev = event_new(rt->base, -1, EV_PERSIST, tick_cb, rt);
     rt->shutdown_ev = event_new(rt->base, -1, EV_PERSIST, shutdown_check, rt);
     struct timeval second = {1, 0};
-    if (!rt->sigterm_ev || !rt->sigint_ev || !rt->tick_ev || !rt->shutdown_ev ||
+    if (!rt->sigterm_ev || !rt->sigint_ev || !rt->sighup_ev || !rt->tick_ev || !rt->shutdown_ev ||
         event_add(rt->sigterm_ev, NULL) || event_add(rt->sigint_ev, NULL) ||
-        event_add(rt->tick_ev, &second)) {
+        event_add(rt->sighup_ev, NULL) || event_add(rt->tick_ev, &second)) {
         fprintf(stderr, "charter-%s: cannot set up signals and timers\n", svc->name);
         goto out;
     }

@@ -80,7 +80,7 @@ struct ch_runtime {
     ch_config config;
 
     struct event_base *base;
-    struct event *sigterm_ev, *sigint_ev, *tick_ev, *shutdown_ev;
+    struct event *sigterm_ev, *sigint_ev, *sighup_ev, *tick_ev, *shutdown_ev;
 
     ch_sub *subs; /* every subscription, descriptor's first */
     size_t nsubs;

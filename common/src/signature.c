@@ -136,8 +136,8 @@ is_blank(char c)
 }
 
 int
-ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **out,
-                  char *errstr, size_t errstr_size)
+ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **out, char *errstr,
+                  size_t errstr_size)
 {
     ch_gateways *g = calloc(1, sizeof(*g));
     if (!g)
@@ -291,8 +291,8 @@ hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, con
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                            OSSL_PARAM_construct_end()};
     size_t outlen = 0;
-    if (ctx && EVP_MAC_init(ctx, key, keylen, params) && EVP_MAC_update(ctx, (void *)prefix, plen) &&
-        (len == 0 || EVP_MAC_update(ctx, body, len)) &&
+    if (ctx && EVP_MAC_init(ctx, key, keylen, params) &&
+        EVP_MAC_update(ctx, (void *)prefix, plen) && (len == 0 || EVP_MAC_update(ctx, body, len)) &&
         EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
         rc = 0;
     EVP_MAC_CTX_free(ctx);
@@ -386,8 +386,8 @@ check_header(const ch_gateways *g, const char *gwid, const char *header, int64_t
 }
 
 ch_sig_result
-ch_sig_check_header(const ch_gateways *g, const char *gateway_id, const char *header,
-                    int64_t now_s, int tolerance_s)
+ch_sig_check_header(const ch_gateways *g, const char *gateway_id, const char *header, int64_t now_s,
+                    int tolerance_s)
 {
     const gateway *gw;
     parsed_sig ps;

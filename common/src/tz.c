@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
-#define TZ_MAX_OFFSET 93600 /* 26 h: beyond RFC 9636's recommended -89999..93599 */
+#define TZ_MAX_OFFSET 93600 /* 26 h: covers RFC 9636's recommended -89999..93599 */
 #define TZ_MAX_FILE (1 << 20)
 #define TZ_MAX_TYPES 256
 #define TZ_CYCLE_S ((int64_t)146097 * 86400)

@@ -1,53 +1,25 @@
 /*
- * charter-ingest: Charter's front door. It turns JSON from the outside into
- * protobuf CaseEvents on charter.contact.events.v1, keyed by case id.
+ * charter-ingest: Charter's front door. It turns JSON from the outside (HTTP
+ * webhooks signed per gateway, and gateway topics on Kafka) into protobuf
+ * CaseEvents on charter.contact.events.v1, keyed by case id.
  *
  * An HTTP answer of 202 is given only after Kafka acknowledged the write, so
  * a client that saw 202 knows the event is durable; anything else (Redis or
- * Kafka unavailable) answers 503 with Retry-After and nothing half-done.
+ * Kafka unavailable) answers 503 with Retry-After and nothing half-done. The
+ * producer's message.timeout.ms defaults to 5 s here, so a broker outage
+ * turns into quick 503s rather than requests held for minutes.
+ *
+ * This file is the service's descriptor and configuration; pipeline.c takes
+ * an event to Kafka, http.c is the API, inbound.c the gateway topics.
  */
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
+#include <sys/stat.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
-#include "charter/ids.h"
-#include "charter/runtime.h"
-#include "charter/timeutil.h"
-
-typedef struct {
-    char *organisations; /* "id:PREFIX,id:PREFIX" */
-    char *topic;
-    int64_t max_body_bytes;
-} ingest_config;
-
-typedef struct {
-    char id[64];
-    char prefix[16];
-} organisation;
-
-typedef struct {
-    ch_runtime *rt;
-    const ingest_config *cfg;
-    organisation *orgs;
-    size_t norgs;
-    ch_metric *m_accepted, *m_rejected, *m_unavailable;
-} ingest;
-
-/* One request waiting for Redis and then Kafka. */
-typedef struct {
-    ingest *in;
-    struct evhttp_request *req;
-    Charter__V1__CaseEvent *ev;
-    const organisation *org;
-} pending;
+#include "ingest.h"
 
 static int
 validate_orgs(const char *text, char *errstr, size_t errstr_size)
@@ -79,282 +51,59 @@ static const ch_config_entry ingest_keys[] = {
      "topic case events are written to", 0, 0, NULL},
     {"ingest.max_body_bytes", CH_CFG_INT, "65536", offsetof(ingest_config, max_body_bytes),
      "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024, NULL},
+    {"ingest.gateways_file", CH_CFG_STRING, NULL, offsetof(ingest_config, gateways_file),
+     "file of HTTP gateways and their signing keys, one \"ID KEY [KEY2]\" per line (required; "
+     "keep it readable by the service only)",
+     0, 0, NULL},
+    {"ingest.idempotency_ttl_s", CH_CFG_INT, "604800", offsetof(ingest_config, idempotency_ttl_s),
+     "how long a gateway_message_id is remembered: a repeat within it gets the original answer "
+     "and produces nothing",
+     60, 31536000, NULL},
+    {"ingest.max_batch_lines", CH_CFG_INT, "1000", offsetof(ingest_config, max_batch_lines),
+     "most events in one NDJSON batch; more gets 413", 1, 100000, NULL},
+    {"ingest.gateway_topics", CH_CFG_STRING, NULL, offsetof(ingest_config, gateway_topics),
+     "Kafka gateways publishing JSON records, as GATEWAY=TOPIC entries separated by spaces; a "
+     "topic starting with ^ is a regular expression (e.g. email=^charter\\.gateway\\.email\\..*)",
+     0, 0, inbound_validate},
 };
 
-static const organisation *
-find_org(const ingest *in, const char *id)
-{
-    for (size_t i = 0; i < in->norgs; i++)
-        if (strcmp(in->orgs[i].id, id) == 0)
-            return &in->orgs[i];
-    return NULL;
-}
+/* A broker outage answers 503 within seconds (see the file's top), and a
+ * broker that is back is reconnected to within a second, not librdkafka's
+ * default backoff of up to 10 s. */
+static const char *const ingest_kafka_defaults[] = {"message.timeout.ms", "5000",
+                                                    "reconnect.backoff.max.ms", "1000", NULL};
 
-static void
-pending_free(pending *p)
-{
-    ch_event_json_free(p->ev);
-    free(p);
-}
-
-static void
-unavailable(ingest *in, struct evhttp_request *req, const char *why)
-{
-    ch_metric_add(in->m_unavailable, 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-    ch_http_reply_error(req, 503, "unavailable", why);
-}
-
-/*
- * Reads the body, checking the content type and size first. Returns a
- * NUL-terminated copy (caller frees) or NULL after answering the request.
- */
-static char *
-read_body(ingest *in, struct evhttp_request *req, size_t *len)
-{
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        ch_metric_add(in->m_rejected, 1);
-        ch_http_reply_error(req, 415, "unsupported_media_type",
-                            "send the body as Content-Type: application/json");
-        return NULL;
-    }
-    struct evbuffer *b = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(b);
-    if ((int64_t)n > in->cfg->max_body_bytes) {
-        ch_metric_add(in->m_rejected, 1);
-        ch_http_reply_error(req, 413, "body_too_large", "the body is larger than the limit");
-        return NULL;
-    }
-    char *body = malloc(n + 1);
-    if (!body) {
-        unavailable(in, req, "out of memory");
-        return NULL;
-    }
-    evbuffer_copyout(b, body, n);
-    body[n] = '\0';
-    *len = n;
-    return body;
-}
-
-static void
-reply_json_error(ingest *in, struct evhttp_request *req, const ch_json_error *err)
-{
-    ch_metric_add(in->m_rejected, 1);
-    ch_http_reply_error_field(req, err->status, err->code, err->field, err->message);
-}
-
-static void
-delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
-{
-    (void)errstr;
-    pending *p = opaque;
-    ingest *in = p->in;
-    if (rc != 0) {
-        unavailable(in, p->req, "the event could not be written to Kafka; retry");
-        pending_free(p);
-        return;
-    }
-    ch_metric_add(in->m_accepted, 1);
-    char body[512];
-    if (p->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
-        snprintf(body, sizeof(body),
-                 "{\"case_id\":\"%s\",\"reference\":\"%s\",\"event_id\":\"%s\"}", p->ev->case_id,
-                 p->ev->received->reference, p->ev->event_id);
-    else
-        snprintf(body, sizeof(body), "{\"case_id\":\"%s\",\"event_id\":\"%s\"}", p->ev->case_id,
-                 p->ev->event_id);
-    CH_LOG_INFO(ch_runtime_log(in->rt), "case event accepted", CH_STR("case_id", p->ev->case_id),
-                CH_STR("event_id", p->ev->event_id), CH_STR("organisation", p->ev->organisation),
-                CH_INT("event", p->ev->event_case), CH_INT("partition", partition),
-                CH_INT("offset", offset));
-    ch_http_reply_json(p->req, 202, body);
-    pending_free(p);
-}
-
-static void
-produce_event(pending *p)
-{
-    ingest *in = p->in;
-    Charter__V1__Timestamp *ts = malloc(sizeof(*ts));
-    if (!ts) {
-        unavailable(in, p->req, "out of memory");
-        pending_free(p);
-        return;
-    }
-    charter__v1__timestamp__init(ts);
-    int64_t now = ch_time_now_ms();
-    ch_time_split_ms(now, &ts->seconds, &ts->nanos);
-    p->ev->ingested_at = ts;
-    if (ch_produce(in->rt, in->cfg->topic, p->ev->case_id, &p->ev->base, delivered, p) != 0) {
-        unavailable(in, p->req, "Kafka is not accepting writes; retry");
-        pending_free(p);
-    }
-}
-
-static void
-reference_allocated(void *opaque, redisReply *reply)
-{
-    pending *p = opaque;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
-        unavailable(p->in, p->req, "could not allocate a case reference; retry");
-        pending_free(p);
-        return;
-    }
-    time_t secs = (time_t)p->ev->occurred_at->seconds;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char ref[64];
-    snprintf(ref, sizeof(ref), "%s-%04d-%06lld", p->org->prefix, tm.tm_year + 1900,
-             (long long)reply->integer);
-    char *copy = strdup(ref);
-    if (!copy) {
-        unavailable(p->in, p->req, "out of memory");
-        pending_free(p);
-        return;
-    }
-    p->ev->received->reference = copy;
-    produce_event(p);
-}
+static const ch_route routes[] = {
+    {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact},
+    {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event},
+    {CH_HTTP_POST, "/v1/events", 0, ingest_post_events},
+};
 
 static int
-set_ids(pending *p, const char *case_id, const char *source)
+load_gateways(ingest *in, char *errstr, size_t errstr_size)
 {
-    char id[CH_UUID_BUFSZ];
-    if (ch_uuid4(id) != 0 || !(p->ev->event_id = strdup(id)))
-        return CH_EIO;
-    if (!case_id) {
-        if (ch_uuid4(id) != 0)
-            return CH_EIO;
-        case_id = id;
+    const char *path = in->cfg->gateways_file;
+    if (!path || !*path) {
+        snprintf(errstr, errstr_size,
+                 "ingest.gateways_file is not set: every request to ingest is signed by a "
+                 "gateway, so list them (\"ID KEY [KEY2]\" per line; see docs/api.md)");
+        return CH_EINVAL;
     }
-    if (!(p->ev->case_id = strdup(case_id)) || !(p->ev->source = strdup(source)))
-        return CH_ENOMEM;
+    int rc = ch_gateways_load_file(path, &in->gateways, errstr, errstr_size);
+    if (rc != 0)
+        return rc;
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 0077))
+        CH_LOG_WARN(ch_runtime_log(in->rt),
+                    "the gateways file holds signing keys but other users may read it; "
+                    "chmod 600 it",
+                    CH_STR("file", path));
+    CH_LOG_INFO(ch_runtime_log(in->rt), "gateways loaded", CH_STR("file", path),
+                CH_INT("gateways", ch_gateways_count(in->gateways)));
     return 0;
 }
 
-/* POST /v1/contacts */
-static void
-post_contact(void *svc, struct evhttp_request *req, const char *rest)
-{
-    (void)rest;
-    ingest *in = svc;
-    size_t len;
-    char *body = read_body(in, req, &len);
-    if (!body)
-        return;
-    ch_json_error err;
-    Charter__V1__CaseEvent *ev = NULL;
-    int rc = ch_event_json_parse_contact(body, len, &ev, &err);
-    free(body);
-    if (rc) {
-        reply_json_error(in, req, &err);
-        return;
-    }
-    const organisation *org = find_org(in, ev->organisation);
-    if (!org) {
-        ch_metric_add(in->m_rejected, 1);
-        ch_http_reply_error(req, 422, "unknown_organisation",
-                            "field 'organisation' names no organisation Charter knows");
-        ch_event_json_free(ev);
-        return;
-    }
-    pending *p = calloc(1, sizeof(*p));
-    if (!p) {
-        ch_event_json_free(ev);
-        unavailable(in, req, "out of memory");
-        return;
-    }
-    p->in = in;
-    p->req = req;
-    p->ev = ev;
-    p->org = org;
-    if (set_ids(p, NULL, "http") != 0) {
-        unavailable(in, req, "could not allocate identifiers");
-        pending_free(p);
-        return;
-    }
-    time_t secs = (time_t)ev->occurred_at->seconds;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char key[160];
-    snprintf(key, sizeof(key), "charter:ref:{%s}:%04d", org->id, tm.tm_year + 1900);
-    if (ch_redis_command(in->rt, reference_allocated, p, "INCR %s", key) != 0) {
-        unavailable(in, req, "Redis is not connected; retry");
-        pending_free(p);
-    }
-}
-
-static int
-valid_case_id(const char *s, size_t n)
-{
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-/* POST /v1/cases/{case_id}/events */
-static void
-post_case_event(void *svc, struct evhttp_request *req, const char *rest)
-{
-    ingest *in = svc;
-    const char *slash = strchr(rest, '/');
-    if (!slash || strcmp(slash, "/events") != 0 || !valid_case_id(rest, (size_t)(slash - rest))) {
-        ch_http_reply_error(req, 404, "not_found",
-                            "expected /v1/cases/{case_id}/events with a case id of letters, "
-                            "digits, '-' or '_'");
-        return;
-    }
-    char case_id[65];
-    memcpy(case_id, rest, (size_t)(slash - rest));
-    case_id[slash - rest] = '\0';
-    size_t len;
-    char *body = read_body(in, req, &len);
-    if (!body)
-        return;
-    ch_json_error err;
-    Charter__V1__CaseEvent *ev = NULL;
-    int rc = ch_event_json_parse_case_event(body, len, &ev, &err);
-    free(body);
-    if (rc) {
-        reply_json_error(in, req, &err);
-        return;
-    }
-    if (!find_org(in, ev->organisation)) {
-        ch_metric_add(in->m_rejected, 1);
-        ch_http_reply_error(req, 422, "unknown_organisation",
-                            "field 'organisation' names no organisation Charter knows");
-        ch_event_json_free(ev);
-        return;
-    }
-    pending *p = calloc(1, sizeof(*p));
-    if (!p) {
-        ch_event_json_free(ev);
-        unavailable(in, req, "out of memory");
-        return;
-    }
-    p->in = in;
-    p->req = req;
-    p->ev = ev;
-    if (set_ids(p, case_id, "http") != 0) {
-        unavailable(in, req, "could not allocate identifiers");
-        pending_free(p);
-        return;
-    }
-    produce_event(p);
-}
-
-static const ch_route routes[] = {
-    {CH_HTTP_POST, "/v1/contacts", 0, post_contact},
-    {CH_HTTP_POST, "/v1/cases/", 1, post_case_event},
-};
+static void ingest_fini(void *svc);
 
 static int
 ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
@@ -387,7 +136,22 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     in->m_rejected =
         ch_metric_counter(rt, "charter_ingest_rejected_total", "requests refused as bad input");
     in->m_unavailable = ch_metric_counter(rt, "charter_ingest_unavailable_total",
-                                          "requests answered 503 (Kafka or Redis unavailable)");
+                                          "events answered 503 (Kafka or Redis unavailable)");
+    in->m_duplicates =
+        ch_metric_counter(rt, "charter_ingest_duplicates_total",
+                          "repeats of a gateway_message_id answered with the original (200)");
+    in->m_unauthorized = ch_metric_counter(rt, "charter_ingest_unauthorized_total",
+                                           "requests refused 401 (gateway or signature)");
+    in->m_in_progress =
+        ch_metric_counter(rt, "charter_ingest_in_progress_total",
+                          "repeats answered 409 while the first attempt was still being written");
+    int rc = load_gateways(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = inbound_setup(in, errstr, errstr_size);
+    if (rc != 0) {
+        ingest_fini(in);
+        return rc;
+    }
     *svc = in;
     return 0;
 oom:
@@ -402,6 +166,8 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ch_gateways_free(in->gateways);
+    free(in->inbound);
     free(in->orgs);
     free(in);
 }
@@ -413,9 +179,11 @@ static const ch_service ingest_service = {
     .config = ingest_keys,
     .nconfig = sizeof(ingest_keys) / sizeof(ingest_keys[0]),
     .config_size = sizeof(ingest_config),
+    .kafka_defaults = ingest_kafka_defaults,
     .routes = routes,
     .nroutes = sizeof(routes) / sizeof(routes[0]),
     .init = ingest_init,
+    .on_message = inbound_on_message,
     .fini = ingest_fini,
 };
 

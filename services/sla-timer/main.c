@@ -1,36 +1,44 @@
 /*
- * charter-sla-timer: keeps each case's timers in Redis and fires them to
- * charter.sla.timers.v1 when they fall due.
+ * charter-sla-timer: keeps every case's timers in step with its
+ * organisation's policy and fires them to charter.sla.timers.v1.
  *
- * Timers live in the timer store (timer_store.h explains its design). This
- * file decides which timers a case has: deadlines are computed from event
- * time (the case's received_at), so a replay schedules the same due
- * instants, and a timer already past due fires at once carrying its original
- * due time. Fired events carry a stable timer id ("<case>/<kind>") so
- * consumers drop repeats.
+ * For each case event: read the case's small state from Redis, apply the
+ * event (ch_case_apply), recompute the whole set of timers the case should
+ * have (ch_case_timers, from event time only), then replace the case's
+ * timers in the timer store (timer_store.h explains its design) and save the
+ * state. Every step is idempotent, so a redelivered or replayed event gives
+ * the same timers with the same ids; a timer already past due fires at once
+ * carrying its original due time.
  *
- * This is the walking skeleton's fixed rule (acknowledge within
- * sla.ack_after_s, respond within sla.respond_after_s); the policy-driven
- * deadline engine replaces it.
+ * Policies are read from sla.policy_dir at start and again on SIGHUP; a
+ * directory with any bad policy is refused as a whole and the running set
+ * is kept.
  */
-#include <event2/event.h>
+#include <dirent.h>
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/case_clock.h"
 #include "charter/errors.h"
+#include "charter/event_json.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
 #include "timer_store.h"
 
+#define MAX_ORGS 64
+#define MAX_TIMERS 32
+#define STATE_TTL_OPEN_S (3 * 366 * 86400) /* a case left open still expires */
+#define STATE_TTL_CLOSED_S (30 * 86400)    /* kept a while for late events */
+
 typedef struct {
     char *topic_in;
     char *topic_out;
-    int64_t ack_after_s;
-    int64_t respond_after_s;
+    char *policy_dir;
     int64_t lease_ms;
 } sla_config;
 
@@ -39,22 +47,105 @@ static const ch_config_entry sla_keys[] = {
      offsetof(sla_config, topic_in), "topic of case events to keep timers for", 0, 0, NULL},
     {"sla.timers_topic", CH_CFG_STRING, "charter.sla.timers.v1", offsetof(sla_config, topic_out),
      "topic fired timers are written to", 0, 0, NULL},
-    {"sla.ack_after_s", CH_CFG_INT, "86400", offsetof(sla_config, ack_after_s),
-     "seconds after receipt at which the acknowledgement falls due (fixed rule until policies)", 0,
-     315360000, NULL},
-    {"sla.respond_after_s", CH_CFG_INT, "432000", offsetof(sla_config, respond_after_s),
-     "seconds after receipt at which the response falls due (fixed rule until policies)", 0,
-     315360000, NULL},
+    {"sla.policy_dir", CH_CFG_STRING, "policies", offsetof(sla_config, policy_dir),
+     "directory of policy files (<organisation>.yaml), re-read on SIGHUP", 0, 0, NULL},
     {"sla.lease_ms", CH_CFG_INT, "30000", offsetof(sla_config, lease_ms),
      "how long a claimed timer may wait for Kafka before it is fired again", 1000, 3600000, NULL},
 };
 
 typedef struct {
+    ch_org_clocks *orgs[MAX_ORGS];
+    size_t n;
+} org_set;
+
+typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     ch_timer_store *store;
-    ch_metric *m_scheduled, *m_fired, *m_cancelled, *m_late_ms;
+    org_set orgs;
+    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_reloads;
 } sla;
+
+/* ---- policies ---- */
+
+static void
+org_set_free(org_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        ch_org_clocks_free(set->orgs[i]);
+        free(set->orgs[i]);
+    }
+    set->n = 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Loads every *.yaml in dir; all or nothing. */
+static int
+org_set_load(const char *dir, org_set *out, char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof(*out));
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(errstr, errstr_size, "sla.policy_dir %s cannot be read", dir);
+        return CH_EIO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && rc == 0) {
+        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
+            continue;
+        if (out->n == MAX_ORGS) {
+            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, MAX_ORGS);
+            rc = CH_EINVAL;
+            break;
+        }
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ch_org_clocks *oc = malloc(sizeof(*oc));
+        if (!oc) {
+            rc = CH_ENOMEM;
+            break;
+        }
+        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
+        if (rc != 0) {
+            free(oc);
+            break;
+        }
+        for (size_t i = 0; i < out->n; i++) {
+            if (strcmp(out->orgs[i]->policy.id, oc->policy.id) == 0) {
+                snprintf(errstr, errstr_size, "%s: organisation id '%s' is used by two policies",
+                         path, oc->policy.id);
+                rc = CH_EINVAL;
+            }
+        }
+        out->orgs[out->n++] = oc;
+    }
+    closedir(d);
+    if (rc == 0 && out->n == 0) {
+        snprintf(errstr, errstr_size, "sla.policy_dir %s holds no *.yaml policy", dir);
+        rc = CH_EINVAL;
+    }
+    if (rc != 0)
+        org_set_free(out);
+    return rc;
+}
+
+static const ch_org_clocks *
+find_org(const sla *s, const char *id)
+{
+    for (size_t i = 0; i < s->orgs.n; i++)
+        if (strcmp(s->orgs.orgs[i]->policy.id, id) == 0)
+            return s->orgs.orgs[i];
+    return NULL;
+}
+
+/* ---- firing ---- */
 
 typedef struct {
     sla *s;
@@ -121,86 +212,157 @@ fire(void *opaque, ch_timer_fire *f, int32_t partition, const char *id, const ui
 
 /* ---- case events ---- */
 
-static void
-changed(void *opaque, int rc)
-{
-    ch_msg_done(opaque, rc, rc ? "redis unavailable" : NULL);
-}
-
-static int
-pack_timer(Charter__V1__TimerFired *t, char **buf, size_t *len)
-{
-    *len = charter__v1__timer_fired__get_packed_size(t);
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf)
-        return CH_ENOMEM;
-    charter__v1__timer_fired__pack(t, (uint8_t *)*buf);
-    return 0;
-}
+typedef struct {
+    sla *s;
+    ch_msg *m;
+    const Charter__V1__CaseEvent *ev; /* borrowed from m */
+    int pending, failed;
+} event_job;
 
 static void
-schedule_received(sla *s, ch_msg *m, const Charter__V1__CaseEvent *ev)
+job_step_done(event_job *j, int ok)
 {
-    int64_t received_ms = ev->occurred_at->seconds * 1000 + ev->occurred_at->nanos / 1000000;
-    int64_t ack_ms = received_ms + s->cfg->ack_after_s * 1000;
-    int64_t respond_ms = received_ms + s->cfg->respond_after_s * 1000;
-    Charter__V1__Timestamp ack_ts = CHARTER__V1__TIMESTAMP__INIT,
-                           resp_ts = CHARTER__V1__TIMESTAMP__INIT;
-    ch_time_split_ms(ack_ms, &ack_ts.seconds, &ack_ts.nanos);
-    ch_time_split_ms(respond_ms, &resp_ts.seconds, &resp_ts.nanos);
+    if (!ok)
+        j->failed = 1;
+    if (--j->pending > 0)
+        return;
+    ch_msg_done(j->m, j->failed ? CH_EAGAIN : 0, j->failed ? "redis unavailable" : NULL);
+    free(j);
+}
 
-    char ack_id[128], resp_id[128];
-    snprintf(ack_id, sizeof(ack_id), "%s/acknowledgement_due", ev->case_id);
-    snprintf(resp_id, sizeof(resp_id), "%s/breach", ev->case_id);
+static void
+store_changed(void *opaque, int rc)
+{
+    job_step_done(opaque, rc == 0);
+}
 
-    Charter__V1__TimerFired t = CHARTER__V1__TIMER_FIRED__INIT;
-    t.case_id = ev->case_id;
-    t.organisation = ev->organisation;
-    t.reference = ev->received->reference;
-    t.channel = ev->received->channel;
-    t.case_type = ev->received->case_type;
-    t.target_at = &resp_ts;
+static void
+state_saved(void *opaque, redisReply *reply)
+{
+    job_step_done(opaque, reply && reply->type != REDIS_REPLY_ERROR);
+}
 
-    char *ack_buf = NULL, *resp_buf = NULL;
-    size_t ack_len = 0, resp_len = 0;
-    t.timer_id = ack_id;
-    t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE;
-    t.due_at = &ack_ts;
-    int rc = pack_timer(&t, &ack_buf, &ack_len);
-    t.timer_id = resp_id;
-    t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH;
-    t.due_at = &resp_ts;
-    if (rc == 0)
-        rc = pack_timer(&t, &resp_buf, &resp_len);
-    ch_timer_spec specs[2] = {
-        {ack_id, ack_ms, (const uint8_t *)ack_buf, ack_len},
-        {resp_id, respond_ms, (const uint8_t *)resp_buf, resp_len},
-    };
-    if (rc == 0)
-        rc = ch_timer_store_schedule(s->store, ch_msg_partition(m), specs, 2, changed, m);
-    free(ack_buf);
-    free(resp_buf);
-    if (rc != 0) {
-        ch_msg_done(m, CH_EAGAIN, "could not schedule the case's timers");
+static void
+ts_of(int64_t ms, Charter__V1__Timestamp *ts)
+{
+    charter__v1__timestamp__init(ts);
+    ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
+}
+
+/* Replaces the case's timers with `timers` and saves the state, all
+ * pipelined on the one connection; the message is done when all answered. */
+static void
+apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *timers, int n,
+             int64_t target_ms)
+{
+    sla *s = j->s;
+    const char *case_id = j->ev->case_id;
+    int32_t partition = ch_msg_partition(j->m);
+    Charter__V1__Timestamp due_ts[MAX_TIMERS], target_ts;
+    ts_of(target_ms, &target_ts);
+    ch_timer_spec specs[MAX_TIMERS];
+    uint8_t *bufs[MAX_TIMERS] = {0};
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        Charter__V1__TimerFired t = CHARTER__V1__TIMER_FIRED__INIT;
+        ts_of(timers[i].due_ms, &due_ts[i]);
+        t.timer_id = (char *)timers[i].id;
+        t.case_id = (char *)case_id;
+        t.organisation = (char *)st->organisation;
+        t.kind = timers[i].kind;
+        t.due_at = &due_ts[i];
+        t.tier = timers[i].tier;
+        t.reference = (char *)st->reference;
+        t.target_at = target_ms ? &target_ts : NULL;
+        t.channel = ch_channel_from_name(st->channel);
+        t.case_type = (char *)st->case_type;
+        size_t len = charter__v1__timer_fired__get_packed_size(&t);
+        bufs[i] = malloc(len ? len : 1);
+        if (!bufs[i]) {
+            ok = 0;
+            break;
+        }
+        charter__v1__timer_fired__pack(&t, bufs[i]);
+        specs[i] = (ch_timer_spec){timers[i].id, timers[i].due_ms, bufs[i], len};
+    }
+    /* The timers a case can have but should not now: cancel them. */
+    char all[32][CH_CASE_TIMER_ID_MAX];
+    const char *gone[32];
+    size_t ngone = 0, nall = ch_case_all_timer_ids(case_id, all, 32);
+    for (size_t a = 0; a < nall; a++) {
+        int wanted = 0;
+        for (int i = 0; i < n; i++)
+            wanted |= strcmp(all[a], timers[i].id) == 0;
+        if (!wanted)
+            gone[ngone++] = all[a];
+    }
+    char *json = ok ? ch_case_state_to_json(st) : NULL;
+    char key[160];
+    snprintf(key, sizeof(key), "charter:case:{%s}:sla", case_id);
+    j->pending = 1; /* held until every step is sent */
+    if (json) {
+        j->pending++;
+        if (ch_redis_command(s->rt, state_saved, j, "SET %s %s EX %d", key, json,
+                             st->closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0)
+            job_step_done(j, 0);
+    } else {
+        j->failed = 1;
+    }
+    if (n > 0 && !j->failed) {
+        j->pending++;
+        if (ch_timer_store_schedule(s->store, partition, specs, (size_t)n, store_changed, j) != 0)
+            job_step_done(j, 0);
+        else
+            ch_metric_add(s->m_scheduled, n);
+    }
+    if (ngone > 0 && !j->failed) {
+        j->pending++;
+        if (ch_timer_store_cancel(s->store, partition, gone, ngone, store_changed, j) != 0)
+            job_step_done(j, 0);
+    }
+    for (int i = 0; i < n; i++)
+        free(bufs[i]);
+    free(json);
+    job_step_done(j, 1);
+}
+
+static void
+state_loaded(void *opaque, redisReply *reply)
+{
+    event_job *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
+        free(j);
         return;
     }
-    ch_metric_add(s->m_scheduled, 2);
-}
-
-static void
-cancel_timers(sla *s, ch_msg *m, const Charter__V1__CaseEvent *ev, int all)
-{
-    char ack_id[128], resp_id[128];
-    snprintf(ack_id, sizeof(ack_id), "%s/acknowledgement_due", ev->case_id);
-    snprintf(resp_id, sizeof(resp_id), "%s/breach", ev->case_id);
-    const char *ids[] = {ack_id, resp_id};
-    if (ch_timer_store_cancel(s->store, ch_msg_partition(m), ids, all ? 2 : 1, changed, m) != 0) {
-        ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+    ch_case_state st;
+    memset(&st, 0, sizeof(st));
+    if (reply->type == REDIS_REPLY_STRING &&
+        ch_case_state_from_json(reply->str, reply->len, &st) != 0)
+        CH_LOG_WARN(ch_runtime_log(j->s->rt), "case state unreadable; rebuilding from this event",
+                    CH_STR("case_id", j->ev->case_id));
+    if (ch_case_apply(&st, j->ev) < 0) {
+        ch_msg_done(j->m, CH_EBADMSG, "case event without occurred_at");
+        free(j);
         return;
     }
-    ch_metric_add(s->m_cancelled, all ? 2 : 1);
-    CH_LOG_INFO(ch_runtime_log(s->rt), "timers cancelled", CH_STR("case_id", ev->case_id),
-                CH_STR("which", all ? "all" : "acknowledgement_due"));
+    ch_case_timer timers[MAX_TIMERS];
+    int64_t target_ms = 0;
+    /* Looked up now, not when the message arrived: a reload may have
+     * replaced the policies meanwhile. */
+    const ch_org_clocks *oc = find_org(j->s, j->ev->organisation);
+    if (!oc) {
+        ch_msg_done(j->m, CH_EBADMSG, "the organisation's policy was removed by a reload");
+        free(j);
+        return;
+    }
+    int n = ch_case_timers(oc, j->ev->case_id, &st, timers, MAX_TIMERS, &target_ms);
+    if (n < 0) {
+        ch_msg_done(j->m, CH_EBADMSG, "a deadline of this case falls outside 1995-2100");
+        free(j);
+        return;
+    }
+    apply_timers(j, &st, timers, n, target_ms);
 }
 
 static void
@@ -208,25 +370,43 @@ sla_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
 {
     sla *s = svc;
     const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
-    if (!ev->case_id[0] || !ev->occurred_at) {
-        ch_msg_done(m, CH_EBADMSG, "case event without case_id or occurred_at");
+    ch_metric_add(s->m_events, 1);
+    if (!ev->case_id[0] || !ev->occurred_at || strlen(ev->case_id) > 64) {
+        ch_msg_done(m, CH_EBADMSG, "case event without a case_id (at most 64 characters) or "
+                                   "occurred_at");
         return;
     }
     switch (ev->event_case) {
-    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
-        schedule_received(s, m, ev);
-        return;
-    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
-        cancel_timers(s, m, ev, 0);
-        return;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
-    case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
-        cancel_timers(s, m, ev, 1);
+    case CHARTER__V1__CASE_EVENT__EVENT_CALL:
+    case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
+    case CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION:
+        ch_msg_done(m, 0, NULL); /* measured by reporting; no timer moves */
         return;
     default:
-        ch_msg_done(m, 0, NULL); /* no timer moves for it yet */
+        break;
+    }
+    if (!find_org(s, ev->organisation)) {
+        char why[200];
+        snprintf(why, sizeof(why), "no policy for organisation '%.64s' in sla.policy_dir",
+                 ev->organisation);
+        ch_msg_done(m, CH_EBADMSG, why);
+        return;
+    }
+    event_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+        return;
+    }
+    j->s = s;
+    j->m = m;
+    j->ev = ev;
+    if (ch_redis_command(s->rt, state_loaded, j, "GET charter:case:{%s}:sla", ev->case_id) != 0) {
+        free(j);
+        ch_msg_done(m, CH_EAGAIN, "redis unavailable");
     }
 }
+
+/* ---- lifecycle ---- */
 
 static void
 sla_on_assign(void *svc, const char *topic, int32_t partition)
@@ -258,6 +438,26 @@ sla_stop(void *svc)
     ch_timer_store_stop(s->store);
 }
 
+static void
+sla_reload(void *svc)
+{
+    sla *s = svc;
+    char err[1024];
+    org_set fresh;
+    if (org_set_load(s->cfg->policy_dir, &fresh, err, sizeof(err)) != 0) {
+        CH_LOG_ERROR(ch_runtime_log(s->rt), "policy reload refused; keeping the running policies",
+                     CH_STR("error", err));
+        return;
+    }
+    /* Nothing keeps a pointer into the old set across a loop turn (jobs look
+     * their policy up when Redis answers), so it can go at once. */
+    org_set old = s->orgs;
+    s->orgs = fresh;
+    ch_metric_add(s->m_reloads, 1);
+    CH_LOG_INFO(ch_runtime_log(s->rt), "policies reloaded", CH_INT("organisations", fresh.n));
+    org_set_free(&old);
+}
+
 static const ch_subscription subs[1] = {
     {"charter.contact.events.v1", &charter__v1__case_event__descriptor}};
 
@@ -277,19 +477,29 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
         free(s);
         return CH_EINVAL;
     }
+    int rc = org_set_load(s->cfg->policy_dir, &s->orgs, errstr, errstr_size);
+    if (rc != 0) {
+        free(s);
+        return rc == CH_EIO ? CH_EINVAL : rc;
+    }
     s->store = ch_timer_store_new(rt, "charter", s->cfg->lease_ms, fire, s);
     if (!s->store) {
         snprintf(errstr, errstr_size, "out of memory");
+        org_set_free(&s->orgs);
         free(s);
         return CH_ENOMEM;
     }
-    s->m_scheduled = ch_metric_counter(rt, "charter_sla_timers_scheduled_total", "timers set");
+    s->m_scheduled = ch_metric_counter(rt, "charter_sla_timers_scheduled_total",
+                                       "timers set or moved");
     s->m_fired = ch_metric_counter(rt, "charter_sla_timers_fired_total",
                                    "timers fired and acknowledged by Kafka");
-    s->m_cancelled =
-        ch_metric_counter(rt, "charter_sla_timers_cancelled_total", "timers cancelled");
+    s->m_events = ch_metric_counter(rt, "charter_sla_case_events_total", "case events applied");
     s->m_late_ms = ch_metric_gauge(rt, "charter_sla_last_fire_lateness_ms",
                                    "fired minus due time of the last timer fired, ms");
+    s->m_reloads = ch_metric_counter(rt, "charter_sla_policy_reloads_total",
+                                     "successful policy reloads (SIGHUP)");
+    CH_LOG_INFO(ch_runtime_log(rt), "policies loaded", CH_STR("dir", s->cfg->policy_dir),
+                CH_INT("organisations", s->orgs.n));
     *svc = s;
     return 0;
 }
@@ -299,6 +509,7 @@ sla_fini(void *svc)
 {
     sla *s = svc;
     ch_timer_store_free(s->store);
+    org_set_free(&s->orgs);
     free(s);
 }
 
@@ -316,6 +527,7 @@ static const ch_service sla_service = {
     .on_assign = sla_on_assign,
     .on_revoke = sla_on_revoke,
     .on_redis_ready = sla_on_redis_ready,
+    .reload = sla_reload,
     .stop = sla_stop,
     .fini = sla_fini,
 };

@@ -3,6 +3,10 @@
 # loopback port, the embedded broker, the real service binaries, kcat as the
 # independent Kafka client and protoc as the independent decoder. Every wait
 # is bounded; the EXIT trap stops only the processes this script started.
+#
+# ingest authenticates every request: the tests' gateway "it" gets a fresh
+# random key in $WORK/gateways, and post_json signs with openssl, the same
+# one-liner docs/api.md gives gateway authors.
 set -euo pipefail
 
 BUILD=${CHARTER_BUILD_DIR:?set CHARTER_BUILD_DIR to the build directory}
@@ -11,6 +15,10 @@ WORK=$(mktemp -d /tmp/charter-it.XXXXXX)
 PIDS=()
 declare -A SVC_PID SVC_PORT
 FAILED=0
+GATEWAY_ID=it
+GATEWAY_KEY=$(openssl rand -hex 32)
+GATEWAYS_FILE="$WORK/gateways"
+( umask 077; printf '# test gateways: ID KEY [KEY2]\n%s %s\n' "$GATEWAY_ID" "$GATEWAY_KEY" >"$GATEWAYS_FILE" )
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 pass() { log "PASS: $*"; }
@@ -79,7 +87,9 @@ start_service() {
   local port=${SVC_PORT[$name]:-}
   [ -n "$port" ] || port=$(free_port)
   SVC_PORT[$name]=$port
-  env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+  local extra=()
+  [ "$name" = ingest ] && extra+=(CHARTER_INGEST_GATEWAYS_FILE="$GATEWAYS_FILE")
+  env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" "${extra[@]}" \
     CHARTER_HTTP_LISTEN="127.0.0.1:$port" CHARTER_KAFKA_SESSION_TIMEOUT_MS=6000 \
     CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS=500 CHARTER_KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 \
     "$@" "$BUILD/services/$name/charter-$name" >>"$WORK/$name.log" 2>&1 &
@@ -142,8 +152,18 @@ for k in sys.argv[2].split("/"):
 print("" if v is None else v)' "$1" "$2"
 }
 
-post_json() { # post_json PORT PATH BODY -> "STATUS BODY"
-  curl -sS -o "$WORK/resp.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+# sign BODY [KEY [T]]: the X-Charter-Signature value for BODY, signed now (or
+# at T) with the test gateway's key (or KEY).
+sign() {
+  local t=${3:-$(date +%s)} mac
+  mac=$(printf '%s.%s' "$t" "$1" | openssl dgst -sha256 -hmac "${2:-$GATEWAY_KEY}" -r | cut -d' ' -f1)
+  printf 't=%s,v1=%s' "$t" "$mac"
+}
+
+# post_json PORT PATH BODY [CONTENT_TYPE] -> "STATUS BODY", signed as gateway "it".
+post_json() {
+  curl -sS -o "$WORK/resp.json" -w '%{http_code}' -X POST -H "Content-Type: ${4:-application/json}" \
+    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$3")" \
     --data-binary "$3" "http://127.0.0.1:$1$2"
   printf ' '
   cat "$WORK/resp.json"

@@ -11,7 +11,30 @@ start_redis
 start_broker
 OUTBOX="$WORK/outbox"
 start_service ingest
-start_service sla-timer CHARTER_SLA_ACK_AFTER_S=6 CHARTER_SLA_RESPOND_AFTER_S=3600
+# Test policies: the skeleton's path with short clocks (acknowledge within 6 s).
+POLICIES="$WORK/policies"
+mkdir -p "$POLICIES"
+for org in nottingham-city-homes:NCH derby-homes:DH nihe:NIHE; do
+  cat >"$POLICIES/${org%%:*}.yaml" <<YAML
+organisation:
+  id: ${org%%:*}
+  name: Test organisation ${org%%:*}
+  reference_prefix: ${org##*:}
+  kind: council
+calendar: england-and-wales
+opening_hours:
+  monday-friday: "09:00-17:00"
+roles:
+  owner: Case owner
+promises:
+  - id: every-contact
+    channel: any
+    says: We acknowledge within six seconds and reply within an hour.
+    acknowledge: 6 seconds
+    respond: 1 hours
+YAML
+done
+start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX"
 start_service reporting
 for s in ingest sla-timer notification reporting; do wait_ready "$s"; done

@@ -399,12 +399,10 @@ test_contact_bad_timestamps(void **state)
 }
 
 /*
- * KNOWN BUG (fails until common/src/event_json.c get_time() is fixed):
- * common.proto documents Timestamp.nanos as 0..999,999,999, but an instant
- * before the epoch is split with truncating '/' and '%', giving
- * seconds = -3599, nanos = -750000000 instead of seconds = -3600,
- * nanos = 250000000. ch_time_parse_rfc3339() accepts such instants (a 1970
- * date with a positive offset).
+ * common.proto documents Timestamp.nanos as 0..999,999,999; an instant before
+ * the epoch (a 1970 date with a positive offset, which
+ * ch_time_parse_rfc3339() accepts) must be split with floor semantics:
+ * seconds = -3600, nanos = 250000000, not -3599 and -750000000.
  */
 static void
 test_contact_pre_epoch_nanos_in_range(void **state)
@@ -623,6 +621,413 @@ test_case_event_empty_organisation(void **state)
     assert_string_equal(e.code, "missing_field");
 }
 
+/* ---- every case event type of DESIGN.md section 2 ---- */
+
+#define ENV "\"organisation\":\"nch\",\"occurred_at\":\"2026-11-24T10:00:00Z\""
+
+/* Parses, packs and unpacks: the wire is how consumers will see it. */
+static Charter__V1__CaseEvent *
+wire(const char *body)
+{
+    Charter__V1__CaseEvent *ev = case_event_ok(body);
+    size_t len = charter__v1__case_event__get_packed_size(ev);
+    uint8_t *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    assert_int_equal(charter__v1__case_event__pack(ev, buf), len);
+    ch_event_json_free(ev);
+    Charter__V1__CaseEvent *back = charter__v1__case_event__unpack(NULL, len, buf);
+    free(buf);
+    assert_non_null(back);
+    assert_string_equal(back->organisation, "nch");
+    assert_int_equal(back->occurred_at->seconds, utc_seconds(2026, 11, 24, 10, 0, 0));
+    return back;
+}
+
+static void
+test_holding_reply(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"holding_reply\"," ENV ",\"new_target_at\":\"2026-12-10T17:00:00Z\","
+             "\"reason\":\"awaiting_contractor_report\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY);
+    assert_int_equal(ev->holding_reply->new_target_at->seconds,
+                     utc_seconds(2026, 12, 10, 17, 0, 0));
+    assert_string_equal(ev->holding_reply->reason, "awaiting_contractor_report");
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"holding_reply\"," ENV ",\"reason\":\"x\"}",
+            422, "missing_field", "new_target_at");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"holding_reply\"," ENV ",\"new_target_at\":\"2026-12-10T17:00:00Z\"}", 422,
+            "missing_field", "reason");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"holding_reply\"," ENV
+            ",\"new_target_at\":\"10/12/2026\",\"reason\":\"x\"}",
+            422, "wrong_type", "new_target_at");
+}
+
+static void
+test_paused_resumed(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"paused\"," ENV ",\"reason\":\"awaiting_clarification\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_PAUSED);
+    assert_string_equal(ev->paused->reason, "awaiting_clarification");
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"paused\"," ENV "}");
+    assert_string_equal(ev->paused->reason, "");
+    ch_event_json_free(ev);
+
+    ev = wire("{\"type\":\"resumed\"," ENV ",\"restart_clock\":true}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_RESUMED);
+    assert_true(ev->resumed->restart_clock);
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"resumed\"," ENV "}");
+    assert_false(ev->resumed->restart_clock);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"resumed\"," ENV ",\"restart_clock\":1}",
+            422, "wrong_type", "restart_clock");
+    refused(ch_event_json_parse_case_event, "{\"type\":\"paused\"," ENV ",\"restart_clock\":true}",
+            422, "unknown_field", "restart_clock");
+}
+
+static void
+test_escalated(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"escalated\"," ENV ",\"new_case_id\":\"case-stage-2\",\"to_stage\":2,"
+             "\"reason\":\"customer_dissatisfied\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_ESCALATED);
+    assert_string_equal(ev->escalated->new_case_id, "case-stage-2");
+    assert_int_equal(ev->escalated->to_stage, 2);
+    assert_string_equal(ev->escalated->reason, "customer_dissatisfied");
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"escalated\"," ENV ",\"to_stage\":2}", 422,
+            "missing_field", "new_case_id");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"escalated\"," ENV ",\"new_case_id\":\"a b\",\"to_stage\":2}", 422,
+            "invalid_value", "new_case_id");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"escalated\"," ENV ",\"new_case_id\":\"c2\",\"to_stage\":1}", 422,
+            "invalid_value", "to_stage");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"escalated\"," ENV ",\"new_case_id\":\"c2\",\"to_stage\":2.0}", 422,
+            "wrong_type", "to_stage");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"escalated\"," ENV ",\"new_case_id\":\"c2\"}", 422, "missing_field",
+            "to_stage");
+}
+
+static void
+test_appointment(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        Charter__V1__Appointment__Status value;
+    } st[] = {
+        {"booked", CHARTER__V1__APPOINTMENT__STATUS__STATUS_BOOKED},
+        {"cancelled", CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED},
+        {"kept", CHARTER__V1__APPOINTMENT__STATUS__STATUS_KEPT},
+        {"missed", CHARTER__V1__APPOINTMENT__STATUS__STATUS_MISSED},
+        {"rebooked", CHARTER__V1__APPOINTMENT__STATUS__STATUS_REBOOKED},
+    };
+    for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+        char body[320];
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"appointment\"," ENV ",\"status\":\"%s\",\"appointment_id\":\"A-9\","
+                 "\"starts_at\":\"2026-11-30T10:00:00Z\"}",
+                 st[i].name);
+        Charter__V1__CaseEvent *ev = wire(body);
+        assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT);
+        assert_int_equal(ev->appointment->status, st[i].value);
+        assert_string_equal(ev->appointment->appointment_id, "A-9");
+        assert_int_equal(ev->appointment->starts_at->seconds, utc_seconds(2026, 11, 30, 10, 0, 0));
+        ch_event_json_free(ev);
+    }
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"appointment\"," ENV ",\"status\":\"cancelled\","
+             "\"cancelled_by\":\"organisation\",\"location\":\"1 High St\"}");
+    assert_string_equal(ev->appointment->cancelled_by, "organisation");
+    assert_string_equal(ev->appointment->location, "1 High St");
+    assert_null(ev->appointment->starts_at);
+    ch_event_json_free(ev);
+
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"appointment\"," ENV ",\"status\":\"booked\"}", 422, "missing_field",
+            "starts_at");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"appointment\"," ENV ",\"status\":\"late\"}", 422, "invalid_value",
+            "status");
+    refused(ch_event_json_parse_case_event, "{\"type\":\"appointment\"," ENV "}", 422,
+            "missing_field", "status");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"appointment\"," ENV ",\"status\":\"cancelled\",\"cancelled_by\":\"me\"}",
+            422, "invalid_value", "cancelled_by");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"appointment\"," ENV ",\"status\":\"kept\",\"cancelled_by\":\"customer\"}",
+            422, "invalid_value", "cancelled_by");
+}
+
+static void
+test_call(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"call\"," ENV ",\"status\":\"answered\",\"wait_seconds\":17,\"rings\":3,"
+             "\"resolved_first_time\":true}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_CALL);
+    assert_int_equal(ev->call->status, CHARTER__V1__CALL__STATUS__STATUS_ANSWERED);
+    assert_int_equal(ev->call->wait_seconds, 17);
+    assert_int_equal(ev->call->rings, 3);
+    assert_true(ev->call->resolved_first_time);
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"call\"," ENV ",\"status\":\"offered\"}");
+    assert_int_equal(ev->call->status, CHARTER__V1__CALL__STATUS__STATUS_OFFERED);
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"call\"," ENV ",\"status\":\"abandoned\",\"wait_seconds\":95}");
+    assert_int_equal(ev->call->status, CHARTER__V1__CALL__STATUS__STATUS_ABANDONED);
+    assert_int_equal(ev->call->wait_seconds, 95);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"call\"," ENV ",\"status\":\"answered\",\"wait_seconds\":-1}", 422,
+            "invalid_value", "wait_seconds");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"call\"," ENV ",\"status\":\"answered\",\"rings\":\"4\"}", 422,
+            "wrong_type", "rings");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"call\"," ENV ",\"status\":\"answered\",\"wait_seconds\":1e3}", 422,
+            "wrong_type", "wait_seconds");
+}
+
+static void
+test_visit(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev = wire("{\"type\":\"visit\"," ENV ",\"status\":\"arrived\","
+                                      "\"appointment_at\":\"2026-11-24T09:50:00Z\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_VISIT);
+    assert_int_equal(ev->visit->status, CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED);
+    assert_int_equal(ev->visit->appointment_at->seconds, utc_seconds(2026, 11, 24, 9, 50, 0));
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"visit\"," ENV ",\"status\":\"seen\"}");
+    assert_int_equal(ev->visit->status, CHARTER__V1__VISIT__STATUS__STATUS_SEEN);
+    assert_null(ev->visit->appointment_at);
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"visit\"," ENV ",\"status\":\"left_unseen\"}");
+    assert_int_equal(ev->visit->status, CHARTER__V1__VISIT__STATUS__STATUS_LEFT_UNSEEN);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"visit\"," ENV ",\"status\":\"waiting\"}",
+            422, "invalid_value", "status");
+}
+
+static void
+test_communication_support(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"interpreting_call", "interpreting_session", "bsl",
+                                        "braille",           "large_print",          "audio",
+                                        "easy_read",         "translation"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"communication_support\"," ENV ",\"kind\":\"%s\",\"language\":\"pl\"}",
+                 kinds[i]);
+        Charter__V1__CaseEvent *ev = wire(body);
+        assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT);
+        assert_string_equal(ev->communication_support->kind, kinds[i]);
+        assert_string_equal(ev->communication_support->language, "pl");
+        ch_event_json_free(ev);
+    }
+    ch_json_error e = refused(ch_event_json_parse_case_event,
+                              "{\"type\":\"communication_support\"," ENV ",\"kind\":\"semaphore\"}",
+                              422, "invalid_value", "kind");
+    if (!strstr(e.message, "braille"))
+        fail_msg("message does not list the kinds: %s", e.message);
+}
+
+static void
+test_satisfaction(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"satisfaction\"," ENV ",\"score\":4,\"comment\":\"Quick, thanks\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION);
+    assert_int_equal(ev->satisfaction->score, 4);
+    assert_int_equal(ev->satisfaction->max_score, 5);
+    assert_string_equal(ev->satisfaction->comment, "Quick, thanks");
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"satisfaction\"," ENV ",\"score\":9,\"max_score\":10}");
+    assert_int_equal(ev->satisfaction->score, 9);
+    assert_int_equal(ev->satisfaction->max_score, 10);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"satisfaction\"," ENV ",\"score\":6}", 422,
+            "invalid_value", "score");
+    refused(ch_event_json_parse_case_event, "{\"type\":\"satisfaction\"," ENV ",\"score\":0}", 422,
+            "invalid_value", "score");
+    refused(ch_event_json_parse_case_event, "{\"type\":\"satisfaction\"," ENV "}", 422,
+            "missing_field", "score");
+}
+
+static void
+test_unknown_type_lists_every_type(void **state)
+{
+    (void)state;
+    ch_json_error e = refused(ch_event_json_parse_case_event, "{\"type\":\"reopened\"," ENV "}",
+                              422, "unknown_event_type", "type");
+    static const char *const names[] = {"acknowledged",
+                                        "holding_reply",
+                                        "paused",
+                                        "resumed",
+                                        "responded",
+                                        "closed",
+                                        "escalated",
+                                        "appointment",
+                                        "call",
+                                        "visit",
+                                        "communication_support",
+                                        "satisfaction"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strstr(e.message, names[i]))
+            fail_msg("message does not list '%s': %s", names[i], e.message);
+    /* a contact is not an event on an existing case */
+    refused(ch_event_json_parse_case_event, "{\"type\":\"received\"," ENV "}", 422,
+            "unknown_event_type", "type");
+}
+
+/* ---- records (POST /v1/events, NDJSON lines, gateway topics) ---- */
+
+static int
+parse_record(const char *body, Charter__V1__CaseEvent **ev, ch_event_json_meta *meta,
+             ch_json_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    return ch_event_json_parse(body, strlen(body), CH_EVENT_JSON_RECORD, ev, meta, err);
+}
+
+static int
+parse_record_nometa(const char *body, size_t len, Charter__V1__CaseEvent **ev, ch_json_error *err)
+{
+    ch_event_json_meta meta;
+    return ch_event_json_parse(body, len, CH_EVENT_JSON_RECORD, ev, &meta, err);
+}
+
+static void
+test_records(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev = NULL;
+    ch_event_json_meta meta;
+    ch_json_error err;
+    int rc =
+        parse_record("{\"type\":\"received\",\"organisation\":\"nch\",\"channel\":\"sms\","
+                     "\"received_at\":\"2026-11-23T09:15:00Z\",\"gateway_message_id\":\"sms-1\"}",
+                     &ev, &meta, &err);
+    if (rc)
+        fail_msg("refused: %s", err.message);
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED);
+    assert_string_equal(ev->received->gateway_message_id, "sms-1");
+    assert_string_equal(meta.gateway_message_id, "sms-1");
+    assert_string_equal(meta.case_id, "");
+    ch_event_json_free(ev);
+
+    rc = parse_record("{\"type\":\"acknowledged\",\"case_id\":\"c-42\"," ENV
+                      ",\"gateway_message_id\":\"m:7/x\"}",
+                      &ev, &meta, &err);
+    if (rc)
+        fail_msg("refused: %s", err.message);
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED);
+    assert_string_equal(meta.case_id, "c-42");
+    assert_string_equal(meta.gateway_message_id, "m:7/x");
+    assert_string_equal(ev->case_id, ""); /* the caller sets it */
+    ch_event_json_free(ev);
+
+    refused(parse_record_nometa, "{\"type\":\"closed\"," ENV "}", 422, "missing_field", "case_id");
+    refused(parse_record_nometa, "{\"type\":\"closed\",\"case_id\":\"../x\"," ENV "}", 422,
+            "invalid_value", "case_id");
+    refused(
+        parse_record_nometa,
+        "{\"organisation\":\"nch\",\"channel\":\"sms\",\"received_at\":\"2026-11-23T09:15:00Z\"}",
+        422, "missing_field", "type");
+    refused(
+        parse_record_nometa,
+        "{\"type\":\"received\",\"case_id\":\"c1\",\"organisation\":\"nch\",\"channel\":\"sms\","
+        "\"received_at\":\"2026-11-23T09:15:00Z\"}",
+        422, "unknown_field", "case_id");
+    /* case_id belongs in the URL for POST /v1/cases/{id}/events */
+    refused(ch_event_json_parse_case_event, "{\"type\":\"closed\",\"case_id\":\"c1\"," ENV "}", 422,
+            "unknown_field", "case_id");
+}
+
+static void
+test_gateway_message_id(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev = NULL;
+    ch_event_json_meta meta;
+    ch_json_error err;
+    memset(&err, 0, sizeof(err));
+    const char *b = "{\"type\":\"closed\"," ENV ",\"gateway_message_id\":\"crm-991\"}";
+    assert_int_equal(ch_event_json_parse(b, strlen(b), CH_EVENT_JSON_CASE_EVENT, &ev, &meta, &err),
+                     0);
+    assert_string_equal(meta.gateway_message_id, "crm-991");
+    ch_event_json_free(ev);
+
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"closed\"," ENV ",\"gateway_message_id\":\"a b\"}", 422, "invalid_value",
+            "gateway_message_id");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"closed\"," ENV ",\"gateway_message_id\":\"\"}", 422, NULL,
+            "gateway_message_id");
+    char body[512], id[CH_GATEWAY_MESSAGE_ID_MAX + 2];
+    memset(id, 'x', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    snprintf(body, sizeof(body), "{\"type\":\"closed\"," ENV ",\"gateway_message_id\":\"%s\"}", id);
+    refused(ch_event_json_parse_case_event, body, 422, "invalid_value", "gateway_message_id");
+    id[CH_GATEWAY_MESSAGE_ID_MAX] = '\0'; /* exactly the maximum is fine */
+    snprintf(body, sizeof(body), "{\"type\":\"closed\"," ENV ",\"gateway_message_id\":\"%s\"}", id);
+    ch_event_json_free(case_event_ok(body));
+}
+
+static void
+test_next_line(void **state)
+{
+    (void)state;
+    const char *text = "a\r\n\nbc\n  \nlast";
+    const char *want[] = {"a", "", "bc", "  ", "last"};
+    size_t pos = 0, n, count = 0;
+    const char *line;
+    while (ch_event_json_next_line(text, strlen(text), &pos, &line, &n)) {
+        assert_true(count < 5);
+        assert_int_equal(n, strlen(want[count]));
+        assert_memory_equal(line, want[count], n);
+        count++;
+    }
+    assert_int_equal(count, 5);
+    pos = 0;
+    assert_int_equal(ch_event_json_next_line("", 0, &pos, &line, &n), 0);
+    pos = 0;
+    assert_int_equal(ch_event_json_next_line("x\n", 2, &pos, &line, &n), 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(ch_event_json_next_line("x\n", 2, &pos, &line, &n), 0);
+}
+
+static void
+test_valid_case_id(void **state)
+{
+    (void)state;
+    assert_true(ch_event_json_valid_case_id("3f1c-AB_9", 9));
+    assert_false(ch_event_json_valid_case_id("", 0));
+    assert_false(ch_event_json_valid_case_id("a/b", 3));
+    assert_false(ch_event_json_valid_case_id("a b", 3));
+    char long_id[CH_CASE_ID_MAX + 1];
+    memset(long_id, 'a', sizeof(long_id));
+    assert_true(ch_event_json_valid_case_id(long_id, CH_CASE_ID_MAX));
+    assert_false(ch_event_json_valid_case_id(long_id, CH_CASE_ID_MAX + 1));
+}
+
 int
 main(void)
 {
@@ -650,6 +1055,19 @@ main(void)
         cmocka_unit_test(test_case_event_errors),
         cmocka_unit_test(test_contact_empty_case_type_defaults),
         cmocka_unit_test(test_case_event_empty_organisation),
+        cmocka_unit_test(test_holding_reply),
+        cmocka_unit_test(test_paused_resumed),
+        cmocka_unit_test(test_escalated),
+        cmocka_unit_test(test_appointment),
+        cmocka_unit_test(test_call),
+        cmocka_unit_test(test_visit),
+        cmocka_unit_test(test_communication_support),
+        cmocka_unit_test(test_satisfaction),
+        cmocka_unit_test(test_unknown_type_lists_every_type),
+        cmocka_unit_test(test_records),
+        cmocka_unit_test(test_gateway_message_id),
+        cmocka_unit_test(test_next_line),
+        cmocka_unit_test(test_valid_case_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,9 +64,9 @@ test_matches_openssl(void **state)
     assert_int_equal(ch_sig_compute_hex(KEY_A, strlen(KEY_A), T, BODY, strlen(BODY), hex), 0);
     assert_string_equal(hex, MAC_A_REFERENCE); /* recorded from the openssl line above */
     ch_gateways *g = table();
-    assert_int_equal(ch_sig_verify(g, "dev", "t=1795425300,v1=" MAC_A_REFERENCE, BODY,
-                                   strlen(BODY), T, 300),
-                     CH_SIG_OK);
+    assert_int_equal(
+        ch_sig_verify(g, "dev", "t=1795425300,v1=" MAC_A_REFERENCE, BODY, strlen(BODY), T, 300),
+        CH_SIG_OK);
     ch_gateways_free(g);
     FILE *p = popen("printf '%s' '1795425300.{\"organisation\":\"nch\"}' | "
                     "openssl dgst -sha256 -hmac 'dev-key-0123456789abcdef' -r 2>/dev/null",
@@ -191,11 +191,11 @@ test_verify_refusals(void **state)
     assert_int_equal(ch_sig_check_header(g, "dev", h, T, 300), CH_SIG_OK);
 
     static const char *const malformed[] = {
-        "v1=" MAC_A_REFERENCE,                       /* no t */
-        "t=1795425300",                              /* no v1 */
-        "t=1795425300,v1=abc",                       /* short hex */
-        "t=1795425300,v1=" MAC_A_REFERENCE "00",     /* long hex */
-        "t=17954x5300,v1=" MAC_A_REFERENCE,          /* t not digits */
+        "v1=" MAC_A_REFERENCE,                           /* no t */
+        "t=1795425300",                                  /* no v1 */
+        "t=1795425300,v1=abc",                           /* short hex */
+        "t=1795425300,v1=" MAC_A_REFERENCE "00",         /* long hex */
+        "t=17954x5300,v1=" MAC_A_REFERENCE,              /* t not digits */
         "t=1795425300,t=1795425300,v1=" MAC_A_REFERENCE, /* two t */
         "t=,v1=" MAC_A_REFERENCE,
         "t=1795425300,,v1=" MAC_A_REFERENCE,
@@ -248,9 +248,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matches_openssl),   cmocka_unit_test(test_table_parse),
-        cmocka_unit_test(test_table_errors),      cmocka_unit_test(test_verify_ok_with_either_key),
-        cmocka_unit_test(test_verify_refusals),   cmocka_unit_test(test_codes_are_stable),
+        cmocka_unit_test(test_matches_openssl), cmocka_unit_test(test_table_parse),
+        cmocka_unit_test(test_table_errors),    cmocka_unit_test(test_verify_ok_with_either_key),
+        cmocka_unit_test(test_verify_refusals), cmocka_unit_test(test_codes_are_stable),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

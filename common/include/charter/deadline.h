@@ -82,9 +82,9 @@ typedef struct {
 
 typedef struct {
     const ch_tz *tz;
-    const ch_calendar *calendar;  /* the organisation's: nation + closures */
-    const ch_calendar *uk_any;    /* for statutory clocks; may be NULL if unused */
-    const ch_calendar *scotland;  /* for FOISA; may be NULL if unused */
+    const ch_calendar *calendar;   /* the organisation's: nation + closures */
+    const ch_calendar *uk_any;     /* for statutory clocks; may be NULL if unused */
+    const ch_calendar *scotland;   /* for FOISA; may be NULL if unused */
     const ch_opening_hours *hours; /* NULL: 09:00-17:00 Monday to Friday */
     /* Receipt after closing time, or on a non-working day, counts as receipt
      * on the next working day (day-based clocks only). Off by default. */
@@ -103,7 +103,7 @@ int ch_deadline_due(const ch_deadline_ctx *ctx, const ch_clock *clock, int64_t s
 
 /* Warnings before breach: a share of the allowed time, or a lead. */
 typedef struct {
-    int percent; /* 1..99: at this share of the time from start to due; 0 if lead */
+    int percent;   /* 1..99: at this share of the time from start to due; 0 if lead */
     ch_clock lead; /* when percent == 0: ELAPSED or WORKING_DAYS/DAYS before due */
 } ch_warning_rule;
 

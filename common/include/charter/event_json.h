@@ -60,8 +60,7 @@ typedef struct {
  * CH_EINVAL, leaves *out NULL and fills *err.
  */
 int ch_event_json_parse(const char *body, size_t len, ch_event_json_kind kind,
-                        Charter__V1__CaseEvent **out, ch_event_json_meta *meta,
-                        ch_json_error *err);
+                        Charter__V1__CaseEvent **out, ch_event_json_meta *meta, ch_json_error *err);
 
 /*
  * Parses a contact (POST /v1/contacts):

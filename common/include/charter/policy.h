@@ -66,7 +66,7 @@ typedef enum {
 
 /* "email", "online_form", ... or "any". Return 0 or CH_EINVAL. */
 int ch_policy_channel_parse(const char *name, ch_policy_channel *out);
-const char *ch_policy_channel_name(ch_policy_channel c); /* "online_form" */
+const char *ch_policy_channel_name(ch_policy_channel c);  /* "online_form" */
 const char *ch_policy_channel_title(ch_policy_channel c); /* "Online form" */
 /* "complaint_stage_1", ... or "any". Return 0 or CH_EINVAL. */
 int ch_policy_case_type_parse(const char *name, ch_policy_case_type *out);
@@ -163,12 +163,12 @@ typedef struct {
     int respond_measured_only; /* respond: measured_only */
     ch_policy_clock respond;   /* anchor may be the acknowledgement (complaint presets) */
 
-    int answer_measured_only;  /* phone */
-    ch_policy_clock answer;    /* ELAPSED, e.g. 20 seconds; may be unset if rings */
-    int answer_rings;          /* 0: no ring count promised */
+    int answer_measured_only; /* phone */
+    ch_policy_clock answer;   /* ELAPSED, e.g. 20 seconds; may be unset if rings */
+    int answer_rings;         /* 0: no ring count promised */
 
-    int see_measured_only;             /* visit */
-    ch_policy_clock see;               /* from arrival, ELAPSED */
+    int see_measured_only;                 /* visit */
+    ch_policy_clock see;                   /* from arrival, ELAPSED */
     ch_policy_clock see_after_appointment; /* from the appointment time, ELAPSED */
 
     ch_policy_clock review_first; /* from receipt (the decision) */
@@ -180,7 +180,7 @@ typedef struct {
     int named_contact;
     int reference_on_reply;
 
-    int holding_reply;          /* a holding reply / extension is allowed */
+    int holding_reply;             /* a holding reply / extension is allowed */
     unsigned holding_must_include; /* CH_POLICY_HOLD_* */
     ch_policy_clock max_extension; /* from the original due instant; unset: no limit */
 
@@ -211,8 +211,8 @@ typedef struct {
     ch_policy_closure *closures;
     size_t nclosures;
 
-    int defer_out_of_hours;     /* options.defer_out_of_hours_receipt */
-    int roll_calendar_days;     /* options.roll_calendar_days_to_working_day */
+    int defer_out_of_hours; /* options.defer_out_of_hours_receipt */
+    int roll_calendar_days; /* options.roll_calendar_days_to_working_day */
 
     ch_policy_role *roles;
     size_t nroles;
@@ -263,6 +263,11 @@ int ch_policy_role_find(const ch_policy *p, const char *key);
  */
 void ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char *buf,
                                 size_t bufsz);
+
+/* Writes a clock as the phrase after a verb: "within 5 working days",
+ * "within 10 working days of the acknowledgement", "by 17:00 on the next
+ * working day", "by the end of the next working day". */
+void ch_policy_describe_clock(const ch_clock *c, char *buf, size_t bufsz);
 
 /* Writes the opening hours in plain English: "Monday-Friday 09:00-17:00". */
 void ch_policy_describe_hours(const ch_opening_hours *h, char *buf, size_t bufsz);

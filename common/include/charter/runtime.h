@@ -109,6 +109,11 @@ typedef struct {
     /* Called when Redis (re)connects (may be NULL). */
     void (*on_redis_ready)(void *svc);
 
+    /* Called on SIGHUP (may be NULL): re-read what can change at run time
+     * (policies). A service that cannot use the new version keeps the old
+     * one and logs why. */
+    void (*reload)(void *svc);
+
     /* Called once a second (may be NULL); throttle sub-tasks inside. */
     void (*tick)(void *svc, int64_t now_ms);
 

@@ -18,17 +18,29 @@ typedef struct ch_tz ch_tz;
  * Loads zone `name` (e.g. "Europe/London") from `dir` (NULL for
  * /usr/share/zoneinfo). Returns the zone, or NULL with errstr naming the zone
  * and what is wrong. Free with ch_tz_free.
+ *
+ * `name` may hold only letters, digits and / _ - + . and may neither start
+ * with "/" nor contain "..", so it cannot leave `dir`. Files with leap-second
+ * records (the "right/" zones) are refused: their times are not POSIX times.
  */
 ch_tz *ch_tz_load(const char *name, const char *dir, char *errstr, size_t errstr_size);
 
-/* Parses a zone from TZif bytes (for tests and fuzzing). Same contract. */
+/*
+ * Parses a zone from TZif bytes (versions 1 to 4; for tests and fuzzing).
+ * `data` is borrowed for the call only. Same contract as ch_tz_load.
+ */
 ch_tz *ch_tz_parse(const char *name, const uint8_t *data, size_t len, char *errstr,
                    size_t errstr_size);
 
 void ch_tz_free(ch_tz *tz);
 const char *ch_tz_name(const ch_tz *tz);
 
-/* Offset from UTC in seconds (e.g. 3600 in BST) at UTC instant `utc_s`. */
+/*
+ * Offset from UTC in seconds (e.g. 3600 in BST) at UTC instant `utc_s`, for
+ * any int64 instant. Before the file's first transition, local time type 0
+ * applies (RFC 8536 section 3.2); after its last, the footer's TZ rule (or,
+ * without a footer, the last transition's type).
+ */
 int32_t ch_tz_offset_at(const ch_tz *tz, int64_t utc_s);
 
 /*
@@ -37,7 +49,7 @@ int32_t ch_tz_offset_at(const ch_tz *tz, int64_t utc_s);
  * instant. In the repeated hour (autumn), `later` chooses the second
  * occurrence (1) or the first (0). In the skipped hour (spring), the time is
  * moved forward by the gap (01:30 on the spring-forward day in London becomes
- * 02:30 BST). Returns the UTC seconds.
+ * 02:30 BST, whichever `later` is). Returns the UTC seconds.
  */
 int64_t ch_tz_local_to_utc(const ch_tz *tz, int64_t local_s, int later);
 

@@ -1,0 +1,99 @@
+/*
+ * A case's clocks under its organisation's policy: which timers it should
+ * have right now, and when each falls due.
+ *
+ * sla-timer keeps a small state per case (received, acknowledged, paused,
+ * extended, ...). Every event is first applied to that state
+ * (ch_case_apply), then the whole set of timers the case should have is
+ * recomputed from it (ch_case_timers). Because the answer depends only on
+ * the state, and the state only on the events' own times (event time), a
+ * redelivered or replayed event gives the same timers with the same ids, and
+ * the store can simply replace the case's timers with the new set.
+ *
+ * Pure: values in, values out.
+ */
+#ifndef CHARTER_CASE_CLOCK_H
+#define CHARTER_CASE_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/deadline.h"
+#include "charter/policy.h"
+#include "charter/v1/case_event.pb-c.h"
+#include "charter/v1/timer.pb-c.h"
+
+#define CH_CASE_MAX_PAUSES 16
+#define CH_CASE_MAX_REVIEWS 5
+#define CH_CASE_MAX_WARNINGS 8
+
+/* One organisation's policy with the zone and calendars its clocks need. */
+typedef struct {
+    ch_policy policy;
+    ch_tz *tz;
+    ch_calendar *calendar, *uk_any, *scotland;
+    ch_deadline_ctx ctx;
+} ch_org_clocks;
+
+/* Loads a policy file and builds its zone and calendars. Returns 0, or a
+ * CH_E* code with errstr naming the file (and line) or the zone. */
+int ch_org_clocks_load(const char *path, ch_org_clocks *out, char *errstr, size_t errstr_size);
+void ch_org_clocks_free(ch_org_clocks *oc);
+
+/* What sla-timer remembers about a case. Times are ms since the epoch;
+ * 0 means "not yet". */
+typedef struct {
+    char organisation[64];
+    char channel[24];
+    char case_type[32];
+    char reference[32];
+    int64_t received_ms;
+    int64_t acknowledged_ms;
+    int64_t paused_since_ms;
+    ch_pause pauses[CH_CASE_MAX_PAUSES];
+    size_t npauses;
+    int64_t extended_to_ms; /* holding reply / extension: the new target */
+    int64_t arrived_ms;     /* visitor arrived */
+    int64_t appointment_ms; /* the appointment's time (booked, not cancelled) */
+    int responded, closed, seen, escalated;
+} ch_case_state;
+
+/*
+ * Applies one event to the state. Idempotent: applying the same event twice
+ * leaves the state as applying it once. Returns 1 if the state changed, 0
+ * if not, or CH_EINVAL for an event the state cannot take (e.g. a `received`
+ * with no occurred_at).
+ */
+int ch_case_apply(ch_case_state *st, const Charter__V1__CaseEvent *ev);
+
+typedef struct {
+    char id[160]; /* "<case>/<kind>[/<n>]" */
+    Charter__V1__TimerKind kind;
+    uint32_t tier; /* warning tier, 1-based; review number; else 0 */
+    int64_t due_ms;
+    int role; /* index into the policy's roles, or -1 (the customer) */
+} ch_case_timer;
+
+/*
+ * The timers the case should have now, at most cap, written to out.
+ * *target_ms is the response target in force (0 if none). Returns the count
+ * (0 when the case is done or no promise applies), or CH_EINVAL when a clock
+ * cannot be computed (a date outside 1995-2100).
+ */
+int ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state *st,
+                   ch_case_timer *out, size_t cap, int64_t *target_ms);
+
+/*
+ * Every timer id a case can ever have (so the ones no longer wanted can be
+ * cancelled). Writes at most cap ids into out (each CH_CASE_TIMER_ID_MAX bytes)
+ * and returns the count.
+ */
+#define CH_CASE_TIMER_ID_MAX 160
+size_t ch_case_all_timer_ids(const char *case_id, char (*out)[CH_CASE_TIMER_ID_MAX], size_t cap);
+
+/* State <-> compact JSON text (stored in Redis). to_json returns a malloc'd
+ * string (NULL on ENOMEM); from_json returns 0 or CH_EINVAL. */
+char *ch_case_state_to_json(const ch_case_state *st);
+int ch_case_state_from_json(const char *text, size_t len, ch_case_state *st);
+
+#endif

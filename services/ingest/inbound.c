@@ -1,0 +1,193 @@
+/*
+ * Gateway topics: email, social and SMS gateways that prefer Kafka to HTTP
+ * publish JSON records (the same record shape as a line of POST /v1/events)
+ * to their own topics. ingest.gateway_topics maps each gateway to a topic or
+ * a '^' pattern; the runtime delivers the raw bytes and this file runs them
+ * through the same parser and pipeline as HTTP.
+ *
+ * A record's offset is committed only after Kafka acknowledged the event it
+ * became (ch_msg_done from the item's done), so nothing read is lost. A record
+ * that can never become an event goes to the dead-letter topic with a reason
+ * made of the error code and field only: the reason is also logged, and the
+ * record's own values (which may be personal data) must not be.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "ingest.h"
+
+static int
+valid_gateway_id(const char *s, size_t n)
+{
+    if (n == 0 || n > CH_GATEWAY_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Calls fn for each "GATEWAY=TOPIC" entry of the whitespace-separated list;
+ * stops at the first non-zero return. */
+static int
+each_entry(const char *text,
+           int (*fn)(void *arg, const char *gw, size_t gwlen, const char *topic, size_t topiclen,
+                     char *errstr, size_t errstr_size),
+           void *arg, char *errstr, size_t errstr_size)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        const char *s = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        size_t n = (size_t)(p - s);
+        const char *eq = memchr(s, '=', n);
+        if (!eq || !valid_gateway_id(s, (size_t)(eq - s)) || eq + 1 == p) {
+            snprintf(errstr, errstr_size,
+                     "'%.*s' is not GATEWAY=TOPIC (e.g. email=charter.gateway.email.v1 or "
+                     "sms=^charter\\.gateway\\.sms\\..*)",
+                     (int)(n > 80 ? 80 : n), s);
+            return CH_EINVAL;
+        }
+        int rc = fn(arg, s, (size_t)(eq - s), eq + 1, (size_t)(p - eq - 1), errstr, errstr_size);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int
+count_entry(void *arg, const char *gw, size_t gwlen, const char *topic, size_t topiclen,
+            char *errstr, size_t errstr_size)
+{
+    (void)gw;
+    (void)gwlen;
+    (void)errstr;
+    (void)errstr_size;
+    (void)topic;
+    (void)topiclen;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+int
+inbound_validate(const char *text, char *errstr, size_t errstr_size)
+{
+    size_t n = 0;
+    return each_entry(text, count_entry, &n, errstr, errstr_size);
+}
+
+static int
+add_entry(void *arg, const char *gw, size_t gwlen, const char *topic, size_t topiclen, char *errstr,
+          size_t errstr_size)
+{
+    ingest *in = arg;
+    inbound_gateway *g = &in->inbound[in->ninbound++];
+    snprintf(g->id, sizeof(g->id), "%.*s", (int)gwlen, gw);
+    snprintf(g->source, sizeof(g->source), "kafka:%s", g->id);
+    char *t = strndup(topic, topiclen);
+    if (!t) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    int rc = ch_runtime_subscribe(in->rt, t, NULL, g, errstr, errstr_size);
+    if (rc == 0)
+        CH_LOG_INFO(ch_runtime_log(in->rt), "reading a gateway topic", CH_STR("gateway", g->id),
+                    CH_STR("topic", t));
+    free(t);
+    return rc;
+}
+
+int
+inbound_setup(ingest *in, char *errstr, size_t errstr_size)
+{
+    size_t n = 0;
+    if (each_entry(in->cfg->gateway_topics, count_entry, &n, errstr, errstr_size) != 0)
+        return CH_EINVAL;
+    if (n == 0)
+        return 0;
+    if (!(in->inbound = calloc(n, sizeof(*in->inbound)))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    return each_entry(in->cfg->gateway_topics, add_entry, in, errstr, errstr_size);
+}
+
+static void
+record_done(item *it)
+{
+    ch_msg *m = it->owner;
+    if (it->status == 200 || it->status == 202) {
+        ch_msg_done(m, 0, NULL);
+    } else if (it->status == 503 || it->status == 409) {
+        ch_msg_done(m, CH_EAGAIN, it->err.message);
+    } else {
+        char why[160];
+        snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s", it->err.code,
+                 it->err.field[0] ? " (field '" : "", it->err.field, it->err.field[0] ? "')" : "");
+        ch_msg_done(m, CH_EINVAL, why);
+    }
+    item_free(it);
+}
+
+static void
+record_ready(item *it)
+{
+    item_produce(it);
+}
+
+void
+inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
+{
+    (void)msg;
+    ingest *in = svc;
+    const inbound_gateway *g = ch_msg_opaque(m);
+    if (!g) {
+        ch_msg_done(m, CH_EBADMSG, "ingest subscribes to gateway topics only");
+        return;
+    }
+    size_t len;
+    const char *value = ch_msg_value(m, &len);
+    if (!value) {
+        ch_msg_done(m, CH_EBADMSG, "empty record (no value)");
+        return;
+    }
+    Charter__V1__CaseEvent *ev = NULL;
+    ch_event_json_meta meta;
+    ch_json_error err;
+    if (ch_event_json_parse(value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+        ch_metric_add(in->m_rejected, 1);
+        char why[200];
+        if (strcmp(err.code, "invalid_json") == 0) {
+            /* "malformed JSON at line L, column C: <jansson's text, which may
+             * quote the record>": keep the position only */
+            const char *colon = strchr(err.message, ':');
+            snprintf(why, sizeof(why), "ingest refused the record: invalid_json (%.*s)",
+                     colon ? (int)(colon - err.message) : 0, err.message);
+        } else {
+            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s", err.code,
+                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "");
+        }
+        ch_msg_done(m, CH_EINVAL, why);
+        return;
+    }
+    item *it = item_new(in, ev, &meta, g->id, g->source);
+    if (!it) {
+        ch_event_json_free(ev);
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+        return;
+    }
+    it->owner = m;
+    it->ready = record_ready;
+    it->done = record_done;
+    item_start(it, meta.case_id[0] ? meta.case_id : NULL);
+}

@@ -1,0 +1,119 @@
+/*
+ * charter-ingest's private interfaces: the service context, and the item, one
+ * event on its way from outside to charter.contact.events.v1.
+ *
+ * Every way in (a request body, one NDJSON line, one record on a gateway
+ * topic) becomes an item and runs the same pipeline (pipeline.c):
+ *
+ *   item_start():   organisation known? Kafka up? identifiers; then in Redis,
+ *                   one step: claim the gateway message id (idempotency)
+ *                   and/or allocate the case reference         -> ready()
+ *   item_produce(): write to Kafka, wait for the delivery report  -> done()
+ *
+ * The owner decides when a ready item is produced (a batch keeps its lines in
+ * order), and learns the outcome in done(), called exactly once per item.
+ */
+#ifndef CHARTER_INGEST_H
+#define CHARTER_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/event_json.h"
+#include "charter/ids.h"
+#include "charter/runtime.h"
+#include "charter/signature.h"
+
+typedef struct {
+    char *organisations; /* "id:PREFIX,id:PREFIX" */
+    char *topic;
+    int64_t max_body_bytes;
+    char *gateways_file;
+    int64_t idempotency_ttl_s;
+    int64_t max_batch_lines;
+    char *gateway_topics; /* "GATEWAY=TOPIC_OR_^PATTERN ..." */
+} ingest_config;
+
+typedef struct {
+    char id[64];
+    char prefix[16];
+} organisation;
+
+/* A gateway publishing JSON to Kafka; the opaque of its subscription. */
+typedef struct {
+    char id[CH_GATEWAY_ID_MAX + 1];
+    char source[CH_GATEWAY_ID_MAX + 8]; /* "kafka:<id>" */
+} inbound_gateway;
+
+typedef struct ingest {
+    ch_runtime *rt;
+    const ingest_config *cfg;
+    organisation *orgs;
+    size_t norgs;
+    ch_gateways *gateways;
+    inbound_gateway *inbound;
+    size_t ninbound;
+    ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
+        *m_in_progress;
+} ingest;
+
+enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };
+
+typedef struct item item;
+
+struct item {
+    ingest *in;
+    Charter__V1__CaseEvent *ev; /* owned; freed by item_free */
+    ch_event_json_meta meta;
+    const organisation *org;
+    const char *source; /* "http:<gateway>" or "kafka:<gateway>", borrowed */
+    const char *gateway;
+    int state;
+
+    /* outcome, valid in done() */
+    int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
+    ch_json_error err;
+    int retry_after_s; /* for 409 and 503 */
+    char case_id[CH_CASE_ID_MAX + 1];
+    char reference[64];
+    char event_id[CH_UUID_BUFSZ];
+
+    void (*ready)(item *it); /* may be called from inside item_start() */
+    void (*done)(item *it);  /* exactly once; may be called from inside item_start/produce */
+    void *owner;
+    size_t line; /* batch line number */
+    int64_t partition, offset;
+};
+
+/* A new item owning ev (NULL on ENOMEM, ev then still the caller's). */
+item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,
+               const char *gateway, const char *source);
+/* An item that failed before it started (bad JSON): done is the caller's to call. */
+item *item_new_refused(ingest *in, const ch_json_error *err);
+void item_free(item *it);
+
+/*
+ * Starts the pipeline. case_id is the existing case (from the URL or the
+ * record), or NULL for a contact. Calls it->ready when the item may be
+ * produced, or it->done with the outcome (refused, duplicate, unavailable).
+ */
+void item_start(item *it, const char *case_id);
+
+/* Produces a ready item; it->done follows with 202 or 503. */
+void item_produce(item *it);
+
+/* Sets a refusal (or unavailability) outcome and calls done. */
+void item_finish_error(item *it, int status, const char *code, const char *field,
+                       const char *message);
+
+/* http.c */
+void ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest);
+void ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest);
+void ingest_post_events(void *svc, struct evhttp_request *req, const char *rest);
+
+/* inbound.c: gateway topics */
+int inbound_setup(ingest *in, char *errstr, size_t errstr_size);
+int inbound_validate(const char *text, char *errstr, size_t errstr_size);
+void inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * The ingest pipeline: from a parsed CaseEvent to a record Kafka has
+ * acknowledged, the same for every way in.
+ *
+ * Idempotency. A gateway retries when it did not see our answer, so an event
+ * carrying a gateway_message_id is recorded in Redis under
+ * charter:idem:{ORG}:GATEWAY:MSGID before it is produced. One Lua script
+ * claims the id and, for a contact, allocates the reference in the same step
+ * (the reference counter charter:ref:{ORG}:YEAR shares the hash tag, so this
+ * works on Redis Cluster). The record moves through three states:
+ *
+ *   P|event_id|case_id|reference   claimed, produce in flight (60 s expiry,
+ *                                  so a crash does not block retries long)
+ *   D|...                          Kafka acknowledged it: a repeat gets the
+ *                                  original answer (200) and produces nothing
+ *   F|...                          Kafka refused it (503): a retry re-produces
+ *                                  with the same event id, case id and reference
+ *
+ * Keeping the identifiers across a failed attempt matters when Kafka's verdict
+ * was "possibly persisted" (a timeout on a request already sent): should the
+ * first attempt have landed after all, the retry is the same event (same
+ * event_id), which every consumer already drops as a redelivery.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "charter/errors.h"
+#include "charter/timeutil.h"
+#include "ingest.h"
+
+#define PENDING_TTL_MS "60000"
+
+static const char claim_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v then\n"
+    "  if string.sub(v, 1, 2) == 'F|' then\n"
+    "    v = 'P|' .. string.sub(v, 3)\n"
+    "    redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
+    "    return {1, v}\n"
+    "  end\n"
+    "  return {2, v}\n"
+    "end\n"
+    "local ref = ''\n"
+    "if #KEYS > 1 then\n"
+    "  ref = ARGV[3] .. string.format('%06d', redis.call('INCR', KEYS[2]))\n"
+    "end\n"
+    "v = 'P|' .. ARGV[1] .. '|' .. ref\n"
+    "redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
+    "return {0, v}\n";
+
+item *
+item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,
+         const char *gateway, const char *source)
+{
+    item *it = calloc(1, sizeof(*it));
+    if (!it)
+        return NULL;
+    it->in = in;
+    it->ev = ev;
+    if (meta)
+        it->meta = *meta;
+    it->gateway = gateway;
+    it->source = source;
+    it->partition = it->offset = -1;
+    return it;
+}
+
+item *
+item_new_refused(ingest *in, const ch_json_error *err)
+{
+    item *it = calloc(1, sizeof(*it));
+    if (!it)
+        return NULL;
+    it->in = in;
+    it->state = ITEM_DONE;
+    it->status = err->status;
+    it->err = *err;
+    ch_metric_add(in->m_rejected, 1);
+    return it;
+}
+
+void
+item_free(item *it)
+{
+    if (!it)
+        return;
+    ch_event_json_free(it->ev);
+    free(it);
+}
+
+void
+item_finish_error(item *it, int status, const char *code, const char *field, const char *message)
+{
+    it->state = ITEM_DONE;
+    it->status = status;
+    it->err.status = status;
+    snprintf(it->err.code, sizeof(it->err.code), "%s", code);
+    snprintf(it->err.field, sizeof(it->err.field), "%s", field ? field : "");
+    snprintf(it->err.message, sizeof(it->err.message), "%s", message);
+    if (status == 503) {
+        it->retry_after_s = 5;
+        ch_metric_add(it->in->m_unavailable, 1);
+    } else if (status == 409) {
+        it->retry_after_s = 1;
+        ch_metric_add(it->in->m_in_progress, 1);
+    } else {
+        ch_metric_add(it->in->m_rejected, 1);
+    }
+    it->done(it);
+}
+
+static const organisation *
+find_org(const ingest *in, const char *id)
+{
+    for (size_t i = 0; i < in->norgs; i++)
+        if (strcmp(in->orgs[i].id, id) == 0)
+            return &in->orgs[i];
+    return NULL;
+}
+
+static int
+occurred_year(const item *it)
+{
+    time_t secs = (time_t)it->ev->occurred_at->seconds;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    return tm.tm_year + 1900;
+}
+
+static void
+set_ready(item *it)
+{
+    it->state = ITEM_READY;
+    it->ready(it);
+}
+
+/* "S|event_id|case_id|reference" -> the item's identifiers. */
+static int
+adopt_record(item *it, const char *v, size_t len)
+{
+    char buf[320];
+    if (len < 2 || len >= sizeof(buf))
+        return CH_EINVAL;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    char *eid = buf + 2, *cid = strchr(eid, '|');
+    if (!cid)
+        return CH_EINVAL;
+    *cid++ = '\0';
+    char *ref = strchr(cid, '|');
+    if (!ref)
+        return CH_EINVAL;
+    *ref++ = '\0';
+    if (strlen(eid) >= sizeof(it->event_id) || strlen(cid) >= sizeof(it->case_id) ||
+        strlen(ref) >= sizeof(it->reference))
+        return CH_EINVAL;
+    strcpy(it->event_id, eid);
+    strcpy(it->case_id, cid);
+    strcpy(it->reference, ref);
+    return 0;
+}
+
+static void
+claimed(void *opaque, redisReply *reply)
+{
+    item *it = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER ||
+        reply->element[1]->type != REDIS_REPLY_STRING) {
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "could not record the gateway message id in Redis; retry");
+        return;
+    }
+    long long state = reply->element[0]->integer;
+    const char *v = reply->element[1]->str;
+    size_t vlen = reply->element[1]->len;
+    if (adopt_record(it, v, vlen) != 0) {
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "the idempotency record in Redis is unreadable; retry later");
+        return;
+    }
+    if (state == 2 && v[0] == 'D') {
+        it->state = ITEM_DONE;
+        it->status = 200;
+        ch_metric_add(it->in->m_duplicates, 1);
+        it->done(it);
+        return;
+    }
+    if (state == 2) {
+        item_finish_error(it, 409, "in_progress", "gateway_message_id",
+                          "an event with this gateway_message_id is being written now; retry "
+                          "in a second for its answer");
+        return;
+    }
+    set_ready(it);
+}
+
+static void
+reference_allocated(void *opaque, redisReply *reply)
+{
+    item *it = opaque;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "could not allocate a case reference; retry");
+        return;
+    }
+    snprintf(it->reference, sizeof(it->reference), "%s-%04d-%06lld", it->org->prefix,
+             occurred_year(it), (long long)reply->integer);
+    set_ready(it);
+}
+
+static int
+idem_key(const item *it, char *out, size_t outsz)
+{
+    return snprintf(out, outsz, "charter:idem:{%s}:%s:%s", it->org->id, it->gateway,
+                    it->meta.gateway_message_id) < (int)outsz
+               ? 0
+               : CH_EINVAL;
+}
+
+void
+item_start(item *it, const char *case_id)
+{
+    ingest *in = it->in;
+    it->state = ITEM_PREPARING;
+    if (!ch_runtime_kafka_up(in->rt)) {
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "Kafka is unavailable; nothing was accepted, retry");
+        return;
+    }
+    if (!(it->org = find_org(in, it->ev->organisation))) {
+        item_finish_error(it, 422, "unknown_organisation", "organisation",
+                          "field 'organisation' names no organisation Charter knows");
+        return;
+    }
+    int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
+    if (ch_uuid4(it->event_id) != 0) {
+        item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
+        return;
+    }
+    if (received) {
+        if (ch_uuid4(it->case_id) != 0) {
+            item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
+            return;
+        }
+    } else {
+        snprintf(it->case_id, sizeof(it->case_id), "%s", case_id);
+    }
+    if (it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_ESCALATED &&
+        strcmp(it->ev->escalated->new_case_id, it->case_id) == 0) {
+        item_finish_error(it, 422, "invalid_value", "new_case_id",
+                          "field 'new_case_id' must name the next stage's case, not this one");
+        return;
+    }
+
+    int rc;
+    if (it->meta.gateway_message_id[0]) {
+        char key[320], ids[160], prefix[40], refkey[160];
+        snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
+        if (idem_key(it, key, sizeof(key)) != 0) {
+            item_finish_error(it, 422, "invalid_value", "gateway_message_id",
+                              "field 'gateway_message_id' is too long");
+            return;
+        }
+        const char *argv[8] = {"EVAL", claim_lua, received ? "2" : "1", key};
+        int argc = 4;
+        if (received) {
+            int year = occurred_year(it);
+            snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, year);
+            snprintf(prefix, sizeof(prefix), "%s-%04d-", it->org->prefix, year);
+            argv[argc++] = refkey;
+        }
+        argv[argc++] = ids;
+        argv[argc++] = PENDING_TTL_MS;
+        if (received)
+            argv[argc++] = prefix;
+        size_t argvlen[8];
+        for (int i = 0; i < argc; i++)
+            argvlen[i] = strlen(argv[i]);
+        rc = ch_redis_command_argv(in->rt, claimed, it, argc, argv, argvlen);
+    } else if (received) {
+        char refkey[160];
+        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, occurred_year(it));
+        rc = ch_redis_command(in->rt, reference_allocated, it, "INCR %s", refkey);
+    } else {
+        set_ready(it);
+        return;
+    }
+    if (rc != 0)
+        item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
+}
+
+/* Records the outcome for repeats of this gateway message id; best effort:
+ * the answer to the client does not wait for it. */
+static void
+record_outcome(item *it, char state)
+{
+    if (!it->meta.gateway_message_id[0])
+        return;
+    char key[320], value[320], ttl[24];
+    if (idem_key(it, key, sizeof(key)) != 0)
+        return;
+    snprintf(value, sizeof(value), "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)it->in->cfg->idempotency_ttl_s);
+    if (ch_redis_command(it->in->rt, NULL, NULL, "SET %s %s EX %s", key, value, ttl) != 0)
+        CH_LOG_WARN(ch_runtime_log(it->in->rt),
+                    "could not record the outcome of a gateway message id; its pending record "
+                    "expires in 60 s",
+                    CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
+}
+
+static void
+delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
+{
+    item *it = opaque;
+    ingest *in = it->in;
+    if (rc != 0) {
+        CH_LOG_WARN(ch_runtime_log(in->rt), "case event not written to Kafka",
+                    CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
+                    CH_STR("error", errstr));
+        record_outcome(it, 'F');
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "the event could not be written to Kafka; nothing was "
+                          "accepted, retry with the same gateway_message_id");
+        return;
+    }
+    record_outcome(it, 'D');
+    it->state = ITEM_DONE;
+    it->status = 202;
+    it->partition = partition;
+    it->offset = offset;
+    ch_metric_add(in->m_accepted, 1);
+    CH_LOG_INFO(ch_runtime_log(in->rt), "case event accepted", CH_STR("case_id", it->case_id),
+                CH_STR("event_id", it->event_id), CH_STR("organisation", it->ev->organisation),
+                CH_INT("event", it->ev->event_case), CH_STR("source", it->source),
+                CH_INT("partition", partition), CH_INT("offset", offset));
+    it->done(it);
+}
+
+static int
+dup_into(char **field, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return CH_ENOMEM;
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return 0;
+}
+
+void
+item_produce(item *it)
+{
+    ingest *in = it->in;
+    Charter__V1__CaseEvent *ev = it->ev;
+    it->state = ITEM_PRODUCING;
+    Charter__V1__Timestamp *ts = malloc(sizeof(*ts));
+    if (!ts || dup_into(&ev->event_id, it->event_id) || dup_into(&ev->case_id, it->case_id) ||
+        dup_into(&ev->source, it->source) ||
+        (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED &&
+         dup_into(&ev->received->reference, it->reference))) {
+        free(ts);
+        item_finish_error(it, 503, "unavailable", NULL, "out of memory");
+        return;
+    }
+    charter__v1__timestamp__init(ts);
+    ch_time_split_ms(ch_time_now_ms(), &ts->seconds, &ts->nanos);
+    if (ev->ingested_at)
+        protobuf_c_message_free_unpacked(&ev->ingested_at->base, NULL);
+    ev->ingested_at = ts;
+    if (ch_produce(in->rt, in->cfg->topic, it->case_id, &ev->base, delivered, it) != 0) {
+        record_outcome(it, 'F');
+        item_finish_error(it, 503, "unavailable", NULL, "Kafka is not accepting writes; retry");
+    }
+}

@@ -1,0 +1,451 @@
+/*
+ * charterctl policy check FILE...
+ * charterctl deadline --policy FILE --channel CH [--type T] --received INSTANT
+ *
+ * The first is what an organisation's staff run after editing their policy:
+ * it either says in plain English what every promise now means, or prints
+ * the loader's error (file:line:column: key: what was expected) so an editor
+ * can jump to it. The second shows every clock a case would get under a
+ * policy, each beside the rule that made it, so a surprising deadline can be
+ * traced to one line of the file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/calendar.h"
+#include "charter/deadline.h"
+#include "charter/policy.h"
+#include "charter/timeutil.h"
+#include "charter/tz.h"
+#include "charterctl.h"
+
+static void
+print_summary(const ch_policy *p)
+{
+    char buf[1024];
+    printf("  %s (%s), %s", p->name, p->id,
+           p->kind == CH_POLICY_KIND_HOUSING_LANDLORD ? "housing landlord" : "council");
+    if (p->homes) {
+        char n[32], grouped[48];
+        int len = snprintf(n, sizeof(n), "%lld", (long long)p->homes), k = 0;
+        for (int i = 0; i < len; i++) {
+            if (i && (len - i) % 3 == 0)
+                grouped[k++] = ',';
+            grouped[k++] = n[i];
+        }
+        grouped[k] = '\0';
+        printf(", %s homes", grouped);
+    }
+    printf(", references %s-YYYY-NNNNNN\n", p->reference_prefix);
+    ch_policy_describe_hours(&p->hours, buf, sizeof(buf));
+    printf("  %s holidays, time zone %s, open %s\n", ch_nation_title(p->nation), p->timezone, buf);
+    if (p->nclosures) {
+        printf("  closed:");
+        for (size_t i = 0; i < p->nclosures; i++) {
+            int y, m, d;
+            ch_civil_from_day(p->closures[i].first, &y, &m, &d);
+            printf("%s %04d-%02d-%02d", i ? "," : "", y, m, d);
+            if (p->closures[i].last != p->closures[i].first) {
+                ch_civil_from_day(p->closures[i].last, &y, &m, &d);
+                printf(" to %04d-%02d-%02d", y, m, d);
+            }
+        }
+        printf("\n");
+    }
+    if (p->defer_out_of_hours)
+        printf("  receipt after closing or on a non-working day counts from the next working "
+               "day\n");
+    if (p->roll_calendar_days)
+        printf("  calendar-day deadlines on a non-working day move to the next working day\n");
+    for (size_t i = 0; i < p->npromises; i++) {
+        ch_policy_describe_promise(p, &p->promises[i], buf, sizeof(buf));
+        printf("  - %s\n", buf);
+    }
+}
+
+int
+ch_cmd_policy(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "check") != 0 || argc < 3) {
+        fprintf(stderr, "Usage: charterctl policy check FILE...\n"
+                        "Validates each policy and prints every promise in plain English.\n"
+                        "Exit status 0 if all load, 1 otherwise (errors on stderr).\n");
+        return 2;
+    }
+    int failed = 0;
+    for (int i = 2; i < argc; i++) {
+        ch_policy p;
+        char err[1024];
+        if (ch_policy_load_file(argv[i], &p, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s\n", err);
+            failed = 1;
+            continue;
+        }
+        printf("%s: ok, %zu promise%s\n", argv[i], p.npromises, p.npromises == 1 ? "" : "s");
+        print_summary(&p);
+        ch_policy_free(&p);
+    }
+    return failed;
+}
+
+/* ---- deadline --policy ---- */
+
+/* Every clock of a case, collected so they print in time order (the order
+ * they will fire in), then the clocks without an instant. */
+typedef struct {
+    int timed;
+    int64_t ms;
+    int seq;
+    char label[96];
+    char rule[768];
+} entry;
+
+#define MAX_ENTRIES 48
+
+typedef struct {
+    ch_deadline_ctx ctx;
+    const ch_policy *p;
+    entry e[MAX_ENTRIES];
+    int n;
+} run;
+
+static void
+add(run *r, int timed, int64_t ms, const char *label, const char *rule)
+{
+    if (r->n == MAX_ENTRIES)
+        return;
+    entry *e = &r->e[r->n];
+    e->timed = timed;
+    e->ms = ms;
+    e->seq = r->n++;
+    snprintf(e->label, sizeof(e->label), "%s", label);
+    snprintf(e->rule, sizeof(e->rule), "%s", rule);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    if (x->timed != y->timed)
+        return x->timed ? -1 : 1;
+    if (x->timed && x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+static void
+print_entries(run *r)
+{
+    qsort(r->e, (size_t)r->n, sizeof(r->e[0]), entry_cmp);
+    int w = 0;
+    for (int i = 0; i < r->n; i++)
+        if ((int)strlen(r->e[i].label) > w)
+            w = (int)strlen(r->e[i].label);
+    for (int i = 0; i < r->n; i++) {
+        char when[64] = "-";
+        if (r->e[i].timed)
+            ch_deadline_format(r->ctx.tz, r->e[i].ms, when, sizeof(when));
+        printf("%-*s  %-25s  %s\n", w, r->e[i].label, when, r->e[i].rule);
+    }
+}
+
+static void
+source_of(const ch_policy_clock *c, const char *key, char *buf, size_t n)
+{
+    if (c->line)
+        snprintf(buf, n, "%s: %s, line %d", key, c->text, c->line);
+    else
+        snprintf(buf, n, "%s: %s preset", key, c->clock.preset);
+}
+
+static int
+due_of(run *r, const ch_policy_clock *c, int64_t start, int64_t *due)
+{
+    if (ch_deadline_due(&r->ctx, &c->clock, start, NULL, 0, due) != 0) {
+        fprintf(stderr,
+                "charterctl: cannot compute '%s' from that instant (dates must fall in "
+                "%d-%d)\n",
+                c->text, CH_CAL_FIRST_YEAR, CH_CAL_LAST_YEAR);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+print_warnings(run *r, const ch_policy_promise *pr, int64_t start, int64_t due, const char *what)
+{
+    for (size_t i = 0; i < pr->nwarnings; i++) {
+        const ch_policy_warning *w = &pr->warnings[i];
+        const ch_policy_role *role = &r->p->roles[w->role];
+        char label[96], rule[512];
+        int64_t at = due;
+        if (w->at_breach) {
+            snprintf(label, sizeof(label), "breach alert: %s", role->key);
+            snprintf(rule, sizeof(rule), "%s is due, to the %s (at: breach, line %d)", what,
+                     role->title, w->line);
+        } else {
+            if (ch_warning_at(&r->ctx, &w->rule, start, due, &at) != 0) {
+                fprintf(stderr, "charterctl: cannot compute warning '%s'\n", w->at);
+                return -1;
+            }
+            snprintf(label, sizeof(label), "warning: %s", role->key);
+            if (w->rule.percent)
+                snprintf(rule, sizeof(rule), "%d%% of the time to %s, to the %s (at: %s, line %d)",
+                         w->rule.percent, what, role->title, w->at, w->line);
+            else
+                snprintf(rule, sizeof(rule), "%s %s, to the %s (at: %s, line %d)", w->at, what,
+                         role->title, w->at, w->line);
+        }
+        add(r, 1, at, label, rule);
+    }
+    return 0;
+}
+
+static int
+print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
+{
+    char src[256], rule[768], d[256];
+    add(r, 1, received, "received", "the instant given with --received");
+
+    /* Acknowledgement */
+    int64_t ack_due = received;
+    if (pr->ack == CH_POLICY_ACK_AUTOMATIC) {
+        add(r, 1, received, "acknowledgement",
+            "sent automatically on receipt (acknowledge: "
+            "automatic)");
+    } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
+        if (due_of(r, &pr->acknowledge, received, &ack_due))
+            return -1;
+        ch_policy_describe_clock(&pr->acknowledge.clock, d, sizeof(d));
+        source_of(&pr->acknowledge, "acknowledge", src, sizeof(src));
+        snprintf(rule, sizeof(rule), "acknowledge %s (%s)", d, src);
+        add(r, 1, ack_due, "acknowledgement due", rule);
+    } else if (pr->respond.set || pr->respond_measured_only) {
+        add(r, 0, 0, "acknowledgement", "none promised (acknowledge: none)");
+    }
+
+    /* Calls and visits */
+    if (pr->answer.set) {
+        int64_t due;
+        if (due_of(r, &pr->answer, received, &due))
+            return -1;
+        ch_clock_describe(&pr->answer.clock, d, sizeof(d));
+        source_of(&pr->answer, "answer", src, sizeof(src));
+        snprintf(rule, sizeof(rule), "answer within %s%s (%s)", d,
+                 pr->answer_rings ? " (or the ring count below)" : "", src);
+        add(r, 1, due, "answer due", rule);
+        if (!pr->respond.set && print_warnings(r, pr, received, due, "the answer") != 0)
+            return -1;
+    }
+    if (pr->answer_rings) {
+        snprintf(rule, sizeof(rule),
+                 "answer within %d ring%s (answer: rings: %d), judged from the telephony's "
+                 "ring count",
+                 pr->answer_rings, pr->answer_rings == 1 ? "" : "s", pr->answer_rings);
+        add(r, 0, 0, "answer", rule);
+    }
+    if (pr->answer_measured_only)
+        add(r, 0, 0, "answer", "measured, no time promised (answer: measured_only)");
+    if (pr->see.set) {
+        int64_t due;
+        if (due_of(r, &pr->see, received, &due))
+            return -1;
+        ch_clock_describe(&pr->see.clock, d, sizeof(d));
+        source_of(&pr->see, "see.within", src, sizeof(src));
+        snprintf(rule, sizeof(rule), "seen within %s of arrival (%s)", d, src);
+        add(r, 1, due, "seen by", rule);
+        if (!pr->respond.set && !pr->review_first.set &&
+            print_warnings(r, pr, received, due, "seeing the visitor") != 0)
+            return -1;
+    }
+    if (pr->see_after_appointment.set) {
+        int64_t due;
+        if (due_of(r, &pr->see_after_appointment, received, &due))
+            return -1;
+        ch_clock_describe(&pr->see_after_appointment.clock, d, sizeof(d));
+        source_of(&pr->see_after_appointment, "see.after_appointment", src, sizeof(src));
+        snprintf(rule, sizeof(rule),
+                 "seen no more than %s after the appointment, taking --received as the "
+                 "appointment time (%s)",
+                 d, src);
+        add(r, 1, due, "seen by (appointment)", rule);
+        if (!pr->respond.set && !pr->review_first.set && !pr->see.set &&
+            print_warnings(r, pr, received, due, "the appointment wait") != 0)
+            return -1;
+    }
+    if (pr->see_measured_only)
+        add(r, 0, 0, "seen", "measured, no time promised (see: measured_only)");
+
+    /* Response */
+    if (pr->respond.set) {
+        int64_t start = received, due;
+        const char *from = "";
+        if (pr->respond.clock.anchor == CH_CLOCK_FROM_ACKNOWLEDGEMENT) {
+            start = ack_due;
+            from = "; counted here from the acknowledgement's due time, recomputed from the "
+                   "actual acknowledgement";
+        }
+        if (due_of(r, &pr->respond, start, &due))
+            return -1;
+        if (print_warnings(r, pr, start, due, "the response") != 0)
+            return -1;
+        ch_policy_describe_clock(&pr->respond.clock, d, sizeof(d));
+        source_of(&pr->respond, "respond", src, sizeof(src));
+        snprintf(rule, sizeof(rule), "reply %s (%s%s)", d, src, from);
+        add(r, 1, due, "respond due", rule);
+        if (pr->holding_reply && pr->max_extension.set) {
+            int64_t ext;
+            if (due_of(r, &pr->max_extension, due, &ext))
+                return -1;
+            ch_clock_describe(&pr->max_extension.clock, d, sizeof(d));
+            source_of(&pr->max_extension, "max_extension", src, sizeof(src));
+            snprintf(rule, sizeof(rule), "a holding reply may extend by at most %s (%s)", d, src);
+            add(r, 1, ext, "latest extended due", rule);
+        } else if (pr->holding_reply) {
+            add(r, 0, 0, "extension", "a holding reply may set a new target (holding_reply)");
+        }
+    } else if (pr->respond_measured_only) {
+        add(r, 0, 0, "respond", "measured, no time promised (respond: measured_only)");
+    }
+
+    /* Reviews */
+    if (pr->review_first.set) {
+        int64_t first, next;
+        if (due_of(r, &pr->review_first, received, &first))
+            return -1;
+        if (!pr->respond.set && print_warnings(r, pr, received, first, "the review") != 0)
+            return -1;
+        ch_clock_describe(&pr->review_first.clock, d, sizeof(d));
+        source_of(&pr->review_first, "review.first", src, sizeof(src));
+        snprintf(rule, sizeof(rule), "review after %s, by the %s (%s)", d,
+                 r->p->roles[pr->review_role].title, src);
+        add(r, 1, first, "first review due", rule);
+        if (pr->review_every.set) {
+            if (due_of(r, &pr->review_every, first, &next))
+                return -1;
+            ch_clock_describe(&pr->review_every.clock, d, sizeof(d));
+            source_of(&pr->review_every, "review.then_every", src, sizeof(src));
+            snprintf(rule, sizeof(rule), "then every %s while the decision stands (%s)", d, src);
+            add(r, 1, next, "next review due", rule);
+        }
+    }
+    return 0;
+}
+
+static int
+deadline_usage(void)
+{
+    fprintf(stderr, "Usage: charterctl deadline --policy FILE --channel CH [--type T] --received "
+                    "INSTANT\n"
+                    "CH: phone, voicemail, email, letter, online_form, social, visit, sms.\n"
+                    "T: the case type (default enquiry), e.g. complaint_stage_1, foi, sar.\n"
+                    "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n");
+    return 2;
+}
+
+int
+ch_cmd_deadline_policy(int argc, char **argv)
+{
+    const char *file = NULL, *channel = NULL, *type = NULL, *received_s = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = !strcmp(argv[i], "--policy")     ? &file
+                            : !strcmp(argv[i], "--channel")  ? &channel
+                            : !strcmp(argv[i], "--type")     ? &type
+                            : !strcmp(argv[i], "--received") ? &received_s
+                                                             : NULL;
+        if (!slot) {
+            fprintf(stderr, "charterctl deadline: unknown option '%s'\n", argv[i]);
+            return deadline_usage();
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "charterctl deadline: %s needs a value\n", argv[i]);
+            return deadline_usage();
+        }
+        *slot = argv[++i];
+    }
+    if (!file || !channel || !received_s)
+        return deadline_usage();
+    ch_policy_channel ch;
+    if (ch_policy_channel_parse(channel, &ch) != 0 || ch == CH_POLICY_CHANNEL_ANY) {
+        fprintf(stderr,
+                "charterctl deadline: '%s' is not a channel (expected phone, voicemail, email, "
+                "letter, online_form, social, visit or sms)\n",
+                channel);
+        return 2;
+    }
+    int default_type = type == NULL;
+    if (!type)
+        type = "enquiry";
+    ch_policy_case_type ct;
+    if (ch_policy_case_type_parse(type, &ct) != 0 || ct == CH_POLICY_CASE_ANY) {
+        fprintf(stderr,
+                "charterctl deadline: '%s' is not a case type (expected e.g. enquiry, "
+                "service_request, complaint_stage_1, complaint_stage_2, foi, eir, sar, "
+                "mp_enquiry, legal_action, restriction_review, appointment, home_visit, "
+                "contact_group)\n",
+                type);
+        return 2;
+    }
+    int64_t received;
+    if (ch_time_parse_rfc3339(received_s, &received) != 0) {
+        fprintf(stderr,
+                "charterctl deadline: '%s' is not an instant (expected ISO 8601 with an offset "
+                "or Z, e.g. 2026-12-23T16:30:00Z)\n",
+                received_s);
+        return 2;
+    }
+
+    ch_policy p;
+    char err[1024];
+    if (ch_policy_load_file(file, &p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    ch_tz *tz = NULL;
+    ch_calendar *cal = NULL, *uk_any = NULL, *scotland = NULL;
+    const ch_policy_promise *pr = ch_policy_find_promise(&p, channel, type);
+    if (!pr) {
+        fprintf(stderr, "%s: no promise covers channel %s with case type %s\n", file, channel,
+                type);
+        goto out;
+    }
+    if (!(tz = ch_tz_load(p.timezone, NULL, err, sizeof(err)))) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        goto out;
+    }
+    cal = ch_policy_calendar_new(&p);
+    uk_any = ch_calendar_new(CH_NATION_UK_ANY);
+    scotland = ch_calendar_new(CH_NATION_SCOTLAND);
+    if (!cal || !uk_any || !scotland) {
+        fprintf(stderr, "charterctl: out of memory\n");
+        goto out;
+    }
+    run r = {.p = &p};
+    r.ctx.tz = tz;
+    r.ctx.calendar = cal;
+    r.ctx.uk_any = uk_any;
+    r.ctx.scotland = scotland;
+    r.ctx.hours = &p.hours;
+    r.ctx.defer_out_of_hours = p.defer_out_of_hours;
+
+    char desc[1024];
+    ch_policy_describe_promise(&p, pr, desc, sizeof(desc));
+    printf("policy:   %s (%s)\n", file, p.name);
+    printf("case:     channel %s, case type %s%s\n", channel, type,
+           default_type ? " (the default)" : "");
+    printf("promise:  %s, line %d: %s\n", pr->id, pr->line, desc);
+    printf("says:     \"%s\"\n\n", pr->says);
+    if (print_clocks(&r, pr, received) != 0)
+        goto out;
+    print_entries(&r);
+    rc = 0;
+out:
+    ch_calendar_free(scotland);
+    ch_calendar_free(uk_any);
+    ch_calendar_free(cal);
+    ch_tz_free(tz);
+    ch_policy_free(&p);
+    return rc;
+}

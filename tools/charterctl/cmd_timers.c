@@ -1,0 +1,244 @@
+/*
+ * `charterctl timers`: what sla-timer is about to fire. Reads the timer
+ * store's keys in Redis directly (read-only), so it works while sla-timer
+ * runs and when it does not.
+ *
+ *   charterctl timers --case ID [--redis URL]
+ *   charterctl timers --due-within 1h [--redis URL]
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/redis_url.h"
+#include "charter/tz.h"
+#include "charter/deadline.h"
+#include "charter/v1/timer.pb-c.h"
+#include "charterctl.h"
+
+#define MAX_ROWS 100000
+
+typedef struct {
+    char id[200];
+    int64_t due_ms;
+    int inflight;
+    char kind[24], organisation[64], reference[32];
+} row;
+
+static const char *
+kind_name(Charter__V1__TimerKind k)
+{
+    switch (k) {
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE:
+        return "acknowledgement";
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING:
+        return "warning";
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH:
+        return "breach";
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE:
+        return "review";
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
+        return "reminder";
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED:
+        return "wait exceeded";
+    default:
+        return "?";
+    }
+}
+
+static int
+parse_within(const char *s, int64_t *ms)
+{
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || n < 0)
+        return -1;
+    int64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
+                                          : !strcmp(end, "h")   ? 3600000
+                                          : !strcmp(end, "d")   ? 86400000
+                                                                : 0;
+    if (!unit)
+        return -1;
+    *ms = n * unit;
+    return 0;
+}
+
+static redisContext *
+connect_url(const char *url)
+{
+    ch_redis_url u;
+    char err[512];
+    if (ch_redis_url_parse(url, &u, err, sizeof(err)) != 0) {
+        fprintf(stderr, "charterctl timers: %s\n", err);
+        return NULL;
+    }
+    redisContext *c = u.unix_path[0] ? redisConnectUnix(u.unix_path) : redisConnect(u.host, u.port);
+    if (!c || c->err) {
+        fprintf(stderr, "charterctl timers: cannot connect to Redis at %s: %s\n",
+                u.unix_path[0] ? u.unix_path : u.host, c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisReply *r = NULL;
+    if (u.password[0])
+        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.password)
+                      : redisCommand(c, "AUTH %s", u.password);
+    if (r)
+        freeReplyObject(r);
+    if (u.db) {
+        r = redisCommand(c, "SELECT %d", u.db);
+        if (r)
+            freeReplyObject(r);
+    }
+    return c;
+}
+
+/* Fills kind, organisation and reference from the stored fired event. */
+static void
+describe(redisContext *c, const char *timers_key, row *rw)
+{
+    redisReply *r = redisCommand(c, "HGET %s %s", timers_key, rw->id);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        Charter__V1__TimerFired *t =
+            charter__v1__timer_fired__unpack(NULL, r->len, (const uint8_t *)r->str);
+        if (t) {
+            snprintf(rw->kind, sizeof(rw->kind), "%s", kind_name(t->kind));
+            snprintf(rw->organisation, sizeof(rw->organisation), "%s", t->organisation);
+            snprintf(rw->reference, sizeof(rw->reference), "%s", t->reference);
+            charter__v1__timer_fired__free_unpacked(t, NULL);
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+}
+
+static int
+by_due(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    return x->due_ms < y->due_ms ? -1 : x->due_ms > y->due_ms;
+}
+
+int
+ch_cmd_timers(int argc, char **argv)
+{
+    const char *case_id = NULL, *within_s = NULL, *url = getenv("CHARTER_REDIS_URL");
+    if (!url)
+        url = "redis://127.0.0.1:6379/0";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--case"))
+            case_id = argv[i + 1];
+        else if (!strcmp(argv[i], "--due-within"))
+            within_s = argv[i + 1];
+        else if (!strcmp(argv[i], "--redis"))
+            url = argv[i + 1];
+        else {
+            fprintf(stderr, "charterctl timers: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    int64_t within = 0;
+    if ((argc % 2) == 0 || (!case_id == !within_s) ||
+        (within_s && parse_within(within_s, &within) != 0)) {
+        fprintf(stderr, "usage: charterctl timers (--case ID | --due-within N{s,m,h,d}) "
+                        "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
+        return 2;
+    }
+    redisContext *c = connect_url(url);
+    if (!c)
+        return 1;
+    char err[256];
+    ch_tz *tz = ch_tz_load("Europe/London", NULL, err, sizeof(err));
+    row *rows = calloc(MAX_ROWS, sizeof(*rows));
+    size_t n = 0;
+    int code = 1;
+    redisReply *t = redisCommand(c, "TIME");
+    if (!tz || !rows || !t || t->type != REDIS_REPLY_ARRAY || t->elements != 2) {
+        fprintf(stderr, "charterctl timers: %s\n", !tz ? err : "Redis did not answer TIME");
+        goto out;
+    }
+    int64_t now = strtoll(t->element[0]->str, NULL, 10) * 1000 +
+                  strtoll(t->element[1]->str, NULL, 10) / 1000;
+    /* Every partition's set: SCAN for the due sets. */
+    char cursor[32] = "0";
+    do {
+        redisReply *s = redisCommand(c, "SCAN %s MATCH charter:{t*}:due COUNT 1000", cursor);
+        if (!s || s->type != REDIS_REPLY_ARRAY || s->elements != 2) {
+            if (s)
+                freeReplyObject(s);
+            fprintf(stderr, "charterctl timers: SCAN failed\n");
+            goto out;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", s->element[0]->str);
+        for (size_t k = 0; k < s->element[1]->elements; k++) {
+            const char *due_key = s->element[1]->element[k]->str;
+            char prefix[128], inflight[160], timers[160];
+            size_t plen = strlen(due_key) - 4; /* without "due" */
+            snprintf(prefix, sizeof(prefix), "%.*s", (int)plen, due_key);
+            snprintf(inflight, sizeof(inflight), "%sinflight", prefix);
+            snprintf(timers, sizeof(timers), "%stimers", prefix);
+            for (int set = 0; set < 2; set++) {
+                const char *key = set ? inflight : due_key;
+                redisReply *z;
+                if (case_id) {
+                    /* ids start with "<case>/": a lexical range of the members
+                     * would need equal scores, so scan the set's members. */
+                    z = redisCommand(c, "ZRANGE %s 0 -1 WITHSCORES", key);
+                } else {
+                    z = redisCommand(c, "ZRANGEBYSCORE %s -inf %lld WITHSCORES", key,
+                                     (long long)(now + within));
+                }
+                for (size_t e = 0; z && z->type == REDIS_REPLY_ARRAY && e + 1 < z->elements;
+                     e += 2) {
+                    const char *id = z->element[e]->str;
+                    if (case_id && (strncmp(id, case_id, strlen(case_id)) != 0 ||
+                                    id[strlen(case_id)] != '/'))
+                        continue;
+                    if (n == MAX_ROWS)
+                        break;
+                    row *rw = &rows[n++];
+                    snprintf(rw->id, sizeof(rw->id), "%s", id);
+                    rw->due_ms = strtoll(z->element[e + 1]->str, NULL, 10);
+                    rw->inflight = set;
+                    describe(c, timers, rw);
+                }
+                if (z)
+                    freeReplyObject(z);
+            }
+        }
+        freeReplyObject(s);
+    } while (strcmp(cursor, "0") != 0);
+    qsort(rows, n, sizeof(*rows), by_due);
+    printf("%-25s %-9s %-16s %-22s %-16s %s\n", "due", "in", "kind", "organisation", "reference",
+           "timer id");
+    for (size_t i = 0; i < n; i++) {
+        char when[40], in[24];
+        ch_deadline_format(tz, rows[i].due_ms, when, sizeof(when));
+        int64_t d = (rows[i].due_ms - now) / 1000;
+        if (rows[i].inflight)
+            snprintf(in, sizeof(in), "firing");
+        else if (d < 0)
+            snprintf(in, sizeof(in), "overdue");
+        else if (d < 3600)
+            snprintf(in, sizeof(in), "%lldm%02llds", (long long)(d / 60), (long long)(d % 60));
+        else if (d < 86400 * 2)
+            snprintf(in, sizeof(in), "%lldh%02lldm", (long long)(d / 3600),
+                     (long long)(d / 60 % 60));
+        else
+            snprintf(in, sizeof(in), "%lldd", (long long)(d / 86400));
+        printf("%-25s %-9s %-16s %-22s %-16s %s\n", when, in, rows[i].kind, rows[i].organisation,
+               rows[i].reference, rows[i].id);
+    }
+    printf("%zu timer%s\n", n, n == 1 ? "" : "s");
+    code = 0;
+out:
+    if (t)
+        freeReplyObject(t);
+    free(rows);
+    ch_tz_free(tz);
+    redisFree(c);
+    return code;
+}

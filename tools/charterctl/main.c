@@ -1,0 +1,55 @@
+/*
+ * charterctl: the operator's and staff's command line. Each subcommand lives
+ * in its own file; this one only dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "charterctl.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: charterctl COMMAND [OPTIONS]\n\n"
+            "Commands:\n"
+            "  policy check FILE...           validate policies and summarise every promise\n"
+            "  deadline --policy FILE --channel CH [--type T] --received INSTANT\n"
+            "                                 every clock of a case under a policy\n"
+            "  deadline --calendar NATION --received INSTANT (--within RULE | --statutory PRESET)\n"
+            "           [--pause DATE..DATE]... [--timezone ZONE]\n"
+            "                                 when is this due? (first line: the due instant)\n"
+            "  holidays --calendar NATION --year YYYY\n"
+            "                                 the bank holidays of a year\n"
+            "  timers (--case ID | --due-within N{s,m,h,d}) [--redis URL]\n"
+            "                                 timers sla-timer holds, soonest first\n\n"
+            "NATION: england-and-wales, scotland, northern-ireland, uk-any.\n"
+            "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
+            "See docs/deadlines.md for the exact meaning of every rule.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "policy"))
+        return ch_cmd_policy(argc - 1, argv + 1);
+    if (!strcmp(cmd, "holidays"))
+        return ch_cmd_holidays(argc - 1, argv + 1);
+    if (!strcmp(cmd, "timers"))
+        return ch_cmd_timers(argc - 1, argv + 1);
+    if (!strcmp(cmd, "deadline")) {
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--policy"))
+                return ch_cmd_deadline_policy(argc - 1, argv + 1);
+        return ch_cmd_deadline(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "charterctl: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
