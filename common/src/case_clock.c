@@ -196,6 +196,28 @@ clock_due(const ch_org_clocks *oc, const ch_policy_clock *pc, int64_t start,
     return ch_deadline_due(&oc->ctx, &c, start, st->pauses, st->npauses, due);
 }
 
+/* Adds the promise's warning tiers for a clock running from start to target;
+ * *breach_role is the role of an `at: breach` tier, or -1. */
+static int
+add_warnings(timer_list *l, const ch_org_clocks *oc, const ch_policy_promise *p, int64_t start,
+             int64_t target, int *breach_role)
+{
+    *breach_role = -1;
+    for (size_t i = 0; i < p->nwarnings && i < CH_CASE_MAX_WARNINGS; i++) {
+        const ch_policy_warning *w = &p->warnings[i];
+        if (w->at_breach) {
+            *breach_role = (int)w->role;
+            continue;
+        }
+        int64_t at;
+        if (ch_warning_at(&oc->ctx, &w->rule, start, target, &at) != 0)
+            return CH_EINVAL;
+        add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING, "warning", (uint32_t)i + 1, at,
+            (int)w->role);
+    }
+    return 0;
+}
+
 int
 ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state *st,
                ch_case_timer *out, size_t cap, int64_t *target_ms)
@@ -225,37 +247,41 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
         int64_t target = st->extended_to_ms ? st->extended_to_ms : due;
         *target_ms = target;
         if (!st->paused_since_ms) { /* a paused clock does not run */
-            int breach_role = -1;
-            for (size_t i = 0; i < p->nwarnings && i < CH_CASE_MAX_WARNINGS; i++) {
-                const ch_policy_warning *w = &p->warnings[i];
-                if (w->at_breach) {
-                    breach_role = (int)w->role;
-                    continue;
-                }
-                int64_t at;
-                if (ch_warning_at(&oc->ctx, &w->rule, start, target, &at) != 0)
-                    return CH_EINVAL;
-                add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING, "warning", (uint32_t)i + 1,
-                    at, (int)w->role);
-            }
-            add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, "breach", 0, target,
-                breach_role);
+            int breach_role;
+            if (add_warnings(&l, oc, p, start, target, &breach_role) != 0)
+                return CH_EINVAL;
+            add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, "breach", 0, target, breach_role);
         }
     }
 
-    if (st->arrived_ms && !st->seen && (p->see.set || p->see_after_appointment.set)) {
-        int64_t due = 0;
+    /* A visitor: waiting from arrival (a visit's receipt is the arrival when
+     * no separate `arrived` event says otherwise). */
+    int64_t arrived = st->arrived_ms;
+    if (!arrived && strcmp(st->channel, "visit") == 0)
+        arrived = st->received_ms;
+    if (arrived && !st->seen && !st->responded && (p->see.set || p->see_after_appointment.set)) {
+        int64_t due = 0, from = arrived;
         if (st->appointment_ms && p->see_after_appointment.set) {
-            int64_t from = st->arrived_ms > st->appointment_ms ? st->arrived_ms
-                                                               : st->appointment_ms;
+            from = arrived > st->appointment_ms ? arrived : st->appointment_ms;
             if (clock_due(oc, &p->see_after_appointment, from, st, &due) != 0)
                 return CH_EINVAL;
-        } else if (p->see.set && clock_due(oc, &p->see, st->arrived_ms, st, &due) != 0) {
+        } else if (p->see.set && clock_due(oc, &p->see, from, st, &due) != 0) {
             return CH_EINVAL;
         }
-        if (due)
+        if (due) {
+            int role = ch_policy_role_find(&oc->policy, "duty_officer");
+            /* the promise's warning tiers belong to the wait when there is no
+             * response clock to carry them */
+            if (!(p->respond.set && !p->respond_measured_only)) {
+                int breach_role;
+                if (add_warnings(&l, oc, p, from, due, &breach_role) != 0)
+                    return CH_EINVAL;
+                if (breach_role >= 0)
+                    role = breach_role;
+            }
             add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED, "wait_exceeded", 0, due,
-                ch_policy_role_find(&oc->policy, "duty_officer"));
+                role);
+        }
     }
 
     if (p->review_first.set) {
@@ -283,7 +309,7 @@ ch_case_all_timer_ids(const char *case_id, char (*out)[CH_CASE_TIMER_ID_MAX], si
 #define PUT(...)                                                                                   \
     do {                                                                                           \
         if (n < cap)                                                                               \
-            snprintf(out[n++], CH_CASE_TIMER_ID_MAX, __VA_ARGS__);                                       \
+            snprintf(out[n++], CH_CASE_TIMER_ID_MAX, __VA_ARGS__);                                 \
     } while (0)
     PUT("%s/acknowledgement_due", case_id);
     for (int i = 1; i <= CH_CASE_MAX_WARNINGS; i++)
@@ -335,8 +361,7 @@ ch_case_state_from_json(const char *text, size_t len, ch_case_state *st)
     json_int_t rec = 0, ack = 0, ps = 0, ext = 0, arr = 0, appt = 0;
     int resp = 0, clo = 0, seen = 0, esc = 0;
     json_t *pauses = NULL;
-    if (json_unpack_ex(o, &je, 0,
-                       "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:b,s:b,s:b,s:b}",
+    if (json_unpack_ex(o, &je, 0, "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:b,s:b,s:b,s:b}",
                        "organisation", &org, "channel", &ch, "case_type", &type, "reference", &ref,
                        "received_ms", &rec, "acknowledged_ms", &ack, "paused_since_ms", &ps,
                        "pauses", &pauses, "extended_to_ms", &ext, "arrived_ms", &arr,

@@ -1,0 +1,467 @@
+/*
+ * A case's timers under the shipped policies: the clocks each seed promises
+ * become timers with the due instants the deadline engine computes, and
+ * every event moves them the way the charter says.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "charter/case_clock.h"
+#include "charter/errors.h"
+#include "charter/timeutil.h"
+
+static ch_org_clocks derby, nch, nihe, ccc, dfc;
+
+static int
+load(const char *id, ch_org_clocks *oc)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
+    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    return load("derby-homes", &derby) || load("nottingham-city-homes", &nch) ||
+                   load("nihe", &nihe) || load("customer-care-council", &ccc) ||
+                   load("digital-first-council", &dfc)
+               ? -1
+               : 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    ch_org_clocks_free(&derby);
+    ch_org_clocks_free(&nch);
+    ch_org_clocks_free(&nihe);
+    ch_org_clocks_free(&ccc);
+    ch_org_clocks_free(&dfc);
+    return 0;
+}
+
+static int64_t
+at(const char *iso)
+{
+    int64_t ms;
+    if (ch_time_parse_rfc3339(iso, &ms) != 0)
+        fail_msg("bad instant %s", iso);
+    return ms;
+}
+
+/* ---- building events ---- */
+
+typedef struct {
+    Charter__V1__CaseEvent ev;
+    Charter__V1__Timestamp ts, ts2;
+    Charter__V1__Received received;
+    Charter__V1__Acknowledged acknowledged;
+    Charter__V1__Paused paused;
+    Charter__V1__Resumed resumed;
+    Charter__V1__HoldingReply holding;
+    Charter__V1__Responded responded;
+    Charter__V1__Visit visit;
+} event_buf;
+
+static Charter__V1__CaseEvent *
+event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
+{
+    memset(b, 0, sizeof(*b));
+    charter__v1__case_event__init(&b->ev);
+    charter__v1__timestamp__init(&b->ts);
+    ch_time_split_ms(at(when), &b->ts.seconds, &b->ts.nanos);
+    b->ev.case_id = "case-1";
+    b->ev.organisation = (char *)org;
+    b->ev.occurred_at = &b->ts;
+    b->ev.event_case = kind;
+    switch (kind) {
+    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
+        charter__v1__received__init(&b->received);
+        b->ev.received = &b->received;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
+        charter__v1__acknowledged__init(&b->acknowledged);
+        b->ev.acknowledged = &b->acknowledged;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_PAUSED:
+        charter__v1__paused__init(&b->paused);
+        b->ev.paused = &b->paused;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_RESUMED:
+        charter__v1__resumed__init(&b->resumed);
+        b->ev.resumed = &b->resumed;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY:
+        charter__v1__holding_reply__init(&b->holding);
+        b->ev.holding_reply = &b->holding;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
+        charter__v1__responded__init(&b->responded);
+        b->ev.responded = &b->responded;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
+        charter__v1__visit__init(&b->visit);
+        b->ev.visit = &b->visit;
+        break;
+    default:
+        break;
+    }
+    return &b->ev;
+}
+
+static void
+receive(ch_case_state *st, const char *org, Charter__V1__Channel ch, const char *type,
+        const char *when)
+{
+    event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
+    b.received.channel = ch;
+    b.received.case_type = (char *)type;
+    b.received.reference = "REF-2026-000001";
+    memset(st, 0, sizeof(*st));
+    assert_int_equal(ch_case_apply(st, ev), 1);
+}
+
+static void
+apply_simple(ch_case_state *st, Charter__V1__CaseEvent__EventCase kind, const char *when)
+{
+    event_buf b;
+    assert_true(ch_case_apply(st, event(&b, kind, st->organisation, when)) >= 0);
+}
+
+/* ---- checking timers ---- */
+
+typedef struct {
+    ch_case_timer t[32];
+    int n;
+    int64_t target;
+} timers;
+
+static void
+compute(const ch_org_clocks *oc, const ch_case_state *st, timers *out)
+{
+    out->n = ch_case_timers(oc, "case-1", st, out->t, 32, &out->target);
+    assert_true(out->n >= 0);
+}
+
+static const ch_case_timer *
+find(const timers *ts, const char *suffix)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "case-1/%s", suffix);
+    for (int i = 0; i < ts->n; i++)
+        if (strcmp(ts->t[i].id, id) == 0)
+            return &ts->t[i];
+    return NULL;
+}
+
+static void
+expect_due(const timers *ts, const char *suffix, const char *when)
+{
+    const ch_case_timer *t = find(ts, suffix);
+    if (!t)
+        fail_msg("no timer %s", suffix);
+    if (t->due_ms != at(when)) {
+        char got[40];
+        ch_time_format_utc(t->due_ms, got, sizeof(got));
+        fail_msg("timer %s due %s, expected %s", suffix, got, when);
+    }
+}
+
+/* Seed 001 (Derby Homes), "In writing": emails acknowledged automatically,
+ * answered within 10 working days; warnings at 75% to the owner and one
+ * working day before to the team lead; the breach goes to the manager.
+ * Mon 23 Nov 2026: the 10th working day is Mon 7 Dec. */
+static void
+test_seed001_email_ack_warnings_breach(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    timers ts;
+    compute(&derby, &st, &ts);
+    expect_due(&ts, "acknowledgement_due", "2026-11-23T09:15:00Z");
+    expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
+    expect_due(&ts, "warning/2", "2026-12-04T23:59:59Z");
+    int64_t start = at("2026-11-23T09:15:00Z"), due = at("2026-12-07T23:59:59Z");
+    assert_int_equal(find(&ts, "warning/1")->due_ms, start + (due - start) * 75 / 100);
+    assert_int_equal(ts.target, due);
+    assert_int_equal(find(&ts, "warning/1")->tier, 1);
+    assert_int_equal(find(&ts, "breach")->role, ch_policy_role_find(&derby.policy, "manager"));
+    assert_int_equal(find(&ts, "warning/1")->role, ch_policy_role_find(&derby.policy, "owner"));
+    assert_int_equal(find(&ts, "acknowledgement_due")->role, -1);
+
+    /* acknowledged: the acknowledgement timer goes, the rest stay */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
+    compute(&derby, &st, &ts);
+    assert_null(find(&ts, "acknowledgement_due"));
+    expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
+
+    /* responded: nothing left to fire */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
+    compute(&derby, &st, &ts);
+    assert_int_equal(ts.n, 0);
+}
+
+/* Seed 001, "By phone": voicemail answered by the end of the next working
+ * day (5pm): Friday's message is due 17:00 on Monday. */
+static void
+test_seed001_voicemail(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_VOICEMAIL, "enquiry",
+            "2026-11-27T18:00:00Z");
+    timers ts;
+    compute(&derby, &st, &ts);
+    assert_null(find(&ts, "acknowledgement_due"));
+    expect_due(&ts, "breach", "2026-11-30T17:00:00Z");
+    expect_due(&ts, "warning/1", "2026-11-30T13:00:00Z"); /* 4 hours before */
+}
+
+/* Seed 000 (Nottingham City Homes) complaints, stage 1 under the Housing
+ * Ombudsman Code: acknowledge within 5 working days, respond within 10
+ * working days of the acknowledgement. */
+static void
+test_seed000_complaint_anchored_on_acknowledgement(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
+            "2026-11-02T10:00:00Z");
+    timers ts;
+    compute(&nch, &st, &ts);
+    /* ack due: 5th working day after Mon 2 Nov is Mon 9 Nov; the response is
+     * provisionally 10 working days after that: Mon 23 Nov */
+    expect_due(&ts, "acknowledgement_due", "2026-11-09T23:59:59Z");
+    expect_due(&ts, "breach", "2026-11-23T23:59:59Z");
+    /* acknowledged on Wed 4 Nov: 10 working days from then is Wed 18 Nov */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
+    compute(&nch, &st, &ts);
+    assert_null(find(&ts, "acknowledgement_due"));
+    expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
+}
+
+/* Seed 000, letters within 7 working days; a paused clock does not run:
+ * paused Tue 24 to Wed 25 Nov (two working days) moves the breach from
+ * Wed 2 Dec to Fri 4 Dec; while paused there is no warning or breach. */
+static void
+test_seed000_letter_pause_and_resume(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    timers ts;
+    compute(&nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-12-02T23:59:59Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
+    compute(&nch, &st, &ts);
+    assert_null(find(&ts, "breach"));
+    assert_null(find(&ts, "warning/1"));
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T16:00:00Z");
+    compute(&nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-12-04T23:59:59Z");
+}
+
+/* Seed 000 letters: a holding reply moves the target; the breach follows. */
+static void
+test_seed000_holding_reply_moves_target(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY,
+                                       "nottingham-city-homes", "2026-11-30T10:00:00Z");
+    charter__v1__timestamp__init(&b.ts2);
+    b.ts2.seconds = at("2026-12-11T17:00:00Z") / 1000;
+    b.holding.new_target_at = &b.ts2;
+    assert_int_equal(ch_case_apply(&st, ev), 1);
+    timers ts;
+    compute(&nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
+    assert_int_equal(ts.target, at("2026-12-11T17:00:00Z"));
+}
+
+/* Seed 002 (NIHE): visitors seen within 15 minutes of arrival. */
+static void
+test_seed002_visitor_wait(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_VISIT, "enquiry", "2026-11-23T09:58:00Z");
+    event_buf b;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:00:00Z");
+    b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED;
+    assert_int_equal(ch_case_apply(&st, ev), 1);
+    timers ts;
+    compute(&nihe, &st, &ts);
+    expect_due(&ts, "wait_exceeded", "2026-11-23T10:15:00Z");
+    ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:05:00Z");
+    b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
+    assert_int_equal(ch_case_apply(&st, ev), 1);
+    compute(&nihe, &st, &ts);
+    assert_null(find(&ts, "wait_exceeded"));
+}
+
+/* Seed 002: FOI in 20 working days on uk-any; subject access in a month. */
+static void
+test_seed002_statutory(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "foi", "2026-12-23T12:00:00Z");
+    timers ts;
+    compute(&nihe, &st, &ts);
+    expect_due(&ts, "breach", "2027-01-26T23:59:59Z");
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "sar", "2026-01-31T10:00:00Z");
+    compute(&nihe, &st, &ts);
+    expect_due(&ts, "breach", "2026-03-02T23:59:59Z");
+}
+
+/* Seed 004 (customer-care council): home-visit restrictions reviewed after
+ * 11 months, then every 12; the review goes to the Resident Services
+ * Manager. */
+static void
+test_seed004_restriction_reviews(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
+            "restriction_review", "2026-01-31T10:00:00Z");
+    timers ts;
+    compute(&ccc, &st, &ts);
+    expect_due(&ts, "review_due/1", "2026-12-31T23:59:59Z");
+    expect_due(&ts, "review_due/2", "2027-12-31T23:59:59Z");
+    assert_int_equal(find(&ts, "review_due/2")->tier, 2);
+    assert_int_equal(
+        find(&ts, "review_due/1")->role,
+        (int)ch_policy_find_promise(&ccc.policy, "letter", "restriction_review")->review_role);
+}
+
+/* Seed 004: contact-group emails acknowledged within 24 hours. */
+static void
+test_seed004_contact_group_24_hours(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "contact_group",
+            "2026-10-24T12:00:00Z");
+    timers ts;
+    compute(&ccc, &st, &ts);
+    expect_due(&ts, "acknowledgement_due", "2026-10-25T12:00:00Z");
+}
+
+/* Seed 003 (digital-first council): social media by the end of the
+ * following working day; a promise with no time (phone) sets no timer. */
+static void
+test_seed003_social_and_measured_only(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_SOCIAL, "enquiry",
+            "2026-12-24T15:00:00Z");
+    timers ts;
+    compute(&dfc, &st, &ts);
+    expect_due(&ts, "breach", "2026-12-29T17:00:00Z");
+    receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_PHONE, "enquiry",
+            "2026-12-24T15:00:00Z");
+    compute(&dfc, &st, &ts);
+    assert_int_equal(ts.n, 0);
+}
+
+/* Replays: applying an event again changes nothing and gives the same
+ * timers; the state survives its JSON form. */
+static void
+test_idempotent_and_json(void **state)
+{
+    (void)state;
+    ch_case_state st, again;
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T09:00:00Z");
+    memcpy(&again, &st, sizeof(st));
+    event_buf b;
+    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
+                                                 "derby-homes", "2026-11-24T09:00:00Z")),
+                     0);
+    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED,
+                                                 "derby-homes", "2026-11-25T09:00:00Z")),
+                     0);
+    assert_memory_equal(&again, &st, sizeof(st));
+    char *json = ch_case_state_to_json(&st);
+    assert_non_null(json);
+    ch_case_state back;
+    assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
+    free(json);
+    timers a, c;
+    compute(&derby, &st, &a);
+    compute(&derby, &back, &c);
+    assert_int_equal(a.n, c.n);
+    for (int i = 0; i < a.n; i++) {
+        assert_string_equal(a.t[i].id, c.t[i].id);
+        assert_int_equal(a.t[i].due_ms, c.t[i].due_ms);
+    }
+    assert_int_equal(ch_case_state_from_json("{\"organisation\":1}", 18, &back), CH_EINVAL);
+}
+
+/* Every timer a case can have is in the list used to cancel the unwanted. */
+static void
+test_all_timer_ids(void **state)
+{
+    (void)state;
+    char ids[32][CH_CASE_TIMER_ID_MAX];
+    size_t n = ch_case_all_timer_ids("case-1", ids, 32);
+    ch_case_state st;
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    timers ts;
+    compute(&derby, &st, &ts);
+    for (int i = 0; i < ts.n; i++) {
+        int found = 0;
+        for (size_t k = 0; k < n; k++)
+            found |= strcmp(ids[k], ts.t[i].id) == 0;
+        if (!found)
+            fail_msg("timer %s missing from ch_case_all_timer_ids", ts.t[i].id);
+    }
+    assert_true(n >= 15);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed001_email_ack_warnings_breach),
+        cmocka_unit_test(test_seed001_voicemail),
+        cmocka_unit_test(test_seed000_complaint_anchored_on_acknowledgement),
+        cmocka_unit_test(test_seed000_letter_pause_and_resume),
+        cmocka_unit_test(test_seed000_holding_reply_moves_target),
+        cmocka_unit_test(test_seed002_visitor_wait),
+        cmocka_unit_test(test_seed002_statutory),
+        cmocka_unit_test(test_seed004_restriction_reviews),
+        cmocka_unit_test(test_seed004_contact_group_24_hours),
+        cmocka_unit_test(test_seed003_social_and_measured_only),
+        cmocka_unit_test(test_idempotent_and_json),
+        cmocka_unit_test(test_all_timer_ids),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
