@@ -10,7 +10,10 @@
 #include "charter/errors.h"
 
 #define MAX_PARTITIONS 1024
-#define CLAIM_BATCH 500
+/* Timers claimed per script call, and at most in flight per partition: a
+ * crash re-fires at most this many per partition (duplicates consumers drop),
+ * instead of everything claimed ahead of Kafka's acknowledgements. */
+#define CLAIM_BATCH 200
 
 enum { SCRIPT_CLAIM, SCRIPT_SCHEDULE, SCRIPT_CANCEL, SCRIPT_ACK, NSCRIPTS };
 
@@ -91,6 +94,8 @@ typedef struct part {
     int rescan; /* timers were added while a claim was in flight */
     int armed;
     int64_t armed_for; /* Redis time the timer is set for, when armed */
+    int outstanding;   /* fired, not yet done */
+    int more_waiting;  /* more are due: claim when the outstanding ones finish */
     struct event *ev;
     char due_key[64], inflight_key[64], timers_key[64];
 } part;
@@ -252,6 +257,11 @@ deleted(void *opaque, redisReply *reply)
 void
 ch_timer_fire_done(ch_timer_fire *f, int delivered)
 {
+    part *p = f->p;
+    if (--p->outstanding == 0 && p->more_waiting) {
+        p->more_waiting = 0;
+        arm_retry(p, 0);
+    }
     if (delivered) {
         /* Only now is the timer gone: its event is safely written. If this
          * fails the lease expires and it fires again under the same id. */
@@ -289,10 +299,13 @@ claimed(void *opaque, redisReply *reply)
             continue;
         }
         f->p = p;
+        p->outstanding++;
         const redisReply *pl = reply->element[i + 1];
         st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len, now);
     }
-    if (more)
+    if (more && p->outstanding > 0)
+        p->more_waiting = 1; /* ch_timer_fire_done claims again */
+    else if (more)
         arm_retry(p, 0);
     else if (next >= 0)
         arm_at(p, next, now);

@@ -61,7 +61,7 @@ wait_until() {
 start_redis() {
   REDIS_PORT=${REDIS_PORT:-$(free_port)}
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save "" \
-    --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+    --appendonly "${REDIS_AOF:-no}" --daemonize no >>"$WORK/redis.log" 2>&1 &
   PIDS+=($!)
   REDIS_PID=$!
   wait_until 10 redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start on $REDIS_PORT"
