@@ -30,10 +30,9 @@ typedef struct {
 } caller;
 
 static void
-reply_error(ingest *in, struct evhttp_request *req, ch_metric *metric, int status, const char *code,
+reply_error(struct evhttp_request *req, ch_metric *metric, int status, const char *code,
             const char *field, const char *message)
 {
-    (void)in;
     ch_metric_add(metric, 1);
     ch_http_reply_error_field(req, status, code, field, message);
 }
@@ -64,14 +63,14 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
     size_t n = evbuffer_get_length(b);
     char *body = NULL;
     if (r == CH_SIG_OK && (int64_t)n > in->cfg->max_body_bytes) {
-        reply_error(in, req, in->m_rejected, 413, "body_too_large", NULL,
+        reply_error(req, in->m_rejected, 413, "body_too_large", NULL,
                     "the body is larger than the limit (ingest.max_body_bytes)");
         return NULL;
     }
     if (r == CH_SIG_OK) {
         if (!(body = malloc(n + 1))) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(in, req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
             return NULL;
         }
         evbuffer_copyout(b, body, n);
@@ -85,7 +84,7 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
         CH_LOG_INFO(ch_runtime_log(in->rt), "request not authenticated",
                     CH_STR("reason", ch_sig_code(r)),
                     CH_STR("gateway", ch_gateways_has(in->gateways, gw) ? gw : "(unknown)"));
-        reply_error(in, req, in->m_unauthorized, 401, ch_sig_code(r), NULL, ch_sig_message(r));
+        reply_error(req, in->m_unauthorized, 401, ch_sig_code(r), NULL, ch_sig_message(r));
         return NULL;
     }
     const char *ct = evhttp_find_header(h, "Content-Type");
@@ -93,7 +92,7 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
                                media_type_is(ct, "application/ndjson"));
     if (!*ndjson && !media_type_is(ct, "application/json")) {
         free(body);
-        reply_error(in, req, in->m_rejected, 415, "unsupported_media_type", NULL,
+        reply_error(req, in->m_rejected, 415, "unsupported_media_type", NULL,
                     allow_ndjson ? "send one event as Content-Type: application/json, or a "
                                    "batch as application/x-ndjson"
                                  : "send the body as Content-Type: application/json");
@@ -173,7 +172,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     single *s = calloc(1, sizeof(*s));
     if (!s) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(in, req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
         return;
     }
     s->c = *c;
@@ -182,7 +181,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     ch_json_error err;
     int rc = ch_event_json_parse(body, len, kind, &ev, &meta, &err);
     if (rc) {
-        reply_error(in, req, in->m_rejected, err.status, err.code, err.field, err.message);
+        reply_error(req, in->m_rejected, err.status, err.code, err.field, err.message);
         free(s);
         return;
     }
@@ -190,7 +189,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     if (!it) {
         ch_event_json_free(ev);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(in, req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
         free(s);
         return;
     }
@@ -363,7 +362,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         free(b);
         free(items);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(in, req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
         return;
     }
     b->c = *c;
@@ -387,7 +386,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
                      "a batch may hold at most %lld events "
                      "(ingest.max_batch_lines)",
                      (long long)in->cfg->max_batch_lines);
-            reply_error(in, req, in->m_rejected, 413, "batch_too_large", NULL, msg);
+            reply_error(req, in->m_rejected, 413, "batch_too_large", NULL, msg);
             return;
         }
         Charter__V1__CaseEvent *ev = NULL;
@@ -405,7 +404,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
             free(b->items);
             free(b);
             evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(in, req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
             return;
         }
         it->line = lineno;
@@ -417,7 +416,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
     if (b->n == 0) {
         free(b->items);
         free(b);
-        reply_error(in, req, in->m_rejected, 422, "empty_batch", NULL,
+        reply_error(req, in->m_rejected, 422, "empty_batch", NULL,
                     "the batch holds no events: one JSON object per line");
         return;
     }

@@ -372,8 +372,9 @@ sla_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
     ch_metric_add(s->m_events, 1);
     if (!ev->case_id[0] || !ev->occurred_at || strlen(ev->case_id) > 64) {
-        ch_msg_done(m, CH_EBADMSG, "case event without a case_id (at most 64 characters) or "
-                                   "occurred_at");
+        ch_msg_done(m, CH_EBADMSG,
+                    "case event without a case_id (at most 64 characters) or "
+                    "occurred_at");
         return;
     }
     switch (ev->event_case) {
@@ -489,8 +490,8 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
         free(s);
         return CH_ENOMEM;
     }
-    s->m_scheduled = ch_metric_counter(rt, "charter_sla_timers_scheduled_total",
-                                       "timers set or moved");
+    s->m_scheduled =
+        ch_metric_counter(rt, "charter_sla_timers_scheduled_total", "timers set or moved");
     s->m_fired = ch_metric_counter(rt, "charter_sla_timers_fired_total",
                                    "timers fired and acknowledged by Kafka");
     s->m_events = ch_metric_counter(rt, "charter_sla_case_events_total", "case events applied");
