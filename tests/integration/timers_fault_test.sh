@@ -72,6 +72,16 @@ NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 /usr/bin/python3 "$CASES" produce "$BOOTSTRAP" "$PB2" --org later --count 300 --received "$NOW" \
   --prefix aof >/dev/null || fail "could not produce the AOF cases"
 wait_until 15 has_pending 600 || fail "600 timers not pending in Redis (found $(pending_timers))"
+# what operators see: charterctl reads the same keys
+CTL="$BUILD/tools/charterctl/charterctl"
+out=$("$CTL" timers --due-within 1h --redis "$REDIS_URL") || fail "charterctl timers failed: $out"
+grep -qx '600 timers' <<<"$out" || fail "charterctl timers --due-within 1h: $(tail -n 2 <<<"$out")"
+out=$("$CTL" timers --case aof-000007 --redis "$REDIS_URL") || fail "charterctl timers --case failed"
+grep -qx '2 timers' <<<"$out" && grep -q 'aof-000007/acknowledgement_due' <<<"$out" &&
+  grep -q 'aof-000007/breach' <<<"$out" || fail "charterctl timers --case: $out"
+[ "$("$CTL" timers --due-within 1s --redis "$REDIS_URL" | tail -n 1)" = "0 timers" ] ||
+  fail "charterctl timers --due-within 1s listed timers due in 20 s"
+pass "charterctl timers: 600 due within the hour, 2 for one case, none within a second"
 kill -TERM "$REDIS_PID" # a restart: Redis writes its AOF and stops
 wait_until 10 sh -c "! kill -0 $REDIS_PID 2>/dev/null" || fail "redis-server did not stop"
 REDIS_AOF=yes start_redis
