@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "charter/errors.h"
+#include "charter/timeutil.h"
 
 /* 1995-01-01 and 2101-01-01 as day numbers. */
 #define CAL_FIRST_DAY 9131
@@ -84,17 +85,11 @@ ch_nation_title(ch_nation n)
     return nation_titles[n];
 }
 
-/* Howard Hinnant's days_from_civil / civil_from_days (public domain). */
+/* civil_from_days below is Howard Hinnant's (public domain). */
 int32_t
 ch_day_from_civil(int year, int month, int day)
 {
-    int64_t y = (int64_t)year - (month <= 2);
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = (month + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + day - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
+    return (int32_t)ch_time_days_from_civil(year, month, day);
 }
 
 void

@@ -81,8 +81,8 @@ ch_sig_message(ch_sig_result r)
 
 /* ---- the gateways table ---- */
 
-static int
-valid_id(const char *s, size_t n)
+int
+ch_gateway_id_valid(const char *s, size_t n)
 {
     if (n == 0 || n > CH_GATEWAY_ID_MAX)
         return 0;
@@ -180,7 +180,7 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
                      lineno);
             goto inval;
         }
-        if (!valid_id(tok[0], tlen[0])) {
+        if (!ch_gateway_id_valid(tok[0], tlen[0])) {
             snprintf(errstr, errstr_size,
                      "%s:%d: a gateway id is 1 to %d letters, digits, '-', '_' or '.'", name,
                      lineno, CH_GATEWAY_ID_MAX);

@@ -20,9 +20,9 @@ ch_time_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+/* Howard Hinnant's days_from_civil (public domain). */
+int64_t
+ch_time_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -104,7 +104,8 @@ ch_time_parse_rfc3339(const char *s, int64_t *ms)
         se = 59;
         frac = 999;
     }
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
+    int64_t secs =
+        ch_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
     *ms = secs * 1000 + frac;
     return 0;
 }

@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "charter/timeutil.h"
+
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
 #define TZ_MAX_OFFSET 93600 /* 26 h: covers RFC 9636's recommended -89999..93599 */
 #define TZ_MAX_FILE (1 << 20)
@@ -125,18 +127,6 @@ static int
 is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 static int64_t
@@ -332,7 +322,7 @@ parse_posix(const char *s, size_t n, struct tz_posix *p)
 static int64_t
 rule_day(const struct tz_rule *r, int64_t y)
 {
-    int64_t jan1 = days_from_civil(y, 1, 1);
+    int64_t jan1 = ch_time_days_from_civil(y, 1, 1);
     switch (r->kind) {
     case RULE_JULIAN1:
         return jan1 + r->day - 1 + (is_leap(y) && r->day >= 60);
@@ -341,7 +331,7 @@ rule_day(const struct tz_rule *r, int64_t y)
     case RULE_MONTH:
         break;
     }
-    int64_t first = days_from_civil(y, r->month, 1);
+    int64_t first = ch_time_days_from_civil(y, r->month, 1);
     int64_t wday = first + 4 - floor_div(first + 4, 7) * 7; /* 1970-01-01 was a Thursday */
     int64_t d = first + (r->day - wday + 7) % 7 + (int64_t)(r->week - 1) * 7;
     while (d >= first + days_in_month(y, r->month))

@@ -16,21 +16,8 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/signature.h"
 #include "ingest.h"
-
-static int
-valid_gateway_id(const char *s, size_t n)
-{
-    if (n == 0 || n > CH_GATEWAY_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
 
 /* Calls fn for each "GATEWAY=TOPIC" entry of the whitespace-separated list;
  * stops at the first non-zero return. */
@@ -51,7 +38,7 @@ each_entry(const char *text,
             p++;
         size_t n = (size_t)(p - s);
         const char *eq = memchr(s, '=', n);
-        if (!eq || !valid_gateway_id(s, (size_t)(eq - s)) || eq + 1 == p) {
+        if (!eq || !ch_gateway_id_valid(s, (size_t)(eq - s)) || eq + 1 == p) {
             snprintf(errstr, errstr_size,
                      "'%.*s' is not GATEWAY=TOPIC (e.g. email=charter.gateway.email.v1 or "
                      "sms=^charter\\.gateway\\.sms\\..*)",

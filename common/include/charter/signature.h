@@ -98,4 +98,8 @@ ch_sig_result ch_sig_verify(const ch_gateways *g, const char *gateway, const cha
 int ch_sig_compute_hex(const void *key, size_t keylen, int64_t t, const void *body, size_t len,
                        char hex[CH_SIG_HEX_LEN + 1]);
 
+/* 1 if s[0..n) is a usable gateway id: 1..CH_GATEWAY_ID_MAX of letters,
+ * digits, '-', '_' or '.'. */
+int ch_gateway_id_valid(const char *s, size_t n);
+
 #endif

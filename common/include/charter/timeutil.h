@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Days from 1970-01-01 to the civil date y-m-d in the proleptic Gregorian
+ * calendar (negative before it); the one implementation every module uses. */
+int64_t ch_time_days_from_civil(int64_t y, int m, int d);
+
 /* Wall-clock now, in ms since the epoch. */
 int64_t ch_time_now_ms(void);
 
