@@ -1,9 +1,13 @@
-# Charter: one image holding all four services.
+# Charter: one image holding all four services, charterctl and the shipped
+# policies.
 #
 # Stage "build" compiles the project in Release mode with Debian 12's own
 # -dev packages; stage "runtime" carries only the shared libraries those
-# binaries load, curl for container healthchecks, and a non-root "charter"
-# user. Which service a container runs is chosen by its command, e.g.
+# binaries load, the tz database the policies' time zones are read from,
+# curl for container healthchecks, the five shipped policies in
+# /usr/share/charter/policies (point sla.policy_dir at them, or mount your
+# own; see docs/production.md), and a non-root "charter" user. Which service
+# a container runs is chosen by its command, e.g.
 #   docker run --rm charter:local charter-ingest --config /etc/charter/ingest.conf
 # With no command the image prints each service's --help.
 
@@ -28,6 +32,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
       build/services/sla-timer/charter-sla-timer \
       build/services/notification/charter-notification \
       build/services/reporting/charter-reporting \
+      build/tools/charterctl/charterctl \
       /out/
 
 
@@ -38,7 +43,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libevent-2.1-7 libevent-pthreads-2.1-7 librdkafka1 libprotobuf-c1 \
       libhiredis0.14 libjansson4 libyaml-0-2 libcurl4 libssl3 \
-      ca-certificates curl \
+      ca-certificates curl tzdata \
  && rm -rf /var/lib/apt/lists/*
 
 # System user and the notification outbox. The outbox directory exists in the
@@ -49,6 +54,11 @@ RUN groupadd --system charter \
  && install -d -o charter -g charter -m 0750 /var/lib/charter /var/lib/charter/outbox
 
 COPY --from=build /out/ /usr/local/bin/
+
+# The five shipped charters (docs/policies.md), owned by root so the services
+# only read them: sla-timer's sla.policy_dir (docker-compose.yml sets
+# CHARTER_SLA_POLICY_DIR to this directory; mount your own over it or beside it).
+COPY policies/ /usr/share/charter/policies/
 
 USER charter:charter
 WORKDIR /var/lib/charter

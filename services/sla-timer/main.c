@@ -216,30 +216,56 @@ typedef struct {
     sla *s;
     ch_msg *m;
     const Charter__V1__CaseEvent *ev; /* borrowed from m */
+    char *state_json;                 /* saved once the timers are in place */
+    int st_closed;
     int pending, failed;
 } event_job;
 
 static void
-job_step_done(event_job *j, int ok)
+job_free(event_job *j)
 {
-    if (!ok)
-        j->failed = 1;
-    if (--j->pending > 0)
-        return;
-    ch_msg_done(j->m, j->failed ? CH_EAGAIN : 0, j->failed ? "redis unavailable" : NULL);
+    free(j->state_json);
     free(j);
-}
-
-static void
-store_changed(void *opaque, int rc)
-{
-    job_step_done(opaque, rc == 0);
 }
 
 static void
 state_saved(void *opaque, redisReply *reply)
 {
-    job_step_done(opaque, reply && reply->type != REDIS_REPLY_ERROR);
+    event_job *j = opaque;
+    int ok = reply && reply->type != REDIS_REPLY_ERROR;
+    ch_msg_done(j->m, ok ? 0 : CH_EAGAIN, ok ? NULL : "redis unavailable");
+    job_free(j);
+}
+
+/* The timers are in place: only now is the new state saved. A crash before
+ * this leaves the old state, so a redelivery computes the same change again;
+ * a crash after it leaves nothing to redo. */
+static void
+save_state(event_job *j)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "charter:case:{%s}:sla", j->ev->case_id);
+    if (ch_redis_command(j->s->rt, state_saved, j, "SET %s %s EX %d", key, j->state_json,
+                         j->st_closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0) {
+        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
+        job_free(j);
+    }
+}
+
+static void
+store_changed(void *opaque, int rc)
+{
+    event_job *j = opaque;
+    if (rc != 0)
+        j->failed = 1;
+    if (--j->pending > 0)
+        return;
+    if (j->failed) {
+        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
+        job_free(j);
+        return;
+    }
+    save_state(j);
 }
 
 static void
@@ -249,11 +275,26 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
     ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
 }
 
-/* Replaces the case's timers with `timers` and saves the state, all
- * pipelined on the one connection; the message is done when all answered. */
+static const ch_case_timer *
+same_timer(const ch_case_timer *set, int n, const ch_case_timer *t)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(set[i].id, t->id) == 0)
+            return &set[i];
+    return NULL;
+}
+
+/*
+ * Moves the store from the timers the case had (`was`, from the state before
+ * this event) to the timers it should have now: new or moved timers are
+ * scheduled, the ones no longer wanted cancelled, and unchanged ones left
+ * alone, so a timer that already fired is not set again by a later event.
+ * With no earlier state (first event, or state lost), every timer id the
+ * case could have is cancelled unless wanted.
+ */
 static void
-apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *timers, int n,
-             int64_t target_ms)
+apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *was, int nwas,
+             int had_state, const ch_case_timer *timers, int n, int64_t target_ms)
 {
     sla *s = j->s;
     const char *case_id = j->ev->case_id;
@@ -262,8 +303,11 @@ apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *timers,
     ts_of(target_ms, &target_ts);
     ch_timer_spec specs[MAX_TIMERS];
     uint8_t *bufs[MAX_TIMERS] = {0};
-    int ok = 1;
+    int nspecs = 0, ok = 1;
     for (int i = 0; i < n; i++) {
+        const ch_case_timer *old = same_timer(was, nwas, &timers[i]);
+        if (old && old->due_ms == timers[i].due_ms)
+            continue; /* unchanged: pending in the store, or already fired */
         Charter__V1__TimerFired t = CHARTER__V1__TIMER_FIRED__INIT;
         ts_of(timers[i].due_ms, &due_ts[i]);
         t.timer_id = (char *)timers[i].id;
@@ -277,53 +321,58 @@ apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *timers,
         t.channel = ch_channel_from_name(st->channel);
         t.case_type = (char *)st->case_type;
         size_t len = charter__v1__timer_fired__get_packed_size(&t);
-        bufs[i] = malloc(len ? len : 1);
-        if (!bufs[i]) {
+        bufs[nspecs] = malloc(len ? len : 1);
+        if (!bufs[nspecs]) {
             ok = 0;
             break;
         }
-        charter__v1__timer_fired__pack(&t, bufs[i]);
-        specs[i] = (ch_timer_spec){timers[i].id, timers[i].due_ms, bufs[i], len};
+        charter__v1__timer_fired__pack(&t, bufs[nspecs]);
+        specs[nspecs] = (ch_timer_spec){timers[i].id, timers[i].due_ms, bufs[nspecs], len};
+        nspecs++;
     }
-    /* The timers a case can have but should not now: cancel them. */
     char all[32][CH_CASE_TIMER_ID_MAX];
     const char *gone[32];
-    size_t ngone = 0, nall = ch_case_all_timer_ids(case_id, all, 32);
-    for (size_t a = 0; a < nall; a++) {
-        int wanted = 0;
-        for (int i = 0; i < n; i++)
-            wanted |= strcmp(all[a], timers[i].id) == 0;
-        if (!wanted)
-            gone[ngone++] = all[a];
-    }
-    char *json = ok ? ch_case_state_to_json(st) : NULL;
-    char key[160];
-    snprintf(key, sizeof(key), "charter:case:{%s}:sla", case_id);
-    j->pending = 1; /* held until every step is sent */
-    if (json) {
-        j->pending++;
-        if (ch_redis_command(s->rt, state_saved, j, "SET %s %s EX %d", key, json,
-                             st->closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0)
-            job_step_done(j, 0);
+    size_t ngone = 0;
+    if (had_state) {
+        for (int i = 0; i < nwas; i++)
+            if (!same_timer(timers, n, &was[i]))
+                gone[ngone++] = was[i].id;
     } else {
-        j->failed = 1;
+        size_t nall = ch_case_all_timer_ids(case_id, all, 32);
+        for (size_t a = 0; a < nall; a++) {
+            int wanted = 0;
+            for (int i = 0; i < n; i++)
+                wanted |= strcmp(all[a], timers[i].id) == 0;
+            if (!wanted)
+                gone[ngone++] = all[a];
+        }
     }
-    if (n > 0 && !j->failed) {
+    j->state_json = ok ? ch_case_state_to_json(st) : NULL;
+    j->st_closed = st->closed;
+    if (!j->state_json) {
+        for (int i = 0; i < nspecs; i++)
+            free(bufs[i]);
+        ch_msg_done(j->m, CH_EAGAIN, "out of memory");
+        job_free(j);
+        return;
+    }
+    j->pending = 1; /* held until every step is sent */
+    if (nspecs > 0) {
         j->pending++;
-        if (ch_timer_store_schedule(s->store, partition, specs, (size_t)n, store_changed, j) != 0)
-            job_step_done(j, 0);
+        if (ch_timer_store_schedule(s->store, partition, specs, (size_t)nspecs, store_changed, j) !=
+            0)
+            store_changed(j, CH_EAGAIN);
         else
-            ch_metric_add(s->m_scheduled, n);
+            ch_metric_add(s->m_scheduled, nspecs);
     }
-    if (ngone > 0 && !j->failed) {
+    if (ngone > 0) {
         j->pending++;
         if (ch_timer_store_cancel(s->store, partition, gone, ngone, store_changed, j) != 0)
-            job_step_done(j, 0);
+            store_changed(j, CH_EAGAIN);
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < nspecs; i++)
         free(bufs[i]);
-    free(json);
-    job_step_done(j, 1);
+    store_changed(j, 0);
 }
 
 static void
@@ -332,37 +381,45 @@ state_loaded(void *opaque, redisReply *reply)
     event_job *j = opaque;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        free(j);
+        job_free(j);
         return;
     }
     ch_case_state st;
     memset(&st, 0, sizeof(st));
-    if (reply->type == REDIS_REPLY_STRING &&
-        ch_case_state_from_json(reply->str, reply->len, &st) != 0)
-        CH_LOG_WARN(ch_runtime_log(j->s->rt), "case state unreadable; rebuilding from this event",
-                    CH_STR("case_id", j->ev->case_id));
+    int had_state = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        if (ch_case_state_from_json(reply->str, reply->len, &st) == 0)
+            had_state = 1;
+        else
+            CH_LOG_WARN(ch_runtime_log(j->s->rt),
+                        "case state unreadable; rebuilding from this event",
+                        CH_STR("case_id", j->ev->case_id));
+    }
+    ch_case_state before = st;
     if (ch_case_apply(&st, j->ev) < 0) {
         ch_msg_done(j->m, CH_EBADMSG, "case event without occurred_at");
-        free(j);
+        job_free(j);
         return;
     }
-    ch_case_timer timers[MAX_TIMERS];
-    int64_t target_ms = 0;
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
     const ch_org_clocks *oc = find_org(j->s, j->ev->organisation);
     if (!oc) {
         ch_msg_done(j->m, CH_EBADMSG, "the organisation's policy was removed by a reload");
-        free(j);
+        job_free(j);
         return;
     }
+    ch_case_timer was[MAX_TIMERS], timers[MAX_TIMERS];
+    int64_t target_ms = 0, was_target = 0;
+    int nwas =
+        had_state ? ch_case_timers(oc, j->ev->case_id, &before, was, MAX_TIMERS, &was_target) : 0;
     int n = ch_case_timers(oc, j->ev->case_id, &st, timers, MAX_TIMERS, &target_ms);
-    if (n < 0) {
+    if (n < 0 || nwas < 0) {
         ch_msg_done(j->m, CH_EBADMSG, "a deadline of this case falls outside 1995-2100");
-        free(j);
+        job_free(j);
         return;
     }
-    apply_timers(j, &st, timers, n, target_ms);
+    apply_timers(j, &st, was, nwas, had_state, timers, n, target_ms);
 }
 
 static void
@@ -402,7 +459,7 @@ sla_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     j->m = m;
     j->ev = ev;
     if (ch_redis_command(s->rt, state_loaded, j, "GET charter:case:{%s}:sla", ev->case_id) != 0) {
-        free(j);
+        job_free(j);
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
     }
 }

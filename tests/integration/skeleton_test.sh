@@ -114,6 +114,14 @@ report_has() {
 wait_until 20 report_has || fail "report does not count case A: $(curl -sS "http://127.0.0.1:$REPORT/v1/report?organisation=nottingham-city-homes")"
 pass "report counts the contact, the fired timer and the sent acknowledgement"
 
+# ---- a later event does not fire a timer that already fired ----
+r=$(post_json "$IN" "/v1/cases/$CASE_A/events" "{\"type\":\"paused\",\"organisation\":\"nottingham-city-homes\",\"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"reason\":\"awaiting_clarification\"}")
+[ "${r%% *}" = 202 ] || fail "POST paused for case A: $r"
+sleep 3
+n=$(count_records charter.sla.timers.v1 "$CASE_A")
+[ "$n" = 1 ] || fail "case A's acknowledgement fired $n times (a later event set it again)"
+pass "a paused event after the acknowledgement fired did not fire it again"
+
 # ---- a record no service can read goes to the dead-letter topic; nothing stops ----
 printf 'not-a-protobuf' | kcat -b "$BOOTSTRAP" -P -t charter.contact.events.v1 -k bad-record
 dlq_count() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -c '/' || true; }

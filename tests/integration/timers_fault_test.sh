@@ -77,8 +77,9 @@ CTL="$BUILD/tools/charterctl/charterctl"
 out=$("$CTL" timers --due-within 1h --redis "$REDIS_URL") || fail "charterctl timers failed: $out"
 grep -qx '600 timers' <<<"$out" || fail "charterctl timers --due-within 1h: $(tail -n 2 <<<"$out")"
 out=$("$CTL" timers --case aof-000007 --redis "$REDIS_URL") || fail "charterctl timers --case failed"
-grep -qx '2 timers' <<<"$out" && grep -q 'aof-000007/acknowledgement_due' <<<"$out" &&
-  grep -q 'aof-000007/breach' <<<"$out" || fail "charterctl timers --case: $out"
+grep -qx '2 timers' <<<"$out" &&
+  grep -qE ' acknowledgement +later +T-000007 +aof-000007/acknowledgement_due$' <<<"$out" &&
+  grep -qE ' breach +later +T-000007 +aof-000007/breach$' <<<"$out" || fail "charterctl timers --case: $out"
 [ "$("$CTL" timers --due-within 1s --redis "$REDIS_URL" | tail -n 1)" = "0 timers" ] ||
   fail "charterctl timers --due-within 1s listed timers due in 20 s"
 pass "charterctl timers: 600 due within the hour, 2 for one case, none within a second"

@@ -176,7 +176,7 @@ ch_cmd_timers(int argc, char **argv)
         for (size_t k = 0; k < s->element[1]->elements; k++) {
             const char *due_key = s->element[1]->element[k]->str;
             char prefix[128], inflight[160], timers[160];
-            size_t plen = strlen(due_key) - 4; /* without "due" */
+            size_t plen = strlen(due_key) - 3; /* keep the ":" before "due" */
             snprintf(prefix, sizeof(prefix), "%.*s", (int)plen, due_key);
             snprintf(inflight, sizeof(inflight), "%sinflight", prefix);
             snprintf(timers, sizeof(timers), "%stimers", prefix);
