@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Writes N signed POST /v1/contacts requests for the ingest benchmark.
+
+Each line is "SIGNATURE<TAB>BODY": a realistic contact (docs/api.md) with its own
+gateway_message_id, so no request is a duplicate and every 202 is a new Kafka
+record, signed X-Charter-Signature: t=T,v1=HMAC-SHA256(key, T + "." + body).
+Signatures are valid for 5 minutes from T, so run this right before wrk.
+
+Usage: gen_requests.py OUT N KEY_FILE RUN_TAG
+"""
+import hashlib
+import hmac
+import json
+import sys
+import time
+
+ORGS = ["nottingham-city-homes", "derby-homes", "nihe", "digital-first-council",
+        "customer-care-council"]
+CHANNELS = ["email", "online_form", "phone", "sms", "social", "letter"]
+SUMMARIES = [
+    "Gutter leaking above the back door, water coming into the kitchen since Friday",
+    "Boiler has no hot water again after last week's repair, two small children at home",
+    "Neighbour's dog barking through the night, third time I have reported this",
+    "Request for a copy of all the information you hold about me (subject access)",
+    "Complaint about the length of time taken to fix the damp in the bedroom",
+]
+
+
+def main():
+    out, n, key_file, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    key = open(key_file, "rb").read().strip()
+    t = str(int(time.time())).encode()
+    with open(out, "wb") as f:
+        for i in range(n):
+            body = json.dumps({
+                "organisation": ORGS[i % len(ORGS)],
+                "channel": CHANNELS[i % len(CHANNELS)],
+                "received_at": "2026-11-23T09:%02d:%02dZ" % (i // 60 % 60, i % 60),
+                "customer": {"name": "Ann Example", "email": "ann.example+%d@example.org" % i,
+                             "phone": "07700%06d" % (i % 1000000)},
+                "summary": SUMMARIES[i % len(SUMMARIES)],
+                "case_type": "complaint_stage_1" if i % 4 == 0 else "enquiry",
+                "gateway_message_id": "bench-%s-%d" % (tag, i),
+            }, separators=(",", ":")).encode()
+            mac = hmac.new(key, t + b"." + body, hashlib.sha256).hexdigest().encode()
+            f.write(b"t=" + t + b",v1=" + mac + b"\t" + body + b"\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Summary of a bench-ingest run: per-round figures, medians, ratio, and the
+persistence check (records on the topic vs 202 answers).
+
+Usage: summarise.py RESULTS.jsonl METRICS.txt APPENDED RETAINED READ DISTINCT_KEYS CONNECTIONS
+"""
+import json
+import statistics
+import sys
+
+
+def metric(path, name):
+    for line in open(path):
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return int(float(line.split()[-1]))
+    return 0
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    accepted = metric(sys.argv[2], "charter_ingest_accepted_total")
+    appended, retained, records, distinct, conns = (int(a) for a in sys.argv[3:8])
+
+    print("\n%-14s %10s %9s %9s %9s  %-28s %s" % ("run", "req/s", "p50 ms", "p90 ms", "p99 ms",
+                                               "CPU % of a core", "statuses / errors"))
+    for r in rows:
+        res = r["result"]
+        errs = {k: v for k, v in res["errors"].items() if v}
+        c = r.get("cpu_pct", {})
+        cpu = ("nginx %d" % c.get("nginx", 0) if "nginx" in r["name"] else
+               "ingest %d redis %d broker %d" % (c.get("ingest", 0), c.get("redis", 0), c.get("broker", 0)))
+        print("%-14s %10.0f %9.2f %9.2f %9.2f  %-28s %s%s%s" % (
+            r["name"], res["rps"], res["p50_ms"], res["p90_ms"], res["p99_ms"], cpu,
+            json.dumps(res["statuses"], sort_keys=True), " errors=" + json.dumps(errs) if errs else "",
+            " WRAPPED=%d" % res["wrapped"] if res["wrapped"] and "ingest" in r["name"] else ""))
+
+    def med(kind, key):
+        return statistics.median(r["result"][key] for r in rows if r["name"].startswith(kind + "-")
+                                 and not r["name"].startswith("warmup"))
+
+    ing = {k: med("ingest", k) for k in ("rps", "p50_ms", "p99_ms")}
+    ngx = {k: med("nginx", k) for k in ("rps", "p50_ms", "p99_ms")}
+    ratio = ing["rps"] / ngx["rps"]
+    n = sum(1 for r in rows if r["name"].startswith("ingest-"))
+    print("\nmedians of %d rounds     req/s     p50 ms    p99 ms" % n)
+    print("ingest (POST contact) %9.0f %10.2f %9.2f" % (ing["rps"], ing["p50_ms"], ing["p99_ms"]))
+    print("nginx (return 204)    %9.0f %10.2f %9.2f" % (ngx["rps"], ngx["p50_ms"], ngx["p99_ms"]))
+    print("ratio ingest/nginx    %8.1f%%   (target >= 40%%: %s)" % (
+        100 * ratio, "met" if ratio >= 0.40 else "MISSED by %.1f points" % (100 * (0.40 - ratio))))
+
+    # Persistence: every request ingest answered 202 is a record on the topic.
+    ingest_rows = [r["result"] for r in rows if "ingest" in r["name"]]
+    wrk202 = sum(res["statuses"].get("202", 0) for res in ingest_rows)
+    other = {}
+    for res in ingest_rows:
+        for s, c in res["statuses"].items():
+            if s != "202":
+                other[s] = other.get(s, 0) + c
+    errors = sum(sum(res["errors"].values()) - res["errors"]["status"] for res in ingest_rows)
+    inflight = accepted - wrk202
+    print("\npersistence (all %d ingest runs, warm-up included):" % len(ingest_rows))
+    print("  202 answers seen by wrk           %d" % wrk202)
+    print("  non-202 answers seen by wrk       %s" % (json.dumps(other) if other else "none"))
+    print("  socket errors/timeouts (wrk)      %d" % errors)
+    print("  202s sent by ingest (/metrics)    %d" % accepted)
+    print("  records appended to charter.contact.events.v1 (end offsets, kcat) %d" % appended)
+    print("  records still on the topic %d (offsets), read back %d, distinct case ids %d"
+          % (retained, records, distinct))
+    print("  answered after wrk stopped        %d (requests in flight at the end of a run;"
+          " at most %d per run)" % (inflight, conns))
+    ok = (appended == accepted and retained == records == distinct and not other
+          and 0 <= inflight <= conns * len(ingest_rows))
+    print("  every 202 persisted exactly once: %s" % ("yes" if ok else "NO"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
