@@ -59,6 +59,8 @@ COPY --from=build /out/ /usr/local/bin/
 # only read them: sla-timer's sla.policy_dir (docker-compose.yml sets
 # CHARTER_SLA_POLICY_DIR to this directory; mount your own over it or beside it).
 COPY policies/ /usr/share/charter/policies/
+# The notification templates (templates/README.md): notify.template_dir.
+COPY templates/ /usr/share/charter/templates/
 
 USER charter:charter
 WORKDIR /var/lib/charter

@@ -35,7 +35,8 @@ promises:
 YAML
 done
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
-start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX"
+start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
+  CHARTER_NOTIFY_TEMPLATE_DIR="$CHARTER_SOURCE_DIR/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
 start_service reporting
 for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
 pass "all four services ready (redis $REDIS_URL, kafka $BOOTSTRAP)"

@@ -1,0 +1,821 @@
+/* The charter's figures as differences of case contributions (see report_agg.h). */
+#include "charter/report_agg.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+
+static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
+    "received",
+    "acknowledged_in_time",
+    "acknowledged_late",
+    "answered",
+    "answered_in_time",
+    "answered_late",
+    "answered_in_time_original",
+    "answered_late_original",
+    "extended",
+    "open",
+    "escalated",
+    "calls_answered",
+    "calls_answered_in_time",
+    "calls_answered_late",
+    "calls_abandoned",
+    "visitors_seen",
+    "visitors_seen_in_time",
+    "visitors_seen_late",
+    "visitors_left_unseen",
+    "satisfaction_responses",
+    "satisfaction_score_pct_sum",
+    "satisfied",
+    "timers.acknowledgement_due",
+    "timers.breach",
+    "timers.wait_exceeded",
+    "notifications.sent",
+    "notifications.failed",
+};
+
+static const char *const support_names[CH_REPORT_SUPPORT_COUNT] = {
+    "phone_interpreting",
+    "face_to_face_interpreting",
+    "bsl",
+    "audio",
+    "large_print",
+    "braille",
+    "easy_read",
+    "translation",
+    "other",
+};
+
+static const char *const unit_names[CH_REPORT_UNIT_COUNT] = {
+    "working_days", "days", "hours", "minutes", "seconds",
+};
+
+const char *
+ch_report_fig_name(ch_report_fig f)
+{
+    return f < CH_REPORT_FIG_COUNT ? fig_names[f] : "unknown";
+}
+
+const char *
+ch_report_support_name(ch_report_support s)
+{
+    return s < CH_REPORT_SUPPORT_COUNT ? support_names[s] : "unknown";
+}
+
+const char *
+ch_report_unit_name(ch_report_unit u)
+{
+    return u < CH_REPORT_UNIT_COUNT ? unit_names[u] : "unknown";
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int32_t
+local_day(const ch_org_clocks *oc, int64_t ms)
+{
+    int64_t s = floor_div(ms, 1000);
+    if (oc && oc->tz)
+        s += ch_tz_offset_at(oc->tz, s);
+    return (int32_t)floor_div(s, 86400);
+}
+
+void
+ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz)
+{
+    int y, m, d;
+    ch_civil_from_day(dayno, &y, &m, &d);
+    if (g == CH_REPORT_YEAR)
+        snprintf(buf, bufsz, "%04d", y);
+    else if (g == CH_REPORT_MONTH)
+        snprintf(buf, bufsz, "%04d-%02d", y, m);
+    else
+        snprintf(buf, bufsz, "%04d-%02d-%02d", y, m, d);
+}
+
+static int64_t
+ms_of(const Charter__V1__Timestamp *ts)
+{
+    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
+}
+
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a < b ? a : b;
+}
+
+/* ---- contributions ---- */
+
+typedef struct {
+    ch_report_item *out;
+    size_t cap, n;
+    char prefix[3][CH_REPORT_KEY_MAX];
+    int overflow;
+} item_list;
+
+static void
+put(item_list *l, const char *figure, int64_t v)
+{
+    if (v == 0)
+        return;
+    for (int g = 0; g < 3; g++) {
+        char key[CH_REPORT_KEY_MAX];
+        snprintf(key, sizeof(key), "%s%s", l->prefix[g], figure);
+        size_t i;
+        for (i = 0; i < l->n; i++)
+            if (strcmp(l->out[i].key, key) == 0)
+                break;
+        if (i < l->n) {
+            l->out[i].value += v;
+            continue;
+        }
+        if (l->n == l->cap) {
+            l->overflow = 1;
+            return;
+        }
+        memcpy(l->out[l->n].key, key, sizeof(key));
+        l->out[l->n++].value = v;
+    }
+}
+
+/* The case as if still open, for ch_case_timers to give its targets. */
+static ch_case_state
+open_view(const ch_case_state *st)
+{
+    ch_case_state v = *st;
+    v.responded = 0;
+    v.closed = 0;
+    v.escalated = 0;
+    v.seen = 0;
+    v.paused_since_ms = 0;
+    return v;
+}
+
+/* The due instant of the timer of `kind` for the view, or 0; the response
+ * target into *target_ms when target_ms is given. */
+static int
+timer_due(const ch_org_clocks *oc, const ch_case_state *v, Charter__V1__TimerKind kind,
+          int64_t *due_ms, int64_t *target_ms)
+{
+    ch_case_timer t[32];
+    int64_t target = 0;
+    int n = ch_case_timers(oc, "case", v, t, 32, &target);
+    if (n < 0)
+        return n;
+    *due_ms = 0;
+    for (int i = 0; i < n; i++)
+        if (t[i].kind == kind) {
+            *due_ms = t[i].due_ms;
+            break;
+        }
+    if (target_ms)
+        *target_ms = target;
+    return 0;
+}
+
+static int
+paused_day(const ch_org_clocks *oc, const ch_case_state *st, int32_t day)
+{
+    for (size_t i = 0; i < st->npauses; i++)
+        if (day >= local_day(oc, st->pauses[i].from_ms) &&
+            day <= local_day(oc, st->pauses[i].to_ms))
+            return 1;
+    return 0;
+}
+
+static int64_t
+ceil_div(int64_t a, int64_t b)
+{
+    return a <= 0 ? 0 : (a + b - 1) / b;
+}
+
+/* Time to respond in the clock's own unit (report_agg.h). */
+static void
+time_to_respond(const ch_org_clocks *oc, const ch_report_case *rc, const ch_policy_promise *p,
+                int64_t ack_due, ch_report_unit *unit, int64_t *value)
+{
+    const ch_case_state *st = &rc->clock;
+    int64_t end = rc->responded_ms;
+    if (!p || !p->respond.set || p->respond_measured_only) {
+        *unit = CH_REPORT_UNIT_HOURS;
+        *value = ceil_div(end - rc->received_ms, 3600LL * 1000);
+    } else {
+        const ch_clock *c = &p->respond.clock;
+        int64_t start = st->received_ms;
+        if (c->anchor == CH_CLOCK_FROM_ACKNOWLEDGEMENT)
+            start = st->acknowledged_ms ? st->acknowledged_ms : ack_due;
+        if (c->kind == CH_CLOCK_ELAPSED) {
+            int64_t elapsed = end - start;
+            for (size_t i = 0; i < st->npauses; i++) {
+                int64_t from = st->pauses[i].from_ms > start ? st->pauses[i].from_ms : start;
+                int64_t to = st->pauses[i].to_ms < end ? st->pauses[i].to_ms : end;
+                if (to > from)
+                    elapsed -= to - from;
+            }
+            int64_t per = c->n % 3600 == 0 ? 3600 : c->n % 60 == 0 ? 60 : 1;
+            *unit = per == 3600 ? CH_REPORT_UNIT_HOURS
+                    : per == 60 ? CH_REPORT_UNIT_MINUTES
+                                : CH_REPORT_UNIT_SECONDS;
+            *value = ceil_div(elapsed, per * 1000);
+        } else {
+            const ch_calendar *cal = NULL;
+            if (c->kind == CH_CLOCK_WORKING_DAYS || c->kind == CH_CLOCK_NEXT_WORKING_DAY) {
+                *unit = CH_REPORT_UNIT_WORKING_DAYS;
+                cal = c->calendar == CH_CLOCK_CAL_UK_ANY     ? oc->uk_any
+                      : c->calendar == CH_CLOCK_CAL_SCOTLAND ? oc->scotland
+                                                             : oc->calendar;
+            } else {
+                *unit = CH_REPORT_UNIT_DAYS;
+            }
+            int64_t n = 0;
+            int32_t last = local_day(oc, end);
+            for (int32_t d = local_day(oc, start) + 1; d <= last && n <= CH_REPORT_TTR_MAX; d++)
+                if ((!cal || ch_calendar_is_working_day(cal, d)) && !paused_day(oc, st, d))
+                    n++;
+            *value = n;
+        }
+    }
+    if (*value > CH_REPORT_TTR_MAX)
+        *value = CH_REPORT_TTR_MAX;
+}
+
+int
+ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_item *out,
+                  size_t cap)
+{
+    const ch_case_state *st = &rc->clock;
+    if (!rc->received_ms)
+        return 0;
+    item_list l = {.out = out, .cap = cap};
+    const char *channel = st->channel[0] ? st->channel : "unspecified";
+    const char *type = st->case_type[0] ? st->case_type : "enquiry";
+    int32_t day = local_day(oc, rc->received_ms);
+    for (int g = 0; g < 3; g++) {
+        char period[16];
+        ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
+        snprintf(l.prefix[g], sizeof(l.prefix[g]), "%s|%s|%s|", period, channel, type);
+    }
+    const ch_policy_promise *p = oc ? ch_policy_find_promise(&oc->policy, channel, type) : NULL;
+    ch_case_state view = open_view(st);
+
+    put(&l, fig_names[CH_REPORT_RECEIVED], 1);
+    if (!rc->responded_ms && !st->closed && !st->escalated)
+        put(&l, fig_names[CH_REPORT_OPEN], 1);
+    put(&l, fig_names[CH_REPORT_ESCALATED], st->escalated ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_EXTENDED], st->extended_to_ms ? 1 : 0);
+
+    /* acknowledgement */
+    int64_t ack_due = 0;
+    if (p && p->ack != CH_POLICY_ACK_NONE) {
+        ch_case_state v = view;
+        v.acknowledged_ms = 0;
+        if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE, &ack_due,
+                      NULL) != 0)
+            return CH_EINVAL;
+        int64_t acked = earliest(earliest(st->acknowledged_ms, rc->ack_sent_ms), rc->responded_ms);
+        int64_t limit = ack_due;
+        if (p->ack == CH_POLICY_ACK_AUTOMATIC && limit)
+            limit += CH_REPORT_AUTO_ACK_GRACE_MS;
+        if (acked && limit)
+            put(&l, fig_names[acked <= limit ? CH_REPORT_ACK_IN_TIME : CH_REPORT_ACK_LATE], 1);
+    }
+
+    /* response */
+    if (rc->responded_ms) {
+        put(&l, fig_names[CH_REPORT_ANSWERED], 1);
+        if (p && p->respond.set && !p->respond_measured_only) {
+            int64_t target = 0, original = 0, unused;
+            if (timer_due(oc, &view, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, &unused,
+                          &target) != 0)
+                return CH_EINVAL;
+            ch_case_state v = view;
+            v.extended_to_ms = 0;
+            if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, &unused, &original) !=
+                0)
+                return CH_EINVAL;
+            if (target)
+                put(&l,
+                    fig_names[rc->responded_ms <= target ? CH_REPORT_ANSWERED_IN_TIME
+                                                         : CH_REPORT_ANSWERED_LATE],
+                    1);
+            if (original)
+                put(&l,
+                    fig_names[rc->responded_ms <= original ? CH_REPORT_ANSWERED_IN_TIME_ORIGINAL
+                                                           : CH_REPORT_ANSWERED_LATE_ORIGINAL],
+                    1);
+        }
+        ch_report_unit unit;
+        int64_t value;
+        time_to_respond(oc, rc, p, ack_due, &unit, &value);
+        char name[48];
+        snprintf(name, sizeof(name), "ttr.%s.%lld", unit_names[unit], (long long)value);
+        put(&l, name, 1);
+    }
+
+    /* calls */
+    if (rc->call_status == CHARTER__V1__CALL__STATUS__STATUS_ANSWERED) {
+        put(&l, fig_names[CH_REPORT_CALLS_ANSWERED], 1);
+        int by_time = p && p->answer.set && !p->answer_measured_only;
+        int by_rings = p && p->answer_rings > 0 && rc->call_rings > 0;
+        if (by_time || by_rings) {
+            int ok = (by_time && rc->call_wait_s <= p->answer.clock.n) ||
+                     (by_rings && rc->call_rings <= (uint32_t)p->answer_rings);
+            put(&l, fig_names[ok ? CH_REPORT_CALLS_IN_TIME : CH_REPORT_CALLS_LATE], 1);
+        }
+    } else if (rc->call_status == CHARTER__V1__CALL__STATUS__STATUS_ABANDONED) {
+        put(&l, fig_names[CH_REPORT_CALLS_ABANDONED], 1);
+    }
+
+    /* visitors */
+    if (rc->seen_ms) {
+        put(&l, fig_names[CH_REPORT_VISITORS_SEEN], 1);
+        int64_t due = 0;
+        if (p && timer_due(oc, &view, CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED, &due,
+                           NULL) != 0)
+            return CH_EINVAL;
+        if (due)
+            put(&l,
+                fig_names[rc->seen_ms <= due ? CH_REPORT_VISITORS_IN_TIME
+                                             : CH_REPORT_VISITORS_LATE],
+                1);
+    } else if (rc->left_unseen) {
+        put(&l, fig_names[CH_REPORT_VISITORS_LEFT_UNSEEN], 1);
+    }
+
+    /* satisfaction */
+    if (rc->satisfaction_max) {
+        uint32_t s = rc->satisfaction_score, m = rc->satisfaction_max;
+        put(&l, fig_names[CH_REPORT_SATISFACTION_RESPONSES], 1);
+        put(&l, fig_names[CH_REPORT_SATISFACTION_SCORE_PCT_SUM], ((int64_t)s * 100 + m / 2) / m);
+        put(&l, fig_names[CH_REPORT_SATISFIED], (uint64_t)s * 5 >= (uint64_t)m * 4 ? 1 : 0);
+    }
+
+    for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++) {
+        char name[48];
+        snprintf(name, sizeof(name), "support.%s", support_names[k]);
+        put(&l, name, rc->support[k]);
+    }
+
+    put(&l, fig_names[CH_REPORT_TIMERS_ACK_DUE], rc->flags & CH_REPORT_FIRED_ACK_DUE ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_TIMERS_BREACH], rc->flags & CH_REPORT_FIRED_BREACH ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_TIMERS_WAIT_EXCEEDED],
+        rc->flags & CH_REPORT_FIRED_WAIT_EXCEEDED ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_NOTIFICATIONS_SENT],
+        rc->flags & CH_REPORT_NOTIFIED_ACK_SENT ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_NOTIFICATIONS_FAILED],
+        rc->flags & CH_REPORT_NOTIFIED_ACK_FAILED ? 1 : 0);
+    return l.overflow ? CH_EINVAL : (int)l.n;
+}
+
+/* ---- applying records ---- */
+
+static int64_t
+find_value(const ch_report_item *items, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i].key, key) == 0)
+            return items[i].value;
+    return 0;
+}
+
+static int
+diff(const ch_report_item *before, size_t nb, const ch_report_item *after, size_t na,
+     ch_report_item *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < na; i++) {
+        int64_t d = after[i].value - find_value(before, nb, after[i].key);
+        if (!d)
+            continue;
+        if (n == cap)
+            return CH_EINVAL;
+        out[n] = after[i];
+        out[n++].value = d;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        int found = 0;
+        for (size_t k = 0; k < na && !found; k++)
+            found = strcmp(after[k].key, before[i].key) == 0;
+        if (found)
+            continue;
+        if (n == cap)
+            return CH_EINVAL;
+        out[n] = before[i];
+        out[n++].value = -before[i].value;
+    }
+    return (int)n;
+}
+
+/* Computes the deltas from *rc to *next and, on success, makes *next the case. */
+static int
+step(const ch_org_clocks *oc, ch_report_case *rc, const ch_report_case *next, ch_report_item *delta,
+     size_t cap)
+{
+    ch_report_item *before = malloc(2 * CH_REPORT_MAX_ITEMS * sizeof(*before));
+    if (!before)
+        return CH_ENOMEM;
+    ch_report_item *after = before + CH_REPORT_MAX_ITEMS;
+    int nb = ch_report_contrib(oc, rc, before, CH_REPORT_MAX_ITEMS);
+    int na = nb < 0 ? nb : ch_report_contrib(oc, next, after, CH_REPORT_MAX_ITEMS);
+    int n = na < 0 ? na : diff(before, (size_t)nb, after, (size_t)na, delta, cap);
+    free(before);
+    if (n >= 0)
+        *rc = *next;
+    return n;
+}
+
+static uint64_t
+fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static ch_report_support
+support_kind(const char *kind)
+{
+    if (!kind)
+        return CH_REPORT_SUPPORT_OTHER;
+    if (strcmp(kind, "interpreting_call") == 0)
+        return CH_REPORT_SUPPORT_PHONE_INTERPRETING;
+    if (strcmp(kind, "interpreting_session") == 0)
+        return CH_REPORT_SUPPORT_FACE_TO_FACE_INTERPRETING;
+    for (int k = 0; k < CH_REPORT_SUPPORT_OTHER; k++)
+        if (strcmp(kind, support_names[k]) == 0)
+            return (ch_report_support)k;
+    return CH_REPORT_SUPPORT_OTHER;
+}
+
+static void
+count_support(ch_report_case *rc, const Charter__V1__CaseEvent *ev)
+{
+    uint64_t h = fnv1a(ev->event_id ? ev->event_id : "", 14695981039346656037ULL);
+    if (!ev->event_id || !ev->event_id[0]) {
+        char at[32];
+        snprintf(at, sizeof(at), "@%lld", (long long)ms_of(ev->occurred_at));
+        h = fnv1a(at,
+                  fnv1a(ev->communication_support->kind ? ev->communication_support->kind : "", h));
+    }
+    for (size_t i = 0; i < rc->ncounted; i++)
+        if (rc->counted[i] == h)
+            return;
+    if (rc->ncounted == CH_REPORT_MAX_COUNTED)
+        return;
+    rc->counted[rc->ncounted++] = h;
+    rc->support[support_kind(ev->communication_support->kind)]++;
+}
+
+int
+ch_report_on_case_event(const ch_org_clocks *oc, ch_report_case *rc,
+                        const Charter__V1__CaseEvent *ev, ch_report_item *delta, size_t cap)
+{
+    ch_report_case next = *rc;
+    if (ch_case_apply(&next.clock, ev) < 0)
+        return CH_EINVAL;
+    int64_t at = ms_of(ev->occurred_at);
+    switch (ev->event_case) {
+    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
+        next.received_ms = at;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
+        next.responded_ms = earliest(next.responded_ms, at);
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
+        if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_SEEN)
+            next.seen_ms = earliest(next.seen_ms, at);
+        else if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_LEFT_UNSEEN)
+            next.left_unseen = 1;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_CALL: {
+        const Charter__V1__Call *c = ev->call;
+        int final = c->status == CHARTER__V1__CALL__STATUS__STATUS_ANSWERED ||
+                    c->status == CHARTER__V1__CALL__STATUS__STATUS_ABANDONED;
+        if (final &&
+            (at > next.call_ms || (at == next.call_ms && (int)c->status > next.call_status))) {
+            next.call_ms = at;
+            next.call_status = (int)c->status;
+            next.call_wait_s = c->wait_seconds;
+            next.call_rings = c->rings;
+        }
+        break;
+    }
+    case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
+        count_support(&next, ev);
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION: {
+        const Charter__V1__Satisfaction *s = ev->satisfaction;
+        if (!s->max_score || s->score > s->max_score)
+            return CH_EINVAL;
+        if (at > next.satisfaction_ms ||
+            (at == next.satisfaction_ms && s->score > next.satisfaction_score)) {
+            next.satisfaction_ms = at;
+            next.satisfaction_score = s->score;
+            next.satisfaction_max = s->max_score;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return step(oc, rc, &next, delta, cap);
+}
+
+int
+ch_report_on_timer(const ch_org_clocks *oc, ch_report_case *rc, const Charter__V1__TimerFired *t,
+                   ch_report_item *delta, size_t cap)
+{
+    ch_report_case next = *rc;
+    if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE)
+        next.flags |= CH_REPORT_FIRED_ACK_DUE;
+    else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH)
+        next.flags |= CH_REPORT_FIRED_BREACH;
+    else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED)
+        next.flags |= CH_REPORT_FIRED_WAIT_EXCEEDED;
+    return step(oc, rc, &next, delta, cap);
+}
+
+int
+ch_report_on_outcome(const ch_org_clocks *oc, ch_report_case *rc,
+                     const Charter__V1__NotificationOutcome *o, ch_report_item *delta, size_t cap)
+{
+    ch_report_case next = *rc;
+    if (o->kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT) {
+        if (o->status == CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT ||
+            o->status == CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_DELIVERED) {
+            next.flags |= CH_REPORT_NOTIFIED_ACK_SENT;
+            next.ack_sent_ms = earliest(next.ack_sent_ms, ms_of(o->occurred_at));
+        } else if (o->status == CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED) {
+            next.flags |= CH_REPORT_NOTIFIED_ACK_FAILED;
+        }
+    }
+    return step(oc, rc, &next, delta, cap);
+}
+
+int
+ch_report_overdue_at(const ch_org_clocks *oc, const ch_report_case *rc, int64_t now_ms,
+                     int64_t *due_ms)
+{
+    const ch_case_state *st = &rc->clock;
+    *due_ms = 0;
+    if (!oc || !rc->received_ms || rc->responded_ms || st->closed || st->escalated)
+        return 0;
+    int64_t target = 0, wait = 0, unused;
+    ch_case_state v = *st;
+    v.paused_since_ms = 0;
+    if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, &unused, &target) != 0)
+        return CH_EINVAL;
+    if (!rc->seen_ms && !rc->left_unseen &&
+        timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED, &wait, NULL) != 0)
+        return CH_EINVAL;
+    *due_ms = target ? target : wait;
+    if (st->paused_since_ms || !*due_ms)
+        return 0;
+    return now_ms > *due_ms ? 1 : 0;
+}
+
+int
+ch_report_case_bucket(const ch_org_clocks *oc, const ch_report_case *rc, char *buf, size_t bufsz)
+{
+    if (!rc->received_ms)
+        return CH_ENOTFOUND;
+    char day[16];
+    ch_report_period(local_day(oc, rc->received_ms), CH_REPORT_DAY, day, sizeof(day));
+    snprintf(buf, bufsz, "%s|%s|%s", day, rc->clock.channel[0] ? rc->clock.channel : "unspecified",
+             rc->clock.case_type[0] ? rc->clock.case_type : "enquiry");
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+char *
+ch_report_case_to_json(const ch_report_case *rc)
+{
+    char *clock = ch_case_state_to_json(&rc->clock);
+    if (!clock)
+        return NULL;
+    json_t *cj = json_loads(clock, 0, NULL);
+    free(clock);
+    json_t *support = json_array(), *counted = json_array();
+    for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++)
+        json_array_append_new(support, json_integer(rc->support[k]));
+    for (size_t i = 0; i < rc->ncounted; i++)
+        json_array_append_new(counted, json_integer((json_int_t)rc->counted[i]));
+    json_t *o = json_pack(
+        "{s:o,s:I,s:I,s:I,s:I,s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:I}", "clock", cj,
+        "received_ms", (json_int_t)rc->received_ms, "responded_ms", (json_int_t)rc->responded_ms,
+        "ack_sent_ms", (json_int_t)rc->ack_sent_ms, "seen_ms", (json_int_t)rc->seen_ms,
+        "left_unseen", rc->left_unseen, "call_status", rc->call_status, "call_ms",
+        (json_int_t)rc->call_ms, "call_wait_s", (json_int_t)rc->call_wait_s, "call_rings",
+        (json_int_t)rc->call_rings, "sat_ms", (json_int_t)rc->satisfaction_ms, "sat_score",
+        (json_int_t)rc->satisfaction_score, "sat_max", (json_int_t)rc->satisfaction_max, "support",
+        support, "counted", counted, "flags", (json_int_t)rc->flags);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+int
+ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    json_t *o = json_loadb(text, len, 0, NULL);
+    json_t *cj = NULL, *support = NULL, *counted = NULL;
+    json_int_t rec = 0, resp = 0, ack = 0, seen = 0, cms = 0, wait = 0, rings = 0, sms = 0,
+               score = 0, max = 0, flags = 0;
+    int unseen = 0, cstatus = 0;
+    if (!json_is_object(o) ||
+        json_unpack(o, "{s:o,s:I,s:I,s:I,s:I,s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:I}", "clock",
+                    &cj, "received_ms", &rec, "responded_ms", &resp, "ack_sent_ms", &ack, "seen_ms",
+                    &seen, "left_unseen", &unseen, "call_status", &cstatus, "call_ms", &cms,
+                    "call_wait_s", &wait, "call_rings", &rings, "sat_ms", &sms, "sat_score", &score,
+                    "sat_max", &max, "support", &support, "counted", &counted, "flags",
+                    &flags) != 0 ||
+        !json_is_array(support) || !json_is_array(counted)) {
+        json_decref(o);
+        return CH_EINVAL;
+    }
+    char *clock = json_dumps(cj, JSON_COMPACT);
+    int rc_clock = clock ? ch_case_state_from_json(clock, strlen(clock), &rc->clock) : CH_ENOMEM;
+    free(clock);
+    if (rc_clock != 0) {
+        json_decref(o);
+        memset(rc, 0, sizeof(*rc));
+        return CH_EINVAL;
+    }
+    rc->received_ms = rec;
+    rc->responded_ms = resp;
+    rc->ack_sent_ms = ack;
+    rc->seen_ms = seen;
+    rc->left_unseen = unseen;
+    rc->call_status = cstatus;
+    rc->call_ms = cms;
+    rc->call_wait_s = (uint32_t)wait;
+    rc->call_rings = (uint32_t)rings;
+    rc->satisfaction_ms = sms;
+    rc->satisfaction_score = (uint32_t)score;
+    rc->satisfaction_max = (uint32_t)max;
+    rc->flags = (unsigned)flags;
+    size_t i;
+    json_t *v;
+    json_array_foreach(support, i, v)
+    {
+        if (i < CH_REPORT_SUPPORT_COUNT)
+            rc->support[i] = (uint32_t)json_integer_value(v);
+    }
+    json_array_foreach(counted, i, v)
+    {
+        if (rc->ncounted < CH_REPORT_MAX_COUNTED)
+            rc->counted[rc->ncounted++] = (uint64_t)json_integer_value(v);
+    }
+    json_decref(o);
+    return 0;
+}
+
+/* ---- tables ---- */
+
+static size_t
+lower_bound(const ch_report_table *t, const char *key)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(t->items[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int
+ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = lower_bound(t, items[k].key);
+        if (i < t->n && strcmp(t->items[i].key, items[k].key) == 0) {
+            t->items[i].value += items[k].value;
+            if (t->items[i].value == 0) {
+                memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof(*t->items));
+                t->n--;
+            }
+            continue;
+        }
+        if (items[k].value == 0)
+            continue;
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? t->cap * 2 : 64;
+            ch_report_item *p = realloc(t->items, cap * sizeof(*p));
+            if (!p)
+                return CH_ENOMEM;
+            t->items = p;
+            t->cap = cap;
+        }
+        memmove(&t->items[i + 1], &t->items[i], (t->n - i) * sizeof(*t->items));
+        t->items[i] = items[k];
+        t->n++;
+    }
+    return 0;
+}
+
+int64_t
+ch_report_table_get(const ch_report_table *t, const char *key)
+{
+    size_t i = lower_bound(t, key);
+    return i < t->n && strcmp(t->items[i].key, key) == 0 ? t->items[i].value : 0;
+}
+
+void
+ch_report_table_free(ch_report_table *t)
+{
+    free(t->items);
+    memset(t, 0, sizeof(*t));
+}
+
+static int
+field_is(const char *s, size_t len, const char *want)
+{
+    return !want || (strlen(want) == len && memcmp(s, want, len) == 0);
+}
+
+void
+ch_report_sum(const ch_report_table *t, const ch_report_filter *f, ch_report_totals *out)
+{
+    static const size_t period_len[] = {10, 7, 4};
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < t->n; i++) {
+        const char *key = t->items[i].key;
+        const char *b1 = strchr(key, '|'), *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
+        const char *b3 = b2 ? strchr(b2 + 1, '|') : NULL;
+        if (!b3 || (size_t)(b1 - key) != period_len[f->granularity])
+            continue;
+        char period[16];
+        memcpy(period, key, (size_t)(b1 - key));
+        period[b1 - key] = '\0';
+        if ((f->from && strcmp(period, f->from) < 0) || (f->to && strcmp(period, f->to) > 0))
+            continue;
+        if (!field_is(b1 + 1, (size_t)(b2 - b1 - 1), f->channel) ||
+            !field_is(b2 + 1, (size_t)(b3 - b2 - 1), f->case_type))
+            continue;
+        const char *fig = b3 + 1;
+        int64_t v = t->items[i].value;
+        if (strncmp(fig, "support.", 8) == 0) {
+            for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++)
+                if (strcmp(fig + 8, support_names[k]) == 0)
+                    out->support[k] += v;
+            continue;
+        }
+        if (strncmp(fig, "ttr.", 4) == 0) {
+            for (int u = 0; u < CH_REPORT_UNIT_COUNT; u++) {
+                size_t ul = strlen(unit_names[u]);
+                if (strncmp(fig + 4, unit_names[u], ul) == 0 && fig[4 + ul] == '.') {
+                    long n = strtol(fig + 5 + ul, NULL, 10);
+                    if (n >= 0 && n <= CH_REPORT_TTR_MAX)
+                        out->ttr[u][n] += v;
+                }
+            }
+            continue;
+        }
+        for (int k = 0; k < CH_REPORT_FIG_COUNT; k++)
+            if (strcmp(fig, fig_names[k]) == 0)
+                out->fig[k] += v;
+    }
+}
+
+int
+ch_report_percentile(const int64_t *hist, size_t len, int pct, int64_t *value)
+{
+    if (pct < 1 || pct > 100)
+        return CH_EINVAL;
+    int64_t total = 0;
+    for (size_t i = 0; i < len; i++)
+        total += hist[i];
+    if (total <= 0)
+        return CH_ENOTFOUND;
+    int64_t rank = (total * pct + 99) / 100, seen = 0;
+    for (size_t i = 0; i < len; i++) {
+        seen += hist[i];
+        if (seen >= rank) {
+            *value = (int64_t)i;
+            return 0;
+        }
+    }
+    return CH_ENOTFOUND;
+}

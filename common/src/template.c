@@ -1,0 +1,711 @@
+/*
+ * Templates (template.h). A template is kept as the text of its file, with
+ * comment lines still in place, so an error found while rendering can name
+ * the same line number the editor shows. Parsing checks everything a file
+ * can get wrong on its own (placeholder names, braces, UTF-8, the subject
+ * line); rendering can then only fail on a value the message lacks.
+ */
+#include "charter/template.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "charter/calendar.h"
+#include "charter/errors.h"
+#include "charter/tz.h"
+
+#define TEMPLATE_MAX_BYTES (64 * 1024)
+#define NAME_MAX_LEN 40
+
+static const char *const placeholders[] = {
+    "reference",        /* the case reference, "NCH-2026-000123" */
+    "organisation",     /* the organisation's name */
+    "customer_name",    /* as the customer gave it */
+    "target_date",      /* "Friday 2 January 2026" */
+    "respond_within",   /* "within 5 working days" */
+    "contact_name",     /* the named contact, where the charter promises one */
+    "contact_details",  /* how to reach the named contact or the team */
+    "reason",           /* why a holding reply moved the date */
+    "new_target_date",  /* the date a holding reply gives */
+    "appointment_date", /* "Friday 2 January 2026" */
+    "appointment_time", /* "10:30am" */
+    "case_type",        /* "Complaint, stage 1" */
+    "channel",          /* "Email" */
+    "role",             /* the recipient's role title, for staff alerts */
+    "tier",             /* warning tier, 1-based */
+    "due_date",         /* when the timer fell due, in words */
+    "due_time",
+    "waited", /* "25 minutes" */
+    NULL,
+};
+
+const char *const *
+ch_template_placeholders(void)
+{
+    return placeholders;
+}
+
+static int
+known_placeholder(const char *s, size_t n)
+{
+    for (size_t i = 0; placeholders[i]; i++)
+        if (strlen(placeholders[i]) == n && memcmp(placeholders[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    if (!errstr || errstr_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+/* Decodes one UTF-8 sequence at s[0..n). Returns its length and sets *cp, or
+ * 0 for an invalid sequence (overlong, surrogate, beyond U+10FFFF). */
+static size_t
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    if (n == 0)
+        return 0;
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, v = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, v = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static int
+is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Checks the placeholders of one line [s, s+n). Returns 0 or CH_EINVAL with
+ * errstr naming `source`, `line` and what is wrong.
+ */
+static int
+check_line(const char *source, int line, const char *s, size_t n, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (l == 0) {
+            set_err(errstr, errstr_size, "%s:%d: not valid UTF-8 (save the file as UTF-8)", source,
+                    line);
+            return CH_EINVAL;
+        }
+        if (s[i] == '{' && i + 1 < n && s[i + 1] == '{') {
+            i += 2;
+            continue;
+        }
+        if (s[i] == '}') {
+            if (i + 1 < n && s[i + 1] == '}') {
+                i += 2;
+                continue;
+            }
+            set_err(errstr, errstr_size, "%s:%d: a '}' without its '{' (write '}}' for a brace)",
+                    source, line);
+            return CH_EINVAL;
+        }
+        if (s[i] != '{') {
+            i += l;
+            continue;
+        }
+        size_t start = i + 1;
+        if (start < n && s[start] == '?')
+            start++;
+        size_t end = start;
+        while (end < n && s[end] != '}' && s[end] != '{')
+            end++;
+        if (end >= n || s[end] != '}') {
+            set_err(errstr, errstr_size,
+                    "%s:%d: a '{' without its '}' (write '{{' for a brace, or {placeholder})",
+                    source, line);
+            return CH_EINVAL;
+        }
+        size_t len = end - start;
+        int valid = len > 0 && len <= NAME_MAX_LEN;
+        for (size_t k = start; valid && k < end; k++)
+            valid = is_name_char(s[k]);
+        if (!valid || !known_placeholder(s + start, len)) {
+            char known[512] = "";
+            size_t off = 0;
+            for (size_t k = 0; placeholders[k] && off < sizeof(known); k++)
+                off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s", k ? ", " : "",
+                                        placeholders[k]);
+            set_err(errstr, errstr_size, "%s:%d: unknown placeholder {%.*s} (known: %s)", source,
+                    line, (int)(end - (i + 1)) > 60 ? 60 : (int)(end - (i + 1)), s + i + 1, known);
+            return CH_EINVAL;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static int
+is_comment(const char *s, size_t n)
+{
+    return n > 0 && s[0] == '#';
+}
+
+static int
+is_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+static char *
+dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+int
+ch_template_parse(const char *text, size_t len, const char *name, int want_subject,
+                  ch_template *out, char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->source, sizeof(out->source), "%s", name ? name : "template");
+    const char *src = out->source;
+    if (memchr(text, '\0', len)) {
+        set_err(errstr, errstr_size, "%s: holds a NUL byte (not a text file)", src);
+        return CH_EINVAL;
+    }
+    /* Find the subject (if wanted) and where the body starts. */
+    size_t pos = 0;
+    int line = 1;
+    int have_subject = 0;
+    size_t body_start = 0;
+    int body_line = 1;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        const char *s = text + pos;
+        size_t next = pos + n + (nl ? 1 : 0);
+        if (is_comment(s, n)) {
+            pos = next, line++;
+            continue;
+        }
+        int is_subject = n >= 8 && strncmp(s, "Subject:", 8) == 0;
+        if (!have_subject && is_subject) {
+            if (!want_subject) {
+                set_err(errstr, errstr_size,
+                        "%s:%d: only email templates have a subject (remove this line)", src, line);
+                return CH_EINVAL;
+            }
+            size_t a = 8;
+            while (a < n && (s[a] == ' ' || s[a] == '\t'))
+                a++;
+            size_t b = n;
+            while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\r'))
+                b--;
+            if (b == a) {
+                set_err(errstr, errstr_size, "%s:%d: the subject is empty", src, line);
+                return CH_EINVAL;
+            }
+            int rc = check_line(src, line, s + a, b - a, errstr, errstr_size);
+            if (rc != 0)
+                return rc;
+            out->subject = dup_n(s + a, b - a);
+            if (!out->subject)
+                goto nomem;
+            out->subject_line = line;
+            have_subject = 1;
+            pos = next, line++;
+            /* Comments may sit between the subject and the blank line. */
+            while (pos < len) {
+                const char *nl2 = memchr(text + pos, '\n', len - pos);
+                size_t n2 = nl2 ? (size_t)(nl2 - (text + pos)) : len - pos;
+                size_t next2 = pos + n2 + (nl2 ? 1 : 0);
+                if (is_comment(text + pos, n2)) {
+                    pos = next2, line++;
+                    continue;
+                }
+                if (!is_blank(text + pos, n2)) {
+                    set_err(errstr, errstr_size,
+                            "%s:%d: expected a blank line between the subject and the message", src,
+                            line);
+                    ch_template_free(out);
+                    return CH_EINVAL;
+                }
+                pos = next2, line++;
+                break;
+            }
+            body_start = pos, body_line = line;
+            break;
+        }
+        if (want_subject) {
+            set_err(errstr, errstr_size,
+                    "%s:%d: an email template starts with a \"Subject: ...\" line", src, line);
+            return CH_EINVAL;
+        }
+        body_start = pos, body_line = line;
+        break;
+    }
+    if (want_subject && !have_subject) {
+        set_err(errstr, errstr_size, "%s: an email template starts with a \"Subject: ...\" line",
+                src);
+        ch_template_free(out);
+        return CH_EINVAL;
+    }
+    /* Check the body line by line. */
+    int any_text = 0;
+    line = body_line;
+    for (pos = body_start; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        if (!is_comment(text + pos, n)) {
+            int rc = check_line(src, line, text + pos, n, errstr, errstr_size);
+            if (rc != 0) {
+                ch_template_free(out);
+                return rc;
+            }
+            any_text |= !is_blank(text + pos, n);
+        }
+        pos += n + (nl ? 1 : 0), line++;
+    }
+    if (!any_text) {
+        set_err(errstr, errstr_size, "%s: the message is empty", src);
+        ch_template_free(out);
+        return CH_EINVAL;
+    }
+    out->body = dup_n(text + body_start, len - body_start);
+    if (!out->body)
+        goto nomem;
+    out->body_line = body_line;
+    return 0;
+nomem:
+    ch_template_free(out);
+    set_err(errstr, errstr_size, "%s: out of memory", src);
+    return CH_ENOMEM;
+}
+
+int
+ch_template_load_file(const char *path, ch_template *out, char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof(*out));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(errstr, errstr_size, "%s: cannot be read: %s", path, strerror(errno));
+        return CH_EIO;
+    }
+    char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        set_err(errstr, errstr_size, "%s: out of memory", path);
+        return CH_ENOMEM;
+    }
+    size_t n = fread(buf, 1, TEMPLATE_MAX_BYTES + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        set_err(errstr, errstr_size, "%s: cannot be read", path);
+        return CH_EIO;
+    }
+    if (n > TEMPLATE_MAX_BYTES) {
+        free(buf);
+        set_err(errstr, errstr_size, "%s: longer than %d bytes", path, TEMPLATE_MAX_BYTES);
+        return CH_EINVAL;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    int rc =
+        ch_template_parse(buf, n, path, strstr(base, ".email.") != NULL, out, errstr, errstr_size);
+    free(buf);
+    return rc;
+}
+
+static int
+valid_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+int
+ch_template_find(const char *dir, const char *org, const char *kind, const char *channel,
+                 const char *lang, char *path, size_t pathsz, char *errstr, size_t errstr_size)
+{
+    if (!valid_name(org) || !valid_name(kind) || !valid_name(channel) || !valid_name(lang)) {
+        set_err(errstr, errstr_size,
+                "template names hold only letters, digits, '_' and '-' (organisation '%s', "
+                "kind '%s', channel '%s', language '%s')",
+                org ? org : "", kind ? kind : "", channel ? channel : "", lang ? lang : "");
+        return CH_EINVAL;
+    }
+    /* Email and SMS have their own shape (a subject; a length), so they never
+     * fall back to "any". */
+    int own_shape = strcmp(channel, "email") == 0 || strcmp(channel, "sms") == 0;
+    const char *langs[2] = {lang, strcmp(lang, "en") == 0 ? NULL : "en"};
+    const char *orgs[2] = {org, "default"};
+    const char *channels[2] = {channel, own_shape ? NULL : "any"};
+    for (int l = 0; l < 2 && langs[l]; l++)
+        for (int o = 0; o < 2; o++)
+            for (int c = 0; c < 2 && channels[c]; c++) {
+                int w = snprintf(path, pathsz, "%s/%s/%s.%s.%s.txt", dir, orgs[o], kind,
+                                 channels[c], langs[l]);
+                if (w > 0 && (size_t)w < pathsz && access(path, R_OK) == 0)
+                    return 0;
+            }
+    set_err(errstr, errstr_size,
+            "no template for %s %s by %s in %s: looked for %s/{%s,default}/%s.{%s,any}.%s.txt", org,
+            kind, channel, lang, dir, org, kind, channel, lang);
+    if (pathsz)
+        path[0] = '\0';
+    return CH_ENOTFOUND;
+}
+
+void
+ch_template_free(ch_template *t)
+{
+    if (!t)
+        return;
+    free(t->subject);
+    free(t->body);
+    memset(t, 0, sizeof(*t));
+}
+
+/* ---- rendering ---- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int oom;
+} strbuf;
+
+static void
+sb_put(strbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p, b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static const char *
+lookup(const ch_template_var *vars, size_t nvars, const char *name, size_t n)
+{
+    const char *v = NULL;
+    for (size_t i = 0; i < nvars; i++)
+        if (vars[i].name && strlen(vars[i].name) == n && memcmp(vars[i].name, name, n) == 0)
+            v = vars[i].value;
+    return v && *v ? v : NULL;
+}
+
+/* Whether every {?name} guard on the line has a value. */
+static int
+guards_hold(const char *s, size_t n, const ch_template_var *vars, size_t nvars)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] == '{' && s[i + 1] == '{') {
+            i++;
+            continue;
+        }
+        if (s[i] == '{' && s[i + 1] == '?') {
+            const char *end = memchr(s + i, '}', n - i);
+            if (end && !lookup(vars, nvars, s + i + 2, (size_t)(end - (s + i + 2))))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Expands one checked line into b. */
+static int
+expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_template_var *vars,
+            size_t nvars, strbuf *b, char *errstr, size_t errstr_size)
+{
+    size_t lit = 0;
+    for (size_t i = 0; i < n;) {
+        if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i]) {
+            sb_put(b, s + lit, i - lit + 1);
+            i += 2, lit = i;
+            continue;
+        }
+        if (s[i] != '{') {
+            i++;
+            continue;
+        }
+        sb_put(b, s + lit, i - lit);
+        const char *end = memchr(s + i, '}', n - i);
+        if (!end)
+            return CH_EINVAL; /* parse refused this */
+        if (s[i + 1] != '?') {
+            const char *name = s + i + 1;
+            size_t len = (size_t)(end - name);
+            const char *v = lookup(vars, nvars, name, len);
+            if (!v) {
+                set_err(errstr, errstr_size, "%s:%d: no value for {%.*s} in this message",
+                        t->source, line, (int)len, name);
+                return CH_EINVAL;
+            }
+            sb_put(b, v, strlen(v));
+        }
+        i = (size_t)(end - s) + 1, lit = i;
+    }
+    sb_put(b, s + lit, n - lit);
+    return 0;
+}
+
+static int
+render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, strbuf *b,
+            char *errstr, size_t errstr_size)
+{
+    const char *text = t->body;
+    size_t len = strlen(text), pos = 0;
+    int line = t->body_line;
+    size_t pending_blank = 0; /* blank lines held back until text follows */
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        const char *s = text + pos;
+        pos += n + (nl ? 1 : 0);
+        if (n > 0 && s[n - 1] == '\r')
+            n--;
+        int this_line = line++;
+        if (is_comment(s, n) || !guards_hold(s, n, vars, nvars))
+            continue;
+        if (is_blank(s, n)) {
+            if (b->len > 0)
+                pending_blank++;
+            continue;
+        }
+        if (b->len > 0)
+            sb_put(b, "\n", 1);
+        for (; pending_blank > 0; pending_blank--)
+            sb_put(b, "\n", 1);
+        size_t before = b->len;
+        int rc = expand_line(t, this_line, s, n, vars, nvars, b, errstr, errstr_size);
+        if (rc != 0)
+            return rc;
+        /* Trailing spaces left by an empty guard or the editor go. */
+        while (b->len > before && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t'))
+            b->p[--b->len] = '\0';
+    }
+    return 0;
+}
+
+int
+ch_template_render(const ch_template *t, const ch_template_var *vars, size_t nvars, char **subject,
+                   char **body, char *errstr, size_t errstr_size)
+{
+    *subject = NULL;
+    *body = NULL;
+    strbuf sb = {0}, bb = {0};
+    int rc = 0;
+    if (t->subject) {
+        rc = expand_line(t, t->subject_line, t->subject, strlen(t->subject), vars, nvars, &sb,
+                         errstr, errstr_size);
+        if (rc == 0 && !sb.p)
+            sb_put(&sb, "", 0);
+    }
+    if (rc == 0)
+        rc = render_body(t, vars, nvars, &bb, errstr, errstr_size);
+    if (rc == 0 && !bb.p)
+        sb_put(&bb, "", 0);
+    if (rc == 0 && (sb.oom || bb.oom)) {
+        set_err(errstr, errstr_size, "%s: out of memory", t->source);
+        rc = CH_ENOMEM;
+    }
+    if (rc != 0) {
+        free(sb.p);
+        free(bb.p);
+        return rc;
+    }
+    *subject = sb.p;
+    *body = bb.p;
+    return 0;
+}
+
+/* ---- dates and times ---- */
+
+static const char *const weekdays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                       "Friday", "Saturday", "Sunday"};
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
+
+static int64_t
+local_seconds(const ch_tz *tz, int64_t utc_s)
+{
+    return utc_s + (tz ? ch_tz_offset_at(tz, utc_s) : 0);
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+void
+ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
+{
+    int64_t local = local_seconds(tz, utc_s);
+    int32_t day = (int32_t)floor_div(local, 86400);
+    int y, m, d;
+    ch_civil_from_day(day, &y, &m, &d);
+    snprintf(buf, bufsz, "%s %d %s %d", weekdays[ch_weekday(day)], d, months[m - 1], y);
+}
+
+void
+ch_template_time_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
+{
+    int64_t local = local_seconds(tz, utc_s);
+    int64_t sec = local - floor_div(local, 86400) * 86400;
+    int h = (int)(sec / 3600), mi = (int)(sec % 3600 / 60);
+    if (h == 0 && mi == 0) {
+        snprintf(buf, bufsz, "midnight");
+        return;
+    }
+    if (h == 12 && mi == 0) {
+        snprintf(buf, bufsz, "midday");
+        return;
+    }
+    int h12 = h % 12 == 0 ? 12 : h % 12;
+    const char *ampm = h < 12 ? "am" : "pm";
+    if (mi == 0)
+        snprintf(buf, bufsz, "%d%s", h12, ampm);
+    else
+        snprintf(buf, bufsz, "%d:%02d%s", h12, mi, ampm);
+}
+
+/* ---- SMS ---- */
+
+/* GSM 03.38 default alphabet outside printable ASCII, and ASCII it lacks. */
+static const uint32_t gsm_basic_extra[] = {
+    0x0A, 0x0D, 0xA1, 0xA3,  0xA4,  0xA5,  0xA7,  0xBF,  0xC4,  0xC5,  0xC6,  0xC7,  0xC9,  0xD1,
+    0xD6, 0xD8, 0xDC, 0xDF,  0xE0,  0xE4,  0xE5,  0xE6,  0xE8,  0xE9,  0xEC,  0xF1,  0xF2,  0xF6,
+    0xF8, 0xF9, 0xFC, 0x393, 0x394, 0x398, 0x39B, 0x39E, 0x3A0, 0x3A3, 0x3A6, 0x3A8, 0x3A9,
+};
+/* The extension table: each costs an escape septet as well. */
+static const uint32_t gsm_extension[] = {0x0C, '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC};
+
+/* Septets for code point cp in GSM 7-bit, or 0 if it has none. */
+static int
+gsm_septets(uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(gsm_extension) / sizeof(gsm_extension[0]); i++)
+        if (gsm_extension[i] == cp)
+            return 2;
+    if (cp >= 0x20 && cp <= 0x7E && cp != '`')
+        return 1;
+    for (size_t i = 0; i < sizeof(gsm_basic_extra) / sizeof(gsm_basic_extra[0]); i++)
+        if (gsm_basic_extra[i] == cp)
+            return 1;
+    return 0;
+}
+
+int
+ch_sms_measure_text(const char *text, ch_sms_measure *out)
+{
+    memset(out, 0, sizeof(*out));
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = strlen(text);
+    int gsm = 1;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, len - i, &cp);
+        if (l == 0) {
+            memset(out, 0, sizeof(*out));
+            return CH_EINVAL;
+        }
+        if (gsm && gsm_septets(cp) == 0) {
+            gsm = 0;
+            out->first_non_gsm = cp;
+            out->first_non_gsm_offset = i;
+        }
+        i += l;
+    }
+    out->encoding = gsm ? CH_SMS_GSM7 : CH_SMS_UCS2;
+    size_t single = gsm ? 160 : 70, multi = gsm ? 153 : 67;
+    size_t units = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, len - i, &cp);
+        units += gsm ? (size_t)gsm_septets(cp) : (cp > 0xFFFF ? 2 : 1);
+        i += l;
+    }
+    out->units = units;
+    if (units == 0)
+        return 0;
+    if (units <= single) {
+        out->parts = 1;
+        out->per_part = single;
+        return 0;
+    }
+    /* Concatenated: fill each part, never splitting a character's units. */
+    size_t parts = 1, used = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, len - i, &cp);
+        size_t w = gsm ? (size_t)gsm_septets(cp) : (cp > 0xFFFF ? 2 : 1);
+        if (used + w > multi) {
+            parts++;
+            used = 0;
+        }
+        used += w;
+        i += l;
+    }
+    out->parts = parts;
+    out->per_part = multi;
+    return 0;
+}
