@@ -131,8 +131,9 @@ ch_cmd_deadline(int argc, char **argv)
     ch_deadline_ctx ctx = {.tz = tz, .calendar = cal, .uk_any = uk_any, .scotland = scot};
     int64_t due;
     if (ch_deadline_due(&ctx, &clock, received, pauses, npause, &due) != 0) {
-        fprintf(stderr, "charterctl deadline: the deadline falls outside %d-%d, the years the "
-                        "calendars cover\n",
+        fprintf(stderr,
+                "charterctl deadline: the deadline falls outside %d-%d, the years the "
+                "calendars cover\n",
                 CH_CAL_FIRST_YEAR, CH_CAL_LAST_YEAR);
         goto out;
     }
@@ -203,8 +204,8 @@ ch_cmd_holidays(int argc, char **argv)
         for (int i = 0; i < n && i < 32; i++) {
             int y, m, d;
             ch_civil_from_day(h[i].day, &y, &m, &d);
-            printf("%s%04d-%02d-%02d %s  %s\n", nn > 1 ? "  " : "", y, m, d, wd[ch_weekday(h[i].day)],
-                   h[i].name);
+            printf("%s%04d-%02d-%02d %s  %s\n", nn > 1 ? "  " : "", y, m, d,
+                   wd[ch_weekday(h[i].day)], h[i].name);
         }
     }
     return 0;

@@ -55,10 +55,11 @@ parse_within(const char *s, int64_t *ms)
     long long n = strtoll(s, &end, 10);
     if (end == s || n < 0)
         return -1;
-    int64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
-                                          : !strcmp(end, "h")   ? 3600000
-                                          : !strcmp(end, "d")   ? 86400000
-                                                                : 0;
+    int64_t unit = !strcmp(end, "s")   ? 1000
+                   : !strcmp(end, "m") ? 60000
+                   : !strcmp(end, "h") ? 3600000
+                   : !strcmp(end, "d") ? 86400000
+                                       : 0;
     if (!unit)
         return -1;
     *ms = n * unit;
@@ -160,8 +161,8 @@ ch_cmd_timers(int argc, char **argv)
         fprintf(stderr, "charterctl timers: %s\n", !tz ? err : "Redis did not answer TIME");
         goto out;
     }
-    int64_t now = strtoll(t->element[0]->str, NULL, 10) * 1000 +
-                  strtoll(t->element[1]->str, NULL, 10) / 1000;
+    int64_t now =
+        strtoll(t->element[0]->str, NULL, 10) * 1000 + strtoll(t->element[1]->str, NULL, 10) / 1000;
     /* Every partition's set: SCAN for the due sets. */
     char cursor[32] = "0";
     do {
@@ -194,8 +195,8 @@ ch_cmd_timers(int argc, char **argv)
                 for (size_t e = 0; z && z->type == REDIS_REPLY_ARRAY && e + 1 < z->elements;
                      e += 2) {
                     const char *id = z->element[e]->str;
-                    if (case_id && (strncmp(id, case_id, strlen(case_id)) != 0 ||
-                                    id[strlen(case_id)] != '/'))
+                    if (case_id &&
+                        (strncmp(id, case_id, strlen(case_id)) != 0 || id[strlen(case_id)] != '/'))
                         continue;
                     if (n == MAX_ROWS)
                         break;
