@@ -5,7 +5,7 @@ SAN_DIR ?= build-sanitize
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-sanitize bench-deadline format clean
+.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest format clean
 
 all: build
 
@@ -32,6 +32,20 @@ test-sanitize: deps
 # Deadline computations per second on one core (see docs/benchmarks.md).
 bench-deadline: build
 	@$(BUILD_DIR)/bench/bench_deadline 2 5
+
+# Charter's timer store vs BullMQ and Sidekiq on one redis-server, installing
+# what they need (see bench/timers/README.md and docs/benchmarks.md).
+bench-timers: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_timers_charter
+	@bash bench/timers/run.sh $(BUILD_DIR)
+
+# charter-ingest posting signed contacts vs an nginx `return 204`, side by side
+# with wrk, installing what it needs (see bench/ingest/README.md and docs/benchmarks.md).
+bench-ingest: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-ingest charter-broker
+	@bash bench/ingest/run.sh $(BUILD_DIR)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

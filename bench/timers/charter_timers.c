@@ -1,0 +1,566 @@
+/*
+ * Charter's side of bench/timers: sla-timer's timer store
+ * (services/sla-timer/timer_store.c, compiled in unchanged) run as a
+ * ch_service, so it has the runtime, loop and hiredis connection the service
+ * has. bench/timers/bench.py runs it next to BullMQ and Sidekiq.
+ *
+ * WHY IT IS BUILT THIS WAY
+ * - One process schedules and fires, as sla-timer does: the instance that
+ *   consumes a partition's case events is the one that owns the partition's
+ *   timers, and the store learns new due times from its own schedule calls.
+ * - The timers are cases' timers: a UUID-shaped case id, bench.per_case
+ *   timers per case ("<case>/acknowledgement_due", ..., "<case>/breach"), the
+ *   TimerFired protobuf sla-timer stores as the payload, and the case's
+ *   partition a hash of its id over bench.partitions partitions.
+ * - Scheduling is realistic by default: one ch_timer_store_schedule() call
+ *   per case (as sla-timer makes per case event), at most bench.window calls
+ *   in flight (the runtime's consumer.max_inflight default is 1000).
+ *   bench.batch > 0 instead sends up to that many timers per call per
+ *   partition: the batched figure, labelled as such in the results.
+ * - The fire callback is the no-op handler: it decodes the payload (as
+ *   sla-timer does), reads the wall clock (CLOCK_REALTIME, the clock the
+ *   BullMQ and Sidekiq handlers read too), and acknowledges at once with
+ *   ch_timer_fire_done(f, 1).
+ *
+ * Modes (bench.mode):
+ *   schedule  bench.timers timers due a day or more ahead; reports timers/s
+ *   lateness  bench.timers timers due evenly over bench.spread_ms, the first
+ *             bench.lead_ms after start; writes "due_ms fired_ms" lines
+ *   burst     bench.timers timers all due in one millisecond, lead_ms ahead
+ *   fill      like schedule (for the memory figure: bench.py reads INFO)
+ * Prints one JSON line on stdout ("ok": false and "error" on failure) and
+ * stops itself. bench.time_limit_s bounds the whole run.
+ */
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "charter/errors.h"
+#include "charter/runtime.h"
+#include "charter/timeutil.h"
+#include "charter/v1/timer.pb-c.h"
+#include "timer_store.h"
+
+#define ID_MAX 80
+#define PAYLOAD_MAX 256
+#define DAY_MS 86400000LL
+
+enum { MODE_SCHEDULE, MODE_LATENESS, MODE_BURST, MODE_FILL };
+
+typedef struct {
+    char *mode;
+    int64_t timers;
+    int64_t per_case;
+    int64_t batch;
+    int64_t window;
+    int64_t partitions;
+    int64_t spread_ms;
+    int64_t lead_ms;
+    int64_t lease_ms;
+    char *out;
+    int64_t time_limit_s;
+} bench_config;
+
+static int
+validate_mode(const char *text, char *errstr, size_t errstr_size)
+{
+    static const char *const modes[] = {"schedule", "lateness", "burst", "fill"};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(text, modes[i]) == 0)
+            return 0;
+    snprintf(errstr, errstr_size, "'%s' is not one of schedule, lateness, burst, fill", text);
+    return CH_EINVAL;
+}
+
+static const ch_config_entry bench_keys[] = {
+    {"bench.mode", CH_CFG_STRING, "schedule", offsetof(bench_config, mode),
+     "schedule, lateness, burst or fill", 0, 0, validate_mode},
+    {"bench.timers", CH_CFG_INT, "100000", offsetof(bench_config, timers), "timers to schedule", 1,
+     10000000, NULL},
+    {"bench.per_case", CH_CFG_INT, "2", offsetof(bench_config, per_case),
+     "timers per case (2: acknowledgement and breach; up to 4 adds two warning tiers)", 1, 4, NULL},
+    {"bench.batch", CH_CFG_INT, "0", offsetof(bench_config, batch),
+     "0: one schedule call per case; N: up to N timers per call per partition", 0, 10000, NULL},
+    {"bench.window", CH_CFG_INT, "1000", offsetof(bench_config, window),
+     "schedule calls in flight at once", 1, 1000000, NULL},
+    {"bench.partitions", CH_CFG_INT, "6", offsetof(bench_config, partitions),
+     "partitions the timers are spread over (all owned by this process)", 1, 1024, NULL},
+    {"bench.spread_ms", CH_CFG_INT, "10000", offsetof(bench_config, spread_ms),
+     "lateness: due instants are spread evenly over this span", 0, 3600000, NULL},
+    {"bench.lead_ms", CH_CFG_INT, "5000", offsetof(bench_config, lead_ms),
+     "lateness and burst: the first due instant is this long after the start", 0, 600000, NULL},
+    {"bench.lease_ms", CH_CFG_INT, "30000", offsetof(bench_config, lease_ms),
+     "the store's lease (sla-timer's default)", 1000, 3600000, NULL},
+    {"bench.out", CH_CFG_STRING, NULL, offsetof(bench_config, out),
+     "lateness and burst: file for one \"due_ms fired_ms redis_ms\" line per timer", 0, 0, NULL},
+    {"bench.time_limit_s", CH_CFG_INT, "300", offsetof(bench_config, time_limit_s),
+     "the run stops (ok: false) after this long", 1, 3600, NULL},
+};
+
+static const char *const kind_names[4][4] = {
+    {"breach"},
+    {"acknowledgement_due", "breach"},
+    {"acknowledgement_due", "warning_1", "breach"},
+    {"acknowledgement_due", "warning_1", "warning_2", "breach"},
+};
+
+/* Timers waiting to be sent for one partition (batched mode), or for the
+ * current case. */
+typedef struct {
+    ch_timer_spec *specs;
+    char (*ids)[ID_MAX];
+    uint8_t (*payloads)[PAYLOAD_MAX];
+    size_t n;
+} pending;
+
+typedef struct {
+    ch_runtime *rt;
+    const bench_config *cfg;
+    ch_timer_store *store;
+    int mode;
+    int started, finishing;
+    int64_t ncases;
+    int64_t t0_ms;     /* wall ms: first due instant (lateness, burst) */
+    int64_t base_ms;   /* wall ms at the start */
+    int64_t next_case; /* next case to schedule */
+    int64_t inflight;  /* schedule calls in flight */
+    int64_t scheduled; /* timers Redis accepted */
+    int64_t failed;    /* schedule calls Redis refused */
+    double start_s, sched_end_s;
+    double sched_end_wall_ms;
+    int64_t fired, dups, undecodable;
+    double *fired_ms;  /* wall ms of each timer's first firing; 0 before */
+    int64_t *due_ms;   /* each timer's due instant as stored in its payload */
+    int64_t *redis_ms; /* Redis TIME at the claim that fired it */
+    pending *parts;    /* one per partition */
+    struct event *limit_ev;
+    const char *error;
+} bench;
+
+typedef struct {
+    bench *b;
+    size_t n;
+} call_ctx;
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A UUID-shaped case id whose last group is the case number, so the fire
+ * callback can find the timer's index again. */
+static void
+case_id(int64_t c, char out[40])
+{
+    uint64_t h = mix64((uint64_t)c);
+    snprintf(out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(h & 0xffffffffu),
+             (unsigned)((h >> 32) & 0xffff), (unsigned)((h >> 48) & 0xfff),
+             (unsigned)(0x8000 | ((h >> 20) & 0x3fff)), (unsigned long long)c);
+}
+
+/* FNV-1a of the case id: the case's partition, as Kafka's partitioner would
+ * spread keys. */
+static int32_t
+partition_of(const char *id, int64_t nparts)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int32_t)(h % (uint32_t)nparts);
+}
+
+static int64_t
+due_of(const bench *b, int64_t i, int64_t ntimers)
+{
+    switch (b->mode) {
+    case MODE_LATENESS:
+        return b->t0_ms + (i * b->cfg->spread_ms) / ntimers;
+    case MODE_BURST:
+        return b->t0_ms;
+    default: /* far enough ahead never to fire during the run */
+        return b->base_ms + DAY_MS + i;
+    }
+}
+
+/* Appends case c's timers to pd (ids and payloads copied into pd). */
+static void
+add_case(bench *b, pending *pd, int64_t c)
+{
+    char cid[40], ref[24];
+    case_id(c, cid);
+    snprintf(ref, sizeof(ref), "DH-%07lld", (long long)(c % 10000000));
+    int64_t per = b->cfg->per_case;
+    int64_t ntimers = b->cfg->timers;
+    int64_t target_ms = b->base_ms + 10 * DAY_MS;
+    for (int64_t k = 0; k < per; k++) {
+        int64_t i = c * per + k;
+        if (i >= ntimers)
+            break;
+        size_t at = pd->n++;
+        const char *kind = kind_names[per - 1][k];
+        snprintf(pd->ids[at], ID_MAX, "%s/%s", cid, kind);
+        int64_t due = due_of(b, i, ntimers);
+        Charter__V1__Timestamp due_ts = CHARTER__V1__TIMESTAMP__INIT,
+                               target_ts = CHARTER__V1__TIMESTAMP__INIT;
+        ch_time_split_ms(due, &due_ts.seconds, &due_ts.nanos);
+        ch_time_split_ms(target_ms, &target_ts.seconds, &target_ts.nanos);
+        Charter__V1__TimerFired t = CHARTER__V1__TIMER_FIRED__INIT;
+        t.timer_id = pd->ids[at];
+        t.case_id = cid;
+        t.organisation = "derby-homes";
+        t.reference = ref;
+        t.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
+        t.case_type = "enquiry";
+        t.kind = strcmp(kind, "breach") == 0 ? CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH
+                 : kind[0] == 'w'            ? CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING
+                                  : CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE;
+        t.tier = kind[0] == 'w' ? (uint32_t)(kind[8] - '0') : 0;
+        t.due_at = &due_ts;
+        t.target_at = &target_ts;
+        size_t len = charter__v1__timer_fired__get_packed_size(&t);
+        if (len > PAYLOAD_MAX)
+            len = 0; /* cannot happen with these fields; an empty payload is still a timer */
+        else
+            charter__v1__timer_fired__pack(&t, pd->payloads[at]);
+        pd->specs[at] = (ch_timer_spec){pd->ids[at], due, pd->payloads[at], len};
+    }
+}
+
+static void finish(bench *b, const char *error);
+static void pump(bench *b);
+
+static void
+scheduled_cb(void *opaque, int rc)
+{
+    call_ctx *cc = opaque;
+    bench *b = cc->b;
+    b->inflight--;
+    if (rc == 0)
+        b->scheduled += (int64_t)cc->n;
+    else
+        b->failed++;
+    free(cc);
+    if (b->finishing)
+        return;
+    pump(b);
+}
+
+static int
+send_pending(bench *b, int32_t partition, pending *pd)
+{
+    call_ctx *cc = malloc(sizeof(*cc));
+    if (!cc)
+        return CH_ENOMEM;
+    cc->b = b;
+    cc->n = pd->n;
+    int rc = ch_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
+    if (rc != 0) {
+        free(cc);
+        return rc;
+    }
+    b->inflight++;
+    pd->n = 0;
+    return 0;
+}
+
+static void
+write_results(bench *b)
+{
+    if (!b->cfg->out || !b->cfg->out[0])
+        return;
+    FILE *f = fopen(b->cfg->out, "w");
+    if (!f) {
+        b->error = "cannot write bench.out";
+        return;
+    }
+    for (int64_t i = 0; i < b->cfg->timers; i++)
+        if (b->fired_ms[i] > 0)
+            fprintf(f, "%lld %.3f %lld\n", (long long)b->due_ms[i], b->fired_ms[i],
+                    (long long)b->redis_ms[i]);
+    fclose(f);
+}
+
+/* Every command sent before this PING has been answered when its reply
+ * comes (one pipelined connection): the fired timers' deletions included. */
+static void
+drained(void *opaque, redisReply *reply)
+{
+    (void)opaque;
+    (void)reply;
+    raise(SIGTERM);
+}
+
+static void
+finish(bench *b, const char *error)
+{
+    if (b->finishing)
+        return;
+    b->finishing = 1;
+    if (error && !b->error)
+        b->error = error;
+    ch_timer_store_stop(b->store);
+    if (b->fired_ms)
+        write_results(b);
+    double sched_s = b->sched_end_s > 0 ? b->sched_end_s - b->start_s : -1;
+    printf("{\"peer\":\"charter\",\"mode\":\"%s\",\"ok\":%s,\"timers\":%lld,\"scheduled\":%lld,"
+           "\"schedule_failures\":%lld,\"per_case\":%lld,\"batch\":%lld,\"window\":%lld,"
+           "\"partitions\":%lld,\"schedule_seconds\":%.6f,\"timers_per_second\":%.1f,"
+           "\"t0_ms\":%lld,\"schedule_end_minus_t0_ms\":%.3f,\"fired\":%lld,"
+           "\"duplicates\":%lld,\"undecodable\":%lld,\"error\":\"%s\"}\n",
+           b->cfg->mode, b->error ? "false" : "true", (long long)b->cfg->timers,
+           (long long)b->scheduled, (long long)b->failed, (long long)b->cfg->per_case,
+           (long long)b->cfg->batch, (long long)b->cfg->window, (long long)b->cfg->partitions,
+           sched_s, sched_s > 0 ? (double)b->scheduled / sched_s : 0.0, (long long)b->t0_ms,
+           b->t0_ms && b->sched_end_wall_ms > 0 ? b->sched_end_wall_ms - (double)b->t0_ms : 0.0,
+           (long long)b->fired, (long long)b->dups, (long long)b->undecodable,
+           b->error ? b->error : "");
+    fflush(stdout);
+    if (ch_redis_command(b->rt, drained, b, "PING") != 0)
+        raise(SIGTERM);
+}
+
+static void
+schedule_done(bench *b)
+{
+    b->sched_end_s = mono_s();
+    b->sched_end_wall_ms = wall_ms();
+    if (b->failed)
+        finish(b, "Redis refused schedule calls");
+    else if (b->mode == MODE_SCHEDULE || b->mode == MODE_FILL)
+        finish(b, NULL);
+    else if (b->fired == b->cfg->timers)
+        finish(b, NULL);
+}
+
+/* Sends schedule calls until bench.window are in flight or every case is
+ * sent. */
+static void
+pump(bench *b)
+{
+    int64_t batch = b->cfg->batch;
+    while (b->inflight < b->cfg->window && b->next_case < b->ncases) {
+        int64_t c = b->next_case++;
+        if (batch == 0) {
+            add_case(b, &b->parts[0], c);
+            char cid[40];
+            case_id(c, cid);
+            if (send_pending(b, partition_of(cid, b->cfg->partitions), &b->parts[0]) != 0) {
+                finish(b, "schedule call not sent (Redis not connected)");
+                return;
+            }
+            continue;
+        }
+        char cid[40];
+        case_id(c, cid);
+        int32_t p = partition_of(cid, b->cfg->partitions);
+        pending *pd = &b->parts[p];
+        add_case(b, pd, c);
+        if ((int64_t)pd->n + b->cfg->per_case > batch && send_pending(b, p, pd) != 0) {
+            finish(b, "schedule call not sent (Redis not connected)");
+            return;
+        }
+    }
+    if (b->next_case == b->ncases && batch > 0) {
+        for (int32_t p = 0; p < b->cfg->partitions; p++) {
+            if (b->parts[p].n && send_pending(b, p, &b->parts[p]) != 0) {
+                finish(b, "schedule call not sent (Redis not connected)");
+                return;
+            }
+        }
+    }
+    if (b->next_case == b->ncases && b->inflight == 0 && b->sched_end_s == 0)
+        schedule_done(b);
+}
+
+static void
+on_fire(void *opaque, ch_timer_fire *f, int32_t partition, const char *id, const uint8_t *payload,
+        size_t len, int64_t now_ms)
+{
+    (void)partition;
+    double fired = wall_ms();
+    bench *b = opaque;
+    Charter__V1__TimerFired *t = charter__v1__timer_fired__unpack(NULL, len, payload);
+    const char *slash = strchr(id, '/');
+    int64_t i = -1;
+    if (t && t->due_at && slash && slash - id == 36) {
+        int64_t c = (int64_t)strtoull(id + 24, NULL, 16);
+        for (int64_t k = 0; k < b->cfg->per_case; k++)
+            if (strcmp(slash + 1, kind_names[b->cfg->per_case - 1][k]) == 0)
+                i = c * b->cfg->per_case + k;
+    }
+    if (i < 0 || i >= b->cfg->timers || !b->fired_ms) {
+        b->undecodable++;
+    } else if (b->fired_ms[i] > 0) {
+        b->dups++;
+    } else {
+        b->fired_ms[i] = fired;
+        b->due_ms[i] = t->due_at->seconds * 1000 + t->due_at->nanos / 1000000;
+        b->redis_ms[i] = now_ms;
+        b->fired++;
+    }
+    if (t)
+        charter__v1__timer_fired__free_unpacked(t, NULL);
+    ch_timer_fire_done(f, 1);
+    if (b->fired == b->cfg->timers && b->sched_end_s > 0)
+        finish(b, NULL);
+}
+
+static void
+time_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    finish(arg, "time limit reached");
+}
+
+static void
+start_cb(void *opaque, redisReply *reply)
+{
+    bench *b = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        b->started = 0; /* try again when Redis is back */
+        return;
+    }
+    b->start_s = mono_s();
+    b->base_ms = ch_time_now_ms();
+    if (b->mode == MODE_LATENESS || b->mode == MODE_BURST)
+        b->t0_ms = b->base_ms + b->cfg->lead_ms;
+    pump(b);
+}
+
+static void
+bench_on_redis_ready(void *svc)
+{
+    bench *b = svc;
+    ch_timer_store_redis_ready(b->store);
+    if (b->started)
+        return;
+    b->started = 1;
+    for (int32_t p = 0; p < b->cfg->partitions; p++)
+        ch_timer_store_own(b->store, p);
+    /* Answered after the scripts are loaded and the first claims are done. */
+    if (ch_redis_command(b->rt, start_cb, b, "PING") != 0)
+        b->started = 0;
+}
+
+static void
+bench_fini(void *svc)
+{
+    bench *b = svc;
+    if (b->limit_ev)
+        event_free(b->limit_ev);
+    ch_timer_store_free(b->store);
+    if (b->parts) {
+        for (int64_t p = 0; p < b->cfg->partitions; p++) {
+            free(b->parts[p].specs);
+            free(b->parts[p].ids);
+            free(b->parts[p].payloads);
+        }
+        free(b->parts);
+    }
+    free(b->fired_ms);
+    free(b->due_ms);
+    free(b->redis_ms);
+    free(b);
+}
+
+static int
+bench_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
+{
+    const bench_config *cfg = config;
+    bench *b = calloc(1, sizeof(*b));
+    if (!b)
+        goto nomem;
+    b->rt = rt;
+    b->cfg = cfg;
+    b->mode = strcmp(cfg->mode, "lateness") == 0 ? MODE_LATENESS
+              : strcmp(cfg->mode, "burst") == 0  ? MODE_BURST
+              : strcmp(cfg->mode, "fill") == 0   ? MODE_FILL
+                                                 : MODE_SCHEDULE;
+    if (cfg->batch > 0 && cfg->batch < cfg->per_case) {
+        snprintf(errstr, errstr_size, "bench.batch must be 0 or at least bench.per_case");
+        free(b);
+        return CH_EINVAL;
+    }
+    b->ncases = (cfg->timers + cfg->per_case - 1) / cfg->per_case;
+    size_t cap = (size_t)(cfg->batch > 0 ? cfg->batch : cfg->per_case);
+    b->parts = calloc((size_t)cfg->partitions, sizeof(*b->parts));
+    if (!b->parts)
+        goto nomem;
+    for (int64_t p = 0; p < cfg->partitions; p++) {
+        pending *pd = &b->parts[p];
+        pd->specs = calloc(cap, sizeof(*pd->specs));
+        pd->ids = calloc(cap, sizeof(*pd->ids));
+        pd->payloads = calloc(cap, sizeof(*pd->payloads));
+        if (!pd->specs || !pd->ids || !pd->payloads)
+            goto nomem;
+        if (cfg->batch == 0)
+            break; /* one case at a time: parts[0] only */
+    }
+    if (b->mode == MODE_LATENESS || b->mode == MODE_BURST) {
+        b->fired_ms = calloc((size_t)cfg->timers, sizeof(*b->fired_ms));
+        b->due_ms = calloc((size_t)cfg->timers, sizeof(*b->due_ms));
+        b->redis_ms = calloc((size_t)cfg->timers, sizeof(*b->redis_ms));
+        if (!b->fired_ms || !b->due_ms || !b->redis_ms)
+            goto nomem;
+    }
+    b->store = ch_timer_store_new(rt, "charter", cfg->lease_ms, on_fire, b);
+    b->limit_ev = evtimer_new(ch_runtime_base(rt), time_limit_cb, b);
+    if (!b->store || !b->limit_ev)
+        goto nomem;
+    struct timeval tv = {(time_t)cfg->time_limit_s, 0};
+    evtimer_add(b->limit_ev, &tv);
+    *svc = b;
+    return 0;
+nomem:
+    if (b) {
+        b->cfg = cfg;
+        bench_fini(b);
+    }
+    snprintf(errstr, errstr_size, "out of memory");
+    return CH_ENOMEM;
+}
+
+static const ch_service bench_service = {
+    .name = "bench-timers",
+    .env_prefix = "CHARTER_BENCH_",
+    .default_http_listen = "127.0.0.1:0",
+    .config = bench_keys,
+    .nconfig = sizeof(bench_keys) / sizeof(bench_keys[0]),
+    .config_size = sizeof(bench_config),
+    .init = bench_init,
+    .on_redis_ready = bench_on_redis_ready,
+    .fini = bench_fini,
+};
+
+int
+main(int argc, char **argv, char **envp)
+{
+    return ch_runtime_main(&bench_service, argc, argv, envp);
+}

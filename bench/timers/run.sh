@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench-timers`: installs what the timer benchmark needs, then runs
+# bench.py (bench/timers/README.md). Usage: run.sh BUILD_DIR [bench.py args]
+# Extra bench.py arguments may also come from BENCH_TIMERS_ARGS, e.g.
+#   make bench-timers BENCH_TIMERS_ARGS="--reps 1 --scale 0.1"
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-build}
+shift || true
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+out="$build/bench-timers"
+
+# Debian packages: Sidekiq (ruby-sidekiq, 6.4 on Debian 12) and its Ruby, Node
+# and npm for BullMQ, redis-server and redis-cli.
+packages=(ruby-sidekiq nodejs npm redis-server redis-tools python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A node and npm not from Debian (e.g. NodeSource's) will do as well.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs/}")
+  missing=("${missing[@]/npm/}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench-timers: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# BullMQ and ioredis at the versions package-lock.json pins, kept out of the
+# source tree.
+mkdir -p "$out/npm"
+cp "$here/package.json" "$here/package-lock.json" "$out/npm/"
+(cd "$out/npm" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+
+echo "bench-timers: Charter vs BullMQ vs Sidekiq; about 15 minutes for 3 runs"
+# shellcheck disable=SC2086
+exec python3 "$here/bench.py" --charter "$build/bench/bench_timers_charter" \
+  --node-modules "$out/npm/node_modules" --out-dir "$out" ${BENCH_TIMERS_ARGS:-} "$@"
