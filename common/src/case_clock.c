@@ -1,6 +1,8 @@
 /* A case's clocks under its policy (see case_clock.h). */
 #include "charter/case_clock.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,80 @@ ch_org_clocks_free(ch_org_clocks *oc)
     ch_calendar_free(oc->uk_any);
     ch_calendar_free(oc->scotland);
     memset(oc, 0, sizeof(*oc));
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+void
+ch_org_set_free(ch_org_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        ch_org_clocks_free(set->orgs[i]);
+        free(set->orgs[i]);
+    }
+    set->n = 0;
+}
+
+const ch_org_clocks *
+ch_org_set_find(const ch_org_set *set, const char *id)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->orgs[i]->policy.id, id) == 0)
+            return set->orgs[i];
+    return NULL;
+}
+
+int
+ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof(*out));
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(errstr, errstr_size, "%s %s cannot be read: %s", key, dir, strerror(errno));
+        return CH_EIO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
+            continue;
+        if (out->n == CH_ORG_SET_MAX) {
+            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, CH_ORG_SET_MAX);
+            rc = CH_EINVAL;
+            break;
+        }
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ch_org_clocks *oc = malloc(sizeof(*oc));
+        if (!oc) {
+            rc = CH_ENOMEM;
+            break;
+        }
+        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
+        if (rc != 0) {
+            free(oc);
+            break;
+        }
+        if (ch_org_set_find(out, oc->policy.id)) {
+            snprintf(errstr, errstr_size, "%s: organisation id '%s' is used by two policies", path,
+                     oc->policy.id);
+            rc = CH_EINVAL;
+        }
+        out->orgs[out->n++] = oc;
+    }
+    closedir(d);
+    if (rc == 0 && out->n == 0) {
+        snprintf(errstr, errstr_size, "%s %s holds no *.yaml policy", key, dir);
+        rc = CH_EINVAL;
+    }
+    if (rc != 0)
+        ch_org_set_free(out);
+    return rc;
 }
 
 /* ---- applying events ---- */

@@ -54,7 +54,6 @@
 
 #define CONTACT_TTL_S (400 * 86400)
 #define CLAIM_TTL_S (400 * 86400)
-#define MAX_ORGS 64
 /* How long after a timer fired its case's contact details may still be on
  * their way (the received event is read from another topic). */
 #define CONTACT_WAIT_MS (10 * 60 * 1000)
@@ -90,8 +89,7 @@ typedef struct {
     ch_runtime *rt;
     const notify_config *cfg;
     ch_tz *default_tz;
-    ch_org_clocks *orgs[MAX_ORGS];
-    size_t norgs;
+    ch_org_set orgs; /* empty without notify.policy_dir */
     ch_metric *m_sent, *m_skipped, *m_failed;
 } notify;
 
@@ -155,15 +153,6 @@ on_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
     }
     if (rc != 0)
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
-}
-
-static const ch_org_clocks *
-find_org(const notify *n, const char *id)
-{
-    for (size_t i = 0; i < n->norgs; i++)
-        if (strcmp(n->orgs[i]->policy.id, id) == 0)
-            return n->orgs[i];
-    return NULL;
 }
 
 static const ch_tz *
@@ -310,7 +299,7 @@ static int
 write_ack(notify *n, const Charter__V1__TimerFired *t, redisReply *contact,
           const char *notification_id, char *why, size_t whysz)
 {
-    const ch_org_clocks *oc = find_org(n, t->organisation);
+    const ch_org_clocks *oc = ch_org_set_find(&n->orgs, t->organisation);
     const ch_policy_promise *pr =
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
     char target[CH_TEMPLATE_DATE_BUFSZ] = "", target_iso[CH_TIME_BUFSZ] = "";
@@ -416,7 +405,7 @@ static int
 write_alert(notify *n, const ack_job *j, char *why, size_t whysz)
 {
     const Charter__V1__TimerFired *t = j->t;
-    const ch_org_clocks *oc = find_org(n, t->organisation);
+    const ch_org_clocks *oc = ch_org_set_find(&n->orgs, t->organisation);
     const ch_policy_promise *pr =
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
     int role = oc ? alert_role(&oc->policy, pr, t) : -1;
@@ -670,50 +659,9 @@ notify_fini(void *svc)
     notify *n = svc;
     if (!n)
         return;
-    for (size_t i = 0; i < n->norgs; i++) {
-        ch_org_clocks_free(n->orgs[i]);
-        free(n->orgs[i]);
-    }
+    ch_org_set_free(&n->orgs);
     ch_tz_free(n->default_tz);
     free(n);
-}
-
-/* Loads every *.yaml in dir, all or nothing. */
-static int
-load_policies(notify *n, const char *dir, char *errstr, size_t errstr_size)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(errstr, errstr_size, "notify.policy_dir %s cannot be read: %s", dir,
-                 strerror(errno));
-        return CH_EIO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
-            continue;
-        if (n->norgs == MAX_ORGS) {
-            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, MAX_ORGS);
-            rc = CH_EINVAL;
-            break;
-        }
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ch_org_clocks *oc = malloc(sizeof(*oc));
-        if (!oc) {
-            rc = CH_ENOMEM;
-            break;
-        }
-        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
-        if (rc != 0) {
-            free(oc);
-            break;
-        }
-        n->orgs[n->norgs++] = oc;
-    }
-    closedir(d);
-    return rc;
 }
 
 /* Every *.txt under dir/<organisation>/ must load: a broken template stops
@@ -781,7 +729,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         snprintf(errstr, errstr_size, "notify.timezone: %s", tzerr);
         goto err;
     }
-    if (cfg->policy_dir[0] && (rc = load_policies(n, cfg->policy_dir, errstr, errstr_size)) != 0)
+    if (cfg->policy_dir[0] && (rc = ch_org_set_load(cfg->policy_dir, "notify.policy_dir", &n->orgs,
+                                                    errstr, errstr_size)) != 0)
         goto err;
     if (cfg->template_dir[0] && (rc = check_templates(cfg->template_dir, errstr, errstr_size)) != 0)
         goto err;
@@ -793,7 +742,7 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
-                CH_STR("policies", cfg->policy_dir), CH_INT("organisations", n->norgs));
+                CH_STR("policies", cfg->policy_dir), CH_INT("organisations", n->orgs.n));
     *svc = n;
     return 0;
 err:

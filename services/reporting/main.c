@@ -37,8 +37,6 @@
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
 
-#define MAX_ORGS 64
-
 typedef struct {
     int64_t dedupe_ttl_s;
     char *policy_dir;
@@ -79,8 +77,7 @@ static const char count_lua[] =
 typedef struct {
     ch_runtime *rt;
     const report_config *cfg;
-    ch_org_clocks *orgs[MAX_ORGS];
-    size_t norgs;
+    ch_org_set orgs; /* empty without report.policy_dir */
     ch_metric *m_counted, *m_repeats, *m_conflicts;
 } reporting;
 
@@ -94,77 +91,6 @@ typedef struct {
 } count_ctx;
 
 /* ---- policies ---- */
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static void
-orgs_free(reporting *r)
-{
-    for (size_t i = 0; i < r->norgs; i++) {
-        ch_org_clocks_free(r->orgs[i]);
-        free(r->orgs[i]);
-    }
-    r->norgs = 0;
-}
-
-/* Loads every *.yaml in dir (none when dir is empty); all or nothing. */
-static int
-orgs_load(reporting *r, const char *dir, char *errstr, size_t errstr_size)
-{
-    if (!dir || !dir[0])
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(errstr, errstr_size, "report.policy_dir %s cannot be read", dir);
-        return CH_EIO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
-            continue;
-        if (r->norgs == MAX_ORGS) {
-            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, MAX_ORGS);
-            rc = CH_EINVAL;
-            break;
-        }
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ch_org_clocks *oc = malloc(sizeof(*oc));
-        if (!oc) {
-            rc = CH_ENOMEM;
-            break;
-        }
-        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
-        if (rc != 0) {
-            free(oc);
-            break;
-        }
-        r->orgs[r->norgs++] = oc;
-    }
-    closedir(d);
-    if (rc == 0 && r->norgs == 0) {
-        snprintf(errstr, errstr_size, "report.policy_dir %s holds no *.yaml policy", dir);
-        rc = CH_EINVAL;
-    }
-    if (rc != 0)
-        orgs_free(r);
-    return rc;
-}
-
-static const ch_org_clocks *
-find_org(const reporting *r, const char *id)
-{
-    for (size_t i = 0; i < r->norgs; i++)
-        if (strcmp(r->orgs[i]->policy.id, id) == 0)
-            return r->orgs[i];
-    return NULL;
-}
 
 static const char *
 timer_kind_name(Charter__V1__TimerKind k)
@@ -286,7 +212,7 @@ case_loaded(void *opaque, redisReply *reply)
             CH_LOG_WARN(ch_runtime_log(c->r->rt), "report case state unreadable; starting again",
                         CH_STR("case_id", c->case_id));
     }
-    const ch_org_clocks *oc = find_org(c->r, c->org);
+    const ch_org_clocks *oc = ch_org_set_find(&c->r->orgs, c->org);
     ch_report_item *delta = malloc(CH_REPORT_MAX_ITEMS * sizeof(*delta));
     if (!delta) {
         ctx_done(c, CH_EAGAIN, "out of memory");
@@ -594,7 +520,7 @@ open_loaded(void *opaque, redisReply *reply)
     static const char *const types[] = {"complaint_stage_1", "complaint_stage_2", "foi", "eir",
                                         "sar"};
     json_t *by_type = json_object();
-    const ch_org_clocks *oc = find_org(q->r, q->org);
+    const ch_org_clocks *oc = ch_org_set_find(&q->r->orgs, q->org);
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (q->type[0] && strcmp(q->type, types[i]) != 0)
             continue;
@@ -849,14 +775,16 @@ report_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     }
     r->rt = rt;
     r->cfg = config;
-    int rc = orgs_load(r, r->cfg->policy_dir, errstr, errstr_size);
+    int rc = r->cfg->policy_dir[0] ? ch_org_set_load(r->cfg->policy_dir, "report.policy_dir",
+                                                     &r->orgs, errstr, errstr_size)
+                                   : 0;
     if (rc != 0) {
         free(r);
         return rc;
     }
-    if (r->norgs)
+    if (r->orgs.n)
         CH_LOG_INFO(ch_runtime_log(rt), "policies loaded", CH_STR("dir", r->cfg->policy_dir),
-                    CH_INT("organisations", r->norgs));
+                    CH_INT("organisations", r->orgs.n));
     r->m_conflicts = ch_metric_counter(rt, "charter_report_case_conflicts_total",
                                        "case updates retried because the case changed meanwhile");
     r->m_counted = ch_metric_counter(rt, "charter_report_events_counted_total", "events counted");
@@ -870,7 +798,7 @@ static void
 report_fini(void *svc)
 {
     reporting *r = svc;
-    orgs_free(r);
+    ch_org_set_free(&r->orgs);
     free(r);
 }
 

@@ -14,7 +14,6 @@
  * directory with any bad policy is refused as a whole and the running set
  * is kept.
  */
-#include <dirent.h>
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,7 +29,6 @@
 #include "charter/v1/timer.pb-c.h"
 #include "timer_store.h"
 
-#define MAX_ORGS 64
 #define MAX_TIMERS 32
 #define STATE_TTL_OPEN_S (3 * 366 * 86400) /* a case left open still expires */
 #define STATE_TTL_CLOSED_S (30 * 86400)    /* kept a while for late events */
@@ -54,96 +52,14 @@ static const ch_config_entry sla_keys[] = {
 };
 
 typedef struct {
-    ch_org_clocks *orgs[MAX_ORGS];
-    size_t n;
-} org_set;
-
-typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     ch_timer_store *store;
-    org_set orgs;
+    ch_org_set orgs;
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_reloads;
 } sla;
 
 /* ---- policies ---- */
-
-static void
-org_set_free(org_set *set)
-{
-    for (size_t i = 0; i < set->n; i++) {
-        ch_org_clocks_free(set->orgs[i]);
-        free(set->orgs[i]);
-    }
-    set->n = 0;
-}
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Loads every *.yaml in dir; all or nothing. */
-static int
-org_set_load(const char *dir, org_set *out, char *errstr, size_t errstr_size)
-{
-    memset(out, 0, sizeof(*out));
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(errstr, errstr_size, "sla.policy_dir %s cannot be read", dir);
-        return CH_EIO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && rc == 0) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
-            continue;
-        if (out->n == MAX_ORGS) {
-            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, MAX_ORGS);
-            rc = CH_EINVAL;
-            break;
-        }
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ch_org_clocks *oc = malloc(sizeof(*oc));
-        if (!oc) {
-            rc = CH_ENOMEM;
-            break;
-        }
-        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
-        if (rc != 0) {
-            free(oc);
-            break;
-        }
-        for (size_t i = 0; i < out->n; i++) {
-            if (strcmp(out->orgs[i]->policy.id, oc->policy.id) == 0) {
-                snprintf(errstr, errstr_size, "%s: organisation id '%s' is used by two policies",
-                         path, oc->policy.id);
-                rc = CH_EINVAL;
-            }
-        }
-        out->orgs[out->n++] = oc;
-    }
-    closedir(d);
-    if (rc == 0 && out->n == 0) {
-        snprintf(errstr, errstr_size, "sla.policy_dir %s holds no *.yaml policy", dir);
-        rc = CH_EINVAL;
-    }
-    if (rc != 0)
-        org_set_free(out);
-    return rc;
-}
-
-static const ch_org_clocks *
-find_org(const sla *s, const char *id)
-{
-    for (size_t i = 0; i < s->orgs.n; i++)
-        if (strcmp(s->orgs.orgs[i]->policy.id, id) == 0)
-            return s->orgs.orgs[i];
-    return NULL;
-}
 
 /* ---- firing ---- */
 
@@ -403,7 +319,7 @@ state_loaded(void *opaque, redisReply *reply)
     }
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
-    const ch_org_clocks *oc = find_org(j->s, j->ev->organisation);
+    const ch_org_clocks *oc = ch_org_set_find(&j->s->orgs, j->ev->organisation);
     if (!oc) {
         ch_msg_done(j->m, CH_EBADMSG, "the organisation's policy was removed by a reload");
         job_free(j);
@@ -443,7 +359,7 @@ sla_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     default:
         break;
     }
-    if (!find_org(s, ev->organisation)) {
+    if (!ch_org_set_find(&s->orgs, ev->organisation)) {
         char why[200];
         snprintf(why, sizeof(why), "no policy for organisation '%.64s' in sla.policy_dir",
                  ev->organisation);
@@ -501,19 +417,19 @@ sla_reload(void *svc)
 {
     sla *s = svc;
     char err[1024];
-    org_set fresh;
-    if (org_set_load(s->cfg->policy_dir, &fresh, err, sizeof(err)) != 0) {
+    ch_org_set fresh;
+    if (ch_org_set_load(s->cfg->policy_dir, "sla.policy_dir", &fresh, err, sizeof(err)) != 0) {
         CH_LOG_ERROR(ch_runtime_log(s->rt), "policy reload refused; keeping the running policies",
                      CH_STR("error", err));
         return;
     }
     /* Nothing keeps a pointer into the old set across a loop turn (jobs look
      * their policy up when Redis answers), so it can go at once. */
-    org_set old = s->orgs;
+    ch_org_set old = s->orgs;
     s->orgs = fresh;
     ch_metric_add(s->m_reloads, 1);
     CH_LOG_INFO(ch_runtime_log(s->rt), "policies reloaded", CH_INT("organisations", fresh.n));
-    org_set_free(&old);
+    ch_org_set_free(&old);
 }
 
 static const ch_subscription subs[1] = {
@@ -535,7 +451,7 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
         free(s);
         return CH_EINVAL;
     }
-    int rc = org_set_load(s->cfg->policy_dir, &s->orgs, errstr, errstr_size);
+    int rc = ch_org_set_load(s->cfg->policy_dir, "sla.policy_dir", &s->orgs, errstr, errstr_size);
     if (rc != 0) {
         free(s);
         return rc == CH_EIO ? CH_EINVAL : rc;
@@ -543,7 +459,7 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
     s->store = ch_timer_store_new(rt, "charter", s->cfg->lease_ms, fire, s);
     if (!s->store) {
         snprintf(errstr, errstr_size, "out of memory");
-        org_set_free(&s->orgs);
+        ch_org_set_free(&s->orgs);
         free(s);
         return CH_ENOMEM;
     }
@@ -567,7 +483,7 @@ sla_fini(void *svc)
 {
     sla *s = svc;
     ch_timer_store_free(s->store);
-    org_set_free(&s->orgs);
+    ch_org_set_free(&s->orgs);
     free(s);
 }
 

@@ -40,6 +40,25 @@ typedef struct {
 int ch_org_clocks_load(const char *path, ch_org_clocks *out, char *errstr, size_t errstr_size);
 void ch_org_clocks_free(ch_org_clocks *oc);
 
+/* Every organisation's policy from one directory, as the services load them. */
+#define CH_ORG_SET_MAX 64
+typedef struct {
+    ch_org_clocks *orgs[CH_ORG_SET_MAX];
+    size_t n;
+} ch_org_set;
+
+/*
+ * Loads every *.yaml in dir, all or nothing: any bad policy, two policies for
+ * one organisation id, or none at all refuses the whole directory (errstr
+ * names the file and line, or `key`, the config key that named dir). On
+ * failure *out is empty. Free with ch_org_set_free.
+ */
+int ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr,
+                    size_t errstr_size);
+void ch_org_set_free(ch_org_set *set);
+/* The organisation's clocks, or NULL. */
+const ch_org_clocks *ch_org_set_find(const ch_org_set *set, const char *id);
+
 /* What sla-timer remembers about a case. Times are ms since the epoch;
  * 0 means "not yet". */
 typedef struct {
