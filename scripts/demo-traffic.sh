@@ -3,6 +3,10 @@
 # their channels, every few seconds; some are acknowledged or answered by
 # "staff" before their timers are due, the rest get Charter's automatic
 # acknowledgement. Bounded: stops after DEMO_MAX contacts (default 500).
+# First, so the dashboard's trend charts have something to show, a short
+# history: a few contacts a month for each charter over the last
+# DEMO_HISTORY_MONTHS months (default 11; 0 for none), most answered in
+# time, some late, phone calls answered within or past the promise.
 # Requests are signed as gateway DEMO_GATEWAY (default dev) with the key in
 # DEMO_KEY_FILE (default var/dev-gateway.key), as make run sets up.
 set -uo pipefail
@@ -22,6 +26,37 @@ post() { # post PATH BODY
     -H "X-Charter-Signature: t=$t,v1=$mac" --data-binary "$2" "$INGEST$1"
   echo
 }
+
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+now_s=$(date +%s)
+for (( m=${DEMO_HISTORY_MONTHS:-11}; m>=1; m-- )); do
+  month=$(date -u -d "$(date -u +%Y-%m-15) -$m month" +%Y-%m)
+  for org in "${orgs[@]}"; do
+    for k in 1 2 3 4 5; do
+      day=$(( 1 + RANDOM % 26 ))
+      recv_s=$(date -u -d "$month-$(printf %02d "$day") 10:00:00" +%s)
+      case $k in
+        1) ch=email type=enquiry ;; 2) ch=letter type=enquiry ;; 3) ch=email type=complaint_stage_1 ;;
+        4) ch=phone type=enquiry ;; 5) ch=email type=foi ;;
+      esac
+      resp=$(post /v1/contacts "{\"organisation\":\"$org\",\"channel\":\"$ch\",\"case_type\":\"$type\",
+        \"received_at\":\"$(iso "$recv_s")\",\"summary\":\"Demo history $month $k\"}")
+      case_id=$(sed -n 's/.*"case_id":"\([^"]*\)".*/\1/p' <<<"$resp")
+      [ -n "$case_id" ] || { echo "$resp"; continue; }
+      if [ "$ch" = phone ]; then
+        post "/v1/cases/$case_id/events" "{\"type\":\"call\",\"organisation\":\"$org\",\"occurred_at\":\"$(iso $((recv_s + 30)))\",\"status\":\"answered\",\"wait_seconds\":$(( 5 + RANDOM % 40 )),\"rings\":$(( 1 + RANDOM % 7 ))}" >/dev/null
+        continue
+      fi
+      [ "$type" = complaint_stage_1 ] &&
+        post "/v1/cases/$case_id/events" "{\"type\":\"acknowledged\",\"organisation\":\"$org\",\"occurred_at\":\"$(iso $((recv_s + 3600)))\",\"by\":\"demo-staff\"}" >/dev/null
+      # most in time (a day later), about one in four late (26 days later)
+      delay=$(( RANDOM % 4 == 0 ? 26 * 86400 : 86400 ))
+      resp_s=$(( recv_s + delay < now_s - 3600 ? recv_s + delay : now_s - 3600 ))
+      post "/v1/cases/$case_id/events" "{\"type\":\"responded\",\"organisation\":\"$org\",\"occurred_at\":\"$(iso "$resp_s")\"}" >/dev/null
+    done
+  done
+  echo "demo-traffic: history for $month posted"
+done
 
 for (( i=0; i<MAX; i++ )); do
   org=${orgs[$((i % 5))]}

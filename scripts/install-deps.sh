@@ -8,6 +8,8 @@ packages=(
   libevent-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
   libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
   redis-server kcat curl protobuf-compiler python3 openssl python3-kafka python3-protobuf
+  python3-aiosmtpd
+  chromium
 )
 
 missing=()

@@ -138,11 +138,15 @@ Charter is running (embedded broker and local Redis unless you set KAFKA_BOOTSTR
                      curl -X POST -H 'Content-Type: application/json' -H 'X-Charter-Gateway: dev' \\
                        -H "X-Charter-Signature: t=\$t,v1=\$sig" --data-binary "\$body" http://127.0.0.1:8080/v1/contacts
                      (the API, batches and every event type: docs/api.md)
+  Dashboard          http://127.0.0.1:8081/   (every promise of the five charters: this month against
+                     the target, 12-month trends, overdue cases; ?month=YYYY-MM for another month)
   Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'
+  Annual table       build/tools/charterctl/charterctl report --organisation nihe --year $(date +%Y) --format csv
   Outbox             var/outbox/<organisation>.jsonl   (acknowledgements the charters promise on receipt)
   Pending timers     build/tools/charterctl/charterctl timers --due-within 24h --redis $REDIS_URL
   Watch a topic      kcat -b $KAFKA_BOOTSTRAP -C -t charter.contact.events.v1 -e
-                     (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1, charter.dlq.v1)
+                     (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1,
+                      charter.reports.v1 (report snapshots, protobuf), charter.dlq.v1)
   Health, metrics    http://127.0.0.1:808{0,1,2,3}/readyz and /metrics  (ingest, reporting, sla-timer, notification)
   Logs               var/log/*.log   (JSON lines; demo traffic in var/log/demo.log)
 

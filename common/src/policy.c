@@ -777,6 +777,30 @@ parse_options(ld *l, yaml_node_t *root)
 }
 
 static int
+parse_quiet_hours(ld *l, yaml_node_t *root)
+{
+    const char *path = "sms_quiet_hours";
+    yaml_node_t *v = get(l, root, path);
+    if (!v)
+        return 0;
+    const char *s;
+    int rc = scalar(l, v, path, "hours such as \"21:00-08:00\"", &s);
+    if (rc)
+        return rc;
+    int from, until;
+    if (strlen(s) != 11 || s[5] != '-' || parse_hhmm(s, &from) || parse_hhmm(s + 6, &until) ||
+        from == until || from == 24 * 60 || until == 24 * 60)
+        return fail(l, v, path,
+                    "'%s' is not quiet hours (expected e.g. \"21:00-08:00\": no text messages "
+                    "from 21:00 until 08:00)",
+                    s);
+    l->p->sms_quiet.set = 1;
+    l->p->sms_quiet.from = from;
+    l->p->sms_quiet.until = until;
+    return 0;
+}
+
+static int
 parse_roles(ld *l, yaml_node_t *root)
 {
     const char *path = "roles";
@@ -1486,9 +1510,9 @@ parse_promises(ld *l, yaml_node_t *root)
 static int
 parse_root(ld *l, yaml_node_t *root)
 {
-    static const char *const keys[] = {"organisation", "calendar", "timezone", "opening_hours",
-                                       "closures",     "options",  "roles",    "promises",
-                                       "reporting",    NULL};
+    static const char *const keys[] = {
+        "organisation", "calendar", "timezone",  "opening_hours",   "closures", "options",
+        "roles",        "promises", "reporting", "sms_quiet_hours", NULL};
     int rc = want_mapping(l, root, "",
                           "a policy: a mapping with organisation, calendar, opening_hours and "
                           "promises");
@@ -1496,8 +1520,9 @@ parse_root(ld *l, yaml_node_t *root)
         return rc;
     if ((rc = parse_organisation(l, root)) || (rc = parse_calendar_tz(l, root)) ||
         (rc = parse_hours(l, root)) || (rc = parse_closures(l, root)) ||
-        (rc = parse_options(l, root)) || (rc = parse_roles(l, root)) ||
-        (rc = parse_reporting(l, root)) || (rc = parse_promises(l, root)))
+        (rc = parse_options(l, root)) || (rc = parse_quiet_hours(l, root)) ||
+        (rc = parse_roles(l, root)) || (rc = parse_reporting(l, root)) ||
+        (rc = parse_promises(l, root)))
         return rc;
     return 0;
 }

@@ -88,6 +88,12 @@ local_day(const ch_org_clocks *oc, int64_t ms)
     return (int32_t)floor_div(s, 86400);
 }
 
+int32_t
+ch_report_local_day(const ch_org_clocks *oc, int64_t ms)
+{
+    return local_day(oc, ms);
+}
+
 void
 ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz)
 {

@@ -1,18 +1,19 @@
 /*
  * charter-notification: sends what the charter promises the customer and
- * alerts staff. In this version: the acknowledgement when sla-timer fires
- * the acknowledgement timer, and staff alerts for warning, breach,
- * wait_exceeded and review_due timers, written to a development file sink
- * (notify.outbox_dir/<organisation>.jsonl), with an outcome event on
- * charter.notify.outcomes.v1.
+ * alerts staff: the acknowledgement when sla-timer fires the
+ * acknowledgement timer, and staff alerts for warning, breach,
+ * wait_exceeded and review_due timers, each by the transport configured for
+ * its channel (SMTP, an HTTP JSON gateway, a Kafka hand-off topic, or the
+ * development file sink), with outcome events on charter.notify.outcomes.v1.
  *
  * The words come from the templates in notify.template_dir (template.h,
  * templates/README.md), every file checked at start; dates are written in
  * the policy's time zone. The policies in notify.policy_dir say which role
- * each alert goes to, the reply channel rule and what the acknowledgement
- * says. Without a template directory the acknowledgement is a built-in
- * plain line (development only); an organisation without a loaded policy
- * gets notify.timezone and alerts to the role "owner".
+ * each alert goes to, the reply channel rule, what the acknowledgement says
+ * and the quiet hours for text messages. Without a template directory the
+ * acknowledgement is a built-in plain line (development only); an
+ * organisation without a loaded policy gets notify.timezone and alerts to
+ * the role "owner".
  *
  * Contact details arrive with the case's `received` event and are kept in
  * Redis ("charter:case:{<case>}:contact", expiring) because the fired timer
@@ -20,12 +21,15 @@
  * read before its case's details (another topic) is retried until they
  * arrive, for up to ten minutes, then reported as failed.
  *
- * Exactly once as the customer sees it: "charter:notify:{<case>}:<kind>" is
- * claimed with SET NX before sending and set to "sent" after. A redelivered
- * timer finds "sent" and only re-announces the outcome (consumers dedupe by
- * notification id). A claim left at "sending" by a crash is retried for the
- * file sink, where a repeat is harmless; real transports decide per
- * transport.
+ * A consumed timer is turned into a rendered message and queued in Redis in
+ * one Lua script together with its idempotency record
+ * ("charter:notify:{<case>}:<what>", per case and notification kind), and
+ * only then is the Kafka record done: the send itself happens from the
+ * queue (queue.c), which survives restarts and carries retries, backoff and
+ * quiet-hours holds. A redelivered timer finds the record and queues
+ * nothing; one already sent is only re-announced (consumers dedupe outcomes
+ * by event id). Sends never block the loop: SMTP and HTTP run on libcurl's
+ * multi interface driven by the same libevent loop (curl_loop.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,59 +43,120 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "charter/case_clock.h"
 #include "charter/errors.h"
 #include "charter/event_json.h"
 #include "charter/ids.h"
 #include "charter/policy.h"
-#include "charter/runtime.h"
 #include "charter/template.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
+#include "curl_loop.h"
+#include "notify.h"
 
 #define CONTACT_TTL_S (400 * 86400)
-#define CLAIM_TTL_S (400 * 86400)
 /* How long after a timer fired its case's contact details may still be on
  * their way (the received event is read from another topic). */
 #define CONTACT_WAIT_MS (10 * 60 * 1000)
 
-typedef struct {
-    char *outbox_dir;
-    char *outcomes_topic;
-    char *timezone;
-    char *template_dir;
-    char *policy_dir;
-} notify_config;
+static int
+validate_transport(const char *text, char *errstr, size_t errstr_size)
+{
+    static const char *const ok[] = {"file", "smtp", "http", "kafka"};
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(text, ok[i]) == 0)
+            return 0;
+    snprintf(errstr, errstr_size, "'%s' is not a transport (expected file, smtp, http or kafka)",
+             text);
+    return CH_EINVAL;
+}
+
+#define NOTIFY_STR(key, def, field, help)                                                          \
+    {                                                                                              \
+        key, CH_CFG_STRING, def, offsetof(notify_config, field), help, 0, 0, NULL                  \
+    }
+#define NOTIFY_TRANSPORT(key, def, field, help)                                                    \
+    {                                                                                              \
+        key, CH_CFG_STRING, def, offsetof(notify_config, field), help, 0, 0, validate_transport    \
+    }
+#define NOTIFY_INT(key, def, field, help, lo, hi)                                                  \
+    {                                                                                              \
+        key, CH_CFG_INT, def, offsetof(notify_config, field), help, lo, hi, NULL                   \
+    }
 
 static const ch_config_entry notify_keys[] = {
-    {"notify.outbox_dir", CH_CFG_STRING, "var/outbox", offsetof(notify_config, outbox_dir),
-     "directory of the development file sink: one <organisation>.jsonl per organisation", 0, 0,
-     NULL},
-    {"notify.outcomes_topic", CH_CFG_STRING, "charter.notify.outcomes.v1",
-     offsetof(notify_config, outcomes_topic), "topic notification outcomes are written to", 0, 0,
-     NULL},
-    {"notify.timezone", CH_CFG_STRING, "Europe/London", offsetof(notify_config, timezone),
-     "time zone dates are written in for an organisation without a loaded policy", 0, 0, NULL},
-    {"notify.template_dir", CH_CFG_STRING, "", offsetof(notify_config, template_dir),
-     "directory of message templates (templates/README.md); empty: a built-in plain "
-     "acknowledgement, for development",
+    NOTIFY_STR("notify.outbox_dir", "var/outbox", outbox_dir,
+               "directory of the development file sink: one <organisation>.jsonl per "
+               "organisation"),
+    NOTIFY_STR("notify.outcomes_topic", "charter.notify.outcomes.v1", outcomes_topic,
+               "topic notification outcomes are written to"),
+    NOTIFY_STR("notify.timezone", "Europe/London", timezone,
+               "time zone dates are written in for an organisation without a loaded policy"),
+    NOTIFY_STR("notify.template_dir", "", template_dir,
+               "directory of message templates (templates/README.md); empty: a built-in plain "
+               "acknowledgement, for development"),
+    NOTIFY_STR("notify.policy_dir", "", policy_dir,
+               "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
+               "channel rules, SMS quiet hours; empty: none"),
+    NOTIFY_TRANSPORT("notify.email.transport", "file", email_transport,
+                     "how customer email goes: smtp, http (Notify-style gateway), kafka "
+                     "(hand-off topic) or file"),
+    NOTIFY_TRANSPORT("notify.sms.transport", "file", sms_transport,
+                     "how text messages go: http, kafka or file"),
+    NOTIFY_TRANSPORT("notify.social.transport", "file", social_transport,
+                     "how social media replies go: http, kafka or file"),
+    NOTIFY_TRANSPORT("notify.staff.transport", "file", staff_transport,
+                     "how staff alerts go: file, smtp, http or kafka"),
+    NOTIFY_STR("notify.staff.email", "{role}@localhost", staff_email,
+               "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
+    NOTIFY_STR("notify.smtp.url", "", smtp_url,
+               "mail server, smtp://host:587 or smtps://host:465 (required when a channel uses "
+               "smtp)"),
+    {"notify.smtp.starttls", CH_CFG_BOOL, "false", offsetof(notify_config, smtp_starttls),
+     "require STARTTLS on smtp:// (smtps:// is TLS from the start)", 0, 0, NULL},
+    {"notify.smtp.resend_unknown", CH_CFG_BOOL, "false",
+     offsetof(notify_config, smtp_resend_unknown),
+     "resend an email whose outcome is unknown (the end of the message may have reached the "
+     "server, no answer came); only when the receiving side drops repeats of a Message-ID. "
+     "false: report it to staff and do not resend",
      0, 0, NULL},
-    {"notify.policy_dir", CH_CFG_STRING, "", offsetof(notify_config, policy_dir),
-     "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply channel "
-     "rules; empty: none",
-     0, 0, NULL},
+    NOTIFY_STR("notify.smtp.username", "", smtp_username, "SMTP AUTH user; empty: no AUTH"),
+    NOTIFY_STR("notify.smtp.password", "", smtp_password, "SMTP AUTH password"),
+    NOTIFY_STR("notify.smtp.from", "", smtp_from,
+               "envelope and From: address, e.g. noreply@council.example (required with smtp)"),
+    NOTIFY_STR("notify.smtp.ca_file", "", smtp_ca_file,
+               "CA bundle for the mail server's certificate; empty: the system's"),
+    NOTIFY_INT("notify.smtp.timeout_ms", "30000", smtp_timeout_ms,
+               "give up on one SMTP conversation after this long", 100, 600000),
+    NOTIFY_STR("notify.http.url", "", http_url,
+               "gateway base URL; requests go to <url>/v2/notifications/{sms,email,social} "
+               "(required when a channel uses http)"),
+    NOTIFY_STR("notify.http.token", "", http_token, "bearer token for the gateway"),
+    NOTIFY_STR("notify.http.sms_template_id", "", http_sms_template,
+               "template_id sent with text messages (a Notify template of ((body)))"),
+    NOTIFY_STR("notify.http.email_template_id", "", http_email_template,
+               "template_id sent with email (a Notify template of ((subject)) and ((body)))"),
+    NOTIFY_STR("notify.http.social_template_id", "", http_social_template,
+               "template_id sent with social media replies"),
+    NOTIFY_INT("notify.http.timeout_ms", "15000", http_timeout_ms,
+               "give up on one gateway request after this long", 100, 600000),
+    NOTIFY_STR("notify.handoff_topic", "charter.notify.handoff.{channel}.v1", handoff_topic,
+               "Kafka hand-off topic; {channel} becomes email, sms or social"),
+    NOTIFY_STR("notify.dlq_topic", "charter.dlq.v1", dlq_topic,
+               "where notifications that failed for good are dead-lettered"),
+    NOTIFY_INT("notify.max_in_flight", "32", max_in_flight, "sends running at once", 1, 10000),
+    NOTIFY_INT("notify.retry_base_ms", "5000", retry_base_ms,
+               "first retry delay; doubles each time, with jitter", 1, 86400000),
+    NOTIFY_INT("notify.retry_max_ms", "1800000", retry_max_ms, "longest retry delay", 1, 86400000),
+    NOTIFY_INT("notify.max_attempts", "10", max_attempts,
+               "attempts before a temporary failure counts as permanent", 1, 1000),
+    NOTIFY_INT("notify.lease_ms", "120000", lease_ms,
+               "how long a claimed send is reserved; must exceed the transport timeouts (a "
+               "crashed instance's sends are taken over after this)",
+               1000, 3600000),
 };
-
-typedef struct {
-    ch_runtime *rt;
-    const notify_config *cfg;
-    ch_tz *default_tz;
-    ch_org_set orgs; /* empty without notify.policy_dir */
-    ch_metric *m_sent, *m_skipped, *m_failed;
-} notify;
 
 typedef struct {
     notify *n;
@@ -99,12 +164,27 @@ typedef struct {
     const Charter__V1__TimerFired *t;
     Charter__V1__NotificationKind kind;
     const char *kind_name; /* template kind: "acknowledgement", "staff_warning", ... */
-    char claim_key[160];
-    char notification_id[160];
-    Charter__V1__NotificationOutcome__Status status;
-    const char *reason;
+    char id[200];
+    char idem_key[260], job_key[270];
+    /* what is queued */
+    int customer;
+    const char *channel, *transport;
+    char to[320];
+    char lang[16];
+    char *subject, *body, *meta;
+    int64_t due_ms;
+    char note[160]; /* outcome reason for the queued event */
     char why[512];
-} ack_job;
+} msg_job;
+
+static void
+msg_job_free(msg_job *j)
+{
+    free(j->subject);
+    free(j->body);
+    free(j->meta);
+    free(j);
+}
 
 static void
 simple_done(void *opaque, redisReply *reply)
@@ -161,86 +241,46 @@ org_tz(const notify *n, const ch_org_clocks *oc)
     return oc && oc->tz ? oc->tz : n->default_tz;
 }
 
+int64_t
+notify_quiet_due(const notify *n, const char *organisation, const char *channel, int64_t now_ms)
+{
+    if (strcmp(channel, "sms") != 0)
+        return now_ms;
+    const ch_org_clocks *oc = ch_org_set_find(&n->orgs, organisation);
+    if (!oc || !oc->policy.sms_quiet.set)
+        return now_ms;
+    int64_t s = (now_ms + 999) / 1000;
+    int64_t r = notify_quiet_release(org_tz(n, oc), s, oc->policy.sms_quiet.from,
+                                     oc->policy.sms_quiet.until);
+    return r > s ? r * 1000 : now_ms;
+}
+
 static void
 outcome_delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
 {
     (void)partition;
     (void)offset;
-    ack_job *j = opaque;
+    msg_job *j = opaque;
     if (rc != 0)
         ch_msg_done(j->m, CH_EAGAIN, errstr);
     else
         ch_msg_done(j->m, 0, NULL);
-    free(j);
+    msg_job_free(j);
 }
 
+/* Announces status for the consumed record and finishes it when Kafka has
+ * the outcome. */
 static void
-produce_outcome(ack_job *j)
+announce(msg_job *j, int status, const char *reason)
 {
     const Charter__V1__TimerFired *t = j->t;
-    Charter__V1__NotificationOutcome o = CHARTER__V1__NOTIFICATION_OUTCOME__INIT;
-    Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT;
-    int64_t now = ch_time_now_ms();
-    ch_time_split_ms(now, &at.seconds, &at.nanos);
-    char event_id[200];
-    /* One outcome per notification and status: a repeat carries the same id. */
-    snprintf(event_id, sizeof(event_id), "%s/%d", j->notification_id, (int)j->status);
-    o.event_id = event_id;
-    o.notification_id = j->notification_id;
-    o.case_id = t->case_id;
-    o.organisation = t->organisation;
-    o.kind = j->kind;
-    o.status = j->status;
-    o.channel = t->channel;
-    o.transport = "file";
-    o.reason = (char *)(j->reason ? j->reason : "");
-    o.occurred_at = &at;
-    o.reference = t->reference;
-    if (ch_produce(j->n->rt, j->n->cfg->outcomes_topic, t->case_id, &o.base, outcome_delivered,
-                   j) != 0) {
+    if (notify_outcome(j->n, j->id, t->case_id, t->organisation, j->kind, status,
+                       j->channel ? j->channel : ch_channel_name(t->channel),
+                       j->transport ? j->transport : "", reason, t->reference, 0, outcome_delivered,
+                       j) != 0) {
         ch_msg_done(j->m, CH_EAGAIN, "kafka not accepting writes");
-        free(j);
+        msg_job_free(j);
     }
-}
-
-static void
-marked_sent(void *opaque, redisReply *reply)
-{
-    ack_job *j = opaque;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        /* Sent but not recorded: a retry would find "sending" and resend to
-         * the file sink, which is harmless. */
-        ch_msg_done(j->m, CH_EAGAIN, "could not record the send");
-        free(j);
-        return;
-    }
-    produce_outcome(j);
-}
-
-/* Appends one JSON line to the organisation's outbox file. Takes `line`. */
-static int
-append_outbox(notify *n, const char *organisation, json_t *line)
-{
-    char now[CH_TIME_BUFSZ];
-    ch_time_format_utc(ch_time_now_ms(), now, sizeof(now));
-    json_object_set_new(line, "written_at", json_string(now));
-    char *s = json_dumps(line, JSON_COMPACT);
-    json_decref(line);
-    if (!s)
-        return CH_ENOMEM;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s.jsonl", n->cfg->outbox_dir, organisation);
-    FILE *f = fopen(path, "a");
-    int rc = 0;
-    if (!f || fprintf(f, "%s\n", s) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        CH_LOG_ERROR(ch_runtime_log(n->rt), "outbox write failed", CH_STR("path", path),
-                     CH_ERRNO(errno));
-        rc = CH_EIO;
-    }
-    if (f)
-        fclose(f);
-    free(s);
-    return rc;
 }
 
 /*
@@ -293,12 +333,35 @@ reply_channel(const ch_policy_promise *pr, const char *inbound, const char *pref
     return preferred;
 }
 
-/* Writes the acknowledgement to the organisation's outbox file. Returns 0,
- * CH_EIO, or CH_EINVAL with `why` when the template cannot be used. */
-static int
-write_ack(notify *n, const Charter__V1__TimerFired *t, redisReply *contact,
-          const char *notification_id, char *why, size_t whysz)
+static const char *
+customer_transport(const notify_config *cfg, const char *channel)
 {
+    if (strcmp(channel, "email") == 0)
+        return cfg->email_transport;
+    if (strcmp(channel, "sms") == 0)
+        return cfg->sms_transport;
+    if (strcmp(channel, "social") == 0)
+        return cfg->social_transport;
+    return "file"; /* letters and the rest: the outbox is the print queue */
+}
+
+/* Takes `line`: the file sink's record, kept as the job's "meta". */
+static int
+keep_meta(msg_job *j, json_t *line)
+{
+    json_object_set_new(line, "notification_id", json_string(j->id));
+    j->meta = json_dumps(line, JSON_COMPACT);
+    json_decref(line);
+    return j->meta ? 0 : CH_ENOMEM;
+}
+
+/* Renders the acknowledgement. Returns 0, CH_ENOMEM, or CH_EINVAL with
+ * j->why when the template cannot be used. */
+static int
+render_ack(msg_job *j, redisReply *contact)
+{
+    notify *n = j->n;
+    const Charter__V1__TimerFired *t = j->t;
     const ch_org_clocks *oc = ch_org_set_find(&n->orgs, t->organisation);
     const ch_policy_promise *pr =
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
@@ -322,54 +385,69 @@ write_ack(notify *n, const Charter__V1__TimerFired *t, redisReply *contact,
             lang = v;
     }
     const char *channel = reply_channel(pr, ch_channel_name(t->channel), preferred);
-    int by_phone = strcmp(channel, "sms") == 0 || strcmp(channel, "phone") == 0 ||
-                   strcmp(channel, "voicemail") == 0;
+    /* A phone contact is acknowledged by text message. */
+    if (strcmp(channel, "phone") == 0 || strcmp(channel, "voicemail") == 0)
+        channel = "sms";
+    j->channel = strcmp(channel, "email") == 0    ? "email"
+                 : strcmp(channel, "sms") == 0    ? "sms"
+                 : strcmp(channel, "social") == 0 ? "social"
+                                                  : ch_channel_name(ch_channel_from_name(channel));
+    snprintf(j->to, sizeof(j->to), "%s",
+             strcmp(j->channel, "sms") == 0     ? phone
+             : strcmp(j->channel, "email") == 0 ? email
+                                                : "");
+    snprintf(j->lang, sizeof(j->lang), "%s", lang);
     char within[128] = "";
     if (pr && pr->respond.set)
         ch_policy_describe_clock(&pr->respond.clock, within, sizeof(within));
+    /* Where the charter promises a named contact: the case owner, named by
+     * the policy's role title (events carry no staff names yet). */
+    int owner = pr && pr->named_contact ? ch_policy_role_find(&oc->policy, "owner") : -1;
+    const char *named = owner >= 0 ? oc->policy.roles[owner].title : "";
     ch_template_var vars[] = {
         {"reference", t->reference},
         {"organisation", oc ? oc->policy.name : t->organisation},
         {"customer_name", name[0] ? name : "customer"},
         {"target_date", target[0] ? target : "our target date"},
         {"respond_within", within},
+        {"contact_name", named},
     };
-    char *subject = NULL, *body = NULL;
-    /* A phone contact is acknowledged by text message. */
-    const char *tchannel =
-        strcmp(channel, "phone") == 0 || strcmp(channel, "voicemail") == 0 ? "sms" : channel;
-    int rc = render(n, t->organisation, "acknowledgement", tchannel, lang, vars,
-                    sizeof(vars) / sizeof(vars[0]), &subject, &body, why, whysz);
+    int rc = render(n, t->organisation, "acknowledgement", j->channel, lang, vars,
+                    sizeof(vars) / sizeof(vars[0]), &j->subject, &j->body, j->why, sizeof(j->why));
     if (rc == CH_ENOTFOUND) {
         char text[1024];
         snprintf(text, sizeof(text),
                  "Dear %s, thank you for contacting us. Your reference is %s. We will reply by "
                  "%s. Please quote your reference if you contact us about this.",
                  name[0] ? name : "customer", t->reference, target[0] ? target : "our target date");
-        body = strdup(text);
-        rc = body ? 0 : CH_ENOMEM;
+        j->body = strdup(text);
+        rc = j->body ? 0 : CH_ENOMEM;
     }
     if (rc != 0)
         return rc;
+    if (!j->subject) {
+        char s[200];
+        snprintf(s, sizeof(s), "Your reference %s", t->reference);
+        if (!(j->subject = strdup(s)))
+            return CH_ENOMEM;
+    }
     json_t *line = json_object();
-    json_object_set_new(line, "notification_id", json_string(notification_id));
     json_object_set_new(line, "kind", json_string("acknowledgement"));
     json_object_set_new(line, "case_id", json_string(t->case_id));
     json_object_set_new(line, "organisation", json_string(t->organisation));
     json_object_set_new(line, "reference", json_string(t->reference));
-    json_object_set_new(line, "channel", json_string(channel));
+    json_object_set_new(line, "channel", json_string(j->channel));
     json_object_set_new(line, "language", json_string(lang));
-    json_object_set_new(line, "to", json_string(by_phone ? phone : email));
+    json_object_set_new(line, "to", json_string(j->to));
     json_object_set_new(line, "target_date", json_string(target));
     json_object_set_new(line, "target_at", json_string(target_iso));
-    if (subject)
-        json_object_set_new(line, "subject", json_string(subject));
-    json_object_set_new(line, "text", json_string(body));
-    if (strcmp(tchannel, "sms") == 0)
-        set_sms_fields(line, body);
-    free(subject);
-    free(body);
-    return append_outbox(n, t->organisation, line);
+    json_object_set_new(line, "subject", json_string(j->subject));
+    json_object_set_new(line, "text", json_string(j->body));
+    if (strcmp(j->channel, "sms") == 0)
+        set_sms_fields(line, j->body);
+    j->customer = 1;
+    j->transport = customer_transport(n->cfg, j->channel);
+    return keep_meta(j, line);
 }
 
 /* The role a staff alert goes to: index into the policy's roles, or -1. */
@@ -400,10 +478,11 @@ alert_role(const ch_policy *p, const ch_policy_promise *pr, const Charter__V1__T
     return ch_policy_role_find(p, "owner");
 }
 
-/* Writes a staff alert to the organisation's outbox file. */
+/* Renders a staff alert; same returns as render_ack. */
 static int
-write_alert(notify *n, const ack_job *j, char *why, size_t whysz)
+render_alert(msg_job *j)
 {
+    notify *n = j->n;
     const Charter__V1__TimerFired *t = j->t;
     const ch_org_clocks *oc = ch_org_set_find(&n->orgs, t->organisation);
     const ch_policy_promise *pr =
@@ -441,19 +520,32 @@ write_alert(notify *n, const ack_job *j, char *why, size_t whysz)
         {"case_type", case_type},
         {"channel", channel_title},
     };
-    char *subject = NULL, *body = NULL;
     int rc = render(n, t->organisation, j->kind_name, "email", "en", vars,
-                    sizeof(vars) / sizeof(vars[0]), &subject, &body, why, whysz);
+                    sizeof(vars) / sizeof(vars[0]), &j->subject, &j->body, j->why, sizeof(j->why));
     if (rc == CH_ENOTFOUND) {
         char text[512];
         snprintf(text, sizeof(text), "%s for case %s (%s)", j->kind_name, t->reference, role_title);
-        body = strdup(text);
-        rc = body ? 0 : CH_ENOMEM;
+        j->body = strdup(text);
+        rc = j->body ? 0 : CH_ENOMEM;
     }
     if (rc != 0)
         return rc;
+    if (!j->subject && !(j->subject = strdup(j->body)))
+        return CH_ENOMEM;
+    j->channel = "email";
+    j->customer = 0;
+    j->transport = n->cfg->staff_transport;
+    snprintf(j->lang, sizeof(j->lang), "en");
+    if (strcmp(j->transport, "file") == 0 || strcmp(j->transport, "kafka") == 0) {
+        snprintf(j->to, sizeof(j->to), "%s", role_key);
+    } else {
+        const char *pat = n->cfg->staff_email, *p = strstr(pat, "{role}");
+        if (p)
+            snprintf(j->to, sizeof(j->to), "%.*s%s%s", (int)(p - pat), pat, role_key, p + 6);
+        else
+            snprintf(j->to, sizeof(j->to), "%s", pat);
+    }
     json_t *line = json_object();
-    json_object_set_new(line, "notification_id", json_string(j->notification_id));
     json_object_set_new(line, "kind", json_string(j->kind_name));
     json_object_set_new(line, "case_id", json_string(t->case_id));
     json_object_set_new(line, "organisation", json_string(t->organisation));
@@ -462,49 +554,144 @@ write_alert(notify *n, const ack_job *j, char *why, size_t whysz)
     json_object_set_new(line, "to", json_string(role_key));
     json_object_set_new(line, "role", json_string(role_title));
     json_object_set_new(line, "tier", json_integer(t->tier));
-    if (subject)
-        json_object_set_new(line, "subject", json_string(subject));
-    json_object_set_new(line, "text", json_string(body));
-    free(subject);
-    free(body);
-    return append_outbox(n, t->organisation, line);
+    json_object_set_new(line, "subject", json_string(j->subject));
+    json_object_set_new(line, "text", json_string(j->body));
+    return keep_meta(j, line);
 }
 
 static void
-send_failed(ack_job *j, const char *why)
+send_failed(msg_job *j, const char *why)
 {
     /* A template that cannot be used will not get better by retrying: the
      * failure is announced and the record moves on. */
-    CH_LOG_ERROR(ch_runtime_log(j->n->rt), "notification not sent",
+    CH_LOG_ERROR(ch_runtime_log(j->n->rt), "notification not made",
                  CH_STR("case_id", j->t->case_id), CH_STR("kind", j->kind_name),
                  CH_STR("reason", why));
     ch_metric_add(j->n->m_failed, 1);
-    j->status = CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED;
-    j->reason = why;
-    produce_outcome(j);
+    announce(j, CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED, why);
+}
+
+static const char enqueue_lua[] = "local st = redis.call('GET', KEYS[1])\n"
+                                  "if st then return st end\n"
+                                  "redis.call('SET', KEYS[1], 'queued', 'EX', ARGV[1])\n"
+                                  "redis.call('DEL', KEYS[2])\n"
+                                  "redis.call('HSET', KEYS[2], unpack(ARGV, 5))\n"
+                                  "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+                                  "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])\n"
+                                  "return 'new'\n";
+
+static void
+enqueued(void *opaque, redisReply *reply)
+{
+    msg_job *j = opaque;
+    if (!reply || (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)) {
+        ch_msg_done(j->m, CH_EAGAIN, reply && reply->str ? reply->str : "could not queue");
+        msg_job_free(j);
+        return;
+    }
+    if (strcmp(reply->str, "new") == 0) {
+        ch_metric_add(j->n->m_queued, 1);
+        if (j->note[0])
+            ch_metric_add(j->n->m_held, 1);
+        notify_queue_kick(j->n);
+        announce(j, CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_QUEUED, j->note);
+    } else if (strcmp(reply->str, "sent") == 0) {
+        ch_metric_add(j->n->m_skipped, 1);
+        announce(j, CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT, "");
+    } else {
+        ch_metric_add(j->n->m_skipped, 1);
+        ch_msg_done(j->m, 0, NULL);
+        msg_job_free(j);
+    }
+}
+
+/* Queues the rendered message with its idempotency record, atomically. */
+static void
+enqueue(msg_job *j)
+{
+    notify *n = j->n;
+    const Charter__V1__TimerFired *t = j->t;
+    int64_t now = ch_time_now_ms();
+    j->due_ms = j->customer ? notify_quiet_due(n, t->organisation, j->channel, now) : now;
+    if (j->due_ms > now) {
+        char at[CH_TIME_BUFSZ];
+        ch_time_format_utc(j->due_ms, at, sizeof(at));
+        snprintf(j->note, sizeof(j->note), "held for quiet hours until %s", at);
+        CH_LOG_INFO(ch_runtime_log(n->rt), "text message held for quiet hours",
+                    CH_STR("case_id", t->case_id), CH_STR("until", at));
+    }
+    char ttl[16], due[32], jttl[16], kind[8];
+    snprintf(ttl, sizeof(ttl), "%d", NOTIFY_CLAIM_TTL_S);
+    snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
+    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(kind, sizeof(kind), "%d", (int)j->kind);
+    const char *argv[] = {"EVAL",
+                          enqueue_lua,
+                          "3",
+                          j->idem_key,
+                          j->job_key,
+                          NOTIFY_QUEUE_KEY,
+                          ttl,
+                          due,
+                          j->id,
+                          jttl,
+                          "case_id",
+                          t->case_id,
+                          "organisation",
+                          t->organisation,
+                          "reference",
+                          t->reference,
+                          "kind",
+                          kind,
+                          "kind_name",
+                          j->kind_name,
+                          "channel",
+                          j->channel,
+                          "to",
+                          j->to,
+                          "subject",
+                          j->subject,
+                          "body",
+                          j->body,
+                          "meta",
+                          j->meta,
+                          "transport",
+                          j->transport,
+                          "language",
+                          j->lang,
+                          "attempts",
+                          "0",
+                          "customer",
+                          j->customer ? "1" : "0"};
+    enum { NARGV = sizeof(argv) / sizeof(argv[0]) };
+    size_t argvlen[NARGV];
+    for (size_t i = 0; i < NARGV; i++)
+        argvlen[i] = strlen(argv[i]);
+    if (ch_redis_command_argv(n->rt, enqueued, j, NARGV, argv, argvlen) != 0) {
+        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
+        msg_job_free(j);
+    }
 }
 
 static void
-mark_sent(ack_job *j)
+rendered(msg_job *j, int rc)
 {
-    ch_metric_add(j->n->m_sent, 1);
-    CH_LOG_INFO(ch_runtime_log(j->n->rt), "notification sent", CH_STR("case_id", j->t->case_id),
-                CH_STR("kind", j->kind_name), CH_STR("reference", j->t->reference),
-                CH_STR("transport", "file"));
-    if (ch_redis_command(j->n->rt, marked_sent, j, "SET %s sent EX %d", j->claim_key,
-                         CLAIM_TTL_S) != 0) {
-        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        free(j);
-    }
+    if (rc == CH_EINVAL)
+        send_failed(j, j->why);
+    else if (rc != 0) {
+        ch_msg_done(j->m, CH_EAGAIN, ch_strerror(rc));
+        msg_job_free(j);
+    } else
+        enqueue(j);
 }
 
 static void
 contact_loaded(void *opaque, redisReply *reply)
 {
-    ack_job *j = opaque;
+    msg_job *j = opaque;
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         ch_msg_done(j->m, CH_EAGAIN, "could not read the contact details");
-        free(j);
+        msg_job_free(j);
         return;
     }
     if (reply->elements == 0) {
@@ -514,59 +701,43 @@ contact_loaded(void *opaque, redisReply *reply)
         int64_t fired_ms = t->fired_at ? t->fired_at->seconds * 1000 : 0;
         if (ch_time_now_ms() - fired_ms < CONTACT_WAIT_MS) {
             ch_msg_done(j->m, CH_EAGAIN, "contact details not recorded yet");
-            free(j);
+            msg_job_free(j);
         } else {
             send_failed(j, "no contact details for the case");
         }
         return;
     }
-    int rc = write_ack(j->n, j->t, reply, j->notification_id, j->why, sizeof(j->why));
-    if (rc == CH_EINVAL) {
-        send_failed(j, j->why);
-        return;
-    }
-    if (rc != 0) {
-        ch_msg_done(j->m, CH_EAGAIN, "outbox write failed");
-        free(j);
-        return;
-    }
-    mark_sent(j);
+    rendered(j, render_ack(j, reply));
 }
 
 static void
-claimed(void *opaque, redisReply *reply)
+state_read(void *opaque, redisReply *reply)
 {
-    ack_job *j = opaque;
-    if (!reply || reply->type == REDIS_REPLY_ERROR || reply->type != REDIS_REPLY_ARRAY ||
-        reply->elements != 2) {
-        ch_msg_done(j->m, CH_EAGAIN, "could not claim the notification");
-        free(j);
+    msg_job *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        ch_msg_done(j->m, CH_EAGAIN, "could not read the notification record");
+        msg_job_free(j);
         return;
     }
-    const char *state = reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str : "";
-    if (strcmp(state, "sent") == 0) {
+    if (reply->type == REDIS_REPLY_STRING) {
         ch_metric_add(j->n->m_skipped, 1);
-        j->status = CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT;
-        produce_outcome(j); /* already sent: say so again, send nothing */
+        if (strcmp(reply->str, "sent") == 0) {
+            announce(j, CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT, "");
+        } else {
+            ch_msg_done(j->m, 0, NULL); /* queued, on its way, or already settled */
+            msg_job_free(j);
+        }
         return;
     }
     if (j->kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT) {
-        int rc = write_alert(j->n, j, j->why, sizeof(j->why));
-        if (rc == CH_EINVAL) {
-            send_failed(j, j->why);
-        } else if (rc != 0) {
-            ch_msg_done(j->m, CH_EAGAIN, "outbox write failed");
-            free(j);
-        } else {
-            mark_sent(j);
-        }
+        rendered(j, render_alert(j));
         return;
     }
     char key[160];
     snprintf(key, sizeof(key), "charter:case:{%s}:contact", j->t->case_id);
     if (ch_redis_command(j->n->rt, contact_loaded, j, "HGETALL %s", key) != 0) {
         ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        free(j);
+        msg_job_free(j);
     }
 }
 
@@ -600,7 +771,11 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
         ch_msg_done(m, 0, NULL); /* reminders need the appointment: not yet */
         return;
     }
-    ack_job *j = calloc(1, sizeof(*j));
+    if (strchr(t->case_id, '}') || strchr(t->case_id, '/') || strlen(t->case_id) > 100) {
+        ch_msg_done(m, CH_EBADMSG, "case id cannot name a notification");
+        return;
+    }
+    msg_job *j = calloc(1, sizeof(*j));
     if (!j) {
         ch_msg_done(m, CH_EAGAIN, "out of memory");
         return;
@@ -610,7 +785,6 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
     j->t = t;
     j->kind = kind;
     j->kind_name = kind_name;
-    j->status = CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT;
     /* One acknowledgement per case; one alert per timer, named as the timer
      * id names it ("<case>/warning/2", "<case>/review_due/1"). */
     const char *what = kind_name;
@@ -618,16 +792,12 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
     if (kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT && t->timer_id &&
         strncmp(t->timer_id, t->case_id, cl) == 0 && t->timer_id[cl] == '/' && t->timer_id[cl + 1])
         what = t->timer_id + cl + 1;
-    snprintf(j->notification_id, sizeof(j->notification_id), "%s/%s", t->case_id, what);
-    snprintf(j->claim_key, sizeof(j->claim_key), "charter:notify:{%s}:%s", t->case_id, what);
-    /* Claim and read the previous state in one round trip. */
-    if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
-        ch_redis_command(n->rt, NULL, NULL, "GET %s", j->claim_key) != 0 ||
-        ch_redis_command(n->rt, NULL, NULL, "SET %s sending NX EX %d", j->claim_key, CLAIM_TTL_S) !=
-            0 ||
-        ch_redis_command(n->rt, claimed, j, "EXEC") != 0) {
+    snprintf(j->id, sizeof(j->id), "%s/%s", t->case_id, what);
+    snprintf(j->idem_key, sizeof(j->idem_key), "charter:notify:{%s}:%s", t->case_id, what);
+    snprintf(j->job_key, sizeof(j->job_key), "%s:job", j->idem_key);
+    if (ch_redis_command(n->rt, state_read, j, "GET %s", j->idem_key) != 0) {
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
-        free(j);
+        msg_job_free(j);
     }
 }
 
@@ -654,14 +824,48 @@ ends_with(const char *s, const char *suffix)
 }
 
 static void
+drop_transfer(void *opaque, CURL *easy)
+{
+    notify_job *j = opaque;
+    if (j->easy == easy) {
+        notify_job_free(j); /* the claim expires; the next instance sends */
+        return;
+    }
+    curl_easy_cleanup(easy);
+}
+
+static void
+notify_stop(void *svc)
+{
+    notify *n = svc;
+    n->stopping = 1;
+}
+
+static void
+notify_tick(void *svc, int64_t now_ms)
+{
+    (void)now_ms;
+    notify_queue_kick(svc); /* retries and held messages come due */
+}
+
+static void
+notify_redis_ready(void *svc)
+{
+    notify_queue_kick(svc);
+}
+
+static void
 notify_fini(void *svc)
 {
     notify *n = svc;
     if (!n)
         return;
+    notify_curl_free(n->curl, drop_transfer);
+    notify_queue_fini(n);
     ch_org_set_free(&n->orgs);
     ch_tz_free(n->default_tz);
     free(n);
+    curl_global_cleanup();
 }
 
 /* Every *.txt under dir/<organisation>/ must load: a broken template stops
@@ -707,22 +911,84 @@ check_templates(const char *dir, char *errstr, size_t errstr_size)
 }
 
 static int
+uses(const notify_config *cfg, const char *transport)
+{
+    return strcmp(cfg->email_transport, transport) == 0 ||
+           strcmp(cfg->sms_transport, transport) == 0 ||
+           strcmp(cfg->social_transport, transport) == 0 ||
+           strcmp(cfg->staff_transport, transport) == 0;
+}
+
+static int
+check_transports(const notify_config *cfg, char *errstr, size_t errstr_size)
+{
+    if (strcmp(cfg->sms_transport, "smtp") == 0 || strcmp(cfg->social_transport, "smtp") == 0) {
+        snprintf(errstr, errstr_size,
+                 "notify.sms.transport and notify.social.transport cannot be smtp (http, kafka "
+                 "or file)");
+        return CH_EINVAL;
+    }
+    if (uses(cfg, "smtp") &&
+        (strncmp(cfg->smtp_url, "smtp://", 7) != 0 && strncmp(cfg->smtp_url, "smtps://", 8) != 0)) {
+        snprintf(errstr, errstr_size,
+                 "notify.smtp.url must be smtp://host:port or smtps://host:port when a channel "
+                 "uses smtp (is '%s')",
+                 cfg->smtp_url);
+        return CH_EINVAL;
+    }
+    if (uses(cfg, "smtp") && !strchr(cfg->smtp_from, '@')) {
+        snprintf(errstr, errstr_size,
+                 "notify.smtp.from must be an address such as noreply@council.example");
+        return CH_EINVAL;
+    }
+    if (uses(cfg, "http") && strncmp(cfg->http_url, "http://", 7) != 0 &&
+        strncmp(cfg->http_url, "https://", 8) != 0) {
+        snprintf(errstr, errstr_size,
+                 "notify.http.url must be an http:// or https:// URL when a channel uses http "
+                 "(is '%s')",
+                 cfg->http_url);
+        return CH_EINVAL;
+    }
+    int64_t longest =
+        cfg->smtp_timeout_ms > cfg->http_timeout_ms ? cfg->smtp_timeout_ms : cfg->http_timeout_ms;
+    if (cfg->lease_ms < longest + 1000) {
+        snprintf(errstr, errstr_size,
+                 "notify.lease_ms (%lld) must exceed the longest transport timeout (%lld) by at "
+                 "least 1000, or a slow send could be taken over and sent twice",
+                 (long long)cfg->lease_ms, (long long)longest);
+        return CH_EINVAL;
+    }
+    return 0;
+}
+
+static int
 notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
     const notify_config *cfg = config;
+    int rc = check_transports(cfg, errstr, errstr_size);
+    if (rc != 0)
+        return rc;
     if (mkdir(cfg->outbox_dir, 0750) != 0 && errno != EEXIST) {
         snprintf(errstr, errstr_size, "notify.outbox_dir %s cannot be created: %s", cfg->outbox_dir,
                  strerror(errno));
         return CH_EIO;
     }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(errstr, errstr_size, "libcurl could not be initialised");
+        return CH_EIO;
+    }
     notify *n = calloc(1, sizeof(*n));
     if (!n) {
+        curl_global_cleanup();
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
-    int rc = CH_EINVAL;
+    rc = CH_EINVAL;
     n->rt = rt;
     n->cfg = cfg;
+    const char *at = strchr(cfg->smtp_from, '@');
+    snprintf(n->mail_domain, sizeof(n->mail_domain), "%s", at ? at + 1 : "charter.invalid");
+    srandom((unsigned)(ch_time_now_ms() ^ (int64_t)getpid()));
     char tzerr[256];
     n->default_tz = ch_tz_load(cfg->timezone, NULL, tzerr, sizeof(tzerr));
     if (!n->default_tz) {
@@ -734,15 +1000,31 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         goto err;
     if (cfg->template_dir[0] && (rc = check_templates(cfg->template_dir, errstr, errstr_size)) != 0)
         goto err;
+    rc = CH_ENOMEM;
+    if (!(n->curl = notify_curl_new(ch_runtime_base(rt)))) {
+        snprintf(errstr, errstr_size, "libcurl multi interface could not be set up");
+        goto err;
+    }
+    if ((rc = notify_queue_init(n, errstr, errstr_size)) != 0)
+        goto err;
+    n->m_queued = ch_metric_counter(rt, "charter_notify_queued_total", "notifications queued");
     n->m_sent = ch_metric_counter(rt, "charter_notify_sent_total", "notifications sent");
     n->m_skipped = ch_metric_counter(rt, "charter_notify_already_sent_total",
-                                     "redelivered requests found already sent (not resent)");
+                                     "redelivered requests found already queued or sent");
     n->m_failed = ch_metric_counter(rt, "charter_notify_failed_total",
-                                    "notifications that could not be made (template errors)");
+                                    "notifications failed for good (template, refused, gave up)");
+    n->m_retried =
+        ch_metric_counter(rt, "charter_notify_retries_total", "temporary failures retried later");
+    n->m_unknown = ch_metric_counter(rt, "charter_notify_unknown_total",
+                                     "sends whose outcome is unknown, reported to staff");
+    n->m_held = ch_metric_counter(rt, "charter_notify_quiet_held_total",
+                                  "text messages held for quiet hours");
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
-                CH_STR("policies", cfg->policy_dir), CH_INT("organisations", n->orgs.n));
+                CH_STR("policies", cfg->policy_dir), CH_INT("organisations", n->orgs.n),
+                CH_STR("email", cfg->email_transport), CH_STR("sms", cfg->sms_transport),
+                CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport));
     *svc = n;
     return 0;
 err:
@@ -761,6 +1043,9 @@ static const ch_service notify_service = {
     .nsubs = sizeof(subs) / sizeof(subs[0]),
     .init = notify_init,
     .on_message = notify_on_message,
+    .on_redis_ready = notify_redis_ready,
+    .tick = notify_tick,
+    .stop = notify_stop,
     .fini = notify_fini,
 };
 

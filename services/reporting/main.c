@@ -17,9 +17,17 @@
  * redelivered record changes nothing and a replay rebuilds the same figures.
  * Open cases with a running clock are in "...:open" (score: the target in
  * force) to count those overdue at the moment of the request. Policies come
- * from report.policy_dir; without one nothing is judged "in time".
+ * from report.policy_dir (re-read on SIGHUP); without one nothing is judged
+ * "in time".
+ *
+ * Published three ways: GET /v1/report (JSON, with one line per promise),
+ * the HTML dashboard at / and report snapshots on charter.reports.v1. The
+ * dashboard and the promise lines are report_html's pure view of the same
+ * counters, so charterctl's annual publication, which reads the JSON,
+ * prints what the dashboard shows.
  */
 #include <dirent.h>
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
@@ -31,16 +39,20 @@
 #include "charter/errors.h"
 #include "charter/event_json.h"
 #include "charter/report_agg.h"
+#include "charter/report_html.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
+#include "charter/v1/report.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
 
 typedef struct {
     int64_t dedupe_ttl_s;
     char *policy_dir;
     int64_t case_ttl_s;
+    int64_t snapshot_interval_s;
+    int64_t target_pct;
 } report_config;
 
 static const ch_config_entry report_keys[] = {
@@ -52,7 +64,18 @@ static const ch_config_entry report_keys[] = {
      NULL},
     {"report.case_ttl_s", CH_CFG_INT, "34560000", offsetof(report_config, case_ttl_s),
      "how long a case's reporting state is kept after its last record", 86400, 315360000, NULL},
+    {"report.snapshot_interval_s", CH_CFG_INT, "60", offsetof(report_config, snapshot_interval_s),
+     "every organisation's current day, month and year are republished to charter.reports.v1 at "
+     "least this often (changed figures go out within a second)",
+     1, 3600, NULL},
+    {"report.target_pct", CH_CFG_INT, "100", offsetof(report_config, target_pct),
+     "the share of cases (percent) each timed promise is held to on the dashboard and in the "
+     "annual publication",
+     1, 100, NULL},
 };
+
+#define REPORT_TOPIC "charter.reports.v1"
+#define REPORT_TREND_MONTHS 12
 
 /* KEYS: case, figures, open. ARGV: old state ("" for none), new state, ttl,
  * open op ("add", "rem" or ""), open member, score, then field/delta pairs.
@@ -74,11 +97,30 @@ static const char count_lua[] =
     "end\n"
     "return 0\n";
 
+/* An organisation's period whose snapshot is due. */
+typedef struct {
+    char org[128];
+    char period[16];
+} org_period;
+
+typedef struct {
+    org_period *v;
+    size_t n, cap;
+} org_periods;
+
+typedef struct snapshot_round snapshot_round;
+
 typedef struct {
     ch_runtime *rt;
     const report_config *cfg;
     ch_org_set orgs; /* empty without report.policy_dir */
-    ch_metric *m_counted, *m_repeats, *m_conflicts;
+    ch_metric *m_counted, *m_repeats, *m_conflicts, *m_reloads;
+    ch_metric *m_snapshots, *m_snapshot_failures;
+    org_periods dirty;               /* changed since their last snapshot */
+    char known[CH_ORG_SET_MAX][128]; /* organisations with figures, for the refresh */
+    size_t nknown;
+    int64_t last_refresh_ms;
+    snapshot_round *round; /* the snapshots being written, or NULL */
 } reporting;
 
 typedef struct {
@@ -88,7 +130,39 @@ typedef struct {
     char org[128];
     char case_id[96];
     char *old_state;
+    char periods[3][16]; /* the periods the record's deltas touch */
+    int nperiods;
 } count_ctx;
+
+/* ---- snapshots due (charter.reports.v1) ---- */
+
+/* Adds (org, period) once; beyond a bound it is left to the periodic
+ * refresh (which covers the current periods). */
+static void
+mark_dirty(reporting *r, const char *org, const char *period)
+{
+    for (size_t i = 0; i < r->dirty.n; i++)
+        if (strcmp(r->dirty.v[i].period, period) == 0 && strcmp(r->dirty.v[i].org, org) == 0)
+            return;
+    if (r->dirty.n == r->dirty.cap) {
+        size_t cap = r->dirty.cap ? r->dirty.cap * 2 : 32;
+        if (cap > 65536)
+            return;
+        org_period *v = realloc(r->dirty.v, cap * sizeof(*v));
+        if (!v)
+            return;
+        r->dirty.v = v;
+        r->dirty.cap = cap;
+    }
+    org_period *e = &r->dirty.v[r->dirty.n++];
+    snprintf(e->org, sizeof(e->org), "%s", org);
+    snprintf(e->period, sizeof(e->period), "%s", period);
+    for (size_t i = 0; i < r->nknown; i++)
+        if (strcmp(r->known[i], org) == 0)
+            return;
+    if (r->nknown < CH_ORG_SET_MAX)
+        snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s", org);
+}
 
 /* ---- policies ---- */
 
@@ -188,6 +262,8 @@ figures_written(void *opaque, redisReply *reply)
         ctx_done(c, CH_EAGAIN, "the case changed meanwhile; retrying");
         return;
     }
+    for (int i = 0; i < c->nperiods; i++)
+        mark_dirty(c->r, c->org, c->periods[i]);
     ctx_done(c, 0, NULL);
 }
 
@@ -292,6 +368,15 @@ case_loaded(void *opaque, redisReply *reply)
     argv[k++] = member;
     argv[k++] = score;
     for (int i = 0; i < n; i++) {
+        const char *bar = strchr(delta[i].key, '|');
+        size_t plen = bar ? (size_t)(bar - delta[i].key) : 0;
+        int known = plen == 0 || plen >= sizeof(c->periods[0]);
+        for (int j = 0; j < c->nperiods && !known; j++)
+            known = strncmp(c->periods[j], delta[i].key, plen) == 0 && !c->periods[j][plen];
+        if (!known && c->nperiods < 3) {
+            memcpy(c->periods[c->nperiods], delta[i].key, plen);
+            c->periods[c->nperiods++][plen] = '\0';
+        }
         snprintf(values[i], sizeof(values[i]), "%lld", (long long)delta[i].value);
         argv[k++] = delta[i].key;
         argv[k++] = values[i];
@@ -467,6 +552,23 @@ share(int64_t in_time, int64_t late)
                           : json_null();
 }
 
+/* A promise's line (report_html.h), as charterctl reads it back. */
+static json_t *
+promise_json(const ch_report_promise_row *row)
+{
+    double pct = ch_report_row_pct(row);
+    int met = ch_report_row_met(row);
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id", row->id, "promise",
+                     row->promise, "measure", ch_report_measure_name(row->measure), "received",
+                     (json_int_t)row->received, "in_time", (json_int_t)row->in_time, "late",
+                     (json_int_t)row->late, "number", (json_int_t)(row->in_time + row->late),
+                     "open_overdue", (json_int_t)row->overdue_now, "target_pct",
+                     row->measure == CH_REPORT_MEASURE_NONE ? json_null()
+                                                            : json_real(row->target_pct),
+                     "pct_within", pct < 0 ? json_null() : json_real(pct), "met",
+                     met < 0 ? json_null() : json_boolean(met));
+}
+
 static int
 period_in_range(const report_req *q, const char *period)
 {
@@ -542,6 +644,32 @@ open_loaded(void *opaque, redisReply *reply)
     }
     json_object_set_new(figures, "by_case_type", by_type);
 
+    /* one line per promise of the charter, as the publication shows it */
+    json_t *promises = json_array();
+    if (oc) {
+        const char **members = malloc((reply->elements ? reply->elements : 1) * sizeof(*members));
+        size_t nm = 0;
+        for (size_t i = 0; members && i < reply->elements; i++) {
+            const char *m = reply->element[i]->str;
+            char period[16], channel[32], type[40];
+            if (!m || sscanf(m, "%10[^|]|%31[^|]|%39[^|]|", period, channel, type) != 3)
+                continue;
+            period[len] = '\0';
+            if (period_in_range(q, period))
+                members[nm++] = m; /* channel and type: the view applies the filter's */
+        }
+        ch_report_filter vf;
+        filter_of(q, &vf);
+        ch_report_view v;
+        if (members && ch_report_view_build(&oc->policy, &q->table, &vf, NULL, 0, members, nm,
+                                            (double)q->r->cfg->target_pct, &v) == 0) {
+            for (size_t k = 0; k < v.nrows; k++)
+                json_array_append_new(promises, promise_json(&v.rows[k]));
+            ch_report_view_free(&v);
+        }
+        free(members);
+    }
+
     /* one entry per period of the granularity that has figures, in order */
     json_t *periods = json_array();
     char last[16] = "";
@@ -577,9 +705,11 @@ open_loaded(void *opaque, redisReply *reply)
         json_object_set_new(filters, "from", json_string(q->from));
     if (q->to[0])
         json_object_set_new(filters, "to", json_string(q->to));
-    json_t *body =
-        json_pack("{s:s, s:O, s:o, s:o, s:o, s:b}", "organisation", q->org, "counts", q->counts,
-                  "filters", filters, "figures", figures, "periods", periods, "policy", oc != NULL);
+    json_t *body = json_pack("{s:s, s:O, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org,
+                             "counts", q->counts, "filters", filters, "figures", figures, "periods",
+                             periods, "policy", oc != NULL, "promises", promises);
+    if (body && oc)
+        json_object_set_new(body, "name", json_string(oc->policy.name));
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(body);
     if (text)
@@ -755,8 +885,580 @@ get_report(void *svc, struct evhttp_request *req, const char *rest)
     }
 }
 
+/* ---- the dashboard: GET / ---- */
+
+typedef struct {
+    reporting *r;
+    struct evhttp_request *req;
+    char month[8];   /* "2026-11", or empty: each organisation's current month */
+    char (*ids)[64]; /* the organisations, by name; looked up again as each is read */
+    size_t nids, next;
+    ch_report_view *views;
+    size_t nviews;
+    ch_report_table table;
+    int64_t now_ms;
+} dash_req;
+
+static void
+dash_free(dash_req *q)
+{
+    for (size_t i = 0; i < q->nviews; i++)
+        ch_report_view_free(&q->views[i]);
+    free(q->views);
+    free(q->ids);
+    ch_report_table_free(&q->table);
+    free(q);
+}
+
+static void
+reply_html(struct evhttp_request *req, const char *html)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    evbuffer_add(b, html, strlen(html));
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+    /* nothing from elsewhere: no scripts, no remote styles, fonts or images */
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void dash_next(dash_req *q);
+
+static void
+dash_open(void *opaque, redisReply *reply)
+{
+    dash_req *q = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        evhttp_add_header(evhttp_request_get_output_headers(q->req), "Retry-After", "5");
+        ch_http_reply_error(q->req, 503, "unavailable", "Redis is not answering; retry");
+        dash_free(q);
+        return;
+    }
+    /* a reload may have removed it meanwhile */
+    const ch_org_clocks *oc = ch_org_set_find(&q->r->orgs, q->ids[q->next]);
+    if (!oc) {
+        ch_report_table_free(&q->table);
+        q->next++;
+        dash_next(q);
+        return;
+    }
+    char month[CH_REPORT_PERIOD_MAX];
+    if (q->month[0])
+        snprintf(month, sizeof(month), "%s", q->month);
+    else
+        ch_report_period(ch_report_local_day(oc, q->now_ms), CH_REPORT_MONTH, month, sizeof(month));
+    char trend[REPORT_TREND_MONTHS][CH_REPORT_PERIOD_MAX];
+    const char **members = malloc((reply->elements ? reply->elements : 1) * sizeof(*members));
+    size_t nm = 0;
+    for (size_t i = 0; members && i < reply->elements; i++)
+        if (reply->element[i]->str)
+            members[nm++] = reply->element[i]->str;
+    ch_report_filter f = {CH_REPORT_MONTH, month, month, NULL, NULL};
+    int rc = members ? ch_report_periods_ending(month, CH_REPORT_MONTH, REPORT_TREND_MONTHS, trend)
+                     : CH_ENOMEM;
+    if (rc == 0)
+        rc = ch_report_view_build(&oc->policy, &q->table, &f, trend, REPORT_TREND_MONTHS, members,
+                                  nm, (double)q->r->cfg->target_pct, &q->views[q->nviews]);
+    free(members);
+    if (rc != 0) {
+        ch_http_reply_error(q->req, 500, "internal", "out of memory");
+        dash_free(q);
+        return;
+    }
+    q->nviews++;
+    ch_report_table_free(&q->table);
+    q->next++;
+    dash_next(q);
+}
+
+static void
+dash_figures(void *opaque, redisReply *reply)
+{
+    dash_req *q = opaque;
+    const char *org = q->ids[q->next];
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        dash_open(q, NULL);
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        ch_report_item it;
+        if (reply->element[i]->len >= sizeof(it.key))
+            continue;
+        snprintf(it.key, sizeof(it.key), "%s", reply->element[i]->str);
+        it.value = strtoll(reply->element[i + 1]->str, NULL, 10);
+        if (ch_report_table_add(&q->table, &it, 1) != 0) {
+            ch_http_reply_error(q->req, 500, "internal", "out of memory");
+            dash_free(q);
+            return;
+        }
+    }
+    if (ch_redis_command(q->r->rt, dash_open, q,
+                         "ZRANGEBYSCORE charter:report:{%s}:open -inf (%lld", org,
+                         (long long)q->now_ms) != 0)
+        dash_open(q, NULL);
+}
+
+static void
+dash_next(dash_req *q)
+{
+    if (q->next < q->nids) {
+        if (ch_redis_command(q->r->rt, dash_figures, q, "HGETALL charter:report:{%s}:figures",
+                             q->ids[q->next]) != 0)
+            dash_open(q, NULL);
+        return;
+    }
+    char generated[40];
+    ch_time_format_utc(q->now_ms, generated, sizeof(generated));
+    char *html = ch_report_html_dashboard(q->views, q->nviews, generated);
+    if (html)
+        reply_html(q->req, html);
+    else
+        ch_http_reply_error(q->req, 500, "internal", "out of memory");
+    free(html);
+    dash_free(q);
+}
+
+/* GET /[?month=YYYY-MM] */
+static void
+get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
+{
+    (void)rest;
+    reporting *r = svc;
+    dash_req *q = calloc(1, sizeof(*q));
+    if (q) {
+        q->ids = malloc((r->orgs.n ? r->orgs.n : 1) * sizeof(*q->ids));
+        q->views = calloc(r->orgs.n ? r->orgs.n : 1, sizeof(*q->views));
+    }
+    if (!q || !q->ids || !q->views) {
+        if (q)
+            dash_free(q);
+        ch_http_reply_error(req, 500, "internal", "out of memory");
+        return;
+    }
+    q->r = r;
+    q->req = req;
+    q->now_ms = ch_time_now_ms();
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq params;
+    if (query && evhttp_parse_query_str(query, &params) == 0) {
+        const char *m = evhttp_find_header(&params, "month");
+        int ok = !m || (valid_period(m, CH_REPORT_MONTH) && atoi(m + 5) >= 1 && atoi(m + 5) <= 12);
+        if (ok && m)
+            snprintf(q->month, sizeof(q->month), "%s", m);
+        evhttp_clear_headers(&params);
+        if (!ok) {
+            dash_free(q);
+            ch_http_reply_error_field(req, 400, "invalid_parameter", "month",
+                                      "month is a month such as 2026-11");
+            return;
+        }
+    }
+    /* by name, as a reader looks for them */
+    for (size_t i = 0; i < r->orgs.n; i++) {
+        const ch_policy *p = &r->orgs.orgs[i]->policy;
+        size_t k = q->nids++;
+        for (; k > 0; k--) {
+            const ch_org_clocks *prev = ch_org_set_find(&r->orgs, q->ids[k - 1]);
+            if (strcmp(prev->policy.name, p->name) <= 0)
+                break;
+            memcpy(q->ids[k], q->ids[k - 1], sizeof(q->ids[k]));
+        }
+        snprintf(q->ids[k], sizeof(q->ids[k]), "%s", p->id);
+    }
+    dash_next(q);
+}
+
+/* ---- charter.reports.v1: snapshots of an organisation's period ----
+ *
+ * Coalesced: records only mark (organisation, period) dirty; once a second
+ * the tick writes one snapshot per dirty pair, and every
+ * report.snapshot_interval_s it also writes every known organisation's
+ * current day, month and year (so "open and overdue now" moves with the
+ * clock and a new consumer of the compacted topic finds today's figures).
+ * One round at a time: the organisation's figures, counts and overdue cases
+ * are read from Redis, then its snapshots are produced. */
+
+struct snapshot_round {
+    reporting *r;
+    org_period *items; /* sorted by organisation */
+    size_t n, next, end;
+    ch_report_table table;
+    uint64_t events_counted;
+    int64_t now_ms;
+};
+
+typedef struct {
+    Charter__V1__ReportFigure f;
+    char name[CH_REPORT_KEY_MAX + 32];
+    char type[40];
+} figure_slot;
+
+typedef struct {
+    figure_slot *v;
+    size_t n, cap;
+    int failed;
+} figure_list;
+
+static void
+fig_add(figure_list *l, const char *name, const char *channel, const char *type, int64_t value,
+        double target)
+{
+    if (l->failed)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        figure_slot *v = realloc(l->v, cap * sizeof(*v));
+        if (!v) {
+            l->failed = 1;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    figure_slot *s = &l->v[l->n++];
+    charter__v1__report_figure__init(&s->f);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->type, sizeof(s->type), "%s", type ? type : "");
+    ch_policy_channel ch = CH_POLICY_CHANNEL_ANY;
+    if (channel && ch_policy_channel_parse(channel, &ch) != 0)
+        ch = CH_POLICY_CHANNEL_ANY;
+    s->f.channel = (Charter__V1__Channel)ch;
+    s->f.value = value;
+    s->f.target = target;
+}
+
+static ch_report_granularity
+granularity_of(const char *period)
+{
+    size_t n = strlen(period);
+    return n == 4 ? CH_REPORT_YEAR : n == 7 ? CH_REPORT_MONTH : CH_REPORT_DAY;
+}
+
+/* The figures of one filter (a period, maybe one channel and type). */
+static void
+add_totals(figure_list *l, const ch_report_table *t, const ch_report_filter *f, int64_t overdue,
+           int all)
+{
+    ch_report_totals *tot = malloc(sizeof(*tot));
+    if (!tot) {
+        l->failed = 1;
+        return;
+    }
+    ch_report_sum(t, f, tot);
+    for (int k = 0; k < CH_REPORT_FIG_COUNT; k++)
+        if (all || tot->fig[k])
+            fig_add(l, ch_report_fig_name((ch_report_fig)k), f->channel, f->case_type, tot->fig[k],
+                    0);
+    if (all || overdue)
+        fig_add(l, "open_overdue", f->channel, f->case_type, overdue, 0);
+    for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++)
+        if (tot->support[k]) {
+            char name[64];
+            snprintf(name, sizeof(name), "support.%s",
+                     ch_report_support_name((ch_report_support)k));
+            fig_add(l, name, f->channel, f->case_type, tot->support[k], 0);
+        }
+    for (int u = 0; u < CH_REPORT_UNIT_COUNT; u++) {
+        int64_t n = 0, median, p90;
+        for (int v = 0; v <= CH_REPORT_TTR_MAX; v++)
+            n += tot->ttr[u][v];
+        if (!n || ch_report_percentile(tot->ttr[u], CH_REPORT_TTR_MAX + 1, 50, &median) != 0 ||
+            ch_report_percentile(tot->ttr[u], CH_REPORT_TTR_MAX + 1, 90, &p90) != 0)
+            continue;
+        char name[64];
+        const char *unit = ch_report_unit_name((ch_report_unit)u);
+        snprintf(name, sizeof(name), "time_to_respond.%s.responses", unit);
+        fig_add(l, name, f->channel, f->case_type, n, 0);
+        snprintf(name, sizeof(name), "time_to_respond.%s.median", unit);
+        fig_add(l, name, f->channel, f->case_type, median, 0);
+        snprintf(name, sizeof(name), "time_to_respond.%s.p90", unit);
+        fig_add(l, name, f->channel, f->case_type, p90, 0);
+    }
+    free(tot);
+}
+
+typedef struct {
+    reporting *r;
+    org_period op;
+} snapshot_sent;
+
+static void
+snapshot_delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
+{
+    (void)partition;
+    (void)offset;
+    (void)errstr;
+    snapshot_sent *ss = opaque;
+    if (rc == 0) {
+        ch_metric_add(ss->r->m_snapshots, 1);
+    } else {
+        ch_metric_add(ss->r->m_snapshot_failures, 1);
+        mark_dirty(ss->r, ss->op.org, ss->op.period); /* again on a later tick */
+    }
+    free(ss);
+}
+
+/* Builds and produces the snapshot of (org, period) from the round's data. */
+static void
+produce_snapshot(snapshot_round *sr, const org_period *op, const redisReply *open)
+{
+    reporting *r = sr->r;
+    ch_report_filter f = {granularity_of(op->period), op->period, op->period, NULL, NULL};
+    size_t plen = strlen(op->period);
+    int64_t overdue = 0;
+    for (size_t i = 0; i < open->elements; i++)
+        if (open->element[i]->str && strncmp(open->element[i]->str, op->period, plen) == 0)
+            overdue++;
+    figure_list l = {0};
+    add_totals(&l, &sr->table, &f, overdue, 1);
+
+    /* each channel and case type with figures in the period */
+    char last[80] = "";
+    for (size_t i = 0; i < sr->table.n && !l.failed; i++) {
+        const char *key = sr->table.items[i].key;
+        char period[16], channel[32], type[40];
+        if (sscanf(key, "%15[^|]|%31[^|]|%39[^|]|", period, channel, type) != 3 ||
+            strcmp(period, op->period) != 0)
+            continue;
+        char pair[80];
+        snprintf(pair, sizeof(pair), "%s|%s", channel, type);
+        if (strcmp(pair, last) == 0)
+            continue;
+        snprintf(last, sizeof(last), "%s", pair);
+        int64_t o = 0;
+        for (size_t k = 0; k < open->elements; k++) {
+            char d[16], c[32], t[40];
+            if (open->element[k]->str &&
+                sscanf(open->element[k]->str, "%15[^|]|%31[^|]|%39[^|]|", d, c, t) == 3 &&
+                strncmp(d, op->period, plen) == 0 && strcmp(c, channel) == 0 &&
+                strcmp(t, type) == 0)
+                o++;
+        }
+        ch_report_filter pf = f;
+        pf.channel = channel;
+        pf.case_type = type;
+        add_totals(&l, &sr->table, &pf, o, 0);
+    }
+
+    /* each promise of the charter, with its target as a share */
+    const ch_org_clocks *oc = ch_org_set_find(&r->orgs, op->org);
+    if (oc && !l.failed) {
+        const char **members = malloc((open->elements ? open->elements : 1) * sizeof(*members));
+        size_t nm = 0;
+        for (size_t k = 0; members && k < open->elements; k++)
+            if (open->element[k]->str && strncmp(open->element[k]->str, op->period, plen) == 0)
+                members[nm++] = open->element[k]->str;
+        ch_report_view v;
+        if (!members || ch_report_view_build(&oc->policy, &sr->table, &f, NULL, 0, members, nm,
+                                             (double)r->cfg->target_pct, &v) != 0) {
+            l.failed = 1;
+        } else {
+            for (size_t k = 0; k < v.nrows; k++) {
+                const ch_report_promise_row *row = &v.rows[k];
+                char name[128];
+                snprintf(name, sizeof(name), "promise.%s.received", row->id);
+                fig_add(&l, name, NULL, NULL, row->received, 0);
+                if (row->measure == CH_REPORT_MEASURE_NONE)
+                    continue;
+                snprintf(name, sizeof(name), "promise.%s.in_time", row->id);
+                fig_add(&l, name, NULL, NULL, row->in_time, row->target_pct / 100.0);
+                snprintf(name, sizeof(name), "promise.%s.late", row->id);
+                fig_add(&l, name, NULL, NULL, row->late, 0);
+                snprintf(name, sizeof(name), "promise.%s.open_overdue", row->id);
+                fig_add(&l, name, NULL, NULL, row->overdue_now, 0);
+            }
+            ch_report_view_free(&v);
+        }
+        free(members);
+    }
+
+    Charter__V1__ReportFigure **figs = l.failed ? NULL : malloc((l.n ? l.n : 1) * sizeof(*figs));
+    snapshot_sent *cb = malloc(sizeof(*cb));
+    if (!figs || !cb) {
+        free(figs);
+        free(cb);
+        free(l.v);
+        mark_dirty(r, op->org, op->period);
+        return;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        l.v[i].f.name = l.v[i].name;
+        l.v[i].f.case_type = l.v[i].type;
+        figs[i] = &l.v[i].f;
+    }
+    Charter__V1__ReportSnapshot snap;
+    charter__v1__report_snapshot__init(&snap);
+    Charter__V1__Timestamp ts;
+    charter__v1__timestamp__init(&ts);
+    ch_time_split_ms(sr->now_ms, &ts.seconds, &ts.nanos);
+    snap.organisation = (char *)op->org;
+    snap.period = (char *)op->period;
+    snap.generated_at = &ts;
+    snap.n_figures = l.n;
+    snap.figures = figs;
+    snap.events_counted = sr->events_counted;
+    char key[160];
+    snprintf(key, sizeof(key), "%s/%s", op->org, op->period);
+    cb->r = r;
+    cb->op = *op;
+    if (ch_produce(r->rt, REPORT_TOPIC, key, &snap.base, snapshot_delivered, cb) != 0) {
+        ch_metric_add(r->m_snapshot_failures, 1);
+        mark_dirty(r, op->org, op->period);
+        free(cb);
+    }
+    free(figs);
+    free(l.v);
+}
+
+static void round_next_org(snapshot_round *sr);
+
+static void
+round_abort(snapshot_round *sr)
+{
+    for (size_t i = sr->next; i < sr->n; i++)
+        mark_dirty(sr->r, sr->items[i].org, sr->items[i].period);
+    sr->next = sr->n;
+    round_next_org(sr);
+}
+
+static void
+round_open(void *opaque, redisReply *reply)
+{
+    snapshot_round *sr = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        round_abort(sr);
+        return;
+    }
+    for (size_t i = sr->next; i < sr->end; i++)
+        produce_snapshot(sr, &sr->items[i], reply);
+    sr->next = sr->end;
+    round_next_org(sr);
+}
+
+static void
+round_counts(void *opaque, redisReply *reply)
+{
+    snapshot_round *sr = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        round_abort(sr);
+        return;
+    }
+    /* one per event: its type ("received"), fired timers, outcomes; not the
+     * per-channel "received.email" breakdown */
+    sr->events_counted = 0;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const char *k = reply->element[i]->str;
+        if (k && (!strchr(k, '.') || strncmp(k, "timers.", 7) == 0 ||
+                  strncmp(k, "notifications.", 14) == 0))
+            sr->events_counted += strtoull(reply->element[i + 1]->str, NULL, 10);
+    }
+    if (ch_redis_command(sr->r->rt, round_open, sr,
+                         "ZRANGEBYSCORE charter:report:{%s}:open -inf (%lld",
+                         sr->items[sr->next].org, (long long)sr->now_ms) != 0)
+        round_abort(sr);
+}
+
+static void
+round_figures(void *opaque, redisReply *reply)
+{
+    snapshot_round *sr = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        round_abort(sr);
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        ch_report_item it;
+        if (reply->element[i]->len >= sizeof(it.key))
+            continue;
+        snprintf(it.key, sizeof(it.key), "%s", reply->element[i]->str);
+        it.value = strtoll(reply->element[i + 1]->str, NULL, 10);
+        if (ch_report_table_add(&sr->table, &it, 1) != 0) {
+            round_abort(sr);
+            return;
+        }
+    }
+    if (ch_redis_command(sr->r->rt, round_counts, sr, "HGETALL charter:report:{%s}:counts",
+                         sr->items[sr->next].org) != 0)
+        round_abort(sr);
+}
+
+static void
+round_next_org(snapshot_round *sr)
+{
+    ch_report_table_free(&sr->table);
+    if (sr->next >= sr->n || ch_runtime_stopping(sr->r->rt)) {
+        sr->r->round = NULL;
+        free(sr->items);
+        free(sr);
+        return;
+    }
+    sr->end = sr->next + 1;
+    while (sr->end < sr->n && strcmp(sr->items[sr->end].org, sr->items[sr->next].org) == 0)
+        sr->end++;
+    if (ch_redis_command(sr->r->rt, round_figures, sr, "HGETALL charter:report:{%s}:figures",
+                         sr->items[sr->next].org) != 0)
+        round_abort(sr);
+}
+
+static int
+org_period_cmp(const void *a, const void *b)
+{
+    const org_period *x = a, *y = b;
+    int c = strcmp(x->org, y->org);
+    return c ? c : strcmp(x->period, y->period);
+}
+
+static void
+report_tick(void *svc, int64_t now_ms)
+{
+    reporting *r = svc;
+    if (r->round || !ch_redis_ready(r->rt) || ch_runtime_stopping(r->rt))
+        return;
+    if (now_ms - r->last_refresh_ms >= r->cfg->snapshot_interval_s * 1000) {
+        r->last_refresh_ms = now_ms;
+        for (size_t i = 0; i < r->orgs.n; i++) {
+            int seen = 0;
+            for (size_t k = 0; k < r->nknown && !seen; k++)
+                seen = strcmp(r->known[k], r->orgs.orgs[i]->policy.id) == 0;
+            if (!seen && r->nknown < CH_ORG_SET_MAX)
+                snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s",
+                         r->orgs.orgs[i]->policy.id);
+        }
+        for (size_t k = 0; k < r->nknown; k++) {
+            int32_t day = ch_report_local_day(ch_org_set_find(&r->orgs, r->known[k]), now_ms);
+            for (int g = CH_REPORT_DAY; g <= CH_REPORT_YEAR; g++) {
+                char period[16];
+                ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
+                mark_dirty(r, r->known[k], period);
+            }
+        }
+    }
+    if (!r->dirty.n)
+        return;
+    snapshot_round *sr = calloc(1, sizeof(*sr));
+    if (!sr)
+        return;
+    sr->r = r;
+    sr->items = r->dirty.v;
+    sr->n = r->dirty.n;
+    sr->now_ms = now_ms;
+    memset(&r->dirty, 0, sizeof(r->dirty));
+    qsort(sr->items, sr->n, sizeof(*sr->items), org_period_cmp);
+    r->round = sr;
+    round_next_org(sr);
+}
+
 static const ch_route routes[] = {
     {CH_HTTP_GET, "/v1/report", 0, get_report},
+    {CH_HTTP_GET, "/", 0, get_dashboard},
 };
 
 static const ch_subscription subs[] = {
@@ -790,14 +1492,54 @@ report_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     r->m_counted = ch_metric_counter(rt, "charter_report_events_counted_total", "events counted");
     r->m_repeats = ch_metric_counter(rt, "charter_report_events_repeated_total",
                                      "redelivered events recognised and not counted again");
+    r->m_reloads = ch_metric_counter(rt, "charter_report_policy_reloads_total",
+                                     "successful policy reloads (SIGHUP)");
+    r->m_snapshots = ch_metric_counter(rt, "charter_report_snapshots_total",
+                                       "report snapshots written to " REPORT_TOPIC);
+    r->m_snapshot_failures =
+        ch_metric_counter(rt, "charter_report_snapshot_failures_total",
+                          "report snapshots not written (retried on a later tick)");
     *svc = r;
     return 0;
+}
+
+/* SIGHUP: the policy directory again, all or nothing (as at start-up). */
+static void
+report_reload(void *svc)
+{
+    reporting *r = svc;
+    if (!r->cfg->policy_dir[0]) {
+        CH_LOG_WARN(ch_runtime_log(r->rt), "reload: no report.policy_dir; nothing to reload");
+        return;
+    }
+    char err[1024];
+    ch_org_set fresh;
+    if (ch_org_set_load(r->cfg->policy_dir, "report.policy_dir", &fresh, err, sizeof(err)) != 0) {
+        CH_LOG_ERROR(ch_runtime_log(r->rt), "policy reload refused; keeping the running policies",
+                     CH_STR("error", err));
+        return;
+    }
+    /* Nothing keeps a pointer into the old set across a loop turn: records,
+     * reports and the dashboard look an organisation up by id when Redis
+     * answers. */
+    ch_org_set old = r->orgs;
+    r->orgs = fresh;
+    r->last_refresh_ms = 0; /* republish the current periods under the new targets */
+    ch_metric_add(r->m_reloads, 1);
+    CH_LOG_INFO(ch_runtime_log(r->rt), "policies reloaded", CH_INT("organisations", fresh.n));
+    ch_org_set_free(&old);
 }
 
 static void
 report_fini(void *svc)
 {
     reporting *r = svc;
+    if (r->round) {
+        free(r->round->items);
+        ch_report_table_free(&r->round->table);
+        free(r->round);
+    }
+    free(r->dirty.v);
     ch_org_set_free(&r->orgs);
     free(r);
 }
@@ -815,6 +1557,8 @@ static const ch_service report_service = {
     .nroutes = sizeof(routes) / sizeof(routes[0]),
     .init = report_init,
     .on_message = report_on_message,
+    .reload = report_reload,
+    .tick = report_tick,
     .fini = report_fini,
 };
 

@@ -8,5 +8,6 @@ int ch_cmd_deadline_policy(int argc, char **argv);
 int ch_cmd_deadline(int argc, char **argv);
 int ch_cmd_holidays(int argc, char **argv);
 int ch_cmd_timers(int argc, char **argv);
+int ch_cmd_report(int argc, char **argv);
 
 #endif

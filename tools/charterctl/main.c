@@ -22,7 +22,9 @@ usage(FILE *out)
             "  holidays --calendar NATION --year YYYY\n"
             "                                 the bank holidays of a year\n"
             "  timers (--case ID | --due-within N{s,m,h,d}) [--redis URL]\n"
-            "                                 timers sla-timer holds, soonest first\n\n"
+            "                                 timers sla-timer holds, soonest first\n"
+            "  report --organisation ID --year YYYY --format html|csv [--url URL]\n"
+            "                                 the charter's performance for a year, per promise\n\n"
             "NATION: england-and-wales, scotland, northern-ireland, uk-any.\n"
             "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
             "See docs/deadlines.md for the exact meaning of every rule.\n");
@@ -43,6 +45,8 @@ main(int argc, char **argv)
         return ch_cmd_holidays(argc - 1, argv + 1);
     if (!strcmp(cmd, "timers"))
         return ch_cmd_timers(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return ch_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "deadline")) {
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "--policy"))

@@ -214,6 +214,13 @@ typedef struct {
     int defer_out_of_hours; /* options.defer_out_of_hours_receipt */
     int roll_calendar_days; /* options.roll_calendar_days_to_working_day */
 
+    /* sms_quiet_hours: "21:00-08:00" (local; may cross midnight). Text
+     * messages due inside are held until the end. set 0: none. */
+    struct {
+        int set;
+        int from, until; /* minutes of the local day */
+    } sms_quiet;
+
     ch_policy_role *roles;
     size_t nroles;
     ch_policy_promise *promises;

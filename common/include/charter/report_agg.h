@@ -281,6 +281,10 @@ void ch_report_sum(const ch_report_table *t, const ch_report_filter *f, ch_repor
  */
 int ch_report_percentile(const int64_t *hist, size_t len, int pct, int64_t *value);
 
+/* The local day number (calendar.h) of an instant in the organisation's
+ * time zone (UTC when oc is NULL): the day a case received then belongs to. */
+int32_t ch_report_local_day(const ch_org_clocks *oc, int64_t ms);
+
 /* "2026-11-23", "2026-11" or "2026" for a local day number. */
 void ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz);
 

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Helpers for notification's transport tests (sourced after lib.sh): the
+# loopback SMTP server (smtp_sink.py on Debian's python3-aiosmtpd) and the
+# HTTP gateway stand-in (tests/tools/gateway_receiver.c), each started by
+# this script and stopped by lib.sh's EXIT trap by PID.
+
+# start_smtp_sink [FAIL_FIRST [ARGS...]]: SMTP_PORT, SMTP_LOG.
+start_smtp_sink() {
+  SMTP_PORT=$(free_port)
+  SMTP_LOG="$WORK/smtp.jsonl"
+  /usr/bin/python3 "$SRC/tests/integration/smtp_sink.py" --port "$SMTP_PORT" --log "$SMTP_LOG" \
+    --fail-first "${1:-0}" "${@:2}" --ready "$WORK/smtp.ready" >>"$WORK/smtp.log" 2>&1 &
+  PIDS+=($!)
+  wait_until 20 test -s "$WORK/smtp.ready" || fail "smtp_sink.py did not start (python3-aiosmtpd installed?)"
+  touch "$SMTP_LOG"
+}
+
+# start_gateway [ARGS...]: GATEWAY_PORT, GATEWAY_LOG, GATEWAY_TOKEN.
+start_gateway() {
+  GATEWAY_PORT=$(free_port)
+  GATEWAY_LOG="$WORK/gateway.jsonl"
+  GATEWAY_TOKEN=$(openssl rand -hex 16)
+  "$BUILD/tests/gateway_receiver" --port "$GATEWAY_PORT" --log "$GATEWAY_LOG" \
+    --token "$GATEWAY_TOKEN" --ready "$WORK/gateway.ready" "$@" >>"$WORK/gateway.log" 2>&1 &
+  PIDS+=($!)
+  wait_until 10 test -s "$WORK/gateway.ready" || fail "gateway_receiver did not start"
+  touch "$GATEWAY_LOG"
+}
+
+# notify_transport_env: the environment pointing notification at both.
+notify_transport_env() {
+  printf '%s\n' CHARTER_NOTIFY_EMAIL_TRANSPORT=smtp CHARTER_NOTIFY_SMS_TRANSPORT=http \
+    CHARTER_NOTIFY_SOCIAL_TRANSPORT=http \
+    "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT" \
+    CHARTER_NOTIFY_SMTP_FROM=noreply@council.example \
+    "CHARTER_NOTIFY_HTTP_URL=http://127.0.0.1:$GATEWAY_PORT" \
+    "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" CHARTER_NOTIFY_HTTP_SMS_TEMPLATE_ID=sms-template \
+    CHARTER_NOTIFY_SMTP_TIMEOUT_MS=5000 CHARTER_NOTIFY_HTTP_TIMEOUT_MS=5000 \
+    CHARTER_NOTIFY_LEASE_MS=8000 CHARTER_NOTIFY_RETRY_BASE_MS=500 CHARTER_NOTIFY_RETRY_MAX_MS=2000
+}

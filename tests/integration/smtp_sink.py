@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+# A loopback SMTP server for notification tests (Debian's python3-aiosmtpd;
+# run with /usr/bin/python3). Each accepted message is appended to LOG as one
+# JSON line: {"n", "mail_from", "rcpt_tos", "message_id", "subject", "to",
+# "date", "content_type", "body"} (body decoded). With --fail-first N the
+# first N deliveries are answered "451 4.3.0 try again later" at the end of
+# DATA (nothing logged for them; each counted in LOG + ".refused").
+# With --dedupe-message-id a message whose Message-ID was seen before is
+# accepted (250) and logged with "duplicate": true, as mailboxes that collapse
+# repeats of a Message-ID do (Gmail does); otherwise "duplicate" is false.
+# Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--dedupe-message-id] [--ready FILE]
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import os
+import signal
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, log, fail_first, dedupe):
+        self.log = log
+        self.dedupe = dedupe
+        self.seen = set()
+        self.fail_left = fail_first
+        self.n = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_left > 0:
+            self.fail_left -= 1
+            with open(self.log + ".refused", "a") as f:
+                f.write("451\n")
+            return "451 4.3.0 try again later"
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.n += 1
+        mid = msg["Message-ID"]
+        dup = self.dedupe and mid in self.seen
+        self.seen.add(mid)
+        rec = {
+            "duplicate": bool(dup),
+            "n": self.n,
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "message_id": msg["Message-ID"],
+            "subject": str(msg["Subject"]),
+            "to": str(msg["To"]),
+            "from": str(msg["From"]),
+            "date": str(msg["Date"]),
+            "content_type": msg.get_content_type(),
+            "charset": msg.get_content_charset(),
+            "body": msg.get_content(),
+        }
+        with open(self.log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return "250 2.0.0 OK"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--dedupe-message-id", action="store_true")
+    ap.add_argument("--ready")
+    a = ap.parse_args()
+    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id), hostname="127.0.0.1", port=a.port)
+    c.start()
+    if a.ready:
+        open(a.ready, "w").write("ready\n")
+    loop = asyncio.new_event_loop()
+    stop = loop.create_future()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(s, lambda: stop.done() or stop.set_result(None))
+    loop.run_until_complete(stop)
+    c.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+/*
+ * notification's pure rules: quiet hours (including the 23:00 text message
+ * and both clock changes), backoff with jitter, what each transport answer
+ * means, Retry-After, the MIME message and the Notify-shaped JSON body.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/timeutil.h"
+#include "charter/tz.h"
+#include "notify_rules.h"
+
+static ch_tz *london;
+
+static int64_t
+utc(int y, int mo, int d, int h, int mi)
+{
+    return ch_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    char err[256];
+    london = ch_tz_load("Europe/London", NULL, err, sizeof(err));
+    return london ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    ch_tz_free(london);
+    return 0;
+}
+
+#define Q(t) notify_quiet_release(london, (t), 21 * 60, 8 * 60)
+
+static void
+sms_due_at_23_goes_at_eight(void **state)
+{
+    (void)state;
+    /* Winter: 23:00 GMT on Wednesday 14 January 2026 -> 08:00 GMT Thursday. */
+    assert_int_equal(Q(utc(2026, 1, 14, 23, 0)), utc(2026, 1, 15, 8, 0));
+    /* Summer: 23:00 BST (22:00 UTC) -> 08:00 BST (07:00 UTC) next day. */
+    assert_int_equal(Q(utc(2026, 7, 14, 22, 0)), utc(2026, 7, 15, 7, 0));
+    /* Just after midnight and just before eight: the same morning. */
+    assert_int_equal(Q(utc(2026, 1, 15, 0, 30)), utc(2026, 1, 15, 8, 0));
+    assert_int_equal(Q(utc(2026, 1, 15, 7, 59)), utc(2026, 1, 15, 8, 0));
+    /* The window's ends: 21:00 is quiet, 08:00 is not. */
+    assert_int_equal(Q(utc(2026, 1, 14, 21, 0)), utc(2026, 1, 15, 8, 0));
+    assert_int_equal(Q(utc(2026, 1, 15, 8, 0)), utc(2026, 1, 15, 8, 0));
+    /* Daytime and 20:59: sent at once. */
+    assert_int_equal(Q(utc(2026, 1, 15, 12, 0) + 17), utc(2026, 1, 15, 12, 0) + 17);
+    assert_int_equal(Q(utc(2026, 1, 15, 20, 59)), utc(2026, 1, 15, 20, 59));
+}
+
+static void
+quiet_hours_across_clock_changes(void **state)
+{
+    (void)state;
+    /* Clocks go forward at 01:00 UTC on 29 March 2026: 08:00 BST is 07:00 UTC. */
+    assert_int_equal(Q(utc(2026, 3, 28, 23, 0)), utc(2026, 3, 29, 7, 0));
+    /* Clocks go back at 01:00 UTC on 25 October 2026: 08:00 GMT is 08:00 UTC. */
+    assert_int_equal(Q(utc(2026, 10, 24, 22, 0)), utc(2026, 10, 25, 8, 0));
+    /* A window that does not cross midnight. */
+    assert_int_equal(notify_quiet_release(london, utc(2026, 1, 15, 12, 30), 12 * 60, 13 * 60),
+                     utc(2026, 1, 15, 13, 0));
+    assert_int_equal(notify_quiet_release(london, utc(2026, 1, 15, 13, 30), 12 * 60, 13 * 60),
+                     utc(2026, 1, 15, 13, 30));
+}
+
+static void
+backoff_doubles_with_jitter_and_cap(void **state)
+{
+    (void)state;
+    for (int a = 1; a <= 12; a++) {
+        int64_t full = 1000LL << (a - 1);
+        if (full > 60000)
+            full = 60000;
+        int64_t lo = notify_backoff_ms(a, 1000, 60000, 0.0);
+        int64_t hi = notify_backoff_ms(a, 1000, 60000, 0.9999);
+        assert_int_equal(lo, full / 2);
+        assert_true(hi < full && hi >= full - 10);
+    }
+    /* Jitter spreads: 1,000 draws are not all equal. */
+    int64_t first = notify_backoff_ms(3, 1000, 60000, 0.1), differ = 0;
+    for (int i = 0; i < 1000; i++)
+        differ +=
+            notify_backoff_ms(3, 1000, 60000, (double)rand() / ((double)RAND_MAX + 1)) != first;
+    assert_true(differ > 900);
+    assert_true(notify_backoff_ms(0, 0, 0, 0.0) >= 1);
+}
+
+static void
+transport_answers(void **state)
+{
+    (void)state;
+    assert_int_equal(notify_classify_http(1, 201), NOTIFY_SENT);
+    assert_int_equal(notify_classify_http(1, 200), NOTIFY_SENT);
+    assert_int_equal(notify_classify_http(1, 429), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_http(1, 500), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_http(1, 503), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_http(1, 408), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_http(0, 0), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_http(1, 400), NOTIFY_PERM);
+    assert_int_equal(notify_classify_http(1, 403), NOTIFY_PERM);
+    /* SMTP: the end of data is the point of no return. */
+    assert_int_equal(notify_classify_smtp(1, 250, 1), NOTIFY_SENT);
+    assert_int_equal(notify_classify_smtp(0, 451, 1), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_smtp(0, 421, 0), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_smtp(0, 550, 0), NOTIFY_PERM);
+    assert_int_equal(notify_classify_smtp(0, 554, 1), NOTIFY_PERM);
+    assert_int_equal(notify_classify_smtp(0, 0, 0), NOTIFY_TEMP);
+    assert_int_equal(notify_classify_smtp(0, 0, 1), NOTIFY_UNKNOWN);
+    assert_int_equal(notify_classify_smtp(0, 250, 1),
+                     NOTIFY_UNKNOWN); /* 250 to RCPT, then silence */
+}
+
+static void
+retry_after_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(notify_retry_after_ms(" 3\r\n", 0), 3000);
+    assert_int_equal(notify_retry_after_ms("0", 0), 0);
+    int64_t t = utc(2015, 10, 21, 7, 28);
+    assert_int_equal(notify_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", t - 10), 10000);
+    assert_int_equal(notify_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", t + 10), 0);
+    assert_int_equal(notify_retry_after_ms("soon", 0), -1);
+    assert_int_equal(notify_retry_after_ms("3 days", 0), -1);
+    assert_int_equal(notify_retry_after_ms(NULL, 0), -1);
+}
+
+static void
+mime_message(void **state)
+{
+    (void)state;
+    char mid[128], mid2[128];
+    notify_message_id("case-1/acknowledgement", "council.example", mid, sizeof(mid));
+    notify_message_id("case-1/acknowledgement", "council.example", mid2, sizeof(mid2));
+    assert_string_equal(mid, mid2);
+    assert_true(mid[0] == '<' && strstr(mid, "@council.example>"));
+    notify_message_id("case-2/acknowledgement", "council.example", mid2, sizeof(mid2));
+    assert_string_not_equal(mid, mid2);
+
+    char *m = notify_mime_message("noreply@council.example", "ann@example.org",
+                                  "Your reference NCH-2026-000001\r\nBcc: x@y", "Line 1\nLine 2\n",
+                                  mid, utc(2026, 1, 2, 10, 0));
+    assert_non_null(m);
+    assert_non_null(strstr(m, "Date: Fri, 02 Jan 2026 10:00:00 +0000\r\n"));
+    assert_non_null(strstr(m, "From: noreply@council.example\r\nTo: ann@example.org\r\n"));
+    assert_non_null(strstr(m, "Subject: Your reference NCH-2026-000001  Bcc: x@y\r\n"));
+    assert_null(strstr(m, "\r\nBcc:"));
+    assert_non_null(strstr(m, "Message-ID: <"));
+    assert_non_null(strstr(m, "Content-Type: text/plain; charset=UTF-8\r\n"));
+    assert_non_null(strstr(m, "Content-Transfer-Encoding: 7bit\r\n\r\nLine 1\r\nLine 2\r\n"));
+    for (const char *p = m; *p; p++)
+        if (*p == '\n')
+            assert_int_equal(p[-1], '\r');
+    free(m);
+
+    m = notify_mime_message("a@b", "c@d", "Cyfeirnod \xe2\x80\x94 NCH", "Diolch \xe2\x80\x94 ok",
+                            mid, 0);
+    assert_non_null(strstr(m, "Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+    assert_non_null(strstr(m, "Subject: =?UTF-8?B?"));
+    assert_non_null(strstr(m, "Content-Transfer-Encoding: base64\r\n\r\nRGlvbGNoIOKAlCBvaw==\r\n"));
+    free(m);
+}
+
+static void
+http_body_is_notify_shaped(void **state)
+{
+    (void)state;
+    char *s = notify_http_body("sms", "07700900123", "tmpl-1", "case-1/acknowledgement",
+                               "NCH-2026-000001", "case-1", "Subj", "Text");
+    json_error_t err;
+    json_t *o = json_loads(s, 0, &err);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "07700900123");
+    assert_string_equal(json_string_value(json_object_get(o, "template_id")), "tmpl-1");
+    assert_string_equal(json_string_value(json_object_get(o, "reference")),
+                        "case-1/acknowledgement");
+    json_t *p = json_object_get(o, "personalisation");
+    assert_string_equal(json_string_value(json_object_get(p, "body")), "Text");
+    assert_string_equal(json_string_value(json_object_get(p, "reference")), "NCH-2026-000001");
+    json_decref(o);
+    free(s);
+    s = notify_http_body("email", "ann@example.org", "t", "r", "R", "c", "S", "B");
+    o = json_loads(s, 0, &err);
+    assert_string_equal(json_string_value(json_object_get(o, "email_address")), "ann@example.org");
+    assert_null(json_object_get(o, "phone_number"));
+    json_decref(o);
+    free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sms_due_at_23_goes_at_eight),
+        cmocka_unit_test(quiet_hours_across_clock_changes),
+        cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
+        cmocka_unit_test(transport_answers),
+        cmocka_unit_test(retry_after_forms),
+        cmocka_unit_test(mime_message),
+        cmocka_unit_test(http_body_is_notify_shaped),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
