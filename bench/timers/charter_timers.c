@@ -10,7 +10,8 @@
  *   timers, and the store learns new due times from its own schedule calls.
  * - The timers are cases' timers: a UUID-shaped case id, bench.per_case
  *   timers per case ("<case>/acknowledgement_due", ..., "<case>/breach"), the
- *   TimerFired protobuf sla-timer stores as the payload, and the case's
+ *   TimerFired protobuf sla-timer stores as the payload (without timer_id
+ *   and case_id, which sla-timer rebuilds from the id), and the case's
  *   partition a hash of its id over bench.partitions partitions.
  * - Scheduling is realistic by default: one ch_timer_store_schedule() call
  *   per case (as sla-timer makes per case event), at most bench.window calls
@@ -231,8 +232,6 @@ add_case(bench *b, pending *pd, int64_t c)
         ch_time_split_ms(due, &due_ts.seconds, &due_ts.nanos);
         ch_time_split_ms(target_ms, &target_ts.seconds, &target_ts.nanos);
         Charter__V1__TimerFired t = CHARTER__V1__TIMER_FIRED__INIT;
-        t.timer_id = pd->ids[at];
-        t.case_id = cid;
         t.organisation = "derby-homes";
         t.reference = ref;
         t.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;

@@ -269,7 +269,13 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
 
     code = 1;
     signal(SIGPIPE, SIG_IGN);
-    rt->base = event_base_new();
+    /* Precise timers: epoll_wait's whole-millisecond time-outs, rounded up,
+     * would make every timer up to 1 ms late (sla-timer fires on them). */
+    struct event_config *ec = event_config_new();
+    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0)
+        rt->base = event_base_new_with_config(ec);
+    if (ec)
+        event_config_free(ec);
     if (!rt->base || setup_metrics(rt) != 0) {
         fprintf(stderr, "charter-%s: cannot create the event loop\n", svc->name);
         goto out;

@@ -14,45 +14,58 @@
  * crash re-fires at most this many per partition (duplicates consumers drop),
  * instead of everything claimed ahead of Kafka's acknowledgements. */
 #define CLAIM_BATCH 200
+/* Fired timers deleted per script call (Lua's unpack() takes under 8,000). */
+#define ACK_BATCH 1000
 
 enum { SCRIPT_CLAIM, SCRIPT_SCHEDULE, SCRIPT_CANCEL, SCRIPT_ACK, NSCRIPTS };
 
 /* KEYS: due, inflight, timers. ARGV: lease_ms, limit.
- * Returns {now_ms, next_ms (-1 none), more (0/1), id1, payload1, id2, ...}. */
+ * Set-at-a-time: one ZREM, one HMGET and one ZADD for the whole batch. The
+ * leases share one score and go to ZADD in descending id order: a small
+ * sorted set (a listpack) then takes each at its head instead of scanning
+ * past every earlier one, which made ZADD the script's dearest call.
+ * Returns {now_s, now_us (Redis TIME), next_ms (-1 none), more (0/1), id1,
+ * payload1, id2, ...}. */
 static const char claim_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local out = {}\n"
-    "local n = 0\n"
-    "for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
-    "  local ids = redis.call('ZRANGEBYSCORE', k, '-inf', now, 'LIMIT', 0, limit - n)\n"
-    "  for _, id in ipairs(ids) do\n"
-    "    local p = redis.call('HGET', KEYS[3], id)\n"
-    "    if k == KEYS[1] then redis.call('ZREM', KEYS[1], id) end\n"
-    "    if p then\n"
-    "      redis.call('ZADD', KEYS[2], now + lease, id)\n"
-    "      out[#out + 1] = id\n"
-    "      out[#out + 1] = p\n"
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)\n"
+    "if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end\n"
+    "if #ids < limit then\n"
+    "  local exp = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit - #ids)\n"
+    "  for i = 1, #exp do ids[#ids + 1] = exp[i] end\n"
+    "end\n"
+    "local out = {t[1], t[2], '-1', #ids >= limit and '1' or '0'}\n"
+    "if #ids > 0 then\n"
+    "  local ps = redis.call('HMGET', KEYS[3], unpack(ids))\n"
+    "  local until_ms = tostring(now + lease)\n"
+    "  local leased, gone = {}, {}\n"
+    "  for i = #ids, 1, -1 do\n"
+    "    if ps[i] then\n"
+    "      leased[#leased + 1] = until_ms\n"
+    "      leased[#leased + 1] = ids[i]\n"
+    "      out[#out + 1] = ids[i]\n"
+    "      out[#out + 1] = ps[i]\n"
     "    else\n"
-    "      redis.call('ZREM', KEYS[2], id)\n"
+    "      gone[#gone + 1] = ids[i]\n"
     "    end\n"
-    "    n = n + 1\n"
     "  end\n"
-    "  if n >= limit then break end\n"
+    "  if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end\n"
+    "  if #gone > 0 then redis.call('ZREM', KEYS[2], unpack(gone)) end\n"
     "end\n"
     "local next = -1\n"
     "for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
     "  local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
     "  if f[2] and (next < 0 or tonumber(f[2]) < next) then next = tonumber(f[2]) end\n"
     "end\n"
-    "local head = {tostring(now), tostring(next), n >= limit and '1' or '0'}\n"
-    "for i = 1, #out do head[#head + 1] = out[i] end\n"
-    "return head\n";
+    "out[3] = tostring(next)\n"
+    "return out\n";
 
 /* KEYS: due, timers, inflight. ARGV: id1, due1, payload1, ...
  * A rescheduled timer leaves the in-flight set: its new due time rules.
- * Returns {now_ms, earliest due or lease expiry (-1 none)}. */
+ * Returns {now_s, now_us (Redis TIME), earliest due or lease expiry in ms
+ * (-1 none)}. */
 static const char schedule_lua[] =
     "for i = 1, #ARGV, 3 do\n"
     "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
@@ -60,13 +73,12 @@ static const char schedule_lua[] =
     "  redis.call('ZREM', KEYS[3], ARGV[i])\n"
     "end\n"
     "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local next = -1\n"
     "for _, k in ipairs({KEYS[1], KEYS[3]}) do\n"
     "  local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
     "  if f[2] and (next < 0 or tonumber(f[2]) < next) then next = tonumber(f[2]) end\n"
     "end\n"
-    "return {tostring(now), tostring(next)}\n";
+    "return {t[1], t[2], tostring(next)}\n";
 
 /* KEYS: due, inflight, timers. ARGV: ids. */
 static const char cancel_lua[] = "for i = 1, #ARGV do\n"
@@ -76,13 +88,20 @@ static const char cancel_lua[] = "for i = 1, #ARGV do\n"
                                  "end\n"
                                  "return #ARGV\n";
 
-/* KEYS: due, inflight, timers. ARGV: id. Deletes a fired timer only if it is
- * still in flight: one rescheduled meanwhile (back in the due set) stays. */
-static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then\n"
-                              "  redis.call('HDEL', KEYS[3], ARGV[1])\n"
-                              "  return 1\n"
+/* KEYS: due, inflight, timers. ARGV: ids. Deletes fired timers, but only
+ * the ones still in flight: one rescheduled meanwhile is back in the due set
+ * and stays. Usually every one is still in flight, which ZREM's count says. */
+static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #ARGV then\n"
+                              "  redis.call('HDEL', KEYS[3], unpack(ARGV))\n"
+                              "  return #ARGV\n"
                               "end\n"
-                              "return 0\n";
+                              "local due = redis.call('ZMSCORE', KEYS[1], unpack(ARGV))\n"
+                              "local gone = {}\n"
+                              "for i = 1, #ARGV do\n"
+                              "  if not due[i] then gone[#gone + 1] = ARGV[i] end\n"
+                              "end\n"
+                              "if #gone > 0 then redis.call('HDEL', KEYS[3], unpack(gone)) end\n"
+                              "return #gone\n";
 
 static const char *const scripts[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
 
@@ -93,10 +112,12 @@ typedef struct part {
     int claiming;
     int rescan; /* timers were added while a claim was in flight */
     int armed;
-    int64_t armed_for; /* Redis time the timer is set for, when armed */
+    int64_t armed_for; /* Redis time (ms) the timer is set for, when armed */
     int outstanding;   /* fired, not yet done */
     int more_waiting;  /* more are due: claim when the outstanding ones finish */
     struct event *ev;
+    ch_timer_fire **acks; /* delivered, to delete at the end of this loop turn */
+    size_t nacks, acks_cap;
     char due_key[64], inflight_key[64], timers_key[64];
 } part;
 
@@ -107,12 +128,13 @@ struct ch_timer_store {
     ch_timer_fire_fn fire;
     void *opaque;
     char sha[NSCRIPTS][41];
+    struct event *ack_ev; /* active while any partition has acks to send */
     part *parts[MAX_PARTITIONS];
 };
 
 struct ch_timer_fire {
     part *p;
-    char *id;
+    char id[]; /* NUL-terminated */
 };
 
 void
@@ -182,30 +204,45 @@ check_noscript(ch_timer_store *st, int script, const redisReply *reply)
         st->sha[script][0] = '\0';
 }
 
+/* Redis TIME as the scripts return it (seconds, microseconds), in us. */
+static int64_t
+redis_time_us(const redisReply *s, const redisReply *us)
+{
+    return strtoll(s->str, NULL, 10) * 1000000 + strtoll(us->str, NULL, 10);
+}
+
 /* ---- partitions and arming ---- */
 
 static void claim(part *p);
 
-/* Sets the partition's timer for Redis time `at`, given Redis time `now`. */
+/* Sets the partition's timer for Redis time `at_ms`, given Redis time
+ * `now_us`; claims at once when that is already past. */
 static void
-arm_at(part *p, int64_t at, int64_t now)
+arm_at(part *p, int64_t at_ms, int64_t now_us)
 {
     if (!p->owned)
         return;
-    int64_t delay_ms = at - now;
-    if (delay_ms < 0)
-        delay_ms = 0;
-    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)((delay_ms % 1000) * 1000)};
+    int64_t delay_us = at_ms * 1000 - now_us;
+    if (delay_us <= 0) {
+        evtimer_del(p->ev);
+        p->armed = 0;
+        claim(p);
+        return;
+    }
+    struct timeval tv = {(time_t)(delay_us / 1000000), (suseconds_t)(delay_us % 1000000)};
     evtimer_add(p->ev, &tv); /* re-adding moves the timer */
     p->armed = 1;
-    p->armed_for = at;
+    p->armed_for = at_ms;
 }
 
-/* A retry or follow-up delay_ms from now, not tied to a due time. */
+/* A retry delay_ms from now, not tied to a due time. */
 static void
 arm_retry(part *p, int64_t delay_ms)
 {
-    arm_at(p, delay_ms, 0);
+    if (!p->owned)
+        return;
+    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)((delay_ms % 1000) * 1000)};
+    evtimer_add(p->ev, &tv);
     p->armed = 0;
 }
 
@@ -243,35 +280,105 @@ part_get(ch_timer_store *st, int32_t partition)
     return p;
 }
 
-/* ---- firing ---- */
+/* ---- firing and deleting ---- */
+
+typedef struct {
+    ch_timer_store *st;
+    ch_timer_fire **fires;
+    size_t n;
+} ack_ctx;
+
+static void
+ack_ctx_free(ack_ctx *ac)
+{
+    for (size_t i = 0; i < ac->n; i++)
+        free(ac->fires[i]);
+    free(ac->fires);
+    free(ac);
+}
 
 static void
 deleted(void *opaque, redisReply *reply)
 {
-    ch_timer_fire *f = opaque;
-    check_noscript(f->p->st, SCRIPT_ACK, reply);
-    free(f->id);
-    free(f);
+    ack_ctx *ac = opaque;
+    check_noscript(ac->st, SCRIPT_ACK, reply);
+    ack_ctx_free(ac);
+}
+
+/* Sends one deletion script for up to ACK_BATCH of p's delivered timers. If
+ * it cannot be sent they stay leased and fire again when the lease expires,
+ * under the same ids. */
+static void
+send_acks(part *p)
+{
+    size_t n = p->nacks < ACK_BATCH ? p->nacks : ACK_BATCH;
+    ack_ctx *ac = malloc(sizeof(*ac));
+    const char **rest = malloc((3 + n) * sizeof(*rest));
+    size_t *restlen = malloc((3 + n) * sizeof(*restlen));
+    if (ac)
+        ac->fires = malloc(n * sizeof(*ac->fires));
+    if (ac && ac->fires && rest && restlen) {
+        ac->st = p->st;
+        ac->n = n;
+        memcpy(ac->fires, p->acks + p->nacks - n, n * sizeof(*ac->fires));
+        rest[0] = p->due_key;
+        rest[1] = p->inflight_key;
+        rest[2] = p->timers_key;
+        for (size_t i = 0; i < n; i++)
+            rest[3 + i] = ac->fires[i]->id;
+        for (size_t i = 0; i < 3 + n; i++)
+            restlen[i] = strlen(rest[i]);
+        p->nacks -= n;
+        if (script_call(p->st, SCRIPT_ACK, deleted, ac, 3, (int)(3 + n), rest, restlen) != 0)
+            ack_ctx_free(ac);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            free(p->acks[--p->nacks]);
+        if (ac)
+            free(ac->fires);
+        free(ac);
+    }
+    free(rest);
+    free(restlen);
+}
+
+static void
+acks_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ch_timer_store *st = arg;
+    for (int i = 0; i < MAX_PARTITIONS; i++) {
+        part *p = st->parts[i];
+        while (p && p->nacks > 0)
+            send_acks(p);
+    }
 }
 
 void
 ch_timer_fire_done(ch_timer_fire *f, int delivered)
 {
     part *p = f->p;
+    if (delivered && p->nacks == p->acks_cap) {
+        size_t cap = p->acks_cap ? 2 * p->acks_cap : CLAIM_BATCH;
+        ch_timer_fire **a = realloc(p->acks, cap * sizeof(*a));
+        if (a) {
+            p->acks = a;
+            p->acks_cap = cap;
+        }
+    }
+    if (delivered && p->nacks < p->acks_cap) {
+        /* Only now is the timer gone: its event is safely written. Deleted
+         * with the others delivered in this loop turn, in one script call. */
+        p->acks[p->nacks++] = f;
+        event_active(p->st->ack_ev, EV_TIMEOUT, 1);
+    } else {
+        free(f); /* left leased: fires again when the lease expires */
+    }
     if (--p->outstanding == 0 && p->more_waiting) {
         p->more_waiting = 0;
-        arm_retry(p, 0);
+        claim(p);
     }
-    if (delivered) {
-        /* Only now is the timer gone: its event is safely written. If this
-         * fails the lease expires and it fires again under the same id. */
-        const char *rest[] = {f->p->due_key, f->p->inflight_key, f->p->timers_key, f->id};
-        size_t restlen[] = {strlen(rest[0]), strlen(rest[1]), strlen(rest[2]), strlen(rest[3])};
-        if (script_call(f->p->st, SCRIPT_ACK, deleted, f, 3, 4, rest, restlen) == 0)
-            return;
-    }
-    free(f->id);
-    free(f);
 }
 
 static void
@@ -281,34 +388,34 @@ claimed(void *opaque, redisReply *reply)
     ch_timer_store *st = p->st;
     p->claiming = 0;
     check_noscript(st, SCRIPT_CLAIM, reply);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4) {
         CH_LOG_WARN(
             ch_runtime_log(st->rt), "timer claim failed; retrying", CH_STR("key", p->due_key),
             CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply"));
         arm_retry(p, 1000);
         return;
     }
-    int64_t now = strtoll(reply->element[0]->str, NULL, 10);
-    int64_t next = strtoll(reply->element[1]->str, NULL, 10);
-    int more = reply->element[2]->str[0] == '1' || p->rescan;
+    int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
+    int64_t next = strtoll(reply->element[2]->str, NULL, 10);
+    int more = reply->element[3]->str[0] == '1' || p->rescan;
     p->rescan = 0;
-    for (size_t i = 3; i + 1 < reply->elements; i += 2) {
-        ch_timer_fire *f = malloc(sizeof(*f));
-        if (!f || !(f->id = strdup(reply->element[i]->str))) {
-            free(f); /* left leased: fires again when the lease expires */
-            continue;
-        }
+    for (size_t i = 4; i + 1 < reply->elements; i += 2) {
+        const redisReply *id = reply->element[i], *pl = reply->element[i + 1];
+        ch_timer_fire *f = malloc(sizeof(*f) + id->len + 1);
+        if (!f)
+            continue; /* left leased: fires again when the lease expires */
         f->p = p;
+        memcpy(f->id, id->str, id->len + 1);
         p->outstanding++;
-        const redisReply *pl = reply->element[i + 1];
-        st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len, now);
+        st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len,
+                 now_us / 1000);
     }
     if (more && p->outstanding > 0)
         p->more_waiting = 1; /* ch_timer_fire_done claims again */
     else if (more)
-        arm_retry(p, 0);
+        claim(p);
     else if (next >= 0)
-        arm_at(p, next, now);
+        arm_at(p, next, now_us);
 }
 
 static void
@@ -347,14 +454,14 @@ changed(void *opaque, redisReply *reply)
     check_noscript(p->st, cc->script, reply);
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
     if (ok && cc->script == SCRIPT_SCHEDULE && p->owned && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 2) {
+        reply->elements == 3) {
         if (p->claiming) {
             p->rescan = 1; /* the claim in flight may not have seen these */
         } else {
-            int64_t now = strtoll(reply->element[0]->str, NULL, 10);
-            int64_t next = strtoll(reply->element[1]->str, NULL, 10);
+            int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
+            int64_t next = strtoll(reply->element[2]->str, NULL, 10);
             if (next >= 0 && (!p->armed || next < p->armed_for))
-                arm_at(p, next, now);
+                arm_at(p, next, now_us);
         }
     }
     if (cc->cb)
@@ -505,6 +612,11 @@ ch_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, ch_time
     st->lease_ms = lease_ms;
     st->fire = fire;
     st->opaque = opaque;
+    st->ack_ev = event_new(ch_runtime_base(rt), -1, 0, acks_cb, st);
+    if (!st->ack_ev) {
+        free(st);
+        return NULL;
+    }
     return st;
 }
 
@@ -514,10 +626,15 @@ ch_timer_store_free(ch_timer_store *st)
     if (!st)
         return;
     for (int i = 0; i < MAX_PARTITIONS; i++) {
-        if (st->parts[i]) {
-            event_free(st->parts[i]->ev);
-            free(st->parts[i]);
+        part *p = st->parts[i];
+        if (p) {
+            event_free(p->ev);
+            while (p->nacks > 0)
+                free(p->acks[--p->nacks]);
+            free(p->acks);
+            free(p);
         }
     }
+    event_free(st->ack_ev);
     free(st);
 }

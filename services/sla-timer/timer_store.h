@@ -12,10 +12,12 @@
  *   are not involved.
  * - Claiming is one Lua script that takes "now" from Redis TIME (one clock
  *   for every instance), moves due timers to the in-flight set with a lease,
- *   and answers with them and the next due time. A fired timer is deleted
- *   only when the caller says its event is safely written
- *   (ch_timer_fire_done(f, 1)); otherwise the lease expires and it fires
- *   again, with the same id.
+ *   and answers with them and the next due time. It works on the batch as a
+ *   set: a burst costs a few commands per batch, not per timer. A fired
+ *   timer is deleted only when the caller says its event is safely written
+ *   (ch_timer_fire_done(f, 1)), together with the others done in the same
+ *   loop turn (one script call per partition); otherwise the lease expires
+ *   and it fires again, with the same id.
  * - Scripts are loaded once per connection (SCRIPT LOAD) and called by SHA.
  *
  * All callbacks run on the runtime's loop.
@@ -39,8 +41,9 @@ typedef struct ch_timer_fire ch_timer_fire;
 typedef void (*ch_timer_fire_fn)(void *opaque, ch_timer_fire *f, int32_t partition, const char *id,
                                  const uint8_t *payload, size_t len, int64_t now_ms);
 
-/* delivered = 1: the timer is deleted. 0: it stays leased and fires again
- * when the lease expires. */
+/* delivered = 1: the timer is deleted (at the end of this loop turn, with
+ * the others delivered in it). 0: it stays leased and fires again when the
+ * lease expires. Frees f either way. */
 void ch_timer_fire_done(ch_timer_fire *f, int delivered);
 
 typedef struct {
