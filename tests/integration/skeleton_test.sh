@@ -91,7 +91,7 @@ wait_until 40 has_record charter.sla.timers.v1 "$CASE_A" ||
   fail "no fired timer for case A on charter.sla.timers.v1 within 40 s"
 loc=$(find_record charter.sla.timers.v1 "$CASE_A")
 txt=$(decode_record charter.sla.timers.v1 $loc TimerFired)
-for want in "timer_id: \"$CASE_A/acknowledgement_due\"" 'kind: TIMER_KIND_ACKNOWLEDGEMENT_DUE' \
+for want in "timer_id: \"$CASE_A/acknowledgement_due\"" "case_id: \"$CASE_A\"" 'kind: TIMER_KIND_ACKNOWLEDGEMENT_DUE' \
   "reference: \"$REF_A\"" "seconds: $((NOW_S + 6))"; do
   grep -qF "$want" <<<"$txt" || fail "fired timer lacks '$want'; decoded: $txt"
 done
