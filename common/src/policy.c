@@ -801,6 +801,39 @@ parse_quiet_hours(ld *l, yaml_node_t *root)
 }
 
 static int
+parse_visit_requirements(ld *l, yaml_node_t *root)
+{
+    const char *path = "visit_requirements";
+    const char *expected = "a list of sentences, e.g. - Please keep pets secure in another room.";
+    yaml_node_t *n = get(l, root, path);
+    if (!n)
+        return 0;
+    int rc = want_sequence(l, n, path, expected);
+    if (rc)
+        return rc;
+    yaml_node_item_t *it = n->data.sequence.items.start, *top = n->data.sequence.items.top;
+    if (it == top)
+        return fail(l, n, path, "is an empty list (expected %s)", expected);
+    size_t count = (size_t)(top - it);
+    if (!(l->p->visit_requirements = calloc(count, sizeof(char *))))
+        return CH_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *v = NODE(l, it[i]);
+        char ip[PATH_MAX_LEN];
+        join_index(ip, path, i);
+        const char *s;
+        if ((rc = scalar(l, v, ip, "a sentence", &s)))
+            return rc;
+        if (strchr(s, '\n'))
+            return fail(l, v, ip, "is more than one line (expected one sentence)");
+        if (!(l->p->visit_requirements[i] = strdup(s)))
+            return CH_ENOMEM;
+        l->p->nvisit_requirements = i + 1;
+    }
+    return 0;
+}
+
+static int
 parse_roles(ld *l, yaml_node_t *root)
 {
     const char *path = "roles";
@@ -1511,8 +1544,8 @@ static int
 parse_root(ld *l, yaml_node_t *root)
 {
     static const char *const keys[] = {
-        "organisation", "calendar", "timezone",  "opening_hours",   "closures", "options",
-        "roles",        "promises", "reporting", "sms_quiet_hours", NULL};
+        "organisation", "calendar", "timezone",  "opening_hours",   "closures",           "options",
+        "roles",        "promises", "reporting", "sms_quiet_hours", "visit_requirements", NULL};
     int rc = want_mapping(l, root, "",
                           "a policy: a mapping with organisation, calendar, opening_hours and "
                           "promises");
@@ -1521,8 +1554,8 @@ parse_root(ld *l, yaml_node_t *root)
     if ((rc = parse_organisation(l, root)) || (rc = parse_calendar_tz(l, root)) ||
         (rc = parse_hours(l, root)) || (rc = parse_closures(l, root)) ||
         (rc = parse_options(l, root)) || (rc = parse_quiet_hours(l, root)) ||
-        (rc = parse_roles(l, root)) || (rc = parse_reporting(l, root)) ||
-        (rc = parse_promises(l, root)))
+        (rc = parse_visit_requirements(l, root)) || (rc = parse_roles(l, root)) ||
+        (rc = parse_reporting(l, root)) || (rc = parse_promises(l, root)))
         return rc;
     return 0;
 }
@@ -1633,6 +1666,9 @@ ch_policy_free(ch_policy *p)
         free(p->promises[i].warnings);
     }
     free(p->promises);
+    for (size_t i = 0; i < p->nvisit_requirements; i++)
+        free(p->visit_requirements[i]);
+    free(p->visit_requirements);
     free(p->roles);
     free(p->closures);
     memset(p, 0, sizeof(*p));

@@ -39,7 +39,9 @@ static const char *const placeholders[] = {
     "tier",             /* warning tier, 1-based */
     "due_date",         /* when the timer fell due, in words */
     "due_time",
-    "waited", /* "25 minutes" */
+    "waited",               /* "25 minutes" */
+    "appointment_location", /* where, as the appointment event gives it */
+    "visit_requirements",   /* the policy's visit_requirements (ch_template_list) */
     NULL,
 };
 
@@ -573,6 +575,24 @@ ch_template_render(const ch_template *t, const ch_template_var *vars, size_t nva
     *subject = sb.p;
     *body = bb.p;
     return 0;
+}
+
+char *
+ch_template_list(const char *const *items, size_t n, int inline_)
+{
+    strbuf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sb_put(&b, inline_ ? " " : "\n", 1);
+        if (!inline_)
+            sb_put(&b, "- ", 2);
+        sb_put(&b, items[i], strlen(items[i]));
+    }
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
 /* ---- dates and times ---- */

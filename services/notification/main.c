@@ -1,7 +1,10 @@
 /*
  * charter-notification: sends what the charter promises the customer and
  * alerts staff: the acknowledgement when sla-timer fires the
- * acknowledgement timer, and staff alerts for warning, breach,
+ * acknowledgement timer, the appointment reminder on its reminder timer, a
+ * holding reply notice, an appointment confirmation (with the policy's
+ * visit_requirements) and "we can't keep this appointment" on those case
+ * events, and staff alerts for warning, breach,
  * wait_exceeded and review_due timers, each by the transport configured for
  * its channel (SMTP, an HTTP JSON gateway, a Kafka hand-off topic, or the
  * development file sink), with outcome events on charter.notify.outcomes.v1.
@@ -55,11 +58,15 @@
 #include "charter/v1/timer.pb-c.h"
 #include "curl_loop.h"
 #include "notify.h"
+#include "template_cache.h"
 
 #define CONTACT_TTL_S (400 * 86400)
 /* How long after a timer fired its case's contact details may still be on
  * their way (the received event is read from another topic). */
 #define CONTACT_WAIT_MS (10 * 60 * 1000)
+/* sla-timer's reminder falls due this long before the appointment
+ * (case_clock.c). */
+#define REMINDER_LEAD_S (24 * 3600)
 
 static int
 validate_transport(const char *text, char *errstr, size_t errstr_size)
@@ -152,16 +159,41 @@ static const ch_config_entry notify_keys[] = {
     NOTIFY_INT("notify.retry_max_ms", "1800000", retry_max_ms, "longest retry delay", 1, 86400000),
     NOTIFY_INT("notify.max_attempts", "10", max_attempts,
                "attempts before a temporary failure counts as permanent", 1, 1000),
+    NOTIFY_INT("notify.smtp.rate_per_s", "0", smtp_rate,
+               "at most this many emails a second through SMTP (a token bucket of one second's "
+               "worth); more wait in the queue. 0: no limit",
+               0, 100000),
+    NOTIFY_INT("notify.http.rate_per_s", "0", http_rate,
+               "at most this many gateway requests a second (GOV.UK Notify allows 3,000 a "
+               "minute: 50); more wait in the queue. 0: no limit",
+               0, 100000),
+    NOTIFY_INT("notify.kafka.rate_per_s", "0", kafka_rate,
+               "at most this many hand-off records a second; more wait in the queue. 0: no limit",
+               0, 100000),
     NOTIFY_INT("notify.lease_ms", "120000", lease_ms,
                "how long a claimed send is reserved; must exceed the transport timeouts (a "
                "crashed instance's sends are taken over after this)",
                1000, 3600000),
 };
 
+/* What the case's `received` event recorded, copied from Redis. */
+typedef struct {
+    char name[256], email[320], phone[64], preferred[32], lang[16], inbound[32];
+    char reference[128], case_type[64], location[256];
+    int64_t appointment_s; /* the booked appointment, 0 when none is recorded */
+    int loaded;
+} msg_contact;
+
 typedef struct {
     notify *n;
     ch_msg *m;
+    /* What names the notification: the fired timer, or for a case event's
+     * notice `tf`, filled from the event and the recorded contact. */
     const Charter__V1__TimerFired *t;
+    const Charter__V1__CaseEvent *ev; /* the case event, or NULL */
+    Charter__V1__TimerFired tf;
+    msg_contact c;
+    int64_t appt_s; /* the appointment a notice is about */
     Charter__V1__NotificationKind kind;
     const char *kind_name; /* template kind: "acknowledgement", "staff_warning", ... */
     char id[200];
@@ -196,6 +228,42 @@ simple_done(void *opaque, redisReply *reply)
         ch_msg_done(m, 0, NULL);
 }
 
+/*
+ * The customer notice a case event asks for, 0 when none: a holding reply,
+ * an appointment booked or rebooked (confirmation), or one the organisation
+ * cancelled ("we can't keep this appointment"). Sets *name to the template
+ * kind.
+ */
+static Charter__V1__NotificationKind
+notice_kind(const Charter__V1__CaseEvent *ev, const char **name)
+{
+    const char *dummy;
+    if (!name)
+        name = &dummy;
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY &&
+        ev->holding_reply->new_target_at) {
+        *name = "holding_reply";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_HOLDING_REPLY;
+    }
+    if (ev->event_case != CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT)
+        return 0;
+    const Charter__V1__Appointment *a = ev->appointment;
+    if ((a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_BOOKED ||
+         a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_REBOOKED) &&
+        a->starts_at) {
+        *name = "appointment_confirmation";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION;
+    }
+    if (a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED &&
+        strcmp(a->cancelled_by, "organisation") == 0) {
+        *name = "appointment_cancelled";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CANCELLED;
+    }
+    return 0;
+}
+
+static void on_notice_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev);
+
 static void
 on_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
 {
@@ -218,15 +286,23 @@ on_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
                               "preferred_channel",
                               c ? c->preferred_channel : "",
                               "language",
-                              c && c->preferred_language[0] ? c->preferred_language : "en"};
-        size_t argvlen[14];
-        for (int i = 0; i < 14; i++)
+                              c && c->preferred_language[0] ? c->preferred_language : "en",
+                              "reference",
+                              r->reference,
+                              "case_type",
+                              r->case_type};
+        enum { NARGV = sizeof(argv) / sizeof(argv[0]) };
+        size_t argvlen[NARGV];
+        for (size_t i = 0; i < NARGV; i++)
             argvlen[i] = strlen(argv[i]);
-        rc = ch_redis_command_argv(n->rt, NULL, NULL, 14, argv, argvlen);
+        rc = ch_redis_command_argv(n->rt, NULL, NULL, NARGV, argv, argvlen);
         if (rc == 0)
             rc = ch_redis_command(n->rt, simple_done, m, "EXPIRE %s %d", key, CONTACT_TTL_S);
     } else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CLOSED) {
         rc = ch_redis_command(n->rt, simple_done, m, "DEL %s", key); /* personal data goes */
+    } else if (notice_kind(ev, NULL)) {
+        on_notice_event(n, m, ev);
+        return;
     } else {
         ch_msg_done(m, 0, NULL);
         return;
@@ -301,13 +377,13 @@ render(notify *n, const char *org, const char *kind, const char *channel, const 
                               why, whysz);
     if (rc != 0)
         return rc == CH_ENOTFOUND ? CH_EINVAL : rc;
-    ch_template t;
-    rc = ch_template_load_file(path, &t, why, whysz);
+    const ch_template *t;
+    int reads = 0;
+    rc = notify_tcache_get(n->templates, path, &t, &reads, why, whysz);
+    ch_metric_add(n->m_template_reads, reads);
     if (rc != 0)
         return rc;
-    rc = ch_template_render(&t, vars, nvars, subject, body, why, whysz);
-    ch_template_free(&t);
-    return rc;
+    return ch_template_render(t, vars, nvars, subject, body, why, whysz);
 }
 
 static void
@@ -355,37 +431,105 @@ keep_meta(msg_job *j, json_t *line)
     return j->meta ? 0 : CH_ENOMEM;
 }
 
-/* Renders the acknowledgement. Returns 0, CH_ENOMEM, or CH_EINVAL with
- * j->why when the template cannot be used. */
+/* Copies the contact hash (HGETALL reply) into j->c. */
+static void
+copy_contact(msg_job *j, const redisReply *contact)
+{
+    msg_contact *c = &j->c;
+    snprintf(c->lang, sizeof(c->lang), "en");
+    for (size_t i = 0; contact && i + 1 < contact->elements; i += 2) {
+        const char *k = contact->element[i]->str, *v = contact->element[i + 1]->str;
+        if (!k || !v)
+            continue;
+        if (strcmp(k, "name") == 0)
+            snprintf(c->name, sizeof(c->name), "%s", v);
+        else if (strcmp(k, "email") == 0)
+            snprintf(c->email, sizeof(c->email), "%s", v);
+        else if (strcmp(k, "phone") == 0)
+            snprintf(c->phone, sizeof(c->phone), "%s", v);
+        else if (strcmp(k, "preferred_channel") == 0)
+            snprintf(c->preferred, sizeof(c->preferred), "%s", v);
+        else if (strcmp(k, "language") == 0 && v[0])
+            snprintf(c->lang, sizeof(c->lang), "%s", v);
+        else if (strcmp(k, "channel") == 0)
+            snprintf(c->inbound, sizeof(c->inbound), "%s", v);
+        else if (strcmp(k, "reference") == 0)
+            snprintf(c->reference, sizeof(c->reference), "%s", v);
+        else if (strcmp(k, "case_type") == 0)
+            snprintf(c->case_type, sizeof(c->case_type), "%s", v);
+        else if (strcmp(k, "appointment_location") == 0)
+            snprintf(c->location, sizeof(c->location), "%s", v);
+        else if (strcmp(k, "appointment_at") == 0)
+            c->appointment_s = strtoll(v, NULL, 10);
+    }
+    c->loaded = 1;
+}
+
+/* A plain line for a notice when no template directory is configured. */
+static char *
+builtin_text(const msg_job *j, const char *name, const char *target, const char *appt)
+{
+    const char *ref = j->t->reference;
+    char text[1024];
+    if (strcmp(j->kind_name, "acknowledgement") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, thank you for contacting us. Your reference is %s. We will reply by "
+                 "%s. Please quote your reference if you contact us about this.",
+                 name, ref, target);
+    else if (strcmp(j->kind_name, "holding_reply") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, we need more time to reply about %s. We will "
+                 "reply by %s.",
+                 name, ref, target);
+    else if (strcmp(j->kind_name, "appointment_cancelled") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, we cannot keep your appointment on %s (reference "
+                 "%s). We will contact you to arrange a new one.",
+                 name, appt, ref);
+    else
+        snprintf(text, sizeof(text), "Dear %s, your appointment is on %s (reference %s).", name,
+                 appt, ref);
+    return strdup(text);
+}
+
+/* Renders a customer's message (acknowledgement, holding reply,
+ * appointment confirmation, reminder or cancellation) from j->c. Returns 0,
+ * CH_ENOMEM, or CH_EINVAL with j->why when the template cannot be used. */
 static int
-render_ack(msg_job *j, redisReply *contact)
+render_customer(msg_job *j)
 {
     notify *n = j->n;
     const Charter__V1__TimerFired *t = j->t;
+    const msg_contact *c = &j->c;
     const ch_org_clocks *oc = ch_org_set_find(&n->orgs, t->organisation);
+    const char *inbound = c->inbound[0] ? c->inbound : ch_channel_name(t->channel);
+    const char *case_type = t->case_type && t->case_type[0] ? t->case_type : c->case_type;
     const ch_policy_promise *pr =
-        oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
+        oc ? ch_policy_find_promise(&oc->policy, inbound, case_type) : NULL;
+    const ch_tz *tz = org_tz(n, oc);
+    int64_t target_s = t->target_at ? t->target_at->seconds : 0;
+    if (j->ev && j->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY)
+        target_s = j->ev->holding_reply->new_target_at->seconds;
     char target[CH_TEMPLATE_DATE_BUFSZ] = "", target_iso[CH_TIME_BUFSZ] = "";
-    if (t->target_at) {
-        ch_template_date_words(org_tz(n, oc), t->target_at->seconds, target, sizeof(target));
-        ch_time_format_utc(t->target_at->seconds * 1000, target_iso, sizeof(target_iso));
+    if (target_s) {
+        ch_template_date_words(tz, target_s, target, sizeof(target));
+        ch_time_format_utc(target_s * 1000, target_iso, sizeof(target_iso));
     }
-    const char *name = "", *email = "", *phone = "", *preferred = "", *lang = "en";
-    for (size_t i = 0; contact && i + 1 < contact->elements; i += 2) {
-        const char *k = contact->element[i]->str, *v = contact->element[i + 1]->str;
-        if (strcmp(k, "name") == 0)
-            name = v;
-        else if (strcmp(k, "email") == 0)
-            email = v;
-        else if (strcmp(k, "phone") == 0)
-            phone = v;
-        else if (strcmp(k, "preferred_channel") == 0)
-            preferred = v;
-        else if (strcmp(k, "language") == 0 && v[0])
-            lang = v;
+    char appt_date[CH_TEMPLATE_DATE_BUFSZ] = "", appt_time[32] = "", appt_iso[CH_TIME_BUFSZ] = "";
+    if (j->appt_s) {
+        ch_template_date_words(tz, j->appt_s, appt_date, sizeof(appt_date));
+        ch_template_time_words(tz, j->appt_s, appt_time, sizeof(appt_time));
+        ch_time_format_utc(j->appt_s * 1000, appt_iso, sizeof(appt_iso));
     }
-    const char *channel = reply_channel(pr, ch_channel_name(t->channel), preferred);
-    /* A phone contact is acknowledged by text message. */
+    const char *location = c->location;
+    if (j->ev && j->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT &&
+        j->ev->appointment->location[0])
+        location = j->ev->appointment->location;
+    const char *reason = j->ev && j->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY
+                             ? j->ev->holding_reply->reason
+                             : "";
+    const char *channel = reply_channel(pr, inbound, c->preferred);
+    /* A phone contact is answered by text message. */
     if (strcmp(channel, "phone") == 0 || strcmp(channel, "voicemail") == 0)
         channel = "sms";
     j->channel = strcmp(channel, "email") == 0    ? "email"
@@ -393,10 +537,10 @@ render_ack(msg_job *j, redisReply *contact)
                  : strcmp(channel, "social") == 0 ? "social"
                                                   : ch_channel_name(ch_channel_from_name(channel));
     snprintf(j->to, sizeof(j->to), "%s",
-             strcmp(j->channel, "sms") == 0     ? phone
-             : strcmp(j->channel, "email") == 0 ? email
+             strcmp(j->channel, "sms") == 0     ? c->phone
+             : strcmp(j->channel, "email") == 0 ? c->email
                                                 : "");
-    snprintf(j->lang, sizeof(j->lang), "%s", lang);
+    snprintf(j->lang, sizeof(j->lang), "%s", c->lang);
     char within[128] = "";
     if (pr && pr->respond.set)
         ch_policy_describe_clock(&pr->respond.clock, within, sizeof(within));
@@ -404,23 +548,33 @@ render_ack(msg_job *j, redisReply *contact)
      * the policy's role title (events carry no staff names yet). */
     int owner = pr && pr->named_contact ? ch_policy_role_find(&oc->policy, "owner") : -1;
     const char *named = owner >= 0 ? oc->policy.roles[owner].title : "";
+    /* Text messages and social replies run the visit requirements on. */
+    int inline_list = strcmp(j->channel, "sms") == 0 || strcmp(j->channel, "social") == 0;
+    char *visit = oc ? ch_template_list((const char *const *)oc->policy.visit_requirements,
+                                        oc->policy.nvisit_requirements, inline_list)
+                     : NULL;
+    const char *name = c->name[0] ? c->name : "customer";
     ch_template_var vars[] = {
         {"reference", t->reference},
         {"organisation", oc ? oc->policy.name : t->organisation},
-        {"customer_name", name[0] ? name : "customer"},
+        {"customer_name", name},
         {"target_date", target[0] ? target : "our target date"},
         {"respond_within", within},
         {"contact_name", named},
+        {"reason", reason},
+        {"new_target_date", target},
+        {"appointment_date", appt_date},
+        {"appointment_time", appt_time},
+        {"appointment_location", location},
+        {"visit_requirements", visit},
     };
-    int rc = render(n, t->organisation, "acknowledgement", j->channel, lang, vars,
+    int rc = render(n, t->organisation, j->kind_name, j->channel, c->lang, vars,
                     sizeof(vars) / sizeof(vars[0]), &j->subject, &j->body, j->why, sizeof(j->why));
+    free(visit);
     if (rc == CH_ENOTFOUND) {
-        char text[1024];
-        snprintf(text, sizeof(text),
-                 "Dear %s, thank you for contacting us. Your reference is %s. We will reply by "
-                 "%s. Please quote your reference if you contact us about this.",
-                 name[0] ? name : "customer", t->reference, target[0] ? target : "our target date");
-        j->body = strdup(text);
+        char when[96];
+        snprintf(when, sizeof(when), "%s at %s", appt_date, appt_time);
+        j->body = builtin_text(j, name, target[0] ? target : "our target date", when);
         rc = j->body ? 0 : CH_ENOMEM;
     }
     if (rc != 0)
@@ -432,15 +586,17 @@ render_ack(msg_job *j, redisReply *contact)
             return CH_ENOMEM;
     }
     json_t *line = json_object();
-    json_object_set_new(line, "kind", json_string("acknowledgement"));
+    json_object_set_new(line, "kind", json_string(j->kind_name));
     json_object_set_new(line, "case_id", json_string(t->case_id));
     json_object_set_new(line, "organisation", json_string(t->organisation));
     json_object_set_new(line, "reference", json_string(t->reference));
     json_object_set_new(line, "channel", json_string(j->channel));
-    json_object_set_new(line, "language", json_string(lang));
+    json_object_set_new(line, "language", json_string(c->lang));
     json_object_set_new(line, "to", json_string(j->to));
     json_object_set_new(line, "target_date", json_string(target));
     json_object_set_new(line, "target_at", json_string(target_iso));
+    if (j->appt_s)
+        json_object_set_new(line, "appointment_at", json_string(appt_iso));
     json_object_set_new(line, "subject", json_string(j->subject));
     json_object_set_new(line, "text", json_string(j->body));
     if (strcmp(j->channel, "sms") == 0)
@@ -707,7 +863,8 @@ contact_loaded(void *opaque, redisReply *reply)
         }
         return;
     }
-    rendered(j, render_ack(j, reply));
+    copy_contact(j, reply);
+    rendered(j, render_customer(j));
 }
 
 static void
@@ -729,7 +886,12 @@ state_read(void *opaque, redisReply *reply)
         }
         return;
     }
-    if (j->kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT) {
+    if (j->c.loaded) {
+        rendered(j, render_customer(j));
+        return;
+    }
+    if (j->kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT &&
+        j->kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER) {
         rendered(j, render_alert(j));
         return;
     }
@@ -767,8 +929,16 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
         kind = CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_REVIEW_DUE;
         kind_name = "staff_review_due";
         break;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
+        if (!t->due_at) {
+            ch_msg_done(m, CH_EBADMSG, "reminder without its due time");
+            return;
+        }
+        kind = CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
+        kind_name = "appointment_reminder";
+        break;
     default:
-        ch_msg_done(m, 0, NULL); /* reminders need the appointment: not yet */
+        ch_msg_done(m, 0, NULL);
         return;
     }
     if (strchr(t->case_id, '}') || strchr(t->case_id, '/') || strlen(t->case_id) > 100) {
@@ -789,13 +959,117 @@ on_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
      * id names it ("<case>/warning/2", "<case>/review_due/1"). */
     const char *what = kind_name;
     size_t cl = strlen(t->case_id);
-    if (kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT && t->timer_id &&
-        strncmp(t->timer_id, t->case_id, cl) == 0 && t->timer_id[cl] == '/' && t->timer_id[cl + 1])
+    char reminder[64];
+    if (kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER) {
+        /* sla-timer reminds a day before the appointment; one reminder per
+         * appointment time, so a rebooked appointment is reminded again. */
+        j->appt_s = t->due_at->seconds + REMINDER_LEAD_S;
+        snprintf(reminder, sizeof(reminder), "%s/%lld", kind_name, (long long)j->appt_s);
+        what = reminder;
+    } else if (kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT &&
+               t->timer_id && strncmp(t->timer_id, t->case_id, cl) == 0 && t->timer_id[cl] == '/' &&
+               t->timer_id[cl + 1])
         what = t->timer_id + cl + 1;
     snprintf(j->id, sizeof(j->id), "%s/%s", t->case_id, what);
     snprintf(j->idem_key, sizeof(j->idem_key), "charter:notify:{%s}:%s", t->case_id, what);
     snprintf(j->job_key, sizeof(j->job_key), "%s:job", j->idem_key);
     if (ch_redis_command(n->rt, state_read, j, "GET %s", j->idem_key) != 0) {
+        ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+        msg_job_free(j);
+    }
+}
+
+static void
+notice_contact_loaded(void *opaque, redisReply *reply)
+{
+    msg_job *j = opaque;
+    const Charter__V1__CaseEvent *ev = j->ev;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        ch_msg_done(j->m, CH_EAGAIN, "could not read the contact details");
+        msg_job_free(j);
+        return;
+    }
+    copy_contact(j, reply);
+    j->tf.channel = ch_channel_from_name(j->c.inbound);
+    char what[128];
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY) {
+        /* Each holding reply names a new date: one notice per date. */
+        snprintf(what, sizeof(what), "%s/%lld", j->kind_name,
+                 (long long)ev->holding_reply->new_target_at->seconds);
+    } else {
+        const Charter__V1__Appointment *a = ev->appointment;
+        j->appt_s = a->starts_at ? a->starts_at->seconds : j->c.appointment_s;
+        if (j->appt_s || !a->appointment_id[0] || strlen(a->appointment_id) > 60 ||
+            strchr(a->appointment_id, '}'))
+            snprintf(what, sizeof(what), "%s/%lld", j->kind_name, (long long)j->appt_s);
+        else
+            snprintf(what, sizeof(what), "%s/%s", j->kind_name, a->appointment_id);
+    }
+    snprintf(j->id, sizeof(j->id), "%s/%s", ev->case_id, what);
+    snprintf(j->idem_key, sizeof(j->idem_key), "charter:notify:{%s}:%s", ev->case_id, what);
+    snprintf(j->job_key, sizeof(j->job_key), "%s:job", j->idem_key);
+    if (!j->c.reference[0]) {
+        const Charter__V1__Timestamp *seen = ev->ingested_at ? ev->ingested_at : ev->occurred_at;
+        if (ch_time_now_ms() - (seen ? seen->seconds * 1000 : 0) < CONTACT_WAIT_MS) {
+            ch_msg_done(j->m, CH_EAGAIN, "contact details not recorded yet");
+            msg_job_free(j);
+        } else {
+            send_failed(j, "no contact details for the case");
+        }
+        return;
+    }
+    if (ch_redis_command(j->n->rt, state_read, j, "GET %s", j->idem_key) != 0) {
+        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
+        msg_job_free(j);
+    }
+}
+
+/* A case event that asks for a customer notice: the contact first (it
+ * holds the reference and says which appointment a cancellation is about),
+ * then the idempotency record, then the message. */
+static void
+on_notice_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
+{
+    if (strchr(ev->case_id, '}') || strchr(ev->case_id, '/') || strlen(ev->case_id) > 100) {
+        ch_msg_done(m, CH_EBADMSG, "case id cannot name a notification");
+        return;
+    }
+    msg_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+        return;
+    }
+    j->n = n;
+    j->m = m;
+    j->ev = ev;
+    j->kind = notice_kind(ev, &j->kind_name);
+    charter__v1__timer_fired__init(&j->tf);
+    j->tf.case_id = ev->case_id;
+    j->tf.organisation = ev->organisation;
+    j->tf.reference = j->c.reference;
+    j->tf.case_type = j->c.case_type;
+    j->t = &j->tf;
+    char key[160];
+    snprintf(key, sizeof(key), "charter:case:{%s}:contact", ev->case_id);
+    int rc = 0;
+    if (j->kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION) {
+        /* Kept for the reminder and for a cancellation that does not say
+         * when; the same connection reads it back below, in order. */
+        const Charter__V1__Appointment *a = ev->appointment;
+        char at[24];
+        snprintf(at, sizeof(at), "%lld", (long long)a->starts_at->seconds);
+        const char *argv[] = {"HSET",     key, "appointment_at", at, "appointment_location",
+                              a->location};
+        size_t argvlen[6];
+        for (size_t i = 0; i < 6; i++)
+            argvlen[i] = strlen(argv[i]);
+        rc = ch_redis_command_argv(n->rt, NULL, NULL, 6, argv, argvlen);
+        if (rc == 0)
+            rc = ch_redis_command(n->rt, NULL, NULL, "EXPIRE %s %d", key, CONTACT_TTL_S);
+    }
+    if (rc == 0)
+        rc = ch_redis_command(n->rt, notice_contact_loaded, j, "HGETALL %s", key);
+    if (rc != 0) {
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
         msg_job_free(j);
     }
@@ -862,6 +1136,7 @@ notify_fini(void *svc)
         return;
     notify_curl_free(n->curl, drop_transfer);
     notify_queue_fini(n);
+    notify_tcache_free(n->templates);
     ch_org_set_free(&n->orgs);
     ch_tz_free(n->default_tz);
     free(n);
@@ -1001,6 +1276,10 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (cfg->template_dir[0] && (rc = check_templates(cfg->template_dir, errstr, errstr_size)) != 0)
         goto err;
     rc = CH_ENOMEM;
+    if (!(n->templates = notify_tcache_new())) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
     if (!(n->curl = notify_curl_new(ch_runtime_base(rt)))) {
         snprintf(errstr, errstr_size, "libcurl multi interface could not be set up");
         goto err;
@@ -1019,6 +1298,13 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
                                      "sends whose outcome is unknown, reported to staff");
     n->m_held = ch_metric_counter(rt, "charter_notify_quiet_held_total",
                                   "text messages held for quiet hours");
+    n->m_template_reads =
+        ch_metric_counter(rt, "charter_notify_template_reads_total",
+                          "template files read and parsed (first use, or the file changed)");
+    n->m_reloads = ch_metric_counter(rt, "charter_notify_reloads_total",
+                                     "successful reloads of policies and templates (SIGHUP)");
+    n->m_rate_held = ch_metric_counter(rt, "charter_notify_rate_held_total",
+                                       "sends put back in the queue by a transport's rate limit");
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
@@ -1030,6 +1316,36 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
 err:
     notify_fini(n);
     return rc;
+}
+
+/* SIGHUP: the policies and every template again, all or nothing, as at
+ * start-up. Nothing holds a pointer into the policies across a loop turn:
+ * each message looks its organisation up when Redis answers. */
+static void
+notify_reload(void *svc)
+{
+    notify *n = svc;
+    const ch_log *lg = ch_runtime_log(n->rt);
+    char err[1024];
+    ch_org_set fresh = {0};
+    if (n->cfg->policy_dir[0] &&
+        ch_org_set_load(n->cfg->policy_dir, "notify.policy_dir", &fresh, err, sizeof(err)) != 0) {
+        CH_LOG_ERROR(lg, "reload refused; keeping the running policies and templates",
+                     CH_STR("error", err));
+        return;
+    }
+    if (n->cfg->template_dir[0] && check_templates(n->cfg->template_dir, err, sizeof(err)) != 0) {
+        CH_LOG_ERROR(lg, "reload refused; keeping the running policies and templates",
+                     CH_STR("error", err));
+        ch_org_set_free(&fresh);
+        return;
+    }
+    ch_org_set old = n->orgs;
+    n->orgs = fresh;
+    ch_org_set_free(&old);
+    notify_tcache_clear(n->templates);
+    ch_metric_add(n->m_reloads, 1);
+    CH_LOG_INFO(lg, "policies and templates reloaded", CH_INT("organisations", n->orgs.n));
 }
 
 static const ch_service notify_service = {
@@ -1044,6 +1360,7 @@ static const ch_service notify_service = {
     .init = notify_init,
     .on_message = notify_on_message,
     .on_redis_ready = notify_redis_ready,
+    .reload = notify_reload,
     .tick = notify_tick,
     .stop = notify_stop,
     .fini = notify_fini,

@@ -15,6 +15,7 @@
 #include "notify_rules.h"
 
 typedef struct notify_curl notify_curl;
+typedef struct notify_tcache notify_tcache;
 struct event;
 
 typedef struct {
@@ -33,20 +34,28 @@ typedef struct {
     char *handoff_topic;
     char *dlq_topic;
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
+    int64_t smtp_rate, http_rate, kafka_rate; /* messages a second; 0: no limit */
 } notify_config;
+
+/* The transports a rate limit applies to, indexing notify.rate[]. */
+enum { NOTIFY_RATE_SMTP, NOTIFY_RATE_HTTP, NOTIFY_RATE_KAFKA, NOTIFY_NRATES };
 
 typedef struct {
     ch_runtime *rt;
     const notify_config *cfg;
     ch_tz *default_tz;
-    ch_org_set orgs; /* empty without notify.policy_dir */
+    ch_org_set orgs;          /* empty without notify.policy_dir */
+    notify_tcache *templates; /* parsed templates (template_cache.h) */
     notify_curl *curl;
     struct event *kick;
+    struct event *wake; /* when the earliest message held for a rate limit may go */
+    notify_bucket rate[NOTIFY_NRATES];
     int in_flight;
     int claiming;
     int stopping;
     char mail_domain[128]; /* for Message-ID: the domain of notify.smtp.from */
-    ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held;
+    ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
+        *m_rate_held, *m_template_reads, *m_reloads;
 } notify;
 
 /* One notification on its way, as read back from its Redis hash. */

@@ -64,6 +64,49 @@ notify_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, double rand01)
     return out > 0 ? out : 1;
 }
 
+static int64_t
+ceil_ms(double x)
+{
+    int64_t i = (int64_t)x;
+    return (double)i < x ? i + 1 : i;
+}
+
+void
+notify_bucket_init(notify_bucket *b, int64_t rate, int64_t burst, int64_t now_ms)
+{
+    b->rate = rate > 0 ? rate : 0;
+    b->burst = burst > 0 ? burst : 1;
+    b->tokens = (double)b->burst;
+    b->last_ms = now_ms;
+    b->held_until_ms = 0;
+}
+
+int64_t
+notify_bucket_take(notify_bucket *b, int64_t now_ms)
+{
+    if (b->rate == 0)
+        return 0;
+    if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * (double)b->rate / 1000.0;
+        if (b->tokens > (double)b->burst)
+            b->tokens = (double)b->burst;
+    }
+    b->last_ms = now_ms;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return 0;
+    }
+    double interval = 1000.0 / (double)b->rate;
+    int64_t step = ceil_ms(interval);
+    int64_t due = now_ms + ceil_ms((1.0 - b->tokens) * interval);
+    if (due <= now_ms)
+        due = now_ms + 1;
+    if (b->held_until_ms + step > due)
+        due = b->held_until_ms + step;
+    b->held_until_ms = due;
+    return due;
+}
+
 notify_result
 notify_classify_http(int transport_ok, long status)
 {

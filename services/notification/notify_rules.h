@@ -38,6 +38,32 @@ int64_t notify_quiet_release(const ch_tz *tz, int64_t utc_s, int from_min, int u
 int64_t notify_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, double rand01);
 
 /*
+ * A rate limit per transport (notify.<transport>.rate_per_s): a token bucket
+ * of `burst` tokens (full at the start) refilled at `rate` a second. A
+ * message that finds no token is held in the queue, not dropped: take()
+ * names when to try it again, one refill interval after the message held
+ * before it, so held messages come back in turn instead of all at once.
+ */
+typedef struct {
+    int64_t rate;  /* messages a second; 0: no limit */
+    int64_t burst; /* bucket size, at least 1 */
+    double tokens;
+    int64_t last_ms;       /* when tokens was brought up to date */
+    int64_t held_until_ms; /* the latest instant given to a held message */
+} notify_bucket;
+
+void notify_bucket_init(notify_bucket *b, int64_t rate, int64_t burst, int64_t now_ms);
+
+/*
+ * Takes a token at now_ms. Returns 0 when taken (send now), else the instant
+ * (ms, > now_ms) to try again: when the next token is due, and no earlier
+ * than one interval (1000 / rate ms) after the previous held message's
+ * instant. A clock that steps back refills nothing. Always 0 without a
+ * limit.
+ */
+int64_t notify_bucket_take(notify_bucket *b, int64_t now_ms);
+
+/*
  * An HTTP gateway's answer. transport_ok 0 when no status came back
  * (connection refused, timeout): temporary, since every request carries an
  * idempotency reference the gateway deduplicates by.

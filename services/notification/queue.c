@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "charter/errors.h"
 #include "charter/event_json.h"
@@ -96,6 +97,44 @@ notify_queue_kick(notify *n)
 {
     if (n->kick)
         event_active(n->kick, EV_TIMEOUT, 0);
+}
+
+static int64_t
+rate_of(const notify_config *cfg, int i)
+{
+    return i == NOTIFY_RATE_SMTP   ? cfg->smtp_rate
+           : i == NOTIFY_RATE_HTTP ? cfg->http_rate
+                                   : cfg->kafka_rate;
+}
+
+static notify_bucket *
+bucket_for(notify *n, const char *transport)
+{
+    if (strcmp(transport, "smtp") == 0)
+        return &n->rate[NOTIFY_RATE_SMTP];
+    if (strcmp(transport, "http") == 0)
+        return &n->rate[NOTIFY_RATE_HTTP];
+    if (strcmp(transport, "kafka") == 0)
+        return &n->rate[NOTIFY_RATE_KAFKA];
+    return NULL;
+}
+
+/* Looks for due notifications at due_ms (or sooner, if already asked). */
+static void
+wake_at(notify *n, int64_t due_ms)
+{
+    int64_t delay = due_ms - ch_time_now_ms();
+    if (delay < 1)
+        delay = 1;
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000 * 1000)}, when;
+    if (evtimer_pending(n->wake, &when)) {
+        struct timeval now, want;
+        evutil_gettimeofday(&now, NULL);
+        evutil_timeradd(&now, &tv, &want);
+        if (evutil_timercmp(&when, &want, <=))
+            return;
+    }
+    evtimer_add(n->wake, &tv);
 }
 
 static void
@@ -356,6 +395,18 @@ loaded(void *opaque, redisReply *reply)
                             "and before its answer");
         return;
     }
+    notify_bucket *bucket = bucket_for(n, j->transport);
+    int64_t now = ch_time_now_ms(), due = bucket ? notify_bucket_take(bucket, now) : 0;
+    if (due > 0) {
+        /* Over the transport's rate: back in the queue, no attempt counted. */
+        ch_metric_add(n->m_rate_held, 1);
+        ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY, (long long)due,
+                         j->id);
+        wake_at(n, due);
+        n->in_flight--;
+        notify_job_free(j);
+        return;
+    }
     if (strcmp(state, "committed") == 0)
         CH_LOG_WARN(ch_runtime_log(n->rt),
                     "resending after an unknown outcome (notify.smtp.resend_unknown)",
@@ -458,7 +509,11 @@ int
 notify_queue_init(notify *n, char *errstr, size_t errstr_size)
 {
     n->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, n);
-    if (!n->kick) {
+    n->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, n);
+    int64_t now = ch_time_now_ms();
+    for (int i = 0; i < NOTIFY_NRATES; i++)
+        notify_bucket_init(&n->rate[i], rate_of(n->cfg, i), rate_of(n->cfg, i), now);
+    if (!n->kick || !n->wake) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -470,5 +525,7 @@ notify_queue_fini(notify *n)
 {
     if (n->kick)
         event_free(n->kick);
-    n->kick = NULL;
+    if (n->wake)
+        event_free(n->wake);
+    n->kick = n->wake = NULL;
 }

@@ -1,14 +1,19 @@
 #!/usr/bin/python3
 # A loopback SMTP server for notification tests (Debian's python3-aiosmtpd;
 # run with /usr/bin/python3). Each accepted message is appended to LOG as one
-# JSON line: {"n", "mail_from", "rcpt_tos", "message_id", "subject", "to",
+# JSON line: {"n", "at_ms" (when the end of DATA arrived), "mail_from", "rcpt_tos", "message_id", "subject", "to",
 # "date", "content_type", "body"} (body decoded). With --fail-first N the
 # first N deliveries are answered "451 4.3.0 try again later" at the end of
 # DATA (nothing logged for them; each counted in LOG + ".refused").
+# With --hang-first N the first N deliveries (after any --fail-first) get no
+# answer at all once the end of DATA has arrived, as a server that crashed or
+# a network that dropped the answer: each is counted in LOG + ".hung" (its
+# recipients, one JSON line) and never logged as delivered.
 # With --dedupe-message-id a message whose Message-ID was seen before is
 # accepted (250) and logged with "duplicate": true, as mailboxes that collapse
 # repeats of a Message-ID do (Gmail does); otherwise "duplicate" is false.
-# Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--dedupe-message-id] [--ready FILE]
+# Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--hang-first N]
+#                     [--dedupe-message-id] [--ready FILE]
 import argparse
 import asyncio
 import email
@@ -16,13 +21,15 @@ import email.policy
 import json
 import os
 import signal
+import time
 
 from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, log, fail_first, dedupe):
+    def __init__(self, log, fail_first, dedupe, hang_first=0):
         self.log = log
+        self.hang_left = hang_first
         self.dedupe = dedupe
         self.seen = set()
         self.fail_left = fail_first
@@ -34,6 +41,12 @@ class Sink:
             with open(self.log + ".refused", "a") as f:
                 f.write("451\n")
             return "451 4.3.0 try again later"
+        if self.hang_left > 0:
+            self.hang_left -= 1
+            with open(self.log + ".hung", "a") as f:
+                f.write(json.dumps({"rcpt_tos": envelope.rcpt_tos}) + "\n")
+            await asyncio.sleep(3600)
+            return "421 4.3.0 gave up"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.n += 1
         mid = msg["Message-ID"]
@@ -41,6 +54,7 @@ class Sink:
         self.seen.add(mid)
         rec = {
             "duplicate": bool(dup),
+            "at_ms": int(time.time() * 1000),
             "n": self.n,
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
@@ -65,10 +79,11 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--hang-first", type=int, default=0)
     ap.add_argument("--dedupe-message-id", action="store_true")
     ap.add_argument("--ready")
     a = ap.parse_args()
-    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id), hostname="127.0.0.1", port=a.port)
+    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id, a.hang_first), hostname="127.0.0.1", port=a.port)
     c.start()
     if a.ready:
         open(a.ready, "w").write("ready\n")

@@ -200,6 +200,69 @@ http_body_is_notify_shaped(void **state)
     free(s);
 }
 
+/* The rate limit: a full bucket goes at once, then one a refill interval;
+ * held messages are given instants one interval apart. */
+static void
+bucket_holds_then_releases_in_turn(void **state)
+{
+    (void)state;
+    notify_bucket b;
+    notify_bucket_init(&b, 10, 10, 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(notify_bucket_take(&b, 0), 0);
+    assert_int_equal(notify_bucket_take(&b, 0), 100);
+    assert_int_equal(notify_bucket_take(&b, 0), 200);
+    assert_int_equal(notify_bucket_take(&b, 0), 300);
+    assert_int_equal(notify_bucket_take(&b, 100), 0);   /* one token came */
+    assert_int_equal(notify_bucket_take(&b, 150), 400); /* behind the held ones */
+    /* A clock stepping back refills nothing. */
+    assert_int_equal(notify_bucket_take(&b, 50), 500);
+    /* An idle second fills the bucket to its size, not beyond. */
+    int sent = 0;
+    for (int i = 0; i < 30; i++)
+        sent += notify_bucket_take(&b, 5000) == 0;
+    assert_int_equal(sent, 10);
+    /* No limit: everything goes. */
+    notify_bucket_init(&b, 0, 1, 0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(notify_bucket_take(&b, 0), 0);
+}
+
+/* 200 messages due at once through 20/s with a burst of 5, each held one
+ * tried again at the instant given: every one is sent, never more than
+ * burst + rate * t by time t, the last about (200 - 5) / 20 s in, and each
+ * held message is held about once (they come back in turn). */
+static void
+bucket_simulated_queue_keeps_the_rate(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    int64_t due[N] = {0}, sent_at[N];
+    int done[N] = {0}, holds = 0, sent = 0;
+    notify_bucket b;
+    notify_bucket_init(&b, 20, 5, 0);
+    while (sent < N) {
+        int k = -1;
+        for (int i = 0; i < N; i++)
+            if (!done[i] && (k < 0 || due[i] < due[k]))
+                k = i;
+        int64_t r = notify_bucket_take(&b, due[k]);
+        if (r == 0) {
+            done[k] = 1;
+            sent_at[sent++] = due[k];
+        } else {
+            assert_true(r > due[k]);
+            due[k] = r;
+            holds++;
+        }
+    }
+    for (int i = 0; i < N; i++)
+        if ((double)(i + 1) > 5.0 + 20.0 * (double)sent_at[i] / 1000.0 + 1e-9)
+            fail_msg("message %d sent at %lld ms: over the rate", i + 1, (long long)sent_at[i]);
+    assert_in_range(sent_at[N - 1], 9700, 9800);
+    assert_true(holds <= 2 * N);
+}
+
 int
 main(void)
 {
@@ -211,6 +274,8 @@ main(void)
         cmocka_unit_test(retry_after_forms),
         cmocka_unit_test(mime_message),
         cmocka_unit_test(http_body_is_notify_shaped),
+        cmocka_unit_test(bucket_holds_then_releases_in_turn),
+        cmocka_unit_test(bucket_simulated_queue_keeps_the_rate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

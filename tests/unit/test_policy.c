@@ -1087,6 +1087,51 @@ test_describe_lines(void **state)
     ch_policy_free(&nch);
 }
 
+/* "Our staff and contractors will be carrying photo ID ... We ask that you
+ * don't smoke in your home while our colleagues are there, and that you keep
+ * pets secure in another room": what appointment confirmations quote. */
+static void
+test_seed000_visit_requirements_photo_id_no_smoking_pets(void **state)
+{
+    (void)state;
+    ch_policy p;
+    load_ok("nottingham-city-homes", &p);
+    assert_int_equal(p.nvisit_requirements, 3);
+    assert_non_null(strstr(p.visit_requirements[0], "photo ID"));
+    assert_non_null(strstr(p.visit_requirements[1], "smoke"));
+    assert_non_null(strstr(p.visit_requirements[2], "pets secure"));
+    ch_policy_free(&p);
+    load_ok("nihe", &p);
+    assert_int_equal(p.nvisit_requirements, 2);
+    assert_non_null(strstr(p.visit_requirements[0], "photographic identification"));
+    ch_policy_free(&p);
+    load_ok("customer-care-council", &p);
+    assert_int_equal(p.nvisit_requirements, 0);
+    assert_null(p.visit_requirements);
+    ch_policy_free(&p);
+}
+
+static void
+test_visit_requirements_must_be_a_list_of_sentences(void **state)
+{
+    (void)state;
+    ch_policy p;
+    char text[4096], err[512];
+    snprintf(text, sizeof(text), "%s%s", base,
+             "visit_requirements:\n  - Please keep pets secure.\n  - \"Please don't smoke.\"\n");
+    assert_int_equal(load_text(text, &p, err, sizeof(err)), 0);
+    assert_int_equal(p.nvisit_requirements, 2);
+    assert_string_equal(p.visit_requirements[1], "Please don't smoke.");
+    ch_policy_free(&p);
+    assert_refused("visit_requirements: Please keep pets secure.\n",
+                   "t.yaml:18:21: visit_requirements", "expected a list of sentences");
+    assert_refused("visit_requirements: []\n", "t.yaml:18:21: visit_requirements", "empty list");
+    assert_refused("visit_requirements:\n  - ok.\n  - [a, b]\n",
+                   "t.yaml:20:5: visit_requirements[1]", "expected a sentence");
+    assert_refused("visit_requirements:\n  - \"two\\nlines\"\n",
+                   "t.yaml:19:5: visit_requirements[0]", "more than one line");
+}
+
 int
 main(void)
 {
@@ -1097,6 +1142,8 @@ main(void)
         cmocka_unit_test(test_seed000_letter_seven_working_days_named_handler_and_expected_date),
         cmocka_unit_test(test_seed000_social_dm_one_working_day_same_channel),
         cmocka_unit_test(test_seed000_phone_first_call_resolution_and_visits_measured),
+        cmocka_unit_test(test_seed000_visit_requirements_photo_id_no_smoking_pets),
+        cmocka_unit_test(test_visit_requirements_must_be_a_list_of_sentences),
         cmocka_unit_test(test_seed000_complaints_silent_so_housing_ombudsman_code),
         cmocka_unit_test(test_seed001_voicemail_by_5pm_next_working_day),
         cmocka_unit_test(test_seed001_email_and_online_forms_auto_ack_ten_days_or_holding_reply),

@@ -345,20 +345,26 @@ test_find_prefers_organisation_channel_then_defaults(void **state)
     (void)state;
     char path[1024], err[512];
     assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "nottingham-city-homes",
+                                      "appointment_confirmation", "email", "en", path, sizeof(path),
+                                      err, sizeof(err)),
+                     0);
+    assert_non_null(strstr(path, "/nottingham-city-homes/appointment_confirmation.email.en.txt"));
+    /* NCH has no SMS override: the default's SMS file. */
+    assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "nottingham-city-homes",
                                       "appointment_confirmation", "sms", "en", path, sizeof(path),
                                       err, sizeof(err)),
                      0);
-    assert_non_null(strstr(path, "/nottingham-city-homes/appointment_confirmation.sms.en.txt"));
-    /* NIHE has no SMS override: the default's SMS file. */
-    assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "nihe", "appointment_confirmation",
-                                      "sms", "en", path, sizeof(path), err, sizeof(err)),
-                     0);
     assert_non_null(strstr(path, "/default/appointment_confirmation.sms.en.txt"));
-    /* NIHE's letter: its own "any" file before the default's. */
+    /* NCH's letter: its own "any" file before the default's. */
+    assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "nottingham-city-homes",
+                                      "appointment_confirmation", "letter", "en", path,
+                                      sizeof(path), err, sizeof(err)),
+                     0);
+    assert_non_null(strstr(path, "/nottingham-city-homes/appointment_confirmation.any.en.txt"));
     assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "nihe", "appointment_confirmation",
                                       "letter", "en", path, sizeof(path), err, sizeof(err)),
                      0);
-    assert_non_null(strstr(path, "/nihe/appointment_confirmation.any.en.txt"));
+    assert_non_null(strstr(path, "/default/appointment_confirmation.any.en.txt"));
     /* Welsh is not shipped yet: English. */
     assert_int_equal(ch_template_find(CHARTER_TEMPLATE_DIR, "derby-homes", "acknowledgement",
                                       "social", "cy", path, sizeof(path), err, sizeof(err)),
@@ -429,12 +435,21 @@ test_every_shipped_template_renders_for_the_five_policies(void **state)
             V("due_date", "Wednesday 30 September 2026"),
             V("due_time", "10:30am"),
             V("waited", "25 minutes"),
+            V("appointment_location", "Flat 12, Montgomery House, 123 Wollaton Road, NG8 1AB"),
+            V("visit_requirements", NULL), /* per channel, below */
         };
         size_t nvars = sizeof(vars) / sizeof(vars[0]);
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
             for (size_t c = 0; c < sizeof(channels) / sizeof(channels[0]); c++) {
                 if (is_staff(kinds[k]) && strcmp(channels[c], "email") != 0)
                     continue;
+                /* As notification gives it: run on in a text or social
+                 * message, a line each elsewhere. */
+                int inline_list =
+                    strcmp(channels[c], "sms") == 0 || strcmp(channels[c], "social") == 0;
+                char *visit = ch_template_list((const char *const *)p.visit_requirements,
+                                               p.nvisit_requirements, inline_list);
+                vars[nvars - 1].value = visit;
                 if (ch_template_find(CHARTER_TEMPLATE_DIR, orgs[o], kinds[k], channels[c], "en",
                                      path, sizeof(path), err, sizeof(err)) != 0)
                     fail_msg("%s", err);
@@ -457,12 +472,22 @@ test_every_shipped_template_renders_for_the_five_policies(void **state)
                     assert_non_null(strstr(body, "Wednesday 30 September 2026"));
                     assert_non_null(strstr(body, "waiting for a report"));
                 }
-                if (strcmp(kinds[k], "appointment_confirmation") == 0 &&
-                    strcmp(orgs[o], "nottingham-city-homes") == 0) {
-                    /* Seed 000's visit asks, on every channel. */
-                    assert_non_null(strstr(body, "photo ID"));
-                    assert_non_null(strstr(body, "smoke"));
-                    assert_non_null(strstr(body, "pets"));
+                if (strcmp(kinds[k], "appointment_confirmation") == 0) {
+                    /* What the charter asks of the visit, on every channel. */
+                    for (size_t r = 0; r < p.nvisit_requirements; r++)
+                        if (!strstr(body, p.visit_requirements[r]))
+                            fail_msg("%s: '%s' missing for %s", path, p.visit_requirements[r],
+                                     orgs[o]);
+                    if (strcmp(orgs[o], "nottingham-city-homes") == 0) {
+                        /* Seed 000's visit asks. */
+                        assert_non_null(strstr(body, "photo ID"));
+                        assert_non_null(strstr(body, "smoke"));
+                        assert_non_null(strstr(body, "pets"));
+                    }
+                }
+                if (strncmp(kinds[k], "appointment_", 12) == 0) {
+                    assert_non_null(strstr(body, "Wednesday 30 September 2026"));
+                    assert_non_null(strstr(body, "10:30am"));
                 }
                 if (is_staff(kinds[k]))
                     assert_non_null(strstr(body, vars[13].value));
@@ -478,6 +503,7 @@ test_every_shipped_template_renders_for_the_five_policies(void **state)
                 }
                 free(subject);
                 free(body);
+                free(visit);
                 ch_template_free(&t);
             }
         }
@@ -506,6 +532,36 @@ test_sms_acknowledgement_is_one_part_without_a_named_contact(void **state)
     assert_int_equal(m.parts, 1);
     assert_true(m.units <= 160);
     free(body);
+    ch_template_free(&t);
+}
+
+static void
+test_list_of_sentences_as_lines_or_run_on(void **state)
+{
+    (void)state;
+    const char *const items[] = {"Please keep pets secure.", "Please do not smoke."};
+    char *lines = ch_template_list(items, 2, 0), *run = ch_template_list(items, 2, 1);
+    assert_string_equal(lines, "- Please keep pets secure.\n- Please do not smoke.");
+    assert_string_equal(run, "Please keep pets secure. Please do not smoke.");
+    free(lines);
+    free(run);
+    assert_null(ch_template_list(items, 0, 0));
+    /* In a template: a guarded block goes when the policy has none. */
+    ch_template t;
+    parse_ok("Hello.\n{?visit_requirements}Before we visit:\n{?visit_requirements}"
+             "{visit_requirements}\nBye.",
+             0, &t);
+    ch_template_var none[] = {V("visit_requirements", NULL)};
+    char *b = render_ok(&t, none, 1, NULL);
+    assert_string_equal(b, "Hello.\nBye.");
+    free(b);
+    lines = ch_template_list(items, 2, 0);
+    ch_template_var some[] = {V("visit_requirements", lines)};
+    b = render_ok(&t, some, 1, NULL);
+    assert_string_equal(b, "Hello.\nBefore we visit:\n- Please keep pets secure.\n- Please do "
+                           "not smoke.\nBye.");
+    free(b);
+    free(lines);
     ch_template_free(&t);
 }
 
@@ -542,7 +598,7 @@ test_every_file_under_templates_loads(void **state)
         closedir(dir);
     }
     closedir(top);
-    assert_true(files >= 23 + 5);
+    assert_true(files >= 23 + 2);
 }
 
 int
@@ -560,6 +616,7 @@ main(void)
         cmocka_unit_test(test_find_prefers_organisation_channel_then_defaults),
         cmocka_unit_test(test_every_shipped_template_renders_for_the_five_policies),
         cmocka_unit_test(test_sms_acknowledgement_is_one_part_without_a_named_contact),
+        cmocka_unit_test(test_list_of_sentences_as_lines_or_run_on),
         cmocka_unit_test(test_every_file_under_templates_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

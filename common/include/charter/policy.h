@@ -221,6 +221,12 @@ typedef struct {
         int from, until; /* minutes of the local day */
     } sms_quiet;
 
+    /* visit_requirements: what the charter asks of the customer (or promises)
+     * for a visit, one plain-English sentence each ("Please keep pets secure
+     * in another room."), quoted in appointment confirmations. Owned. */
+    char **visit_requirements;
+    size_t nvisit_requirements;
+
     ch_policy_role *roles;
     size_t nroles;
     ch_policy_promise *promises;

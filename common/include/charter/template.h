@@ -95,6 +95,14 @@ const char *const *ch_template_placeholders(void);
 int ch_template_render(const ch_template *t, const ch_template_var *vars, size_t nvars,
                        char **subject, char **body, char *errstr, size_t errstr_size);
 
+/*
+ * A list of sentences (a policy's visit_requirements) as one placeholder
+ * value: a "- sentence" line each, or with `inline_` the sentences run on
+ * with a space (a text message). Returns a string the caller frees with
+ * free(), or NULL when n is 0 or memory ran out. Pure.
+ */
+char *ch_template_list(const char *const *items, size_t n, int inline_);
+
 #define CH_TEMPLATE_DATE_BUFSZ 48
 
 /* "Friday 2 January 2026": the local date of `utc_s` in `tz`. Pure. */

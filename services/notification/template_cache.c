@@ -1,0 +1,117 @@
+/*
+ * A linked list of parsed templates by path: notification renders with a few
+ * dozen files, so a list is as quick as anything and each entry stays where
+ * it is while others come and go (the borrowed pointer in template_cache.h).
+ */
+#include "template_cache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "charter/errors.h"
+
+typedef struct entry {
+    struct entry *next;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    ch_template t;
+} entry;
+
+struct notify_tcache {
+    entry *head;
+};
+
+notify_tcache *
+notify_tcache_new(void)
+{
+    return calloc(1, sizeof(notify_tcache));
+}
+
+static void
+entry_free(entry *e)
+{
+    ch_template_free(&e->t);
+    free(e->path);
+    free(e);
+}
+
+void
+notify_tcache_clear(notify_tcache *c)
+{
+    if (!c)
+        return;
+    for (entry *e = c->head, *next; e; e = next) {
+        next = e->next;
+        entry_free(e);
+    }
+    c->head = NULL;
+}
+
+void
+notify_tcache_free(notify_tcache *c)
+{
+    notify_tcache_clear(c);
+    free(c);
+}
+
+static int
+same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+int
+notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, int *reads,
+                  char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(errstr, errstr_size, "%s: cannot read: %s", path, strerror(errno));
+        return CH_EIO;
+    }
+    entry **link = &c->head;
+    while (*link && strcmp((*link)->path, path) != 0)
+        link = &(*link)->next;
+    entry *e = *link;
+    if (e && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
+        same_time(&e->mtime, &st.st_mtim) && same_time(&e->ctime, &st.st_ctim)) {
+        *out = &e->t;
+        return 0;
+    }
+    if (e) {
+        *link = e->next;
+        entry_free(e);
+    }
+    if (reads)
+        (*reads)++;
+    e = calloc(1, sizeof(*e));
+    if (!e || !(e->path = strdup(path))) {
+        free(e);
+        snprintf(errstr, errstr_size, "%s: out of memory", path);
+        return CH_ENOMEM;
+    }
+    int rc = ch_template_load_file(path, &e->t, errstr, errstr_size);
+    if (rc != 0) {
+        free(e->path);
+        free(e);
+        return rc;
+    }
+    /* What was stat'ed before the read: a change during the read makes the
+     * next look read it again. */
+    e->dev = st.st_dev;
+    e->ino = st.st_ino;
+    e->size = st.st_size;
+    e->mtime = st.st_mtim;
+    e->ctime = st.st_ctim;
+    e->next = c->head;
+    c->head = e;
+    *out = &e->t;
+    return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * Parsed templates kept between messages. A template is read and parsed the
+ * first time a message needs it and again only when its file changes (the
+ * inode, size, modification or change time differ from what was read), so
+ * staff editing a file in place see the next message use it, without a
+ * restart or a signal. SIGHUP clears the cache with the policies' reload.
+ */
+#ifndef NOTIFY_TEMPLATE_CACHE_H
+#define NOTIFY_TEMPLATE_CACHE_H
+
+#include <stddef.h>
+
+#include "charter/template.h"
+
+typedef struct notify_tcache notify_tcache;
+
+/* NULL on ENOMEM. Free with notify_tcache_free. */
+notify_tcache *notify_tcache_new(void);
+void notify_tcache_free(notify_tcache *c); /* NULL-safe */
+void notify_tcache_clear(notify_tcache *c);
+
+/*
+ * The template at `path`, parsed as ch_template_load_file does, from the
+ * cache when the file is unchanged. *out is borrowed: valid until the next
+ * call for the same path, notify_tcache_clear or _free. Returns 0, or the
+ * codes and errstr of ch_template_load_file (CH_EIO when the file cannot be
+ * read); a file that fails is not cached. `*reads` (may be NULL) is
+ * incremented when the file was read.
+ */
+int notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, int *reads,
+                      char *errstr, size_t errstr_size);
+
+#endif
