@@ -32,6 +32,7 @@
 #define MAX_TIMERS 32
 #define STATE_TTL_OPEN_S (3 * 366 * 86400) /* a case left open still expires */
 #define STATE_TTL_CLOSED_S (30 * 86400)    /* kept a while for late events */
+#define LANE_BUCKETS 4096                  /* a power of two */
 
 typedef struct {
     char *topic_in;
@@ -51,10 +52,13 @@ static const ch_config_entry sla_keys[] = {
      "how long a claimed timer may wait for Kafka before it is fired again", 1000, 3600000, NULL},
 };
 
+typedef struct case_lane case_lane;
+
 typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     ch_timer_store *store;
+    case_lane *lanes[LANE_BUCKETS]; /* cases with an event in flight */
     ch_org_set orgs;
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_reloads;
 } sla;
@@ -158,13 +162,15 @@ fire(void *opaque, ch_timer_fire *f, int32_t partition, const char *id, const ui
 
 /* ---- case events ---- */
 
-typedef struct {
+typedef struct event_job {
     sla *s;
     ch_msg *m;
     const Charter__V1__CaseEvent *ev; /* borrowed from m */
     char *state_json;                 /* saved once the timers are in place */
     int st_closed;
     int pending, failed;
+    struct case_lane *lane;
+    struct event_job *next; /* the case's next event, waiting for this one */
 } event_job;
 
 static void
@@ -174,13 +180,107 @@ job_free(event_job *j)
     free(j);
 }
 
+/* ---- one event of a case at a time ----
+ *
+ * Applying an event reads the case's state, changes the store and writes the
+ * state back, over several Redis round trips. Two events of one case in
+ * flight together (a backlog, a replay) would both read the old state and
+ * the last write would lose the other's change: a closed case could keep its
+ * timers. So each case with an event in flight has a lane, and its later
+ * events wait in it, in partition order. */
+
+struct case_lane {
+    struct case_lane *next_in_bucket;
+    event_job *head, *tail; /* head is the event being applied */
+    char case_id[];
+};
+
+static uint32_t
+lane_hash(const char *case_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)case_id; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return h & (LANE_BUCKETS - 1);
+}
+
+/* Puts j in its case's lane; returns 1 when j is the lane's head (to be
+ * started now), 0 when it waits, CH_ENOMEM. */
+static int
+lane_enter(sla *s, event_job *j)
+{
+    uint32_t b = lane_hash(j->ev->case_id);
+    case_lane *l = s->lanes[b];
+    while (l && strcmp(l->case_id, j->ev->case_id) != 0)
+        l = l->next_in_bucket;
+    if (l) {
+        l->tail->next = j;
+        l->tail = j;
+        j->lane = l;
+        return 0;
+    }
+    size_t len = strlen(j->ev->case_id);
+    l = malloc(sizeof(*l) + len + 1);
+    if (!l)
+        return CH_ENOMEM;
+    memcpy(l->case_id, j->ev->case_id, len + 1);
+    l->head = l->tail = j;
+    l->next_in_bucket = s->lanes[b];
+    s->lanes[b] = l;
+    j->lane = l;
+    return 1;
+}
+
+static void
+lane_remove(sla *s, case_lane *l)
+{
+    case_lane **pp = &s->lanes[lane_hash(l->case_id)];
+    while (*pp != l)
+        pp = &(*pp)->next_in_bucket;
+    *pp = l->next_in_bucket;
+    free(l);
+}
+
+static void state_loaded(void *opaque, redisReply *reply);
+
+/* Reads the case's state; the rest follows from state_loaded. */
+static int
+job_start(event_job *j)
+{
+    return ch_redis_command(j->s->rt, state_loaded, j, "GET charter:case:{%s}:sla", j->ev->case_id);
+}
+
+/* The event is finished (rc as for ch_msg_done): the case's next event, if
+ * any, starts. A retried event (CH_EAGAIN) comes back through on_message
+ * and joins the end of the lane. */
+static void
+job_end(event_job *j, int rc, const char *reason)
+{
+    for (;;) {
+        case_lane *l = j->lane;
+        sla *s = j->s;
+        event_job *next = j->next;
+        ch_msg_done(j->m, rc, reason);
+        job_free(j);
+        if (!next) {
+            lane_remove(s, l);
+            return;
+        }
+        l->head = next;
+        if (job_start(next) == 0)
+            return;
+        j = next;
+        rc = CH_EAGAIN;
+        reason = "redis unavailable";
+    }
+}
+
 static void
 state_saved(void *opaque, redisReply *reply)
 {
     event_job *j = opaque;
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
-    ch_msg_done(j->m, ok ? 0 : CH_EAGAIN, ok ? NULL : "redis unavailable");
-    job_free(j);
+    job_end(j, ok ? 0 : CH_EAGAIN, ok ? NULL : "redis unavailable");
 }
 
 /* The timers are in place: only now is the new state saved. A crash before
@@ -193,8 +293,7 @@ save_state(event_job *j)
     snprintf(key, sizeof(key), "charter:case:{%s}:sla", j->ev->case_id);
     if (ch_redis_command(j->s->rt, state_saved, j, "SET %s %s EX %d", key, j->state_json,
                          j->st_closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0) {
-        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        job_free(j);
+        job_end(j, CH_EAGAIN, "redis unavailable");
     }
 }
 
@@ -207,8 +306,7 @@ store_changed(void *opaque, int rc)
     if (--j->pending > 0)
         return;
     if (j->failed) {
-        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        job_free(j);
+        job_end(j, CH_EAGAIN, "redis unavailable");
         return;
     }
     save_state(j);
@@ -298,8 +396,7 @@ apply_timers(event_job *j, const ch_case_state *st, const ch_case_timer *was, in
     if (!j->state_json) {
         for (int i = 0; i < nspecs; i++)
             free(bufs[i]);
-        ch_msg_done(j->m, CH_EAGAIN, "out of memory");
-        job_free(j);
+        job_end(j, CH_EAGAIN, "out of memory");
         return;
     }
     j->pending = 1; /* held until every step is sent */
@@ -326,8 +423,7 @@ state_loaded(void *opaque, redisReply *reply)
 {
     event_job *j = opaque;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        ch_msg_done(j->m, CH_EAGAIN, "redis unavailable");
-        job_free(j);
+        job_end(j, CH_EAGAIN, "redis unavailable");
         return;
     }
     ch_case_state st;
@@ -343,16 +439,14 @@ state_loaded(void *opaque, redisReply *reply)
     }
     ch_case_state before = st;
     if (ch_case_apply(&st, j->ev) < 0) {
-        ch_msg_done(j->m, CH_EBADMSG, "case event without occurred_at");
-        job_free(j);
+        job_end(j, CH_EBADMSG, "case event without occurred_at");
         return;
     }
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
     const ch_org_clocks *oc = ch_org_set_find(&j->s->orgs, j->ev->organisation);
     if (!oc) {
-        ch_msg_done(j->m, CH_EBADMSG, "the organisation's policy was removed by a reload");
-        job_free(j);
+        job_end(j, CH_EBADMSG, "the organisation's policy was removed by a reload");
         return;
     }
     ch_case_timer was[MAX_TIMERS], timers[MAX_TIMERS];
@@ -361,8 +455,7 @@ state_loaded(void *opaque, redisReply *reply)
         had_state ? ch_case_timers(oc, j->ev->case_id, &before, was, MAX_TIMERS, &was_target) : 0;
     int n = ch_case_timers(oc, j->ev->case_id, &st, timers, MAX_TIMERS, &target_ms);
     if (n < 0 || nwas < 0) {
-        ch_msg_done(j->m, CH_EBADMSG, "a deadline of this case falls outside 1995-2100");
-        job_free(j);
+        job_end(j, CH_EBADMSG, "a deadline of this case falls outside 1995-2100");
         return;
     }
     apply_timers(j, &st, was, nwas, had_state, timers, n, target_ms);
@@ -404,9 +497,12 @@ sla_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     j->s = s;
     j->m = m;
     j->ev = ev;
-    if (ch_redis_command(s->rt, state_loaded, j, "GET charter:case:{%s}:sla", ev->case_id) != 0) {
+    int head = lane_enter(s, j);
+    if (head < 0) {
         job_free(j);
-        ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+    } else if (head && job_start(j) != 0) {
+        job_end(j, CH_EAGAIN, "redis unavailable");
     }
 }
 
@@ -512,6 +608,18 @@ static void
 sla_fini(void *svc)
 {
     sla *s = svc;
+    /* Events still waiting in a lane were never finished: Kafka delivers
+     * them again from the last committed offset. */
+    for (int b = 0; b < LANE_BUCKETS; b++)
+        while (s->lanes[b]) {
+            case_lane *l = s->lanes[b];
+            s->lanes[b] = l->next_in_bucket;
+            for (event_job *j = l->head, *next; j; j = next) {
+                next = j->next;
+                job_free(j);
+            }
+            free(l);
+        }
     ch_timer_store_free(s->store);
     ch_org_set_free(&s->orgs);
     free(s);
