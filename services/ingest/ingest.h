@@ -55,6 +55,9 @@ typedef struct ingest {
     size_t ninbound;
     ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
         *m_in_progress;
+    char claim_sha[41]; /* SHA-1 of the idempotency script, hex, for EVALSHA */
+    uint8_t rnd[2048];  /* random bytes for ids; rnd_pos is the first unused */
+    size_t rnd_pos;
 } ingest;
 
 enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };
@@ -69,6 +72,7 @@ struct item {
     const char *source; /* "http:<gateway>" or "kafka:<gateway>", borrowed */
     const char *gateway;
     int state;
+    int claim_sent_script; /* the claim went as EVAL (after NOSCRIPT) */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -84,6 +88,9 @@ struct item {
     size_t line; /* batch line number */
     int64_t partition, offset;
 };
+
+/* Prepares the context for items (script digest, id pool). */
+int pipeline_init(ingest *in, char *errstr, size_t errstr_size);
 
 /* A new item owning ev (NULL on ENOMEM, ev then still the caller's). */
 item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,

@@ -20,11 +20,19 @@
  * was "possibly persisted" (a timeout on a request already sent): should the
  * first attempt have landed after all, the retry is the same event (same
  * event_id), which every consumer already drops as a redelivery.
+ *
+ * Cost per event matters here: every request waits for this step, so it is
+ * one round trip, sent as EVALSHA (the script's 40-byte digest rather than
+ * its text; after a NOSCRIPT answer, from a Redis restarted or flushed, the
+ * same item is sent once more as EVAL, which loads the script again). Event
+ * and case ids come from a pool of random bytes (one getrandom per 128 ids).
  */
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "charter/errors.h"
@@ -50,6 +58,52 @@ static const char claim_lua[] =
     "v = 'P|' .. ARGV[1] .. '|' .. ref\n"
     "redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
     "return {0, v}\n";
+
+int
+pipeline_init(ingest *in, char *errstr, size_t errstr_size)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    static const char hex[] = "0123456789abcdef";
+    if (!EVP_Digest(claim_lua, sizeof(claim_lua) - 1, md, &mdlen, EVP_sha1(), NULL) ||
+        mdlen * 2 >= sizeof(in->claim_sha)) {
+        snprintf(errstr, errstr_size, "cannot compute the SHA-1 of the idempotency script");
+        return CH_EINVAL;
+    }
+    for (unsigned int i = 0; i < mdlen; i++) {
+        in->claim_sha[2 * i] = hex[md[i] >> 4];
+        in->claim_sha[2 * i + 1] = hex[md[i] & 15];
+    }
+    in->claim_sha[2 * mdlen] = '\0';
+    in->rnd_pos = sizeof(in->rnd);
+    return 0;
+}
+
+/* A random (version 4) UUID, like ch_uuid4, from the context's pool. */
+static int
+new_uuid(ingest *in, char out[CH_UUID_BUFSZ])
+{
+    static const char hex[] = "0123456789abcdef";
+    if (in->rnd_pos + 16 > sizeof(in->rnd)) {
+        if (getrandom(in->rnd, sizeof(in->rnd), 0) != (ssize_t)sizeof(in->rnd))
+            return CH_EIO;
+        in->rnd_pos = 0;
+    }
+    uint8_t *b = in->rnd + in->rnd_pos;
+    in->rnd_pos += 16;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
+    memset(b, 0, 16);
+    return 0;
+}
 
 item *
 item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,
@@ -163,10 +217,18 @@ adopt_record(item *it, const char *v, size_t len)
     return 0;
 }
 
+static int send_claim(item *it, int full_script);
+
 static void
 claimed(void *opaque, redisReply *reply)
 {
     item *it = opaque;
+    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
+        !it->claim_sent_script) {
+        if (send_claim(it, 1) != 0)
+            item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
         reply->element[1]->type != REDIS_REPLY_STRING) {
@@ -212,9 +274,15 @@ reference_allocated(void *opaque, redisReply *reply)
     set_ready(it);
 }
 
+/* The idempotency key into out (outsz 0: checks only that it fits 320 bytes). */
 static int
 idem_key(const item *it, char *out, size_t outsz)
 {
+    char buf[320];
+    if (!out) {
+        out = buf;
+        outsz = sizeof(buf);
+    }
     return snprintf(out, outsz, "charter:idem:{%s}:%s:%s", it->org->id, it->gateway,
                     it->meta.gateway_message_id) < (int)outsz
                ? 0
@@ -237,12 +305,12 @@ item_start(item *it, const char *case_id)
         return;
     }
     int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
-    if (ch_uuid4(it->event_id) != 0) {
+    if (new_uuid(in, it->event_id) != 0) {
         item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
         return;
     }
     if (received) {
-        if (ch_uuid4(it->case_id) != 0) {
+        if (new_uuid(in, it->case_id) != 0) {
             item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
             return;
         }
@@ -258,29 +326,12 @@ item_start(item *it, const char *case_id)
 
     int rc;
     if (it->meta.gateway_message_id[0]) {
-        char key[320], ids[160], prefix[40], refkey[160];
-        snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
-        if (idem_key(it, key, sizeof(key)) != 0) {
+        if (idem_key(it, NULL, 0) != 0) {
             item_finish_error(it, 422, "invalid_value", "gateway_message_id",
                               "field 'gateway_message_id' is too long");
             return;
         }
-        const char *argv[8] = {"EVAL", claim_lua, received ? "2" : "1", key};
-        int argc = 4;
-        if (received) {
-            int year = occurred_year(it);
-            snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, year);
-            snprintf(prefix, sizeof(prefix), "%s-%04d-", it->org->prefix, year);
-            argv[argc++] = refkey;
-        }
-        argv[argc++] = ids;
-        argv[argc++] = PENDING_TTL_MS;
-        if (received)
-            argv[argc++] = prefix;
-        size_t argvlen[8];
-        for (int i = 0; i < argc; i++)
-            argvlen[i] = strlen(argv[i]);
-        rc = ch_redis_command_argv(in->rt, claimed, it, argc, argv, argvlen);
+        rc = send_claim(it, 0);
     } else if (received) {
         char refkey[160];
         snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, occurred_year(it));
@@ -291,6 +342,37 @@ item_start(item *it, const char *case_id)
     }
     if (rc != 0)
         item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
+}
+
+/* The claim script for an item with a gateway message id: by digest, or
+ * (full_script) by text, after Redis said it did not have it. */
+static int
+send_claim(item *it, int full_script)
+{
+    ingest *in = it->in;
+    int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
+    char key[320], ids[160], prefix[40], refkey[160];
+    snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
+    if (idem_key(it, key, sizeof(key)) != 0)
+        return CH_EINVAL;
+    const char *argv[8] = {full_script ? "EVAL" : "EVALSHA",
+                           full_script ? claim_lua : in->claim_sha, received ? "2" : "1", key};
+    int argc = 4;
+    if (received) {
+        int year = occurred_year(it);
+        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, year);
+        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->org->prefix, year);
+        argv[argc++] = refkey;
+    }
+    argv[argc++] = ids;
+    argv[argc++] = PENDING_TTL_MS;
+    if (received)
+        argv[argc++] = prefix;
+    size_t argvlen[8];
+    for (int i = 0; i < argc; i++)
+        argvlen[i] = strlen(argv[i]);
+    it->claim_sent_script = full_script;
+    return ch_redis_command_argv(in->rt, claimed, it, argc, argv, argvlen);
 }
 
 /* Records the outcome for repeats of this gateway message id; best effort:
@@ -305,7 +387,9 @@ record_outcome(item *it, char state)
         return;
     snprintf(value, sizeof(value), "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)it->in->cfg->idempotency_ttl_s);
-    if (ch_redis_command(it->in->rt, NULL, NULL, "SET %s %s EX %s", key, value, ttl) != 0)
+    const char *argv[] = {"SET", key, value, "EX", ttl};
+    size_t argvlen[] = {3, strlen(key), strlen(value), 2, strlen(ttl)};
+    if (ch_redis_command_argv(it->in->rt, NULL, NULL, 5, argv, argvlen) != 0)
         CH_LOG_WARN(ch_runtime_log(it->in->rt),
                     "could not record the outcome of a gateway message id; its pending record "
                     "expires in 60 s",
