@@ -5,7 +5,7 @@ SAN_DIR ?= build-sanitize
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest format clean
+.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest bench-reporting format clean
 
 all: build
 
@@ -46,6 +46,14 @@ bench-ingest: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-ingest charter-broker
 	@bash bench/ingest/run.sh $(BUILD_DIR)
+
+# charter-reporting aggregating pre-loaded case events (events/s), then the
+# latency from an event to its figure on GET /v1/report at 10,000 events/s
+# (see bench/reporting/README.md and docs/benchmarks.md).
+bench-reporting: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-reporting charter-broker bench_reporting
+	@bash bench/reporting/run.sh $(BUILD_DIR)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
