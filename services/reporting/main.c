@@ -1084,13 +1084,30 @@ get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
  * current day, month and year (so "open and overdue now" moves with the
  * clock and a new consumer of the compacted topic finds today's figures).
  * One round at a time: the organisation's figures, counts and overdue cases
- * are read from Redis, then its snapshots are produced. */
+ * are read from Redis, then its snapshots are produced. The figures and the
+ * overdue cases are sorted once per round, so each snapshot reads only its
+ * period's run of them (a round covers up to about 60 periods per
+ * organisation when a replay touches many days). */
+
+/* The organisation's open and overdue cases, "<day>|<channel>|<type>|<case>",
+ * read once per round: members sorted (a period's cases are one run of them),
+ * each parsed once. */
+typedef struct {
+    int ok; /* channel and type parsed */
+    char channel[32], type[40];
+} open_fields;
+
+typedef struct {
+    const char **members; /* borrowed from the reply */
+    open_fields *fields;  /* members[i]'s, parsed */
+    size_t n;
+} open_index;
 
 struct snapshot_round {
     reporting *r;
     org_period *items; /* sorted by organisation */
     size_t n, next, end;
-    ch_report_table table;
+    ch_report_table table; /* sorted by key: a period's keys are one run */
     uint64_t events_counted;
     int64_t now_ms;
 };
@@ -1206,24 +1223,73 @@ snapshot_delivered(void *opaque, int rc, int32_t partition, int64_t offset, cons
     free(ss);
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of t that start with "<period>|": what a filter on that period
+ * reads, so summing them equals summing t. Borrows t's items. */
+static ch_report_table
+period_slice(const ch_report_table *t, const char *period)
+{
+    char prefix[24];
+    int plen = snprintf(prefix, sizeof(prefix), "%s|", period);
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(t->items[mid].key, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    hi = lo;
+    while (hi < t->n && strncmp(t->items[hi].key, prefix, (size_t)plen) == 0)
+        hi++;
+    ch_report_table s = {t->items + lo, hi - lo, 0};
+    return s;
+}
+
+/* The open index's run of members starting with period, as [*lo, *hi). */
+static void
+open_range(const open_index *oi, const char *period, size_t *lo, size_t *hi)
+{
+    size_t plen = strlen(period), a = 0, b = oi->n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (strncmp(oi->members[mid], period, plen) < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < oi->n && strncmp(oi->members[b], period, plen) == 0)
+        b++;
+    *hi = b;
+}
+
 /* Builds and produces the snapshot of (org, period) from the round's data. */
 static void
-produce_snapshot(snapshot_round *sr, const org_period *op, const redisReply *open)
+produce_snapshot(snapshot_round *sr, const org_period *op, const open_index *oi)
 {
     reporting *r = sr->r;
     ch_report_filter f = {granularity_of(op->period), op->period, op->period, NULL, NULL};
-    size_t plen = strlen(op->period);
-    int64_t overdue = 0;
-    for (size_t i = 0; i < open->elements; i++)
-        if (open->element[i]->str && strncmp(open->element[i]->str, op->period, plen) == 0)
-            overdue++;
+    ch_report_table pt = period_slice(&sr->table, op->period);
+    size_t olo, ohi;
+    open_range(oi, op->period, &olo, &ohi);
     figure_list l = {0};
-    add_totals(&l, &sr->table, &f, overdue, 1);
+    add_totals(&l, &pt, &f, (int64_t)(ohi - olo), 1);
 
-    /* each channel and case type with figures in the period */
+    /* each channel and case type with figures in the period: a run of keys */
     char last[80] = "";
-    for (size_t i = 0; i < sr->table.n && !l.failed; i++) {
-        const char *key = sr->table.items[i].key;
+    for (size_t i = 0, run; i < pt.n && !l.failed; i = run) {
+        const char *key = pt.items[i].key;
+        const char *b1 = strchr(key, '|'), *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
+        const char *b3 = b2 ? strchr(b2 + 1, '|') : NULL;
+        size_t plen = b3 ? (size_t)(b3 - key) + 1 : 0;
+        for (run = i + 1; plen && run < pt.n && strncmp(pt.items[run].key, key, plen) == 0; run++)
+            ;
         char period[16], channel[32], type[40];
         if (sscanf(key, "%15[^|]|%31[^|]|%39[^|]|", period, channel, type) != 3 ||
             strcmp(period, op->period) != 0)
@@ -1233,32 +1299,27 @@ produce_snapshot(snapshot_round *sr, const org_period *op, const redisReply *ope
         if (strcmp(pair, last) == 0)
             continue;
         snprintf(last, sizeof(last), "%s", pair);
+        /* a key the parse cut short: sum the whole period, as the filter does */
+        ch_report_table rt = pt;
+        if (b3 && strlen(channel) == (size_t)(b2 - b1 - 1) && strlen(type) == (size_t)(b3 - b2 - 1))
+            rt = (ch_report_table){pt.items + i, run - i, 0};
         int64_t o = 0;
-        for (size_t k = 0; k < open->elements; k++) {
-            char d[16], c[32], t[40];
-            if (open->element[k]->str &&
-                sscanf(open->element[k]->str, "%15[^|]|%31[^|]|%39[^|]|", d, c, t) == 3 &&
-                strncmp(d, op->period, plen) == 0 && strcmp(c, channel) == 0 &&
-                strcmp(t, type) == 0)
+        for (size_t k = olo; k < ohi; k++)
+            if (oi->fields[k].ok && strcmp(oi->fields[k].channel, channel) == 0 &&
+                strcmp(oi->fields[k].type, type) == 0)
                 o++;
-        }
         ch_report_filter pf = f;
         pf.channel = channel;
         pf.case_type = type;
-        add_totals(&l, &sr->table, &pf, o, 0);
+        add_totals(&l, &rt, &pf, o, 0);
     }
 
     /* each promise of the charter, with its target as a share */
     const ch_org_clocks *oc = ch_org_set_find(&r->orgs, op->org);
     if (oc && !l.failed) {
-        const char **members = malloc((open->elements ? open->elements : 1) * sizeof(*members));
-        size_t nm = 0;
-        for (size_t k = 0; members && k < open->elements; k++)
-            if (open->element[k]->str && strncmp(open->element[k]->str, op->period, plen) == 0)
-                members[nm++] = open->element[k]->str;
         ch_report_view v;
-        if (!members || ch_report_view_build(&oc->policy, &sr->table, &f, NULL, 0, members, nm,
-                                             (double)r->cfg->target_pct, &v) != 0) {
+        if (ch_report_view_build(&oc->policy, &pt, &f, NULL, 0, oi->members + olo, ohi - olo,
+                                 (double)r->cfg->target_pct, &v) != 0) {
             l.failed = 1;
         } else {
             for (size_t k = 0; k < v.nrows; k++) {
@@ -1277,7 +1338,6 @@ produce_snapshot(snapshot_round *sr, const org_period *op, const redisReply *ope
             }
             ch_report_view_free(&v);
         }
-        free(members);
     }
 
     Charter__V1__ReportFigure **figs = l.failed ? NULL : malloc((l.n ? l.n : 1) * sizeof(*figs));
@@ -1337,8 +1397,27 @@ round_open(void *opaque, redisReply *reply)
         round_abort(sr);
         return;
     }
+    size_t cap = reply->elements ? reply->elements : 1;
+    open_index oi = {malloc(cap * sizeof(*oi.members)), malloc(cap * sizeof(*oi.fields)), 0};
+    if (!oi.members || !oi.fields) {
+        free(oi.members);
+        free(oi.fields);
+        round_abort(sr);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->str)
+            oi.members[oi.n++] = reply->element[i]->str;
+    qsort(oi.members, oi.n, sizeof(*oi.members), cmp_str);
+    for (size_t i = 0; i < oi.n; i++) {
+        char d[16];
+        oi.fields[i].ok = sscanf(oi.members[i], "%15[^|]|%31[^|]|%39[^|]|", d, oi.fields[i].channel,
+                                 oi.fields[i].type) == 3;
+    }
     for (size_t i = sr->next; i < sr->end; i++)
-        produce_snapshot(sr, &sr->items[i], reply);
+        produce_snapshot(sr, &sr->items[i], &oi);
+    free(oi.members);
+    free(oi.fields);
     sr->next = sr->end;
     round_next_org(sr);
 }
@@ -1366,6 +1445,12 @@ round_counts(void *opaque, redisReply *reply)
         round_abort(sr);
 }
 
+static int
+cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const ch_report_item *)a)->key, ((const ch_report_item *)b)->key);
+}
+
 static void
 round_figures(void *opaque, redisReply *reply)
 {
@@ -1374,17 +1459,36 @@ round_figures(void *opaque, redisReply *reply)
         round_abort(sr);
         return;
     }
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        ch_report_item it;
-        if (reply->element[i]->len >= sizeof(it.key))
-            continue;
-        snprintf(it.key, sizeof(it.key), "%s", reply->element[i]->str);
-        it.value = strtoll(reply->element[i + 1]->str, NULL, 10);
-        if (ch_report_table_add(&sr->table, &it, 1) != 0) {
-            round_abort(sr);
-            return;
-        }
+    /* sorted once, as ch_report_table_add would keep it: equal keys summed,
+     * zero counters dropped */
+    ch_report_table *t = &sr->table;
+    t->cap = reply->elements / 2 ? reply->elements / 2 : 1;
+    t->items = malloc(t->cap * sizeof(*t->items));
+    if (!t->items) {
+        t->cap = 0;
+        round_abort(sr);
+        return;
     }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        ch_report_item *it = &t->items[t->n];
+        if (reply->element[i]->len >= sizeof(it->key))
+            continue;
+        snprintf(it->key, sizeof(it->key), "%s", reply->element[i]->str);
+        it->value = strtoll(reply->element[i + 1]->str, NULL, 10);
+        t->n++;
+    }
+    qsort(t->items, t->n, sizeof(*t->items), cmp_item);
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (n && strcmp(t->items[n - 1].key, t->items[i].key) == 0)
+            t->items[n - 1].value += t->items[i].value;
+        else
+            t->items[n++] = t->items[i];
+        if (t->items[n - 1].value == 0 &&
+            (i + 1 == t->n || strcmp(t->items[i + 1].key, t->items[n - 1].key) != 0))
+            n--;
+    }
+    t->n = n;
     if (ch_redis_command(sr->r->rt, round_counts, sr, "HGETALL charter:report:{%s}:counts",
                          sr->items[sr->next].org) != 0)
         round_abort(sr);
