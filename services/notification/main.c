@@ -80,6 +80,16 @@ validate_transport(const char *text, char *errstr, size_t errstr_size)
     return CH_EINVAL;
 }
 
+static int
+validate_http_auth(const char *text, char *errstr, size_t errstr_size)
+{
+    if (strcmp(text, "bearer") == 0 || strcmp(text, "notify-jwt") == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "'%s' is not an HTTP auth mode (expected bearer or notify-jwt)",
+             text);
+    return CH_EINVAL;
+}
+
 #define NOTIFY_STR(key, def, field, help)                                                          \
     {                                                                                              \
         key, CH_CFG_STRING, def, offsetof(notify_config, field), help, 0, 0, NULL                  \
@@ -140,7 +150,15 @@ static const ch_config_entry notify_keys[] = {
     NOTIFY_STR("notify.http.url", "", http_url,
                "gateway base URL; requests go to <url>/v2/notifications/{sms,email,social} "
                "(required when a channel uses http)"),
-    NOTIFY_STR("notify.http.token", "", http_token, "bearer token for the gateway"),
+    NOTIFY_STR("notify.http.token", "", http_token,
+               "static bearer token for the gateway (notify.http.auth = bearer)"),
+    {"notify.http.auth", CH_CFG_STRING, "bearer", offsetof(notify_config, http_auth),
+     "how requests to the gateway authenticate: bearer (notify.http.token as it is) or "
+     "notify-jwt (GOV.UK Notify: a fresh HS256 JWT per request from notify.http.api_key)",
+     0, 0, validate_http_auth},
+    NOTIFY_STR("notify.http.api_key", "", http_api_key,
+               "GOV.UK Notify API key, {key_name}-{service_id}-{secret_key} (notify.http.auth = "
+               "notify-jwt); a secret: set it from the environment, it is never logged"),
     NOTIFY_STR("notify.http.sms_template_id", "", http_sms_template,
                "template_id sent with text messages (a Notify template of ((body)))"),
     NOTIFY_STR("notify.http.email_template_id", "", http_email_template,
@@ -1224,6 +1242,11 @@ check_transports(const notify_config *cfg, char *errstr, size_t errstr_size)
                  cfg->http_url);
         return CH_EINVAL;
     }
+    char service_id[37], secret[37];
+    if (uses(cfg, "http") && strcmp(cfg->http_auth, "notify-jwt") == 0 &&
+        notify_api_key_split(cfg->http_api_key, "notify.http.api_key", service_id, secret, errstr,
+                             errstr_size) != 0)
+        return CH_EINVAL;
     int64_t longest =
         cfg->smtp_timeout_ms > cfg->http_timeout_ms ? cfg->smtp_timeout_ms : cfg->http_timeout_ms;
     if (cfg->lease_ms < longest + 1000) {

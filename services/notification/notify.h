@@ -29,7 +29,8 @@ typedef struct {
     char *smtp_url, *smtp_username, *smtp_password, *smtp_from, *smtp_ca_file;
     int smtp_starttls, smtp_resend_unknown;
     int64_t smtp_timeout_ms;
-    char *http_url, *http_token, *http_sms_template, *http_email_template, *http_social_template;
+    char *http_url, *http_token, *http_auth, *http_api_key, *http_sms_template,
+        *http_email_template, *http_social_template;
     int64_t http_timeout_ms;
     char *handoff_topic;
     char *dlq_topic;

@@ -6,11 +6,14 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 
@@ -303,4 +306,85 @@ notify_http_body(const char *channel, const char *to, const char *template_id,
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
+}
+
+static int
+is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int
+notify_api_key_split(const char *api_key, const char *setting, char *service_id, char *secret,
+                     char *errstr, size_t errstr_size)
+{
+    size_t n = api_key ? strlen(api_key) : 0;
+    const char *tail = n >= 75 ? api_key + n - 73 : NULL;
+    if (!tail || tail[-1] != '-' || tail[36] != '-' || !is_uuid(tail) || !is_uuid(tail + 37)) {
+        snprintf(errstr, errstr_size,
+                 "%s must be a GOV.UK Notify API key, {key_name}-{service_id}-{secret_key} "
+                 "ending in two 36-character UUIDs (%s)",
+                 setting, n ? "the value given is not" : "it is empty");
+        return CH_EINVAL;
+    }
+    memcpy(service_id, tail, 36);
+    service_id[36] = '\0';
+    memcpy(secret, tail + 37, 36);
+    secret[36] = '\0';
+    return 0;
+}
+
+static size_t
+b64url(const unsigned char *in, size_t len, char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = abc[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = abc[v & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+char *
+notify_jwt(const char *service_id, const char *secret, int64_t iat)
+{
+    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    char claims[256];
+    int cl = snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"iat\":%lld}", service_id,
+                      (long long)iat);
+    if (cl < 0 || (size_t)cl >= sizeof(claims))
+        return NULL;
+    size_t cap = (sizeof(header) + (size_t)cl + 32) * 4 / 3 + 64;
+    char *jwt = malloc(cap);
+    if (!jwt)
+        return NULL;
+    size_t o = b64url((const unsigned char *)header, sizeof(header) - 1, jwt);
+    jwt[o++] = '.';
+    o += b64url((const unsigned char *)claims, (size_t)cl, jwt + o);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)jwt, o, mac,
+              &maclen)) {
+        free(jwt);
+        return NULL;
+    }
+    jwt[o++] = '.';
+    b64url(mac, maclen, jwt + o);
+    return jwt;
 }

@@ -2,9 +2,9 @@
  * The decisions notification makes that need no I/O and no clock: when a
  * text message may go (quiet hours), how long to wait before a retry, what a
  * transport's answer means for the customer, and the bytes each transport
- * sends (an RFC 5322 message, a GOV.UK Notify-shaped JSON body). Time is a
- * parameter everywhere, so tests/unit/test_notify_rules.c checks them
- * directly.
+ * sends (an RFC 5322 message, a GOV.UK Notify-shaped JSON body, the JWT
+ * Notify authenticates by). Time is a parameter everywhere, so
+ * tests/unit/test_notify_rules.c checks them directly.
  */
 #ifndef NOTIFY_RULES_H
 #define NOTIFY_RULES_H
@@ -111,5 +111,23 @@ void notify_message_id(const char *notification_id, const char *domain, char *bu
 char *notify_http_body(const char *channel, const char *to, const char *template_id,
                        const char *reference, const char *case_ref, const char *case_id,
                        const char *subject, const char *body);
+
+/*
+ * Splits a GOV.UK Notify API key, "{key_name}-{service_id}-{secret_key}"
+ * where both ids are 36-character UUIDs (the key name may itself contain
+ * dashes), into service_id and secret (each buffer at least 37 bytes).
+ * Returns 0, or CH_EINVAL with a sentence naming `setting` in errstr; the
+ * message never quotes the key.
+ */
+int notify_api_key_split(const char *api_key, const char *setting, char *service_id, char *secret,
+                         char *errstr, size_t errstr_size);
+
+/*
+ * The JWT GOV.UK Notify takes as "Authorization: Bearer <jwt>": header
+ * {"alg":"HS256","typ":"JWT"}, claims {"iss":service_id,"iat":iat}, each
+ * base64url without padding, signed HMAC-SHA256 with `secret`. Returns a
+ * string to free, or NULL on ENOMEM.
+ */
+char *notify_jwt(const char *service_id, const char *secret, int64_t iat);
 
 #endif

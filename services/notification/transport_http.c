@@ -1,12 +1,17 @@
 /*
  * SMS, social (and optionally email) through an HTTP JSON gateway with
- * libcurl: POST <notify.http.url>/v2/notifications/<channel>, bearer token,
- * the body GOV.UK Notify's API takes (notify_http_body). The notification id
+ * libcurl: POST <notify.http.url>/v2/notifications/<channel>, the body GOV.UK
+ * Notify's API takes (notify_http_body). notify.http.auth chooses the
+ * Authorization header: a static bearer token, or (notify-jwt) the JWT Notify
+ * requires, built afresh for every request because Notify refuses one whose
+ * iat is more than 30 s from its clock; a retry therefore never reuses a stale
+ * token. The notification id
  * travels as "reference" and as the Idempotency-Key header: a gateway that
  * honours it (tests/tools/gateway_receiver.c does; docs/testing.md) drops a
  * repeat, so every failure without a definite refusal is retried.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,11 +82,27 @@ notify_send_http(notify_job *j)
     j->retry_after_ms = -1;
     char url[1024], auth[1024], key[300];
     snprintf(url, sizeof(url), "%s/v2/notifications/%s", cfg->http_url, channel);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cfg->http_token);
+    const char *bearer = cfg->http_token;
+    char *jwt = NULL;
+    if (strcmp(cfg->http_auth, "notify-jwt") == 0) {
+        char service_id[37], secret[37], err[300];
+        if (notify_api_key_split(cfg->http_api_key, "notify.http.api_key", service_id, secret, err,
+                                 sizeof(err)) != 0) {
+            notify_job_finished(j, NOTIFY_PERM, -1, err);
+            return 0;
+        }
+        jwt = notify_jwt(service_id, secret, ch_time_now_ms() / 1000);
+        if (!jwt)
+            return CH_ENOMEM;
+        bearer = jwt;
+    }
+    int send_auth = bearer[0] != '\0';
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+    free(jwt);
     snprintf(key, sizeof(key), "Idempotency-Key: %s", j->id);
     j->list = curl_slist_append(NULL, "Content-Type: application/json");
     if (!j->list || !curl_slist_append(j->list, key) ||
-        (cfg->http_token[0] && !curl_slist_append(j->list, auth)))
+        (send_auth && !curl_slist_append(j->list, auth)))
         return CH_ENOMEM;
     j->easy = curl_easy_init();
     if (!j->easy)

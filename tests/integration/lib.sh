@@ -104,19 +104,21 @@ wait_ready() {
   wait_until 30 ready "${SVC_PORT[$name]}" || fail "$name did not become ready"
 }
 
-# stop_service NAME: SIGTERM, and fail unless it exits 0 within 5 s.
+# stop_service NAME: SIGTERM, and fail unless it exits 0 within 6.5 s: the
+# services' shutdown.timeout_ms (4.5 s) bounds the drain, plus the last
+# flush, exit and (under ASan) the leak check.
 stop_service() {
   local name=$1 pid=${SVC_PID[$1]} start end
   start=$(date +%s%N)
   kill -TERM "$pid"
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && fail "$name still running 6 s after SIGTERM"
+  for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "$name still running 8 s after SIGTERM"
   local rc=0
   wait "$pid" || rc=$?
   end=$(date +%s%N)
   local ms=$(( (end - start) / 1000000 ))
   [ "$rc" -eq 0 ] || fail "$name exited with $rc after SIGTERM"
-  [ "$ms" -le 5000 ] || fail "$name took $ms ms to stop (limit 5000)"
+  [ "$ms" -le 6500 ] || fail "$name took $ms ms to stop (limit 6500)"
   pass "$name stopped cleanly on SIGTERM in $ms ms"
 }
 

@@ -15,13 +15,20 @@ start_smtp_sink() {
   touch "$SMTP_LOG"
 }
 
-# start_gateway [ARGS...]: GATEWAY_PORT, GATEWAY_LOG, GATEWAY_TOKEN.
+# start_gateway [ARGS...]: GATEWAY_PORT, GATEWAY_LOG, GATEWAY_TOKEN,
+# GATEWAY_API_KEY. With GATEWAY_AUTH=notify-jwt set beforehand the gateway
+# takes only GOV.UK Notify JWTs for GATEWAY_API_KEY (a fresh
+# {name}-{service_id}-{secret} key), else the static bearer GATEWAY_TOKEN.
+uuid4() { /usr/bin/python3 -c 'import uuid; print(uuid.uuid4())'; }
 start_gateway() {
   GATEWAY_PORT=$(free_port)
   GATEWAY_LOG="$WORK/gateway.jsonl"
   GATEWAY_TOKEN=$(openssl rand -hex 16)
+  GATEWAY_API_KEY="charter-test-$(uuid4)-$(uuid4)"
+  local auth=(--token "$GATEWAY_TOKEN")
+  [ "${GATEWAY_AUTH:-bearer}" = notify-jwt ] && auth=(--notify-key "$GATEWAY_API_KEY")
   "$BUILD/tests/gateway_receiver" --port "$GATEWAY_PORT" --log "$GATEWAY_LOG" \
-    --token "$GATEWAY_TOKEN" --ready "$WORK/gateway.ready" "$@" >>"$WORK/gateway.log" 2>&1 &
+    "${auth[@]}" --ready "$WORK/gateway.ready" "$@" >>"$WORK/gateway.log" 2>&1 &
   PIDS+=($!)
   wait_until 10 test -s "$WORK/gateway.ready" || fail "gateway_receiver did not start"
   touch "$GATEWAY_LOG"
@@ -34,7 +41,8 @@ notify_transport_env() {
     "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT" \
     CHARTER_NOTIFY_SMTP_FROM=noreply@council.example \
     "CHARTER_NOTIFY_HTTP_URL=http://127.0.0.1:$GATEWAY_PORT" \
-    "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" CHARTER_NOTIFY_HTTP_SMS_TEMPLATE_ID=sms-template \
+    "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "CHARTER_NOTIFY_HTTP_AUTH=${GATEWAY_AUTH:-bearer}" \
+    "CHARTER_NOTIFY_HTTP_API_KEY=$GATEWAY_API_KEY" CHARTER_NOTIFY_HTTP_SMS_TEMPLATE_ID=sms-template \
     CHARTER_NOTIFY_SMTP_TIMEOUT_MS=5000 CHARTER_NOTIFY_HTTP_TIMEOUT_MS=5000 \
     CHARTER_NOTIFY_LEASE_MS=8000 CHARTER_NOTIFY_RETRY_BASE_MS=500 CHARTER_NOTIFY_RETRY_MAX_MS=2000
 }

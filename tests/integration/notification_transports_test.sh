@@ -6,20 +6,25 @@
 #   text/plain); the server's first answer is 451, the send is retried with
 #   backoff and delivered exactly once;
 # - SMS and social replies through the HTTP gateway (tests/tools/
-#   gateway_receiver.c): Notify-shaped bodies with a bearer token; its first
-#   answer is 429 with Retry-After: 2 and the retry waits at least that long;
+#   gateway_receiver.c): Notify-shaped bodies, authenticated as GOV.UK Notify
+#   wants (notify.http.auth = notify-jwt: a fresh HS256 JWT per request whose
+#   signature, iss and iat the receiver verifies); its first answer is 429
+#   with Retry-After: 2 and the retry waits at least that long;
 # - a gateway's permanent refusal (400) goes to charter.dlq.v1 with a failed
 #   outcome on charter.notify.outcomes.v1;
 # - quiet hours: an SMS acknowledgement for an organisation whose
 #   sms_quiet_hours cover "now" is held in the Redis queue until the end of
 #   the window (checked against the instant Python's zoneinfo computes), not
-#   sent and not dropped.
+#   sent and not dropped;
+# - an API key with the wrong secret: the gateway answers 403 AuthError and
+#   the SMS is dead-lettered with a failed outcome (a permanent 4xx).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 
 start_redis
 start_broker
 start_smtp_sink 1
+GATEWAY_AUTH=notify-jwt
 start_gateway --fail-first 1 --retry-after 2 --reject-to 07700900666
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
@@ -116,7 +121,7 @@ gw "$CASE_S" "$CASE_X" "$REF_S" "$REF_X" "$GATEWAY_TOKEN" <<'PY' || fail "gatewa
 import json, sys
 log, cs, cx, rs, rx, tok = sys.argv[1:]
 L = [json.loads(l) for l in open(log)]
-assert all(x["auth_ok"] for x in L), "a request without the bearer token"
+assert all(x["auth_ok"] for x in L), "a request without a valid Notify JWT"
 refused = [x for x in L if x["status"] == 429]
 assert len(refused) == 1, L
 first = refused[0]
@@ -134,7 +139,7 @@ soc = [x for x in L if x["reference"] == cx + "/acknowledgement" and x["status"]
 assert len(soc) == 1 and soc[0]["path"] == "/v2/notifications/social", soc
 assert soc[0]["body"]["case_id"] == cx and rx in soc[0]["body"]["personalisation"]["body"], soc
 PY
-pass "SMS and social reply through the gateway, Notify-shaped with bearer token; 429 Retry-After honoured"
+pass "SMS and social reply through the gateway, Notify-shaped with a verified Notify JWT; 429 Retry-After honoured"
 
 # ---- permanent refusal -> DLQ ----
 dlq_has() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_B"; }
@@ -163,6 +168,31 @@ grep -qF "07700900777" "$GATEWAY_LOG" && fail "a text message went out during qu
 OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/dev/null | grep -aF "$CASE_Q/acknowledgement/queued" || true)
 grep -aqF "held for quiet hours until" <<<"$OUT" || fail "no queued outcome saying the SMS is held"
 pass "SMS inside quiet hours $QUIET held in the queue until $(date -u -d @$((WANT / 1000)) +%H:%MZ), not sent"
+
+# ---- wrong API key -> 403 -> DLQ ----
+stop_service notification
+WRONG_KEY="${GATEWAY_API_KEY:0:${#GATEWAY_API_KEY}-36}$(uuid4)"
+start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
+  CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES" "${NENV[@]}" \
+  "CHARTER_NOTIFY_HTTP_API_KEY=$WRONG_KEY"
+wait_ready notification
+read -r CASE_W REF_W <<<"$(contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
+dlq_w() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_W"; }
+wait_until 60 dlq_w || fail "the SMS sent with a wrong API key did not reach charter.dlq.v1"
+loc=$(find_record charter.dlq.v1 "$CASE_W")
+txt=$(decode_record charter.dlq.v1 $loc DeadLetter)
+grep -qF 'reason: "HTTP 403"' <<<"$txt" || fail "dead letter: $txt"
+OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/dev/null | grep -aF "$CASE_W/acknowledgement/failed" || true)
+[ -n "$OUT" ] || fail "no failed outcome for $REF_W"
+gw "$CASE_W/acknowledgement" <<'PY' || fail "gateway did not refuse the wrong key: $(cat "$GATEWAY_LOG")"
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1])]
+w = [x for x in L if x["reference"] == sys.argv[2]]
+assert w and all(x["status"] == 403 and not x["auth_ok"] for x in w), w
+assert w[0]["auth_error"] == "Invalid token: signature, api token not found", w
+PY
+grep -qF "${WRONG_KEY: -36}" "$WORK/notification.log" && fail "the API key's secret reached notification's log"
+pass "a JWT signed with the wrong secret: 403 AuthError, dead-lettered (reason 'HTTP 403') with a failed outcome"
 
 for s in ingest sla-timer notification; do stop_service "$s"; done
 echo "notification_transports: all checks passed"

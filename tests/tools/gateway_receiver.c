@@ -5,6 +5,12 @@
  *
  *   POST /v2/notifications/{sms,email,social}, JSON body with "reference".
  *   - Authorization must be "Bearer <--token>" when --token is given (401).
+ *   - With --notify-key KEY (a GOV.UK Notify API key, {name}-{service_id}-
+ *     {secret}) instead, Authorization must be "Bearer <JWT>" as Notify wants
+ *     it: alg HS256, signed with the key's secret, iss the service id, iat
+ *     (integer epoch seconds) within 30 s of the receiver's clock. Otherwise
+ *     403 {"status_code":403,"errors":[{"error":"AuthError","message":...}]}
+ *     and "auth_error" in the log line says which check failed.
  *   - The first --fail-first N requests are answered 429 with
  *     "Retry-After: <--retry-after>" seconds.
  *   - A reference seen before (an accepted request) is a repeat: answered 201
@@ -14,7 +20,7 @@
  *     --reject-to is answered 400 ValidationError (a permanent refusal).
  *   - Otherwise 201 {"id", "reference"} and the message counts as delivered.
  *   Every request is one JSON line in --log: n, at_ms, path, status,
- *   duplicate, reference, auth_ok, body (the request as sent).
+ *   duplicate, reference, auth_ok, auth_error, id, body (the request as sent).
  *
  * Binds 127.0.0.1 only; exits 0 on SIGTERM/SIGINT.
  */
@@ -23,6 +29,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +41,7 @@
 typedef struct {
     FILE *log;
     const char *token;
+    char service_id[37], secret[37]; /* from --notify-key; empty without */
     const char *reject_to;
     int fail_left;
     int retry_after;
@@ -59,6 +69,95 @@ reply(struct evhttp_request *req, int status, const char *reason, const char *js
 }
 
 static void
+b64url_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = abc[v >> 18 & 63];
+        out[o++] = abc[v >> 12 & 63];
+        out[o++] = abc[v >> 6 & 63];
+        out[o++] = abc[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
+        out[o++] = abc[v >> 18 & 63];
+        out[o++] = abc[v >> 12 & 63];
+        if (i + 1 < len)
+            out[o++] = abc[v >> 6 & 63];
+    }
+    out[o] = '\0';
+}
+
+/* base64url (no padding) of in[0..len) decoded as text into out; NULL if not base64url. */
+static char *
+b64url_decode(const char *in, size_t len, char *out, size_t outsz)
+{
+    unsigned v = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const char *p = in[i] ? strchr(abc, in[i]) : NULL;
+        if (!p)
+            return NULL;
+        v = (v << 6 | (unsigned)(p - abc)) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= outsz)
+                return NULL;
+            out[o++] = (char)(v >> bits & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* NULL when auth is a valid Notify JWT for the --notify-key, else why not. */
+static const char *
+check_notify_jwt(const receiver *r, const char *auth)
+{
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+        return "Unauthorized: authentication token must be provided";
+    const char *tok = auth + 7, *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d2 || strchr(d2 + 1, '.'))
+        return "Invalid token: not a JWT";
+    char hdr[256], claims[512], want[128];
+    if (!b64url_decode(tok, (size_t)(d1 - tok), hdr, sizeof(hdr)) ||
+        !b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), claims, sizeof(claims)))
+        return "Invalid token: not a JWT";
+    json_t *h = json_loads(hdr, 0, NULL);
+    int hs256 = h && json_is_string(json_object_get(h, "alg")) &&
+                strcmp(json_string_value(json_object_get(h, "alg")), "HS256") == 0;
+    json_decref(h);
+    if (!hs256)
+        return "Invalid token: algorithm used is not HS256";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    HMAC(EVP_sha256(), r->secret, (int)strlen(r->secret), (const unsigned char *)tok,
+         (size_t)(d2 - tok), mac, &maclen);
+    b64url_encode(mac, maclen, want);
+    if (strlen(d2 + 1) != strlen(want) || CRYPTO_memcmp(d2 + 1, want, strlen(want)) != 0)
+        return "Invalid token: signature, api token not found";
+    json_t *c = json_loads(claims, 0, NULL);
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    json_t *iat = json_object_get(c, "iat");
+    const char *why = NULL;
+    if (!iss)
+        why = "Invalid token: iss field not provided";
+    else if (strcmp(iss, r->service_id) != 0)
+        why = "Invalid token: service not found";
+    else if (!json_is_integer(iat))
+        why = "Invalid token: iat field not provided";
+    else if (llabs((long long)json_integer_value(iat) - now_ms() / 1000) > 30)
+        why = "Error: Your system clock must be accurate to within 30 seconds";
+    json_decref(c);
+    return why;
+}
+
+static void
 on_request(struct evhttp_request *req, void *arg)
 {
     receiver *r = arg;
@@ -71,7 +170,12 @@ on_request(struct evhttp_request *req, void *arg)
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     char want[512];
     snprintf(want, sizeof(want), "Bearer %s", r->token ? r->token : "");
-    int auth_ok = !r->token || (auth && strcmp(auth, want) == 0);
+    const char *auth_error = NULL;
+    if (r->service_id[0])
+        auth_error = check_notify_jwt(r, auth);
+    else if (r->token && !(auth && strcmp(auth, want) == 0))
+        auth_error = "bearer token does not match --token";
+    int auth_ok = !auth_error;
     json_error_t err;
     json_t *doc = json_loads(body, 0, &err);
     const char *ref = json_string_value(json_object_get(doc, "reference"));
@@ -86,6 +190,14 @@ on_request(struct evhttp_request *req, void *arg)
         strncmp(uri, "/v2/notifications/", 18) != 0) {
         status = 404;
         reply(req, 404, "Not Found", "{\"errors\":[{\"error\":\"NotFound\"}]}");
+    } else if (!auth_ok && r->service_id[0]) {
+        status = 403;
+        json_t *e = json_pack("{s:i, s:[{s:s, s:s}]}", "status_code", 403, "errors", "error",
+                              "AuthError", "message", auth_error);
+        char *s = json_dumps(e, JSON_COMPACT);
+        reply(req, 403, "Forbidden", s);
+        free(s);
+        json_decref(e);
     } else if (!auth_ok) {
         status = 401;
         reply(req, 401, "Unauthorized", "{\"errors\":[{\"error\":\"AuthError\"}]}");
@@ -123,6 +235,7 @@ on_request(struct evhttp_request *req, void *arg)
         json_pack("{s:I, s:I, s:s, s:i, s:b, s:s, s:b, s:s}", "n", (json_int_t)r->n, "at_ms",
                   (json_int_t)now_ms(), "path", uri, "status", status, "duplicate", dup,
                   "reference", ref ? ref : "", "auth_ok", auth_ok, "id", id);
+    json_object_set_new(line, "auth_error", auth_error ? json_string(auth_error) : json_null());
     json_object_set(line, "body", doc ? doc : json_null());
     char *s = json_dumps(line, JSON_COMPACT);
     fprintf(r->log, "%s\n", s);
@@ -154,7 +267,16 @@ main(int argc, char **argv)
             log = argv[i + 1];
         else if (strcmp(argv[i], "--token") == 0)
             r.token = argv[i + 1];
-        else if (strcmp(argv[i], "--reject-to") == 0)
+        else if (strcmp(argv[i], "--notify-key") == 0) {
+            size_t n = strlen(argv[i + 1]);
+            if (n < 75 || argv[i + 1][n - 74] != '-' || argv[i + 1][n - 37] != '-') {
+                fprintf(stderr, "gateway_receiver: --notify-key must be "
+                                "{name}-{service_id}-{secret_key}\n");
+                return 2;
+            }
+            memcpy(r.service_id, argv[i + 1] + n - 73, 36);
+            memcpy(r.secret, argv[i + 1] + n - 36, 36);
+        } else if (strcmp(argv[i], "--reject-to") == 0)
             r.reject_to = argv[i + 1];
         else if (strcmp(argv[i], "--fail-first") == 0)
             r.fail_left = atoi(argv[i + 1]);
@@ -164,8 +286,9 @@ main(int argc, char **argv)
             ready = argv[i + 1];
     }
     if (!port || !log) {
-        fprintf(stderr, "usage: gateway_receiver --port P --log FILE [--token T] "
-                        "[--fail-first N] [--retry-after S] [--reject-to TO] [--ready FILE]\n");
+        fprintf(stderr,
+                "usage: gateway_receiver --port P --log FILE [--token T | --notify-key KEY] "
+                "[--fail-first N] [--retry-after S] [--reject-to TO] [--ready FILE]\n");
         return 2;
     }
     r.log = fopen(log, "a");

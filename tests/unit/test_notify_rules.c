@@ -1,7 +1,8 @@
 /*
  * notification's pure rules: quiet hours (including the 23:00 text message
  * and both clock changes), backoff with jitter, what each transport answer
- * means, Retry-After, the MIME message and the Notify-shaped JSON body.
+ * means, Retry-After, the MIME message, the Notify-shaped JSON body, and the
+ * Notify API key and JWT (against a vector computed with Python's hmac).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "notify_rules.h"
@@ -263,6 +265,55 @@ bucket_simulated_queue_keeps_the_rate(void **state)
     assert_true(holds <= 2 * N);
 }
 
+#define SERVICE "26785a09-ab16-4eb0-8407-a37497a57506"
+#define SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
+
+static void
+api_key_split(void **state)
+{
+    (void)state;
+    char sid[37], sec[37], err[300] = "";
+    assert_int_equal(notify_api_key_split("my-test-key-" SERVICE "-" SECRET, "notify.http.api_key",
+                                          sid, sec, err, sizeof(err)),
+                     0);
+    assert_string_equal(sid, SERVICE);
+    assert_string_equal(sec, SECRET);
+    const char *bad[] = {"",
+                         SERVICE "-" SECRET,
+                         "key-" SERVICE "-" SECRET "x",
+                         "key-" SERVICE "_" SECRET,
+                         "key-" SERVICE "-3d844edf-8d35-48ac-975b-e847b4f122bz",
+                         "key_" SERVICE "-" SECRET};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(
+            notify_api_key_split(bad[i], "notify.http.api_key", sid, sec, err, sizeof(err)),
+            CH_EINVAL);
+        assert_non_null(strstr(err, "notify.http.api_key"));
+        assert_null(strstr(err, "3d844edf"));
+        assert_null(strstr(err, "26785a09"));
+    }
+}
+
+static void
+jwt_matches_python_hmac(void **state)
+{
+    (void)state;
+    /* base64url(header) . base64url(claims) . base64url(HMAC-SHA256(secret)),
+     * computed with /usr/bin/python3's hmac, hashlib and base64. */
+    char *jwt = notify_jwt(SERVICE, SECRET, 1700000000);
+    assert_non_null(jwt);
+    assert_string_equal(jwt, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                             "eyJpc3MiOiIyNjc4NWEwOS1hYjE2LTRlYjAtODQwNy1hMzc0OTdhNTc1MDYiLCJpYXQi"
+                             "OjE3MDAwMDAwMDB9.Kn-G9XSJxdSMk5GxZAwIpUFB7KL-ZpWDLUGVQeIZ4Ec");
+    assert_null(strstr(jwt, SECRET));
+    char *other = notify_jwt(SERVICE, SECRET, 1700000001);
+    assert_non_null(other);
+    assert_string_not_equal(jwt, other);
+    free(other);
+    free(jwt);
+}
+
 int
 main(void)
 {
@@ -276,6 +327,8 @@ main(void)
         cmocka_unit_test(http_body_is_notify_shaped),
         cmocka_unit_test(bucket_holds_then_releases_in_turn),
         cmocka_unit_test(bucket_simulated_queue_keeps_the_rate),
+        cmocka_unit_test(api_key_split),
+        cmocka_unit_test(jwt_matches_python_hmac),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
