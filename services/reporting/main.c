@@ -720,6 +720,49 @@ open_loaded(void *opaque, redisReply *reply)
     report_req_free(q);
 }
 
+static int
+cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const ch_report_item *)a)->key, ((const ch_report_item *)b)->key);
+}
+
+/* An organisation's figures (an HGETALL reply) as a table, replacing t's
+ * contents: sorted once, as ch_report_table_add would keep it (equal keys
+ * summed, zero counters dropped), rather than inserted one at a time. A
+ * key too long for an item is skipped. */
+static int
+table_from_reply(ch_report_table *t, const redisReply *reply)
+{
+    ch_report_table_free(t);
+    t->cap = reply->elements / 2 ? reply->elements / 2 : 1;
+    t->items = malloc(t->cap * sizeof(*t->items));
+    if (!t->items) {
+        t->cap = 0;
+        return CH_ENOMEM;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        ch_report_item *it = &t->items[t->n];
+        if (reply->element[i]->len >= sizeof(it->key))
+            continue;
+        snprintf(it->key, sizeof(it->key), "%s", reply->element[i]->str);
+        it->value = strtoll(reply->element[i + 1]->str, NULL, 10);
+        t->n++;
+    }
+    qsort(t->items, t->n, sizeof(*t->items), cmp_item);
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (n && strcmp(t->items[n - 1].key, t->items[i].key) == 0)
+            t->items[n - 1].value += t->items[i].value;
+        else
+            t->items[n++] = t->items[i];
+        if (t->items[n - 1].value == 0 &&
+            (i + 1 == t->n || strcmp(t->items[i + 1].key, t->items[n - 1].key) != 0))
+            n--;
+    }
+    t->n = n;
+    return 0;
+}
+
 static void
 figures_loaded(void *opaque, redisReply *reply)
 {
@@ -728,17 +771,10 @@ figures_loaded(void *opaque, redisReply *reply)
         report_unavailable(q);
         return;
     }
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        ch_report_item it;
-        if (reply->element[i]->len >= sizeof(it.key))
-            continue;
-        snprintf(it.key, sizeof(it.key), "%s", reply->element[i]->str);
-        it.value = strtoll(reply->element[i + 1]->str, NULL, 10);
-        if (ch_report_table_add(&q->table, &it, 1) != 0) {
-            ch_http_reply_error(q->req, 500, "internal", "out of memory");
-            report_req_free(q);
-            return;
-        }
+    if (table_from_reply(&q->table, reply) != 0) {
+        ch_http_reply_error(q->req, 500, "internal", "out of memory");
+        report_req_free(q);
+        return;
     }
     if (ch_redis_command(q->r->rt, open_loaded, q,
                          "ZRANGEBYSCORE charter:report:{%s}:open -inf (%lld", q->org,
@@ -988,17 +1024,10 @@ dash_figures(void *opaque, redisReply *reply)
         dash_open(q, NULL);
         return;
     }
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        ch_report_item it;
-        if (reply->element[i]->len >= sizeof(it.key))
-            continue;
-        snprintf(it.key, sizeof(it.key), "%s", reply->element[i]->str);
-        it.value = strtoll(reply->element[i + 1]->str, NULL, 10);
-        if (ch_report_table_add(&q->table, &it, 1) != 0) {
-            ch_http_reply_error(q->req, 500, "internal", "out of memory");
-            dash_free(q);
-            return;
-        }
+    if (table_from_reply(&q->table, reply) != 0) {
+        ch_http_reply_error(q->req, 500, "internal", "out of memory");
+        dash_free(q);
+        return;
     }
     if (ch_redis_command(q->r->rt, dash_open, q,
                          "ZRANGEBYSCORE charter:report:{%s}:open -inf (%lld", org,
@@ -1445,12 +1474,6 @@ round_counts(void *opaque, redisReply *reply)
         round_abort(sr);
 }
 
-static int
-cmp_item(const void *a, const void *b)
-{
-    return strcmp(((const ch_report_item *)a)->key, ((const ch_report_item *)b)->key);
-}
-
 static void
 round_figures(void *opaque, redisReply *reply)
 {
@@ -1459,36 +1482,10 @@ round_figures(void *opaque, redisReply *reply)
         round_abort(sr);
         return;
     }
-    /* sorted once, as ch_report_table_add would keep it: equal keys summed,
-     * zero counters dropped */
-    ch_report_table *t = &sr->table;
-    t->cap = reply->elements / 2 ? reply->elements / 2 : 1;
-    t->items = malloc(t->cap * sizeof(*t->items));
-    if (!t->items) {
-        t->cap = 0;
+    if (table_from_reply(&sr->table, reply) != 0) {
         round_abort(sr);
         return;
     }
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        ch_report_item *it = &t->items[t->n];
-        if (reply->element[i]->len >= sizeof(it->key))
-            continue;
-        snprintf(it->key, sizeof(it->key), "%s", reply->element[i]->str);
-        it->value = strtoll(reply->element[i + 1]->str, NULL, 10);
-        t->n++;
-    }
-    qsort(t->items, t->n, sizeof(*t->items), cmp_item);
-    size_t n = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (n && strcmp(t->items[n - 1].key, t->items[i].key) == 0)
-            t->items[n - 1].value += t->items[i].value;
-        else
-            t->items[n++] = t->items[i];
-        if (t->items[n - 1].value == 0 &&
-            (i + 1 == t->n || strcmp(t->items[i + 1].key, t->items[n - 1].key) != 0))
-            n--;
-    }
-    t->n = n;
     if (ch_redis_command(sr->r->rt, round_counts, sr, "HGETALL charter:report:{%s}:counts",
                          sr->items[sr->next].org) != 0)
         round_abort(sr);
