@@ -19,6 +19,29 @@ typedef struct {
 
 static void redis_connect(ch_runtime *rt);
 
+/* Commands issued during a loop turn are written together at its end rather
+ * than when the next turn finds the socket writable: the answers are on
+ * their way while the loop polls, a turn sooner. */
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ch_runtime *rt = arg;
+    rt->redis_flush_scheduled = 0;
+    if (rt->redis && rt->redis_ready)
+        redisAsyncHandleWrite(rt->redis);
+}
+
+static void
+schedule_flush(ch_runtime *rt)
+{
+    if (!rt->redis_flush_scheduled) {
+        rt->redis_flush_scheduled = 1;
+        event_active(rt->redis_flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -127,7 +150,8 @@ ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     if (ch_redis_url_parse(rt->cfg.redis_url, &rt->rurl, errstr, errstr_size) != 0)
         return CH_EINVAL;
     rt->redis_retry_ev = evtimer_new(rt->base, retry_cb, rt);
-    if (!rt->redis_retry_ev) {
+    rt->redis_flush_ev = event_new(rt->base, -1, 0, flush_cb, rt);
+    if (!rt->redis_retry_ev || !rt->redis_flush_ev) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -142,6 +166,10 @@ ch__redis_close(ch_runtime *rt)
     if (rt->redis_retry_ev) {
         event_free(rt->redis_retry_ev);
         rt->redis_retry_ev = NULL;
+    }
+    if (rt->redis_flush_ev) {
+        event_free(rt->redis_flush_ev);
+        rt->redis_flush_ev = NULL;
     }
     if (rt->redis) {
         redisAsyncContext *ac = rt->redis;
@@ -175,6 +203,7 @@ ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, 
         free(rc);
         return CH_EAGAIN;
     }
+    schedule_flush(rt);
     return 0;
 }
 
@@ -193,5 +222,6 @@ ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, co
         free(rc);
         return CH_EAGAIN;
     }
+    schedule_flush(rt);
     return 0;
 }

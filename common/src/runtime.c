@@ -180,6 +180,39 @@ setup_metrics(ch_runtime *rt)
 }
 
 static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ch_runtime *rt = arg;
+    ch_log_flush(&rt->log);
+}
+
+/* ch_log_defer's schedule: an active event runs after the callbacks already
+ * queued in this loop turn, so the flush comes at the turn's end. */
+static void
+log_schedule(void *arg)
+{
+    ch_runtime *rt = arg;
+    event_active(rt->log_flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Lines logged on the loop's thread are written once per loop turn. */
+static int
+setup_log_defer(ch_runtime *rt)
+{
+    rt->log_defer = calloc(1, sizeof(*rt->log_defer));
+    rt->log_flush_ev = event_new(rt->base, -1, 0, log_flush_cb, rt);
+    if (!rt->log_defer || !rt->log_flush_ev)
+        return CH_ENOMEM;
+    rt->log_defer->owner = pthread_self();
+    rt->log_defer->schedule = log_schedule;
+    rt->log_defer->arg = rt;
+    rt->log.defer = rt->log_defer;
+    return 0;
+}
+
+static void
 runtime_free(ch_runtime *rt)
 {
     ch__kafka_destroy(rt);
@@ -197,6 +230,11 @@ runtime_free(ch_runtime *rt)
         event_free(rt->tick_ev);
     if (rt->shutdown_ev)
         event_free(rt->shutdown_ev);
+    ch_log_flush(&rt->log);
+    rt->log.defer = NULL;
+    if (rt->log_flush_ev)
+        event_free(rt->log_flush_ev);
+    free(rt->log_defer);
     if (rt->base)
         event_base_free(rt->base);
     ch__metrics_destroy(rt);
@@ -272,11 +310,13 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     /* Precise timers: epoll_wait's whole-millisecond time-outs, rounded up,
      * would make every timer up to 1 ms late (sla-timer fires on them). */
     struct event_config *ec = event_config_new();
-    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0)
+    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0 &&
+        (!svc->epoll_changelist ||
+         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0))
         rt->base = event_base_new_with_config(ec);
     if (ec)
         event_config_free(ec);
-    if (!rt->base || setup_metrics(rt) != 0) {
+    if (!rt->base || setup_metrics(rt) != 0 || setup_log_defer(rt) != 0) {
         fprintf(stderr, "charter-%s: cannot create the event loop\n", svc->name);
         goto out;
     }

@@ -81,6 +81,8 @@ struct ch_runtime {
 
     struct event_base *base;
     struct event *sigterm_ev, *sigint_ev, *sighup_ev, *tick_ev, *shutdown_ev;
+    ch_log_defer *log_defer;
+    struct event *log_flush_ev; /* writes the turn's log lines at the end of the turn */
 
     ch_sub *subs; /* every subscription, descriptor's first */
     size_t nsubs;
@@ -104,6 +106,8 @@ struct ch_runtime {
     ch_redis_url rurl;
     struct event *redis_retry_ev;
     int64_t redis_backoff_ms;
+    struct event *redis_flush_ev; /* sends the turn's commands at the end of the turn */
+    int redis_flush_scheduled;
 
     struct evhttp *http;
 

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,13 +282,25 @@ ch_gateways_load_file(const char *path, ch_gateways **out, char *errstr, size_t 
 
 /* ---- signatures ---- */
 
+/* The HMAC implementation, fetched once: EVP_MAC_fetch looks it up in
+ * OpenSSL's provider tables, a cost per request otherwise. It lives as long
+ * as the process. */
+static EVP_MAC *hmac_impl;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_hmac(void)
+{
+    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static int
 hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, const void *body,
             size_t len, unsigned char out[CH_SIG_MAC_LEN])
 {
     int rc = CH_EIO;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    pthread_once(&hmac_once, fetch_hmac);
+    EVP_MAC_CTX *ctx = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                            OSSL_PARAM_construct_end()};
     size_t outlen = 0;
@@ -296,7 +309,6 @@ hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, con
         EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
         rc = 0;
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return rc;
 }
 

@@ -187,6 +187,7 @@ static const ch_service ingest_service = {
     .kafka_defaults = ingest_kafka_defaults,
     .routes = routes,
     .nroutes = sizeof(routes) / sizeof(routes[0]),
+    .epoll_changelist = 1,
     .init = ingest_init,
     .on_message = inbound_on_message,
     .fini = ingest_fini,
