@@ -6,7 +6,12 @@ gateway_message_id, so no request is a duplicate and every 202 is a new Kafka
 record, signed X-Charter-Signature: t=T,v1=HMAC-SHA256(key, T + "." + body).
 Signatures are valid for 5 minutes from T, so run this right before wrk.
 
-Usage: gen_requests.py OUT N KEY_FILE RUN_TAG
+With ORGANISATION every request names it instead of the five charters'
+organisations: run.sh's parse-only rounds name one ingest does not know, so
+ingest authenticates, parses and validates each request and answers 422
+before Redis or Kafka.
+
+Usage: gen_requests.py OUT N KEY_FILE RUN_TAG [ORGANISATION]
 """
 import hashlib
 import hmac
@@ -28,12 +33,13 @@ SUMMARIES = [
 
 def main():
     out, n, key_file, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    orgs = sys.argv[5:6] or ORGS
     key = open(key_file, "rb").read().strip()
     t = str(int(time.time())).encode()
     with open(out, "wb") as f:
         for i in range(n):
             body = json.dumps({
-                "organisation": ORGS[i % len(ORGS)],
+                "organisation": orgs[i % len(orgs)],
                 "channel": CHANNELS[i % len(CHANNELS)],
                 "received_at": "2026-11-23T09:%02d:%02dZ" % (i // 60 % 60, i % 60),
                 "customer": {"name": "Ann Example", "email": "ann.example+%d@example.org" % i,
