@@ -176,7 +176,7 @@ done
 # cluster) keeps only the newest records of a partition, so the start offset
 # may have moved; the records still there are read back and their keys (case
 # ids) must all be distinct.
-sleep 6 # longer than kafka.message.timeout.ms: every request in flight has its answer
+sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
 [ -n "$parts" ] || die "kcat found no partitions of $TOPIC"

@@ -19,6 +19,9 @@ def metric(path, name):
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     accepted = metric(sys.argv[2], "charter_ingest_accepted_total")
+    # writes Kafka confirmed after their request was answered 503 (none unless a round
+    # timed out): on the topic too, though wrk saw no 202 for them
+    late = metric(sys.argv[2], "charter_ingest_late_writes_total")
     appended, retained, records, distinct, conns = (int(a) for a in sys.argv[3:8])
 
     print("\n%-14s %10s %9s %9s %9s  %-28s %s" % ("run", "req/s", "p50 ms", "p90 ms", "p99 ms",
@@ -81,7 +84,9 @@ def main():
           % (retained, records, distinct))
     print("  answered after wrk stopped        %d (requests in flight at the end of a run;"
           " at most %d per run)" % (inflight, conns))
-    ok = (appended == accepted and retained == records == distinct and not other
+    if late:
+        print("  confirmed after a 503 (late)      %d" % late)
+    ok = (appended == accepted + late and retained == records == distinct and not other
           and 0 <= inflight <= conns * len(ingest_rows))
     print("  every 202 persisted exactly once: %s" % ("yes" if ok else "NO"))
     sys.exit(0 if ok and parse_ok else 1)

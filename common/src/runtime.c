@@ -40,6 +40,12 @@ static const ch_config_entry runtime_keys[] = {
      "topic for records that can never be processed (kept with the reason)", 0, 0, NULL},
 };
 
+const char *
+ch_runtime_kafka_setting(const ch_runtime *rt, const char *key)
+{
+    return ch_config_kafka_get(&rt->config, key);
+}
+
 const ch_log *
 ch_runtime_log(const ch_runtime *rt)
 {

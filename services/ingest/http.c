@@ -226,6 +226,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     it->owner = s;
     it->ready = single_ready;
     it->done = single_done;
+    it->answer_deadline = 1;
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
 
@@ -440,6 +441,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         it->owner = b;
         it->ready = batch_ready;
         it->done = batch_done;
+        it->answer_deadline = 1;
         b->items[b->n++] = it;
     }
     if (b->n == 0) {

@@ -32,6 +32,7 @@ typedef struct {
     int64_t idempotency_ttl_s;
     int64_t max_batch_lines;
     char *gateway_topics; /* "GATEWAY=TOPIC_OR_^PATTERN ..." */
+    int64_t answer_timeout_ms;
 } ingest_config;
 
 typedef struct {
@@ -55,8 +56,11 @@ typedef struct ingest {
     size_t ninbound;
     ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
         *m_in_progress;
-    char claim_sha[41]; /* SHA-1 of the idempotency script, hex, for EVALSHA */
-    uint8_t rnd[2048];  /* random bytes for ids; rnd_pos is the first unused */
+    ch_metric *m_late;
+    char claim_sha[41];                 /* SHA-1 of the idempotency script, hex, for EVALSHA */
+    char pending_ttl_ms[24];            /* how long a claim stays pending: outlives any write */
+    struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
+    uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
 } ingest;
 
@@ -69,8 +73,8 @@ struct item {
     Charter__V1__CaseEvent *ev; /* owned; freed by item_free */
     ch_event_json_meta meta;
     const organisation *org;
-    const char *source; /* "http:<gateway>" or "kafka:<gateway>", borrowed */
-    const char *gateway;
+    char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
+    char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
     int claim_sent_script; /* the claim went as EVAL (after NOSCRIPT) */
 
@@ -87,16 +91,37 @@ struct item {
     void *owner;
     size_t line; /* batch line number */
     int64_t partition, offset;
+
+    /* An HTTP item whose write Kafka has not confirmed within
+     * ingest.answer_timeout_ms is answered 503 (answered) while the write
+     * goes on; its outcome is recorded in Redis when the report comes, so
+     * the gateway's retry gets 409 until then and the original answer after.
+     * item_free() on an item Kafka still holds only marks it released. */
+    int answer_deadline; /* set by the owner: answer by the timeout */
+    int in_kafka;        /* produced, delivery report not yet in */
+    int answered;        /* done() already called with 503 */
+    int released;        /* the owner let go of it */
+    int64_t produced_ms;
+    struct item *wprev, *wnext; /* ingest's wait list while in_kafka */
 };
 
-/* Prepares the context for items (script digest, id pool). */
+/* Prepares the context for items (script digest, id pool, pending expiry). */
 int pipeline_init(ingest *in, char *errstr, size_t errstr_size);
+
+/* Answers 503 for HTTP items Kafka has held longer than the answer timeout
+ * (ingest's tick, once a second). */
+void pipeline_sweep(ingest *in, int64_t now_ms);
+
+/* Frees the items Kafka still held at shutdown (their owners are gone). */
+void pipeline_fini(ingest *in);
 
 /* A new item owning ev (NULL on ENOMEM, ev then still the caller's). */
 item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,
                const char *gateway, const char *source);
 /* An item that failed before it started (bad JSON): done is the caller's to call. */
 item *item_new_refused(ingest *in, const ch_json_error *err);
+/* Frees the item, or, while Kafka still holds it, marks it released: the
+ * delivery report frees it. */
 void item_free(item *it);
 
 /*

@@ -5,9 +5,11 @@
  *
  * An HTTP answer of 202 is given only after Kafka acknowledged the write, so
  * a client that saw 202 knows the event is durable; anything else (Redis or
- * Kafka unavailable) answers 503 with Retry-After and nothing half-done. The
- * producer's message.timeout.ms defaults to 5 s here, so a broker outage
- * turns into quick 503s rather than requests held for minutes.
+ * Kafka unavailable) answers 503 with Retry-After. A request whose write
+ * Kafka has not confirmed within ingest.answer_timeout_ms (5 s) is answered
+ * 503 while the write goes on (pipeline.c), so a broker outage turns into
+ * quick 503s rather than requests held for minutes, and a write that did
+ * reach the broker is never made twice by the gateway's retry.
  *
  * This file is the service's descriptor and configuration; pipeline.c takes
  * an event to Kafka, http.c is the API, inbound.c the gateway topics.
@@ -65,16 +67,22 @@ static const ch_config_entry ingest_keys[] = {
      "Kafka gateways publishing JSON records, as GATEWAY=TOPIC entries separated by spaces; a "
      "topic starting with ^ is a regular expression (e.g. email=^charter\\.gateway\\.email\\..*)",
      0, 0, inbound_validate},
+    {"ingest.answer_timeout_ms", CH_CFG_INT, "5000", offsetof(ingest_config, answer_timeout_ms),
+     "an HTTP request whose write Kafka has not confirmed within this is answered 503; the "
+     "write goes on, and a retry with the same gateway_message_id gets 409 until it is "
+     "confirmed, then the original answer (checked once a second)",
+     1000, 600000, NULL},
 };
 
-/* A broker outage answers 503 within seconds (see the file's top), and a
- * broker that is back is reconnected to within a second, not librdkafka's
- * default backoff of up to 10 s. Every answer waits for its write to be
+/* A write is retried for 30 s (message.timeout.ms) across a broker outage
+ * (requests are answered 503 after ingest.answer_timeout_ms, see the file's
+ * top), and a broker that is back is reconnected to within a second, not
+ * librdkafka's default backoff of up to 10 s. Every answer waits for its write to be
  * acknowledged, so the producer sends at once (linger.ms 0, where the other
  * services batch for 5 ms): under load, writes still travel together, as
  * those that arrive while a request is in flight go in the next one. */
 static const char *const ingest_kafka_defaults[] = {
-    "message.timeout.ms", "5000", "reconnect.backoff.max.ms", "1000", "linger.ms", "0", NULL};
+    "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", "linger.ms", "0", NULL};
 
 static const ch_route routes[] = {
     {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact},
@@ -148,6 +156,10 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     in->m_in_progress =
         ch_metric_counter(rt, "charter_ingest_in_progress_total",
                           "repeats answered 409 while the first attempt was still being written");
+    in->m_late = ch_metric_counter(
+        rt, "charter_ingest_late_writes_total",
+        "events Kafka confirmed after their request had been answered 503 (a retry with the "
+        "same gateway_message_id gets the original answer)");
     int rc = pipeline_init(in, errstr, errstr_size);
     if (rc == 0)
         rc = load_gateways(in, errstr, errstr_size);
@@ -168,9 +180,16 @@ oom:
 }
 
 static void
+ingest_tick(void *svc, int64_t now_ms)
+{
+    pipeline_sweep(svc, now_ms);
+}
+
+static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    pipeline_fini(in);
     ch_gateways_free(in->gateways);
     free(in->inbound);
     free(in->orgs);
@@ -190,6 +209,7 @@ static const ch_service ingest_service = {
     .epoll_changelist = 1,
     .init = ingest_init,
     .on_message = inbound_on_message,
+    .tick = ingest_tick,
     .fini = ingest_fini,
 };
 

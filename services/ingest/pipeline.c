@@ -9,8 +9,10 @@
  * (the reference counter charter:ref:{ORG}:YEAR shares the hash tag, so this
  * works on Redis Cluster). The record moves through three states:
  *
- *   P|event_id|case_id|reference   claimed, produce in flight (60 s expiry,
- *                                  so a crash does not block retries long)
+ *   P|event_id|case_id|reference   claimed, produce in flight (expires a
+ *                                  minute after Kafka's message.timeout.ms,
+ *                                  so a crash does not block retries long but
+ *                                  no write outlives its claim)
  *   D|...                          Kafka acknowledged it: a repeat gets the
  *                                  original answer (200) and produces nothing
  *   F|...                          Kafka refused it (503): a retry re-produces
@@ -20,6 +22,15 @@
  * was "possibly persisted" (a timeout on a request already sent): should the
  * first attempt have landed after all, the retry is the same event (same
  * event_id), which every consumer already drops as a redelivery.
+ *
+ * A request answers when Kafka has confirmed the write, or with 503 after
+ * ingest.answer_timeout_ms (5 s) if it has not: during a broker outage the
+ * write goes on (librdkafka's idempotent producer retries it when the
+ * broker is back, for up to message.timeout.ms), and the claim stays P, so
+ * the gateway's retry gets 409 until the report comes and then the original
+ * answer. Answering 503 and writing again on the retry instead would put
+ * the event on the topic twice whenever the first write had reached the
+ * broker and only its acknowledgement was lost.
  *
  * Cost per event matters here: every request waits for this step, so it is
  * one round trip, sent as EVALSHA (the script's 40-byte digest rather than
@@ -38,8 +49,6 @@
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "ingest.h"
-
-#define PENDING_TTL_MS "60000"
 
 static const char claim_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"
@@ -76,6 +85,16 @@ pipeline_init(ingest *in, char *errstr, size_t errstr_size)
     }
     in->claim_sha[2 * mdlen] = '\0';
     in->rnd_pos = sizeof(in->rnd);
+    const char *mt = ch_runtime_kafka_setting(in->rt, "message.timeout.ms");
+    char *end = NULL;
+    long long timeout_ms = mt ? strtoll(mt, &end, 10) : 300000; /* librdkafka's default */
+    if (mt && (end == mt || *end || timeout_ms < 0 || timeout_ms > 24LL * 3600 * 1000)) {
+        snprintf(errstr, errstr_size, "kafka.message.timeout.ms '%s' is not a number of ms", mt);
+        return CH_EINVAL;
+    }
+    if (timeout_ms == 0) /* 0: librdkafka never gives up; neither may the claim */
+        timeout_ms = 24LL * 3600 * 1000;
+    snprintf(in->pending_ttl_ms, sizeof(in->pending_ttl_ms), "%lld", timeout_ms + 60000);
     return 0;
 }
 
@@ -116,8 +135,8 @@ item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,
     it->ev = ev;
     if (meta)
         it->meta = *meta;
-    it->gateway = gateway;
-    it->source = source;
+    snprintf(it->gateway, sizeof(it->gateway), "%s", gateway ? gateway : "");
+    snprintf(it->source, sizeof(it->source), "%s", source ? source : "");
     it->partition = it->offset = -1;
     return it;
 }
@@ -136,13 +155,68 @@ item_new_refused(ingest *in, const ch_json_error *err)
     return it;
 }
 
+static void
+item_destroy(item *it)
+{
+    ch_event_json_free(it->ev);
+    free(it);
+}
+
 void
 item_free(item *it)
 {
     if (!it)
         return;
-    ch_event_json_free(it->ev);
-    free(it);
+    if (it->in_kafka) {
+        it->released = 1;
+        it->owner = NULL;
+        return;
+    }
+    item_destroy(it);
+}
+
+static void
+wait_unlink(item *it)
+{
+    ingest *in = it->in;
+    if (it->wprev)
+        it->wprev->wnext = it->wnext;
+    else if (in->wait_head == it)
+        in->wait_head = it->wnext;
+    if (it->wnext)
+        it->wnext->wprev = it->wprev;
+    else if (in->wait_tail == it)
+        in->wait_tail = it->wprev;
+    it->wprev = it->wnext = NULL;
+}
+
+void
+pipeline_sweep(ingest *in, int64_t now_ms)
+{
+    item *next;
+    for (item *it = in->wait_head; it && now_ms - it->produced_ms >= in->cfg->answer_timeout_ms;
+         it = next) {
+        next = it->wnext;
+        if (it->answered)
+            continue;
+        it->answered = 1;
+        item_finish_error(it, 503, "unavailable", NULL,
+                          "Kafka has not confirmed the write yet; retry with the same "
+                          "gateway_message_id for its outcome");
+    }
+}
+
+void
+pipeline_fini(ingest *in)
+{
+    item *next;
+    for (item *it = in->wait_head; it; it = next) {
+        next = it->wnext;
+        wait_unlink(it);
+        it->in_kafka = 0;
+        if (it->released)
+            item_destroy(it);
+    }
 }
 
 void
@@ -365,7 +439,7 @@ send_claim(item *it, int full_script)
         argv[argc++] = refkey;
     }
     argv[argc++] = ids;
-    argv[argc++] = PENDING_TTL_MS;
+    argv[argc++] = in->pending_ttl_ms;
     if (received)
         argv[argc++] = prefix;
     size_t argvlen[8];
@@ -401,6 +475,28 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
 {
     item *it = opaque;
     ingest *in = it->in;
+    it->in_kafka = 0;
+    if (it->answer_deadline)
+        wait_unlink(it);
+    if (it->answered) {
+        /* Answered 503 already: record the outcome the retry will get. */
+        record_outcome(it, rc == 0 ? 'D' : 'F');
+        if (rc == 0) {
+            ch_metric_add(in->m_late, 1);
+            CH_LOG_INFO(ch_runtime_log(in->rt),
+                        "case event accepted after its request was answered",
+                        CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
+                        CH_STR("source", it->source), CH_INT("partition", partition),
+                        CH_INT("offset", offset));
+        } else {
+            CH_LOG_WARN(ch_runtime_log(in->rt), "case event not written to Kafka",
+                        CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
+                        CH_STR("error", errstr));
+        }
+        if (it->released)
+            item_destroy(it);
+        return;
+    }
     if (rc != 0) {
         CH_LOG_WARN(ch_runtime_log(in->rt), "case event not written to Kafka",
                     CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
@@ -459,5 +555,16 @@ item_produce(item *it)
     if (ch_produce(in->rt, in->cfg->topic, it->case_id, &ev->base, delivered, it) != 0) {
         record_outcome(it, 'F');
         item_finish_error(it, 503, "unavailable", NULL, "Kafka is not accepting writes; retry");
+        return;
+    }
+    it->in_kafka = 1;
+    if (it->answer_deadline) {
+        it->produced_ms = ch_time_now_ms();
+        it->wprev = in->wait_tail;
+        if (in->wait_tail)
+            in->wait_tail->wnext = it;
+        else
+            in->wait_head = it;
+        in->wait_tail = it;
     }
 }

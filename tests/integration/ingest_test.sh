@@ -11,7 +11,8 @@
 #     to charter.dlq.v1 with the reason and the original bytes;
 #   - the fault test: the broker is taken down in the middle of a load and
 #     brought back; every event that got 202 is on the topic, 503s carry Retry-After,
-#     and nothing retried after a 503 appears twice.
+#     and nothing retried after a 503 appears twice (a write answered 503 but
+#     confirmed later is answered 409, then 200 with the original case id).
 source "$(dirname "$0")/lib.sh"
 
 TOPIC=charter.contact.events.v1
@@ -297,10 +298,13 @@ for _ in $(seq 1 600); do kill -0 "$LOAD_PID" 2>/dev/null || break; sleep 0.1; d
 kill -0 "$LOAD_PID" 2>/dev/null && fail "load client still running 60 s after the broker came back"
 wait "$LOAD_PID" || fail "load client failed"
 kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt"
-python3 - "$WORK/load.json" "$WORK/keys.txt" <<'PY' || fail "fault test: see above"
+curl -fsS "$URL/metrics" >"$WORK/metrics.txt" || fail "ingest /metrics"
+python3 - "$WORK/load.json" "$WORK/keys.txt" "$WORK/metrics.txt" <<'PY' || fail "fault test: see above"
 import collections, json, sys
 res = json.load(open(sys.argv[1]))
 keys = collections.Counter(l.strip() for l in open(sys.argv[2]))
+late = [int(float(l.split()[-1])) for l in open(sys.argv[3])
+        if l.startswith("charter_ingest_late_writes_total ")]
 n = len(res)
 first_202 = [m for m, t in res.items() if t[0][0] == 202]
 saw_503 = [m for m, t in res.items() if any(x[0] == 503 for x in t)]
@@ -316,9 +320,9 @@ def bad(msg):
 if n < 20: bad("only %d messages sent" % n)
 if not saw_503: bad("no request got 503: the outage was not exercised")
 if unfinished: bad("%d messages never accepted: %s" % (len(unfinished), unfinished[:5]))
-# a request already in flight when the broker went down waits for its
-# delivery report: message.timeout.ms (5 s) plus the idempotent producer's
-# drain of the lost connection's requests; every other one is refused at once
+# a request already in flight when the broker went down is answered 503
+# after ingest.answer_timeout_ms (5 s) while its write goes on; every other
+# one is refused at once.
 # Speed is reported, not asserted (a shared 2-core machine makes timings
 # noisy; benchmarks measure speed).
 fast = sum(1 for t in res.values() for x in t if x[0] == 503 and x[1] < 0.5)
@@ -332,6 +336,16 @@ if len(set(cases.values())) != len(cases): bad("two messages share a case id")
 for m, c in cases.items():
     if keys[c] != 1:
         bad("%s (case %s, answers %s) is on the topic %d times" % (m, c, [x[0] for x in res[m]], keys[c]))
+# A write answered 503 that Kafka confirmed later: the retries got 409 while
+# it was pending, then 200 with the original case id; ingest counts these.
+confirmed_late = [m for m, t in res.items()
+                  if t[-1][0] == 200 and any(x[0] == 503 for x in t)]
+print("fault test: %d answered 503 and confirmed later (retries: 409 while pending, then 200 "
+      "with the original case id); ingest's charter_ingest_late_writes_total %s"
+      % (len(confirmed_late), late))
+if late != [len(confirmed_late)]:
+    bad("charter_ingest_late_writes_total %s, but %d messages got 200 after a 503"
+        % (late, len(confirmed_late)))
 total = sum(keys[c] for c in cases.values())
 if total != n: bad("%d records on the topic for %d messages" % (total, n))
 print("fault test: %d records on the topic for %d messages" % (total, n))

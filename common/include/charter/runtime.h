@@ -144,6 +144,10 @@ int ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp);
 
 const ch_log *ch_runtime_log(const ch_runtime *rt);
 struct event_base *ch_runtime_base(ch_runtime *rt);
+
+/* A kafka.* setting as the producer and consumer get it (the service's
+ * default, the file or the environment), or NULL when unset. */
+const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
 int ch_runtime_stopping(const ch_runtime *rt);
 
 /* 1 while the producer sees at least one Kafka broker up (updated each
