@@ -748,6 +748,16 @@ ch_report_table_get(const ch_report_table *t, const char *key)
     return i < t->n && strcmp(t->items[i].key, key) == 0 ? t->items[i].value : 0;
 }
 
+ch_report_table
+ch_report_table_prefix(const ch_report_table *t, const char *prefix)
+{
+    size_t plen = strlen(prefix), lo = lower_bound(t, prefix), hi = lo;
+    while (hi < t->n && strncmp(t->items[hi].key, prefix, plen) == 0)
+        hi++;
+    ch_report_table s = {t->items + lo, hi - lo, 0};
+    return s;
+}
+
 void
 ch_report_table_free(ch_report_table *t)
 {

@@ -12,6 +12,7 @@
 
 #include "charter/case_clock.h"
 #include "charter/runtime.h"
+#include "charter/v1/notification.pb-c.h"
 #include "notify_rules.h"
 
 typedef struct notify_curl notify_curl;
@@ -97,6 +98,9 @@ void notify_queue_kick(notify *n);
 void notify_job_finished(notify_job *j, notify_result r, int64_t retry_after_ms,
                          const char *reason);
 void notify_job_free(notify_job *j);
+/* The job as the NotificationRequest it came from (borrowing j's strings):
+ * what the dead-letter topic and the Kafka hand-off carry. */
+void notify_job_request(notify_job *j, Charter__V1__NotificationRequest *rq);
 
 /* Outcome on notify.outcomes_topic; fire and forget when cb is NULL. */
 int notify_outcome(notify *n, const char *id, const char *case_id, const char *organisation,

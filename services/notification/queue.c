@@ -74,6 +74,21 @@ notify_outcome(notify *n, const char *id, const char *case_id, const char *organ
 }
 
 void
+notify_job_request(notify_job *j, Charter__V1__NotificationRequest *rq)
+{
+    charter__v1__notification_request__init(rq);
+    rq->notification_id = j->id;
+    rq->case_id = j->case_id;
+    rq->organisation = j->organisation;
+    rq->kind = (Charter__V1__NotificationKind)j->kind;
+    rq->channel = ch_channel_from_name(j->channel);
+    rq->language = j->language;
+    rq->template_id = j->kind_name;
+    rq->reference = j->reference;
+    rq->recipient_role = j->customer ? "customer" : "staff";
+}
+
+void
 notify_job_free(notify_job *j)
 {
     if (!j)
@@ -178,16 +193,8 @@ sent_recorded(void *opaque, redisReply *reply)
 static void
 produce_dead_letter(notify_job *j, const char *reason)
 {
-    Charter__V1__NotificationRequest rq = CHARTER__V1__NOTIFICATION_REQUEST__INIT;
-    rq.notification_id = j->id;
-    rq.case_id = j->case_id;
-    rq.organisation = j->organisation;
-    rq.kind = (Charter__V1__NotificationKind)j->kind;
-    rq.channel = ch_channel_from_name(j->channel);
-    rq.language = j->language;
-    rq.template_id = j->kind_name;
-    rq.reference = j->reference;
-    rq.recipient_role = j->customer ? "customer" : "staff";
+    Charter__V1__NotificationRequest rq;
+    notify_job_request(j, &rq);
     size_t len = charter__v1__notification_request__get_packed_size(&rq);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf)

@@ -34,16 +34,8 @@ notify_send_kafka(notify_job *j)
         snprintf(topic, sizeof(topic), "%.*s%s%s", (int)(p - pat), pat, j->channel, p + 9);
     else
         snprintf(topic, sizeof(topic), "%s", pat);
-    Charter__V1__NotificationRequest rq = CHARTER__V1__NOTIFICATION_REQUEST__INIT;
-    rq.notification_id = j->id;
-    rq.case_id = j->case_id;
-    rq.organisation = j->organisation;
-    rq.kind = (Charter__V1__NotificationKind)j->kind;
-    rq.channel = ch_channel_from_name(j->channel);
-    rq.language = j->language;
-    rq.template_id = j->kind_name;
-    rq.reference = j->reference;
-    rq.recipient_role = j->customer ? "customer" : "staff";
+    Charter__V1__NotificationRequest rq;
+    notify_job_request(j, &rq);
     Charter__V1__NotificationHandoff h = CHARTER__V1__NOTIFICATION_HANDOFF__INIT;
     char mid[256] = "";
     if (strcmp(j->channel, "email") == 0)

@@ -1264,20 +1264,8 @@ static ch_report_table
 period_slice(const ch_report_table *t, const char *period)
 {
     char prefix[24];
-    int plen = snprintf(prefix, sizeof(prefix), "%s|", period);
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(t->items[mid].key, prefix) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    hi = lo;
-    while (hi < t->n && strncmp(t->items[hi].key, prefix, (size_t)plen) == 0)
-        hi++;
-    ch_report_table s = {t->items + lo, hi - lo, 0};
-    return s;
+    snprintf(prefix, sizeof(prefix), "%s|", period);
+    return ch_report_table_prefix(t, prefix);
 }
 
 /* The open index's run of members starting with period, as [*lo, *hi). */

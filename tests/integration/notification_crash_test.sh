@@ -21,26 +21,7 @@ start_broker
 start_smtp_sink 0 --dedupe-message-id
 start_gateway
 POLICIES="$WORK/policies"
-mkdir -p "$POLICIES"
-cat >"$POLICIES/nch.yaml" <<YAML
-organisation:
-  id: nottingham-city-homes
-  name: Nottingham City Homes
-  reference_prefix: NCH
-  kind: council
-calendar: england-and-wales
-timezone: Europe/London
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Customer Service Team adviser
-promises:
-  - id: every-contact
-    channel: any
-    says: Short clocks for the test.
-    acknowledge: 1 second
-    respond: 10 working days
-YAML
+write_short_policy "$POLICIES"
 mapfile -t NENV < <(notify_transport_env)
 NENV+=(CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates"
   CHARTER_NOTIFY_POLICY_DIR="$POLICIES" CHARTER_NOTIFY_MAX_IN_FLIGHT=32

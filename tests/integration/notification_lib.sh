@@ -34,6 +34,32 @@ start_gateway() {
   touch "$GATEWAY_LOG"
 }
 
+# write_short_policy DIR: Nottingham City Homes in DIR/nch.yaml with an
+# acknowledgement due after 1 second and the owner role named, for tests that
+# send one acknowledgement per contact.
+write_short_policy() {
+  mkdir -p "$1"
+  cat >"$1/nch.yaml" <<YAML
+organisation:
+  id: nottingham-city-homes
+  name: Nottingham City Homes
+  reference_prefix: NCH
+  kind: council
+calendar: england-and-wales
+timezone: Europe/London
+opening_hours:
+  monday-friday: "09:00-17:00"
+roles:
+  owner: Customer Service Team adviser
+promises:
+  - id: every-contact
+    channel: any
+    says: Short clocks for the test.
+    acknowledge: 1 second
+    respond: 10 working days
+YAML
+}
+
 # notify_transport_env: the environment pointing notification at both.
 notify_transport_env() {
   printf '%s\n' CHARTER_NOTIFY_EMAIL_TRANSPORT=smtp CHARTER_NOTIFY_SMS_TRANSPORT=http \

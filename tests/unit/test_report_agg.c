@@ -867,6 +867,27 @@ test_invalid(void **state)
     world_free(&w);
 }
 
+/* A prefix slice is the run of sorted keys starting with it, nothing else. */
+static void
+test_table_prefix(void **state)
+{
+    (void)state;
+    ch_report_item items[] = {{"2026-12|email|enquiry|received", 4},
+                              {"2026-11|email|enquiry|received", 2},
+                              {"2026|email|enquiry|received", 9},
+                              {"2026-11|letter|enquiry|received", 3},
+                              {"2026-11a|x", 7}};
+    ch_report_table t = {0};
+    assert_int_equal(ch_report_table_add(&t, items, 5), 0);
+    ch_report_table s = ch_report_table_prefix(&t, "2026-11|");
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.items[0].value + s.items[1].value, 5);
+    assert_int_equal(ch_report_table_get(&s, "2026-11|letter|enquiry|received"), 3);
+    assert_int_equal(ch_report_table_prefix(&t, "2027|").n, 0);
+    assert_int_equal(ch_report_table_prefix(&t, "").n, 5);
+    ch_report_table_free(&t);
+}
+
 int
 main(void)
 {
@@ -888,6 +909,7 @@ main(void)
         cmocka_unit_test(test_replay_same_figures),
         cmocka_unit_test(test_redelivered_run_converges),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_table_prefix),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

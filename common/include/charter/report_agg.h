@@ -248,6 +248,9 @@ typedef struct {
  * are dropped). 0 or CH_ENOMEM. */
 int ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t n);
 int64_t ch_report_table_get(const ch_report_table *t, const char *key);
+/* The counters whose key starts with prefix, as a table borrowing t's items
+ * (do not free or add to it): summing it equals summing those keys of t. */
+ch_report_table ch_report_table_prefix(const ch_report_table *t, const char *prefix);
 void ch_report_table_free(ch_report_table *t);
 
 /* Which counters to sum. from/to: periods, inclusive, compared as text, of
