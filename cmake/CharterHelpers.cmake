@@ -1,15 +1,30 @@
-# charter_add_unit_test(NAME test_config SOURCES tests/unit/test_config.c)
-# One cmocka executable per module, linked to the static charter_common,
-# registered with ctest under the "unit" label and a timeout.
+# charter_add_unit_test(NAME test_config SOURCES unit/test_config.c LIBS charter_runtime)
+# One cmocka executable per module or state machine, linked to the library
+# under test (a common layer, or a service's core library), registered with
+# ctest under the "unit" label and a timeout.
 function(charter_add_unit_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
+  if(NOT T_LIBS)
+    message(FATAL_ERROR "charter_add_unit_test(${T_NAME}): name the library under test in LIBS")
+  endif()
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE charter_common PkgConfig::CMOCKA ${T_LIBS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} PkgConfig::CMOCKA)
   add_test(NAME unit.${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(unit.${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS unit)
+endfunction()
+
+# charter_add_service(NAME charter-ingest CORE charter_ingest_core)
+# A service binary: its main.c (the runtime descriptor and wiring) linked to
+# its core library, which holds every other file of the service so that its
+# tests and benchmarks link the same code.
+function(charter_add_service)
+  cmake_parse_arguments(S "" "NAME;CORE" "" ${ARGN})
+  add_executable(${S_NAME} main.c)
+  target_link_libraries(${S_NAME} PRIVATE ${S_CORE})
+  install(TARGETS ${S_NAME} RUNTIME DESTINATION bin)
 endfunction()
 
 # charter_add_integration_test(NAME skeleton SCRIPT tests/integration/skeleton.sh)

@@ -9,6 +9,7 @@ packages=(
   libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
   redis-server kcat curl protobuf-compiler python3 openssl python3-kafka python3-protobuf
   python3-aiosmtpd
+  clang libclang-rt-14-dev clang-format
   chromium
 )
 

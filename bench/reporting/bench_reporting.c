@@ -49,8 +49,9 @@
 #include <time.h>
 
 #include "charter/v1/case_event.pb-c.h"
+#include "charter/topics.h"
 
-#define TOPIC "charter.contact.events.v1"
+#define TOPIC CH_TOPIC_CONTACT_EVENTS
 #define PROBE_ORG "bench-probe"
 #define NORGS 5
 #define MAX_STEPS 4

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
-#include "charter/signature.h"
+#include "signature.h"
 #include "ingest.h"
 
 /* Calls fn for each "GATEWAY=TOPIC" entry of the whitespace-separated list;

@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "charter/event_json.h"
+#include "event_json.h"
 #include "charter/ids.h"
 #include "charter/runtime.h"
-#include "charter/signature.h"
+#include "signature.h"
 
 typedef struct {
     char *organisations; /* "id:PREFIX,id:PREFIX" */

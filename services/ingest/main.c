@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "charter/errors.h"
+#include "charter/topics.h"
 #include "ingest.h"
 
 static int
@@ -49,7 +50,7 @@ static const ch_config_entry ingest_keys[] = {
      offsetof(ingest_config, organisations),
      "organisations accepted, as ID:REFERENCE-PREFIX pairs separated by commas", 0, 0,
      validate_orgs},
-    {"ingest.topic", CH_CFG_STRING, "charter.contact.events.v1", offsetof(ingest_config, topic),
+    {"ingest.topic", CH_CFG_STRING, CH_TOPIC_CONTACT_EVENTS, offsetof(ingest_config, topic),
      "topic case events are written to", 0, 0, NULL},
     {"ingest.max_body_bytes", CH_CFG_INT, "65536", offsetof(ingest_config, max_body_bytes),
      "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024, NULL},

@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 #include "charter/ids.h"
 #include "charter/policy.h"
 #include "charter/template.h"
@@ -56,6 +56,7 @@
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
+#include "charter/topics.h"
 #include "curl_loop.h"
 #include "notify.h"
 #include "template_cache.h"
@@ -107,7 +108,7 @@ static const ch_config_entry notify_keys[] = {
     NOTIFY_STR("notify.outbox_dir", "var/outbox", outbox_dir,
                "directory of the development file sink: one <organisation>.jsonl per "
                "organisation"),
-    NOTIFY_STR("notify.outcomes_topic", "charter.notify.outcomes.v1", outcomes_topic,
+    NOTIFY_STR("notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES, outcomes_topic,
                "topic notification outcomes are written to"),
     NOTIFY_STR("notify.timezone", "Europe/London", timezone,
                "time zone dates are written in for an organisation without a loaded policy"),
@@ -169,7 +170,7 @@ static const ch_config_entry notify_keys[] = {
                "give up on one gateway request after this long", 100, 600000),
     NOTIFY_STR("notify.handoff_topic", "charter.notify.handoff.{channel}.v1", handoff_topic,
                "Kafka hand-off topic; {channel} becomes email, sms or social"),
-    NOTIFY_STR("notify.dlq_topic", "charter.dlq.v1", dlq_topic,
+    NOTIFY_STR("notify.dlq_topic", CH_TOPIC_DLQ, dlq_topic,
                "where notifications that failed for good are dead-lettered"),
     NOTIFY_INT("notify.max_in_flight", "32", max_in_flight, "sends running at once", 1, 10000),
     NOTIFY_INT("notify.retry_base_ms", "5000", retry_base_ms,
@@ -1104,8 +1105,8 @@ notify_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
 }
 
 static const ch_subscription subs[] = {
-    {"charter.contact.events.v1", &charter__v1__case_event__descriptor},
-    {"charter.sla.timers.v1", &charter__v1__timer_fired__descriptor},
+    {CH_TOPIC_CONTACT_EVENTS, &charter__v1__case_event__descriptor},
+    {CH_TOPIC_SLA_TIMERS, &charter__v1__timer_fired__descriptor},
 };
 
 static int

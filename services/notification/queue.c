@@ -27,7 +27,7 @@
 #include <sys/time.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 #include "charter/timeutil.h"
 #include "charter/v1/dead_letter.pb-c.h"
 #include "charter/v1/notification.pb-c.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 #include "charter/v1/notification.pb-c.h"
 #include "notify.h"
 

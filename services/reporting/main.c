@@ -37,7 +37,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 #include "charter/report_agg.h"
 #include "charter/report_html.h"
 #include "charter/runtime.h"
@@ -46,6 +46,7 @@
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/report.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
+#include "charter/topics.h"
 
 typedef struct {
     int64_t dedupe_ttl_s;
@@ -74,7 +75,7 @@ static const ch_config_entry report_keys[] = {
      1, 100, NULL},
 };
 
-#define REPORT_TOPIC "charter.reports.v1"
+#define REPORT_TOPIC CH_TOPIC_REPORTS
 #define REPORT_TREND_MONTHS 12
 
 /* KEYS: case, figures, open. ARGV: old state ("" for none), new state, ttl,
@@ -162,83 +163,6 @@ mark_dirty(reporting *r, const char *org, const char *period)
             return;
     if (r->nknown < CH_ORG_SET_MAX)
         snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s", org);
-}
-
-/* ---- policies ---- */
-
-static const char *
-timer_kind_name(Charter__V1__TimerKind k)
-{
-    switch (k) {
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE:
-        return "acknowledgement_due";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING:
-        return "warning";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH:
-        return "breach";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE:
-        return "review_due";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
-        return "reminder";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED:
-        return "wait_exceeded";
-    default:
-        return "unknown";
-    }
-}
-
-static const char *
-case_event_name(Charter__V1__CaseEvent__EventCase c)
-{
-    switch (c) {
-    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
-        return "received";
-    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
-        return "acknowledged";
-    case CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY:
-        return "holding_reply";
-    case CHARTER__V1__CASE_EVENT__EVENT_PAUSED:
-        return "paused";
-    case CHARTER__V1__CASE_EVENT__EVENT_RESUMED:
-        return "resumed";
-    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
-        return "responded";
-    case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
-        return "closed";
-    case CHARTER__V1__CASE_EVENT__EVENT_ESCALATED:
-        return "escalated";
-    case CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT:
-        return "appointment";
-    case CHARTER__V1__CASE_EVENT__EVENT_CALL:
-        return "call";
-    case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
-        return "visit";
-    case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
-        return "communication_support";
-    case CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION:
-        return "satisfaction";
-    default:
-        return "unknown";
-    }
-}
-
-static const char *
-outcome_status_name(Charter__V1__NotificationOutcome__Status s)
-{
-    switch (s) {
-    case CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_QUEUED:
-        return "queued";
-    case CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT:
-        return "sent";
-    case CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_DELIVERED:
-        return "delivered";
-    case CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED:
-        return "failed";
-    case CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SUPPRESSED:
-        return "suppressed";
-    default:
-        return "unknown";
-    }
 }
 
 static void
@@ -460,7 +384,7 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     const char *fields[2] = {f1, f2};
     if (msg->descriptor == &charter__v1__case_event__descriptor) {
         const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
-        const char *name = case_event_name(ev->event_case);
+        const char *name = ch_case_event_name(ev->event_case);
         snprintf(f1, sizeof(f1), "%s", name);
         if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED) {
             snprintf(f2, sizeof(f2), "received.%s", ch_channel_name(ev->received->channel));
@@ -470,11 +394,11 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         }
     } else if (msg->descriptor == &charter__v1__timer_fired__descriptor) {
         const Charter__V1__TimerFired *t = (const Charter__V1__TimerFired *)msg;
-        snprintf(f1, sizeof(f1), "timers.%s", timer_kind_name(t->kind));
+        snprintf(f1, sizeof(f1), "timers.%s", ch_timer_kind_name(t->kind));
         count(r, m, msg, t->organisation, t->case_id, t->timer_id, fields, 1);
     } else {
         const Charter__V1__NotificationOutcome *o = (const Charter__V1__NotificationOutcome *)msg;
-        snprintf(f1, sizeof(f1), "notifications.%s", outcome_status_name(o->status));
+        snprintf(f1, sizeof(f1), "notifications.%s", ch_outcome_status_name(o->status));
         count(r, m, msg, o->organisation, o->case_id, o->event_id, fields, 1);
     }
 }
@@ -1551,9 +1475,9 @@ static const ch_route routes[] = {
 };
 
 static const ch_subscription subs[] = {
-    {"charter.contact.events.v1", &charter__v1__case_event__descriptor},
-    {"charter.sla.timers.v1", &charter__v1__timer_fired__descriptor},
-    {"charter.notify.outcomes.v1", &charter__v1__notification_outcome__descriptor},
+    {CH_TOPIC_CONTACT_EVENTS, &charter__v1__case_event__descriptor},
+    {CH_TOPIC_SLA_TIMERS, &charter__v1__timer_fired__descriptor},
+    {CH_TOPIC_NOTIFY_OUTCOMES, &charter__v1__notification_outcome__descriptor},
 };
 
 static int

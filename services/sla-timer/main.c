@@ -22,11 +22,12 @@
 
 #include "charter/case_clock.h"
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
+#include "charter/topics.h"
 #include "timer_store.h"
 
 #define MAX_TIMERS 32
@@ -42,9 +43,9 @@ typedef struct {
 } sla_config;
 
 static const ch_config_entry sla_keys[] = {
-    {"sla.contacts_topic", CH_CFG_STRING, "charter.contact.events.v1",
-     offsetof(sla_config, topic_in), "topic of case events to keep timers for", 0, 0, NULL},
-    {"sla.timers_topic", CH_CFG_STRING, "charter.sla.timers.v1", offsetof(sla_config, topic_out),
+    {"sla.contacts_topic", CH_CFG_STRING, CH_TOPIC_CONTACT_EVENTS, offsetof(sla_config, topic_in),
+     "topic of case events to keep timers for", 0, 0, NULL},
+    {"sla.timers_topic", CH_CFG_STRING, CH_TOPIC_SLA_TIMERS, offsetof(sla_config, topic_out),
      "topic fired timers are written to", 0, 0, NULL},
     {"sla.policy_dir", CH_CFG_STRING, "policies", offsetof(sla_config, policy_dir),
      "directory of policy files (<organisation>.yaml), re-read on SIGHUP", 0, 0, NULL},
@@ -559,7 +560,7 @@ sla_reload(void *svc)
 }
 
 static const ch_subscription subs[1] = {
-    {"charter.contact.events.v1", &charter__v1__case_event__descriptor}};
+    {CH_TOPIC_CONTACT_EVENTS, &charter__v1__case_event__descriptor}};
 
 static int
 sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charter/event_json.h"
+#include "event_json.h"
 
 static void
 check(const char *data, size_t len, ch_event_json_kind kind)

@@ -1,7 +1,7 @@
 /*
  * Working-day deadlines are only as right as the bank holidays behind them,
  * so the rule-computed holidays are checked date by date against GOV.UK's
- * own list (/work/shared/data/bank-holidays.json, 2018-2027, read with
+ * own list (tests/data/bank-holidays.json, 2018-2027, read with
  * jansson independently of the code under test) and, outside that window,
  * against historical dates and the roll rules spelled out one case at a
  * time. The calendar tests then check the queries deadlines use and that a

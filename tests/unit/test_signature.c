@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "charter/errors.h"
-#include "charter/signature.h"
+#include "signature.h"
 
 #define KEY_A "dev-key-0123456789abcdef"
 #define KEY_B "rotated-key-fedcba9876543210"

@@ -48,6 +48,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "charter/topics.h"
+
 enum {
     BROKER_BROKERS_MAX = 32,
     BROKER_TOPICS_MAX = 64,
@@ -169,11 +171,8 @@ struct broker_config {
 
 /* The topics every Charter service expects; --topic adds to (or resizes) these. */
 static const struct broker_topic charter_topics[] = {
-    {"charter.contact.events.v1", 6},
-    {"charter.sla.timers.v1", 6},
-    {"charter.notify.outcomes.v1", 3},
-    {"charter.reports.v1", 1},
-    {"charter.dlq.v1", 1},
+    {CH_TOPIC_CONTACT_EVENTS, 6}, {CH_TOPIC_SLA_TIMERS, 6}, {CH_TOPIC_NOTIFY_OUTCOMES, 3},
+    {CH_TOPIC_REPORTS, 1},        {CH_TOPIC_DLQ, 1},
 };
 
 static int

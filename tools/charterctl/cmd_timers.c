@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/names.h"
 #include "charter/redis_url.h"
 #include "charter/tz.h"
 #include "charter/deadline.h"
@@ -26,27 +27,6 @@ typedef struct {
     int inflight;
     char kind[24], organisation[64], reference[32];
 } row;
-
-static const char *
-kind_name(Charter__V1__TimerKind k)
-{
-    switch (k) {
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE:
-        return "acknowledgement";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING:
-        return "warning";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH:
-        return "breach";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE:
-        return "review";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
-        return "reminder";
-    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED:
-        return "wait exceeded";
-    default:
-        return "?";
-    }
-}
 
 static int
 parse_within(const char *s, int64_t *ms)
@@ -106,7 +86,7 @@ describe(redisContext *c, const char *timers_key, row *rw)
         Charter__V1__TimerFired *t =
             charter__v1__timer_fired__unpack(NULL, r->len, (const uint8_t *)r->str);
         if (t) {
-            snprintf(rw->kind, sizeof(rw->kind), "%s", kind_name(t->kind));
+            snprintf(rw->kind, sizeof(rw->kind), "%s", ch_timer_kind_name(t->kind));
             snprintf(rw->organisation, sizeof(rw->organisation), "%s", t->organisation);
             snprintf(rw->reference, sizeof(rw->reference), "%s", t->reference);
             charter__v1__timer_fired__free_unpacked(t, NULL);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
-#include "charter/event_json.h"
+#include "charter/names.h"
 
 static int64_t
 ms_of(const Charter__V1__Timestamp *ts)

@@ -9,7 +9,7 @@
  * read once for all of them, so every type refuses unknown fields, names the
  * offending field and treats a missing organisation the same way.
  */
-#include "charter/event_json.h"
+#include "event_json.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -18,39 +18,8 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/names.h"
 #include "charter/timeutil.h"
-
-static const struct {
-    const char *name;
-    Charter__V1__Channel value;
-} channels[] = {
-    {"phone", CHARTER__V1__CHANNEL__CHANNEL_PHONE},
-    {"voicemail", CHARTER__V1__CHANNEL__CHANNEL_VOICEMAIL},
-    {"email", CHARTER__V1__CHANNEL__CHANNEL_EMAIL},
-    {"letter", CHARTER__V1__CHANNEL__CHANNEL_LETTER},
-    {"online_form", CHARTER__V1__CHANNEL__CHANNEL_ONLINE_FORM},
-    {"social", CHARTER__V1__CHANNEL__CHANNEL_SOCIAL},
-    {"visit", CHARTER__V1__CHANNEL__CHANNEL_VISIT},
-    {"sms", CHARTER__V1__CHANNEL__CHANNEL_SMS},
-};
-
-Charter__V1__Channel
-ch_channel_from_name(const char *name)
-{
-    for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++)
-        if (strcmp(channels[i].name, name) == 0)
-            return channels[i].value;
-    return CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED;
-}
-
-const char *
-ch_channel_name(Charter__V1__Channel ch)
-{
-    for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++)
-        if (channels[i].value == ch)
-            return channels[i].name;
-    return "unspecified";
-}
 
 int
 ch_event_json_valid_case_id(const char *s, size_t n)

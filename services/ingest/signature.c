@@ -8,7 +8,7 @@
  * copied. Every candidate MAC is compared with CRYPTO_memcmp(), whose time
  * does not depend on where the bytes differ.
  */
-#include "charter/signature.h"
+#include "signature.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -17,6 +17,7 @@
 
 #include "charter/errors.h"
 #include "charter/timeutil.h"
+#include "charter/topics.h"
 #include "runtime_int.h"
 
 static const ch_config_entry runtime_keys[] = {
@@ -36,7 +37,7 @@ static const ch_config_entry runtime_keys[] = {
     {"consumer.max_inflight", CH_CFG_INT, "1000", offsetof(ch_runtime_config, max_inflight),
      "consumed messages being handled at once before the runtime stops taking more", 1, 1000000,
      NULL},
-    {"dlq.topic", CH_CFG_STRING, "charter.dlq.v1", offsetof(ch_runtime_config, dlq_topic),
+    {"dlq.topic", CH_CFG_STRING, CH_TOPIC_DLQ, offsetof(ch_runtime_config, dlq_topic),
      "topic for records that can never be processed (kept with the reason)", 0, 0, NULL},
 };
 

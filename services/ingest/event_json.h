@@ -102,9 +102,4 @@ int ch_event_json_valid_case_id(const char *s, size_t n);
 int ch_event_json_next_line(const char *buf, size_t len, size_t *pos, const char **line,
                             size_t *line_len);
 
-/* "email" -> CHARTER__V1__CHANNEL__CHANNEL_EMAIL; UNSPECIFIED if unknown. */
-Charter__V1__Channel ch_channel_from_name(const char *name);
-/* The inverse; "unspecified" for unknown values. */
-const char *ch_channel_name(Charter__V1__Channel ch);
-
 #endif

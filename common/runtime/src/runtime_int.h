@@ -1,5 +1,5 @@
 /* The runtime's private state, shared by runtime.c, rt_kafka.c, rt_redis.c,
- * rt_http.c and metrics.c. Nothing outside common/src includes this. */
+ * rt_http.c and metrics.c. Nothing outside common/runtime/src includes this. */
 #ifndef CHARTER_RUNTIME_INT_H
 #define CHARTER_RUNTIME_INT_H
 
