@@ -78,7 +78,7 @@ out=$("$CTL" timers --due-within 1h --redis "$REDIS_URL") || fail "charterctl ti
 grep -qx '600 timers' <<<"$out" || fail "charterctl timers --due-within 1h: $(tail -n 2 <<<"$out")"
 out=$("$CTL" timers --case aof-000007 --redis "$REDIS_URL") || fail "charterctl timers --case failed"
 grep -qx '2 timers' <<<"$out" &&
-  grep -qE ' acknowledgement +later +T-000007 +aof-000007/acknowledgement_due$' <<<"$out" &&
+  grep -qE ' acknowledgement_due +later +T-000007 +aof-000007/acknowledgement_due$' <<<"$out" &&
   grep -qE ' breach +later +T-000007 +aof-000007/breach$' <<<"$out" || fail "charterctl timers --case: $out"
 [ "$("$CTL" timers --due-within 1s --redis "$REDIS_URL" | tail -n 1)" = "0 timers" ] ||
   fail "charterctl timers --due-within 1s listed timers due in 20 s"

@@ -193,7 +193,7 @@ ch_cmd_timers(int argc, char **argv)
         freeReplyObject(s);
     } while (strcmp(cursor, "0") != 0);
     qsort(rows, n, sizeof(*rows), by_due);
-    printf("%-25s %-9s %-16s %-22s %-16s %s\n", "due", "in", "kind", "organisation", "reference",
+    printf("%-25s %-9s %-19s %-22s %-16s %s\n", "due", "in", "kind", "organisation", "reference",
            "timer id");
     for (size_t i = 0; i < n; i++) {
         char when[40], in[24];
@@ -210,7 +210,7 @@ ch_cmd_timers(int argc, char **argv)
                      (long long)(d / 60 % 60));
         else
             snprintf(in, sizeof(in), "%lldd", (long long)(d / 86400));
-        printf("%-25s %-9s %-16s %-22s %-16s %s\n", when, in, rows[i].kind, rows[i].organisation,
+        printf("%-25s %-9s %-19s %-22s %-16s %s\n", when, in, rows[i].kind, rows[i].organisation,
                rows[i].reference, rows[i].id);
     }
     printf("%zu timer%s\n", n, n == 1 ? "" : "s");
