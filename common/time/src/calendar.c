@@ -31,7 +31,6 @@
 #include <jansson.h>
 
 #include "charter/errors.h"
-#include "charter/timeutil.h"
 
 /* 1995-01-01 and 2101-01-01 as day numbers. */
 #define CAL_FIRST_DAY 9131
@@ -83,57 +82,6 @@ ch_nation_title(ch_nation n)
     if ((int)n < 0 || n > CH_NATION_UK_ANY)
         return "unknown";
     return nation_titles[n];
-}
-
-/* civil_from_days below is Howard Hinnant's (public domain). */
-int32_t
-ch_day_from_civil(int year, int month, int day)
-{
-    return (int32_t)ch_time_days_from_civil(year, month, day);
-}
-
-void
-ch_civil_from_day(int32_t dayno, int *year, int *month, int *day)
-{
-    int64_t z = (int64_t)dayno + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (year)
-        *year = (int)(yoe + era * 400 + (m <= 2));
-    if (month)
-        *month = (int)m;
-    if (day)
-        *day = (int)d;
-}
-
-int
-ch_weekday(int32_t dayno)
-{
-    /* 1970-01-01 was a Thursday (3). */
-    int64_t w = ((int64_t)dayno + 3) % 7;
-    return (int)(w < 0 ? w + 7 : w);
-}
-
-static int
-is_leap(int year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int
-ch_days_in_month(int year, int month)
-{
-    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12)
-        return 0;
-    if (month == 2 && is_leap(year))
-        return 29;
-    return len[month - 1];
 }
 
 /* Easter Sunday by the anonymous Gregorian algorithm (Meeus/Jones/Butcher). */

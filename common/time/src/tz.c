@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "charter/timeutil.h"
+#include "charter/civil.h"
 
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
 #define TZ_MAX_OFFSET 93600 /* 26 h: covers RFC 9636's recommended -89999..93599 */
@@ -112,40 +112,6 @@ tz_error(char *errstr, size_t errstr_size, const char *name, const char *fmt, ..
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(errstr, errstr_size, "%s: %s", zone, msg);
-}
-
-/* ---- calendar ---- */
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int
-is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int64_t
-year_of_days(int64_t z)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return (m == 2 && is_leap(y)) ? 29 : dm[m - 1];
 }
 
 static int64_t
@@ -322,19 +288,19 @@ parse_posix(const char *s, size_t n, struct tz_posix *p)
 static int64_t
 rule_day(const struct tz_rule *r, int64_t y)
 {
-    int64_t jan1 = ch_time_days_from_civil(y, 1, 1);
+    int64_t jan1 = ch_day_from_civil(y, 1, 1);
     switch (r->kind) {
     case RULE_JULIAN1:
-        return jan1 + r->day - 1 + (is_leap(y) && r->day >= 60);
+        return jan1 + r->day - 1 + (ch_civil_is_leap(y) && r->day >= 60);
     case RULE_JULIAN0:
         return jan1 + r->day;
     case RULE_MONTH:
         break;
     }
-    int64_t first = ch_time_days_from_civil(y, r->month, 1);
-    int64_t wday = first + 4 - floor_div(first + 4, 7) * 7; /* 1970-01-01 was a Thursday */
+    int64_t first = ch_day_from_civil(y, r->month, 1);
+    int64_t wday = first + 4 - ch_civil_floor_div(first + 4, 7) * 7; /* 1970-01-01 was a Thursday */
     int64_t d = first + (r->day - wday + 7) % 7 + (int64_t)(r->week - 1) * 7;
-    while (d >= first + days_in_month(y, r->month))
+    while (d >= first + ch_days_in_month(y, r->month))
         d -= 7;
     return d;
 }
@@ -352,9 +318,10 @@ struct footer_event {
 static void
 footer_events(const struct tz_posix *p, int64_t r, struct footer_event ev[10])
 {
-    int64_t y0 = year_of_days(floor_div(r, 86400));
+    int y0;
+    ch_civil_from_day(ch_civil_day_of(r), &y0, NULL, NULL);
     int n = 0;
-    for (int64_t y = y0 - 2; y <= y0 + 2; y++) {
+    for (int64_t y = (int64_t)y0 - 2; y <= (int64_t)y0 + 2; y++) {
         ev[n].t = rule_day(&p->start, y) * 86400 + p->start.time - p->std_off;
         ev[n++].starts_dst = 1;
         ev[n].t = rule_day(&p->end, y) * 86400 + p->end.time - p->dst_off;
@@ -856,4 +823,16 @@ ch_tz_local_to_utc(const ch_tz *tz, int64_t local_s, int later)
     if (in_gap)
         return gap;
     return sat_add(local_s, -ch_tz_offset_at(tz, local_s));
+}
+
+int64_t
+ch_tz_local_seconds(const ch_tz *tz, int64_t utc_s)
+{
+    return tz ? sat_add(utc_s, ch_tz_offset_at(tz, utc_s)) : utc_s;
+}
+
+int32_t
+ch_tz_local_day(const ch_tz *tz, int64_t ms)
+{
+    return ch_civil_day_of(ch_tz_local_seconds(tz, ch_civil_floor_div(ms, 1000)));
 }
