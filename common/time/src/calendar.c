@@ -19,34 +19,17 @@
  * Northern Ireland, while Scotland kept 1 May (it is in the 1971 Act) and
  * had 8 May as well.
  *
- * A GOV.UK JSON override is checked completely before any bit changes, so a
- * bad file leaves the calendar as it was.
+ * The GOV.UK JSON override is in calendar_govuk.c.
  */
 #include "charter/calendar.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "charter/errors.h"
+#include "calendar_int.h"
 
-/* 1995-01-01 and 2101-01-01 as day numbers. */
-#define CAL_FIRST_DAY 9131
-#define CAL_END_DAY 47847
-#define CAL_NDAYS (CAL_END_DAY - CAL_FIRST_DAY)
-#define CAL_WORDS ((CAL_NDAYS + 63) / 64)
-#define CAL_NYEARS (CH_CAL_LAST_YEAR - CH_CAL_FIRST_YEAR + 1)
-#define NDIVISIONS 3
 #define MAX_PER_YEAR 24
-
-struct ch_calendar {
-    ch_nation nation;
-    uint64_t div[NDIVISIONS][CAL_WORDS]; /* per division; unused ones stay zero */
-    uint64_t hol[CAL_WORDS];             /* the calendar's nation, or the union */
-    uint64_t closed[CAL_WORDS];
-};
 
 static const char *const nation_names[] = {"england-and-wales", "scotland", "northern-ireland",
                                            "uk-any"};
@@ -304,39 +287,12 @@ in_range(int32_t day)
     return day >= CAL_FIRST_DAY && day < CAL_END_DAY;
 }
 
-static int
-bit_get(const uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    return (int)((bits[i / 64] >> (i % 64)) & 1);
-}
-
-static void
-bit_set(uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    bits[i / 64] |= (uint64_t)1 << (i % 64);
-}
-
-static void
-bit_clear(uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
-}
-
-static int
-uses_division(const ch_calendar *cal, int d)
-{
-    return cal->nation == CH_NATION_UK_ANY || (int)cal->nation == d;
-}
-
-static void
-rebuild_holidays(ch_calendar *cal)
+void
+ch__calendar_rebuild(ch_calendar *cal)
 {
     memset(cal->hol, 0, sizeof(cal->hol));
     for (int d = 0; d < NDIVISIONS; d++) {
-        if (!uses_division(cal, d))
+        if (!cal_uses_division(cal, d))
             continue;
         for (size_t w = 0; w < CAL_WORDS; w++)
             cal->hol[w] |= cal->div[d][w];
@@ -353,16 +309,16 @@ ch_calendar_new(ch_nation n)
         return NULL;
     cal->nation = n;
     for (int d = 0; d < NDIVISIONS; d++) {
-        if (!uses_division(cal, d))
+        if (!cal_uses_division(cal, d))
             continue;
         for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
             ch_holiday h[MAX_PER_YEAR];
             int k = ch_bank_holidays((ch_nation)d, y, h, MAX_PER_YEAR);
             for (int i = 0; i < k; i++)
-                bit_set(cal->div[d], h[i].day);
+                cal_bit_set(cal->div[d], h[i].day);
         }
     }
-    rebuild_holidays(cal);
+    ch__calendar_rebuild(cal);
     return cal;
 }
 
@@ -383,14 +339,14 @@ ch_calendar_add_closure(ch_calendar *cal, int32_t day)
 {
     if (!cal || !in_range(day))
         return CH_EINVAL;
-    bit_set(cal->closed, day);
+    cal_bit_set(cal->closed, day);
     return 0;
 }
 
 int
 ch_calendar_is_bank_holiday(const ch_calendar *cal, int32_t day)
 {
-    return in_range(day) && bit_get(cal->hol, day);
+    return in_range(day) && cal_bit_get(cal->hol, day);
 }
 
 int
@@ -400,7 +356,7 @@ ch_calendar_is_working_day(const ch_calendar *cal, int32_t day)
         return 0;
     if (!in_range(day))
         return 1;
-    return !bit_get(cal->hol, day) && !bit_get(cal->closed, day);
+    return !cal_bit_get(cal->hol, day) && !cal_bit_get(cal->closed, day);
 }
 
 int32_t
@@ -419,178 +375,4 @@ int32_t
 ch_calendar_next_working_day(const ch_calendar *cal, int32_t day)
 {
     return ch_calendar_working_day_on_or_after(cal, day < INT32_MAX ? day + 1 : day);
-}
-
-/* ---- GOV.UK JSON override ---- */
-
-/* Parses "YYYY-MM-DD" into a day number; -1 if it is not a real date. */
-static int
-parse_date(const char *s, int32_t *day, int *year)
-{
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    int m = (s[5] - '0') * 10 + (s[6] - '0');
-    int d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (m < 1 || m > 12 || d < 1 || d > ch_days_in_month(y, m))
-        return -1;
-    *day = ch_day_from_civil(y, m, d);
-    *year = y;
-    return 0;
-}
-
-/* Checks one division's object and marks in `years` each year with an event. */
-static int
-check_division(const char *name, const char *key, json_t *div, unsigned char *years, char *errstr,
-               size_t errstr_size)
-{
-    if (!json_is_object(div)) {
-        snprintf(errstr, errstr_size, "%s: %s: expected an object with an \"events\" array", name,
-                 key);
-        return CH_EINVAL;
-    }
-    json_t *dname = json_object_get(div, "division");
-    if (dname && (!json_is_string(dname) || strcmp(json_string_value(dname), key) != 0)) {
-        snprintf(errstr, errstr_size, "%s: %s.division: expected \"%s\"", name, key, key);
-        return CH_EINVAL;
-    }
-    json_t *events = json_object_get(div, "events");
-    if (!json_is_array(events)) {
-        snprintf(errstr, errstr_size, "%s: %s.events: expected an array of events", name, key);
-        return CH_EINVAL;
-    }
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
-    {
-        if (!json_is_object(ev)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu]: expected an object", name, key, i);
-            return CH_EINVAL;
-        }
-        json_t *title = json_object_get(ev, "title");
-        if (title && !json_is_string(title)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu].title: expected a string", name, key,
-                     i);
-            return CH_EINVAL;
-        }
-        json_t *date = json_object_get(ev, "date");
-        int32_t day;
-        int year;
-        if (!json_is_string(date)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu].date: expected YYYY-MM-DD", name, key,
-                     i);
-            return CH_EINVAL;
-        }
-        if (parse_date(json_string_value(date), &day, &year) != 0) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s.events[%zu].date: expected YYYY-MM-DD, a real date, not \"%.40s\"",
-                     name, key, i, json_string_value(date));
-            return CH_EINVAL;
-        }
-        if (year < CH_CAL_FIRST_YEAR || year > CH_CAL_LAST_YEAR) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s.events[%zu].date: %s is outside the years 1995-2100 the calendar "
-                     "covers",
-                     name, key, i, json_string_value(date));
-            return CH_EINVAL;
-        }
-        years[year - CH_CAL_FIRST_YEAR] = 1;
-    }
-    return 0;
-}
-
-/* Replaces division d's holidays in each marked year with the file's. */
-static void
-apply_division(ch_calendar *cal, int d, json_t *div, const unsigned char *years)
-{
-    for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
-        if (!years[y - CH_CAL_FIRST_YEAR])
-            continue;
-        int32_t end = ch_day_from_civil(y + 1, 1, 1);
-        for (int32_t day = ch_day_from_civil(y, 1, 1); day < end; day++)
-            bit_clear(cal->div[d], day);
-    }
-    json_t *events = json_object_get(div, "events");
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
-    {
-        int32_t day;
-        int year;
-        if (parse_date(json_string_value(json_object_get(ev, "date")), &day, &year) == 0)
-            bit_set(cal->div[d], day);
-    }
-}
-
-int
-ch_calendar_apply_govuk_json(ch_calendar *cal, const char *json, size_t len, const char *name,
-                             char *errstr, size_t errstr_size)
-{
-    char scratch[1];
-    if (!errstr || errstr_size == 0) {
-        errstr = scratch;
-        errstr_size = sizeof(scratch);
-    }
-    errstr[0] = '\0';
-    if (!name)
-        name = "bank holidays JSON";
-    if (!cal || !json) {
-        snprintf(errstr, errstr_size, "%s: no calendar or no document to apply", name);
-        return CH_EINVAL;
-    }
-
-    json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(errstr, errstr_size, "%s: line %d, column %d: invalid JSON: %s", name, jerr.line,
-                 jerr.column, jerr.text);
-        return CH_EINVAL;
-    }
-
-    int rc = CH_EINVAL;
-    unsigned char years[NDIVISIONS][CAL_NYEARS];
-    memset(years, 0, sizeof(years));
-    json_t *divs[NDIVISIONS] = {NULL, NULL, NULL};
-    if (!json_is_object(root)) {
-        snprintf(errstr, errstr_size,
-                 "%s: expected an object of divisions (england-and-wales, scotland, "
-                 "northern-ireland) at the top level",
-                 name);
-        goto out;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val)
-    {
-        ch_nation d;
-        if (ch_nation_parse(key, &d) != 0 || d == CH_NATION_UK_ANY) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s: unknown division; expected england-and-wales, scotland or "
-                     "northern-ireland",
-                     name, key);
-            goto out;
-        }
-        if (check_division(name, key, val, years[d], errstr, errstr_size) != 0)
-            goto out;
-        divs[d] = val;
-    }
-    for (int d = 0; d < NDIVISIONS; d++) {
-        if (uses_division(cal, d) && !divs[d]) {
-            snprintf(errstr, errstr_size, "%s: no \"%s\" division, which a calendar for %s needs",
-                     name, nation_names[d], ch_nation_title(cal->nation));
-            goto out;
-        }
-    }
-
-    for (int d = 0; d < NDIVISIONS; d++)
-        if (uses_division(cal, d))
-            apply_division(cal, d, divs[d], years[d]);
-    rebuild_holidays(cal);
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
 }
