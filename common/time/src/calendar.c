@@ -125,66 +125,57 @@ add_fixed(hlist *l, int year, int month, int day, const char *name, const char *
     add(l, m, m == d ? name : sub);
 }
 
+/*
+ * Two holidays on consecutive dates (Christmas and Boxing Day; in Scotland
+ * New Year's Day and 2 January) roll as a pair: a second date on a Saturday
+ * moves to Monday; a first on a Saturday moves to Monday and the second to
+ * Tuesday; a first on a Sunday moves to Tuesday behind the second's Monday.
+ */
+static void
+add_pair(hlist *l, int32_t first, const char *name1, const char *sub1, const char *name2,
+         const char *sub2)
+{
+    switch (ch_weekday(first)) {
+    case 4: /* Friday: the second is a Saturday */
+        add(l, first, name1);
+        add(l, first + 3, sub2);
+        break;
+    case 5: /* Saturday */
+        add(l, first + 2, sub1);
+        add(l, first + 3, sub2);
+        break;
+    case 6: /* Sunday: the second is a Monday */
+        add(l, first + 1, name2);
+        add(l, first + 2, sub1);
+        break;
+    default:
+        add(l, first, name1);
+        add(l, first + 1, name2);
+        break;
+    }
+}
+
 static void
 add_new_year(hlist *l, ch_nation n, int year)
 {
     static const char ny[] = "New Year's Day", ny_sub[] = "New Year's Day (substitute day)";
     static const char j2[] = "2nd January", j2_sub[] = "2nd January (substitute day)";
     int32_t jan1 = ch_day_from_civil(year, 1, 1);
-    int w = ch_weekday(jan1);
-    if (n != CH_NATION_SCOTLAND) {
+    if (n != CH_NATION_SCOTLAND)
         add_fixed(l, year, 1, 1, ny, ny_sub);
-        return;
-    }
-    switch (w) {
-    case 4: /* Friday: 2 January is a Saturday */
+    else if (year == 2010) /* Friday; no proclamation moved 2 January to the 4th */
         add(l, jan1, ny);
-        if (year != 2010)
-            add(l, jan1 + 3, j2_sub);
-        break;
-    case 5: /* Saturday */
-        if (year == 2011) {
-            add(l, jan1 + 2, j2_sub); /* the 1971 Act's 3 January; no proclamation */
-            break;
-        }
-        add(l, jan1 + 2, ny_sub);
-        add(l, jan1 + 3, j2_sub);
-        break;
-    case 6: /* Sunday: 2 January is a Monday */
-        add(l, jan1 + 1, j2);
-        add(l, jan1 + 2, ny_sub);
-        break;
-    default:
-        add(l, jan1, ny);
-        add(l, jan1 + 1, j2);
-        break;
-    }
+    else if (year == 2011) /* Saturday; only the 1971 Act's 3 January, no proclamation */
+        add(l, jan1 + 2, j2_sub);
+    else
+        add_pair(l, jan1, ny, ny_sub, j2, j2_sub);
 }
 
 static void
 add_christmas(hlist *l, int year)
 {
-    static const char xmas[] = "Christmas Day", xmas_sub[] = "Christmas Day (substitute day)";
-    static const char boxing[] = "Boxing Day", boxing_sub[] = "Boxing Day (substitute day)";
-    int32_t d25 = ch_day_from_civil(year, 12, 25);
-    switch (ch_weekday(d25)) {
-    case 4: /* Friday: Boxing Day is a Saturday */
-        add(l, d25, xmas);
-        add(l, d25 + 3, boxing_sub);
-        break;
-    case 5: /* Saturday */
-        add(l, d25 + 2, xmas_sub);
-        add(l, d25 + 3, boxing_sub);
-        break;
-    case 6: /* Sunday */
-        add(l, d25 + 1, boxing);
-        add(l, d25 + 2, xmas_sub);
-        break;
-    default:
-        add(l, d25, xmas);
-        add(l, d25 + 1, boxing);
-        break;
-    }
+    add_pair(l, ch_day_from_civil(year, 12, 25), "Christmas Day", "Christmas Day (substitute day)",
+             "Boxing Day", "Boxing Day (substitute day)");
 }
 
 static void
