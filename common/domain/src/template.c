@@ -7,15 +7,16 @@
  */
 #include "charter/template.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "charter/calendar.h"
+#include "charter/civil.h"
 #include "charter/errors.h"
+#include "charter/fileio.h"
+#include "charter/strbuf.h"
 #include "charter/tz.h"
 #include "utf8_int.h"
 
@@ -287,38 +288,43 @@ nomem:
     return CH_ENOMEM;
 }
 
+/* The reason in ch_file_read_all's "<path>: cannot open: <reason>" (or
+ * "cannot read"), for the template's own "<path>: cannot be read: <reason>". */
+static const char *
+io_reason(const char *path, const char *why)
+{
+    size_t n = strlen(path);
+    if (strncmp(why, path, n) == 0 && strncmp(why + n, ": cannot ", 9) == 0) {
+        const char *r = strstr(why + n + 9, ": ");
+        if (r)
+            return r + 2;
+    }
+    return why;
+}
+
 int
 ch_template_load_file(const char *path, ch_template *out, char *errstr, size_t errstr_size)
 {
     memset(out, 0, sizeof(*out));
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(errstr, errstr_size, "%s: cannot be read: %s", path, strerror(errno));
-        return CH_EIO;
-    }
-    char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        set_err(errstr, errstr_size, "%s: out of memory", path);
-        return CH_ENOMEM;
-    }
-    size_t n = fread(buf, 1, TEMPLATE_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        set_err(errstr, errstr_size, "%s: cannot be read", path);
-        return CH_EIO;
-    }
-    if (n > TEMPLATE_MAX_BYTES) {
-        free(buf);
+    char *buf;
+    size_t n;
+    char why[512];
+    int rc = ch_file_read_all(path, TEMPLATE_MAX_BYTES, &buf, &n, why, sizeof(why));
+    if (rc == CH_EINVAL) {
         set_err(errstr, errstr_size, "%s: longer than %d bytes", path, TEMPLATE_MAX_BYTES);
         return CH_EINVAL;
     }
+    if (rc == CH_ENOMEM) {
+        set_err(errstr, errstr_size, "%s: out of memory", path);
+        return CH_ENOMEM;
+    }
+    if (rc != 0) {
+        set_err(errstr, errstr_size, "%s: cannot be read: %s", path, io_reason(path, why));
+        return CH_EIO;
+    }
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    int rc =
-        ch_template_parse(buf, n, path, strstr(base, ".email.") != NULL, out, errstr, errstr_size);
+    rc = ch_template_parse(buf, n, path, strstr(base, ".email.") != NULL, out, errstr, errstr_size);
     free(buf);
     return rc;
 }
@@ -380,31 +386,12 @@ ch_template_free(ch_template *t)
 
 /* ---- rendering ---- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} strbuf;
-
+/* Drops the spaces and tabs at the end of b that come after byte `from`. */
 static void
-sb_put(strbuf *b, const char *s, size_t n)
+trim_trailing_blanks(ch_strbuf *b, size_t from)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    while (b->n > from && (b->p[b->n - 1] == ' ' || b->p[b->n - 1] == '\t'))
+        b->p[--b->n] = '\0';
 }
 
 static const char *
@@ -438,12 +425,12 @@ guards_hold(const char *s, size_t n, const ch_template_var *vars, size_t nvars)
 /* Expands one checked line into b. */
 static int
 expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_template_var *vars,
-            size_t nvars, strbuf *b, char *errstr, size_t errstr_size)
+            size_t nvars, ch_strbuf *b, char *errstr, size_t errstr_size)
 {
     size_t lit = 0;
     for (size_t i = 0; i < n;) {
         if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i]) {
-            sb_put(b, s + lit, i - lit + 1);
+            ch_strbuf_put(b, s + lit, i - lit + 1);
             i += 2, lit = i;
             continue;
         }
@@ -451,7 +438,7 @@ expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_te
             i++;
             continue;
         }
-        sb_put(b, s + lit, i - lit);
+        ch_strbuf_put(b, s + lit, i - lit);
         const char *end = memchr(s + i, '}', n - i);
         if (!end)
             return CH_EINVAL; /* parse refused this */
@@ -464,16 +451,16 @@ expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_te
                         t->source, line, (int)len, name);
                 return CH_EINVAL;
             }
-            sb_put(b, v, strlen(v));
+            ch_strbuf_puts(b, v);
         }
         i = (size_t)(end - s) + 1, lit = i;
     }
-    sb_put(b, s + lit, n - lit);
+    ch_strbuf_put(b, s + lit, n - lit);
     return 0;
 }
 
 static int
-render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, strbuf *b,
+render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, ch_strbuf *b,
             char *errstr, size_t errstr_size)
 {
     const char *text = t->body;
@@ -491,21 +478,20 @@ render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, str
         if (is_comment(s, n) || !guards_hold(s, n, vars, nvars))
             continue;
         if (is_blank(s, n)) {
-            if (b->len > 0)
+            if (b->n > 0)
                 pending_blank++;
             continue;
         }
-        if (b->len > 0)
-            sb_put(b, "\n", 1);
+        if (b->n > 0)
+            ch_strbuf_puts(b, "\n");
         for (; pending_blank > 0; pending_blank--)
-            sb_put(b, "\n", 1);
-        size_t before = b->len;
+            ch_strbuf_puts(b, "\n");
+        size_t before = b->n;
         int rc = expand_line(t, this_line, s, n, vars, nvars, b, errstr, errstr_size);
         if (rc != 0)
             return rc;
         /* Trailing spaces left by an empty guard or the editor go. */
-        while (b->len > before && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t'))
-            b->p[--b->len] = '\0';
+        trim_trailing_blanks(b, before);
     }
     return 0;
 }
@@ -516,48 +502,43 @@ ch_template_render(const ch_template *t, const ch_template_var *vars, size_t nva
 {
     *subject = NULL;
     *body = NULL;
-    strbuf sb = {0}, bb = {0};
+    ch_strbuf sb = CH_STRBUF_INIT, bb = CH_STRBUF_INIT;
     int rc = 0;
-    if (t->subject) {
+    if (t->subject)
         rc = expand_line(t, t->subject_line, t->subject, strlen(t->subject), vars, nvars, &sb,
                          errstr, errstr_size);
-        if (rc == 0 && !sb.p)
-            sb_put(&sb, "", 0);
-    }
     if (rc == 0)
         rc = render_body(t, vars, nvars, &bb, errstr, errstr_size);
-    if (rc == 0 && !bb.p)
-        sb_put(&bb, "", 0);
-    if (rc == 0 && (sb.oom || bb.oom)) {
-        set_err(errstr, errstr_size, "%s: out of memory", t->source);
-        rc = CH_ENOMEM;
+    if (rc == 0) {
+        *subject = t->subject ? ch_strbuf_take(&sb, NULL) : NULL;
+        *body = ch_strbuf_take(&bb, NULL);
+        if ((t->subject && !*subject) || !*body) {
+            free(*subject);
+            free(*body);
+            *subject = *body = NULL;
+            set_err(errstr, errstr_size, "%s: out of memory", t->source);
+            rc = CH_ENOMEM;
+        }
     }
-    if (rc != 0) {
-        free(sb.p);
-        free(bb.p);
-        return rc;
-    }
-    *subject = sb.p;
-    *body = bb.p;
-    return 0;
+    ch_strbuf_free(&sb);
+    ch_strbuf_free(&bb);
+    return rc;
 }
 
 char *
 ch_template_list(const char *const *items, size_t n, int inline_)
 {
-    strbuf b = {0};
+    if (n == 0)
+        return NULL;
+    ch_strbuf b = CH_STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            sb_put(&b, inline_ ? " " : "\n", 1);
+            ch_strbuf_puts(&b, inline_ ? " " : "\n");
         if (!inline_)
-            sb_put(&b, "- ", 2);
-        sb_put(&b, items[i], strlen(items[i]));
+            ch_strbuf_puts(&b, "- ");
+        ch_strbuf_puts(&b, items[i]);
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return ch_strbuf_take(&b, NULL);
 }
 
 /* ---- dates and times ---- */
@@ -568,24 +549,10 @@ static const char *const months[] = {"January",   "February", "March",    "April
                                      "May",       "June",     "July",     "August",
                                      "September", "October",  "November", "December"};
 
-static int64_t
-local_seconds(const ch_tz *tz, int64_t utc_s)
-{
-    return utc_s + (tz ? ch_tz_offset_at(tz, utc_s) : 0);
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 void
 ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 {
-    int64_t local = local_seconds(tz, utc_s);
-    int32_t day = (int32_t)floor_div(local, 86400);
+    int32_t day = ch_civil_day_of(ch_tz_local_seconds(tz, utc_s));
     int y, m, d;
     ch_civil_from_day(day, &y, &m, &d);
     snprintf(buf, bufsz, "%s %d %s %d", weekdays[ch_weekday(day)], d, months[m - 1], y);
@@ -594,8 +561,7 @@ ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 void
 ch_template_time_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 {
-    int64_t local = local_seconds(tz, utc_s);
-    int64_t sec = local - floor_div(local, 86400) * 86400;
+    int32_t sec = ch_civil_second_of_day(ch_tz_local_seconds(tz, utc_s));
     int h = (int)(sec / 3600), mi = (int)(sec % 3600 / 60);
     if (h == 0 && mi == 0) {
         snprintf(buf, bufsz, "midnight");
