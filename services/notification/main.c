@@ -50,6 +50,7 @@
 #include "charter/names.h"
 #include "charter/ids.h"
 #include "charter/policy.h"
+#include "charter/sms.h"
 #include "charter/template.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "charter/civil.h"
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
@@ -165,7 +166,7 @@ notify_retry_after_ms(const char *value, int64_t now_s)
             m = i + 1;
     if (m < 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
         return -1;
-    int64_t t = ch_time_days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    int64_t t = ch_day_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
     return t > now_s ? (t - now_s) * 1000 : 0;
 }
 

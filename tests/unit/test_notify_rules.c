@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/civil.h"
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
@@ -23,7 +24,7 @@ static ch_tz *london;
 static int64_t
 utc(int y, int mo, int d, int h, int mi)
 {
-    return ch_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+    return ch_day_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
 }
 
 static int

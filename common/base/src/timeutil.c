@@ -1,7 +1,10 @@
 /*
  * RFC 3339 parsing by hand rather than strptime(): strptime has no portable
  * offset or fraction handling, and the input is outside data, so every field
- * is range-checked.
+ * is range-checked. The checked UTC date becomes seconds through timegm(),
+ * as formatting goes through gmtime_r(): the C library does UTC both ways, so
+ * base needs none of the civil-date arithmetic that lives in charter_time
+ * (civil.h), a layer above it.
  */
 #include "charter/timeutil.h"
 
@@ -20,18 +23,6 @@ ch_time_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Howard Hinnant's days_from_civil (public domain). */
-int64_t
-ch_time_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int
 digits(const char **p, int n, int *out)
 {
@@ -44,15 +35,6 @@ digits(const char **p, int n, int *out)
     *p += n;
     *out = v;
     return 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
 }
 
 int
@@ -97,15 +79,18 @@ ch_time_parse_rfc3339(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return CH_EINVAL;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return CH_EINVAL;
+    /* timegm() normalises a day past the month's end into the next month. */
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
+    int64_t days = (int64_t)timegm(&tm) / 86400;
+    if (tm.tm_mday != d)
         return CH_EINVAL;
     if (se == 60) { /* a leap second is held at :59.999 rather than refused */
         se = 59;
         frac = 999;
     }
-    int64_t secs =
-        ch_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
     *ms = secs * 1000 + frac;
     return 0;
 }

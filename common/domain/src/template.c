@@ -7,16 +7,18 @@
  */
 #include "charter/template.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "charter/calendar.h"
+#include "charter/civil.h"
 #include "charter/errors.h"
+#include "charter/fileio.h"
+#include "charter/strbuf.h"
 #include "charter/tz.h"
+#include "utf8_int.h"
 
 #define TEMPLATE_MAX_BYTES (64 * 1024)
 #define NAME_MAX_LEN 40
@@ -71,42 +73,6 @@ set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Decodes one UTF-8 sequence at s[0..n). Returns its length and sets *cp, or
- * 0 for an invalid sequence (overlong, surrogate, beyond U+10FFFF). */
-static size_t
-utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    if (n == 0)
-        return 0;
-    unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 static int
 is_name_char(char c)
 {
@@ -122,7 +88,7 @@ check_line(const char *source, int line, const char *s, size_t n, char *errstr, 
 {
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t l = ch__utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (l == 0) {
             set_err(errstr, errstr_size, "%s:%d: not valid UTF-8 (save the file as UTF-8)", source,
                     line);
@@ -322,38 +288,43 @@ nomem:
     return CH_ENOMEM;
 }
 
+/* The reason in ch_file_read_all's "<path>: cannot open: <reason>" (or
+ * "cannot read"), for the template's own "<path>: cannot be read: <reason>". */
+static const char *
+io_reason(const char *path, const char *why)
+{
+    size_t n = strlen(path);
+    if (strncmp(why, path, n) == 0 && strncmp(why + n, ": cannot ", 9) == 0) {
+        const char *r = strstr(why + n + 9, ": ");
+        if (r)
+            return r + 2;
+    }
+    return why;
+}
+
 int
 ch_template_load_file(const char *path, ch_template *out, char *errstr, size_t errstr_size)
 {
     memset(out, 0, sizeof(*out));
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(errstr, errstr_size, "%s: cannot be read: %s", path, strerror(errno));
-        return CH_EIO;
-    }
-    char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        set_err(errstr, errstr_size, "%s: out of memory", path);
-        return CH_ENOMEM;
-    }
-    size_t n = fread(buf, 1, TEMPLATE_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        set_err(errstr, errstr_size, "%s: cannot be read", path);
-        return CH_EIO;
-    }
-    if (n > TEMPLATE_MAX_BYTES) {
-        free(buf);
+    char *buf;
+    size_t n;
+    char why[512];
+    int rc = ch_file_read_all(path, TEMPLATE_MAX_BYTES, &buf, &n, why, sizeof(why));
+    if (rc == CH_EINVAL) {
         set_err(errstr, errstr_size, "%s: longer than %d bytes", path, TEMPLATE_MAX_BYTES);
         return CH_EINVAL;
     }
+    if (rc == CH_ENOMEM) {
+        set_err(errstr, errstr_size, "%s: out of memory", path);
+        return CH_ENOMEM;
+    }
+    if (rc != 0) {
+        set_err(errstr, errstr_size, "%s: cannot be read: %s", path, io_reason(path, why));
+        return CH_EIO;
+    }
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    int rc =
-        ch_template_parse(buf, n, path, strstr(base, ".email.") != NULL, out, errstr, errstr_size);
+    rc = ch_template_parse(buf, n, path, strstr(base, ".email.") != NULL, out, errstr, errstr_size);
     free(buf);
     return rc;
 }
@@ -415,31 +386,12 @@ ch_template_free(ch_template *t)
 
 /* ---- rendering ---- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} strbuf;
-
+/* Drops the spaces and tabs at the end of b that come after byte `from`. */
 static void
-sb_put(strbuf *b, const char *s, size_t n)
+trim_trailing_blanks(ch_strbuf *b, size_t from)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    while (b->n > from && (b->p[b->n - 1] == ' ' || b->p[b->n - 1] == '\t'))
+        b->p[--b->n] = '\0';
 }
 
 static const char *
@@ -473,12 +425,12 @@ guards_hold(const char *s, size_t n, const ch_template_var *vars, size_t nvars)
 /* Expands one checked line into b. */
 static int
 expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_template_var *vars,
-            size_t nvars, strbuf *b, char *errstr, size_t errstr_size)
+            size_t nvars, ch_strbuf *b, char *errstr, size_t errstr_size)
 {
     size_t lit = 0;
     for (size_t i = 0; i < n;) {
         if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i]) {
-            sb_put(b, s + lit, i - lit + 1);
+            ch_strbuf_put(b, s + lit, i - lit + 1);
             i += 2, lit = i;
             continue;
         }
@@ -486,7 +438,7 @@ expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_te
             i++;
             continue;
         }
-        sb_put(b, s + lit, i - lit);
+        ch_strbuf_put(b, s + lit, i - lit);
         const char *end = memchr(s + i, '}', n - i);
         if (!end)
             return CH_EINVAL; /* parse refused this */
@@ -499,16 +451,16 @@ expand_line(const ch_template *t, int line, const char *s, size_t n, const ch_te
                         t->source, line, (int)len, name);
                 return CH_EINVAL;
             }
-            sb_put(b, v, strlen(v));
+            ch_strbuf_puts(b, v);
         }
         i = (size_t)(end - s) + 1, lit = i;
     }
-    sb_put(b, s + lit, n - lit);
+    ch_strbuf_put(b, s + lit, n - lit);
     return 0;
 }
 
 static int
-render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, strbuf *b,
+render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, ch_strbuf *b,
             char *errstr, size_t errstr_size)
 {
     const char *text = t->body;
@@ -526,21 +478,20 @@ render_body(const ch_template *t, const ch_template_var *vars, size_t nvars, str
         if (is_comment(s, n) || !guards_hold(s, n, vars, nvars))
             continue;
         if (is_blank(s, n)) {
-            if (b->len > 0)
+            if (b->n > 0)
                 pending_blank++;
             continue;
         }
-        if (b->len > 0)
-            sb_put(b, "\n", 1);
+        if (b->n > 0)
+            ch_strbuf_puts(b, "\n");
         for (; pending_blank > 0; pending_blank--)
-            sb_put(b, "\n", 1);
-        size_t before = b->len;
+            ch_strbuf_puts(b, "\n");
+        size_t before = b->n;
         int rc = expand_line(t, this_line, s, n, vars, nvars, b, errstr, errstr_size);
         if (rc != 0)
             return rc;
         /* Trailing spaces left by an empty guard or the editor go. */
-        while (b->len > before && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t'))
-            b->p[--b->len] = '\0';
+        trim_trailing_blanks(b, before);
     }
     return 0;
 }
@@ -551,48 +502,43 @@ ch_template_render(const ch_template *t, const ch_template_var *vars, size_t nva
 {
     *subject = NULL;
     *body = NULL;
-    strbuf sb = {0}, bb = {0};
+    ch_strbuf sb = CH_STRBUF_INIT, bb = CH_STRBUF_INIT;
     int rc = 0;
-    if (t->subject) {
+    if (t->subject)
         rc = expand_line(t, t->subject_line, t->subject, strlen(t->subject), vars, nvars, &sb,
                          errstr, errstr_size);
-        if (rc == 0 && !sb.p)
-            sb_put(&sb, "", 0);
-    }
     if (rc == 0)
         rc = render_body(t, vars, nvars, &bb, errstr, errstr_size);
-    if (rc == 0 && !bb.p)
-        sb_put(&bb, "", 0);
-    if (rc == 0 && (sb.oom || bb.oom)) {
-        set_err(errstr, errstr_size, "%s: out of memory", t->source);
-        rc = CH_ENOMEM;
+    if (rc == 0) {
+        *subject = t->subject ? ch_strbuf_take(&sb, NULL) : NULL;
+        *body = ch_strbuf_take(&bb, NULL);
+        if ((t->subject && !*subject) || !*body) {
+            free(*subject);
+            free(*body);
+            *subject = *body = NULL;
+            set_err(errstr, errstr_size, "%s: out of memory", t->source);
+            rc = CH_ENOMEM;
+        }
     }
-    if (rc != 0) {
-        free(sb.p);
-        free(bb.p);
-        return rc;
-    }
-    *subject = sb.p;
-    *body = bb.p;
-    return 0;
+    ch_strbuf_free(&sb);
+    ch_strbuf_free(&bb);
+    return rc;
 }
 
 char *
 ch_template_list(const char *const *items, size_t n, int inline_)
 {
-    strbuf b = {0};
+    if (n == 0)
+        return NULL;
+    ch_strbuf b = CH_STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            sb_put(&b, inline_ ? " " : "\n", 1);
+            ch_strbuf_puts(&b, inline_ ? " " : "\n");
         if (!inline_)
-            sb_put(&b, "- ", 2);
-        sb_put(&b, items[i], strlen(items[i]));
+            ch_strbuf_puts(&b, "- ");
+        ch_strbuf_puts(&b, items[i]);
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return ch_strbuf_take(&b, NULL);
 }
 
 /* ---- dates and times ---- */
@@ -603,24 +549,10 @@ static const char *const months[] = {"January",   "February", "March",    "April
                                      "May",       "June",     "July",     "August",
                                      "September", "October",  "November", "December"};
 
-static int64_t
-local_seconds(const ch_tz *tz, int64_t utc_s)
-{
-    return utc_s + (tz ? ch_tz_offset_at(tz, utc_s) : 0);
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 void
 ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 {
-    int64_t local = local_seconds(tz, utc_s);
-    int32_t day = (int32_t)floor_div(local, 86400);
+    int32_t day = ch_civil_day_of(ch_tz_local_seconds(tz, utc_s));
     int y, m, d;
     ch_civil_from_day(day, &y, &m, &d);
     snprintf(buf, bufsz, "%s %d %s %d", weekdays[ch_weekday(day)], d, months[m - 1], y);
@@ -629,8 +561,7 @@ ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 void
 ch_template_time_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
 {
-    int64_t local = local_seconds(tz, utc_s);
-    int64_t sec = local - floor_div(local, 86400) * 86400;
+    int32_t sec = ch_civil_second_of_day(ch_tz_local_seconds(tz, utc_s));
     int h = (int)(sec / 3600), mi = (int)(sec % 3600 / 60);
     if (h == 0 && mi == 0) {
         snprintf(buf, bufsz, "midnight");
@@ -646,86 +577,4 @@ ch_template_time_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%d%s", h12, ampm);
     else
         snprintf(buf, bufsz, "%d:%02d%s", h12, mi, ampm);
-}
-
-/* ---- SMS ---- */
-
-/* GSM 03.38 default alphabet outside printable ASCII, and ASCII it lacks. */
-static const uint32_t gsm_basic_extra[] = {
-    0x0A, 0x0D, 0xA1, 0xA3,  0xA4,  0xA5,  0xA7,  0xBF,  0xC4,  0xC5,  0xC6,  0xC7,  0xC9,  0xD1,
-    0xD6, 0xD8, 0xDC, 0xDF,  0xE0,  0xE4,  0xE5,  0xE6,  0xE8,  0xE9,  0xEC,  0xF1,  0xF2,  0xF6,
-    0xF8, 0xF9, 0xFC, 0x393, 0x394, 0x398, 0x39B, 0x39E, 0x3A0, 0x3A3, 0x3A6, 0x3A8, 0x3A9,
-};
-/* The extension table: each costs an escape septet as well. */
-static const uint32_t gsm_extension[] = {0x0C, '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC};
-
-/* Septets for code point cp in GSM 7-bit, or 0 if it has none. */
-static int
-gsm_septets(uint32_t cp)
-{
-    for (size_t i = 0; i < sizeof(gsm_extension) / sizeof(gsm_extension[0]); i++)
-        if (gsm_extension[i] == cp)
-            return 2;
-    if (cp >= 0x20 && cp <= 0x7E && cp != '`')
-        return 1;
-    for (size_t i = 0; i < sizeof(gsm_basic_extra) / sizeof(gsm_basic_extra[0]); i++)
-        if (gsm_basic_extra[i] == cp)
-            return 1;
-    return 0;
-}
-
-int
-ch_sms_measure_text(const char *text, ch_sms_measure *out)
-{
-    memset(out, 0, sizeof(*out));
-    const unsigned char *s = (const unsigned char *)text;
-    size_t len = strlen(text);
-    int gsm = 1;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t l = utf8_decode(s + i, len - i, &cp);
-        if (l == 0) {
-            memset(out, 0, sizeof(*out));
-            return CH_EINVAL;
-        }
-        if (gsm && gsm_septets(cp) == 0) {
-            gsm = 0;
-            out->first_non_gsm = cp;
-            out->first_non_gsm_offset = i;
-        }
-        i += l;
-    }
-    out->encoding = gsm ? CH_SMS_GSM7 : CH_SMS_UCS2;
-    size_t single = gsm ? 160 : 70, multi = gsm ? 153 : 67;
-    size_t units = 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t l = utf8_decode(s + i, len - i, &cp);
-        units += gsm ? (size_t)gsm_septets(cp) : (cp > 0xFFFF ? 2 : 1);
-        i += l;
-    }
-    out->units = units;
-    if (units == 0)
-        return 0;
-    if (units <= single) {
-        out->parts = 1;
-        out->per_part = single;
-        return 0;
-    }
-    /* Concatenated: fill each part, never splitting a character's units. */
-    size_t parts = 1, used = 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t l = utf8_decode(s + i, len - i, &cp);
-        size_t w = gsm ? (size_t)gsm_septets(cp) : (cp > 0xFFFF ? 2 : 1);
-        if (used + w > multi) {
-            parts++;
-            used = 0;
-        }
-        used += w;
-        i += l;
-    }
-    out->parts = parts;
-    out->per_part = multi;
-    return 0;
 }

@@ -19,35 +19,17 @@
  * Northern Ireland, while Scotland kept 1 May (it is in the 1971 Act) and
  * had 8 May as well.
  *
- * A GOV.UK JSON override is checked completely before any bit changes, so a
- * bad file leaves the calendar as it was.
+ * The GOV.UK JSON override is in calendar_govuk.c.
  */
 #include "charter/calendar.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "charter/errors.h"
-#include "charter/timeutil.h"
+#include "calendar_int.h"
 
-/* 1995-01-01 and 2101-01-01 as day numbers. */
-#define CAL_FIRST_DAY 9131
-#define CAL_END_DAY 47847
-#define CAL_NDAYS (CAL_END_DAY - CAL_FIRST_DAY)
-#define CAL_WORDS ((CAL_NDAYS + 63) / 64)
-#define CAL_NYEARS (CH_CAL_LAST_YEAR - CH_CAL_FIRST_YEAR + 1)
-#define NDIVISIONS 3
 #define MAX_PER_YEAR 24
-
-struct ch_calendar {
-    ch_nation nation;
-    uint64_t div[NDIVISIONS][CAL_WORDS]; /* per division; unused ones stay zero */
-    uint64_t hol[CAL_WORDS];             /* the calendar's nation, or the union */
-    uint64_t closed[CAL_WORDS];
-};
 
 static const char *const nation_names[] = {"england-and-wales", "scotland", "northern-ireland",
                                            "uk-any"};
@@ -83,57 +65,6 @@ ch_nation_title(ch_nation n)
     if ((int)n < 0 || n > CH_NATION_UK_ANY)
         return "unknown";
     return nation_titles[n];
-}
-
-/* civil_from_days below is Howard Hinnant's (public domain). */
-int32_t
-ch_day_from_civil(int year, int month, int day)
-{
-    return (int32_t)ch_time_days_from_civil(year, month, day);
-}
-
-void
-ch_civil_from_day(int32_t dayno, int *year, int *month, int *day)
-{
-    int64_t z = (int64_t)dayno + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (year)
-        *year = (int)(yoe + era * 400 + (m <= 2));
-    if (month)
-        *month = (int)m;
-    if (day)
-        *day = (int)d;
-}
-
-int
-ch_weekday(int32_t dayno)
-{
-    /* 1970-01-01 was a Thursday (3). */
-    int64_t w = ((int64_t)dayno + 3) % 7;
-    return (int)(w < 0 ? w + 7 : w);
-}
-
-static int
-is_leap(int year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int
-ch_days_in_month(int year, int month)
-{
-    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12)
-        return 0;
-    if (month == 2 && is_leap(year))
-        return 29;
-    return len[month - 1];
 }
 
 /* Easter Sunday by the anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
@@ -194,66 +125,57 @@ add_fixed(hlist *l, int year, int month, int day, const char *name, const char *
     add(l, m, m == d ? name : sub);
 }
 
+/*
+ * Two holidays on consecutive dates (Christmas and Boxing Day; in Scotland
+ * New Year's Day and 2 January) roll as a pair: a second date on a Saturday
+ * moves to Monday; a first on a Saturday moves to Monday and the second to
+ * Tuesday; a first on a Sunday moves to Tuesday behind the second's Monday.
+ */
+static void
+add_pair(hlist *l, int32_t first, const char *name1, const char *sub1, const char *name2,
+         const char *sub2)
+{
+    switch (ch_weekday(first)) {
+    case 4: /* Friday: the second is a Saturday */
+        add(l, first, name1);
+        add(l, first + 3, sub2);
+        break;
+    case 5: /* Saturday */
+        add(l, first + 2, sub1);
+        add(l, first + 3, sub2);
+        break;
+    case 6: /* Sunday: the second is a Monday */
+        add(l, first + 1, name2);
+        add(l, first + 2, sub1);
+        break;
+    default:
+        add(l, first, name1);
+        add(l, first + 1, name2);
+        break;
+    }
+}
+
 static void
 add_new_year(hlist *l, ch_nation n, int year)
 {
     static const char ny[] = "New Year's Day", ny_sub[] = "New Year's Day (substitute day)";
     static const char j2[] = "2nd January", j2_sub[] = "2nd January (substitute day)";
     int32_t jan1 = ch_day_from_civil(year, 1, 1);
-    int w = ch_weekday(jan1);
-    if (n != CH_NATION_SCOTLAND) {
+    if (n != CH_NATION_SCOTLAND)
         add_fixed(l, year, 1, 1, ny, ny_sub);
-        return;
-    }
-    switch (w) {
-    case 4: /* Friday: 2 January is a Saturday */
+    else if (year == 2010) /* Friday; no proclamation moved 2 January to the 4th */
         add(l, jan1, ny);
-        if (year != 2010)
-            add(l, jan1 + 3, j2_sub);
-        break;
-    case 5: /* Saturday */
-        if (year == 2011) {
-            add(l, jan1 + 2, j2_sub); /* the 1971 Act's 3 January; no proclamation */
-            break;
-        }
-        add(l, jan1 + 2, ny_sub);
-        add(l, jan1 + 3, j2_sub);
-        break;
-    case 6: /* Sunday: 2 January is a Monday */
-        add(l, jan1 + 1, j2);
-        add(l, jan1 + 2, ny_sub);
-        break;
-    default:
-        add(l, jan1, ny);
-        add(l, jan1 + 1, j2);
-        break;
-    }
+    else if (year == 2011) /* Saturday; only the 1971 Act's 3 January, no proclamation */
+        add(l, jan1 + 2, j2_sub);
+    else
+        add_pair(l, jan1, ny, ny_sub, j2, j2_sub);
 }
 
 static void
 add_christmas(hlist *l, int year)
 {
-    static const char xmas[] = "Christmas Day", xmas_sub[] = "Christmas Day (substitute day)";
-    static const char boxing[] = "Boxing Day", boxing_sub[] = "Boxing Day (substitute day)";
-    int32_t d25 = ch_day_from_civil(year, 12, 25);
-    switch (ch_weekday(d25)) {
-    case 4: /* Friday: Boxing Day is a Saturday */
-        add(l, d25, xmas);
-        add(l, d25 + 3, boxing_sub);
-        break;
-    case 5: /* Saturday */
-        add(l, d25 + 2, xmas_sub);
-        add(l, d25 + 3, boxing_sub);
-        break;
-    case 6: /* Sunday */
-        add(l, d25 + 1, boxing);
-        add(l, d25 + 2, xmas_sub);
-        break;
-    default:
-        add(l, d25, xmas);
-        add(l, d25 + 1, boxing);
-        break;
-    }
+    add_pair(l, ch_day_from_civil(year, 12, 25), "Christmas Day", "Christmas Day (substitute day)",
+             "Boxing Day", "Boxing Day (substitute day)");
 }
 
 static void
@@ -356,39 +278,12 @@ in_range(int32_t day)
     return day >= CAL_FIRST_DAY && day < CAL_END_DAY;
 }
 
-static int
-bit_get(const uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    return (int)((bits[i / 64] >> (i % 64)) & 1);
-}
-
-static void
-bit_set(uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    bits[i / 64] |= (uint64_t)1 << (i % 64);
-}
-
-static void
-bit_clear(uint64_t *bits, int32_t day)
-{
-    uint32_t i = (uint32_t)(day - CAL_FIRST_DAY);
-    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
-}
-
-static int
-uses_division(const ch_calendar *cal, int d)
-{
-    return cal->nation == CH_NATION_UK_ANY || (int)cal->nation == d;
-}
-
-static void
-rebuild_holidays(ch_calendar *cal)
+void
+ch__calendar_rebuild(ch_calendar *cal)
 {
     memset(cal->hol, 0, sizeof(cal->hol));
     for (int d = 0; d < NDIVISIONS; d++) {
-        if (!uses_division(cal, d))
+        if (!cal_uses_division(cal, d))
             continue;
         for (size_t w = 0; w < CAL_WORDS; w++)
             cal->hol[w] |= cal->div[d][w];
@@ -405,16 +300,16 @@ ch_calendar_new(ch_nation n)
         return NULL;
     cal->nation = n;
     for (int d = 0; d < NDIVISIONS; d++) {
-        if (!uses_division(cal, d))
+        if (!cal_uses_division(cal, d))
             continue;
         for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
             ch_holiday h[MAX_PER_YEAR];
             int k = ch_bank_holidays((ch_nation)d, y, h, MAX_PER_YEAR);
             for (int i = 0; i < k; i++)
-                bit_set(cal->div[d], h[i].day);
+                cal_bit_set(cal->div[d], h[i].day);
         }
     }
-    rebuild_holidays(cal);
+    ch__calendar_rebuild(cal);
     return cal;
 }
 
@@ -435,14 +330,14 @@ ch_calendar_add_closure(ch_calendar *cal, int32_t day)
 {
     if (!cal || !in_range(day))
         return CH_EINVAL;
-    bit_set(cal->closed, day);
+    cal_bit_set(cal->closed, day);
     return 0;
 }
 
 int
 ch_calendar_is_bank_holiday(const ch_calendar *cal, int32_t day)
 {
-    return in_range(day) && bit_get(cal->hol, day);
+    return in_range(day) && cal_bit_get(cal->hol, day);
 }
 
 int
@@ -452,7 +347,7 @@ ch_calendar_is_working_day(const ch_calendar *cal, int32_t day)
         return 0;
     if (!in_range(day))
         return 1;
-    return !bit_get(cal->hol, day) && !bit_get(cal->closed, day);
+    return !cal_bit_get(cal->hol, day) && !cal_bit_get(cal->closed, day);
 }
 
 int32_t
@@ -471,178 +366,4 @@ int32_t
 ch_calendar_next_working_day(const ch_calendar *cal, int32_t day)
 {
     return ch_calendar_working_day_on_or_after(cal, day < INT32_MAX ? day + 1 : day);
-}
-
-/* ---- GOV.UK JSON override ---- */
-
-/* Parses "YYYY-MM-DD" into a day number; -1 if it is not a real date. */
-static int
-parse_date(const char *s, int32_t *day, int *year)
-{
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    int m = (s[5] - '0') * 10 + (s[6] - '0');
-    int d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (m < 1 || m > 12 || d < 1 || d > ch_days_in_month(y, m))
-        return -1;
-    *day = ch_day_from_civil(y, m, d);
-    *year = y;
-    return 0;
-}
-
-/* Checks one division's object and marks in `years` each year with an event. */
-static int
-check_division(const char *name, const char *key, json_t *div, unsigned char *years, char *errstr,
-               size_t errstr_size)
-{
-    if (!json_is_object(div)) {
-        snprintf(errstr, errstr_size, "%s: %s: expected an object with an \"events\" array", name,
-                 key);
-        return CH_EINVAL;
-    }
-    json_t *dname = json_object_get(div, "division");
-    if (dname && (!json_is_string(dname) || strcmp(json_string_value(dname), key) != 0)) {
-        snprintf(errstr, errstr_size, "%s: %s.division: expected \"%s\"", name, key, key);
-        return CH_EINVAL;
-    }
-    json_t *events = json_object_get(div, "events");
-    if (!json_is_array(events)) {
-        snprintf(errstr, errstr_size, "%s: %s.events: expected an array of events", name, key);
-        return CH_EINVAL;
-    }
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
-    {
-        if (!json_is_object(ev)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu]: expected an object", name, key, i);
-            return CH_EINVAL;
-        }
-        json_t *title = json_object_get(ev, "title");
-        if (title && !json_is_string(title)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu].title: expected a string", name, key,
-                     i);
-            return CH_EINVAL;
-        }
-        json_t *date = json_object_get(ev, "date");
-        int32_t day;
-        int year;
-        if (!json_is_string(date)) {
-            snprintf(errstr, errstr_size, "%s: %s.events[%zu].date: expected YYYY-MM-DD", name, key,
-                     i);
-            return CH_EINVAL;
-        }
-        if (parse_date(json_string_value(date), &day, &year) != 0) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s.events[%zu].date: expected YYYY-MM-DD, a real date, not \"%.40s\"",
-                     name, key, i, json_string_value(date));
-            return CH_EINVAL;
-        }
-        if (year < CH_CAL_FIRST_YEAR || year > CH_CAL_LAST_YEAR) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s.events[%zu].date: %s is outside the years 1995-2100 the calendar "
-                     "covers",
-                     name, key, i, json_string_value(date));
-            return CH_EINVAL;
-        }
-        years[year - CH_CAL_FIRST_YEAR] = 1;
-    }
-    return 0;
-}
-
-/* Replaces division d's holidays in each marked year with the file's. */
-static void
-apply_division(ch_calendar *cal, int d, json_t *div, const unsigned char *years)
-{
-    for (int y = CH_CAL_FIRST_YEAR; y <= CH_CAL_LAST_YEAR; y++) {
-        if (!years[y - CH_CAL_FIRST_YEAR])
-            continue;
-        int32_t end = ch_day_from_civil(y + 1, 1, 1);
-        for (int32_t day = ch_day_from_civil(y, 1, 1); day < end; day++)
-            bit_clear(cal->div[d], day);
-    }
-    json_t *events = json_object_get(div, "events");
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
-    {
-        int32_t day;
-        int year;
-        if (parse_date(json_string_value(json_object_get(ev, "date")), &day, &year) == 0)
-            bit_set(cal->div[d], day);
-    }
-}
-
-int
-ch_calendar_apply_govuk_json(ch_calendar *cal, const char *json, size_t len, const char *name,
-                             char *errstr, size_t errstr_size)
-{
-    char scratch[1];
-    if (!errstr || errstr_size == 0) {
-        errstr = scratch;
-        errstr_size = sizeof(scratch);
-    }
-    errstr[0] = '\0';
-    if (!name)
-        name = "bank holidays JSON";
-    if (!cal || !json) {
-        snprintf(errstr, errstr_size, "%s: no calendar or no document to apply", name);
-        return CH_EINVAL;
-    }
-
-    json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(errstr, errstr_size, "%s: line %d, column %d: invalid JSON: %s", name, jerr.line,
-                 jerr.column, jerr.text);
-        return CH_EINVAL;
-    }
-
-    int rc = CH_EINVAL;
-    unsigned char years[NDIVISIONS][CAL_NYEARS];
-    memset(years, 0, sizeof(years));
-    json_t *divs[NDIVISIONS] = {NULL, NULL, NULL};
-    if (!json_is_object(root)) {
-        snprintf(errstr, errstr_size,
-                 "%s: expected an object of divisions (england-and-wales, scotland, "
-                 "northern-ireland) at the top level",
-                 name);
-        goto out;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val)
-    {
-        ch_nation d;
-        if (ch_nation_parse(key, &d) != 0 || d == CH_NATION_UK_ANY) {
-            snprintf(errstr, errstr_size,
-                     "%s: %s: unknown division; expected england-and-wales, scotland or "
-                     "northern-ireland",
-                     name, key);
-            goto out;
-        }
-        if (check_division(name, key, val, years[d], errstr, errstr_size) != 0)
-            goto out;
-        divs[d] = val;
-    }
-    for (int d = 0; d < NDIVISIONS; d++) {
-        if (uses_division(cal, d) && !divs[d]) {
-            snprintf(errstr, errstr_size, "%s: no \"%s\" division, which a calendar for %s needs",
-                     name, nation_names[d], ch_nation_title(cal->nation));
-            goto out;
-        }
-    }
-
-    for (int d = 0; d < NDIVISIONS; d++)
-        if (uses_division(cal, d))
-            apply_division(cal, d, divs[d], years[d]);
-    rebuild_holidays(cal);
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
 }

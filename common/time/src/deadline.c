@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/civil.h"
 #include "charter/errors.h"
 
 #define MAX_PAUSES 64
-#define SECS_PER_DAY 86400
+#define SECS_PER_DAY CH_CIVIL_SECS_PER_DAY
 
 static const ch_opening_hours default_hours = {
     {540, 540, 540, 540, 540, -1, -1},
@@ -269,24 +270,11 @@ ch_clock_describe(const ch_clock *c, char *buf, size_t bufsz)
 
 /* ---- computing ---- */
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
+/* Local seconds (civil.h) of the instant `ms` in the zone. */
 static int64_t
 local_seconds(const ch_tz *tz, int64_t ms)
 {
-    int64_t s = floor_div(ms, 1000);
-    return s + ch_tz_offset_at(tz, s);
-}
-
-static int32_t
-local_day(const ch_tz *tz, int64_t ms)
-{
-    return (int32_t)floor_div(local_seconds(tz, ms), SECS_PER_DAY);
+    return ch_tz_local_seconds(tz, ch_civil_floor_div(ms, 1000));
 }
 
 static int64_t
@@ -383,15 +371,15 @@ ch_deadline_due(const ch_deadline_ctx *ctx, const ch_clock *c, int64_t start_ms,
         return CH_EINVAL;
     day_range pd[MAX_PAUSES];
     for (size_t i = 0; i < npauses; i++) {
-        pd[i].from = local_day(ctx->tz, pauses[i].from_ms);
-        pd[i].to = local_day(ctx->tz, pauses[i].to_ms);
+        pd[i].from = ch_tz_local_day(ctx->tz, pauses[i].from_ms);
+        pd[i].to = ch_tz_local_day(ctx->tz, pauses[i].to_ms);
     }
     int64_t local_s = local_seconds(ctx->tz, start_ms);
-    int32_t day = (int32_t)floor_div(local_s, SECS_PER_DAY);
+    int32_t day = ch_civil_day_of(local_s);
     if (!in_range(day))
         return CH_EINVAL;
     if (ctx->defer_out_of_hours) {
-        int64_t sec = local_s - (int64_t)day * SECS_PER_DAY;
+        int64_t sec = ch_civil_second_of_day(local_s);
         const ch_opening_hours *h = ctx->hours ? ctx->hours : &default_hours;
         int wd = ch_weekday(day);
         int closed = h->open[wd] < 0 || sec >= (int64_t)h->close[wd] * 60;
@@ -504,8 +492,8 @@ ch_warning_at(const ch_deadline_ctx *ctx, const ch_warning_rule *w, int64_t star
         if (!cal || !ctx->tz)
             return CH_EINVAL;
         int64_t local_s = local_seconds(ctx->tz, due_ms);
-        int32_t day = (int32_t)floor_div(local_s, SECS_PER_DAY);
-        int64_t sec = local_s - (int64_t)day * SECS_PER_DAY;
+        int32_t day = ch_civil_day_of(local_s);
+        int64_t sec = ch_civil_second_of_day(local_s);
         for (int64_t k = 0; k < w->lead.n;) {
             day--;
             if (!in_range(day))
@@ -522,12 +510,12 @@ ch_warning_at(const ch_deadline_ctx *ctx, const ch_warning_rule *w, int64_t star
 void
 ch_deadline_format(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz)
 {
-    int64_t s = floor_div(ms, 1000);
+    int64_t s = ch_civil_floor_div(ms, 1000);
     int ms_part = (int)(ms - s * 1000);
     int32_t off = ch_tz_offset_at(tz, s);
     int64_t local = s + off;
-    int32_t day = (int32_t)floor_div(local, SECS_PER_DAY);
-    int64_t sec = local - (int64_t)day * SECS_PER_DAY;
+    int32_t day = ch_civil_day_of(local);
+    int64_t sec = ch_civil_second_of_day(local);
     int y, m, d;
     ch_civil_from_day(day, &y, &m, &d);
     char frac[8] = "";

@@ -11,10 +11,7 @@
  * can make the parser read past the buffer.
  *
  * Instants after the last transition (and all instants of a zone without
- * transitions) follow the POSIX TZ string in the footer. The Gregorian
- * calendar, weekdays included, repeats every 400 years (146097 days, a whole
- * number of weeks), so a footer rule is evaluated on the instant reduced into
- * one such cycle around 1970: any int64 instant works without overflow.
+ * transitions) follow the POSIX TZ string in the footer (tz_posix.c).
  *
  * Local to UTC: every UTC instant whose local time is `local_s` lies within
  * the largest possible offset (26 h) of it, so the conversion walks the
@@ -24,47 +21,26 @@
 #include "charter/tz.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "charter/timeutil.h"
+#include "charter/civil.h"
+#include "charter/errors.h"
+#include "charter/fileio.h"
+#include "tz_int.h"
 
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
 #define TZ_MAX_OFFSET 93600 /* 26 h: covers RFC 9636's recommended -89999..93599 */
 #define TZ_MAX_FILE (1 << 20)
 #define TZ_MAX_TYPES 256
-#define TZ_CYCLE_S ((int64_t)146097 * 86400)
 #define TZ_MAX_SEGMENTS 1024
 
 struct tz_type {
     int32_t utoff;
     uint8_t isdst;
-};
-
-enum tz_rule_kind {
-    RULE_JULIAN1, /* Jn: 1..365, February 29 never counted */
-    RULE_JULIAN0, /* n: 0..365, February 29 counted in leap years */
-    RULE_MONTH    /* Mm.w.d: day d of week w (5 = last) of month m */
-};
-
-struct tz_rule {
-    enum tz_rule_kind kind;
-    int day;
-    int week;
-    int month;
-    int32_t time; /* seconds after local midnight, -167 h..167 h */
-};
-
-struct tz_posix {
-    int32_t std_off; /* seconds east of UTC, unlike the string's sign */
-    int32_t dst_off;
-    int has_dst;
-    struct tz_rule start, end;
 };
 
 struct ch_tz {
@@ -114,40 +90,6 @@ tz_error(char *errstr, size_t errstr_size, const char *name, const char *fmt, ..
     snprintf(errstr, errstr_size, "%s: %s", zone, msg);
 }
 
-/* ---- calendar ---- */
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int
-is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int64_t
-year_of_days(int64_t z)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return (m == 2 && is_leap(y)) ? 29 : dm[m - 1];
-}
-
 static int64_t
 sat_add(int64_t a, int64_t b)
 {
@@ -155,251 +97,6 @@ sat_add(int64_t a, int64_t b)
     if (__builtin_add_overflow(a, b, &r))
         return b > 0 ? INT64_MAX : INT64_MIN;
     return r;
-}
-
-/* ---- POSIX TZ strings ---- */
-
-struct cursor {
-    const char *s;
-    size_t n, i;
-};
-
-static int
-peek(const struct cursor *c)
-{
-    return c->i < c->n ? (unsigned char)c->s[c->i] : -1;
-}
-
-static int
-is_digit(int ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static int
-is_alpha(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-/* A designation: letters, or <...> holding letters, digits, '+' and '-'. */
-static int
-parse_designation(struct cursor *c)
-{
-    size_t start;
-    if (peek(c) == '<') {
-        start = ++c->i;
-        while (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '+' || peek(c) == '-')
-            c->i++;
-        if (peek(c) != '>' || c->i == start)
-            return -1;
-        c->i++;
-        return 0;
-    }
-    start = c->i;
-    while (is_alpha(peek(c)))
-        c->i++;
-    return c->i == start ? -1 : 0;
-}
-
-static int
-parse_number(struct cursor *c, int max_digits, int *out)
-{
-    int v = 0, nd = 0;
-    while (nd < max_digits && is_digit(peek(c))) {
-        v = v * 10 + (peek(c) - '0');
-        c->i++;
-        nd++;
-    }
-    if (nd == 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* [+-]hh[:mm[:ss]] with hh <= max_hours; seconds, signed as written. */
-static int
-parse_hms(struct cursor *c, int max_hours, int32_t *out)
-{
-    int sign = 1, h, m = 0, s = 0;
-    if (peek(c) == '+' || peek(c) == '-') {
-        sign = peek(c) == '-' ? -1 : 1;
-        c->i++;
-    }
-    if (parse_number(c, 3, &h) != 0 || h > max_hours)
-        return -1;
-    if (peek(c) == ':') {
-        c->i++;
-        if (parse_number(c, 2, &m) != 0 || m > 59)
-            return -1;
-        if (peek(c) == ':') {
-            c->i++;
-            if (parse_number(c, 2, &s) != 0 || s > 59)
-                return -1;
-        }
-    }
-    *out = sign * (h * 3600 + m * 60 + s);
-    return 0;
-}
-
-static int
-parse_rule(struct cursor *c, struct tz_rule *r)
-{
-    int ch = peek(c);
-    if (ch == 'J') {
-        c->i++;
-        r->kind = RULE_JULIAN1;
-        if (parse_number(c, 3, &r->day) != 0 || r->day < 1 || r->day > 365)
-            return -1;
-    } else if (is_digit(ch)) {
-        r->kind = RULE_JULIAN0;
-        if (parse_number(c, 3, &r->day) != 0 || r->day > 365)
-            return -1;
-    } else if (ch == 'M') {
-        c->i++;
-        r->kind = RULE_MONTH;
-        if (parse_number(c, 2, &r->month) != 0 || r->month < 1 || r->month > 12)
-            return -1;
-        if (peek(c) != '.')
-            return -1;
-        c->i++;
-        if (parse_number(c, 1, &r->week) != 0 || r->week < 1 || r->week > 5)
-            return -1;
-        if (peek(c) != '.')
-            return -1;
-        c->i++;
-        if (parse_number(c, 1, &r->day) != 0 || r->day > 6)
-            return -1;
-    } else {
-        return -1;
-    }
-    r->time = 7200;
-    if (peek(c) == '/') {
-        c->i++;
-        return parse_hms(c, 167, &r->time);
-    }
-    return 0;
-}
-
-/*
- * std offset [dst [offset] ,start[/time],end[/time]]. A DST name without
- * rules is refused: POSIX leaves the rules implementation-defined and zic
- * never writes such a footer.
- */
-static int
-parse_posix(const char *s, size_t n, struct tz_posix *p)
-{
-    struct cursor c = {s, n, 0};
-    int32_t off;
-    memset(p, 0, sizeof *p);
-    if (parse_designation(&c) != 0 || parse_hms(&c, 24, &off) != 0)
-        return -1;
-    p->std_off = -off;
-    p->dst_off = p->std_off;
-    if (c.i == c.n)
-        return 0;
-    if (parse_designation(&c) != 0)
-        return -1;
-    p->has_dst = 1;
-    p->dst_off = p->std_off + 3600;
-    if (peek(&c) != ',') {
-        if (parse_hms(&c, 24, &off) != 0)
-            return -1;
-        p->dst_off = -off;
-    }
-    if (peek(&c) != ',')
-        return -1;
-    c.i++;
-    if (parse_rule(&c, &p->start) != 0 || peek(&c) != ',')
-        return -1;
-    c.i++;
-    if (parse_rule(&c, &p->end) != 0 || c.i != c.n)
-        return -1;
-    return 0;
-}
-
-/* Day (since 1970-01-01) on which rule `r` falls in year `y`. */
-static int64_t
-rule_day(const struct tz_rule *r, int64_t y)
-{
-    int64_t jan1 = ch_time_days_from_civil(y, 1, 1);
-    switch (r->kind) {
-    case RULE_JULIAN1:
-        return jan1 + r->day - 1 + (is_leap(y) && r->day >= 60);
-    case RULE_JULIAN0:
-        return jan1 + r->day;
-    case RULE_MONTH:
-        break;
-    }
-    int64_t first = ch_time_days_from_civil(y, r->month, 1);
-    int64_t wday = first + 4 - floor_div(first + 4, 7) * 7; /* 1970-01-01 was a Thursday */
-    int64_t d = first + (r->day - wday + 7) % 7 + (int64_t)(r->week - 1) * 7;
-    while (d >= first + days_in_month(y, r->month))
-        d -= 7;
-    return d;
-}
-
-struct footer_event {
-    int64_t t;
-    int starts_dst;
-};
-
-/*
- * The footer's changes in the five years around `r` (in UTC seconds), in
- * order; ends sort before starts at the same instant so that "DST all year"
- * strings (",0/0,J365/25") stay in DST. Needs p->has_dst.
- */
-static void
-footer_events(const struct tz_posix *p, int64_t r, struct footer_event ev[10])
-{
-    int64_t y0 = year_of_days(floor_div(r, 86400));
-    int n = 0;
-    for (int64_t y = y0 - 2; y <= y0 + 2; y++) {
-        ev[n].t = rule_day(&p->start, y) * 86400 + p->start.time - p->std_off;
-        ev[n++].starts_dst = 1;
-        ev[n].t = rule_day(&p->end, y) * 86400 + p->end.time - p->dst_off;
-        ev[n++].starts_dst = 0;
-    }
-    for (int i = 1; i < n; i++) {
-        struct footer_event e = ev[i];
-        int j = i;
-        while (j > 0 &&
-               (ev[j - 1].t > e.t || (ev[j - 1].t == e.t && ev[j - 1].starts_dst > e.starts_dst))) {
-            ev[j] = ev[j - 1];
-            j--;
-        }
-        ev[j] = e;
-    }
-}
-
-static int32_t
-footer_offset(const struct tz_posix *p, int64_t t)
-{
-    if (!p->has_dst)
-        return p->std_off;
-    struct footer_event ev[10];
-    int64_t r = t % TZ_CYCLE_S;
-    footer_events(p, r, ev);
-    int32_t off = p->std_off;
-    for (int i = 0; i < 10 && ev[i].t <= r; i++)
-        off = ev[i].starts_dst ? p->dst_off : p->std_off;
-    return off;
-}
-
-/* The footer's first change strictly after `t`; 0 if none. */
-static int
-footer_next(const struct tz_posix *p, int64_t t, int64_t *next)
-{
-    if (!p->has_dst)
-        return 0;
-    struct footer_event ev[10];
-    int64_t r = t % TZ_CYCLE_S;
-    footer_events(p, r, ev);
-    for (int i = 0; i < 10; i++) {
-        if (ev[i].t > r)
-            return !__builtin_add_overflow(t - r, ev[i].t, next);
-    }
-    return 0;
 }
 
 /* ---- TZif ---- */
@@ -605,7 +302,7 @@ read_body(ch_tz *tz, struct reader *r, const struct header *h, int tsize, char *
     size_t n = (size_t)(end - s);
     if (n == 0)
         return 0;
-    if (parse_posix(s, n, &tz->footer) != 0) {
+    if (ch__tz_posix_parse(s, n, &tz->footer) != 0) {
         char shown[64];
         printable(shown, sizeof shown, s, n);
         snprintf(msg, msg_size, "footer \"%s\" is not a POSIX TZ string this parser accepts",
@@ -660,72 +357,37 @@ err:
 static int
 valid_name_char(char c)
 {
-    return is_alpha((unsigned char)c) || is_digit((unsigned char)c) || c == '/' || c == '_' ||
+    return tz_is_alpha((unsigned char)c) || tz_is_digit((unsigned char)c) || c == '/' || c == '_' ||
            c == '-' || c == '+' || c == '.';
 }
 
-/* Reads all of `path` (at most TZ_MAX_FILE bytes) into a malloc'd buffer. */
+/*
+ * Reads the zone file at `path`. The sentences name the zone first; a name
+ * with no file is "unknown time zone", the likeliest mistake in a policy.
+ */
 static int
-read_file(const char *name, const char *path, uint8_t **out, size_t *out_len, char *errstr,
-          size_t errstr_size)
+read_zone_file(const char *name, const char *path, char **out, size_t *out_len, char *errstr,
+               size_t errstr_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT || e == ENOTDIR)
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
             tz_error(errstr, errstr_size, name, "unknown time zone (no file %s)", path);
-        else {
-            char reason[128] = "unknown error";
-            strerror_r(e, reason, sizeof reason);
-            tz_error(errstr, errstr_size, name, "cannot open %s: %s", path, reason);
+            return -1;
         }
+        /* Anything else (a permission, say): the read below names it. */
+    } else if (!S_ISREG(st.st_mode)) {
+        tz_error(errstr, errstr_size, name, "%s is not a zone file", path);
         return -1;
     }
-    struct stat st;
-    uint8_t *buf = NULL;
-    size_t got = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tz_error(errstr, errstr_size, name, "%s is not a zone file", path);
-        goto err;
-    }
-    if (st.st_size > TZ_MAX_FILE) {
+    char why[256];
+    int rc = ch_file_read_all(path, TZ_MAX_FILE, out, out_len, why, sizeof why);
+    if (rc == CH_EINVAL)
         tz_error(errstr, errstr_size, name, "%s is larger than %d bytes: not a zone file", path,
                  TZ_MAX_FILE);
-        goto err;
-    }
-    size_t cap = (size_t)st.st_size + 1;
-    buf = malloc(cap);
-    if (buf == NULL) {
-        tz_error(errstr, errstr_size, name, "out of memory reading %s", path);
-        goto err;
-    }
-    while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            char reason[128] = "unknown error";
-            strerror_r(errno, reason, sizeof reason);
-            tz_error(errstr, errstr_size, name, "cannot read %s: %s", path, reason);
-            goto err;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got == cap) {
-        tz_error(errstr, errstr_size, name, "%s grew while being read", path);
-        goto err;
-    }
-    close(fd);
-    *out = buf;
-    *out_len = got;
-    return 0;
-
-err:
-    free(buf);
-    close(fd);
-    return -1;
+    else if (rc != 0)
+        tz_error(errstr, errstr_size, name, "%s", why);
+    return rc != 0 ? -1 : 0;
 }
 
 ch_tz *
@@ -754,11 +416,11 @@ ch_tz_load(const char *name, const char *dir, char *errstr, size_t errstr_size)
         tz_error(errstr, errstr_size, name, "zone file path is too long");
         return NULL;
     }
-    uint8_t *buf;
+    char *buf;
     size_t len;
-    if (read_file(name, path, &buf, &len, errstr, errstr_size) != 0)
+    if (read_zone_file(name, path, &buf, &len, errstr, errstr_size) != 0)
         return NULL;
-    ch_tz *tz = ch_tz_parse(name, buf, len, errstr, errstr_size);
+    ch_tz *tz = ch_tz_parse(name, (const uint8_t *)buf, len, errstr, errstr_size);
     free(buf);
     return tz;
 }
@@ -786,7 +448,7 @@ ch_tz_offset_at(const ch_tz *tz, int64_t utc_s)
     size_t n = tz->ntrans;
     if (n == 0 || utc_s >= tz->trans[n - 1]) {
         if (tz->has_footer)
-            return footer_offset(&tz->footer, utc_s);
+            return ch__tz_posix_offset(&tz->footer, utc_s);
         return tz->types[n == 0 ? 0 : tz->trans_type[n - 1]].utoff;
     }
     if (utc_s < tz->trans[0])
@@ -819,7 +481,7 @@ next_change(const ch_tz *tz, int64_t t, int64_t *next)
         *next = tz->trans[lo];
         return 1;
     }
-    return tz->has_footer && footer_next(&tz->footer, t, next);
+    return tz->has_footer && ch__tz_posix_next(&tz->footer, t, next);
 }
 
 int64_t
@@ -856,4 +518,16 @@ ch_tz_local_to_utc(const ch_tz *tz, int64_t local_s, int later)
     if (in_gap)
         return gap;
     return sat_add(local_s, -ch_tz_offset_at(tz, local_s));
+}
+
+int64_t
+ch_tz_local_seconds(const ch_tz *tz, int64_t utc_s)
+{
+    return tz ? sat_add(utc_s, ch_tz_offset_at(tz, utc_s)) : utc_s;
+}
+
+int32_t
+ch_tz_local_day(const ch_tz *tz, int64_t ms)
+{
+    return ch_civil_day_of(ch_tz_local_seconds(tz, ch_civil_floor_div(ms, 1000)));
 }

@@ -1,16 +1,13 @@
 /*
  * Instants as milliseconds since the Unix epoch (UTC), and their RFC 3339
- * text form. Pure apart from ch_time_now_ms().
+ * text form. Pure apart from ch_time_now_ms(). Civil dates (a day number for
+ * a year, month and day, and back) are charter_time's civil.h.
  */
 #ifndef CHARTER_TIMEUTIL_H
 #define CHARTER_TIMEUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Days from 1970-01-01 to the civil date y-m-d in the proleptic Gregorian
- * calendar (negative before it); the one implementation every module uses. */
-int64_t ch_time_days_from_civil(int64_t y, int m, int d);
 
 /* Wall-clock now, in ms since the epoch. */
 int64_t ch_time_now_ms(void);

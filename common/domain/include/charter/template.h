@@ -21,10 +21,8 @@
  * rendering with the same detail.
  *
  * Dates are written in words in the policy's time zone (tz.h, never the
- * process's TZ). SMS text is measured as the network would send it: GSM 7-bit
- * (160 a part, 153 a part when concatenated, extension characters such as
- * "€" and "[" counting two) or, as soon as one character is outside GSM 7-bit,
- * UCS-2 (70 a part, 67 concatenated).
+ * process's TZ). How long a rendered text message is, as the network counts
+ * it, is sms.h's question.
  *
  * Pure except ch_template_load_file() and ch_template_find(), which read and
  * look for files.
@@ -110,28 +108,5 @@ void ch_template_date_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bu
 
 /* "10:30am", "2pm", "midday", "midnight": the local time of `utc_s` in `tz`. */
 void ch_template_time_words(const ch_tz *tz, int64_t utc_s, char *buf, size_t bufsz);
-
-typedef enum {
-    CH_SMS_GSM7 = 0, /* every character in the GSM 03.38 default alphabet or extension */
-    CH_SMS_UCS2,     /* at least one character outside it */
-} ch_sms_encoding;
-
-typedef struct {
-    ch_sms_encoding encoding;
-    size_t units;    /* GSM: septets (extension characters count 2); UCS-2: UTF-16 units */
-    size_t parts;    /* messages the network sends; 0 for empty text */
-    size_t per_part; /* 160/153 (GSM) or 70/67 (UCS-2): the limit that applied */
-    /* The first character outside GSM 7-bit (UCS-2 only): its code point and
-     * byte offset in the text. */
-    uint32_t first_non_gsm;
-    size_t first_non_gsm_offset;
-} ch_sms_measure;
-
-/*
- * Measures UTF-8 `text` as an SMS. Concatenated parts never split an
- * extension character's escape from it, nor a surrogate pair. Returns 0, or
- * CH_EINVAL when the text is not valid UTF-8 (*out zeroed). Pure.
- */
-int ch_sms_measure_text(const char *text, ch_sms_measure *out);
 
 #endif

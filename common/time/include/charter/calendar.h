@@ -14,13 +14,17 @@
  * non-working day.
  *
  * Dates are local civil dates, counted as days since 1970-01-01 (negative
- * before it). Pure: no I/O, no clock; the JSON override is passed as bytes.
+ * before it): civil.h's day numbers, included here because every caller of a
+ * calendar makes them. Pure: no I/O, no clock; the JSON override is passed
+ * as bytes.
  */
 #ifndef CHARTER_CALENDAR_H
 #define CHARTER_CALENDAR_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "charter/civil.h"
 
 #define CH_CAL_FIRST_YEAR 1995
 #define CH_CAL_LAST_YEAR 2100
@@ -41,15 +45,6 @@ const char *ch_nation_name(ch_nation n);
 /* "England and Wales", "Scotland", "Northern Ireland", "any part of the UK";
  * "unknown" for a value outside the enum. */
 const char *ch_nation_title(ch_nation n);
-
-/* Civil date <-> day number (days since 1970-01-01, proleptic Gregorian).
- * month is 1-12; a day past the month's end counts on into the next month. */
-int32_t ch_day_from_civil(int year, int month, int day);
-void ch_civil_from_day(int32_t dayno, int *year, int *month, int *day);
-/* 0 = Monday ... 6 = Sunday */
-int ch_weekday(int32_t dayno);
-/* 28-31; 0 for a month outside 1-12. */
-int ch_days_in_month(int year, int month);
 
 typedef struct {
     int32_t day;

@@ -53,4 +53,19 @@ int32_t ch_tz_offset_at(const ch_tz *tz, int64_t utc_s);
  */
 int64_t ch_tz_local_to_utc(const ch_tz *tz, int64_t local_s, int later);
 
+/*
+ * The local wall-clock time of UTC instant `utc_s` as local seconds (the
+ * civil date and time counted as if it were UTC; civil.h's
+ * ch_civil_day_of() and ch_civil_second_of_day() take it apart). A NULL
+ * zone is UTC.
+ */
+int64_t ch_tz_local_seconds(const ch_tz *tz, int64_t utc_s);
+
+/*
+ * The local civil day (civil.h's day number) of the instant `ms`
+ * (milliseconds since the epoch) in `tz`: the day a deadline, a pause or a
+ * report period is counted on. A NULL zone is UTC.
+ */
+int32_t ch_tz_local_day(const ch_tz *tz, int64_t ms);
+
 #endif
