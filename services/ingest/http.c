@@ -38,6 +38,13 @@ reply_error(struct evhttp_request *req, ch_metric *metric, int status, const cha
     ch_http_reply_error_field(req, status, code, field, message);
 }
 
+static void
+reply_unavailable(ingest *in, struct evhttp_request *req, const char *message)
+{
+    ch_metric_add(in->m_unavailable, 1);
+    ch_http_reply_unavailable(req, 5, message);
+}
+
 static int
 media_type_is(const char *ct, const char *want)
 {
@@ -70,8 +77,7 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
     }
     if (r == CH_SIG_OK) {
         if (!(body = malloc(n + 1))) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            reply_unavailable(in, req, "out of memory");
             return NULL;
         }
         evbuffer_copyout(b, body, n);
@@ -178,11 +184,8 @@ single_done(item *it)
 {
     single *s = it->owner;
     struct evhttp_request *req = s->c.req;
-    if (it->retry_after_s) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", it->retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
-    }
+    if (it->retry_after_s)
+        ch_http_retry_after(req, it->retry_after_s);
     if (it->status == 200 || it->status == 202)
         reply_answer(req, it);
     else
@@ -200,8 +203,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     struct evhttp_request *req = c->req;
     single *s = calloc(1, sizeof(*s));
     if (!s) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         return;
     }
     s->c = *c;
@@ -217,8 +219,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     item *it = item_new(in, ev, &meta, s->c.gateway, s->c.source);
     if (!it) {
         ch_event_json_free(ev);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         free(s);
         return;
     }
@@ -316,11 +317,8 @@ batch_reply(batch *b)
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:o}", "accepted", (json_int_t)accepted, "duplicates",
                           (json_int_t)duplicates, "refused", (json_int_t)refused, "unavailable",
                           (json_int_t)unavailable, "results", results);
-    if (retry_after) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", retry_after);
-        evhttp_add_header(evhttp_request_get_output_headers(b->c.req), "Retry-After", ra);
-    }
+    if (retry_after)
+        ch_http_retry_after(b->c.req, retry_after);
     if (!o) {
         evhttp_send_error(b->c.req, 500, NULL);
         return;
@@ -329,15 +327,21 @@ batch_reply(batch *b)
 }
 
 static void
+batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        item_free(b->items[i]);
+    free(b->items);
+    free(b);
+}
+
+static void
 batch_unref(batch *b)
 {
     if (--b->refs > 0)
         return;
     batch_reply(b);
-    for (size_t i = 0; i < b->n; i++)
-        item_free(b->items[i]);
-    free(b->items);
-    free(b);
+    batch_free(b);
 }
 
 /* Produces ready items strictly in line order. */
@@ -391,8 +395,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
     if (!b || (lines && !items)) {
         free(b);
         free(items);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         return;
     }
     b->c = *c;
@@ -407,10 +410,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         if (k == ll)
             continue; /* blank lines are allowed and keep the numbering */
         if ((int64_t)b->n == in->cfg->max_batch_lines) {
-            for (size_t i = 0; i < b->n; i++)
-                item_free(b->items[i]);
-            free(b->items);
-            free(b);
+            batch_free(b);
             char msg[160];
             snprintf(msg, sizeof(msg),
                      "a batch may hold at most %lld events "
@@ -429,12 +429,8 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
             ch_event_json_free(ev);
         }
         if (!it) {
-            for (size_t i = 0; i < b->n; i++)
-                item_free(b->items[i]);
-            free(b->items);
-            free(b);
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            batch_free(b);
+            reply_unavailable(in, req, "out of memory");
             return;
         }
         it->line = lineno;
@@ -445,8 +441,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         b->items[b->n++] = it;
     }
     if (b->n == 0) {
-        free(b->items);
-        free(b);
+        batch_free(b);
         reply_error(req, in->m_rejected, 422, "empty_batch", NULL,
                     "the batch holds no events: one JSON object per line");
         return;
