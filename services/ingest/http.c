@@ -125,19 +125,6 @@ answer_json(const item *it)
     return o;
 }
 
-static void
-reply_json_value(struct evhttp_request *req, int status, json_t *v)
-{
-    char *text = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (!text) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    ch_http_reply_json(req, status, text);
-    free(text);
-}
-
 /* Letters, digits, '-' and '_' only: nothing to escape in JSON. */
 static int
 plain_text(const char *s)
@@ -160,7 +147,7 @@ reply_answer(struct evhttp_request *req, const item *it)
                  it->reference[0] ? ",\"reference\":\"" : "", it->reference,
                  it->reference[0] ? "\"" : "", it->event_id,
                  it->status == 200 ? ",\"duplicate\":true" : "") >= (int)sizeof(buf)) {
-        reply_json_value(req, it->status, answer_json(it));
+        ch_http_reply_json_value(req, it->status, answer_json(it));
         return;
     }
     ch_http_reply_json(req, it->status, buf);
@@ -224,10 +211,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
         return;
     }
     s->it = it;
-    it->owner = s;
-    it->ready = single_ready;
-    it->done = single_done;
-    it->answer_deadline = 1;
+    item_own(it, s, single_ready, single_done, 1);
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
 
@@ -319,11 +303,7 @@ batch_reply(batch *b)
                           (json_int_t)unavailable, "results", results);
     if (retry_after)
         ch_http_retry_after(b->c.req, retry_after);
-    if (!o) {
-        evhttp_send_error(b->c.req, 500, NULL);
-        return;
-    }
-    reply_json_value(b->c.req, 200, o);
+    ch_http_reply_json_value(b->c.req, 200, o);
 }
 
 static void
@@ -434,10 +414,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
             return;
         }
         it->line = lineno;
-        it->owner = b;
-        it->ready = batch_ready;
-        it->done = batch_done;
-        it->answer_deadline = 1;
+        item_own(it, b, batch_ready, batch_done, 1);
         b->items[b->n++] = it;
     }
     if (b->n == 0) {

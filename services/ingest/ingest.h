@@ -113,6 +113,11 @@ item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta 
                const char *gateway, const char *source);
 /* An item that failed before it started (bad JSON): done is the caller's to call. */
 item *item_new_refused(ingest *in, const ch_json_error *err);
+/* Gives the item to its owner, who learns of it through ready and done (see
+ * struct item); answer_deadline 1: an HTTP request, answered 503 when Kafka
+ * has not confirmed the write within ingest.answer_timeout_ms. */
+void item_own(item *it, void *owner, void (*ready)(item *it), void (*done)(item *it),
+              int answer_deadline);
 /* Frees the item, or, while Kafka still holds it, marks it released: the
  * delivery report frees it. */
 void item_free(item *it);

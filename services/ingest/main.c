@@ -60,24 +60,21 @@ static const ch_config_entry ingest_keys[] = {
 };
 
 static const ch_metric_def ingest_metrics[] = {
-    {CH_METRIC_COUNTER, "charter_ingest_accepted_total",
-     "case events accepted (202) after Kafka acknowledged them", offsetof(ingest, m_accepted)},
-    {CH_METRIC_COUNTER, "charter_ingest_rejected_total", "requests refused as bad input",
-     offsetof(ingest, m_rejected)},
-    {CH_METRIC_COUNTER, "charter_ingest_unavailable_total",
-     "events answered 503 (Kafka or Redis unavailable)", offsetof(ingest, m_unavailable)},
-    {CH_METRIC_COUNTER, "charter_ingest_duplicates_total",
-     "repeats of a gateway_message_id answered with the original (200)",
-     offsetof(ingest, m_duplicates)},
-    {CH_METRIC_COUNTER, "charter_ingest_unauthorized_total",
-     "requests refused 401 (gateway or signature)", offsetof(ingest, m_unauthorized)},
-    {CH_METRIC_COUNTER, "charter_ingest_in_progress_total",
-     "repeats answered 409 while the first attempt was still being written",
-     offsetof(ingest, m_in_progress)},
-    {CH_METRIC_COUNTER, "charter_ingest_late_writes_total",
-     "events Kafka confirmed after their request had been answered 503 (a retry with the "
-     "same gateway_message_id gets the original answer)",
-     offsetof(ingest, m_late)},
+    CH_COUNTER(ingest, m_accepted, "charter_ingest_accepted_total",
+               "case events accepted (202) after Kafka acknowledged them"),
+    CH_COUNTER(ingest, m_rejected, "charter_ingest_rejected_total",
+               "requests refused as bad input"),
+    CH_COUNTER(ingest, m_unavailable, "charter_ingest_unavailable_total",
+               "events answered 503 (Kafka or Redis unavailable)"),
+    CH_COUNTER(ingest, m_duplicates, "charter_ingest_duplicates_total",
+               "repeats of a gateway_message_id answered with the original (200)"),
+    CH_COUNTER(ingest, m_unauthorized, "charter_ingest_unauthorized_total",
+               "requests refused 401 (gateway or signature)"),
+    CH_COUNTER(ingest, m_in_progress, "charter_ingest_in_progress_total",
+               "repeats answered 409 while the first attempt was still being written"),
+    CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
+               "events Kafka confirmed after their request had been answered 503 (a retry with "
+               "the same gateway_message_id gets the original answer)"),
 };
 
 /* A write is retried for 30 s (message.timeout.ms) across a broker outage

@@ -153,6 +153,16 @@ item_new_refused(ingest *in, const ch_json_error *err)
     return it;
 }
 
+void
+item_own(item *it, void *owner, void (*ready)(item *it), void (*done)(item *it),
+         int answer_deadline)
+{
+    it->owner = owner;
+    it->ready = ready;
+    it->done = done;
+    it->answer_deadline = answer_deadline;
+}
+
 static void
 item_destroy(item *it)
 {

@@ -39,6 +39,19 @@ ch_http_reply_json(struct evhttp_request *req, int status, const char *json)
 }
 
 void
+ch_http_reply_json_value(struct evhttp_request *req, int status, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!text) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    ch_http_reply_json(req, status, text);
+    free(text);
+}
+
+void
 ch_http_reply_error(struct evhttp_request *req, int status, const char *code, const char *message)
 {
     ch_http_reply_error_field(req, status, code, NULL, message);
@@ -71,15 +84,7 @@ ch_http_reply_error_field(struct evhttp_request *req, int status, const char *co
     if (field && *field)
         json_object_set_new(e, "field", json_text(field));
     json_object_set_new(e, "message", json_text(message));
-    json_t *o = json_pack("{s:o}", "error", e);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!text) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    ch_http_reply_json(req, status, text);
-    free(text);
+    ch_http_reply_json_value(req, status, json_pack("{s:o}", "error", e));
 }
 
 void

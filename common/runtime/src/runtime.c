@@ -42,27 +42,27 @@ static const ch_config_entry runtime_keys[] = {
                "topic for records that can never be processed (kept with the reason)"),
 };
 
+/* In the order /metrics lists them. */
 static const ch_metric_def runtime_metrics[] = {
-    {CH_METRIC_COUNTER, "charter_kafka_consumed_total", "records consumed",
-     offsetof(ch_runtime, m_consumed)},
-    {CH_METRIC_COUNTER, "charter_kafka_produced_total", "records Kafka acknowledged",
-     offsetof(ch_runtime, m_produced)},
-    {CH_METRIC_COUNTER, "charter_kafka_produce_failed_total", "records Kafka refused",
-     offsetof(ch_runtime, m_produce_failed)},
-    {CH_METRIC_COUNTER, "charter_dead_letters_total", "records sent to the dead-letter topic",
-     offsetof(ch_runtime, m_dlq)},
-    {CH_METRIC_COUNTER, "charter_decode_failures_total",
-     "records that did not decode as their type", offsetof(ch_runtime, m_decode_failed)},
-    {CH_METRIC_COUNTER, "charter_handler_retries_total",
-     "handler retries after a temporary failure", offsetof(ch_runtime, m_retries)},
-    {CH_METRIC_COUNTER, "charter_http_requests_total", "HTTP requests received",
-     offsetof(ch_runtime, m_http)},
-    {CH_METRIC_GAUGE, "charter_inflight_messages", "consumed messages being handled",
-     offsetof(ch_runtime, m_inflight)},
-    {CH_METRIC_GAUGE, "charter_redis_up", "1 when Redis is connected",
-     offsetof(ch_runtime, m_redis_up)},
-    {CH_METRIC_GAUGE, "charter_kafka_up", "1 when a Kafka broker is up",
-     offsetof(ch_runtime, m_kafka_up)},
+    /* Kafka */
+    CH_COUNTER(ch_runtime, m_consumed, "charter_kafka_consumed_total", "records consumed"),
+    CH_COUNTER(ch_runtime, m_produced, "charter_kafka_produced_total",
+               "records Kafka acknowledged"),
+    CH_COUNTER(ch_runtime, m_produce_failed, "charter_kafka_produce_failed_total",
+               "records Kafka refused"),
+    CH_COUNTER(ch_runtime, m_dlq, "charter_dead_letters_total",
+               "records sent to the dead-letter topic"),
+    CH_COUNTER(ch_runtime, m_decode_failed, "charter_decode_failures_total",
+               "records that did not decode as their type"),
+    CH_COUNTER(ch_runtime, m_retries, "charter_handler_retries_total",
+               "handler retries after a temporary failure"),
+    /* HTTP */
+    CH_COUNTER(ch_runtime, m_http, "charter_http_requests_total", "HTTP requests received"),
+    /* health */
+    CH_GAUGE(ch_runtime, m_inflight, "charter_inflight_messages",
+             "consumed messages being handled"),
+    CH_GAUGE(ch_runtime, m_redis_up, "charter_redis_up", "1 when Redis is connected"),
+    CH_GAUGE(ch_runtime, m_kafka_up, "charter_kafka_up", "1 when a Kafka broker is up"),
 };
 
 const char *

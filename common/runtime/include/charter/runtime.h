@@ -33,6 +33,7 @@ struct event_base;
 struct redisReply;
 struct ProtobufCMessage;
 struct ProtobufCMessageDescriptor;
+struct json_t;
 
 typedef struct ch_runtime ch_runtime;
 typedef struct ch_msg ch_msg;
@@ -299,12 +300,22 @@ typedef struct {
     size_t offset; /* offsetof(the service's struct, its ch_metric * field) */
 } ch_metric_def;
 
+/* Table entries: `st` is the struct holding the ch_metric * `field`. */
+#define CH_COUNTER(st, field, name_, help_)                                                        \
+    {                                                                                              \
+        .kind = CH_METRIC_COUNTER, .name = (name_), .help = (help_), .offset = offsetof(st, field) \
+    }
+#define CH_GAUGE(st, field, name_, help_)                                                          \
+    {                                                                                              \
+        .kind = CH_METRIC_GAUGE, .name = (name_), .help = (help_), .offset = offsetof(st, field)   \
+    }
+
 /*
  * Registers every metric of defs, storing each pointer at (char *)base +
  * offset:
  *
  *   static const ch_metric_def metrics[] = {
- *       {CH_METRIC_COUNTER, "charter_x_total", "things done", offsetof(my_svc, m_x)},
+ *       CH_COUNTER(my_svc, m_done, "charter_my_done_total", "things done"),
  *   };
  *   rc = ch_metrics_register(rt, metrics, CH_COUNTOF(metrics), svc);
  *
@@ -315,6 +326,9 @@ int ch_metrics_register(ch_runtime *rt, const ch_metric_def *defs, size_t n, voi
 
 /* HTTP helpers. The body is JSON text; errors are {"error":{"code","message"}}. */
 void ch_http_reply_json(struct evhttp_request *req, int status, const char *json);
+/* The same from a jansson value, which this takes (and decrefs); NULL, or a
+ * value that cannot be written, answers 500. */
+void ch_http_reply_json_value(struct evhttp_request *req, int status, struct json_t *v);
 void ch_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *message);
 /* The same with the offending field named ({"error":{"code","field","message"}}). */
