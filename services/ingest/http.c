@@ -9,11 +9,11 @@
  * has its own outcome; lines are produced to Kafka in their order in the
  * body, so events on one case keep the order the gateway gave them.
  */
-#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "ingest.h"
+#include "token.h"
 
 typedef struct {
     ingest *in;
@@ -129,10 +130,7 @@ answer_json(const item *it)
 static int
 plain_text(const char *s)
 {
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-            return 0;
-    return 1;
+    return *s == '\0' || ingest_token_valid(s, strlen(s), SIZE_MAX, 0);
 }
 
 /* Answers an item that ended 200 or 202 with answer_json's text, formatted
@@ -215,17 +213,25 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
 
-/* Authenticates, then handles one event of the given kind. */
+static void handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body,
+                         size_t len);
+
+/* Authenticates, then handles one event of the given kind, or (batches 1)
+ * an NDJSON batch of records. */
 static void
-post_single(ingest *in, struct evhttp_request *req, ch_event_json_kind kind, const char *case_id)
+post(ingest *in, struct evhttp_request *req, int batches, ch_event_json_kind kind,
+     const char *case_id)
 {
     caller c = {in, req, "", ""};
     size_t len;
     int ndjson;
-    char *body = read_signed_body(&c, 0, &len, &ndjson);
+    char *body = read_signed_body(&c, batches, &len, &ndjson);
     if (!body)
         return;
-    handle_single(&c, body, len, kind, case_id);
+    if (ndjson)
+        handle_batch(in, req, &c, body, len);
+    else
+        handle_single(&c, body, len, kind, case_id);
     free(body);
 }
 
@@ -234,7 +240,7 @@ void
 ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
-    post_single(svc, req, CH_EVENT_JSON_CONTACT, NULL);
+    post(svc, req, 0, CH_EVENT_JSON_CONTACT, NULL);
 }
 
 /* POST /v1/cases/{case_id}/events */
@@ -253,7 +259,7 @@ ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest)
     char case_id[CH_CASE_ID_MAX + 1];
     memcpy(case_id, rest, (size_t)(slash - rest));
     case_id[slash - rest] = '\0';
-    post_single(in, req, CH_EVENT_JSON_CASE_EVENT, case_id);
+    post(in, req, 0, CH_EVENT_JSON_CASE_EVENT, case_id);
 }
 
 /* ---- NDJSON batches ---- */
@@ -441,16 +447,5 @@ void
 ingest_post_events(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
-    ingest *in = svc;
-    caller c = {in, req, "", ""};
-    size_t len;
-    int ndjson;
-    char *body = read_signed_body(&c, 1, &len, &ndjson);
-    if (!body)
-        return;
-    if (ndjson)
-        handle_batch(in, req, &c, body, len);
-    else
-        handle_single(&c, body, len, CH_EVENT_JSON_RECORD, NULL);
-    free(body);
+    post(svc, req, 1, CH_EVENT_JSON_RECORD, NULL);
 }

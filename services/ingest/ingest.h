@@ -5,9 +5,10 @@
  * Every way in (a request body, one NDJSON line, one record on a gateway
  * topic) becomes an item and runs the same pipeline (pipeline.c):
  *
- *   item_start():   Kafka up? organisation known (has a policy)? identifiers; then in Redis,
- *                   one step: claim the gateway message id (idempotency)
- *                   and/or allocate the case reference         -> ready()
+ *   item_start():   Kafka up? organisation known (a policy names it)?
+ *                   identifiers; then in Redis, one step: claim the gateway
+ *                   message id (idempotency) and/or allocate the case
+ *                   reference                                  -> ready()
  *   item_produce(): write to Kafka, wait for the delivery report  -> done()
  *
  * The owner decides when a ready item is produced (a batch keeps its lines in
