@@ -20,19 +20,12 @@
 #include "charter/errors.h"
 #include "charter/names.h"
 #include "charter/timeutil.h"
+#include "token.h"
 
 int
 ch_event_json_valid_case_id(const char *s, size_t n)
 {
-    if (n == 0 || n > CH_CASE_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
+    return ingest_token_valid(s, n, CH_CASE_ID_MAX, 0);
 }
 
 int

@@ -9,11 +9,11 @@
  * has its own outcome; lines are produced to Kafka in their order in the
  * body, so events on one case keep the order the gateway gave them.
  */
-#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "ingest.h"
+#include "token.h"
 
 typedef struct {
     ingest *in;
@@ -36,6 +37,13 @@ reply_error(struct evhttp_request *req, ch_metric *metric, int status, const cha
 {
     ch_metric_add(metric, 1);
     ch_http_reply_error_field(req, status, code, field, message);
+}
+
+static void
+reply_unavailable(ingest *in, struct evhttp_request *req, const char *message)
+{
+    ch_metric_add(in->m_unavailable, 1);
+    ch_http_reply_unavailable(req, 5, message);
 }
 
 static int
@@ -70,8 +78,7 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
     }
     if (r == CH_SIG_OK) {
         if (!(body = malloc(n + 1))) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            reply_unavailable(in, req, "out of memory");
             return NULL;
         }
         evbuffer_copyout(b, body, n);
@@ -119,27 +126,11 @@ answer_json(const item *it)
     return o;
 }
 
-static void
-reply_json_value(struct evhttp_request *req, int status, json_t *v)
-{
-    char *text = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (!text) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    ch_http_reply_json(req, status, text);
-    free(text);
-}
-
 /* Letters, digits, '-' and '_' only: nothing to escape in JSON. */
 static int
 plain_text(const char *s)
 {
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-            return 0;
-    return 1;
+    return *s == '\0' || ingest_token_valid(s, strlen(s), SIZE_MAX, 0);
 }
 
 /* Answers an item that ended 200 or 202 with answer_json's text, formatted
@@ -154,7 +145,7 @@ reply_answer(struct evhttp_request *req, const item *it)
                  it->reference[0] ? ",\"reference\":\"" : "", it->reference,
                  it->reference[0] ? "\"" : "", it->event_id,
                  it->status == 200 ? ",\"duplicate\":true" : "") >= (int)sizeof(buf)) {
-        reply_json_value(req, it->status, answer_json(it));
+        ch_http_reply_json_value(req, it->status, answer_json(it));
         return;
     }
     ch_http_reply_json(req, it->status, buf);
@@ -178,11 +169,8 @@ single_done(item *it)
 {
     single *s = it->owner;
     struct evhttp_request *req = s->c.req;
-    if (it->retry_after_s) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", it->retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
-    }
+    if (it->retry_after_s)
+        ch_http_retry_after(req, it->retry_after_s);
     if (it->status == 200 || it->status == 202)
         reply_answer(req, it);
     else
@@ -200,8 +188,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     struct evhttp_request *req = c->req;
     single *s = calloc(1, sizeof(*s));
     if (!s) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         return;
     }
     s->c = *c;
@@ -217,30 +204,34 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     item *it = item_new(in, ev, &meta, s->c.gateway, s->c.source);
     if (!it) {
         ch_event_json_free(ev);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         free(s);
         return;
     }
     s->it = it;
-    it->owner = s;
-    it->ready = single_ready;
-    it->done = single_done;
-    it->answer_deadline = 1;
+    item_own(it, s, single_ready, single_done, 1);
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
 
-/* Authenticates, then handles one event of the given kind. */
+static void handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body,
+                         size_t len);
+
+/* Authenticates, then handles one event of the given kind, or (batches 1)
+ * an NDJSON batch of records. */
 static void
-post_single(ingest *in, struct evhttp_request *req, ch_event_json_kind kind, const char *case_id)
+post(ingest *in, struct evhttp_request *req, int batches, ch_event_json_kind kind,
+     const char *case_id)
 {
     caller c = {in, req, "", ""};
     size_t len;
     int ndjson;
-    char *body = read_signed_body(&c, 0, &len, &ndjson);
+    char *body = read_signed_body(&c, batches, &len, &ndjson);
     if (!body)
         return;
-    handle_single(&c, body, len, kind, case_id);
+    if (ndjson)
+        handle_batch(in, req, &c, body, len);
+    else
+        handle_single(&c, body, len, kind, case_id);
     free(body);
 }
 
@@ -249,7 +240,7 @@ void
 ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
-    post_single(svc, req, CH_EVENT_JSON_CONTACT, NULL);
+    post(svc, req, 0, CH_EVENT_JSON_CONTACT, NULL);
 }
 
 /* POST /v1/cases/{case_id}/events */
@@ -268,7 +259,7 @@ ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest)
     char case_id[CH_CASE_ID_MAX + 1];
     memcpy(case_id, rest, (size_t)(slash - rest));
     case_id[slash - rest] = '\0';
-    post_single(in, req, CH_EVENT_JSON_CASE_EVENT, case_id);
+    post(in, req, 0, CH_EVENT_JSON_CASE_EVENT, case_id);
 }
 
 /* ---- NDJSON batches ---- */
@@ -316,16 +307,18 @@ batch_reply(batch *b)
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:o}", "accepted", (json_int_t)accepted, "duplicates",
                           (json_int_t)duplicates, "refused", (json_int_t)refused, "unavailable",
                           (json_int_t)unavailable, "results", results);
-    if (retry_after) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", retry_after);
-        evhttp_add_header(evhttp_request_get_output_headers(b->c.req), "Retry-After", ra);
-    }
-    if (!o) {
-        evhttp_send_error(b->c.req, 500, NULL);
-        return;
-    }
-    reply_json_value(b->c.req, 200, o);
+    if (retry_after)
+        ch_http_retry_after(b->c.req, retry_after);
+    ch_http_reply_json_value(b->c.req, 200, o);
+}
+
+static void
+batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        item_free(b->items[i]);
+    free(b->items);
+    free(b);
 }
 
 static void
@@ -334,10 +327,7 @@ batch_unref(batch *b)
     if (--b->refs > 0)
         return;
     batch_reply(b);
-    for (size_t i = 0; i < b->n; i++)
-        item_free(b->items[i]);
-    free(b->items);
-    free(b);
+    batch_free(b);
 }
 
 /* Produces ready items strictly in line order. */
@@ -391,8 +381,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
     if (!b || (lines && !items)) {
         free(b);
         free(items);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+        reply_unavailable(in, req, "out of memory");
         return;
     }
     b->c = *c;
@@ -407,10 +396,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         if (k == ll)
             continue; /* blank lines are allowed and keep the numbering */
         if ((int64_t)b->n == in->cfg->max_batch_lines) {
-            for (size_t i = 0; i < b->n; i++)
-                item_free(b->items[i]);
-            free(b->items);
-            free(b);
+            batch_free(b);
             char msg[160];
             snprintf(msg, sizeof(msg),
                      "a batch may hold at most %lld events "
@@ -429,24 +415,16 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
             ch_event_json_free(ev);
         }
         if (!it) {
-            for (size_t i = 0; i < b->n; i++)
-                item_free(b->items[i]);
-            free(b->items);
-            free(b);
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-            reply_error(req, in->m_unavailable, 503, "unavailable", NULL, "out of memory");
+            batch_free(b);
+            reply_unavailable(in, req, "out of memory");
             return;
         }
         it->line = lineno;
-        it->owner = b;
-        it->ready = batch_ready;
-        it->done = batch_done;
-        it->answer_deadline = 1;
+        item_own(it, b, batch_ready, batch_done, 1);
         b->items[b->n++] = it;
     }
     if (b->n == 0) {
-        free(b->items);
-        free(b);
+        batch_free(b);
         reply_error(req, in->m_rejected, 422, "empty_batch", NULL,
                     "the batch holds no events: one JSON object per line");
         return;
@@ -469,16 +447,5 @@ void
 ingest_post_events(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
-    ingest *in = svc;
-    caller c = {in, req, "", ""};
-    size_t len;
-    int ndjson;
-    char *body = read_signed_body(&c, 1, &len, &ndjson);
-    if (!body)
-        return;
-    if (ndjson)
-        handle_batch(in, req, &c, body, len);
-    else
-        handle_single(&c, body, len, CH_EVENT_JSON_RECORD, NULL);
-    free(body);
+    post(svc, req, 1, CH_EVENT_JSON_RECORD, NULL);
 }

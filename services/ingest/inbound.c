@@ -173,8 +173,6 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
         ch_msg_done(m, CH_EAGAIN, "out of memory");
         return;
     }
-    it->owner = m;
-    it->ready = record_ready;
-    it->done = record_done;
+    item_own(it, m, record_ready, record_done, 0);
     item_start(it, meta.case_id[0] ? meta.case_id : NULL);
 }

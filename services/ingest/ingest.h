@@ -5,9 +5,10 @@
  * Every way in (a request body, one NDJSON line, one record on a gateway
  * topic) becomes an item and runs the same pipeline (pipeline.c):
  *
- *   item_start():   organisation known? Kafka up? identifiers; then in Redis,
- *                   one step: claim the gateway message id (idempotency)
- *                   and/or allocate the case reference         -> ready()
+ *   item_start():   Kafka up? organisation known (a policy names it)?
+ *                   identifiers; then in Redis, one step: claim the gateway
+ *                   message id (idempotency) and/or allocate the case
+ *                   reference                                  -> ready()
  *   item_produce(): write to Kafka, wait for the delivery report  -> done()
  *
  * The owner decides when a ready item is produced (a batch keeps its lines in
@@ -25,7 +26,7 @@
 #include "signature.h"
 
 typedef struct {
-    char *organisations; /* "id:PREFIX,id:PREFIX" */
+    char *policy_dir; /* the organisations, with their reference prefixes */
     char *topic;
     int64_t max_body_bytes;
     char *gateways_file;
@@ -34,11 +35,6 @@ typedef struct {
     char *gateway_topics; /* "GATEWAY=TOPIC_OR_^PATTERN ..." */
     int64_t answer_timeout_ms;
 } ingest_config;
-
-typedef struct {
-    char id[64];
-    char prefix[16];
-} organisation;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
 typedef struct {
@@ -49,15 +45,13 @@ typedef struct {
 typedef struct ingest {
     ch_runtime *rt;
     const ingest_config *cfg;
-    organisation *orgs;
-    size_t norgs;
     ch_gateways *gateways;
     inbound_gateway *inbound;
     size_t ninbound;
     ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
         *m_in_progress;
     ch_metric *m_late;
-    char claim_sha[41];                 /* SHA-1 of the idempotency script, hex, for EVALSHA */
+    ch_redis_script *claim;             /* the idempotency script (pipeline.c) */
     char pending_ttl_ms[24];            /* how long a claim stays pending: outlives any write */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
     uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
@@ -72,11 +66,11 @@ struct item {
     ingest *in;
     Charter__V1__CaseEvent *ev; /* owned; freed by item_free */
     ch_event_json_meta meta;
-    const organisation *org;
+    char org_id[64];                     /* the policy's organisation id and reference */
+    char ref_prefix[16];                 /* prefix, copied: a reload may replace the policy */
     char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
     char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
-    int claim_sent_script; /* the claim went as EVAL (after NOSCRIPT) */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -105,7 +99,7 @@ struct item {
     struct item *wprev, *wnext; /* ingest's wait list while in_kafka */
 };
 
-/* Prepares the context for items (script digest, id pool, pending expiry). */
+/* Prepares the context for items (claim script, id pool, pending expiry). */
 int pipeline_init(ingest *in, char *errstr, size_t errstr_size);
 
 /* Answers 503 for HTTP items Kafka has held longer than the answer timeout
@@ -120,6 +114,11 @@ item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta 
                const char *gateway, const char *source);
 /* An item that failed before it started (bad JSON): done is the caller's to call. */
 item *item_new_refused(ingest *in, const ch_json_error *err);
+/* Gives the item to its owner, who learns of it through ready and done (see
+ * struct item); answer_deadline 1: an HTTP request, answered 503 when Kafka
+ * has not confirmed the write within ingest.answer_timeout_ms. */
+void item_own(item *it, void *owner, void (*ready)(item *it), void (*done)(item *it),
+              int answer_deadline);
 /* Frees the item, or, while Kafka still holds it, marks it released: the
  * delivery report frees it. */
 void item_free(item *it);

@@ -11,8 +11,13 @@
  * quick 503s rather than requests held for minutes, and a write that did
  * reach the broker is never made twice by the gateway's retry.
  *
+ * The organisations accepted, and the prefixes of their case references,
+ * are those of the policies in ingest.policy_dir, which the runtime loads
+ * and reloads on SIGHUP (one source of truth with the other services).
+ *
  * This file is the service's descriptor and configuration; pipeline.c takes
- * an event to Kafka, http.c is the API, inbound.c the gateway topics.
+ * an event to Kafka (claim.c decides what a repeat gets), http.c is the API,
+ * inbound.c the gateway topics.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -24,55 +29,52 @@
 #include "charter/topics.h"
 #include "ingest.h"
 
-static int
-validate_orgs(const char *text, char *errstr, size_t errstr_size)
-{
-    const char *p = text;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        const char *colon = memchr(p, ':', n);
-        if (!colon || colon == p || (size_t)(colon - p) >= 64 || n - (size_t)(colon - p) - 1 == 0 ||
-            n - (size_t)(colon - p) - 1 >= 16) {
-            snprintf(errstr, errstr_size,
-                     "'%.*s' is not ID:PREFIX (e.g. nottingham-city-homes:NCH)", (int)n, p);
-            return CH_EINVAL;
-        }
-        p += n + (comma ? 1 : 0);
-    }
-    return 0;
-}
-
 static const ch_config_entry ingest_keys[] = {
-    {"ingest.organisations", CH_CFG_STRING,
-     "nottingham-city-homes:NCH,derby-homes:DH,nihe:NIHE,digital-first-council:DFC,"
-     "customer-care-council:CCC",
-     offsetof(ingest_config, organisations),
-     "organisations accepted, as ID:REFERENCE-PREFIX pairs separated by commas", 0, 0,
-     validate_orgs},
-    {"ingest.topic", CH_CFG_STRING, CH_TOPIC_CONTACT_EVENTS, offsetof(ingest_config, topic),
-     "topic case events are written to", 0, 0, NULL},
-    {"ingest.max_body_bytes", CH_CFG_INT, "65536", offsetof(ingest_config, max_body_bytes),
-     "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024, NULL},
-    {"ingest.gateways_file", CH_CFG_STRING, NULL, offsetof(ingest_config, gateways_file),
-     "file of HTTP gateways and their signing keys, one \"ID KEY [KEY2]\" per line (required; "
-     "keep it readable by the service only)",
-     0, 0, NULL},
-    {"ingest.idempotency_ttl_s", CH_CFG_INT, "604800", offsetof(ingest_config, idempotency_ttl_s),
-     "how long a gateway_message_id is remembered: a repeat within it gets the original answer "
-     "and produces nothing",
-     60, 31536000, NULL},
-    {"ingest.max_batch_lines", CH_CFG_INT, "1000", offsetof(ingest_config, max_batch_lines),
-     "most events in one NDJSON batch; more gets 413", 1, 100000, NULL},
-    {"ingest.gateway_topics", CH_CFG_STRING, NULL, offsetof(ingest_config, gateway_topics),
-     "Kafka gateways publishing JSON records, as GATEWAY=TOPIC entries separated by spaces; a "
-     "topic starting with ^ is a regular expression (e.g. email=^charter\\.gateway\\.email\\..*)",
-     0, 0, inbound_validate},
-    {"ingest.answer_timeout_ms", CH_CFG_INT, "5000", offsetof(ingest_config, answer_timeout_ms),
-     "an HTTP request whose write Kafka has not confirmed within this is answered 503; the "
-     "write goes on, and a retry with the same gateway_message_id gets 409 until it is "
-     "confirmed, then the original answer (checked once a second)",
-     1000, 600000, NULL},
+    CH_CFG_STR(ingest_config, policy_dir, "ingest.policy_dir", "policies",
+               "directory of the organisations' policy files (*.yaml, as sla.policy_dir): "
+               "ingest accepts the organisations they name, and starts each one's case "
+               "references with its reference_prefix; read again on SIGHUP, all or nothing"),
+    CH_CFG_STR(ingest_config, topic, "ingest.topic", CH_TOPIC_CONTACT_EVENTS,
+               "topic case events are written to"),
+    CH_CFG_INT(ingest_config, max_body_bytes, "ingest.max_body_bytes", "65536",
+               "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024),
+    CH_CFG_STR(ingest_config, gateways_file, "ingest.gateways_file", NULL,
+               "file of HTTP gateways and their signing keys, one \"ID KEY [KEY2]\" per line "
+               "(required; keep it readable by the service only)"),
+    CH_CFG_INT(ingest_config, idempotency_ttl_s, "ingest.idempotency_ttl_s", "604800",
+               "how long a gateway_message_id is remembered: a repeat within it gets the "
+               "original answer and produces nothing",
+               60, 31536000),
+    CH_CFG_INT(ingest_config, max_batch_lines, "ingest.max_batch_lines", "1000",
+               "most events in one NDJSON batch; more gets 413", 1, 100000),
+    CH_CFG_STR_CHECKED(ingest_config, gateway_topics, "ingest.gateway_topics", NULL,
+                       "Kafka gateways publishing JSON records, as GATEWAY=TOPIC entries "
+                       "separated by spaces; a topic starting with ^ is a regular expression "
+                       "(e.g. email=^charter\\.gateway\\.email\\..*)",
+                       inbound_validate),
+    CH_CFG_INT(ingest_config, answer_timeout_ms, "ingest.answer_timeout_ms", "5000",
+               "an HTTP request whose write Kafka has not confirmed within this is answered "
+               "503; the write goes on, and a retry with the same gateway_message_id gets 409 "
+               "until it is confirmed, then the original answer (checked once a second)",
+               1000, 600000),
+};
+
+static const ch_metric_def ingest_metrics[] = {
+    CH_COUNTER(ingest, m_accepted, "charter_ingest_accepted_total",
+               "case events accepted (202) after Kafka acknowledged them"),
+    CH_COUNTER(ingest, m_rejected, "charter_ingest_rejected_total",
+               "requests refused as bad input"),
+    CH_COUNTER(ingest, m_unavailable, "charter_ingest_unavailable_total",
+               "events answered 503 (Kafka or Redis unavailable)"),
+    CH_COUNTER(ingest, m_duplicates, "charter_ingest_duplicates_total",
+               "repeats of a gateway_message_id answered with the original (200)"),
+    CH_COUNTER(ingest, m_unauthorized, "charter_ingest_unauthorized_total",
+               "requests refused 401 (gateway or signature)"),
+    CH_COUNTER(ingest, m_in_progress, "charter_ingest_in_progress_total",
+               "repeats answered 409 while the first attempt was still being written"),
+    CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
+               "events Kafka confirmed after their request had been answered 503 (a retry with "
+               "the same gateway_message_id gets the original answer)"),
 };
 
 /* A write is retried for 30 s (message.timeout.ms) across a broker outage
@@ -120,48 +122,18 @@ static void ingest_fini(void *svc);
 static int
 ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
-    const ingest_config *cfg = config;
     ingest *in = calloc(1, sizeof(*in));
-    if (!in)
-        goto oom;
-    in->rt = rt;
-    in->cfg = cfg;
-    size_t n = 1;
-    for (const char *c = cfg->organisations; *c; c++)
-        n += *c == ',';
-    in->orgs = calloc(n, sizeof(*in->orgs));
-    if (!in->orgs)
-        goto oom;
-    const char *p = cfg->organisations;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        organisation *o = &in->orgs[in->norgs++];
-        snprintf(o->id, sizeof(o->id), "%.*s", (int)(colon - p), p);
-        snprintf(o->prefix, sizeof(o->prefix), "%.*s", (int)(len - (size_t)(colon - p) - 1),
-                 colon + 1);
-        p += len + (comma ? 1 : 0);
+    if (!in) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
     }
-    in->m_accepted = ch_metric_counter(rt, "charter_ingest_accepted_total",
-                                       "case events accepted (202) after Kafka acknowledged them");
-    in->m_rejected =
-        ch_metric_counter(rt, "charter_ingest_rejected_total", "requests refused as bad input");
-    in->m_unavailable = ch_metric_counter(rt, "charter_ingest_unavailable_total",
-                                          "events answered 503 (Kafka or Redis unavailable)");
-    in->m_duplicates =
-        ch_metric_counter(rt, "charter_ingest_duplicates_total",
-                          "repeats of a gateway_message_id answered with the original (200)");
-    in->m_unauthorized = ch_metric_counter(rt, "charter_ingest_unauthorized_total",
-                                           "requests refused 401 (gateway or signature)");
-    in->m_in_progress =
-        ch_metric_counter(rt, "charter_ingest_in_progress_total",
-                          "repeats answered 409 while the first attempt was still being written");
-    in->m_late = ch_metric_counter(
-        rt, "charter_ingest_late_writes_total",
-        "events Kafka confirmed after their request had been answered 503 (a retry with the "
-        "same gateway_message_id gets the original answer)");
-    int rc = pipeline_init(in, errstr, errstr_size);
+    in->rt = rt;
+    in->cfg = config;
+    int rc = ch_metrics_register(rt, ingest_metrics, CH_COUNTOF(ingest_metrics), in);
+    if (rc != 0)
+        snprintf(errstr, errstr_size, "out of memory");
+    if (rc == 0)
+        rc = pipeline_init(in, errstr, errstr_size);
     if (rc == 0)
         rc = load_gateways(in, errstr, errstr_size);
     if (rc == 0)
@@ -172,12 +144,6 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     }
     *svc = in;
     return 0;
-oom:
-    if (in)
-        free(in->orgs);
-    free(in);
-    snprintf(errstr, errstr_size, "out of memory");
-    return CH_ENOMEM;
 }
 
 static void
@@ -193,7 +159,6 @@ ingest_fini(void *svc)
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     free(in->inbound);
-    free(in->orgs);
     free(in);
 }
 
@@ -202,11 +167,13 @@ static const ch_service ingest_service = {
     .env_prefix = "CHARTER_INGEST_",
     .default_http_listen = "127.0.0.1:8080",
     .config = ingest_keys,
-    .nconfig = sizeof(ingest_keys) / sizeof(ingest_keys[0]),
+    .nconfig = CH_COUNTOF(ingest_keys),
     .config_size = sizeof(ingest_config),
     .kafka_defaults = ingest_kafka_defaults,
     .routes = routes,
-    .nroutes = sizeof(routes) / sizeof(routes[0]),
+    .nroutes = CH_COUNTOF(routes),
+    .policy_dir_key = "ingest.policy_dir",
+    .policy_reloads_metric = "charter_ingest_policy_reloads_total",
     .epoll_changelist = 1,
     .init = ingest_init,
     .on_message = inbound_on_message,

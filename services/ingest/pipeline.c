@@ -32,14 +32,19 @@
  * the event on the topic twice whenever the first write had reached the
  * broker and only its acknowledgement was lost.
  *
+ * What a claim's answer means is decided in claim.c.
+ *
  * Cost per event matters here: every request waits for this step, so it is
- * one round trip, sent as EVALSHA (the script's 40-byte digest rather than
- * its text; after a NOSCRIPT answer, from a Redis restarted or flushed, the
- * same item is sent once more as EVAL, which loads the script again). Event
- * and case ids come from a pool of random bytes (one getrandom per 128 ids).
+ * one round trip, sent by the runtime's script registry as EVALSHA (the
+ * script's 40-byte digest rather than its text; the runtime falls back to
+ * EVAL once when Redis answers NOSCRIPT). Event and case ids come from a
+ * pool of random bytes (one getrandom per 128 ids).
+ *
+ * The organisation and its reference prefix come from the policies the
+ * runtime keeps (charter/policy_store.h), copied into the item when it
+ * starts: a SIGHUP reload may replace the policies while the item waits.
  */
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +52,9 @@
 #include <time.h>
 
 #include "charter/errors.h"
+#include "charter/policy_store.h"
 #include "charter/timeutil.h"
+#include "claim.h"
 #include "ingest.h"
 
 static const char claim_lua[] =
@@ -71,19 +78,10 @@ static const char claim_lua[] =
 int
 pipeline_init(ingest *in, char *errstr, size_t errstr_size)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    static const char hex[] = "0123456789abcdef";
-    if (!EVP_Digest(claim_lua, sizeof(claim_lua) - 1, md, &mdlen, EVP_sha1(), NULL) ||
-        mdlen * 2 >= sizeof(in->claim_sha)) {
-        snprintf(errstr, errstr_size, "cannot compute the SHA-1 of the idempotency script");
-        return CH_EINVAL;
+    if (!(in->claim = ch_redis_script_new(in->rt, claim_lua))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
     }
-    for (unsigned int i = 0; i < mdlen; i++) {
-        in->claim_sha[2 * i] = hex[md[i] >> 4];
-        in->claim_sha[2 * i + 1] = hex[md[i] & 15];
-    }
-    in->claim_sha[2 * mdlen] = '\0';
     in->rnd_pos = sizeof(in->rnd);
     const char *mt = ch_runtime_kafka_setting(in->rt, "message.timeout.ms");
     char *end = NULL;
@@ -153,6 +151,16 @@ item_new_refused(ingest *in, const ch_json_error *err)
     it->err = *err;
     ch_metric_add(in->m_rejected, 1);
     return it;
+}
+
+void
+item_own(item *it, void *owner, void (*ready)(item *it), void (*done)(item *it),
+         int answer_deadline)
+{
+    it->owner = owner;
+    it->ready = ready;
+    it->done = done;
+    it->answer_deadline = answer_deadline;
 }
 
 static void
@@ -240,15 +248,6 @@ item_finish_error(item *it, int status, const char *code, const char *field, con
     it->done(it);
 }
 
-static const organisation *
-find_org(const ingest *in, const char *id)
-{
-    for (size_t i = 0; i < in->norgs; i++)
-        if (strcmp(in->orgs[i].id, id) == 0)
-            return &in->orgs[i];
-    return NULL;
-}
-
 static int
 occurred_year(const item *it)
 {
@@ -265,44 +264,10 @@ set_ready(item *it)
     it->ready(it);
 }
 
-/* "S|event_id|case_id|reference" -> the item's identifiers. */
-static int
-adopt_record(item *it, const char *v, size_t len)
-{
-    char buf[320];
-    if (len < 2 || len >= sizeof(buf))
-        return CH_EINVAL;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    char *eid = buf + 2, *cid = strchr(eid, '|');
-    if (!cid)
-        return CH_EINVAL;
-    *cid++ = '\0';
-    char *ref = strchr(cid, '|');
-    if (!ref)
-        return CH_EINVAL;
-    *ref++ = '\0';
-    if (strlen(eid) >= sizeof(it->event_id) || strlen(cid) >= sizeof(it->case_id) ||
-        strlen(ref) >= sizeof(it->reference))
-        return CH_EINVAL;
-    strcpy(it->event_id, eid);
-    strcpy(it->case_id, cid);
-    strcpy(it->reference, ref);
-    return 0;
-}
-
-static int send_claim(item *it, int full_script);
-
 static void
 claimed(void *opaque, redisReply *reply)
 {
     item *it = opaque;
-    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        !it->claim_sent_script) {
-        if (send_claim(it, 1) != 0)
-            item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
-        return;
-    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
         reply->element[1]->type != REDIS_REPLY_STRING) {
@@ -310,28 +275,35 @@ claimed(void *opaque, redisReply *reply)
                           "could not record the gateway message id in Redis; retry");
         return;
     }
-    long long state = reply->element[0]->integer;
-    const char *v = reply->element[1]->str;
-    size_t vlen = reply->element[1]->len;
-    if (adopt_record(it, v, vlen) != 0) {
-        item_finish_error(it, 503, "unavailable", NULL,
-                          "the idempotency record in Redis is unreadable; retry later");
-        return;
+    ingest_claim_ids ids;
+    ingest_claim_action action = ingest_claim_decide(
+        reply->element[0]->integer, reply->element[1]->str, reply->element[1]->len, &ids);
+    if (action != INGEST_CLAIM_BAD) {
+        memcpy(it->event_id, ids.event_id, sizeof(it->event_id));
+        memcpy(it->case_id, ids.case_id, sizeof(it->case_id));
+        memcpy(it->reference, ids.reference, sizeof(it->reference));
     }
-    if (state == 2 && v[0] == 'D') {
+    switch (action) {
+    case INGEST_CLAIM_NEW:
+    case INGEST_CLAIM_RETRY:
+        set_ready(it);
+        return;
+    case INGEST_CLAIM_DONE:
         it->state = ITEM_DONE;
         it->status = 200;
         ch_metric_add(it->in->m_duplicates, 1);
         it->done(it);
         return;
-    }
-    if (state == 2) {
+    case INGEST_CLAIM_WRITING:
         item_finish_error(it, 409, "in_progress", "gateway_message_id",
                           "an event with this gateway_message_id is being written now; retry "
                           "in a second for its answer");
         return;
+    case INGEST_CLAIM_BAD:
+        break;
     }
-    set_ready(it);
+    item_finish_error(it, 503, "unavailable", NULL,
+                      "the idempotency record in Redis is unreadable; retry later");
 }
 
 static void
@@ -343,7 +315,7 @@ reference_allocated(void *opaque, redisReply *reply)
                           "could not allocate a case reference; retry");
         return;
     }
-    snprintf(it->reference, sizeof(it->reference), "%s-%04d-%06lld", it->org->prefix,
+    snprintf(it->reference, sizeof(it->reference), "%s-%04d-%06lld", it->ref_prefix,
              occurred_year(it), (long long)reply->integer);
     set_ready(it);
 }
@@ -357,11 +329,13 @@ idem_key(const item *it, char *out, size_t outsz)
         out = buf;
         outsz = sizeof(buf);
     }
-    return snprintf(out, outsz, "charter:idem:{%s}:%s:%s", it->org->id, it->gateway,
+    return snprintf(out, outsz, "charter:idem:{%s}:%s:%s", it->org_id, it->gateway,
                     it->meta.gateway_message_id) < (int)outsz
                ? 0
                : CH_EINVAL;
 }
+
+static int send_claim(item *it);
 
 void
 item_start(item *it, const char *case_id)
@@ -373,11 +347,14 @@ item_start(item *it, const char *case_id)
                           "Kafka is unavailable; nothing was accepted, retry");
         return;
     }
-    if (!(it->org = find_org(in, it->ev->organisation))) {
+    const ch_org_clocks *org = ch_org_set_find(ch_runtime_orgs(in->rt), it->ev->organisation);
+    if (!org) {
         item_finish_error(it, 422, "unknown_organisation", "organisation",
                           "field 'organisation' names no organisation Charter knows");
         return;
     }
+    snprintf(it->org_id, sizeof(it->org_id), "%s", org->policy.id);
+    snprintf(it->ref_prefix, sizeof(it->ref_prefix), "%s", org->policy.reference_prefix);
     int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
     if (new_uuid(in, it->event_id) != 0) {
         item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
@@ -405,10 +382,10 @@ item_start(item *it, const char *case_id)
                               "field 'gateway_message_id' is too long");
             return;
         }
-        rc = send_claim(it, 0);
+        rc = send_claim(it);
     } else if (received) {
         char refkey[160];
-        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, occurred_year(it));
+        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org_id, occurred_year(it));
         rc = ch_redis_command(in->rt, reference_allocated, it, "INCR %s", refkey);
     } else {
         set_ready(it);
@@ -418,10 +395,9 @@ item_start(item *it, const char *case_id)
         item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
 }
 
-/* The claim script for an item with a gateway message id: by digest, or
- * (full_script) by text, after Redis said it did not have it. */
+/* The claim script for an item with a gateway message id. */
 static int
-send_claim(item *it, int full_script)
+send_claim(item *it)
 {
     ingest *in = it->in;
     int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
@@ -429,24 +405,20 @@ send_claim(item *it, int full_script)
     snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
     if (idem_key(it, key, sizeof(key)) != 0)
         return CH_EINVAL;
-    const char *argv[8] = {full_script ? "EVAL" : "EVALSHA",
-                           full_script ? claim_lua : in->claim_sha, received ? "2" : "1", key};
-    int argc = 4;
+    const char *argv[5] = {key};
+    int argc = 1;
     if (received) {
         int year = occurred_year(it);
-        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org->id, year);
-        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->org->prefix, year);
+        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org_id, year);
+        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->ref_prefix, year);
         argv[argc++] = refkey;
     }
+    int nkeys = argc;
     argv[argc++] = ids;
     argv[argc++] = in->pending_ttl_ms;
     if (received)
         argv[argc++] = prefix;
-    size_t argvlen[8];
-    for (int i = 0; i < argc; i++)
-        argvlen[i] = strlen(argv[i]);
-    it->claim_sent_script = full_script;
-    return ch_redis_command_argv(in->rt, claimed, it, argc, argv, argvlen);
+    return ch_redis_script_call(in->claim, claimed, it, nkeys, argc, argv, NULL);
 }
 
 /* Records the outcome for repeats of this gateway message id; best effort:
@@ -462,8 +434,7 @@ record_outcome(item *it, char state)
     snprintf(value, sizeof(value), "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)it->in->cfg->idempotency_ttl_s);
     const char *argv[] = {"SET", key, value, "EX", ttl};
-    size_t argvlen[] = {3, strlen(key), strlen(value), 2, strlen(ttl)};
-    if (ch_redis_command_argv(it->in->rt, NULL, NULL, 5, argv, argvlen) != 0)
+    if (ch_redis_command_argv(it->in->rt, NULL, NULL, 5, argv, NULL) != 0)
         CH_LOG_WARN(ch_runtime_log(it->in->rt),
                     "could not record the outcome of a gateway message id; its pending record "
                     "expires in 60 s",

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "token.h"
 
 #define MAX_V1 4
 
@@ -85,15 +86,7 @@ ch_sig_message(ch_sig_result r)
 int
 ch_gateway_id_valid(const char *s, size_t n)
 {
-    if (n == 0 || n > CH_GATEWAY_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return 0;
-    }
-    return 1;
+    return ingest_token_valid(s, n, CH_GATEWAY_ID_MAX, 1);
 }
 
 static const gateway *

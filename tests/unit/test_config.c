@@ -578,6 +578,70 @@ test_print_help(void **state)
     free(text);
 }
 
+/* The table macros fill the same fields as the positional entries above. */
+static const ch_config_entry macro_keys[] = {
+    CH_CFG_STR_CHECKED(struct common_cfg, listen, "http.listen", "127.0.0.1:8080",
+                       "HOST:PORT the HTTP server binds", ch_config_validate_hostport),
+    CH_CFG_STR(struct common_cfg, redis_url, "redis.url", "redis://127.0.0.1:6379", "Redis URL"),
+    CH_CFG_INT(struct ingest_cfg, workers, "ingest.workers", "4", "worker count", 1, 64),
+    CH_CFG_BOOL(struct ingest_cfg, debug, "ingest.debug", "false", "debug mode"),
+};
+
+static void
+assert_entry_equal(const ch_config_entry *a, const ch_config_entry *b)
+{
+    assert_string_equal(a->key, b->key);
+    assert_int_equal(a->type, b->type);
+    assert_string_equal(a->def, b->def);
+    assert_int_equal(a->offset, b->offset);
+    assert_string_equal(a->help, b->help);
+    assert_int_equal(a->min, b->min);
+    assert_int_equal(a->max, b->max);
+    assert_ptr_equal(a->validate, b->validate);
+}
+
+static void
+test_table_macros(void **state)
+{
+    (void)state;
+    assert_entry_equal(&macro_keys[0], &common_keys[0]);
+    assert_entry_equal(&macro_keys[1], &common_keys[1]);
+    assert_entry_equal(&macro_keys[2], &ingest_keys[0]);
+    assert_entry_equal(&macro_keys[3], &ingest_keys[3]);
+}
+
+static void
+test_string_lookup(void **state)
+{
+    fixture *f = *state;
+    defaults_ok(f);
+    assert_int_equal(ch_config_set(&f->cfg, "redis.url", "redis://other:1", f->err, sizeof(f->err)),
+                     0);
+    assert_string_equal(ch_config_string(&f->cfg, "redis.url"), "redis://other:1");
+    assert_string_equal(ch_config_string(&f->cfg, "ingest.api-token"), ""); /* NULL default */
+    assert_null(ch_config_string(&f->cfg, "ingest.workers"));               /* not a string */
+    assert_null(ch_config_string(&f->cfg, "no.such.key"));
+}
+
+static void
+test_load_file_missing_says_why(void **state)
+{
+    fixture *f = *state;
+    defaults_ok(f);
+    const char *path = "/nonexistent/charter.conf";
+    assert_int_equal(ch_config_load_file(&f->cfg, path, f->err, sizeof(f->err)), CH_EIO);
+    assert_string_equal(f->err,
+                        "cannot open config file /nonexistent/charter.conf: No such file or "
+                        "directory");
+    char dir[] = "/tmp/charter-test-config-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(ch_config_load_file(&f->cfg, dir, f->err, sizeof(f->err)), CH_EIO);
+    char want[128];
+    snprintf(want, sizeof(want), "cannot read config file %s", dir);
+    assert_string_equal(f->err, want);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -605,6 +669,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_free_releases_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_twice_does_not_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_help, setup, teardown),
+        cmocka_unit_test(test_table_macros),
+        cmocka_unit_test_setup_teardown(test_string_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_file_missing_says_why, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
  * JSON-lines logger. Each line is built in a stack buffer and written with
- * one fwrite (or, deferred, with the loop turn's other lines: whole lines
- * only) so concurrent processes sharing a terminal do not interleave within
- * a line.
+ * one fwrite (or handed whole to lg->defer, which writes it with the loop
+ * turn's other lines) so concurrent processes sharing a terminal do not
+ * interleave within a line.
  */
 #include "charter/log.h"
 
@@ -111,20 +111,8 @@ ch_log_emit(const ch_log *lg, ch_log_level lvl, const char *msg, const ch_log_fi
         }
     }
     put(&b, "}\n", 2);
-    ch_log_defer *d = lg->defer;
-    if (d && lvl < CH_LOG_WARN && pthread_equal(pthread_self(), d->owner)) {
-        if (d->n + b.n > sizeof(d->buf))
-            ch_log_flush(lg);
-        memcpy(d->buf + d->n, b.buf, b.n);
-        d->n += b.n;
-        if (!d->scheduled && d->schedule) {
-            d->scheduled = 1;
-            d->schedule(d->arg);
-        }
+    if (lg->defer && lg->defer->hold(lg->defer->arg, lvl, b.buf, b.n))
         return;
-    }
-    if (d && pthread_equal(pthread_self(), d->owner))
-        ch_log_flush(lg);
     FILE *out = lg->out ? lg->out : stderr;
     fwrite(b.buf, 1, b.n, out);
     fflush(out);
@@ -133,14 +121,6 @@ ch_log_emit(const ch_log *lg, ch_log_level lvl, const char *msg, const ch_log_fi
 void
 ch_log_flush(const ch_log *lg)
 {
-    ch_log_defer *d = lg->defer;
-    if (!d)
-        return;
-    d->scheduled = 0;
-    if (d->n == 0)
-        return;
-    FILE *out = lg->out ? lg->out : stderr;
-    fwrite(d->buf, 1, d->n, out);
-    fflush(out);
-    d->n = 0;
+    if (lg->defer)
+        lg->defer->flush(lg->defer->arg);
 }

@@ -1,7 +1,8 @@
 /*
  * Table-driven configuration (see config.h). Every source goes through
  * ch_config_set(), so a value from the file and one from the environment are
- * checked by the same code and produce the same error sentence.
+ * checked by the same code and produce the same error sentence. A file is
+ * read whole with ch_file_read_all(), as every other small file is.
  */
 #include "charter/config.h"
 
@@ -11,7 +12,11 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/fileio.h"
 #include "charter/log.h"
+
+/* A config file is a page of keys; anything this large is the wrong file. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 
 static const ch_config_entry *
 find_entry(const ch_config *cfg, const char *key, void **base)
@@ -266,39 +271,23 @@ ch_config_load_text(ch_config *cfg, const char *text, const char *name, char *er
 int
 ch_config_load_file(ch_config *cfg, const char *path, char *errstr, size_t errstr_size)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(errstr, errstr_size, "cannot open config file %s: %s", path, strerror(errno));
-        return CH_EIO;
+    char *buf, why[512];
+    int rc = ch_file_read_all(path, CONFIG_FILE_MAX, &buf, NULL, why, sizeof(why));
+    if (rc == CH_EIO) {
+        /* ch_file_read_all says "<path>: cannot open: <reason>" */
+        const char *open_failed = strstr(why, ": cannot open: ");
+        if (open_failed)
+            snprintf(errstr, errstr_size, "cannot open config file %s: %s", path,
+                     open_failed + strlen(": cannot open: "));
+        else
+            snprintf(errstr, errstr_size, "cannot read config file %s", path);
+        return rc;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + got + 1 > cap) {
-            size_t ncap = (len + got + 1) * 2;
-            char *nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                free(buf);
-                fclose(f);
-                snprintf(errstr, errstr_size, "%s: out of memory", path);
-                return CH_ENOMEM;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        memcpy(buf + len, chunk, got);
-        len += got;
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "%s", why);
+        return rc;
     }
-    int ferr = ferror(f);
-    fclose(f);
-    if (ferr) {
-        free(buf);
-        snprintf(errstr, errstr_size, "cannot read config file %s", path);
-        return CH_EIO;
-    }
-    int rc = ch_config_load_text(cfg, buf ? (buf[len] = '\0', buf) : "", path, errstr, errstr_size);
+    rc = ch_config_load_text(cfg, buf, path, errstr, errstr_size);
     free(buf);
     return rc;
 }
@@ -369,6 +358,18 @@ ch_config_load_env(ch_config *cfg, char *const *envp, char *errstr, size_t errst
         }
     }
     return 0;
+}
+
+const char *
+ch_config_string(const ch_config *cfg, const char *key)
+{
+    void *base;
+    const ch_config_entry *e = find_entry(cfg, key, &base);
+    if (!e || e->type != CH_CFG_STRING)
+        return NULL;
+    const char *value;
+    memcpy(&value, (const char *)base + e->offset, sizeof(value));
+    return value;
 }
 
 void

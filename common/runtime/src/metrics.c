@@ -1,12 +1,14 @@
 /*
  * A deliberately small metrics registry: a list of named values rendered in
- * Prometheus text format. Services register their metrics once at init and
- * keep the pointers, so the hot path is one addition.
+ * Prometheus text format. Services register their metrics once at init,
+ * from a table (ch_metrics_register), and keep the pointers, so the hot path
+ * is one addition.
  */
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/errors.h"
 #include "runtime_int.h"
 
 static ch_metric *
@@ -41,6 +43,19 @@ ch_metric *
 ch_metric_gauge(ch_runtime *rt, const char *name, const char *help)
 {
     return metric_new(rt, name, help, 1);
+}
+
+int
+ch_metrics_register(ch_runtime *rt, const ch_metric_def *defs, size_t n, void *base)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        ch_metric *m = metric_new(rt, defs[i].name, defs[i].help, defs[i].kind == CH_METRIC_GAUGE);
+        memcpy((char *)base + defs[i].offset, &m, sizeof(m));
+        if (!m)
+            rc = CH_ENOMEM;
+    }
+    return rc;
 }
 
 void

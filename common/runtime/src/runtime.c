@@ -21,24 +21,48 @@
 #include "runtime_int.h"
 
 static const ch_config_entry runtime_keys[] = {
-    {"log.level", CH_CFG_STRING, "info", offsetof(ch_runtime_config, log_level),
-     "least important log level written: debug, info, warn or error", 0, 0,
-     ch_config_validate_log_level},
-    {"http.listen", CH_CFG_STRING, NULL, offsetof(ch_runtime_config, http_listen),
-     "HOST:PORT for the HTTP server (/healthz, /readyz, /metrics and the service's API); "
-     "the default depends on the service",
-     0, 0, ch_config_validate_hostport},
-    {"redis.url", CH_CFG_STRING, "redis://127.0.0.1:6379/0", offsetof(ch_runtime_config, redis_url),
-     "Redis to use: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]", 0, 0, NULL},
-    {"shutdown.timeout_ms", CH_CFG_INT, "4500", offsetof(ch_runtime_config, shutdown_timeout_ms),
-     "longest a SIGTERM shutdown may take before work still in flight is abandoned "
-     "(it is redelivered on restart)",
-     500, 600000, NULL},
-    {"consumer.max_inflight", CH_CFG_INT, "1000", offsetof(ch_runtime_config, max_inflight),
-     "consumed messages being handled at once before the runtime stops taking more", 1, 1000000,
-     NULL},
-    {"dlq.topic", CH_CFG_STRING, CH_TOPIC_DLQ, offsetof(ch_runtime_config, dlq_topic),
-     "topic for records that can never be processed (kept with the reason)", 0, 0, NULL},
+    CH_CFG_STR_CHECKED(ch_runtime_config, log_level, "log.level", "info",
+                       "least important log level written: debug, info, warn or error",
+                       ch_config_validate_log_level),
+    CH_CFG_STR_CHECKED(ch_runtime_config, http_listen, "http.listen", NULL,
+                       "HOST:PORT for the HTTP server (/healthz, /readyz, /metrics and the "
+                       "service's API); the default depends on the service",
+                       ch_config_validate_hostport),
+    CH_CFG_STR(ch_runtime_config, redis_url, "redis.url", "redis://127.0.0.1:6379/0",
+               "Redis to use: redis://[[user]:password@]host[:port][/db] or "
+               "unix:///path[?db=N]"),
+    CH_CFG_INT(ch_runtime_config, shutdown_timeout_ms, "shutdown.timeout_ms", "4500",
+               "longest a SIGTERM shutdown may take before work still in flight is abandoned "
+               "(it is redelivered on restart)",
+               500, 600000),
+    CH_CFG_INT(ch_runtime_config, max_inflight, "consumer.max_inflight", "1000",
+               "consumed messages being handled at once before the runtime stops taking more", 1,
+               1000000),
+    CH_CFG_STR(ch_runtime_config, dlq_topic, "dlq.topic", CH_TOPIC_DLQ,
+               "topic for records that can never be processed (kept with the reason)"),
+};
+
+/* In the order /metrics lists them. */
+static const ch_metric_def runtime_metrics[] = {
+    /* Kafka */
+    CH_COUNTER(ch_runtime, m_consumed, "charter_kafka_consumed_total", "records consumed"),
+    CH_COUNTER(ch_runtime, m_produced, "charter_kafka_produced_total",
+               "records Kafka acknowledged"),
+    CH_COUNTER(ch_runtime, m_produce_failed, "charter_kafka_produce_failed_total",
+               "records Kafka refused"),
+    CH_COUNTER(ch_runtime, m_dlq, "charter_dead_letters_total",
+               "records sent to the dead-letter topic"),
+    CH_COUNTER(ch_runtime, m_decode_failed, "charter_decode_failures_total",
+               "records that did not decode as their type"),
+    CH_COUNTER(ch_runtime, m_retries, "charter_handler_retries_total",
+               "handler retries after a temporary failure"),
+    /* HTTP */
+    CH_COUNTER(ch_runtime, m_http, "charter_http_requests_total", "HTTP requests received"),
+    /* health */
+    CH_GAUGE(ch_runtime, m_inflight, "charter_inflight_messages",
+             "consumed messages being handled"),
+    CH_GAUGE(ch_runtime, m_redis_up, "charter_redis_up", "1 when Redis is connected"),
+    CH_GAUGE(ch_runtime, m_kafka_up, "charter_kafka_up", "1 when a Kafka broker is up"),
 };
 
 const char *
@@ -132,8 +156,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     ch_runtime *rt = arg;
     CH_LOG_INFO(&rt->log, "SIGHUP: reloading");
-    if (rt->svc->reload && !rt->stopping)
-        rt->svc->reload(rt->svc_ctx);
+    if (!rt->stopping)
+        ch__policies_reload(rt);
 }
 
 static void
@@ -158,32 +182,6 @@ usage(const ch_service *svc, ch_config *cfg, FILE *out)
             "stop start-up. Logs are JSON lines on stderr.\n\n",
             svc->name, svc->name);
     ch_config_print_help(cfg, out);
-}
-
-static int
-setup_metrics(ch_runtime *rt)
-{
-    rt->m_consumed = ch_metric_counter(rt, "charter_kafka_consumed_total", "records consumed");
-    rt->m_produced =
-        ch_metric_counter(rt, "charter_kafka_produced_total", "records Kafka acknowledged");
-    rt->m_produce_failed =
-        ch_metric_counter(rt, "charter_kafka_produce_failed_total", "records Kafka refused");
-    rt->m_dlq = ch_metric_counter(rt, "charter_dead_letters_total",
-                                  "records sent to the dead-letter topic");
-    rt->m_decode_failed = ch_metric_counter(rt, "charter_decode_failures_total",
-                                            "records that did not decode as their type");
-    rt->m_retries = ch_metric_counter(rt, "charter_handler_retries_total",
-                                      "handler retries after a temporary failure");
-    rt->m_http = ch_metric_counter(rt, "charter_http_requests_total", "HTTP requests received");
-    rt->m_inflight =
-        ch_metric_gauge(rt, "charter_inflight_messages", "consumed messages being handled");
-    rt->m_redis_up = ch_metric_gauge(rt, "charter_redis_up", "1 when Redis is connected");
-    rt->m_kafka_up = ch_metric_gauge(rt, "charter_kafka_up", "1 when a Kafka broker is up");
-    return rt->m_consumed && rt->m_produced && rt->m_produce_failed && rt->m_dlq &&
-                   rt->m_decode_failed && rt->m_retries && rt->m_http && rt->m_inflight &&
-                   rt->m_redis_up && rt->m_kafka_up
-               ? 0
-               : CH_ENOMEM;
 }
 
 static void
@@ -212,10 +210,7 @@ setup_log_defer(ch_runtime *rt)
     rt->log_flush_ev = event_new(rt->base, -1, 0, log_flush_cb, rt);
     if (!rt->log_defer || !rt->log_flush_ev)
         return CH_ENOMEM;
-    rt->log_defer->owner = pthread_self();
-    rt->log_defer->schedule = log_schedule;
-    rt->log_defer->arg = rt;
-    rt->log.defer = rt->log_defer;
+    ch__log_defer_attach(rt->log_defer, &rt->log, log_schedule, rt);
     return 0;
 }
 
@@ -227,20 +222,16 @@ runtime_free(ch_runtime *rt)
     if (rt->svc->fini && rt->svc_ctx)
         rt->svc->fini(rt->svc_ctx);
     ch__http_destroy(rt);
-    if (rt->sigterm_ev)
-        event_free(rt->sigterm_ev);
-    if (rt->sigint_ev)
-        event_free(rt->sigint_ev);
-    if (rt->sighup_ev)
-        event_free(rt->sighup_ev);
-    if (rt->tick_ev)
-        event_free(rt->tick_ev);
-    if (rt->shutdown_ev)
-        event_free(rt->shutdown_ev);
+    ch__redis_scripts_free(rt);
+    ch__policies_close(rt);
+    ch__event_free(&rt->sigterm_ev);
+    ch__event_free(&rt->sigint_ev);
+    ch__event_free(&rt->sighup_ev);
+    ch__event_free(&rt->tick_ev);
+    ch__event_free(&rt->shutdown_ev);
     ch_log_flush(&rt->log);
     rt->log.defer = NULL;
-    if (rt->log_flush_ev)
-        event_free(rt->log_flush_ev);
+    ch__event_free(&rt->log_flush_ev);
     free(rt->log_defer);
     if (rt->base)
         event_base_free(rt->base);
@@ -277,8 +268,7 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     rt->log.service = svc->name;
     rt->log.level = CH_LOG_INFO;
     rt->log.out = stderr;
-    rt->sections[0] =
-        (ch_config_section){runtime_keys, sizeof(runtime_keys) / sizeof(runtime_keys[0]), &rt->cfg};
+    rt->sections[0] = (ch_config_section){runtime_keys, CH_COUNTOF(runtime_keys), &rt->cfg};
     rt->sections[1] = (ch_config_section){svc->config, svc->nconfig, rt->svc_config};
     rt->config.sections = rt->sections;
     rt->config.nsections = 2;
@@ -323,7 +313,9 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
         rt->base = event_base_new_with_config(ec);
     if (ec)
         event_config_free(ec);
-    if (!rt->base || setup_metrics(rt) != 0 || setup_log_defer(rt) != 0) {
+    if (!rt->base ||
+        ch_metrics_register(rt, runtime_metrics, CH_COUNTOF(runtime_metrics), rt) != 0 ||
+        setup_log_defer(rt) != 0) {
         fprintf(stderr, "charter-%s: cannot create the event loop\n", svc->name);
         goto out;
     }
@@ -339,7 +331,9 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
         fprintf(stderr, "charter-%s: cannot set up signals and timers\n", svc->name);
         goto out;
     }
-    int rc = svc->init(rt, rt->svc_config, &rt->svc_ctx, errstr, sizeof(errstr));
+    int rc = ch__policies_open(rt, errstr, sizeof(errstr));
+    if (rc == 0)
+        rc = svc->init(rt, rt->svc_config, &rt->svc_ctx, errstr, sizeof(errstr));
     if (rc == 0)
         rc = ch__http_open(rt, errstr, sizeof(errstr));
     if (rc == 0)

@@ -1,5 +1,5 @@
-/* The runtime's private state, shared by runtime.c, rt_kafka.c, rt_redis.c,
- * rt_http.c and metrics.c. Nothing outside common/runtime/src includes this. */
+/* The runtime's private state, shared by the files of common/runtime/src.
+ * Nothing outside that folder includes this. */
 #ifndef CHARTER_RUNTIME_INT_H
 #define CHARTER_RUNTIME_INT_H
 
@@ -11,8 +11,11 @@
 #include <regex.h>
 #include <stdint.h>
 
+#include "charter/case_clock.h" /* ch_org_set; moving to charter/org_set.h */
 #include "charter/redis_url.h"
 #include "charter/runtime.h"
+#include "log_defer.h"
+#include "offsets.h"
 
 struct ch_metric {
     char *name;
@@ -22,16 +25,13 @@ struct ch_metric {
     struct ch_metric *next;
 };
 
-/* Offsets in flight for one assigned partition, in consumption order. The
- * committed position only ever advances over a done prefix. */
+/* One assigned partition: its messages in flight (offsets.h) and the offset
+ * waiting to be stored. The committed position only ever advances over a
+ * done prefix. */
 typedef struct ch_ptrack {
     char *topic;
     int32_t partition;
-    int64_t *offs;
-    uint8_t *done;
-    size_t head, count, cap;
-    uint64_t head_seq; /* sequence number of the entry at head */
-    uint64_t next_seq;
+    ch_offsets offsets;
     int64_t pending_store; /* offset to store at the next flush, or -1 */
     int revoked;
     int refs; /* 1 while assigned + 1 per message in flight */
@@ -47,6 +47,14 @@ typedef struct {
     int is_regex;
     regex_t re;
 } ch_sub;
+
+/* A Lua script registered with ch_redis_script_new(); the runtime owns it. */
+struct ch_redis_script {
+    ch_runtime *rt;
+    char *lua;
+    char sha[41]; /* SHA-1 of lua, hex: what EVALSHA names it by */
+    struct ch_redis_script *next;
+};
 
 struct ch_msg {
     ch_runtime *rt;
@@ -109,34 +117,75 @@ struct ch_runtime {
     struct event *redis_flush_ev; /* sends the turn's commands at the end of the turn */
     int redis_flush_scheduled;
 
+    ch_redis_script *scripts;
+
     struct evhttp *http;
+
+    ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
+    const char *policy_dir; /* the key's value (the config owns it) */
 
     ch_metric *metrics;
     ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
-        *m_redis_up, *m_kafka_up, *m_decode_failed;
+        *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads;
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
     int64_t stop_deadline_ms;
 };
 
-/* rt_kafka.c */
+/* Frees *ev if set and clears it. */
+static inline void
+ch__event_free(struct event **ev)
+{
+    if (*ev)
+        event_free(*ev);
+    *ev = NULL;
+}
+
+/* kafka.c */
 int ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__kafka_stop_intake(ch_runtime *rt);
 size_t ch__kafka_outq_len(ch_runtime *rt);
 void ch__kafka_close(ch_runtime *rt, int timeout_ms);
 void ch__kafka_destroy(ch_runtime *rt);
+/* The partition's tracker, created on first use (NULL on ENOMEM). */
+ch_ptrack *ch__track_get(ch_runtime *rt, const char *topic, int32_t partition);
+void ch__track_unref(ch_ptrack *t);
 
-/* rt_redis.c */
+/* kafka_msg.c */
+/* Takes a consumed record: tracks it, decodes it and hands it to the service. */
+void ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
+/* Drops a message without committing it (it is redelivered). */
+void ch__msg_release(ch_msg *m);
+/* Compiles the descriptor's subscriptions ahead of those added at init. */
+int ch__subs_build(ch_runtime *rt, char *errstr, size_t errstr_size);
+void ch__subs_free(ch_runtime *rt);
+
+/* redis.c */
 int ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__redis_close(ch_runtime *rt);
+/* Sends a command with hiredis's own callback. Returns 0 (fn runs exactly
+ * once) or CH_EAGAIN when Redis is not connected (fn never runs). */
+int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc,
+                        const char **argv, const size_t *argvlen);
 
-/* rt_http.c */
+/* redis_script.c */
+void ch__redis_scripts_free(ch_runtime *rt);
+
+/* http.c */
 int ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__http_destroy(ch_runtime *rt);
 
 /* metrics.c */
 void ch__metrics_render(ch_runtime *rt, struct evbuffer *out);
 void ch__metrics_destroy(ch_runtime *rt);
+
+/* policy_store.c */
+/* Loads the descriptor's policy directory (before init). Returns 0, or
+ * CH_EINVAL (errstr names the file, or the key) or CH_ENOMEM. */
+int ch__policies_open(ch_runtime *rt, char *errstr, size_t errstr_size);
+/* SIGHUP: the directory again, all or nothing, then the service's reload. */
+void ch__policies_reload(ch_runtime *rt);
+void ch__policies_close(ch_runtime *rt);
 
 #endif

@@ -11,7 +11,7 @@
 #ifndef CHARTER_LOG_H
 #define CHARTER_LOG_H
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef enum { CH_LOG_DEBUG = 0, CH_LOG_INFO, CH_LOG_WARN, CH_LOG_ERROR } ch_log_level;
@@ -26,27 +26,23 @@ typedef struct {
 } ch_log_field;
 
 /*
- * Deferred writing, for a service's event loop: a debug or info line logged
- * on the loop's thread waits in buf until ch_log_flush(), which the runtime
- * calls at the end of the loop turn (schedule() asks it to, once per turn).
- * One write per turn instead of one per line: ingest logs every accepted
- * event. A warn or error line, or one from another thread (librdkafka's),
- * is written at once, after whatever waits from this thread.
+ * Somewhere a finished line may wait instead of being written at once: the
+ * runtime's per-loop-turn buffer (common/runtime/src/log_defer.h). hold()
+ * returns 1 when it kept the line, which it writes later, in order; 0 when
+ * the line is to be written now (it first writes whatever waits from the
+ * same thread, so lines keep their order). flush() writes what waits.
  */
-typedef struct ch_log_defer {
-    char buf[65536];
-    size_t n;
-    pthread_t owner;             /* the loop's thread */
-    void (*schedule)(void *arg); /* called when the first line waits */
+typedef struct ch_log_sink {
+    int (*hold)(void *arg, ch_log_level lvl, const char *line, size_t len);
+    void (*flush)(void *arg);
     void *arg;
-    int scheduled;
-} ch_log_defer;
+} ch_log_sink;
 
 typedef struct ch_log {
     const char *service; /* borrowed; lives as long as the logger */
     ch_log_level level;
-    FILE *out;           /* stderr unless a test redirects it */
-    ch_log_defer *defer; /* NULL: every line is written at once */
+    FILE *out;                /* stderr unless a test redirects it */
+    const ch_log_sink *defer; /* NULL: every line is written at once */
 } ch_log;
 
 #define CH_STR(k, v) ((ch_log_field){.key = (k), .type = CH_LOG_T_STR, .s = (v)})
@@ -71,7 +67,8 @@ typedef struct ch_log {
 void ch_log_emit(const ch_log *lg, ch_log_level lvl, const char *msg, const ch_log_field *f,
                  size_t nf);
 
-/* Writes the lines waiting in lg->defer, if any. */
+/* Writes the lines waiting in lg->defer, if any (the runtime does, at the
+ * end of each loop turn). */
 void ch_log_flush(const ch_log *lg);
 
 /* Parses "debug", "info", "warn" or "error". Returns 0 or CH_EINVAL. */

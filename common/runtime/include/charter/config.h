@@ -14,6 +14,10 @@
  * unless they name one of this service's keys. CHARTER_KAFKA_* become kafka.*
  * keys with '_' turned into '.'.
  *
+ * Tables are written with the CH_CFG_* macros below, one line per key in the
+ * order key, default, help (fluent-bit's FLB_CONFIG_MAP shape), rather than
+ * as positional initialisers whose seventh field nobody remembers.
+ *
  * Pure: no I/O except ch_config_load_file() reading its file.
  */
 #ifndef CHARTER_CONFIG_H
@@ -41,6 +45,41 @@ typedef struct {
     int64_t min, max; /* INT bounds, inclusive; ignored when min == max == 0 */
     ch_config_validate_fn validate;
 } ch_config_entry;
+
+/*
+ * Table entries. `st` is the config struct and `field` its member: char *
+ * for STR (owned by the table, freed by ch_config_free), int64_t for INT,
+ * int for BOOL. `def` is the default as text (NULL: an empty string, not
+ * validated). INT takes inclusive bounds (min == max == 0: any number).
+ * (Written without parentheses, CH_CFG_INT and CH_CFG_BOOL are still the
+ * ch_config_type values.)
+ *
+ *   static const ch_config_entry keys[] = {
+ *       CH_CFG_STR(my_config, topic, "my.topic", "charter.x.v1", "topic written to"),
+ *       CH_CFG_INT(my_config, ttl_s, "my.ttl_s", "3600", "how long ids are kept", 60, 86400),
+ *   };
+ */
+#define CH_CFG_STR(st, field, key_, def_, help_)                                                   \
+    {                                                                                              \
+        .key = (key_), .type = CH_CFG_STRING, .def = (def_), .offset = offsetof(st, field),        \
+        .help = (help_)                                                                            \
+    }
+/* A string checked by validate_ (a ch_config_validate_fn) whenever it is set. */
+#define CH_CFG_STR_CHECKED(st, field, key_, def_, help_, validate_)                                \
+    {                                                                                              \
+        .key = (key_), .type = CH_CFG_STRING, .def = (def_), .offset = offsetof(st, field),        \
+        .help = (help_), .validate = (validate_)                                                   \
+    }
+#define CH_CFG_INT(st, field, key_, def_, help_, min_, max_)                                       \
+    {                                                                                              \
+        .key = (key_), .type = CH_CFG_INT, .def = (def_), .offset = offsetof(st, field),           \
+        .help = (help_), .min = (min_), .max = (max_)                                              \
+    }
+#define CH_CFG_BOOL(st, field, key_, def_, help_)                                                  \
+    {                                                                                              \
+        .key = (key_), .type = CH_CFG_BOOL, .def = (def_), .offset = offsetof(st, field),          \
+        .help = (help_)                                                                            \
+    }
 
 typedef struct {
     const ch_config_entry *entries;
@@ -94,6 +133,10 @@ int ch_config_kafka_set(ch_config *cfg, const char *key, const char *value);
 
 /* Returns the value of a collected kafka.* property, or NULL. */
 const char *ch_config_kafka_get(const ch_config *cfg, const char *key);
+
+/* The current value of a string key of any section, or NULL when no section
+ * has a string key of that name. Borrowed: the config owns it. */
+const char *ch_config_string(const ch_config *cfg, const char *key);
 
 /* Prints the table: key, environment variable, default, help. */
 void ch_config_print_help(const ch_config *cfg, FILE *out);

@@ -8,7 +8,9 @@
  * logs, the Kafka consumer (woken through rd_kafka_queue_io_event_enable, so
  * there is no polling thread), the producer and its delivery reports, Redis
  * (hiredis async on the same loop, reconnecting with backoff), the HTTP
- * server with /healthz, /readyz and /metrics, signals and offsets.
+ * server with /healthz, /readyz and /metrics, signals, offsets, Lua scripts
+ * (ch_redis_script) and, for a service that names a policy directory, the
+ * organisations' policies with their SIGHUP reload (charter/policy_store.h).
  *
  * Offsets: a consumed message's offset is stored (and later auto-committed)
  * only when the service has called ch_msg_done() for it and for every earlier
@@ -31,10 +33,16 @@ struct event_base;
 struct redisReply;
 struct ProtobufCMessage;
 struct ProtobufCMessageDescriptor;
+struct json_t;
 
 typedef struct ch_runtime ch_runtime;
 typedef struct ch_msg ch_msg;
 typedef struct ch_metric ch_metric;
+typedef struct ch_redis_script ch_redis_script;
+
+/* The number of elements of an array (not a pointer): a table's size for
+ * the descriptor (.nconfig = CH_COUNTOF(keys)) or ch_metrics_register(). */
+#define CH_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * One consumed topic and the protobuf message its records hold.
@@ -116,9 +124,34 @@ typedef struct {
     /* Called when Redis (re)connects (may be NULL). */
     void (*on_redis_ready)(void *svc);
 
-    /* Called on SIGHUP (may be NULL): re-read what can change at run time
-     * (policies). A service that cannot use the new version keeps the old
-     * one and logs why. */
+    /*
+     * The policy store (optional). policy_dir_key names a string key of the
+     * service's config table ("sla.policy_dir") whose value is a directory
+     * of organisation policies (*.yaml). The runtime loads it before init
+     * (a bad policy, two for one organisation, or none at all stops
+     * start-up with exit 2) and again on SIGHUP, all or nothing: a
+     * directory with any bad policy is refused and logged ("policy reload
+     * refused; keeping the running policies"), the running ones stay; a
+     * good one replaces them, is counted in policy_reloads_metric (NULL:
+     * "charter_policy_reloads_total") and logged ("policies reloaded").
+     * ch_runtime_orgs() (charter/policy_store.h) gives the current set.
+     * policy_dir_optional 1: an empty value means no policies (an empty
+     * set) rather than an error.
+     */
+    const char *policy_dir_key;
+    int policy_dir_optional;
+    const char *policy_reloads_metric;
+
+    /* Called on SIGHUP with the new policies loaded but not yet in place
+     * (may be NULL): 0 lets them in; a CH_E* code with errstr refuses the
+     * whole reload (logged; the running policies stay). For what must
+     * change together with the policies (notification's templates). */
+    int (*reload_check)(void *svc, char *errstr, size_t errstr_size);
+
+    /* Called on SIGHUP (may be NULL), after the policy store took the new
+     * policies (when the service has one; not when it refused them):
+     * re-read the rest of what can change at run time. A service that
+     * cannot use the new version keeps the old one and logs why. */
     void (*reload)(void *svc);
 
     /* Called once a second (may be NULL); throttle sub-tasks inside. */
@@ -216,12 +249,39 @@ int ch_redis_ready(const ch_runtime *rt);
 
 /*
  * Sends a command (hiredis format string). Returns 0 and calls cb exactly
- * once later (cb may be NULL); or CH_EAGAIN when Redis is not connected,
- * and cb is never called.
+ * once later (cb may be NULL); or CH_EAGAIN when Redis is not connected, or
+ * CH_ENOMEM, and cb is never called.
  */
 int ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...);
+
+/*
+ * The same with the command as argc words. argvlen may be NULL: every word
+ * is then a NUL-terminated string (hiredis takes strlen of each); give the
+ * lengths only for binary words. argv is copied before this returns.
+ */
 int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
                           const size_t *argvlen);
+
+/*
+ * A Lua script the runtime runs by its SHA-1 (EVALSHA), so each call sends
+ * 40 bytes rather than the script's text. Register once, at init; the
+ * runtime owns the script (lua is copied) and frees it at exit. NULL on
+ * ENOMEM.
+ */
+ch_redis_script *ch_redis_script_new(ch_runtime *rt, const char *lua);
+
+/*
+ * Runs the script: argv holds its nkeys keys, then its other arguments
+ * (argc words in all; argvlen may be NULL, as for ch_redis_command_argv).
+ * When Redis answers NOSCRIPT (it restarted or was flushed), the runtime
+ * sends the same call once more as EVAL with the text, which loads the
+ * script, and cb gets that answer. Same contract as ch_redis_command:
+ * returns 0 and calls cb exactly once (reply NULL when the connection
+ * dropped), or CH_EAGAIN (not connected) or CH_ENOMEM and never calls cb.
+ * argv is copied before this returns.
+ */
+int ch_redis_script_call(ch_redis_script *s, ch_redis_cb cb, void *opaque, int nkeys, int argc,
+                         const char **argv, const size_t *argvlen);
 
 /* Metrics, exposed on /metrics in Prometheus text format. `name` may carry
  * labels: "charter_timers_fired_total{kind=\"breach\"}". The runtime owns
@@ -231,12 +291,57 @@ ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
 void ch_metric_add(ch_metric *m, double v);
 void ch_metric_set(ch_metric *m, double v);
 
+/* One metric of a service's table, registered by ch_metrics_register(). */
+typedef enum { CH_METRIC_COUNTER = 0, CH_METRIC_GAUGE } ch_metric_kind;
+typedef struct {
+    ch_metric_kind kind;
+    const char *name;
+    const char *help;
+    size_t offset; /* offsetof(the service's struct, its ch_metric * field) */
+} ch_metric_def;
+
+/* Table entries: `st` is the struct holding the ch_metric * `field`. */
+#define CH_COUNTER(st, field, name_, help_)                                                        \
+    {                                                                                              \
+        .kind = CH_METRIC_COUNTER, .name = (name_), .help = (help_), .offset = offsetof(st, field) \
+    }
+#define CH_GAUGE(st, field, name_, help_)                                                          \
+    {                                                                                              \
+        .kind = CH_METRIC_GAUGE, .name = (name_), .help = (help_), .offset = offsetof(st, field)   \
+    }
+
+/*
+ * Registers every metric of defs, storing each pointer at (char *)base +
+ * offset:
+ *
+ *   static const ch_metric_def metrics[] = {
+ *       CH_COUNTER(my_svc, m_done, "charter_my_done_total", "things done"),
+ *   };
+ *   rc = ch_metrics_register(rt, metrics, CH_COUNTOF(metrics), svc);
+ *
+ * Returns 0, or CH_ENOMEM (the fields of the metrics not registered are
+ * NULL, which ch_metric_add and ch_metric_set ignore).
+ */
+int ch_metrics_register(ch_runtime *rt, const ch_metric_def *defs, size_t n, void *base);
+
 /* HTTP helpers. The body is JSON text; errors are {"error":{"code","message"}}. */
 void ch_http_reply_json(struct evhttp_request *req, int status, const char *json);
+/* The same from a jansson value, which this takes (and decrefs); NULL, or a
+ * value that cannot be written, answers 500. */
+void ch_http_reply_json_value(struct evhttp_request *req, int status, struct json_t *v);
 void ch_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *message);
 /* The same with the offending field named ({"error":{"code","field","message"}}). */
 void ch_http_reply_error_field(struct evhttp_request *req, int status, const char *code,
                                const char *field, const char *message);
+/* Adds "Retry-After: seconds" to the answer about to be sent. */
+void ch_http_retry_after(struct evhttp_request *req, int seconds);
+/* 503 with Retry-After and {"error":{"code":"unavailable","message":message}}:
+ * something the request needs (Kafka, Redis, memory) is missing for now. */
+void ch_http_reply_unavailable(struct evhttp_request *req, int retry_after_s, const char *message);
+/* An HTML page (UTF-8) that may load nothing from elsewhere: a
+ * Content-Security-Policy of default-src 'none' (inline styles and data:
+ * images only), nosniff, and no-cache. */
+void ch_http_reply_html(struct evhttp_request *req, int status, const char *html);
 
 #endif

@@ -3,6 +3,7 @@
  * libevent adapter), reconnected with exponential backoff. hiredis 0.14 calls
  * every pending callback with a NULL reply when a connection drops, which
  * keeps ch_redis_command()'s promise: the callback runs exactly once.
+ * Scripts (EVALSHA with the NOSCRIPT fallback) are in redis_script.c.
  */
 #include <hiredis/adapters/libevent.h>
 #include <stdarg.h>
@@ -185,16 +186,26 @@ ch_redis_ready(const ch_runtime *rt)
     return rt->redis_ready && rt->redis;
 }
 
+/* The context of one command with a caller's callback (NULL on ENOMEM). */
+static redis_ctx *
+ctx_new(ch_redis_cb cb, void *opaque)
+{
+    redis_ctx *rc = malloc(sizeof(*rc));
+    if (rc) {
+        rc->cb = cb;
+        rc->opaque = opaque;
+    }
+    return rc;
+}
+
 int
 ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...)
 {
     if (!ch_redis_ready(rt))
         return CH_EAGAIN;
-    redis_ctx *rc = malloc(sizeof(*rc));
+    redis_ctx *rc = ctx_new(cb, opaque);
     if (!rc)
-        return CH_EAGAIN;
-    rc->cb = cb;
-    rc->opaque = opaque;
+        return CH_ENOMEM;
     va_list ap;
     va_start(ap, fmt);
     int r = redisvAsyncCommand(rt->redis, trampoline, rc, fmt, ap);
@@ -208,20 +219,27 @@ ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, 
 }
 
 int
+ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                    const size_t *argvlen)
+{
+    if (!ch_redis_ready(rt) ||
+        redisAsyncCommandArgv(rt->redis, fn, priv, argc, argv, argvlen) != REDIS_OK)
+        return CH_EAGAIN;
+    schedule_flush(rt);
+    return 0;
+}
+
+int
 ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
                       const size_t *argvlen)
 {
     if (!ch_redis_ready(rt))
         return CH_EAGAIN;
-    redis_ctx *rc = malloc(sizeof(*rc));
+    redis_ctx *rc = ctx_new(cb, opaque);
     if (!rc)
-        return CH_EAGAIN;
-    rc->cb = cb;
-    rc->opaque = opaque;
-    if (redisAsyncCommandArgv(rt->redis, trampoline, rc, argc, argv, argvlen) != REDIS_OK) {
+        return CH_ENOMEM;
+    int r = ch__redis_send_argv(rt, trampoline, rc, argc, argv, argvlen);
+    if (r != 0)
         free(rc);
-        return CH_EAGAIN;
-    }
-    schedule_flush(rt);
-    return 0;
+    return r;
 }

@@ -1,9 +1,12 @@
 /*
  * The runtime's HTTP server: evhttp on the loop, the three operational
- * endpoints every service has, and a dispatcher for the service's routes.
+ * endpoints every service has, a dispatcher for the service's routes, and
+ * the answers services share (JSON, errors, 503 with Retry-After, HTML).
+ * Error bodies are built with jansson; reason phrases come from libevent.
  */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,43 +15,40 @@
 
 #define HTTP_MAX_BODY (16 * 1024 * 1024)
 
-void
-ch_http_reply_json(struct evhttp_request *req, int status, const char *json)
+/* Sends body with status; libevent supplies the standard reason phrase. */
+static void
+send_text(struct evhttp_request *req, int status, const char *content_type, const char *text,
+          int newline)
 {
     struct evbuffer *b = evbuffer_new();
-    if (!b) {
+    if (!b || evbuffer_add(b, text, strlen(text)) != 0 || (newline && evbuffer_add(b, "\n", 1))) {
+        if (b)
+            evbuffer_free(b);
         evhttp_send_error(req, 500, NULL);
         return;
     }
-    evbuffer_add(b, json, strlen(json));
-    evbuffer_add(b, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    const char *reason = status == 200   ? "OK"
-                         : status == 202 ? "Accepted"
-                         : status == 400 ? "Bad Request"
-                         : status == 401 ? "Unauthorized"
-                         : status == 404 ? "Not Found"
-                         : status == 405 ? "Method Not Allowed"
-                         : status == 413 ? "Payload Too Large"
-                         : status == 415 ? "Unsupported Media Type"
-                         : status == 422 ? "Unprocessable Entity"
-                         : status == 503 ? "Service Unavailable"
-                                         : NULL;
-    evhttp_send_reply(req, status, reason, b);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+    evhttp_send_reply(req, status, NULL, b);
     evbuffer_free(b);
 }
 
-static void
-json_escape_into(struct evbuffer *b, const char *s)
+void
+ch_http_reply_json(struct evhttp_request *req, int status, const char *json)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            evbuffer_add_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            evbuffer_add_printf(b, "\\u%04x", *p);
-        else
-            evbuffer_add(b, p, 1);
+    send_text(req, status, "application/json", json, 1);
+}
+
+void
+ch_http_reply_json_value(struct evhttp_request *req, int status, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!text) {
+        evhttp_send_error(req, 500, NULL);
+        return;
     }
+    ch_http_reply_json(req, status, text);
+    free(text);
 }
 
 void
@@ -57,36 +57,61 @@ ch_http_reply_error(struct evhttp_request *req, int status, const char *code, co
     ch_http_reply_error_field(req, status, code, NULL, message);
 }
 
+/* A JSON string of s. A message may quote the caller's bytes, or be cut
+ * inside a character; jansson takes only UTF-8, so then every byte outside
+ * ASCII becomes '?' rather than the answer becoming a 500. */
+static json_t *
+json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    char *copy;
+    if (j || !(copy = strdup(s)))
+        return j;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 void
 ch_http_reply_error_field(struct evhttp_request *req, int status, const char *code,
                           const char *field, const char *message)
 {
-    struct evbuffer *b = evbuffer_new();
-    if (!b) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    evbuffer_add_printf(b, "{\"error\":{\"code\":\"");
-    json_escape_into(b, code);
-    if (field && *field) {
-        evbuffer_add_printf(b, "\",\"field\":\"");
-        json_escape_into(b, field);
-    }
-    evbuffer_add_printf(b, "\",\"message\":\"");
-    json_escape_into(b, message);
-    evbuffer_add_printf(b, "\"}}");
-    size_t len = evbuffer_get_length(b);
-    char *text = malloc(len + 1);
-    if (!text) {
-        evbuffer_free(b);
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    evbuffer_remove(b, text, len);
-    text[len] = '\0';
-    evbuffer_free(b);
-    ch_http_reply_json(req, status, text);
-    free(text);
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_text(code));
+    if (field && *field)
+        json_object_set_new(e, "field", json_text(field));
+    json_object_set_new(e, "message", json_text(message));
+    ch_http_reply_json_value(req, status, json_pack("{s:o}", "error", e));
+}
+
+void
+ch_http_retry_after(struct evhttp_request *req, int seconds)
+{
+    char value[16];
+    snprintf(value, sizeof(value), "%d", seconds);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", value);
+}
+
+void
+ch_http_reply_unavailable(struct evhttp_request *req, int retry_after_s, const char *message)
+{
+    ch_http_retry_after(req, retry_after_s);
+    ch_http_reply_error(req, 503, "unavailable", message);
+}
+
+void
+ch_http_reply_html(struct evhttp_request *req, int status, const char *html)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    /* nothing from elsewhere: no scripts, no remote styles, fonts or images */
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    send_text(req, status, "text/html; charset=utf-8", html, 0);
 }
 
 static int
@@ -141,7 +166,7 @@ dispatch(struct evhttp_request *req, void *arg)
         ch__metrics_render(rt, b);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                           "text/plain; version=0.0.4");
-        evhttp_send_reply(req, 200, "OK", b);
+        evhttp_send_reply(req, 200, NULL, b);
         evbuffer_free(b);
         return;
     }
@@ -157,7 +182,7 @@ dispatch(struct evhttp_request *req, void *arg)
             return;
         }
         if (rt->stopping) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+            ch_http_retry_after(req, 5);
             ch_http_reply_error(req, 503, "shutting_down", "the service is shutting down");
             return;
         }
