@@ -1,8 +1,8 @@
 /*
- * Charter's side of bench/timers: sla-timer's timer store
- * (services/sla-timer/timer_store.c, compiled in unchanged) run as a
- * ch_service, so it has the runtime, loop and hiredis connection the service
- * has. bench/timers/bench.py runs it next to BullMQ and Sidekiq.
+ * Charter's side of bench/timers: sla-timer's timer store (timer_store.c,
+ * linked unchanged from charter_sla_core) run as a ch_service, so it has the
+ * runtime, loop and hiredis connection the service has. bench/timers/bench.py runs it next to
+ * BullMQ and Sidekiq.
  *
  * WHY IT IS BUILT THIS WAY
  * - One process schedules and fires, as sla-timer does: the instance that
@@ -13,7 +13,7 @@
  *   TimerFired protobuf sla-timer stores as the payload (without timer_id
  *   and case_id, which sla-timer rebuilds from the id), and the case's
  *   partition a hash of its id over bench.partitions partitions.
- * - Scheduling is realistic by default: one ch_timer_store_schedule() call
+ * - Scheduling is realistic by default: one sla_timer_store_schedule() call
  *   per case (as sla-timer makes per case event), at most bench.window calls
  *   in flight (the runtime's consumer.max_inflight default is 1000).
  *   bench.batch > 0 instead sends up to that many timers per call per
@@ -21,7 +21,7 @@
  * - The fire callback is the no-op handler: it decodes the payload (as
  *   sla-timer does), reads the wall clock (CLOCK_REALTIME, the clock the
  *   BullMQ and Sidekiq handlers read too), and acknowledges at once with
- *   ch_timer_fire_done(f, 1).
+ *   sla_timer_fire_done(f, 1).
  *
  * Modes (bench.mode):
  *   schedule  bench.timers timers due a day or more ahead; reports timers/s
@@ -46,6 +46,7 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "charter/v1/timer.pb-c.h"
+#include "timer_keys.h"
 #include "timer_store.h"
 
 #define ID_MAX 80
@@ -114,7 +115,7 @@ static const char *const kind_names[4][4] = {
 /* Timers waiting to be sent for one partition (batched mode), or for the
  * current case. */
 typedef struct {
-    ch_timer_spec *specs;
+    sla_timer_spec *specs;
     char (*ids)[ID_MAX];
     uint8_t (*payloads)[PAYLOAD_MAX];
     size_t n;
@@ -123,7 +124,7 @@ typedef struct {
 typedef struct {
     ch_runtime *rt;
     const bench_config *cfg;
-    ch_timer_store *store;
+    sla_timer_store *store;
     int mode;
     int started, finishing;
     int64_t ncases;
@@ -247,7 +248,7 @@ add_case(bench *b, pending *pd, int64_t c)
             len = 0; /* cannot happen with these fields; an empty payload is still a timer */
         else
             charter__v1__timer_fired__pack(&t, pd->payloads[at]);
-        pd->specs[at] = (ch_timer_spec){pd->ids[at], due, pd->payloads[at], len};
+        pd->specs[at] = (sla_timer_spec){pd->ids[at], due, pd->payloads[at], len};
     }
 }
 
@@ -278,7 +279,7 @@ send_pending(bench *b, int32_t partition, pending *pd)
         return CH_ENOMEM;
     cc->b = b;
     cc->n = pd->n;
-    int rc = ch_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
+    int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
     if (rc != 0) {
         free(cc);
         return rc;
@@ -323,7 +324,7 @@ finish(bench *b, const char *error)
     b->finishing = 1;
     if (error && !b->error)
         b->error = error;
-    ch_timer_store_stop(b->store);
+    sla_timer_store_stop(b->store);
     if (b->fired_ms)
         write_results(b);
     double sched_s = b->sched_end_s > 0 ? b->sched_end_s - b->start_s : -1;
@@ -398,7 +399,7 @@ pump(bench *b)
 }
 
 static void
-on_fire(void *opaque, ch_timer_fire *f, int32_t partition, const char *id, const uint8_t *payload,
+on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, const uint8_t *payload,
         size_t len, int64_t now_ms)
 {
     (void)partition;
@@ -425,7 +426,7 @@ on_fire(void *opaque, ch_timer_fire *f, int32_t partition, const char *id, const
     }
     if (t)
         charter__v1__timer_fired__free_unpacked(t, NULL);
-    ch_timer_fire_done(f, 1);
+    sla_timer_fire_done(f, 1);
     if (b->fired == b->cfg->timers && b->sched_end_s > 0)
         finish(b, NULL);
 }
@@ -457,12 +458,12 @@ static void
 bench_on_redis_ready(void *svc)
 {
     bench *b = svc;
-    ch_timer_store_redis_ready(b->store);
+    sla_timer_store_redis_ready(b->store);
     if (b->started)
         return;
     b->started = 1;
     for (int32_t p = 0; p < b->cfg->partitions; p++)
-        ch_timer_store_own(b->store, p);
+        sla_timer_store_own(b->store, p);
     /* Answered after the scripts are loaded and the first claims are done. */
     if (ch_redis_command(b->rt, start_cb, b, "PING") != 0)
         b->started = 0;
@@ -474,7 +475,7 @@ bench_fini(void *svc)
     bench *b = svc;
     if (b->limit_ev)
         event_free(b->limit_ev);
-    ch_timer_store_free(b->store);
+    sla_timer_store_free(b->store);
     if (b->parts) {
         for (int64_t p = 0; p < b->cfg->partitions; p++) {
             free(b->parts[p].specs);
@@ -529,7 +530,7 @@ bench_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t 
         if (!b->fired_ms || !b->due_ms || !b->redis_ms)
             goto nomem;
     }
-    b->store = ch_timer_store_new(rt, "charter", cfg->lease_ms, on_fire, b);
+    b->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, cfg->lease_ms, on_fire, b);
     b->limit_ev = evtimer_new(ch_runtime_base(rt), time_limit_cb, b);
     if (!b->store || !b->limit_ev)
         goto nomem;

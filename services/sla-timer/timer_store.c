@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "timer_keys.h"
 
 #define MAX_PARTITIONS 1024
 /* Timers claimed per script call, and at most in flight per partition: a
@@ -62,19 +63,19 @@ static const char claim_lua[] =
     "out[3] = tostring(next)\n"
     "return out\n";
 
-/* KEYS: due, timers, inflight. ARGV: id1, due1, payload1, ...
+/* KEYS: due, inflight, timers. ARGV: id1, due1, payload1, ...
  * A rescheduled timer leaves the in-flight set: its new due time rules.
  * Returns {now_s, now_us (Redis TIME), earliest due or lease expiry in ms
  * (-1 none)}. */
 static const char schedule_lua[] =
     "for i = 1, #ARGV, 3 do\n"
-    "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])\n"
+    "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])\n"
     "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
-    "  redis.call('ZREM', KEYS[3], ARGV[i])\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[i])\n"
     "end\n"
     "local t = redis.call('TIME')\n"
     "local next = -1\n"
-    "for _, k in ipairs({KEYS[1], KEYS[3]}) do\n"
+    "for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
     "  local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
     "  if f[2] and (next < 0 or tonumber(f[2]) < next) then next = tonumber(f[2]) end\n"
     "end\n"
@@ -106,7 +107,7 @@ static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #
 static const char *const scripts[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
 
 typedef struct part {
-    ch_timer_store *st;
+    sla_timer_store *st;
     int32_t partition;
     int owned;
     int claiming;
@@ -116,40 +117,31 @@ typedef struct part {
     int outstanding;   /* fired, not yet done */
     int more_waiting;  /* more are due: claim when the outstanding ones finish */
     struct event *ev;
-    ch_timer_fire **acks; /* delivered, to delete at the end of this loop turn */
+    sla_timer_fire **acks; /* delivered, to delete at the end of this loop turn */
     size_t nacks, acks_cap;
-    char due_key[64], inflight_key[64], timers_key[64];
+    sla_timer_keys keys;
 } part;
 
-struct ch_timer_store {
+struct sla_timer_store {
     ch_runtime *rt;
-    char prefix[32];
+    char prefix[SLA_KEY_PREFIX_MAX + 1];
     int64_t lease_ms;
-    ch_timer_fire_fn fire;
+    sla_timer_fire_fn fire;
     void *opaque;
     char sha[NSCRIPTS][41];
     struct event *ack_ev; /* active while any partition has acks to send */
     part *parts[MAX_PARTITIONS];
 };
 
-struct ch_timer_fire {
+struct sla_timer_fire {
     part *p;
     char id[]; /* NUL-terminated */
 };
 
-void
-ch_timer_store_keys(const char *prefix, int32_t partition, char *due, char *inflight, char *timers,
-                    size_t keysz)
-{
-    snprintf(due, keysz, "%s:{t%d}:due", prefix, (int)partition);
-    snprintf(inflight, keysz, "%s:{t%d}:inflight", prefix, (int)partition);
-    snprintf(timers, keysz, "%s:{t%d}:timers", prefix, (int)partition);
-}
-
 /* ---- scripts by SHA ---- */
 
 typedef struct {
-    ch_timer_store *st;
+    sla_timer_store *st;
     int script;
 } load_ctx;
 
@@ -162,43 +154,66 @@ script_loaded(void *opaque, redisReply *reply)
     free(lc);
 }
 
-/* Sends EVALSHA when the script is loaded, else EVAL. rest = keys and args
- * after the key count. */
+/*
+ * One script call under construction. Every script takes a partition's three
+ * keys, in the order due, inflight, timers: args_new() puts them after the
+ * three slots script_send() fills (EVAL[SHA], the script, the key count),
+ * and the caller adds the script's ARGV with args_add().
+ */
+typedef struct {
+    const char **v;
+    size_t *len;
+    int n;
+} script_args;
+
 static int
-script_call(ch_timer_store *st, int script, ch_redis_cb cb, void *opaque, int nkeys, int nrest,
-            const char **rest, const size_t *restlen)
+args_new(script_args *a, const part *p, size_t nargs)
 {
-    int argc = 3 + nrest;
-    const char **argv = malloc((size_t)argc * sizeof(*argv));
-    size_t *argvlen = malloc((size_t)argc * sizeof(*argvlen));
-    if (!argv || !argvlen) {
-        free(argv);
-        free(argvlen);
+    size_t cap = 6 + nargs;
+    a->v = malloc(cap * sizeof(*a->v));
+    a->len = malloc(cap * sizeof(*a->len));
+    if (!a->v || !a->len) {
+        free(a->v);
+        free(a->len);
         return CH_ENOMEM;
     }
-    char nk[8];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    int by_sha = st->sha[script][0] != '\0';
-    argv[0] = by_sha ? "EVALSHA" : "EVAL";
-    argvlen[0] = strlen(argv[0]);
-    argv[1] = by_sha ? st->sha[script] : scripts[script];
-    argvlen[1] = strlen(argv[1]);
-    argv[2] = nk;
-    argvlen[2] = strlen(nk);
-    for (int i = 0; i < nrest; i++) {
-        argv[3 + i] = rest[i];
-        argvlen[3 + i] = restlen[i];
+    const char *keys[3] = {p->keys.due, p->keys.inflight, p->keys.timers};
+    for (a->n = 3; a->n < 6; a->n++) {
+        a->v[a->n] = keys[a->n - 3];
+        a->len[a->n] = strlen(keys[a->n - 3]);
     }
-    int rc = ch_redis_command_argv(st->rt, cb, opaque, argc, argv, argvlen);
-    free(argv);
-    free(argvlen);
+    return 0;
+}
+
+/* Adds one ARGV element (len bytes, binary-safe). */
+static void
+args_add(script_args *a, const char *s, size_t len)
+{
+    a->v[a->n] = s;
+    a->len[a->n++] = len;
+}
+
+/* Sends EVALSHA when the script is loaded, else EVAL, and frees a's arrays
+ * (Redis has the command by then). Returns as ch_redis_command_argv. */
+static int
+script_send(sla_timer_store *st, int script, script_args *a, ch_redis_cb cb, void *opaque)
+{
+    int by_sha = st->sha[script][0] != '\0';
+    a->v[0] = by_sha ? "EVALSHA" : "EVAL";
+    a->v[1] = by_sha ? st->sha[script] : scripts[script];
+    a->v[2] = "3";
+    for (int i = 0; i < 3; i++)
+        a->len[i] = strlen(a->v[i]);
+    int rc = ch_redis_command_argv(st->rt, cb, opaque, a->n, a->v, a->len);
+    free(a->v);
+    free(a->len);
     return rc;
 }
 
 /* A NOSCRIPT answer means Redis lost its script cache: forget the SHA so the
  * next call sends the script itself. */
 static void
-check_noscript(ch_timer_store *st, int script, const redisReply *reply)
+check_noscript(sla_timer_store *st, int script, const redisReply *reply)
 {
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
         st->sha[script][0] = '\0';
@@ -257,7 +272,7 @@ part_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static part *
-part_get(ch_timer_store *st, int32_t partition)
+part_get(sla_timer_store *st, int32_t partition)
 {
     if (partition < 0 || partition >= MAX_PARTITIONS)
         return NULL;
@@ -274,8 +289,7 @@ part_get(ch_timer_store *st, int32_t partition)
         free(p);
         return NULL;
     }
-    ch_timer_store_keys(st->prefix, partition, p->due_key, p->inflight_key, p->timers_key,
-                        sizeof(p->due_key));
+    sla_timer_keys_of(st->prefix, partition, &p->keys);
     st->parts[partition] = p;
     return p;
 }
@@ -283,8 +297,8 @@ part_get(ch_timer_store *st, int32_t partition)
 /* ---- firing and deleting ---- */
 
 typedef struct {
-    ch_timer_store *st;
-    ch_timer_fire **fires;
+    sla_timer_store *st;
+    sla_timer_fire **fires;
     size_t n;
 } ack_ctx;
 
@@ -312,34 +326,24 @@ static void
 send_acks(part *p)
 {
     size_t n = p->nacks < ACK_BATCH ? p->nacks : ACK_BATCH;
-    ack_ctx *ac = malloc(sizeof(*ac));
-    const char **rest = malloc((3 + n) * sizeof(*rest));
-    size_t *restlen = malloc((3 + n) * sizeof(*restlen));
-    if (ac)
-        ac->fires = malloc(n * sizeof(*ac->fires));
-    if (ac && ac->fires && rest && restlen) {
+    ack_ctx *ac = calloc(1, sizeof(*ac));
+    script_args a;
+    if (ac && (ac->fires = malloc(n * sizeof(*ac->fires))) && args_new(&a, p, n) == 0) {
         ac->st = p->st;
         ac->n = n;
-        memcpy(ac->fires, p->acks + p->nacks - n, n * sizeof(*ac->fires));
-        rest[0] = p->due_key;
-        rest[1] = p->inflight_key;
-        rest[2] = p->timers_key;
-        for (size_t i = 0; i < n; i++)
-            rest[3 + i] = ac->fires[i]->id;
-        for (size_t i = 0; i < 3 + n; i++)
-            restlen[i] = strlen(rest[i]);
         p->nacks -= n;
-        if (script_call(p->st, SCRIPT_ACK, deleted, ac, 3, (int)(3 + n), rest, restlen) != 0)
-            ack_ctx_free(ac);
-    } else {
+        memcpy(ac->fires, p->acks + p->nacks, n * sizeof(*ac->fires));
         for (size_t i = 0; i < n; i++)
-            free(p->acks[--p->nacks]);
-        if (ac)
-            free(ac->fires);
-        free(ac);
+            args_add(&a, ac->fires[i]->id, strlen(ac->fires[i]->id));
+        if (script_send(p->st, SCRIPT_ACK, &a, deleted, ac) != 0)
+            ack_ctx_free(ac);
+        return;
     }
-    free(rest);
-    free(restlen);
+    for (size_t i = 0; i < n; i++)
+        free(p->acks[--p->nacks]);
+    if (ac)
+        free(ac->fires);
+    free(ac);
 }
 
 static void
@@ -347,7 +351,7 @@ acks_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    ch_timer_store *st = arg;
+    sla_timer_store *st = arg;
     for (int i = 0; i < MAX_PARTITIONS; i++) {
         part *p = st->parts[i];
         while (p && p->nacks > 0)
@@ -356,12 +360,12 @@ acks_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-ch_timer_fire_done(ch_timer_fire *f, int delivered)
+sla_timer_fire_done(sla_timer_fire *f, int delivered)
 {
     part *p = f->p;
     if (delivered && p->nacks == p->acks_cap) {
         size_t cap = p->acks_cap ? 2 * p->acks_cap : CLAIM_BATCH;
-        ch_timer_fire **a = realloc(p->acks, cap * sizeof(*a));
+        sla_timer_fire **a = realloc(p->acks, cap * sizeof(*a));
         if (a) {
             p->acks = a;
             p->acks_cap = cap;
@@ -385,12 +389,12 @@ static void
 claimed(void *opaque, redisReply *reply)
 {
     part *p = opaque;
-    ch_timer_store *st = p->st;
+    sla_timer_store *st = p->st;
     p->claiming = 0;
     check_noscript(st, SCRIPT_CLAIM, reply);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4) {
         CH_LOG_WARN(
-            ch_runtime_log(st->rt), "timer claim failed; retrying", CH_STR("key", p->due_key),
+            ch_runtime_log(st->rt), "timer claim failed; retrying", CH_STR("key", p->keys.due),
             CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply"));
         arm_retry(p, 1000);
         return;
@@ -401,7 +405,7 @@ claimed(void *opaque, redisReply *reply)
     p->rescan = 0;
     for (size_t i = 4; i + 1 < reply->elements; i += 2) {
         const redisReply *id = reply->element[i], *pl = reply->element[i + 1];
-        ch_timer_fire *f = malloc(sizeof(*f) + id->len + 1);
+        sla_timer_fire *f = malloc(sizeof(*f) + id->len + 1);
         if (!f)
             continue; /* left leased: fires again when the lease expires */
         f->p = p;
@@ -411,7 +415,7 @@ claimed(void *opaque, redisReply *reply)
                  now_us / 1000);
     }
     if (more && p->outstanding > 0)
-        p->more_waiting = 1; /* ch_timer_fire_done claims again */
+        p->more_waiting = 1; /* sla_timer_fire_done claims again */
     else if (more)
         claim(p);
     else if (next >= 0)
@@ -423,25 +427,27 @@ claim(part *p)
 {
     if (!p->owned || p->claiming)
         return;
-    ch_timer_store *st = p->st;
+    sla_timer_store *st = p->st;
     char lease[24], limit[16];
     snprintf(lease, sizeof(lease), "%lld", (long long)st->lease_ms);
     snprintf(limit, sizeof(limit), "%d", CLAIM_BATCH);
-    const char *rest[] = {p->due_key, p->inflight_key, p->timers_key, lease, limit};
-    size_t restlen[5];
-    for (int i = 0; i < 5; i++)
-        restlen[i] = strlen(rest[i]);
-    if (script_call(st, SCRIPT_CLAIM, claimed, p, 3, 5, rest, restlen) == 0)
-        p->claiming = 1;
-    else
-        arm_retry(p, 1000); /* Redis is reconnecting */
+    script_args a;
+    if (args_new(&a, p, 2) == 0) {
+        args_add(&a, lease, strlen(lease));
+        args_add(&a, limit, strlen(limit));
+        if (script_send(st, SCRIPT_CLAIM, &a, claimed, p) == 0) {
+            p->claiming = 1;
+            return;
+        }
+    }
+    arm_retry(p, 1000); /* Redis is reconnecting (or memory is short) */
 }
 
 /* ---- scheduling and cancelling ---- */
 
 typedef struct {
     part *p;
-    ch_timer_store_cb cb;
+    sla_timer_store_cb cb;
     void *opaque;
     int script;
 } change_ctx;
@@ -469,92 +475,69 @@ changed(void *opaque, redisReply *reply)
     free(cc);
 }
 
+/* Sends a schedule or cancel call built in a (whose arrays it frees). */
 static int
-change(ch_timer_store *st, int script, int32_t partition, int nrest, const char **rest,
-       const size_t *restlen, ch_timer_store_cb cb, void *opaque)
+change(part *p, int script, script_args *a, sla_timer_store_cb cb, void *opaque)
 {
     change_ctx *cc = malloc(sizeof(*cc));
-    if (!cc)
+    if (!cc) {
+        free(a->v);
+        free(a->len);
         return CH_ENOMEM;
-    cc->p = part_get(st, partition);
+    }
+    cc->p = p;
     cc->cb = cb;
     cc->opaque = opaque;
     cc->script = script;
-    if (!cc->p) {
-        free(cc);
-        return CH_ENOMEM;
-    }
-    int rc = script_call(st, script, changed, cc, 3, nrest, rest, restlen);
+    int rc = script_send(p->st, script, a, changed, cc);
     if (rc != 0)
         free(cc);
     return rc;
 }
 
 int
-ch_timer_store_schedule(ch_timer_store *st, int32_t partition, const ch_timer_spec *timers,
-                        size_t n, ch_timer_store_cb cb, void *opaque)
+sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
+                         size_t n, sla_timer_store_cb cb, void *opaque)
 {
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
-    int nrest = 3 + 3 * (int)n;
-    const char **rest = malloc((size_t)nrest * sizeof(*rest));
-    size_t *restlen = malloc((size_t)nrest * sizeof(*restlen));
     char(*dues)[24] = malloc(n * sizeof(*dues));
-    int rc = CH_ENOMEM;
-    if (rest && restlen && dues) {
-        rest[0] = p->due_key;
-        rest[1] = p->timers_key;
-        rest[2] = p->inflight_key;
-        for (int i = 0; i < 3; i++)
-            restlen[i] = strlen(rest[i]);
-        for (size_t i = 0; i < n; i++) {
-            snprintf(dues[i], sizeof(dues[i]), "%lld", (long long)timers[i].due_ms);
-            rest[3 + 3 * i] = timers[i].id;
-            restlen[3 + 3 * i] = strlen(timers[i].id);
-            rest[4 + 3 * i] = dues[i];
-            restlen[4 + 3 * i] = strlen(dues[i]);
-            rest[5 + 3 * i] = (const char *)timers[i].payload;
-            restlen[5 + 3 * i] = timers[i].len;
-        }
-        rc = change(st, SCRIPT_SCHEDULE, partition, nrest, rest, restlen, cb, opaque);
+    script_args a;
+    if (!dues || args_new(&a, p, 3 * n) != 0) {
+        free(dues);
+        return CH_ENOMEM;
     }
-    free(rest);
-    free(restlen);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(dues[i], sizeof(dues[i]), "%lld", (long long)timers[i].due_ms);
+        args_add(&a, timers[i].id, strlen(timers[i].id));
+        args_add(&a, dues[i], strlen(dues[i]));
+        args_add(&a, (const char *)timers[i].payload, timers[i].len);
+    }
+    int rc = change(p, SCRIPT_SCHEDULE, &a, cb, opaque);
     free(dues);
     return rc;
 }
 
 int
-ch_timer_store_cancel(ch_timer_store *st, int32_t partition, const char *const *ids, size_t n,
-                      ch_timer_store_cb cb, void *opaque)
+sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const *ids, size_t n,
+                       sla_timer_store_cb cb, void *opaque)
 {
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
-    int nrest = 3 + (int)n;
-    const char **rest = malloc((size_t)nrest * sizeof(*rest));
-    size_t *restlen = malloc((size_t)nrest * sizeof(*restlen));
-    int rc = CH_ENOMEM;
-    if (rest && restlen) {
-        rest[0] = p->due_key;
-        rest[1] = p->inflight_key;
-        rest[2] = p->timers_key;
-        for (size_t i = 0; i < n; i++)
-            rest[3 + i] = ids[i];
-        for (int i = 0; i < nrest; i++)
-            restlen[i] = strlen(rest[i]);
-        rc = change(st, SCRIPT_CANCEL, partition, nrest, rest, restlen, cb, opaque);
-    }
-    free(rest);
-    free(restlen);
-    return rc;
+    script_args a;
+    if (args_new(&a, p, n) != 0)
+        return CH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        args_add(&a, ids[i], strlen(ids[i]));
+    return change(p, SCRIPT_CANCEL, &a, cb, opaque);
 }
 
 /* ---- ownership ---- */
 
 int
-ch_timer_store_own(ch_timer_store *st, int32_t partition)
+sla_timer_store_own(sla_timer_store *st, int32_t partition)
 {
     part *p = part_get(st, partition);
     if (!p)
@@ -565,7 +548,7 @@ ch_timer_store_own(ch_timer_store *st, int32_t partition)
 }
 
 void
-ch_timer_store_disown(ch_timer_store *st, int32_t partition)
+sla_timer_store_disown(sla_timer_store *st, int32_t partition)
 {
     if (partition < 0 || partition >= MAX_PARTITIONS || !st->parts[partition])
         return;
@@ -576,14 +559,14 @@ ch_timer_store_disown(ch_timer_store *st, int32_t partition)
 }
 
 void
-ch_timer_store_stop(ch_timer_store *st)
+sla_timer_store_stop(sla_timer_store *st)
 {
     for (int i = 0; i < MAX_PARTITIONS; i++)
-        ch_timer_store_disown(st, i);
+        sla_timer_store_disown(st, i);
 }
 
 void
-ch_timer_store_redis_ready(ch_timer_store *st)
+sla_timer_store_redis_ready(sla_timer_store *st)
 {
     for (int s = 0; s < NSCRIPTS; s++) {
         st->sha[s][0] = '\0';
@@ -600,11 +583,11 @@ ch_timer_store_redis_ready(ch_timer_store *st)
             claim(st->parts[i]);
 }
 
-ch_timer_store *
-ch_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, ch_timer_fire_fn fire,
-                   void *opaque)
+sla_timer_store *
+sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_timer_fire_fn fire,
+                    void *opaque)
 {
-    ch_timer_store *st = calloc(1, sizeof(*st));
+    sla_timer_store *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
     st->rt = rt;
@@ -621,7 +604,7 @@ ch_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, ch_time
 }
 
 void
-ch_timer_store_free(ch_timer_store *st)
+sla_timer_store_free(sla_timer_store *st)
 {
     if (!st)
         return;

@@ -4,8 +4,9 @@
  * WHY IT IS BUILT THIS WAY (DESIGN.md §3)
  * - One Redis sorted set per partition ("<prefix>:{t<P>}:due", score = due
  *   time in ms), an in-flight set with leases ("...:inflight") and a hash of
- *   payloads ("...:timers"). The "{t<P>}" hash tag keeps a partition's keys in
- *   one Redis Cluster slot, so every script touches one slot.
+ *   payloads ("...:timers"); timer_keys.h has the layout. The "{t<P>}" hash
+ *   tag keeps a partition's keys in one Redis Cluster slot, so every script
+ *   touches one slot.
  * - Whoever owns partition P (Kafka's consumer group decides) owns its
  *   timers: the store knows P's next due time and sets one libevent timer for
  *   exactly then. Nothing polls, and blocking commands' hz-granular timeouts
@@ -15,7 +16,7 @@
  *   and answers with them and the next due time. It works on the batch as a
  *   set: a burst costs a few commands per batch, not per timer. A fired
  *   timer is deleted only when the caller says its event is safely written
- *   (ch_timer_fire_done(f, 1)), together with the others done in the same
+ *   (sla_timer_fire_done(f, 1)), together with the others done in the same
  *   loop turn (one script call per partition); otherwise the lease expires
  *   and it fires again, with the same id.
  * - Scripts are loaded once per connection (SCRIPT LOAD) and called by SHA.
@@ -30,65 +31,63 @@
 
 #include "charter/runtime.h"
 
-typedef struct ch_timer_store ch_timer_store;
-typedef struct ch_timer_fire ch_timer_fire;
+typedef struct sla_timer_store sla_timer_store;
+typedef struct sla_timer_fire sla_timer_fire;
 
 /*
  * Called for each claimed timer with its payload (borrowed until
- * ch_timer_fire_done). `now_ms` is Redis's time at the claim. The callee
- * must call ch_timer_fire_done(f, ...) exactly once, now or later.
+ * sla_timer_fire_done). `now_ms` is Redis's time at the claim. The callee
+ * must call sla_timer_fire_done(f, ...) exactly once, now or later.
  */
-typedef void (*ch_timer_fire_fn)(void *opaque, ch_timer_fire *f, int32_t partition, const char *id,
-                                 const uint8_t *payload, size_t len, int64_t now_ms);
+typedef void (*sla_timer_fire_fn)(void *opaque, sla_timer_fire *f, int32_t partition,
+                                  const char *id, const uint8_t *payload, size_t len,
+                                  int64_t now_ms);
 
 /* delivered = 1: the timer is deleted (at the end of this loop turn, with
  * the others delivered in it). 0: it stays leased and fires again when the
  * lease expires. Frees f either way. */
-void ch_timer_fire_done(ch_timer_fire *f, int delivered);
+void sla_timer_fire_done(sla_timer_fire *f, int delivered);
 
 typedef struct {
     const char *id; /* stable: the same id replaces an earlier timer */
     int64_t due_ms;
     const uint8_t *payload;
     size_t len;
-} ch_timer_spec;
+} sla_timer_spec;
 
 /* rc 0 when Redis applied the change, CH_EAGAIN otherwise. */
-typedef void (*ch_timer_store_cb)(void *opaque, int rc);
+typedef void (*sla_timer_store_cb)(void *opaque, int rc);
 
 /*
  * Creates a store on the runtime's loop and Redis. `prefix` starts every key
- * ("charter"). NULL on ENOMEM. Free with ch_timer_store_free.
+ * (SLA_KEY_PREFIX; at most SLA_KEY_PREFIX_MAX characters). NULL on ENOMEM.
+ * Free with sla_timer_store_free.
  */
-ch_timer_store *ch_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms,
-                                   ch_timer_fire_fn fire, void *opaque);
-void ch_timer_store_free(ch_timer_store *st);
+sla_timer_store *sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms,
+                                     sla_timer_fire_fn fire, void *opaque);
+void sla_timer_store_free(sla_timer_store *st);
 
 /* Call when Redis (re)connects: loads the scripts and re-claims owned
  * partitions. */
-void ch_timer_store_redis_ready(ch_timer_store *st);
+void sla_timer_store_redis_ready(sla_timer_store *st);
 
 /* Starts firing partition P's timers (claims at once: catch-up). */
-int ch_timer_store_own(ch_timer_store *st, int32_t partition);
+int sla_timer_store_own(sla_timer_store *st, int32_t partition);
 /* Stops firing P's timers (revocation); timers in flight still complete. */
-void ch_timer_store_disown(ch_timer_store *st, int32_t partition);
+void sla_timer_store_disown(sla_timer_store *st, int32_t partition);
 /* Disowns every partition (shutdown). */
-void ch_timer_store_stop(ch_timer_store *st);
+void sla_timer_store_stop(sla_timer_store *st);
 
 /*
  * Adds or replaces timers of partition P. Returns 0 and later calls cb
  * exactly once (cb may be NULL), or CH_EAGAIN/CH_ENOMEM without calling it.
  */
-int ch_timer_store_schedule(ch_timer_store *st, int32_t partition, const ch_timer_spec *timers,
-                            size_t n, ch_timer_store_cb cb, void *opaque);
+int sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
+                             size_t n, sla_timer_store_cb cb, void *opaque);
 
 /* Removes timers of partition P by id (due, in flight or both). Same
  * contract as schedule. */
-int ch_timer_store_cancel(ch_timer_store *st, int32_t partition, const char *const *ids, size_t n,
-                          ch_timer_store_cb cb, void *opaque);
-
-/* The Redis key names of partition P (for charterctl and tests). */
-void ch_timer_store_keys(const char *prefix, int32_t partition, char *due, char *inflight,
-                         char *timers, size_t keysz);
+int sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const *ids, size_t n,
+                           sla_timer_store_cb cb, void *opaque);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * `charterctl timers`: what sla-timer is about to fire. Reads the timer
  * store's keys in Redis directly (read-only), so it works while sla-timer
- * runs and when it does not.
+ * runs and when it does not. The key and timer id layout come from
+ * sla-timer's timer_keys.h (the charter_sla_keys library), never rebuilt
+ * here.
  *
  *   charterctl timers --case ID [--redis URL]
  *   charterctl timers --due-within 1h [--redis URL]
@@ -18,6 +20,7 @@
 #include "charter/deadline.h"
 #include "charter/v1/timer.pb-c.h"
 #include "charterctl.h"
+#include "timer_keys.h"
 
 #define MAX_ROWS 100000
 
@@ -144,9 +147,10 @@ ch_cmd_timers(int argc, char **argv)
     int64_t now =
         strtoll(t->element[0]->str, NULL, 10) * 1000 + strtoll(t->element[1]->str, NULL, 10) / 1000;
     /* Every partition's set: SCAN for the due sets. */
-    char cursor[32] = "0";
+    char cursor[32] = "0", pattern[SLA_TIMER_KEY_MAX];
+    sla_timer_keys_due_pattern(SLA_KEY_PREFIX, pattern, sizeof(pattern));
     do {
-        redisReply *s = redisCommand(c, "SCAN %s MATCH charter:{t*}:due COUNT 1000", cursor);
+        redisReply *s = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         if (!s || s->type != REDIS_REPLY_ARRAY || s->elements != 2) {
             if (s)
                 freeReplyObject(s);
@@ -155,14 +159,11 @@ ch_cmd_timers(int argc, char **argv)
         }
         snprintf(cursor, sizeof(cursor), "%s", s->element[0]->str);
         for (size_t k = 0; k < s->element[1]->elements; k++) {
-            const char *due_key = s->element[1]->element[k]->str;
-            char prefix[128], inflight[160], timers[160];
-            size_t plen = strlen(due_key) - 3; /* keep the ":" before "due" */
-            snprintf(prefix, sizeof(prefix), "%.*s", (int)plen, due_key);
-            snprintf(inflight, sizeof(inflight), "%sinflight", prefix);
-            snprintf(timers, sizeof(timers), "%stimers", prefix);
+            sla_timer_keys keys;
+            if (sla_timer_keys_from_due(s->element[1]->element[k]->str, &keys) < 0)
+                continue; /* matched the pattern, but not a due set's name */
             for (int set = 0; set < 2; set++) {
-                const char *key = set ? inflight : due_key;
+                const char *key = set ? keys.inflight : keys.due;
                 redisReply *z;
                 if (case_id) {
                     /* ids start with "<case>/": a lexical range of the members
@@ -175,8 +176,7 @@ ch_cmd_timers(int argc, char **argv)
                 for (size_t e = 0; z && z->type == REDIS_REPLY_ARRAY && e + 1 < z->elements;
                      e += 2) {
                     const char *id = z->element[e]->str;
-                    if (case_id &&
-                        (strncmp(id, case_id, strlen(case_id)) != 0 || id[strlen(case_id)] != '/'))
+                    if (case_id && !sla_timer_id_of_case(id, case_id))
                         continue;
                     if (n == MAX_ROWS)
                         break;
@@ -184,7 +184,7 @@ ch_cmd_timers(int argc, char **argv)
                     snprintf(rw->id, sizeof(rw->id), "%s", id);
                     rw->due_ms = strtoll(z->element[e + 1]->str, NULL, 10);
                     rw->inflight = set;
-                    describe(c, timers, rw);
+                    describe(c, keys.timers, rw);
                 }
                 if (z)
                     freeReplyObject(z);

@@ -1,0 +1,350 @@
+/*
+ * Case events in, timers in step: for each event, read the case's small
+ * state from Redis, decide the change (timer_plan.c), replace the case's
+ * timers in the store and only then save the new state. Every step is
+ * idempotent, so a redelivered or replayed event gives the same timers with
+ * the same ids; a timer already past due fires at once carrying its
+ * original due time.
+ *
+ * ONE EVENT OF A CASE AT A TIME
+ * Applying an event reads the case's state, changes the store and writes the
+ * state back, over several Redis round trips. Two events of one case in
+ * flight together (a backlog, a replay) would both read the old state and
+ * the last write would lose the other's change: a closed case could keep its
+ * timers. So each case with an event in flight has a lane, and its later
+ * events wait in it, in partition order.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/names.h"
+#include "charter/timeutil.h"
+#include "charter/v1/case_event.pb-c.h"
+#include "charter/v1/timer.pb-c.h"
+#include "sla.h"
+#include "timer_keys.h"
+#include "timer_plan.h"
+
+#define STATE_TTL_OPEN_S (3 * 366 * 86400) /* a case left open still expires */
+#define STATE_TTL_CLOSED_S (30 * 86400)    /* kept a while for late events */
+#define CASE_ID_MAX 64
+
+typedef struct event_job {
+    sla *s;
+    ch_msg *m;
+    const Charter__V1__CaseEvent *ev; /* borrowed from m */
+    char *state_json;                 /* saved once the timers are in place */
+    int st_closed;
+    int pending, failed;
+    sla_case_lane *lane;
+    struct event_job *next; /* the case's next event, waiting for this one */
+} event_job;
+
+struct sla_case_lane {
+    sla_case_lane *next_in_bucket;
+    event_job *head, *tail; /* head is the event being applied */
+    char case_id[];
+};
+
+static void
+job_free(event_job *j)
+{
+    free(j->state_json);
+    free(j);
+}
+
+/* ---- lanes ---- */
+
+static uint32_t
+lane_hash(const char *case_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)case_id; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return h & (SLA_LANE_BUCKETS - 1);
+}
+
+/* Puts j in its case's lane; returns 1 when j is the lane's head (to be
+ * started now), 0 when it waits, CH_ENOMEM. */
+static int
+lane_enter(sla *s, event_job *j)
+{
+    uint32_t b = lane_hash(j->ev->case_id);
+    sla_case_lane *l = s->lanes[b];
+    while (l && strcmp(l->case_id, j->ev->case_id) != 0)
+        l = l->next_in_bucket;
+    if (l) {
+        l->tail->next = j;
+        l->tail = j;
+        j->lane = l;
+        return 0;
+    }
+    size_t len = strlen(j->ev->case_id);
+    l = malloc(sizeof(*l) + len + 1);
+    if (!l)
+        return CH_ENOMEM;
+    memcpy(l->case_id, j->ev->case_id, len + 1);
+    l->head = l->tail = j;
+    l->next_in_bucket = s->lanes[b];
+    s->lanes[b] = l;
+    j->lane = l;
+    return 1;
+}
+
+static void
+lane_remove(sla *s, sla_case_lane *l)
+{
+    sla_case_lane **pp = &s->lanes[lane_hash(l->case_id)];
+    while (*pp != l)
+        pp = &(*pp)->next_in_bucket;
+    *pp = l->next_in_bucket;
+    free(l);
+}
+
+void
+sla_case_lanes_free(sla *s)
+{
+    for (int b = 0; b < SLA_LANE_BUCKETS; b++)
+        while (s->lanes[b]) {
+            sla_case_lane *l = s->lanes[b];
+            s->lanes[b] = l->next_in_bucket;
+            for (event_job *j = l->head, *next; j; j = next) {
+                next = j->next;
+                job_free(j);
+            }
+            free(l);
+        }
+}
+
+/* ---- one event's steps ---- */
+
+static void state_loaded(void *opaque, redisReply *reply);
+
+/* Reads the case's state; the rest follows from state_loaded. */
+static int
+job_start(event_job *j)
+{
+    char key[SLA_CASE_KEY_MAX];
+    sla_case_state_key(j->ev->case_id, key, sizeof(key));
+    return ch_redis_command(j->s->rt, state_loaded, j, "GET %s", key);
+}
+
+/* The event is finished (rc as for ch_msg_done): the case's next event, if
+ * any, starts. A retried event (CH_EAGAIN) comes back through on_message
+ * and joins the end of the lane. */
+static void
+job_end(event_job *j, int rc, const char *reason)
+{
+    for (;;) {
+        sla_case_lane *l = j->lane;
+        sla *s = j->s;
+        event_job *next = j->next;
+        ch_msg_done(j->m, rc, reason);
+        job_free(j);
+        if (!next) {
+            lane_remove(s, l);
+            return;
+        }
+        l->head = next;
+        if (job_start(next) == 0)
+            return;
+        j = next;
+        rc = CH_EAGAIN;
+        reason = "redis unavailable";
+    }
+}
+
+static void
+state_saved(void *opaque, redisReply *reply)
+{
+    event_job *j = opaque;
+    int ok = reply && reply->type != REDIS_REPLY_ERROR;
+    job_end(j, ok ? 0 : CH_EAGAIN, ok ? NULL : "redis unavailable");
+}
+
+/* The timers are in place: only now is the new state saved. A crash before
+ * this leaves the old state, so a redelivery computes the same change again;
+ * a crash after it leaves nothing to redo. */
+static void
+save_state(event_job *j)
+{
+    char key[SLA_CASE_KEY_MAX];
+    sla_case_state_key(j->ev->case_id, key, sizeof(key));
+    if (ch_redis_command(j->s->rt, state_saved, j, "SET %s %s EX %d", key, j->state_json,
+                         j->st_closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0) {
+        job_end(j, CH_EAGAIN, "redis unavailable");
+    }
+}
+
+static void
+store_changed(void *opaque, int rc)
+{
+    event_job *j = opaque;
+    if (rc != 0)
+        j->failed = 1;
+    if (--j->pending > 0)
+        return;
+    if (j->failed) {
+        job_end(j, CH_EAGAIN, "redis unavailable");
+        return;
+    }
+    save_state(j);
+}
+
+static void
+ts_of(int64_t ms, Charter__V1__Timestamp *ts)
+{
+    charter__v1__timestamp__init(ts);
+    ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
+}
+
+/* The TimerFired the store keeps for timer t of case state st (malloc'd,
+ * *len bytes), or NULL on ENOMEM. timer_id and case_id are left out: fire.c
+ * rebuilds them from the timer's id, which the store keeps anyway (a third
+ * less memory). */
+static uint8_t *
+pack_timer(const ch_case_state *st, const ch_case_timer *t, int64_t target_ms, size_t *len)
+{
+    Charter__V1__TimerFired f = CHARTER__V1__TIMER_FIRED__INIT;
+    Charter__V1__Timestamp due_ts, target_ts;
+    ts_of(t->due_ms, &due_ts);
+    ts_of(target_ms, &target_ts);
+    f.organisation = (char *)st->organisation;
+    f.kind = t->kind;
+    f.due_at = &due_ts;
+    f.tier = t->tier;
+    f.reference = (char *)st->reference;
+    f.target_at = target_ms ? &target_ts : NULL;
+    f.channel = ch_channel_from_name(st->channel);
+    f.case_type = (char *)st->case_type;
+    *len = charter__v1__timer_fired__get_packed_size(&f);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        charter__v1__timer_fired__pack(&f, buf);
+    return buf;
+}
+
+/* Applies the plan to the store (schedule and cancel go out together), then
+ * saves the state once both have answered. */
+static void
+apply_plan(event_job *j, const sla_timer_plan *plan)
+{
+    sla *s = j->s;
+    int32_t partition = ch_msg_partition(j->m);
+    sla_timer_spec specs[SLA_MAX_TIMERS];
+    uint8_t *bufs[SLA_MAX_TIMERS] = {0};
+    int nspecs = 0, ok = 1;
+    for (; nspecs < plan->nschedule; nspecs++) {
+        const ch_case_timer *t = &plan->timers[plan->schedule[nspecs]];
+        size_t len;
+        if (!(bufs[nspecs] = pack_timer(&plan->state, t, plan->target_ms, &len))) {
+            ok = 0;
+            break;
+        }
+        specs[nspecs] = (sla_timer_spec){t->id, t->due_ms, bufs[nspecs], len};
+    }
+    const char *gone[SLA_MAX_TIMERS];
+    for (int i = 0; i < plan->ncancel; i++)
+        gone[i] = plan->cancel[i];
+    j->state_json = ok ? ch_case_state_to_json(&plan->state) : NULL;
+    j->st_closed = plan->state.closed;
+    if (!j->state_json) {
+        for (int i = 0; i < nspecs; i++)
+            free(bufs[i]);
+        job_end(j, CH_EAGAIN, "out of memory");
+        return;
+    }
+    j->pending = 1; /* held until every step is sent */
+    if (nspecs > 0) {
+        j->pending++;
+        if (sla_timer_store_schedule(s->store, partition, specs, (size_t)nspecs, store_changed,
+                                     j) != 0)
+            store_changed(j, CH_EAGAIN);
+        else
+            ch_metric_add(s->m_scheduled, nspecs);
+    }
+    if (plan->ncancel > 0) {
+        j->pending++;
+        if (sla_timer_store_cancel(s->store, partition, gone, (size_t)plan->ncancel, store_changed,
+                                   j) != 0)
+            store_changed(j, CH_EAGAIN);
+    }
+    for (int i = 0; i < nspecs; i++)
+        free(bufs[i]);
+    store_changed(j, 0);
+}
+
+static void
+state_loaded(void *opaque, redisReply *reply)
+{
+    event_job *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        job_end(j, CH_EAGAIN, "redis unavailable");
+        return;
+    }
+    /* Looked up now, not when the message arrived: a reload may have
+     * replaced the policies meanwhile. */
+    const ch_org_clocks *oc = ch_org_set_find(&j->s->orgs, j->ev->organisation);
+    int stored = reply->type == REDIS_REPLY_STRING;
+    sla_timer_plan *plan = malloc(sizeof(*plan));
+    const char *why = NULL;
+    if (!plan) {
+        job_end(j, CH_EAGAIN, "out of memory");
+        return;
+    }
+    int rc = sla_timer_plan_make(oc, j->ev, stored ? reply->str : NULL, stored ? reply->len : 0,
+                                 plan, &why);
+    if (plan->state_unreadable)
+        CH_LOG_WARN(ch_runtime_log(j->s->rt), "case state unreadable; rebuilding from this event",
+                    CH_STR("case_id", j->ev->case_id));
+    if (rc != 0)
+        job_end(j, rc, why);
+    else
+        apply_plan(j, plan);
+    free(plan);
+}
+
+/* ---- the descriptor's on_message ---- */
+
+void
+sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg)
+{
+    sla *s = svc;
+    const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
+    ch_metric_add(s->m_events, 1);
+    if (!ev->case_id[0] || !ev->occurred_at || strlen(ev->case_id) > CASE_ID_MAX) {
+        ch_msg_done(m, CH_EBADMSG,
+                    "case event without a case_id (at most 64 characters) or "
+                    "occurred_at");
+        return;
+    }
+    if (!sla_event_moves_timers(ev)) {
+        ch_msg_done(m, 0, NULL); /* measured by reporting; no timer moves */
+        return;
+    }
+    if (!ch_org_set_find(&s->orgs, ev->organisation)) {
+        char why[200];
+        snprintf(why, sizeof(why), "no policy for organisation '%.64s' in sla.policy_dir",
+                 ev->organisation);
+        ch_msg_done(m, CH_EBADMSG, why);
+        return;
+    }
+    event_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+        return;
+    }
+    j->s = s;
+    j->m = m;
+    j->ev = ev;
+    int head = lane_enter(s, j);
+    if (head < 0) {
+        job_free(j);
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+    } else if (head && job_start(j) != 0) {
+        job_end(j, CH_EAGAIN, "redis unavailable");
+    }
+}

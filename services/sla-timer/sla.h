@@ -1,0 +1,60 @@
+/*
+ * charter-sla-timer's private context, handed to every handler, and the
+ * entry points main.c wires into the runtime's descriptor:
+ *
+ *   case event -> case_sync.c: one event of a case at a time (its lane), read
+ *                 the case's state, decide the change (timer_plan.c), apply
+ *                 it to the store (timer_store.c), save the state
+ *   due timer  -> fire.c: the store claims it, fire.c writes it to Kafka and
+ *                 tells the store when Kafka has it
+ *
+ * Nothing here is shared with other services.
+ */
+#ifndef CHARTER_SLA_H
+#define CHARTER_SLA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/case_clock.h"
+#include "charter/runtime.h"
+#include "timer_store.h"
+
+typedef struct {
+    char *topic_in;  /* sla.contacts_topic */
+    char *topic_out; /* sla.timers_topic */
+    char *policy_dir;
+    int64_t lease_ms;
+} sla_config;
+
+/* A power of two: cases with an event in flight, hashed by case id. */
+#define SLA_LANE_BUCKETS 4096
+
+typedef struct sla_case_lane sla_case_lane;
+
+typedef struct {
+    ch_runtime *rt;
+    const sla_config *cfg;
+    sla_timer_store *store;
+    sla_case_lane *lanes[SLA_LANE_BUCKETS]; /* owned by case_sync.c */
+    ch_org_set orgs; /* replaced whole on reload; looked up per step, never kept */
+    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_reloads;
+} sla;
+
+/*
+ * case_sync.c: the descriptor's on_message for case events (svc is the sla).
+ * Finishes m exactly once, now or after the case's earlier events.
+ */
+void sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg);
+
+/* Frees the lanes and the events still waiting in them without finishing
+ * them (shutdown: Kafka delivers them again from the last committed offset). */
+void sla_case_lanes_free(sla *s);
+
+/* fire.c: the store's fire callback (opaque is the sla). Stamps fired_at,
+ * writes the timer to sla.timers_topic and calls sla_timer_fire_done once
+ * Kafka has answered. */
+void sla_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id,
+              const uint8_t *payload, size_t len, int64_t now_ms);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * sla-timer's decisions for one case event (services/sla-timer/timer_plan.h),
+ * replayed against the shipped policies: which timers a case's first event
+ * schedules and which possible ids it clears, that a redelivered event
+ * changes nothing, that an acknowledgement cancels only its own timer, that
+ * a moved deadline is scheduled again, that a closed case keeps no timer,
+ * and the events the plan refuses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "charter/case_clock.h"
+#include "charter/errors.h"
+#include "charter/timeutil.h"
+#include "timer_plan.h"
+
+static ch_org_clocks derby, nch;
+
+static int
+load(const char *id, ch_org_clocks *oc)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
+    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    return load("derby-homes", &derby) || load("nottingham-city-homes", &nch) ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    ch_org_clocks_free(&derby);
+    ch_org_clocks_free(&nch);
+    return 0;
+}
+
+static int64_t
+at(const char *iso)
+{
+    int64_t ms;
+    if (ch_time_parse_rfc3339(iso, &ms) != 0)
+        fail_msg("bad instant %s", iso);
+    return ms;
+}
+
+/* ---- one case's events, applied in turn ---- */
+
+typedef struct {
+    const ch_org_clocks *oc;
+    const char *org;
+    char *state_json; /* what Redis would hold: the last plan's state */
+    sla_timer_plan plan;
+} case_run;
+
+typedef struct {
+    Charter__V1__CaseEvent ev;
+    Charter__V1__Timestamp ts;
+    Charter__V1__Received received;
+    Charter__V1__Acknowledged acknowledged;
+    Charter__V1__Responded responded;
+    Charter__V1__Closed closed;
+} event_buf;
+
+static Charter__V1__CaseEvent *
+event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
+{
+    memset(b, 0, sizeof(*b));
+    charter__v1__case_event__init(&b->ev);
+    charter__v1__timestamp__init(&b->ts);
+    ch_time_split_ms(at(when), &b->ts.seconds, &b->ts.nanos);
+    b->ev.case_id = "case-1";
+    b->ev.organisation = (char *)org;
+    b->ev.occurred_at = &b->ts;
+    b->ev.event_case = kind;
+    switch (kind) {
+    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
+        charter__v1__received__init(&b->received);
+        b->ev.received = &b->received;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
+        charter__v1__acknowledged__init(&b->acknowledged);
+        b->ev.acknowledged = &b->acknowledged;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
+        charter__v1__responded__init(&b->responded);
+        b->ev.responded = &b->responded;
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
+        charter__v1__closed__init(&b->closed);
+        b->ev.closed = &b->closed;
+        break;
+    default:
+        break;
+    }
+    return &b->ev;
+}
+
+/* Plans ev against the run's stored state and, as case_sync.c does once the
+ * store has changed, stores the new state. */
+static void
+step(case_run *r, const Charter__V1__CaseEvent *ev)
+{
+    const char *why = NULL;
+    int rc = sla_timer_plan_make(r->oc, ev, r->state_json,
+                                 r->state_json ? strlen(r->state_json) : 0, &r->plan, &why);
+    if (rc != 0)
+        fail_msg("plan refused: %s", why ? why : "?");
+    free(r->state_json);
+    r->state_json = ch_case_state_to_json(&r->plan.state);
+    assert_non_null(r->state_json);
+}
+
+static void
+receive(case_run *r, const ch_org_clocks *oc, const char *org, Charter__V1__Channel ch,
+        const char *type, const char *when)
+{
+    memset(r, 0, sizeof(*r));
+    r->oc = oc;
+    r->org = org;
+    event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
+    b.received.channel = ch;
+    b.received.case_type = (char *)type;
+    b.received.reference = "REF-2026-000001";
+    step(r, ev);
+}
+
+static void
+apply(case_run *r, Charter__V1__CaseEvent__EventCase kind, const char *when)
+{
+    event_buf b;
+    step(r, event(&b, kind, r->org, when));
+}
+
+static void
+run_free(case_run *r)
+{
+    free(r->state_json);
+}
+
+/* ---- reading a plan ---- */
+
+static const ch_case_timer *
+scheduled(const sla_timer_plan *p, const char *suffix)
+{
+    char id[CH_CASE_TIMER_ID_MAX];
+    snprintf(id, sizeof(id), "case-1/%s", suffix);
+    for (int i = 0; i < p->nschedule; i++)
+        if (strcmp(p->timers[p->schedule[i]].id, id) == 0)
+            return &p->timers[p->schedule[i]];
+    return NULL;
+}
+
+static int
+cancelled(const sla_timer_plan *p, const char *suffix)
+{
+    char id[CH_CASE_TIMER_ID_MAX];
+    snprintf(id, sizeof(id), "case-1/%s", suffix);
+    for (int i = 0; i < p->ncancel; i++)
+        if (strcmp(p->cancel[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+wanted(const sla_timer_plan *p, const char *id)
+{
+    for (int i = 0; i < p->ntimers; i++)
+        if (strcmp(p->timers[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- tests ---- */
+
+/* The first event of a case: no earlier state, so every timer it should have
+ * is scheduled, and every other id the case could ever have is cleared (a
+ * state lost in Redis must not leave a stale timer behind). Derby Homes
+ * answers an email within 10 working days: acknowledgement, two warnings,
+ * breach. */
+static void
+test_first_event_schedules_all_and_clears_the_rest(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    const sla_timer_plan *p = &r.plan;
+    assert_false(p->had_state);
+    assert_int_equal(p->ntimers, 4);
+    assert_int_equal(p->nschedule, 4);
+    assert_non_null(scheduled(p, "acknowledgement_due"));
+    assert_non_null(scheduled(p, "warning/1"));
+    assert_non_null(scheduled(p, "warning/2"));
+    assert_int_equal(scheduled(p, "breach")->due_ms, at("2026-12-07T23:59:59Z"));
+    assert_int_equal(p->target_ms, at("2026-12-07T23:59:59Z"));
+
+    char all[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX];
+    size_t nall = ch_case_all_timer_ids("case-1", all, SLA_MAX_TIMERS);
+    assert_int_equal(p->ncancel, (int)nall - p->ntimers);
+    for (int i = 0; i < p->ncancel; i++)
+        assert_false(wanted(p, p->cancel[i]));
+    assert_true(cancelled(p, "warning/3"));
+    assert_true(cancelled(p, "review_due/1"));
+    assert_true(cancelled(p, "reminder"));
+    assert_false(cancelled(p, "breach"));
+    run_free(&r);
+}
+
+/* A redelivered or replayed event leaves the store alone: the same state
+ * gives the same timers with the same due times, so a timer that has
+ * already fired is not set again. */
+static void
+test_redelivered_event_changes_nothing(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    event_buf b;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2026-11-23T09:15:00Z");
+    b.received.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
+    b.received.case_type = "enquiry";
+    b.received.reference = "REF-2026-000001";
+    step(&r, ev);
+    assert_true(r.plan.had_state);
+    assert_int_equal(r.plan.ntimers, 4);
+    assert_int_equal(r.plan.nschedule, 0);
+    assert_int_equal(r.plan.ncancel, 0);
+
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
+    assert_int_equal(r.plan.nschedule, 0);
+    assert_int_equal(r.plan.ncancel, 0);
+    run_free(&r);
+}
+
+/* An acknowledgement cancels the acknowledgement timer and nothing else;
+ * the response clock of an email does not move with it. */
+static void
+test_acknowledged_cancels_only_its_timer(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
+    assert_true(r.plan.had_state);
+    assert_int_equal(r.plan.nschedule, 0);
+    assert_int_equal(r.plan.ncancel, 1);
+    assert_true(cancelled(&r.plan, "acknowledgement_due"));
+    assert_int_equal(r.plan.ntimers, 3);
+    run_free(&r);
+}
+
+/* Nottingham City Homes' stage-1 complaint: the response is due 10 working
+ * days after the acknowledgement, so acknowledging early moves the breach
+ * and the warnings: they are scheduled again with their new due times, the
+ * acknowledgement timer is cancelled. */
+static void
+test_moved_deadline_is_scheduled_again(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, &nch, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL,
+            "complaint_stage_1", "2026-11-02T10:00:00Z");
+    assert_int_equal(scheduled(&r.plan, "breach")->due_ms, at("2026-11-23T23:59:59Z"));
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
+    const ch_case_timer *breach = scheduled(&r.plan, "breach");
+    assert_non_null(breach);
+    assert_int_equal(breach->due_ms, at("2026-11-18T23:59:59Z"));
+    assert_int_equal(r.plan.target_ms, at("2026-11-18T23:59:59Z"));
+    assert_non_null(scheduled(&r.plan, "warning/1"));
+    assert_true(cancelled(&r.plan, "acknowledgement_due"));
+    assert_false(cancelled(&r.plan, "breach"));
+    assert_null(scheduled(&r.plan, "acknowledgement_due"));
+    run_free(&r);
+}
+
+/* Responded, then closed: every timer the case had is cancelled, none is
+ * scheduled, and the state says closed (case_sync.c keeps it 30 days). */
+static void
+test_responded_and_closed_keep_no_timer(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
+    assert_int_equal(r.plan.ntimers, 0);
+    assert_int_equal(r.plan.nschedule, 0);
+    assert_int_equal(r.plan.ncancel, 4);
+    assert_true(cancelled(&r.plan, "breach"));
+    assert_true(cancelled(&r.plan, "acknowledgement_due"));
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_CLOSED, "2026-11-26T10:00:00Z");
+    assert_int_equal(r.plan.ncancel, 0);
+    assert_true(r.plan.state.closed);
+    run_free(&r);
+}
+
+/* A stored state that does not parse is rebuilt from the event, as if it
+ * were the first: all its timers scheduled, every other id cleared. */
+static void
+test_unreadable_state_is_rebuilt(void **state)
+{
+    (void)state;
+    case_run r;
+    memset(&r, 0, sizeof(r));
+    r.oc = &derby;
+    r.org = "derby-homes";
+    r.state_json = strdup("{\"organisation\":");
+    event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED,
+                                       "derby-homes", "2026-11-23T10:00:00Z");
+    const char *why = NULL;
+    assert_int_equal(
+        sla_timer_plan_make(&derby, ev, r.state_json, strlen(r.state_json), &r.plan, &why), 0);
+    assert_true(r.plan.state_unreadable);
+    assert_false(r.plan.had_state);
+    assert_int_equal(r.plan.nschedule, r.plan.ntimers);
+    assert_true(cancelled(&r.plan, "breach")); /* no received_at: no clock runs */
+    run_free(&r);
+}
+
+/* Events the plan refuses, with the reason the dead-letter record carries. */
+static void
+test_refused_events(void **state)
+{
+    (void)state;
+    sla_timer_plan *p = malloc(sizeof(*p));
+    assert_non_null(p);
+    event_buf b;
+    const char *why = NULL;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2026-11-23T09:15:00Z");
+    assert_int_equal(sla_timer_plan_make(NULL, ev, NULL, 0, p, &why), CH_EBADMSG);
+    assert_string_equal(why, "the organisation's policy was removed by a reload");
+
+    ev->occurred_at = NULL;
+    why = NULL;
+    assert_int_equal(sla_timer_plan_make(&derby, ev, NULL, 0, p, &why), CH_EBADMSG);
+    assert_string_equal(why, "case event without occurred_at");
+
+    event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2150-01-05T09:00:00Z");
+    b.received.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
+    b.received.case_type = "enquiry";
+    why = NULL;
+    assert_int_equal(sla_timer_plan_make(&derby, &b.ev, NULL, 0, p, &why), CH_EBADMSG);
+    assert_string_equal(why, "a deadline of this case falls outside 1995-2100");
+    free(p);
+}
+
+/* Only events that can move a clock go through the plan; calls,
+ * communication support and satisfaction are reporting's alone. */
+static void
+test_events_that_move_timers(void **state)
+{
+    (void)state;
+    event_buf b;
+    static const Charter__V1__CaseEvent__EventCase no[] = {
+        CHARTER__V1__CASE_EVENT__EVENT_CALL, CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT,
+        CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(
+            sla_event_moves_timers(event(&b, no[i], "derby-homes", "2026-11-23T09:15:00Z")));
+    static const Charter__V1__CaseEvent__EventCase yes[] = {
+        CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED,
+        CHARTER__V1__CASE_EVENT__EVENT_PAUSED,   CHARTER__V1__CASE_EVENT__EVENT_RESPONDED,
+        CHARTER__V1__CASE_EVENT__EVENT_CLOSED,   CHARTER__V1__CASE_EVENT__EVENT_VISIT};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(
+            sla_event_moves_timers(event(&b, yes[i], "derby-homes", "2026-11-23T09:15:00Z")));
+}
+
+/* The diff on its own: an unchanged timer stays, a moved one is scheduled,
+ * one no longer wanted is cancelled, a new one is scheduled. */
+static void
+test_diff(void **state)
+{
+    (void)state;
+    ch_case_timer was[3] = {
+        {.id = "c/acknowledgement_due", .due_ms = 100},
+        {.id = "c/warning/1", .due_ms = 200},
+        {.id = "c/breach", .due_ms = 300},
+    };
+    sla_timer_plan p;
+    memset(&p, 0, sizeof(p));
+    p.ntimers = 3;
+    p.timers[0] = (ch_case_timer){.id = "c/warning/1", .due_ms = 200};
+    p.timers[1] = (ch_case_timer){.id = "c/breach", .due_ms = 350};
+    p.timers[2] = (ch_case_timer){.id = "c/review_due/1", .due_ms = 400};
+    sla_timer_plan_diff("c", was, 3, 1, &p);
+    assert_int_equal(p.nschedule, 2);
+    assert_int_equal(p.schedule[0], 1);
+    assert_int_equal(p.schedule[1], 2);
+    assert_int_equal(p.ncancel, 1);
+    assert_string_equal(p.cancel[0], "c/acknowledgement_due");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_event_schedules_all_and_clears_the_rest),
+        cmocka_unit_test(test_redelivered_event_changes_nothing),
+        cmocka_unit_test(test_acknowledged_cancels_only_its_timer),
+        cmocka_unit_test(test_moved_deadline_is_scheduled_again),
+        cmocka_unit_test(test_responded_and_closed_keep_no_timer),
+        cmocka_unit_test(test_unreadable_state_is_rebuilt),
+        cmocka_unit_test(test_refused_events),
+        cmocka_unit_test(test_events_that_move_timers),
+        cmocka_unit_test(test_diff),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
