@@ -21,42 +21,37 @@
 #include "charter/timeutil.h"
 #include "timer_plan.h"
 
-static ch_org_clocks derby, nch;
-
-static int
-load(const char *id, ch_org_clocks *oc)
-{
-    char path[512], err[512];
-    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
-    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
-}
+/* The shipped policies, loaded the way sla-timer loads sla.policy_dir. */
+static ch_org_set orgs;
+static const ch_org_clocks *derby, *nch;
 
 static int
 setup(void **state)
 {
     (void)state;
-    return load("derby-homes", &derby) || load("nottingham-city-homes", &nch) ? -1 : 0;
+    char err[512];
+    if (ch_org_set_load(CHARTER_POLICIES_DIR, "sla.policy_dir", &orgs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    derby = ch_org_set_find(&orgs, "derby-homes");
+    nch = ch_org_set_find(&orgs, "nottingham-city-homes");
+    return derby && nch ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
     (void)state;
-    ch_org_clocks_free(&derby);
-    ch_org_clocks_free(&nch);
+    ch_org_set_free(&orgs);
     return 0;
 }
 
 static int64_t
 at(const char *iso)
 {
-    int64_t ms;
-    if (ch_time_parse_rfc3339(iso, &ms) != 0)
-        fail_msg("bad instant %s", iso);
+    int64_t ms = 0;
+    assert_int_equal(ch_time_parse_rfc3339(iso, &ms), 0);
     return ms;
 }
 
@@ -69,46 +64,38 @@ typedef struct {
     sla_timer_plan plan;
 } case_run;
 
+/* An event of one kind; only `received` needs its own message here (the
+   others the plan reads carry nothing but their time). */
 typedef struct {
     Charter__V1__CaseEvent ev;
     Charter__V1__Timestamp ts;
     Charter__V1__Received received;
-    Charter__V1__Acknowledged acknowledged;
-    Charter__V1__Responded responded;
-    Charter__V1__Closed closed;
 } event_buf;
 
 static Charter__V1__CaseEvent *
 event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
 {
-    memset(b, 0, sizeof(*b));
-    charter__v1__case_event__init(&b->ev);
-    charter__v1__timestamp__init(&b->ts);
+    *b = (event_buf){.ev = CHARTER__V1__CASE_EVENT__INIT,
+                     .ts = CHARTER__V1__TIMESTAMP__INIT,
+                     .received = CHARTER__V1__RECEIVED__INIT};
     ch_time_split_ms(at(when), &b->ts.seconds, &b->ts.nanos);
     b->ev.case_id = "case-1";
     b->ev.organisation = (char *)org;
     b->ev.occurred_at = &b->ts;
     b->ev.event_case = kind;
-    switch (kind) {
-    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
-        charter__v1__received__init(&b->received);
+    if (kind == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
         b->ev.received = &b->received;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
-        charter__v1__acknowledged__init(&b->acknowledged);
-        b->ev.acknowledged = &b->acknowledged;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
-        charter__v1__responded__init(&b->responded);
-        b->ev.responded = &b->responded;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
-        charter__v1__closed__init(&b->closed);
-        b->ev.closed = &b->closed;
-        break;
-    default:
-        break;
-    }
+    return &b->ev;
+}
+
+/* A `received` event of Derby Homes or Nottingham City Homes. */
+static Charter__V1__CaseEvent *
+received(event_buf *b, const char *org, Charter__V1__Channel ch, const char *type, const char *when)
+{
+    event(b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
+    b->received.channel = ch;
+    b->received.case_type = (char *)type;
+    b->received.reference = "REF-2026-000001";
     return &b->ev;
 }
 
@@ -135,11 +122,17 @@ receive(case_run *r, const ch_org_clocks *oc, const char *org, Charter__V1__Chan
     r->oc = oc;
     r->org = org;
     event_buf b;
-    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
-    b.received.channel = ch;
-    b.received.case_type = (char *)type;
-    b.received.reference = "REF-2026-000001";
-    step(r, ev);
+    step(r, received(&b, org, ch, type, when));
+}
+
+/* Derby Homes answers an email enquiry within 10 working days: received on
+ * Mon 23 Nov 2026, it has an acknowledgement, two warnings and a breach on
+ * Mon 7 Dec. */
+static void
+derby_email(case_run *r)
+{
+    receive(r, derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-11-23T09:15:00Z");
 }
 
 static void
@@ -192,16 +185,13 @@ wanted(const sla_timer_plan *p, const char *id)
 
 /* The first event of a case: no earlier state, so every timer it should have
  * is scheduled, and every other id the case could ever have is cleared (a
- * state lost in Redis must not leave a stale timer behind). Derby Homes
- * answers an email within 10 working days: acknowledgement, two warnings,
- * breach. */
+ * state lost in Redis must not leave a stale timer behind). */
 static void
 test_first_event_schedules_all_and_clears_the_rest(void **state)
 {
     (void)state;
     case_run r;
-    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
-            "2026-11-23T09:15:00Z");
+    derby_email(&r);
     const sla_timer_plan *p = &r.plan;
     assert_false(p->had_state);
     assert_int_equal(p->ntimers, 4);
@@ -232,15 +222,10 @@ test_redelivered_event_changes_nothing(void **state)
 {
     (void)state;
     case_run r;
-    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
-            "2026-11-23T09:15:00Z");
+    derby_email(&r);
     event_buf b;
-    Charter__V1__CaseEvent *ev =
-        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2026-11-23T09:15:00Z");
-    b.received.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
-    b.received.case_type = "enquiry";
-    b.received.reference = "REF-2026-000001";
-    step(&r, ev);
+    step(&r, received(&b, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+                      "2026-11-23T09:15:00Z"));
     assert_true(r.plan.had_state);
     assert_int_equal(r.plan.ntimers, 4);
     assert_int_equal(r.plan.nschedule, 0);
@@ -260,8 +245,7 @@ test_acknowledged_cancels_only_its_timer(void **state)
 {
     (void)state;
     case_run r;
-    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
-            "2026-11-23T09:15:00Z");
+    derby_email(&r);
     apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
     assert_true(r.plan.had_state);
     assert_int_equal(r.plan.nschedule, 0);
@@ -280,7 +264,7 @@ test_moved_deadline_is_scheduled_again(void **state)
 {
     (void)state;
     case_run r;
-    receive(&r, &nch, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL,
+    receive(&r, nch, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL,
             "complaint_stage_1", "2026-11-02T10:00:00Z");
     assert_int_equal(scheduled(&r.plan, "breach")->due_ms, at("2026-11-23T23:59:59Z"));
     apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
@@ -302,8 +286,7 @@ test_responded_and_closed_keep_no_timer(void **state)
 {
     (void)state;
     case_run r;
-    receive(&r, &derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
-            "2026-11-23T09:15:00Z");
+    derby_email(&r);
     apply(&r, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
     assert_int_equal(r.plan.ntimers, 0);
     assert_int_equal(r.plan.nschedule, 0);
@@ -324,7 +307,7 @@ test_unreadable_state_is_rebuilt(void **state)
     (void)state;
     case_run r;
     memset(&r, 0, sizeof(r));
-    r.oc = &derby;
+    r.oc = derby;
     r.org = "derby-homes";
     r.state_json = strdup("{\"organisation\":");
     event_buf b;
@@ -332,7 +315,7 @@ test_unreadable_state_is_rebuilt(void **state)
                                        "derby-homes", "2026-11-23T10:00:00Z");
     const char *why = NULL;
     assert_int_equal(
-        sla_timer_plan_make(&derby, ev, r.state_json, strlen(r.state_json), &r.plan, &why), 0);
+        sla_timer_plan_make(derby, ev, r.state_json, strlen(r.state_json), &r.plan, &why), 0);
     assert_true(r.plan.state_unreadable);
     assert_false(r.plan.had_state);
     assert_int_equal(r.plan.nschedule, r.plan.ntimers);
@@ -356,14 +339,13 @@ test_refused_events(void **state)
 
     ev->occurred_at = NULL;
     why = NULL;
-    assert_int_equal(sla_timer_plan_make(&derby, ev, NULL, 0, p, &why), CH_EBADMSG);
+    assert_int_equal(sla_timer_plan_make(derby, ev, NULL, 0, p, &why), CH_EBADMSG);
     assert_string_equal(why, "case event without occurred_at");
 
-    event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2150-01-05T09:00:00Z");
-    b.received.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
-    b.received.case_type = "enquiry";
+    ev = received(&b, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+                  "2150-01-05T09:00:00Z");
     why = NULL;
-    assert_int_equal(sla_timer_plan_make(&derby, &b.ev, NULL, 0, p, &why), CH_EBADMSG);
+    assert_int_equal(sla_timer_plan_make(derby, ev, NULL, 0, p, &why), CH_EBADMSG);
     assert_string_equal(why, "a deadline of this case falls outside 1995-2100");
     free(p);
 }
@@ -374,20 +356,25 @@ static void
 test_events_that_move_timers(void **state)
 {
     (void)state;
+    static const struct {
+        Charter__V1__CaseEvent__EventCase kind;
+        int moves;
+    } cases[] = {
+        {CHARTER__V1__CASE_EVENT__EVENT_CALL, 0},
+        {CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT, 0},
+        {CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION, 0},
+        {CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, 1},
+        {CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, 1},
+        {CHARTER__V1__CASE_EVENT__EVENT_PAUSED, 1},
+        {CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, 1},
+        {CHARTER__V1__CASE_EVENT__EVENT_CLOSED, 1},
+        {CHARTER__V1__CASE_EVENT__EVENT_VISIT, 1},
+    };
     event_buf b;
-    static const Charter__V1__CaseEvent__EventCase no[] = {
-        CHARTER__V1__CASE_EVENT__EVENT_CALL, CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT,
-        CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION};
-    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-        assert_false(
-            sla_event_moves_timers(event(&b, no[i], "derby-homes", "2026-11-23T09:15:00Z")));
-    static const Charter__V1__CaseEvent__EventCase yes[] = {
-        CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED,
-        CHARTER__V1__CASE_EVENT__EVENT_PAUSED,   CHARTER__V1__CASE_EVENT__EVENT_RESPONDED,
-        CHARTER__V1__CASE_EVENT__EVENT_CLOSED,   CHARTER__V1__CASE_EVENT__EVENT_VISIT};
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-        assert_true(
-            sla_event_moves_timers(event(&b, yes[i], "derby-homes", "2026-11-23T09:15:00Z")));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(
+            sla_event_moves_timers(event(&b, cases[i].kind, "derby-homes", "2026-11-23T09:15:00Z")),
+            cases[i].moves);
 }
 
 /* The diff on its own: an unchanged timer stays, a moved one is scheduled,
