@@ -150,19 +150,13 @@ typedef struct {
     size_t n;
 } call_ctx;
 
+/* A clock in ms with sub-ms resolution: CLOCK_MONOTONIC for durations,
+ * CLOCK_REALTIME for instants compared with due times. */
 static double
-mono_s(void)
+clock_ms(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -348,8 +342,8 @@ finish(bench *b, const char *error)
 static void
 schedule_done(bench *b)
 {
-    b->sched_end_s = mono_s();
-    b->sched_end_wall_ms = wall_ms();
+    b->sched_end_s = clock_ms(CLOCK_MONOTONIC) / 1e3;
+    b->sched_end_wall_ms = clock_ms(CLOCK_REALTIME);
     if (b->failed)
         finish(b, "Redis refused schedule calls");
     else if (b->mode == MODE_SCHEDULE || b->mode == MODE_FILL)
@@ -403,7 +397,7 @@ on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, cons
         size_t len, int64_t now_ms)
 {
     (void)partition;
-    double fired = wall_ms();
+    double fired = clock_ms(CLOCK_REALTIME);
     bench *b = opaque;
     Charter__V1__TimerFired *t = charter__v1__timer_fired__unpack(NULL, len, payload);
     const char *slash = strchr(id, '/');
@@ -447,7 +441,7 @@ start_cb(void *opaque, redisReply *reply)
         b->started = 0; /* try again when Redis is back */
         return;
     }
-    b->start_s = mono_s();
+    b->start_s = clock_ms(CLOCK_MONOTONIC) / 1e3;
     b->base_ms = ch_time_now_ms();
     if (b->mode == MODE_LATENESS || b->mode == MODE_BURST)
         b->t0_ms = b->base_ms + b->cfg->lead_ms;

@@ -332,17 +332,12 @@ sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         ch_msg_done(m, CH_EBADMSG, why);
         return;
     }
-    event_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        ch_msg_done(m, CH_EAGAIN, "out of memory");
-        return;
-    }
-    j->s = s;
-    j->m = m;
-    j->ev = ev;
-    int head = lane_enter(s, j);
+    event_job *j = malloc(sizeof(*j));
+    if (j)
+        *j = (event_job){.s = s, .m = m, .ev = ev};
+    int head = j ? lane_enter(s, j) : CH_ENOMEM;
     if (head < 0) {
-        job_free(j);
+        free(j);
         ch_msg_done(m, CH_EAGAIN, "out of memory");
     } else if (head && job_start(j) != 0) {
         job_end(j, CH_EAGAIN, "redis unavailable");

@@ -140,18 +140,14 @@ struct sla_timer_fire {
 
 /* ---- scripts by SHA ---- */
 
-typedef struct {
-    sla_timer_store *st;
-    int script;
-} load_ctx;
-
+/* SCRIPT LOAD's answer; opaque is the script's SHA slot in the store. A
+ * failed load leaves it empty: calls send the script itself (EVAL). */
 static void
 script_loaded(void *opaque, redisReply *reply)
 {
-    load_ctx *lc = opaque;
+    char *sha = opaque;
     if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40)
-        memcpy(lc->st->sha[lc->script], reply->str, 41);
-    free(lc);
+        memcpy(sha, reply->str, 41);
 }
 
 /*
@@ -570,13 +566,7 @@ sla_timer_store_redis_ready(sla_timer_store *st)
 {
     for (int s = 0; s < NSCRIPTS; s++) {
         st->sha[s][0] = '\0';
-        load_ctx *lc = malloc(sizeof(*lc));
-        if (!lc)
-            continue;
-        lc->st = st;
-        lc->script = s;
-        if (ch_redis_command(st->rt, script_loaded, lc, "SCRIPT LOAD %s", scripts[s]) != 0)
-            free(lc);
+        ch_redis_command(st->rt, script_loaded, st->sha[s], "SCRIPT LOAD %s", scripts[s]);
     }
     for (int i = 0; i < MAX_PARTITIONS; i++)
         if (st->parts[i] && st->parts[i]->owned)

@@ -216,5 +216,4 @@ broker_control_stop(broker *b)
 {
     if (b->http)
         evhttp_free(b->http);
-    b->http = NULL;
 }

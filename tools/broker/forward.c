@@ -195,7 +195,6 @@ broker_forward_stop(broker *b)
 {
     if (b->listener)
         evconnlistener_free(b->listener);
-    b->listener = NULL;
     while (!TAILQ_EMPTY(&b->conns))
         conn_free(TAILQ_FIRST(&b->conns));
 }

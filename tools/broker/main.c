@@ -79,8 +79,9 @@ err:
     return -1;
 }
 
+/* Stops and frees what broker_start() started; b itself is the caller's. */
 static void
-broker_destroy(broker *b)
+broker_stop(broker *b)
 {
     if (b->ready_file_written)
         unlink(b->conf->ready_file);
@@ -93,28 +94,24 @@ broker_destroy(broker *b)
     broker_mock_stop(b);
     if (b->base)
         event_base_free(b->base);
-    free(b);
 }
 
 /*
- * Binds both addresses, starts the mock cluster and creates the topics. Returns the broker
- * (free with broker_destroy()), or NULL with errstr saying what to fix.
+ * Binds both addresses, starts the mock cluster and creates the topics. Returns 0 (stop
+ * with broker_stop()), or -1 with errstr saying what to fix, everything stopped again.
  */
-static broker *
-broker_create(const broker_config *conf, const ch_log *lg, char *errstr, size_t errstr_size)
+static int
+broker_start(broker *b, const broker_config *conf, const ch_log *lg, char *errstr,
+             size_t errstr_size)
 {
-    broker *b = calloc(1, sizeof(*b));
-    if (!b) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
+    memset(b, 0, sizeof(*b));
     b->conf = conf;
     b->log = lg;
     TAILQ_INIT(&b->conns);
     b->base = event_base_new();
     if (!b->base) {
         snprintf(errstr, errstr_size, "cannot create the libevent loop");
-        goto err;
+        return -1;
     }
     if (broker_forward_start(b, errstr, errstr_size) != 0 ||
         broker_control_start(b, errstr, errstr_size) != 0 ||
@@ -127,11 +124,11 @@ broker_create(const broker_config *conf, const ch_log *lg, char *errstr, size_t 
         snprintf(errstr, errstr_size, "cannot install the SIGTERM/SIGINT handlers");
         goto err;
     }
-    return b;
+    return 0;
 
 err:
-    broker_destroy(b);
-    return NULL;
+    broker_stop(b);
+    return -1;
 }
 
 int
@@ -155,27 +152,27 @@ main(int argc, char **argv)
     sigaction(SIGPIPE, &ignore, NULL);
 
     char errstr[512];
-    broker *b = broker_create(&conf, &lg, errstr, sizeof(errstr));
-    if (!b) {
+    broker b;
+    if (broker_start(&b, &conf, &lg, errstr, sizeof(errstr)) != 0) {
         CH_LOG_ERROR(&lg, "cannot start", CH_STR("error", errstr));
         return 1;
     }
-    if (conf.ready_file && write_ready_file(b, errstr, sizeof(errstr)) != 0) {
+    if (conf.ready_file && write_ready_file(&b, errstr, sizeof(errstr)) != 0) {
         CH_LOG_ERROR(&lg, "cannot start", CH_STR("error", errstr));
-        broker_destroy(b);
+        broker_stop(&b);
         return 1;
     }
-    const char *mock = rd_kafka_mock_cluster_bootstraps(b->mcluster);
+    const char *mock = rd_kafka_mock_cluster_bootstraps(b.mcluster);
     char control_url[BROKER_ADDR_MAX + 8];
-    snprintf(control_url, sizeof(control_url), "http://%s", b->control);
+    snprintf(control_url, sizeof(control_url), "http://%s", b.control);
     CH_LOG_INFO(&lg, "ready: the bootstrap address forwards to mock broker 1",
-                CH_STR("bootstrap", b->bootstrap), CH_STR("mock_bootstraps", mock),
+                CH_STR("bootstrap", b.bootstrap), CH_STR("mock_bootstraps", mock),
                 CH_STR("control", control_url));
-    printf("charter-broker: listening on %s (mock cluster at %s)\n", b->bootstrap, mock);
+    printf("charter-broker: listening on %s (mock cluster at %s)\n", b.bootstrap, mock);
     fflush(stdout);
 
-    int rc = event_base_dispatch(b->base);
-    broker_destroy(b);
+    int rc = event_base_dispatch(b.base);
+    broker_stop(&b);
     if (rc < 0) {
         CH_LOG_ERROR(&lg, "the event loop failed");
         return 1;

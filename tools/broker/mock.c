@@ -94,10 +94,8 @@ broker_mock_stop(broker *b)
 {
     if (b->mcluster)
         rd_kafka_mock_cluster_destroy(b->mcluster);
-    b->mcluster = NULL;
     if (b->rk) {
         rd_kafka_destroy(b->rk);
         rd_kafka_wait_destroyed(2000);
     }
-    b->rk = NULL;
 }
