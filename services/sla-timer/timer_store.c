@@ -224,6 +224,22 @@ redis_time_us(const redisReply *s, const redisReply *us)
 
 /* ---- partitions and arming ---- */
 
+sla_timer_step
+sla_timer_after_claim(int more, int outstanding, int64_t next_ms)
+{
+    if (more)
+        return outstanding > 0 ? SLA_TIMER_WAIT : SLA_TIMER_CLAIM;
+    return next_ms >= 0 ? SLA_TIMER_ARM : SLA_TIMER_IDLE;
+}
+
+sla_timer_step
+sla_timer_after_schedule(int claiming, int armed, int64_t armed_for, int64_t next_ms)
+{
+    if (claiming)
+        return SLA_TIMER_RESCAN;
+    return next_ms >= 0 && (!armed || next_ms < armed_for) ? SLA_TIMER_ARM : SLA_TIMER_IDLE;
+}
+
 static void claim(part *p);
 
 /* Sets the partition's timer for Redis time `at_ms`, given Redis time
@@ -410,12 +426,19 @@ claimed(void *opaque, redisReply *reply)
         st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len,
                  now_us / 1000);
     }
-    if (more && p->outstanding > 0)
+    switch (sla_timer_after_claim(more, p->outstanding, next)) {
+    case SLA_TIMER_WAIT:
         p->more_waiting = 1; /* sla_timer_fire_done claims again */
-    else if (more)
+        break;
+    case SLA_TIMER_CLAIM:
         claim(p);
-    else if (next >= 0)
+        break;
+    case SLA_TIMER_ARM:
         arm_at(p, next, now_us);
+        break;
+    default:
+        break;
+    }
 }
 
 static void
@@ -457,13 +480,17 @@ changed(void *opaque, redisReply *reply)
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
     if (ok && cc->script == SCRIPT_SCHEDULE && p->owned && reply->type == REDIS_REPLY_ARRAY &&
         reply->elements == 3) {
-        if (p->claiming) {
-            p->rescan = 1; /* the claim in flight may not have seen these */
-        } else {
-            int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
-            int64_t next = strtoll(reply->element[2]->str, NULL, 10);
-            if (next >= 0 && (!p->armed || next < p->armed_for))
-                arm_at(p, next, now_us);
+        int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
+        int64_t next = strtoll(reply->element[2]->str, NULL, 10);
+        switch (sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next)) {
+        case SLA_TIMER_RESCAN:
+            p->rescan = 1;
+            break;
+        case SLA_TIMER_ARM:
+            arm_at(p, next, now_us);
+            break;
+        default:
+            break;
         }
     }
     if (cc->cb)

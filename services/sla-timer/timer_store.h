@@ -90,4 +90,29 @@ int sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_t
 int sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const *ids, size_t n,
                            sla_timer_store_cb cb, void *opaque);
 
+/*
+ * The store's arming rules, pure so the unit tests can hold them
+ * (tests/unit/test_sla_timer_store.c). A partition learns its next due time
+ * (or lease expiry, -1 none) from every claim and schedule answer, and
+ * decides what to do next from that and its own state.
+ */
+typedef enum {
+    SLA_TIMER_IDLE,   /* nothing to do: the partition's timer stays as it is */
+    SLA_TIMER_ARM,    /* set the partition's timer for the next due time */
+    SLA_TIMER_CLAIM,  /* claim again now */
+    SLA_TIMER_WAIT,   /* claim again once the timers fired so far are done */
+    SLA_TIMER_RESCAN, /* claim again after the claim in flight answers */
+} sla_timer_step;
+
+/* After a claim answered: `more` when it took a full batch or timers were
+ * added while it ran; `outstanding` timers fired and not yet done. A
+ * partition never has more than one batch out at once. */
+sla_timer_step sla_timer_after_claim(int more, int outstanding, int64_t next_ms);
+
+/* After a schedule answered: a claim in flight may not have seen the new
+ * timers; otherwise only a due time earlier than the one armed for (or any,
+ * when not armed) moves the partition's timer. */
+sla_timer_step sla_timer_after_schedule(int claiming, int armed, int64_t armed_for,
+                                        int64_t next_ms);
+
 #endif
