@@ -273,6 +273,29 @@ arm_retry(part *p, int64_t delay_ms)
     p->armed = 0;
 }
 
+/* Does what sla_timer_after_claim or _after_schedule decided; next_ms and
+ * now_us (Redis's time) come from the same answer. */
+static void
+take_step(part *p, sla_timer_step step, int64_t next_ms, int64_t now_us)
+{
+    switch (step) {
+    case SLA_TIMER_WAIT:
+        p->more_waiting = 1; /* sla_timer_fire_done claims again */
+        break;
+    case SLA_TIMER_RESCAN:
+        p->rescan = 1; /* claimed() claims again */
+        break;
+    case SLA_TIMER_CLAIM:
+        claim(p);
+        break;
+    case SLA_TIMER_ARM:
+        arm_at(p, next_ms, now_us);
+        break;
+    case SLA_TIMER_IDLE:
+        break;
+    }
+}
+
 static void
 part_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -426,19 +449,7 @@ claimed(void *opaque, redisReply *reply)
         st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len,
                  now_us / 1000);
     }
-    switch (sla_timer_after_claim(more, p->outstanding, next)) {
-    case SLA_TIMER_WAIT:
-        p->more_waiting = 1; /* sla_timer_fire_done claims again */
-        break;
-    case SLA_TIMER_CLAIM:
-        claim(p);
-        break;
-    case SLA_TIMER_ARM:
-        arm_at(p, next, now_us);
-        break;
-    default:
-        break;
-    }
+    take_step(p, sla_timer_after_claim(more, p->outstanding, next), next, now_us);
 }
 
 static void
@@ -482,16 +493,8 @@ changed(void *opaque, redisReply *reply)
         reply->elements == 3) {
         int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
         int64_t next = strtoll(reply->element[2]->str, NULL, 10);
-        switch (sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next)) {
-        case SLA_TIMER_RESCAN:
-            p->rescan = 1;
-            break;
-        case SLA_TIMER_ARM:
-            arm_at(p, next, now_us);
-            break;
-        default:
-            break;
-        }
+        take_step(p, sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next), next,
+                  now_us);
     }
     if (cc->cb)
         cc->cb(cc->opaque, ok ? 0 : CH_EAGAIN);
