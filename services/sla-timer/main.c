@@ -107,19 +107,31 @@ sla_fini(void *svc)
     free(s);
 }
 
+/* The metrics on /metrics: where each goes in the context, its kind, name and help. */
+static const struct {
+    size_t offset; /* of its ch_metric * in sla */
+    int gauge;
+    const char *name, *help;
+} sla_metrics[] = {
+    {offsetof(sla, m_scheduled), 0, "charter_sla_timers_scheduled_total", "timers set or moved"},
+    {offsetof(sla, m_fired), 0, "charter_sla_timers_fired_total",
+     "timers fired and acknowledged by Kafka"},
+    {offsetof(sla, m_events), 0, "charter_sla_case_events_total", "case events applied"},
+    {offsetof(sla, m_late_ms), 1, "charter_sla_last_fire_lateness_ms",
+     "fired minus due time of the last timer fired, ms"},
+    {offsetof(sla, m_reloads), 0, "charter_sla_policy_reloads_total",
+     "successful policy reloads (SIGHUP)"},
+};
+
 static void
 metrics_register(sla *s)
 {
-    ch_runtime *rt = s->rt;
-    s->m_scheduled =
-        ch_metric_counter(rt, "charter_sla_timers_scheduled_total", "timers set or moved");
-    s->m_fired = ch_metric_counter(rt, "charter_sla_timers_fired_total",
-                                   "timers fired and acknowledged by Kafka");
-    s->m_events = ch_metric_counter(rt, "charter_sla_case_events_total", "case events applied");
-    s->m_late_ms = ch_metric_gauge(rt, "charter_sla_last_fire_lateness_ms",
-                                   "fired minus due time of the last timer fired, ms");
-    s->m_reloads = ch_metric_counter(rt, "charter_sla_policy_reloads_total",
-                                     "successful policy reloads (SIGHUP)");
+    for (size_t i = 0; i < sizeof(sla_metrics) / sizeof(sla_metrics[0]); i++) {
+        ch_metric **m = (ch_metric **)((char *)s + sla_metrics[i].offset);
+        *m = sla_metrics[i].gauge
+                 ? ch_metric_gauge(s->rt, sla_metrics[i].name, sla_metrics[i].help)
+                 : ch_metric_counter(s->rt, sla_metrics[i].name, sla_metrics[i].help);
+    }
 }
 
 static int
