@@ -73,7 +73,7 @@ static int
 validate_mode(const char *text, char *errstr, size_t errstr_size)
 {
     static const char *const modes[] = {"schedule", "lateness", "burst", "fill"};
-    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    for (size_t i = 0; i < CH_COUNTOF(modes); i++)
         if (strcmp(text, modes[i]) == 0)
             return 0;
     snprintf(errstr, errstr_size, "'%s' is not one of schedule, lateness, burst, fill", text);
@@ -81,28 +81,28 @@ validate_mode(const char *text, char *errstr, size_t errstr_size)
 }
 
 static const ch_config_entry bench_keys[] = {
-    {"bench.mode", CH_CFG_STRING, "schedule", offsetof(bench_config, mode),
-     "schedule, lateness, burst or fill", 0, 0, validate_mode},
-    {"bench.timers", CH_CFG_INT, "100000", offsetof(bench_config, timers), "timers to schedule", 1,
-     10000000, NULL},
-    {"bench.per_case", CH_CFG_INT, "2", offsetof(bench_config, per_case),
-     "timers per case (2: acknowledgement and breach; up to 4 adds two warning tiers)", 1, 4, NULL},
-    {"bench.batch", CH_CFG_INT, "0", offsetof(bench_config, batch),
-     "0: one schedule call per case; N: up to N timers per call per partition", 0, 10000, NULL},
-    {"bench.window", CH_CFG_INT, "1000", offsetof(bench_config, window),
-     "schedule calls in flight at once", 1, 1000000, NULL},
-    {"bench.partitions", CH_CFG_INT, "6", offsetof(bench_config, partitions),
-     "partitions the timers are spread over (all owned by this process)", 1, 1024, NULL},
-    {"bench.spread_ms", CH_CFG_INT, "10000", offsetof(bench_config, spread_ms),
-     "lateness: due instants are spread evenly over this span", 0, 3600000, NULL},
-    {"bench.lead_ms", CH_CFG_INT, "5000", offsetof(bench_config, lead_ms),
-     "lateness and burst: the first due instant is this long after the start", 0, 600000, NULL},
-    {"bench.lease_ms", CH_CFG_INT, "30000", offsetof(bench_config, lease_ms),
-     "the store's lease (sla-timer's default)", 1000, 3600000, NULL},
-    {"bench.out", CH_CFG_STRING, NULL, offsetof(bench_config, out),
-     "lateness and burst: file for one \"due_ms fired_ms redis_ms\" line per timer", 0, 0, NULL},
-    {"bench.time_limit_s", CH_CFG_INT, "300", offsetof(bench_config, time_limit_s),
-     "the run stops (ok: false) after this long", 1, 3600, NULL},
+    CH_CFG_STR_CHECKED(bench_config, mode, "bench.mode", "schedule",
+                       "schedule, lateness, burst or fill", validate_mode),
+    CH_CFG_INT(bench_config, timers, "bench.timers", "100000", "timers to schedule", 1, 10000000),
+    CH_CFG_INT(bench_config, per_case, "bench.per_case", "2",
+               "timers per case (2: acknowledgement and breach; up to 4 adds two warning tiers)", 1,
+               4),
+    CH_CFG_INT(bench_config, batch, "bench.batch", "0",
+               "0: one schedule call per case; N: up to N timers per call per partition", 0, 10000),
+    CH_CFG_INT(bench_config, window, "bench.window", "1000", "schedule calls in flight at once", 1,
+               1000000),
+    CH_CFG_INT(bench_config, partitions, "bench.partitions", "6",
+               "partitions the timers are spread over (all owned by this process)", 1, 1024),
+    CH_CFG_INT(bench_config, spread_ms, "bench.spread_ms", "10000",
+               "lateness: due instants are spread evenly over this span", 0, 3600000),
+    CH_CFG_INT(bench_config, lead_ms, "bench.lead_ms", "5000",
+               "lateness and burst: the first due instant is this long after the start", 0, 600000),
+    CH_CFG_INT(bench_config, lease_ms, "bench.lease_ms", "30000",
+               "the store's lease (sla-timer's default)", 1000, 3600000),
+    CH_CFG_STR(bench_config, out, "bench.out", NULL,
+               "lateness and burst: file for one \"due_ms fired_ms redis_ms\" line per timer"),
+    CH_CFG_INT(bench_config, time_limit_s, "bench.time_limit_s", "300",
+               "the run stops (ok: false) after this long", 1, 3600),
 };
 
 static const char *const kind_names[4][4] = {
@@ -546,7 +546,7 @@ static const ch_service bench_service = {
     .env_prefix = "CHARTER_BENCH_",
     .default_http_listen = "127.0.0.1:0",
     .config = bench_keys,
-    .nconfig = sizeof(bench_keys) / sizeof(bench_keys[0]),
+    .nconfig = CH_COUNTOF(bench_keys),
     .config_size = sizeof(bench_config),
     .init = bench_init,
     .on_redis_ready = bench_on_redis_ready,

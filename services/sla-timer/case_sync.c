@@ -21,6 +21,7 @@
 
 #include "charter/errors.h"
 #include "charter/names.h"
+#include "charter/policy_store.h"
 #include "charter/timeutil.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
@@ -287,7 +288,7 @@ state_loaded(void *opaque, redisReply *reply)
     }
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
-    const ch_org_clocks *oc = ch_org_set_find(&j->s->orgs, j->ev->organisation);
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(j->s->rt), j->ev->organisation);
     int stored = reply->type == REDIS_REPLY_STRING;
     sla_timer_plan plan; /* about 12 KB: the timers before and after, by value */
     const char *why = NULL;
@@ -320,7 +321,7 @@ sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         ch_msg_done(m, 0, NULL); /* measured by reporting; no timer moves */
         return;
     }
-    if (!ch_org_set_find(&s->orgs, ev->organisation)) {
+    if (!ch_org_set_find(ch_runtime_orgs(s->rt), ev->organisation)) {
         char why[200];
         snprintf(why, sizeof(why), "no policy for organisation '%.64s' in sla.policy_dir",
                  ev->organisation);

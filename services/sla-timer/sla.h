@@ -8,7 +8,9 @@
  *   due timer  -> fire.c: the store claims it, fire.c writes it to Kafka and
  *                 tells the store when Kafka has it
  *
- * Nothing here is shared with other services.
+ * The policies are the runtime's (charter/policy_store.h): looked up again
+ * after every round trip, never kept. Nothing here is shared with other
+ * services.
  */
 #ifndef CHARTER_SLA_H
 #define CHARTER_SLA_H
@@ -16,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "charter/case_clock.h"
 #include "charter/runtime.h"
 #include "timer_store.h"
 
@@ -37,8 +38,7 @@ typedef struct {
     const sla_config *cfg;
     sla_timer_store *store;
     sla_case_lane *lanes[SLA_LANE_BUCKETS]; /* owned by case_sync.c */
-    ch_org_set orgs; /* replaced whole on reload; looked up per step, never kept */
-    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_reloads;
+    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms;
 } sla;
 
 /*

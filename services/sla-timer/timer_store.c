@@ -104,7 +104,7 @@ static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #
                               "if #gone > 0 then redis.call('HDEL', KEYS[3], unpack(gone)) end\n"
                               "return #gone\n";
 
-static const char *const scripts[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
+static const char *const script_text[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
 
 typedef struct part {
     sla_timer_store *st;
@@ -128,8 +128,8 @@ struct sla_timer_store {
     int64_t lease_ms;
     sla_timer_fire_fn fire;
     void *opaque;
-    char sha[NSCRIPTS][41];
-    struct event *ack_ev; /* active while any partition has acks to send */
+    ch_redis_script *scripts[NSCRIPTS]; /* registered with the runtime, which owns them */
+    struct event *ack_ev;               /* active while any partition has acks to send */
     part *parts[MAX_PARTITIONS];
 };
 
@@ -140,21 +140,10 @@ struct sla_timer_fire {
 
 /* ---- scripts by SHA ---- */
 
-/* SCRIPT LOAD's answer; opaque is the script's SHA slot in the store. A
- * failed load leaves it empty: calls send the script itself (EVAL). */
-static void
-script_loaded(void *opaque, redisReply *reply)
-{
-    char *sha = opaque;
-    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40)
-        memcpy(sha, reply->str, 41);
-}
-
 /*
  * One script call under construction. Every script takes a partition's three
- * keys, in the order due, inflight, timers: args_new() puts them after the
- * three slots script_send() fills (EVAL[SHA], the script, the key count),
- * and the caller adds the script's ARGV with args_add().
+ * keys, in the order due, inflight, timers: args_new() puts them first, and
+ * the caller adds the script's ARGV with args_add().
  */
 typedef struct {
     const char **v;
@@ -162,26 +151,7 @@ typedef struct {
     int n;
 } script_args;
 
-static int
-args_new(script_args *a, const part *p, size_t nargs)
-{
-    size_t cap = 6 + nargs;
-    a->v = malloc(cap * sizeof(*a->v));
-    a->len = malloc(cap * sizeof(*a->len));
-    if (!a->v || !a->len) {
-        free(a->v);
-        free(a->len);
-        return CH_ENOMEM;
-    }
-    const char *keys[3] = {p->keys.due, p->keys.inflight, p->keys.timers};
-    for (a->n = 3; a->n < 6; a->n++) {
-        a->v[a->n] = keys[a->n - 3];
-        a->len[a->n] = strlen(keys[a->n - 3]);
-    }
-    return 0;
-}
-
-/* Adds one ARGV element (len bytes, binary-safe). */
+/* Adds one word (len bytes, binary-safe). */
 static void
 args_add(script_args *a, const char *s, size_t len)
 {
@@ -189,30 +159,34 @@ args_add(script_args *a, const char *s, size_t len)
     a->len[a->n++] = len;
 }
 
-/* Sends EVALSHA when the script is loaded, else EVAL, and frees a's arrays
- * (Redis has the command by then). Returns as ch_redis_command_argv. */
+static int
+args_new(script_args *a, const part *p, size_t nargs)
+{
+    size_t cap = 3 + nargs;
+    a->v = malloc(cap * sizeof(*a->v));
+    a->len = malloc(cap * sizeof(*a->len));
+    if (!a->v || !a->len) {
+        free(a->v);
+        free(a->len);
+        return CH_ENOMEM;
+    }
+    a->n = 0;
+    args_add(a, p->keys.due, strlen(p->keys.due));
+    args_add(a, p->keys.inflight, strlen(p->keys.inflight));
+    args_add(a, p->keys.timers, strlen(p->keys.timers));
+    return 0;
+}
+
+/* Runs the script by its SHA (the runtime falls back to EVAL after a
+ * NOSCRIPT) and frees a's arrays: the runtime has copied the words. Returns
+ * as ch_redis_script_call. */
 static int
 script_send(sla_timer_store *st, int script, script_args *a, ch_redis_cb cb, void *opaque)
 {
-    int by_sha = st->sha[script][0] != '\0';
-    a->v[0] = by_sha ? "EVALSHA" : "EVAL";
-    a->v[1] = by_sha ? st->sha[script] : scripts[script];
-    a->v[2] = "3";
-    for (int i = 0; i < 3; i++)
-        a->len[i] = strlen(a->v[i]);
-    int rc = ch_redis_command_argv(st->rt, cb, opaque, a->n, a->v, a->len);
+    int rc = ch_redis_script_call(st->scripts[script], cb, opaque, 3, a->n, a->v, a->len);
     free(a->v);
     free(a->len);
     return rc;
-}
-
-/* A NOSCRIPT answer means Redis lost its script cache: forget the SHA so the
- * next call sends the script itself. */
-static void
-check_noscript(sla_timer_store *st, int script, const redisReply *reply)
-{
-    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-        st->sha[script][0] = '\0';
 }
 
 /* Redis TIME as the scripts return it (seconds, microseconds), in us. */
@@ -332,7 +306,6 @@ part_get(sla_timer_store *st, int32_t partition)
 /* ---- firing and deleting ---- */
 
 typedef struct {
-    sla_timer_store *st;
     sla_timer_fire **fires;
     size_t n;
 } ack_ctx;
@@ -349,9 +322,8 @@ ack_ctx_free(ack_ctx *ac)
 static void
 deleted(void *opaque, redisReply *reply)
 {
-    ack_ctx *ac = opaque;
-    check_noscript(ac->st, SCRIPT_ACK, reply);
-    ack_ctx_free(ac);
+    (void)reply; /* a deletion that failed leaves them leased: they fire again */
+    ack_ctx_free(opaque);
 }
 
 /* Sends one deletion script for up to ACK_BATCH of p's delivered timers. If
@@ -364,7 +336,6 @@ send_acks(part *p)
     ack_ctx *ac = calloc(1, sizeof(*ac));
     script_args a;
     if (ac && (ac->fires = malloc(n * sizeof(*ac->fires))) && args_new(&a, p, n) == 0) {
-        ac->st = p->st;
         ac->n = n;
         p->nacks -= n;
         memcpy(ac->fires, p->acks + p->nacks, n * sizeof(*ac->fires));
@@ -426,7 +397,6 @@ claimed(void *opaque, redisReply *reply)
     part *p = opaque;
     sla_timer_store *st = p->st;
     p->claiming = 0;
-    check_noscript(st, SCRIPT_CLAIM, reply);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4) {
         CH_LOG_WARN(
             ch_runtime_log(st->rt), "timer claim failed; retrying", CH_STR("key", p->keys.due),
@@ -487,7 +457,6 @@ changed(void *opaque, redisReply *reply)
 {
     change_ctx *cc = opaque;
     part *p = cc->p;
-    check_noscript(p->st, cc->script, reply);
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
     if (ok && cc->script == SCRIPT_SCHEDULE && p->owned && reply->type == REDIS_REPLY_ARRAY &&
         reply->elements == 3) {
@@ -594,10 +563,6 @@ sla_timer_store_stop(sla_timer_store *st)
 void
 sla_timer_store_redis_ready(sla_timer_store *st)
 {
-    for (int s = 0; s < NSCRIPTS; s++) {
-        st->sha[s][0] = '\0';
-        ch_redis_command(st->rt, script_loaded, st->sha[s], "SCRIPT LOAD %s", scripts[s]);
-    }
     for (int i = 0; i < MAX_PARTITIONS; i++)
         if (st->parts[i] && st->parts[i]->owned)
             claim(st->parts[i]);
@@ -615,12 +580,16 @@ sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_ti
     st->lease_ms = lease_ms;
     st->fire = fire;
     st->opaque = opaque;
+    for (int s = 0; s < NSCRIPTS; s++)
+        if (!(st->scripts[s] = ch_redis_script_new(rt, script_text[s])))
+            goto err; /* the runtime frees the ones registered */
     st->ack_ev = event_new(ch_runtime_base(rt), -1, 0, acks_cb, st);
-    if (!st->ack_ev) {
-        free(st);
-        return NULL;
-    }
+    if (!st->ack_ev)
+        goto err;
     return st;
+err:
+    free(st);
+    return NULL;
 }
 
 void

@@ -19,7 +19,8 @@
  *   (sla_timer_fire_done(f, 1)), together with the others done in the same
  *   loop turn (one script call per partition); otherwise the lease expires
  *   and it fires again, with the same id.
- * - Scripts are loaded once per connection (SCRIPT LOAD) and called by SHA.
+ * - Scripts run by SHA (the runtime's ch_redis_script: EVALSHA, and EVAL
+ *   with the text only after a NOSCRIPT).
  *
  * All callbacks run on the runtime's loop.
  */
@@ -59,16 +60,17 @@ typedef struct {
 typedef void (*sla_timer_store_cb)(void *opaque, int rc);
 
 /*
- * Creates a store on the runtime's loop and Redis. `prefix` starts every key
- * (SLA_KEY_PREFIX; at most SLA_KEY_PREFIX_MAX characters). NULL on ENOMEM.
- * Free with sla_timer_store_free.
+ * Creates a store on the runtime's loop and Redis, from init (it registers
+ * its scripts). `prefix` starts every key (SLA_KEY_PREFIX; at most
+ * SLA_KEY_PREFIX_MAX characters). NULL on ENOMEM. Free with
+ * sla_timer_store_free.
  */
 sla_timer_store *sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms,
                                      sla_timer_fire_fn fire, void *opaque);
 void sla_timer_store_free(sla_timer_store *st);
 
-/* Call when Redis (re)connects: loads the scripts and re-claims owned
- * partitions. */
+/* Call when Redis (re)connects: re-claims owned partitions (a claim lost
+ * with the connection would otherwise leave them unarmed). */
 void sla_timer_store_redis_ready(sla_timer_store *st);
 
 /* Starts firing partition P's timers (claims at once: catch-up). */
