@@ -39,6 +39,10 @@ start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$CHARTER_SOURCE_DIR/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
 start_service reporting
 for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
+# Case B's acknowledgement must reach sla-timer before its 6 s clock runs out;
+# on a busy machine the consumer group can take longer than that to hand out
+# partitions, so the cases are posted only once sla-timer owns its partitions.
+wait_until 30 grep -q '"partition assigned"' "$WORK/sla-timer.log" || fail "sla-timer got no partitions"
 pass "all four services ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
 
 IN=${SVC_PORT[ingest]}
