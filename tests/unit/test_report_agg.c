@@ -16,6 +16,7 @@
 
 #include "charter/errors.h"
 #include "charter/report_agg.h"
+#include "charter/report_table.h"
 #include "charter/timeutil.h"
 
 static ch_org_clocks derby, nch, nihe, ccc, dfc;

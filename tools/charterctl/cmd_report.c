@@ -19,6 +19,7 @@
 
 #include "charter/errors.h"
 #include "charter/report_html.h"
+#include "charter/report_view.h"
 #include "charterctl.h"
 
 #define MAX_BODY (16 * 1024 * 1024)

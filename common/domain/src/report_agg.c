@@ -272,7 +272,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     for (int g = 0; g < 3; g++) {
         char period[16];
         ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
-        snprintf(l.prefix[g], sizeof(l.prefix[g]), "%s|%s|%s|", period, channel, type);
+        ch_report_key_prefix(l.prefix[g], sizeof(l.prefix[g]), period, channel, type);
     }
     const ch_policy_promise *p = oc ? ch_policy_find_promise(&oc->policy, channel, type) : NULL;
     ch_case_state view = open_view(st);
@@ -595,15 +595,48 @@ ch_report_overdue_at(const ch_org_clocks *oc, const ch_report_case *rc, int64_t 
     return now_ms > *due_ms ? 1 : 0;
 }
 
-int
-ch_report_case_bucket(const ch_org_clocks *oc, const ch_report_case *rc, char *buf, size_t bufsz)
+/* The case's day, channel and type, or CH_ENOTFOUND before its `received`. */
+static int
+case_bucket_parts(const ch_org_clocks *oc, const ch_report_case *rc, char day[16],
+                  const char **channel, const char **type)
 {
     if (!rc->received_ms)
         return CH_ENOTFOUND;
+    ch_report_period(local_day(oc, rc->received_ms), CH_REPORT_DAY, day, 16);
+    *channel = rc->clock.channel[0] ? rc->clock.channel : "unspecified";
+    *type = rc->clock.case_type[0] ? rc->clock.case_type : "enquiry";
+    return 0;
+}
+
+int
+ch_report_case_bucket(const ch_org_clocks *oc, const ch_report_case *rc, char *buf, size_t bufsz)
+{
     char day[16];
-    ch_report_period(local_day(oc, rc->received_ms), CH_REPORT_DAY, day, sizeof(day));
-    snprintf(buf, bufsz, "%s|%s|%s", day, rc->clock.channel[0] ? rc->clock.channel : "unspecified",
-             rc->clock.case_type[0] ? rc->clock.case_type : "enquiry");
+    const char *channel, *type;
+    if (case_bucket_parts(oc, rc, day, &channel, &type) != 0)
+        return CH_ENOTFOUND;
+    snprintf(buf, bufsz, "%s|%s|%s", day, channel, type);
+    return 0;
+}
+
+int
+ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, const char *case_id,
+                     char *member, size_t membersz, int64_t *due_ms)
+{
+    char day[16];
+    const char *channel, *type;
+    *due_ms = 0;
+    if (case_bucket_parts(oc, rc, day, &channel, &type) != 0)
+        return CH_ENOTFOUND;
+    if (ch_report_key_format(member, membersz, day, channel, type, case_id) != 0)
+        return CH_EINVAL;
+    int64_t due = 0;
+    int open = !rc->responded_ms && !rc->clock.closed && !rc->clock.escalated;
+    if (open && ch_report_overdue_at(oc, rc, 0, &due) >= 0 && due > 0 &&
+        !rc->clock.paused_since_ms) {
+        *due_ms = due;
+        return 1;
+    }
     return 0;
 }
 
@@ -693,145 +726,4 @@ ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc)
     }
     json_decref(o);
     return 0;
-}
-
-/* ---- tables ---- */
-
-static size_t
-lower_bound(const ch_report_table *t, const char *key)
-{
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(t->items[mid].key, key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-int
-ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        size_t i = lower_bound(t, items[k].key);
-        if (i < t->n && strcmp(t->items[i].key, items[k].key) == 0) {
-            t->items[i].value += items[k].value;
-            if (t->items[i].value == 0) {
-                memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof(*t->items));
-                t->n--;
-            }
-            continue;
-        }
-        if (items[k].value == 0)
-            continue;
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 64;
-            ch_report_item *p = realloc(t->items, cap * sizeof(*p));
-            if (!p)
-                return CH_ENOMEM;
-            t->items = p;
-            t->cap = cap;
-        }
-        memmove(&t->items[i + 1], &t->items[i], (t->n - i) * sizeof(*t->items));
-        t->items[i] = items[k];
-        t->n++;
-    }
-    return 0;
-}
-
-int64_t
-ch_report_table_get(const ch_report_table *t, const char *key)
-{
-    size_t i = lower_bound(t, key);
-    return i < t->n && strcmp(t->items[i].key, key) == 0 ? t->items[i].value : 0;
-}
-
-ch_report_table
-ch_report_table_prefix(const ch_report_table *t, const char *prefix)
-{
-    size_t plen = strlen(prefix), lo = lower_bound(t, prefix), hi = lo;
-    while (hi < t->n && strncmp(t->items[hi].key, prefix, plen) == 0)
-        hi++;
-    ch_report_table s = {t->items + lo, hi - lo, 0};
-    return s;
-}
-
-void
-ch_report_table_free(ch_report_table *t)
-{
-    free(t->items);
-    memset(t, 0, sizeof(*t));
-}
-
-static int
-field_is(const char *s, size_t len, const char *want)
-{
-    return !want || (strlen(want) == len && memcmp(s, want, len) == 0);
-}
-
-void
-ch_report_sum(const ch_report_table *t, const ch_report_filter *f, ch_report_totals *out)
-{
-    static const size_t period_len[] = {10, 7, 4};
-    memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < t->n; i++) {
-        const char *key = t->items[i].key;
-        const char *b1 = strchr(key, '|'), *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
-        const char *b3 = b2 ? strchr(b2 + 1, '|') : NULL;
-        if (!b3 || (size_t)(b1 - key) != period_len[f->granularity])
-            continue;
-        char period[16];
-        memcpy(period, key, (size_t)(b1 - key));
-        period[b1 - key] = '\0';
-        if ((f->from && strcmp(period, f->from) < 0) || (f->to && strcmp(period, f->to) > 0))
-            continue;
-        if (!field_is(b1 + 1, (size_t)(b2 - b1 - 1), f->channel) ||
-            !field_is(b2 + 1, (size_t)(b3 - b2 - 1), f->case_type))
-            continue;
-        const char *fig = b3 + 1;
-        int64_t v = t->items[i].value;
-        if (strncmp(fig, "support.", 8) == 0) {
-            for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++)
-                if (strcmp(fig + 8, support_names[k]) == 0)
-                    out->support[k] += v;
-            continue;
-        }
-        if (strncmp(fig, "ttr.", 4) == 0) {
-            for (int u = 0; u < CH_REPORT_UNIT_COUNT; u++) {
-                size_t ul = strlen(unit_names[u]);
-                if (strncmp(fig + 4, unit_names[u], ul) == 0 && fig[4 + ul] == '.') {
-                    long n = strtol(fig + 5 + ul, NULL, 10);
-                    if (n >= 0 && n <= CH_REPORT_TTR_MAX)
-                        out->ttr[u][n] += v;
-                }
-            }
-            continue;
-        }
-        for (int k = 0; k < CH_REPORT_FIG_COUNT; k++)
-            if (strcmp(fig, fig_names[k]) == 0)
-                out->fig[k] += v;
-    }
-}
-
-int
-ch_report_percentile(const int64_t *hist, size_t len, int pct, int64_t *value)
-{
-    if (pct < 1 || pct > 100)
-        return CH_EINVAL;
-    int64_t total = 0;
-    for (size_t i = 0; i < len; i++)
-        total += hist[i];
-    if (total <= 0)
-        return CH_ENOTFOUND;
-    int64_t rank = (total * pct + 99) / 100, seen = 0;
-    for (size_t i = 0; i < len; i++) {
-        seen += hist[i];
-        if (seen >= rank) {
-            *value = (int64_t)i;
-            return 0;
-        }
-    }
-    return CH_ENOTFOUND;
 }

@@ -69,11 +69,6 @@
  * subtracted (elapsed units). Values above CH_REPORT_TTR_MAX count as that.
  * Each response adds one to the histogram counter "ttr.<unit>.<value>".
  *
- * PERCENTILES are nearest-rank over that histogram: the p-th percentile of N
- * values is the smallest value v such that at least ceil(p * N / 100) values
- * are <= v. The median is the 50th: for an even N, the lower middle value.
- * Always a value that occurred; never interpolated.
- *
  * Pure: no I/O, no clock reads; "now" is a parameter.
  */
 #ifndef CHARTER_REPORT_AGG_H
@@ -83,6 +78,7 @@
 #include <stdint.h>
 
 #include "charter/case_clock.h"
+#include "charter/report_keys.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
@@ -230,59 +226,22 @@ int ch_report_overdue_at(const ch_org_clocks *oc, const ch_report_case *rc, int6
 int ch_report_case_bucket(const ch_org_clocks *oc, const ch_report_case *rc, char *buf,
                           size_t bufsz);
 
+/*
+ * The case's member of the open-and-overdue set,
+ * "<day>|<channel>|<type>|<case id>" (report_keys.h), into member, and
+ * whether the set should hold it: 1, with *due_ms the instant it falls
+ * overdue (its score: the set is read up to "now"); 0 when it should not
+ * (answered, closed, escalated, paused, no clock running, or a clock that
+ * cannot be computed); CH_ENOTFOUND before its `received` (no member: leave
+ * the set alone); CH_EINVAL when the member does not fit membersz.
+ */
+int ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, const char *case_id,
+                         char *member, size_t membersz, int64_t *due_ms);
+
 /* Case <-> compact JSON (stored per case). to_json returns a malloc'd string
  * (NULL on ENOMEM); from_json returns 0 or CH_EINVAL. */
 char *ch_report_case_to_json(const ch_report_case *rc);
 int ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc);
-
-/* ---- reading the counters ---- */
-
-/* Counters in memory, sorted by key (e.g. a Redis hash as read back, or a
- * replay). Start from all zeros; free with ch_report_table_free. */
-typedef struct {
-    ch_report_item *items;
-    size_t n, cap;
-} ch_report_table;
-
-/* Adds each item's value to the counter of its key (counters that reach 0
- * are dropped). 0 or CH_ENOMEM. */
-int ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t n);
-int64_t ch_report_table_get(const ch_report_table *t, const char *key);
-/* The counters whose key starts with prefix, as a table borrowing t's items
- * (do not free or add to it): summing it equals summing those keys of t. */
-ch_report_table ch_report_table_prefix(const ch_report_table *t, const char *prefix);
-void ch_report_table_free(ch_report_table *t);
-
-/* Which counters to sum. from/to: periods, inclusive, compared as text, of
- * the granularity's length ("2026-11-01".."2026-11-30", "2026-01".."2026-06");
- * NULL for no bound. channel, case_type: exact names, NULL for all. */
-typedef enum {
-    CH_REPORT_DAY = 0,
-    CH_REPORT_MONTH,
-    CH_REPORT_YEAR,
-} ch_report_granularity;
-
-typedef struct {
-    ch_report_granularity granularity;
-    const char *from, *to;
-    const char *channel, *case_type;
-} ch_report_filter;
-
-typedef struct {
-    int64_t fig[CH_REPORT_FIG_COUNT];
-    int64_t support[CH_REPORT_SUPPORT_COUNT];
-    int64_t ttr[CH_REPORT_UNIT_COUNT][CH_REPORT_TTR_MAX + 1]; /* histogram per unit */
-} ch_report_totals;
-
-/* Sums the counters the filter selects into *out (zeroed first). */
-void ch_report_sum(const ch_report_table *t, const ch_report_filter *f, ch_report_totals *out);
-
-/*
- * Nearest-rank percentile (see above) of a histogram hist[0..len-1] where
- * hist[v] is how many values equal v; pct in 1..100. Returns 0 with *value,
- * CH_ENOTFOUND when the histogram is empty, CH_EINVAL for pct out of range.
- */
-int ch_report_percentile(const int64_t *hist, size_t len, int pct, int64_t *value);
 
 /* The local day number (calendar.h) of an instant in the organisation's
  * time zone (UTC when oc is NULL): the day a case received then belongs to. */

@@ -1,31 +1,7 @@
 /*
- * The charter's figures as people read them: one line per promise, rendered
- * as the reporting service's HTML dashboard and as the annual publication
- * (HTML or CSV) that charterctl writes.
- *
- * WHY A VIEW PER PROMISE
- *
- * report_agg counts per period x channel x case type, because that is what
- * an event knows. A charter is read per promise ("we will reply to letters
- * within 10 working days"), and one promise may cover several channels and
- * types. ch_report_view_build() maps every counter to the promise the policy
- * applies to its channel and case type (ch_policy_find_promise(), the same
- * choice sla-timer made when it set the case's clocks) and keeps, for that
- * promise, the one pair of figures it is judged by:
- *   - a response clock: answered in time / late (against the target in
- *     force, an agreed extension included);
- *   - otherwise a call-answering promise: calls answered in time / late;
- *   - otherwise a promise to see visitors: visitors seen in time / late;
- *   - otherwise an acknowledgement promise: acknowledged in time / late;
- *   - otherwise measured only: cases received, nothing judged.
- * "% within" is in_time / (in_time + late); the target is a share the
- * caller gives (a charter's "we will" is a promise to everyone: 100 unless
- * the organisation publishes against a lower one). A promise is met when
- * the share is at least the target.
- *
- * The same rows come back from GET /v1/report ("promises"), so charterctl
- * renders the publication from JSON without reading policies itself
- * (ch_report_view rows are plain values).
+ * The per-promise view (report_view.h) rendered: the reporting service's
+ * HTML dashboard and the annual publication (HTML or CSV) that charterctl
+ * writes.
  *
  * Rendering escapes every text that came from outside (names, promise
  * words, ids) for HTML, or quotes it for CSV. The HTML has no external
@@ -39,91 +15,8 @@
 #define CHARTER_REPORT_HTML_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#include "charter/policy.h"
-#include "charter/report_agg.h"
-
-/* What a promise is judged by (see above). */
-typedef enum {
-    CH_REPORT_MEASURE_NONE = 0,     /* "measured": no time promised */
-    CH_REPORT_MEASURE_ANSWERED,     /* "answered" */
-    CH_REPORT_MEASURE_CALLS,        /* "calls" */
-    CH_REPORT_MEASURE_VISITORS,     /* "visitors" */
-    CH_REPORT_MEASURE_ACKNOWLEDGED, /* "acknowledged" */
-} ch_report_measure;
-
-const char *ch_report_measure_name(ch_report_measure m);
-/* The name above back to the value: 0, or CH_EINVAL. */
-int ch_report_measure_parse(const char *name, ch_report_measure *out);
-/* The measure of a promise as the policy states it. */
-ch_report_measure ch_report_promise_measure(const ch_policy_promise *pr);
-
-#define CH_REPORT_TREND_MAX 31
-#define CH_REPORT_PERIOD_MAX 12 /* "2026-11-23" and its NUL, rounded */
-
-typedef struct {
-    char period[CH_REPORT_PERIOD_MAX];
-    int64_t in_time, late;
-} ch_report_point;
-
-typedef struct {
-    char id[64];
-    char promise[512]; /* in plain English (ch_policy_describe_promise) */
-    ch_report_measure measure;
-    int64_t received; /* cases the promise covers, received in the period */
-    int64_t in_time, late;
-    int64_t overdue_now; /* among the open cases the caller gave */
-    double target_pct;   /* 0 when the measure is NONE */
-    size_t ntrend;
-    ch_report_point trend[CH_REPORT_TREND_MAX]; /* oldest first */
-} ch_report_promise_row;
-
-typedef struct {
-    char id[64];
-    char name[128];
-    char period[32]; /* what the figures cover: "2026-11", "2026", "2026-01 to 2026-06" */
-    int64_t received, overdue_now;
-    ch_report_promise_row *rows; /* one per promise, in the policy's order; owned */
-    size_t nrows;
-} ch_report_view;
-
-/*
- * Builds the per-promise view of one organisation.
- *   p        the organisation's policy (its promises, id and name);
- *   t        its counters (report_agg keys);
- *   f        which counters make the rows' figures (granularity, from, to,
- *            channel, type, as in ch_report_sum);
- *   trend    ntrend periods of f's granularity, oldest first, for each
- *            row's trend (at most CH_REPORT_TREND_MAX; ntrend 0: none);
- *   overdue  noverdue members of the open-and-overdue set,
- *            "<day>|<channel>|<type>|<case>", all counted (the caller picks
- *            them); each is counted for its promise and in the total;
- *   target_pct  the share each timed promise is held to (0 < x <= 100).
- * Returns 0 and fills *out (free with ch_report_view_free), CH_EINVAL for
- * ntrend or target_pct out of range, or CH_ENOMEM; on failure *out is
- * empty. Counters whose channel and type no promise covers are in
- * out->received but in no row.
- */
-int ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_report_filter *f,
-                         const char (*trend)[CH_REPORT_PERIOD_MAX], size_t ntrend,
-                         const char *const *overdue, size_t noverdue, double target_pct,
-                         ch_report_view *out);
-void ch_report_view_free(ch_report_view *v);
-
-/*
- * The n periods of granularity g that end with `period` (included), oldest
- * first: ("2026-11", MONTH, 3) -> 2026-09, 2026-10, 2026-11. 0, or
- * CH_EINVAL when period is not of g's shape or n is 0 or above
- * CH_REPORT_TREND_MAX.
- */
-int ch_report_periods_ending(const char *period, ch_report_granularity g, size_t n,
-                             char (*out)[CH_REPORT_PERIOD_MAX]);
-
-/* in_time / (in_time + late) as a percentage, or -1 when nothing was judged. */
-double ch_report_row_pct(const ch_report_promise_row *r);
-/* 1 met, 0 not met, -1 nothing to judge (measured only, or no cases). */
-int ch_report_row_met(const ch_report_promise_row *r);
+#include "charter/report_view.h"
 
 /* s with & < > " ' as entities; malloc'd, NULL on ENOMEM. */
 char *ch_report_html_escape(const char *s);
