@@ -113,6 +113,16 @@ ch_report_table_prefix(const ch_report_table *t, const char *prefix)
     return s;
 }
 
+ch_report_table
+ch_report_table_period(const ch_report_table *t, const char *period)
+{
+    char prefix[CH_REPORT_KEY_PERIOD_MAX + 1];
+    int n = snprintf(prefix, sizeof(prefix), "%s|", period);
+    if (n < 0 || (size_t)n >= sizeof(prefix))
+        return (ch_report_table){0};
+    return ch_report_table_prefix(t, prefix);
+}
+
 void
 ch_report_table_free(ch_report_table *t)
 {

@@ -51,6 +51,10 @@ int64_t ch_report_table_get(const ch_report_table *t, const char *key);
 /* The counters whose key starts with prefix, as a table borrowing t's items
  * (do not free or add to it): summing it equals summing those keys of t. */
 ch_report_table ch_report_table_prefix(const ch_report_table *t, const char *prefix);
+/* The counters of one period ("2026-11": the keys "2026-11|..."), as
+ * ch_report_table_prefix gives them: summing it with a filter on that
+ * period equals summing t with it. */
+ch_report_table ch_report_table_period(const ch_report_table *t, const char *period);
 void ch_report_table_free(ch_report_table *t);
 
 /* Which counters to sum. from/to: periods, inclusive, compared as text, of

@@ -1,0 +1,227 @@
+/*
+ * Counting a record: count -> counted -> case_loaded -> figures_written.
+ *
+ * Each record is counted at most once whatever Kafka redelivers: the store's
+ * count script records its id and adds to the counts atomically (fired
+ * timers by their stable timer id, so a timer fired twice counts once). The
+ * figures step then runs for repeats too: it is idempotent by itself (a
+ * redelivered record moves its case by nothing; report_agg.h says why) and
+ * finishes a record whose first attempt stopped after counting. It reads the
+ * case, plans the change (counting.h, pure) and writes it with a
+ * compare-and-set; a case changed meanwhile is retried from the record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/v1/case_event.pb-c.h"
+#include "charter/v1/notification.pb-c.h"
+#include "charter/v1/timer.pb-c.h"
+#include "reporting.h"
+#include "store.h"
+
+/* ---- the decisions (counting.h) ---- */
+
+const char *
+report_count_refusal(const ch_report_counted *c)
+{
+    if (!c->organisation[0] || !c->event_id[0])
+        return "event without organisation or id";
+    if (strlen(c->organisation) >= REPORT_ORG_MAX || strpbrk(c->organisation, "{}") ||
+        strlen(c->case_id) >= REPORT_CASE_MAX)
+        return "organisation or case id too long or with braces";
+    return NULL;
+}
+
+int
+report_delta_periods(const ch_report_item *delta, size_t n,
+                     char (*periods)[CH_REPORT_KEY_PERIOD_MAX])
+{
+    int np = 0;
+    for (size_t i = 0; i < n && np < 3; i++) {
+        ch_report_key_span k;
+        if (ch_report_key_split(delta[i].key, &k) != 0 || k.period_len == 0 ||
+            k.period_len >= CH_REPORT_KEY_PERIOD_MAX)
+            continue;
+        int known = 0;
+        for (int j = 0; j < np && !known; j++)
+            known = strncmp(periods[j], k.period, k.period_len) == 0 && !periods[j][k.period_len];
+        if (known)
+            continue;
+        memcpy(periods[np], k.period, k.period_len);
+        periods[np++][k.period_len] = '\0';
+    }
+    return np;
+}
+
+static int
+apply(const ch_org_clocks *oc, ch_report_case *rc, const ProtobufCMessage *msg,
+      ch_report_item *delta)
+{
+    if (msg->descriptor == &charter__v1__case_event__descriptor)
+        return ch_report_on_case_event(oc, rc, (const Charter__V1__CaseEvent *)msg, delta,
+                                       CH_REPORT_MAX_ITEMS);
+    if (msg->descriptor == &charter__v1__timer_fired__descriptor)
+        return ch_report_on_timer(oc, rc, (const Charter__V1__TimerFired *)msg, delta,
+                                  CH_REPORT_MAX_ITEMS);
+    return ch_report_on_outcome(oc, rc, (const Charter__V1__NotificationOutcome *)msg, delta,
+                                CH_REPORT_MAX_ITEMS);
+}
+
+int
+report_case_plan_make(const ch_org_clocks *oc, const char *case_id, const char *old_state,
+                      size_t len, const ProtobufCMessage *msg, report_case_plan *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->open_op = "";
+    ch_report_case rc;
+    memset(&rc, 0, sizeof(rc));
+    if (old_state) {
+        if (!(out->old_state = strndup(old_state, len)))
+            return CH_ENOMEM;
+        if (ch_report_case_from_json(old_state, len, &rc) != 0)
+            out->state_unreadable = 1;
+    }
+    if (!(out->delta = malloc(CH_REPORT_MAX_ITEMS * sizeof(*out->delta))))
+        return CH_ENOMEM;
+    int n = apply(oc, &rc, msg, out->delta);
+    if (n < 0)
+        return n == CH_ENOMEM ? CH_ENOMEM : CH_EBADMSG;
+    out->ndelta = n;
+    if (!(out->state = ch_report_case_to_json(&rc)))
+        return CH_ENOMEM;
+    if (n == 0 && out->old_state && strcmp(out->state, out->old_state) == 0) {
+        out->unchanged = 1;
+        return 0;
+    }
+    int in = ch_report_open_entry(oc, &rc, case_id, out->member, sizeof(out->member), &out->due_ms);
+    out->open_op = in == 1 ? "add" : in == 0 ? "rem" : "";
+    if (in < 0)
+        out->member[0] = '\0';
+    out->nperiods = report_delta_periods(out->delta, (size_t)n, out->periods);
+    return 0;
+}
+
+void
+report_case_plan_free(report_case_plan *p)
+{
+    free(p->old_state);
+    free(p->state);
+    free(p->delta);
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- the chain ---- */
+
+typedef struct {
+    reporting *r;
+    ch_msg *m;
+    const ProtobufCMessage *msg;
+    char org[REPORT_ORG_MAX];
+    char case_id[REPORT_CASE_MAX];
+    report_case_plan plan;
+} count_ctx;
+
+static void
+ctx_done(count_ctx *c, int rc, const char *why)
+{
+    ch_msg_done(c->m, rc, why);
+    report_case_plan_free(&c->plan);
+    free(c);
+}
+
+static void
+figures_written(void *opaque, int rc, const char *why)
+{
+    count_ctx *c = opaque;
+    if (rc == CH_EEXIST)
+        ch_metric_add(c->r->m_conflicts, 1);
+    if (rc != 0) {
+        ctx_done(c, CH_EAGAIN, why);
+        return;
+    }
+    for (int i = 0; i < c->plan.nperiods; i++)
+        report_mark_dirty(c->r, c->org, c->plan.periods[i]);
+    ctx_done(c, 0, NULL);
+}
+
+static void
+case_loaded(void *opaque, int rc, const char *state, size_t len)
+{
+    count_ctx *c = opaque;
+    if (rc != 0) {
+        ctx_done(c, CH_EAGAIN, "redis unavailable");
+        return;
+    }
+    const ch_org_clocks *oc = ch_org_set_find(&c->r->orgs, c->org);
+    rc = report_case_plan_make(oc, c->case_id, state, len, c->msg, &c->plan);
+    if (c->plan.state_unreadable)
+        CH_LOG_WARN(ch_runtime_log(c->r->rt), "report case state unreadable; starting again",
+                    CH_STR("case_id", c->case_id));
+    if (rc != 0) {
+        ctx_done(c, rc == CH_ENOMEM ? CH_EAGAIN : CH_EBADMSG,
+                 rc == CH_ENOMEM ? "out of memory"
+                                 : "a record the case cannot take (no time, or a deadline "
+                                   "outside 1995-2100)");
+        return;
+    }
+    if (c->plan.unchanged) {
+        ctx_done(c, 0, NULL);
+        return;
+    }
+    const report_case_plan *p = &c->plan;
+    report_case_change change = {p->old_state, p->state,         c->r->cfg->case_ttl_s,
+                                 p->open_op,   p->member,        p->due_ms,
+                                 p->delta,     (size_t)p->ndelta};
+    rc = report_store_case_write(c->r->rt, c->org, c->case_id, &change, figures_written, c);
+    if (rc != 0)
+        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+}
+
+static void
+counted(void *opaque, int rc, int first, const char *why)
+{
+    count_ctx *c = opaque;
+    if (rc != 0) {
+        ctx_done(c, CH_EAGAIN, why);
+        return;
+    }
+    ch_metric_add(first ? c->r->m_counted : c->r->m_repeats, 1);
+    if (!c->case_id[0]) {
+        ctx_done(c, 0, NULL);
+        return;
+    }
+    rc = report_store_case_read(c->r->rt, c->org, c->case_id, case_loaded, c);
+    if (rc != 0)
+        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+}
+
+void
+report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
+{
+    reporting *r = svc;
+    ch_report_counted what;
+    const char *refused = ch_report_counts_of(msg, &what) != 0 ? "a record of another type"
+                                                               : report_count_refusal(&what);
+    if (refused) {
+        ch_msg_done(m, CH_EBADMSG, refused);
+        return;
+    }
+    count_ctx *c = calloc(1, sizeof(*c));
+    if (!c) {
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+        return;
+    }
+    c->r = r;
+    c->m = m;
+    c->msg = msg;
+    snprintf(c->org, sizeof(c->org), "%s", what.organisation);
+    snprintf(c->case_id, sizeof(c->case_id), "%s", what.case_id);
+    int rc = report_store_count(r->rt, c->org, what.event_id, r->cfg->dedupe_ttl_s, what.names,
+                                what.nnames, counted, c);
+    if (rc != 0) {
+        free(c);
+        ch_msg_done(m, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+    }
+}

@@ -1,0 +1,81 @@
+/*
+ * charter-reporting's private interfaces: the one context every handler is
+ * given, and what each file offers the others.
+ *
+ *   main.c       the descriptor: config, init, reload, fini, wiring
+ *   counting.c   a record -> counts, its case and figures (store.h)
+ *   api.c        GET /v1/report: JSON figures and one line per promise
+ *   dashboard.c  GET /: the HTML dashboard
+ *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
+ *   store.c      every Redis key and script; the loaders the readers share
+ *
+ * Nothing keeps a pointer into `orgs` across a loop turn: a reload swaps the
+ * set, so each handler looks its organisation up by id when Redis answers.
+ */
+#ifndef CHARTER_REPORTING_H
+#define CHARTER_REPORTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/case_clock.h"
+#include "charter/report_keys.h"
+#include "charter/runtime.h"
+#include "counting.h"
+
+struct evhttp_request;
+
+typedef struct {
+    int64_t dedupe_ttl_s;
+    char *policy_dir;
+    int64_t case_ttl_s;
+    int64_t snapshot_interval_s;
+    int64_t target_pct;
+} report_config;
+
+/* An organisation's period whose snapshot is due. */
+typedef struct {
+    char org[REPORT_ORG_MAX];
+    char period[CH_REPORT_KEY_PERIOD_MAX];
+} report_org_period;
+
+typedef struct {
+    report_org_period *v;
+    size_t n, cap;
+} report_org_periods;
+
+typedef struct report_round report_round;
+
+typedef struct reporting {
+    ch_runtime *rt;
+    const report_config *cfg;
+    ch_org_set orgs; /* empty without report.policy_dir */
+    ch_metric *m_counted, *m_repeats, *m_conflicts, *m_reloads;
+    ch_metric *m_snapshots, *m_snapshot_failures;
+    report_org_periods dirty;                   /* changed since their last snapshot */
+    char known[CH_ORG_SET_MAX][REPORT_ORG_MAX]; /* organisations with figures, for the refresh */
+    size_t nknown;
+    int64_t last_refresh_ms;
+    report_round *round; /* the snapshots being written, or NULL */
+} reporting;
+
+/* counting.c: a record from any of the three topics (ch_service.on_message). */
+void report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg);
+
+/* api.c: GET /v1/report?organisation=ID[&channel=&type=&from=&to=&granularity=] */
+void report_get_report(void *svc, struct evhttp_request *req, const char *rest);
+/* 503 with Retry-After: 5 and the message. */
+void report_reply_unavailable(struct evhttp_request *req, const char *message);
+
+/* dashboard.c: GET /[?month=YYYY-MM] */
+void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);
+
+/* snapshots.c: (org, period) is due a snapshot (once; beyond a bound it is
+ * left to the periodic refresh, which covers the current periods). */
+void report_mark_dirty(reporting *r, const char *org, const char *period);
+/* ch_service.tick: the periodic refresh and one snapshot round at a time. */
+void report_tick(void *svc, int64_t now_ms);
+/* Frees what the snapshots hold (at fini). */
+void report_snapshots_fini(reporting *r);
+
+#endif

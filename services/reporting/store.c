@@ -1,0 +1,371 @@
+/*
+ * reporting's Redis store (store.h lists the keys and says why two scripts).
+ * This is the only file of the service that sees hiredis: each call turns a
+ * reply into values (a count, a state, tables, the open index) before it
+ * reaches the caller. The scripts go with EVAL and their text on each call,
+ * as they always have; the runtime's script registry, when there is one,
+ * replaces send_script() alone.
+ */
+#include "store.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+
+/* KEYS: seen, counts. ARGV: ttl, name1, name2, ... Returns 1 if counted. */
+static const char count_lua[] =
+    "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "  for i = 2, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+/* KEYS: case, figures, open. ARGV: old state ("" for none), new state, ttl,
+ * open op ("add", "rem" or ""), open member, score, then field/delta pairs.
+ * Returns 1, or -1 when the case changed since it was read. */
+static const char case_lua[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if (cur or '') ~= ARGV[1] then return -1 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+    "for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end\n"
+    "if ARGV[4] == 'add' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])\n"
+    "elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[3], ARGV[5]) end\n"
+    "return 1\n";
+
+/* ---- keys ---- */
+
+#define KEY_MAX 320
+
+/* "charter:report:{<org>}:<what>", or with ":<id>" after it when id is given. */
+static void
+key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
+{
+    snprintf(buf, KEY_MAX, "charter:report:{%s}:%s%s%s", org, what, id ? ":" : "", id ? id : "");
+}
+
+/* EVAL script with its keys then its arguments. */
+static int
+send_script(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *script, int nkeys,
+            const char **args, int nargs)
+{
+    int argc = 3 + nargs;
+    const char **argv = malloc((size_t)argc * sizeof(*argv));
+    size_t *argvlen = malloc((size_t)argc * sizeof(*argvlen));
+    char n[16];
+    if (!argv || !argvlen) {
+        free(argv);
+        free(argvlen);
+        return CH_ENOMEM;
+    }
+    snprintf(n, sizeof(n), "%d", nkeys);
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = n;
+    memcpy(argv + 3, args, (size_t)nargs * sizeof(*args));
+    for (int i = 0; i < argc; i++)
+        argvlen[i] = strlen(argv[i]);
+    int rc = ch_redis_command_argv(rt, cb, opaque, argc, argv, argvlen);
+    free(argv);
+    free(argvlen);
+    return rc;
+}
+
+/* ---- counting a record ---- */
+
+typedef struct {
+    report_counted_fn done;
+    void *opaque;
+} counted_call;
+
+static void
+counted(void *opaque, redisReply *reply)
+{
+    counted_call c = *(counted_call *)opaque;
+    free(opaque);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        c.done(c.opaque, CH_EAGAIN, 0, reply && reply->str ? reply->str : "redis unavailable");
+    else
+        c.done(c.opaque, 0, reply->integer != 0, NULL);
+}
+
+int
+report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_t ttl_s,
+                   const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
+                   report_counted_fn done, void *opaque)
+{
+    char seen[KEY_MAX], counts[KEY_MAX], ttl[24];
+    key_of(seen, org, "seen", event_id);
+    key_of(counts, org, "counts", NULL);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
+    const char *args[16] = {seen, counts, ttl};
+    int nargs = 3;
+    for (size_t i = 0; i < nnames && nargs < 13; i++)
+        args[nargs++] = names[i];
+    counted_call *c = malloc(sizeof(*c));
+    if (!c)
+        return CH_ENOMEM;
+    c->done = done;
+    c->opaque = opaque;
+    int rc = send_script(rt, counted, c, count_lua, 2, args, nargs);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+/* ---- a case's state ---- */
+
+typedef struct {
+    report_case_fn done;
+    void *opaque;
+} case_call;
+
+static void
+case_read(void *opaque, redisReply *reply)
+{
+    case_call c = *(case_call *)opaque;
+    free(opaque);
+    if (!reply || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL))
+        c.done(c.opaque, CH_EAGAIN, NULL, 0);
+    else if (reply->type == REDIS_REPLY_STRING)
+        c.done(c.opaque, 0, reply->str, reply->len);
+    else
+        c.done(c.opaque, 0, NULL, 0);
+}
+
+int
+report_store_case_read(ch_runtime *rt, const char *org, const char *case_id, report_case_fn done,
+                       void *opaque)
+{
+    case_call *c = malloc(sizeof(*c));
+    if (!c)
+        return CH_ENOMEM;
+    c->done = done;
+    c->opaque = opaque;
+    char key[KEY_MAX];
+    key_of(key, org, "case", case_id);
+    int rc = ch_redis_command(rt, case_read, c, "GET %s", key);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+typedef struct {
+    report_written_fn done;
+    void *opaque;
+} written_call;
+
+static void
+case_written(void *opaque, redisReply *reply)
+{
+    written_call c = *(written_call *)opaque;
+    free(opaque);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        c.done(c.opaque, CH_EAGAIN, reply && reply->str ? reply->str : "redis unavailable");
+    else if (reply->integer < 0)
+        c.done(c.opaque, CH_EEXIST, "the case changed meanwhile; retrying");
+    else
+        c.done(c.opaque, 0, NULL);
+}
+
+int
+report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
+                        const report_case_change *ch, report_written_fn done, void *opaque)
+{
+    char kcase[KEY_MAX], kfig[KEY_MAX], kopen[KEY_MAX], ttl[24], score[24] = "0";
+    key_of(kcase, org, "case", case_id);
+    key_of(kfig, org, "figures", NULL);
+    key_of(kopen, org, "open", NULL);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)ch->ttl_s);
+    if (strcmp(ch->open_op, "add") == 0)
+        snprintf(score, sizeof(score), "%lld", (long long)ch->due_ms);
+    int nargs = 9 + 2 * (int)ch->ndelta;
+    const char **args = malloc((size_t)nargs * sizeof(*args));
+    char(*values)[24] = malloc((ch->ndelta ? ch->ndelta : 1) * sizeof(*values));
+    written_call *c = malloc(sizeof(*c));
+    if (!args || !values || !c) {
+        free(args);
+        free(values);
+        free(c);
+        return CH_ENOMEM;
+    }
+    c->done = done;
+    c->opaque = opaque;
+    int k = 0;
+    args[k++] = kcase;
+    args[k++] = kfig;
+    args[k++] = kopen;
+    args[k++] = ch->old_state ? ch->old_state : "";
+    args[k++] = ch->state;
+    args[k++] = ttl;
+    args[k++] = ch->open_op;
+    args[k++] = ch->member ? ch->member : "";
+    args[k++] = score;
+    for (size_t i = 0; i < ch->ndelta; i++) {
+        snprintf(values[i], sizeof(values[i]), "%lld", (long long)ch->delta[i].value);
+        args[k++] = ch->delta[i].key;
+        args[k++] = values[i];
+    }
+    int rc = send_script(rt, case_written, c, case_lua, 3, args, nargs);
+    free(args);
+    free(values);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+/* ---- loading an organisation ---- */
+
+typedef struct {
+    ch_runtime *rt;
+    char org[128];
+    int64_t now_ms;
+    report_loaded_fn done;
+    void *opaque;
+    report_data d;
+} load_call;
+
+static void
+load_finish(load_call *l, int rc)
+{
+    l->done(l->opaque, rc, rc == 0 ? &l->d : NULL);
+    ch_report_table_free(&l->d.counts);
+    ch_report_table_free(&l->d.figures);
+    free(l->d.open.members);
+    free(l->d.open.keys);
+    free(l);
+}
+
+/* A hash read back (HGETALL: field, value, ...) as a table. */
+static int
+table_of(ch_report_table *t, const redisReply *reply)
+{
+    size_t npairs = reply->elements / 2;
+    const char **kv = malloc((npairs ? 2 * npairs : 1) * sizeof(*kv));
+    if (!kv)
+        return CH_ENOMEM;
+    for (size_t i = 0; i < 2 * npairs; i++)
+        kv[i] = reply->element[i]->str ? reply->element[i]->str : "";
+    int rc = ch_report_table_from_pairs(t, kv, npairs);
+    free(kv);
+    return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+open_loaded(void *opaque, redisReply *reply)
+{
+    load_call *l = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        load_finish(l, CH_EAGAIN);
+        return;
+    }
+    report_open *o = &l->d.open;
+    size_t cap = reply->elements ? reply->elements : 1;
+    o->members = malloc(cap * sizeof(*o->members));
+    o->keys = malloc(cap * sizeof(*o->keys));
+    if (!o->members || !o->keys) {
+        load_finish(l, CH_ENOMEM);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->str)
+            o->members[o->n++] = reply->element[i]->str;
+    qsort(o->members, o->n, sizeof(*o->members), cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < o->n; i++)
+        if (ch_report_key_parse(o->members[i], &o->keys[n]) == 0)
+            o->members[n++] = o->members[i];
+    o->n = n;
+    load_finish(l, 0);
+}
+
+static void
+figures_loaded(void *opaque, redisReply *reply)
+{
+    load_call *l = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        load_finish(l, CH_EAGAIN);
+        return;
+    }
+    int rc = table_of(&l->d.figures, reply);
+    char key[KEY_MAX];
+    key_of(key, l->org, "open", NULL);
+    if (rc == 0 && ch_redis_command(l->rt, open_loaded, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+                                    (long long)l->now_ms) != 0)
+        rc = CH_EAGAIN;
+    if (rc != 0)
+        load_finish(l, rc);
+}
+
+static int
+load_figures(load_call *l)
+{
+    char key[KEY_MAX];
+    key_of(key, l->org, "figures", NULL);
+    return ch_redis_command(l->rt, figures_loaded, l, "HGETALL %s", key);
+}
+
+static void
+counts_loaded(void *opaque, redisReply *reply)
+{
+    load_call *l = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        load_finish(l, CH_EAGAIN);
+        return;
+    }
+    int rc = table_of(&l->d.counts, reply);
+    if (rc == 0 && load_figures(l) != 0)
+        rc = CH_EAGAIN;
+    if (rc != 0)
+        load_finish(l, rc);
+}
+
+void
+report_open_range(const report_open *o, const char *period, size_t *lo, size_t *hi)
+{
+    size_t plen = strlen(period), a = 0, b = o->n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (strncmp(o->members[mid], period, plen) < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < o->n && strncmp(o->members[b], period, plen) == 0)
+        b++;
+    *hi = b;
+}
+
+int
+report_store_load(ch_runtime *rt, const char *org, unsigned what, int64_t now_ms,
+                  report_loaded_fn done, void *opaque)
+{
+    load_call *l = calloc(1, sizeof(*l));
+    if (!l)
+        return CH_ENOMEM;
+    l->rt = rt;
+    snprintf(l->org, sizeof(l->org), "%s", org);
+    l->now_ms = now_ms;
+    l->done = done;
+    l->opaque = opaque;
+    int rc;
+    if (what & REPORT_LOAD_COUNTS) {
+        char key[KEY_MAX];
+        key_of(key, org, "counts", NULL);
+        rc = ch_redis_command(rt, counts_loaded, l, "HGETALL %s", key);
+    } else {
+        rc = load_figures(l);
+    }
+    if (rc != 0)
+        free(l);
+    return rc;
+}

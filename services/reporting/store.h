@@ -1,0 +1,114 @@
+/*
+ * reporting's Redis store: every key it writes, both of its Lua scripts and
+ * the loaders the readers share, in one place.
+ *
+ * Per organisation, all under one hash tag so each script is valid on a
+ * Redis Cluster:
+ *   charter:report:{<org>}:seen:<event id>  "1", SET NX with a retention TTL:
+ *                                           the record was counted;
+ *   charter:report:{<org>}:counts           hash: count name -> count
+ *                                           (report_counts.h);
+ *   charter:report:{<org>}:case:<case id>   the case's state (report_agg.h),
+ *                                           compact JSON, with a TTL;
+ *   charter:report:{<org>}:figures          hash: figure field -> counter
+ *                                           (report_keys.h, report_agg.h);
+ *   charter:report:{<org>}:open             sorted set: open member -> the
+ *                                           instant the case falls overdue.
+ *
+ * Counting a record is one script (the seen mark and the counts, atomically);
+ * moving its case is another, a compare-and-set on the case's state that
+ * also applies the figure deltas and the open-set change, so a redelivered
+ * record changes nothing and two records of one case racing each other make
+ * one of them retry. The readers (the JSON API, the dashboard, the snapshot
+ * rounds) load an organisation the same way, through report_store_load.
+ *
+ * Every call taking a callback returns 0 and runs it exactly once, later; or
+ * returns CH_EAGAIN (Redis not connected) and never runs it.
+ */
+#ifndef CHARTER_REPORTING_STORE_H
+#define CHARTER_REPORTING_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/report_agg.h"
+#include "charter/report_counts.h"
+#include "charter/report_keys.h"
+#include "charter/report_table.h"
+#include "charter/runtime.h"
+
+/*
+ * Counts a record once: when the seen mark for event_id is new (kept
+ * ttl_s seconds), adds one to each of the names' counts. done gets rc 0
+ * with first 1 (counted now) or 0 (seen before: a repeat), or CH_EAGAIN
+ * with why (Redis's error, or "redis unavailable").
+ */
+typedef void (*report_counted_fn)(void *opaque, int rc, int first, const char *why);
+int report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_t ttl_s,
+                       const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
+                       report_counted_fn done, void *opaque);
+
+/*
+ * Reads a case's state. done gets rc 0 with state and len (borrowed for the
+ * call; state NULL when there is none), or CH_EAGAIN.
+ */
+typedef void (*report_case_fn)(void *opaque, int rc, const char *state, size_t len);
+int report_store_case_read(ch_runtime *rt, const char *org, const char *case_id,
+                           report_case_fn done, void *opaque);
+
+/* What one record changes about its case (counting.h decides it). */
+typedef struct {
+    const char *old_state;       /* the state read back, or NULL for none */
+    const char *state;           /* the new state */
+    int64_t ttl_s;               /* how long the state is kept */
+    const char *open_op;         /* "add", "rem" or "" (leave the open set alone) */
+    const char *member;          /* the case's open member (for "add" and "rem") */
+    int64_t due_ms;              /* its score (for "add") */
+    const ch_report_item *delta; /* figure deltas */
+    size_t ndelta;
+} report_case_change;
+
+/*
+ * Writes the change if the case's state is still old_state: the new state,
+ * the figure deltas and the open-set change at once. done gets rc 0
+ * (written), CH_EEXIST (the case changed since it was read; nothing
+ * written: read it again), or CH_EAGAIN with why. CH_ENOMEM from the call
+ * itself: done never runs.
+ */
+typedef void (*report_written_fn)(void *opaque, int rc, const char *why);
+int report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
+                            const report_case_change *c, report_written_fn done, void *opaque);
+
+/* An organisation's open and overdue cases: members sorted (so a period's
+ * cases are one run of them) and each parsed once. */
+typedef struct {
+    const char **members; /* borrowed from the store's reply: valid in done only */
+    ch_report_key *keys;  /* keys[i] is members[i] parsed */
+    size_t n;             /* members that parse; the others are left out */
+} report_open;
+
+/* The members of o whose day starts with period ("2026-11" takes the
+ * month's days), as o->members[*lo .. *hi). */
+void report_open_range(const report_open *o, const char *period, size_t *lo, size_t *hi);
+
+/* What report_store_load read. */
+typedef struct {
+    ch_report_table counts;  /* with REPORT_LOAD_COUNTS; else empty */
+    ch_report_table figures; /* the figures hash */
+    report_open open;        /* members scored before now_ms */
+} report_data;
+
+enum { REPORT_LOAD_COUNTS = 1 };
+
+/*
+ * Reads an organisation: its counts (when what has REPORT_LOAD_COUNTS),
+ * figures and open-and-overdue cases at now_ms, in that order. done gets
+ * rc 0 with d, borrowed: the store frees d when done returns, except what
+ * done moved out of it (a table taken and zeroed); or CH_EAGAIN (Redis did
+ * not answer) or CH_ENOMEM with d NULL.
+ */
+typedef void (*report_loaded_fn)(void *opaque, int rc, report_data *d);
+int report_store_load(ch_runtime *rt, const char *org, unsigned what, int64_t now_ms,
+                      report_loaded_fn done, void *opaque);
+
+#endif
