@@ -2,7 +2,8 @@
  * The charter's figures from hand-made event sequences under the five
  * shipped policies (seeds 000-004): in time, late, extended, paused and
  * still open; calls, visitors, statutory requests, support and
- * satisfaction; redelivery, replay in another order and the percentile maths.
+ * satisfaction; redelivery, replay in another order and the percentile maths;
+ * the open set's member and score.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -868,25 +869,41 @@ test_invalid(void **state)
     world_free(&w);
 }
 
-/* A prefix slice is the run of sorted keys starting with it, nothing else. */
+/* The open set's member and score: a case with a running clock is in it
+ * from its target; answered, paused or not yet received it is not. */
 static void
-test_table_prefix(void **state)
+test_open_entry(void **state)
 {
     (void)state;
-    ch_report_item items[] = {{"2026-12|email|enquiry|received", 4},
-                              {"2026-11|email|enquiry|received", 2},
-                              {"2026|email|enquiry|received", 9},
-                              {"2026-11|letter|enquiry|received", 3},
-                              {"2026-11a|x", 7}};
-    ch_report_table t = {0};
-    assert_int_equal(ch_report_table_add(&t, items, 5), 0);
-    ch_report_table s = ch_report_table_prefix(&t, "2026-11|");
-    assert_int_equal(s.n, 2);
-    assert_int_equal(s.items[0].value + s.items[1].value, 5);
-    assert_int_equal(ch_report_table_get(&s, "2026-11|letter|enquiry|received"), 3);
-    assert_int_equal(ch_report_table_prefix(&t, "2027|").n, 0);
-    assert_int_equal(ch_report_table_prefix(&t, "").n, 5);
-    ch_report_table_free(&t);
+    world w = {.oc = &nch};
+    receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
+    char member[CH_REPORT_KEY_MAX + 32], bucket[CH_REPORT_KEY_MAX];
+    int64_t due = -1, target = 0;
+    ch_report_case *rc = case_of(&w, "c1");
+    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 1);
+    assert_int_equal(ch_report_case_bucket(&nch, rc, bucket, sizeof(bucket)), 0);
+    assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
+    assert_true(strncmp(member, bucket, strlen(bucket)) == 0);
+    assert_int_equal(ch_report_overdue_at(&nch, rc, 0, &target), 0);
+    assert_true(due > at("2026-11-23T09:00:00Z"));
+    assert_int_equal(due, target);
+    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, 20, &due), CH_EINVAL);
+
+    simple(&w, "c1", PAUSED, "2026-11-24T09:00:00Z");
+    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_int_equal(due, 0);
+    simple(&w, "c1", RESUMED, "2026-11-25T09:00:00Z");
+    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 1);
+    assert_true(due > target); /* the pause moved the target */
+    simple(&w, "c1", RESPONDED, "2026-11-26T09:00:00Z");
+    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
+
+    ch_report_case empty;
+    memset(&empty, 0, sizeof(empty));
+    assert_int_equal(ch_report_open_entry(&nch, &empty, "c2", member, sizeof(member), &due),
+                     CH_ENOTFOUND);
+    world_free(&w);
 }
 
 int
@@ -910,7 +927,7 @@ main(void)
         cmocka_unit_test(test_replay_same_figures),
         cmocka_unit_test(test_redelivered_run_converges),
         cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_table_prefix),
+        cmocka_unit_test(test_open_entry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
