@@ -208,14 +208,12 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         ch_msg_done(m, CH_EBADMSG, refused);
         return;
     }
-    count_ctx *c = calloc(1, sizeof(*c));
+    count_ctx *c = malloc(sizeof(*c));
     if (!c) {
         ch_msg_done(m, CH_EAGAIN, "out of memory");
         return;
     }
-    c->r = r;
-    c->m = m;
-    c->msg = msg;
+    *c = (count_ctx){.r = r, .m = m, .msg = msg};
     snprintf(c->org, sizeof(c->org), "%s", what.organisation);
     snprintf(c->case_id, sizeof(c->case_id), "%s", what.case_id);
     int rc = report_store_count(r->rt, c->org, what.event_id, r->cfg->dedupe_ttl_s, what.names,

@@ -73,22 +73,56 @@ send_script(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *script, in
     return rc;
 }
 
-/* ---- counting a record ---- */
+/* ---- one command, one caller's callback ---- */
 
+/* The caller's callback and opaque, kept across one Redis round trip. */
 typedef struct {
-    report_counted_fn done;
+    union {
+        report_counted_fn counted;
+        report_case_fn case_read;
+        report_written_fn written;
+    } done;
     void *opaque;
-} counted_call;
+} store_call;
+
+static store_call *
+call_new(void *opaque)
+{
+    store_call *c = malloc(sizeof(*c));
+    if (c)
+        c->opaque = opaque;
+    return c;
+}
+
+/* The call back from a reply's opaque (freed). */
+static store_call
+call_take(void *opaque)
+{
+    store_call c = *(store_call *)opaque;
+    free(opaque);
+    return c;
+}
+
+/* The command's return, with the call freed when it was not sent. */
+static int
+call_sent(int rc, store_call *c)
+{
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+/* ---- counting a record ---- */
 
 static void
 counted(void *opaque, redisReply *reply)
 {
-    counted_call c = *(counted_call *)opaque;
-    free(opaque);
+    store_call c = call_take(opaque);
     if (!reply || reply->type != REDIS_REPLY_INTEGER)
-        c.done(c.opaque, CH_EAGAIN, 0, reply && reply->str ? reply->str : "redis unavailable");
+        c.done.counted(c.opaque, CH_EAGAIN, 0,
+                       reply && reply->str ? reply->str : "redis unavailable");
     else
-        c.done(c.opaque, 0, reply->integer != 0, NULL);
+        c.done.counted(c.opaque, 0, reply->integer != 0, NULL);
 }
 
 int
@@ -104,70 +138,50 @@ report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_
     int nargs = 3;
     for (size_t i = 0; i < nnames && nargs < 13; i++)
         args[nargs++] = names[i];
-    counted_call *c = malloc(sizeof(*c));
+    store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;
-    c->done = done;
-    c->opaque = opaque;
-    int rc = send_script(rt, counted, c, count_lua, 2, args, nargs);
-    if (rc != 0)
-        free(c);
-    return rc;
+    c->done.counted = done;
+    return call_sent(send_script(rt, counted, c, count_lua, 2, args, nargs), c);
 }
 
 /* ---- a case's state ---- */
 
-typedef struct {
-    report_case_fn done;
-    void *opaque;
-} case_call;
-
 static void
 case_read(void *opaque, redisReply *reply)
 {
-    case_call c = *(case_call *)opaque;
-    free(opaque);
+    store_call c = call_take(opaque);
     if (!reply || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL))
-        c.done(c.opaque, CH_EAGAIN, NULL, 0);
+        c.done.case_read(c.opaque, CH_EAGAIN, NULL, 0);
     else if (reply->type == REDIS_REPLY_STRING)
-        c.done(c.opaque, 0, reply->str, reply->len);
+        c.done.case_read(c.opaque, 0, reply->str, reply->len);
     else
-        c.done(c.opaque, 0, NULL, 0);
+        c.done.case_read(c.opaque, 0, NULL, 0);
 }
 
 int
 report_store_case_read(ch_runtime *rt, const char *org, const char *case_id, report_case_fn done,
                        void *opaque)
 {
-    case_call *c = malloc(sizeof(*c));
-    if (!c)
-        return CH_ENOMEM;
-    c->done = done;
-    c->opaque = opaque;
     char key[KEY_MAX];
     key_of(key, org, "case", case_id);
-    int rc = ch_redis_command(rt, case_read, c, "GET %s", key);
-    if (rc != 0)
-        free(c);
-    return rc;
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.case_read = done;
+    return call_sent(ch_redis_command(rt, case_read, c, "GET %s", key), c);
 }
-
-typedef struct {
-    report_written_fn done;
-    void *opaque;
-} written_call;
 
 static void
 case_written(void *opaque, redisReply *reply)
 {
-    written_call c = *(written_call *)opaque;
-    free(opaque);
+    store_call c = call_take(opaque);
     if (!reply || reply->type != REDIS_REPLY_INTEGER)
-        c.done(c.opaque, CH_EAGAIN, reply && reply->str ? reply->str : "redis unavailable");
+        c.done.written(c.opaque, CH_EAGAIN, reply && reply->str ? reply->str : "redis unavailable");
     else if (reply->integer < 0)
-        c.done(c.opaque, CH_EEXIST, "the case changed meanwhile; retrying");
+        c.done.written(c.opaque, CH_EEXIST, "the case changed meanwhile; retrying");
     else
-        c.done(c.opaque, 0, NULL);
+        c.done.written(c.opaque, 0, NULL);
 }
 
 int
@@ -184,15 +198,14 @@ report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
     int nargs = 9 + 2 * (int)ch->ndelta;
     const char **args = malloc((size_t)nargs * sizeof(*args));
     char(*values)[24] = malloc((ch->ndelta ? ch->ndelta : 1) * sizeof(*values));
-    written_call *c = malloc(sizeof(*c));
+    store_call *c = call_new(opaque);
     if (!args || !values || !c) {
         free(args);
         free(values);
         free(c);
         return CH_ENOMEM;
     }
-    c->done = done;
-    c->opaque = opaque;
+    c->done.written = done;
     int k = 0;
     args[k++] = kcase;
     args[k++] = kfig;
@@ -208,20 +221,25 @@ report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
         args[k++] = ch->delta[i].key;
         args[k++] = values[i];
     }
-    int rc = send_script(rt, case_written, c, case_lua, 3, args, nargs);
+    int rc = call_sent(send_script(rt, case_written, c, case_lua, 3, args, nargs), c);
     free(args);
     free(values);
-    if (rc != 0)
-        free(c);
     return rc;
 }
 
-/* ---- loading an organisation ---- */
+/* ---- loading an organisation ----
+ *
+ * One read after the other, each reply turned into values before the next
+ * command goes: counts (when asked), figures, then the open cases, whose
+ * members the caller borrows from the last reply. */
+
+enum { LOAD_COUNTS, LOAD_FIGURES, LOAD_OPEN, LOAD_DONE };
 
 typedef struct {
     ch_runtime *rt;
     char org[128];
     int64_t now_ms;
+    int step; /* LOAD_*: the reply awaited */
     report_loaded_fn done;
     void *opaque;
     report_data d;
@@ -259,22 +277,15 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void
-open_loaded(void *opaque, redisReply *reply)
+/* The open set read back (ZRANGEBYSCORE: members) as the sorted, parsed index. */
+static int
+open_of(report_open *o, const redisReply *reply)
 {
-    load_call *l = opaque;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        load_finish(l, CH_EAGAIN);
-        return;
-    }
-    report_open *o = &l->d.open;
     size_t cap = reply->elements ? reply->elements : 1;
     o->members = malloc(cap * sizeof(*o->members));
     o->keys = malloc(cap * sizeof(*o->keys));
-    if (!o->members || !o->keys) {
-        load_finish(l, CH_ENOMEM);
-        return;
-    }
+    if (!o->members || !o->keys)
+        return CH_ENOMEM;
     for (size_t i = 0; i < reply->elements; i++)
         if (reply->element[i]->str)
             o->members[o->n++] = reply->element[i]->str;
@@ -284,47 +295,36 @@ open_loaded(void *opaque, redisReply *reply)
         if (ch_report_key_parse(o->members[i], &o->keys[n]) == 0)
             o->members[n++] = o->members[i];
     o->n = n;
-    load_finish(l, 0);
+    return 0;
 }
 
-static void
-figures_loaded(void *opaque, redisReply *reply)
-{
-    load_call *l = opaque;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        load_finish(l, CH_EAGAIN);
-        return;
-    }
-    int rc = table_of(&l->d.figures, reply);
-    char key[KEY_MAX];
-    key_of(key, l->org, "open", NULL);
-    if (rc == 0 && ch_redis_command(l->rt, open_loaded, l, "ZRANGEBYSCORE %s -inf (%lld", key,
-                                    (long long)l->now_ms) != 0)
-        rc = CH_EAGAIN;
-    if (rc != 0)
-        load_finish(l, rc);
-}
+static void load_step(void *opaque, redisReply *reply);
 
+/* Sends the command of l->step. */
 static int
-load_figures(load_call *l)
+load_send(load_call *l)
 {
     char key[KEY_MAX];
-    key_of(key, l->org, "figures", NULL);
-    return ch_redis_command(l->rt, figures_loaded, l, "HGETALL %s", key);
+    if (l->step == LOAD_OPEN) {
+        key_of(key, l->org, "open", NULL);
+        return ch_redis_command(l->rt, load_step, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+                                (long long)l->now_ms);
+    }
+    key_of(key, l->org, l->step == LOAD_COUNTS ? "counts" : "figures", NULL);
+    return ch_redis_command(l->rt, load_step, l, "HGETALL %s", key);
 }
 
 static void
-counts_loaded(void *opaque, redisReply *reply)
+load_step(void *opaque, redisReply *reply)
 {
     load_call *l = opaque;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        load_finish(l, CH_EAGAIN);
-        return;
-    }
-    int rc = table_of(&l->d.counts, reply);
-    if (rc == 0 && load_figures(l) != 0)
+    int rc = !reply || reply->type != REDIS_REPLY_ARRAY ? CH_EAGAIN
+             : l->step == LOAD_COUNTS                   ? table_of(&l->d.counts, reply)
+             : l->step == LOAD_FIGURES                  ? table_of(&l->d.figures, reply)
+                                                        : open_of(&l->d.open, reply);
+    if (rc == 0 && ++l->step < LOAD_DONE && load_send(l) != 0)
         rc = CH_EAGAIN;
-    if (rc != 0)
+    if (rc != 0 || l->step == LOAD_DONE)
         load_finish(l, rc);
 }
 
@@ -349,22 +349,16 @@ int
 report_store_load(ch_runtime *rt, const char *org, unsigned what, int64_t now_ms,
                   report_loaded_fn done, void *opaque)
 {
-    load_call *l = calloc(1, sizeof(*l));
+    load_call *l = malloc(sizeof(*l));
     if (!l)
         return CH_ENOMEM;
-    l->rt = rt;
+    *l = (load_call){.rt = rt,
+                     .now_ms = now_ms,
+                     .step = what & REPORT_LOAD_COUNTS ? LOAD_COUNTS : LOAD_FIGURES,
+                     .done = done,
+                     .opaque = opaque};
     snprintf(l->org, sizeof(l->org), "%s", org);
-    l->now_ms = now_ms;
-    l->done = done;
-    l->opaque = opaque;
-    int rc;
-    if (what & REPORT_LOAD_COUNTS) {
-        char key[KEY_MAX];
-        key_of(key, org, "counts", NULL);
-        rc = ch_redis_command(rt, counts_loaded, l, "HGETALL %s", key);
-    } else {
-        rc = load_figures(l);
-    }
+    int rc = load_send(l);
     if (rc != 0)
         free(l);
     return rc;

@@ -157,6 +157,15 @@ put(item_list *l, const char *figure, int64_t v)
     }
 }
 
+/* One case judged against a target: in time (at <= due) or late; nothing
+ * without a target. */
+static void
+judge(item_list *l, int64_t at, int64_t due, ch_report_fig in_time, ch_report_fig late)
+{
+    if (due)
+        put(l, fig_names[at <= due ? in_time : late], 1);
+}
+
 /* The case as if still open, for ch_case_timers to give its targets. */
 static ch_case_state
 open_view(const ch_case_state *st)
@@ -295,8 +304,8 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         int64_t limit = ack_due;
         if (p->ack == CH_POLICY_ACK_AUTOMATIC && limit)
             limit += CH_REPORT_AUTO_ACK_GRACE_MS;
-        if (acked && limit)
-            put(&l, fig_names[acked <= limit ? CH_REPORT_ACK_IN_TIME : CH_REPORT_ACK_LATE], 1);
+        if (acked)
+            judge(&l, acked, limit, CH_REPORT_ACK_IN_TIME, CH_REPORT_ACK_LATE);
     }
 
     /* response */
@@ -312,16 +321,10 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
             if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, &unused, &original) !=
                 0)
                 return CH_EINVAL;
-            if (target)
-                put(&l,
-                    fig_names[rc->responded_ms <= target ? CH_REPORT_ANSWERED_IN_TIME
-                                                         : CH_REPORT_ANSWERED_LATE],
-                    1);
-            if (original)
-                put(&l,
-                    fig_names[rc->responded_ms <= original ? CH_REPORT_ANSWERED_IN_TIME_ORIGINAL
-                                                           : CH_REPORT_ANSWERED_LATE_ORIGINAL],
-                    1);
+            judge(&l, rc->responded_ms, target, CH_REPORT_ANSWERED_IN_TIME,
+                  CH_REPORT_ANSWERED_LATE);
+            judge(&l, rc->responded_ms, original, CH_REPORT_ANSWERED_IN_TIME_ORIGINAL,
+                  CH_REPORT_ANSWERED_LATE_ORIGINAL);
         }
         ch_report_unit unit;
         int64_t value;
@@ -352,11 +355,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         if (p && timer_due(oc, &view, CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED, &due,
                            NULL) != 0)
             return CH_EINVAL;
-        if (due)
-            put(&l,
-                fig_names[rc->seen_ms <= due ? CH_REPORT_VISITORS_IN_TIME
-                                             : CH_REPORT_VISITORS_LATE],
-                1);
+        judge(&l, rc->seen_ms, due, CH_REPORT_VISITORS_IN_TIME, CH_REPORT_VISITORS_LATE);
     } else if (rc->left_unseen) {
         put(&l, fig_names[CH_REPORT_VISITORS_LEFT_UNSEEN], 1);
     }

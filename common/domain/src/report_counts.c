@@ -14,38 +14,35 @@
 int
 ch_report_counts_of(const ProtobufCMessage *msg, ch_report_counted *out)
 {
-    memset(out, 0, sizeof(*out));
+    const char *prefix, *name, *channel = NULL;
     if (msg->descriptor == &charter__v1__case_event__descriptor) {
         const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
-        out->organisation = ev->organisation;
-        out->case_id = ev->case_id;
-        out->event_id = ev->event_id;
-        snprintf(out->names[out->nnames++], sizeof(out->names[0]), "%s",
-                 ch_case_event_name(ev->event_case));
+        *out = (ch_report_counted){
+            .organisation = ev->organisation, .case_id = ev->case_id, .event_id = ev->event_id};
+        prefix = "";
+        name = ch_case_event_name(ev->event_case);
         if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
-            snprintf(out->names[out->nnames++], sizeof(out->names[0]), "received.%s",
-                     ch_channel_name(ev->received->channel));
-        return 0;
-    }
-    if (msg->descriptor == &charter__v1__timer_fired__descriptor) {
+            channel = ch_channel_name(ev->received->channel);
+    } else if (msg->descriptor == &charter__v1__timer_fired__descriptor) {
         const Charter__V1__TimerFired *t = (const Charter__V1__TimerFired *)msg;
-        out->organisation = t->organisation;
-        out->case_id = t->case_id;
-        out->event_id = t->timer_id;
-        snprintf(out->names[out->nnames++], sizeof(out->names[0]), "timers.%s",
-                 ch_timer_kind_name(t->kind));
-        return 0;
-    }
-    if (msg->descriptor == &charter__v1__notification_outcome__descriptor) {
+        *out = (ch_report_counted){
+            .organisation = t->organisation, .case_id = t->case_id, .event_id = t->timer_id};
+        prefix = "timers.";
+        name = ch_timer_kind_name(t->kind);
+    } else if (msg->descriptor == &charter__v1__notification_outcome__descriptor) {
         const Charter__V1__NotificationOutcome *o = (const Charter__V1__NotificationOutcome *)msg;
-        out->organisation = o->organisation;
-        out->case_id = o->case_id;
-        out->event_id = o->event_id;
-        snprintf(out->names[out->nnames++], sizeof(out->names[0]), "notifications.%s",
-                 ch_outcome_status_name(o->status));
-        return 0;
+        *out = (ch_report_counted){
+            .organisation = o->organisation, .case_id = o->case_id, .event_id = o->event_id};
+        prefix = "notifications.";
+        name = ch_outcome_status_name(o->status);
+    } else {
+        memset(out, 0, sizeof(*out));
+        return CH_EINVAL;
     }
-    return CH_EINVAL;
+    snprintf(out->names[out->nnames++], sizeof(out->names[0]), "%s%s", prefix, name);
+    if (channel) /* a received event is counted by its channel too */
+        snprintf(out->names[out->nnames++], sizeof(out->names[0]), "received.%s", channel);
+    return 0;
 }
 
 int
