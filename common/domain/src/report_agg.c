@@ -614,7 +614,9 @@ ch_report_case_bucket(const ch_org_clocks *oc, const ch_report_case *rc, char *b
     const char *channel, *type;
     if (case_bucket_parts(oc, rc, day, &channel, &type) != 0)
         return CH_ENOTFOUND;
-    snprintf(buf, bufsz, "%s|%s|%s", day, channel, type);
+    /* the key prefix (report_keys.h) without its last '|' */
+    if (ch_report_key_prefix(buf, bufsz, day, channel, type) == 0)
+        buf[strlen(buf) - 1] = '\0';
     return 0;
 }
 
