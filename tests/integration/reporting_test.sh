@@ -55,8 +55,19 @@ event "$P2" "{\"type\":\"call\",\"organisation\":\"$N\",\"occurred_at\":\"2026-1
 
 report() { curl -fsS "http://127.0.0.1:$1/v1/report?$2"; }
 fig() { json_get "$1" "figures/$2"; }
-settled() { # the last event of each organisation is in the figures
+metric() { # PORT NAME -> the value of an unlabelled metric
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
+drained() { # reporting took in every record ingest wrote and finished each one
+  local produced consumed inflight
+  produced=$(metric "$IN" charter_kafka_produced_total) || return 1
+  consumed=$(metric "$REPORT" charter_kafka_consumed_total) || return 1
+  inflight=$(metric "$REPORT" charter_inflight_messages) || return 1
+  [ -n "$produced" ] && [ "${consumed%.*}" = "${produced%.*}" ] && [ "${inflight%.*}" = 0 ]
+}
+settled() { # every record counted, and the last event of each organisation is in the figures
   local j k
+  drained || return 1
   j=$(report "$REPORT" "organisation=$D&granularity=year") || return 1
   k=$(report "$REPORT" "organisation=$N&granularity=year") || return 1
   [ "$(fig "$j" received)" = 6 ] && [ "$(fig "$j" satisfaction_responses)" = 1 ] &&
@@ -98,6 +109,7 @@ r=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REPORT/v1/report?
 pass "bad filters -> 400"
 
 # ---- replay: a second reporting from the start, into an empty database ----
+wait_until 30 drained || fail "reporting did not finish every record before the replay"
 BEFORE_D=$(report "$REPORT" "organisation=$D&granularity=day")
 BEFORE_N=$(report "$REPORT" "organisation=$N&granularity=month")
 stop_service reporting
