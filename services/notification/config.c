@@ -1,0 +1,146 @@
+/*
+ * The core keys and the layout of every transport's keys after them (see
+ * config.h). A transport's offsets are relative to its own struct; here
+ * they are moved to where that struct sits in the block the runtime fills.
+ */
+#include "config.h"
+
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/topics.h"
+
+#define STR(field, key, def, help) NOTIFY_CFG_STR(notify_config, field, key, def, help)
+#define INT(field, key, def, help, lo, hi)                                                         \
+    NOTIFY_CFG_INT(notify_config, field, key, def, help, lo, hi)
+
+static const ch_config_entry core_keys[] = {
+    STR(outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
+        "topic notification outcomes are written to"),
+    STR(timezone, "notify.timezone", "Europe/London",
+        "time zone dates are written in for an organisation without a loaded policy"),
+    STR(template_dir, "notify.template_dir", "",
+        "directory of message templates (templates/README.md); empty: a built-in plain "
+        "acknowledgement, for development"),
+    STR(policy_dir, "notify.policy_dir", "",
+        "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
+        "channel rules, SMS quiet hours; empty: none"),
+    STR(email_transport, "notify.email.transport", "file",
+        "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) or "
+        "file"),
+    STR(sms_transport, "notify.sms.transport", "file", "how text messages go: http, kafka or file"),
+    STR(social_transport, "notify.social.transport", "file",
+        "how social media replies go: http, kafka or file"),
+    STR(staff_transport, "notify.staff.transport", "file",
+        "how staff alerts go: file, smtp, http or kafka"),
+    STR(staff_email, "notify.staff.email", "{role}@localhost",
+        "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
+    STR(dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
+        "where notifications that failed for good are dead-lettered"),
+    INT(max_in_flight, "notify.max_in_flight", "32", "sends running at once", 1, 10000),
+    INT(retry_base_ms, "notify.retry_base_ms", "5000",
+        "first retry delay; doubles each time, with jitter", 1, 86400000),
+    INT(retry_max_ms, "notify.retry_max_ms", "1800000", "longest retry delay", 1, 86400000),
+    INT(max_attempts, "notify.max_attempts", "10",
+        "attempts before a temporary failure counts as permanent", 1, 1000),
+    INT(lease_ms, "notify.lease_ms", "120000",
+        "how long a claimed send is reserved; must exceed the transport timeouts (a crashed "
+        "instance's sends are taken over after this)",
+        1000, 3600000),
+};
+
+enum { NCORE = sizeof(core_keys) / sizeof(core_keys[0]) };
+
+static size_t
+align_up(size_t n)
+{
+    size_t a = alignof(max_align_t);
+    return (n + a - 1) / a * a;
+}
+
+/* Where transport `slot`'s struct starts; with slot == the table's length,
+ * the size of the whole block. */
+static size_t
+offset_of(const notify_transport *const *table, size_t slot)
+{
+    size_t off = align_up(sizeof(notify_config));
+    for (size_t i = 0; i < slot && table[i]; i++)
+        off = align_up(off + table[i]->config_size);
+    return off;
+}
+
+int
+notify_config_map_build(notify_config_map *map, const notify_transport *const *table)
+{
+    size_t n = NCORE, nt = 0;
+    for (; table[nt]; nt++)
+        n += table[nt]->nconfig;
+    memset(map, 0, sizeof(*map));
+    map->entries = calloc(n, sizeof(*map->entries));
+    if (!map->entries)
+        return CH_ENOMEM;
+    memcpy(map->entries, core_keys, sizeof(core_keys));
+    size_t k = NCORE;
+    for (size_t i = 0; i < nt; i++) {
+        size_t base = offset_of(table, i);
+        for (size_t j = 0; j < table[i]->nconfig; j++) {
+            map->entries[k] = table[i]->config[j];
+            map->entries[k++].offset += base;
+        }
+    }
+    map->nentries = n;
+    map->size = offset_of(table, nt);
+    return 0;
+}
+
+void
+notify_config_map_free(notify_config_map *map)
+{
+    free(map->entries);
+    memset(map, 0, sizeof(*map));
+}
+
+const void *
+notify_config_section(const void *config, const notify_transport *const *table, size_t slot)
+{
+    return (const char *)config + offset_of(table, slot);
+}
+
+int
+notify_config_routes(const notify_config *cfg, const notify_transport *const *table,
+                     int route[NOTIFY_NROUTES], char *errstr, size_t errstr_size)
+{
+    static const struct {
+        int route;
+        const char *key;
+        size_t field;
+        unsigned channel;
+    } keys[] = {
+        {NOTIFY_ROUTE_EMAIL, "notify.email.transport", offsetof(notify_config, email_transport),
+         NOTIFY_CH_EMAIL},
+        {NOTIFY_ROUTE_SMS, "notify.sms.transport", offsetof(notify_config, sms_transport),
+         NOTIFY_CH_SMS},
+        {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", offsetof(notify_config, social_transport),
+         NOTIFY_CH_SOCIAL},
+        /* Staff alerts are email to a role. */
+        {NOTIFY_ROUTE_STAFF, "notify.staff.transport", offsetof(notify_config, staff_transport),
+         NOTIFY_CH_EMAIL},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *name = *(char *const *)((const char *)cfg + keys[i].field);
+        int slot = notify_transport_pick(table, keys[i].key, name ? name : "", keys[i].channel,
+                                         errstr, errstr_size);
+        if (slot < 0)
+            return slot;
+        route[keys[i].route] = slot;
+    }
+    route[NOTIFY_ROUTE_OTHER] = notify_transport_carrying(table, NOTIFY_CH_OTHER);
+    if (route[NOTIFY_ROUTE_OTHER] < 0) {
+        snprintf(errstr, errstr_size, "no transport carries letters and other channels");
+        return CH_EINVAL;
+    }
+    return 0;
+}
