@@ -72,8 +72,17 @@ offset_of(const notify_transport *const *table, size_t slot)
     return off;
 }
 
+/* The core's notify.<channel>.transport fields. */
+static const size_t route_fields[] = {
+    offsetof(notify_config, email_transport),
+    offsetof(notify_config, sms_transport),
+    offsetof(notify_config, social_transport),
+    offsetof(notify_config, staff_transport),
+};
+
 int
-notify_config_map_build(notify_config_map *map, const notify_transport *const *table)
+notify_config_map_build(notify_config_map *map, const notify_transport *const *table,
+                        ch_config_validate_fn validate_transport)
 {
     size_t n = NCORE, nt = 0;
     for (; table[nt]; nt++)
@@ -83,6 +92,10 @@ notify_config_map_build(notify_config_map *map, const notify_transport *const *t
     if (!map->entries)
         return CH_ENOMEM;
     memcpy(map->entries, core_keys, sizeof(core_keys));
+    for (size_t i = 0; i < NCORE; i++)
+        for (size_t r = 0; r < sizeof(route_fields) / sizeof(route_fields[0]); r++)
+            if (map->entries[i].offset == route_fields[r])
+                map->entries[i].validate = validate_transport;
     size_t k = NCORE;
     for (size_t i = 0; i < nt; i++) {
         size_t base = offset_of(table, i);
@@ -116,21 +129,15 @@ notify_config_routes(const notify_config *cfg, const notify_transport *const *ta
     static const struct {
         int route;
         const char *key;
-        size_t field;
         unsigned channel;
     } keys[] = {
-        {NOTIFY_ROUTE_EMAIL, "notify.email.transport", offsetof(notify_config, email_transport),
-         NOTIFY_CH_EMAIL},
-        {NOTIFY_ROUTE_SMS, "notify.sms.transport", offsetof(notify_config, sms_transport),
-         NOTIFY_CH_SMS},
-        {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", offsetof(notify_config, social_transport),
-         NOTIFY_CH_SOCIAL},
-        /* Staff alerts are email to a role. */
-        {NOTIFY_ROUTE_STAFF, "notify.staff.transport", offsetof(notify_config, staff_transport),
-         NOTIFY_CH_EMAIL},
+        {NOTIFY_ROUTE_EMAIL, "notify.email.transport", NOTIFY_CH_EMAIL},
+        {NOTIFY_ROUTE_SMS, "notify.sms.transport", NOTIFY_CH_SMS},
+        {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", NOTIFY_CH_SOCIAL},
+        {NOTIFY_ROUTE_STAFF, "notify.staff.transport", NOTIFY_CH_EMAIL}, /* alerts are email */
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        const char *name = *(char *const *)((const char *)cfg + keys[i].field);
+        const char *name = *(char *const *)((const char *)cfg + route_fields[i]);
         int slot = notify_transport_pick(table, keys[i].key, name ? name : "", keys[i].channel,
                                          errstr, errstr_size);
         if (slot < 0)

@@ -24,8 +24,12 @@ typedef struct {
     size_t size;
 } notify_config_map;
 
-/* Lays out the core keys and every transport's. Returns 0 or CH_ENOMEM. */
-int notify_config_map_build(notify_config_map *map, const notify_transport *const *table);
+/* Lays out the core keys and every transport's; `validate_transport`
+ * checks each notify.<channel>.transport value as it is read (the channel
+ * itself is checked at start-up, notify_config_routes). Returns 0 or
+ * CH_ENOMEM. */
+int notify_config_map_build(notify_config_map *map, const notify_transport *const *table,
+                            ch_config_validate_fn validate_transport);
 void notify_config_map_free(notify_config_map *map);
 
 /* Transport `slot`'s settings inside the struct the runtime filled. */

@@ -33,12 +33,21 @@ extern const notify_transport notify_transport_smtp, notify_transport_http, noti
 /* Every transport, as nginx lists its modules in ngx_modules[]: adding one
  * is its file under transports/ and a line here. */
 static const notify_transport *const transports[] = {
+    &notify_transport_file,
     &notify_transport_smtp,
     &notify_transport_http,
     &notify_transport_kafka,
-    &notify_transport_file,
     NULL,
 };
+
+/* A notify.<channel>.transport value names one of them (whether it may
+ * carry that channel is checked at start-up). */
+static int
+validate_transport(const char *text, char *errstr, size_t errstr_size)
+{
+    int slot = notify_transport_pick(transports, NULL, text, ~0u, errstr, errstr_size);
+    return slot < 0 ? slot : 0;
+}
 
 static const struct {
     size_t field;
@@ -226,7 +235,7 @@ int
 main(int argc, char **argv, char **envp)
 {
     notify_config_map map;
-    if (notify_config_map_build(&map, transports) != 0) {
+    if (notify_config_map_build(&map, transports, validate_transport) != 0) {
         fprintf(stderr, "charter-notification: out of memory\n");
         return 1;
     }

@@ -106,7 +106,8 @@ notify_transport_pick(const notify_transport *const *table, const char *key, con
     allowed(table, channel, ok, sizeof(ok));
     int slot = notify_transport_find(table, name);
     if (slot < 0) {
-        snprintf(errstr, errstr_size, "%s: '%s' is not a transport (expected %s)", key, name, ok);
+        snprintf(errstr, errstr_size, "%s%s'%s' is not a transport (expected %s)", key ? key : "",
+                 key ? ": " : "", name, ok);
         return CH_EINVAL;
     }
     if (!(table[slot]->channels & channel)) {

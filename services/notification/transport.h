@@ -195,10 +195,11 @@ int notify_transport_table_check(const notify_transport *const *table, char *err
 int notify_transport_find(const notify_transport *const *table, const char *name);
 
 /*
- * The slot of `name` for the setting `key`, which routes `channel` (a
- * NOTIFY_CH_* bit) to it. Returns the slot, or CH_EINVAL with a sentence that
- * names the key and the transports that may carry the channel ("'pigeon' is
- * not a transport (expected smtp, http, kafka or file)").
+ * The slot of `name` for the setting `key`, which routes `channel` (NOTIFY_CH_*
+ * bits) to it. Returns the slot, or CH_EINVAL with a sentence that names the
+ * key (unless NULL) and the transports that may carry the channel
+ * ("notify.sms.transport: 'pigeon' is not a transport (expected http, kafka
+ * or file)").
  */
 int notify_transport_pick(const notify_transport *const *table, const char *key, const char *name,
                           unsigned channel, char *errstr, size_t errstr_size);
