@@ -13,46 +13,46 @@
 #include "charter/errors.h"
 #include "charter/topics.h"
 
-#define STR(field, key, def, help) NOTIFY_CFG_STR(notify_config, field, key, def, help)
-#define INT(field, key, def, help, lo, hi)                                                         \
-    NOTIFY_CFG_INT(notify_config, field, key, def, help, lo, hi)
-
 static const ch_config_entry core_keys[] = {
-    STR(outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
-        "topic notification outcomes are written to"),
-    STR(timezone, "notify.timezone", "Europe/London",
-        "time zone dates are written in for an organisation without a loaded policy"),
-    STR(template_dir, "notify.template_dir", "",
-        "directory of message templates (templates/README.md); empty: a built-in plain "
-        "acknowledgement, for development"),
-    STR(policy_dir, "notify.policy_dir", "",
-        "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
-        "channel rules, SMS quiet hours; empty: none"),
-    STR(email_transport, "notify.email.transport", "file",
+    CH_CFG_STR(notify_config, outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
+               "topic notification outcomes are written to"),
+    CH_CFG_STR(notify_config, timezone, "notify.timezone", "Europe/London",
+               "time zone dates are written in for an organisation without a loaded policy"),
+    CH_CFG_STR(notify_config, template_dir, "notify.template_dir", "",
+               "directory of message templates (templates/README.md); empty: a built-in plain "
+               "acknowledgement, for development"),
+    CH_CFG_STR(notify_config, policy_dir, "notify.policy_dir", "",
+               "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
+               "channel rules, SMS quiet hours; empty: none"),
+    CH_CFG_STR(
+        notify_config, email_transport, "notify.email.transport", "file",
         "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) or "
         "file"),
-    STR(sms_transport, "notify.sms.transport", "file", "how text messages go: http, kafka or file"),
-    STR(social_transport, "notify.social.transport", "file",
-        "how social media replies go: http, kafka or file"),
-    STR(staff_transport, "notify.staff.transport", "file",
-        "how staff alerts go: file, smtp, http or kafka"),
-    STR(staff_email, "notify.staff.email", "{role}@localhost",
-        "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
-    STR(dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
-        "where notifications that failed for good are dead-lettered"),
-    INT(max_in_flight, "notify.max_in_flight", "32", "sends running at once", 1, 10000),
-    INT(retry_base_ms, "notify.retry_base_ms", "5000",
-        "first retry delay; doubles each time, with jitter", 1, 86400000),
-    INT(retry_max_ms, "notify.retry_max_ms", "1800000", "longest retry delay", 1, 86400000),
-    INT(max_attempts, "notify.max_attempts", "10",
-        "attempts before a temporary failure counts as permanent", 1, 1000),
-    INT(lease_ms, "notify.lease_ms", "120000",
-        "how long a claimed send is reserved; must exceed the transport timeouts (a crashed "
-        "instance's sends are taken over after this)",
-        1000, 3600000),
+    CH_CFG_STR(notify_config, sms_transport, "notify.sms.transport", "file",
+               "how text messages go: http, kafka or file"),
+    CH_CFG_STR(notify_config, social_transport, "notify.social.transport", "file",
+               "how social media replies go: http, kafka or file"),
+    CH_CFG_STR(notify_config, staff_transport, "notify.staff.transport", "file",
+               "how staff alerts go: file, smtp, http or kafka"),
+    CH_CFG_STR(notify_config, staff_email, "notify.staff.email", "{role}@localhost",
+               "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
+    CH_CFG_STR(notify_config, dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
+               "where notifications that failed for good are dead-lettered"),
+    CH_CFG_INT(notify_config, max_in_flight, "notify.max_in_flight", "32", "sends running at once",
+               1, 10000),
+    CH_CFG_INT(notify_config, retry_base_ms, "notify.retry_base_ms", "5000",
+               "first retry delay; doubles each time, with jitter", 1, 86400000),
+    CH_CFG_INT(notify_config, retry_max_ms, "notify.retry_max_ms", "1800000", "longest retry delay",
+               1, 86400000),
+    CH_CFG_INT(notify_config, max_attempts, "notify.max_attempts", "10",
+               "attempts before a temporary failure counts as permanent", 1, 1000),
+    CH_CFG_INT(notify_config, lease_ms, "notify.lease_ms", "120000",
+               "how long a claimed send is reserved; must exceed the transport timeouts (a crashed "
+               "instance's sends are taken over after this)",
+               1000, 3600000),
 };
 
-enum { NCORE = sizeof(core_keys) / sizeof(core_keys[0]) };
+enum { NCORE = CH_COUNTOF(core_keys) };
 
 static size_t
 align_up(size_t n)
@@ -93,7 +93,7 @@ notify_config_map_build(notify_config_map *map, const notify_transport *const *t
         return CH_ENOMEM;
     memcpy(map->entries, core_keys, sizeof(core_keys));
     for (size_t i = 0; i < NCORE; i++)
-        for (size_t r = 0; r < sizeof(route_fields) / sizeof(route_fields[0]); r++)
+        for (size_t r = 0; r < CH_COUNTOF(route_fields); r++)
             if (map->entries[i].offset == route_fields[r])
                 map->entries[i].validate = validate_transport;
     size_t k = NCORE;
@@ -136,7 +136,7 @@ notify_config_routes(const notify_config *cfg, const notify_transport *const *ta
         {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", NOTIFY_CH_SOCIAL},
         {NOTIFY_ROUTE_STAFF, "notify.staff.transport", NOTIFY_CH_EMAIL}, /* alerts are email */
     };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    for (size_t i = 0; i < CH_COUNTOF(keys); i++) {
         const char *name = *(char *const *)((const char *)cfg + route_fields[i]);
         int slot = notify_transport_pick(table, keys[i].key, name ? name : "", keys[i].channel,
                                          errstr, errstr_size);

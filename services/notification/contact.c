@@ -67,7 +67,7 @@ notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis
         "case_type",
         r->case_type,
     };
-    return hset(rt, key, pairs, (int)(sizeof(pairs) / sizeof(pairs[0])), cb, opaque);
+    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
 }
 
 /* `command` ("DEL", "HGETALL") on the case's key. */
@@ -125,7 +125,7 @@ notify_contact_from_reply(notify_contact *c, const redisReply *reply)
             snprintf(c->lang, sizeof(c->lang), "%s", v);
         else if (strcmp(k, "appointment_at") == 0)
             c->appointment_s = strtoll(v, NULL, 10);
-        for (size_t f = 0; f < sizeof(text) / sizeof(text[0]); f++)
+        for (size_t f = 0; f < CH_COUNTOF(text); f++)
             if (strcmp(k, text[f].field) == 0)
                 snprintf((char *)c + text[f].off, text[f].size, "%s", v);
     }

@@ -49,28 +49,25 @@ validate_transport(const char *text, char *errstr, size_t errstr_size)
     return slot < 0 ? slot : 0;
 }
 
-static const struct {
-    size_t field;
-    const char *name, *help;
-} metrics[] = {
-#define M(f) offsetof(notify, f)
-    {M(m_queued), "charter_notify_queued_total", "notifications queued"},
-    {M(m_sent), "charter_notify_sent_total", "notifications sent"},
-    {M(m_skipped), "charter_notify_already_sent_total",
-     "redelivered requests found already queued or sent"},
-    {M(m_failed), "charter_notify_failed_total",
-     "notifications failed for good (template, refused, gave up)"},
-    {M(m_retried), "charter_notify_retries_total", "temporary failures retried later"},
-    {M(m_unknown), "charter_notify_unknown_total",
-     "sends whose outcome is unknown, reported to staff"},
-    {M(m_held), "charter_notify_quiet_held_total", "text messages held for quiet hours"},
-    {M(m_template_reads), "charter_notify_template_reads_total",
-     "template files read and parsed (first use, or the file changed)"},
-    {M(m_reloads), "charter_notify_reloads_total",
-     "successful reloads of policies and templates (SIGHUP)"},
-    {M(m_rate_held), "charter_notify_rate_held_total",
-     "sends put back in the queue by a transport's rate limit"},
-#undef M
+static const ch_metric_def metrics[] = {
+    CH_COUNTER(notify, m_queued, "charter_notify_queued_total", "notifications queued"),
+    CH_COUNTER(notify, m_sent, "charter_notify_sent_total", "notifications sent"),
+    CH_COUNTER(notify, m_skipped, "charter_notify_already_sent_total",
+               "redelivered requests found already queued or sent"),
+    CH_COUNTER(notify, m_failed, "charter_notify_failed_total",
+               "notifications failed for good (template, refused, gave up)"),
+    CH_COUNTER(notify, m_retried, "charter_notify_retries_total",
+               "temporary failures retried later"),
+    CH_COUNTER(notify, m_unknown, "charter_notify_unknown_total",
+               "sends whose outcome is unknown, reported to staff"),
+    CH_COUNTER(notify, m_held, "charter_notify_quiet_held_total",
+               "text messages held for quiet hours"),
+    CH_COUNTER(notify, m_template_reads, "charter_notify_template_reads_total",
+               "template files read and parsed (first use, or the file changed)"),
+    CH_COUNTER(notify, m_reloads, "charter_notify_reloads_total",
+               "successful reloads of policies and templates (SIGHUP)"),
+    CH_COUNTER(notify, m_rate_held, "charter_notify_rate_held_total",
+               "sends put back in the queue by a transport's rate limit"),
 };
 
 static void
@@ -188,9 +185,10 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     }
     if ((rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
         goto err;
-    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-        *(ch_metric **)((char *)n + metrics[i].field) =
-            ch_metric_counter(rt, metrics[i].name, metrics[i].help);
+    if ((rc = ch_metrics_register(rt, metrics, CH_COUNTOF(metrics), n)) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
@@ -247,7 +245,7 @@ main(int argc, char **argv, char **envp)
         .nconfig = map.nentries,
         .config_size = map.size,
         .subs = subs,
-        .nsubs = sizeof(subs) / sizeof(subs[0]),
+        .nsubs = CH_COUNTOF(subs),
         .init = notify_init,
         .on_message = notify_on_message,
         .on_redis_ready = notify_kick,

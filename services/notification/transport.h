@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 #include "charter/config.h"
+#include "charter/runtime.h"
 
-typedef struct ch_runtime ch_runtime;
 struct Charter__V1__NotificationRequest;
 
 /* What became of one send attempt. */
@@ -135,23 +135,9 @@ typedef struct notify_transport {
     const char *sender_key;
 } notify_transport;
 
-/* Rows of a config table for a struct's fields (the core's and each transport's). */
-#define NOTIFY_CFG_STR(type, field, key, def, help)                                                \
-    {                                                                                              \
-        key, CH_CFG_STRING, def, offsetof(type, field), help, 0, 0, NULL                           \
-    }
-#define NOTIFY_CFG_INT(type, field, key, def, help, lo, hi)                                        \
-    {                                                                                              \
-        key, CH_CFG_INT, def, offsetof(type, field), help, lo, hi, NULL                            \
-    }
-#define NOTIFY_CFG_BOOL(type, field, key, def, help)                                               \
-    {                                                                                              \
-        key, CH_CFG_BOOL, def, offsetof(type, field), help, 0, 0, NULL                             \
-    }
-
 /* The config part of a descriptor: its key table and its struct. */
 #define NOTIFY_TRANSPORT_CONFIG(keys, type)                                                        \
-    .config = (keys), .nconfig = sizeof(keys) / sizeof((keys)[0]), .config_size = sizeof(type)
+    .config = (keys), .nconfig = CH_COUNTOF(keys), .config_size = sizeof(type)
 
 /* The field of t's setting `key` inside cfg (its own struct), or NULL when
  * key is NULL or not one of t's keys. */

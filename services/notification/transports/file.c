@@ -26,9 +26,9 @@ typedef struct {
 } file_config;
 
 static const ch_config_entry file_keys[] = {
-    NOTIFY_CFG_STR(file_config, outbox_dir, "notify.outbox_dir", "var/outbox",
-                   "directory of the development file sink: one <organisation>.jsonl per "
-                   "organisation"),
+    CH_CFG_STR(file_config, outbox_dir, "notify.outbox_dir", "var/outbox",
+               "directory of the development file sink: one <organisation>.jsonl per "
+               "organisation"),
 };
 
 /* The line for m: its fields, then its meta's on top. */

@@ -38,33 +38,33 @@ validate_auth(const char *text, char *errstr, size_t errstr_size)
     return CH_EINVAL;
 }
 
-#define STR(field, key, def, help) NOTIFY_CFG_STR(http_config, field, key, def, help)
-
 static const ch_config_entry http_keys[] = {
-    STR(url, "notify.http.url", "",
+    CH_CFG_STR(
+        http_config, url, "notify.http.url", "",
         "gateway base URL; requests go to <url>/v2/notifications/{sms,email,social} (required "
         "when a channel uses http)"),
-    STR(token, "notify.http.token", "",
-        "static bearer token for the gateway (notify.http.auth = bearer)"),
-    {"notify.http.auth", CH_CFG_STRING, "bearer", offsetof(http_config, auth),
-     "how requests to the gateway authenticate: bearer (notify.http.token as it is) or "
-     "notify-jwt (GOV.UK Notify: a fresh HS256 JWT per request from notify.http.api_key)",
-     0, 0, validate_auth},
-    STR(api_key, "notify.http.api_key", "",
-        "GOV.UK Notify API key, {key_name}-{service_id}-{secret_key} (notify.http.auth = "
-        "notify-jwt); a secret: set it from the environment, it is never logged"),
-    STR(sms_template, "notify.http.sms_template_id", "",
-        "template_id sent with text messages (a Notify template of ((body)))"),
-    STR(email_template, "notify.http.email_template_id", "",
-        "template_id sent with email (a Notify template of ((subject)) and ((body)))"),
-    STR(social_template, "notify.http.social_template_id", "",
-        "template_id sent with social media replies"),
-    NOTIFY_CFG_INT(http_config, timeout_ms, "notify.http.timeout_ms", "15000",
-                   "give up on one gateway request after this long", 100, 600000),
-    NOTIFY_CFG_INT(http_config, rate_per_s, "notify.http.rate_per_s", "0",
-                   "at most this many gateway requests a second (GOV.UK Notify allows 3,000 a "
-                   "minute: 50); more wait in the queue. 0: no limit",
-                   0, 100000),
+    CH_CFG_STR(http_config, token, "notify.http.token", "",
+               "static bearer token for the gateway (notify.http.auth = bearer)"),
+    CH_CFG_STR_CHECKED(http_config, auth, "notify.http.auth", "bearer",
+                       "how requests to the gateway authenticate: bearer (notify.http.token as it "
+                       "is) or notify-jwt (GOV.UK Notify: a fresh HS256 JWT per request from "
+                       "notify.http.api_key)",
+                       validate_auth),
+    CH_CFG_STR(http_config, api_key, "notify.http.api_key", "",
+               "GOV.UK Notify API key, {key_name}-{service_id}-{secret_key} (notify.http.auth = "
+               "notify-jwt); a secret: set it from the environment, it is never logged"),
+    CH_CFG_STR(http_config, sms_template, "notify.http.sms_template_id", "",
+               "template_id sent with text messages (a Notify template of ((body)))"),
+    CH_CFG_STR(http_config, email_template, "notify.http.email_template_id", "",
+               "template_id sent with email (a Notify template of ((subject)) and ((body)))"),
+    CH_CFG_STR(http_config, social_template, "notify.http.social_template_id", "",
+               "template_id sent with social media replies"),
+    CH_CFG_INT(http_config, timeout_ms, "notify.http.timeout_ms", "15000",
+               "give up on one gateway request after this long", 100, 600000),
+    CH_CFG_INT(http_config, rate_per_s, "notify.http.rate_per_s", "0",
+               "at most this many gateway requests a second (GOV.UK Notify allows 3,000 a "
+               "minute: 50); more wait in the queue. 0: no limit",
+               0, 100000),
 };
 
 /* One request on its way. */

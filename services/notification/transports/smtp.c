@@ -30,29 +30,28 @@ typedef struct {
     int64_t timeout_ms, rate_per_s;
 } smtp_config;
 
-#define STR(field, key, def, help) NOTIFY_CFG_STR(smtp_config, field, key, def, help)
-
 static const ch_config_entry smtp_keys[] = {
-    STR(url, "notify.smtp.url", "",
+    CH_CFG_STR(
+        smtp_config, url, "notify.smtp.url", "",
         "mail server, smtp://host:587 or smtps://host:465 (required when a channel uses smtp)"),
-    NOTIFY_CFG_BOOL(smtp_config, starttls, "notify.smtp.starttls", "false",
-                    "require STARTTLS on smtp:// (smtps:// is TLS from the start)"),
-    NOTIFY_CFG_BOOL(smtp_config, resend_unknown, "notify.smtp.resend_unknown", "false",
-                    "resend an email whose outcome is unknown (the end of the message may have "
-                    "reached the server, no answer came); only when the receiving side drops "
-                    "repeats of a Message-ID. false: report it to staff and do not resend"),
-    STR(username, "notify.smtp.username", "", "SMTP AUTH user; empty: no AUTH"),
-    STR(password, "notify.smtp.password", "", "SMTP AUTH password"),
-    STR(from, "notify.smtp.from", "",
-        "envelope and From: address, e.g. noreply@council.example (required with smtp)"),
-    STR(ca_file, "notify.smtp.ca_file", "",
-        "CA bundle for the mail server's certificate; empty: the system's"),
-    NOTIFY_CFG_INT(smtp_config, timeout_ms, "notify.smtp.timeout_ms", "30000",
-                   "give up on one SMTP conversation after this long", 100, 600000),
-    NOTIFY_CFG_INT(smtp_config, rate_per_s, "notify.smtp.rate_per_s", "0",
-                   "at most this many emails a second through SMTP (a token bucket of one "
-                   "second's worth); more wait in the queue. 0: no limit",
-                   0, 100000),
+    CH_CFG_BOOL(smtp_config, starttls, "notify.smtp.starttls", "false",
+                "require STARTTLS on smtp:// (smtps:// is TLS from the start)"),
+    CH_CFG_BOOL(smtp_config, resend_unknown, "notify.smtp.resend_unknown", "false",
+                "resend an email whose outcome is unknown (the end of the message may have "
+                "reached the server, no answer came); only when the receiving side drops "
+                "repeats of a Message-ID. false: report it to staff and do not resend"),
+    CH_CFG_STR(smtp_config, username, "notify.smtp.username", "", "SMTP AUTH user; empty: no AUTH"),
+    CH_CFG_STR(smtp_config, password, "notify.smtp.password", "", "SMTP AUTH password"),
+    CH_CFG_STR(smtp_config, from, "notify.smtp.from", "",
+               "envelope and From: address, e.g. noreply@council.example (required with smtp)"),
+    CH_CFG_STR(smtp_config, ca_file, "notify.smtp.ca_file", "",
+               "CA bundle for the mail server's certificate; empty: the system's"),
+    CH_CFG_INT(smtp_config, timeout_ms, "notify.smtp.timeout_ms", "30000",
+               "give up on one SMTP conversation after this long", 100, 600000),
+    CH_CFG_INT(smtp_config, rate_per_s, "notify.smtp.rate_per_s", "0",
+               "at most this many emails a second through SMTP (a token bucket of one "
+               "second's worth); more wait in the queue. 0: no limit",
+               0, 100000),
 };
 
 enum { COMMIT_NONE, COMMIT_RECORDING, COMMIT_RECORDED, COMMIT_FAILED };
