@@ -14,12 +14,6 @@
 #include "charter/civil.h"
 #include "mime.h"
 
-static int64_t
-utc(int y, int mo, int d, int h, int mi)
-{
-    return ch_day_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
-}
-
 static void
 mime_message(void **state)
 {
@@ -34,7 +28,7 @@ mime_message(void **state)
 
     char *m = notify_mime_message("noreply@council.example", "ann@example.org",
                                   "Your reference NCH-2026-000001\r\nBcc: x@y", "Line 1\nLine 2\n",
-                                  mid, utc(2026, 1, 2, 10, 0));
+                                  mid, ch_day_from_civil(2026, 1, 2) * 86400 + 10 * 3600);
     assert_non_null(m);
     assert_non_null(strstr(m, "Date: Fri, 02 Jan 2026 10:00:00 +0000\r\n"));
     assert_non_null(strstr(m, "From: noreply@council.example\r\nTo: ann@example.org\r\n"));
