@@ -1,25 +1,26 @@
 /*
- * The send queue: every notification waits in one Redis sorted set
- * ("charter:notify:queue", score = when it may go, member = notification id)
- * beside its idempotency record ("charter:notify:{<case>}:<what>") and the
- * rendered message ("...:job", a hash). Nothing waits in memory, so a restart
- * loses no retry and no held text message.
+ * The queue's two halves on Redis (queue.h has the state machine).
  *
- * Claiming moves due members' scores to now + notify.lease_ms in one Lua
- * script: an instance that dies mid-send leaves its claims to expire and be
- * claimed again; the lease is longer than any transport's timeout, so a live
- * instance finishes (and removes or reschedules) first.
+ * Putting: one Lua script sets the record to "queued", writes the message
+ * hash and adds the member, unless a record exists, so a redelivered timer
+ * queues nothing twice.
  *
- * The idempotency record says what a reclaimed notification may do:
- * "queued" (nothing reached the customer: send), "committed" (SMTP only: the
- * end of the message may have reached the mail server; sending again could
- * send twice, so the outcome is reported as unknown to staff, not retried),
- * "sent", "failed", "unknown" (done: remove). HTTP, Kafka and file sends
- * never leave "queued": each carries the notification id as its idempotency
- * reference, so a repeat after a crash is dropped by the receiver.
+ * Claiming: one Lua script moves due members' scores to now +
+ * notify.lease_ms, so an instance that dies mid-send leaves its claims to
+ * expire and be claimed again; the lease is longer than any transport's
+ * timeout, so a live instance finishes (and removes or reschedules) first.
+ * A claimed member's record and message are read in one MULTI, the record
+ * decides (notify_claim_step_of), the transport's token bucket may hold it
+ * back, and the transport named in the message sends it. The transport
+ * answers once (notify_sent_fn); notify_after_attempt says what the answer
+ * does to the record.
+ *
+ * An unknown outcome queues a staff note through the staff transport
+ * (render.c writes it), so the case owner can check with the customer.
  */
+#include "queue.h"
+
 #include <event2/event.h>
-#include <jansson.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +28,26 @@
 #include <sys/time.h>
 
 #include "charter/errors.h"
-#include "charter/names.h"
 #include "charter/timeutil.h"
-#include "charter/v1/dead_letter.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
-#include "notify.h"
+#include "list.h"
+#include "mime.h"
+#include "outcome.h"
+#include "render.h"
+#include "retry_rules.h"
 
 #define S_QUEUED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_QUEUED
 #define S_SENT CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT
 #define S_FAILED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED
+
+static const char put_lua[] = "local st = redis.call('GET', KEYS[1])\n"
+                              "if st then return st end\n"
+                              "redis.call('SET', KEYS[1], 'queued', 'EX', ARGV[1])\n"
+                              "redis.call('DEL', KEYS[2])\n"
+                              "redis.call('HSET', KEYS[2], unpack(ARGV, 5))\n"
+                              "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+                              "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])\n"
+                              "return 'new'\n";
 
 static const char claim_lua[] =
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
@@ -43,113 +55,65 @@ static const char claim_lua[] =
     "for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], m) end\n"
     "return due\n";
 
-int
-notify_outcome(notify *n, const char *id, const char *case_id, const char *organisation, int kind,
-               int status, const char *channel, const char *transport, const char *reason,
-               const char *reference, int attempt, ch_produce_cb cb, void *opaque)
+/* The message hash's fields, written by put and read back by a claim. */
+enum {
+    F_CASE_ID,
+    F_ORGANISATION,
+    F_REFERENCE,
+    F_KIND,
+    F_KIND_NAME,
+    F_CHANNEL,
+    F_TO,
+    F_SUBJECT,
+    F_BODY,
+    F_META,
+    F_TRANSPORT,
+    F_LANGUAGE,
+    F_ATTEMPTS,
+    F_CUSTOMER,
+    F_ABOUT,
+    NFIELDS
+};
+static const char *const field_name[NFIELDS] = {
+    "case_id", "organisation", "reference", "kind",     "kind_name", "channel",  "to",    "subject",
+    "body",    "meta",         "transport", "language", "attempts",  "customer", "about",
+};
+
+/* One claimed notification, from its claim until its record is written. */
+typedef struct {
+    notify_link link; /* first: in notify_queue.jobs */
+    notify_queue *q;
+    notify_ids ids;
+    char *field[NFIELDS]; /* the message hash as read */
+    notify_message msg;   /* views into field[] */
+    char message_id[256];
+    int slot, attempts, counted;
+    notify_resume_fn resume; /* a commit on its way to Redis */
+    void *resume_arg;
+} job;
+
+struct notify_queue {
+    notify *n;
+    struct event *kick;
+    struct event *wake; /* when the earliest message held for a rate limit may go */
+    notify_bucket rate[NOTIFY_MAX_TRANSPORTS];
+    int in_flight, claiming, stopping;
+    notify_link *jobs; /* claimed, not yet settled on record */
+};
+
+static void claim_more(notify_queue *q);
+
+void
+notify_queue_kick(notify_queue *q)
 {
-    Charter__V1__NotificationOutcome o = CHARTER__V1__NOTIFICATION_OUTCOME__INIT;
-    Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT;
-    ch_time_split_ms(ch_time_now_ms(), &at.seconds, &at.nanos);
-    static const char *const names[] = {"", "queued", "sent", "delivered", "failed", "suppressed"};
-    char event_id[300];
-    /* One outcome per notification and status (and retry): a repeat
-     * carries the same id, so consumers drop it. */
-    if (attempt > 0)
-        snprintf(event_id, sizeof(event_id), "%s/%s/%d", id, names[status], attempt);
-    else
-        snprintf(event_id, sizeof(event_id), "%s/%s", id, names[status]);
-    o.event_id = event_id;
-    o.notification_id = (char *)id;
-    o.case_id = (char *)case_id;
-    o.organisation = (char *)organisation;
-    o.kind = (Charter__V1__NotificationKind)kind;
-    o.status = (Charter__V1__NotificationOutcome__Status)status;
-    o.channel = ch_channel_from_name(channel);
-    o.transport = (char *)transport;
-    o.reason = (char *)(reason ? reason : "");
-    o.occurred_at = &at;
-    o.reference = (char *)reference;
-    return ch_produce(n->rt, n->cfg->outcomes_topic, case_id, &o.base, cb, opaque);
+    if (q && q->kick)
+        event_active(q->kick, EV_TIMEOUT, 0);
 }
 
 void
-notify_job_request(notify_job *j, Charter__V1__NotificationRequest *rq)
+notify_queue_stop(notify_queue *q)
 {
-    charter__v1__notification_request__init(rq);
-    rq->notification_id = j->id;
-    rq->case_id = j->case_id;
-    rq->organisation = j->organisation;
-    rq->kind = (Charter__V1__NotificationKind)j->kind;
-    rq->channel = ch_channel_from_name(j->channel);
-    rq->language = j->language;
-    rq->template_id = j->kind_name;
-    rq->reference = j->reference;
-    rq->recipient_role = j->customer ? "customer" : "staff";
-}
-
-void
-notify_job_free(notify_job *j)
-{
-    if (!j)
-        return;
-    char **fields[] = {&j->case_id, &j->organisation, &j->reference, &j->kind_name,
-                       &j->channel, &j->to,           &j->subject,   &j->body,
-                       &j->meta,    &j->transport,    &j->language};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        free(*fields[i]);
-    if (j->easy)
-        curl_easy_cleanup(j->easy);
-    curl_slist_free_all(j->list);
-    free(j->payload);
-    free(j);
-}
-
-static void claim_more(notify *n);
-
-void
-notify_queue_kick(notify *n)
-{
-    if (n->kick)
-        event_active(n->kick, EV_TIMEOUT, 0);
-}
-
-static int64_t
-rate_of(const notify_config *cfg, int i)
-{
-    return i == NOTIFY_RATE_SMTP   ? cfg->smtp_rate
-           : i == NOTIFY_RATE_HTTP ? cfg->http_rate
-                                   : cfg->kafka_rate;
-}
-
-static notify_bucket *
-bucket_for(notify *n, const char *transport)
-{
-    if (strcmp(transport, "smtp") == 0)
-        return &n->rate[NOTIFY_RATE_SMTP];
-    if (strcmp(transport, "http") == 0)
-        return &n->rate[NOTIFY_RATE_HTTP];
-    if (strcmp(transport, "kafka") == 0)
-        return &n->rate[NOTIFY_RATE_KAFKA];
-    return NULL;
-}
-
-/* Looks for due notifications at due_ms (or sooner, if already asked). */
-static void
-wake_at(notify *n, int64_t due_ms)
-{
-    int64_t delay = due_ms - ch_time_now_ms();
-    if (delay < 1)
-        delay = 1;
-    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000 * 1000)}, when;
-    if (evtimer_pending(n->wake, &when)) {
-        struct timeval now, want;
-        evutil_gettimeofday(&now, NULL);
-        evutil_timeradd(&now, &tv, &want);
-        if (evutil_timercmp(&when, &want, <=))
-            return;
-    }
-    evtimer_add(n->wake, &tv);
+    q->stopping = 1;
 }
 
 static void
@@ -160,305 +124,366 @@ on_kick(evutil_socket_t fd, short what, void *arg)
     claim_more(arg);
 }
 
+/* Looks for due notifications at due_ms (or sooner, if already asked). */
 static void
-attempt_over(notify *n)
+wake_at(notify_queue *q, int64_t due_ms)
 {
-    n->in_flight--;
-    notify_queue_kick(n);
+    int64_t delay = due_ms - ch_time_now_ms();
+    if (delay < 1)
+        delay = 1;
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000 * 1000)}, when;
+    if (evtimer_pending(q->wake, &when)) {
+        struct timeval now, want;
+        evutil_gettimeofday(&now, NULL);
+        evutil_timeradd(&now, &tv, &want);
+        if (evutil_timercmp(&when, &want, <=))
+            return;
+    }
+    evtimer_add(q->wake, &tv);
+}
+
+/* ---- jobs ---- */
+
+/* The job no longer takes a place among notify.max_in_flight; with kick,
+ * another may be claimed. */
+static void
+release(job *j, int kick)
+{
+    if (j->counted) {
+        j->counted = 0;
+        j->q->in_flight--;
+    }
+    if (kick)
+        notify_queue_kick(j->q);
 }
 
 static void
-cleanup_keys(notify_job *j)
+job_free(job *j)
 {
-    ch_redis_command(j->n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, j->id);
-    ch_redis_command(j->n->rt, NULL, NULL, "DEL %s", j->job_key);
+    release(j, 0);
+    notify_list_remove(&j->q->jobs, &j->link);
+    for (int i = 0; i < NFIELDS; i++)
+        free(j->field[i]);
+    free(j);
+}
+
+/* Ends a job that was not sent: its place is free for another claim. */
+static void
+job_drop(job *j)
+{
+    release(j, 1);
+    job_free(j);
+}
+
+static void
+job_free_cb(void *opaque, redisReply *reply)
+{
+    (void)reply; /* not recorded: the claim expires and the next claim decides */
+    job_free(opaque);
+}
+
+static void
+cleanup_keys(job *j)
+{
+    ch_runtime *rt = j->q->n->rt;
+    ch_redis_command(rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, j->ids.id);
+    ch_redis_command(rt, NULL, NULL, "DEL %s", j->ids.job_key);
+}
+
+/* An outcome event for the job, unless it is a staff note. */
+static void
+announce(job *j, int status, const char *reason, int attempt)
+{
+    if (!j->field[F_ABOUT][0])
+        notify_outcome(j->q->n, &j->msg, j->field[F_TRANSPORT], status, reason, attempt, NULL,
+                       NULL);
 }
 
 static void
 sent_recorded(void *opaque, redisReply *reply)
 {
-    notify_job *j = opaque;
-    notify *n = j->n;
+    job *j = opaque;
     if (reply && reply->type != REDIS_REPLY_ERROR) {
-        notify_outcome(n, j->id, j->case_id, j->organisation, j->kind, S_SENT, j->channel,
-                       j->transport, "", j->reference, 0, NULL, NULL);
+        announce(j, S_SENT, "", 0);
         cleanup_keys(j);
     }
     /* Not recorded: the claim expires and the next claim finds the state
      * the transport left ("queued": resent with the same reference, which
-     * the receiver drops; "committed": reported as unknown). */
-    notify_job_free(j);
+     * the receiver drops; "committed": the transport decides). */
+    job_free(j);
+}
+
+/* Queues the note to the case owner that j's outcome is unknown. */
+static void
+note_unknown(job *j, const char *reason)
+{
+    notify *n = j->q->n;
+    const notify_slot *staff = &n->slot[n->route[NOTIFY_ROUTE_STAFF]];
+    notify_render_env env = {.staff_email = n->cfg->staff_email,
+                             .staff_by_role = staff->t->staff_by_role};
+    notify_rendered r = {0};
+    notify_ids ids;
+    char what[sizeof(ids.id)];
+    snprintf(what, sizeof(what), "delivery_unknown/%s", strchr(j->ids.id, '/') + 1);
+    int rc = notify_ids_make(&ids, j->msg.case_id, what);
+    if (rc == 0)
+        rc = notify_render_unknown(&env, j->ids.id, j->msg.reference, reason, &r);
+    notify_message m = {
+        .id = ids.id,
+        .case_id = j->msg.case_id,
+        .organisation = j->msg.organisation,
+        .reference = j->msg.reference,
+        .kind_name = "delivery_unknown",
+        .channel = r.channel ? r.channel : "email",
+        .language = r.lang,
+        .to = r.to,
+        .subject = r.subject,
+        .body = r.body,
+        .message_id = "",
+        .meta = r.meta,
+    };
+    if (rc == 0)
+        rc = notify_queue_put(j->q, &ids, &m, staff->t->name, ch_time_now_ms(), j->ids.id, NULL,
+                              NULL);
+    if (rc != 0)
+        CH_LOG_ERROR(ch_runtime_log(n->rt), "staff note about an unknown outcome not queued",
+                     CH_STR("notification_id", j->ids.id), CH_STR("error", ch_strerror(rc)));
+    notify_rendered_free(&r);
 }
 
 static void
-produce_dead_letter(notify_job *j, const char *reason)
+retry(job *j, int64_t retry_after_ms, const char *why)
 {
-    Charter__V1__NotificationRequest rq;
-    notify_job_request(j, &rq);
-    size_t len = charter__v1__notification_request__get_packed_size(&rq);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return;
-    charter__v1__notification_request__pack(&rq, buf);
-    Charter__V1__DeadLetter dl = CHARTER__V1__DEAD_LETTER__INIT;
-    Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT;
-    ch_time_split_ms(ch_time_now_ms(), &at.seconds, &at.nanos);
-    dl.service = "notification";
-    dl.source_topic = "redis:" NOTIFY_QUEUE_KEY;
-    dl.source_partition = -1;
-    dl.source_offset = -1;
-    dl.original_key.data = (uint8_t *)j->id;
-    dl.original_key.len = strlen(j->id);
-    dl.original_value.data = buf;
-    dl.original_value.len = len;
-    dl.reason = (char *)reason;
-    dl.failed_at = &at;
-    ch_produce(j->n->rt, j->n->cfg->dlq_topic, j->case_id, &dl.base, NULL, NULL);
-    free(buf);
+    notify *n = j->q->n;
+    int attempt = ++j->attempts;
+    int64_t now = ch_time_now_ms();
+    int64_t delay = notify_backoff_ms(attempt, n->cfg->retry_base_ms, n->cfg->retry_max_ms,
+                                      (double)random() / ((double)RAND_MAX + 1.0));
+    if (retry_after_ms > delay)
+        delay = retry_after_ms;
+    int64_t due = now + delay;
+    if (j->msg.customer) {
+        const ch_org_clocks *oc = notify_org(n, j->msg.organisation);
+        due = notify_quiet_due(oc ? &oc->policy : NULL, notify_org_tz(n, oc), j->msg.channel, due);
+    }
+    ch_metric_add(n->m_retried, 1);
+    CH_LOG_WARN(ch_runtime_log(n->rt), "notification will be retried",
+                CH_STR("case_id", j->msg.case_id), CH_STR("kind", j->msg.kind_name),
+                CH_STR("transport", j->field[F_TRANSPORT]), CH_INT("attempt", attempt),
+                CH_INT("retry_in_ms", due - now), CH_STR("reason", why));
+    char at[CH_TIME_BUFSZ], note[700];
+    ch_time_format_utc(due, at, sizeof(at));
+    snprintf(note, sizeof(note), "retry %d at %s: %s", attempt, at, why);
+    announce(j, S_QUEUED, note, attempt);
+    if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "HSET %s attempts %d", j->ids.job_key, attempt) != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "SET %s queued EX %d", j->ids.idem_key,
+                         NOTIFY_RECORD_TTL_S) != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY, (long long)due,
+                         j->ids.id) != 0 ||
+        ch_redis_command(n->rt, job_free_cb, j, "EXEC") != 0)
+        job_free(j);
 }
 
-/* A staff-facing line in the outbox for a send nobody can vouch for. */
+/* The transport's answer (notify_sent_fn): exactly once per send. */
 static void
-note_unknown(notify_job *j, const char *reason)
+sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
 {
-    json_t *line = json_object();
-    json_object_set_new(line, "notification_id", json_string(j->id));
-    json_object_set_new(line, "kind", json_string("delivery_unknown"));
-    json_object_set_new(line, "case_id", json_string(j->case_id));
-    json_object_set_new(line, "organisation", json_string(j->organisation));
-    json_object_set_new(line, "reference", json_string(j->reference));
-    json_object_set_new(line, "channel", json_string(j->channel));
-    json_object_set_new(line, "to", json_string("owner"));
-    json_object_set_new(line, "text",
-                        json_string("Check with the customer whether our message arrived: "
-                                    "the mail server was not heard from after it was sent."));
-    json_object_set_new(line, "reason", json_string(reason));
-    notify_outbox_append(j->n, j->organisation, line);
-}
-
-static void
-retry_recorded(void *opaque, redisReply *reply)
-{
-    notify_job *j = opaque;
-    (void)reply; /* not recorded: the claim expires and it is tried then */
-    notify_job_free(j);
-}
-
-void
-notify_job_finished(notify_job *j, notify_result r, int64_t retry_after_ms, const char *reason)
-{
-    notify *n = j->n;
+    job *j = opaque;
+    notify *n = j->q->n;
     const ch_log *lg = ch_runtime_log(n->rt);
+    release(j, 1);
+    notify_after a = notify_after_attempt(r, j->attempts, n->cfg->max_attempts);
     char why[600];
-    snprintf(why, sizeof(why), "%s", reason ? reason : "");
-    attempt_over(n);
-    if (r == NOTIFY_UNKNOWN && n->cfg->smtp_resend_unknown)
-        r = NOTIFY_TEMP; /* the receiver drops a repeated Message-ID */
-    if (r == NOTIFY_TEMP && j->attempts + 1 >= n->cfg->max_attempts) {
+    if (a.gave_up)
         snprintf(why, sizeof(why), "gave up after %d attempts: %s", j->attempts + 1,
                  reason ? reason : "");
-        r = NOTIFY_PERM;
+    else
+        snprintf(why, sizeof(why), "%s", reason ? reason : "");
+    if (a.r == NOTIFY_TEMP) {
+        retry(j, retry_after_ms, why);
+        return;
     }
-    switch (r) {
-    case NOTIFY_SENT:
+    if (a.r == NOTIFY_SENT) {
         ch_metric_add(n->m_sent, 1);
-        CH_LOG_INFO(lg, "notification sent", CH_STR("case_id", j->case_id),
-                    CH_STR("kind", j->kind_name), CH_STR("reference", j->reference),
-                    CH_STR("transport", j->transport), CH_INT("attempt", j->attempts + 1));
-        if (ch_redis_command(n->rt, sent_recorded, j, "SET %s sent EX %d", j->idem_key,
-                             NOTIFY_CLAIM_TTL_S) != 0)
-            notify_job_free(j);
-        return;
-    case NOTIFY_TEMP: {
-        int attempt = ++j->attempts;
-        int64_t now = ch_time_now_ms();
-        int64_t delay = notify_backoff_ms(attempt, n->cfg->retry_base_ms, n->cfg->retry_max_ms,
-                                          (double)random() / ((double)RAND_MAX + 1.0));
-        if (retry_after_ms > delay)
-            delay = retry_after_ms;
-        int64_t due = now + delay;
-        if (j->customer)
-            due = notify_quiet_due(n, j->organisation, j->channel, due);
-        ch_metric_add(n->m_retried, 1);
-        CH_LOG_WARN(lg, "notification will be retried", CH_STR("case_id", j->case_id),
-                    CH_STR("kind", j->kind_name), CH_STR("transport", j->transport),
-                    CH_INT("attempt", attempt), CH_INT("retry_in_ms", due - now),
-                    CH_STR("reason", why));
-        char at[CH_TIME_BUFSZ], note[700];
-        ch_time_format_utc(due, at, sizeof(at));
-        snprintf(note, sizeof(note), "retry %d at %s: %s", attempt, at, why);
-        notify_outcome(n, j->id, j->case_id, j->organisation, j->kind, S_QUEUED, j->channel,
-                       j->transport, note, j->reference, attempt, NULL, NULL);
-        if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
-            ch_redis_command(n->rt, NULL, NULL, "HSET %s attempts %d", j->job_key, attempt) != 0 ||
-            ch_redis_command(n->rt, NULL, NULL, "SET %s queued EX %d", j->idem_key,
-                             NOTIFY_CLAIM_TTL_S) != 0 ||
-            ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY,
-                             (long long)due, j->id) != 0 ||
-            ch_redis_command(n->rt, retry_recorded, j, "EXEC") != 0)
-            notify_job_free(j);
+        CH_LOG_INFO(lg, "notification sent", CH_STR("case_id", j->msg.case_id),
+                    CH_STR("kind", j->msg.kind_name), CH_STR("reference", j->msg.reference),
+                    CH_STR("transport", j->field[F_TRANSPORT]), CH_INT("attempt", j->attempts + 1));
+        if (ch_redis_command(n->rt, sent_recorded, j, "SET %s %s EX %d", j->ids.idem_key, a.record,
+                             NOTIFY_RECORD_TTL_S) != 0)
+            job_free(j);
         return;
     }
-    case NOTIFY_PERM:
-        ch_metric_add(n->m_failed, 1);
-        CH_LOG_ERROR(lg, "notification failed", CH_STR("case_id", j->case_id),
-                     CH_STR("kind", j->kind_name), CH_STR("transport", j->transport),
-                     CH_STR("reason", why));
-        ch_redis_command(n->rt, NULL, NULL, "SET %s failed EX %d", j->idem_key, NOTIFY_CLAIM_TTL_S);
-        produce_dead_letter(j, why);
-        notify_outcome(n, j->id, j->case_id, j->organisation, j->kind, S_FAILED, j->channel,
-                       j->transport, why, j->reference, 0, NULL, NULL);
-        cleanup_keys(j);
-        notify_job_free(j);
-        return;
-    case NOTIFY_UNKNOWN: {
+    char failed[700];
+    if (a.r == NOTIFY_UNKNOWN) {
         ch_metric_add(n->m_unknown, 1);
-        char r2[700];
-        snprintf(r2, sizeof(r2), "unknown: %s", why);
+        snprintf(failed, sizeof(failed), "unknown: %s", why);
         CH_LOG_ERROR(lg, "notification outcome unknown: not resent, staff told",
-                     CH_STR("case_id", j->case_id), CH_STR("kind", j->kind_name),
-                     CH_STR("transport", j->transport), CH_STR("reason", why));
-        ch_redis_command(n->rt, NULL, NULL, "SET %s unknown EX %d", j->idem_key,
-                         NOTIFY_CLAIM_TTL_S);
-        note_unknown(j, r2);
-        notify_outcome(n, j->id, j->case_id, j->organisation, j->kind, S_FAILED, j->channel,
-                       j->transport, r2, j->reference, 0, NULL, NULL);
-        cleanup_keys(j);
-        notify_job_free(j);
-        return;
+                     CH_STR("case_id", j->msg.case_id), CH_STR("kind", j->msg.kind_name),
+                     CH_STR("transport", j->field[F_TRANSPORT]), CH_STR("reason", why));
+    } else {
+        ch_metric_add(n->m_failed, 1);
+        snprintf(failed, sizeof(failed), "%s", why);
+        CH_LOG_ERROR(lg, "notification failed", CH_STR("case_id", j->msg.case_id),
+                     CH_STR("kind", j->msg.kind_name), CH_STR("transport", j->field[F_TRANSPORT]),
+                     CH_STR("reason", why));
     }
+    ch_redis_command(n->rt, NULL, NULL, "SET %s %s EX %d", j->ids.idem_key, a.record,
+                     NOTIFY_RECORD_TTL_S);
+    if (a.r == NOTIFY_UNKNOWN && !j->field[F_ABOUT][0])
+        note_unknown(j, failed);
+    else if (a.r == NOTIFY_PERM)
+        notify_dead_letter(n, &j->msg, "redis:" NOTIFY_QUEUE_KEY, why);
+    announce(j, S_FAILED, failed, 0);
+    cleanup_keys(j);
+    job_free(j);
+}
+
+static void
+commit_recorded(void *opaque, redisReply *reply)
+{
+    job *j = opaque;
+    notify_resume_fn resume = j->resume;
+    j->resume = NULL;
+    resume(j->resume_arg, reply && reply->type != REDIS_REPLY_ERROR); /* j may be gone */
+}
+
+/* notify_commit_fn: the record becomes "committed" before the transport's
+ * point of no return. */
+static void
+commit(void *opaque, notify_resume_fn resume, void *attempt)
+{
+    job *j = opaque;
+    j->resume = resume;
+    j->resume_arg = attempt;
+    if (ch_redis_command(j->q->n->rt, commit_recorded, j, "SET %s committed EX %d", j->ids.idem_key,
+                         NOTIFY_RECORD_TTL_S) != 0) {
+        j->resume = NULL;
+        resume(attempt, 0);
     }
 }
 
-static char *
-dup_field(redisReply *h, const char *key)
+/* ---- claiming ---- */
+
+/* Reads the message hash h into j; 0 or CH_ENOMEM. */
+static int
+read_message(job *j, const redisReply *h)
 {
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, key) == 0)
-            return strdup(h->element[i + 1]->str ? h->element[i + 1]->str : "");
-    return strdup("");
+    for (int f = 0; f < NFIELDS; f++) {
+        const char *v = "";
+        for (size_t i = 0; i + 1 < h->elements; i += 2)
+            if (h->element[i]->type == REDIS_REPLY_STRING &&
+                strcmp(h->element[i]->str, field_name[f]) == 0 && h->element[i + 1]->str)
+                v = h->element[i + 1]->str;
+        if (!(j->field[f] = strdup(v)))
+            return CH_ENOMEM;
+    }
+    char **f = j->field;
+    j->attempts = atoi(f[F_ATTEMPTS]);
+    if (strcmp(f[F_CHANNEL], "email") == 0)
+        notify_message_id(j->ids.id, j->q->n->mail_domain, j->message_id, sizeof(j->message_id));
+    j->msg = (notify_message){
+        .id = j->ids.id,
+        .case_id = f[F_CASE_ID],
+        .organisation = f[F_ORGANISATION],
+        .reference = f[F_REFERENCE],
+        .kind = atoi(f[F_KIND]),
+        .kind_name = f[F_KIND_NAME],
+        .channel = f[F_CHANNEL],
+        .language = f[F_LANGUAGE],
+        .to = f[F_TO],
+        .subject = f[F_SUBJECT],
+        .body = f[F_BODY],
+        .message_id = j->message_id,
+        .meta = f[F_META],
+        .customer = f[F_CUSTOMER][0] == '1',
+    };
+    return 0;
 }
 
 static void
 loaded(void *opaque, redisReply *reply)
 {
-    notify_job *j = opaque;
-    notify *n = j->n;
+    job *j = opaque;
+    notify_queue *q = j->q;
+    notify *n = q->n;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
-        attempt_over(n); /* the claim expires and it is tried again */
-        notify_job_free(j);
+        job_drop(j); /* the claim expires and it is tried again */
         return;
     }
     redisReply *st = reply->element[0], *h = reply->element[1];
-    const char *state = st->type == REDIS_REPLY_STRING ? st->str : "";
+    const char *record = st->type == REDIS_REPLY_STRING ? st->str : NULL;
     if (h->elements == 0) {
         CH_LOG_WARN(ch_runtime_log(n->rt), "queued notification has no record: dropped",
-                    CH_STR("notification_id", j->id), CH_STR("state", state));
-        ch_redis_command(n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, j->id);
-        attempt_over(n);
-        notify_job_free(j);
+                    CH_STR("notification_id", j->ids.id), CH_STR("state", record ? record : ""));
+        ch_redis_command(n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, j->ids.id);
+        job_drop(j);
         return;
     }
-    j->case_id = dup_field(h, "case_id");
-    j->organisation = dup_field(h, "organisation");
-    j->reference = dup_field(h, "reference");
-    j->kind_name = dup_field(h, "kind_name");
-    j->channel = dup_field(h, "channel");
-    j->to = dup_field(h, "to");
-    j->subject = dup_field(h, "subject");
-    j->body = dup_field(h, "body");
-    j->meta = dup_field(h, "meta");
-    j->transport = dup_field(h, "transport");
-    j->language = dup_field(h, "language");
-    char *s = dup_field(h, "kind");
-    j->kind = s ? atoi(s) : 0;
-    free(s);
-    s = dup_field(h, "attempts");
-    j->attempts = s ? atoi(s) : 0;
-    free(s);
-    s = dup_field(h, "customer");
-    j->customer = s && s[0] == '1';
-    free(s);
-    if (!j->case_id || !j->organisation || !j->reference || !j->kind_name || !j->channel ||
-        !j->to || !j->subject || !j->body || !j->meta || !j->transport || !j->language) {
-        attempt_over(n);
-        notify_job_free(j);
+    if (read_message(j, h) != 0) {
+        job_drop(j);
         return;
     }
-    if (strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0 ||
-        strcmp(state, "unknown") == 0) {
-        if (strcmp(state, "sent") == 0)
-            notify_outcome(n, j->id, j->case_id, j->organisation, j->kind, S_SENT, j->channel,
-                           j->transport, "", j->reference, 0, NULL, NULL);
+    switch (notify_claim_step_of(record)) {
+    case NOTIFY_CLAIM_ANNOUNCE:
+        announce(j, S_SENT, "", 0);
+        /* fall through */
+    case NOTIFY_CLAIM_REMOVE:
         cleanup_keys(j);
-        attempt_over(n);
-        notify_job_free(j);
+        job_drop(j);
         return;
+    case NOTIFY_CLAIM_RESEND:
+        j->msg.committed = 1;
+        break;
+    case NOTIFY_CLAIM_SEND:
+        break;
     }
-    if (strcmp(state, "committed") == 0 && !n->cfg->smtp_resend_unknown) {
-        notify_job_finished(j, NOTIFY_UNKNOWN, -1,
-                            "the service stopped after handing the message to the mail server "
-                            "and before its answer");
-        return;
-    }
-    notify_bucket *bucket = bucket_for(n, j->transport);
-    int64_t now = ch_time_now_ms(), due = bucket ? notify_bucket_take(bucket, now) : 0;
+    /* A transport no longer in the table: the one that carries letters. */
+    j->slot = notify_transport_find(n->table, j->field[F_TRANSPORT]);
+    if (j->slot < 0)
+        j->slot = n->route[NOTIFY_ROUTE_OTHER];
+    int64_t now = ch_time_now_ms(), due = notify_bucket_take(&q->rate[j->slot], now);
     if (due > 0) {
         /* Over the transport's rate: back in the queue, no attempt counted. */
         ch_metric_add(n->m_rate_held, 1);
         ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY, (long long)due,
-                         j->id);
-        wake_at(n, due);
-        n->in_flight--;
-        notify_job_free(j);
+                         j->ids.id);
+        wake_at(q, due);
+        job_free(j);
         return;
     }
-    if (strcmp(state, "committed") == 0)
-        CH_LOG_WARN(ch_runtime_log(n->rt),
-                    "resending after an unknown outcome (notify.smtp.resend_unknown)",
-                    CH_STR("case_id", j->case_id), CH_STR("kind", j->kind_name));
-    int rc;
-    if (strcmp(j->transport, "smtp") == 0)
-        rc = notify_send_smtp(j);
-    else if (strcmp(j->transport, "http") == 0)
-        rc = notify_send_http(j);
-    else if (strcmp(j->transport, "kafka") == 0)
-        rc = notify_send_kafka(j);
-    else
-        rc = notify_send_file(j);
+    const notify_slot *s = &n->slot[j->slot];
+    int rc = s->t->send(s->ctx, &j->msg, commit, sent, j);
     if (rc != 0)
-        notify_job_finished(j, NOTIFY_TEMP, -1, ch_strerror(rc));
+        sent(j, NOTIFY_TEMP, -1, ch_strerror(rc));
 }
 
 static void
-start_job(notify *n, const char *member)
+start_job(notify_queue *q, const char *member)
 {
-    const char *slash = strchr(member, '/');
-    if (!slash || strlen(member) >= sizeof(((notify_job *)0)->id)) {
-        ch_redis_command(n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, member);
-        return;
-    }
-    notify_job *j = calloc(1, sizeof(*j));
+    notify *n = q->n;
+    job *j = calloc(1, sizeof(*j));
     if (!j)
         return;
-    j->n = n;
-    snprintf(j->id, sizeof(j->id), "%s", member);
-    snprintf(j->idem_key, sizeof(j->idem_key), "charter:notify:{%.*s}:%s", (int)(slash - member),
-             member, slash + 1);
-    snprintf(j->job_key, sizeof(j->job_key), "%s:job", j->idem_key);
-    n->in_flight++;
-    if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
-        ch_redis_command(n->rt, NULL, NULL, "GET %s", j->idem_key) != 0 ||
-        ch_redis_command(n->rt, NULL, NULL, "HGETALL %s", j->job_key) != 0 ||
-        ch_redis_command(n->rt, loaded, j, "EXEC") != 0) {
-        n->in_flight--;
+    if (notify_ids_parse(&j->ids, member) != 0) {
+        ch_redis_command(n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, member);
         free(j);
+        return;
     }
+    j->q = q;
+    j->counted = 1;
+    q->in_flight++;
+    notify_list_push(&q->jobs, &j->link);
+    if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "GET %s", j->ids.idem_key) != 0 ||
+        ch_redis_command(n->rt, NULL, NULL, "HGETALL %s", j->ids.job_key) != 0 ||
+        ch_redis_command(n->rt, loaded, j, "EXEC") != 0)
+        job_free(j);
 }
 
 typedef struct {
-    notify *n;
+    notify_queue *q;
     int asked;
 } claim_ctx;
 
@@ -466,35 +491,36 @@ static void
 claimed(void *opaque, redisReply *reply)
 {
     claim_ctx *c = opaque;
-    notify *n = c->n;
+    notify_queue *q = c->q;
     int asked = c->asked;
     free(c);
-    n->claiming = 0;
+    q->claiming = 0;
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
-            CH_LOG_ERROR(ch_runtime_log(n->rt), "notification claim failed",
+            CH_LOG_ERROR(ch_runtime_log(q->n->rt), "notification claim failed",
                          CH_STR("error", reply->str));
         return;
     }
     for (size_t i = 0; i < reply->elements; i++)
         if (reply->element[i]->type == REDIS_REPLY_STRING)
-            start_job(n, reply->element[i]->str);
+            start_job(q, reply->element[i]->str);
     if ((int)reply->elements == asked)
-        notify_queue_kick(n);
+        notify_queue_kick(q);
 }
 
 static void
-claim_more(notify *n)
+claim_more(notify_queue *q)
 {
-    if (n->stopping || n->claiming || !ch_redis_ready(n->rt))
+    notify *n = q->n;
+    if (q->stopping || q->claiming || !ch_redis_ready(n->rt))
         return;
-    int room = (int)n->cfg->max_in_flight - n->in_flight;
+    int room = (int)n->cfg->max_in_flight - q->in_flight;
     if (room <= 0)
         return;
     claim_ctx *c = malloc(sizeof(*c));
     if (!c)
         return;
-    c->n = n;
+    c->q = q;
     c->asked = room;
     int64_t now = ch_time_now_ms();
     char snow[32], slease[32], sroom[16];
@@ -505,34 +531,122 @@ claim_more(notify *n)
     size_t argvlen[7];
     for (int i = 0; i < 7; i++)
         argvlen[i] = strlen(argv[i]);
-    n->claiming = 1;
+    q->claiming = 1;
     if (ch_redis_command_argv(n->rt, claimed, c, 7, argv, argvlen) != 0) {
-        n->claiming = 0;
+        q->claiming = 0;
         free(c);
     }
 }
 
-int
-notify_queue_init(notify *n, char *errstr, size_t errstr_size)
+/* ---- putting ---- */
+
+typedef struct {
+    notify_queue *q;
+    notify_put_fn cb;
+    void *opaque;
+} put_ctx;
+
+static void
+put_done(void *opaque, redisReply *reply)
 {
-    n->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, n);
-    n->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, n);
-    int64_t now = ch_time_now_ms();
-    for (int i = 0; i < NOTIFY_NRATES; i++)
-        notify_bucket_init(&n->rate[i], rate_of(n->cfg, i), rate_of(n->cfg, i), now);
-    if (!n->kick || !n->wake) {
+    put_ctx c = *(put_ctx *)opaque;
+    free(opaque);
+    const char *record = NULL, *error = "could not queue";
+    if (reply && (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING))
+        record = reply->str;
+    else if (reply && reply->str)
+        error = reply->str;
+    if (record && strcmp(record, "new") == 0)
+        notify_queue_kick(c.q);
+    if (c.cb)
+        c.cb(c.opaque, record, record ? NULL : error);
+}
+
+int
+notify_queue_put(notify_queue *q, const notify_ids *ids, const notify_message *m,
+                 const char *transport, int64_t due_ms, const char *about, notify_put_fn cb,
+                 void *opaque)
+{
+    char ttl[16], due[32], jttl[16], kind[16];
+    snprintf(ttl, sizeof(ttl), "%d", NOTIFY_RECORD_TTL_S);
+    snprintf(due, sizeof(due), "%lld", (long long)due_ms);
+    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(kind, sizeof(kind), "%d", m->kind);
+    const char *value[NFIELDS] = {
+        [F_CASE_ID] = m->case_id,
+        [F_ORGANISATION] = m->organisation,
+        [F_REFERENCE] = m->reference,
+        [F_KIND] = kind,
+        [F_KIND_NAME] = m->kind_name,
+        [F_CHANNEL] = m->channel,
+        [F_TO] = m->to,
+        [F_SUBJECT] = m->subject,
+        [F_BODY] = m->body,
+        [F_META] = m->meta,
+        [F_TRANSPORT] = transport,
+        [F_LANGUAGE] = m->language,
+        [F_ATTEMPTS] = "0",
+        [F_CUSTOMER] = m->customer ? "1" : "0",
+        [F_ABOUT] = about,
+    };
+    enum { NHEAD = 10, NARGV = NHEAD + 2 * NFIELDS };
+    const char *argv[NARGV] = {"EVAL",           put_lua, "3", ids->idem_key, ids->job_key,
+                               NOTIFY_QUEUE_KEY, ttl,     due, ids->id,       jttl};
+    size_t argvlen[NARGV];
+    for (int f = 0; f < NFIELDS; f++) {
+        argv[NHEAD + 2 * f] = field_name[f];
+        argv[NHEAD + 2 * f + 1] = value[f] ? value[f] : "";
+    }
+    for (int i = 0; i < NARGV; i++)
+        argvlen[i] = strlen(argv[i]);
+    put_ctx *c = malloc(sizeof(*c));
+    if (!c)
+        return CH_ENOMEM;
+    *c = (put_ctx){q, cb, opaque};
+    int rc = ch_redis_command_argv(q->n->rt, put_done, c, NARGV, argv, argvlen);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+/* ---- life ---- */
+
+int
+notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size)
+{
+    notify_queue *q = calloc(1, sizeof(*q));
+    if (!q) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
+    q->n = n;
+    q->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, q);
+    q->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, q);
+    int64_t now = ch_time_now_ms();
+    for (size_t i = 0; i < n->nslots; i++) {
+        const notify_slot *s = &n->slot[i];
+        const int64_t *rate = notify_transport_setting(s->t, s->cfg, s->t->rate_key);
+        notify_bucket_init(&q->rate[i], rate ? *rate : 0, rate ? *rate : 0, now);
+    }
+    if (!q->kick || !q->wake) {
+        notify_queue_free(q);
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    *out = q;
     return 0;
 }
 
 void
-notify_queue_fini(notify *n)
+notify_queue_free(notify_queue *q)
 {
-    if (n->kick)
-        event_free(n->kick);
-    if (n->wake)
-        event_free(n->wake);
-    n->kick = n->wake = NULL;
+    if (!q)
+        return;
+    while (q->jobs)
+        job_free((job *)q->jobs);
+    if (q->kick)
+        event_free(q->kick);
+    if (q->wake)
+        event_free(q->wake);
+    free(q);
 }

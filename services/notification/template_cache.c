@@ -2,9 +2,12 @@
  * A linked list of parsed templates by path: notification renders with a few
  * dozen files, so a list is as quick as anything and each entry stays where
  * it is while others come and go (the borrowed pointer in template_cache.h).
+ * The start-up check of a whole directory is here too, so a template is
+ * read the same way whether it is checked or used.
  */
 #include "template_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,4 +117,51 @@ notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, i
     c->head = e;
     *out = &e->t;
     return 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int
+notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
+{
+    DIR *top = opendir(dir);
+    if (!top) {
+        snprintf(errstr, errstr_size, "notify.template_dir %s cannot be read: %s", dir,
+                 strerror(errno));
+        return CH_EIO;
+    }
+    int rc = 0, files = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(top))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+        DIR *d = opendir(sub);
+        if (!d)
+            continue;
+        struct dirent *f;
+        while (rc == 0 && (f = readdir(d))) {
+            if (f->d_name[0] == '.' || !ends_with(f->d_name, ".txt"))
+                continue;
+            char path[2048];
+            snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
+            ch_template t;
+            rc = ch_template_load_file(path, &t, errstr, errstr_size);
+            ch_template_free(&t);
+            files++;
+        }
+        closedir(d);
+    }
+    closedir(top);
+    if (rc == 0 && files == 0) {
+        snprintf(errstr, errstr_size, "notify.template_dir %s holds no templates", dir);
+        rc = CH_EINVAL;
+    }
+    return rc;
 }

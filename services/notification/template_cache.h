@@ -30,4 +30,12 @@ void notify_tcache_clear(notify_tcache *c);
 int notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, int *reads,
                       char *errstr, size_t errstr_size);
 
+/*
+ * Loads every *.txt under dir/<organisation>/ once, so a broken template
+ * stops start-up (and a SIGHUP reload) with its file and line rather than
+ * failing a customer's message later. Returns 0, CH_EIO when dir cannot be
+ * read, or the first file's error; CH_EINVAL when there is no template.
+ */
+int notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size);
+
 #endif

@@ -2,17 +2,25 @@
  * libcurl multi driven by libevent (see curl_loop.h). One struct event per
  * socket curl watches, kept as the socket's curl_multi_assign() pointer, and
  * one timer. Finished transfers are collected after every socket action.
+ * Below the adapter, what the SMTP and HTTP transports share: their context
+ * and life cycle, and the start and end of one send.
  */
 #include "curl_loop.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-typedef struct transfer {
+#include "charter/errors.h"
+#include "charter/runtime.h"
+#include "list.h"
+
+typedef struct {
+    notify_link link; /* first: in notify_curl.transfers */
     notify_curl_done_fn done;
+    notify_curl_drop_fn drop;
     void *opaque;
     CURL *easy;
-    struct transfer *prev, *next;
 } transfer;
 
 struct notify_curl {
@@ -20,20 +28,8 @@ struct notify_curl {
     CURLM *multi;
     struct event *timer;
     int running;
-    int added;
-    transfer *head;
+    notify_link *transfers;
 };
-
-static void
-unlink_transfer(notify_curl *c, transfer *t)
-{
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        c->head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-}
 
 static void
 collect(notify_curl *c)
@@ -48,9 +44,8 @@ collect(notify_curl *c)
         transfer *t = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
         curl_multi_remove_handle(c->multi, easy);
-        c->added--;
         if (t) {
-            unlink_transfer(c, t);
+            notify_list_remove(&c->transfers, &t->link);
             notify_curl_done_fn done = t->done;
             void *opaque = t->opaque;
             free(t);
@@ -126,9 +121,13 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 notify_curl *
 notify_curl_new(struct event_base *base)
 {
-    notify_curl *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
+    notify_curl *c = calloc(1, sizeof(*c));
+    if (!c) {
+        curl_global_cleanup();
+        return NULL;
+    }
     c->base = base;
     c->multi = curl_multi_init();
     c->timer = evtimer_new(base, on_timer, c);
@@ -140,31 +139,25 @@ notify_curl_new(struct event_base *base)
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     return c;
 err:
-    notify_curl_free(c, NULL);
+    notify_curl_free(c);
     return NULL;
 }
 
 int
-notify_curl_add(notify_curl *c, CURL *easy, notify_curl_done_fn done, void *opaque)
+notify_curl_add(notify_curl *c, CURL *easy, notify_curl_done_fn done, notify_curl_drop_fn drop,
+                void *opaque)
 {
     transfer *t = malloc(sizeof(*t));
     if (!t)
-        return -1;
-    t->done = done;
-    t->opaque = opaque;
-    t->easy = easy;
+        return CH_ENOMEM;
+    *t = (transfer){.done = done, .drop = drop, .opaque = opaque, .easy = easy};
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     if (curl_multi_add_handle(c->multi, easy) != CURLM_OK) {
         curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
         free(t);
-        return -1;
+        return CH_ENOMEM;
     }
-    t->prev = NULL;
-    t->next = c->head;
-    if (c->head)
-        c->head->prev = t;
-    c->head = t;
-    c->added++;
+    notify_list_push(&c->transfers, &t->link);
     return 0;
 }
 
@@ -175,31 +168,107 @@ notify_curl_run_now(notify_curl *c)
     collect(c);
 }
 
-int
-notify_curl_running(const notify_curl *c)
+void
+notify_curl_cancel_all(notify_curl *c)
 {
-    return c->added;
+    while (c && c->transfers) {
+        transfer *t = (transfer *)c->transfers;
+        notify_list_remove(&c->transfers, &t->link);
+        curl_multi_remove_handle(c->multi, t->easy);
+        t->drop(t->opaque);
+        free(t);
+    }
 }
 
 void
-notify_curl_free(notify_curl *c, void (*drop)(void *opaque, CURL *easy))
+notify_curl_free(notify_curl *c)
 {
     if (!c)
         return;
     if (c->multi) {
-        while (c->head) {
-            transfer *t = c->head;
-            unlink_transfer(c, t);
-            curl_multi_remove_handle(c->multi, t->easy);
-            if (drop)
-                drop(t->opaque, t->easy);
-            else
-                curl_easy_cleanup(t->easy);
-            free(t);
-        }
+        notify_curl_cancel_all(c);
         curl_multi_cleanup(c->multi);
     }
     if (c->timer)
         event_free(c->timer);
     free(c);
+    curl_global_cleanup();
+}
+
+int
+notify_curl_transport_init(void **tctx, const void *cfg, ch_runtime *rt, char *errstr,
+                           size_t errstr_size)
+{
+    void *ctx = NULL;
+    int rc =
+        notify_transport_ctx_new(&ctx, sizeof(notify_curl_transport), cfg, rt, errstr, errstr_size);
+    notify_curl_transport *t = ctx;
+    if (rc == 0 && !(t->curl = notify_curl_new(ch_runtime_base(rt)))) {
+        free(t);
+        snprintf(errstr, errstr_size, "libcurl could not be set up");
+        return CH_EIO;
+    }
+    *tctx = t;
+    return rc;
+}
+
+void
+notify_curl_transport_cancel_all(void *tctx)
+{
+    notify_curl_cancel_all(((notify_curl_transport *)tctx)->curl);
+}
+
+void
+notify_curl_transport_fini(void *tctx)
+{
+    notify_curl_transport *t = tctx;
+    if (t)
+        notify_curl_free(t->curl);
+    free(t);
+}
+
+notify_curl_send *
+notify_curl_send_new(size_t size, notify_sent_fn sent, void *opaque)
+{
+    notify_curl_send *s = calloc(1, size);
+    if (s && !(s->easy = curl_easy_init())) {
+        free(s);
+        return NULL;
+    }
+    if (s) {
+        s->sent = sent;
+        s->opaque = opaque;
+    }
+    return s;
+}
+
+void
+notify_curl_send_free(void *send)
+{
+    notify_curl_send *s = send;
+    if (!s)
+        return;
+    curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->list);
+    free(s->payload);
+    free(s);
+}
+
+int
+notify_curl_send_start(notify_curl_transport *t, notify_curl_send *s, notify_curl_done_fn done)
+{
+    int rc = notify_curl_add(t->curl, s->easy, done, notify_curl_send_free, s);
+    if (rc != 0)
+        notify_curl_send_free(s);
+    return rc;
+}
+
+void
+notify_curl_send_end(notify_curl_send *s, notify_result r, int64_t retry_after_ms,
+                     const char *reason)
+{
+    notify_sent_fn sent = s->sent;
+    void *opaque = s->opaque;
+    notify_curl_send_free(s);
+    sent(opaque, r, retry_after_ms, reason);
 }

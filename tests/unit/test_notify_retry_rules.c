@@ -1,23 +1,22 @@
 /*
- * notification's pure rules: quiet hours (including the 23:00 text message
- * and both clock changes), backoff with jitter, what each transport answer
- * means, Retry-After, the MIME message, the Notify-shaped JSON body, and the
- * Notify API key and JWT (against a vector computed with Python's hmac).
+ * notification's retry rules: quiet hours (including the 23:00 text message
+ * and both clock changes) and the release of a text message under a
+ * policy's quiet hours, backoff with jitter, what each transport answer
+ * means, Retry-After, and the rate limit's token bucket.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "charter/civil.h"
-#include "charter/errors.h"
+#include "charter/policy.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
-#include "notify_rules.h"
+#include "retry_rules.h"
 
 static ch_tz *london;
 
@@ -80,6 +79,26 @@ quiet_hours_across_clock_changes(void **state)
                      utc(2026, 1, 15, 13, 30));
 }
 
+/* Only a text message under a policy with quiet hours is held, to the
+ * millisecond the window ends; anything else goes when it is due. */
+static void
+quiet_due_follows_the_policy(void **state)
+{
+    (void)state;
+    ch_policy p;
+    memset(&p, 0, sizeof(p));
+    int64_t late = utc(2026, 1, 14, 23, 0) * 1000 + 250, morning = utc(2026, 1, 15, 8, 0) * 1000;
+    assert_int_equal(notify_quiet_due(&p, london, "sms", late), late); /* no window */
+    p.sms_quiet.set = 1;
+    p.sms_quiet.from = 21 * 60;
+    p.sms_quiet.until = 8 * 60;
+    assert_int_equal(notify_quiet_due(&p, london, "sms", late), morning);
+    assert_int_equal(notify_quiet_due(&p, london, "email", late), late);
+    assert_int_equal(notify_quiet_due(NULL, london, "sms", late), late);
+    int64_t noon = utc(2026, 1, 15, 12, 0) * 1000 + 1;
+    assert_int_equal(notify_quiet_due(&p, london, "sms", noon), noon);
+}
+
 static void
 backoff_doubles_with_jitter_and_cap(void **state)
 {
@@ -139,68 +158,6 @@ retry_after_forms(void **state)
     assert_int_equal(notify_retry_after_ms("soon", 0), -1);
     assert_int_equal(notify_retry_after_ms("3 days", 0), -1);
     assert_int_equal(notify_retry_after_ms(NULL, 0), -1);
-}
-
-static void
-mime_message(void **state)
-{
-    (void)state;
-    char mid[128], mid2[128];
-    notify_message_id("case-1/acknowledgement", "council.example", mid, sizeof(mid));
-    notify_message_id("case-1/acknowledgement", "council.example", mid2, sizeof(mid2));
-    assert_string_equal(mid, mid2);
-    assert_true(mid[0] == '<' && strstr(mid, "@council.example>"));
-    notify_message_id("case-2/acknowledgement", "council.example", mid2, sizeof(mid2));
-    assert_string_not_equal(mid, mid2);
-
-    char *m = notify_mime_message("noreply@council.example", "ann@example.org",
-                                  "Your reference NCH-2026-000001\r\nBcc: x@y", "Line 1\nLine 2\n",
-                                  mid, utc(2026, 1, 2, 10, 0));
-    assert_non_null(m);
-    assert_non_null(strstr(m, "Date: Fri, 02 Jan 2026 10:00:00 +0000\r\n"));
-    assert_non_null(strstr(m, "From: noreply@council.example\r\nTo: ann@example.org\r\n"));
-    assert_non_null(strstr(m, "Subject: Your reference NCH-2026-000001  Bcc: x@y\r\n"));
-    assert_null(strstr(m, "\r\nBcc:"));
-    assert_non_null(strstr(m, "Message-ID: <"));
-    assert_non_null(strstr(m, "Content-Type: text/plain; charset=UTF-8\r\n"));
-    assert_non_null(strstr(m, "Content-Transfer-Encoding: 7bit\r\n\r\nLine 1\r\nLine 2\r\n"));
-    for (const char *p = m; *p; p++)
-        if (*p == '\n')
-            assert_int_equal(p[-1], '\r');
-    free(m);
-
-    m = notify_mime_message("a@b", "c@d", "Cyfeirnod \xe2\x80\x94 NCH", "Diolch \xe2\x80\x94 ok",
-                            mid, 0);
-    assert_non_null(strstr(m, "Date: Thu, 01 Jan 1970 00:00:00 +0000"));
-    assert_non_null(strstr(m, "Subject: =?UTF-8?B?"));
-    assert_non_null(strstr(m, "Content-Transfer-Encoding: base64\r\n\r\nRGlvbGNoIOKAlCBvaw==\r\n"));
-    free(m);
-}
-
-static void
-http_body_is_notify_shaped(void **state)
-{
-    (void)state;
-    char *s = notify_http_body("sms", "07700900123", "tmpl-1", "case-1/acknowledgement",
-                               "NCH-2026-000001", "case-1", "Subj", "Text");
-    json_error_t err;
-    json_t *o = json_loads(s, 0, &err);
-    assert_non_null(o);
-    assert_string_equal(json_string_value(json_object_get(o, "phone_number")), "07700900123");
-    assert_string_equal(json_string_value(json_object_get(o, "template_id")), "tmpl-1");
-    assert_string_equal(json_string_value(json_object_get(o, "reference")),
-                        "case-1/acknowledgement");
-    json_t *p = json_object_get(o, "personalisation");
-    assert_string_equal(json_string_value(json_object_get(p, "body")), "Text");
-    assert_string_equal(json_string_value(json_object_get(p, "reference")), "NCH-2026-000001");
-    json_decref(o);
-    free(s);
-    s = notify_http_body("email", "ann@example.org", "t", "r", "R", "c", "S", "B");
-    o = json_loads(s, 0, &err);
-    assert_string_equal(json_string_value(json_object_get(o, "email_address")), "ann@example.org");
-    assert_null(json_object_get(o, "phone_number"));
-    json_decref(o);
-    free(s);
 }
 
 /* The rate limit: a full bucket goes at once, then one a refill interval;
@@ -266,70 +223,18 @@ bucket_simulated_queue_keeps_the_rate(void **state)
     assert_true(holds <= 2 * N);
 }
 
-#define SERVICE "26785a09-ab16-4eb0-8407-a37497a57506"
-#define SECRET "3d844edf-8d35-48ac-975b-e847b4f122b0"
-
-static void
-api_key_split(void **state)
-{
-    (void)state;
-    char sid[37], sec[37], err[300] = "";
-    assert_int_equal(notify_api_key_split("my-test-key-" SERVICE "-" SECRET, "notify.http.api_key",
-                                          sid, sec, err, sizeof(err)),
-                     0);
-    assert_string_equal(sid, SERVICE);
-    assert_string_equal(sec, SECRET);
-    const char *bad[] = {"",
-                         SERVICE "-" SECRET,
-                         "key-" SERVICE "-" SECRET "x",
-                         "key-" SERVICE "_" SECRET,
-                         "key-" SERVICE "-3d844edf-8d35-48ac-975b-e847b4f122bz",
-                         "key_" SERVICE "-" SECRET};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = '\0';
-        assert_int_equal(
-            notify_api_key_split(bad[i], "notify.http.api_key", sid, sec, err, sizeof(err)),
-            CH_EINVAL);
-        assert_non_null(strstr(err, "notify.http.api_key"));
-        assert_null(strstr(err, "3d844edf"));
-        assert_null(strstr(err, "26785a09"));
-    }
-}
-
-static void
-jwt_matches_python_hmac(void **state)
-{
-    (void)state;
-    /* base64url(header) . base64url(claims) . base64url(HMAC-SHA256(secret)),
-     * computed with /usr/bin/python3's hmac, hashlib and base64. */
-    char *jwt = notify_jwt(SERVICE, SECRET, 1700000000);
-    assert_non_null(jwt);
-    assert_string_equal(jwt, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-                             "eyJpc3MiOiIyNjc4NWEwOS1hYjE2LTRlYjAtODQwNy1hMzc0OTdhNTc1MDYiLCJpYXQi"
-                             "OjE3MDAwMDAwMDB9.Kn-G9XSJxdSMk5GxZAwIpUFB7KL-ZpWDLUGVQeIZ4Ec");
-    assert_null(strstr(jwt, SECRET));
-    char *other = notify_jwt(SERVICE, SECRET, 1700000001);
-    assert_non_null(other);
-    assert_string_not_equal(jwt, other);
-    free(other);
-    free(jwt);
-}
-
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sms_due_at_23_goes_at_eight),
         cmocka_unit_test(quiet_hours_across_clock_changes),
+        cmocka_unit_test(quiet_due_follows_the_policy),
         cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
         cmocka_unit_test(transport_answers),
         cmocka_unit_test(retry_after_forms),
-        cmocka_unit_test(mime_message),
-        cmocka_unit_test(http_body_is_notify_shaped),
         cmocka_unit_test(bucket_holds_then_releases_in_turn),
         cmocka_unit_test(bucket_simulated_queue_keeps_the_rate),
-        cmocka_unit_test(api_key_split),
-        cmocka_unit_test(jwt_matches_python_hmac),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

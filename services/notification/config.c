@@ -1,0 +1,153 @@
+/*
+ * The core keys and the layout of every transport's keys after them (see
+ * config.h). A transport's offsets are relative to its own struct; here
+ * they are moved to where that struct sits in the block the runtime fills.
+ */
+#include "config.h"
+
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/topics.h"
+
+static const ch_config_entry core_keys[] = {
+    CH_CFG_STR(notify_config, outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
+               "topic notification outcomes are written to"),
+    CH_CFG_STR(notify_config, timezone, "notify.timezone", "Europe/London",
+               "time zone dates are written in for an organisation without a loaded policy"),
+    CH_CFG_STR(notify_config, template_dir, "notify.template_dir", "",
+               "directory of message templates (templates/README.md); empty: a built-in plain "
+               "acknowledgement, for development"),
+    CH_CFG_STR(notify_config, policy_dir, "notify.policy_dir", "",
+               "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
+               "channel rules, SMS quiet hours; empty: none"),
+    CH_CFG_STR(
+        notify_config, email_transport, "notify.email.transport", "file",
+        "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) or "
+        "file"),
+    CH_CFG_STR(notify_config, sms_transport, "notify.sms.transport", "file",
+               "how text messages go: http, kafka or file"),
+    CH_CFG_STR(notify_config, social_transport, "notify.social.transport", "file",
+               "how social media replies go: http, kafka or file"),
+    CH_CFG_STR(notify_config, staff_transport, "notify.staff.transport", "file",
+               "how staff alerts go: file, smtp, http or kafka"),
+    CH_CFG_STR(notify_config, staff_email, "notify.staff.email", "{role}@localhost",
+               "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
+    CH_CFG_STR(notify_config, dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
+               "where notifications that failed for good are dead-lettered"),
+    CH_CFG_INT(notify_config, max_in_flight, "notify.max_in_flight", "32", "sends running at once",
+               1, 10000),
+    CH_CFG_INT(notify_config, retry_base_ms, "notify.retry_base_ms", "5000",
+               "first retry delay; doubles each time, with jitter", 1, 86400000),
+    CH_CFG_INT(notify_config, retry_max_ms, "notify.retry_max_ms", "1800000", "longest retry delay",
+               1, 86400000),
+    CH_CFG_INT(notify_config, max_attempts, "notify.max_attempts", "10",
+               "attempts before a temporary failure counts as permanent", 1, 1000),
+    CH_CFG_INT(notify_config, lease_ms, "notify.lease_ms", "120000",
+               "how long a claimed send is reserved; must exceed the transport timeouts (a crashed "
+               "instance's sends are taken over after this)",
+               1000, 3600000),
+};
+
+enum { NCORE = CH_COUNTOF(core_keys) };
+
+static size_t
+align_up(size_t n)
+{
+    size_t a = alignof(max_align_t);
+    return (n + a - 1) / a * a;
+}
+
+/* Where transport `slot`'s struct starts; with slot == the table's length,
+ * the size of the whole block. */
+static size_t
+offset_of(const notify_transport *const *table, size_t slot)
+{
+    size_t off = align_up(sizeof(notify_config));
+    for (size_t i = 0; i < slot && table[i]; i++)
+        off = align_up(off + table[i]->config_size);
+    return off;
+}
+
+/* The core's notify.<channel>.transport fields. */
+static const size_t route_fields[] = {
+    offsetof(notify_config, email_transport),
+    offsetof(notify_config, sms_transport),
+    offsetof(notify_config, social_transport),
+    offsetof(notify_config, staff_transport),
+};
+
+int
+notify_config_map_build(notify_config_map *map, const notify_transport *const *table,
+                        ch_config_validate_fn validate_transport)
+{
+    size_t n = NCORE, nt = 0;
+    for (; table[nt]; nt++)
+        n += table[nt]->nconfig;
+    memset(map, 0, sizeof(*map));
+    map->entries = calloc(n, sizeof(*map->entries));
+    if (!map->entries)
+        return CH_ENOMEM;
+    memcpy(map->entries, core_keys, sizeof(core_keys));
+    for (size_t i = 0; i < NCORE; i++)
+        for (size_t r = 0; r < CH_COUNTOF(route_fields); r++)
+            if (map->entries[i].offset == route_fields[r])
+                map->entries[i].validate = validate_transport;
+    size_t k = NCORE;
+    for (size_t i = 0; i < nt; i++) {
+        size_t base = offset_of(table, i);
+        for (size_t j = 0; j < table[i]->nconfig; j++) {
+            map->entries[k] = table[i]->config[j];
+            map->entries[k++].offset += base;
+        }
+    }
+    map->nentries = n;
+    map->size = offset_of(table, nt);
+    return 0;
+}
+
+void
+notify_config_map_free(notify_config_map *map)
+{
+    free(map->entries);
+    memset(map, 0, sizeof(*map));
+}
+
+const void *
+notify_config_section(const void *config, const notify_transport *const *table, size_t slot)
+{
+    return (const char *)config + offset_of(table, slot);
+}
+
+int
+notify_config_routes(const notify_config *cfg, const notify_transport *const *table,
+                     int route[NOTIFY_NROUTES], char *errstr, size_t errstr_size)
+{
+    static const struct {
+        int route;
+        const char *key;
+        unsigned channel;
+    } keys[] = {
+        {NOTIFY_ROUTE_EMAIL, "notify.email.transport", NOTIFY_CH_EMAIL},
+        {NOTIFY_ROUTE_SMS, "notify.sms.transport", NOTIFY_CH_SMS},
+        {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", NOTIFY_CH_SOCIAL},
+        {NOTIFY_ROUTE_STAFF, "notify.staff.transport", NOTIFY_CH_EMAIL}, /* alerts are email */
+    };
+    for (size_t i = 0; i < CH_COUNTOF(keys); i++) {
+        const char *name = *(char *const *)((const char *)cfg + route_fields[i]);
+        int slot = notify_transport_pick(table, keys[i].key, name ? name : "", keys[i].channel,
+                                         errstr, errstr_size);
+        if (slot < 0)
+            return slot;
+        route[keys[i].route] = slot;
+    }
+    route[NOTIFY_ROUTE_OTHER] = notify_transport_carrying(table, NOTIFY_CH_OTHER);
+    if (route[NOTIFY_ROUTE_OTHER] < 0) {
+        snprintf(errstr, errstr_size, "no transport carries letters and other channels");
+        return CH_EINVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,507 @@
+/*
+ * The intake chains (see intake.h), one callback per Redis answer:
+ *
+ *   timer:  name it -> record? -> [contact] -> render -> put -> announce
+ *   notice: [book] -> contact -> name it -> record? -> render -> put -> announce
+ *
+ * A notice is named from the contact (it holds the reference and says which
+ * appointment a cancellation is about), so its contact comes first. A timer
+ * read before its case's details (another topic) is retried until they
+ * arrive, for up to ten minutes, then reported as failed. A template that
+ * cannot be used will not get better by retrying: that failure is
+ * announced and the record moves on.
+ */
+#include "intake.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/names.h"
+#include "charter/timeutil.h"
+#include "charter/v1/notification.pb-c.h"
+#include "contact.h"
+#include "outcome.h"
+#include "queue.h"
+#include "render.h"
+#include "retry_rules.h"
+#include "template_cache.h"
+
+/* How long after a timer fired its case's contact details may still be on
+ * their way (the received event is read from another topic). */
+#define CONTACT_WAIT_MS (10 * 60 * 1000)
+/* sla-timer's reminder falls due this long before the appointment
+ * (case_clock.c). */
+#define REMINDER_LEAD_S (24 * 3600)
+
+#define S_QUEUED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_QUEUED
+#define S_SENT CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT
+#define S_FAILED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED
+
+/* One consumed record on its way to the queue. */
+typedef struct {
+    notify *n;
+    ch_msg *m;
+    /* What names the notification: the fired timer, or for a case event's
+     * notice `tf`, filled from the event and the recorded contact. */
+    const Charter__V1__TimerFired *t;
+    const Charter__V1__CaseEvent *ev; /* the case event, or NULL */
+    Charter__V1__TimerFired tf;
+    notify_contact c;
+    int64_t appt_s; /* the appointment a notice or reminder is about */
+    int kind;       /* Charter__V1__NotificationKind */
+    const char *kind_name;
+    notify_ids ids;
+    notify_rendered out;
+    int slot;       /* the transport, once rendered; -1 before */
+    char note[160]; /* outcome reason for the queued event */
+} intake;
+
+/* Finishes the consumed record and frees the intake. */
+static void
+end(intake *j, int rc, const char *reason)
+{
+    ch_msg_done(j->m, rc, reason);
+    notify_rendered_free(&j->out);
+    free(j);
+}
+
+/* An intake for notification `kind` of a case, or NULL when the record is
+ * finished already: a case id that cannot name a notification is refused
+ * here, for every chain. */
+static intake *
+intake_new(notify *n, ch_msg *m, const char *case_id, int kind, const char *kind_name)
+{
+    if (!notify_case_id_ok(case_id)) {
+        ch_msg_done(m, CH_EBADMSG, "case id cannot name a notification");
+        return NULL;
+    }
+    intake *j = calloc(1, sizeof(*j));
+    if (j)
+        *j = (intake){.n = n, .m = m, .kind = kind, .kind_name = kind_name, .slot = -1};
+    else
+        ch_msg_done(m, CH_EAGAIN, "out of memory");
+    return j;
+}
+
+/* The notification as rendered so far (borrowing j's strings). */
+static notify_message
+message_of(const intake *j)
+{
+    const Charter__V1__TimerFired *t = j->t;
+    const notify_rendered *o = &j->out;
+    return (notify_message){
+        .id = j->ids.id,
+        .case_id = t->case_id,
+        .organisation = t->organisation,
+        .reference = t->reference,
+        .kind = j->kind,
+        .kind_name = j->kind_name,
+        .channel = o->channel ? o->channel : ch_channel_name(t->channel),
+        .language = o->lang,
+        .to = o->to,
+        .subject = o->subject ? o->subject : "",
+        .body = o->body ? o->body : "",
+        .message_id = "",
+        .meta = o->meta ? o->meta : "",
+        .customer = o->customer,
+    };
+}
+
+static void
+outcome_delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
+{
+    (void)partition;
+    (void)offset;
+    end(opaque, rc != 0 ? CH_EAGAIN : 0, rc != 0 ? errstr : NULL);
+}
+
+/* Announces status for the notification and finishes the record when Kafka
+ * has the outcome. */
+static void
+announce(intake *j, int status, const char *reason)
+{
+    notify_message m = message_of(j);
+    const char *transport = j->slot >= 0 ? j->n->slot[j->slot].t->name : "";
+    if (notify_outcome(j->n, &m, transport, status, reason, 0, outcome_delivered, j) != 0)
+        end(j, CH_EAGAIN, "kafka not accepting writes");
+}
+
+static void
+send_failed(intake *j, const char *why)
+{
+    CH_LOG_ERROR(ch_runtime_log(j->n->rt), "notification not made",
+                 CH_STR("case_id", j->t->case_id), CH_STR("kind", j->kind_name),
+                 CH_STR("reason", why));
+    ch_metric_add(j->n->m_failed, 1);
+    announce(j, S_FAILED, why);
+}
+
+/* The case's details are not recorded: wait for them while the record is
+ * young (seen_s), else give up on the notification. */
+static void
+no_contact(intake *j, int64_t seen_s)
+{
+    if (ch_time_now_ms() - seen_s * 1000 < CONTACT_WAIT_MS)
+        end(j, CH_EAGAIN, "contact details not recorded yet");
+    else
+        send_failed(j, "no contact details for the case");
+}
+
+/* ---- render and queue ---- */
+
+/* notify_template_fn over notify.template_dir and the template cache. */
+static int
+template_for(void *opaque, const char *org, const char *kind, const char *channel, const char *lang,
+             const ch_template **out, char *why, size_t whysz)
+{
+    notify *n = opaque;
+    *out = NULL;
+    if (!n->cfg->template_dir[0])
+        return 0;
+    char path[1024];
+    int rc = ch_template_find(n->cfg->template_dir, org, kind, channel, lang, path, sizeof(path),
+                              why, whysz);
+    if (rc != 0)
+        return rc == CH_ENOTFOUND ? CH_EINVAL : rc;
+    int reads = 0;
+    rc = notify_tcache_get(n->templates, path, out, &reads, why, whysz);
+    ch_metric_add(n->m_template_reads, reads);
+    return rc;
+}
+
+static void
+enqueued(void *opaque, const char *record, const char *error)
+{
+    intake *j = opaque;
+    notify *n = j->n;
+    if (!record) {
+        end(j, CH_EAGAIN, error);
+    } else if (strcmp(record, "new") == 0) {
+        ch_metric_add(n->m_queued, 1);
+        if (j->note[0])
+            ch_metric_add(n->m_held, 1);
+        announce(j, S_QUEUED, j->note);
+    } else {
+        ch_metric_add(n->m_skipped, 1);
+        if (strcmp(record, "sent") == 0)
+            announce(j, S_SENT, "");
+        else
+            end(j, 0, NULL);
+    }
+}
+
+/* The route of a message: staff alerts by the staff transport, a
+ * customer's by the transport of its channel. */
+static int
+route_of(int customer, const char *channel)
+{
+    if (!customer)
+        return NOTIFY_ROUTE_STAFF;
+    switch (notify_channel_bit(channel)) {
+    case NOTIFY_CH_EMAIL:
+        return NOTIFY_ROUTE_EMAIL;
+    case NOTIFY_CH_SMS:
+        return NOTIFY_ROUTE_SMS;
+    case NOTIFY_CH_SOCIAL:
+        return NOTIFY_ROUTE_SOCIAL;
+    default:
+        return NOTIFY_ROUTE_OTHER;
+    }
+}
+
+/* Routes the rendered message and queues it with its record, atomically;
+ * a customer's text message inside quiet hours is due when they end. */
+static void
+enqueue(intake *j)
+{
+    notify *n = j->n;
+    const Charter__V1__TimerFired *t = j->t;
+    j->slot = n->route[route_of(j->out.customer, j->out.channel)];
+    int64_t now = ch_time_now_ms(), due = now;
+    if (j->out.customer) {
+        const ch_org_clocks *oc = notify_org(n, t->organisation);
+        due = notify_quiet_due(oc ? &oc->policy : NULL, notify_org_tz(n, oc), j->out.channel, now);
+    }
+    if (due > now) {
+        char at[CH_TIME_BUFSZ];
+        ch_time_format_utc(due, at, sizeof(at));
+        snprintf(j->note, sizeof(j->note), "held for quiet hours until %s", at);
+        CH_LOG_INFO(ch_runtime_log(n->rt), "text message held for quiet hours",
+                    CH_STR("case_id", t->case_id), CH_STR("until", at));
+    }
+    notify_message m = message_of(j);
+    if (notify_queue_put(n->queue, &j->ids, &m, n->slot[j->slot].t->name, due, "", enqueued, j) !=
+        0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+static void
+render(intake *j)
+{
+    notify *n = j->n;
+    const ch_org_clocks *oc = notify_org(n, j->t->organisation);
+    notify_render_env env = {template_for, n, n->cfg->staff_email,
+                             n->slot[n->route[NOTIFY_ROUTE_STAFF]].t->staff_by_role};
+    notify_render_in in = {j->t, j->ev, &j->c, j->appt_s, j->kind_name, oc, notify_org_tz(n, oc)};
+    int customer = j->c.loaded;
+    int rc = customer ? notify_render_customer(&env, &in, &j->out)
+                      : notify_render_alert(&env, &in, &j->out);
+    if (rc == CH_EINVAL)
+        send_failed(j, j->out.why);
+    else if (rc != 0)
+        end(j, CH_EAGAIN, ch_strerror(rc));
+    else
+        enqueue(j);
+}
+
+/* ---- the chains ---- */
+
+static int
+for_customer(int kind)
+{
+    return kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT ||
+           kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
+}
+
+static void
+contact_loaded(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        end(j, CH_EAGAIN, "could not read the contact details");
+        return;
+    }
+    if (reply->elements == 0) {
+        no_contact(j, j->t->fired_at ? j->t->fired_at->seconds : 0);
+        return;
+    }
+    notify_contact_from_reply(&j->c, reply);
+    render(j);
+}
+
+static void
+record_read(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        end(j, CH_EAGAIN, "could not read the notification record");
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STRING) {
+        ch_metric_add(j->n->m_skipped, 1);
+        if (strcmp(reply->str, "sent") == 0)
+            announce(j, S_SENT, "");
+        else
+            end(j, 0, NULL); /* queued, on its way, or already settled */
+        return;
+    }
+    if (j->c.loaded || !for_customer(j->kind))
+        render(j);
+    else if (notify_contact_load(j->n->rt, j->t->case_id, contact_loaded, j) != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+/* Names the notification `what`; 0, or the record is finished. */
+static int
+name_it(intake *j, const char *what)
+{
+    if (notify_ids_make(&j->ids, j->t->case_id, what) == 0)
+        return 0;
+    end(j, CH_EBADMSG, "case id cannot name a notification");
+    return CH_EINVAL;
+}
+
+static void
+read_record(intake *j)
+{
+    if (ch_redis_command(j->n->rt, record_read, j, "GET %s", j->ids.idem_key) != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+/* The notification kind of a timer, 0 for none. */
+static int
+timer_kind(const Charter__V1__TimerFired *t, const char **name)
+{
+    switch (t->kind) {
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE:
+        *name = "acknowledgement";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING:
+        *name = "staff_warning";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_WARNING;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH:
+        *name = "staff_breach";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_BREACH;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED:
+        *name = "staff_wait_exceeded";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_WAIT_EXCEEDED;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE:
+        *name = "staff_review_due";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_REVIEW_DUE;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
+        *name = "appointment_reminder";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
+    default:
+        return 0;
+    }
+}
+
+void
+notify_intake_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
+{
+    const char *kind_name = NULL;
+    int kind = timer_kind(t, &kind_name);
+    if (!kind) {
+        ch_msg_done(m, 0, NULL);
+        return;
+    }
+    int reminder = kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
+    if (reminder && !t->due_at) {
+        ch_msg_done(m, CH_EBADMSG, "reminder without its due time");
+        return;
+    }
+    intake *j = intake_new(n, m, t->case_id, kind, kind_name);
+    if (!j)
+        return;
+    j->t = t;
+    /* One acknowledgement per case; one alert per timer, named as the timer
+     * id names it ("<case>/warning/2", "<case>/review_due/1"). */
+    char what[sizeof(j->ids.id)];
+    size_t cl = strlen(t->case_id);
+    if (reminder) {
+        /* sla-timer reminds a day before the appointment; one reminder per
+         * appointment time, so a rebooked appointment is reminded again. */
+        j->appt_s = t->due_at->seconds + REMINDER_LEAD_S;
+        snprintf(what, sizeof(what), "%s/%lld", kind_name, (long long)j->appt_s);
+    } else if (kind != CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT &&
+               t->timer_id && strncmp(t->timer_id, t->case_id, cl) == 0 && t->timer_id[cl] == '/' &&
+               t->timer_id[cl + 1]) {
+        snprintf(what, sizeof(what), "%s", t->timer_id + cl + 1);
+    } else {
+        snprintf(what, sizeof(what), "%s", kind_name);
+    }
+    if (name_it(j, what) == 0)
+        read_record(j);
+}
+
+/*
+ * The customer notice a case event asks for, 0 when none: a holding reply,
+ * an appointment booked or rebooked (confirmation), or one the organisation
+ * cancelled ("we can't keep this appointment"). Sets *name to the template
+ * kind.
+ */
+static int
+notice_kind(const Charter__V1__CaseEvent *ev, const char **name)
+{
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY &&
+        ev->holding_reply->new_target_at) {
+        *name = "holding_reply";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_HOLDING_REPLY;
+    }
+    if (ev->event_case != CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT)
+        return 0;
+    const Charter__V1__Appointment *a = ev->appointment;
+    if ((a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_BOOKED ||
+         a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_REBOOKED) &&
+        a->starts_at) {
+        *name = "appointment_confirmation";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION;
+    }
+    if (a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED &&
+        strcmp(a->cancelled_by, "organisation") == 0) {
+        *name = "appointment_cancelled";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CANCELLED;
+    }
+    return 0;
+}
+
+static void
+notice_contact_loaded(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    const Charter__V1__CaseEvent *ev = j->ev;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        end(j, CH_EAGAIN, "could not read the contact details");
+        return;
+    }
+    notify_contact_from_reply(&j->c, reply);
+    j->tf.channel = ch_channel_from_name(j->c.inbound);
+    char what[sizeof(j->ids.id)];
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY) {
+        /* Each holding reply names a new date: one notice per date. */
+        snprintf(what, sizeof(what), "%s/%lld", j->kind_name,
+                 (long long)ev->holding_reply->new_target_at->seconds);
+    } else {
+        const Charter__V1__Appointment *a = ev->appointment;
+        j->appt_s = a->starts_at ? a->starts_at->seconds : j->c.appointment_s;
+        if (j->appt_s || !a->appointment_id[0] || strlen(a->appointment_id) > 60 ||
+            strchr(a->appointment_id, '}'))
+            snprintf(what, sizeof(what), "%s/%lld", j->kind_name, (long long)j->appt_s);
+        else
+            snprintf(what, sizeof(what), "%s/%s", j->kind_name, a->appointment_id);
+    }
+    if (name_it(j, what) != 0)
+        return;
+    if (!j->c.reference[0]) {
+        const Charter__V1__Timestamp *seen = ev->ingested_at ? ev->ingested_at : ev->occurred_at;
+        no_contact(j, seen ? seen->seconds : 0);
+    } else {
+        read_record(j);
+    }
+}
+
+/* A case event that asks for a customer notice. */
+static void
+notice(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev, int kind, const char *kind_name)
+{
+    intake *j = intake_new(n, m, ev->case_id, kind, kind_name);
+    if (!j)
+        return;
+    j->ev = ev;
+    charter__v1__timer_fired__init(&j->tf);
+    j->tf.case_id = ev->case_id;
+    j->tf.organisation = ev->organisation;
+    j->tf.reference = j->c.reference;
+    j->tf.case_type = j->c.case_type;
+    j->t = &j->tf;
+    int rc = 0;
+    if (kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION)
+        rc = notify_contact_book(n->rt, ev->case_id, ev->appointment->starts_at->seconds,
+                                 ev->appointment->location);
+    if (rc == 0)
+        rc = notify_contact_load(n->rt, ev->case_id, notice_contact_loaded, j);
+    if (rc != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+static void
+stored(void *opaque, redisReply *reply)
+{
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        ch_msg_done(opaque, CH_EAGAIN, reply ? reply->str : "redis unavailable");
+    else
+        ch_msg_done(opaque, 0, NULL);
+}
+
+void
+notify_intake_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
+{
+    const char *kind_name = NULL;
+    int kind = notice_kind(ev, &kind_name), rc;
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
+        rc = notify_contact_record(n->rt, ev, stored, m);
+    else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CLOSED)
+        rc = notify_contact_forget(n->rt, ev->case_id, stored, m); /* personal data goes */
+    else if (kind) {
+        notice(n, m, ev, kind, kind_name);
+        return;
+    } else {
+        ch_msg_done(m, 0, NULL);
+        return;
+    }
+    if (rc != 0)
+        ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+}

@@ -1,0 +1,318 @@
+/*
+ * Rendering (see render.h): the placeholders each kind of message fills,
+ * the reply channel and recipient, and a built-in plain line when no
+ * template directory is configured.
+ */
+#include "render.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter/errors.h"
+#include "charter/names.h"
+#include "charter/policy.h"
+#include "charter/timeutil.h"
+
+/* Renders kind for channel and lang into out->subject and out->body.
+ * Returns 0 with *builtin 1 when no template directory is configured. */
+static int
+render(const notify_render_env *env, const char *org, const char *kind, const char *channel,
+       const char *lang, const ch_template_var *vars, size_t nvars, notify_rendered *out,
+       int *builtin)
+{
+    const ch_template *t = NULL;
+    int rc = env->template(env->opaque, org, kind, channel, lang, &t, out->why, sizeof(out->why));
+    *builtin = rc == 0 && !t;
+    if (rc != 0 || !t)
+        return rc;
+    return ch_template_render(t, vars, nvars, &out->subject, &out->body, out->why,
+                              sizeof(out->why));
+}
+
+/* Keeps `o` (taken) as out->meta. */
+static int
+keep_meta(notify_rendered *out, json_t *o)
+{
+    out->meta = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out->meta ? 0 : CH_ENOMEM;
+}
+
+/* The channel the reply goes by: the policy's rule, the inbound channel and
+ * what the customer asked for. */
+static const char *
+reply_channel(const ch_policy_promise *pr, const char *inbound, const char *preferred)
+{
+    if (!preferred || !preferred[0])
+        return inbound;
+    if (pr && pr->reply_channel == CH_POLICY_REPLY_SAME)
+        return inbound;
+    return preferred;
+}
+
+/* The channel a customer's reply goes by, as a static name. A phone contact
+ * is answered by text message. */
+static const char *
+customer_channel(const ch_policy_promise *pr, const char *inbound, const char *preferred)
+{
+    const char *ch = reply_channel(pr, inbound, preferred);
+    if (strcmp(ch, "phone") == 0 || strcmp(ch, "voicemail") == 0 || strcmp(ch, "sms") == 0)
+        return "sms";
+    if (strcmp(ch, "email") == 0)
+        return "email";
+    if (strcmp(ch, "social") == 0)
+        return "social";
+    return ch_channel_name(ch_channel_from_name(ch));
+}
+
+/* A plain line for a notice when no template directory is configured. */
+static char *
+builtin_text(const char *kind, const char *ref, const char *name, const char *target,
+             const char *appt)
+{
+    char text[1024];
+    if (strcmp(kind, "acknowledgement") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, thank you for contacting us. Your reference is %s. We will reply by "
+                 "%s. Please quote your reference if you contact us about this.",
+                 name, ref, target);
+    else if (strcmp(kind, "holding_reply") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, we need more time to reply about %s. We will reply by %s.", name, ref,
+                 target);
+    else if (strcmp(kind, "appointment_cancelled") == 0)
+        snprintf(text, sizeof(text),
+                 "Dear %s, we cannot keep your appointment on %s (reference %s). We will contact "
+                 "you to arrange a new one.",
+                 name, appt, ref);
+    else
+        snprintf(text, sizeof(text), "Dear %s, your appointment is on %s (reference %s).", name,
+                 appt, ref);
+    return strdup(text);
+}
+
+int
+notify_render_customer(const notify_render_env *env, const notify_render_in *in,
+                       notify_rendered *out)
+{
+    const Charter__V1__TimerFired *t = in->t;
+    const Charter__V1__CaseEvent *ev = in->ev;
+    const notify_contact *c = in->contact;
+    const ch_org_clocks *oc = in->org;
+    const char *inbound = c->inbound[0] ? c->inbound : ch_channel_name(t->channel);
+    const char *case_type = t->case_type && t->case_type[0] ? t->case_type : c->case_type;
+    const ch_policy_promise *pr =
+        oc ? ch_policy_find_promise(&oc->policy, inbound, case_type) : NULL;
+    int holding = ev && ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY;
+    int64_t target_s = holding        ? ev->holding_reply->new_target_at->seconds
+                       : t->target_at ? t->target_at->seconds
+                                      : 0;
+    char target[CH_TEMPLATE_DATE_BUFSZ] = "", target_iso[CH_TIME_BUFSZ] = "";
+    if (target_s) {
+        ch_template_date_words(in->tz, target_s, target, sizeof(target));
+        ch_time_format_utc(target_s * 1000, target_iso, sizeof(target_iso));
+    }
+    char appt_date[CH_TEMPLATE_DATE_BUFSZ] = "", appt_time[32] = "", appt_iso[CH_TIME_BUFSZ] = "";
+    if (in->appt_s) {
+        ch_template_date_words(in->tz, in->appt_s, appt_date, sizeof(appt_date));
+        ch_template_time_words(in->tz, in->appt_s, appt_time, sizeof(appt_time));
+        ch_time_format_utc(in->appt_s * 1000, appt_iso, sizeof(appt_iso));
+    }
+    const char *location = c->location;
+    if (ev && ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT &&
+        ev->appointment->location[0])
+        location = ev->appointment->location;
+    out->customer = 1;
+    out->channel = customer_channel(pr, inbound, c->preferred);
+    snprintf(out->to, sizeof(out->to), "%s",
+             strcmp(out->channel, "sms") == 0     ? c->phone
+             : strcmp(out->channel, "email") == 0 ? c->email
+                                                  : "");
+    snprintf(out->lang, sizeof(out->lang), "%s", c->lang);
+    char within[128] = "";
+    if (pr && pr->respond.set)
+        ch_policy_describe_clock(&pr->respond.clock, within, sizeof(within));
+    /* Where the charter promises a named contact: the case owner, named by
+     * the policy's role title (events carry no staff names yet). */
+    int owner = pr && pr->named_contact ? ch_policy_role_find(&oc->policy, "owner") : -1;
+    /* Text messages and social replies run the visit requirements on. */
+    int inline_list = strcmp(out->channel, "sms") == 0 || strcmp(out->channel, "social") == 0;
+    char *visit = oc ? ch_template_list((const char *const *)oc->policy.visit_requirements,
+                                        oc->policy.nvisit_requirements, inline_list)
+                     : NULL;
+    const char *name = c->name[0] ? c->name : "customer";
+    ch_template_var vars[] = {
+        {"reference", t->reference},
+        {"organisation", oc ? oc->policy.name : t->organisation},
+        {"customer_name", name},
+        {"target_date", target[0] ? target : "our target date"},
+        {"respond_within", within},
+        {"contact_name", owner >= 0 ? oc->policy.roles[owner].title : ""},
+        {"reason", holding ? ev->holding_reply->reason : ""},
+        {"new_target_date", target},
+        {"appointment_date", appt_date},
+        {"appointment_time", appt_time},
+        {"appointment_location", location},
+        {"visit_requirements", visit},
+    };
+    int builtin = 0;
+    int rc = render(env, t->organisation, in->kind_name, out->channel, c->lang, vars,
+                    CH_COUNTOF(vars), out, &builtin);
+    free(visit);
+    if (builtin) {
+        char when[96];
+        snprintf(when, sizeof(when), "%s at %s", appt_date, appt_time);
+        out->body = builtin_text(in->kind_name, t->reference, name,
+                                 target[0] ? target : "our target date", when);
+        rc = out->body ? 0 : CH_ENOMEM;
+    }
+    if (rc != 0)
+        return rc;
+    if (!out->subject) {
+        char s[200];
+        snprintf(s, sizeof(s), "Your reference %s", t->reference);
+        if (!(out->subject = strdup(s)))
+            return CH_ENOMEM;
+    }
+    json_t *meta = json_object();
+    json_object_set_new(meta, "target_date", json_string(target));
+    json_object_set_new(meta, "target_at", json_string(target_iso));
+    if (in->appt_s)
+        json_object_set_new(meta, "appointment_at", json_string(appt_iso));
+    return keep_meta(out, meta);
+}
+
+/* The role a staff alert goes to: index into the policy's roles, or -1. */
+static int
+alert_role(const ch_policy *p, const ch_policy_promise *pr, const Charter__V1__TimerFired *t)
+{
+    switch (t->kind) {
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING:
+        if (pr && t->tier >= 1 && t->tier <= pr->nwarnings)
+            return (int)pr->warnings[t->tier - 1].role;
+        break;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH:
+        for (size_t i = 0; pr && i < pr->nwarnings; i++)
+            if (pr->warnings[i].at_breach)
+                return (int)pr->warnings[i].role;
+        return ch_policy_role_find(p, "manager");
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED: {
+        int r = ch_policy_role_find(p, "duty_officer");
+        return r >= 0 ? r : ch_policy_role_find(p, "manager");
+    }
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE:
+        if (pr && pr->review_first.set)
+            return (int)pr->review_role;
+        break;
+    default:
+        break;
+    }
+    return ch_policy_role_find(p, "owner");
+}
+
+/* A staff message to role_key: by email, or to the role itself. */
+static void
+staff_to(const notify_render_env *env, const char *role_key, notify_rendered *out)
+{
+    out->customer = 0;
+    out->channel = "email";
+    snprintf(out->lang, sizeof(out->lang), "en");
+    const char *pat = env->staff_email, *p = strstr(pat, "{role}");
+    if (env->staff_by_role)
+        snprintf(out->to, sizeof(out->to), "%s", role_key);
+    else if (p)
+        snprintf(out->to, sizeof(out->to), "%.*s%s%s", (int)(p - pat), pat, role_key, p + 6);
+    else
+        snprintf(out->to, sizeof(out->to), "%s", pat);
+}
+
+int
+notify_render_alert(const notify_render_env *env, const notify_render_in *in, notify_rendered *out)
+{
+    const Charter__V1__TimerFired *t = in->t;
+    const ch_org_clocks *oc = in->org;
+    const ch_policy_promise *pr =
+        oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
+    int role = oc ? alert_role(&oc->policy, pr, t) : -1;
+    const char *role_key = role >= 0 ? oc->policy.roles[role].key : "owner";
+    const char *role_title = role >= 0 ? oc->policy.roles[role].title : "Case owner";
+    char target[CH_TEMPLATE_DATE_BUFSZ] = "", due[CH_TEMPLATE_DATE_BUFSZ] = "", due_time[32] = "";
+    if (t->target_at)
+        ch_template_date_words(in->tz, t->target_at->seconds, target, sizeof(target));
+    if (t->due_at) {
+        ch_template_date_words(in->tz, t->due_at->seconds, due, sizeof(due));
+        ch_template_time_words(in->tz, t->due_at->seconds, due_time, sizeof(due_time));
+    }
+    char tier[16];
+    snprintf(tier, sizeof(tier), "%u", t->tier);
+    ch_policy_case_type ct = CH_POLICY_CASE_ANY;
+    const char *case_type =
+        t->case_type && t->case_type[0] && ch_policy_case_type_parse(t->case_type, &ct) == 0
+            ? ch_policy_case_type_title(ct)
+            : "case";
+    ch_policy_channel pc = CH_POLICY_CHANNEL_ANY;
+    const char *channel_title = ch_policy_channel_parse(ch_channel_name(t->channel), &pc) == 0 && pc
+                                    ? ch_policy_channel_title(pc)
+                                    : ch_channel_name(t->channel);
+    ch_template_var vars[] = {
+        {"reference", t->reference},
+        {"organisation", oc ? oc->policy.name : t->organisation},
+        {"target_date", target[0] ? target : "the target date"},
+        {"due_date", due},
+        {"due_time", due_time},
+        {"tier", tier},
+        {"role", role_title},
+        {"case_type", case_type},
+        {"channel", channel_title},
+    };
+    int builtin = 0;
+    int rc = render(env, t->organisation, in->kind_name, "email", "en", vars, CH_COUNTOF(vars), out,
+                    &builtin);
+    if (builtin) {
+        char text[512];
+        snprintf(text, sizeof(text), "%s for case %s (%s)", in->kind_name, t->reference,
+                 role_title);
+        out->body = strdup(text);
+        rc = out->body ? 0 : CH_ENOMEM;
+    }
+    if (rc != 0)
+        return rc;
+    if (!out->subject && !(out->subject = strdup(out->body)))
+        return CH_ENOMEM;
+    staff_to(env, role_key, out);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "role", json_string(role_title));
+    json_object_set_new(meta, "tier", json_integer(t->tier));
+    return keep_meta(out, meta);
+}
+
+int
+notify_render_unknown(const notify_render_env *env, const char *about, const char *reference,
+                      const char *reason, notify_rendered *out)
+{
+    staff_to(env, "owner", out);
+    char subject[200];
+    snprintf(subject, sizeof(subject), "Did our message about %s arrive?", reference);
+    out->subject = strdup(subject);
+    out->body = strdup("Check with the customer whether our message arrived: the mail server was "
+                       "not heard from after it was sent.");
+    json_t *meta = json_object();
+    json_object_set_new(meta, "notification_id", json_string(about));
+    json_object_set_new(meta, "reason", json_string(reason));
+    if (!out->subject || !out->body) {
+        json_decref(meta);
+        return CH_ENOMEM;
+    }
+    return keep_meta(out, meta);
+}
+
+void
+notify_rendered_free(notify_rendered *r)
+{
+    free(r->subject);
+    free(r->body);
+    free(r->meta);
+    r->subject = r->body = r->meta = NULL;
+}

@@ -1,0 +1,204 @@
+/*
+ * A transport is a plug-in: one file under transports/ exporting one
+ * `const notify_transport notify_transport_<name>`, listed once in main.c's
+ * table (as nginx lists its modules in ngx_modules[] and fluent-bit its
+ * output plugins). The queue knows a transport only through this header: it
+ * hands it a message and gets exactly one answer back. Everything a
+ * transport needs while a send is on its way (a CURL handle, a header list,
+ * the payload, SMTP's commit state) is its own, so nothing here mentions
+ * curl, and a transport never calls the queue.
+ *
+ * Each transport brings its own configuration: a table of its keys
+ * (notify.smtp.*) with offsets into its own struct, which config.c lays out
+ * after the service's core keys; the struct it gets back in check() and
+ * init() is filled from defaults, the file and the environment like every
+ * other key.
+ *
+ * A transport is chosen per channel by notify.<channel>.transport; which
+ * names are allowed where comes from `channels` below, so adding a
+ * transport is this descriptor, its file, one line in main.c's table and
+ * one line in CMakeLists.txt.
+ */
+#ifndef CHARTER_NOTIFY_TRANSPORT_H
+#define CHARTER_NOTIFY_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "charter/config.h"
+#include "charter/runtime.h"
+
+struct Charter__V1__NotificationRequest;
+
+/* What became of one send attempt. */
+typedef enum {
+    NOTIFY_SENT = 0, /* the transport took it: the customer will get it */
+    NOTIFY_TEMP,     /* not taken; safe to try again later */
+    NOTIFY_PERM,     /* refused for good (bad address, bad request) */
+    NOTIFY_UNKNOWN   /* may or may not have been taken; retrying could send twice */
+} notify_result;
+
+/* The channels a transport may carry (notify_transport.channels). Letters
+ * and every channel without a notify.<channel>.transport key are "other":
+ * they go by the first transport in the table that carries other. Staff
+ * alerts are email. */
+enum {
+    NOTIFY_CH_EMAIL = 1u << 0,
+    NOTIFY_CH_SMS = 1u << 1,
+    NOTIFY_CH_SOCIAL = 1u << 2,
+    NOTIFY_CH_OTHER = 1u << 3,
+};
+
+/* The NOTIFY_CH_* bit of a channel name ("email", "sms", "social", else other). */
+unsigned notify_channel_bit(const char *channel);
+
+/*
+ * One notification as the queue hands it to a transport: every string is
+ * borrowed for the send() call only (copy what is needed later) and never
+ * NULL ("" when absent).
+ */
+typedef struct {
+    const char *id; /* "<case>/<what>": the idempotency reference every receiver dedupes by */
+    const char *case_id, *organisation, *reference;
+    int kind;              /* Charter__V1__NotificationKind */
+    const char *kind_name; /* the template kind: "acknowledgement", "staff_breach", ... */
+    const char *channel;   /* "email", "sms", "social", "letter", ... */
+    const char *language;
+    const char *to; /* address or number; a staff role key ("owner") for staff_by_role transports */
+    const char *subject, *body;
+    const char *message_id; /* RFC 5322 Message-ID for email, the same on every attempt; else "" */
+    const char *meta;       /* a JSON object of extra fields for a record of the message, or "" */
+    int customer;           /* 1: to the customer; 0: to staff */
+    int committed;          /* 1: an earlier attempt committed (see notify_commit_fn) and its
+                               outcome is not known: the transport decides whether to send again */
+} notify_message;
+
+/*
+ * The answer to one accepted send(): called exactly once, now (inside
+ * send()) or later; after it the attempt is gone. retry_after_ms >= 0 is the
+ * receiver's wish (HTTP 429 Retry-After), else -1. `reason` is borrowed.
+ */
+typedef void (*notify_sent_fn)(void *opaque, notify_result r, int64_t retry_after_ms,
+                               const char *reason);
+
+/* Called by the queue exactly once per commit request: recorded 1 when the
+ * "committed" record is stored, 0 when it could not be (do not go on). */
+typedef void (*notify_resume_fn)(void *attempt, int recorded);
+
+/*
+ * For a transport with a point of no return (SMTP's end of data): before
+ * passing it, the transport asks the queue to record "committed", and goes
+ * on only when `resume` says it is recorded. A crash after that point
+ * leaves the record committed, and the next attempt gets
+ * notify_message.committed. resume may run inside this call.
+ */
+typedef void (*notify_commit_fn)(void *opaque, notify_resume_fn resume, void *attempt);
+
+/* Which channels the configuration routes to a transport (check()). */
+typedef struct {
+    unsigned channels; /* NOTIFY_CH_* bits routed to it; 0: configured but unused */
+    int64_t lease_ms;  /* notify.lease_ms: every send must end well before its claim does */
+} notify_transport_use;
+
+typedef struct notify_transport {
+    const char *name;  /* the value of notify.<channel>.transport: "smtp" */
+    unsigned channels; /* NOTIFY_CH_* bits it may carry */
+    int staff_by_role; /* 1: staff alerts are addressed to the policy role key for the
+                          receiver to route; 0: to notify.staff.email with {role} filled */
+
+    /* Its keys (notify.smtp.*) with offsets into its own struct of config_size bytes. */
+    const ch_config_entry *config;
+    size_t nconfig;
+    size_t config_size;
+
+    /* Start-up checks of its settings given what is routed to it. Returns 0, or CH_EINVAL
+     * with a sentence naming the key in errstr. */
+    int (*check)(const void *cfg, const notify_transport_use *use, char *errstr,
+                 size_t errstr_size);
+    /* Creates its context (*tctx), borrowing cfg and rt for its lifetime. Returns 0, or a
+     * CH_E* code with errstr set. */
+    int (*init)(void **tctx, const void *cfg, ch_runtime *rt, char *errstr, size_t errstr_size);
+    /* Starts sending m. Returns 0: sent() runs exactly once, now or later; commit may be
+     * called first (at most once). Returns CH_E*: neither ever runs. */
+    int (*send)(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
+                void *opaque);
+    /* Shutdown, after Kafka and Redis have closed: drops every send still running without
+     * calling its sent(). NULL when no send outlives send() (the file transport). */
+    void (*cancel_all)(void *tctx);
+    void (*fini)(void *tctx); /* frees the context; NULL-safe */
+
+    /* Optional (may be NULL): which of its keys is its rate limit (an int, messages a
+     * second, 0: none; the queue keeps a token bucket per transport and holds what is over
+     * it), and which is the address it sends mail from (a string, whose domain names every
+     * Message-ID, notify_message.message_id). */
+    const char *rate_key;
+    const char *sender_key;
+} notify_transport;
+
+/* The config part of a descriptor: its key table and its struct. */
+#define NOTIFY_TRANSPORT_CONFIG(keys, type)                                                        \
+    .config = (keys), .nconfig = CH_COUNTOF(keys), .config_size = sizeof(type)
+
+/* The field of t's setting `key` inside cfg (its own struct), or NULL when
+ * key is NULL or not one of t's keys. */
+const void *notify_transport_setting(const notify_transport *t, const void *cfg, const char *key);
+
+/* What a transport's context starts with: its settings and the runtime. */
+typedef struct {
+    const void *cfg;
+    ch_runtime *rt;
+} notify_transport_ctx;
+
+/* For init(): *tctx becomes `size` zeroed bytes starting with a
+ * notify_transport_ctx of cfg and rt. Returns 0 or CH_ENOMEM with errstr. */
+int notify_transport_ctx_new(void **tctx, size_t size, const void *cfg, ch_runtime *rt,
+                             char *errstr, size_t errstr_size);
+
+/* For check(): CH_EINVAL with a sentence naming `key` when a channel is
+ * routed to the transport and `url` starts with neither scheme (`shape`
+ * says what is wanted: "an http:// or https:// URL"). */
+int notify_transport_check_url(const notify_transport_use *use, const char *name, const char *key,
+                               const char *url, const char *scheme, const char *scheme_tls,
+                               const char *shape, char *errstr, size_t errstr_size);
+
+/* For check(): CH_EINVAL unless the timeout `key` ends at least 1 s inside
+ * notify.lease_ms, or a slow send could be taken over and sent twice. */
+int notify_transport_check_timeout(const notify_transport_use *use, const char *key,
+                                   int64_t timeout_ms, char *errstr, size_t errstr_size);
+
+/* main.c's table, NULL-terminated, and what the rest of the service asks of it. */
+#define NOTIFY_MAX_TRANSPORTS 8
+
+/*
+ * Checks a transport table: at most NOTIFY_MAX_TRANSPORTS, every name set and
+ * unique, check, init, send and fini set, a config table when there is a
+ * config struct. Returns 0 or CH_EINVAL with the offending transport named.
+ */
+int notify_transport_table_check(const notify_transport *const *table, char *errstr,
+                                 size_t errstr_size);
+
+/* The slot of `name` in the table, or -1. */
+int notify_transport_find(const notify_transport *const *table, const char *name);
+
+/*
+ * The slot of `name` for the setting `key`, which routes `channel` (NOTIFY_CH_*
+ * bits) to it. Returns the slot, or CH_EINVAL with a sentence that names the
+ * key (unless NULL) and the transports that may carry the channel
+ * ("notify.sms.transport: 'pigeon' is not a transport (expected http, kafka
+ * or file)").
+ */
+int notify_transport_pick(const notify_transport *const *table, const char *key, const char *name,
+                          unsigned channel, char *errstr, size_t errstr_size);
+
+/* A check() for a transport whose settings need none. */
+int notify_transport_no_check(const void *cfg, const notify_transport_use *use, char *errstr,
+                              size_t errstr_size);
+
+/* The first slot whose transport carries `channel`, or -1. */
+int notify_transport_carrying(const notify_transport *const *table, unsigned channel);
+
+/* The message as the NotificationRequest the dead-letter topic and the Kafka
+ * hand-off carry (borrowing m's strings). */
+void notify_message_request(const notify_message *m, struct Charter__V1__NotificationRequest *rq);
+
+#endif
