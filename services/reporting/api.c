@@ -247,36 +247,43 @@ filters_json(const report_req *q)
     return filters;
 }
 
+/* The reply to q from what the store read: JSON text (malloc'd), or NULL
+ * on ENOMEM. */
+static char *
+report_text(const report_req *q, const report_data *d)
+{
+    ch_report_totals *t = malloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(q->r->rt), q->org);
+    json_t *figures = totals_json(q, d, t);
+    json_object_set_new(figures, "by_case_type", by_type_json(q, d, oc, t));
+    json_t *promises = promises_json(q, d, oc);
+    json_t *periods = periods_json(q, d, t);
+    json_t *body =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org, "counts",
+                  counts_json(&d->counts), "filters", filters_json(q), "figures", figures,
+                  "periods", periods, "policy", oc != NULL, "promises", promises);
+    if (body && oc)
+        json_object_set_new(body, "name", json_string(oc->policy.name));
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(body);
+    free(t);
+    return text;
+}
+
 static void
 report_loaded(void *opaque, int rc, report_data *d)
 {
     report_req *q = opaque;
-    ch_report_totals *t = rc == 0 ? malloc(sizeof(*t)) : NULL;
-    if (rc == CH_EAGAIN) {
+    char *text = rc == 0 ? report_text(q, d) : NULL;
+    if (rc == CH_EAGAIN)
         ch_http_reply_unavailable(q->req, REPORT_RETRY_AFTER_S, "Redis is not answering; retry");
-    } else if (!t) {
+    else if (!text)
         ch_http_reply_error(q->req, 500, "internal", "out of memory");
-    } else {
-        const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(q->r->rt), q->org);
-        json_t *figures = totals_json(q, d, t);
-        json_object_set_new(figures, "by_case_type", by_type_json(q, d, oc, t));
-        json_t *promises = promises_json(q, d, oc);
-        json_t *periods = periods_json(q, d, t);
-        json_t *body =
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org, "counts",
-                      counts_json(&d->counts), "filters", filters_json(q), "figures", figures,
-                      "periods", periods, "policy", oc != NULL, "promises", promises);
-        if (body && oc)
-            json_object_set_new(body, "name", json_string(oc->policy.name));
-        char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        json_decref(body);
-        if (text)
-            ch_http_reply_json(q->req, 200, text);
-        else
-            ch_http_reply_error(q->req, 500, "internal", "out of memory");
-        free(text);
-    }
-    free(t);
+    else
+        ch_http_reply_json(q->req, 200, text);
+    free(text);
     free(q);
 }
 
