@@ -40,13 +40,6 @@ static const char *const always_counted[] = {
 static const char *const by_type[] = {"complaint_stage_1", "complaint_stage_2", "foi", "eir",
                                       "sar"};
 
-void
-report_reply_unavailable(struct evhttp_request *req, const char *message)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-    ch_http_reply_error(req, 503, "unavailable", message);
-}
-
 static void
 filter_of(const report_req *q, ch_report_filter *f)
 {
@@ -150,7 +143,7 @@ by_type_json(const report_req *q, const report_data *d, const ch_org_clocks *oc,
     ch_report_filter f;
     filter_of(q, &f);
     json_t *by = json_object();
-    for (size_t i = 0; i < sizeof(by_type) / sizeof(by_type[0]); i++) {
+    for (size_t i = 0; i < CH_COUNTOF(by_type); i++) {
         if (q->type[0] && strcmp(q->type, by_type[i]) != 0)
             continue;
         f.case_type = by_type[i];
@@ -233,7 +226,7 @@ counts_json(const ch_report_table *counts)
     json_t *o = json_object();
     for (size_t i = 0; i < counts->n; i++)
         json_object_set_new(o, counts->items[i].key, json_integer(counts->items[i].value));
-    for (size_t i = 0; i < sizeof(always_counted) / sizeof(always_counted[0]); i++)
+    for (size_t i = 0; i < CH_COUNTOF(always_counted); i++)
         if (!json_object_get(o, always_counted[i]))
             json_object_set_new(o, always_counted[i], json_integer(0));
     return o;
@@ -254,36 +247,43 @@ filters_json(const report_req *q)
     return filters;
 }
 
+/* The reply to q from what the store read: JSON text (malloc'd), or NULL
+ * on ENOMEM. */
+static char *
+report_text(const report_req *q, const report_data *d)
+{
+    ch_report_totals *t = malloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(q->r->rt), q->org);
+    json_t *figures = totals_json(q, d, t);
+    json_object_set_new(figures, "by_case_type", by_type_json(q, d, oc, t));
+    json_t *promises = promises_json(q, d, oc);
+    json_t *periods = periods_json(q, d, t);
+    json_t *body =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org, "counts",
+                  counts_json(&d->counts), "filters", filters_json(q), "figures", figures,
+                  "periods", periods, "policy", oc != NULL, "promises", promises);
+    if (body && oc)
+        json_object_set_new(body, "name", json_string(oc->policy.name));
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(body);
+    free(t);
+    return text;
+}
+
 static void
 report_loaded(void *opaque, int rc, report_data *d)
 {
     report_req *q = opaque;
-    ch_report_totals *t = rc == 0 ? malloc(sizeof(*t)) : NULL;
-    if (rc == CH_EAGAIN) {
-        report_reply_unavailable(q->req, "Redis is not answering; retry");
-    } else if (!t) {
+    char *text = rc == 0 ? report_text(q, d) : NULL;
+    if (rc == CH_EAGAIN)
+        ch_http_reply_unavailable(q->req, REPORT_RETRY_AFTER_S, "Redis is not answering; retry");
+    else if (!text)
         ch_http_reply_error(q->req, 500, "internal", "out of memory");
-    } else {
-        const ch_org_clocks *oc = ch_org_set_find(&q->r->orgs, q->org);
-        json_t *figures = totals_json(q, d, t);
-        json_object_set_new(figures, "by_case_type", by_type_json(q, d, oc, t));
-        json_t *promises = promises_json(q, d, oc);
-        json_t *periods = periods_json(q, d, t);
-        json_t *body =
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org, "counts",
-                      counts_json(&d->counts), "filters", filters_json(q), "figures", figures,
-                      "periods", periods, "policy", oc != NULL, "promises", promises);
-        if (body && oc)
-            json_object_set_new(body, "name", json_string(oc->policy.name));
-        char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        json_decref(body);
-        if (text)
-            ch_http_reply_json(q->req, 200, text);
-        else
-            ch_http_reply_error(q->req, 500, "internal", "out of memory");
-        free(text);
-    }
-    free(t);
+    else
+        ch_http_reply_json(q->req, 200, text);
+    free(text);
     free(q);
 }
 
@@ -334,7 +334,7 @@ read_filters(report_req *q, const struct evkeyvalq *params, const char **why)
         {"from", q->from, sizeof(q->from), 1, period_help[q->granularity]},
         {"to", q->to, sizeof(q->to), 1, period_help[q->granularity]},
     };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    for (size_t i = 0; i < CH_COUNTOF(fields); i++) {
         if (!(v = evhttp_find_header(params, fields[i].param)))
             continue;
         if (fields[i].period ? !ch_report_period_shaped(v, q->granularity) : !valid_name(v)) {
@@ -384,12 +384,12 @@ report_get_report(void *svc, struct evhttp_request *req, const char *rest)
         return;
     }
     int rc =
-        report_store_load(r->rt, q->org, REPORT_LOAD_COUNTS, ch_time_now_ms(), report_loaded, q);
+        report_store_load(r->store, q->org, REPORT_LOAD_COUNTS, ch_time_now_ms(), report_loaded, q);
     if (rc != 0) {
         free(q);
         if (rc == CH_ENOMEM)
             ch_http_reply_error(req, 500, "internal", "out of memory");
         else
-            report_reply_unavailable(req, "Redis is not connected; retry");
+            ch_http_reply_unavailable(req, REPORT_RETRY_AFTER_S, "Redis is not connected; retry");
     }
 }

@@ -154,7 +154,7 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
         ctx_done(c, CH_EAGAIN, "redis unavailable");
         return;
     }
-    const ch_org_clocks *oc = ch_org_set_find(&c->r->orgs, c->org);
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(c->r->rt), c->org);
     rc = report_case_plan_make(oc, c->case_id, state, len, c->msg, &c->plan);
     if (c->plan.state_unreadable)
         CH_LOG_WARN(ch_runtime_log(c->r->rt), "report case state unreadable; starting again",
@@ -174,7 +174,7 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
     report_case_change change = {p->old_state, p->state,         c->r->cfg->case_ttl_s,
                                  p->open_op,   p->member,        p->due_ms,
                                  p->delta,     (size_t)p->ndelta};
-    rc = report_store_case_write(c->r->rt, c->org, c->case_id, &change, figures_written, c);
+    rc = report_store_case_write(c->r->store, c->org, c->case_id, &change, figures_written, c);
     if (rc != 0)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
 }
@@ -192,7 +192,7 @@ counted(void *opaque, int rc, int first, const char *why)
         ctx_done(c, 0, NULL);
         return;
     }
-    rc = report_store_case_read(c->r->rt, c->org, c->case_id, case_loaded, c);
+    rc = report_store_case_read(c->r->store, c->org, c->case_id, case_loaded, c);
     if (rc != 0)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
 }
@@ -216,7 +216,7 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     *c = (count_ctx){.r = r, .m = m, .msg = msg};
     snprintf(c->org, sizeof(c->org), "%s", what.organisation);
     snprintf(c->case_id, sizeof(c->case_id), "%s", what.case_id);
-    int rc = report_store_count(r->rt, c->org, what.event_id, r->cfg->dedupe_ttl_s, what.names,
+    int rc = report_store_count(r->store, c->org, what.event_id, r->cfg->dedupe_ttl_s, what.names,
                                 what.nnames, counted, c);
     if (rc != 0) {
         free(c);

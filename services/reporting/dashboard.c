@@ -7,7 +7,6 @@
  * per-promise view (report_view.h); the page is rendered once all are in
  * (report_html.h). An organisation a reload removed meanwhile is left out.
  */
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "charter/errors.h"
 #include "charter/report_html.h"
 #include "charter/timeutil.h"
+#include "charter/tz.h"
 #include "reporting.h"
 #include "store.h"
 
@@ -43,27 +43,6 @@ dash_free(dash_req *q)
     free(q);
 }
 
-/* The page, with a policy that lets nothing from elsewhere in. */
-static void
-reply_html(struct evhttp_request *req, const char *html)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    evbuffer_add(b, html, strlen(html));
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
-    /* nothing from elsewhere: no scripts, no remote styles, fonts or images */
-    evhttp_add_header(h, "Content-Security-Policy",
-                      "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "Cache-Control", "no-cache");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
 static void dash_next(dash_req *q);
 
 /* The organisation's view of its month, with the trend up to it. */
@@ -74,7 +53,7 @@ dash_view(dash_req *q, const ch_org_clocks *oc, const report_data *d, ch_report_
     if (q->month[0])
         snprintf(month, sizeof(month), "%s", q->month);
     else
-        ch_report_period(ch_report_local_day(oc, q->now_ms), CH_REPORT_MONTH, month, sizeof(month));
+        ch_report_period(ch_tz_local_day(oc->tz, q->now_ms), CH_REPORT_MONTH, month, sizeof(month));
     char trend[REPORT_TREND_MONTHS][CH_REPORT_PERIOD_MAX];
     ch_report_filter f = {CH_REPORT_MONTH, month, month, NULL, NULL};
     int rc = ch_report_periods_ending(month, CH_REPORT_MONTH, REPORT_TREND_MONTHS, trend);
@@ -89,12 +68,13 @@ dash_loaded(void *opaque, int rc, report_data *d)
 {
     dash_req *q = opaque;
     if (rc == CH_EAGAIN) {
-        report_reply_unavailable(q->req, "Redis is not answering; retry");
+        ch_http_reply_unavailable(q->req, REPORT_RETRY_AFTER_S, "Redis is not answering; retry");
         dash_free(q);
         return;
     }
     /* a reload may have removed it meanwhile */
-    const ch_org_clocks *oc = rc == 0 ? ch_org_set_find(&q->r->orgs, q->ids[q->next]) : NULL;
+    const ch_org_clocks *oc =
+        rc == 0 ? ch_org_set_find(ch_runtime_orgs(q->r->rt), q->ids[q->next]) : NULL;
     if (rc != 0 || (oc && dash_view(q, oc, d, &q->views[q->nviews]) != 0)) {
         ch_http_reply_error(q->req, 500, "internal", "out of memory");
         dash_free(q);
@@ -110,7 +90,7 @@ static void
 dash_next(dash_req *q)
 {
     if (q->next < q->nids) {
-        int rc = report_store_load(q->r->rt, q->ids[q->next], 0, q->now_ms, dash_loaded, q);
+        int rc = report_store_load(q->r->store, q->ids[q->next], 0, q->now_ms, dash_loaded, q);
         if (rc != 0)
             dash_loaded(q, rc, NULL);
         return;
@@ -119,7 +99,7 @@ dash_next(dash_req *q)
     ch_time_format_utc(q->now_ms, generated, sizeof(generated));
     char *html = ch_report_html_dashboard(q->views, q->nviews, generated);
     if (html)
-        reply_html(q->req, html);
+        ch_http_reply_html(q->req, 200, html);
     else
         ch_http_reply_error(q->req, 500, "internal", "out of memory");
     free(html);
@@ -148,10 +128,11 @@ report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
     reporting *r = svc;
+    const ch_org_set *orgs = ch_runtime_orgs(r->rt);
     dash_req *q = calloc(1, sizeof(*q));
     if (q) {
-        q->ids = malloc((r->orgs.n ? r->orgs.n : 1) * sizeof(*q->ids));
-        q->views = calloc(r->orgs.n ? r->orgs.n : 1, sizeof(*q->views));
+        q->ids = malloc((orgs->n ? orgs->n : 1) * sizeof(*q->ids));
+        q->views = calloc(orgs->n ? orgs->n : 1, sizeof(*q->views));
     }
     if (!q || !q->ids || !q->views) {
         if (q)
@@ -169,11 +150,11 @@ report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
         return;
     }
     /* by name, as a reader looks for them */
-    for (size_t i = 0; i < r->orgs.n; i++) {
-        const ch_policy *p = &r->orgs.orgs[i]->policy;
+    for (size_t i = 0; i < orgs->n; i++) {
+        const ch_policy *p = &orgs->orgs[i]->policy;
         size_t k = q->nids++;
         for (; k > 0; k--) {
-            const ch_org_clocks *prev = ch_org_set_find(&r->orgs, q->ids[k - 1]);
+            const ch_org_clocks *prev = ch_org_set_find(orgs, q->ids[k - 1]);
             if (strcmp(prev->policy.name, p->name) <= 0)
                 break;
             memcpy(q->ids[k], q->ids[k - 1], sizeof(q->ids[k]));

@@ -2,15 +2,16 @@
  * charter-reporting's private interfaces: the one context every handler is
  * given, and what each file offers the others.
  *
- *   main.c       the descriptor: config, init, reload, fini, wiring
+ *   main.c       the descriptor: config, metrics, init, reload, fini, wiring
  *   counting.c   a record -> counts, its case and figures (store.h)
  *   api.c        GET /v1/report: JSON figures and one line per promise
  *   dashboard.c  GET /: the HTML dashboard
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
  *   store.c      every Redis key and script; the loaders the readers share
  *
- * Nothing keeps a pointer into `orgs` across a loop turn: a reload swaps the
- * set, so each handler looks its organisation up by id when Redis answers.
+ * The policies are the runtime's (policy_store.h): nothing keeps a pointer
+ * into ch_runtime_orgs() across a loop turn, since a reload swaps the set,
+ * so each handler looks its organisation up by id when Redis answers.
  */
 #ifndef CHARTER_REPORTING_H
 #define CHARTER_REPORTING_H
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "charter/case_clock.h"
+#include "charter/policy_store.h"
 #include "charter/report_keys.h"
 #include "charter/runtime.h"
 #include "counting.h"
@@ -45,12 +47,13 @@ typedef struct {
 } report_org_periods;
 
 typedef struct report_round report_round;
+typedef struct report_store report_store; /* store.h */
 
 typedef struct reporting {
     ch_runtime *rt;
     const report_config *cfg;
-    ch_org_set orgs; /* empty without report.policy_dir */
-    ch_metric *m_counted, *m_repeats, *m_conflicts, *m_reloads;
+    report_store *store; /* every Redis key and script (store.h) */
+    ch_metric *m_counted, *m_repeats, *m_conflicts;
     ch_metric *m_snapshots, *m_snapshot_failures;
     report_org_periods dirty;                   /* changed since their last snapshot */
     char known[CH_ORG_SET_MAX][REPORT_ORG_MAX]; /* organisations with figures, for the refresh */
@@ -64,8 +67,9 @@ void report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg);
 
 /* api.c: GET /v1/report?organisation=ID[&channel=&type=&from=&to=&granularity=] */
 void report_get_report(void *svc, struct evhttp_request *req, const char *rest);
-/* 503 with Retry-After: 5 and the message. */
-void report_reply_unavailable(struct evhttp_request *req, const char *message);
+/* The Retry-After of a reader's 503 when Redis is not answering (api.c,
+ * dashboard.c: ch_http_reply_unavailable). */
+enum { REPORT_RETRY_AFTER_S = 5 };
 
 /* dashboard.c: GET /[?month=YYYY-MM] */
 void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);

@@ -20,6 +20,7 @@
 #include "charter/report_view.h"
 #include "charter/timeutil.h"
 #include "charter/topics.h"
+#include "charter/tz.h"
 #include "charter/v1/report.pb-c.h"
 #include "reporting.h"
 #include "store.h"
@@ -133,7 +134,7 @@ add_totals(figure_list *l, const ch_report_table *t, const ch_report_filter *f, 
             const char *what;
             int64_t value;
         } parts[] = {{"responses", s.responses}, {"median", s.median}, {"p90", s.p90}};
-        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        for (size_t i = 0; i < CH_COUNTOF(parts); i++) {
             snprintf(name, sizeof(name), "time_to_respond.%s.%s", unit, parts[i].what);
             fig_add(l, name, f->channel, f->case_type, parts[i].value, 0);
         }
@@ -232,7 +233,7 @@ produce_snapshot(report_round *sr, const report_org_period *op, const report_dat
     figure_list l = {0};
     add_totals(&l, &pt, &f, (int64_t)(ohi - olo), 1);
     add_pairs(&l, &pt, &f, &d->open, olo, ohi);
-    const ch_org_clocks *oc = ch_org_set_find(&r->orgs, op->org);
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(r->rt), op->org);
     if (oc && !l.failed)
         add_promises(&l, &oc->policy, &pt, &f, d->open.members + olo, ohi - olo,
                      (double)r->cfg->target_pct);
@@ -319,7 +320,7 @@ round_next_org(report_round *sr)
     sr->end = sr->next + 1;
     while (sr->end < sr->n && strcmp(sr->items[sr->end].org, sr->items[sr->next].org) == 0)
         sr->end++;
-    if (report_store_load(sr->r->rt, sr->items[sr->next].org, REPORT_LOAD_COUNTS, sr->now_ms,
+    if (report_store_load(sr->r->store, sr->items[sr->next].org, REPORT_LOAD_COUNTS, sr->now_ms,
                           round_loaded, sr) != 0)
         round_abort(sr);
 }
@@ -336,15 +337,17 @@ org_period_cmp(const void *a, const void *b)
 static void
 refresh(reporting *r, int64_t now_ms)
 {
-    for (size_t i = 0; i < r->orgs.n; i++) {
+    const ch_org_set *orgs = ch_runtime_orgs(r->rt);
+    for (size_t i = 0; i < orgs->n; i++) {
         int seen = 0;
         for (size_t k = 0; k < r->nknown && !seen; k++)
-            seen = strcmp(r->known[k], r->orgs.orgs[i]->policy.id) == 0;
+            seen = strcmp(r->known[k], orgs->orgs[i]->policy.id) == 0;
         if (!seen && r->nknown < CH_ORG_SET_MAX)
-            snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s", r->orgs.orgs[i]->policy.id);
+            snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s", orgs->orgs[i]->policy.id);
     }
     for (size_t k = 0; k < r->nknown; k++) {
-        int32_t day = ch_report_local_day(ch_org_set_find(&r->orgs, r->known[k]), now_ms);
+        const ch_org_clocks *oc = ch_org_set_find(orgs, r->known[k]);
+        int32_t day = ch_tz_local_day(oc ? oc->tz : NULL, now_ms);
         for (int g = CH_REPORT_DAY; g <= CH_REPORT_YEAR; g++) {
             char period[CH_REPORT_KEY_PERIOD_MAX];
             ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));

@@ -2,9 +2,8 @@
  * reporting's Redis store (store.h lists the keys and says why two scripts).
  * This is the only file of the service that sees hiredis: each call turns a
  * reply into values (a count, a state, tables, the open index) before it
- * reaches the caller. The scripts go with EVAL and their text on each call,
- * as they always have; the runtime's script registry, when there is one,
- * replaces send_script() alone.
+ * reaches the caller. The scripts are the runtime's (ch_redis_script), so a
+ * call sends their SHA-1 rather than their text.
  */
 #include "store.h"
 
@@ -46,31 +45,30 @@ key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
     snprintf(buf, KEY_MAX, "charter:report:{%s}:%s%s%s", org, what, id ? ":" : "", id ? id : "");
 }
 
-/* EVAL script with its keys then its arguments. */
-static int
-send_script(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *script, int nkeys,
-            const char **args, int nargs)
+struct report_store {
+    ch_runtime *rt;
+    ch_redis_script *count_script; /* count_lua; the runtime owns both */
+    ch_redis_script *case_script;  /* case_lua */
+};
+
+report_store *
+report_store_new(ch_runtime *rt)
 {
-    int argc = 3 + nargs;
-    const char **argv = malloc((size_t)argc * sizeof(*argv));
-    size_t *argvlen = malloc((size_t)argc * sizeof(*argvlen));
-    char n[16];
-    if (!argv || !argvlen) {
-        free(argv);
-        free(argvlen);
-        return CH_ENOMEM;
+    report_store *st = malloc(sizeof(*st));
+    if (!st)
+        return NULL;
+    *st = (report_store){rt, ch_redis_script_new(rt, count_lua), ch_redis_script_new(rt, case_lua)};
+    if (!st->count_script || !st->case_script) {
+        free(st);
+        return NULL;
     }
-    snprintf(n, sizeof(n), "%d", nkeys);
-    argv[0] = "EVAL";
-    argv[1] = script;
-    argv[2] = n;
-    memcpy(argv + 3, args, (size_t)nargs * sizeof(*args));
-    for (int i = 0; i < argc; i++)
-        argvlen[i] = strlen(argv[i]);
-    int rc = ch_redis_command_argv(rt, cb, opaque, argc, argv, argvlen);
-    free(argv);
-    free(argvlen);
-    return rc;
+    return st;
+}
+
+void
+report_store_free(report_store *st)
+{
+    free(st);
 }
 
 /* ---- one command, one caller's callback ---- */
@@ -126,7 +124,7 @@ counted(void *opaque, redisReply *reply)
 }
 
 int
-report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_t ttl_s,
+report_store_count(report_store *st, const char *org, const char *event_id, int64_t ttl_s,
                    const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
                    report_counted_fn done, void *opaque)
 {
@@ -135,14 +133,14 @@ report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_
     key_of(counts, org, "counts", NULL);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
     const char *args[16] = {seen, counts, ttl};
-    int nargs = 3;
+    int nargs = 3; /* 2 keys, then the ttl and the names */
     for (size_t i = 0; i < nnames && nargs < 13; i++)
         args[nargs++] = names[i];
     store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;
     c->done.counted = done;
-    return call_sent(send_script(rt, counted, c, count_lua, 2, args, nargs), c);
+    return call_sent(ch_redis_script_call(st->count_script, counted, c, 2, nargs, args, NULL), c);
 }
 
 /* ---- a case's state ---- */
@@ -160,7 +158,7 @@ case_read(void *opaque, redisReply *reply)
 }
 
 int
-report_store_case_read(ch_runtime *rt, const char *org, const char *case_id, report_case_fn done,
+report_store_case_read(report_store *st, const char *org, const char *case_id, report_case_fn done,
                        void *opaque)
 {
     char key[KEY_MAX];
@@ -169,7 +167,7 @@ report_store_case_read(ch_runtime *rt, const char *org, const char *case_id, rep
     if (!c)
         return CH_ENOMEM;
     c->done.case_read = done;
-    return call_sent(ch_redis_command(rt, case_read, c, "GET %s", key), c);
+    return call_sent(ch_redis_command(st->rt, case_read, c, "GET %s", key), c);
 }
 
 static void
@@ -185,7 +183,7 @@ case_written(void *opaque, redisReply *reply)
 }
 
 int
-report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
+report_store_case_write(report_store *st, const char *org, const char *case_id,
                         const report_case_change *ch, report_written_fn done, void *opaque)
 {
     char kcase[KEY_MAX], kfig[KEY_MAX], kopen[KEY_MAX], ttl[24], score[24] = "0";
@@ -221,7 +219,8 @@ report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
         args[k++] = ch->delta[i].key;
         args[k++] = values[i];
     }
-    int rc = call_sent(send_script(rt, case_written, c, case_lua, 3, args, nargs), c);
+    int rc =
+        call_sent(ch_redis_script_call(st->case_script, case_written, c, 3, nargs, args, NULL), c);
     free(args);
     free(values);
     return rc;
@@ -346,13 +345,13 @@ report_open_range(const report_open *o, const char *period, size_t *lo, size_t *
 }
 
 int
-report_store_load(ch_runtime *rt, const char *org, unsigned what, int64_t now_ms,
+report_store_load(report_store *st, const char *org, unsigned what, int64_t now_ms,
                   report_loaded_fn done, void *opaque)
 {
     load_call *l = malloc(sizeof(*l));
     if (!l)
         return CH_ENOMEM;
-    *l = (load_call){.rt = rt,
+    *l = (load_call){.rt = st->rt,
                      .now_ms = now_ms,
                      .step = what & REPORT_LOAD_COUNTS ? LOAD_COUNTS : LOAD_FIGURES,
                      .done = done,

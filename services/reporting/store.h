@@ -22,6 +22,10 @@
  * one of them retry. The readers (the JSON API, the dashboard, the snapshot
  * rounds) load an organisation the same way, through report_store_load.
  *
+ * The scripts go by their SHA-1 through the runtime (ch_redis_script: EVALSHA,
+ * and EVAL with the text when Redis answers NOSCRIPT), registered once when
+ * the store is made.
+ *
  * Every call taking a callback returns 0 and runs it exactly once, later; or
  * returns CH_EAGAIN (Redis not connected) and never runs it.
  */
@@ -37,6 +41,13 @@
 #include "charter/report_table.h"
 #include "charter/runtime.h"
 
+typedef struct report_store report_store;
+
+/* The store on the runtime's Redis, from init (it registers both scripts).
+ * NULL on ENOMEM. Free with report_store_free. */
+report_store *report_store_new(ch_runtime *rt);
+void report_store_free(report_store *st);
+
 /*
  * Counts a record once: when the seen mark for event_id is new (kept
  * ttl_s seconds), adds one to each of the names' counts. done gets rc 0
@@ -44,7 +55,7 @@
  * with why (Redis's error, or "redis unavailable").
  */
 typedef void (*report_counted_fn)(void *opaque, int rc, int first, const char *why);
-int report_store_count(ch_runtime *rt, const char *org, const char *event_id, int64_t ttl_s,
+int report_store_count(report_store *st, const char *org, const char *event_id, int64_t ttl_s,
                        const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
                        report_counted_fn done, void *opaque);
 
@@ -53,7 +64,7 @@ int report_store_count(ch_runtime *rt, const char *org, const char *event_id, in
  * call; state NULL when there is none), or CH_EAGAIN.
  */
 typedef void (*report_case_fn)(void *opaque, int rc, const char *state, size_t len);
-int report_store_case_read(ch_runtime *rt, const char *org, const char *case_id,
+int report_store_case_read(report_store *st, const char *org, const char *case_id,
                            report_case_fn done, void *opaque);
 
 /* What one record changes about its case (counting.h decides it). */
@@ -76,7 +87,7 @@ typedef struct {
  * itself: done never runs.
  */
 typedef void (*report_written_fn)(void *opaque, int rc, const char *why);
-int report_store_case_write(ch_runtime *rt, const char *org, const char *case_id,
+int report_store_case_write(report_store *st, const char *org, const char *case_id,
                             const report_case_change *c, report_written_fn done, void *opaque);
 
 /* An organisation's open and overdue cases: members sorted (so a period's
@@ -108,7 +119,7 @@ enum { REPORT_LOAD_COUNTS = 1 };
  * not answer) or CH_ENOMEM with d NULL.
  */
 typedef void (*report_loaded_fn)(void *opaque, int rc, report_data *d);
-int report_store_load(ch_runtime *rt, const char *org, unsigned what, int64_t now_ms,
+int report_store_load(report_store *st, const char *org, unsigned what, int64_t now_ms,
                       report_loaded_fn done, void *opaque);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/tz.h"
 
 static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
     "received",
@@ -70,28 +71,6 @@ const char *
 ch_report_unit_name(ch_report_unit u)
 {
     return u < CH_REPORT_UNIT_COUNT ? unit_names[u] : "unknown";
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int32_t
-local_day(const ch_org_clocks *oc, int64_t ms)
-{
-    int64_t s = floor_div(ms, 1000);
-    if (oc && oc->tz)
-        s += ch_tz_offset_at(oc->tz, s);
-    return (int32_t)floor_div(s, 86400);
-}
-
-int32_t
-ch_report_local_day(const ch_org_clocks *oc, int64_t ms)
-{
-    return local_day(oc, ms);
 }
 
 void
@@ -202,11 +181,11 @@ timer_due(const ch_org_clocks *oc, const ch_case_state *v, Charter__V1__TimerKin
 }
 
 static int
-paused_day(const ch_org_clocks *oc, const ch_case_state *st, int32_t day)
+paused_day(const ch_tz *tz, const ch_case_state *st, int32_t day)
 {
     for (size_t i = 0; i < st->npauses; i++)
-        if (day >= local_day(oc, st->pauses[i].from_ms) &&
-            day <= local_day(oc, st->pauses[i].to_ms))
+        if (day >= ch_tz_local_day(tz, st->pauses[i].from_ms) &&
+            day <= ch_tz_local_day(tz, st->pauses[i].to_ms))
             return 1;
     return 0;
 }
@@ -256,9 +235,10 @@ time_to_respond(const ch_org_clocks *oc, const ch_report_case *rc, const ch_poli
                 *unit = CH_REPORT_UNIT_DAYS;
             }
             int64_t n = 0;
-            int32_t last = local_day(oc, end);
-            for (int32_t d = local_day(oc, start) + 1; d <= last && n <= CH_REPORT_TTR_MAX; d++)
-                if ((!cal || ch_calendar_is_working_day(cal, d)) && !paused_day(oc, st, d))
+            int32_t last = ch_tz_local_day(oc->tz, end);
+            for (int32_t d = ch_tz_local_day(oc->tz, start) + 1;
+                 d <= last && n <= CH_REPORT_TTR_MAX; d++)
+                if ((!cal || ch_calendar_is_working_day(cal, d)) && !paused_day(oc->tz, st, d))
                     n++;
             *value = n;
         }
@@ -277,7 +257,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     item_list l = {.out = out, .cap = cap};
     const char *channel = st->channel[0] ? st->channel : "unspecified";
     const char *type = st->case_type[0] ? st->case_type : "enquiry";
-    int32_t day = local_day(oc, rc->received_ms);
+    int32_t day = ch_tz_local_day(oc ? oc->tz : NULL, rc->received_ms);
     for (int g = 0; g < 3; g++) {
         char period[16];
         ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
@@ -601,7 +581,7 @@ case_bucket_parts(const ch_org_clocks *oc, const ch_report_case *rc, char day[16
 {
     if (!rc->received_ms)
         return CH_ENOTFOUND;
-    ch_report_period(local_day(oc, rc->received_ms), CH_REPORT_DAY, day, 16);
+    ch_report_period(ch_tz_local_day(oc ? oc->tz : NULL, rc->received_ms), CH_REPORT_DAY, day, 16);
     *channel = rc->clock.channel[0] ? rc->clock.channel : "unspecified";
     *type = rc->clock.case_type[0] ? rc->clock.case_type : "enquiry";
     return 0;

@@ -243,10 +243,6 @@ int ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, cons
 char *ch_report_case_to_json(const ch_report_case *rc);
 int ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc);
 
-/* The local day number (calendar.h) of an instant in the organisation's
- * time zone (UTC when oc is NULL): the day a case received then belongs to. */
-int32_t ch_report_local_day(const ch_org_clocks *oc, int64_t ms);
-
 /* "2026-11-23", "2026-11" or "2026" for a local day number. */
 void ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz);
 
