@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "charter/case_clock.h"
+#include "charter/org_set.h"
 #include "charter/runtime.h"
 #include "transport.h"
 

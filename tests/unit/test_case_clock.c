@@ -15,6 +15,7 @@
 
 #include "charter/case_clock.h"
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/timeutil.h"
 
 static ch_org_clocks derby, nch, nihe, ccc, dfc;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/report_agg.h"
 #include "charter/report_table.h"
 #include "charter/timeutil.h"

@@ -1,136 +1,18 @@
 /* A case's clocks under its policy (see case_clock.h). */
 #include "charter/case_clock.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "charter/errors.h"
 #include "charter/names.h"
+#include "charter/org_set.h"
 
 static int64_t
 ms_of(const Charter__V1__Timestamp *ts)
 {
     return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
-}
-
-int
-ch_org_clocks_load(const char *path, ch_org_clocks *out, char *errstr, size_t errstr_size)
-{
-    memset(out, 0, sizeof(*out));
-    int rc = ch_policy_load_file(path, &out->policy, errstr, errstr_size);
-    if (rc != 0)
-        return rc;
-    char why[256];
-    out->tz = ch_tz_load(out->policy.timezone, NULL, why, sizeof(why));
-    if (!out->tz) {
-        snprintf(errstr, errstr_size, "%s: timezone: %s", path, why);
-        ch_org_clocks_free(out);
-        return CH_EINVAL;
-    }
-    out->calendar = ch_policy_calendar_new(&out->policy);
-    out->uk_any = ch_calendar_new(CH_NATION_UK_ANY);
-    out->scotland = ch_calendar_new(CH_NATION_SCOTLAND);
-    if (!out->calendar || !out->uk_any || !out->scotland) {
-        snprintf(errstr, errstr_size, "%s: out of memory", path);
-        ch_org_clocks_free(out);
-        return CH_ENOMEM;
-    }
-    out->ctx.tz = out->tz;
-    out->ctx.calendar = out->calendar;
-    out->ctx.uk_any = out->uk_any;
-    out->ctx.scotland = out->scotland;
-    out->ctx.hours = &out->policy.hours;
-    out->ctx.defer_out_of_hours = out->policy.defer_out_of_hours;
-    return 0;
-}
-
-void
-ch_org_clocks_free(ch_org_clocks *oc)
-{
-    ch_policy_free(&oc->policy);
-    ch_tz_free(oc->tz);
-    ch_calendar_free(oc->calendar);
-    ch_calendar_free(oc->uk_any);
-    ch_calendar_free(oc->scotland);
-    memset(oc, 0, sizeof(*oc));
-}
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-void
-ch_org_set_free(ch_org_set *set)
-{
-    for (size_t i = 0; i < set->n; i++) {
-        ch_org_clocks_free(set->orgs[i]);
-        free(set->orgs[i]);
-    }
-    set->n = 0;
-}
-
-const ch_org_clocks *
-ch_org_set_find(const ch_org_set *set, const char *id)
-{
-    for (size_t i = 0; i < set->n; i++)
-        if (strcmp(set->orgs[i]->policy.id, id) == 0)
-            return set->orgs[i];
-    return NULL;
-}
-
-int
-ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr, size_t errstr_size)
-{
-    memset(out, 0, sizeof(*out));
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(errstr, errstr_size, "%s %s cannot be read: %s", key, dir, strerror(errno));
-        return CH_EIO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
-            continue;
-        if (out->n == CH_ORG_SET_MAX) {
-            snprintf(errstr, errstr_size, "%s: more than %d policies", dir, CH_ORG_SET_MAX);
-            rc = CH_EINVAL;
-            break;
-        }
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ch_org_clocks *oc = malloc(sizeof(*oc));
-        if (!oc) {
-            rc = CH_ENOMEM;
-            break;
-        }
-        rc = ch_org_clocks_load(path, oc, errstr, errstr_size);
-        if (rc != 0) {
-            free(oc);
-            break;
-        }
-        if (ch_org_set_find(out, oc->policy.id)) {
-            snprintf(errstr, errstr_size, "%s: organisation id '%s' is used by two policies", path,
-                     oc->policy.id);
-            rc = CH_EINVAL;
-        }
-        out->orgs[out->n++] = oc;
-    }
-    closedir(d);
-    if (rc == 0 && out->n == 0) {
-        snprintf(errstr, errstr_size, "%s %s holds no *.yaml policy", key, dir);
-        rc = CH_EINVAL;
-    }
-    if (rc != 0)
-        ch_org_set_free(out);
-    return rc;
 }
 
 /* ---- applying events ---- */
@@ -397,83 +279,4 @@ ch_case_all_timer_ids(const char *case_id, char (*out)[CH_CASE_TIMER_ID_MAX], si
     PUT("%s/reminder", case_id);
 #undef PUT
     return n;
-}
-
-/* ---- state as JSON ---- */
-
-char *
-ch_case_state_to_json(const ch_case_state *st)
-{
-    json_t *pauses = json_array();
-    for (size_t i = 0; i < st->npauses; i++)
-        json_array_append_new(pauses, json_pack("[I,I]", (json_int_t)st->pauses[i].from_ms,
-                                                (json_int_t)st->pauses[i].to_ms));
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:b,s:b,s:b,s:b}", "organisation",
-        st->organisation, "channel", st->channel, "case_type", st->case_type, "reference",
-        st->reference, "received_ms", (json_int_t)st->received_ms, "acknowledged_ms",
-        (json_int_t)st->acknowledged_ms, "paused_since_ms", (json_int_t)st->paused_since_ms,
-        "pauses", pauses, "extended_to_ms", (json_int_t)st->extended_to_ms, "arrived_ms",
-        (json_int_t)st->arrived_ms, "appointment_ms", (json_int_t)st->appointment_ms, "responded",
-        st->responded, "closed", st->closed, "seen", st->seen, "escalated", st->escalated);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-int
-ch_case_state_from_json(const char *text, size_t len, ch_case_state *st)
-{
-    memset(st, 0, sizeof(*st));
-    json_error_t je;
-    json_t *o = json_loadb(text, len, 0, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return CH_EINVAL;
-    }
-    const char *org = "", *ch = "", *type = "", *ref = "";
-    json_int_t rec = 0, ack = 0, ps = 0, ext = 0, arr = 0, appt = 0;
-    int resp = 0, clo = 0, seen = 0, esc = 0;
-    json_t *pauses = NULL;
-    if (json_unpack_ex(o, &je, 0, "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:b,s:b,s:b,s:b}",
-                       "organisation", &org, "channel", &ch, "case_type", &type, "reference", &ref,
-                       "received_ms", &rec, "acknowledged_ms", &ack, "paused_since_ms", &ps,
-                       "pauses", &pauses, "extended_to_ms", &ext, "arrived_ms", &arr,
-                       "appointment_ms", &appt, "responded", &resp, "closed", &clo, "seen", &seen,
-                       "escalated", &esc) != 0 ||
-        !json_is_array(pauses)) {
-        json_decref(o);
-        return CH_EINVAL;
-    }
-    snprintf(st->organisation, sizeof(st->organisation), "%s", org);
-    snprintf(st->channel, sizeof(st->channel), "%s", ch);
-    snprintf(st->case_type, sizeof(st->case_type), "%s", type);
-    snprintf(st->reference, sizeof(st->reference), "%s", ref);
-    st->received_ms = rec;
-    st->acknowledged_ms = ack;
-    st->paused_since_ms = ps;
-    st->extended_to_ms = ext;
-    st->arrived_ms = arr;
-    st->appointment_ms = appt;
-    st->responded = resp;
-    st->closed = clo;
-    st->seen = seen;
-    st->escalated = esc;
-    size_t i;
-    json_t *p;
-    json_array_foreach(pauses, i, p)
-    {
-        if (st->npauses == CH_CASE_MAX_PAUSES)
-            break;
-        json_int_t from = 0, to = 0;
-        if (json_unpack(p, "[I,I]", &from, &to) == 0) {
-            st->pauses[st->npauses].from_ms = from;
-            st->pauses[st->npauses].to_ms = to;
-            st->npauses++;
-        }
-    }
-    json_decref(o);
-    return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/tz.h"
 
 static const char *const fig_names[CH_REPORT_FIG_COUNT] = {

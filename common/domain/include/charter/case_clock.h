@@ -27,37 +27,9 @@
 #define CH_CASE_MAX_REVIEWS 5
 #define CH_CASE_MAX_WARNINGS 8
 
-/* One organisation's policy with the zone and calendars its clocks need. */
-typedef struct {
-    ch_policy policy;
-    ch_tz *tz;
-    ch_calendar *calendar, *uk_any, *scotland;
-    ch_deadline_ctx ctx;
-} ch_org_clocks;
-
-/* Loads a policy file and builds its zone and calendars. Returns 0, or a
- * CH_E* code with errstr naming the file (and line) or the zone. */
-int ch_org_clocks_load(const char *path, ch_org_clocks *out, char *errstr, size_t errstr_size);
-void ch_org_clocks_free(ch_org_clocks *oc);
-
-/* Every organisation's policy from one directory, as the services load them. */
-#define CH_ORG_SET_MAX 64
-typedef struct {
-    ch_org_clocks *orgs[CH_ORG_SET_MAX];
-    size_t n;
-} ch_org_set;
-
-/*
- * Loads every *.yaml in dir, all or nothing: any bad policy, two policies for
- * one organisation id, or none at all refuses the whole directory (errstr
- * names the file and line, or `key`, the config key that named dir). On
- * failure *out is empty. Free with ch_org_set_free.
- */
-int ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr,
-                    size_t errstr_size);
-void ch_org_set_free(ch_org_set *set);
-/* The organisation's clocks, or NULL. */
-const ch_org_clocks *ch_org_set_find(const ch_org_set *set, const char *id);
+/* One organisation's policy, zone and calendars: charter/org_set.h, which
+ * loads them. Everything here only reads one. */
+typedef struct ch_org_clocks ch_org_clocks;
 
 /* What sla-timer remembers about a case. Times are ms since the epoch;
  * 0 means "not yet". */
@@ -110,8 +82,9 @@ int ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_s
 #define CH_CASE_TIMER_ID_MAX 160
 size_t ch_case_all_timer_ids(const char *case_id, char (*out)[CH_CASE_TIMER_ID_MAX], size_t cap);
 
-/* State <-> compact JSON text (stored in Redis). to_json returns a malloc'd
- * string (NULL on ENOMEM); from_json returns 0 or CH_EINVAL. */
+/* State <-> compact JSON text (stored in Redis; case_state_json.c). to_json
+ * returns a malloc'd string (NULL on ENOMEM); from_json returns 0 or
+ * CH_EINVAL. */
 char *ch_case_state_to_json(const ch_case_state *st);
 int ch_case_state_from_json(const char *text, size_t len, ch_case_state *st);
 

@@ -1,0 +1,356 @@
+/*
+ * Promises, clocks and opening hours in plain English, for the dashboard,
+ * charterctl and the messages that quote a charter back to its customers.
+ *
+ * A line is built in a ch_strbuf capped at the caller's buffer, so a short
+ * buffer gets the first part of the sentence, never an overrun, and the
+ * "(England and Wales holidays, closes 17:00)" note is folded into a
+ * description that already ends in a bracket by looking at the text built so
+ * far.
+ */
+#include "charter/policy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "charter/strbuf.h"
+#include "policy_int.h"
+
+/* A buffer for a line bound for buf[bufsz]; 0 when there is no room at all
+ * (buf is then "" if it has a byte). */
+static int
+line_start(ch_strbuf *s, char *buf, size_t bufsz)
+{
+    if (bufsz)
+        buf[0] = '\0';
+    if (bufsz < 2)
+        return 0;
+    ch_strbuf_init_capped(s, bufsz - 1);
+    return 1;
+}
+
+/* Copies the line into buf and frees the buffer. */
+static void
+line_end(ch_strbuf *s, char *buf)
+{
+    const char *text = ch_strbuf_str(s);
+    memcpy(buf, text, strlen(text) + 1);
+    ch_strbuf_free(s);
+}
+
+static void
+clause(ch_strbuf *s, int *first)
+{
+    ch_strbuf_puts(s, *first ? ": " : "; ");
+    *first = 0;
+}
+
+static const char *
+number_word(int n)
+{
+    static const char *const w[] = {"zero",  "one",   "two",  "three", "four",   "five",  "six",
+                                    "seven", "eight", "nine", "ten",   "eleven", "twelve"};
+    return n >= 0 && n <= 12 ? w[n] : NULL;
+}
+
+void
+ch_policy_describe_hours(const ch_opening_hours *h, char *buf, size_t bufsz)
+{
+    ch_strbuf s;
+    if (!line_start(&s, buf, bufsz))
+        return;
+    int first = 1;
+    for (int d = 0; d < 7;) {
+        int e = d;
+        while (e + 1 < 7 && h->open[e + 1] == h->open[d] && h->close[e + 1] == h->close[d])
+            e++;
+        if (h->open[d] >= 0) {
+            ch_strbuf_printf(&s, "%s%s%s%s %02d:%02d-%02d:%02d", first ? "" : ", ",
+                             ch__policy_day_title(d), e > d ? "-" : "",
+                             e > d ? ch__policy_day_title(e) : "", h->open[d] / 60, h->open[d] % 60,
+                             h->close[d] / 60, h->close[d] % 60);
+            first = 0;
+        }
+        d = e + 1;
+    }
+    if (first)
+        ch_strbuf_puts(&s, "closed every day");
+    line_end(&s, buf);
+}
+
+/* "(England and Wales holidays, closes 17:00)" after the first clock of a
+ * line that counts the organisation's working days; later clocks on the same
+ * line use the same calendar, so it is said once. A description that already
+ * ends in a bracket has the note folded into it. */
+static void
+calendar_note(ch_strbuf *s, const ch_policy *p, const ch_clock *c, int *noted)
+{
+    int counts_days =
+        c->kind == CH_CLOCK_WORKING_DAYS || c->kind == CH_CLOCK_NEXT_WORKING_DAY || c->roll_forward;
+    if (!counts_days || c->calendar != CH_CLOCK_CAL_ORGANISATION || *noted)
+        return;
+    *noted = 1;
+    int close = -1, uniform = 1;
+    for (int d = 0; d < 7; d++) {
+        if (p->hours.open[d] < 0)
+            continue;
+        if (close < 0)
+            close = p->hours.close[d];
+        else if (close != p->hours.close[d])
+            uniform = 0;
+    }
+    if (s->n > 0 && s->p[s->n - 1] == ')') {
+        s->p[--s->n] = '\0'; /* fold the note into the bracket */
+        ch_strbuf_puts(s, "; ");
+    } else {
+        ch_strbuf_puts(s, " (");
+    }
+    ch_strbuf_printf(s, "%s holidays%s", ch_nation_title(p->nation),
+                     p->nclosures ? " and the organisation's closures" : "");
+    if (close >= 0 && uniform)
+        ch_strbuf_printf(s, ", closes %02d:%02d", close / 60, close % 60);
+    else if (close >= 0)
+        ch_strbuf_puts(s, ", closing times vary by day");
+    ch_strbuf_puts(s, ")");
+}
+
+static const char *
+preset_source(const char *preset)
+{
+    if (!strcmp(preset, "foi"))
+        return "Freedom of Information Act 2000 s.10";
+    if (!strcmp(preset, "eir"))
+        return "Environmental Information Regulations 2004 reg. 5";
+    if (!strcmp(preset, "foisa"))
+        return "FOI (Scotland) Act 2002 s.10";
+    if (!strcmp(preset, "sar") || !strcmp(preset, "sar-extended"))
+        return "UK GDPR right of access";
+    if (!strncmp(preset, "complaint-stage-", 16))
+        return "Housing Ombudsman Complaint Handling Code 2024";
+    return NULL;
+}
+
+void
+ch_policy_describe_clock(const ch_clock *c, char *buf, size_t bufsz)
+{
+    if (c->kind == CH_CLOCK_NEXT_WORKING_DAY) {
+        if (c->at_minute >= 0)
+            snprintf(buf, bufsz, "by %02d:%02d on the next working day", c->at_minute / 60,
+                     c->at_minute % 60);
+        else if (c->at_minute == CH_AT_CLOSING)
+            snprintf(buf, bufsz, "by the end of the next working day");
+        else
+            snprintf(buf, bufsz, "by midnight at the end of the next working day");
+        return;
+    }
+    char d[256];
+    ch_clock_describe(c, d, sizeof(d));
+    snprintf(buf, bufsz, "within %s", d);
+}
+
+static void
+timed(ch_strbuf *s, const ch_policy *p, const char *verb, const ch_policy_clock *pc, int *noted)
+{
+    char d[300];
+    ch_policy_describe_clock(&pc->clock, d, sizeof(d));
+    ch_strbuf_printf(s, "%s %s", verb, d);
+    calendar_note(s, p, &pc->clock, noted);
+}
+
+static void
+subject(ch_strbuf *s, const ch_policy_promise *pr)
+{
+    int nch = 0, nct = 0;
+    for (int c = 1; c < CH_POLICY_CHANNEL_COUNT; c++)
+        nch += (pr->channels >> c) & 1u;
+    for (int t = 1; t < CH_POLICY_CASE_COUNT; t++)
+        nct += (pr->case_types >> t) & 1u;
+    int k = 0;
+    for (int c = 1; c < CH_POLICY_CHANNEL_COUNT; c++) {
+        if (!((pr->channels >> c) & 1u))
+            continue;
+        const char *title = ch_policy_channel_title((ch_policy_channel)c);
+        if (k == 0)
+            ch_strbuf_puts(s, title);
+        else
+            ch_strbuf_printf(s, "%s%c%s", k == nch - 1 ? " and " : ", ",
+                             tolower((unsigned char)title[0]), title + 1);
+        k++;
+    }
+    if (nct == 0) {
+        if (nch == 0)
+            ch_strbuf_puts(s, "Any contact");
+        return;
+    }
+    ch_strbuf_puts(s, nch ? " (" : "");
+    k = 0;
+    for (int t = 1; t < CH_POLICY_CASE_COUNT; t++) {
+        if (!((pr->case_types >> t) & 1u))
+            continue;
+        const char *title = ch_policy_case_type_title((ch_policy_case_type)t);
+        if (k == 0 && !nch)
+            ch_strbuf_puts(s, title);
+        else
+            ch_strbuf_printf(s, "%s%c%s",
+                             k == 0         ? ""
+                             : k == nct - 1 ? " and "
+                                            : ", ",
+                             (k == 0 && !nch) ? title[0] : tolower((unsigned char)title[0]),
+                             title + 1);
+        k++;
+    }
+    ch_strbuf_puts(s, nch ? ")" : "");
+}
+
+void
+ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char *buf, size_t bufsz)
+{
+    ch_strbuf s;
+    if (!line_start(&s, buf, bufsz))
+        return;
+    subject(&s, pr);
+    int first = 1, noted = 0;
+
+    if (pr->answer.set || pr->answer_rings) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "answer within ");
+        if (pr->answer.set) {
+            char d[64];
+            ch_clock_describe(&pr->answer.clock, d, sizeof(d));
+            ch_strbuf_printf(&s, "%s%s", d, pr->answer_rings ? " or " : "");
+        }
+        if (pr->answer_rings) {
+            const char *w = number_word(pr->answer_rings);
+            if (w)
+                ch_strbuf_printf(&s, "%s %s", w, pr->answer_rings == 1 ? "ring" : "rings");
+            else
+                ch_strbuf_printf(&s, "%d rings", pr->answer_rings);
+        }
+    } else if (pr->answer_measured_only) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "measured, no time promised");
+    }
+
+    if (pr->see.set) {
+        char d[64];
+        ch_clock_describe(&pr->see.clock, d, sizeof(d));
+        clause(&s, &first);
+        ch_strbuf_printf(&s, "seen within %s of arrival", d);
+    }
+    if (pr->see_after_appointment.set) {
+        char d[64];
+        ch_clock_describe(&pr->see_after_appointment.clock, d, sizeof(d));
+        clause(&s, &first);
+        ch_strbuf_printf(&s, "not kept waiting more than %s after an appointment time", d);
+    }
+    if (pr->see_measured_only) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "measured, no time promised");
+    }
+
+    if (pr->ack == CH_POLICY_ACK_AUTOMATIC) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "acknowledged automatically on receipt");
+    } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
+        clause(&s, &first);
+        timed(&s, p, "acknowledge", &pr->acknowledge, &noted);
+    }
+
+    if (pr->respond.set) {
+        clause(&s, &first);
+        timed(&s, p, "reply", &pr->respond, &noted);
+        const char *src = preset_source(pr->respond.clock.preset);
+        if (src)
+            ch_strbuf_printf(&s, " [%s: %s]", pr->respond.clock.preset, src);
+        if (pr->holding_reply) {
+            ch_strbuf_puts(&s, ", or a holding reply");
+            unsigned inc = pr->holding_must_include;
+            if (inc) {
+                static const struct {
+                    unsigned bit;
+                    const char *words;
+                } parts[] = {
+                    {CH_POLICY_HOLD_APOLOGY, "an apology"},
+                    {CH_POLICY_HOLD_REASON, "the reason"},
+                    {CH_POLICY_HOLD_NEXT_STEPS, "the next steps"},
+                    {CH_POLICY_HOLD_NAMED_CONTACT, "a named contact"},
+                    {CH_POLICY_HOLD_TARGET_DATE, "a target date"},
+                };
+                int n = 0, total = 0;
+                for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+                    total += (inc & parts[i].bit) != 0;
+                ch_strbuf_puts(&s, " giving ");
+                for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+                    if (!(inc & parts[i].bit))
+                        continue;
+                    ch_strbuf_printf(&s, "%s%s",
+                                     n == 0           ? ""
+                                     : n == total - 1 ? " and "
+                                                      : ", ",
+                                     parts[i].words);
+                    n++;
+                }
+            }
+            if (pr->max_extension.set) {
+                char d[64];
+                ch_clock_describe(&pr->max_extension.clock, d, sizeof(d));
+                ch_strbuf_printf(&s, " (extension at most %s)", d);
+            }
+        }
+    } else if (pr->respond_measured_only) {
+        clause(&s, &first);
+        /* Alone it is the whole promise; beside other clocks it is the reply's. */
+        int alone = pr->ack == CH_POLICY_ACK_NONE && !pr->review_first.set;
+        ch_strbuf_puts(&s,
+                       alone ? "measured, no time promised" : "reply measured, no time promised");
+    }
+
+    if (pr->review_first.set) {
+        char d[96];
+        ch_clock_describe(&pr->review_first.clock, d, sizeof(d));
+        clause(&s, &first);
+        ch_strbuf_printf(&s, "review after %s", d);
+        if (pr->review_every.set) {
+            ch_clock_describe(&pr->review_every.clock, d, sizeof(d));
+            ch_strbuf_printf(&s, ", then every %s", d);
+        }
+        ch_strbuf_printf(&s, " (%s)", p->roles[pr->review_role].title);
+    }
+
+    if (pr->named_contact) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "named contact");
+    }
+    if (pr->reference_on_reply) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "reference on every reply");
+    }
+    if (pr->reply_channel_explicit) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, pr->reply_channel == CH_POLICY_REPLY_SAME ? "reply on the same channel"
+                           : pr->reply_channel == CH_POLICY_REPLY_PREFERRED
+                               ? "reply on the customer's preferred channel"
+                               : "reply on the same channel unless the customer asks otherwise");
+    }
+    if (pr->measures) {
+        static const struct {
+            unsigned bit;
+            const char *words;
+        } m[] = {
+            {CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION, "first-contact resolution"},
+            {CH_POLICY_MEASURE_APPOINTMENTS_KEPT, "appointments kept"},
+            {CH_POLICY_MEASURE_SATISFACTION, "satisfaction"},
+            {CH_POLICY_MEASURE_COMMUNICATION_SUPPORT, "communication support"},
+        };
+        clause(&s, &first);
+        int n = 0;
+        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+            if (pr->measures & m[i].bit)
+                ch_strbuf_printf(&s, "%s%s", n++ ? ", " : "", m[i].words);
+        ch_strbuf_puts(&s, " measured");
+    }
+    if (first)
+        ch_strbuf_puts(&s, ": measured, no time promised");
+    line_end(&s, buf);
+}

@@ -1,0 +1,49 @@
+/*
+ * What the policy module's files share and no one else sees: the loader's
+ * state, the entry points from one part of the walk to the next
+ * (ch_policy_load_text → load.c's root → promise.c's promises), and the
+ * day names the loader reads and the descriptions write.
+ */
+#ifndef CHARTER_POLICY_INT_H
+#define CHARTER_POLICY_INT_H
+
+#include <stddef.h>
+
+#include "charter/policy.h"
+#include "yaml_walk.h"
+
+/* One load: the walk (first, so a key table's function can get back from
+ * its ch__yaml *) and the policy being filled. */
+typedef struct {
+    ch__yaml y;
+    ch_policy *p;
+    const yaml_node_t *promise;    /* the promise being read */
+    const ch_policy_clock *warned; /* the clock its warnings count towards */
+} ch__policy_ld;
+
+static inline ch__policy_ld *
+ch__policy_ld_of(ch__yaml *y)
+{
+    return (ch__policy_ld *)y;
+}
+
+/* load.c: the whole document, from its root node. */
+int ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root);
+
+/* promise.c: the root's promises: list (a ch__yaml_fn for the root's table). */
+int ch__policy_promises(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                        void *field);
+
+/* load.c: a key naming one of the roles; field is a size_t, the index into
+ * the policy's roles. */
+int ch__policy_role_key(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                        void *field);
+
+/* load.c: lower-case letters and digits, and '-' or '_' where allowed. */
+int ch__policy_is_word(const char *s, int allow_dash, int allow_underscore);
+
+/* policy_names.c: "monday" and "Monday" for day 0..6. */
+const char *ch__policy_day_name(int day);
+const char *ch__policy_day_title(int day);
+
+#endif

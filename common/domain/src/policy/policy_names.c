@@ -1,0 +1,107 @@
+/*
+ * The policy format's words for channels, case types and days, and the
+ * titles the plain-English descriptions use. Channels are numbered as
+ * charter.v1.Channel (policy.h), so these names match names.c's.
+ */
+#include "charter/policy.h"
+
+#include <string.h>
+
+#include "charter/errors.h"
+#include "policy_int.h"
+
+static const struct {
+    const char *name, *title;
+} channel_names[CH_POLICY_CHANNEL_COUNT] = {
+    {"any", "Any channel"},
+    {"phone", "Phone"},
+    {"voicemail", "Voicemail"},
+    {"email", "Email"},
+    {"letter", "Letter"},
+    {"online_form", "Online form"},
+    {"social", "Social media message"},
+    {"visit", "Visit"},
+    {"sms", "Text message"},
+};
+
+static const struct {
+    const char *name, *title;
+} case_names[CH_POLICY_CASE_COUNT] = {
+    {"any", "Any case"},
+    {"enquiry", "Enquiry"},
+    {"service_request", "Service request"},
+    {"complaint_stage_1", "Complaint, stage 1"},
+    {"complaint_stage_2", "Complaint, stage 2"},
+    {"foi", "Freedom of Information request"},
+    {"eir", "Environmental Information request"},
+    {"sar", "Subject access request"},
+    {"mp_enquiry", "MP or councillor enquiry"},
+    {"legal_action", "Legal action"},
+    {"restriction_review", "Home-visit restriction"},
+    {"appointment", "Appointment"},
+    {"home_visit", "Home visit"},
+    {"contact_group", "Contact-group message"},
+};
+
+int
+ch_policy_channel_parse(const char *name, ch_policy_channel *out)
+{
+    for (int i = 0; i < CH_POLICY_CHANNEL_COUNT; i++)
+        if (name && strcmp(name, channel_names[i].name) == 0) {
+            *out = (ch_policy_channel)i;
+            return 0;
+        }
+    return CH_EINVAL;
+}
+
+const char *
+ch_policy_channel_name(ch_policy_channel c)
+{
+    return (unsigned)c < CH_POLICY_CHANNEL_COUNT ? channel_names[c].name : "unknown";
+}
+
+const char *
+ch_policy_channel_title(ch_policy_channel c)
+{
+    return (unsigned)c < CH_POLICY_CHANNEL_COUNT ? channel_names[c].title : "Unknown channel";
+}
+
+int
+ch_policy_case_type_parse(const char *name, ch_policy_case_type *out)
+{
+    for (int i = 0; i < CH_POLICY_CASE_COUNT; i++)
+        if (name && strcmp(name, case_names[i].name) == 0) {
+            *out = (ch_policy_case_type)i;
+            return 0;
+        }
+    return CH_EINVAL;
+}
+
+const char *
+ch_policy_case_type_name(ch_policy_case_type t)
+{
+    return (unsigned)t < CH_POLICY_CASE_COUNT ? case_names[t].name : "unknown";
+}
+
+const char *
+ch_policy_case_type_title(ch_policy_case_type t)
+{
+    return (unsigned)t < CH_POLICY_CASE_COUNT ? case_names[t].title : "Unknown case type";
+}
+
+static const char *const day_names[7] = {"monday", "tuesday",  "wednesday", "thursday",
+                                         "friday", "saturday", "sunday"};
+static const char *const day_titles[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                          "Friday", "Saturday", "Sunday"};
+
+const char *
+ch__policy_day_name(int day)
+{
+    return day_names[day];
+}
+
+const char *
+ch__policy_day_title(int day)
+{
+    return day_titles[day];
+}

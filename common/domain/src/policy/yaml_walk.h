@@ -1,0 +1,156 @@
+/*
+ * A walker over a libyaml document for formats people write by hand (the
+ * policy files): every error names the file, line and column, the key as a
+ * path ("promises[2].respond") and what was expected there, and a mapping is
+ * checked against the keys it may hold before anything is read from it, so a
+ * misspelt key is an error rather than a silently missing setting.
+ *
+ * libyaml's document API gives a tree whose every node carries its mark;
+ * libcyaml maps a schema to structs but cannot give errors in this form, so
+ * the walk is ours. It is table-driven where a mapping is plain: one
+ * ch__yaml_key per key (name, kind, offsetof the field it fills, the text
+ * for "expected ..."), the config_map idea applied to YAML. What is not plain
+ * (a value that is a scalar or a mapping, a check across keys) is a CUSTOM
+ * key with its own function, using the same primitives.
+ *
+ * Domain-private: the policy loader's, and test_yaml_walk's.
+ */
+#ifndef CHARTER_YAML_WALK_H
+#define CHARTER_YAML_WALK_H
+
+#include <stddef.h>
+#include <yaml.h>
+
+/* The longest key path kept ("promises[12].holding_reply.max_extension");
+ * longer ones are cut. */
+#define CH__YAML_PATH_MAX 160
+
+/* One walk: the loaded document, the name errors give it, and the caller's
+ * errstr. A loader that needs more state embeds this as its first member. */
+typedef struct {
+    yaml_document_t *doc;
+    const char *name;
+    char *err;
+    size_t errsz;
+} ch__yaml;
+
+/* 1-based line and column where a node starts. */
+int ch__yaml_line(const yaml_node_t *n);
+int ch__yaml_col(const yaml_node_t *n);
+
+/*
+ * Writes "<name>:<line>:<col>: <path>: <message>" to the errstr (without
+ * ":<line>:<col>" when n is NULL, without "<path>: " when path is empty) and
+ * returns CH_EINVAL, so a parser can `return ch__yaml_fail(...)`.
+ */
+__attribute__((format(printf, 4, 5))) int ch__yaml_fail(ch__yaml *y, const yaml_node_t *n,
+                                                        const char *path, const char *fmt, ...);
+
+/* out (CH__YAML_PATH_MAX bytes) = path + "." + key, or key at the top. */
+void ch__yaml_join(char *out, const char *path, const char *key);
+/* out (CH__YAML_PATH_MAX bytes) = path + "[i]". */
+void ch__yaml_join_index(char *out, const char *path, size_t i);
+
+/* Appends item to a ", "-separated list in buf; text past bufsz is cut and
+ * nothing more is added. Start with *used = 0 and buf[0] = '\0'. */
+void ch__yaml_list_add(char *buf, size_t bufsz, size_t *used, const char *item);
+
+/* "expected <expected>, found a list" unless n is a mapping (a sequence). */
+int ch__yaml_want_mapping(ch__yaml *y, const yaml_node_t *n, const char *path,
+                          const char *expected);
+int ch__yaml_want_sequence(ch__yaml *y, const yaml_node_t *n, const char *path,
+                           const char *expected);
+
+/* A sequence's length; 1 for any other node (a value that may be one item or
+ * a list of them). */
+size_t ch__yaml_items(const yaml_node_t *n);
+/* Item i of a sequence with its path ("path[i]") in ipath (CH__YAML_PATH_MAX
+ * bytes); any other node is its own only item, at path. */
+yaml_node_t *ch__yaml_item(const ch__yaml *y, yaml_node_t *n, const char *path, size_t i,
+                           char *ipath);
+
+/* A non-empty scalar's text (not "", "~" or a plain null), borrowed from the
+ * document. */
+int ch__yaml_scalar(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
+                    const char **out);
+/* A scalar copied into dst, refused when it does not fit. */
+int ch__yaml_copy_text(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
+                       char *dst, size_t dstsz);
+/* true/yes/on or false/no/off. */
+int ch__yaml_parse_bool(ch__yaml *y, const yaml_node_t *n, const char *path, int *out);
+
+/* A word of the format and what it stands for. Tables end with {NULL, 0}. */
+typedef struct {
+    const char *name;
+    unsigned value;
+} ch__yaml_name;
+
+/* One of names, e.g. noun "a period", expected "monthly, quarterly or
+ * yearly": "'weekly' is not a period (expected monthly, quarterly or yearly)". */
+int ch__yaml_parse_choice(ch__yaml *y, const yaml_node_t *n, const char *path,
+                          const ch__yaml_name *names, const char *noun, const char *expected,
+                          unsigned *out);
+/* A name or a list of names, each one of names, OR-ed into *out. */
+int ch__yaml_parse_flags(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_name *names,
+                         unsigned *out);
+
+/* The value under key in a mapping, or NULL; and the key's own node. */
+yaml_node_t *ch__yaml_get(const ch__yaml *y, const yaml_node_t *map, const char *key);
+yaml_node_t *ch__yaml_key_node(const ch__yaml *y, const yaml_node_t *map, const char *key);
+/* "<path>.<key>: missing (expected <expected>)", at the mapping. */
+int ch__yaml_missing(ch__yaml *y, const yaml_node_t *map, const char *path, const char *key,
+                     const char *expected);
+
+/* ---- key tables ---- */
+
+typedef enum {
+    CH__YAML_TEXT,   /* char[size] at offset (ch__yaml_copy_text) */
+    CH__YAML_STRING, /* char * at offset, strdup'd: the caller frees it */
+    CH__YAML_BOOL,   /* int at offset */
+    CH__YAML_CHOICE, /* an enum (int-sized) at offset: one of names */
+    CH__YAML_FLAGS,  /* unsigned at offset: names OR-ed */
+    CH__YAML_MAP,    /* a mapping read with its own table into the struct at offset */
+    CH__YAML_CUSTOM, /* fn reads the value */
+} ch__yaml_kind;
+
+typedef struct ch__yaml_key ch__yaml_key;
+
+/* Reads or checks one key's value n at path; field is the struct's address
+ * plus the key's offset. Returns 0 or a CH_E* code with the errstr set. */
+typedef int (*ch__yaml_fn)(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                           void *field);
+
+struct ch__yaml_key {
+    const char *key;
+    ch__yaml_kind kind;
+    size_t offset;              /* offsetof the field in the struct being filled */
+    size_t size;                /* TEXT: sizeof the field */
+    const char *expected;       /* the value as the "expected ..." of an error */
+    const char *missing;        /* NULL: optional; else required, and what to give */
+    const ch__yaml_name *names; /* CHOICE, FLAGS */
+    const char *noun;           /* CHOICE: "'x' is not <noun> (expected ...)" */
+    const ch__yaml_key *keys;   /* MAP: the mapping's own table */
+    size_t nkeys;
+    ch__yaml_fn fn;   /* CUSTOM: the reader; TEXT, STRING, CHOICE, MAP: a check after */
+    unsigned arg;     /* for fn: a number (kinds of clock allowed, ...) */
+    const void *data; /* for fn: anything more it needs */
+};
+
+/* Every key of map is one of keys[0..n) (the error lists them in table
+ * order) and none is given twice. */
+int ch__yaml_check_keys(ch__yaml *y, const yaml_node_t *map, const char *path,
+                        const ch__yaml_key *keys, size_t n);
+/* Reads the table entry named key: missing when required and absent, nothing
+ * when optional and absent. */
+int ch__yaml_read(ch__yaml *y, const yaml_node_t *map, const char *path, const ch__yaml_key *keys,
+                  size_t n, const char *key, void *obj);
+/* Reads the entries named in order (NULL-terminated), or every entry in table
+ * order when order is NULL. */
+int ch__yaml_read_keys(ch__yaml *y, const yaml_node_t *map, const char *path,
+                       const ch__yaml_key *keys, size_t n, const char *const *order, void *obj);
+/* A mapping (expected says what it should be), its keys checked, every entry
+ * read in table order into obj. */
+int ch__yaml_map(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
+                 const ch__yaml_key *keys, size_t nkeys, void *obj);
+
+#endif
