@@ -90,32 +90,35 @@ typedef enum {
     CH_POLICY_REPLY_PREFERRED,             /* the customer's preferred channel */
 } ch_policy_reply_channel;
 
-/* What a holding reply (or acknowledgement with a target date) must say. */
-enum {
+/* What a holding reply (or acknowledgement with a target date) must say:
+ * bits of ch_policy_promise.holding_must_include. */
+typedef enum {
     CH_POLICY_HOLD_REASON = 1 << 0,
     CH_POLICY_HOLD_NEXT_STEPS = 1 << 1,
     CH_POLICY_HOLD_TARGET_DATE = 1 << 2,
     CH_POLICY_HOLD_APOLOGY = 1 << 3,
     CH_POLICY_HOLD_NAMED_CONTACT = 1 << 4,
-};
+} ch_policy_hold;
 
-/* Things a promise says will be measured and reported, with no clock. */
-enum {
+/* Things a promise says will be measured and reported, with no clock: bits
+ * of ch_policy_promise.measures. */
+typedef enum {
     CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION = 1 << 0,
     CH_POLICY_MEASURE_APPOINTMENTS_KEPT = 1 << 1,
     CH_POLICY_MEASURE_SATISFACTION = 1 << 2,
     CH_POLICY_MEASURE_COMMUNICATION_SUPPORT = 1 << 3,
-};
+} ch_policy_measure;
 
-/* Communication support the organisation counts (reporting.communication_support). */
-enum {
+/* Communication support the organisation counts (reporting.communication_support):
+ * bits of ch_policy.communication_support. */
+typedef enum {
     CH_POLICY_SUPPORT_PHONE_INTERPRETING = 1 << 0,
     CH_POLICY_SUPPORT_FACE_TO_FACE_INTERPRETING = 1 << 1,
     CH_POLICY_SUPPORT_BSL = 1 << 2,
     CH_POLICY_SUPPORT_AUDIO = 1 << 3,
     CH_POLICY_SUPPORT_LARGE_PRINT = 1 << 4,
     CH_POLICY_SUPPORT_BRAILLE = 1 << 5,
-};
+} ch_policy_support;
 
 typedef enum {
     CH_POLICY_PUBLISH_NONE = 0,
@@ -181,12 +184,12 @@ typedef struct {
     int reference_on_reply;
 
     int holding_reply;             /* a holding reply / extension is allowed */
-    unsigned holding_must_include; /* CH_POLICY_HOLD_* */
+    unsigned holding_must_include; /* ch_policy_hold bits */
     ch_policy_clock max_extension; /* from the original due instant; unset: no limit */
 
     ch_policy_warning *warnings;
     size_t nwarnings;
-    unsigned measures; /* CH_POLICY_MEASURE_* */
+    unsigned measures; /* ch_policy_measure bits */
 
     int line, column; /* where the promise starts */
 } ch_policy_promise;
@@ -233,7 +236,7 @@ typedef struct {
     size_t npromises;
 
     ch_policy_publish publish;
-    unsigned communication_support; /* CH_POLICY_SUPPORT_* */
+    unsigned communication_support; /* ch_policy_support bits */
 } ch_policy;
 
 /*

@@ -17,6 +17,8 @@
 #include "charter/strbuf.h"
 #include "policy_int.h"
 
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* A buffer for a line bound for buf[bufsz]; 0 when there is no room at all
  * (buf is then "" if it has a byte). */
 static int
@@ -158,49 +160,106 @@ timed(ch_strbuf *s, const ch_policy *p, const char *verb, const ch_policy_clock 
     calendar_note(s, p, &pc->clock, noted);
 }
 
+static int
+count_bits(unsigned bits, int count)
+{
+    int n = 0;
+    for (int i = 1; i < count; i++)
+        n += (bits >> i) & 1u;
+    return n;
+}
+
+/* The titles of bits 1..count-1 of bits: "Email, letter and online form",
+ * the first kept capitalised when capital, the others lower-cased. */
+static void
+put_titles(ch_strbuf *s, unsigned bits, int count, const char *(*title)(int), int capital)
+{
+    int total = count_bits(bits, count), k = 0;
+    for (int i = 1; i < count; i++) {
+        if (!((bits >> i) & 1u))
+            continue;
+        const char *t = title(i);
+        ch_strbuf_printf(s, "%s%c%s",
+                         k == 0           ? ""
+                         : k == total - 1 ? " and "
+                                          : ", ",
+                         k == 0 && capital ? t[0] : tolower((unsigned char)t[0]), t + 1);
+        k++;
+    }
+}
+
+static const char *
+channel_title(int c)
+{
+    return ch_policy_channel_title((ch_policy_channel)c);
+}
+
+static const char *
+case_title(int t)
+{
+    return ch_policy_case_type_title((ch_policy_case_type)t);
+}
+
+/* "Email and letter (complaint, stage 1)", "Subject access request". */
 static void
 subject(ch_strbuf *s, const ch_policy_promise *pr)
 {
-    int nch = 0, nct = 0;
-    for (int c = 1; c < CH_POLICY_CHANNEL_COUNT; c++)
-        nch += (pr->channels >> c) & 1u;
-    for (int t = 1; t < CH_POLICY_CASE_COUNT; t++)
-        nct += (pr->case_types >> t) & 1u;
-    int k = 0;
-    for (int c = 1; c < CH_POLICY_CHANNEL_COUNT; c++) {
-        if (!((pr->channels >> c) & 1u))
-            continue;
-        const char *title = ch_policy_channel_title((ch_policy_channel)c);
-        if (k == 0)
-            ch_strbuf_puts(s, title);
-        else
-            ch_strbuf_printf(s, "%s%c%s", k == nch - 1 ? " and " : ", ",
-                             tolower((unsigned char)title[0]), title + 1);
-        k++;
-    }
-    if (nct == 0) {
+    int nch = count_bits(pr->channels, CH_POLICY_CHANNEL_COUNT);
+    put_titles(s, pr->channels, CH_POLICY_CHANNEL_COUNT, channel_title, 1);
+    if (count_bits(pr->case_types, CH_POLICY_CASE_COUNT) == 0) {
         if (nch == 0)
             ch_strbuf_puts(s, "Any contact");
         return;
     }
     ch_strbuf_puts(s, nch ? " (" : "");
-    k = 0;
-    for (int t = 1; t < CH_POLICY_CASE_COUNT; t++) {
-        if (!((pr->case_types >> t) & 1u))
-            continue;
-        const char *title = ch_policy_case_type_title((ch_policy_case_type)t);
-        if (k == 0 && !nch)
-            ch_strbuf_puts(s, title);
-        else
-            ch_strbuf_printf(s, "%s%c%s",
-                             k == 0         ? ""
-                             : k == nct - 1 ? " and "
-                                            : ", ",
-                             (k == 0 && !nch) ? title[0] : tolower((unsigned char)title[0]),
-                             title + 1);
-        k++;
-    }
+    put_titles(s, pr->case_types, CH_POLICY_CASE_COUNT, case_title, !nch);
     ch_strbuf_puts(s, nch ? ")" : "");
+}
+
+/* A flag and how a description says it. */
+typedef struct {
+    unsigned bit;
+    const char *words;
+} flag_words;
+
+static const flag_words measure_words[] = {
+    {CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION, "first-contact resolution"},
+    {CH_POLICY_MEASURE_APPOINTMENTS_KEPT, "appointments kept"},
+    {CH_POLICY_MEASURE_SATISFACTION, "satisfaction"},
+    {CH_POLICY_MEASURE_COMMUNICATION_SUPPORT, "communication support"},
+};
+
+static const flag_words hold_words[] = {
+    {CH_POLICY_HOLD_APOLOGY, "an apology"},
+    {CH_POLICY_HOLD_REASON, "the reason"},
+    {CH_POLICY_HOLD_NEXT_STEPS, "the next steps"},
+    {CH_POLICY_HOLD_NAMED_CONTACT, "a named contact"},
+    {CH_POLICY_HOLD_TARGET_DATE, "a target date"},
+};
+
+/* The words for the flags in set, in the table's order, separated by ", "
+ * and, before the last, by last. */
+static void
+put_flags(ch_strbuf *s, unsigned set, const flag_words *w, size_t n, const char *last)
+{
+    int total = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (set & w[i].bit) != 0;
+    for (size_t i = 0; i < n; i++)
+        if (set & w[i].bit) {
+            ch_strbuf_printf(s, "%s%s", k == 0 ? "" : k == total - 1 ? last : ", ", w[i].words);
+            k++;
+        }
+}
+
+/* fmt with the clock's description for its %s, the description cut to
+ * room - 1 characters. */
+static void
+put_clock(ch_strbuf *s, const char *fmt, const ch_policy_clock *c, size_t room)
+{
+    char d[96];
+    ch_clock_describe(&c->clock, d, room < sizeof(d) ? room : sizeof(d));
+    ch_strbuf_printf(s, fmt, d);
 }
 
 void
@@ -215,11 +274,8 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     if (pr->answer.set || pr->answer_rings) {
         clause(&s, &first);
         ch_strbuf_puts(&s, "answer within ");
-        if (pr->answer.set) {
-            char d[64];
-            ch_clock_describe(&pr->answer.clock, d, sizeof(d));
-            ch_strbuf_printf(&s, "%s%s", d, pr->answer_rings ? " or " : "");
-        }
+        if (pr->answer.set)
+            put_clock(&s, pr->answer_rings ? "%s or " : "%s", &pr->answer, 64);
         if (pr->answer_rings) {
             const char *w = number_word(pr->answer_rings);
             if (w)
@@ -233,16 +289,13 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     }
 
     if (pr->see.set) {
-        char d[64];
-        ch_clock_describe(&pr->see.clock, d, sizeof(d));
         clause(&s, &first);
-        ch_strbuf_printf(&s, "seen within %s of arrival", d);
+        put_clock(&s, "seen within %s of arrival", &pr->see, 64);
     }
     if (pr->see_after_appointment.set) {
-        char d[64];
-        ch_clock_describe(&pr->see_after_appointment.clock, d, sizeof(d));
         clause(&s, &first);
-        ch_strbuf_printf(&s, "not kept waiting more than %s after an appointment time", d);
+        put_clock(&s, "not kept waiting more than %s after an appointment time",
+                  &pr->see_after_appointment, 64);
     }
     if (pr->see_measured_only) {
         clause(&s, &first);
@@ -265,38 +318,12 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
             ch_strbuf_printf(&s, " [%s: %s]", pr->respond.clock.preset, src);
         if (pr->holding_reply) {
             ch_strbuf_puts(&s, ", or a holding reply");
-            unsigned inc = pr->holding_must_include;
-            if (inc) {
-                static const struct {
-                    unsigned bit;
-                    const char *words;
-                } parts[] = {
-                    {CH_POLICY_HOLD_APOLOGY, "an apology"},
-                    {CH_POLICY_HOLD_REASON, "the reason"},
-                    {CH_POLICY_HOLD_NEXT_STEPS, "the next steps"},
-                    {CH_POLICY_HOLD_NAMED_CONTACT, "a named contact"},
-                    {CH_POLICY_HOLD_TARGET_DATE, "a target date"},
-                };
-                int n = 0, total = 0;
-                for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-                    total += (inc & parts[i].bit) != 0;
+            if (pr->holding_must_include) {
                 ch_strbuf_puts(&s, " giving ");
-                for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-                    if (!(inc & parts[i].bit))
-                        continue;
-                    ch_strbuf_printf(&s, "%s%s",
-                                     n == 0           ? ""
-                                     : n == total - 1 ? " and "
-                                                      : ", ",
-                                     parts[i].words);
-                    n++;
-                }
+                put_flags(&s, pr->holding_must_include, hold_words, COUNT(hold_words), " and ");
             }
-            if (pr->max_extension.set) {
-                char d[64];
-                ch_clock_describe(&pr->max_extension.clock, d, sizeof(d));
-                ch_strbuf_printf(&s, " (extension at most %s)", d);
-            }
+            if (pr->max_extension.set)
+                put_clock(&s, " (extension at most %s)", &pr->max_extension, 64);
         }
     } else if (pr->respond_measured_only) {
         clause(&s, &first);
@@ -307,14 +334,10 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     }
 
     if (pr->review_first.set) {
-        char d[96];
-        ch_clock_describe(&pr->review_first.clock, d, sizeof(d));
         clause(&s, &first);
-        ch_strbuf_printf(&s, "review after %s", d);
-        if (pr->review_every.set) {
-            ch_clock_describe(&pr->review_every.clock, d, sizeof(d));
-            ch_strbuf_printf(&s, ", then every %s", d);
-        }
+        put_clock(&s, "review after %s", &pr->review_first, 96);
+        if (pr->review_every.set)
+            put_clock(&s, ", then every %s", &pr->review_every, 96);
         ch_strbuf_printf(&s, " (%s)", p->roles[pr->review_role].title);
     }
 
@@ -334,20 +357,8 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
                                : "reply on the same channel unless the customer asks otherwise");
     }
     if (pr->measures) {
-        static const struct {
-            unsigned bit;
-            const char *words;
-        } m[] = {
-            {CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION, "first-contact resolution"},
-            {CH_POLICY_MEASURE_APPOINTMENTS_KEPT, "appointments kept"},
-            {CH_POLICY_MEASURE_SATISFACTION, "satisfaction"},
-            {CH_POLICY_MEASURE_COMMUNICATION_SUPPORT, "communication support"},
-        };
         clause(&s, &first);
-        int n = 0;
-        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-            if (pr->measures & m[i].bit)
-                ch_strbuf_printf(&s, "%s%s", n++ ? ", " : "", m[i].words);
+        put_flags(&s, pr->measures, measure_words, COUNT(measure_words), ", ");
         ch_strbuf_puts(&s, " measured");
     }
     if (first)

@@ -19,6 +19,10 @@
 #include "charter/errors.h"
 #include "policy_int.h"
 
+/* Key tables give a row's first members in order and the rest by name; what a
+ * row leaves out is zero, which is what it means (yaml_walk.h). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(sizeof(ch_policy_org_kind) == sizeof(int) &&
@@ -39,16 +43,14 @@ ch__policy_is_word(const char *s, int allow_dash, int allow_underscore)
 
 /* ---- organisation ---- */
 
-static int
-check_org_id(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
+int
+ch__policy_check_id(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                    void *field)
 {
-    (void)k;
     const char *id = field;
-    if (!ch__policy_is_word(id, 1, 0))
-        return ch__yaml_fail(y, n, path,
-                             "'%s' is not an id (expected lower-case letters, digits and '-', "
-                             "e.g. nottingham-city-homes)",
-                             id);
+    if (!ch__policy_is_word(id, 1, k->arg))
+        return ch__yaml_fail(y, n, path, "'%s' is not an id (expected %s)", id,
+                             (const char *)k->data);
     return 0;
 }
 
@@ -69,15 +71,13 @@ check_prefix(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *
     return 0;
 }
 
+/* "25,000", "25_000" or "25000" homes. */
 static int
 parse_homes(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
-    const char *s;
-    int rc = ch__yaml_scalar(y, n, path, k->expected, &s);
-    if (rc)
-        return rc;
+    (void)k;
+    const char *s = ch__yaml_text(n), *c = s;
     int64_t h = 0;
-    const char *c = s;
     for (; *c; c++) {
         if (*c == ',' || *c == '_')
             continue;
@@ -104,45 +104,22 @@ check_homes(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k
     return 0;
 }
 
-static const ch__yaml_name org_kinds[] = {
-    {"housing_landlord", CH_POLICY_KIND_HOUSING_LANDLORD},
-    {"council", CH_POLICY_KIND_COUNCIL},
-    {NULL, 0},
-};
-
+/* key, kind, field, expected, required (what to give), reader or check; then
+ * what the kind needs (yaml_walk.h). */
 static const ch__yaml_key organisation_keys[] = {
-    {.key = "id",
-     .kind = CH__YAML_TEXT,
-     .offset = offsetof(ch_policy, id),
+    {"id", CH__YAML_TEXT, offsetof(ch_policy, id), "an id such as nottingham-city-homes",
+     "the organisation's id, e.g. nottingham-city-homes", ch__policy_check_id,
      .size = sizeof(((ch_policy *)0)->id),
-     .expected = "an id such as nottingham-city-homes",
-     .missing = "the organisation's id, e.g. nottingham-city-homes",
-     .fn = check_org_id},
-    {.key = "name",
-     .kind = CH__YAML_TEXT,
-     .offset = offsetof(ch_policy, name),
-     .size = sizeof(((ch_policy *)0)->name),
-     .expected = "the organisation's name",
-     .missing = "the organisation's name"},
-    {.key = "reference_prefix",
-     .kind = CH__YAML_TEXT,
-     .offset = offsetof(ch_policy, reference_prefix),
-     .size = sizeof(((ch_policy *)0)->reference_prefix),
-     .expected = "2 to 8 capital letters, e.g. NCH",
-     .missing = "2 to 8 capital letters, e.g. NCH",
-     .fn = check_prefix},
-    {.key = "kind",
-     .kind = CH__YAML_CHOICE,
-     .offset = offsetof(ch_policy, kind),
-     .expected = "housing_landlord or council",
-     .missing = "housing_landlord or council",
-     .names = org_kinds,
-     .noun = "a kind"},
-    {.key = "homes",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy, homes),
-     .expected = "a whole number of homes",
-     .fn = parse_homes},
+     .data = "lower-case letters, digits and '-', e.g. nottingham-city-homes"},
+    {"name", CH__YAML_TEXT, offsetof(ch_policy, name), "the organisation's name",
+     "the organisation's name", NULL, .size = sizeof(((ch_policy *)0)->name)},
+    {"reference_prefix", CH__YAML_TEXT, offsetof(ch_policy, reference_prefix),
+     "2 to 8 capital letters, e.g. NCH", "2 to 8 capital letters, e.g. NCH", check_prefix,
+     .size = sizeof(((ch_policy *)0)->reference_prefix)},
+    {"kind", CH__YAML_CHOICE, offsetof(ch_policy, kind), "housing_landlord or council",
+     "housing_landlord or council", NULL, .names = ch__policy_org_kinds, .noun = "a kind"},
+    {"homes", CH__YAML_SCALAR, offsetof(ch_policy, homes), "a whole number of homes", NULL,
+     parse_homes},
 };
 
 /* ---- calendar and zone ---- */
@@ -151,10 +128,7 @@ static int
 parse_calendar(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
     ch_nation *nation = field;
-    const char *s;
-    int rc = ch__yaml_scalar(y, n, path, k->expected, &s);
-    if (rc)
-        return rc;
+    const char *s = ch__yaml_text(n);
     if (ch_nation_parse(s, nation) != 0 || *nation == CH_NATION_UK_ANY)
         return ch__yaml_fail(y, n, path, "'%s' is not a calendar (expected %s)", s, k->expected);
     return 0;
@@ -207,54 +181,58 @@ day_index(const char *s, size_t len)
     return -1;
 }
 
+typedef struct {
+    ch_opening_hours *h;
+    int given[7];
+    int any_open;
+} hours_read;
+
+/* "monday-friday": "09:00-17:00" (or closed). */
+static int
+read_days(ch__yaml *y, yaml_node_t *key, const char *kpath, yaml_node_t *value, void *arg)
+{
+    hours_read *r = arg;
+    const char *ks = ch__yaml_text(key), *dash = strchr(ks, '-');
+    int a = day_index(ks, dash ? (size_t)(dash - ks) : strlen(ks));
+    int b = dash ? day_index(dash + 1, strlen(dash + 1)) : a;
+    if (a < 0 || b < 0 || b < a)
+        return ch__yaml_fail(y, key, kpath,
+                             "'%s' is not a day or range of days (expected e.g. monday, "
+                             "monday-friday, saturday-sunday)",
+                             ks);
+    const char *vs;
+    int rc = ch__yaml_scalar(y, value, kpath, "hours such as \"09:00-17:00\", or closed", &vs);
+    if (rc)
+        return rc;
+    int open = -1, close = -1;
+    if (strcmp(vs, "closed") != 0) {
+        if (parse_span(vs, &open, &close) || close <= open)
+            return ch__yaml_fail(y, value, kpath,
+                                 "'%s' is not opening hours (expected e.g. \"09:00-17:00\", or "
+                                 "closed)",
+                                 vs);
+        r->any_open = 1;
+    }
+    for (int d = a; d <= b; d++) {
+        if (r->given[d])
+            return ch__yaml_fail(y, key, kpath, "%s is given twice", ch__policy_day_title(d));
+        r->given[d] = 1;
+        r->h->open[d] = open;
+        r->h->close[d] = close;
+    }
+    return 0;
+}
+
 static int
 parse_hours(ch__yaml *y, yaml_node_t *m, const char *path, const ch__yaml_key *k, void *field)
 {
-    ch_opening_hours *h = field;
+    hours_read r = {.h = field};
     for (int d = 0; d < 7; d++)
-        h->open[d] = h->close[d] = -1;
+        r.h->open[d] = r.h->close[d] = -1;
     int rc = ch__yaml_want_mapping(y, m, path, k->expected);
-    if (rc)
+    if (rc || (rc = ch__yaml_each_pair(y, m, path, "a day or a range of days", read_days, &r)))
         return rc;
-    int given[7] = {0};
-    int any_open = 0;
-    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
-        yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(y->doc, pr->value);
-        const char *ks;
-        if ((rc = ch__yaml_scalar(y, kn, path, "a day or a range of days", &ks)))
-            return rc;
-        char kp[CH__YAML_PATH_MAX];
-        ch__yaml_join(kp, path, ks);
-        const char *dash = strchr(ks, '-');
-        int a = day_index(ks, dash ? (size_t)(dash - ks) : strlen(ks));
-        int b = dash ? day_index(dash + 1, strlen(dash + 1)) : a;
-        if (a < 0 || b < 0 || b < a)
-            return ch__yaml_fail(y, kn, kp,
-                                 "'%s' is not a day or range of days (expected e.g. monday, "
-                                 "monday-friday, saturday-sunday)",
-                                 ks);
-        const char *vs;
-        if ((rc = ch__yaml_scalar(y, v, kp, "hours such as \"09:00-17:00\", or closed", &vs)))
-            return rc;
-        int open = -1, close = -1;
-        if (strcmp(vs, "closed") != 0) {
-            if (parse_span(vs, &open, &close) || close <= open)
-                return ch__yaml_fail(y, v, kp,
-                                     "'%s' is not opening hours (expected e.g. \"09:00-17:00\", "
-                                     "or closed)",
-                                     vs);
-            any_open = 1;
-        }
-        for (int d = a; d <= b; d++) {
-            if (given[d])
-                return ch__yaml_fail(y, kn, kp, "%s is given twice", ch__policy_day_title(d));
-            given[d] = 1;
-            h->open[d] = open;
-            h->close[d] = close;
-        }
-    }
-    if (!any_open)
+    if (!r.any_open)
         return ch__yaml_fail(y, m, path,
                              "the organisation is never open (expected at least one day with "
                              "hours such as \"09:00-17:00\")");
@@ -279,9 +257,12 @@ parse_date(const char *s, size_t len, int32_t *day)
     return 0;
 }
 
+/* One closure: a date or "<date> to <date>". */
 static int
-parse_closure(ch__yaml *y, yaml_node_t *v, const char *path, ch_policy_closure *c)
+read_closure(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
+    (void)k;
+    ch_policy_closure *c = field;
     const char *t;
     int rc = ch__yaml_scalar(y, v, path,
                              "a date (2026-12-29) or a range (2026-12-24 to 2026-12-31)", &t);
@@ -307,36 +288,11 @@ parse_closure(ch__yaml *y, yaml_node_t *v, const char *path, ch_policy_closure *
 }
 
 static int
-parse_closures(ch__yaml *y, yaml_node_t *s, const char *path, const ch__yaml_key *k, void *field)
-{
-    ch_policy *p = field;
-    int rc = ch__yaml_want_sequence(y, s, path, k->expected);
-    if (rc)
-        return rc;
-    size_t n = ch__yaml_items(s);
-    if (n == 0)
-        return 0;
-    if (!(p->closures = calloc(n, sizeof(*p->closures))))
-        return CH_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *v = ch__yaml_item(y, s, path, i, ip);
-        ch_policy_closure c;
-        if ((rc = parse_closure(y, v, ip, &c)))
-            return rc;
-        p->closures[p->nclosures++] = c;
-    }
-    return 0;
-}
-
-static int
 parse_quiet_hours(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
+    (void)k;
     ch_policy *p = field;
-    const char *s;
-    int rc = ch__yaml_scalar(y, v, path, k->expected, &s);
-    if (rc)
-        return rc;
+    const char *s = ch__yaml_text(v);
     int from, until;
     if (parse_span(s, &from, &until) || from == until || from == 24 * 60 || until == 24 * 60)
         return ch__yaml_fail(y, v, path,
@@ -349,35 +305,44 @@ parse_quiet_hours(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_
     return 0;
 }
 
+/* One visit requirement: a sentence on one line. */
 static int
-parse_visit_requirements(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
-                         void *field)
+read_sentence(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
-    ch_policy *p = field;
-    int rc = ch__yaml_want_sequence(y, n, path, k->expected);
+    (void)k;
+    const char *s;
+    int rc = ch__yaml_scalar(y, v, path, "a sentence", &s);
     if (rc)
         return rc;
-    size_t count = ch__yaml_items(n);
-    if (count == 0)
-        return ch__yaml_fail(y, n, path, "is an empty list (expected %s)", k->expected);
-    if (!(p->visit_requirements = calloc(count, sizeof(char *))))
-        return CH_ENOMEM;
-    for (size_t i = 0; i < count; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *v = ch__yaml_item(y, n, path, i, ip);
-        const char *s;
-        if ((rc = ch__yaml_scalar(y, v, ip, "a sentence", &s)))
-            return rc;
-        if (strchr(s, '\n'))
-            return ch__yaml_fail(y, v, ip, "is more than one line (expected one sentence)");
-        if (!(p->visit_requirements[i] = strdup(s)))
-            return CH_ENOMEM;
-        p->nvisit_requirements = i + 1;
-    }
-    return 0;
+    if (strchr(s, '\n'))
+        return ch__yaml_fail(y, v, path, "is more than one line (expected one sentence)");
+    return (*(char **)field = strdup(s)) ? 0 : CH_ENOMEM;
 }
 
 /* ---- roles ---- */
+
+/* team_lead: Customer Services Team Leader */
+static int
+read_role(ch__yaml *y, yaml_node_t *key, const char *kpath, yaml_node_t *value, void *arg)
+{
+    ch_policy *p = arg;
+    const char *ks = ch__yaml_text(key);
+    if (!ch__policy_is_word(ks, 0, 1) || !islower((unsigned char)ks[0]) ||
+        strlen(ks) >= sizeof(p->roles[0].key))
+        return ch__yaml_fail(y, key, kpath,
+                             "'%s' is not a role name (expected lower-case letters, digits "
+                             "and '_', e.g. team_lead)",
+                             ks);
+    if (ch_policy_role_find(p, ks) >= 0)
+        return ch__yaml_fail(y, key, kpath, "given twice");
+    ch_policy_role *r = &p->roles[p->nroles];
+    snprintf(r->key, sizeof(r->key), "%s", ks);
+    int rc =
+        ch__yaml_copy_text(y, value, kpath, "the role's job title", r->title, sizeof(r->title));
+    if (rc == 0)
+        p->nroles++;
+    return rc;
+}
 
 static int
 parse_roles(ch__yaml *y, yaml_node_t *m, const char *path, const ch__yaml_key *k, void *field)
@@ -389,30 +354,7 @@ parse_roles(ch__yaml *y, yaml_node_t *m, const char *path, const ch__yaml_key *k
     size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
     if (n && !(p->roles = calloc(n, sizeof(*p->roles))))
         return CH_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_pair_t *pr = &m->data.mapping.pairs.start[i];
-        yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(y->doc, pr->value);
-        const char *ks;
-        if ((rc = ch__yaml_scalar(y, kn, path, "a role name", &ks)))
-            return rc;
-        char kp[CH__YAML_PATH_MAX];
-        ch__yaml_join(kp, path, ks);
-        if (!ch__policy_is_word(ks, 0, 1) || !islower((unsigned char)ks[0]) ||
-            strlen(ks) >= sizeof(p->roles[0].key))
-            return ch__yaml_fail(y, kn, kp,
-                                 "'%s' is not a role name (expected lower-case letters, digits "
-                                 "and '_', e.g. team_lead)",
-                                 ks);
-        if (ch_policy_role_find(p, ks) >= 0)
-            return ch__yaml_fail(y, kn, kp, "given twice");
-        ch_policy_role *r = &p->roles[p->nroles];
-        snprintf(r->key, sizeof(r->key), "%s", ks);
-        if ((rc = ch__yaml_copy_text(y, v, kp, "the role's job title", r->title, sizeof(r->title))))
-            return rc;
-        p->nroles++;
-    }
-    return 0;
+    return ch__yaml_each_pair(y, m, path, "a role name", read_role, p);
 }
 
 int
@@ -443,105 +385,54 @@ ch__policy_role_key(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yam
 /* ---- options and reporting ---- */
 
 static const ch__yaml_key option_keys[] = {
-    {.key = "defer_out_of_hours_receipt",
-     .kind = CH__YAML_BOOL,
-     .offset = offsetof(ch_policy, defer_out_of_hours)},
-    {.key = "roll_calendar_days_to_working_day",
-     .kind = CH__YAML_BOOL,
-     .offset = offsetof(ch_policy, roll_calendar_days)},
-};
-
-static const ch__yaml_name periods[] = {
-    {"monthly", CH_POLICY_PUBLISH_MONTHLY},
-    {"quarterly", CH_POLICY_PUBLISH_QUARTERLY},
-    {"yearly", CH_POLICY_PUBLISH_YEARLY},
-    {NULL, 0},
-};
-
-static const ch__yaml_name support_names[] = {
-    {"phone_interpreting", CH_POLICY_SUPPORT_PHONE_INTERPRETING},
-    {"face_to_face_interpreting", CH_POLICY_SUPPORT_FACE_TO_FACE_INTERPRETING},
-    {"bsl", CH_POLICY_SUPPORT_BSL},
-    {"audio", CH_POLICY_SUPPORT_AUDIO},
-    {"large_print", CH_POLICY_SUPPORT_LARGE_PRINT},
-    {"braille", CH_POLICY_SUPPORT_BRAILLE},
-    {NULL, 0},
+    {"defer_out_of_hours_receipt", CH__YAML_BOOL, offsetof(ch_policy, defer_out_of_hours)},
+    {"roll_calendar_days_to_working_day", CH__YAML_BOOL, offsetof(ch_policy, roll_calendar_days)},
 };
 
 static const ch__yaml_key reporting_keys[] = {
-    {.key = "publish",
-     .kind = CH__YAML_CHOICE,
-     .offset = offsetof(ch_policy, publish),
-     .expected = "monthly, quarterly or yearly",
-     .names = periods,
-     .noun = "a period"},
-    {.key = "communication_support",
-     .kind = CH__YAML_FLAGS,
-     .offset = offsetof(ch_policy, communication_support),
-     .names = support_names},
+    {"publish", CH__YAML_CHOICE, offsetof(ch_policy, publish), "monthly, quarterly or yearly", NULL,
+     NULL, .names = ch__policy_periods, .noun = "a period"},
+    {"communication_support", CH__YAML_FLAGS, offsetof(ch_policy, communication_support),
+     .names = ch__policy_support_names},
 };
 
 /* ---- the root ---- */
 
+#define HOURS_EXPECTED                                                                             \
+    "a mapping of days to hours, e.g. monday-friday: \"09:00-17:00\", saturday: closed"
+#define ORGANISATION_EXPECTED "a mapping with id, name, reference_prefix and kind"
+#define CALENDAR_EXPECTED "england-and-wales, scotland or northern-ireland"
+#define PROMISES_EXPECTED "a list of promises, each starting with - id:"
+
 static const ch__yaml_key root_keys[] = {
-    {.key = "organisation",
-     .kind = CH__YAML_MAP,
-     .expected = "a mapping with id, name, reference_prefix and kind",
-     .missing = "a mapping with id, name, reference_prefix and kind",
-     .keys = organisation_keys,
-     .nkeys = COUNT(organisation_keys),
-     .fn = check_homes},
-    {.key = "calendar",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy, nation),
-     .expected = "england-and-wales, scotland or northern-ireland",
-     .missing = "england-and-wales, scotland or northern-ireland",
-     .fn = parse_calendar},
-    {.key = "timezone",
-     .kind = CH__YAML_TEXT,
-     .offset = offsetof(ch_policy, timezone),
-     .size = sizeof(((ch_policy *)0)->timezone),
-     .expected = "a tz database zone such as Europe/London",
-     .fn = check_timezone},
-    {.key = "opening_hours",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy, hours),
-     .expected = "a mapping of days to hours, e.g. monday-friday: \"09:00-17:00\", saturday: "
-                 "closed",
-     .missing = "a mapping of days to hours, e.g. monday-friday: \"09:00-17:00\", saturday: "
-                "closed",
-     .fn = parse_hours},
-    {.key = "closures",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "a list of dates (2026-12-29) or ranges (2026-12-24 to 2026-12-31)",
-     .fn = parse_closures},
-    {.key = "options",
-     .kind = CH__YAML_MAP,
-     .expected = "a mapping of options to true or false",
-     .keys = option_keys,
-     .nkeys = COUNT(option_keys)},
-    {.key = "roles",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "a mapping of role names to job titles, e.g. team_lead: Team Leader",
-     .fn = parse_roles},
-    {.key = "promises",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "a list of promises, each starting with - id:",
-     .missing = "a list of promises, each starting with - id:",
-     .fn = ch__policy_promises},
-    {.key = "reporting",
-     .kind = CH__YAML_MAP,
-     .expected = "a mapping with publish and communication_support",
-     .keys = reporting_keys,
-     .nkeys = COUNT(reporting_keys)},
-    {.key = "sms_quiet_hours",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "hours such as \"21:00-08:00\"",
-     .fn = parse_quiet_hours},
-    {.key = "visit_requirements",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "a list of sentences, e.g. - Please keep pets secure in another room.",
-     .fn = parse_visit_requirements},
+    {"organisation", CH__YAML_MAP, 0, ORGANISATION_EXPECTED, ORGANISATION_EXPECTED, check_homes,
+     .keys = organisation_keys, .nkeys = COUNT(organisation_keys)},
+    {"calendar", CH__YAML_SCALAR, offsetof(ch_policy, nation), CALENDAR_EXPECTED, CALENDAR_EXPECTED,
+     parse_calendar},
+    {"timezone", CH__YAML_TEXT, offsetof(ch_policy, timezone),
+     "a tz database zone such as Europe/London", NULL, check_timezone,
+     .size = sizeof(((ch_policy *)0)->timezone)},
+    {"opening_hours", CH__YAML_CUSTOM, offsetof(ch_policy, hours), HOURS_EXPECTED, HOURS_EXPECTED,
+     parse_hours},
+    {"closures", CH__YAML_LIST, offsetof(ch_policy, closures),
+     "a list of dates (2026-12-29) or ranges (2026-12-24 to 2026-12-31)", NULL, read_closure,
+     .size = sizeof(ch_policy_closure), .count = offsetof(ch_policy, nclosures)},
+    {"options", CH__YAML_MAP, 0, "a mapping of options to true or false", NULL, NULL,
+     .keys = option_keys, .nkeys = COUNT(option_keys)},
+    {"roles", CH__YAML_CUSTOM, 0,
+     "a mapping of role names to job titles, e.g. team_lead: Team Leader", NULL, parse_roles},
+    {"promises", CH__YAML_LIST, offsetof(ch_policy, promises), PROMISES_EXPECTED, PROMISES_EXPECTED,
+     ch__policy_read_promise, .size = sizeof(ch_policy_promise),
+     .count = offsetof(ch_policy, npromises), .empty = "is empty (expected at least one promise)"},
+    {"reporting", CH__YAML_MAP, 0, "a mapping with publish and communication_support", NULL, NULL,
+     .keys = reporting_keys, .nkeys = COUNT(reporting_keys)},
+    {"sms_quiet_hours", CH__YAML_SCALAR, 0, "hours such as \"21:00-08:00\"", NULL,
+     parse_quiet_hours},
+    {"visit_requirements", CH__YAML_LIST, offsetof(ch_policy, visit_requirements),
+     "a list of sentences, e.g. - Please keep pets secure in another room.", NULL, read_sentence,
+     .size = sizeof(char *), .count = offsetof(ch_policy, nvisit_requirements),
+     .empty = "is an empty list (expected a list of sentences, e.g. - Please keep pets secure "
+              "in another room.)"},
 };
 
 static const char *const root_order[] = {

@@ -30,9 +30,10 @@ ch__policy_ld_of(ch__yaml *y)
 /* load.c: the whole document, from its root node. */
 int ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root);
 
-/* promise.c: the root's promises: list (a ch__yaml_fn for the root's table). */
-int ch__policy_promises(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
-                        void *field);
+/* promise.c: one item of the root's promises: list (field is its
+ * ch_policy_promise, in the policy's array). */
+int ch__policy_read_promise(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                            void *field);
 
 /* load.c: a key naming one of the roles; field is a size_t, the index into
  * the policy's roles. */
@@ -41,6 +42,18 @@ int ch__policy_role_key(ch__yaml *y, yaml_node_t *n, const char *path, const ch_
 
 /* load.c: lower-case letters and digits, and '-' or '_' where allowed. */
 int ch__policy_is_word(const char *s, int allow_dash, int allow_underscore);
+
+/* load.c: a TEXT key's check that the text is an id: lower-case letters,
+ * digits and '-', and '_' too when k->arg; k->data says so in the error
+ * ("lower-case letters, digits and '-', e.g. ..."). */
+int ch__policy_check_id(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                        void *field);
+
+/* policy_names.c: the format's words for organisation.kind,
+ * reporting.publish, reporting.communication_support, reply_channel,
+ * holding_reply.must_include and measures. */
+extern const ch__yaml_name ch__policy_org_kinds[], ch__policy_periods[], ch__policy_support_names[],
+    ch__policy_reply_channels[], ch__policy_hold_names[], ch__policy_measure_names[];
 
 /* policy_names.c: "monday" and "Monday" for day 0..6. */
 const char *ch__policy_day_name(int day);

@@ -105,3 +105,52 @@ ch__policy_day_title(int day)
 {
     return day_titles[day];
 }
+
+/* ---- the words of keys whose value is one of a few, or a few of them ---- */
+
+const ch__yaml_name ch__policy_org_kinds[] = {
+    {"housing_landlord", CH_POLICY_KIND_HOUSING_LANDLORD},
+    {"council", CH_POLICY_KIND_COUNCIL},
+    {NULL, 0},
+};
+
+const ch__yaml_name ch__policy_periods[] = {
+    {"monthly", CH_POLICY_PUBLISH_MONTHLY},
+    {"quarterly", CH_POLICY_PUBLISH_QUARTERLY},
+    {"yearly", CH_POLICY_PUBLISH_YEARLY},
+    {NULL, 0},
+};
+
+const ch__yaml_name ch__policy_support_names[] = {
+    {"phone_interpreting", CH_POLICY_SUPPORT_PHONE_INTERPRETING},
+    {"face_to_face_interpreting", CH_POLICY_SUPPORT_FACE_TO_FACE_INTERPRETING},
+    {"bsl", CH_POLICY_SUPPORT_BSL},
+    {"audio", CH_POLICY_SUPPORT_AUDIO},
+    {"large_print", CH_POLICY_SUPPORT_LARGE_PRINT},
+    {"braille", CH_POLICY_SUPPORT_BRAILLE},
+    {NULL, 0},
+};
+
+const ch__yaml_name ch__policy_reply_channels[] = {
+    {"same_unless_asked", CH_POLICY_REPLY_SAME_UNLESS_ASKED},
+    {"same", CH_POLICY_REPLY_SAME},
+    {"preferred", CH_POLICY_REPLY_PREFERRED},
+    {NULL, 0},
+};
+
+const ch__yaml_name ch__policy_hold_names[] = {
+    {"reason", CH_POLICY_HOLD_REASON},
+    {"next_steps", CH_POLICY_HOLD_NEXT_STEPS},
+    {"target_date", CH_POLICY_HOLD_TARGET_DATE},
+    {"apology", CH_POLICY_HOLD_APOLOGY},
+    {"named_contact", CH_POLICY_HOLD_NAMED_CONTACT},
+    {NULL, 0},
+};
+
+const ch__yaml_name ch__policy_measure_names[] = {
+    {"first_contact_resolution", CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION},
+    {"appointments_kept", CH_POLICY_MEASURE_APPOINTMENTS_KEPT},
+    {"satisfaction", CH_POLICY_MEASURE_SATISFACTION},
+    {"communication_support", CH_POLICY_MEASURE_COMMUNICATION_SUPPORT},
+    {NULL, 0},
+};

@@ -25,6 +25,10 @@
 #include "charter/errors.h"
 #include "policy_int.h"
 
+/* Key tables give a row's first members in order and the rest by name; what a
+ * row leaves out is zero, which is what it means (yaml_walk.h). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(sizeof(ch_policy_reply_channel) == sizeof(int), "CH__YAML_CHOICE stores an int");
@@ -109,68 +113,49 @@ clock_not_shorter(const ch_clock *a, const ch_clock *b)
 
 /* ---- what a promise covers ---- */
 
-/* channel: or case_type: (k->arg 1 or 0): one name or a list, "any" alone. */
+typedef struct {
+    int channels; /* 1: channel names, 0: case types */
+    unsigned *out;
+} name_set;
+
 static int
-parse_name_set(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
+add_name(ch__yaml *y, yaml_node_t *v, const char *path, const char *word, void *arg)
 {
-    int channels = (int)k->arg;
-    unsigned *out = field;
-    const char *expected =
-        channels ? "a channel (phone, voicemail, email, letter, online_form, social, visit, sms, "
-                   "any) or a list of them"
-                 : "a case type (enquiry, service_request, complaint_stage_1, complaint_stage_2, "
-                   "foi, eir, sar, mp_enquiry, legal_action, restriction_review, appointment, "
-                   "home_visit, contact_group, any) or a list of them";
-    size_t count = ch__yaml_items(n);
-    if (count == 0)
-        return ch__yaml_fail(y, n, path, "is an empty list (expected %s)", expected);
-    *out = 0;
-    for (size_t i = 0; i < count; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *v = ch__yaml_item(y, n, path, i, ip);
-        const char *s;
-        int rc = ch__yaml_scalar(y, v, ip, expected, &s);
-        if (rc)
-            return rc;
-        int value;
-        if (channels) {
-            ch_policy_channel c;
-            rc = ch_policy_channel_parse(s, &c);
-            value = (int)c;
-        } else {
-            ch_policy_case_type t;
-            rc = ch_policy_case_type_parse(s, &t);
-            value = (int)t;
-        }
-        if (rc)
-            return ch__yaml_fail(y, v, ip, "'%s' is not %s", s,
-                                 channels ? "a channel (expected phone, voicemail, email, letter, "
+    name_set *ns = arg;
+    int value, rc;
+    if (ns->channels) {
+        ch_policy_channel c;
+        rc = ch_policy_channel_parse(word, &c);
+        value = (int)c;
+    } else {
+        ch_policy_case_type t;
+        rc = ch_policy_case_type_parse(word, &t);
+        value = (int)t;
+    }
+    if (rc)
+        return ch__yaml_fail(y, v, path, "'%s' is not %s", word,
+                             ns->channels ? "a channel (expected phone, voicemail, email, letter, "
                                             "online_form, social, visit, sms or any)"
                                           : "a case type (expected enquiry, service_request, "
                                             "complaint_stage_1, complaint_stage_2, foi, eir, sar, "
                                             "mp_enquiry, legal_action, restriction_review, "
                                             "appointment, home_visit, contact_group or any)");
-        if (*out & (1u << value))
-            return ch__yaml_fail(y, v, ip, "'%s' is listed twice", s);
-        if ((value == 0 && *out) || (value != 0 && (*out & 1u)))
-            return ch__yaml_fail(y, v, ip, "'any' cannot be listed with other %s",
-                                 channels ? "channels" : "case types");
-        *out |= 1u << value;
-    }
+    if (*ns->out & (1u << value))
+        return ch__yaml_fail(y, v, path, "'%s' is listed twice", word);
+    if ((value == 0 && *ns->out) || (value != 0 && (*ns->out & 1u)))
+        return ch__yaml_fail(y, v, path, "'any' cannot be listed with other %s",
+                             ns->channels ? "channels" : "case types");
+    *ns->out |= 1u << value;
     return 0;
 }
 
+/* channel: or case_type: (k->arg 1 or 0): one name or a list, "any" alone. */
 static int
-check_promise_id(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
+parse_name_set(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
-    (void)k;
-    const char *id = field;
-    if (!ch__policy_is_word(id, 1, 1))
-        return ch__yaml_fail(y, n, path,
-                             "'%s' is not an id (expected lower-case letters, digits, '-' and "
-                             "'_', e.g. email-reply)",
-                             id);
-    return 0;
+    name_set ns = {(int)k->arg, field};
+    *ns.out = 0;
+    return ch__yaml_each_word(y, n, path, k->expected, k->expected, add_name, &ns);
 }
 
 /* The charter's own words, without the newline a block scalar ends in. */
@@ -189,23 +174,14 @@ trim_says(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, 
 static int
 parse_acknowledge(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
-    (void)k;
+    static const ch__yaml_name words[] = {
+        {"automatic", CH_POLICY_ACK_AUTOMATIC}, {"none", CH_POLICY_ACK_NONE}, {NULL, 0}};
     ch_policy_promise *pr = field;
-    const char *expected = "automatic, none, or a clock such as '24 hours' or '1 working day'";
-    const char *s;
-    int rc = ch__yaml_scalar(y, v, path, expected, &s);
-    if (rc)
-        return rc;
-    if (strcmp(s, "automatic") == 0) {
-        pr->ack = CH_POLICY_ACK_AUTOMATIC;
+    const ch__yaml_name *w = ch__yaml_find_name(words, ch__yaml_text(v));
+    pr->ack = w ? (ch_policy_ack)w->value : CH_POLICY_ACK_WITHIN;
+    if (w)
         return 0;
-    }
-    if (strcmp(s, "none") == 0) {
-        pr->ack = CH_POLICY_ACK_NONE;
-        return 0;
-    }
-    pr->ack = CH_POLICY_ACK_WITHIN;
-    return parse_clock(y, v, path, K_ELAPSED | K_DAYS | K_WORKING | K_NEXT, 0, expected,
+    return parse_clock(y, v, path, K_ELAPSED | K_DAYS | K_WORKING | K_NEXT, 0, k->expected,
                        &pr->acknowledge);
 }
 
@@ -238,14 +214,8 @@ expand_complaint(ch__yaml *y, yaml_node_t *v, const char *path, int stage, int a
 static int
 parse_respond(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
-    (void)k;
     ch_policy_promise *pr = field;
-    const char *expected = CLOCK_EXAMPLES ", a preset (foi, eir, foisa, sar, sar-extended, "
-                                          "complaint-stage-1, complaint-stage-2) or measured_only";
-    const char *s;
-    int rc = ch__yaml_scalar(y, v, path, expected, &s);
-    if (rc)
-        return rc;
+    const char *s = ch__yaml_text(v);
     if (strcmp(s, "measured_only") == 0) {
         pr->respond_measured_only = 1;
         return 0;
@@ -255,7 +225,7 @@ parse_respond(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key 
         int ack_given = ch__yaml_get(y, l->promise, "acknowledge") != NULL;
         return expand_complaint(y, v, path, s[16] - '0', ack_given, pr);
     }
-    return parse_clock(y, v, path, K_ANY, 1, expected, &pr->respond);
+    return parse_clock(y, v, path, K_ANY, 1, k->expected, &pr->respond);
 }
 
 /* ---- answer and see: a time, measured_only, or a mapping of times ---- */
@@ -272,10 +242,8 @@ typedef struct {
 static int
 parse_rings(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
-    const char *s;
-    int rc = ch__yaml_scalar(y, n, path, k->expected, &s);
-    if (rc)
-        return rc;
+    (void)k;
+    const char *s = ch__yaml_text(n);
     char *end;
     long rings = strtol(s, &end, 10);
     if (*end || rings < 1 || rings > 30 || !isdigit((unsigned char)*s))
@@ -285,56 +253,38 @@ parse_rings(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k
     return 0;
 }
 
+/* key, kind, field, expected, required (what to give), reader or check; then
+ * what the kind needs (yaml_walk.h). */
 static const ch__yaml_key answer_keys[] = {
-    {.key = "within",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, answer),
-     .expected = "a time such as '20 seconds'",
-     .fn = clock_key,
-     .arg = K_ELAPSED},
-    {.key = "rings",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, answer_rings),
-     .expected = "a number of rings, e.g. 4",
-     .fn = parse_rings},
+    {"within", CH__YAML_CUSTOM, offsetof(ch_policy_promise, answer), "a time such as '20 seconds'",
+     NULL, clock_key, .arg = K_ELAPSED},
+    {"rings", CH__YAML_SCALAR, offsetof(ch_policy_promise, answer_rings),
+     "a number of rings, e.g. 4", NULL, parse_rings},
 };
 
 static const ch__yaml_key see_keys[] = {
-    {.key = "within",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, see),
-     .expected = "a time such as '15 minutes'",
-     .fn = clock_key,
-     .arg = K_ELAPSED},
-    {.key = "after_appointment",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, see_after_appointment),
-     .expected = "a time such as '10 minutes'",
-     .fn = clock_key,
-     .arg = K_ELAPSED},
+    {"within", CH__YAML_CUSTOM, offsetof(ch_policy_promise, see), "a time such as '15 minutes'",
+     NULL, clock_key, .arg = K_ELAPSED},
+    {"after_appointment", CH__YAML_CUSTOM, offsetof(ch_policy_promise, see_after_appointment),
+     "a time such as '10 minutes'", NULL, clock_key, .arg = K_ELAPSED},
 };
 
 static const timed_value answer_value = {
-    .expected = "a time such as '20 seconds', measured_only, or a mapping with within: and "
-                "rings:",
-    .neither = "expected within: (e.g. '20 seconds') or rings: (e.g. 4)",
-    .clock = offsetof(ch_policy_promise, answer),
-    .measured_only = offsetof(ch_policy_promise, answer_measured_only),
-    .keys = answer_keys,
-    .nkeys = COUNT(answer_keys),
-};
+    "a time such as '20 seconds', measured_only, or a mapping with within: and rings:",
+    "expected within: (e.g. '20 seconds') or rings: (e.g. 4)",
+    offsetof(ch_policy_promise, answer),
+    offsetof(ch_policy_promise, answer_measured_only),
+    answer_keys,
+    COUNT(answer_keys)};
 
 static const timed_value see_value = {
-    .expected = "a time such as '15 minutes', measured_only, or a mapping with within: and "
-                "after_appointment:",
-    .neither = "expected within: (e.g. '15 minutes') or after_appointment: (e.g. '10 minutes')",
-    .clock = offsetof(ch_policy_promise, see),
-    .measured_only = offsetof(ch_policy_promise, see_measured_only),
-    .keys = see_keys,
-    .nkeys = COUNT(see_keys),
-};
+    "a time such as '15 minutes', measured_only, or a mapping with within: and after_appointment:",
+    "expected within: (e.g. '15 minutes') or after_appointment: (e.g. '10 minutes')",
+    offsetof(ch_policy_promise, see),
+    offsetof(ch_policy_promise, see_measured_only),
+    see_keys,
+    COUNT(see_keys)};
 
-/* answer: and see:, described by the timed_value in k->data. */
 static int
 parse_timed(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
@@ -362,34 +312,16 @@ parse_timed(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k
 
 /* ---- review and holding replies ---- */
 
-static const ch__yaml_key review_keys[] = {
-    {.key = "first",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, review_first),
-     .expected = "a clock such as '11 calendar months'",
-     .missing = "a clock such as '11 calendar months'",
-     .fn = clock_key,
-     .arg = K_DAYS | K_WORKING | K_MONTHS},
-    {.key = "then_every",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, review_every),
-     .expected = "a clock such as '12 calendar months'",
-     .fn = clock_key,
-     .arg = K_DAYS | K_WORKING | K_MONTHS},
-    {.key = "to",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, review_role),
-     .missing = "the role that carries out the review",
-     .fn = ch__policy_role_key},
-};
+#define REVIEW_EVERY (K_DAYS | K_WORKING | K_MONTHS)
 
-static const ch__yaml_name hold_names[] = {
-    {"reason", CH_POLICY_HOLD_REASON},
-    {"next_steps", CH_POLICY_HOLD_NEXT_STEPS},
-    {"target_date", CH_POLICY_HOLD_TARGET_DATE},
-    {"apology", CH_POLICY_HOLD_APOLOGY},
-    {"named_contact", CH_POLICY_HOLD_NAMED_CONTACT},
-    {NULL, 0},
+static const ch__yaml_key review_keys[] = {
+    {"first", CH__YAML_CUSTOM, offsetof(ch_policy_promise, review_first),
+     "a clock such as '11 calendar months'", "a clock such as '11 calendar months'", clock_key,
+     .arg = REVIEW_EVERY},
+    {"then_every", CH__YAML_CUSTOM, offsetof(ch_policy_promise, review_every),
+     "a clock such as '12 calendar months'", NULL, clock_key, .arg = REVIEW_EVERY},
+    {"to", CH__YAML_CUSTOM, offsetof(ch_policy_promise, review_role), NULL,
+     "the role that carries out the review", ch__policy_role_key},
 };
 
 /* Added to what a preset already asks for. */
@@ -422,16 +354,10 @@ parse_max_extension(ch__yaml *y, yaml_node_t *x, const char *path, const ch__yam
 }
 
 static const ch__yaml_key holding_keys[] = {
-    {.key = "must_include",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, holding_must_include),
-     .names = hold_names,
-     .fn = more_flags},
-    {.key = "max_extension",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, max_extension),
-     .expected = "a clock such as '10 working days'",
-     .fn = parse_max_extension,
+    {"must_include", CH__YAML_CUSTOM, offsetof(ch_policy_promise, holding_must_include), NULL, NULL,
+     more_flags, .names = ch__policy_hold_names},
+    {"max_extension", CH__YAML_CUSTOM, offsetof(ch_policy_promise, max_extension),
+     "a clock such as '10 working days'", NULL, parse_max_extension,
      .arg = K_ELAPSED | K_DAYS | K_WORKING | K_MONTHS},
 };
 
@@ -487,12 +413,10 @@ warned_clock(const ch_policy_promise *pr)
 static int
 parse_warning_at(ch__yaml *y, yaml_node_t *at, const char *path, const ch__yaml_key *k, void *field)
 {
+    (void)k;
     ch_policy_warning *pw = field;
     const ch_policy_clock *target = ch__policy_ld_of(y)->warned;
-    const char *s;
-    int rc = ch__yaml_scalar(y, at, path, k->expected, &s);
-    if (rc)
-        return rc;
+    const char *s = ch__yaml_text(at);
     if (strlen(s) >= sizeof(pw->at))
         return ch__yaml_fail(y, at, path, "'%.40s...' is too long", s);
     snprintf(pw->at, sizeof(pw->at), "%s", s);
@@ -524,119 +448,83 @@ parse_warning_at(ch__yaml *y, yaml_node_t *at, const char *path, const ch__yaml_
 }
 
 static const ch__yaml_key tier_keys[] = {
-    {.key = "at",
-     .kind = CH__YAML_CUSTOM,
-     .expected = "'75%', '1 working day before' or breach",
-     .missing = "'75%', '1 working day before', '2 hours before' or breach",
-     .fn = parse_warning_at},
-    {.key = "to",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_warning, role),
-     .missing = "the role to alert, e.g. team_lead",
-     .fn = ch__policy_role_key},
+    {"at", CH__YAML_SCALAR, 0, "'75%', '1 working day before' or breach",
+     "'75%', '1 working day before', '2 hours before' or breach", parse_warning_at},
+    {"to", CH__YAML_CUSTOM, offsetof(ch_policy_warning, role), NULL,
+     "the role to alert, e.g. team_lead", ch__policy_role_key},
 };
 
+/* One tier of warnings: at: and to:. */
+static int
+read_tier(ch__yaml *y, yaml_node_t *w, const char *path, const ch__yaml_key *k, void *field)
+{
+    (void)k;
+    return ch__yaml_map(y, w, path, "a tier with at: and to:", tier_keys, COUNT(tier_keys), field);
+}
+
+static const ch__yaml_key tier_list = {
+    "warnings",
+    CH__YAML_LIST,
+    offsetof(ch_policy_promise, warnings),
+    "a list of tiers, each with at: ('75%', '1 working day before' or breach) and to: (a role)",
+    NULL,
+    read_tier,
+    .size = sizeof(ch_policy_warning),
+    .count = offsetof(ch_policy_promise, nwarnings)};
+
+/* Warnings need a clock to count towards, known once the rest is read. */
 static int
 parse_warnings(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
 {
     (void)k;
-    ch_policy_promise *pr = field;
-    int rc = ch__yaml_want_sequence(y, v, path,
-                                    "a list of tiers, each with at: ('75%', '1 working day "
-                                    "before' or breach) and to: (a role)");
-    if (rc)
-        return rc;
-    size_t n = ch__yaml_items(v);
-    if (n == 0)
-        return 0;
-    if (!(ch__policy_ld_of(y)->warned = warned_clock(pr)))
+    if (v->type == YAML_SEQUENCE_NODE && ch__yaml_items(v) &&
+        !(ch__policy_ld_of(y)->warned = warned_clock(field)))
         return ch__yaml_fail(y, v, path,
                              "this promise has no time to warn before (it is measured only): "
                              "remove warnings:");
-    if (!(pr->warnings = calloc(n, sizeof(*pr->warnings))))
-        return CH_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *w = ch__yaml_item(y, v, path, i, ip);
-        if ((rc = ch__yaml_map(y, w, ip, "a tier with at: and to:", tier_keys, COUNT(tier_keys),
-                               &pr->warnings[pr->nwarnings])))
-            return rc;
-        pr->nwarnings++;
-    }
-    return 0;
+    return ch__yaml_list(y, v, path, &tier_list, field);
 }
 
 /* ---- one promise ---- */
 
-static const ch__yaml_name reply_channels[] = {
-    {"same_unless_asked", CH_POLICY_REPLY_SAME_UNLESS_ASKED},
-    {"same", CH_POLICY_REPLY_SAME},
-    {"preferred", CH_POLICY_REPLY_PREFERRED},
-    {NULL, 0},
-};
-
-static const ch__yaml_name measure_names[] = {
-    {"first_contact_resolution", CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION},
-    {"appointments_kept", CH_POLICY_MEASURE_APPOINTMENTS_KEPT},
-    {"satisfaction", CH_POLICY_MEASURE_SATISFACTION},
-    {"communication_support", CH_POLICY_MEASURE_COMMUNICATION_SUPPORT},
-    {NULL, 0},
-};
+#define ACK_EXPECTED "automatic, none, or a clock such as '24 hours' or '1 working day'"
+#define RESPOND_EXPECTED                                                                           \
+    CLOCK_EXAMPLES ", a preset (foi, eir, foisa, sar, sar-extended, complaint-stage-1, "           \
+                   "complaint-stage-2) or measured_only"
 
 static const ch__yaml_key promise_keys[] = {
-    {.key = "id",
-     .kind = CH__YAML_TEXT,
-     .offset = offsetof(ch_policy_promise, id),
-     .size = sizeof(((ch_policy_promise *)0)->id),
-     .expected = "a short name such as email-reply",
-     .missing = "a short name for the promise, e.g. email-reply",
-     .fn = check_promise_id},
-    {.key = "channel",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, channels),
-     .missing = "phone, voicemail, email, letter, online_form, social, visit, sms, any, or a "
-                "list of them",
-     .fn = parse_name_set,
-     .arg = 1},
-    {.key = "case_type",
-     .kind = CH__YAML_CUSTOM,
-     .offset = offsetof(ch_policy_promise, case_types),
-     .fn = parse_name_set,
-     .arg = 0},
-    {.key = "says",
-     .kind = CH__YAML_STRING,
-     .offset = offsetof(ch_policy_promise, says),
-     .expected = "the charter's own words, quoted",
-     .missing = "the charter's own words for this promise, quoted",
-     .fn = trim_says},
-    {.key = "acknowledge", .kind = CH__YAML_CUSTOM, .fn = parse_acknowledge},
-    {.key = "respond", .kind = CH__YAML_CUSTOM, .fn = parse_respond},
-    {.key = "answer", .kind = CH__YAML_CUSTOM, .fn = parse_timed, .data = &answer_value},
-    {.key = "see", .kind = CH__YAML_CUSTOM, .fn = parse_timed, .data = &see_value},
-    {.key = "review",
-     .kind = CH__YAML_MAP,
-     .expected = "a mapping with first: (e.g. '11 calendar months'), then_every: and to: (a "
-                 "role)",
-     .keys = review_keys,
-     .nkeys = COUNT(review_keys)},
-    {.key = "reply_channel",
-     .kind = CH__YAML_CHOICE,
-     .offset = offsetof(ch_policy_promise, reply_channel),
-     .expected = "same_unless_asked, same or preferred",
-     .names = reply_channels,
+    {"id", CH__YAML_TEXT, offsetof(ch_policy_promise, id), "a short name such as email-reply",
+     "a short name for the promise, e.g. email-reply", ch__policy_check_id,
+     .size = sizeof(((ch_policy_promise *)0)->id), .arg = 1,
+     .data = "lower-case letters, digits, '-' and '_', e.g. email-reply"},
+    {"channel", CH__YAML_CUSTOM, offsetof(ch_policy_promise, channels),
+     "a channel (phone, voicemail, email, letter, online_form, social, visit, sms, any) or a "
+     "list of them",
+     "phone, voicemail, email, letter, online_form, social, visit, sms, any, or a list of them",
+     parse_name_set, .arg = 1},
+    {"case_type", CH__YAML_CUSTOM, offsetof(ch_policy_promise, case_types),
+     "a case type (enquiry, service_request, complaint_stage_1, complaint_stage_2, foi, eir, "
+     "sar, mp_enquiry, legal_action, restriction_review, appointment, home_visit, "
+     "contact_group, any) or a list of them",
+     NULL, parse_name_set, .arg = 0},
+    {"says", CH__YAML_STRING, offsetof(ch_policy_promise, says), "the charter's own words, quoted",
+     "the charter's own words for this promise, quoted", trim_says},
+    {"acknowledge", CH__YAML_SCALAR, 0, ACK_EXPECTED, NULL, parse_acknowledge},
+    {"respond", CH__YAML_SCALAR, 0, RESPOND_EXPECTED, NULL, parse_respond},
+    {"answer", CH__YAML_CUSTOM, 0, NULL, NULL, parse_timed, .data = &answer_value},
+    {"see", CH__YAML_CUSTOM, 0, NULL, NULL, parse_timed, .data = &see_value},
+    {"review", CH__YAML_MAP, 0,
+     "a mapping with first: (e.g. '11 calendar months'), then_every: and to: (a role)", NULL, NULL,
+     .keys = review_keys, .nkeys = COUNT(review_keys)},
+    {"reply_channel", CH__YAML_CHOICE, offsetof(ch_policy_promise, reply_channel),
+     "same_unless_asked, same or preferred", NULL, NULL, .names = ch__policy_reply_channels,
      .noun = "a reply channel rule"},
-    {.key = "named_contact",
-     .kind = CH__YAML_BOOL,
-     .offset = offsetof(ch_policy_promise, named_contact)},
-    {.key = "reference_on_reply",
-     .kind = CH__YAML_BOOL,
-     .offset = offsetof(ch_policy_promise, reference_on_reply)},
-    {.key = "holding_reply", .kind = CH__YAML_CUSTOM, .fn = parse_holding},
-    {.key = "warnings", .kind = CH__YAML_CUSTOM, .fn = parse_warnings},
-    {.key = "measures",
-     .kind = CH__YAML_FLAGS,
-     .offset = offsetof(ch_policy_promise, measures),
-     .names = measure_names},
+    {"named_contact", CH__YAML_BOOL, offsetof(ch_policy_promise, named_contact)},
+    {"reference_on_reply", CH__YAML_BOOL, offsetof(ch_policy_promise, reference_on_reply)},
+    {"holding_reply", CH__YAML_CUSTOM, 0, NULL, NULL, parse_holding},
+    {"warnings", CH__YAML_CUSTOM, 0, NULL, NULL, parse_warnings},
+    {"measures", CH__YAML_FLAGS, offsetof(ch_policy_promise, measures),
+     .names = ch__policy_measure_names},
 };
 
 /* Read before the completeness rule, which needs them... */
@@ -781,25 +669,12 @@ check_unique(ch__policy_ld *l, yaml_node_t *m, const char *ip, size_t i)
 }
 
 int
-ch__policy_promises(ch__yaml *y, yaml_node_t *s, const char *path, const ch__yaml_key *k,
-                    void *field)
+ch__policy_read_promise(ch__yaml *y, yaml_node_t *m, const char *path, const ch__yaml_key *k,
+                        void *field)
 {
+    (void)k;
     ch__policy_ld *l = ch__policy_ld_of(y);
-    ch_policy *p = field;
-    int rc = ch__yaml_want_sequence(y, s, path, k->expected);
-    if (rc)
-        return rc;
-    size_t n = ch__yaml_items(s);
-    if (n == 0)
-        return ch__yaml_fail(y, s, path, "is empty (expected at least one promise)");
-    if (!(p->promises = calloc(n, sizeof(*p->promises))))
-        return CH_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *m = ch__yaml_item(y, s, path, i, ip);
-        p->npromises = i + 1;
-        if ((rc = parse_promise(l, m, ip, &p->promises[i])) || (rc = check_unique(l, m, ip, i)))
-            return rc;
-    }
-    return 0;
+    ch_policy_promise *pr = field;
+    int rc = parse_promise(l, m, path, pr);
+    return rc ? rc : check_unique(l, m, path, (size_t)(pr - l->p->promises));
 }

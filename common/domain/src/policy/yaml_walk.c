@@ -144,12 +144,54 @@ ch__yaml_item(const ch__yaml *y, yaml_node_t *n, const char *path, size_t i, cha
 }
 
 int
+ch__yaml_each_pair(ch__yaml *y, const yaml_node_t *map, const char *path, const char *key_expected,
+                   ch__yaml_pair_fn fn, void *arg)
+{
+    int rc = 0;
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start;
+         rc == 0 && pr < map->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = NODE(y, pr->key);
+        const char *ks;
+        char kp[CH__YAML_PATH_MAX];
+        if ((rc = ch__yaml_scalar(y, k, path, key_expected, &ks)) == 0) {
+            ch__yaml_join(kp, path, ks);
+            rc = fn(y, k, kp, NODE(y, pr->value), arg);
+        }
+    }
+    return rc;
+}
+
+int
+ch__yaml_each_word(ch__yaml *y, yaml_node_t *n, const char *path, const char *expected,
+                   const char *empty, ch__yaml_word_fn fn, void *arg)
+{
+    size_t count = ch__yaml_items(n);
+    if (count == 0)
+        return ch__yaml_fail(y, n, path, "is an empty list (expected %s)", empty);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char ip[CH__YAML_PATH_MAX];
+        yaml_node_t *v = ch__yaml_item(y, n, path, i, ip);
+        const char *s;
+        if ((rc = ch__yaml_scalar(y, v, ip, expected, &s)) == 0)
+            rc = fn(y, v, ip, s, arg);
+    }
+    return rc;
+}
+
+const char *
+ch__yaml_text(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+int
 ch__yaml_scalar(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
                 const char **out)
 {
     if (n->type != YAML_SCALAR_NODE)
         return ch__yaml_fail(y, n, path, "expected %s, found %s", expected, kind_of(n));
-    const char *s = (const char *)n->data.scalar.value;
+    const char *s = ch__yaml_text(n);
     if (!*s || strcmp(s, "~") == 0 ||
         (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(s, "null") == 0))
         return ch__yaml_fail(y, n, path, "is empty (expected %s)", expected);
@@ -172,8 +214,8 @@ ch__yaml_copy_text(ch__yaml *y, const yaml_node_t *n, const char *path, const ch
     return 0;
 }
 
-static const ch__yaml_name *
-find_name(const ch__yaml_name *names, const char *s)
+const ch__yaml_name *
+ch__yaml_find_name(const ch__yaml_name *names, const char *s)
 {
     while (names->name && strcmp(names->name, s) != 0)
         names++;
@@ -190,7 +232,7 @@ ch__yaml_parse_bool(ch__yaml *y, const yaml_node_t *n, const char *path, int *ou
     int rc = ch__yaml_scalar(y, n, path, "true or false", &s);
     if (rc)
         return rc;
-    const ch__yaml_name *w = find_name(words, s);
+    const ch__yaml_name *w = ch__yaml_find_name(words, s);
     if (!w)
         return ch__yaml_fail(y, n, path, "'%s' is not true or false", s);
     *out = (int)w->value;
@@ -206,10 +248,28 @@ ch__yaml_parse_choice(ch__yaml *y, const yaml_node_t *n, const char *path,
     int rc = ch__yaml_scalar(y, n, path, expected, &s);
     if (rc)
         return rc;
-    const ch__yaml_name *c = find_name(names, s);
+    const ch__yaml_name *c = ch__yaml_find_name(names, s);
     if (!c)
         return ch__yaml_fail(y, n, path, "'%s' is not %s (expected %s)", s, noun, expected);
     *out = c->value;
+    return 0;
+}
+
+typedef struct {
+    const ch__yaml_name *names;
+    const char *known; /* "red, green, blue" */
+    unsigned *out;
+} flags_arg;
+
+static int
+add_flag(ch__yaml *y, yaml_node_t *v, const char *path, const char *word, void *arg)
+{
+    const flags_arg *fa = arg;
+    const ch__yaml_name *f = ch__yaml_find_name(fa->names, word);
+    if (!f)
+        return ch__yaml_fail(y, v, path, "'%s' is not known (expected one of: %s)", word,
+                             fa->known);
+    *fa->out |= f->value;
     return 0;
 }
 
@@ -217,31 +277,18 @@ int
 ch__yaml_parse_flags(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_name *names,
                      unsigned *out)
 {
-    char expected[512] = "";
+    char known[512] = "", empty[540];
     size_t used = 0;
     for (const ch__yaml_name *f = names; f->name; f++)
-        ch__yaml_list_add(expected, sizeof(expected), &used, f->name);
+        ch__yaml_list_add(known, sizeof(known), &used, f->name);
     int rc;
     if (n->type != YAML_SCALAR_NODE &&
         (rc = ch__yaml_want_sequence(y, n, path, "a name or a list of names")))
         return rc;
-    size_t count = ch__yaml_items(n);
-    if (count == 0)
-        return ch__yaml_fail(y, n, path, "is an empty list (expected one or more of: %s)",
-                             expected);
+    snprintf(empty, sizeof(empty), "one or more of: %s", known);
+    flags_arg fa = {names, known, out};
     *out = 0;
-    for (size_t i = 0; i < count; i++) {
-        char ip[CH__YAML_PATH_MAX];
-        yaml_node_t *v = ch__yaml_item(y, n, path, i, ip);
-        const char *s;
-        if ((rc = ch__yaml_scalar(y, v, ip, "a name", &s)))
-            return rc;
-        const ch__yaml_name *f = find_name(names, s);
-        if (!f)
-            return ch__yaml_fail(y, v, ip, "'%s' is not known (expected one of: %s)", s, expected);
-        *out |= f->value;
-    }
-    return 0;
+    return ch__yaml_each_word(y, n, path, "a name", empty, add_flag, &fa);
 }
 
 static yaml_node_pair_t *
@@ -346,9 +393,15 @@ read_value(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k,
         break;
     case CH__YAML_FLAGS:
         return ch__yaml_parse_flags(y, v, path, k->names, field);
+    case CH__YAML_SCALAR:
+        if ((rc = ch__yaml_scalar(y, v, path, k->expected, &s)))
+            return rc;
+        return k->fn(y, v, path, k, field);
     case CH__YAML_MAP:
         rc = ch__yaml_map(y, v, path, k->expected, k->keys, k->nkeys, field);
         break;
+    case CH__YAML_LIST:
+        return ch__yaml_list(y, v, path, k, obj);
     case CH__YAML_CUSTOM:
         return k->fn(y, v, path, k, field);
     }
@@ -394,4 +447,28 @@ ch__yaml_map(ch__yaml *y, const yaml_node_t *n, const char *path, const char *ex
     if (rc || (rc = ch__yaml_check_keys(y, n, path, keys, nkeys)))
         return rc;
     return ch__yaml_read_keys(y, n, path, keys, nkeys, NULL, obj);
+}
+
+int
+ch__yaml_list(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *obj)
+{
+    int rc = ch__yaml_want_sequence(y, n, path, k->expected);
+    if (rc)
+        return rc;
+    size_t count = ch__yaml_items(n);
+    if (count == 0)
+        return k->empty ? ch__yaml_fail(y, n, path, "%s", k->empty) : 0;
+    char *items = calloc(count, k->size);
+    if (!items)
+        return CH_ENOMEM;
+    /* The field is a T *, not a char *: copy the pointer's bytes into it. */
+    memcpy((char *)obj + k->offset, &items, sizeof(items));
+    size_t *n_items = (size_t *)((char *)obj + k->count);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char ip[CH__YAML_PATH_MAX];
+        yaml_node_t *v = ch__yaml_item(y, n, path, i, ip);
+        *n_items = i + 1;
+        rc = k->fn(y, v, ip, k, items + i * k->size);
+    }
+    return rc;
 }

@@ -69,6 +69,25 @@ size_t ch__yaml_items(const yaml_node_t *n);
 yaml_node_t *ch__yaml_item(const ch__yaml *y, yaml_node_t *n, const char *path, size_t i,
                            char *ipath);
 
+/* Calls fn for each pair of a mapping, in the file's order, with the key's
+ * node (a non-empty scalar, else the error says key_expected), the pair's
+ * path ("path.key") and its value. Stops at fn's first error. */
+typedef int (*ch__yaml_pair_fn)(ch__yaml *y, yaml_node_t *key, const char *kpath,
+                                yaml_node_t *value, void *arg);
+int ch__yaml_each_pair(ch__yaml *y, const yaml_node_t *map, const char *path,
+                       const char *key_expected, ch__yaml_pair_fn fn, void *arg);
+
+/* Calls fn for a word, or for each word of a list, with the word's node and
+ * path ("path[i]" in a list) and its text. Each must be a non-empty scalar
+ * (else "expected <expected>"); an empty list is refused as "is an empty list
+ * (expected <empty>)". Stops at fn's first error. */
+typedef int (*ch__yaml_word_fn)(ch__yaml *y, yaml_node_t *v, const char *path, const char *word,
+                                void *arg);
+int ch__yaml_each_word(ch__yaml *y, yaml_node_t *n, const char *path, const char *expected,
+                       const char *empty, ch__yaml_word_fn fn, void *arg);
+
+/* A scalar node's text, borrowed from the document. */
+const char *ch__yaml_text(const yaml_node_t *n);
 /* A non-empty scalar's text (not "", "~" or a plain null), borrowed from the
  * document. */
 int ch__yaml_scalar(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
@@ -85,6 +104,8 @@ typedef struct {
     unsigned value;
 } ch__yaml_name;
 
+/* The entry for word, or NULL. */
+const ch__yaml_name *ch__yaml_find_name(const ch__yaml_name *names, const char *word);
 /* One of names, e.g. noun "a period", expected "monthly, quarterly or
  * yearly": "'weekly' is not a period (expected monthly, quarterly or yearly)". */
 int ch__yaml_parse_choice(ch__yaml *y, const yaml_node_t *n, const char *path,
@@ -109,29 +130,40 @@ typedef enum {
     CH__YAML_BOOL,   /* int at offset */
     CH__YAML_CHOICE, /* an enum (int-sized) at offset: one of names */
     CH__YAML_FLAGS,  /* unsigned at offset: names OR-ed */
+    CH__YAML_SCALAR, /* a non-empty scalar that fn reads (ch__yaml_text) */
     CH__YAML_MAP,    /* a mapping read with its own table into the struct at offset */
-    CH__YAML_CUSTOM, /* fn reads the value */
+    CH__YAML_LIST,   /* an array at offset, its length at count: fn reads each item */
+    CH__YAML_CUSTOM, /* fn reads the value, whatever it is */
 } ch__yaml_kind;
 
 typedef struct ch__yaml_key ch__yaml_key;
 
 /* Reads or checks one key's value n at path; field is the struct's address
- * plus the key's offset. Returns 0 or a CH_E* code with the errstr set. */
+ * plus the key's offset (for LIST, the item's address). Returns 0 or a CH_E*
+ * code with the errstr set. */
 typedef int (*ch__yaml_fn)(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
                            void *field);
 
+/*
+ * One key of a mapping. Tables give the first six members in order, as a
+ * row reads: key, kind, field, what the value should be, whether it is
+ * required, who reads it; the rest by name, as the kind needs them.
+ */
 struct ch__yaml_key {
     const char *key;
     ch__yaml_kind kind;
-    size_t offset;              /* offsetof the field in the struct being filled */
-    size_t size;                /* TEXT: sizeof the field */
-    const char *expected;       /* the value as the "expected ..." of an error */
-    const char *missing;        /* NULL: optional; else required, and what to give */
+    size_t offset;        /* offsetof the field in the struct being filled */
+    const char *expected; /* the value, as the "expected ..." of an error */
+    const char *missing;  /* NULL: optional; else required, and what to give */
+    ch__yaml_fn fn; /* SCALAR, LIST, CUSTOM: the reader; TEXT, STRING, CHOICE, MAP: a check after */
+
+    size_t size;                /* TEXT: sizeof the field; LIST: sizeof an item */
+    size_t count;               /* LIST: offsetof the size_t count of items */
+    const char *empty;          /* LIST: the error for an empty list; NULL: allowed */
     const ch__yaml_name *names; /* CHOICE, FLAGS */
     const char *noun;           /* CHOICE: "'x' is not <noun> (expected ...)" */
     const ch__yaml_key *keys;   /* MAP: the mapping's own table */
     size_t nkeys;
-    ch__yaml_fn fn;   /* CUSTOM: the reader; TEXT, STRING, CHOICE, MAP: a check after */
     unsigned arg;     /* for fn: a number (kinds of clock allowed, ...) */
     const void *data; /* for fn: anything more it needs */
 };
@@ -152,5 +184,9 @@ int ch__yaml_read_keys(ch__yaml *y, const yaml_node_t *map, const char *path,
  * read in table order into obj. */
 int ch__yaml_map(ch__yaml *y, const yaml_node_t *n, const char *path, const char *expected,
                  const ch__yaml_key *keys, size_t nkeys, void *obj);
+/* A LIST key's value: a sequence (k->expected) whose items are calloc'd into
+ * the array at obj + k->offset and read by k->fn, the count at obj + k->count
+ * raised before each item is read (so a free after an error sees it). */
+int ch__yaml_list(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *obj);
 
 #endif
