@@ -1,67 +1,69 @@
 /*
- * A case state as JSON (see case_state_json.h): one field list, written once
- * for packing and once for unpacking, in the same order, so a field added to
- * ch_case_state is added to both formats side by side. The text form is the
- * jansson value dumped compact, which is what sla-timer stores in Redis.
+ * A case state as JSON (see case_state_json.h). One table lists the fields
+ * in the order they are written, each with its name, its kind and where it
+ * lives in ch_case_state; packing and unpacking both walk it, so a field
+ * added to the state is added to the format in one place and the two
+ * directions cannot drift apart. Unpacking wants every field with its own
+ * JSON type (a string, an integer, true/false, a list of [from, to] pairs)
+ * and ignores keys it does not know. The text form is the object dumped
+ * compact, which is what sla-timer stores in Redis.
  */
 #include "case_state_json.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "charter/errors.h"
 
-#define STATE_FORMAT "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:b,s:b,s:b,s:b}"
+typedef enum {
+    FIELD_TEXT,  /* char[size]: a string */
+    FIELD_TIME,  /* int64_t ms: an integer */
+    FIELD_FLAG,  /* int 0/1: true or false */
+    FIELD_PAUSES /* pauses + npauses: [[from, to], ...] */
+} field_kind;
 
-json_t *
-ch__case_state_pack(const ch_case_state *st)
+static const struct {
+    const char *name;
+    field_kind kind;
+    size_t offset, size;
+} fields[] = {
+    {"organisation", FIELD_TEXT, offsetof(ch_case_state, organisation),
+     sizeof(((ch_case_state *)0)->organisation)},
+    {"channel", FIELD_TEXT, offsetof(ch_case_state, channel),
+     sizeof(((ch_case_state *)0)->channel)},
+    {"case_type", FIELD_TEXT, offsetof(ch_case_state, case_type),
+     sizeof(((ch_case_state *)0)->case_type)},
+    {"reference", FIELD_TEXT, offsetof(ch_case_state, reference),
+     sizeof(((ch_case_state *)0)->reference)},
+    {"received_ms", FIELD_TIME, offsetof(ch_case_state, received_ms), 0},
+    {"acknowledged_ms", FIELD_TIME, offsetof(ch_case_state, acknowledged_ms), 0},
+    {"paused_since_ms", FIELD_TIME, offsetof(ch_case_state, paused_since_ms), 0},
+    {"pauses", FIELD_PAUSES, offsetof(ch_case_state, pauses), 0},
+    {"extended_to_ms", FIELD_TIME, offsetof(ch_case_state, extended_to_ms), 0},
+    {"arrived_ms", FIELD_TIME, offsetof(ch_case_state, arrived_ms), 0},
+    {"appointment_ms", FIELD_TIME, offsetof(ch_case_state, appointment_ms), 0},
+    {"responded", FIELD_FLAG, offsetof(ch_case_state, responded), 0},
+    {"closed", FIELD_FLAG, offsetof(ch_case_state, closed), 0},
+    {"seen", FIELD_FLAG, offsetof(ch_case_state, seen), 0},
+    {"escalated", FIELD_FLAG, offsetof(ch_case_state, escalated), 0},
+};
+
+static json_t *
+pack_pauses(const ch_case_state *st)
 {
     json_t *pauses = json_array();
-    for (size_t i = 0; i < st->npauses; i++)
+    for (size_t i = 0; pauses && i < st->npauses; i++)
         json_array_append_new(pauses, json_pack("[I,I]", (json_int_t)st->pauses[i].from_ms,
                                                 (json_int_t)st->pauses[i].to_ms));
-    return json_pack(STATE_FORMAT, "organisation", st->organisation, "channel", st->channel,
-                     "case_type", st->case_type, "reference", st->reference, "received_ms",
-                     (json_int_t)st->received_ms, "acknowledged_ms",
-                     (json_int_t)st->acknowledged_ms, "paused_since_ms",
-                     (json_int_t)st->paused_since_ms, "pauses", pauses, "extended_to_ms",
-                     (json_int_t)st->extended_to_ms, "arrived_ms", (json_int_t)st->arrived_ms,
-                     "appointment_ms", (json_int_t)st->appointment_ms, "responded", st->responded,
-                     "closed", st->closed, "seen", st->seen, "escalated", st->escalated);
+    return pauses;
 }
 
-int
-ch__case_state_unpack(const json_t *o, ch_case_state *st)
+/* Pairs that are not two integers, and pairs past CH_CASE_MAX_PAUSES, are
+ * dropped. */
+static void
+unpack_pauses(const json_t *pauses, ch_case_state *st)
 {
-    memset(st, 0, sizeof(*st));
-    const char *org = "", *ch = "", *type = "", *ref = "";
-    json_int_t rec = 0, ack = 0, ps = 0, ext = 0, arr = 0, appt = 0;
-    int resp = 0, clo = 0, seen = 0, esc = 0;
-    json_t *pauses = NULL;
-    json_error_t je;
-    /* json_unpack takes a non-const value but only reads it here (no "O"). */
-    if (!json_is_object(o) ||
-        json_unpack_ex((json_t *)o, &je, 0, STATE_FORMAT, "organisation", &org, "channel", &ch,
-                       "case_type", &type, "reference", &ref, "received_ms", &rec,
-                       "acknowledged_ms", &ack, "paused_since_ms", &ps, "pauses", &pauses,
-                       "extended_to_ms", &ext, "arrived_ms", &arr, "appointment_ms", &appt,
-                       "responded", &resp, "closed", &clo, "seen", &seen, "escalated", &esc) != 0 ||
-        !json_is_array(pauses))
-        return CH_EINVAL;
-    snprintf(st->organisation, sizeof(st->organisation), "%s", org);
-    snprintf(st->channel, sizeof(st->channel), "%s", ch);
-    snprintf(st->case_type, sizeof(st->case_type), "%s", type);
-    snprintf(st->reference, sizeof(st->reference), "%s", ref);
-    st->received_ms = rec;
-    st->acknowledged_ms = ack;
-    st->paused_since_ms = ps;
-    st->extended_to_ms = ext;
-    st->arrived_ms = arr;
-    st->appointment_ms = appt;
-    st->responded = resp;
-    st->closed = clo;
-    st->seen = seen;
-    st->escalated = esc;
     size_t i;
     json_t *p;
     json_array_foreach(pauses, i, p)
@@ -75,29 +77,101 @@ ch__case_state_unpack(const json_t *o, ch_case_state *st)
             st->npauses++;
         }
     }
+}
+
+json_t *
+ch__case_state_pack(const ch_case_state *st)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char *at = (const char *)st + fields[i].offset;
+        json_t *v = NULL;
+        switch (fields[i].kind) {
+        case FIELD_TEXT:
+            v = json_string(at);
+            break;
+        case FIELD_TIME:
+            v = json_integer((json_int_t) * (const int64_t *)at);
+            break;
+        case FIELD_FLAG:
+            v = json_boolean(*(const int *)at);
+            break;
+        case FIELD_PAUSES:
+            v = pack_pauses(st);
+            break;
+        }
+        if (json_object_set_new(o, fields[i].name, v) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+/* Reads field i from v into st; CH_EINVAL when v is missing or of the wrong
+ * JSON type. */
+static int
+unpack_field(size_t i, const json_t *v, ch_case_state *st)
+{
+    char *at = (char *)st + fields[i].offset;
+    switch (fields[i].kind) {
+    case FIELD_TEXT:
+        if (!json_is_string(v))
+            return CH_EINVAL;
+        snprintf(at, fields[i].size, "%s", json_string_value(v));
+        return 0;
+    case FIELD_TIME:
+        if (!json_is_integer(v))
+            return CH_EINVAL;
+        *(int64_t *)at = json_integer_value(v);
+        return 0;
+    case FIELD_FLAG:
+        if (!json_is_boolean(v))
+            return CH_EINVAL;
+        *(int *)at = json_is_true(v);
+        return 0;
+    case FIELD_PAUSES:
+        if (!json_is_array(v))
+            return CH_EINVAL;
+        unpack_pauses(v, st);
+        return 0;
+    }
+    return CH_EINVAL;
+}
+
+int
+ch__case_state_unpack(const json_t *o, ch_case_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!json_is_object(o))
+        return CH_EINVAL;
+    /* json_object_get takes a non-const object but only reads it. */
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (unpack_field(i, json_object_get(o, fields[i].name), st) != 0) {
+            memset(st, 0, sizeof(*st));
+            return CH_EINVAL;
+        }
     return 0;
+}
+
+char *
+ch__json_text(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
 }
 
 char *
 ch_case_state_to_json(const ch_case_state *st)
 {
-    json_t *o = ch__case_state_pack(st);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    return ch__json_text(ch__case_state_pack(st));
 }
 
 int
 ch_case_state_from_json(const char *text, size_t len, ch_case_state *st)
 {
-    json_error_t je;
-    json_t *o = json_loadb(text, len, 0, &je);
-    if (!o) {
-        memset(st, 0, sizeof(*st));
-        return CH_EINVAL;
-    }
+    json_t *o = json_loadb(text, len, 0, NULL);
     int rc = ch__case_state_unpack(o, st);
     json_decref(o);
     return rc;

@@ -23,4 +23,8 @@ json_t *ch__case_state_pack(const ch_case_state *st);
  * not two integers, are dropped. */
 int ch__case_state_unpack(const json_t *o, ch_case_state *st);
 
+/* o as compact JSON text (the caller frees it) and o released: the last step
+ * of every text codec here. NULL when o is NULL or on ENOMEM. */
+char *ch__json_text(json_t *o);
+
 #endif

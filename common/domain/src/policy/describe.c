@@ -17,8 +17,6 @@
 #include "charter/strbuf.h"
 #include "policy_int.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* A buffer for a line bound for buf[bufsz]; 0 when there is no room at all
  * (buf is then "" if it has a byte). */
 static int
@@ -320,7 +318,8 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
             ch_strbuf_puts(&s, ", or a holding reply");
             if (pr->holding_must_include) {
                 ch_strbuf_puts(&s, " giving ");
-                put_flags(&s, pr->holding_must_include, hold_words, COUNT(hold_words), " and ");
+                put_flags(&s, pr->holding_must_include, hold_words, CH__COUNTOF(hold_words),
+                          " and ");
             }
             if (pr->max_extension.set)
                 put_clock(&s, " (extension at most %s)", &pr->max_extension, 64);
@@ -358,7 +357,7 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     }
     if (pr->measures) {
         clause(&s, &first);
-        put_flags(&s, pr->measures, measure_words, COUNT(measure_words), ", ");
+        put_flags(&s, pr->measures, measure_words, CH__COUNTOF(measure_words), ", ");
         ch_strbuf_puts(&s, " measured");
     }
     if (first)

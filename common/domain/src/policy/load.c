@@ -23,8 +23,6 @@
  * row leaves out is zero, which is what it means (yaml_walk.h). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 _Static_assert(sizeof(ch_policy_org_kind) == sizeof(int) &&
                    sizeof(ch_policy_publish) == sizeof(int),
                "CH__YAML_CHOICE stores an int");
@@ -406,7 +404,7 @@ static const ch__yaml_key reporting_keys[] = {
 
 static const ch__yaml_key root_keys[] = {
     {"organisation", CH__YAML_MAP, 0, ORGANISATION_EXPECTED, ORGANISATION_EXPECTED, check_homes,
-     .keys = organisation_keys, .nkeys = COUNT(organisation_keys)},
+     .keys = organisation_keys, .nkeys = CH__COUNTOF(organisation_keys)},
     {"calendar", CH__YAML_SCALAR, offsetof(ch_policy, nation), CALENDAR_EXPECTED, CALENDAR_EXPECTED,
      parse_calendar},
     {"timezone", CH__YAML_TEXT, offsetof(ch_policy, timezone),
@@ -418,14 +416,14 @@ static const ch__yaml_key root_keys[] = {
      "a list of dates (2026-12-29) or ranges (2026-12-24 to 2026-12-31)", NULL, read_closure,
      .size = sizeof(ch_policy_closure), .count = offsetof(ch_policy, nclosures)},
     {"options", CH__YAML_MAP, 0, "a mapping of options to true or false", NULL, NULL,
-     .keys = option_keys, .nkeys = COUNT(option_keys)},
+     .keys = option_keys, .nkeys = CH__COUNTOF(option_keys)},
     {"roles", CH__YAML_CUSTOM, 0,
      "a mapping of role names to job titles, e.g. team_lead: Team Leader", NULL, parse_roles},
     {"promises", CH__YAML_LIST, offsetof(ch_policy, promises), PROMISES_EXPECTED, PROMISES_EXPECTED,
      ch__policy_read_promise, .size = sizeof(ch_policy_promise),
      .count = offsetof(ch_policy, npromises), .empty = "is empty (expected at least one promise)"},
     {"reporting", CH__YAML_MAP, 0, "a mapping with publish and communication_support", NULL, NULL,
-     .keys = reporting_keys, .nkeys = COUNT(reporting_keys)},
+     .keys = reporting_keys, .nkeys = CH__COUNTOF(reporting_keys)},
     {"sms_quiet_hours", CH__YAML_SCALAR, 0, "hours such as \"21:00-08:00\"", NULL,
      parse_quiet_hours},
     {"visit_requirements", CH__YAML_LIST, offsetof(ch_policy, visit_requirements),
@@ -446,7 +444,7 @@ ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root)
     int rc = ch__yaml_want_mapping(&l->y, root, "",
                                    "a policy: a mapping with organisation, calendar, "
                                    "opening_hours and promises");
-    if (rc || (rc = ch__yaml_check_keys(&l->y, root, "", root_keys, COUNT(root_keys))))
+    if (rc || (rc = ch__yaml_check_keys(&l->y, root, "", root_keys, CH__COUNTOF(root_keys))))
         return rc;
-    return ch__yaml_read_keys(&l->y, root, "", root_keys, COUNT(root_keys), root_order, l->p);
+    return ch__yaml_read_keys(&l->y, root, "", root_keys, CH__COUNTOF(root_keys), root_order, l->p);
 }

@@ -12,6 +12,9 @@
 #include "charter/policy.h"
 #include "yaml_walk.h"
 
+/* The number of elements of an array (not a pointer). */
+#define CH__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* One load: the walk (first, so a key table's function can get back from
  * its ch__yaml *) and the policy being filled. */
 typedef struct {

@@ -29,8 +29,6 @@
  * row leaves out is zero, which is what it means (yaml_walk.h). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 _Static_assert(sizeof(ch_policy_reply_channel) == sizeof(int), "CH__YAML_CHOICE stores an int");
 
 /* ---- clocks ---- */
@@ -275,7 +273,7 @@ static const timed_value answer_value = {
     offsetof(ch_policy_promise, answer),
     offsetof(ch_policy_promise, answer_measured_only),
     answer_keys,
-    COUNT(answer_keys)};
+    CH__COUNTOF(answer_keys)};
 
 static const timed_value see_value = {
     "a time such as '15 minutes', measured_only, or a mapping with within: and after_appointment:",
@@ -283,7 +281,7 @@ static const timed_value see_value = {
     offsetof(ch_policy_promise, see),
     offsetof(ch_policy_promise, see_measured_only),
     see_keys,
-    COUNT(see_keys)};
+    CH__COUNTOF(see_keys)};
 
 static int
 parse_timed(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
@@ -379,10 +377,11 @@ parse_holding(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key 
         pr->holding_reply = (int)allowed;
     } else {
         if ((rc = ch__yaml_want_mapping(y, v, path, expected)) ||
-            (rc = ch__yaml_check_keys(y, v, path, holding_keys, COUNT(holding_keys))))
+            (rc = ch__yaml_check_keys(y, v, path, holding_keys, CH__COUNTOF(holding_keys))))
             return rc;
         pr->holding_reply = 1;
-        if ((rc = ch__yaml_read_keys(y, v, path, holding_keys, COUNT(holding_keys), NULL, pr)))
+        if ((rc =
+                 ch__yaml_read_keys(y, v, path, holding_keys, CH__COUNTOF(holding_keys), NULL, pr)))
             return rc;
     }
     if (pr->holding_reply && !pr->respond.set)
@@ -459,7 +458,8 @@ static int
 read_tier(ch__yaml *y, yaml_node_t *w, const char *path, const ch__yaml_key *k, void *field)
 {
     (void)k;
-    return ch__yaml_map(y, w, path, "a tier with at: and to:", tier_keys, COUNT(tier_keys), field);
+    return ch__yaml_map(y, w, path, "a tier with at: and to:", tier_keys, CH__COUNTOF(tier_keys),
+                        field);
 }
 
 static const ch__yaml_key tier_list = {
@@ -515,7 +515,7 @@ static const ch__yaml_key promise_keys[] = {
     {"see", CH__YAML_CUSTOM, 0, NULL, NULL, parse_timed, .data = &see_value},
     {"review", CH__YAML_MAP, 0,
      "a mapping with first: (e.g. '11 calendar months'), then_every: and to: (a role)", NULL, NULL,
-     .keys = review_keys, .nkeys = COUNT(review_keys)},
+     .keys = review_keys, .nkeys = CH__COUNTOF(review_keys)},
     {"reply_channel", CH__YAML_CHOICE, offsetof(ch_policy_promise, reply_channel),
      "same_unless_asked, same or preferred", NULL, NULL, .names = ch__policy_reply_channels,
      .noun = "a reply channel rule"},
@@ -587,7 +587,7 @@ static int
 parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_promise *pr)
 {
     ch__yaml *y = &l->y;
-    const size_t nkeys = COUNT(promise_keys);
+    const size_t nkeys = CH__COUNTOF(promise_keys);
     int rc = ch__yaml_want_mapping(y, m, path, "a promise (a mapping with id, channel, says, ...)");
     if (rc || (rc = ch__yaml_check_keys(y, m, path, promise_keys, nkeys)))
         return rc;
@@ -598,7 +598,7 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
     if ((rc = ch__yaml_read_keys(y, m, path, promise_keys, nkeys, head_order, pr)))
         return rc;
 
-    for (size_t i = 0; i < COUNT(channel_keys); i++) {
+    for (size_t i = 0; i < CH__COUNTOF(channel_keys); i++) {
         char kp[CH__YAML_PATH_MAX];
         ch__yaml_join(kp, path, channel_keys[i].key);
         int needed = (pr->channels & (1u << channel_keys[i].channel)) != 0;
