@@ -4,8 +4,8 @@
  * requirements, roles and reporting (docs/policies.md has each key).
  *
  * The root and the plain mappings under it are key tables (yaml_walk.h): a
- * key's name, the field it fills and the words of its error live on one
- * line, and the walker checks the keys and reads them. The table order is the
+ * key's name, the field it fills and the words of its errors are one row,
+ * and the walker checks the keys and reads them. The table order is the
  * order "unknown key (expected one of: ...)" lists them in; root_order is the
  * order they are read in, which decides which error a file with several
  * mistakes reports first, and keeps roles ahead of the promises that name

@@ -1,8 +1,9 @@
 /*
  * What the policy module's files share and no one else sees: the loader's
  * state, the entry points from one part of the walk to the next
- * (ch_policy_load_text → load.c's root → promise.c's promises), and the
- * day names the loader reads and the descriptions write.
+ * (ch_policy_load_text -> load.c's root -> promise.c's promises), and the
+ * format's words (policy_names.c) that the loader reads and the
+ * descriptions write.
  */
 #ifndef CHARTER_POLICY_INT_H
 #define CHARTER_POLICY_INT_H

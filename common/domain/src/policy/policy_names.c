@@ -1,7 +1,11 @@
 /*
- * The policy format's words for channels, case types and days, and the
- * titles the plain-English descriptions use. Channels are numbered as
- * charter.v1.Channel (policy.h), so these names match names.c's.
+ * The policy format's words: channels, case types and days with the titles
+ * the plain-English descriptions use, and the words of the keys whose value
+ * is one of a few (organisation.kind, reporting.publish, reply_channel) or a
+ * few of them (holding_reply.must_include, measures,
+ * reporting.communication_support). They sit together so the vocabulary of
+ * docs/policies.md can be checked against one file. Channels are numbered as
+ * charter.v1.Channel (policy.h), so their names match names.c's.
  */
 #include "charter/policy.h"
 

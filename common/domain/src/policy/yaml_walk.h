@@ -9,9 +9,11 @@
  * libcyaml maps a schema to structs but cannot give errors in this form, so
  * the walk is ours. It is table-driven where a mapping is plain: one
  * ch__yaml_key per key (name, kind, offsetof the field it fills, the text
- * for "expected ..."), the config_map idea applied to YAML. What is not plain
- * (a value that is a scalar or a mapping, a check across keys) is a CUSTOM
- * key with its own function, using the same primitives.
+ * for "expected ..."), the config_map idea applied to YAML; the walker checks
+ * the keys, reports what is missing and reads texts, booleans, words, nested
+ * mappings and lists. What is not plain (a value that may be a scalar or a
+ * mapping, a check across keys) is a key with its own function, built from
+ * the same primitives, so its errors read the same.
  *
  * Domain-private: the policy loader's, and test_yaml_walk's.
  */
@@ -55,7 +57,8 @@ void ch__yaml_join_index(char *out, const char *path, size_t i);
  * nothing more is added. Start with *used = 0 and buf[0] = '\0'. */
 void ch__yaml_list_add(char *buf, size_t bufsz, size_t *used, const char *item);
 
-/* "expected <expected>, found a list" unless n is a mapping (a sequence). */
+/* Refuses n unless it is a mapping (a sequence), saying what was found:
+ * "expected <expected>, found a list". */
 int ch__yaml_want_mapping(ch__yaml *y, const yaml_node_t *n, const char *path,
                           const char *expected);
 int ch__yaml_want_sequence(ch__yaml *y, const yaml_node_t *n, const char *path,
