@@ -5,28 +5,22 @@
  * few of them (holding_reply.must_include, measures,
  * reporting.communication_support). They sit together so the vocabulary of
  * docs/policies.md can be checked against one file. Channels are numbered as
- * charter.v1.Channel (policy.h), so their names match names.c's.
+ * charter.v1.Channel (policy.h), so their names are names.c's, the one
+ * spelling every service uses.
  */
 #include "charter/policy.h"
 
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/names.h"
 #include "policy_int.h"
 
-static const struct {
-    const char *name, *title;
-} channel_names[CH_POLICY_CHANNEL_COUNT] = {
-    {"any", "Any channel"},
-    {"phone", "Phone"},
-    {"voicemail", "Voicemail"},
-    {"email", "Email"},
-    {"letter", "Letter"},
-    {"online_form", "Online form"},
-    {"social", "Social media message"},
-    {"visit", "Visit"},
-    {"sms", "Text message"},
-};
+/* A channel's name is charter.v1.Channel's (names.h), "any" for the wildcard;
+ * its title is the policy's own. */
+static const char *const channel_titles[CH_POLICY_CHANNEL_COUNT] = {
+    "Any channel",          "Phone", "Voicemail",   "Email", "Letter", "Online form",
+    "Social media message", "Visit", "Text message"};
 
 static const struct {
     const char *name, *title;
@@ -50,24 +44,33 @@ static const struct {
 int
 ch_policy_channel_parse(const char *name, ch_policy_channel *out)
 {
-    for (int i = 0; i < CH_POLICY_CHANNEL_COUNT; i++)
-        if (name && strcmp(name, channel_names[i].name) == 0) {
-            *out = (ch_policy_channel)i;
-            return 0;
-        }
-    return CH_EINVAL;
+    if (!name)
+        return CH_EINVAL;
+    if (strcmp(name, "any") == 0) {
+        *out = CH_POLICY_CHANNEL_ANY;
+        return 0;
+    }
+    Charter__V1__Channel c = ch_channel_from_name(name);
+    if (c == CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED)
+        return CH_EINVAL;
+    *out = (ch_policy_channel)c; /* numbered alike: names.c checks it */
+    return 0;
 }
 
 const char *
 ch_policy_channel_name(ch_policy_channel c)
 {
-    return (unsigned)c < CH_POLICY_CHANNEL_COUNT ? channel_names[c].name : "unknown";
+    if (c == CH_POLICY_CHANNEL_ANY)
+        return "any";
+    if ((unsigned)c >= CH_POLICY_CHANNEL_COUNT)
+        return "unknown";
+    return ch_channel_name((Charter__V1__Channel)c);
 }
 
 const char *
 ch_policy_channel_title(ch_policy_channel c)
 {
-    return (unsigned)c < CH_POLICY_CHANNEL_COUNT ? channel_names[c].title : "Unknown channel";
+    return (unsigned)c < CH_POLICY_CHANNEL_COUNT ? channel_titles[c] : "Unknown channel";
 }
 
 int
