@@ -32,7 +32,8 @@ typedef struct {
     int size;
     unsigned colours;
     inner in;
-    int items; /* how many items the custom reader saw */
+    int *items; /* a LIST: calloc'd, nitems long */
+    size_t nitems;
 } thing;
 
 enum { SMALL = 1, LARGE = 2 };
@@ -40,13 +41,12 @@ enum { SMALL = 1, LARGE = 2 };
 static const ch__yaml_name sizes[] = {{"small", SMALL}, {"large", LARGE}, {NULL, 0}};
 static const ch__yaml_name colours[] = {{"red", 1}, {"green", 2}, {"blue", 4}, {NULL, 0}};
 
+/* A SCALAR key's reader: the walker has checked it is a non-empty scalar. */
 static int
 positive(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
-    const char *s;
-    int rc = ch__yaml_scalar(y, n, path, k->expected, &s);
-    if (rc)
-        return rc;
+    (void)k;
+    const char *s = ch__yaml_text(n);
     int v = atoi(s);
     if (v <= 0)
         return ch__yaml_fail(y, n, path, "'%s' is not above zero", s);
@@ -54,23 +54,18 @@ positive(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, v
     return 0;
 }
 
-/* A list of names: counts them, checking each is a value. */
+/* A LIST's item reader: one positive number. */
 static int
-count_items(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
+read_item(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k, void *field)
 {
-    int rc = ch__yaml_want_sequence(y, n, path, k->expected);
-    for (size_t i = 0; rc == 0 && i < ch__yaml_items(n); i++) {
-        char ip[CH__YAML_PATH_MAX];
-        const char *s;
-        if ((rc = ch__yaml_scalar(y, ch__yaml_item(y, n, path, i, ip), ip, "a name", &s)) == 0)
-            (*(int *)field)++;
-    }
-    return rc;
+    const char *s;
+    int rc = ch__yaml_scalar(y, n, path, "a number", &s);
+    return rc ? rc : positive(y, n, path, k, field);
 }
 
 static const ch__yaml_key inner_keys[] = {
     {.key = "depth",
-     .kind = CH__YAML_CUSTOM,
+     .kind = CH__YAML_SCALAR,
      .offset = offsetof(inner, depth),
      .expected = "a whole number",
      .missing = "how deep, e.g. 3",
@@ -108,10 +103,13 @@ static const ch__yaml_key thing_keys[] = {
      .keys = inner_keys,
      .nkeys = COUNT(inner_keys)},
     {.key = "items",
-     .kind = CH__YAML_CUSTOM,
+     .kind = CH__YAML_LIST,
      .offset = offsetof(thing, items),
-     .expected = "a list of names",
-     .fn = count_items},
+     .expected = "a list of numbers",
+     .fn = read_item,
+     .size = sizeof(int),
+     .count = offsetof(thing, nitems),
+     .empty = "is empty (expected at least one number)"},
 };
 
 /* Walks text as "f.yaml" into *t; returns the walker's code, err its sentence. */
@@ -142,6 +140,7 @@ assert_walk_fails(const char *text, const char *want)
     char err[512];
     int rc = walk(text, &t, err, sizeof(err));
     free(t.note);
+    free(t.items);
     if (rc != CH_EINVAL)
         fail_msg("walked (rc %d) but should fail with\n  %s\n--- text\n%s", rc, want, text);
     if (strcmp(err, want) != 0)
@@ -162,7 +161,7 @@ test_table_fills_every_kind(void **state)
                           "inner:\n"
                           "  depth: 3\n"
                           "  label: top\n"
-                          "items: [a, b, c]\n",
+                          "items: [4, 5, 6]\n",
                           &t, err, sizeof(err)),
                      0);
     assert_string_equal(t.name, "box");
@@ -172,8 +171,11 @@ test_table_fills_every_kind(void **state)
     assert_int_equal(t.colours, 1u | 4u);
     assert_int_equal(t.in.depth, 3);
     assert_string_equal(t.in.label, "top");
-    assert_int_equal(t.items, 3);
+    assert_int_equal(t.nitems, 3);
+    assert_int_equal(t.items[0], 4);
+    assert_int_equal(t.items[2], 6);
     free(t.note);
+    free(t.items);
 
     /* Optional keys left out stay as they were; one name is a list of one. */
     assert_int_equal(walk("name: box\ncolours: green\non: off\n", &t, err, sizeof(err)), 0);
@@ -182,6 +184,8 @@ test_table_fills_every_kind(void **state)
     assert_int_equal(t.size, 0);
     assert_int_equal(t.colours, 2u);
     assert_int_equal(t.in.depth, 0);
+    assert_null(t.items);
+    assert_int_equal(t.nitems, 0);
 }
 
 static void
@@ -194,8 +198,10 @@ test_wrong_type_says_what_was_found(void **state)
     assert_walk_fails("name: box\ninner: deep\n",
                       "f.yaml:2:8: inner: expected a mapping with depth and label, found a "
                       "single value");
-    assert_walk_fails("name: box\nitems: a\n",
-                      "f.yaml:2:8: items: expected a list of names, found a single value");
+    assert_walk_fails("name: box\nitems: 3\n",
+                      "f.yaml:2:8: items: expected a list of numbers, found a single value");
+    assert_walk_fails("name: box\ninner:\n  depth: [3]\n",
+                      "f.yaml:3:10: inner.depth: expected a whole number, found a list");
     assert_walk_fails("- a\n", "f.yaml:1:1: expected a thing, found a list");
     assert_walk_fails("name: box\ncolours: {red: 1}\n",
                       "f.yaml:2:10: colours: expected a name or a list of names, found a mapping "
@@ -238,8 +244,11 @@ test_values_refused_with_file_line_column_and_path(void **state)
     assert_walk_fails("name: box\ncolours: []\n",
                       "f.yaml:2:10: colours: is an empty list (expected one or more of: red, "
                       "green, blue)");
-    assert_walk_fails("name: box\nitems:\n  - a\n  - [b]\n",
-                      "f.yaml:4:5: items[1]: expected a name, found a list");
+    assert_walk_fails("name: box\nitems:\n  - 1\n  - [2]\n",
+                      "f.yaml:4:5: items[1]: expected a number, found a list");
+    assert_walk_fails("name: box\nitems: [1, 0]\n", "f.yaml:2:12: items[1]: '0' is not above zero");
+    assert_walk_fails("name: box\nitems: []\n",
+                      "f.yaml:2:8: items: is empty (expected at least one number)");
 }
 
 static void
