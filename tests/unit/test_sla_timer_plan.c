@@ -18,6 +18,7 @@
 
 #include "charter/case_clock.h"
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/timeutil.h"
 #include "timer_plan.h"
 

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "charter/case_clock.h" /* ch_org_set; moving to charter/org_set.h */
+#include "charter/org_set.h"
 
 /*
  * Loads every policy in dir (ch_org_set_load; key names the config key in

@@ -11,7 +11,7 @@
 #include <regex.h>
 #include <stdint.h>
 
-#include "charter/case_clock.h" /* ch_org_set; moving to charter/org_set.h */
+#include "charter/org_set.h"
 #include "charter/redis_url.h"
 #include "charter/runtime.h"
 #include "log_defer.h"

@@ -12,9 +12,7 @@
 #ifndef CHARTER_POLICY_STORE_H
 #define CHARTER_POLICY_STORE_H
 
-/* ch_org_set is declared in case_clock.h for now; it is moving to
- * charter/org_set.h. */
-#include "charter/case_clock.h"
+#include "charter/org_set.h"
 #include "charter/runtime.h"
 
 /* The current policies: never NULL; empty when the service has no policy
