@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/timeutil.h"
 #include "counting.h"
 
