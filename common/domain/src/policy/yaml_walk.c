@@ -328,13 +328,14 @@ ch__yaml_missing(ch__yaml *y, const yaml_node_t *map, const char *path, const ch
 
 /* ---- key tables ---- */
 
-static const ch__yaml_key *
-entry(const ch__yaml_key *keys, size_t n, const char *key)
+/* The index of key in keys[0..n), or n when it is not there. */
+static size_t
+key_index(const ch__yaml_key *keys, size_t n, const char *key)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i].key, key) == 0)
-            return &keys[i];
-    return NULL;
+    size_t i = 0;
+    while (i < n && strcmp(keys[i].key, key) != 0)
+        i++;
+    return i;
 }
 
 int
@@ -350,7 +351,7 @@ ch__yaml_check_keys(ch__yaml *y, const yaml_node_t *map, const char *path, const
         const char *ks = (const char *)k->data.scalar.value;
         char kp[CH__YAML_PATH_MAX];
         ch__yaml_join(kp, path, ks);
-        if (!entry(keys, n, ks)) {
+        if (key_index(keys, n, ks) == n) {
             char list[512] = "";
             size_t used = 0;
             for (size_t i = 0; i < n; i++)
@@ -414,9 +415,10 @@ int
 ch__yaml_read(ch__yaml *y, const yaml_node_t *map, const char *path, const ch__yaml_key *keys,
               size_t n, const char *key, void *obj)
 {
-    const ch__yaml_key *k = entry(keys, n, key);
-    if (!k)
+    size_t i = key_index(keys, n, key);
+    if (i == n)
         abort(); /* a key the caller's own table lacks */
+    const ch__yaml_key *k = &keys[i];
     yaml_node_t *v = ch__yaml_get(y, map, key);
     if (!v)
         return k->missing ? ch__yaml_missing(y, map, path, key, k->missing) : 0;
