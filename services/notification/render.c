@@ -12,6 +12,7 @@
 
 #include "charter/errors.h"
 #include "charter/names.h"
+#include "charter/org_set.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
 

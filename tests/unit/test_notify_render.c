@@ -16,6 +16,7 @@
 
 #include "charter/civil.h"
 #include "charter/errors.h"
+#include "charter/org_set.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "render.h"
