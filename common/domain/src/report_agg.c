@@ -9,6 +9,7 @@
 #include "charter/errors.h"
 #include "charter/org_set.h"
 #include "charter/tz.h"
+#include "case_state_json.h"
 
 static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
     "received",
@@ -627,11 +628,9 @@ ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, const ch
 char *
 ch_report_case_to_json(const ch_report_case *rc)
 {
-    char *clock = ch_case_state_to_json(&rc->clock);
-    if (!clock)
+    json_t *cj = ch__case_state_pack(&rc->clock);
+    if (!cj)
         return NULL;
-    json_t *cj = json_loads(clock, 0, NULL);
-    free(clock);
     json_t *support = json_array(), *counted = json_array();
     for (int k = 0; k < CH_REPORT_SUPPORT_COUNT; k++)
         json_array_append_new(support, json_integer(rc->support[k]));
@@ -646,11 +645,7 @@ ch_report_case_to_json(const ch_report_case *rc)
         (json_int_t)rc->call_rings, "sat_ms", (json_int_t)rc->satisfaction_ms, "sat_score",
         (json_int_t)rc->satisfaction_score, "sat_max", (json_int_t)rc->satisfaction_max, "support",
         support, "counted", counted, "flags", (json_int_t)rc->flags);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    return ch__json_text(o);
 }
 
 int
@@ -673,10 +668,7 @@ ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc)
         json_decref(o);
         return CH_EINVAL;
     }
-    char *clock = json_dumps(cj, JSON_COMPACT);
-    int rc_clock = clock ? ch_case_state_from_json(clock, strlen(clock), &rc->clock) : CH_ENOMEM;
-    free(clock);
-    if (rc_clock != 0) {
+    if (ch__case_state_unpack(cj, &rc->clock) != 0) {
         json_decref(o);
         memset(rc, 0, sizeof(*rc));
         return CH_EINVAL;
