@@ -11,6 +11,13 @@
  * records into queued notifications (contact.c keeps the customer's
  * details, render.c writes the words); queue.c sends them from Redis
  * through the transports/ and says how it went (outcome.c).
+ *
+ * The policies (notify.policy_dir, optional) are the runtime's policy
+ * store's, with its all-or-nothing SIGHUP reload; the templates must change
+ * with them, so the reload's check reads every template first
+ * (notify_reload_check) and a broken one refuses the whole reload before
+ * anything is swapped. Only when the new policies are in is the template
+ * cache cleared (notify_reload).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +71,6 @@ static const ch_metric_def metrics[] = {
                "text messages held for quiet hours"),
     CH_COUNTER(notify, m_template_reads, "charter_notify_template_reads_total",
                "template files read and parsed (first use, or the file changed)"),
-    CH_COUNTER(notify, m_reloads, "charter_notify_reloads_total",
-               "successful reloads of policies and templates (SIGHUP)"),
     CH_COUNTER(notify, m_rate_held, "charter_notify_rate_held_total",
                "sends put back in the queue by a transport's rate limit"),
 };
@@ -116,7 +121,6 @@ notify_fini(void *svc)
     for (size_t i = 0; i < n->nslots; i++)
         n->slot[i].t->fini(n->slot[i].ctx);
     notify_tcache_free(n->templates);
-    ch_org_set_free(&n->orgs);
     ch_tz_free(n->default_tz);
     free(n);
 }
@@ -173,10 +177,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = CH_EINVAL;
         goto err;
     }
-    if ((cfg->policy_dir[0] && (rc = ch_org_set_load(cfg->policy_dir, "notify.policy_dir", &n->orgs,
-                                                     errstr, errstr_size)) != 0) ||
-        (cfg->template_dir[0] &&
-         (rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0))
+    if (cfg->template_dir[0] &&
+        (rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0)
         goto err;
     rc = CH_ENOMEM;
     if (!(n->templates = notify_tcache_new())) {
@@ -192,7 +194,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
-                CH_STR("policies", cfg->policy_dir), CH_INT("organisations", n->orgs.n),
+                CH_STR("policies", cfg->policy_dir),
+                CH_INT("organisations", ch_runtime_orgs(rt)->n),
                 CH_STR("email", cfg->email_transport), CH_STR("sms", cfg->sms_transport),
                 CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport));
     *svc = n;
@@ -202,31 +205,25 @@ err:
     return rc;
 }
 
-/* SIGHUP: the policies and every template again, all or nothing, as at
- * start-up. Nothing holds a pointer into the policies across a loop turn:
- * each message looks its organisation up when Redis answers. */
+/* SIGHUP, with the new policies loaded but not yet in place: every
+ * template is read again, and a broken one refuses the reload (the runtime
+ * logs why and keeps the running policies; the cache stays as it was). */
+static int
+notify_reload_check(void *svc, char *errstr, size_t errstr_size)
+{
+    const notify *n = svc;
+    return n->cfg->template_dir[0]
+               ? notify_tcache_check_dir(n->cfg->template_dir, errstr, errstr_size)
+               : 0;
+}
+
+/* SIGHUP, the new policies in place: templates are parsed afresh as used. */
 static void
 notify_reload(void *svc)
 {
     notify *n = svc;
-    const ch_log *lg = ch_runtime_log(n->rt);
-    char err[1024];
-    ch_org_set fresh = {0};
-    if ((n->cfg->policy_dir[0] &&
-         ch_org_set_load(n->cfg->policy_dir, "notify.policy_dir", &fresh, err, sizeof(err)) != 0) ||
-        (n->cfg->template_dir[0] &&
-         notify_tcache_check_dir(n->cfg->template_dir, err, sizeof(err)) != 0)) {
-        CH_LOG_ERROR(lg, "reload refused; keeping the running policies and templates",
-                     CH_STR("error", err));
-        ch_org_set_free(&fresh);
-        return;
-    }
-    ch_org_set old = n->orgs;
-    n->orgs = fresh;
-    ch_org_set_free(&old);
     notify_tcache_clear(n->templates);
-    ch_metric_add(n->m_reloads, 1);
-    CH_LOG_INFO(lg, "policies and templates reloaded", CH_INT("organisations", n->orgs.n));
+    CH_LOG_INFO(ch_runtime_log(n->rt), "templates reloaded", CH_STR("dir", n->cfg->template_dir));
 }
 
 int
@@ -249,6 +246,10 @@ main(int argc, char **argv, char **envp)
         .init = notify_init,
         .on_message = notify_on_message,
         .on_redis_ready = notify_kick,
+        .policy_dir_key = "notify.policy_dir",
+        .policy_dir_optional = 1,
+        .policy_reloads_metric = "charter_notify_reloads_total",
+        .reload_check = notify_reload_check,
         .reload = notify_reload,
         .tick = notify_tick,
         .stop = notify_stop,

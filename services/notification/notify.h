@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "charter/org_set.h"
+#include "charter/policy_store.h"
 #include "charter/runtime.h"
 #include "transport.h"
 
@@ -50,7 +51,6 @@ typedef struct notify {
     ch_runtime *rt;
     const notify_config *cfg;
     ch_tz *default_tz;
-    ch_org_set orgs;          /* empty without notify.policy_dir */
     notify_tcache *templates; /* parsed templates (template_cache.h) */
     notify_queue *queue;
     const notify_transport *const *table; /* main.c's, NULL-terminated */
@@ -59,14 +59,16 @@ typedef struct notify {
     int route[NOTIFY_NROUTES];
     char mail_domain[128]; /* for Message-IDs: the domain of a transport's sender */
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
-        *m_rate_held, *m_template_reads, *m_reloads;
+        *m_rate_held, *m_template_reads;
 } notify;
 
-/* The organisation's loaded policy, or NULL, and the zone its dates are in. */
+/* The organisation's policy in the runtime's policy store (notify.policy_dir;
+ * none when it is empty), or NULL, and the zone its dates are in. Looked up
+ * again in each callback: a SIGHUP may replace the set between two. */
 static inline const ch_org_clocks *
 notify_org(const notify *n, const char *organisation)
 {
-    return ch_org_set_find(&n->orgs, organisation);
+    return ch_org_set_find(ch_runtime_orgs(n->rt), organisation);
 }
 
 static inline const ch_tz *
