@@ -32,12 +32,9 @@ static int
 hset(ch_runtime *rt, const char *key, const char **pairs, int n, ch_redis_cb cb, void *opaque)
 {
     const char *argv[32] = {"HSET", key};
-    size_t argvlen[32];
     for (int i = 0; i < n && i < 30; i++)
         argv[i + 2] = pairs[i];
-    for (int i = 0; i < n + 2; i++)
-        argvlen[i] = strlen(argv[i]);
-    int rc = ch_redis_command_argv(rt, NULL, NULL, n + 2, argv, argvlen);
+    int rc = ch_redis_command_argv(rt, NULL, NULL, n + 2, argv, NULL);
     return rc == 0 ? expire(rt, key, cb, opaque) : rc;
 }
 

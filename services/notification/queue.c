@@ -94,6 +94,7 @@ typedef struct {
 
 struct notify_queue {
     notify *n;
+    ch_redis_script *put, *claim; /* put_lua and claim_lua, run by their SHA-1 */
     struct event *kick;
     struct event *wake; /* when the earliest message held for a rate limit may go */
     notify_bucket rate[NOTIFY_MAX_TRANSPORTS];
@@ -527,12 +528,9 @@ claim_more(notify_queue *q)
     snprintf(snow, sizeof(snow), "%lld", (long long)now);
     snprintf(slease, sizeof(slease), "%lld", (long long)(now + n->cfg->lease_ms));
     snprintf(sroom, sizeof(sroom), "%d", room);
-    const char *argv[] = {"EVAL", claim_lua, "1", NOTIFY_QUEUE_KEY, snow, slease, sroom};
-    size_t argvlen[7];
-    for (int i = 0; i < 7; i++)
-        argvlen[i] = strlen(argv[i]);
+    const char *argv[] = {NOTIFY_QUEUE_KEY, snow, slease, sroom};
     q->claiming = 1;
-    if (ch_redis_command_argv(n->rt, claimed, c, 7, argv, argvlen) != 0) {
+    if (ch_redis_script_call(q->claim, claimed, c, 1, (int)CH_COUNTOF(argv), argv, NULL) != 0) {
         q->claiming = 0;
         free(c);
     }
@@ -589,21 +587,18 @@ notify_queue_put(notify_queue *q, const notify_ids *ids, const notify_message *m
         [F_CUSTOMER] = m->customer ? "1" : "0",
         [F_ABOUT] = about,
     };
-    enum { NHEAD = 10, NARGV = NHEAD + 2 * NFIELDS };
-    const char *argv[NARGV] = {"EVAL",           put_lua, "3", ids->idem_key, ids->job_key,
-                               NOTIFY_QUEUE_KEY, ttl,     due, ids->id,       jttl};
-    size_t argvlen[NARGV];
+    enum { NHEAD = 7, NARGV = NHEAD + 2 * NFIELDS };
+    const char *argv[NARGV] = {ids->idem_key, ids->job_key, NOTIFY_QUEUE_KEY, ttl, due,
+                               ids->id,       jttl};
     for (int f = 0; f < NFIELDS; f++) {
         argv[NHEAD + 2 * f] = field_name[f];
         argv[NHEAD + 2 * f + 1] = value[f] ? value[f] : "";
     }
-    for (int i = 0; i < NARGV; i++)
-        argvlen[i] = strlen(argv[i]);
     put_ctx *c = malloc(sizeof(*c));
     if (!c)
         return CH_ENOMEM;
     *c = (put_ctx){q, cb, opaque};
-    int rc = ch_redis_command_argv(q->n->rt, put_done, c, NARGV, argv, argvlen);
+    int rc = ch_redis_script_call(q->put, put_done, c, 3, NARGV, argv, NULL);
     if (rc != 0)
         free(c);
     return rc;
@@ -620,6 +615,8 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
         return CH_ENOMEM;
     }
     q->n = n;
+    q->put = ch_redis_script_new(n->rt, put_lua);
+    q->claim = ch_redis_script_new(n->rt, claim_lua);
     q->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, q);
     q->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, q);
     int64_t now = ch_time_now_ms();
@@ -628,7 +625,7 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
         const int64_t *rate = notify_transport_setting(s->t, s->cfg, s->t->rate_key);
         notify_bucket_init(&q->rate[i], rate ? *rate : 0, rate ? *rate : 0, now);
     }
-    if (!q->kick || !q->wake) {
+    if (!q->put || !q->claim || !q->kick || !q->wake) {
         notify_queue_free(q);
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
