@@ -3,7 +3,8 @@
  * customer's details from the case's `received` event are kept in Redis
  * under "charter:case:{<case>}:contact" (a hash, expiring) until the case
  * closes, when they are deleted. The key is written in one place
- * (contact.c); the rest of the service reads a notify_contact.
+ * (contact.c); the rest of the service reads a notify_contact
+ * (contact_details.h).
  */
 #ifndef CHARTER_NOTIFY_CONTACT_H
 #define CHARTER_NOTIFY_CONTACT_H
@@ -12,16 +13,9 @@
 
 #include "charter/runtime.h"
 #include "charter/v1/case_event.pb-c.h"
+#include "contact_details.h"
 
 struct redisReply;
-
-/* What the case's `received` event (and a booked appointment) recorded. */
-typedef struct {
-    char name[256], email[320], phone[64], preferred[32], lang[16], inbound[32];
-    char reference[128], case_type[64], location[256];
-    int64_t appointment_s; /* the booked appointment, 0 when none is recorded */
-    int loaded;
-} notify_contact;
 
 /*
  * The ch_redis_command contract for each: returns 0 and calls cb exactly

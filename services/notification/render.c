@@ -160,7 +160,7 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
     };
     int builtin = 0;
     int rc = render(env, t->organisation, in->kind_name, out->channel, c->lang, vars,
-                    CH_COUNTOF(vars), out, &builtin);
+                    sizeof(vars) / sizeof(vars[0]), out, &builtin);
     free(visit);
     if (builtin) {
         char when[96];
@@ -269,8 +269,8 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
         {"channel", channel_title},
     };
     int builtin = 0;
-    int rc = render(env, t->organisation, in->kind_name, "email", "en", vars, CH_COUNTOF(vars), out,
-                    &builtin);
+    int rc = render(env, t->organisation, in->kind_name, "email", "en", vars,
+                    sizeof(vars) / sizeof(vars[0]), out, &builtin);
     if (builtin) {
         char text[512];
         snprintf(text, sizeof(text), "%s for case %s (%s)", in->kind_name, t->reference,

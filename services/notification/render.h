@@ -21,7 +21,7 @@
 #include "charter/template.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
-#include "contact.h"
+#include "contact_details.h"
 
 /*
  * The template for a message. Returns 0 with *out borrowed until the next
