@@ -13,6 +13,10 @@
 #include "charter/errors.h"
 #include "charter/topics.h"
 
+/* The row of notify.<channel>.transport, a transport's name (file by default). */
+#define ROUTE_KEY(field, channel, help_)                                                           \
+    CH_CFG_STR(notify_config, field, "notify." channel ".transport", "file", help_)
+
 static const ch_config_entry core_keys[] = {
     CH_CFG_STR(notify_config, outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
                "topic notification outcomes are written to"),
@@ -24,16 +28,12 @@ static const ch_config_entry core_keys[] = {
     CH_CFG_STR(notify_config, policy_dir, "notify.policy_dir", "",
                "directory of *.yaml policies (as sla.policy_dir): time zones, alert roles, reply "
                "channel rules, SMS quiet hours; empty: none"),
-    CH_CFG_STR(
-        notify_config, email_transport, "notify.email.transport", "file",
-        "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) or "
-        "file"),
-    CH_CFG_STR(notify_config, sms_transport, "notify.sms.transport", "file",
-               "how text messages go: http, kafka or file"),
-    CH_CFG_STR(notify_config, social_transport, "notify.social.transport", "file",
-               "how social media replies go: http, kafka or file"),
-    CH_CFG_STR(notify_config, staff_transport, "notify.staff.transport", "file",
-               "how staff alerts go: file, smtp, http or kafka"),
+    ROUTE_KEY(email_transport, "email",
+              "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) "
+              "or file"),
+    ROUTE_KEY(sms_transport, "sms", "how text messages go: http, kafka or file"),
+    ROUTE_KEY(social_transport, "social", "how social media replies go: http, kafka or file"),
+    ROUTE_KEY(staff_transport, "staff", "how staff alerts go: file, smtp, http or kafka"),
     CH_CFG_STR(notify_config, staff_email, "notify.staff.email", "{role}@localhost",
                "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
     CH_CFG_STR(notify_config, dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
@@ -72,13 +72,29 @@ offset_of(const notify_transport *const *table, size_t slot)
     return off;
 }
 
-/* The core's notify.<channel>.transport fields. */
-static const size_t route_fields[] = {
-    offsetof(notify_config, email_transport),
-    offsetof(notify_config, sms_transport),
-    offsetof(notify_config, social_transport),
-    offsetof(notify_config, staff_transport),
+/* The routes named by notify.<channel>.transport: the field (its key is
+ * core_keys' row) and the channel its transport must carry (staff alerts
+ * are email). */
+static const struct {
+    int route;
+    size_t field;
+    unsigned channel;
+} routes[] = {
+    {NOTIFY_ROUTE_EMAIL, offsetof(notify_config, email_transport), NOTIFY_CH_EMAIL},
+    {NOTIFY_ROUTE_SMS, offsetof(notify_config, sms_transport), NOTIFY_CH_SMS},
+    {NOTIFY_ROUTE_SOCIAL, offsetof(notify_config, social_transport), NOTIFY_CH_SOCIAL},
+    {NOTIFY_ROUTE_STAFF, offsetof(notify_config, staff_transport), NOTIFY_CH_EMAIL},
 };
+
+/* The core key of the field at `offset`. */
+static const char *
+core_key(size_t offset)
+{
+    for (size_t i = 0; i < NCORE; i++)
+        if (core_keys[i].offset == offset)
+            return core_keys[i].key;
+    return NULL;
+}
 
 int
 notify_config_map_build(notify_config_map *map, const notify_transport *const *table,
@@ -93,8 +109,8 @@ notify_config_map_build(notify_config_map *map, const notify_transport *const *t
         return CH_ENOMEM;
     memcpy(map->entries, core_keys, sizeof(core_keys));
     for (size_t i = 0; i < NCORE; i++)
-        for (size_t r = 0; r < CH_COUNTOF(route_fields); r++)
-            if (map->entries[i].offset == route_fields[r])
+        for (size_t r = 0; r < CH_COUNTOF(routes); r++)
+            if (map->entries[i].offset == routes[r].field)
                 map->entries[i].validate = validate_transport;
     size_t k = NCORE;
     for (size_t i = 0; i < nt; i++) {
@@ -126,23 +142,13 @@ int
 notify_config_routes(const notify_config *cfg, const notify_transport *const *table,
                      int route[NOTIFY_NROUTES], char *errstr, size_t errstr_size)
 {
-    static const struct {
-        int route;
-        const char *key;
-        unsigned channel;
-    } keys[] = {
-        {NOTIFY_ROUTE_EMAIL, "notify.email.transport", NOTIFY_CH_EMAIL},
-        {NOTIFY_ROUTE_SMS, "notify.sms.transport", NOTIFY_CH_SMS},
-        {NOTIFY_ROUTE_SOCIAL, "notify.social.transport", NOTIFY_CH_SOCIAL},
-        {NOTIFY_ROUTE_STAFF, "notify.staff.transport", NOTIFY_CH_EMAIL}, /* alerts are email */
-    };
-    for (size_t i = 0; i < CH_COUNTOF(keys); i++) {
-        const char *name = *(char *const *)((const char *)cfg + route_fields[i]);
-        int slot = notify_transport_pick(table, keys[i].key, name ? name : "", keys[i].channel,
-                                         errstr, errstr_size);
+    for (size_t i = 0; i < CH_COUNTOF(routes); i++) {
+        const char *name = *(char *const *)((const char *)cfg + routes[i].field);
+        int slot = notify_transport_pick(table, core_key(routes[i].field), name ? name : "",
+                                         routes[i].channel, errstr, errstr_size);
         if (slot < 0)
             return slot;
-        route[keys[i].route] = slot;
+        route[routes[i].route] = slot;
     }
     route[NOTIFY_ROUTE_OTHER] = notify_transport_carrying(table, NOTIFY_CH_OTHER);
     if (route[NOTIFY_ROUTE_OTHER] < 0) {

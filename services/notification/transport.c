@@ -165,29 +165,3 @@ notify_transport_ctx_new(void **tctx, size_t size, const void *cfg, ch_runtime *
     *tctx = c;
     return 0;
 }
-
-int
-notify_transport_check_url(const notify_transport_use *use, const char *name, const char *key,
-                           const char *url, const char *scheme, const char *scheme_tls,
-                           const char *shape, char *errstr, size_t errstr_size)
-{
-    if (!use->channels || strncmp(url, scheme, strlen(scheme)) == 0 ||
-        strncmp(url, scheme_tls, strlen(scheme_tls)) == 0)
-        return 0;
-    snprintf(errstr, errstr_size, "%s must be %s when a channel uses %s (is '%s')", key, shape,
-             name, url);
-    return CH_EINVAL;
-}
-
-int
-notify_transport_check_timeout(const notify_transport_use *use, const char *key, int64_t timeout_ms,
-                               char *errstr, size_t errstr_size)
-{
-    if (use->lease_ms >= timeout_ms + 1000)
-        return 0;
-    snprintf(errstr, errstr_size,
-             "notify.lease_ms (%lld) must exceed %s (%lld) by at least 1000, or a slow send "
-             "could be taken over and sent twice",
-             (long long)use->lease_ms, key, (long long)timeout_ms);
-    return CH_EINVAL;
-}

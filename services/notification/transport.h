@@ -139,6 +139,14 @@ typedef struct notify_transport {
 #define NOTIFY_TRANSPORT_CONFIG(keys, type)                                                        \
     .config = (keys), .nconfig = CH_COUNTOF(keys), .config_size = sizeof(type)
 
+/* The row of a transport's rate limit, notify.<name>.rate_per_s (an int64_t
+ * `field` of `st`; the descriptor's rate_key names it): at most this many
+ * `what` ("emails a second"), the rest wait in the queue; 0 (the default)
+ * for no limit. */
+#define NOTIFY_CFG_RATE(st, field, name, what)                                                     \
+    CH_CFG_INT(st, field, "notify." name ".rate_per_s", "0",                                       \
+               "at most this many " what "; more wait in the queue. 0: no limit", 0, 100000)
+
 /* The field of t's setting `key` inside cfg (its own struct), or NULL when
  * key is NULL or not one of t's keys. */
 const void *notify_transport_setting(const notify_transport *t, const void *cfg, const char *key);
@@ -153,18 +161,6 @@ typedef struct {
  * notify_transport_ctx of cfg and rt. Returns 0 or CH_ENOMEM with errstr. */
 int notify_transport_ctx_new(void **tctx, size_t size, const void *cfg, ch_runtime *rt,
                              char *errstr, size_t errstr_size);
-
-/* For check(): CH_EINVAL with a sentence naming `key` when a channel is
- * routed to the transport and `url` starts with neither scheme (`shape`
- * says what is wanted: "an http:// or https:// URL"). */
-int notify_transport_check_url(const notify_transport_use *use, const char *name, const char *key,
-                               const char *url, const char *scheme, const char *scheme_tls,
-                               const char *shape, char *errstr, size_t errstr_size);
-
-/* For check(): CH_EINVAL unless the timeout `key` ends at least 1 s inside
- * notify.lease_ms, or a slow send could be taken over and sent twice. */
-int notify_transport_check_timeout(const notify_transport_use *use, const char *key,
-                                   int64_t timeout_ms, char *errstr, size_t errstr_size);
 
 /* main.c's table, NULL-terminated, and what the rest of the service asks of it. */
 #define NOTIFY_MAX_TRANSPORTS 8

@@ -2,34 +2,35 @@
  * libcurl multi driven by libevent (see curl_loop.h). One struct event per
  * socket curl watches, kept as the socket's curl_multi_assign() pointer, and
  * one timer. Finished transfers are collected after every socket action.
- * Below the adapter, what the SMTP and HTTP transports share: their context
- * and life cycle, and the start and end of one send.
+ * A running send is its own list entry (CURLOPT_PRIVATE points at it), so
+ * starting one allocates nothing beyond the send.
  */
 #include "curl_loop.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "charter/errors.h"
 #include "charter/runtime.h"
-#include "list.h"
-
-typedef struct {
-    notify_link link; /* first: in notify_curl.transfers */
-    notify_curl_done_fn done;
-    notify_curl_drop_fn drop;
-    void *opaque;
-    CURL *easy;
-} transfer;
 
 struct notify_curl {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
     int running;
-    notify_link *transfers;
+    notify_link *sends; /* started, not yet done */
 };
+
+static void
+send_free(notify_curl_send *s)
+{
+    curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->list);
+    free(s->payload);
+    free(s);
+}
 
 static void
 collect(notify_curl *c)
@@ -41,15 +42,14 @@ collect(notify_curl *c)
             continue;
         CURL *easy = msg->easy_handle;
         CURLcode rc = msg->data.result;
-        transfer *t = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+        notify_curl_send *s = NULL;
+        long code = 0;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
         curl_multi_remove_handle(c->multi, easy);
-        if (t) {
-            notify_list_remove(&c->transfers, &t->link);
-            notify_curl_done_fn done = t->done;
-            void *opaque = t->opaque;
-            free(t);
-            done(opaque, easy, rc);
+        if (s) {
+            notify_list_remove(&c->sends, &s->link);
+            s->done(s, rc, code);
         }
     }
 }
@@ -118,8 +118,33 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-notify_curl *
-notify_curl_new(struct event_base *base)
+static void
+cancel_all(notify_curl *c)
+{
+    while (c->sends) {
+        notify_curl_send *s = (notify_curl_send *)c->sends;
+        notify_list_remove(&c->sends, &s->link);
+        curl_multi_remove_handle(c->multi, s->easy);
+        send_free(s);
+    }
+}
+
+static void
+multi_free(notify_curl *c)
+{
+    if (c->multi) {
+        cancel_all(c);
+        curl_multi_cleanup(c->multi);
+    }
+    if (c->timer)
+        event_free(c->timer);
+    free(c);
+    curl_global_cleanup();
+}
+
+/* NULL on ENOMEM or when curl cannot be set up. */
+static notify_curl *
+multi_new(struct event_base *base)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
@@ -131,68 +156,15 @@ notify_curl_new(struct event_base *base)
     c->base = base;
     c->multi = curl_multi_init();
     c->timer = evtimer_new(base, on_timer, c);
-    if (!c->multi || !c->timer)
-        goto err;
+    if (!c->multi || !c->timer) {
+        multi_free(c);
+        return NULL;
+    }
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     return c;
-err:
-    notify_curl_free(c);
-    return NULL;
-}
-
-int
-notify_curl_add(notify_curl *c, CURL *easy, notify_curl_done_fn done, notify_curl_drop_fn drop,
-                void *opaque)
-{
-    transfer *t = malloc(sizeof(*t));
-    if (!t)
-        return CH_ENOMEM;
-    *t = (transfer){.done = done, .drop = drop, .opaque = opaque, .easy = easy};
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-    if (curl_multi_add_handle(c->multi, easy) != CURLM_OK) {
-        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-        free(t);
-        return CH_ENOMEM;
-    }
-    notify_list_push(&c->transfers, &t->link);
-    return 0;
-}
-
-void
-notify_curl_run_now(notify_curl *c)
-{
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &c->running);
-    collect(c);
-}
-
-void
-notify_curl_cancel_all(notify_curl *c)
-{
-    while (c && c->transfers) {
-        transfer *t = (transfer *)c->transfers;
-        notify_list_remove(&c->transfers, &t->link);
-        curl_multi_remove_handle(c->multi, t->easy);
-        t->drop(t->opaque);
-        free(t);
-    }
-}
-
-void
-notify_curl_free(notify_curl *c)
-{
-    if (!c)
-        return;
-    if (c->multi) {
-        notify_curl_cancel_all(c);
-        curl_multi_cleanup(c->multi);
-    }
-    if (c->timer)
-        event_free(c->timer);
-    free(c);
-    curl_global_cleanup();
 }
 
 int
@@ -203,7 +175,7 @@ notify_curl_transport_init(void **tctx, const void *cfg, ch_runtime *rt, char *e
     int rc =
         notify_transport_ctx_new(&ctx, sizeof(notify_curl_transport), cfg, rt, errstr, errstr_size);
     notify_curl_transport *t = ctx;
-    if (rc == 0 && !(t->curl = notify_curl_new(ch_runtime_base(rt)))) {
+    if (rc == 0 && !(t->curl = multi_new(ch_runtime_base(rt)))) {
         free(t);
         snprintf(errstr, errstr_size, "libcurl could not be set up");
         return CH_EIO;
@@ -215,7 +187,7 @@ notify_curl_transport_init(void **tctx, const void *cfg, ch_runtime *rt, char *e
 void
 notify_curl_transport_cancel_all(void *tctx)
 {
-    notify_curl_cancel_all(((notify_curl_transport *)tctx)->curl);
+    cancel_all(((notify_curl_transport *)tctx)->curl);
 }
 
 void
@@ -223,44 +195,59 @@ notify_curl_transport_fini(void *tctx)
 {
     notify_curl_transport *t = tctx;
     if (t)
-        notify_curl_free(t->curl);
+        multi_free(t->curl);
     free(t);
 }
 
+void
+notify_curl_run_now(notify_curl_transport *t)
+{
+    curl_multi_socket_action(t->curl->multi, CURL_SOCKET_TIMEOUT, 0, &t->curl->running);
+    collect(t->curl);
+}
+
 notify_curl_send *
-notify_curl_send_new(size_t size, notify_sent_fn sent, void *opaque)
+notify_curl_send_new(size_t size, const char *url, int64_t timeout_ms, notify_curl_done_fn done,
+                     notify_sent_fn sent, void *opaque)
 {
     notify_curl_send *s = calloc(1, size);
     if (s && !(s->easy = curl_easy_init())) {
         free(s);
         return NULL;
     }
-    if (s) {
-        s->sent = sent;
-        s->opaque = opaque;
-    }
+    if (!s)
+        return NULL;
+    s->done = done;
+    s->sent = sent;
+    s->opaque = opaque;
+    curl_easy_setopt(s->easy, CURLOPT_URL, url);
+    curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     return s;
 }
 
 void
-notify_curl_send_free(void *send)
+notify_curl_send_list_add(notify_curl_send *s, const char *line)
 {
-    notify_curl_send *s = send;
-    if (!s)
-        return;
-    curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->list);
-    free(s->payload);
-    free(s);
+    struct curl_slist *l = curl_slist_append(s->list, line);
+    if (l)
+        s->list = l;
+    else
+        s->list_failed = 1;
 }
 
 int
-notify_curl_send_start(notify_curl_transport *t, notify_curl_send *s, notify_curl_done_fn done)
+notify_curl_send_start(notify_curl_transport *t, notify_curl_send *s)
 {
-    int rc = notify_curl_add(t->curl, s->easy, done, notify_curl_send_free, s);
-    if (rc != 0)
-        notify_curl_send_free(s);
-    return rc;
+    if (!s->payload || s->list_failed ||
+        curl_multi_add_handle(t->curl->multi, s->easy) != CURLM_OK) {
+        send_free(s);
+        return CH_ENOMEM;
+    }
+    notify_list_push(&t->curl->sends, &s->link);
+    return 0;
 }
 
 void
@@ -269,6 +256,29 @@ notify_curl_send_end(notify_curl_send *s, notify_result r, int64_t retry_after_m
 {
     notify_sent_fn sent = s->sent;
     void *opaque = s->opaque;
-    notify_curl_send_free(s);
+    send_free(s);
     sent(opaque, r, retry_after_ms, reason);
+}
+
+int
+notify_curl_check(const notify_curl_config *c, const notify_transport_use *use, const char *name,
+                  const char *shape, char *errstr, size_t errstr_size)
+{
+    char scheme[32], scheme_tls[32];
+    snprintf(scheme, sizeof(scheme), "%s://", name);
+    snprintf(scheme_tls, sizeof(scheme_tls), "%ss://", name);
+    if (use->channels && strncmp(c->url, scheme, strlen(scheme)) != 0 &&
+        strncmp(c->url, scheme_tls, strlen(scheme_tls)) != 0) {
+        snprintf(errstr, errstr_size, "notify.%s.url must be %s when a channel uses %s (is '%s')",
+                 name, shape, name, c->url);
+        return CH_EINVAL;
+    }
+    if (use->lease_ms < c->timeout_ms + 1000) {
+        snprintf(errstr, errstr_size,
+                 "notify.lease_ms (%lld) must exceed notify.%s.timeout_ms (%lld) by at least "
+                 "1000, or a slow send could be taken over and sent twice",
+                 (long long)use->lease_ms, name, (long long)c->timeout_ms);
+        return CH_EINVAL;
+    }
+    return 0;
 }

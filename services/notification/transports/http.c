@@ -23,10 +23,20 @@
 #include "retry_rules.h"
 #include "transport.h"
 
+/* The gateway's three channels, as its URLs name them. */
+enum { GW_SMS, GW_EMAIL, GW_SOCIAL, GW_NCHANNELS };
+static const char *const gw_channel[GW_NCHANNELS] = {"sms", "email", "social"};
+
 typedef struct {
-    char *url, *token, *auth, *api_key, *sms_template, *email_template, *social_template;
-    int64_t timeout_ms, rate_per_s;
+    notify_curl_config curl;
+    char *token, *auth, *api_key;
+    char *template_id[GW_NCHANNELS]; /* by GW_* */
 } http_config;
+
+/* The row of a channel's notify.http.<channel>_template_id. */
+#define TEMPLATE_KEY(gw, channel, what)                                                            \
+    CH_CFG_STR(http_config, template_id[gw], "notify.http." channel "_template_id", "",            \
+               "template_id sent with " what)
 
 static int
 validate_auth(const char *text, char *errstr, size_t errstr_size)
@@ -39,8 +49,8 @@ validate_auth(const char *text, char *errstr, size_t errstr_size)
 }
 
 static const ch_config_entry http_keys[] = {
-    CH_CFG_STR(
-        http_config, url, "notify.http.url", "",
+    NOTIFY_CURL_CFG_URL(
+        http_config, "http",
         "gateway base URL; requests go to <url>/v2/notifications/{sms,email,social} (required "
         "when a channel uses http)"),
     CH_CFG_STR(http_config, token, "notify.http.token", "",
@@ -53,18 +63,11 @@ static const ch_config_entry http_keys[] = {
     CH_CFG_STR(http_config, api_key, "notify.http.api_key", "",
                "GOV.UK Notify API key, {key_name}-{service_id}-{secret_key} (notify.http.auth = "
                "notify-jwt); a secret: set it from the environment, it is never logged"),
-    CH_CFG_STR(http_config, sms_template, "notify.http.sms_template_id", "",
-               "template_id sent with text messages (a Notify template of ((body)))"),
-    CH_CFG_STR(http_config, email_template, "notify.http.email_template_id", "",
-               "template_id sent with email (a Notify template of ((subject)) and ((body)))"),
-    CH_CFG_STR(http_config, social_template, "notify.http.social_template_id", "",
-               "template_id sent with social media replies"),
-    CH_CFG_INT(http_config, timeout_ms, "notify.http.timeout_ms", "15000",
-               "give up on one gateway request after this long", 100, 600000),
-    CH_CFG_INT(http_config, rate_per_s, "notify.http.rate_per_s", "0",
-               "at most this many gateway requests a second (GOV.UK Notify allows 3,000 a "
-               "minute: 50); more wait in the queue. 0: no limit",
-               0, 100000),
+    TEMPLATE_KEY(GW_SMS, "sms", "text messages (a Notify template of ((body)))"),
+    TEMPLATE_KEY(GW_EMAIL, "email", "email (a Notify template of ((subject)) and ((body)))"),
+    TEMPLATE_KEY(GW_SOCIAL, "social", "social media replies"),
+    NOTIFY_CURL_CFG_LIMITS(http_config, "http", "15000", "one gateway request",
+                           "gateway requests a second (GOV.UK Notify allows 3,000 a minute: 50)"),
 };
 
 /* One request on its way. */
@@ -100,11 +103,9 @@ discard(char *buf, size_t size, size_t nitems, void *opaque)
 }
 
 static void
-done(void *opaque, CURL *easy, CURLcode rc)
+done(notify_curl_send *s, CURLcode rc, long status)
 {
-    http_send *a = opaque;
-    long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    http_send *a = (http_send *)s;
     notify_result r = notify_classify_http(rc == CURLE_OK, status);
     char why[300] = "";
     if (rc != CURLE_OK)
@@ -145,13 +146,10 @@ http_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, 
     (void)commit; /* every request carries its idempotency reference */
     notify_curl_transport *t = tctx;
     const http_config *cfg = t->base.cfg;
-    const char *channel = strcmp(m->channel, "email") == 0 ? "email"
-                          : strcmp(m->channel, "sms") == 0 ? "sms"
-                                                           : "social";
-    const char *tmpl = strcmp(channel, "email") == 0 ? cfg->email_template
-                       : strcmp(channel, "sms") == 0 ? cfg->sms_template
-                                                     : cfg->social_template;
-    if (!m->to[0] && strcmp(channel, "social") != 0) {
+    unsigned bit = notify_channel_bit(m->channel); /* anything else goes as social */
+    int gw = bit == NOTIFY_CH_EMAIL ? GW_EMAIL : bit == NOTIFY_CH_SMS ? GW_SMS : GW_SOCIAL;
+    const char *channel = gw_channel[gw], *tmpl = cfg->template_id[gw];
+    if (!m->to[0] && gw != GW_SOCIAL) {
         sent(opaque, NOTIFY_PERM, -1, "no address or number for the recipient");
         return 0;
     }
@@ -163,47 +161,38 @@ http_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, 
     }
     if (rc != 0)
         return rc;
-    http_send *a = (http_send *)notify_curl_send_new(sizeof(*a), sent, opaque);
+    snprintf(url, sizeof(url), "%s/v2/notifications/%s", cfg->curl.url, channel);
+    http_send *a = (http_send *)notify_curl_send_new(sizeof(*a), url, cfg->curl.timeout_ms, done,
+                                                     sent, opaque);
     if (!a)
         return CH_ENOMEM;
     a->retry_after_ms = -1;
     a->base.payload = notify_http_body(channel, m->to, tmpl, m->id, m->reference, m->case_id,
                                        m->subject, m->body);
-    snprintf(url, sizeof(url), "%s/v2/notifications/%s", cfg->url, channel);
     snprintf(key, sizeof(key), "Idempotency-Key: %s", m->id);
-    struct curl_slist **h = &a->base.list;
-    if (!a->base.payload || !(*h = curl_slist_append(NULL, "Content-Type: application/json")) ||
-        !curl_slist_append(*h, key) || (auth[0] && !curl_slist_append(*h, auth))) {
-        notify_curl_send_free(a);
-        return CH_ENOMEM;
-    }
+    notify_curl_send_list_add(&a->base, "Content-Type: application/json");
+    notify_curl_send_list_add(&a->base, key);
+    if (auth[0])
+        notify_curl_send_list_add(&a->base, auth);
     CURL *e = a->base.easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->base.list);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, a->base.payload);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(a->base.payload));
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-    return notify_curl_send_start(t, &a->base, done);
+    return notify_curl_send_start(t, &a->base);
 }
 
 static int
 http_check(const void *config, const notify_transport_use *use, char *errstr, size_t errstr_size)
 {
     const http_config *cfg = config;
-    int rc =
-        notify_transport_check_url(use, "http", "notify.http.url", cfg->url, "http://", "https://",
-                                   "an http:// or https:// URL", errstr, errstr_size);
+    int rc = notify_curl_check(&cfg->curl, use, "http", "an http:// or https:// URL", errstr,
+                               errstr_size);
     char service_id[37], secret[37];
     if (rc == 0 && use->channels && strcmp(cfg->auth, "notify-jwt") == 0)
         rc = notify_api_key_split(cfg->api_key, "notify.http.api_key", service_id, secret, errstr,
                                   errstr_size);
-    if (rc == 0)
-        rc = notify_transport_check_timeout(use, "notify.http.timeout_ms", cfg->timeout_ms, errstr,
-                                            errstr_size);
     return rc;
 }
 

@@ -24,10 +24,7 @@ typedef struct {
 static const ch_config_entry kafka_keys[] = {
     CH_CFG_STR(kafka_config, topic, "notify.handoff_topic", "charter.notify.handoff.{channel}.v1",
                "Kafka hand-off topic; {channel} becomes email, sms or social"),
-    CH_CFG_INT(kafka_config, rate_per_s, "notify.kafka.rate_per_s", "0",
-               "at most this many hand-off records a second; more wait in the queue. 0: no "
-               "limit",
-               0, 100000),
+    NOTIFY_CFG_RATE(kafka_config, rate_per_s, "kafka", "hand-off records a second"),
 };
 
 /* A record whose delivery report has not come yet. */

@@ -25,14 +25,14 @@
 #include "transport.h"
 
 typedef struct {
-    char *url, *username, *password, *from, *ca_file;
+    notify_curl_config curl;
+    char *username, *password, *from, *ca_file;
     int starttls, resend_unknown;
-    int64_t timeout_ms, rate_per_s;
 } smtp_config;
 
 static const ch_config_entry smtp_keys[] = {
-    CH_CFG_STR(
-        smtp_config, url, "notify.smtp.url", "",
+    NOTIFY_CURL_CFG_URL(
+        smtp_config, "smtp",
         "mail server, smtp://host:587 or smtps://host:465 (required when a channel uses smtp)"),
     CH_CFG_BOOL(smtp_config, starttls, "notify.smtp.starttls", "false",
                 "require STARTTLS on smtp:// (smtps:// is TLS from the start)"),
@@ -46,12 +46,8 @@ static const ch_config_entry smtp_keys[] = {
                "envelope and From: address, e.g. noreply@council.example (required with smtp)"),
     CH_CFG_STR(smtp_config, ca_file, "notify.smtp.ca_file", "",
                "CA bundle for the mail server's certificate; empty: the system's"),
-    CH_CFG_INT(smtp_config, timeout_ms, "notify.smtp.timeout_ms", "30000",
-               "give up on one SMTP conversation after this long", 100, 600000),
-    CH_CFG_INT(smtp_config, rate_per_s, "notify.smtp.rate_per_s", "0",
-               "at most this many emails a second through SMTP (a token bucket of one "
-               "second's worth); more wait in the queue. 0: no limit",
-               0, 100000),
+    NOTIFY_CURL_CFG_LIMITS(smtp_config, "smtp", "30000", "one SMTP conversation",
+                           "emails a second through SMTP (a token bucket of one second's worth)"),
 };
 
 enum { COMMIT_NONE, COMMIT_RECORDING, COMMIT_RECORDED, COMMIT_FAILED };
@@ -103,9 +99,9 @@ resume(void *attempt, int recorded)
      * time between "committed" and the mark leaving is the only window in
      * which a crash loses a message (reported as unknown), so keep it to a
      * Redis reply. a may be freed by this call. */
-    notify_curl *c = a->s->curl;
+    notify_curl_transport *s = a->s;
     curl_easy_pause(a->base.easy, CURLPAUSE_CONT);
-    notify_curl_run_now(c);
+    notify_curl_run_now(s);
 }
 
 static size_t
@@ -137,11 +133,9 @@ read_body(char *buf, size_t size, size_t nitems, void *opaque)
 }
 
 static void
-done(void *opaque, CURL *easy, CURLcode rc)
+done(notify_curl_send *s, CURLcode rc, long code)
 {
-    smtp_send *a = opaque;
-    long code = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    smtp_send *a = (smtp_send *)s;
     if (a->commit_state == COMMIT_RECORDING) {
         a->deferred = 1;
         a->deferred_rc = rc;
@@ -171,31 +165,25 @@ smtp_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, 
         sent(opaque, NOTIFY_PERM, -1, "no email address for the recipient");
         return 0;
     }
-    smtp_send *a = (smtp_send *)notify_curl_send_new(sizeof(*a), sent, opaque);
+    smtp_send *a = (smtp_send *)notify_curl_send_new(sizeof(*a), cfg->curl.url,
+                                                     cfg->curl.timeout_ms, done, sent, opaque);
     if (!a)
         return CH_ENOMEM;
     a->s = s;
     a->commit = commit;
     a->base.payload = notify_mime_message(cfg->from, m->to, m->subject, m->body, m->message_id,
                                           ch_time_now_ms() / 1000);
+    a->len = a->base.payload ? strlen(a->base.payload) : 0;
     char addr[512], from[512];
     snprintf(addr, sizeof(addr), "<%s>", m->to);
     snprintf(from, sizeof(from), "<%s>", cfg->from);
-    if (!a->base.payload || !(a->base.list = curl_slist_append(NULL, addr))) {
-        notify_curl_send_free(a);
-        return CH_ENOMEM;
-    }
-    a->len = strlen(a->base.payload);
+    notify_curl_send_list_add(&a->base, addr);
     CURL *e = a->base.easy;
-    curl_easy_setopt(e, CURLOPT_URL, cfg->url);
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, a->base.list);
     curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
     curl_easy_setopt(e, CURLOPT_READDATA, a);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
     if (cfg->starttls)
         curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (cfg->ca_file[0])
@@ -204,24 +192,20 @@ smtp_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, 
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->password);
     }
-    return notify_curl_send_start(s, &a->base, done);
+    return notify_curl_send_start(s, &a->base);
 }
 
 static int
 smtp_check(const void *config, const notify_transport_use *use, char *errstr, size_t errstr_size)
 {
     const smtp_config *cfg = config;
-    int rc =
-        notify_transport_check_url(use, "smtp", "notify.smtp.url", cfg->url, "smtp://", "smtps://",
-                                   "smtp://host:port or smtps://host:port", errstr, errstr_size);
+    int rc = notify_curl_check(&cfg->curl, use, "smtp", "smtp://host:port or smtps://host:port",
+                               errstr, errstr_size);
     if (rc == 0 && use->channels && !strchr(cfg->from, '@')) {
         snprintf(errstr, errstr_size,
                  "notify.smtp.from must be an address such as noreply@council.example");
         rc = CH_EINVAL;
     }
-    if (rc == 0)
-        rc = notify_transport_check_timeout(use, "notify.smtp.timeout_ms", cfg->timeout_ms, errstr,
-                                            errstr_size);
     return rc;
 }
 
