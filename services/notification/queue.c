@@ -98,7 +98,8 @@ struct notify_queue {
     struct event *kick;
     struct event *wake; /* when the earliest message held for a rate limit may go */
     notify_bucket rate[NOTIFY_MAX_TRANSPORTS];
-    int in_flight, claiming, stopping;
+    int in_flight, stopping;
+    int claiming;      /* a claim is on its way for this many (0: none) */
     notify_link *jobs; /* claimed, not yet settled on record */
 };
 
@@ -483,18 +484,11 @@ start_job(notify_queue *q, const char *member)
         job_free(j);
 }
 
-typedef struct {
-    notify_queue *q;
-    int asked;
-} claim_ctx;
-
 static void
 claimed(void *opaque, redisReply *reply)
 {
-    claim_ctx *c = opaque;
-    notify_queue *q = c->q;
-    int asked = c->asked;
-    free(c);
+    notify_queue *q = opaque;
+    int asked = q->claiming;
     q->claiming = 0;
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
@@ -518,22 +512,15 @@ claim_more(notify_queue *q)
     int room = (int)n->cfg->max_in_flight - q->in_flight;
     if (room <= 0)
         return;
-    claim_ctx *c = malloc(sizeof(*c));
-    if (!c)
-        return;
-    c->q = q;
-    c->asked = room;
     int64_t now = ch_time_now_ms();
     char snow[32], slease[32], sroom[16];
     snprintf(snow, sizeof(snow), "%lld", (long long)now);
     snprintf(slease, sizeof(slease), "%lld", (long long)(now + n->cfg->lease_ms));
     snprintf(sroom, sizeof(sroom), "%d", room);
     const char *argv[] = {NOTIFY_QUEUE_KEY, snow, slease, sroom};
-    q->claiming = 1;
-    if (ch_redis_script_call(q->claim, claimed, c, 1, (int)CH_COUNTOF(argv), argv, NULL) != 0) {
+    q->claiming = room;
+    if (ch_redis_script_call(q->claim, claimed, q, 1, (int)CH_COUNTOF(argv), argv, NULL) != 0)
         q->claiming = 0;
-        free(c);
-    }
 }
 
 /* ---- putting ---- */
