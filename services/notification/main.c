@@ -160,37 +160,28 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
 {
     const notify_config *cfg = config;
     notify *n = calloc(1, sizeof(*n));
-    if (!n) {
+    int rc = CH_ENOMEM;
+    if (!n || !(n->templates = notify_tcache_new()) ||
+        ch_metrics_register(rt, metrics, CH_COUNTOF(metrics), n) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
-        return CH_ENOMEM;
+        goto err;
     }
     n->rt = rt;
     n->cfg = cfg;
     n->table = transports;
     srandom((unsigned)(ch_time_now_ms() ^ (int64_t)getpid()));
-    int rc = start_transports(n, config, errstr, errstr_size);
-    if (rc != 0)
-        goto err;
     char tzerr[256];
+    if ((rc = start_transports(n, config, errstr, errstr_size)) != 0)
+        goto err;
     if (!(n->default_tz = ch_tz_load(cfg->timezone, NULL, tzerr, sizeof(tzerr)))) {
         snprintf(errstr, errstr_size, "notify.timezone: %s", tzerr);
         rc = CH_EINVAL;
         goto err;
     }
-    if (cfg->template_dir[0] &&
-        (rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0)
+    if ((cfg->template_dir[0] &&
+         (rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0) ||
+        (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
         goto err;
-    rc = CH_ENOMEM;
-    if (!(n->templates = notify_tcache_new())) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto err;
-    }
-    if ((rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
-        goto err;
-    if ((rc = ch_metrics_register(rt, metrics, CH_COUNTOF(metrics), n)) != 0) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto err;
-    }
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");
     CH_LOG_INFO(ch_runtime_log(rt), "notification ready", CH_STR("templates", cfg->template_dir),
