@@ -177,3 +177,18 @@ notify_retry_after_ms(const char *value, int64_t now_s)
     int64_t t = ch_day_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
     return t > now_s ? (t - now_s) * 1000 : 0;
 }
+
+int
+notify_retry_after_header(const char *line, size_t len, int64_t now_s, int64_t *ms)
+{
+    static const char name[] = "retry-after:";
+    size_t nl = sizeof(name) - 1;
+    if (len <= sizeof(name) || strncasecmp(line, name, nl) != 0)
+        return 0;
+    char v[128];
+    size_t vl = len - nl < sizeof(v) ? len - nl : sizeof(v) - 1;
+    memcpy(v, line + nl, vl);
+    v[vl] = '\0';
+    *ms = notify_retry_after_ms(v, now_s);
+    return 1;
+}

@@ -88,4 +88,12 @@ notify_result notify_classify_smtp(int curl_ok, long smtp_code, int data_done);
  */
 int64_t notify_retry_after_ms(const char *value, int64_t now_s);
 
+/*
+ * One raw header line as curl hands it over (len bytes, not NUL-terminated,
+ * ending in CRLF): when it is Retry-After (any case), *ms becomes its
+ * notify_retry_after_ms and 1 is returned; otherwise *ms is left alone and
+ * 0 is returned.
+ */
+int notify_retry_after_header(const char *line, size_t len, int64_t now_s, int64_t *ms);
+
 #endif

@@ -158,6 +158,18 @@ retry_after_forms(void **state)
     assert_int_equal(notify_retry_after_ms("soon", 0), -1);
     assert_int_equal(notify_retry_after_ms("3 days", 0), -1);
     assert_int_equal(notify_retry_after_ms(NULL, 0), -1);
+    /* As curl hands the header lines over: not NUL-terminated, any case. */
+    static const char seven[] = "rEtRy-AfTeR: 7\r\nX", later[] = "Retry-After: later\r\n",
+                      other[] = "Content-Type: text/plain\r\n", bare[] = "Retry-After:";
+    int64_t ms = 42;
+    assert_int_equal(notify_retry_after_header(seven, sizeof(seven) - 2, 0, &ms), 1);
+    assert_int_equal(ms, 7000);
+    assert_int_equal(notify_retry_after_header(later, sizeof(later) - 1, 0, &ms), 1);
+    assert_int_equal(ms, -1);
+    ms = 42;
+    assert_int_equal(notify_retry_after_header(other, sizeof(other) - 1, 0, &ms), 0);
+    assert_int_equal(notify_retry_after_header(bare, sizeof(bare) - 1, 0, &ms), 0);
+    assert_int_equal(ms, 42);
 }
 
 /* The rate limit: a full bucket goes at once, then one a refill interval;

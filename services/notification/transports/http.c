@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "charter/errors.h"
 #include "charter/runtime.h"
@@ -79,19 +78,9 @@ typedef struct {
 static size_t
 on_header(char *buf, size_t size, size_t nitems, void *opaque)
 {
-    http_send *a = opaque;
-    size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    if (n > sizeof(name) && strncasecmp(buf, name, sizeof(name) - 1) == 0) {
-        char v[128];
-        size_t vl = n - (sizeof(name) - 1);
-        if (vl >= sizeof(v))
-            vl = sizeof(v) - 1;
-        memcpy(v, buf + sizeof(name) - 1, vl);
-        v[vl] = '\0';
-        a->retry_after_ms = notify_retry_after_ms(v, ch_time_now_ms() / 1000);
-    }
-    return n;
+    notify_retry_after_header(buf, size * nitems, ch_time_now_ms() / 1000,
+                              &((http_send *)opaque)->retry_after_ms);
+    return size * nitems;
 }
 
 static size_t
