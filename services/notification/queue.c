@@ -456,7 +456,7 @@ loaded(void *opaque, redisReply *reply)
         return;
     }
     const notify_slot *s = &n->slot[j->slot];
-    int rc = s->t->send(s->ctx, &j->msg, commit, sent, j);
+    int rc = s->t->send(s->ctx, &j->msg, (notify_reply){sent, commit, j});
     if (rc != 0)
         sent(j, NOTIFY_TEMP, -1, ch_strerror(rc));
 }

@@ -94,6 +94,22 @@ typedef void (*notify_resume_fn)(void *attempt, int recorded);
  */
 typedef void (*notify_commit_fn)(void *opaque, notify_resume_fn resume, void *attempt);
 
+/* Where one send answers, kept by the transport for as long as the send
+ * runs: sent exactly once, commit at most once before it (only a transport
+ * with a point of no return calls it); both get opaque. */
+typedef struct {
+    notify_sent_fn sent;
+    notify_commit_fn commit;
+    void *opaque;
+} notify_reply;
+
+/* Gives the send's answer (see notify_sent_fn). */
+static inline void
+notify_reply_sent(notify_reply reply, notify_result r, int64_t retry_after_ms, const char *reason)
+{
+    reply.sent(reply.opaque, r, retry_after_ms, reason);
+}
+
 /* Which channels the configuration routes to a transport (check()). */
 typedef struct {
     unsigned channels; /* NOTIFY_CH_* bits routed to it; 0: configured but unused */
@@ -118,10 +134,9 @@ typedef struct notify_transport {
     /* Creates its context (*tctx), borrowing cfg and rt for its lifetime. Returns 0, or a
      * CH_E* code with errstr set. */
     int (*init)(void **tctx, const void *cfg, ch_runtime *rt, char *errstr, size_t errstr_size);
-    /* Starts sending m. Returns 0: sent() runs exactly once, now or later; commit may be
-     * called first (at most once). Returns CH_E*: neither ever runs. */
-    int (*send)(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
-                void *opaque);
+    /* Starts sending m. Returns 0: reply.sent runs exactly once, now or later; reply.commit
+     * may be called first (at most once). Returns CH_E*: neither ever runs. */
+    int (*send)(void *tctx, const notify_message *m, notify_reply reply);
     /* Shutdown, after Kafka and Redis have closed: drops every send still running without
      * calling its sent(). NULL when no send outlives send() (the file transport). */
     void (*cancel_all)(void *tctx);

@@ -263,7 +263,7 @@ file_transport_through_its_descriptor(void **state)
         .customer = 1,
     };
     answer a = {0};
-    assert_int_equal(t->send(ctx, &m, no_commit, on_sent, &a), 0);
+    assert_int_equal(t->send(ctx, &m, (notify_reply){on_sent, no_commit, &a}), 0);
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.r, NOTIFY_SENT);
     assert_null(t->cancel_all); /* nothing outlives send() */

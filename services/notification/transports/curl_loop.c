@@ -208,7 +208,7 @@ notify_curl_run_now(notify_curl_transport *t)
 
 notify_curl_send *
 notify_curl_send_new(size_t size, const char *url, int64_t timeout_ms, notify_curl_done_fn done,
-                     notify_sent_fn sent, void *opaque)
+                     notify_reply reply)
 {
     notify_curl_send *s = calloc(1, size);
     if (s && !(s->easy = curl_easy_init())) {
@@ -218,8 +218,7 @@ notify_curl_send_new(size_t size, const char *url, int64_t timeout_ms, notify_cu
     if (!s)
         return NULL;
     s->done = done;
-    s->sent = sent;
-    s->opaque = opaque;
+    s->reply = reply;
     curl_easy_setopt(s->easy, CURLOPT_URL, url);
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -254,10 +253,9 @@ void
 notify_curl_send_end(notify_curl_send *s, notify_result r, int64_t retry_after_ms,
                      const char *reason)
 {
-    notify_sent_fn sent = s->sent;
-    void *opaque = s->opaque;
+    notify_reply reply = s->reply;
     send_free(s);
-    sent(opaque, r, retry_after_ms, reason);
+    notify_reply_sent(reply, r, retry_after_ms, reason);
 }
 
 int

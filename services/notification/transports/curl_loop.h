@@ -95,18 +95,17 @@ struct notify_curl_send {
     char *payload;           /* owned; NULL: it could not be built */
     int list_failed;         /* a line could not be added to list */
     notify_curl_done_fn done;
-    notify_sent_fn sent;
-    void *opaque;
+    notify_reply reply;
 };
 
 /*
  * `size` zeroed bytes starting with a notify_curl_send: a new easy handle
  * for url that gives up after timeout_ms (connecting included) and raises
- * no signal, with done, sent and opaque kept. NULL on ENOMEM (nothing is
+ * no signal, with done and reply kept. NULL on ENOMEM (nothing is
  * answered).
  */
 notify_curl_send *notify_curl_send_new(size_t size, const char *url, int64_t timeout_ms,
-                                       notify_curl_done_fn done, notify_sent_fn sent, void *opaque);
+                                       notify_curl_done_fn done, notify_reply reply);
 
 /* Appends a line to s->list; a failure is kept for notify_curl_send_start. */
 void notify_curl_send_list_add(notify_curl_send *s, const char *line);

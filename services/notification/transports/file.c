@@ -79,10 +79,8 @@ append(const char *path, const char *text)
 }
 
 static int
-file_send(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
-          void *opaque)
+file_send(void *tctx, const notify_message *m, notify_reply reply)
 {
-    (void)commit; /* a repeat in a file is harmless */
     notify_transport_ctx *fs = tctx;
     const file_config *cfg = fs->cfg;
     json_t *line = record_of(m);
@@ -97,7 +95,8 @@ file_send(void *tctx, const notify_message *m, notify_commit_fn commit, notify_s
     if (rc != 0)
         CH_LOG_ERROR(ch_runtime_log(fs->rt), "outbox write failed", CH_STR("path", path),
                      CH_ERRNO(errno));
-    sent(opaque, rc == 0 ? NOTIFY_SENT : NOTIFY_TEMP, -1, rc == 0 ? "" : "outbox write failed");
+    notify_reply_sent(reply, rc == 0 ? NOTIFY_SENT : NOTIFY_TEMP, -1,
+                      rc == 0 ? "" : "outbox write failed");
     return 0;
 }
 

@@ -129,30 +129,28 @@ authorization(const http_config *cfg, char *buf, size_t bufsz, char *why, size_t
 }
 
 static int
-http_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
-                  void *opaque)
+http_send_message(void *tctx, const notify_message *m, notify_reply reply)
 {
-    (void)commit; /* every request carries its idempotency reference */
     notify_curl_transport *t = tctx;
     const http_config *cfg = t->base.cfg;
     unsigned bit = notify_channel_bit(m->channel); /* anything else goes as social */
     int gw = bit == NOTIFY_CH_EMAIL ? GW_EMAIL : bit == NOTIFY_CH_SMS ? GW_SMS : GW_SOCIAL;
     const char *channel = gw_channel[gw], *tmpl = cfg->template_id[gw];
     if (!m->to[0] && gw != GW_SOCIAL) {
-        sent(opaque, NOTIFY_PERM, -1, "no address or number for the recipient");
+        notify_reply_sent(reply, NOTIFY_PERM, -1, "no address or number for the recipient");
         return 0;
     }
     char url[1024], auth[1024], key[300], why[300];
     int rc = authorization(cfg, auth, sizeof(auth), why, sizeof(why));
     if (rc == CH_EINVAL) {
-        sent(opaque, NOTIFY_PERM, -1, why);
+        notify_reply_sent(reply, NOTIFY_PERM, -1, why);
         return 0;
     }
     if (rc != 0)
         return rc;
     snprintf(url, sizeof(url), "%s/v2/notifications/%s", cfg->curl.url, channel);
-    http_send *a = (http_send *)notify_curl_send_new(sizeof(*a), url, cfg->curl.timeout_ms, done,
-                                                     sent, opaque);
+    http_send *a =
+        (http_send *)notify_curl_send_new(sizeof(*a), url, cfg->curl.timeout_ms, done, reply);
     if (!a)
         return CH_ENOMEM;
     a->retry_after_ms = -1;

@@ -31,8 +31,7 @@ static const ch_config_entry kafka_keys[] = {
 typedef struct {
     notify_link link; /* first: in kafka.records */
     notify_link **records;
-    notify_sent_fn sent;
-    void *opaque;
+    notify_reply reply;
 } record;
 
 typedef struct {
@@ -56,17 +55,14 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
     char why[300] = "";
     if (rc != 0)
         snprintf(why, sizeof(why), "Kafka: %s", errstr ? errstr : "not delivered");
-    notify_sent_fn sent = r->sent;
-    void *o = r->opaque;
+    notify_reply reply = r->reply;
     record_free(r);
-    sent(o, rc == 0 ? NOTIFY_SENT : NOTIFY_TEMP, -1, why);
+    notify_reply_sent(reply, rc == 0 ? NOTIFY_SENT : NOTIFY_TEMP, -1, why);
 }
 
 static int
-kafka_send(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
-           void *opaque)
+kafka_send(void *tctx, const notify_message *m, notify_reply reply)
 {
-    (void)commit; /* every record carries the notification id */
     kafka *k = tctx;
     const kafka_config *cfg = k->base.cfg;
     char topic[256];
@@ -78,7 +74,7 @@ kafka_send(void *tctx, const notify_message *m, notify_commit_fn commit, notify_
     record *r = calloc(1, sizeof(*r));
     if (!r)
         return CH_ENOMEM;
-    *r = (record){.records = &k->records, .sent = sent, .opaque = opaque};
+    *r = (record){.records = &k->records, .reply = reply};
     notify_list_push(&k->records, &r->link);
     Charter__V1__NotificationRequest rq;
     notify_message_request(m, &rq);

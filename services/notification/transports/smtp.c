@@ -63,7 +63,6 @@ typedef struct {
     int deferred;     /* the transfer ended while "committed" was being recorded */
     CURLcode deferred_rc;
     long deferred_code;
-    notify_commit_fn commit;
 } smtp_send;
 
 static void
@@ -118,7 +117,7 @@ read_body(char *buf, size_t size, size_t nitems, void *opaque)
     if (a->commit_state == COMMIT_NONE) {
         a->commit_state = COMMIT_RECORDING;
         a->in_commit = 1;
-        a->commit(a->base.opaque, resume, a);
+        a->base.reply.commit(a->base.reply.opaque, resume, a);
         a->in_commit = 0;
     }
     switch (a->commit_state) {
@@ -146,15 +145,15 @@ done(notify_curl_send *s, CURLcode rc, long code)
 }
 
 static int
-smtp_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, notify_sent_fn sent,
-                  void *opaque)
+smtp_send_message(void *tctx, const notify_message *m, notify_reply reply)
 {
     notify_curl_transport *s = tctx;
     const smtp_config *cfg = s->base.cfg;
     if (m->committed && !cfg->resend_unknown) {
-        sent(opaque, NOTIFY_UNKNOWN, -1,
-             "the service stopped after handing the message to the mail server and before its "
-             "answer");
+        notify_reply_sent(
+            reply, NOTIFY_UNKNOWN, -1,
+            "the service stopped after handing the message to the mail server and before its "
+            "answer");
         return 0;
     }
     if (m->committed)
@@ -162,15 +161,14 @@ smtp_send_message(void *tctx, const notify_message *m, notify_commit_fn commit, 
                     "resending after an unknown outcome (notify.smtp.resend_unknown)",
                     CH_STR("case_id", m->case_id), CH_STR("kind", m->kind_name));
     if (!m->to[0]) {
-        sent(opaque, NOTIFY_PERM, -1, "no email address for the recipient");
+        notify_reply_sent(reply, NOTIFY_PERM, -1, "no email address for the recipient");
         return 0;
     }
     smtp_send *a = (smtp_send *)notify_curl_send_new(sizeof(*a), cfg->curl.url,
-                                                     cfg->curl.timeout_ms, done, sent, opaque);
+                                                     cfg->curl.timeout_ms, done, reply);
     if (!a)
         return CH_ENOMEM;
     a->s = s;
-    a->commit = commit;
     a->base.payload = notify_mime_message(cfg->from, m->to, m->subject, m->body, m->message_id,
                                           ch_time_now_ms() / 1000);
     a->len = a->base.payload ? strlen(a->base.payload) : 0;
