@@ -1,5 +1,7 @@
 /*
- * The queue's two halves on Redis (queue.h has the state machine).
+ * The queue's two halves on Redis (queue.h has the state machine). Both
+ * scripts are ch_redis_script: sent by their SHA-1, reloaded by the runtime
+ * when Redis has lost them.
  *
  * Putting: one Lua script sets the record to "queued", writes the message
  * hash and adds the member, unless a record exists, so a redelivered timer
