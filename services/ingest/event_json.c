@@ -3,11 +3,13 @@
  * so protobuf_c_message_free_unpacked() frees what we built exactly as it
  * frees what it unpacked: one free path for both.
  *
- * Each event type is one row of a table: its name, the fields it accepts and
- * a function that builds its part of the oneof. The envelope fields (type,
- * organisation, occurred_at, gateway_message_id and, in records, case_id) are
- * read once for all of them, so every type refuses unknown fields, names the
- * offending field and treats a missing organisation the same way.
+ * Each event type is one row of a table: its name (the oneof member's, so
+ * CaseEvent's descriptor gives its message) and the table of that part's
+ * fields (key, kind, required, offsetof), which one reader walks; a check
+ * function adds rules across fields where a type has them (appointments). The envelope fields
+ * (type, organisation, occurred_at, gateway_message_id and, in records, case_id) are read once for
+ * all of them, so every type refuses unknown fields, names the offending field and treats a missing
+ * organisation the same way.
  */
 #include "event_json.h"
 
@@ -68,6 +70,7 @@ oom(ch_json_error *err)
 }
 
 /* Field reading: each helper names the field in its error. */
+#define FIELD_NAME_MAX 64
 typedef struct {
     json_t *obj;
     const char *prefix; /* "" or "customer." */
@@ -80,20 +83,44 @@ field_name(const reader *r, const char *key, char *out, size_t outsz)
     snprintf(out, outsz, "%s%s", r->prefix, key);
 }
 
-/* Reads an optional or required string; absent or null leaves *out alone. */
+/* What a JSON value must be, in the words of the wrong_type error. */
+typedef enum { WANT_STRING, WANT_INT, WANT_BOOL } want;
+static const char *const want_words[] = {"a string", "a whole number", "true or false"};
+
+/*
+ * The value of key, its name in field[FIELD_NAME_MAX] for errors. Absent or
+ * null: *v is NULL, which is an error (missing_field) only when the field is
+ * required. Present: it must be what w says (wrong_type).
+ */
 static int
-get_string(reader *r, const char *key, int required, char **out)
+lookup(reader *r, const char *key, int required, want w, char *field, json_t **v)
 {
-    char field[64];
-    field_name(r, key, field, sizeof(field));
-    json_t *v = json_object_get(r->obj, key);
-    if (!v || json_is_null(v)) {
+    field_name(r, key, field, FIELD_NAME_MAX);
+    *v = json_object_get(r->obj, key);
+    if (!*v || json_is_null(*v)) {
+        *v = NULL;
         if (required)
             return failf(r->err, 422, "missing_field", field, "field '%s' is required", field);
         return 0;
     }
-    if (!json_is_string(v))
-        return failf(r->err, 422, "wrong_type", field, "field '%s' must be a string", field);
+    int ok = w == WANT_STRING ? json_is_string(*v)
+             : w == WANT_INT  ? json_is_integer(*v)
+                              : json_is_boolean(*v);
+    if (!ok)
+        return failf(r->err, 422, "wrong_type", field, "field '%s' must be %s", field,
+                     want_words[w]);
+    return 0;
+}
+
+/* Reads an optional or required string; absent or null leaves *out alone. */
+static int
+get_string(reader *r, const char *key, int required, char **out)
+{
+    char field[FIELD_NAME_MAX];
+    json_t *v;
+    int rc = lookup(r, key, required, WANT_STRING, field, &v);
+    if (rc || !v)
+        return rc;
     char *copy = strdup(json_string_value(v));
     if (!copy)
         return oom(r->err);
@@ -108,7 +135,7 @@ get_string(reader *r, const char *key, int required, char **out)
 static int
 get_time(reader *r, const char *key, int required, Charter__V1__Timestamp **out)
 {
-    char field[64];
+    char field[FIELD_NAME_MAX];
     field_name(r, key, field, sizeof(field));
     char *text = NULL;
     if (get_string(r, key, required, &text))
@@ -135,40 +162,29 @@ get_time(reader *r, const char *key, int required, Charter__V1__Timestamp **out)
 static int
 get_bool(reader *r, const char *key, protobuf_c_boolean *out)
 {
-    json_t *v = json_object_get(r->obj, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v)) {
-        char field[64];
-        field_name(r, key, field, sizeof(field));
-        return failf(r->err, 422, "wrong_type", field, "field '%s' must be true or false", field);
-    }
+    char field[FIELD_NAME_MAX];
+    json_t *v;
+    int rc = lookup(r, key, 0, WANT_BOOL, field, &v);
+    if (rc || !v)
+        return rc;
     *out = json_is_true(v);
     return 0;
 }
 
-/* An integer in [min, max]; *present says whether it was given. */
+/* An integer in [min, max]; absent or null leaves *out alone. */
 static int
-get_int(reader *r, const char *key, int required, json_int_t min, json_int_t max, json_int_t *out,
-        int *present)
+get_int(reader *r, const char *key, int required, json_int_t min, json_int_t max, json_int_t *out)
 {
-    char field[64];
-    field_name(r, key, field, sizeof(field));
-    json_t *v = json_object_get(r->obj, key);
-    *present = 0;
-    if (!v || json_is_null(v)) {
-        if (required)
-            return failf(r->err, 422, "missing_field", field, "field '%s' is required", field);
-        return 0;
-    }
-    if (!json_is_integer(v))
-        return failf(r->err, 422, "wrong_type", field, "field '%s' must be a whole number", field);
+    char field[FIELD_NAME_MAX];
+    json_t *v;
+    int rc = lookup(r, key, required, WANT_INT, field, &v);
+    if (rc || !v)
+        return rc;
     json_int_t i = json_integer_value(v);
     if (i < min || i > max)
         return failf(r->err, 422, "invalid_value", field, "field '%s' must be from %lld to %lld",
                      field, (long long)min, (long long)max);
     *out = i;
-    *present = 1;
     return 0;
 }
 
@@ -191,7 +207,7 @@ get_choice(reader *r, const char *key, int required, const char *const *names, i
             return 0;
         }
     }
-    char field[64], list[192] = "";
+    char field[FIELD_NAME_MAX], list[192] = "";
     field_name(r, key, field, sizeof(field));
     for (int i = 0; names[i]; i++) {
         size_t used = strlen(list);
@@ -213,7 +229,7 @@ get_channel(reader *r, const char *key, int required, Charter__V1__Channel *out)
         return 0;
     Charter__V1__Channel ch = ch_channel_from_name(name);
     if (ch == CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED) {
-        char field[64];
+        char field[FIELD_NAME_MAX];
         field_name(r, key, field, sizeof(field));
         failf(r->err, 422, "unknown_channel", field,
               "unknown channel '%.40s' (phone, voicemail, email, letter, online_form, social, "
@@ -237,7 +253,7 @@ get_case_id(reader *r, const char *key, int required, char **out)
         return 0;
     if (s[0] != '\0' && !ch_event_json_valid_case_id(s, strlen(s))) {
         free(s);
-        char field[64];
+        char field[FIELD_NAME_MAX];
         field_name(r, key, field, sizeof(field));
         return failf(r->err, 422, "invalid_value", field,
                      "field '%s' must be 1 to %d letters, digits, '-' or '_'", field,
@@ -249,21 +265,52 @@ get_case_id(reader *r, const char *key, int required, char **out)
     return 0;
 }
 
-/* Refuses any key not in one of the NULL-terminated lists (b may be NULL). */
+/*
+ * A type's own fields, read in table order into its part of the oneof. The
+ * JSON key is the proto field's name; `at` is the member's offsetof.
+ */
+typedef enum {
+    F_STRING,  /* char *, "" when absent */
+    F_TIME,    /* Timestamp *, RFC 3339 */
+    F_BOOL,    /* protobuf_c_boolean, `def` when absent */
+    F_CHANNEL, /* Charter__V1__Channel, by name */
+    F_CASE_ID, /* char *, a usable case id */
+    F_INT,     /* a 32-bit count in [min, max], `def` when absent */
+    F_ENUM,    /* an enum that follows names[]: the first name is 1 */
+    F_NAME     /* char *, a copy of one of names[] */
+} field_kind;
+
+typedef struct {
+    const char *key;
+    field_kind kind;
+    int required;
+    size_t at;
+    const char *const *names; /* F_ENUM, F_NAME */
+    json_int_t min, max;      /* F_INT */
+    size_t max_at;            /* F_INT: an earlier member that is the upper bound, or 0 */
+    int def;                  /* F_INT, F_BOOL */
+} field_spec;
+
+/*
+ * Refuses any key not in one of the NULL-terminated lists nor among the
+ * fields (any of them may be NULL).
+ */
 static int
-check_known(reader *r, const char *const *a, const char *const *b)
+check_known(reader *r, const char *const *a, const char *const *b, const field_spec *fields)
 {
     const char *key;
     json_t *v;
     json_object_foreach(r->obj, key, v)
     {
         int ok = 0;
-        for (const char *const *k = a; *k && !ok; k++)
+        for (const char *const *k = a; k && *k && !ok; k++)
             ok = strcmp(*k, key) == 0;
         for (const char *const *k = b; k && *k && !ok; k++)
             ok = strcmp(*k, key) == 0;
+        for (const field_spec *f = fields; f && f->key && !ok; f++)
+            ok = strcmp(f->key, key) == 0;
         if (!ok) {
-            char field[64];
+            char field[FIELD_NAME_MAX];
             snprintf(field, sizeof(field), "%s%.40s", r->prefix, key);
             return failf(r->err, 422, "unknown_field", field, "field '%s' is not part of the API",
                          field);
@@ -293,223 +340,200 @@ load(const char *body, size_t len, ch_json_error *err)
 
 /* ---- the event types ---- */
 
-#define NEW_PART(ev, member, type, init, tag)                                                      \
-    do {                                                                                           \
-        (ev)->member = malloc(sizeof(type));                                                       \
-        if (!(ev)->member)                                                                         \
-            return oom(r->err);                                                                    \
-        init((ev)->member);                                                                        \
-        (ev)->event_case = (tag);                                                                  \
-    } while (0)
-
+/* Reads one field into its member of part. */
 static int
-build_acknowledged(reader *r, Charter__V1__CaseEvent *ev)
+read_field(reader *r, const field_spec *f, void *part)
 {
-    NEW_PART(ev, acknowledged, Charter__V1__Acknowledged, charter__v1__acknowledged__init,
-             CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED);
-    return get_channel(r, "channel", 0, &ev->acknowledged->channel) ||
-                   get_string(r, "by", 0, &ev->acknowledged->by)
-               ? CH_EINVAL
-               : 0;
-}
-
-static int
-build_holding_reply(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, holding_reply, Charter__V1__HoldingReply, charter__v1__holding_reply__init,
-             CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY);
-    return get_time(r, "new_target_at", 1, &ev->holding_reply->new_target_at) ||
-                   get_string(r, "reason", 1, &ev->holding_reply->reason)
-               ? CH_EINVAL
-               : 0;
-}
-
-static int
-build_paused(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, paused, Charter__V1__Paused, charter__v1__paused__init,
-             CHARTER__V1__CASE_EVENT__EVENT_PAUSED);
-    return get_string(r, "reason", 0, &ev->paused->reason);
-}
-
-static int
-build_resumed(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, resumed, Charter__V1__Resumed, charter__v1__resumed__init,
-             CHARTER__V1__CASE_EVENT__EVENT_RESUMED);
-    return get_bool(r, "restart_clock", &ev->resumed->restart_clock);
-}
-
-static int
-build_responded(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, responded, Charter__V1__Responded, charter__v1__responded__init,
-             CHARTER__V1__CASE_EVENT__EVENT_RESPONDED);
-    ev->responded->full_response = 1;
-    return get_channel(r, "channel", 0, &ev->responded->channel) ||
-                   get_bool(r, "full_response", &ev->responded->full_response)
-               ? CH_EINVAL
-               : 0;
-}
-
-static int
-build_closed(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, closed, Charter__V1__Closed, charter__v1__closed__init,
-             CHARTER__V1__CASE_EVENT__EVENT_CLOSED);
-    return get_string(r, "outcome", 0, &ev->closed->outcome);
-}
-
-static int
-build_escalated(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, escalated, Charter__V1__Escalated, charter__v1__escalated__init,
-             CHARTER__V1__CASE_EVENT__EVENT_ESCALATED);
-    json_int_t stage;
-    int present;
-    if (get_case_id(r, "new_case_id", 1, &ev->escalated->new_case_id) ||
-        get_int(r, "to_stage", 1, 2, 9, &stage, &present) ||
-        get_string(r, "reason", 0, &ev->escalated->reason))
-        return CH_EINVAL;
-    ev->escalated->to_stage = (int32_t)stage;
+    void *at = (char *)part + f->at;
+    json_int_t i = f->def;
+    int choice = 0;
+    switch (f->kind) {
+    case F_STRING:
+        return get_string(r, f->key, f->required, at);
+    case F_TIME:
+        return get_time(r, f->key, f->required, at);
+    case F_BOOL:
+        *(protobuf_c_boolean *)at = f->def;
+        return get_bool(r, f->key, at);
+    case F_CHANNEL:
+        return get_channel(r, f->key, f->required, at);
+    case F_CASE_ID:
+        return get_case_id(r, f->key, f->required, at);
+    case F_INT: /* every range is non-negative: int32 and uint32 store alike */
+        if (get_int(r, f->key, f->required, f->min,
+                    f->max_at ? *(uint32_t *)((char *)part + f->max_at) : f->max, &i))
+            return CH_EINVAL;
+        *(uint32_t *)at = (uint32_t)i;
+        return 0;
+    case F_ENUM:
+        if (get_choice(r, f->key, f->required, f->names, &choice))
+            return CH_EINVAL;
+        *(int *)at = choice;
+        return 0;
+    case F_NAME:
+        if (get_choice(r, f->key, f->required, f->names, &choice))
+            return CH_EINVAL;
+        if (choice && !(*(char **)at = strdup(f->names[choice - 1])))
+            return oom(r->err);
+        return 0;
+    }
     return 0;
 }
 
+/* Reads a part's fields in table order (up to the {0} row); the first error stops. */
 static int
-build_appointment(reader *r, Charter__V1__CaseEvent *ev)
+read_fields(reader *r, const field_spec *f, void *part)
 {
-    static const char *const statuses[] = {"booked", "cancelled", "kept",
-                                           "missed", "rebooked",  NULL};
-    static const char *const by[] = {"organisation", "customer", NULL};
-    NEW_PART(ev, appointment, Charter__V1__Appointment, charter__v1__appointment__init,
-             CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT);
-    Charter__V1__Appointment *a = ev->appointment;
-    int status = 0, who = 0;
-    if (get_choice(r, "status", 1, statuses, &status) ||
-        get_string(r, "appointment_id", 0, &a->appointment_id) ||
-        get_time(r, "starts_at", 0, &a->starts_at) || get_string(r, "location", 0, &a->location) ||
-        get_choice(r, "cancelled_by", 0, by, &who))
-        return CH_EINVAL;
-    /* the proto enum follows the list order: BOOKED = 1 ... REBOOKED = 5 */
-    a->status = (Charter__V1__Appointment__Status)status;
-    if (who)
-        a->cancelled_by = strdup(by[who - 1]);
-    if (!a->cancelled_by)
-        return oom(r->err);
+    for (; f->key; f++)
+        if (read_field(r, f, part))
+            return CH_EINVAL;
+    return 0;
+}
+
+#define FIELD(T, member, kind_, required_, ...)                                                    \
+    {                                                                                              \
+        .key = #member, .kind = kind_, .required = required_, .at = offsetof(T, member),           \
+        __VA_ARGS__                                                                                \
+    }
+
+static const field_spec ack_fields[] = {
+    FIELD(Charter__V1__Acknowledged, channel, F_CHANNEL, 0),
+    FIELD(Charter__V1__Acknowledged, by, F_STRING, 0),
+    {0},
+};
+
+static const field_spec holding_fields[] = {
+    FIELD(Charter__V1__HoldingReply, new_target_at, F_TIME, 1),
+    FIELD(Charter__V1__HoldingReply, reason, F_STRING, 1),
+    {0},
+};
+
+static const field_spec paused_fields[] = {FIELD(Charter__V1__Paused, reason, F_STRING, 0), {0}};
+
+static const field_spec resumed_fields[] = {FIELD(Charter__V1__Resumed, restart_clock, F_BOOL, 0),
+                                            {0}};
+
+static const field_spec responded_fields[] = {
+    FIELD(Charter__V1__Responded, channel, F_CHANNEL, 0),
+    FIELD(Charter__V1__Responded, full_response, F_BOOL, 0, .def = 1),
+    {0},
+};
+
+static const field_spec closed_fields[] = {FIELD(Charter__V1__Closed, outcome, F_STRING, 0), {0}};
+
+static const field_spec escalated_fields[] = {
+    FIELD(Charter__V1__Escalated, new_case_id, F_CASE_ID, 1),
+    FIELD(Charter__V1__Escalated, to_stage, F_INT, 1, .min = 2, .max = 9),
+    FIELD(Charter__V1__Escalated, reason, F_STRING, 0),
+    {0},
+};
+
+/* the proto enum follows the list order: BOOKED = 1 ... REBOOKED = 5 */
+static const char *const appointment_statuses[] = {"booked", "cancelled", "kept",
+                                                   "missed", "rebooked",  NULL};
+static const char *const appointment_by[] = {"organisation", "customer", NULL};
+static const field_spec appointment_fields[] = {
+    FIELD(Charter__V1__Appointment, status, F_ENUM, 1, .names = appointment_statuses),
+    FIELD(Charter__V1__Appointment, appointment_id, F_STRING, 0),
+    FIELD(Charter__V1__Appointment, starts_at, F_TIME, 0),
+    FIELD(Charter__V1__Appointment, location, F_STRING, 0),
+    FIELD(Charter__V1__Appointment, cancelled_by, F_NAME, 0, .names = appointment_by),
+    {0},
+};
+
+static int
+check_appointment(reader *r, const void *part)
+{
+    const Charter__V1__Appointment *a = part;
     if ((a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_BOOKED ||
          a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_REBOOKED) &&
         !a->starts_at)
         return failf(r->err, 422, "missing_field", "starts_at",
                      "field 'starts_at' is required when an appointment is booked or rebooked");
-    if (who && a->status != CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED)
+    if (a->cancelled_by[0] != '\0' &&
+        a->status != CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED)
         return failf(r->err, 422, "invalid_value", "cancelled_by",
                      "field 'cancelled_by' is only for a cancelled appointment");
     return 0;
 }
 
-static int
-build_call(reader *r, Charter__V1__CaseEvent *ev)
-{
-    static const char *const statuses[] = {"offered", "answered", "abandoned", NULL};
-    NEW_PART(ev, call, Charter__V1__Call, charter__v1__call__init,
-             CHARTER__V1__CASE_EVENT__EVENT_CALL);
-    Charter__V1__Call *c = ev->call;
-    int status = 0, present;
-    json_int_t wait = 0, rings = 0;
-    if (get_choice(r, "status", 1, statuses, &status) ||
-        get_int(r, "wait_seconds", 0, 0, 86400, &wait, &present) ||
-        get_int(r, "rings", 0, 0, 1000, &rings, &present) ||
-        get_bool(r, "resolved_first_time", &c->resolved_first_time))
-        return CH_EINVAL;
-    c->status = (Charter__V1__Call__Status)status;
-    c->wait_seconds = (uint32_t)wait;
-    c->rings = (uint32_t)rings;
-    return 0;
-}
+/* the proto enums follow the list order, as for appointments */
+static const char *const call_statuses[] = {"offered", "answered", "abandoned", NULL};
+static const field_spec call_fields[] = {
+    FIELD(Charter__V1__Call, status, F_ENUM, 1, .names = call_statuses),
+    FIELD(Charter__V1__Call, wait_seconds, F_INT, 0, .min = 0, .max = 86400),
+    FIELD(Charter__V1__Call, rings, F_INT, 0, .min = 0, .max = 1000),
+    FIELD(Charter__V1__Call, resolved_first_time, F_BOOL, 0),
+    {0},
+};
 
-static int
-build_visit(reader *r, Charter__V1__CaseEvent *ev)
-{
-    static const char *const statuses[] = {"arrived", "seen", "left_unseen", NULL};
-    NEW_PART(ev, visit, Charter__V1__Visit, charter__v1__visit__init,
-             CHARTER__V1__CASE_EVENT__EVENT_VISIT);
-    int status = 0;
-    if (get_choice(r, "status", 1, statuses, &status) ||
-        get_time(r, "appointment_at", 0, &ev->visit->appointment_at))
-        return CH_EINVAL;
-    ev->visit->status = (Charter__V1__Visit__Status)status;
-    return 0;
-}
+static const char *const visit_statuses[] = {"arrived", "seen", "left_unseen", NULL};
+static const field_spec visit_fields[] = {
+    FIELD(Charter__V1__Visit, status, F_ENUM, 1, .names = visit_statuses),
+    FIELD(Charter__V1__Visit, appointment_at, F_TIME, 0),
+    {0},
+};
 
-static int
-build_communication_support(reader *r, Charter__V1__CaseEvent *ev)
-{
-    static const char *const kinds[] = {"interpreting_call", "interpreting_session", "bsl",
-                                        "braille",           "large_print",          "audio",
-                                        "easy_read",         "translation",          NULL};
-    NEW_PART(ev, communication_support, Charter__V1__CommunicationSupport,
-             charter__v1__communication_support__init,
-             CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT);
-    int kind = 0;
-    if (get_choice(r, "kind", 1, kinds, &kind) ||
-        get_string(r, "language", 0, &ev->communication_support->language))
-        return CH_EINVAL;
-    if (!(ev->communication_support->kind = strdup(kinds[kind - 1])))
-        return oom(r->err);
-    return 0;
-}
+static const char *const support_kinds[] = {"interpreting_call", "interpreting_session", "bsl",
+                                            "braille",           "large_print",          "audio",
+                                            "easy_read",         "translation",          NULL};
+static const field_spec support_fields[] = {
+    FIELD(Charter__V1__CommunicationSupport, kind, F_NAME, 1, .names = support_kinds),
+    FIELD(Charter__V1__CommunicationSupport, language, F_STRING, 0),
+    {0},
+};
 
-static int
-build_satisfaction(reader *r, Charter__V1__CaseEvent *ev)
-{
-    NEW_PART(ev, satisfaction, Charter__V1__Satisfaction, charter__v1__satisfaction__init,
-             CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION);
-    json_int_t score = 0, max = 5;
-    int present;
-    if (get_int(r, "max_score", 0, 1, 100, &max, &present) ||
-        get_int(r, "score", 1, 1, max, &score, &present) ||
-        get_string(r, "comment", 0, &ev->satisfaction->comment))
-        return CH_EINVAL;
-    ev->satisfaction->score = (uint32_t)score;
-    ev->satisfaction->max_score = (uint32_t)max;
-    return 0;
-}
+/* max_score first: it bounds score */
+static const field_spec satisfaction_fields[] = {
+    FIELD(Charter__V1__Satisfaction, max_score, F_INT, 0, .min = 1, .max = 100, .def = 5),
+    FIELD(Charter__V1__Satisfaction, score, F_INT, 1, .min = 1,
+          .max_at = offsetof(Charter__V1__Satisfaction, max_score)),
+    FIELD(Charter__V1__Satisfaction, comment, F_STRING, 0),
+    {0},
+};
 
 typedef struct {
-    const char *name;
-    const char *const *keys; /* the type's own fields */
-    int (*build)(reader *r, Charter__V1__CaseEvent *ev);
+    const char *name; /* CaseEvent's oneof member, which the JSON "type" names */
+    const field_spec *fields;
+    int (*check)(reader *r, const void *part); /* rules across fields, or NULL */
 } event_type;
 
-static const char *const ack_keys[] = {"channel", "by", NULL};
-static const char *const holding_keys[] = {"new_target_at", "reason", NULL};
-static const char *const paused_keys[] = {"reason", NULL};
-static const char *const resumed_keys[] = {"restart_clock", NULL};
-static const char *const resp_keys[] = {"channel", "full_response", NULL};
-static const char *const closed_keys[] = {"outcome", NULL};
-static const char *const escalated_keys[] = {"new_case_id", "to_stage", "reason", NULL};
-static const char *const appointment_keys[] = {"status",   "appointment_id", "starts_at",
-                                               "location", "cancelled_by",   NULL};
-static const char *const call_keys[] = {"status", "wait_seconds", "rings", "resolved_first_time",
-                                        NULL};
-static const char *const visit_keys[] = {"status", "appointment_at", NULL};
-static const char *const support_keys[] = {"kind", "language", NULL};
-static const char *const satisfaction_keys[] = {"score", "max_score", "comment", NULL};
-
 static const event_type event_types[] = {
-    {"acknowledged", ack_keys, build_acknowledged},
-    {"holding_reply", holding_keys, build_holding_reply},
-    {"paused", paused_keys, build_paused},
-    {"resumed", resumed_keys, build_resumed},
-    {"responded", resp_keys, build_responded},
-    {"closed", closed_keys, build_closed},
-    {"escalated", escalated_keys, build_escalated},
-    {"appointment", appointment_keys, build_appointment},
-    {"call", call_keys, build_call},
-    {"visit", visit_keys, build_visit},
-    {"communication_support", support_keys, build_communication_support},
-    {"satisfaction", satisfaction_keys, build_satisfaction},
+    {.name = "acknowledged", .fields = ack_fields},
+    {.name = "holding_reply", .fields = holding_fields},
+    {.name = "paused", .fields = paused_fields},
+    {.name = "resumed", .fields = resumed_fields},
+    {.name = "responded", .fields = responded_fields},
+    {.name = "closed", .fields = closed_fields},
+    {.name = "escalated", .fields = escalated_fields},
+    {.name = "appointment", .fields = appointment_fields, .check = check_appointment},
+    {.name = "call", .fields = call_fields},
+    {.name = "visit", .fields = visit_fields},
+    {.name = "communication_support", .fields = support_fields},
+    {.name = "satisfaction", .fields = satisfaction_fields},
 };
+
+/*
+ * Builds the type's part of the oneof from its fields. CaseEvent's
+ * descriptor knows the rest: the member's message, where it sits and its
+ * case number.
+ */
+static int
+build_part(reader *r, const event_type *t, Charter__V1__CaseEvent *ev)
+{
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
+        &charter__v1__case_event__descriptor, t->name);
+    const ProtobufCMessageDescriptor *desc = fd->descriptor;
+    void *part = malloc(desc->sizeof_message);
+    if (!part)
+        return oom(r->err);
+    protobuf_c_message_init(desc, part);
+    memcpy((char *)ev + fd->offset, &part, sizeof(part));
+    ev->event_case = (Charter__V1__CaseEvent__EventCase)fd->id;
+    if (read_fields(r, t->fields, part))
+        return CH_EINVAL;
+    return t->check ? t->check(r, part) : 0;
+}
 
 #define TYPE_LIST                                                                                  \
     "acknowledged, holding_reply, paused, resumed, responded, closed, escalated, appointment, "    \
@@ -544,6 +568,17 @@ get_gateway_message_id(reader *r, ch_event_json_meta *meta, char **copy)
     return 0;
 }
 
+static const field_spec customer_fields[] = {
+    FIELD(Charter__V1__Customer, name, F_STRING, 0),
+    FIELD(Charter__V1__Customer, email, F_STRING, 0),
+    FIELD(Charter__V1__Customer, phone, F_STRING, 0),
+    FIELD(Charter__V1__Customer, postal_address, F_STRING, 0),
+    FIELD(Charter__V1__Customer, preferred_channel, F_STRING, 0),
+    FIELD(Charter__V1__Customer, preferred_language, F_STRING, 0),
+    FIELD(Charter__V1__Customer, preferred_format, F_STRING, 0),
+    {0},
+};
+
 static int
 parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
               ch_event_json_meta *meta, ch_json_error *err)
@@ -552,14 +587,6 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
                                       "customer",           "summary",        "case_type",
                                       "gateway_message_id", "parent_case_id", NULL};
     static const char *const record_extra[] = {"type", NULL};
-    static const char *const cust[] = {"name",
-                                       "email",
-                                       "phone",
-                                       "postal_address",
-                                       "preferred_channel",
-                                       "preferred_language",
-                                       "preferred_format",
-                                       NULL};
     Charter__V1__Received *rc = malloc(sizeof(*rc));
     if (!rc)
         return oom(err);
@@ -568,7 +595,7 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
     ev->received = rc;
 
     reader r = {root, "", err};
-    if (check_known(&r, top, kind == CH_EVENT_JSON_RECORD ? record_extra : NULL) ||
+    if (check_known(&r, top, kind == CH_EVENT_JSON_RECORD ? record_extra : NULL, NULL) ||
         get_string(&r, "organisation", 1, &ev->organisation) ||
         get_channel(&r, "channel", 1, &rc->channel) ||
         get_time(&r, "received_at", 1, &ev->occurred_at) ||
@@ -595,12 +622,7 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
     charter__v1__customer__init(cu);
     rc->customer = cu;
     reader cr = {c, "customer.", err};
-    if (check_known(&cr, cust, NULL) || get_string(&cr, "name", 0, &cu->name) ||
-        get_string(&cr, "email", 0, &cu->email) || get_string(&cr, "phone", 0, &cu->phone) ||
-        get_string(&cr, "postal_address", 0, &cu->postal_address) ||
-        get_string(&cr, "preferred_channel", 0, &cu->preferred_channel) ||
-        get_string(&cr, "preferred_language", 0, &cu->preferred_language) ||
-        get_string(&cr, "preferred_format", 0, &cu->preferred_format))
+    if (check_known(&cr, NULL, NULL, customer_fields) || read_fields(&cr, customer_fields, cu))
         return CH_EINVAL;
     if (cu->preferred_channel != protobuf_c_empty_string &&
         ch_channel_from_name(cu->preferred_channel) == CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED)
@@ -626,8 +648,9 @@ parse_case_event(json_t *root, const char *type, ch_event_json_kind kind,
         return failf(err, 422, "unknown_event_type", "type", "unknown event type '%.40s' (%s%s)",
                      type, kind == CH_EVENT_JSON_RECORD ? "received, " : "", TYPE_LIST);
     reader r = {root, "", err};
-    if (check_known(&r, kind == CH_EVENT_JSON_RECORD ? record_envelope : envelope, t->keys) ||
-        t->build(&r, ev) || get_string(&r, "organisation", 1, &ev->organisation) ||
+    if (check_known(&r, kind == CH_EVENT_JSON_RECORD ? record_envelope : envelope, NULL,
+                    t->fields) ||
+        build_part(&r, t, ev) || get_string(&r, "organisation", 1, &ev->organisation) ||
         get_time(&r, "occurred_at", 1, &ev->occurred_at) || get_gateway_message_id(&r, meta, NULL))
         return CH_EINVAL;
     if (kind == CH_EVENT_JSON_RECORD) {
