@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/array.h"
 #include "charter/errors.h"
 
 static size_t
@@ -42,14 +43,8 @@ ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t n)
         }
         if (items[k].value == 0)
             continue;
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 64;
-            ch_report_item *p = realloc(t->items, cap * sizeof(*p));
-            if (!p)
-                return CH_ENOMEM;
-            t->items = p;
-            t->cap = cap;
-        }
+        if (ch_array_grow(&t->items, &t->cap, t->n + 1, sizeof(*t->items)) != 0)
+            return CH_ENOMEM;
         memmove(&t->items[i + 1], &t->items[i], (t->n - i) * sizeof(*t->items));
         t->items[i] = items[k];
         t->n++;

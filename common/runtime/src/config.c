@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/array.h"
 #include "charter/errors.h"
 #include "charter/fileio.h"
 #include "charter/log.h"
@@ -77,14 +78,8 @@ ch_config_kafka_set(ch_config *cfg, const char *key, const char *value)
             return 0;
         }
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        ch_kv *items = realloc(l->items, cap * sizeof(*items));
-        if (!items)
-            return CH_ENOMEM;
-        l->items = items;
-        l->cap = cap;
-    }
+    if (ch_array_grow(&l->items, &l->cap, l->n + 1, sizeof(*l->items)) != 0)
+        return CH_ENOMEM;
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
         free(k);

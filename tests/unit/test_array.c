@@ -1,0 +1,79 @@
+/* ch_array_grow: growth keeps the elements, doubles from 16, does nothing
+ * when there is room, and refuses a size that overflows without touching
+ * the array. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "charter/array.h"
+#include "charter/errors.h"
+
+typedef struct {
+    int *items;
+    size_t n, cap;
+} ints;
+
+static void
+test_grows_and_keeps(void **state)
+{
+    (void)state;
+    ints a = {0};
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(ch_array_grow(&a.items, &a.cap, a.n + 1, sizeof(*a.items)), 0);
+        assert_true(a.cap >= a.n + 1);
+        a.items[a.n++] = i;
+    }
+    assert_int_equal(a.cap, 1024);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(a.items[i], i);
+    free(a.items);
+}
+
+static void
+test_capacity_rule(void **state)
+{
+    (void)state;
+    ints a = {0};
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, 1, sizeof(*a.items)), 0);
+    assert_int_equal(a.cap, 16);
+    int *before = a.items;
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, 16, sizeof(*a.items)), 0);
+    assert_ptr_equal(a.items, before); /* room enough: nothing moves */
+    assert_int_equal(a.cap, 16);
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, 17, sizeof(*a.items)), 0);
+    assert_int_equal(a.cap, 32);
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, 100, sizeof(*a.items)), 0);
+    assert_int_equal(a.cap, 128); /* doubled until it fits, in one step */
+    free(a.items);
+}
+
+static void
+test_overflow_refused(void **state)
+{
+    (void)state;
+    ints a = {0};
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, 4, sizeof(*a.items)), 0);
+    a.items[0] = 7;
+    int *before = a.items;
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, SIZE_MAX / 2, sizeof(*a.items)), CH_ENOMEM);
+    assert_int_equal(ch_array_grow(&a.items, &a.cap, SIZE_MAX, 1), CH_ENOMEM);
+    assert_ptr_equal(a.items, before);
+    assert_int_equal(a.cap, 16);
+    assert_int_equal(a.items[0], 7);
+    free(a.items);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grows_and_keeps),
+        cmocka_unit_test(test_capacity_rule),
+        cmocka_unit_test(test_overflow_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
