@@ -120,56 +120,55 @@ ch_config_set(ch_config *cfg, const char *key, const char *value, char *errstr, 
         snprintf(errstr, errstr_size, "unknown key '%s' (see --help for the keys)", key);
         return CH_EINVAL;
     }
-    char *field = (char *)base + e->offset;
-    char why[200] = "";
+    /* Converted first, then validated, then stored: a value is stored whole
+     * or not at all. */
+    int64_t num = 0;
+    int flag = 0;
     switch (e->type) {
-    case CH_CFG_INT: {
-        int64_t v;
-        if (parse_int(value, &v) != 0) {
+    case CH_CFG_INT:
+        if (parse_int(value, &num) != 0) {
             snprintf(errstr, errstr_size, "key '%s': '%s' is not a whole number", key, value);
             return CH_EINVAL;
         }
-        if ((e->min || e->max) && (v < e->min || v > e->max)) {
-            snprintf(errstr, errstr_size, "key '%s': %lld is outside %lld..%lld", key, (long long)v,
-                     (long long)e->min, (long long)e->max);
+        if ((e->min || e->max) && (num < e->min || num > e->max)) {
+            snprintf(errstr, errstr_size, "key '%s': %lld is outside %lld..%lld", key,
+                     (long long)num, (long long)e->min, (long long)e->max);
             return CH_EINVAL;
         }
-        if (e->validate && e->validate(value, why, sizeof(why)) != 0)
-            goto invalid;
-        memcpy(field, &v, sizeof(v));
-        return 0;
-    }
-    case CH_CFG_BOOL: {
-        int v;
-        if (parse_bool(value, &v) != 0) {
+        break;
+    case CH_CFG_BOOL:
+        if (parse_bool(value, &flag) != 0) {
             snprintf(errstr, errstr_size, "key '%s': '%s' is not true or false", key, value);
             return CH_EINVAL;
         }
-        if (e->validate && e->validate(value, why, sizeof(why)) != 0)
-            goto invalid;
-        memcpy(field, &v, sizeof(v));
-        return 0;
+        break;
+    case CH_CFG_STRING:
+        break;
+    default:
+        snprintf(errstr, errstr_size, "key '%s' has an unknown type in its table", key);
+        return CH_EINVAL;
     }
-    case CH_CFG_STRING: {
-        if (e->validate && e->validate(value, why, sizeof(why)) != 0)
-            goto invalid;
-        char *copy = strdup(value);
+    char why[200] = "";
+    if (e->validate && e->validate(value, why, sizeof(why)) != 0) {
+        snprintf(errstr, errstr_size, "key '%s': %s", key, why);
+        return CH_EINVAL;
+    }
+    char *field = (char *)base + e->offset;
+    if (e->type == CH_CFG_INT) {
+        memcpy(field, &num, sizeof(num));
+    } else if (e->type == CH_CFG_BOOL) {
+        memcpy(field, &flag, sizeof(flag));
+    } else {
+        char *copy = strdup(value), *old;
         if (!copy) {
             snprintf(errstr, errstr_size, "key '%s': out of memory", key);
             return CH_ENOMEM;
         }
-        char *old;
         memcpy(&old, field, sizeof(old));
         free(old);
         memcpy(field, &copy, sizeof(copy));
-        return 0;
     }
-    }
-    snprintf(errstr, errstr_size, "key '%s' has an unknown type in its table", key);
-    return CH_EINVAL;
-invalid:
-    snprintf(errstr, errstr_size, "key '%s': %s", key, why);
-    return CH_EINVAL;
+    return 0;
 }
 
 int
