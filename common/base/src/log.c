@@ -40,35 +40,25 @@ put(line_buf *b, const char *s, size_t len)
     b->n += len;
 }
 
+/* The characters JSON writes as a backslash and one more character, and those. */
+static const char short_escaped[] = "\"\\\n\r\t", short_escapes[] = "\"\\nrt";
+
 static void
 put_json_string(line_buf *b, const char *s)
 {
     put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        const char *e = strchr(short_escaped, *p);
         char esc[8];
-        switch (*p) {
-        case '"':
-            put(b, "\\\"", 2);
-            break;
-        case '\\':
-            put(b, "\\\\", 2);
-            break;
-        case '\n':
-            put(b, "\\n", 2);
-            break;
-        case '\r':
-            put(b, "\\r", 2);
-            break;
-        case '\t':
-            put(b, "\\t", 2);
-            break;
-        default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                put(b, esc, 6);
-            } else {
-                put(b, (const char *)p, 1);
-            }
+        if (e) {
+            esc[0] = '\\';
+            esc[1] = short_escapes[e - short_escaped];
+            put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            put(b, esc, 6);
+        } else {
+            put(b, (const char *)p, 1);
         }
     }
     put(b, "\"", 1);
