@@ -9,6 +9,7 @@
  * policy, each beside the rule that made it, so a surprising deadline can be
  * traced to one line of the file.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,12 @@ typedef struct {
     int n;
 } run;
 
+/* Adds an entry (timed 0: no instant); the rule is printf-formatted. */
+static void add(run *r, int timed, int64_t ms, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 static void
-add(run *r, int timed, int64_t ms, const char *label, const char *rule)
+add(run *r, int timed, int64_t ms, const char *label, const char *fmt, ...)
 {
     if (r->n == MAX_ENTRIES)
         return;
@@ -120,7 +125,10 @@ add(run *r, int timed, int64_t ms, const char *label, const char *rule)
     e->ms = ms;
     e->seq = r->n++;
     snprintf(e->label, sizeof(e->label), "%s", label);
-    snprintf(e->rule, sizeof(e->rule), "%s", rule);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->rule, sizeof(e->rule), fmt, ap);
+    va_end(ap);
 }
 
 static int
@@ -150,25 +158,32 @@ print_entries(run *r)
     }
 }
 
-static void
-source_of(const ch_policy_clock *c, const char *key, char *buf, size_t n)
-{
-    if (c->line)
-        snprintf(buf, n, "%s: %s, line %d", key, c->text, c->line);
-    else
-        snprintf(buf, n, "%s: %s preset", key, c->clock.preset);
-}
+/* One clock of a promise, counted from some start: when it is due, the rule
+ * in words, and where the policy sets it ("answer: 1 day, line 12"). */
+typedef struct {
+    int64_t due;
+    char words[256];
+    char src[256];
+} clock_due;
 
+/* Fills *out for clock c (the policy's key `key`) from start, its rule in
+ * describe's words. Returns 0, or -1 after saying why. */
 static int
-due_of(run *r, const ch_policy_clock *c, int64_t start, int64_t *due)
+clock_from(run *r, const ch_policy_clock *c, const char *key, int64_t start,
+           void (*describe)(const ch_clock *c, char *buf, size_t bufsz), clock_due *out)
 {
-    if (ch_deadline_due(&r->ctx, &c->clock, start, NULL, 0, due) != 0) {
+    if (ch_deadline_due(&r->ctx, &c->clock, start, NULL, 0, &out->due) != 0) {
         fprintf(stderr,
                 "charterctl: cannot compute '%s' from that instant (dates must fall in "
                 "%d-%d)\n",
                 c->text, CH_CAL_FIRST_YEAR, CH_CAL_LAST_YEAR);
         return -1;
     }
+    describe(&c->clock, out->words, sizeof(out->words));
+    if (c->line)
+        snprintf(out->src, sizeof(out->src), "%s: %s, line %d", key, c->text, c->line);
+    else
+        snprintf(out->src, sizeof(out->src), "%s: %s preset", key, c->clock.preset);
     return 0;
 }
 
@@ -197,7 +212,7 @@ print_warnings(run *r, const ch_policy_promise *pr, int64_t start, int64_t due, 
                 snprintf(rule, sizeof(rule), "%s %s, to the %s (at: %s, line %d)", w->at, what,
                          role->title, w->at, w->line);
         }
-        add(r, 1, at, label, rule);
+        add(r, 1, at, label, "%s", rule);
     }
     return 0;
 }
@@ -205,7 +220,7 @@ print_warnings(run *r, const ch_policy_promise *pr, int64_t start, int64_t due, 
 static int
 print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
 {
-    char src[256], rule[768], d[256];
+    clock_due c;
     add(r, 1, received, "received", "the instant given with --received");
 
     /* Acknowledgement */
@@ -215,63 +230,47 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
             "sent automatically on receipt (acknowledge: "
             "automatic)");
     } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
-        if (due_of(r, &pr->acknowledge, received, &ack_due))
+        if (clock_from(r, &pr->acknowledge, "acknowledge", received, ch_policy_describe_clock, &c))
             return -1;
-        ch_policy_describe_clock(&pr->acknowledge.clock, d, sizeof(d));
-        source_of(&pr->acknowledge, "acknowledge", src, sizeof(src));
-        snprintf(rule, sizeof(rule), "acknowledge %s (%s)", d, src);
-        add(r, 1, ack_due, "acknowledgement due", rule);
+        ack_due = c.due;
+        add(r, 1, ack_due, "acknowledgement due", "acknowledge %s (%s)", c.words, c.src);
     } else if (pr->respond.set || pr->respond_measured_only) {
         add(r, 0, 0, "acknowledgement", "none promised (acknowledge: none)");
     }
 
     /* Calls and visits */
     if (pr->answer.set) {
-        int64_t due;
-        if (due_of(r, &pr->answer, received, &due))
+        if (clock_from(r, &pr->answer, "answer", received, ch_clock_describe, &c))
             return -1;
-        ch_clock_describe(&pr->answer.clock, d, sizeof(d));
-        source_of(&pr->answer, "answer", src, sizeof(src));
-        snprintf(rule, sizeof(rule), "answer within %s%s (%s)", d,
-                 pr->answer_rings ? " (or the ring count below)" : "", src);
-        add(r, 1, due, "answer due", rule);
-        if (!pr->respond.set && print_warnings(r, pr, received, due, "the answer") != 0)
+        add(r, 1, c.due, "answer due", "answer within %s%s (%s)", c.words,
+            pr->answer_rings ? " (or the ring count below)" : "", c.src);
+        if (!pr->respond.set && print_warnings(r, pr, received, c.due, "the answer") != 0)
             return -1;
     }
-    if (pr->answer_rings) {
-        snprintf(rule, sizeof(rule),
-                 "answer within %d ring%s (answer: rings: %d), judged from the telephony's "
-                 "ring count",
-                 pr->answer_rings, pr->answer_rings == 1 ? "" : "s", pr->answer_rings);
-        add(r, 0, 0, "answer", rule);
-    }
+    if (pr->answer_rings)
+        add(r, 0, 0, "answer",
+            "answer within %d ring%s (answer: rings: %d), judged from the telephony's ring count",
+            pr->answer_rings, pr->answer_rings == 1 ? "" : "s", pr->answer_rings);
     if (pr->answer_measured_only)
         add(r, 0, 0, "answer", "measured, no time promised (answer: measured_only)");
     if (pr->see.set) {
-        int64_t due;
-        if (due_of(r, &pr->see, received, &due))
+        if (clock_from(r, &pr->see, "see.within", received, ch_clock_describe, &c))
             return -1;
-        ch_clock_describe(&pr->see.clock, d, sizeof(d));
-        source_of(&pr->see, "see.within", src, sizeof(src));
-        snprintf(rule, sizeof(rule), "seen within %s of arrival (%s)", d, src);
-        add(r, 1, due, "seen by", rule);
+        add(r, 1, c.due, "seen by", "seen within %s of arrival (%s)", c.words, c.src);
         if (!pr->respond.set && !pr->review_first.set &&
-            print_warnings(r, pr, received, due, "seeing the visitor") != 0)
+            print_warnings(r, pr, received, c.due, "seeing the visitor") != 0)
             return -1;
     }
     if (pr->see_after_appointment.set) {
-        int64_t due;
-        if (due_of(r, &pr->see_after_appointment, received, &due))
+        if (clock_from(r, &pr->see_after_appointment, "see.after_appointment", received,
+                       ch_clock_describe, &c))
             return -1;
-        ch_clock_describe(&pr->see_after_appointment.clock, d, sizeof(d));
-        source_of(&pr->see_after_appointment, "see.after_appointment", src, sizeof(src));
-        snprintf(rule, sizeof(rule),
-                 "seen no more than %s after the appointment, taking --received as the "
-                 "appointment time (%s)",
-                 d, src);
-        add(r, 1, due, "seen by (appointment)", rule);
+        add(r, 1, c.due, "seen by (appointment)",
+            "seen no more than %s after the appointment, taking --received as the appointment "
+            "time (%s)",
+            c.words, c.src);
         if (!pr->respond.set && !pr->review_first.set && !pr->see.set &&
-            print_warnings(r, pr, received, due, "the appointment wait") != 0)
+            print_warnings(r, pr, received, c.due, "the appointment wait") != 0)
             return -1;
     }
     if (pr->see_measured_only)
@@ -279,29 +278,22 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
 
     /* Response */
     if (pr->respond.set) {
-        int64_t start = received, due;
+        int64_t start = received;
         const char *from = "";
         if (pr->respond.clock.anchor == CH_CLOCK_FROM_ACKNOWLEDGEMENT) {
             start = ack_due;
             from = "; counted here from the acknowledgement's due time, recomputed from the "
                    "actual acknowledgement";
         }
-        if (due_of(r, &pr->respond, start, &due))
+        if (clock_from(r, &pr->respond, "respond", start, ch_policy_describe_clock, &c) ||
+            print_warnings(r, pr, start, c.due, "the response") != 0)
             return -1;
-        if (print_warnings(r, pr, start, due, "the response") != 0)
-            return -1;
-        ch_policy_describe_clock(&pr->respond.clock, d, sizeof(d));
-        source_of(&pr->respond, "respond", src, sizeof(src));
-        snprintf(rule, sizeof(rule), "reply %s (%s%s)", d, src, from);
-        add(r, 1, due, "respond due", rule);
+        add(r, 1, c.due, "respond due", "reply %s (%s%s)", c.words, c.src, from);
         if (pr->holding_reply && pr->max_extension.set) {
-            int64_t ext;
-            if (due_of(r, &pr->max_extension, due, &ext))
+            if (clock_from(r, &pr->max_extension, "max_extension", c.due, ch_clock_describe, &c))
                 return -1;
-            ch_clock_describe(&pr->max_extension.clock, d, sizeof(d));
-            source_of(&pr->max_extension, "max_extension", src, sizeof(src));
-            snprintf(rule, sizeof(rule), "a holding reply may extend by at most %s (%s)", d, src);
-            add(r, 1, ext, "latest extended due", rule);
+            add(r, 1, c.due, "latest extended due", "a holding reply may extend by at most %s (%s)",
+                c.words, c.src);
         } else if (pr->holding_reply) {
             add(r, 0, 0, "extension", "a holding reply may set a new target (holding_reply)");
         }
@@ -311,23 +303,17 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
 
     /* Reviews */
     if (pr->review_first.set) {
-        int64_t first, next;
-        if (due_of(r, &pr->review_first, received, &first))
+        if (clock_from(r, &pr->review_first, "review.first", received, ch_clock_describe, &c))
             return -1;
-        if (!pr->respond.set && print_warnings(r, pr, received, first, "the review") != 0)
+        if (!pr->respond.set && print_warnings(r, pr, received, c.due, "the review") != 0)
             return -1;
-        ch_clock_describe(&pr->review_first.clock, d, sizeof(d));
-        source_of(&pr->review_first, "review.first", src, sizeof(src));
-        snprintf(rule, sizeof(rule), "review after %s, by the %s (%s)", d,
-                 r->p->roles[pr->review_role].title, src);
-        add(r, 1, first, "first review due", rule);
+        add(r, 1, c.due, "first review due", "review after %s, by the %s (%s)", c.words,
+            r->p->roles[pr->review_role].title, c.src);
         if (pr->review_every.set) {
-            if (due_of(r, &pr->review_every, first, &next))
+            if (clock_from(r, &pr->review_every, "review.then_every", c.due, ch_clock_describe, &c))
                 return -1;
-            ch_clock_describe(&pr->review_every.clock, d, sizeof(d));
-            source_of(&pr->review_every, "review.then_every", src, sizeof(src));
-            snprintf(rule, sizeof(rule), "then every %s while the decision stands (%s)", d, src);
-            add(r, 1, next, "next review due", rule);
+            add(r, 1, c.due, "next review due", "then every %s while the decision stands (%s)",
+                c.words, c.src);
         }
     }
     return 0;

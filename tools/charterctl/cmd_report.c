@@ -20,6 +20,7 @@
 #include "charter/errors.h"
 #include "charter/report_html.h"
 #include "charter/report_view.h"
+#include "charter/strbuf.h"
 #include "charterctl.h"
 
 #define MAX_BODY (16 * 1024 * 1024)
@@ -36,29 +37,14 @@ usage(FILE *out)
                  "  --output  write to FILE instead of standard output\n");
 }
 
-typedef struct {
-    char *p;
-    size_t n;
-    int too_big;
-} body;
-
+/* The body goes into a ch_strbuf capped one byte over MAX_BODY: reaching
+ * that byte, or running out of memory, stops the transfer. */
 static size_t
 on_data(char *data, size_t size, size_t nmemb, void *opaque)
 {
-    body *b = opaque;
-    size_t len = size * nmemb;
-    if (b->n + len > MAX_BODY) {
-        b->too_big = 1;
-        return 0;
-    }
-    char *p = realloc(b->p, b->n + len + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->n, data, len);
-    b->p = p;
-    b->n += len;
-    b->p[b->n] = '\0';
-    return len;
+    ch_strbuf *b = opaque;
+    ch_strbuf_put(b, data, size * nmemb);
+    return ch_strbuf_failed(b) || b->n > MAX_BODY ? 0 : size * nmemb;
 }
 
 /* The organisation's figures for the year, as JSON text; NULL after saying why. */
@@ -73,7 +59,9 @@ fetch(const char *url, const char *org, const char *year)
     char *eorg = curl_easy_escape(c, org, 0);
     size_t need = strlen(url) + (eorg ? strlen(eorg) : 0) + 128;
     char *full = malloc(need);
-    body b = {0};
+    ch_strbuf b;
+    ch_strbuf_init_capped(&b, MAX_BODY + 1);
+    char *text = NULL;
     char err[CURL_ERROR_SIZE] = "";
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
@@ -94,23 +82,22 @@ fetch(const char *url, const char *org, const char *year)
     }
     if (rc != CURLE_OK) {
         fprintf(stderr, "charterctl report: cannot read %s: %s\n", full ? full : url,
-                b.too_big ? "the answer is larger than 16 MiB"
-                : err[0]  ? err
-                          : curl_easy_strerror(rc));
-        free(b.p);
-        b.p = NULL;
+                b.n > MAX_BODY ? "the answer is larger than 16 MiB"
+                : err[0]       ? err
+                               : curl_easy_strerror(rc));
     } else if (status != 200) {
         fprintf(stderr, "charterctl report: %s answered %ld: %s\n", full, status,
                 b.p ? b.p : "(no body)");
-        free(b.p);
-        b.p = NULL;
     } else if (!b.p) {
         fprintf(stderr, "charterctl report: %s answered with no body\n", full);
+    } else {
+        text = ch_strbuf_take(&b, NULL);
     }
+    ch_strbuf_free(&b);
     free(full);
     curl_free(eorg);
     curl_easy_cleanup(c);
-    return b.p;
+    return text;
 }
 
 static void
