@@ -92,9 +92,9 @@ track_revoke(ch_runtime *rt, ch_ptrack *t)
 /* Stores every tracker's pending offset in one call (one list per loop turn
  * rather than one per message). */
 static void
-flush_stores(ch_runtime *rt)
+flush_stores(void *arg)
 {
-    rt->store_scheduled = 0;
+    ch_runtime *rt = arg;
     rd_kafka_topic_partition_list_t *l = NULL;
     for (ch_ptrack *t = rt->tracks; t; t = t->next) {
         if (t->pending_store < 0)
@@ -110,14 +110,6 @@ flush_stores(ch_runtime *rt)
     if (err)
         CH_LOG_WARN(&rt->log, "offset store failed", CH_STR("error", rd_kafka_err2str(err)));
     rd_kafka_topic_partition_list_destroy(l);
-}
-
-static void
-store_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    flush_stores(arg);
 }
 
 /* ---- the consumer's and the producer's queues ---- */
@@ -383,8 +375,8 @@ ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size)
         return 0;
     if (!(rt->consumer = client_new(rt, RD_KAFKA_CONSUMER, errstr, errstr_size)))
         return CH_EINVAL;
-    rt->store_ev = event_new(rt->base, -1, 0, store_cb, rt);
-    if (!rt->store_ev) {
+    rt->store_flush = ch_timer_new(rt, flush_stores, rt);
+    if (!rt->store_flush) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -511,7 +503,8 @@ ch__kafka_destroy(ch_runtime *rt)
         ch__msg_release(rt->msgs);
     while (rt->tracks)
         track_revoke(rt, rt->tracks);
-    ch__event_free(&rt->store_ev);
+    ch_timer_free(rt->store_flush);
+    rt->store_flush = NULL;
     ch__event_free(&rt->cev);
     ch__event_free(&rt->pev);
     if (rt->cqueue)

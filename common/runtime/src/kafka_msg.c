@@ -31,7 +31,7 @@ ch__msg_release(ch_msg *m)
     if (m->next)
         m->next->prev = m->prev;
     rt->inflight--;
-    ch__event_free(&m->retry_ev);
+    ch_timer_free(m->retry);
     if (m->decoded)
         protobuf_c_message_free_unpacked(m->decoded, NULL);
     rd_kafka_message_destroy(m->rkm);
@@ -53,10 +53,8 @@ msg_commit(ch_msg *m)
         int64_t store = ch__offsets_ack(&m->pt->offsets, m->seq);
         if (store >= 0) {
             m->pt->pending_store = store;
-            if (!rt->store_scheduled && rt->store_ev) {
-                rt->store_scheduled = 1;
-                event_active(rt->store_ev, EV_TIMEOUT, 0);
-            }
+            if (rt->store_flush)
+                ch_timer_soon(rt->store_flush);
         }
     }
     ch__msg_release(m);
@@ -66,10 +64,8 @@ static void msg_dispatch(ch_msg *m);
 static void msg_send_dlq(ch_msg *m);
 
 static void
-msg_retry_cb(evutil_socket_t fd, short what, void *arg)
+msg_retry(void *arg)
 {
-    (void)fd;
-    (void)what;
     ch_msg *m = arg;
     if (m->pt->revoked || m->rt->finalizing) {
         ch__msg_release(m); /* the partition's next owner gets it again */
@@ -96,10 +92,9 @@ msg_schedule_retry(ch_msg *m)
         delay = RETRY_MAX_MS;
     m->attempts++;
     ch_metric_add(rt->m_retries, 1);
-    if (!m->retry_ev)
-        m->retry_ev = evtimer_new(rt->base, msg_retry_cb, m);
-    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
-    if (!m->retry_ev || evtimer_add(m->retry_ev, &tv) != 0) {
+    if (!m->retry)
+        m->retry = ch_timer_new(rt, msg_retry, m);
+    if (!m->retry || ch_timer_start(m->retry, delay * 1000) != 0) {
         CH_LOG_ERROR(&rt->log, "cannot schedule a retry; the message will be redelivered",
                      CH_STR("topic", m->pt->topic), CH_INT("offset", m->rkm->offset));
         ch__msg_release(m);

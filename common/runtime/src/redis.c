@@ -24,30 +24,16 @@ static void redis_connect(ch_runtime *rt);
  * than when the next turn finds the socket writable: the answers are on
  * their way while the loop polls, a turn sooner. */
 static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
+flush(void *arg)
 {
-    (void)fd;
-    (void)what;
     ch_runtime *rt = arg;
-    rt->redis_flush_scheduled = 0;
     if (rt->redis && rt->redis_ready)
         redisAsyncHandleWrite(rt->redis);
 }
 
 static void
-schedule_flush(ch_runtime *rt)
+retry(void *arg)
 {
-    if (!rt->redis_flush_scheduled) {
-        rt->redis_flush_scheduled = 1;
-        event_active(rt->redis_flush_ev, EV_TIMEOUT, 0);
-    }
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
     redis_connect(arg);
 }
 
@@ -58,8 +44,7 @@ schedule_reconnect(ch_runtime *rt)
         return;
     int64_t d = rt->redis_backoff_ms;
     rt->redis_backoff_ms = d * 2 > 5000 ? 5000 : d * 2;
-    struct timeval tv = {(time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000)};
-    evtimer_add(rt->redis_retry_ev, &tv);
+    ch_timer_start(rt->redis_retry, d * 1000);
 }
 
 static void
@@ -150,9 +135,9 @@ ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size)
 {
     if (ch_redis_url_parse(rt->cfg.redis_url, &rt->rurl, errstr, errstr_size) != 0)
         return CH_EINVAL;
-    rt->redis_retry_ev = evtimer_new(rt->base, retry_cb, rt);
-    rt->redis_flush_ev = event_new(rt->base, -1, 0, flush_cb, rt);
-    if (!rt->redis_retry_ev || !rt->redis_flush_ev) {
+    rt->redis_retry = ch_timer_new(rt, retry, rt);
+    rt->redis_flush = ch_timer_new(rt, flush, rt);
+    if (!rt->redis_retry || !rt->redis_flush) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -164,14 +149,9 @@ ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size)
 void
 ch__redis_close(ch_runtime *rt)
 {
-    if (rt->redis_retry_ev) {
-        event_free(rt->redis_retry_ev);
-        rt->redis_retry_ev = NULL;
-    }
-    if (rt->redis_flush_ev) {
-        event_free(rt->redis_flush_ev);
-        rt->redis_flush_ev = NULL;
-    }
+    ch_timer_free(rt->redis_retry);
+    ch_timer_free(rt->redis_flush);
+    rt->redis_retry = rt->redis_flush = NULL;
     if (rt->redis) {
         redisAsyncContext *ac = rt->redis;
         rt->redis = NULL;
@@ -214,7 +194,7 @@ ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, 
         free(rc);
         return CH_EAGAIN;
     }
-    schedule_flush(rt);
+    ch_timer_soon(rt->redis_flush);
     return 0;
 }
 
@@ -225,7 +205,7 @@ ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc, c
     if (!ch_redis_ready(rt) ||
         redisAsyncCommandArgv(rt->redis, fn, priv, argc, argv, argvlen) != REDIS_OK)
         return CH_EAGAIN;
-    schedule_flush(rt);
+    ch_timer_soon(rt->redis_flush);
     return 0;
 }
 

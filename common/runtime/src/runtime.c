@@ -114,10 +114,8 @@ finalize(ch_runtime *rt)
 }
 
 static void
-shutdown_check(evutil_socket_t fd, short what, void *arg)
+shutdown_check(void *arg)
 {
-    (void)fd;
-    (void)what;
     ch_runtime *rt = arg;
     int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0;
     if (idle || ch_time_now_ms() >= rt->stop_deadline_ms - 1000)
@@ -138,8 +136,7 @@ begin_shutdown(ch_runtime *rt, const char *why)
     if (rt->svc->stop)
         rt->svc->stop(rt->svc_ctx);
     ch__kafka_stop_intake(rt);
-    struct timeval tv = {0, 20000};
-    event_add(rt->shutdown_ev, &tv);
+    ch_timer_start(rt->shutdown_check, 20000);
 }
 
 static void
@@ -161,10 +158,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
+tick(void *arg)
 {
-    (void)fd;
-    (void)what;
     ch_runtime *rt = arg;
     ch_metric_set(rt->m_inflight, (double)rt->inflight);
     ch_metric_set(rt->m_kafka_up, rt->kafka_up);
@@ -185,21 +180,16 @@ usage(const ch_service *svc, ch_config *cfg, FILE *out)
 }
 
 static void
-log_flush_cb(evutil_socket_t fd, short what, void *arg)
+log_flush(void *lg)
 {
-    (void)fd;
-    (void)what;
-    ch_runtime *rt = arg;
-    ch_log_flush(&rt->log);
+    ch_log_flush(lg);
 }
 
-/* ch_log_defer's schedule: an active event runs after the callbacks already
- * queued in this loop turn, so the flush comes at the turn's end. */
+/* ch_log_defer's schedule: the flush timer runs at the turn's end. */
 static void
-log_schedule(void *arg)
+log_schedule(void *flush)
 {
-    ch_runtime *rt = arg;
-    event_active(rt->log_flush_ev, EV_TIMEOUT, 0);
+    ch_timer_soon(flush);
 }
 
 /* Lines logged on the loop's thread are written once per loop turn. */
@@ -207,10 +197,10 @@ static int
 setup_log_defer(ch_runtime *rt)
 {
     rt->log_defer = calloc(1, sizeof(*rt->log_defer));
-    rt->log_flush_ev = event_new(rt->base, -1, 0, log_flush_cb, rt);
-    if (!rt->log_defer || !rt->log_flush_ev)
+    rt->log_flush = ch_timer_new(rt, log_flush, &rt->log);
+    if (!rt->log_defer || !rt->log_flush)
         return CH_ENOMEM;
-    ch__log_defer_attach(rt->log_defer, &rt->log, log_schedule, rt);
+    ch__log_defer_attach(rt->log_defer, &rt->log, log_schedule, rt->log_flush);
     return 0;
 }
 
@@ -219,19 +209,21 @@ runtime_free(ch_runtime *rt)
 {
     ch__kafka_destroy(rt);
     ch__redis_close(rt);
-    if (rt->svc->fini && rt->svc_ctx)
+    if (rt->svc->fini && rt->svc_ready && rt->svc_ctx)
         rt->svc->fini(rt->svc_ctx);
+    if (rt->svc->svc_size)
+        free(rt->svc_ctx);
     ch__http_destroy(rt);
     ch__redis_scripts_free(rt);
     ch__policies_close(rt);
     ch__event_free(&rt->sigterm_ev);
     ch__event_free(&rt->sigint_ev);
     ch__event_free(&rt->sighup_ev);
-    ch__event_free(&rt->tick_ev);
-    ch__event_free(&rt->shutdown_ev);
+    ch_timer_free(rt->tick);
+    ch_timer_free(rt->shutdown_check);
     ch_log_flush(&rt->log);
     rt->log.defer = NULL;
-    ch__event_free(&rt->log_flush_ev);
+    ch_timer_free(rt->log_flush);
     free(rt->log_defer);
     if (rt->base)
         event_base_free(rt->base);
@@ -239,6 +231,21 @@ runtime_free(ch_runtime *rt)
     ch_config_free(&rt->config);
     free(rt->svc_config);
     free(rt);
+}
+
+/* The descriptor's context and its metrics, when it asks the runtime for them. */
+static int
+svc_context_new(ch_runtime *rt, char *errstr, size_t errstr_size)
+{
+    const ch_service *svc = rt->svc;
+    if (!svc->svc_size)
+        return 0;
+    if (!(rt->svc_ctx = calloc(1, svc->svc_size)) ||
+        ch_metrics_register(rt, svc->metrics, svc->nmetrics, rt->svc_ctx) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    return 0;
 }
 
 static int
@@ -322,18 +329,20 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     rt->sigterm_ev = evsignal_new(rt->base, SIGTERM, signal_cb, rt);
     rt->sigint_ev = evsignal_new(rt->base, SIGINT, signal_cb, rt);
     rt->sighup_ev = evsignal_new(rt->base, SIGHUP, reload_cb, rt);
-    rt->tick_ev = event_new(rt->base, -1, EV_PERSIST, tick_cb, rt);
-    rt->shutdown_ev = event_new(rt->base, -1, EV_PERSIST, shutdown_check, rt);
-    struct timeval second = {1, 0};
-    if (!rt->sigterm_ev || !rt->sigint_ev || !rt->sighup_ev || !rt->tick_ev || !rt->shutdown_ev ||
+    rt->tick = ch__timer_new_periodic(rt, tick, rt);
+    rt->shutdown_check = ch__timer_new_periodic(rt, shutdown_check, rt);
+    if (!rt->sigterm_ev || !rt->sigint_ev || !rt->sighup_ev || !rt->tick || !rt->shutdown_check ||
         event_add(rt->sigterm_ev, NULL) || event_add(rt->sigint_ev, NULL) ||
-        event_add(rt->sighup_ev, NULL) || event_add(rt->tick_ev, &second)) {
+        event_add(rt->sighup_ev, NULL) || ch_timer_start(rt->tick, 1000000)) {
         fprintf(stderr, "charter-%s: cannot set up signals and timers\n", svc->name);
         goto out;
     }
     int rc = ch__policies_open(rt, errstr, sizeof(errstr));
     if (rc == 0)
+        rc = svc_context_new(rt, errstr, sizeof(errstr));
+    if (rc == 0)
         rc = svc->init(rt, rt->svc_config, &rt->svc_ctx, errstr, sizeof(errstr));
+    rt->svc_ready = rc == 0;
     if (rc == 0)
         rc = ch__http_open(rt, errstr, sizeof(errstr));
     if (rc == 0)

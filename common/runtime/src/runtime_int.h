@@ -65,7 +65,7 @@ struct ch_msg {
     uint64_t seq;
     int attempts;
     char *dlq_reason; /* set once the message is headed for the DLQ */
-    struct event *retry_ev;
+    ch_timer *retry;
     struct ch_msg *prev, *next; /* runtime's in-flight list */
 };
 
@@ -81,6 +81,7 @@ typedef struct {
 struct ch_runtime {
     const ch_service *svc;
     void *svc_ctx;
+    int svc_ready; /* init succeeded: fini runs at exit */
     void *svc_config;
     ch_log log;
     ch_runtime_config cfg;
@@ -88,9 +89,10 @@ struct ch_runtime {
     ch_config config;
 
     struct event_base *base;
-    struct event *sigterm_ev, *sigint_ev, *sighup_ev, *tick_ev, *shutdown_ev;
+    struct event *sigterm_ev, *sigint_ev, *sighup_ev;
+    ch_timer *tick, *shutdown_check; /* every second; every 20 ms while shutting down */
     ch_log_defer *log_defer;
-    struct event *log_flush_ev; /* writes the turn's log lines at the end of the turn */
+    ch_timer *log_flush; /* writes the turn's log lines at the end of the turn */
 
     ch_sub *subs; /* every subscription, descriptor's first */
     size_t nsubs;
@@ -105,17 +107,15 @@ struct ch_runtime {
     ch_msg *msgs; /* in flight */
     size_t inflight;
     int consume_blocked;
-    struct event *store_ev; /* flushes pending offset stores once per loop turn */
-    int store_scheduled;
+    ch_timer *store_flush; /* stores pending offsets once per loop turn */
     int consumer_closed;
 
     redisAsyncContext *redis;
     int redis_ready;
     ch_redis_url rurl;
-    struct event *redis_retry_ev;
+    ch_timer *redis_retry;
     int64_t redis_backoff_ms;
-    struct event *redis_flush_ev; /* sends the turn's commands at the end of the turn */
-    int redis_flush_scheduled;
+    ch_timer *redis_flush; /* sends the turn's commands at the end of the turn */
 
     ch_redis_script *scripts;
 
@@ -141,6 +141,10 @@ ch__event_free(struct event **ev)
         event_free(*ev);
     *ev = NULL;
 }
+
+/* timer.c: a ch_timer that, once started with a delay, runs every delay
+ * until stopped. */
+ch_timer *ch__timer_new_periodic(ch_runtime *rt, ch_timer_fn fn, void *arg);
 
 /* kafka.c */
 int ch__kafka_open(ch_runtime *rt, char *errstr, size_t errstr_size);

@@ -39,6 +39,7 @@ typedef struct ch_runtime ch_runtime;
 typedef struct ch_msg ch_msg;
 typedef struct ch_metric ch_metric;
 typedef struct ch_redis_script ch_redis_script;
+typedef struct ch_timer ch_timer;
 
 /* The number of elements of an array (not a pointer): a table's size for
  * the descriptor (.nconfig = CH_COUNTOF(keys)) or ch_metrics_register(). */
@@ -57,6 +58,25 @@ typedef struct {
     const char *topic;
     const struct ProtobufCMessageDescriptor *type;
 } ch_subscription;
+
+/* One metric of a service's table, registered by ch_metrics_register(). */
+typedef enum { CH_METRIC_COUNTER = 0, CH_METRIC_GAUGE } ch_metric_kind;
+typedef struct {
+    ch_metric_kind kind;
+    const char *name;
+    const char *help;
+    size_t offset; /* offsetof(the service's struct, its ch_metric * field) */
+} ch_metric_def;
+
+/* Table entries: `st` is the struct holding the ch_metric * `field`. */
+#define CH_COUNTER(st, field, name_, help_)                                                        \
+    {                                                                                              \
+        .kind = CH_METRIC_COUNTER, .name = (name_), .help = (help_), .offset = offsetof(st, field) \
+    }
+#define CH_GAUGE(st, field, name_, help_)                                                          \
+    {                                                                                              \
+        .kind = CH_METRIC_GAUGE, .name = (name_), .help = (help_), .offset = offsetof(st, field)   \
+    }
 
 /* HTTP methods for routes (bit mask). */
 enum { CH_HTTP_GET = 1, CH_HTTP_POST = 2, CH_HTTP_PUT = 4, CH_HTTP_DELETE = 8 };
@@ -86,6 +106,15 @@ typedef struct {
     size_t nconfig;
     size_t config_size;
 
+    /* The service's context, the same way (optional): with svc_size set,
+     * the runtime allocates svc_size zeroed bytes, registers the metrics
+     * table into them (ch_metrics_register, offsets into the context) and
+     * hands them to init as *svc; it frees them after fini. With svc_size
+     * 0, init allocates the context and fini frees it. */
+    size_t svc_size;
+    const ch_metric_def *metrics;
+    size_t nmetrics;
+
     const ch_subscription *subs;
     size_t nsubs;
 
@@ -105,8 +134,10 @@ typedef struct {
      * Safe here because no descriptor is dup()ed. */
     int epoll_changelist;
 
-    /* Creates the service context. Returns 0, or fills errstr and returns a
-     * CH_E* code (start-up stops). */
+    /* Sets up the service context (*svc: the runtime's, with svc_size; else
+     * init's to create). Returns 0, or fills errstr and returns a CH_E*
+     * code (start-up stops), having undone its own work: fini is not
+     * called after a failed init. */
     int (*init)(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size);
 
     /*
@@ -161,7 +192,8 @@ typedef struct {
      * stop starting new work. */
     void (*stop)(void *svc);
 
-    /* Frees the context (may be NULL). */
+    /* Frees what init set up, and the context unless svc_size is set (may
+     * be NULL). */
     void (*fini)(void *svc);
 } ch_service;
 
@@ -187,6 +219,33 @@ int ch_runtime_stopping(const ch_runtime *rt);
  * second from librdkafka's statistics and at once when all brokers go down);
  * the same fact /readyz reports. */
 int ch_runtime_kafka_up(const ch_runtime *rt);
+
+/*
+ * Timers on the runtime's loop, for work a service schedules itself (a due
+ * time, a retry, work gathered over one loop turn): fn(arg) runs on the
+ * loop's thread, once per start. A timer is created stopped and lives until
+ * ch_timer_free (which stops it; NULL is ignored); the runtime frees none of
+ * them, so free them in the service's fini at the latest.
+ */
+typedef void (*ch_timer_fn)(void *arg);
+
+/* A stopped timer, or NULL on ENOMEM. */
+ch_timer *ch_timer_new(ch_runtime *rt, ch_timer_fn fn, void *arg);
+
+/* Runs fn once, delay_us from now (0 or less: at the next loop turn);
+ * starting a started timer moves it. Returns 0, or CH_EIO (fn will not run
+ * for this start). */
+int ch_timer_start(ch_timer *t, int64_t delay_us);
+
+/* Runs fn once at the end of this loop turn, after the callbacks already
+ * due, so work gathered over the turn goes out together; replaces a pending
+ * start. Calling it again before fn has run changes nothing. */
+void ch_timer_soon(ch_timer *t);
+
+/* Cancels the next run, if any. */
+void ch_timer_stop(ch_timer *t);
+
+void ch_timer_free(ch_timer *t);
 
 /*
  * Adds a subscription decided at run time (from configuration), besides the
@@ -290,25 +349,6 @@ ch_metric *ch_metric_counter(ch_runtime *rt, const char *name, const char *help)
 ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
 void ch_metric_add(ch_metric *m, double v);
 void ch_metric_set(ch_metric *m, double v);
-
-/* One metric of a service's table, registered by ch_metrics_register(). */
-typedef enum { CH_METRIC_COUNTER = 0, CH_METRIC_GAUGE } ch_metric_kind;
-typedef struct {
-    ch_metric_kind kind;
-    const char *name;
-    const char *help;
-    size_t offset; /* offsetof(the service's struct, its ch_metric * field) */
-} ch_metric_def;
-
-/* Table entries: `st` is the struct holding the ch_metric * `field`. */
-#define CH_COUNTER(st, field, name_, help_)                                                        \
-    {                                                                                              \
-        .kind = CH_METRIC_COUNTER, .name = (name_), .help = (help_), .offset = offsetof(st, field) \
-    }
-#define CH_GAUGE(st, field, name_, help_)                                                          \
-    {                                                                                              \
-        .kind = CH_METRIC_GAUGE, .name = (name_), .help = (help_), .offset = offsetof(st, field)   \
-    }
 
 /*
  * Registers every metric of defs, storing each pointer at (char *)base +
