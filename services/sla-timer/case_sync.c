@@ -158,12 +158,23 @@ job_end(event_job *j, int rc, const char *reason)
     }
 }
 
+/* Ends j for a retry when Redis did not answer, or answered an error: 1
+ * then, 0 when reply is an answer. */
+static int
+redis_failed(event_job *j, const redisReply *reply)
+{
+    if (reply && reply->type != REDIS_REPLY_ERROR)
+        return 0;
+    job_end(j, CH_EAGAIN, "redis unavailable");
+    return 1;
+}
+
 static void
 state_saved(void *opaque, redisReply *reply)
 {
     event_job *j = opaque;
-    int ok = reply && reply->type != REDIS_REPLY_ERROR;
-    job_end(j, ok ? 0 : CH_EAGAIN, ok ? NULL : "redis unavailable");
+    if (!redis_failed(j, reply))
+        job_end(j, 0, NULL);
 }
 
 /* The timers are in place: only now is the new state saved. A crash before
@@ -282,10 +293,8 @@ static void
 state_loaded(void *opaque, redisReply *reply)
 {
     event_job *j = opaque;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        job_end(j, CH_EAGAIN, "redis unavailable");
+    if (redis_failed(j, reply))
         return;
-    }
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
     const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(j->s->rt), j->ev->organisation);

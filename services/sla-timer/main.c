@@ -94,35 +94,24 @@ sla_fini(void *svc)
     sla *s = svc;
     sla_case_lanes_free(s);
     sla_timer_store_free(s->store);
-    free(s);
 }
 
+/* *svc is the runtime's zeroed context, its metrics registered. */
 static int
 sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
-    sla *s = calloc(1, sizeof(*s));
-    int rc = CH_ENOMEM;
-    if (!s)
-        goto err;
+    sla *s = *svc;
     s->rt = rt;
     s->cfg = config;
-    rc = ch_runtime_subscribe(rt, s->cfg->topic_in, &charter__v1__case_event__descriptor, NULL,
-                              errstr, errstr_size);
+    int rc = ch_runtime_subscribe(rt, s->cfg->topic_in, &charter__v1__case_event__descriptor, NULL,
+                                  errstr, errstr_size);
     if (rc != 0)
-        goto err;
-    rc = CH_ENOMEM;
-    s->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, sla_fire, s);
-    if (!s->store || ch_metrics_register(rt, sla_metrics, CH_COUNTOF(sla_metrics), s) != 0)
-        goto err;
-    *svc = s;
-    return 0;
-err:
-    if (rc == CH_ENOMEM)
+        return rc;
+    if (!(s->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, sla_fire, s))) {
         snprintf(errstr, errstr_size, "out of memory");
-    if (s)
-        sla_timer_store_free(s->store);
-    free(s);
-    return rc;
+        return CH_ENOMEM;
+    }
+    return 0;
 }
 
 static const ch_service sla_service = {
@@ -132,6 +121,9 @@ static const ch_service sla_service = {
     .config = sla_keys,
     .nconfig = CH_COUNTOF(sla_keys),
     .config_size = sizeof(sla_config),
+    .svc_size = sizeof(sla),
+    .metrics = sla_metrics,
+    .nmetrics = CH_COUNTOF(sla_metrics),
     /* no .subs: sla.contacts_topic is subscribed in init */
     .init = sla_init,
     .on_message = sla_case_event,

@@ -1,12 +1,12 @@
 /* The timer store (see timer_store.h for why it is built this way). */
 #include "timer_store.h"
 
-#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/array.h"
 #include "charter/errors.h"
 #include "timer_keys.h"
 
@@ -113,10 +113,10 @@ typedef struct part {
     int claiming;
     int rescan; /* timers were added while a claim was in flight */
     int armed;
-    int64_t armed_for; /* Redis time (ms) the timer is set for, when armed */
-    int outstanding;   /* fired, not yet done */
-    int more_waiting;  /* more are due: claim when the outstanding ones finish */
-    struct event *ev;
+    int64_t armed_for;     /* Redis time (ms) the timer is set for, when armed */
+    int outstanding;       /* fired, not yet done */
+    int more_waiting;      /* more are due: claim when the outstanding ones finish */
+    ch_timer *timer;       /* the next claim: a due time, or a retry */
     sla_timer_fire **acks; /* delivered, to delete at the end of this loop turn */
     size_t nacks, acks_cap;
     sla_timer_keys keys;
@@ -129,7 +129,7 @@ struct sla_timer_store {
     sla_timer_fire_fn fire;
     void *opaque;
     ch_redis_script *scripts[NSCRIPTS]; /* registered with the runtime, which owns them */
-    struct event *ack_ev;               /* active while any partition has acks to send */
+    ch_timer *ack_timer;                /* runs at the turn's end when any partition has acks */
     part *parts[MAX_PARTITIONS];
 };
 
@@ -225,13 +225,12 @@ arm_at(part *p, int64_t at_ms, int64_t now_us)
         return;
     int64_t delay_us = at_ms * 1000 - now_us;
     if (delay_us <= 0) {
-        evtimer_del(p->ev);
+        ch_timer_stop(p->timer);
         p->armed = 0;
         claim(p);
         return;
     }
-    struct timeval tv = {(time_t)(delay_us / 1000000), (suseconds_t)(delay_us % 1000000)};
-    evtimer_add(p->ev, &tv); /* re-adding moves the timer */
+    ch_timer_start(p->timer, delay_us); /* a started timer moves */
     p->armed = 1;
     p->armed_for = at_ms;
 }
@@ -242,8 +241,7 @@ arm_retry(part *p, int64_t delay_ms)
 {
     if (!p->owned)
         return;
-    struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)((delay_ms % 1000) * 1000)};
-    evtimer_add(p->ev, &tv);
+    ch_timer_start(p->timer, delay_ms * 1000);
     p->armed = 0;
 }
 
@@ -271,10 +269,8 @@ take_step(part *p, sla_timer_step step, int64_t next_ms, int64_t now_us)
 }
 
 static void
-part_timer_cb(evutil_socket_t fd, short what, void *arg)
+part_timer_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     part *p = arg;
     p->armed = 0;
     claim(p);
@@ -293,8 +289,8 @@ part_get(sla_timer_store *st, int32_t partition)
         return NULL;
     p->st = st;
     p->partition = partition;
-    p->ev = evtimer_new(ch_runtime_base(st->rt), part_timer_cb, p);
-    if (!p->ev) {
+    p->timer = ch_timer_new(st->rt, part_timer_cb, p);
+    if (!p->timer) {
         free(p);
         return NULL;
     }
@@ -305,25 +301,23 @@ part_get(sla_timer_store *st, int32_t partition)
 
 /* ---- firing and deleting ---- */
 
+/* One deletion call's timers. */
 typedef struct {
-    sla_timer_fire **fires;
     size_t n;
+    sla_timer_fire *fires[];
 } ack_ctx;
 
-static void
-ack_ctx_free(ack_ctx *ac)
-{
-    for (size_t i = 0; i < ac->n; i++)
-        free(ac->fires[i]);
-    free(ac->fires);
-    free(ac);
-}
-
+/* Redis answered the deletion, or it could not be sent (reply NULL): the
+ * timers' memory goes. A deletion that failed leaves them leased in Redis:
+ * they fire again. */
 static void
 deleted(void *opaque, redisReply *reply)
 {
-    (void)reply; /* a deletion that failed leaves them leased: they fire again */
-    ack_ctx_free(opaque);
+    (void)reply;
+    ack_ctx *ac = opaque;
+    for (size_t i = 0; i < ac->n; i++)
+        free(ac->fires[i]);
+    free(ac);
 }
 
 /* Sends one deletion script for up to ACK_BATCH of p's delivered timers. If
@@ -333,30 +327,26 @@ static void
 send_acks(part *p)
 {
     size_t n = p->nacks < ACK_BATCH ? p->nacks : ACK_BATCH;
-    ack_ctx *ac = calloc(1, sizeof(*ac));
+    ack_ctx *ac = malloc(sizeof(*ac) + n * sizeof(ac->fires[0]));
     script_args a;
-    if (ac && (ac->fires = malloc(n * sizeof(*ac->fires))) && args_new(&a, p, n) == 0) {
+    if (ac && args_new(&a, p, n) == 0) {
         ac->n = n;
         p->nacks -= n;
         memcpy(ac->fires, p->acks + p->nacks, n * sizeof(*ac->fires));
         for (size_t i = 0; i < n; i++)
             args_add(&a, ac->fires[i]->id, strlen(ac->fires[i]->id));
         if (script_send(p->st, SCRIPT_ACK, &a, deleted, ac) != 0)
-            ack_ctx_free(ac);
+            deleted(ac, NULL);
         return;
     }
     for (size_t i = 0; i < n; i++)
         free(p->acks[--p->nacks]);
-    if (ac)
-        free(ac->fires);
     free(ac);
 }
 
 static void
-acks_cb(evutil_socket_t fd, short what, void *arg)
+acks_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     sla_timer_store *st = arg;
     for (int i = 0; i < MAX_PARTITIONS; i++) {
         part *p = st->parts[i];
@@ -369,19 +359,11 @@ void
 sla_timer_fire_done(sla_timer_fire *f, int delivered)
 {
     part *p = f->p;
-    if (delivered && p->nacks == p->acks_cap) {
-        size_t cap = p->acks_cap ? 2 * p->acks_cap : CLAIM_BATCH;
-        sla_timer_fire **a = realloc(p->acks, cap * sizeof(*a));
-        if (a) {
-            p->acks = a;
-            p->acks_cap = cap;
-        }
-    }
-    if (delivered && p->nacks < p->acks_cap) {
+    if (delivered && ch_array_grow(&p->acks, &p->acks_cap, p->nacks + 1, sizeof(*p->acks)) == 0) {
         /* Only now is the timer gone: its event is safely written. Deleted
          * with the others delivered in this loop turn, in one script call. */
         p->acks[p->nacks++] = f;
-        event_active(p->st->ack_ev, EV_TIMEOUT, 1);
+        ch_timer_soon(p->st->ack_timer);
     } else {
         free(f); /* left leased: fires again when the lease expires */
     }
@@ -452,19 +434,25 @@ typedef struct {
     int script;
 } change_ctx;
 
+/* A schedule's answer (the earliest due time or lease expiry, with Redis's
+ * time): the new timers may be due sooner than the partition's timer. */
+static void
+scheduled(part *p, const redisReply *reply)
+{
+    if (!p->owned || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return;
+    int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
+    int64_t next = strtoll(reply->element[2]->str, NULL, 10);
+    take_step(p, sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next), next, now_us);
+}
+
 static void
 changed(void *opaque, redisReply *reply)
 {
     change_ctx *cc = opaque;
-    part *p = cc->p;
     int ok = reply && reply->type != REDIS_REPLY_ERROR;
-    if (ok && cc->script == SCRIPT_SCHEDULE && p->owned && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 3) {
-        int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
-        int64_t next = strtoll(reply->element[2]->str, NULL, 10);
-        take_step(p, sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next), next,
-                  now_us);
-    }
+    if (ok && cc->script == SCRIPT_SCHEDULE)
+        scheduled(cc->p, reply);
     if (cc->cb)
         cc->cb(cc->opaque, ok ? 0 : CH_EAGAIN);
     free(cc);
@@ -550,7 +538,7 @@ sla_timer_store_disown(sla_timer_store *st, int32_t partition)
     part *p = st->parts[partition];
     p->owned = 0;
     p->armed = 0;
-    evtimer_del(p->ev);
+    ch_timer_stop(p->timer);
 }
 
 void
@@ -583,8 +571,7 @@ sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_ti
     for (int s = 0; s < NSCRIPTS; s++)
         if (!(st->scripts[s] = ch_redis_script_new(rt, script_text[s])))
             goto err; /* the runtime frees the ones registered */
-    st->ack_ev = event_new(ch_runtime_base(rt), -1, 0, acks_cb, st);
-    if (!st->ack_ev)
+    if (!(st->ack_timer = ch_timer_new(rt, acks_cb, st)))
         goto err;
     return st;
 err:
@@ -600,13 +587,13 @@ sla_timer_store_free(sla_timer_store *st)
     for (int i = 0; i < MAX_PARTITIONS; i++) {
         part *p = st->parts[i];
         if (p) {
-            event_free(p->ev);
+            ch_timer_free(p->timer);
             while (p->nacks > 0)
                 free(p->acks[--p->nacks]);
             free(p->acks);
             free(p);
         }
     }
-    event_free(st->ack_ev);
+    ch_timer_free(st->ack_timer);
     free(st);
 }
