@@ -266,10 +266,10 @@ ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest)
 
 typedef struct {
     caller c;
-    item **items;
     size_t n, next;
     size_t refs; /* items not done + 1 while the batch is being worked on */
     int pumping;
+    item *items[]; /* one per non-blank line, n of them so far */
 } batch;
 
 static void
@@ -317,7 +317,6 @@ batch_free(batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
         item_free(b->items[i]);
-    free(b->items);
     free(b);
 }
 
@@ -376,16 +375,12 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
     const char *line;
     while (ch_event_json_next_line(body, len, &pos, &line, &ll))
         lines++;
-    batch *b = calloc(1, sizeof(*b));
-    item **items = lines ? calloc(lines, sizeof(*items)) : NULL;
-    if (!b || (lines && !items)) {
-        free(b);
-        free(items);
+    batch *b = calloc(1, sizeof(*b) + lines * sizeof(b->items[0]));
+    if (!b) {
         reply_unavailable(in, req, "out of memory");
         return;
     }
     b->c = *c;
-    b->items = items;
     size_t lineno = 0;
     pos = 0;
     while (ch_event_json_next_line(body, len, &pos, &line, &ll)) {

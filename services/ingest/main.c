@@ -119,31 +119,21 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
 
 static void ingest_fini(void *svc);
 
+/* *svc is the runtime's zeroed context, its metrics registered. */
 static int
 ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
-    ingest *in = calloc(1, sizeof(*in));
-    if (!in) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return CH_ENOMEM;
-    }
+    ingest *in = *svc;
     in->rt = rt;
     in->cfg = config;
-    int rc = ch_metrics_register(rt, ingest_metrics, CH_COUNTOF(ingest_metrics), in);
-    if (rc != 0)
-        snprintf(errstr, errstr_size, "out of memory");
-    if (rc == 0)
-        rc = pipeline_init(in, errstr, errstr_size);
+    int rc = pipeline_init(in, errstr, errstr_size);
     if (rc == 0)
         rc = load_gateways(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
-    if (rc != 0) {
+    if (rc != 0)
         ingest_fini(in);
-        return rc;
-    }
-    *svc = in;
-    return 0;
+    return rc;
 }
 
 static void
@@ -159,7 +149,6 @@ ingest_fini(void *svc)
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     free(in->inbound);
-    free(in);
 }
 
 static const ch_service ingest_service = {
@@ -169,6 +158,9 @@ static const ch_service ingest_service = {
     .config = ingest_keys,
     .nconfig = CH_COUNTOF(ingest_keys),
     .config_size = sizeof(ingest_config),
+    .svc_size = sizeof(ingest),
+    .metrics = ingest_metrics,
+    .nmetrics = CH_COUNTOF(ingest_metrics),
     .kafka_defaults = ingest_kafka_defaults,
     .routes = routes,
     .nroutes = CH_COUNTOF(routes),

@@ -163,13 +163,6 @@ item_own(item *it, void *owner, void (*ready)(item *it), void (*done)(item *it),
     it->answer_deadline = answer_deadline;
 }
 
-static void
-item_destroy(item *it)
-{
-    ch_event_json_free(it->ev);
-    free(it);
-}
-
 void
 item_free(item *it)
 {
@@ -180,7 +173,8 @@ item_free(item *it)
         it->owner = NULL;
         return;
     }
-    item_destroy(it);
+    ch_event_json_free(it->ev);
+    free(it);
 }
 
 static void
@@ -223,7 +217,7 @@ pipeline_fini(ingest *in)
         wait_unlink(it);
         it->in_kafka = 0;
         if (it->released)
-            item_destroy(it);
+            item_free(it);
     }
 }
 
@@ -465,7 +459,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
                         CH_STR("error", errstr));
         }
         if (it->released)
-            item_destroy(it);
+            item_free(it);
         return;
     }
     if (rc != 0) {
