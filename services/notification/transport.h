@@ -15,9 +15,11 @@
  * other key.
  *
  * A transport is chosen per channel by notify.<channel>.transport; which
- * names are allowed where comes from `channels` below, so adding a
- * transport is this descriptor, its file, one line in main.c's table and
- * one line in CMakeLists.txt.
+ * names are allowed where comes from `channels` below. Adding a transport is
+ * its file, transports/<name>.c, exporting notify_transport_<name>, and its
+ * name in NOTIFY_TRANSPORTS in this folder's CMakeLists.txt: CMake adds the
+ * file to the build and generates notify_transports[] (as fluent-bit
+ * generates its plug-in registry), so no other file names a transport.
  */
 #ifndef CHARTER_NOTIFY_TRANSPORT_H
 #define CHARTER_NOTIFY_TRANSPORT_H
@@ -149,6 +151,11 @@ typedef struct notify_transport {
     const char *rate_key;
     const char *sender_key;
 } notify_transport;
+
+/* Every transport, in the order of NOTIFY_TRANSPORTS, NULL-terminated
+ * (generated: transport_table.c in the build tree). The first that carries
+ * "other" takes letters. */
+extern const notify_transport *const notify_transports[];
 
 /* The config part of a descriptor: its key table and its struct. */
 #define NOTIFY_TRANSPORT_CONFIG(keys, type)                                                        \

@@ -25,10 +25,25 @@
 extern const notify_transport notify_transport_smtp, notify_transport_http, notify_transport_kafka,
     notify_transport_file;
 
-/* In main.c's order. */
+/* In the service's order (NOTIFY_TRANSPORTS in CMakeLists.txt). */
 static const notify_transport *const table[] = {&notify_transport_file, &notify_transport_smtp,
                                                 &notify_transport_http, &notify_transport_kafka,
                                                 NULL};
+
+/* The table CMake generates is the service's list, whole and in order. */
+static void
+generated_table_lists_every_transport(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(notify_transport_table_check(notify_transports, err, sizeof(err)), 0);
+    size_t n = 0;
+    while (notify_transports[n])
+        n++;
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_equal(notify_transports[i], table[i]);
+}
 
 static void
 table_is_checked(void **state)
@@ -296,6 +311,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_is_checked),
+        cmocka_unit_test(generated_table_lists_every_transport),
         cmocka_unit_test(setting_names_a_transport_that_carries_the_channel),
         cmocka_unit_test(config_is_laid_out_per_transport),
         cmocka_unit_test(transport_checks_its_own_settings),
