@@ -17,6 +17,7 @@
 
 #include "charter/errors.h"
 #include "charter/timeutil.h"
+#include "charter/version.h"
 #include "charter/topics.h"
 #include "runtime_int.h"
 
@@ -357,7 +358,7 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
     }
     CH_LOG_INFO(&rt->log, "started", CH_STR("http", rt->cfg.http_listen),
                 CH_STR("kafka", ch_config_kafka_get(&rt->config, "bootstrap.servers")),
-                CH_STR("version", "0.1.0"));
+                CH_STR("version", CHARTER_VERSION));
     event_base_dispatch(rt->base);
     CH_LOG_INFO(&rt->log, "stopped");
     code = 0;
