@@ -637,7 +637,13 @@ test_seed004_calls_within_four_rings(void **state)
     const ch_policy_promise *pr = find(&p, "phone", NULL, "phone-calls");
     assert_int_equal(pr->answer_rings, 4);
     assert_false(pr->answer.set);
-    assert_describe(&p, pr, "Phone: answer within four rings; first-contact resolution measured");
+    /* Judged from the wait when the telephony sends no ring count: UK ring
+     * cadence, a ring every 3 seconds, unless the policy says otherwise. */
+    assert_int_equal(pr->answer_ring_seconds, CH_POLICY_RING_SECONDS);
+    assert_int_equal(pr->answer_ring_seconds, 3);
+    assert_describe(&p, pr,
+                    "Phone: answer within four rings (12 s at a ring every 3 s); first-contact "
+                    "resolution measured");
     ch_policy_free(&p);
 }
 

@@ -119,6 +119,18 @@ test_refuses_bad_values_with_what_was_expected(void **state)
     assert_refused("options:\n  defer_out_of_hours_receipt: maybe\n",
                    "t.yaml:19:31: options.defer_out_of_hours_receipt:", "is not true or false");
     assert_refused("timezone: ../etc/passwd\n", "t.yaml:18:11: timezone:", "is not a zone name");
+    /* A ring's length: whole seconds, and only beside a ring count. */
+    assert_refused("  - id: calls\n    channel: phone\n    says: x\n"
+                   "    answer:\n      rings: 4\n      ring_seconds: 0\n",
+                   "t.yaml:23:21: promises[1].answer.ring_seconds:",
+                   "'0' is not a ring's length in seconds (expected 1 to 10");
+    assert_refused(
+        "  - id: calls\n    channel: phone\n    says: x\n"
+        "    answer:\n      rings: 4\n      ring_seconds: 2.5\n",
+        "t.yaml:23:21: promises[1].answer.ring_seconds:", "is not a ring's length in seconds");
+    assert_refused("  - id: calls\n    channel: phone\n    says: x\n"
+                   "    answer:\n      within: 20 seconds\n      ring_seconds: 3\n",
+                   "t.yaml:23:21: promises[1].answer.ring_seconds:", "needs rings:");
 }
 
 void
@@ -295,7 +307,7 @@ test_describe_lines(void **state)
     snprintf(text, sizeof(text),
              "%s"
              "  - id: calls\n    channel: phone\n    says: x\n"
-             "    answer:\n      within: 20 seconds\n      rings: 4\n"
+             "    answer:\n      within: 20 seconds\n      rings: 4\n      ring_seconds: 5\n"
              "  - id: sar\n    channel: any\n    case_type: sar\n    says: x\n"
              "    acknowledge: 24 hours\n    respond: sar\n"
              "  - id: texts\n    channel: [sms, social]\n    says: x\n    acknowledge: none\n"
@@ -305,7 +317,9 @@ test_describe_lines(void **state)
              base);
     ch_policy p;
     assert_int_equal(load_text(text, &p, err, sizeof(err)), 0);
-    assert_describe(&p, &p.promises[1], "Phone: answer within 20 seconds or four rings");
+    assert_int_equal(p.promises[1].answer_ring_seconds, 5);
+    assert_describe(&p, &p.promises[1],
+                    "Phone: answer within 20 seconds or four rings (20 s at a ring every 5 s)");
     assert_describe(&p, &p.promises[2],
                     "Subject access request: acknowledge within 24 hours; reply within 1 "
                     "calendar month, moved to the next working day if it ends on a non-working "

@@ -546,6 +546,28 @@ test_seed004_calls_in_rings(void **state)
     world_free(&w);
 }
 
+/* Seed 004 again, when the telephony sends only the wait: four rings at the
+ * UK's ring every 3 s is a wait of up to 12 s; a ring count, when sent, still
+ * decides. */
+static void
+test_seed004_calls_in_rings_from_the_wait(void **state)
+{
+    (void)state;
+    world w = {.oc = &ccc, .roundtrip = 1};
+    receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
+    call(&w, "c1", "2026-11-23T10:00:12Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 12, 0);
+    receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
+    call(&w, "c2", "2026-11-23T10:01:13Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 13, 0);
+    receive(&w, "c3", PHONE, "enquiry", "2026-11-23T10:02:00Z");
+    call(&w, "c3", "2026-11-23T10:02:03Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 3, 0);
+    receive(&w, "c4", PHONE, "enquiry", "2026-11-23T10:03:00Z");
+    call(&w, "c4", "2026-11-23T10:03:20Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 20, 3);
+    expect(&w, "2026-11|phone|enquiry|calls_answered", 4);
+    expect(&w, "2026-11|phone|enquiry|calls_answered_in_time", 3);
+    expect(&w, "2026-11|phone|enquiry|calls_answered_late", 1);
+    world_free(&w);
+}
+
 /* Seed 002, "In our local offices": seen within 15 minutes of arrival;
  * communication support counted by kind (seed 002's list), each event once. */
 static void
@@ -918,6 +940,7 @@ main(void)
         cmocka_unit_test(test_seed000_complaint_stages),
         cmocka_unit_test(test_seed002_calls),
         cmocka_unit_test(test_seed004_calls_in_rings),
+        cmocka_unit_test(test_seed004_calls_in_rings_from_the_wait),
         cmocka_unit_test(test_seed002_visitors_and_support),
         cmocka_unit_test(test_seed002_statutory),
         cmocka_unit_test(test_seed004_contact_group),

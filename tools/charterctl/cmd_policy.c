@@ -249,8 +249,11 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
     }
     if (pr->answer_rings)
         add(r, 0, 0, "answer",
-            "answer within %d ring%s (answer: rings: %d), judged from the telephony's ring count",
-            pr->answer_rings, pr->answer_rings == 1 ? "" : "s", pr->answer_rings);
+            "answer within %d ring%s (answer: rings: %d), judged from the telephony's ring count, "
+            "or from the wait without one: within %d s at a ring every %d s (ring_seconds: %d)",
+            pr->answer_rings, pr->answer_rings == 1 ? "" : "s", pr->answer_rings,
+            pr->answer_rings * pr->answer_ring_seconds, pr->answer_ring_seconds,
+            pr->answer_ring_seconds);
     if (pr->answer_measured_only)
         add(r, 0, 0, "answer", "measured, no time promised (answer: measured_only)");
     if (pr->see.set) {

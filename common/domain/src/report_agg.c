@@ -147,6 +147,22 @@ judge(item_list *l, int64_t at, int64_t due, ch_report_fig in_time, ch_report_fi
         put(l, fig_names[at <= due ? in_time : late], 1);
 }
 
+/* A call answered in time: within the promise's seconds, or its rings, either
+ * when both are promised. Rings are the telephony's count when it sends one;
+ * otherwise the wait in whole rings of the promise's cadence, so four rings at
+ * a ring every 3 s is a wait of up to 12 s. */
+static int
+call_in_time(const ch_policy_promise *p, const ch_report_case *rc)
+{
+    if (p->answer.set && !p->answer_measured_only && rc->call_wait_s <= p->answer.clock.n)
+        return 1;
+    if (p->answer_rings <= 0)
+        return 0;
+    if (rc->call_rings > 0)
+        return rc->call_rings <= (uint32_t)p->answer_rings;
+    return rc->call_wait_s <= (uint32_t)p->answer_rings * (uint32_t)p->answer_ring_seconds;
+}
+
 /* The case as if still open, for ch_case_timers to give its targets. */
 static ch_case_state
 open_view(const ch_case_state *st)
@@ -319,11 +335,8 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     /* calls */
     if (rc->call_status == CHARTER__V1__CALL__STATUS__STATUS_ANSWERED) {
         put(&l, fig_names[CH_REPORT_CALLS_ANSWERED], 1);
-        int by_time = p && p->answer.set && !p->answer_measured_only;
-        int by_rings = p && p->answer_rings > 0 && rc->call_rings > 0;
-        if (by_time || by_rings) {
-            int ok = (by_time && rc->call_wait_s <= p->answer.clock.n) ||
-                     (by_rings && rc->call_rings <= (uint32_t)p->answer_rings);
+        if (p && ((p->answer.set && !p->answer_measured_only) || p->answer_rings > 0)) {
+            int ok = call_in_time(p, rc);
             put(&l, fig_names[ok ? CH_REPORT_CALLS_IN_TIME : CH_REPORT_CALLS_LATE], 1);
         }
     } else if (rc->call_status == CHARTER__V1__CALL__STATUS__STATUS_ABANDONED) {

@@ -129,6 +129,11 @@ typedef enum {
 
 #define CH_POLICY_TEXT_MAX 96
 
+/* UK ring cadence: 0.4 s on, 0.2 s off, 0.4 s on, 2 s off, a ring every 3 s.
+ * A promise of N rings is N * this many seconds of wait when the telephony
+ * sends no ring count (answer: ring_seconds: changes it). */
+#define CH_POLICY_RING_SECONDS 3
+
 /* A clock as parsed, the text it came from and where that text is (1-based;
  * 0 when the clock was filled in by a preset). `set` is 0 when absent. */
 typedef struct {
@@ -169,6 +174,9 @@ typedef struct {
     int answer_measured_only; /* phone */
     ch_policy_clock answer;   /* ELAPSED, e.g. 20 seconds; may be unset if rings */
     int answer_rings;         /* 0: no ring count promised */
+    int answer_ring_seconds;  /* a ring's seconds, to judge a call sent without a
+                                 ring count from its wait; CH_POLICY_RING_SECONDS
+                                 unless answer: ring_seconds: says (0 without rings) */
 
     int see_measured_only;                 /* visit */
     ch_policy_clock see;                   /* from arrival, ELAPSED */

@@ -47,7 +47,10 @@
  *     the extension). Pauses move both, as they move the breach timer;
  *   - visitors seen in time: the `wait_exceeded` timer's instant;
  *   - calls answered in time: wait_seconds <= the promise's seconds, or
- *     rings <= its rings (either, when both are promised).
+ *     rings <= its rings (either, when both are promised); a call sent
+ *     without a ring count is judged on rings from its wait: in time when
+ *     wait_seconds <= rings * ring_seconds (a ring every 3 s unless the
+ *     policy says), so "four rings" is a wait of up to 12 s.
  * "answered" is the first `responded` event; a case closed or escalated
  * without one is no longer open but is not answered.
  *

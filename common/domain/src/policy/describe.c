@@ -280,6 +280,8 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
                 ch_strbuf_printf(&s, "%s %s", w, pr->answer_rings == 1 ? "ring" : "rings");
             else
                 ch_strbuf_printf(&s, "%d rings", pr->answer_rings);
+            ch_strbuf_printf(&s, " (%d s at a ring every %d s)",
+                             pr->answer_rings * pr->answer_ring_seconds, pr->answer_ring_seconds);
         }
     } else if (pr->answer_measured_only) {
         clause(&s, &first);

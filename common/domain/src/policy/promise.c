@@ -251,6 +251,29 @@ parse_rings(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k
     return 0;
 }
 
+/* The seconds one ring takes: a call sent without a ring count is judged
+ * from its wait, so ring_seconds only means something beside rings. */
+static int
+parse_ring_seconds(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
+                   void *field)
+{
+    (void)k;
+    const char *s = ch__yaml_text(n);
+    char *end;
+    long secs = strtol(s, &end, 10);
+    if (*end || secs < 1 || secs > 10 || !isdigit((unsigned char)*s))
+        return ch__yaml_fail(y, n, path,
+                             "'%s' is not a ring's length in seconds (expected 1 to 10, e.g. 3 "
+                             "for the UK's ring cadence)",
+                             s);
+    const yaml_node_t *answer = ch__yaml_get(y, ch__policy_ld_of(y)->promise, "answer");
+    if (!answer || !ch__yaml_get(y, answer, "rings"))
+        return ch__yaml_fail(y, n, path,
+                             "ring_seconds: needs rings: (it turns a call's wait into rings)");
+    *(int *)field = (int)secs;
+    return 0;
+}
+
 /* key, kind, field, expected, required (what to give), reader or check; then
  * what the kind needs (yaml_walk.h). */
 static const ch__yaml_key answer_keys[] = {
@@ -258,6 +281,8 @@ static const ch__yaml_key answer_keys[] = {
      NULL, clock_key, .arg = K_ELAPSED},
     {"rings", CH__YAML_SCALAR, offsetof(ch_policy_promise, answer_rings),
      "a number of rings, e.g. 4", NULL, parse_rings},
+    {"ring_seconds", CH__YAML_SCALAR, offsetof(ch_policy_promise, answer_ring_seconds),
+     "a ring's length in seconds, e.g. 3", NULL, parse_ring_seconds},
 };
 
 static const ch__yaml_key see_keys[] = {
@@ -613,6 +638,8 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
         if ((rc = ch__yaml_read(y, m, path, promise_keys, nkeys, channel_keys[i].key, pr)))
             return rc;
     }
+    if (pr->answer_rings && !pr->answer_ring_seconds)
+        pr->answer_ring_seconds = CH_POLICY_RING_SECONDS;
     if ((rc = check_written(y, m, path, pr)))
         return rc;
     if (pr->respond.set && pr->respond.clock.anchor == CH_CLOCK_FROM_ACKNOWLEDGEMENT &&
