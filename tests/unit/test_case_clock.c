@@ -198,10 +198,11 @@ test_seed001_email_ack_warnings_breach(void **state)
     compute(&derby, &st, &ts);
     expect_due(&ts, "acknowledgement_due", "2026-11-23T09:15:00Z");
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
-    expect_due(&ts, "warning/2", "2026-12-04T23:59:59Z");
-    int64_t start = at("2026-11-23T09:15:00Z"), due = at("2026-12-07T23:59:59Z");
-    assert_int_equal(find(&ts, "warning/1")->due_ms, start + (due - start) * 75 / 100);
-    assert_int_equal(ts.target, due);
+    /* one working day before is Fri 4 Dec 23:59:59, after closing: 17:00 */
+    expect_due(&ts, "warning/2", "2026-12-04T17:00:00Z");
+    /* 75% is Fri 4 Dec 08:18:44.250, before opening: Thursday's closing */
+    expect_due(&ts, "warning/1", "2026-12-03T17:00:00Z");
+    assert_int_equal(ts.target, at("2026-12-07T23:59:59Z"));
     assert_int_equal(find(&ts, "warning/1")->tier, 1);
     assert_int_equal(find(&ts, "breach")->role, ch_policy_role_find(&derby.policy, "manager"));
     assert_int_equal(find(&ts, "warning/1")->role, ch_policy_role_find(&derby.policy, "owner"));
@@ -217,6 +218,50 @@ test_seed001_email_ack_warnings_breach(void **state)
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
     compute(&derby, &st, &ts);
     assert_int_equal(ts.n, 0);
+}
+
+/* Issue 17 item 9: warning tiers in the policy's order and in opening hours
+ * (NCH 09:00-17:00 Monday to Friday). An e-mail received Mon 2 Mar 2026
+ * 10:00 is due Mon 9 Mar 23:59:59. The team lead's "1 working day before"
+ * is Fri 6 Mar 23:59:59 and the owner's "75%" Sun 8 Mar 02:29:59.250: both
+ * move back to Friday's closing time and fire together, owner first. */
+static void
+test_seed000_warnings_in_hours_and_order(void **state)
+{
+    (void)state;
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-03-02T10:00:00Z");
+    timers ts;
+    compute(&nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-03-09T23:59:59Z");
+    expect_due(&ts, "warning/1", "2026-03-06T17:00:00Z");
+    expect_due(&ts, "warning/2", "2026-03-06T17:00:00Z");
+    assert_int_equal(find(&ts, "warning/1")->role, ch_policy_role_find(&nch.policy, "owner"));
+    assert_int_equal(find(&ts, "warning/2")->role, ch_policy_role_find(&nch.policy, "team_lead"));
+
+    /* Easter 2026: received Mon 30 Mar 10:00 BST; the 5th working day after
+     * it, skipping Good Friday 3 and Easter Monday 6 April, is Wed 8 Apr
+     * (due 23:59:59 BST). 75% is Easter Monday 14:29:59.250 BST, a bank
+     * holiday: back to Thu 2 Apr 17:00 BST. One working day before is
+     * Tue 7 Apr 23:59:59 BST: back to Tue 7 Apr 17:00 BST. */
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
+            "2026-03-30T09:00:00Z");
+    compute(&nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-04-08T22:59:59Z");
+    expect_due(&ts, "warning/1", "2026-04-02T16:00:00Z");
+    expect_due(&ts, "warning/2", "2026-04-07T16:00:00Z");
+
+    /* Derby stage 1 complaint received Mon 2 Mar: acknowledgement due Mon 9
+     * Mar, response Mon 23 Mar 23:59:59. "2 working days before" is Thu 19
+     * Mar 23:59:59 -> 17:00; "75%" is Fri 20 Mar 11:59:59, after the team
+     * lead's tier: brought forward to fire with it (policy order kept). */
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
+            "2026-03-02T10:00:00Z");
+    compute(&derby, &st, &ts);
+    expect_due(&ts, "breach", "2026-03-23T23:59:59Z");
+    expect_due(&ts, "warning/1", "2026-03-19T17:00:00Z");
+    expect_due(&ts, "warning/2", "2026-03-19T17:00:00Z");
 }
 
 /* Seed 001, "By phone": voicemail answered by the end of the next working
@@ -453,6 +498,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed001_email_ack_warnings_breach),
         cmocka_unit_test(test_seed001_voicemail),
+        cmocka_unit_test(test_seed000_warnings_in_hours_and_order),
         cmocka_unit_test(test_seed000_complaint_anchored_on_acknowledgement),
         cmocka_unit_test(test_seed000_letter_pause_and_resume),
         cmocka_unit_test(test_seed000_holding_reply_moves_target),

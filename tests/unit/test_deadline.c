@@ -428,6 +428,48 @@ test_warnings(void **state)
     assert_non_null(strstr(err, "'soon'"));
 }
 
+static void
+check_in_hours(const ch_deadline_ctx *ctx, const char *raw, const char *start, const char *due,
+               const char *want)
+{
+    int64_t got_ms;
+    char got[64];
+    assert_int_equal(ch_warning_in_hours(ctx, at(raw), at(start), at(due), &got_ms), 0);
+    ch_deadline_format(fx.tz, got_ms, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fail_msg("warning raw %s: got %s, expected %s", raw, got, want);
+}
+
+/* Warnings land in opening hours (09:00-17:00 Monday to Friday, England and
+ * Wales): out of hours they move back to the last closing time, never
+ * before the start (then forward to the next opening, never after the due
+ * instant; with no opening time between the two, they stay). */
+static void
+test_warning_in_hours(void **state)
+{
+    (void)state;
+    ch_deadline_ctx ctx = ctx_for(fx.ew);
+    /* NCH e-mail received Mon 2 Mar 2026 10:00, due Mon 9 Mar 23:59:59 */
+    const char *s = "2026-03-02T10:00:00Z", *d = "2026-03-09T23:59:59Z";
+    check_in_hours(&ctx, "2026-03-06T17:00:00Z", s, d, "2026-03-06T17:00:00+00:00"); /* stays */
+    check_in_hours(&ctx, "2026-03-06T11:30:00Z", s, d, "2026-03-06T11:30:00+00:00"); /* stays */
+    check_in_hours(&ctx, "2026-03-06T23:59:59Z", s, d, "2026-03-06T17:00:00+00:00"); /* Fri night */
+    check_in_hours(&ctx, "2026-03-08T02:29:59.250Z", s, d, "2026-03-06T17:00:00+00:00"); /* Sun */
+    check_in_hours(&ctx, "2026-03-05T08:59:00Z", s, d, "2026-03-04T17:00:00+00:00");     /* early */
+    /* Easter 2026 (Good Friday 3 Apr, Easter Monday 6 Apr): Monday 14:29 BST
+     * is a bank holiday, so back over the weekend and Good Friday to
+     * Thursday 2 April 17:00 BST */
+    check_in_hours(&ctx, "2026-04-06T13:29:59.250Z", "2026-03-30T09:00:00Z", "2026-04-08T22:59:59Z",
+                   "2026-04-02T17:00:00+01:00");
+    /* received Friday 20:00: Saturday's warning cannot go back before the
+     * receipt, so it goes forward to Monday 09:00 (due Monday 23:59:59) */
+    check_in_hours(&ctx, "2026-03-07T12:00:00Z", "2026-03-06T20:00:00Z", "2026-03-09T23:59:59Z",
+                   "2026-03-09T09:00:00+00:00");
+    /* a short clock at night with no opening time before it is due: kept */
+    check_in_hours(&ctx, "2026-03-06T20:00:10Z", "2026-03-06T20:00:00Z", "2026-03-06T20:00:20Z",
+                   "2026-03-06T20:00:10+00:00");
+}
+
 /* ---- parsing ---- */
 
 static void
@@ -617,6 +659,7 @@ main(void)
         cmocka_unit_test(test_pause_working_days),
         cmocka_unit_test(test_pause_elapsed_and_days),
         cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_warning_in_hours),
         cmocka_unit_test(test_clock_parse_forms),
         cmocka_unit_test(test_clock_parse_errors),
         cmocka_unit_test(test_clock_describe),

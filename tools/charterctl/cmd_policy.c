@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "charter/calendar.h"
+#include "charter/case_clock.h"
 #include "charter/deadline.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
@@ -190,6 +191,12 @@ clock_from(run *r, const ch_policy_clock *c, const char *key, int64_t start,
 static int
 print_warnings(run *r, const ch_policy_promise *pr, int64_t start, int64_t due, const char *what)
 {
+    int64_t times[CH_CASE_MAX_WARNINGS];
+    if (pr->nwarnings > CH_CASE_MAX_WARNINGS ||
+        ch_promise_warning_times(&r->ctx, pr, start, due, times) != 0) {
+        fprintf(stderr, "charterctl: cannot compute the warnings of this promise\n");
+        return -1;
+    }
     for (size_t i = 0; i < pr->nwarnings; i++) {
         const ch_policy_warning *w = &pr->warnings[i];
         const ch_policy_role *role = &r->p->roles[w->role];
@@ -200,10 +207,7 @@ print_warnings(run *r, const ch_policy_promise *pr, int64_t start, int64_t due, 
             snprintf(rule, sizeof(rule), "%s is due, to the %s (at: breach, line %d)", what,
                      role->title, w->line);
         } else {
-            if (ch_warning_at(&r->ctx, &w->rule, start, due, &at) != 0) {
-                fprintf(stderr, "charterctl: cannot compute warning '%s'\n", w->at);
-                return -1;
-            }
+            at = times[i];
             snprintf(label, sizeof(label), "warning: %s", role->key);
             if (w->rule.percent)
                 snprintf(rule, sizeof(rule), "%d%% of the time to %s, to the %s (at: %s, line %d)",

@@ -154,6 +154,26 @@ clock_due(const ch_org_clocks *oc, const ch_policy_clock *pc, int64_t start,
     return ch_deadline_due(&oc->ctx, &c, start, st->pauses, st->npauses, due);
 }
 
+int
+ch_promise_warning_times(const ch_deadline_ctx *ctx, const ch_policy_promise *p, int64_t start_ms,
+                         int64_t target_ms, int64_t *at)
+{
+    for (size_t i = 0; i < p->nwarnings; i++) {
+        const ch_policy_warning *w = &p->warnings[i];
+        at[i] = target_ms;
+        if (w->at_breach)
+            continue;
+        int64_t raw;
+        if (ch_warning_at(ctx, &w->rule, start_ms, target_ms, &raw) != 0 ||
+            ch_warning_in_hours(ctx, raw, start_ms, target_ms, &at[i]) != 0)
+            return CH_EINVAL;
+    }
+    for (size_t i = p->nwarnings; i-- > 1;)
+        if (at[i - 1] > at[i])
+            at[i - 1] = at[i];
+    return 0;
+}
+
 /* Adds the promise's warning tiers for a clock running from start to target;
  * *breach_role is the role of an `at: breach` tier, or -1. */
 static int
@@ -161,16 +181,19 @@ add_warnings(timer_list *l, const ch_org_clocks *oc, const ch_policy_promise *p,
              int64_t target, int *breach_role)
 {
     *breach_role = -1;
-    for (size_t i = 0; i < p->nwarnings && i < CH_CASE_MAX_WARNINGS; i++) {
+    int64_t at[CH_CASE_MAX_WARNINGS];
+    size_t n = p->nwarnings < CH_CASE_MAX_WARNINGS ? p->nwarnings : CH_CASE_MAX_WARNINGS;
+    ch_policy_promise first = *p;
+    first.nwarnings = n;
+    if (ch_promise_warning_times(&oc->ctx, &first, start, target, at) != 0)
+        return CH_EINVAL;
+    for (size_t i = 0; i < n; i++) {
         const ch_policy_warning *w = &p->warnings[i];
         if (w->at_breach) {
             *breach_role = (int)w->role;
             continue;
         }
-        int64_t at;
-        if (ch_warning_at(&oc->ctx, &w->rule, start, target, &at) != 0)
-            return CH_EINVAL;
-        add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING, "warning", (uint32_t)i + 1, at,
+        add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING, "warning", (uint32_t)i + 1, at[i],
             (int)w->role);
     }
     return 0;

@@ -507,6 +507,67 @@ ch_warning_at(const ch_deadline_ctx *ctx, const ch_warning_rule *w, int64_t star
     return 0;
 }
 
+/* Whether `day` opens at all: a working day of the calendar with hours. */
+static int
+opens_on(const ch_deadline_ctx *ctx, const ch_opening_hours *h, int32_t day)
+{
+    int wd = ch_weekday(day);
+    return h->open[wd] >= 0 && h->close[wd] > h->open[wd] &&
+           ch_calendar_is_working_day(ctx->calendar, day);
+}
+
+/* The day's opening hours are searched at most this far either way (a
+ * closure longer than this is not an opening pattern but a shutdown). */
+#define HOURS_SEARCH_DAYS 62
+
+int
+ch_warning_in_hours(const ch_deadline_ctx *ctx, int64_t at, int64_t start_ms, int64_t due_ms,
+                    int64_t *out_ms)
+{
+    if (!ctx->tz || !ctx->calendar)
+        return CH_EINVAL;
+    const ch_opening_hours *h = ctx->hours ? ctx->hours : &default_hours;
+    int64_t local_s = local_seconds(ctx->tz, at);
+    int32_t day = ch_civil_day_of(local_s);
+    int64_t sec = ch_civil_second_of_day(local_s);
+    if (!in_range(day))
+        return CH_EINVAL;
+    int wd = ch_weekday(day);
+    if (opens_on(ctx, h, day) && sec >= (int64_t)h->open[wd] * 60 &&
+        sec <= (int64_t)h->close[wd] * 60) {
+        *out_ms = at;
+        return 0;
+    }
+    /* back: today's closing time if already past it, else an earlier day's */
+    int32_t d = day;
+    if (!(opens_on(ctx, h, d) && sec > (int64_t)h->close[wd] * 60))
+        do
+            d--;
+        while (in_range(d) && day - d <= HOURS_SEARCH_DAYS && !opens_on(ctx, h, d));
+    if (in_range(d) && opens_on(ctx, h, d)) {
+        int64_t back = utc_ms_of(ctx->tz, d, (int64_t)h->close[ch_weekday(d)] * 60);
+        if (back >= start_ms && back <= at) {
+            *out_ms = back;
+            return 0;
+        }
+    }
+    /* forward: today's opening time if not yet open, else a later day's */
+    d = day;
+    if (!(opens_on(ctx, h, d) && sec < (int64_t)h->open[wd] * 60))
+        do
+            d++;
+        while (in_range(d) && d - day <= HOURS_SEARCH_DAYS && !opens_on(ctx, h, d));
+    if (in_range(d) && opens_on(ctx, h, d)) {
+        int64_t fwd = utc_ms_of(ctx->tz, d, (int64_t)h->open[ch_weekday(d)] * 60);
+        if (fwd >= at && fwd <= due_ms) {
+            *out_ms = fwd;
+            return 0;
+        }
+    }
+    *out_ms = at;
+    return 0;
+}
+
 void
 ch_deadline_format(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz)
 {

@@ -66,6 +66,19 @@ typedef struct {
 } ch_case_timer;
 
 /*
+ * When each of promise p's warning tiers fires for a clock running from
+ * start_ms to target_ms, written to at[i] for tier i (p->nwarnings entries,
+ * the policy's order). A tier's own rule (ch_warning_at) gives an instant
+ * that is moved into opening hours (ch_warning_in_hours); then, from the
+ * last tier back, a tier that would fire after a later one is brought
+ * forward to fire with it, so tiers fire in the policy's order and none later
+ * than its rule says. `at: breach` tiers get target_ms. Shared by sla-timer
+ * (ch_case_timers) and `charterctl deadline`. Returns 0 or CH_EINVAL.
+ */
+int ch_promise_warning_times(const ch_deadline_ctx *ctx, const ch_policy_promise *p,
+                             int64_t start_ms, int64_t target_ms, int64_t *at);
+
+/*
  * The timers the case should have now, at most cap, written to out.
  * *target_ms is the response target in force (0 if none). Returns the count
  * (0 when the case is done or no promise applies), or CH_EINVAL when a clock

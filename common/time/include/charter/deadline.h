@@ -118,6 +118,18 @@ int ch_warning_parse(const char *text, ch_warning_rule *out, char *errstr, size_
 int ch_warning_at(const ch_deadline_ctx *ctx, const ch_warning_rule *w, int64_t start_ms,
                   int64_t due_ms, int64_t *warn_ms);
 
+/*
+ * Moves a warning instant `at` into opening hours: a working day of the
+ * context's calendar (nation, bank holidays, closures) between that weekday's
+ * opening and closing times, closing time included. An instant outside them
+ * moves back to the last closing time before it, unless that is before
+ * start_ms; then forward to the first opening time after it, unless that is
+ * after due_ms; with no opening time between start and due, `at` is kept.
+ * The result is always within [start_ms, due_ms] when `at` is.
+ */
+int ch_warning_in_hours(const ch_deadline_ctx *ctx, int64_t at, int64_t start_ms, int64_t due_ms,
+                        int64_t *out_ms);
+
 /* Formats an instant in the zone with its offset: "2026-01-02T23:59:59+00:00".
  * Seconds precision (milliseconds appended when not zero). */
 void ch_deadline_format(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
