@@ -145,7 +145,7 @@ leaderless() { # partitions of charter.* topics without a leader (or -1 if unkno
 }
 
 start() {
-  local nodes=1 port="" owner=$PPID
+  local nodes=1 port="" owner=$PPID pidf
   DIR=$ROOT/var/kafka
   READY_FILE=""
   while [ $# -gt 0 ]; do
@@ -162,7 +162,6 @@ start() {
   fetch
   mkdir -p "$DIR"
   DIR=$(cd "$DIR" && pwd)
-  [ -n "$READY_FILE" ] && rm -f "$READY_FILE"
   if [ -s "$DIR/nodes" ] && [ "$(cat "$DIR/nodes")" != "$nodes" ]; then
     die "$DIR holds a $(cat "$DIR/nodes")-node cluster; remove it to start $nodes nodes there"
   fi
@@ -171,6 +170,7 @@ start() {
       die "a node of $DIR is already running (pid $(cat "$pidf")); stop it with: scripts/kafka.sh stop $DIR"
     fi
   done
+  [ -n "$READY_FILE" ] && rm -f "$READY_FILE"
   echo "$nodes" >"$DIR/nodes"
   echo $$ >"$DIR/supervisor.pid"
   LOG4J=$DIR/log4j2.properties
