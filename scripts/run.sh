@@ -21,6 +21,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD_DIR:-build}
 VAR=$ROOT/var
+KAFKA=${KAFKA:-embedded}
+case $KAFKA in
+  embedded | apache) ;;
+  *) echo "charter: KAFKA=$KAFKA: use KAFKA=embedded (the default) or KAFKA=apache" >&2; exit 2 ;;
+esac
 mkdir -p "$VAR/log" "$VAR/outbox" "$VAR/redis"
 
 PIDS=()
@@ -80,11 +85,6 @@ else
 fi
 
 # ---- Kafka ----
-KAFKA=${KAFKA:-embedded}
-case $KAFKA in
-  embedded | apache) ;;
-  *) echo "charter: KAFKA=$KAFKA: use KAFKA=embedded (the default) or KAFKA=apache" >&2; exit 2 ;;
-esac
 if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
   echo "charter: using Kafka at $KAFKA_BOOTSTRAP"
   KAFKA="yours: KAFKA_BOOTSTRAP"
