@@ -37,27 +37,7 @@ pass "3 brokers; 17 partitions with 3 in-sync replicas each; charter.reports.v1 
 # ---- the four services ----
 OUTBOX="$WORK/outbox"
 POLICIES="$WORK/policies" # the skeleton's: acknowledge within 6 s
-mkdir -p "$POLICIES"
-for org in nottingham-city-homes:NCH derby-homes:DH; do
-  cat >"$POLICIES/${org%%:*}.yaml" <<YAML
-organisation:
-  id: ${org%%:*}
-  name: Test organisation ${org%%:*}
-  reference_prefix: ${org##*:}
-  kind: council
-calendar: england-and-wales
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Case owner
-promises:
-  - id: every-contact
-    channel: any
-    says: We acknowledge within six seconds and reply within an hour.
-    acknowledge: 6 seconds
-    respond: 1 hours
-YAML
-done
+for org in nottingham-city-homes:NCH derby-homes:DH; do short_policy "$POLICIES" "${org%%:*}" "${org##*:}"; done
 start_service ingest
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \

@@ -128,6 +128,31 @@ start_service() {
   PIDS+=($!)
 }
 
+# short_policy DIR ID PREFIX: a test charter for organisation ID (references
+# PREFIX-YYYY-NNNNNN) with the skeleton's short clocks: every contact
+# acknowledged within 6 seconds and answered within an hour.
+short_policy() {
+  mkdir -p "$1"
+  cat >"$1/$2.yaml" <<YAML
+organisation:
+  id: $2
+  name: Test organisation $2
+  reference_prefix: $3
+  kind: council
+calendar: england-and-wales
+opening_hours:
+  monday-friday: "09:00-17:00"
+roles:
+  owner: Case owner
+promises:
+  - id: every-contact
+    channel: any
+    says: We acknowledge within six seconds and reply within an hour.
+    acknowledge: 6 seconds
+    respond: 1 hours
+YAML
+}
+
 ready() { curl -fsS "http://127.0.0.1:$1/readyz"; }
 
 wait_ready() {
