@@ -16,6 +16,7 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# KAFKA=apache make run: the same on Apache Kafka (scripts/kafka.sh, one node).
 run: build
 	@bash scripts/run.sh
 

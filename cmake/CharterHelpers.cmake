@@ -27,16 +27,24 @@ function(charter_add_service)
   install(TARGETS ${S_NAME} RUNTIME DESTINATION bin)
 endfunction()
 
-# charter_add_integration_test(NAME skeleton SCRIPT tests/integration/skeleton.sh)
-# A bash script run against the real binaries in the build tree.
+# charter_add_integration_test(NAME skeleton SCRIPT tests/integration/skeleton.sh
+#                               [TIMEOUT 300] [LABELS apache-kafka])
+# A bash script run against the real binaries in the build tree. LABELS
+# names its tier (default "integration": the embedded broker); the test is
+# registered as <first label>.NAME, so `ctest -L apache-kafka` and
+# `ctest -R '^apache-kafka\.'` pick the same tests.
 function(charter_add_integration_test)
-  cmake_parse_arguments(T "" "NAME;SCRIPT;TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;SCRIPT;TIMEOUT" "LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
-  add_test(NAME integration.${T_NAME}
+  if(NOT T_LABELS)
+    set(T_LABELS integration)
+  endif()
+  list(GET T_LABELS 0 tier)
+  add_test(NAME ${tier}.${T_NAME}
            COMMAND bash ${CMAKE_SOURCE_DIR}/${T_SCRIPT})
-  set_tests_properties(integration.${T_NAME} PROPERTIES
-    TIMEOUT ${T_TIMEOUT} LABELS integration RUN_SERIAL TRUE
+  set_tests_properties(${tier}.${T_NAME} PROPERTIES
+    TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}" RUN_SERIAL TRUE
     ENVIRONMENT "CHARTER_BUILD_DIR=${CMAKE_BINARY_DIR};CHARTER_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()

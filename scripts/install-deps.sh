@@ -13,6 +13,20 @@ packages=(
   chromium
 )
 
+# Apache Kafka (scripts/kafka.sh: KAFKA=apache make run, the apache-kafka test
+# tier) runs on Java 17 or newer and is fetched from Maven Central with Maven.
+# A java or mvn already on PATH (e.g. from JAVA_HOME) is used as it is.
+java_version() {
+  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -XshowSettings:properties -version 2>&1 |
+    sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p'
+}
+v=$(java_version || true)
+if [ -z "$v" ] || [ "$v" -lt 17 ]; then
+  [ -n "$v" ] && echo "charter: java is version $v; Kafka needs 17 or newer"
+  packages+=(openjdk-17-jre-headless)
+fi
+command -v mvn >/dev/null || packages+=(maven)
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -4,7 +4,9 @@
 #   - redis-server on its own port (6390) with its data under var/redis,
 #     unless REDIS_URL is set;
 #   - charter-broker (librdkafka's mock cluster: in memory, loopback only) on
-#     127.0.0.1:9092, unless KAFKA_BOOTSTRAP is set;
+#     127.0.0.1:9092, unless KAFKA_BOOTSTRAP is set; or, with KAFKA=apache,
+#     Apache Kafka (scripts/kafka.sh: one KRaft node on 127.0.0.1:9092, data
+#     in var/kafka, kept across runs; its first start fetches it with Maven);
 #   - the four services, logging JSON lines to var/log/<service>.log;
 #   - a development gateway "dev" for ingest, its signing key kept in
 #     var/dev-gateway.key (created once, readable by you only);
@@ -19,10 +21,16 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD_DIR:-build}
 VAR=$ROOT/var
+KAFKA=${KAFKA:-embedded}
+case $KAFKA in
+  embedded | apache) ;;
+  *) echo "charter: KAFKA=$KAFKA: use KAFKA=embedded (the default) or KAFKA=apache" >&2; exit 2 ;;
+esac
 mkdir -p "$VAR/log" "$VAR/outbox" "$VAR/redis"
 
 PIDS=()
 NAMES=()
+WAITS=()
 stopping=0
 stop_all() {
   [ "$stopping" = 1 ] && return
@@ -32,9 +40,9 @@ stop_all() {
   local i
   for (( i=${#PIDS[@]}-1; i>=0; i-- )); do # newest first: Kafka and Redis go last
     kill -TERM "${PIDS[$i]}" 2>/dev/null || continue
-    for _ in $(seq 1 70); do kill -0 "${PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 $((WAITS[i] * 10))); do kill -0 "${PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      echo "charter: ${NAMES[$i]} did not stop in 7 s; killing it"
+      echo "charter: ${NAMES[$i]} did not stop in ${WAITS[i]} s; killing it"
       kill -KILL "${PIDS[$i]}" 2>/dev/null || true
     fi
   done
@@ -44,7 +52,8 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-started() { PIDS+=("$1"); NAMES+=("$2"); }
+# started PID NAME [SECONDS]: stop_all gives it SECONDS (default 7) after SIGTERM.
+started() { PIDS+=("$1"); NAMES+=("$2"); WAITS+=("${3:-7}"); }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -78,6 +87,27 @@ fi
 # ---- Kafka ----
 if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
   echo "charter: using Kafka at $KAFKA_BOOTSTRAP"
+  KAFKA="yours: KAFKA_BOOTSTRAP"
+elif [ "$KAFKA" = apache ]; then
+  if port_busy 9092; then
+    echo "charter: 127.0.0.1:9092 is in use; stop what is there or set KAFKA_BOOTSTRAP" >&2
+    exit 1
+  fi
+  echo "charter: starting Apache Kafka (one KRaft node; about 15 s, longer the first time: Maven fetches it)"
+  rm -f "$VAR/kafka.ready"
+  setsid bash scripts/kafka.sh start --nodes 1 --port 9092 --dir "$VAR/kafka" --ready-file "$VAR/kafka.ready" \
+    --owner $$ >"$VAR/log/kafka.out" 2>"$VAR/log/kafka.log" &
+  started $! "Apache Kafka" 25
+  KAFKA_BOOTSTRAP=127.0.0.1:9092
+  deadline=$(($(date +%s) + 300))
+  until [ -s "$VAR/kafka.ready" ]; do
+    if ! kill -0 "${PIDS[-1]}" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "charter: Apache Kafka did not come up; see var/log/kafka.log and var/kafka/node1/server.log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  KAFKA="Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml), one node"
 else
   if port_busy 9092; then
     echo "charter: 127.0.0.1:9092 is in use; stop what is there or set KAFKA_BOOTSTRAP" >&2
@@ -89,6 +119,7 @@ else
   started $! charter-broker
   KAFKA_BOOTSTRAP=127.0.0.1:9092
   wait_for 15 "charter-broker" test -s "$VAR/broker.ready"
+  KAFKA="the embedded broker"
 fi
 
 # ---- the development gateway ----
@@ -131,7 +162,7 @@ started $! demo-traffic
 
 cat <<INFO
 
-Charter is running (embedded broker and local Redis unless you set KAFKA_BOOTSTRAP / REDIS_URL).
+Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
 
   Post a contact     every request is signed by a gateway; "dev" has its key in var/dev-gateway.key:
                      body='{"organisation":"nottingham-city-homes","channel":"email","received_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","customer":{"name":"Ann","email":"ann@example.org"},"summary":"Gutter leaking"}'
@@ -149,7 +180,8 @@ Charter is running (embedded broker and local Redis unless you set KAFKA_BOOTSTR
                      (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1,
                       charter.reports.v1 (report snapshots, protobuf), charter.dlq.v1)
   Health, metrics    http://127.0.0.1:808{0,1,2,3}/readyz and /metrics  (ingest, reporting, sla-timer, notification)
-  Logs               var/log/*.log   (JSON lines; demo traffic in var/log/demo.log)
+  Logs               var/log/*.log   (JSON lines; demo traffic in var/log/demo.log; with KAFKA=apache,
+                     the broker's in var/kafka/node1/server.log)
 
 Press Ctrl-C to stop everything make run started.
 INFO

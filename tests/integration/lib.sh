@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shared helpers for integration tests: a real redis-server on a free
-# loopback port, the embedded broker, the real service binaries, kcat as the
-# independent Kafka client and protoc as the independent decoder. Every wait
-# is bounded; the EXIT trap stops only the processes this script started.
+# loopback port, the embedded broker or Apache Kafka (start_apache_kafka),
+# the real service binaries, kcat as the independent Kafka client and protoc
+# as the independent decoder. Every wait is bounded; the EXIT trap stops
+# only the processes this script started.
 #
 # ingest authenticates every request: the tests' gateway "it" gets a fresh
 # random key in $WORK/gateways, and post_json signs with openssl, the same
@@ -80,6 +81,36 @@ start_broker() {
   BROKER_CONTROL="127.0.0.1:$cport"
 }
 
+# start_apache_kafka [NODES]: Apache Kafka (scripts/kafka.sh: the pinned
+# broker, fetched into the build tree on first use) as NODES KRaft nodes on
+# loopback (default 3: replication factor 3, min.insync.replicas 2) with
+# Charter's topics, data and logs in $WORK/kafka/node*/. Sets BOOTSTRAP (every
+# node's address) and KAFKA_NODE_PID[1..NODES]. The nodes' PIDs join PIDS, so
+# the EXIT trap stops them even if kafka.sh itself is killed; kafka.sh also
+# stops them when this script ends. The first run fetches the broker with
+# Maven (build/kafka/VERSION/lib); KAFKA_START_WAIT bounds it all (300 s).
+declare -A KAFKA_NODE_PID
+start_apache_kafka() {
+  local nodes=${1:-3} deadline=$(( $(date +%s) + ${KAFKA_START_WAIT:-300} )) i
+  bash "$SRC/scripts/kafka.sh" start --nodes "$nodes" --dir "$WORK/kafka" --ready-file "$WORK/kafka.ready" \
+    --owner $$ >"$WORK/kafka.out" 2>"$WORK/kafka.log" &
+  KAFKA_PID=$!
+  PIDS+=($!)
+  until [ -s "$WORK/kafka.ready" ]; do
+    kill -0 "$KAFKA_PID" 2>/dev/null || fail "scripts/kafka.sh exited before Kafka was ready"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "Apache Kafka not ready in ${KAFKA_START_WAIT:-300} s"
+    sleep 0.5
+  done
+  BOOTSTRAP=$(cat "$WORK/kafka.ready")
+  for ((i = 1; i <= nodes; i++)); do KAFKA_NODE_PID[$i]=$(cat "$WORK/kafka/node$i/pid"); done
+  # kafka.sh goes after its nodes: the EXIT trap waits for the nodes first
+  # (the last node of a cluster stopping together takes about 6 s).
+  local p keep=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$KAFKA_PID" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}" "${KAFKA_NODE_PID[@]}" "$KAFKA_PID")
+  log "$(grep 'Apache Kafka .* ready in' "$WORK/kafka.log")"
+}
+
 # start_service NAME [VAR=VALUE ...]: starts build/services/NAME with the
 # test's Redis and broker, a free HTTP port, and extra environment.
 start_service() {
@@ -95,6 +126,31 @@ start_service() {
     "$@" "$BUILD/services/$name/charter-$name" >>"$WORK/$name.log" 2>&1 &
   SVC_PID[$name]=$!
   PIDS+=($!)
+}
+
+# short_policy DIR ID PREFIX: a test charter for organisation ID (references
+# PREFIX-YYYY-NNNNNN) with the skeleton's short clocks: every contact
+# acknowledged within 6 seconds and answered within an hour.
+short_policy() {
+  mkdir -p "$1"
+  cat >"$1/$2.yaml" <<YAML
+organisation:
+  id: $2
+  name: Test organisation $2
+  reference_prefix: $3
+  kind: council
+calendar: england-and-wales
+opening_hours:
+  monday-friday: "09:00-17:00"
+roles:
+  owner: Case owner
+promises:
+  - id: every-contact
+    channel: any
+    says: We acknowledge within six seconds and reply within an hour.
+    acknowledge: 6 seconds
+    respond: 1 hours
+YAML
 }
 
 ready() { curl -fsS "http://127.0.0.1:$1/readyz"; }

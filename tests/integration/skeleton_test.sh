@@ -13,27 +13,7 @@ OUTBOX="$WORK/outbox"
 start_service ingest
 # Test policies: the skeleton's path with short clocks (acknowledge within 6 s).
 POLICIES="$WORK/policies"
-mkdir -p "$POLICIES"
-for org in nottingham-city-homes:NCH derby-homes:DH nihe:NIHE; do
-  cat >"$POLICIES/${org%%:*}.yaml" <<YAML
-organisation:
-  id: ${org%%:*}
-  name: Test organisation ${org%%:*}
-  reference_prefix: ${org##*:}
-  kind: council
-calendar: england-and-wales
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Case owner
-promises:
-  - id: every-contact
-    channel: any
-    says: We acknowledge within six seconds and reply within an hour.
-    acknowledge: 6 seconds
-    respond: 1 hours
-YAML
-done
+for org in nottingham-city-homes:NCH derby-homes:DH nihe:NIHE; do short_policy "$POLICIES" "${org%%:*}" "${org##*:}"; done
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$CHARTER_SOURCE_DIR/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
