@@ -17,118 +17,40 @@
 #include "charter/errors.h"
 #include "charter/org_set.h"
 #include "charter/timeutil.h"
+#include "support/case_event.h"
+#include "support/instant.h"
+#include "support/shipped.h"
 
-static ch_org_clocks derby, nch, nihe, ccc, dfc;
-
-static int
-load(const char *id, ch_org_clocks *oc)
-{
-    char path[512], err[512];
-    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
-    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
-}
+static fx_shipped_clocks shipped;
 
 static int
 setup(void **state)
 {
     (void)state;
-    return load("derby-homes", &derby) || load("nottingham-city-homes", &nch) ||
-                   load("nihe", &nihe) || load("customer-care-council", &ccc) ||
-                   load("digital-first-council", &dfc)
-               ? -1
-               : 0;
+    return fx_shipped_clocks_load(&shipped);
 }
 
 static int
 teardown(void **state)
 {
     (void)state;
-    ch_org_clocks_free(&derby);
-    ch_org_clocks_free(&nch);
-    ch_org_clocks_free(&nihe);
-    ch_org_clocks_free(&ccc);
-    ch_org_clocks_free(&dfc);
+    fx_shipped_clocks_free(&shipped);
     return 0;
-}
-
-static int64_t
-at(const char *iso)
-{
-    int64_t ms;
-    if (ch_time_parse_rfc3339(iso, &ms) != 0)
-        fail_msg("bad instant %s", iso);
-    return ms;
 }
 
 /* ---- building events ---- */
 
-typedef struct {
-    Charter__V1__CaseEvent ev;
-    Charter__V1__Timestamp ts, ts2;
-    Charter__V1__Received received;
-    Charter__V1__Acknowledged acknowledged;
-    Charter__V1__Paused paused;
-    Charter__V1__Resumed resumed;
-    Charter__V1__HoldingReply holding;
-    Charter__V1__Responded responded;
-    Charter__V1__Visit visit;
-} event_buf;
-
 static Charter__V1__CaseEvent *
-event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
+event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
 {
-    memset(b, 0, sizeof(*b));
-    charter__v1__case_event__init(&b->ev);
-    charter__v1__timestamp__init(&b->ts);
-    ch_time_split_ms(at(when), &b->ts.seconds, &b->ts.nanos);
-    b->ev.case_id = "case-1";
-    b->ev.organisation = (char *)org;
-    b->ev.occurred_at = &b->ts;
-    b->ev.event_case = kind;
-    switch (kind) {
-    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
-        charter__v1__received__init(&b->received);
-        b->ev.received = &b->received;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
-        charter__v1__acknowledged__init(&b->acknowledged);
-        b->ev.acknowledged = &b->acknowledged;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_PAUSED:
-        charter__v1__paused__init(&b->paused);
-        b->ev.paused = &b->paused;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESUMED:
-        charter__v1__resumed__init(&b->resumed);
-        b->ev.resumed = &b->resumed;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY:
-        charter__v1__holding_reply__init(&b->holding);
-        b->ev.holding_reply = &b->holding;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
-        charter__v1__responded__init(&b->responded);
-        b->ev.responded = &b->responded;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
-        charter__v1__visit__init(&b->visit);
-        b->ev.visit = &b->visit;
-        break;
-    default:
-        break;
-    }
-    return &b->ev;
+    return fx_case_event(b, kind, "case-1", org, when);
 }
 
 static void
 receive(ch_case_state *st, const char *org, Charter__V1__Channel ch, const char *type,
         const char *when)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
     b.received.channel = ch;
     b.received.case_type = (char *)type;
@@ -140,7 +62,7 @@ receive(ch_case_state *st, const char *org, Charter__V1__Channel ch, const char 
 static void
 apply_simple(ch_case_state *st, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
-    event_buf b;
+    fx_event_buf b;
     assert_true(ch_case_apply(st, event(&b, kind, st->organisation, when)) >= 0);
 }
 
@@ -176,7 +98,7 @@ expect_due(const timers *ts, const char *suffix, const char *when)
     const ch_case_timer *t = find(ts, suffix);
     if (!t)
         fail_msg("no timer %s", suffix);
-    if (t->due_ms != at(when)) {
+    if (t->due_ms != fx_at(when)) {
         char got[40];
         ch_time_format_utc(t->due_ms, got, sizeof(got));
         fail_msg("timer %s due %s, expected %s", suffix, got, when);
@@ -195,28 +117,30 @@ test_seed001_email_ack_warnings_breach(void **state)
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");
     timers ts;
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     expect_due(&ts, "acknowledgement_due", "2026-11-23T09:15:00Z");
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
     /* one working day before is Fri 4 Dec 23:59:59, after closing: 17:00 */
     expect_due(&ts, "warning/2", "2026-12-04T17:00:00Z");
     /* 75% is Fri 4 Dec 08:18:44.250, before opening: Thursday's closing */
     expect_due(&ts, "warning/1", "2026-12-03T17:00:00Z");
-    assert_int_equal(ts.target, at("2026-12-07T23:59:59Z"));
+    assert_int_equal(ts.target, fx_at("2026-12-07T23:59:59Z"));
     assert_int_equal(find(&ts, "warning/1")->tier, 1);
-    assert_int_equal(find(&ts, "breach")->role, ch_policy_role_find(&derby.policy, "manager"));
-    assert_int_equal(find(&ts, "warning/1")->role, ch_policy_role_find(&derby.policy, "owner"));
+    assert_int_equal(find(&ts, "breach")->role,
+                     ch_policy_role_find(&shipped.derby.policy, "manager"));
+    assert_int_equal(find(&ts, "warning/1")->role,
+                     ch_policy_role_find(&shipped.derby.policy, "owner"));
     assert_int_equal(find(&ts, "acknowledgement_due")->role, -1);
 
     /* acknowledged: the acknowledgement timer goes, the rest stay */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
 
     /* responded: nothing left to fire */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     assert_int_equal(ts.n, 0);
 }
 
@@ -233,12 +157,14 @@ test_seed000_warnings_in_hours_and_order(void **state)
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-03-02T10:00:00Z");
     timers ts;
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     expect_due(&ts, "breach", "2026-03-09T23:59:59Z");
     expect_due(&ts, "warning/1", "2026-03-06T17:00:00Z");
     expect_due(&ts, "warning/2", "2026-03-06T17:00:00Z");
-    assert_int_equal(find(&ts, "warning/1")->role, ch_policy_role_find(&nch.policy, "owner"));
-    assert_int_equal(find(&ts, "warning/2")->role, ch_policy_role_find(&nch.policy, "team_lead"));
+    assert_int_equal(find(&ts, "warning/1")->role,
+                     ch_policy_role_find(&shipped.nch.policy, "owner"));
+    assert_int_equal(find(&ts, "warning/2")->role,
+                     ch_policy_role_find(&shipped.nch.policy, "team_lead"));
 
     /* Easter 2026: received Mon 30 Mar 10:00 BST; the 5th working day after
      * it, skipping Good Friday 3 and Easter Monday 6 April, is Wed 8 Apr
@@ -247,7 +173,7 @@ test_seed000_warnings_in_hours_and_order(void **state)
      * Tue 7 Apr 23:59:59 BST: back to Tue 7 Apr 17:00 BST. */
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-03-30T09:00:00Z");
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     expect_due(&ts, "breach", "2026-04-08T22:59:59Z");
     expect_due(&ts, "warning/1", "2026-04-02T16:00:00Z");
     expect_due(&ts, "warning/2", "2026-04-07T16:00:00Z");
@@ -258,7 +184,7 @@ test_seed000_warnings_in_hours_and_order(void **state)
      * lead's tier: brought forward to fire with it (policy order kept). */
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
             "2026-03-02T10:00:00Z");
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     expect_due(&ts, "breach", "2026-03-23T23:59:59Z");
     expect_due(&ts, "warning/1", "2026-03-19T17:00:00Z");
     expect_due(&ts, "warning/2", "2026-03-19T17:00:00Z");
@@ -274,7 +200,7 @@ test_seed001_voicemail(void **state)
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_VOICEMAIL, "enquiry",
             "2026-11-27T18:00:00Z");
     timers ts;
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-30T17:00:00Z");
     expect_due(&ts, "warning/1", "2026-11-30T13:00:00Z"); /* 4 hours before */
@@ -291,14 +217,14 @@ test_seed000_complaint_anchored_on_acknowledgement(void **state)
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
             "2026-11-02T10:00:00Z");
     timers ts;
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     /* ack due: 5th working day after Mon 2 Nov is Mon 9 Nov; the response is
      * provisionally 10 working days after that: Mon 23 Nov */
     expect_due(&ts, "acknowledgement_due", "2026-11-09T23:59:59Z");
     expect_due(&ts, "breach", "2026-11-23T23:59:59Z");
     /* acknowledged on Wed 4 Nov: 10 working days from then is Wed 18 Nov */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
 }
@@ -314,14 +240,14 @@ test_seed000_letter_pause_and_resume(void **state)
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
     timers ts;
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-02T23:59:59Z");
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     assert_null(find(&ts, "breach"));
     assert_null(find(&ts, "warning/1"));
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T16:00:00Z");
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-04T23:59:59Z");
 }
 
@@ -333,17 +259,17 @@ test_seed000_holding_reply_moves_target(void **state)
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY,
                                        "nottingham-city-homes", "2026-11-30T10:00:00Z");
     charter__v1__timestamp__init(&b.ts2);
-    b.ts2.seconds = at("2026-12-11T17:00:00Z") / 1000;
+    b.ts2.seconds = fx_at("2026-12-11T17:00:00Z") / 1000;
     b.holding.new_target_at = &b.ts2;
     assert_int_equal(ch_case_apply(&st, ev), 1);
     timers ts;
-    compute(&nch, &st, &ts);
+    compute(&shipped.nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
-    assert_int_equal(ts.target, at("2026-12-11T17:00:00Z"));
+    assert_int_equal(ts.target, fx_at("2026-12-11T17:00:00Z"));
 }
 
 /* Seed 002 (NIHE): visitors seen within 15 minutes of arrival. */
@@ -353,18 +279,18 @@ test_seed002_visitor_wait(void **state)
     (void)state;
     ch_case_state st;
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_VISIT, "enquiry", "2026-11-23T09:58:00Z");
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:00:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED;
     assert_int_equal(ch_case_apply(&st, ev), 1);
     timers ts;
-    compute(&nihe, &st, &ts);
+    compute(&shipped.nihe, &st, &ts);
     expect_due(&ts, "wait_exceeded", "2026-11-23T10:15:00Z");
     ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:05:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
     assert_int_equal(ch_case_apply(&st, ev), 1);
-    compute(&nihe, &st, &ts);
+    compute(&shipped.nihe, &st, &ts);
     assert_null(find(&ts, "wait_exceeded"));
 }
 
@@ -376,10 +302,10 @@ test_seed002_statutory(void **state)
     ch_case_state st;
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "foi", "2026-12-23T12:00:00Z");
     timers ts;
-    compute(&nihe, &st, &ts);
+    compute(&shipped.nihe, &st, &ts);
     expect_due(&ts, "breach", "2027-01-26T23:59:59Z");
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "sar", "2026-01-31T10:00:00Z");
-    compute(&nihe, &st, &ts);
+    compute(&shipped.nihe, &st, &ts);
     expect_due(&ts, "breach", "2026-03-02T23:59:59Z");
 }
 
@@ -394,13 +320,14 @@ test_seed004_restriction_reviews(void **state)
     receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
             "restriction_review", "2026-01-31T10:00:00Z");
     timers ts;
-    compute(&ccc, &st, &ts);
+    compute(&shipped.ccc, &st, &ts);
     expect_due(&ts, "review_due/1", "2026-12-31T23:59:59Z");
     expect_due(&ts, "review_due/2", "2027-12-31T23:59:59Z");
     assert_int_equal(find(&ts, "review_due/2")->tier, 2);
     assert_int_equal(
         find(&ts, "review_due/1")->role,
-        (int)ch_policy_find_promise(&ccc.policy, "letter", "restriction_review")->review_role);
+        (int)ch_policy_find_promise(&shipped.ccc.policy, "letter", "restriction_review")
+            ->review_role);
 }
 
 /* Seed 004: contact-group emails acknowledged within 24 hours. */
@@ -412,7 +339,7 @@ test_seed004_contact_group_24_hours(void **state)
     receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "contact_group",
             "2026-10-24T12:00:00Z");
     timers ts;
-    compute(&ccc, &st, &ts);
+    compute(&shipped.ccc, &st, &ts);
     expect_due(&ts, "acknowledgement_due", "2026-10-25T12:00:00Z");
 }
 
@@ -426,11 +353,11 @@ test_seed003_social_and_measured_only(void **state)
     receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_SOCIAL, "enquiry",
             "2026-12-24T15:00:00Z");
     timers ts;
-    compute(&dfc, &st, &ts);
+    compute(&shipped.dfc, &st, &ts);
     expect_due(&ts, "breach", "2026-12-29T17:00:00Z");
     receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_PHONE, "enquiry",
             "2026-12-24T15:00:00Z");
-    compute(&dfc, &st, &ts);
+    compute(&shipped.dfc, &st, &ts);
     assert_int_equal(ts.n, 0);
 }
 
@@ -446,7 +373,7 @@ test_idempotent_and_json(void **state)
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T09:00:00Z");
     memcpy(&again, &st, sizeof(st));
-    event_buf b;
+    fx_event_buf b;
     assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
                                                  "derby-homes", "2026-11-24T09:00:00Z")),
                      0);
@@ -460,8 +387,8 @@ test_idempotent_and_json(void **state)
     assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
     free(json);
     timers a, c;
-    compute(&derby, &st, &a);
-    compute(&derby, &back, &c);
+    compute(&shipped.derby, &st, &a);
+    compute(&shipped.derby, &back, &c);
     assert_int_equal(a.n, c.n);
     for (int i = 0; i < a.n; i++) {
         assert_string_equal(a.t[i].id, c.t[i].id);
@@ -481,7 +408,7 @@ test_all_timer_ids(void **state)
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");
     timers ts;
-    compute(&derby, &st, &ts);
+    compute(&shipped.derby, &st, &ts);
     for (int i = 0; i < ts.n; i++) {
         int found = 0;
         for (size_t k = 0; k < n; k++)

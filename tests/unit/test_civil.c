@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "charter/civil.h"
+#include "support/instant.h"
 #include "charter/tz.h"
 
 /* ---- day numbers ---- */
@@ -203,12 +204,6 @@ load(const char *name)
     return tz;
 }
 
-static int64_t
-utc_ms(int y, int mo, int d, int h, int mi)
-{
-    return ((int64_t)ch_day_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000;
-}
-
 static int32_t
 day(int y, int m, int d)
 {
@@ -221,27 +216,27 @@ test_local_day_across_london_clock_changes(void **state)
     (void)state;
     ch_tz *tz = load("Europe/London");
     /* Spring forward, 2026-03-29 01:00 UTC: the local day never moves early. */
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 3, 28, 23, 59)), day(2026, 3, 28));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 3, 29, 0, 59)), day(2026, 3, 29));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 3, 29, 22, 59)), day(2026, 3, 29));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 3, 28, 23, 59, 0)), day(2026, 3, 28));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 3, 29, 0, 59, 0)), day(2026, 3, 29));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 3, 29, 22, 59, 0)), day(2026, 3, 29));
     /* In BST, 23:00 UTC is already tomorrow. */
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 3, 29, 23, 0)), day(2026, 3, 30));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 7, 1, 23, 30)), day(2026, 7, 2));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 3, 29, 23, 0, 0)), day(2026, 3, 30));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 7, 1, 23, 30, 0)), day(2026, 7, 2));
     /* Fall back, 2026-10-25 01:00 UTC: 23:30 UTC on the 24th is 00:30 BST on
      * the 25th, and both 01:30s of the repeated hour are the 25th. */
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 10, 24, 22, 59)), day(2026, 10, 24));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 10, 24, 23, 30)), day(2026, 10, 25));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 10, 25, 0, 30)), day(2026, 10, 25));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 10, 25, 1, 30)), day(2026, 10, 25));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 10, 25, 23, 30)), day(2026, 10, 25));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 10, 24, 22, 59, 0)), day(2026, 10, 24));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 10, 24, 23, 30, 0)), day(2026, 10, 25));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 10, 25, 0, 30, 0)), day(2026, 10, 25));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 10, 25, 1, 30, 0)), day(2026, 10, 25));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 10, 25, 23, 30, 0)), day(2026, 10, 25));
     /* The last millisecond of a local day, and before 1970 (BST all year in
      * 1968-1971: 23:00 UTC on 31 December 1969 is 1970 locally). */
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(2026, 7, 1, 23, 0) - 1), day(2026, 7, 1));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(1969, 12, 31, 22, 59)), day(1969, 12, 31));
-    assert_int_equal(ch_tz_local_day(tz, utc_ms(1969, 12, 31, 23, 0)), day(1970, 1, 1));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(2026, 7, 1, 23, 0, 0) - 1), day(2026, 7, 1));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(1969, 12, 31, 22, 59, 0)), day(1969, 12, 31));
+    assert_int_equal(ch_tz_local_day(tz, fx_utc_ms(1969, 12, 31, 23, 0, 0)), day(1970, 1, 1));
     /* Local seconds are the same reading. */
-    assert_int_equal(ch_tz_local_seconds(tz, utc_ms(2026, 7, 1, 12, 0) / 1000),
-                     utc_ms(2026, 7, 1, 13, 0) / 1000);
+    assert_int_equal(ch_tz_local_seconds(tz, fx_utc_ms(2026, 7, 1, 12, 0, 0) / 1000),
+                     fx_utc_ms(2026, 7, 1, 13, 0, 0) / 1000);
     ch_tz_free(tz);
 }
 
@@ -252,7 +247,7 @@ test_local_day_without_a_zone_is_utc(void **state)
     assert_int_equal(ch_tz_local_day(NULL, 0), 0);
     assert_int_equal(ch_tz_local_day(NULL, -1), -1);
     assert_int_equal(ch_tz_local_day(NULL, 86400000 - 1), 0);
-    assert_int_equal(ch_tz_local_day(NULL, utc_ms(2026, 3, 29, 23, 30)), day(2026, 3, 29));
+    assert_int_equal(ch_tz_local_day(NULL, fx_utc_ms(2026, 3, 29, 23, 30, 0)), day(2026, 3, 29));
     assert_int_equal(ch_tz_local_seconds(NULL, 1234567), 1234567);
 }
 
@@ -264,7 +259,8 @@ compare_with_libc(const char *zone)
     ch_tz *tz = load(zone);
     setenv("TZ", zone, 1);
     tzset();
-    int64_t from = utc_ms(1900, 1, 1, 0, 0) / 1000, to = utc_ms(2100, 1, 1, 0, 0) / 1000;
+    int64_t from = fx_utc_ms(1900, 1, 1, 0, 0, 0) / 1000,
+            to = fx_utc_ms(2100, 1, 1, 0, 0, 0) / 1000;
     for (int64_t s = from; s < to; s += 97 * 60) {
         time_t t = (time_t)s;
         struct tm tm;

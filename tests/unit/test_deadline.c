@@ -18,6 +18,7 @@
 #include "charter/errors.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
+#include "support/instant.h"
 
 typedef struct {
     ch_tz *tz;
@@ -58,15 +59,6 @@ ctx_for(const ch_calendar *cal)
     return c;
 }
 
-static int64_t
-at(const char *iso)
-{
-    int64_t ms;
-    if (ch_time_parse_rfc3339(iso, &ms) != 0)
-        fail_msg("bad instant in test: %s", iso);
-    return ms;
-}
-
 /* Asserts that `rule` started at `received` on `cal` is due at `want`. */
 static void
 check_due_ctx(const ch_deadline_ctx *ctx, const char *rule, const char *received, const ch_pause *p,
@@ -77,7 +69,7 @@ check_due_ctx(const ch_deadline_ctx *ctx, const char *rule, const char *received
     if (ch_clock_parse(rule, &c, err, sizeof(err)) != 0)
         fail_msg("rule '%s' did not parse: %s", rule, err);
     int64_t due;
-    assert_int_equal(ch_deadline_due(ctx, &c, at(received), p, np, &due), 0);
+    assert_int_equal(ch_deadline_due(ctx, &c, fx_at(received), p, np, &due), 0);
     char got[64];
     ch_deadline_format(fx.tz, due, got, sizeof(got));
     if (strcmp(got, want) != 0)
@@ -241,7 +233,7 @@ test_seed004_fourteen_calendar_days(void **state)
     c.roll_forward = 1;
     ch_deadline_ctx ctx = ctx_for(fx.ew);
     int64_t due;
-    assert_int_equal(ch_deadline_due(&ctx, &c, at("2026-12-20T10:00:00Z"), NULL, 0, &due), 0);
+    assert_int_equal(ch_deadline_due(&ctx, &c, fx_at("2026-12-20T10:00:00Z"), NULL, 0, &due), 0);
     char got[64];
     ch_deadline_format(fx.tz, due, got, sizeof(got));
     assert_string_equal(got, "2027-01-04T23:59:59+00:00");
@@ -359,7 +351,7 @@ test_closures(void **state)
     assert_int_equal(ch_clock_parse("foi", &c, err, sizeof(err)), 0);
     c.n = 2;
     int64_t due;
-    assert_int_equal(ch_deadline_due(&ctx, &c, at("2026-12-23T10:00:00Z"), NULL, 0, &due), 0);
+    assert_int_equal(ch_deadline_due(&ctx, &c, fx_at("2026-12-23T10:00:00Z"), NULL, 0, &due), 0);
     char got[64];
     ch_deadline_format(fx.tz, due, got, sizeof(got));
     assert_string_equal(got, "2026-12-29T23:59:59+00:00");
@@ -377,7 +369,7 @@ test_pause_working_days(void **state)
     (void)state;
     ch_deadline_ctx ctx = ctx_for(fx.ew);
     check_due_ctx(&ctx, "foi", "2026-11-02T10:00:00Z", NULL, 0, "2026-12-01T23:59:59+00:00");
-    ch_pause p = {at("2026-11-10T09:00:00Z"), at("2026-11-12T15:00:00Z")};
+    ch_pause p = {fx_at("2026-11-10T09:00:00Z"), fx_at("2026-11-12T15:00:00Z")};
     check_due_ctx(&ctx, "foi", "2026-11-02T10:00:00Z", &p, 1, "2026-12-04T23:59:59+00:00");
     /* the same count on England's calendar ends on Mon 30 Nov */
     check_due_ctx(&ctx, "20 working days", "2026-11-02T10:00:00Z", NULL, 0,
@@ -390,13 +382,13 @@ test_pause_elapsed_and_days(void **state)
 {
     (void)state;
     ch_deadline_ctx ctx = ctx_for(fx.ew);
-    ch_pause p = {at("2026-11-23T10:00:00Z"), at("2026-11-23T12:00:00Z")};
+    ch_pause p = {fx_at("2026-11-23T10:00:00Z"), fx_at("2026-11-23T12:00:00Z")};
     check_due_ctx(&ctx, "24 hours", "2026-11-23T09:00:00Z", &p, 1, "2026-11-24T11:00:00+00:00");
-    ch_pause d = {at("2026-11-25T10:00:00Z"), at("2026-11-26T10:00:00Z")};
+    ch_pause d = {fx_at("2026-11-25T10:00:00Z"), fx_at("2026-11-26T10:00:00Z")};
     /* 14 days from Mon 23 Nov is Mon 7 Dec; two paused days -> Wed 9 Dec */
     check_due_ctx(&ctx, "14 days", "2026-11-23T09:00:00Z", &d, 1, "2026-12-09T23:59:59+00:00");
     /* a pause before receipt changes nothing */
-    ch_pause old = {at("2026-11-01T10:00:00Z"), at("2026-11-02T10:00:00Z")};
+    ch_pause old = {fx_at("2026-11-01T10:00:00Z"), fx_at("2026-11-02T10:00:00Z")};
     check_due_ctx(&ctx, "24 hours", "2026-11-23T09:00:00Z", &old, 1, "2026-11-24T09:00:00+00:00");
 }
 
@@ -408,18 +400,18 @@ test_warnings(void **state)
     ch_deadline_ctx ctx = ctx_for(fx.ew);
     char err[256], got[64];
     ch_warning_rule w;
-    int64_t start = at("2026-11-23T00:00:00Z"), due = at("2026-11-27T00:00:00Z"), warn;
+    int64_t start = fx_at("2026-11-23T00:00:00Z"), due = fx_at("2026-11-27T00:00:00Z"), warn;
     assert_int_equal(ch_warning_parse("75%", &w, err, sizeof(err)), 0);
     assert_int_equal(ch_warning_at(&ctx, &w, start, due, &warn), 0);
-    assert_int_equal(warn, at("2026-11-26T00:00:00Z"));
+    assert_int_equal(warn, fx_at("2026-11-26T00:00:00Z"));
     assert_int_equal(ch_warning_parse("1 working day before", &w, err, sizeof(err)), 0);
     /* due end of Mon 30 Nov -> end of Fri 27 Nov */
-    assert_int_equal(ch_warning_at(&ctx, &w, start, at("2026-11-30T23:59:59Z"), &warn), 0);
+    assert_int_equal(ch_warning_at(&ctx, &w, start, fx_at("2026-11-30T23:59:59Z"), &warn), 0);
     ch_deadline_format(fx.tz, warn, got, sizeof(got));
     assert_string_equal(got, "2026-11-27T23:59:59+00:00");
     assert_int_equal(ch_warning_parse("2 hours before", &w, err, sizeof(err)), 0);
     assert_int_equal(ch_warning_at(&ctx, &w, start, due, &warn), 0);
-    assert_int_equal(warn, at("2026-11-26T22:00:00Z"));
+    assert_int_equal(warn, fx_at("2026-11-26T22:00:00Z"));
     /* never before the start */
     assert_int_equal(ch_warning_at(&ctx, &w, start, start + 1000, &warn), 0);
     assert_int_equal(warn, start);
@@ -434,7 +426,7 @@ check_in_hours(const ch_deadline_ctx *ctx, const char *raw, const char *start, c
 {
     int64_t got_ms;
     char got[64];
-    assert_int_equal(ch_warning_in_hours(ctx, at(raw), at(start), at(due), &got_ms), 0);
+    assert_int_equal(ch_warning_in_hours(ctx, fx_at(raw), fx_at(start), fx_at(due), &got_ms), 0);
     ch_deadline_format(fx.tz, got_ms, got, sizeof(got));
     if (strcmp(got, want) != 0)
         fail_msg("warning raw %s: got %s, expected %s", raw, got, want);
@@ -560,11 +552,11 @@ test_out_of_range(void **state)
     char err[256];
     int64_t due;
     assert_int_equal(ch_clock_parse("5 working days", &c, err, sizeof(err)), 0);
-    assert_int_equal(ch_deadline_due(&ctx, &c, at("2100-12-30T10:00:00Z"), NULL, 0, &due),
+    assert_int_equal(ch_deadline_due(&ctx, &c, fx_at("2100-12-30T10:00:00Z"), NULL, 0, &due),
                      CH_EINVAL);
     ctx.uk_any = NULL;
     assert_int_equal(ch_clock_parse("foi", &c, err, sizeof(err)), 0);
-    assert_int_equal(ch_deadline_due(&ctx, &c, at("2026-12-30T10:00:00Z"), NULL, 0, &due),
+    assert_int_equal(ch_deadline_due(&ctx, &c, fx_at("2026-12-30T10:00:00Z"), NULL, 0, &due),
                      CH_EINVAL);
 }
 
@@ -597,7 +589,7 @@ test_properties(void **state)
                                   "1 calendar month",
                                   "17 working days at 17:00"};
     const ch_calendar *cals[] = {fx.ew, fx.scot, fx.ni};
-    int64_t lo = at("2000-01-01T00:00:00Z"), hi = at("2090-01-01T00:00:00Z");
+    int64_t lo = fx_at("2000-01-01T00:00:00Z"), hi = fx_at("2090-01-01T00:00:00Z");
     char err[256];
     for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
         ch_clock c;

@@ -20,6 +20,7 @@
 #include "charter/errors.h"
 #include "charter/names.h"
 #include "event_json.h"
+#include "support/instant.h"
 
 #define CONTACT_EXAMPLE                                                                            \
     "{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\","                           \
@@ -27,20 +28,6 @@
     "\"customer\":{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.org\","                       \
     "\"phone\":\"+44 115 496 0000\"},"                                                             \
     "\"summary\":\"Boiler not working since Friday\"}"
-
-/* Seconds since the epoch of a UTC civil time, computed by the C library. */
-static int64_t
-utc_seconds(int y, int mo, int d, int h, int mi, int s)
-{
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    return (int64_t)timegm(&tm);
-}
 
 static Charter__V1__CaseEvent *
 contact_ok(const char *body)
@@ -116,7 +103,7 @@ test_contact_documented_shape(void **state)
     assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED);
     assert_string_equal(ev->organisation, "nottingham-city-homes");
     assert_non_null(ev->occurred_at);
-    assert_int_equal(ev->occurred_at->seconds, utc_seconds(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(ev->occurred_at->seconds, fx_utc(2026, 11, 23, 9, 15, 0));
     assert_int_equal(ev->occurred_at->seconds, 1795425300);
     assert_int_equal(ev->occurred_at->nanos, 0);
 
@@ -160,7 +147,7 @@ test_contact_all_fields(void **state)
                        "  \"parent_case_id\": \"case-1\"\n"
                        "}\n";
     Charter__V1__CaseEvent *ev = contact_ok(body);
-    assert_int_equal(ev->occurred_at->seconds, utc_seconds(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(ev->occurred_at->seconds, fx_utc(2026, 11, 23, 9, 15, 0));
     assert_int_equal(ev->occurred_at->nanos, 250000000);
     Charter__V1__Received *r = ev->received;
     assert_int_equal(r->channel, CHARTER__V1__CHANNEL__CHANNEL_LETTER);
@@ -468,7 +455,7 @@ test_case_event_round_trip(void **state)
     assert_non_null(back);
     assert_int_equal(back->event_case, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED);
     assert_string_equal(back->organisation, "nch");
-    assert_int_equal(back->occurred_at->seconds, utc_seconds(2026, 11, 30, 16, 0, 0));
+    assert_int_equal(back->occurred_at->seconds, fx_utc(2026, 11, 30, 16, 0, 0));
     assert_int_equal(back->occurred_at->nanos, 500000000);
     assert_int_equal(back->responded->channel, CHARTER__V1__CHANNEL__CHANNEL_LETTER);
     assert_false(back->responded->full_response);
@@ -486,7 +473,7 @@ test_case_event_acknowledged(void **state)
                       "\"by\":\"automatic\"}");
     assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED);
     assert_string_equal(ev->organisation, "nch");
-    assert_int_equal(ev->occurred_at->seconds, utc_seconds(2026, 11, 24, 10, 0, 0));
+    assert_int_equal(ev->occurred_at->seconds, fx_utc(2026, 11, 24, 10, 0, 0));
     assert_non_null(ev->acknowledged);
     assert_int_equal(ev->acknowledged->channel, CHARTER__V1__CHANNEL__CHANNEL_EMAIL);
     assert_string_equal(ev->acknowledged->by, "automatic");
@@ -539,7 +526,7 @@ test_case_event_closed(void **state)
     assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_CLOSED);
     assert_non_null(ev->closed);
     assert_string_equal(ev->closed->outcome, "resolved");
-    assert_int_equal(ev->occurred_at->seconds, utc_seconds(2026, 12, 1, 14, 30, 0));
+    assert_int_equal(ev->occurred_at->seconds, fx_utc(2026, 12, 1, 14, 30, 0));
     ch_event_json_free(ev);
 }
 
@@ -628,7 +615,7 @@ wire(const char *body)
     free(buf);
     assert_non_null(back);
     assert_string_equal(back->organisation, "nch");
-    assert_int_equal(back->occurred_at->seconds, utc_seconds(2026, 11, 24, 10, 0, 0));
+    assert_int_equal(back->occurred_at->seconds, fx_utc(2026, 11, 24, 10, 0, 0));
     return back;
 }
 
@@ -640,8 +627,7 @@ test_holding_reply(void **state)
         wire("{\"type\":\"holding_reply\"," ENV ",\"new_target_at\":\"2026-12-10T17:00:00Z\","
              "\"reason\":\"awaiting_contractor_report\"}");
     assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY);
-    assert_int_equal(ev->holding_reply->new_target_at->seconds,
-                     utc_seconds(2026, 12, 10, 17, 0, 0));
+    assert_int_equal(ev->holding_reply->new_target_at->seconds, fx_utc(2026, 12, 10, 17, 0, 0));
     assert_string_equal(ev->holding_reply->reason, "awaiting_contractor_report");
     ch_event_json_free(ev);
     refused(ch_event_json_parse_case_event, "{\"type\":\"holding_reply\"," ENV ",\"reason\":\"x\"}",
@@ -733,7 +719,7 @@ test_appointment(void **state)
         assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT);
         assert_int_equal(ev->appointment->status, st[i].value);
         assert_string_equal(ev->appointment->appointment_id, "A-9");
-        assert_int_equal(ev->appointment->starts_at->seconds, utc_seconds(2026, 11, 30, 10, 0, 0));
+        assert_int_equal(ev->appointment->starts_at->seconds, fx_utc(2026, 11, 30, 10, 0, 0));
         ch_event_json_free(ev);
     }
     Charter__V1__CaseEvent *ev =
@@ -799,7 +785,7 @@ test_visit(void **state)
                                       "\"appointment_at\":\"2026-11-24T09:50:00Z\"}");
     assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_VISIT);
     assert_int_equal(ev->visit->status, CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED);
-    assert_int_equal(ev->visit->appointment_at->seconds, utc_seconds(2026, 11, 24, 9, 50, 0));
+    assert_int_equal(ev->visit->appointment_at->seconds, fx_utc(2026, 11, 24, 9, 50, 0));
     ch_event_json_free(ev);
     ev = wire("{\"type\":\"visit\"," ENV ",\"status\":\"seen\"}");
     assert_int_equal(ev->visit->status, CHARTER__V1__VISIT__STATUS__STATUS_SEEN);

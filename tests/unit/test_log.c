@@ -10,28 +10,7 @@
 #include <cmocka.h>
 
 #include "charter/log.h"
-
-/* Everything written to f so far (caller frees). */
-static char *
-contents(FILE *f)
-{
-    fflush(f);
-    long n = ftell(f);
-    char *s = calloc(1, (size_t)n + 1);
-    rewind(f);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    fseek(f, 0, SEEK_END);
-    return s;
-}
-
-static size_t
-count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
+#include "support/capture.h"
 
 /* A sink that keeps info lines and lets warnings through, like the runtime's. */
 typedef struct {
@@ -87,10 +66,10 @@ test_immediate_line(void **state)
 {
     fixture *fx = *state;
     CH_LOG_INFO(&fx->lg, "case event accepted", CH_STR("case_id", "c-1"), CH_INT("offset", 42));
-    char *s = contents(fx->out);
+    char *s = fx_stream_text(fx->out);
     assert_non_null(strstr(s, "\"level\":\"info\",\"service\":\"test\",\"msg\":\"case event "
                               "accepted\",\"case_id\":\"c-1\",\"offset\":42}\n"));
-    assert_int_equal(count_lines(s), 1);
+    assert_int_equal(fx_count_lines(s), 1);
     free(s);
 }
 
@@ -102,7 +81,7 @@ test_level_filters_before_arguments(void **state)
     int evaluated = 0;
     CH_LOG_INFO(&fx->lg, "hidden", CH_INT("n", ++evaluated));
     assert_int_equal(evaluated, 0);
-    char *s = contents(fx->out);
+    char *s = fx_stream_text(fx->out);
     assert_string_equal(s, "");
     free(s);
 }
@@ -112,7 +91,7 @@ test_escaping(void **state)
 {
     fixture *fx = *state;
     CH_LOG_INFO(&fx->lg, "quote \" back\\slash\nnew\x01", CH_STR("k", "tab\t"));
-    char *s = contents(fx->out);
+    char *s = fx_stream_text(fx->out);
     assert_non_null(strstr(s, "\"msg\":\"quote \\\" back\\\\slash\\nnew\\u0001\""));
     assert_non_null(strstr(s, "\"k\":\"tab\\t\""));
     free(s);
@@ -127,8 +106,8 @@ test_sink_holds_whole_lines(void **state)
     fx->lg.defer = &sink;
     CH_LOG_INFO(&fx->lg, "held", CH_INT("n", 1));
     CH_LOG_WARN(&fx->lg, "written");
-    char *s = contents(fx->out);
-    assert_int_equal(count_lines(s), 1);
+    char *s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 1);
     assert_non_null(strstr(s, "\"written\""));
     free(s);
     assert_true(ts.n > 0 && ts.held[ts.n - 1] == '\n' && ts.held[ts.n - 2] == '}');

@@ -13,28 +13,7 @@
 
 #include "charter/log.h"
 #include "log_defer.h"
-
-/* Everything written to f so far (caller frees). */
-static char *
-contents(FILE *f)
-{
-    fflush(f);
-    long n = ftell(f);
-    char *s = calloc(1, (size_t)n + 1);
-    rewind(f);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    fseek(f, 0, SEEK_END);
-    return s;
-}
-
-static size_t
-count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
+#include "support/capture.h"
 
 static int schedules;
 
@@ -80,21 +59,21 @@ test_deferred_until_flush(void **state)
     fixture *fx = *state;
     CH_LOG_INFO(&fx->lg, "first");
     CH_LOG_DEBUG(&fx->lg, "second");
-    char *s = contents(fx->out);
+    char *s = fx_stream_text(fx->out);
     assert_string_equal(s, "");
     free(s);
     assert_int_equal(schedules, 1); /* once per turn, not per line */
     ch_log_flush(&fx->lg);
-    s = contents(fx->out);
-    assert_int_equal(count_lines(s), 2);
+    s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 2);
     assert_true(strstr(s, "\"first\"") < strstr(s, "\"second\""));
     free(s);
     CH_LOG_INFO(&fx->lg, "next turn");
     assert_int_equal(schedules, 2);
     ch_log_flush(&fx->lg);
     ch_log_flush(&fx->lg); /* nothing waiting: writes nothing */
-    s = contents(fx->out);
-    assert_int_equal(count_lines(s), 3);
+    s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 3);
     free(s);
 }
 
@@ -104,16 +83,16 @@ test_warning_written_at_once_after_waiting_lines(void **state)
     fixture *fx = *state;
     CH_LOG_INFO(&fx->lg, "accepted");
     CH_LOG_WARN(&fx->lg, "redis disconnected");
-    char *s = contents(fx->out);
-    assert_int_equal(count_lines(s), 2);
+    char *s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 2);
     char *a = strstr(s, "\"accepted\""), *w = strstr(s, "\"redis disconnected\"");
     assert_non_null(a);
     assert_non_null(w);
     assert_true(a < w);
     free(s);
     ch_log_flush(&fx->lg);
-    s = contents(fx->out);
-    assert_int_equal(count_lines(s), 2); /* nothing written twice */
+    s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 2); /* nothing written twice */
     free(s);
 }
 
@@ -133,13 +112,13 @@ test_other_thread_written_at_once(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, log_from_thread, fx), 0);
     pthread_join(t, NULL);
-    char *s = contents(fx->out);
-    assert_int_equal(count_lines(s), 1);
+    char *s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 1);
     assert_non_null(strstr(s, "from librdkafka's thread"));
     free(s);
     ch_log_flush(&fx->lg);
-    s = contents(fx->out);
-    assert_int_equal(count_lines(s), 2);
+    s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 2);
     free(s);
 }
 
@@ -152,13 +131,13 @@ test_full_buffer_written_none_lost(void **state)
     field[sizeof(field) - 1] = '\0';
     for (int i = 0; i < 2000; i++) /* about 600 kB: the 64 kB buffer fills many times */
         CH_LOG_INFO(&fx->lg, "line", CH_INT("n", i), CH_STR("pad", field));
-    char *s = contents(fx->out);
-    size_t early = count_lines(s);
+    char *s = fx_stream_text(fx->out);
+    size_t early = fx_count_lines(s);
     free(s);
     assert_true(early > 0 && early < 2000);
     ch_log_flush(&fx->lg);
-    s = contents(fx->out);
-    assert_int_equal(count_lines(s), 2000);
+    s = fx_stream_text(fx->out);
+    assert_int_equal(fx_count_lines(s), 2000);
     char want[32];
     snprintf(want, sizeof(want), "\"n\":%d,", 1999);
     assert_non_null(strstr(s, want));

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charter/civil.h"
 #include "mime.h"
+#include "support/instant.h"
 
 static void
 mime_message(void **state)
@@ -28,7 +28,7 @@ mime_message(void **state)
 
     char *m = notify_mime_message("noreply@council.example", "ann@example.org",
                                   "Your reference NCH-2026-000001\r\nBcc: x@y", "Line 1\nLine 2\n",
-                                  mid, ch_day_from_civil(2026, 1, 2) * 86400 + 10 * 3600);
+                                  mid, fx_utc(2026, 1, 2, 10, 0, 0));
     assert_non_null(m);
     assert_non_null(strstr(m, "Date: Fri, 02 Jan 2026 10:00:00 +0000\r\n"));
     assert_non_null(strstr(m, "From: noreply@council.example\r\nTo: ann@example.org\r\n"));

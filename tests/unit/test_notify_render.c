@@ -20,6 +20,7 @@
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "render.h"
+#include "support/shipped.h"
 
 static ch_tz *london;
 static ch_org_clocks nch;
@@ -30,10 +31,7 @@ setup(void **state)
     (void)state;
     char err[512];
     london = ch_tz_load("Europe/London", NULL, err, sizeof(err));
-    return london && ch_org_clocks_load(CHARTER_POLICIES_DIR "/nottingham-city-homes.yaml", &nch,
-                                        err, sizeof(err)) == 0
-               ? 0
-               : -1;
+    return london && fx_org_clocks_load("nottingham-city-homes", &nch) == 0 ? 0 : -1;
 }
 
 static int

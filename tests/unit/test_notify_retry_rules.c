@@ -12,19 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charter/civil.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "retry_rules.h"
+#include "support/instant.h"
 
 static ch_tz *london;
-
-static int64_t
-utc(int y, int mo, int d, int h, int mi)
-{
-    return ch_day_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
-}
 
 static int
 setup(void **state)
@@ -50,18 +44,18 @@ sms_due_at_23_goes_at_eight(void **state)
 {
     (void)state;
     /* Winter: 23:00 GMT on Wednesday 14 January 2026 -> 08:00 GMT Thursday. */
-    assert_int_equal(Q(utc(2026, 1, 14, 23, 0)), utc(2026, 1, 15, 8, 0));
+    assert_int_equal(Q(fx_utc(2026, 1, 14, 23, 0, 0)), fx_utc(2026, 1, 15, 8, 0, 0));
     /* Summer: 23:00 BST (22:00 UTC) -> 08:00 BST (07:00 UTC) next day. */
-    assert_int_equal(Q(utc(2026, 7, 14, 22, 0)), utc(2026, 7, 15, 7, 0));
+    assert_int_equal(Q(fx_utc(2026, 7, 14, 22, 0, 0)), fx_utc(2026, 7, 15, 7, 0, 0));
     /* Just after midnight and just before eight: the same morning. */
-    assert_int_equal(Q(utc(2026, 1, 15, 0, 30)), utc(2026, 1, 15, 8, 0));
-    assert_int_equal(Q(utc(2026, 1, 15, 7, 59)), utc(2026, 1, 15, 8, 0));
+    assert_int_equal(Q(fx_utc(2026, 1, 15, 0, 30, 0)), fx_utc(2026, 1, 15, 8, 0, 0));
+    assert_int_equal(Q(fx_utc(2026, 1, 15, 7, 59, 0)), fx_utc(2026, 1, 15, 8, 0, 0));
     /* The window's ends: 21:00 is quiet, 08:00 is not. */
-    assert_int_equal(Q(utc(2026, 1, 14, 21, 0)), utc(2026, 1, 15, 8, 0));
-    assert_int_equal(Q(utc(2026, 1, 15, 8, 0)), utc(2026, 1, 15, 8, 0));
+    assert_int_equal(Q(fx_utc(2026, 1, 14, 21, 0, 0)), fx_utc(2026, 1, 15, 8, 0, 0));
+    assert_int_equal(Q(fx_utc(2026, 1, 15, 8, 0, 0)), fx_utc(2026, 1, 15, 8, 0, 0));
     /* Daytime and 20:59: sent at once. */
-    assert_int_equal(Q(utc(2026, 1, 15, 12, 0) + 17), utc(2026, 1, 15, 12, 0) + 17);
-    assert_int_equal(Q(utc(2026, 1, 15, 20, 59)), utc(2026, 1, 15, 20, 59));
+    assert_int_equal(Q(fx_utc(2026, 1, 15, 12, 0, 0) + 17), fx_utc(2026, 1, 15, 12, 0, 0) + 17);
+    assert_int_equal(Q(fx_utc(2026, 1, 15, 20, 59, 0)), fx_utc(2026, 1, 15, 20, 59, 0));
 }
 
 static void
@@ -69,14 +63,14 @@ quiet_hours_across_clock_changes(void **state)
 {
     (void)state;
     /* Clocks go forward at 01:00 UTC on 29 March 2026: 08:00 BST is 07:00 UTC. */
-    assert_int_equal(Q(utc(2026, 3, 28, 23, 0)), utc(2026, 3, 29, 7, 0));
+    assert_int_equal(Q(fx_utc(2026, 3, 28, 23, 0, 0)), fx_utc(2026, 3, 29, 7, 0, 0));
     /* Clocks go back at 01:00 UTC on 25 October 2026: 08:00 GMT is 08:00 UTC. */
-    assert_int_equal(Q(utc(2026, 10, 24, 22, 0)), utc(2026, 10, 25, 8, 0));
+    assert_int_equal(Q(fx_utc(2026, 10, 24, 22, 0, 0)), fx_utc(2026, 10, 25, 8, 0, 0));
     /* A window that does not cross midnight. */
-    assert_int_equal(notify_quiet_release(london, utc(2026, 1, 15, 12, 30), 12 * 60, 13 * 60),
-                     utc(2026, 1, 15, 13, 0));
-    assert_int_equal(notify_quiet_release(london, utc(2026, 1, 15, 13, 30), 12 * 60, 13 * 60),
-                     utc(2026, 1, 15, 13, 30));
+    assert_int_equal(notify_quiet_release(london, fx_utc(2026, 1, 15, 12, 30, 0), 12 * 60, 13 * 60),
+                     fx_utc(2026, 1, 15, 13, 0, 0));
+    assert_int_equal(notify_quiet_release(london, fx_utc(2026, 1, 15, 13, 30, 0), 12 * 60, 13 * 60),
+                     fx_utc(2026, 1, 15, 13, 30, 0));
 }
 
 /* Only a text message under a policy with quiet hours is held, to the
@@ -87,7 +81,8 @@ quiet_due_follows_the_policy(void **state)
     (void)state;
     ch_policy p;
     memset(&p, 0, sizeof(p));
-    int64_t late = utc(2026, 1, 14, 23, 0) * 1000 + 250, morning = utc(2026, 1, 15, 8, 0) * 1000;
+    int64_t late = fx_utc(2026, 1, 14, 23, 0, 0) * 1000 + 250,
+            morning = fx_utc(2026, 1, 15, 8, 0, 0) * 1000;
     assert_int_equal(notify_quiet_due(&p, london, "sms", late), late); /* no window */
     p.sms_quiet.set = 1;
     p.sms_quiet.from = 21 * 60;
@@ -95,7 +90,7 @@ quiet_due_follows_the_policy(void **state)
     assert_int_equal(notify_quiet_due(&p, london, "sms", late), morning);
     assert_int_equal(notify_quiet_due(&p, london, "email", late), late);
     assert_int_equal(notify_quiet_due(NULL, london, "sms", late), late);
-    int64_t noon = utc(2026, 1, 15, 12, 0) * 1000 + 1;
+    int64_t noon = fx_utc(2026, 1, 15, 12, 0, 0) * 1000 + 1;
     assert_int_equal(notify_quiet_due(&p, london, "sms", noon), noon);
 }
 
@@ -152,7 +147,7 @@ retry_after_forms(void **state)
     (void)state;
     assert_int_equal(notify_retry_after_ms(" 3\r\n", 0), 3000);
     assert_int_equal(notify_retry_after_ms("0", 0), 0);
-    int64_t t = utc(2015, 10, 21, 7, 28);
+    int64_t t = fx_utc(2015, 10, 21, 7, 28, 0);
     assert_int_equal(notify_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", t - 10), 10000);
     assert_int_equal(notify_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", t + 10), 0);
     assert_int_equal(notify_retry_after_ms("soon", 0), -1);

@@ -21,6 +21,7 @@
 #include "charter/errors.h"
 #include "charter/fileio.h"
 #include "charter/org_set.h"
+#include "support/scratch.h"
 
 #ifndef CHARTER_POLICIES_DIR
 #error "CHARTER_POLICIES_DIR must name the policies/ directory"
@@ -28,60 +29,6 @@
 #ifndef CHARTER_TEST_POLICY_DIR
 #error "CHARTER_TEST_POLICY_DIR must name tests/policies/"
 #endif
-
-typedef struct {
-    char path[256];
-    char files[8][64];
-    size_t nfiles;
-} scratch_dir;
-
-static void
-dir_new(scratch_dir *d)
-{
-    memset(d, 0, sizeof(*d));
-    snprintf(d->path, sizeof(d->path), "/tmp/charter-test-org-set-XXXXXX");
-    if (!mkdtemp(d->path))
-        fail_msg("mkdtemp failed");
-}
-
-/* Writes text as name in the directory. */
-static void
-dir_put_text(scratch_dir *d, const char *name, const char *text, size_t len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", d->path, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    assert_true(d->nfiles < 8);
-    snprintf(d->files[d->nfiles++], sizeof(d->files[0]), "%s", name);
-}
-
-/* Copies from/<file> into the directory as name. */
-static void
-dir_copy(scratch_dir *d, const char *from, const char *file, const char *name)
-{
-    char src[512], err[256];
-    snprintf(src, sizeof(src), "%s/%s", from, file);
-    char *text;
-    size_t len;
-    if (ch_file_read_all(src, 1 << 20, &text, &len, err, sizeof(err)) != 0)
-        fail_msg("%s", err);
-    dir_put_text(d, name, text, len);
-    free(text);
-}
-
-static void
-dir_free(scratch_dir *d)
-{
-    for (size_t i = 0; i < d->nfiles; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", d->path, d->files[i]);
-        unlink(path);
-    }
-    rmdir(d->path);
-}
 
 /* The directory is refused with rc; the error starts with want, the set is
  * left empty. */
@@ -127,10 +74,10 @@ static void
 test_two_policies_for_one_organisation_refused(void **state)
 {
     (void)state;
-    scratch_dir d;
-    dir_new(&d);
-    dir_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "a.yaml");
-    dir_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "b.yaml");
+    fx_scratch d;
+    fx_scratch_new(&d);
+    fx_scratch_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "a.yaml");
+    fx_scratch_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "b.yaml");
     ch_org_set set;
     char err[1024];
     assert_int_equal(ch_org_set_load(d.path, "sla.policy_dir", &set, err, sizeof(err)), CH_EINVAL);
@@ -143,24 +90,24 @@ test_two_policies_for_one_organisation_refused(void **state)
     if (strcmp(err, want_a) != 0 && strcmp(err, want_b) != 0)
         fail_msg("got %s", err);
     assert_int_equal(set.n, 0);
-    dir_free(&d);
+    fx_scratch_free(&d);
 }
 
 static void
 test_empty_directory_refused(void **state)
 {
     (void)state;
-    scratch_dir d;
-    dir_new(&d);
+    fx_scratch d;
+    fx_scratch_new(&d);
     char want[600];
     snprintf(want, sizeof(want), "sla.policy_dir %s holds no *.yaml policy", d.path);
     assert_refused(d.path, CH_EINVAL, want);
     /* Other files, and hidden ones (an editor's swap or backup), are not policies. */
-    dir_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "nihe.yml");
-    dir_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", ".nihe.yaml");
-    dir_put_text(&d, "README", "policies\n", 9);
+    fx_scratch_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", "nihe.yml");
+    fx_scratch_copy(&d, CHARTER_POLICIES_DIR, "nihe.yaml", ".nihe.yaml");
+    fx_scratch_put(&d, "README", "policies\n");
     assert_refused(d.path, CH_EINVAL, want);
-    dir_free(&d);
+    fx_scratch_free(&d);
 
     snprintf(want, sizeof(want),
              "sla.policy_dir /nonexistent/policies cannot be read: No such file or directory");
@@ -171,23 +118,23 @@ static void
 test_one_broken_file_refuses_the_directory_and_is_named(void **state)
 {
     (void)state;
-    scratch_dir d;
-    dir_new(&d);
-    dir_copy(&d, CHARTER_POLICIES_DIR, "derby-homes.yaml", "derby-homes.yaml");
-    dir_copy(&d, CHARTER_TEST_POLICY_DIR "/broken", "nihe.bad-duration.yaml", "nihe.yaml");
+    fx_scratch d;
+    fx_scratch_new(&d);
+    fx_scratch_copy(&d, CHARTER_POLICIES_DIR, "derby-homes.yaml", "derby-homes.yaml");
+    fx_scratch_copy(&d, CHARTER_TEST_POLICY_DIR "/broken", "nihe.bad-duration.yaml", "nihe.yaml");
     char want[600];
     snprintf(want, sizeof(want),
              "%s/nihe.yaml:49:13: promises[0].answer: '20 seconfs' is not a clock", d.path);
     assert_refused(d.path, CH_EINVAL, want);
-    dir_free(&d);
+    fx_scratch_free(&d);
 }
 
 static void
 test_policy_with_unknown_zone_refused(void **state)
 {
     (void)state;
-    scratch_dir d;
-    dir_new(&d);
+    fx_scratch d;
+    fx_scratch_new(&d);
     char *text, err[1024];
     size_t len;
     char src[512];
@@ -198,9 +145,9 @@ test_policy_with_unknown_zone_refused(void **state)
     assert_non_null(at);
     char *with_zone = malloc(len + 64);
     assert_non_null(with_zone);
-    int n = snprintf(with_zone, len + 64, "%.*stimezone: Mars/Olympus_Mons\n%s", (int)(at - text),
-                     text, at + strlen(zone));
-    dir_put_text(&d, "nihe.yaml", with_zone, (size_t)n);
+    snprintf(with_zone, len + 64, "%.*stimezone: Mars/Olympus_Mons\n%s", (int)(at - text), text,
+             at + strlen(zone));
+    fx_scratch_put(&d, "nihe.yaml", with_zone);
     free(with_zone);
     free(text);
 
@@ -215,7 +162,7 @@ test_policy_with_unknown_zone_refused(void **state)
     assert_null(oc.policy.promises);
     ch_org_clocks_free(&oc);
     assert_refused(d.path, CH_EINVAL, want);
-    dir_free(&d);
+    fx_scratch_free(&d);
 }
 
 int

@@ -26,6 +26,7 @@
 #include "charter/policy.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
+#include "support/shipped.h"
 #include "test_policy.h"
 
 #ifndef CHARTER_POLICY_DIR
@@ -129,18 +130,15 @@ assert_due(engine *e, const ch_policy_clock *c, const char *start, const char *w
     assert_string_equal(buf, want);
 }
 
-static const char *const shipped[] = {"nottingham-city-homes", "derby-homes", "nihe",
-                                      "digital-first-council", "customer-care-council"};
-
 /* ---- all five load ---- */
 
 static void
 test_all_five_shipped_policies_load(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++) {
+    for (size_t i = 0; i < FX_SHIPPED_N; i++) {
         ch_policy p;
-        load_ok(shipped[i], &p);
+        load_ok(fx_shipped_ids[i], &p);
         assert_true(p.npromises > 0);
         assert_string_equal(p.timezone, "Europe/London");
         for (size_t k = 0; k < p.npromises; k++) {

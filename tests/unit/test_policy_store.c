@@ -18,49 +18,38 @@
 #include "charter/errors.h"
 #include "charter/fileio.h"
 #include "policy_store_int.h"
+#include "support/scratch.h"
+#include "support/shipped.h"
 
 typedef struct {
-    char dir[64];
+    fx_scratch dir;
     ch_org_set set;
     char err[1024];
 } fixture;
 
+/* Copies policies/<org>.yaml into the fixture's directory as `as`. */
 static void
-put_file(const fixture *f, const char *name, const char *text)
+copy_policy(fixture *f, const char *org, const char *as)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    char file[128];
+    snprintf(file, sizeof(file), "%s.yaml", org);
+    fx_scratch_copy(&f->dir, fx_policies_dir(), file, as);
 }
 
-static void
-copy_policy(const fixture *f, const char *org, const char *as)
+/* ch__org_set_replace() of the running set from dir, as for x.policy_dir. */
+static int
+replace(fixture *f, const char *dir, int (*check)(void *, char *, size_t), void *arg)
 {
-    char path[256], *text, err[256];
-    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, org);
-    assert_int_equal(ch_file_read_all(path, 1 << 20, &text, NULL, err, sizeof(err)), 0);
-    put_file(f, as, text);
-    free(text);
-}
-
-static void
-remove_file(const fixture *f, const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-    assert_int_equal(unlink(path), 0);
+    return ch__org_set_replace(&f->set, dir, "x.policy_dir", check, arg, f->err, sizeof(f->err));
 }
 
 static int
 setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/charter-test-policies-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f)
         return -1;
+    fx_scratch_new(&f->dir);
     copy_policy(f, "nottingham-city-homes", "nch.yaml");
     copy_policy(f, "derby-homes", "dh.yaml");
     *state = f;
@@ -71,9 +60,7 @@ static int
 teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    fx_scratch_free(&f->dir);
     ch_org_set_free(&f->set);
     free(f);
     return 0;
@@ -96,6 +83,16 @@ agree(void *arg, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* Loads the fixture's directory as the running set; *nch and *dh are its
+ * two policies as found there. */
+static void
+load_running(fixture *f, const ch_org_clocks **nch, const ch_org_clocks **dh)
+{
+    assert_int_equal(replace(f, f->dir.path, NULL, NULL), 0);
+    *nch = ch_org_set_find(&f->set, "nottingham-city-homes");
+    *dh = ch_org_set_find(&f->set, "derby-homes");
+}
+
 /* The running set is the one loaded first: same policies, same addresses. */
 static void
 assert_unchanged(const fixture *f, const ch_org_clocks *nch, const ch_org_clocks *dh)
@@ -110,50 +107,37 @@ static void
 test_bad_policy_keeps_the_running_set(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
-    const ch_org_clocks *nch = ch_org_set_find(&f->set, "nottingham-city-homes");
-    const ch_org_clocks *dh = ch_org_set_find(&f->set, "derby-homes");
+    const ch_org_clocks *nch, *dh;
+    load_running(f, &nch, &dh);
     assert_non_null(nch);
     assert_non_null(dh);
     assert_unchanged(f, nch, dh);
 
-    put_file(f, "broken.yaml", "organisation:\n  id: broken\n  reference_prefix: [\n");
-    assert_int_not_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
+    fx_scratch_put(&f->dir, "broken.yaml", "organisation:\n  id: broken\n  reference_prefix: [\n");
+    assert_int_not_equal(replace(f, f->dir.path, NULL, NULL), 0);
     assert_non_null(strstr(f->err, "broken.yaml"));
     assert_unchanged(f, nch, dh);
-    remove_file(f, "broken.yaml");
+    fx_scratch_remove(&f->dir, "broken.yaml");
 
     copy_policy(f, "nottingham-city-homes", "nch-again.yaml"); /* one organisation twice */
-    assert_int_not_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
+    assert_int_not_equal(replace(f, f->dir.path, NULL, NULL), 0);
     assert_unchanged(f, nch, dh);
-    remove_file(f, "nch-again.yaml");
+    fx_scratch_remove(&f->dir, "nch-again.yaml");
 }
 
 static void
 test_empty_directory_keeps_the_running_set(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
-    const ch_org_clocks *nch = ch_org_set_find(&f->set, "nottingham-city-homes");
-    const ch_org_clocks *dh = ch_org_set_find(&f->set, "derby-homes");
-    remove_file(f, "nch.yaml");
-    remove_file(f, "dh.yaml");
-    assert_int_not_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
+    const ch_org_clocks *nch, *dh;
+    load_running(f, &nch, &dh);
+    fx_scratch_remove(&f->dir, "nch.yaml");
+    fx_scratch_remove(&f->dir, "dh.yaml");
+    assert_int_not_equal(replace(f, f->dir.path, NULL, NULL), 0);
     assert_unchanged(f, nch, dh);
     char gone[96];
-    snprintf(gone, sizeof(gone), "%s/none", f->dir);
-    assert_int_not_equal(
-        ch__org_set_replace(&f->set, gone, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)), 0);
+    snprintf(gone, sizeof(gone), "%s/none", f->dir.path);
+    assert_int_not_equal(replace(f, gone, NULL, NULL), 0);
     assert_non_null(strstr(f->err, "x.policy_dir"));
     assert_unchanged(f, nch, dh);
 }
@@ -162,16 +146,11 @@ static void
 test_service_refusal_keeps_the_running_set(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
-    const ch_org_clocks *nch = ch_org_set_find(&f->set, "nottingham-city-homes");
-    const ch_org_clocks *dh = ch_org_set_find(&f->set, "derby-homes");
+    const ch_org_clocks *nch, *dh;
+    load_running(f, &nch, &dh);
     copy_policy(f, "nihe", "nihe.yaml");
     int asked = 0;
-    assert_int_equal(ch__org_set_replace(&f->set, f->dir, "x.policy_dir", refuse, &asked, f->err,
-                                         sizeof(f->err)),
-                     CH_EINVAL);
+    assert_int_equal(replace(f, f->dir.path, refuse, &asked), CH_EINVAL);
     assert_int_equal(asked, 1);
     assert_string_equal(f->err, "template x.txt:3: unknown placeholder");
     assert_unchanged(f, nch, dh);
@@ -182,15 +161,11 @@ static void
 test_good_directory_replaces(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)),
-        0);
+    assert_int_equal(replace(f, f->dir.path, NULL, NULL), 0);
     copy_policy(f, "nihe", "nihe.yaml");
-    remove_file(f, "dh.yaml");
+    fx_scratch_remove(&f->dir, "dh.yaml");
     int asked = 0;
-    assert_int_equal(
-        ch__org_set_replace(&f->set, f->dir, "x.policy_dir", agree, &asked, f->err, sizeof(f->err)),
-        0);
+    assert_int_equal(replace(f, f->dir.path, agree, &asked), 0);
     assert_int_equal(asked, 1);
     assert_int_equal(f->set.n, 2);
     assert_null(ch_org_set_find(&f->set, "derby-homes"));
@@ -198,8 +173,7 @@ test_good_directory_replaces(void **state)
     assert_non_null(nihe);
     assert_string_equal(nihe->policy.reference_prefix, "NIHE");
     /* no directory (an optional key left empty): an empty set */
-    assert_int_equal(
-        ch__org_set_replace(&f->set, NULL, "x.policy_dir", NULL, NULL, f->err, sizeof(f->err)), 0);
+    assert_int_equal(replace(f, NULL, NULL, NULL), 0);
     assert_int_equal(f->set.n, 0);
 }
 

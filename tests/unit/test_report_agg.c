@@ -20,58 +20,25 @@
 #include "charter/report_agg.h"
 #include "charter/report_table.h"
 #include "charter/timeutil.h"
+#include "support/case_event.h"
+#include "support/instant.h"
+#include "support/shipped.h"
 
-static ch_org_clocks derby, nch, nihe, ccc, dfc;
-
-static int
-load(const char *id, ch_org_clocks *oc)
-{
-    char path[512], err[512];
-    snprintf(path, sizeof(path), "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
-    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
-}
+static fx_shipped_clocks shipped;
 
 static int
 setup(void **state)
 {
     (void)state;
-    return load("derby-homes", &derby) || load("nottingham-city-homes", &nch) ||
-                   load("nihe", &nihe) || load("customer-care-council", &ccc) ||
-                   load("digital-first-council", &dfc)
-               ? -1
-               : 0;
+    return fx_shipped_clocks_load(&shipped);
 }
 
 static int
 teardown(void **state)
 {
     (void)state;
-    ch_org_clocks_free(&derby);
-    ch_org_clocks_free(&nch);
-    ch_org_clocks_free(&nihe);
-    ch_org_clocks_free(&ccc);
-    ch_org_clocks_free(&dfc);
+    fx_shipped_clocks_free(&shipped);
     return 0;
-}
-
-static int64_t
-at(const char *iso)
-{
-    int64_t ms;
-    if (ch_time_parse_rfc3339(iso, &ms) != 0)
-        fail_msg("bad instant %s", iso);
-    return ms;
-}
-
-static void
-set_ts(Charter__V1__Timestamp *ts, int64_t ms)
-{
-    charter__v1__timestamp__init(ts);
-    ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
 }
 
 /* ---- a small world: cases, their states and the counters ---- */
@@ -123,88 +90,15 @@ commit(world *w, const ch_report_item *delta, int n)
     return n;
 }
 
-typedef struct {
-    Charter__V1__CaseEvent ev;
-    Charter__V1__Timestamp ts, ts2;
-    Charter__V1__Received received;
-    Charter__V1__Acknowledged acknowledged;
-    Charter__V1__Paused paused;
-    Charter__V1__Resumed resumed;
-    Charter__V1__HoldingReply holding;
-    Charter__V1__Responded responded;
-    Charter__V1__Closed closed;
-    Charter__V1__Escalated escalated;
-    Charter__V1__Call call;
-    Charter__V1__Visit visit;
-    Charter__V1__CommunicationSupport support;
-    Charter__V1__Satisfaction satisfaction;
-    char event_id[96];
-} event_buf;
-
+/* An event of the case, with an id of its own (case, kind and time). */
 static Charter__V1__CaseEvent *
-event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *case_id, const char *when)
+event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *case_id,
+      const char *when)
 {
-    memset(b, 0, sizeof(*b));
-    charter__v1__case_event__init(&b->ev);
-    set_ts(&b->ts, at(when));
+    Charter__V1__CaseEvent *ev = fx_case_event(b, kind, case_id, NULL, when);
     snprintf(b->event_id, sizeof(b->event_id), "%s/%d/%s", case_id, (int)kind, when);
-    b->ev.event_id = b->event_id;
-    b->ev.case_id = (char *)case_id;
-    b->ev.occurred_at = &b->ts;
-    b->ev.event_case = kind;
-    switch (kind) {
-    case CHARTER__V1__CASE_EVENT__EVENT_RECEIVED:
-        charter__v1__received__init(&b->received);
-        b->ev.received = &b->received;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
-        charter__v1__acknowledged__init(&b->acknowledged);
-        b->ev.acknowledged = &b->acknowledged;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_PAUSED:
-        charter__v1__paused__init(&b->paused);
-        b->ev.paused = &b->paused;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESUMED:
-        charter__v1__resumed__init(&b->resumed);
-        b->ev.resumed = &b->resumed;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY:
-        charter__v1__holding_reply__init(&b->holding);
-        b->ev.holding_reply = &b->holding;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
-        charter__v1__responded__init(&b->responded);
-        b->ev.responded = &b->responded;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
-        charter__v1__closed__init(&b->closed);
-        b->ev.closed = &b->closed;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_ESCALATED:
-        charter__v1__escalated__init(&b->escalated);
-        b->ev.escalated = &b->escalated;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_CALL:
-        charter__v1__call__init(&b->call);
-        b->ev.call = &b->call;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
-        charter__v1__visit__init(&b->visit);
-        b->ev.visit = &b->visit;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
-        charter__v1__communication_support__init(&b->support);
-        b->ev.communication_support = &b->support;
-        break;
-    case CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION:
-        charter__v1__satisfaction__init(&b->satisfaction);
-        b->ev.satisfaction = &b->satisfaction;
-        break;
-    default:
-        break;
-    }
-    return &b->ev;
+    ev->event_id = b->event_id;
+    return ev;
 }
 
 static int
@@ -220,7 +114,7 @@ feed(world *w, Charter__V1__CaseEvent *ev)
 static int
 receive(world *w, const char *case_id, Charter__V1__Channel ch, const char *type, const char *when)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, case_id, when);
     b.received.channel = ch;
     b.received.case_type = (char *)type;
@@ -232,17 +126,17 @@ receive(world *w, const char *case_id, Charter__V1__Channel ch, const char *type
 static int
 simple(world *w, const char *case_id, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
-    event_buf b;
+    fx_event_buf b;
     return feed(w, event(&b, kind, case_id, when));
 }
 
 static int
 holding(world *w, const char *case_id, const char *when, const char *new_target)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY, case_id, when);
-    set_ts(&b.ts2, at(new_target));
+    fx_set_ts(&b.ts2, fx_at(new_target));
     b.holding.new_target_at = &b.ts2;
     return feed(w, ev);
 }
@@ -251,7 +145,7 @@ static int
 call(world *w, const char *case_id, const char *when, Charter__V1__Call__Status status,
      uint32_t wait_s, uint32_t rings)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_CALL, case_id, when);
     b.call.status = status;
     b.call.wait_seconds = wait_s;
@@ -263,11 +157,11 @@ static int
 visit(world *w, const char *case_id, const char *when, Charter__V1__Visit__Status status,
       const char *appointment)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, case_id, when);
     b.visit.status = status;
     if (appointment) {
-        set_ts(&b.ts2, at(appointment));
+        fx_set_ts(&b.ts2, fx_at(appointment));
         b.visit.appointment_at = &b.ts2;
     }
     return feed(w, ev);
@@ -276,7 +170,7 @@ visit(world *w, const char *case_id, const char *when, Charter__V1__Visit__Statu
 static int
 support(world *w, const char *case_id, const char *event_id, const char *when, const char *kind)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT, case_id, when);
     snprintf(b.event_id, sizeof(b.event_id), "%s", event_id);
@@ -287,7 +181,7 @@ support(world *w, const char *case_id, const char *event_id, const char *when, c
 static int
 satisfaction(world *w, const char *case_id, const char *when, uint32_t score, uint32_t max)
 {
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION, case_id, when);
     b.satisfaction.score = score;
@@ -316,7 +210,7 @@ outcome(world *w, const char *case_id, const char *when,
     Charter__V1__NotificationOutcome o;
     Charter__V1__Timestamp ts;
     charter__v1__notification_outcome__init(&o);
-    set_ts(&ts, at(when));
+    fx_set_ts(&ts, fx_at(when));
     o.case_id = (char *)case_id;
     o.kind = CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT;
     o.status = status;
@@ -374,7 +268,7 @@ static void
 test_seed001_email_in_time(void **state)
 {
     (void)state;
-    world w = {.oc = &derby, .roundtrip = 1};
+    world w = {.oc = &shipped.derby, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "enquiry", "2026-11-23T09:15:00Z");
     expect(&w, "2026-11-23|email|enquiry|received", 1);
     expect(&w, "2026-11|email|enquiry|received", 1);
@@ -407,7 +301,7 @@ static void
 test_seed001_letter_late(void **state)
 {
     (void)state;
-    world w = {.oc = &derby, .roundtrip = 1};
+    world w = {.oc = &shipped.derby, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:15:00Z");
     assert_true(timer(&w, "c1", CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH) > 0);
     assert_int_equal(timer(&w, "c1", CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH), 0);
@@ -429,14 +323,15 @@ static void
 test_seed000_extended(void **state)
 {
     (void)state;
-    world w = {.oc = &nch, .roundtrip = 1};
+    world w = {.oc = &shipped.nch, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     holding(&w, "c1", "2026-11-30T10:00:00Z", "2026-12-11T17:00:00Z");
     expect(&w, "2026-11|letter|enquiry|extended", 1);
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&nch, case_of(&w, "c1"), at("2026-12-05T00:00:00Z"), &due), 0);
-    assert_int_equal(due, at("2026-12-11T17:00:00Z"));
+        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        0);
+    assert_int_equal(due, fx_at("2026-12-11T17:00:00Z"));
     simple(&w, "c1", RESPONDED, "2026-12-09T12:00:00Z");
     expect(&w, "2026-11|letter|enquiry|answered_in_time", 1);
     expect(&w, "2026-11|letter|enquiry|answered_late", 0);
@@ -452,22 +347,26 @@ static void
 test_seed000_paused(void **state)
 {
     (void)state;
-    world w = {.oc = &nch, .roundtrip = 1};
+    world w = {.oc = &shipped.nch, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     simple(&w, "c1", PAUSED, "2026-11-24T09:00:00Z");
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&nch, case_of(&w, "c1"), at("2026-12-03T00:00:00Z"), &due), 0);
+        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-03T00:00:00Z"), &due),
+        0);
     simple(&w, "c1", RESUMED, "2026-11-25T16:00:00Z");
     assert_int_equal(
-        ch_report_overdue_at(&nch, case_of(&w, "c1"), at("2026-12-04T12:00:00Z"), &due), 0);
-    assert_int_equal(due, at("2026-12-04T23:59:59Z"));
+        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-04T12:00:00Z"), &due),
+        0);
+    assert_int_equal(due, fx_at("2026-12-04T23:59:59Z"));
     assert_int_equal(
-        ch_report_overdue_at(&nch, case_of(&w, "c1"), at("2026-12-05T00:00:00Z"), &due), 1);
+        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        1);
     expect(&w, "2026-11|letter|enquiry|open", 1);
     simple(&w, "c1", RESPONDED, "2026-12-03T12:00:00Z");
     assert_int_equal(
-        ch_report_overdue_at(&nch, case_of(&w, "c1"), at("2026-12-05T00:00:00Z"), &due), 0);
+        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        0);
     expect(&w, "2026-11|letter|enquiry|answered_in_time", 1);
     expect(&w, "2026-11|letter|enquiry|ttr.working_days.6", 1);
     world_free(&w);
@@ -481,7 +380,7 @@ static void
 test_seed000_complaint_stages(void **state)
 {
     (void)state;
-    world w = {.oc = &nch, .roundtrip = 1};
+    world w = {.oc = &shipped.nch, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "complaint_stage_1", "2026-11-02T10:00:00Z");
     simple(&w, "c1", ACK, "2026-11-04T11:00:00Z");
     simple(&w, "c1", RESPONDED, "2026-11-18T12:00:00Z");
@@ -514,7 +413,7 @@ static void
 test_seed002_calls(void **state)
 {
     (void)state;
-    world w = {.oc = &nihe, .roundtrip = 1};
+    world w = {.oc = &shipped.nihe, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:15Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 15, 0);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -536,7 +435,7 @@ static void
 test_seed004_calls_in_rings(void **state)
 {
     (void)state;
-    world w = {.oc = &ccc, .roundtrip = 1};
+    world w = {.oc = &shipped.ccc, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:15Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 15, 4);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -553,7 +452,7 @@ static void
 test_seed004_calls_in_rings_from_the_wait(void **state)
 {
     (void)state;
-    world w = {.oc = &ccc, .roundtrip = 1};
+    world w = {.oc = &shipped.ccc, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:12Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 12, 0);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -574,7 +473,7 @@ static void
 test_seed002_visitors_and_support(void **state)
 {
     (void)state;
-    world w = {.oc = &nihe, .roundtrip = 1};
+    world w = {.oc = &shipped.nihe, .roundtrip = 1};
     receive(&w, "v1", VISIT, "enquiry", "2026-11-23T10:00:00Z");
     visit(&w, "v1", "2026-11-23T10:00:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED, NULL);
     visit(&w, "v1", "2026-11-23T10:10:00Z", CHARTER__V1__VISIT__STATUS__STATUS_SEEN, NULL);
@@ -582,8 +481,9 @@ test_seed002_visitors_and_support(void **state)
     visit(&w, "v2", "2026-11-23T11:00:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED, NULL);
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&nihe, case_of(&w, "v2"), at("2026-11-23T11:16:00Z"), &due), 1);
-    assert_int_equal(due, at("2026-11-23T11:15:00Z"));
+        ch_report_overdue_at(&shipped.nihe, case_of(&w, "v2"), fx_at("2026-11-23T11:16:00Z"), &due),
+        1);
+    assert_int_equal(due, fx_at("2026-11-23T11:15:00Z"));
     visit(&w, "v2", "2026-11-23T11:20:00Z", CHARTER__V1__VISIT__STATUS__STATUS_SEEN, NULL);
     receive(&w, "v3", VISIT, "enquiry", "2026-11-23T12:00:00Z");
     visit(&w, "v3", "2026-11-23T12:30:00Z", CHARTER__V1__VISIT__STATUS__STATUS_LEFT_UNSEEN, NULL);
@@ -613,7 +513,7 @@ static void
 test_seed002_statutory(void **state)
 {
     (void)state;
-    world w = {.oc = &nihe, .roundtrip = 1};
+    world w = {.oc = &shipped.nihe, .roundtrip = 1};
     receive(&w, "f1", EMAIL, "foi", "2026-12-23T12:00:00Z");
     simple(&w, "f1", RESPONDED, "2027-01-20T12:00:00Z");
     expect(&w, "2026-12|email|foi|answered_in_time", 1);
@@ -624,8 +524,9 @@ test_seed002_statutory(void **state)
     receive(&w, "e1", EMAIL, "eir", "2026-11-02T10:00:00Z");
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&nihe, case_of(&w, "e1"), at("2026-11-20T00:00:00Z"), &due), 0);
-    assert_int_equal(ch_report_overdue_at(&nihe, case_of(&w, "e1"), due + 1000, &due), 1);
+        ch_report_overdue_at(&shipped.nihe, case_of(&w, "e1"), fx_at("2026-11-20T00:00:00Z"), &due),
+        0);
+    assert_int_equal(ch_report_overdue_at(&shipped.nihe, case_of(&w, "e1"), due + 1000, &due), 1);
     expect(&w, "2026|email|eir|open", 1);
     world_free(&w);
 }
@@ -636,7 +537,7 @@ static void
 test_seed004_contact_group(void **state)
 {
     (void)state;
-    world w = {.oc = &ccc, .roundtrip = 1};
+    world w = {.oc = &shipped.ccc, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "contact_group", "2026-10-24T12:00:00Z");
     simple(&w, "c1", ACK, "2026-10-25T12:30:00Z");
     simple(&w, "c1", RESPONDED, "2026-11-02T09:00:00Z");
@@ -654,7 +555,7 @@ static void
 test_seed003_appointment_social_satisfaction(void **state)
 {
     (void)state;
-    world w = {.oc = &dfc, .roundtrip = 1};
+    world w = {.oc = &shipped.dfc, .roundtrip = 1};
     receive(&w, "a1", VISIT, "appointment", "2026-11-23T13:50:00Z");
     visit(&w, "a1", "2026-11-23T13:50:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED,
           "2026-11-23T14:00:00Z");
@@ -681,7 +582,7 @@ static void
 test_local_periods(void **state)
 {
     (void)state;
-    world w = {.oc = &derby};
+    world w = {.oc = &shipped.derby};
     receive(&w, "c1", EMAIL, "enquiry", "2026-06-30T23:30:00Z");
     expect(&w, "2026-07-01|email|enquiry|received", 1);
     expect(&w, "2026-07|email|enquiry|received", 1);
@@ -741,7 +642,7 @@ static void
 test_percentile_from_counters(void **state)
 {
     (void)state;
-    world w = {.oc = &derby};
+    world w = {.oc = &shipped.derby};
     static const char *answered[] = {"2026-11-03T10:00:00Z", "2026-11-04T10:00:00Z",
                                      "2026-11-05T10:00:00Z", "2026-11-13T10:00:00Z",
                                      "2026-11-18T10:00:00Z"};
@@ -802,7 +703,7 @@ static void
 test_replay_same_figures(void **state)
 {
     (void)state;
-    world a = {.oc = &derby}, b = {.oc = &derby, .roundtrip = 1};
+    world a = {.oc = &shipped.derby}, b = {.oc = &shipped.derby, .roundtrip = 1};
     play(&a, 0);
     play(&b, 1);
     assert_int_equal(a.t.n, b.t.n);
@@ -818,7 +719,7 @@ test_replay_same_figures(void **state)
     ch_report_table sum = {0};
     for (size_t i = 0; i < a.n; i++) {
         ch_report_item items[CH_REPORT_MAX_ITEMS];
-        int n = ch_report_contrib(&derby, &a.cases[i].rc, items, CH_REPORT_MAX_ITEMS);
+        int n = ch_report_contrib(&shipped.derby, &a.cases[i].rc, items, CH_REPORT_MAX_ITEMS);
         assert_true(n > 0);
         assert_int_equal(ch_report_table_add(&sum, items, (size_t)n), 0);
     }
@@ -838,7 +739,7 @@ static void
 test_redelivered_run_converges(void **state)
 {
     (void)state;
-    world a = {.oc = &nch}, b = {.oc = &nch, .roundtrip = 1};
+    world a = {.oc = &shipped.nch}, b = {.oc = &shipped.nch, .roundtrip = 1};
     world *ws[] = {&a, &b};
     for (int k = 0; k < 2; k++) {
         receive(ws[k], "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
@@ -858,11 +759,13 @@ test_redelivered_run_converges(void **state)
     expect(&b, "2026-11|letter|enquiry|answered_in_time", 1);
     expect(&b, "2026-11|letter|enquiry|answered_late", 0);
     char bucket[CH_REPORT_KEY_MAX];
-    assert_int_equal(ch_report_case_bucket(&nch, case_of(&b, "c1"), bucket, sizeof(bucket)), 0);
+    assert_int_equal(ch_report_case_bucket(&shipped.nch, case_of(&b, "c1"), bucket, sizeof(bucket)),
+                     0);
     assert_string_equal(bucket, "2026-11-23|letter|enquiry");
     ch_report_case empty;
     memset(&empty, 0, sizeof(empty));
-    assert_int_equal(ch_report_case_bucket(&nch, &empty, bucket, sizeof(bucket)), CH_ENOTFOUND);
+    assert_int_equal(ch_report_case_bucket(&shipped.nch, &empty, bucket, sizeof(bucket)),
+                     CH_ENOTFOUND);
     world_free(&a);
     world_free(&b);
 }
@@ -875,12 +778,12 @@ test_invalid(void **state)
     ch_report_case rc;
     assert_int_equal(ch_report_case_from_json("{}", 2, &rc), CH_EINVAL);
     assert_int_equal(ch_report_case_from_json("nope", 4, &rc), CH_EINVAL);
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, RESPONDED, "c1", "2026-11-23T09:00:00Z");
     ev->occurred_at = NULL;
     memset(&rc, 0, sizeof(rc));
     ch_report_item delta[CH_REPORT_MAX_ITEMS];
-    assert_int_equal(ch_report_on_case_event(&derby, &rc, ev, delta, CH_REPORT_MAX_ITEMS),
+    assert_int_equal(ch_report_on_case_event(&shipped.derby, &rc, ev, delta, CH_REPORT_MAX_ITEMS),
                      CH_EINVAL);
     /* no policy: counted, nothing judged in time */
     world w = {.oc = NULL};
@@ -898,33 +801,33 @@ static void
 test_open_entry(void **state)
 {
     (void)state;
-    world w = {.oc = &nch};
+    world w = {.oc = &shipped.nch};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     char member[CH_REPORT_KEY_MAX + 32], bucket[CH_REPORT_KEY_MAX];
     int64_t due = -1, target = 0;
     ch_report_case *rc = case_of(&w, "c1");
-    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 1);
-    assert_int_equal(ch_report_case_bucket(&nch, rc, bucket, sizeof(bucket)), 0);
+    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 1);
+    assert_int_equal(ch_report_case_bucket(&shipped.nch, rc, bucket, sizeof(bucket)), 0);
     assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
     assert_true(strncmp(member, bucket, strlen(bucket)) == 0);
-    assert_int_equal(ch_report_overdue_at(&nch, rc, 0, &target), 0);
-    assert_true(due > at("2026-11-23T09:00:00Z"));
+    assert_int_equal(ch_report_overdue_at(&shipped.nch, rc, 0, &target), 0);
+    assert_true(due > fx_at("2026-11-23T09:00:00Z"));
     assert_int_equal(due, target);
-    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, 20, &due), CH_EINVAL);
+    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, 20, &due), CH_EINVAL);
 
     simple(&w, "c1", PAUSED, "2026-11-24T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 0);
     assert_int_equal(due, 0);
     simple(&w, "c1", RESUMED, "2026-11-25T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 1);
+    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 1);
     assert_true(due > target); /* the pause moved the target */
     simple(&w, "c1", RESPONDED, "2026-11-26T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 0);
     assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
 
     ch_report_case empty;
     memset(&empty, 0, sizeof(empty));
-    assert_int_equal(ch_report_open_entry(&nch, &empty, "c2", member, sizeof(member), &due),
+    assert_int_equal(ch_report_open_entry(&shipped.nch, &empty, "c2", member, sizeof(member), &due),
                      CH_ENOTFOUND);
     world_free(&w);
 }

@@ -20,6 +20,8 @@
 #include "charter/org_set.h"
 #include "charter/timeutil.h"
 #include "counting.h"
+#include "support/case_event.h"
+#include "support/shipped.h"
 
 static ch_org_clocks derby;
 
@@ -27,12 +29,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    char err[512];
-    if (ch_org_clocks_load(CHARTER_POLICIES_DIR "/derby-homes.yaml", &derby, err, sizeof(err))) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
+    return fx_org_clocks_load("derby-homes", &derby);
 }
 
 static int
@@ -97,37 +94,17 @@ test_delta_periods(void **state)
     assert_int_equal(report_delta_periods(d, 0, p), 0);
 }
 
-typedef struct {
-    Charter__V1__CaseEvent ev;
-    Charter__V1__Timestamp ts;
-    Charter__V1__Received received;
-    Charter__V1__Responded responded;
-} event_buf;
-
+/* Case c1 of Derby Homes: received by letter (an enquiry), or answered. */
 static const ProtobufCMessage *
-event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *when)
+event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
-    memset(b, 0, sizeof(*b));
-    charter__v1__case_event__init(&b->ev);
-    charter__v1__timestamp__init(&b->ts);
-    int64_t ms;
-    assert_int_equal(ch_time_parse_rfc3339(when, &ms), 0);
-    ch_time_split_ms(ms, &b->ts.seconds, &b->ts.nanos);
-    b->ev.organisation = "derby-homes";
-    b->ev.case_id = "c1";
-    b->ev.event_id = "e1";
-    b->ev.occurred_at = &b->ts;
-    b->ev.event_case = kind;
+    Charter__V1__CaseEvent *ev = fx_case_event(b, kind, "c1", "derby-homes", when);
+    ev->event_id = "e1";
     if (kind == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED) {
-        charter__v1__received__init(&b->received);
         b->received.channel = CHARTER__V1__CHANNEL__CHANNEL_LETTER;
         b->received.case_type = "enquiry";
-        b->ev.received = &b->received;
-    } else {
-        charter__v1__responded__init(&b->responded);
-        b->ev.responded = &b->responded;
     }
-    return &b->ev.base;
+    return &ev->base;
 }
 
 static int
@@ -143,7 +120,7 @@ static void
 test_plan(void **state)
 {
     (void)state;
-    event_buf b;
+    fx_event_buf b;
     const ProtobufCMessage *received =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "2026-11-02T10:00:00Z");
     report_case_plan p1, p2, p3;

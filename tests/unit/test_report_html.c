@@ -17,6 +17,7 @@
 
 #include "charter/errors.h"
 #include "charter/report_html.h"
+#include "support/shipped.h"
 
 static ch_policy derby, nihe;
 
@@ -24,13 +25,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    char err[512];
-    if (ch_policy_load_file(CHARTER_POLICIES_DIR "/derby-homes.yaml", &derby, err, sizeof(err)) ||
-        ch_policy_load_file(CHARTER_POLICIES_DIR "/nihe.yaml", &nihe, err, sizeof(err))) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
+    return fx_policy_load("derby-homes", &derby) || fx_policy_load("nihe", &nihe) ? -1 : 0;
 }
 
 static int

@@ -20,6 +20,9 @@
 #include "charter/errors.h"
 #include "charter/org_set.h"
 #include "charter/timeutil.h"
+#include "support/case_event.h"
+#include "support/instant.h"
+#include "support/shipped.h"
 #include "timer_plan.h"
 
 /* The shipped policies, loaded the way sla-timer loads sla.policy_dir. */
@@ -31,7 +34,7 @@ setup(void **state)
 {
     (void)state;
     char err[512];
-    if (ch_org_set_load(CHARTER_POLICIES_DIR, "sla.policy_dir", &orgs, err, sizeof(err)) != 0) {
+    if (ch_org_set_load(fx_policies_dir(), "sla.policy_dir", &orgs, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
@@ -48,14 +51,6 @@ teardown(void **state)
     return 0;
 }
 
-static int64_t
-at(const char *iso)
-{
-    int64_t ms = 0;
-    assert_int_equal(ch_time_parse_rfc3339(iso, &ms), 0);
-    return ms;
-}
-
 /* ---- one case's events, applied in turn ---- */
 
 typedef struct {
@@ -65,33 +60,16 @@ typedef struct {
     sla_timer_plan plan;
 } case_run;
 
-/* An event of one kind; only `received` needs its own message here (the
-   others the plan reads carry nothing but their time). */
-typedef struct {
-    Charter__V1__CaseEvent ev;
-    Charter__V1__Timestamp ts;
-    Charter__V1__Received received;
-} event_buf;
-
 static Charter__V1__CaseEvent *
-event(event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
+event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const char *org, const char *when)
 {
-    *b = (event_buf){.ev = CHARTER__V1__CASE_EVENT__INIT,
-                     .ts = CHARTER__V1__TIMESTAMP__INIT,
-                     .received = CHARTER__V1__RECEIVED__INIT};
-    ch_time_split_ms(at(when), &b->ts.seconds, &b->ts.nanos);
-    b->ev.case_id = "case-1";
-    b->ev.organisation = (char *)org;
-    b->ev.occurred_at = &b->ts;
-    b->ev.event_case = kind;
-    if (kind == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
-        b->ev.received = &b->received;
-    return &b->ev;
+    return fx_case_event(b, kind, "case-1", org, when);
 }
 
 /* A `received` event of Derby Homes or Nottingham City Homes. */
 static Charter__V1__CaseEvent *
-received(event_buf *b, const char *org, Charter__V1__Channel ch, const char *type, const char *when)
+received(fx_event_buf *b, const char *org, Charter__V1__Channel ch, const char *type,
+         const char *when)
 {
     event(b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, org, when);
     b->received.channel = ch;
@@ -122,7 +100,7 @@ receive(case_run *r, const ch_org_clocks *oc, const char *org, Charter__V1__Chan
     memset(r, 0, sizeof(*r));
     r->oc = oc;
     r->org = org;
-    event_buf b;
+    fx_event_buf b;
     step(r, received(&b, org, ch, type, when));
 }
 
@@ -139,7 +117,7 @@ derby_email(case_run *r)
 static void
 apply(case_run *r, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
-    event_buf b;
+    fx_event_buf b;
     step(r, event(&b, kind, r->org, when));
 }
 
@@ -200,8 +178,8 @@ test_first_event_schedules_all_and_clears_the_rest(void **state)
     assert_non_null(scheduled(p, "acknowledgement_due"));
     assert_non_null(scheduled(p, "warning/1"));
     assert_non_null(scheduled(p, "warning/2"));
-    assert_int_equal(scheduled(p, "breach")->due_ms, at("2026-12-07T23:59:59Z"));
-    assert_int_equal(p->target_ms, at("2026-12-07T23:59:59Z"));
+    assert_int_equal(scheduled(p, "breach")->due_ms, fx_at("2026-12-07T23:59:59Z"));
+    assert_int_equal(p->target_ms, fx_at("2026-12-07T23:59:59Z"));
 
     char all[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX];
     size_t nall = ch_case_all_timer_ids("case-1", all, SLA_MAX_TIMERS);
@@ -224,7 +202,7 @@ test_redelivered_event_changes_nothing(void **state)
     (void)state;
     case_run r;
     derby_email(&r);
-    event_buf b;
+    fx_event_buf b;
     step(&r, received(&b, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
                       "2026-11-23T09:15:00Z"));
     assert_true(r.plan.had_state);
@@ -267,12 +245,12 @@ test_moved_deadline_is_scheduled_again(void **state)
     case_run r;
     receive(&r, nch, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL,
             "complaint_stage_1", "2026-11-02T10:00:00Z");
-    assert_int_equal(scheduled(&r.plan, "breach")->due_ms, at("2026-11-23T23:59:59Z"));
+    assert_int_equal(scheduled(&r.plan, "breach")->due_ms, fx_at("2026-11-23T23:59:59Z"));
     apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
     const ch_case_timer *breach = scheduled(&r.plan, "breach");
     assert_non_null(breach);
-    assert_int_equal(breach->due_ms, at("2026-11-18T23:59:59Z"));
-    assert_int_equal(r.plan.target_ms, at("2026-11-18T23:59:59Z"));
+    assert_int_equal(breach->due_ms, fx_at("2026-11-18T23:59:59Z"));
+    assert_int_equal(r.plan.target_ms, fx_at("2026-11-18T23:59:59Z"));
     assert_non_null(scheduled(&r.plan, "warning/1"));
     assert_true(cancelled(&r.plan, "acknowledgement_due"));
     assert_false(cancelled(&r.plan, "breach"));
@@ -311,7 +289,7 @@ test_unreadable_state_is_rebuilt(void **state)
     r.oc = derby;
     r.org = "derby-homes";
     r.state_json = strdup("{\"organisation\":");
-    event_buf b;
+    fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED,
                                        "derby-homes", "2026-11-23T10:00:00Z");
     const char *why = NULL;
@@ -331,7 +309,7 @@ test_refused_events(void **state)
     (void)state;
     sla_timer_plan *p = malloc(sizeof(*p));
     assert_non_null(p);
-    event_buf b;
+    fx_event_buf b;
     const char *why = NULL;
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "derby-homes", "2026-11-23T09:15:00Z");
@@ -371,7 +349,7 @@ test_events_that_move_timers(void **state)
         {CHARTER__V1__CASE_EVENT__EVENT_CLOSED, 1},
         {CHARTER__V1__CASE_EVENT__EVENT_VISIT, 1},
     };
-    event_buf b;
+    fx_event_buf b;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         assert_int_equal(
             sla_event_moves_timers(event(&b, cases[i].kind, "derby-homes", "2026-11-23T09:15:00Z")),

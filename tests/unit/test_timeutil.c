@@ -15,20 +15,7 @@
 
 #include "charter/errors.h"
 #include "charter/timeutil.h"
-
-/* The instant y-mo-d h:mi:s UTC, in ms, computed by the C library. */
-static int64_t
-utc_ms(int y, int mo, int d, int h, int mi, int s)
-{
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    return (int64_t)timegm(&tm) * 1000;
-}
+#include "support/instant.h"
 
 static int64_t
 parse_ok(const char *s)
@@ -56,7 +43,7 @@ test_parse_utc_z(void **state)
 {
     (void)state;
     assert_int_equal(parse_ok("2026-11-23T09:15:00Z"), 1795425300LL * 1000);
-    assert_int_equal(parse_ok("2026-11-23T09:15:00Z"), utc_ms(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(parse_ok("2026-11-23T09:15:00Z"), fx_utc_ms(2026, 11, 23, 9, 15, 0));
     assert_int_equal(parse_ok("1970-01-01T00:00:00Z"), 0);
     assert_int_equal(parse_ok("1999-12-31T23:59:59Z"), 946684799LL * 1000);
 }
@@ -65,7 +52,7 @@ static void
 test_parse_lowercase_t_z_and_space(void **state)
 {
     (void)state;
-    int64_t want = utc_ms(2026, 11, 23, 9, 15, 0);
+    int64_t want = fx_utc_ms(2026, 11, 23, 9, 15, 0);
     assert_int_equal(parse_ok("2026-11-23t09:15:00z"), want);
     assert_int_equal(parse_ok("2026-11-23 09:15:00Z"), want);
 }
@@ -75,9 +62,9 @@ test_parse_positive_offset(void **state)
 {
     (void)state;
     /* 10:15 at +01:00 is 09:15 UTC */
-    assert_int_equal(parse_ok("2026-11-23T10:15:00+01:00"), utc_ms(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(parse_ok("2026-11-23T10:15:00+01:00"), fx_utc_ms(2026, 11, 23, 9, 15, 0));
     /* crossing midnight backwards into the previous day */
-    assert_int_equal(parse_ok("2026-11-23T00:30:00+01:00"), utc_ms(2026, 11, 22, 23, 30, 0));
+    assert_int_equal(parse_ok("2026-11-23T00:30:00+01:00"), fx_utc_ms(2026, 11, 22, 23, 30, 0));
 }
 
 static void
@@ -85,17 +72,17 @@ test_parse_negative_offset(void **state)
 {
     (void)state;
     /* 03:45 at -05:30 is 09:15 UTC */
-    assert_int_equal(parse_ok("2026-11-23T03:45:00-05:30"), utc_ms(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(parse_ok("2026-11-23T03:45:00-05:30"), fx_utc_ms(2026, 11, 23, 9, 15, 0));
     /* crossing midnight forwards, and the year with it */
-    assert_int_equal(parse_ok("2026-12-31T20:00:00-05:30"), utc_ms(2027, 1, 1, 1, 30, 0));
-    assert_int_equal(parse_ok("2026-11-23T09:15:00-00:00"), utc_ms(2026, 11, 23, 9, 15, 0));
+    assert_int_equal(parse_ok("2026-12-31T20:00:00-05:30"), fx_utc_ms(2027, 1, 1, 1, 30, 0));
+    assert_int_equal(parse_ok("2026-11-23T09:15:00-00:00"), fx_utc_ms(2026, 11, 23, 9, 15, 0));
 }
 
 static void
 test_parse_fractional_seconds(void **state)
 {
     (void)state;
-    int64_t base = utc_ms(2026, 11, 23, 9, 15, 0);
+    int64_t base = fx_utc_ms(2026, 11, 23, 9, 15, 0);
     assert_int_equal(parse_ok("2026-11-23T09:15:00.250Z"), base + 250);
     assert_int_equal(parse_ok("2026-11-23T09:15:00.5Z"), base + 500);
     assert_int_equal(parse_ok("2026-11-23T09:15:00.05Z"), base + 50);
@@ -111,7 +98,7 @@ test_parse_leap_years(void **state)
 {
     (void)state;
     assert_int_equal(parse_ok("2028-02-29T12:00:00Z"), 1835438400LL * 1000);
-    assert_int_equal(parse_ok("2000-02-29T00:00:00Z"), utc_ms(2000, 2, 29, 0, 0, 0));
+    assert_int_equal(parse_ok("2000-02-29T00:00:00Z"), fx_utc_ms(2000, 2, 29, 0, 0, 0));
     /* the day after 28 Feb 2026 is 1 Mar: no 29th in a common year */
     assert_rejected("2026-02-29T12:00:00Z");
     /* 2100 is divisible by 4 but not a leap year */
@@ -123,9 +110,9 @@ static void
 test_parse_month_lengths(void **state)
 {
     (void)state;
-    assert_int_equal(parse_ok("2026-04-30T00:00:00Z"), utc_ms(2026, 4, 30, 0, 0, 0));
+    assert_int_equal(parse_ok("2026-04-30T00:00:00Z"), fx_utc_ms(2026, 4, 30, 0, 0, 0));
     assert_rejected("2026-04-31T00:00:00Z");
-    assert_int_equal(parse_ok("2026-12-31T23:59:59Z"), utc_ms(2026, 12, 31, 23, 59, 59));
+    assert_int_equal(parse_ok("2026-12-31T23:59:59Z"), fx_utc_ms(2026, 12, 31, 23, 59, 59));
     assert_rejected("2026-12-32T00:00:00Z");
 }
 
@@ -262,7 +249,7 @@ test_parse_leap_second(void **state)
 {
     (void)state;
     int64_t leap = parse_ok("2016-12-31T23:59:60Z");
-    assert_int_equal(leap, utc_ms(2016, 12, 31, 23, 59, 59) + 999);
+    assert_int_equal(leap, fx_utc_ms(2016, 12, 31, 23, 59, 59) + 999);
     assert_true(leap > parse_ok("2016-12-31T23:59:59.500Z"));
 }
 

@@ -1,0 +1,71 @@
+/*
+ * The shipped policies for tests (shipped.h). The directory comes from the
+ * build (CHARTER_POLICIES_DIR, set on this library alone), so a test that
+ * loads shipped policies through here needs no path of its own.
+ */
+#include <stdio.h>
+
+#include "support/shipped.h"
+
+#ifndef CHARTER_POLICIES_DIR
+#error "CHARTER_POLICIES_DIR must name the policies/ directory"
+#endif
+
+const char *const fx_shipped_ids[FX_SHIPPED_N] = {"nottingham-city-homes", "derby-homes", "nihe",
+                                                  "digital-first-council", "customer-care-council"};
+
+const char *
+fx_policies_dir(void)
+{
+    return CHARTER_POLICIES_DIR;
+}
+
+static void
+path_of(const char *id, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
+}
+
+int
+fx_policy_load(const char *id, ch_policy *p)
+{
+    char path[512], err[1024];
+    path_of(id, path, sizeof(path));
+    if (ch_policy_load_file(path, p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+fx_org_clocks_load(const char *id, ch_org_clocks *oc)
+{
+    char path[512], err[1024];
+    path_of(id, path, sizeof(path));
+    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+fx_shipped_clocks_load(fx_shipped_clocks *s)
+{
+    ch_org_clocks *const each[FX_SHIPPED_N] = {&s->nch, &s->derby, &s->nihe, &s->dfc, &s->ccc};
+    for (int i = 0; i < FX_SHIPPED_N; i++)
+        if (fx_org_clocks_load(fx_shipped_ids[i], each[i]) != 0)
+            return -1;
+    return 0;
+}
+
+void
+fx_shipped_clocks_free(fx_shipped_clocks *s)
+{
+    ch_org_clocks_free(&s->nch);
+    ch_org_clocks_free(&s->derby);
+    ch_org_clocks_free(&s->nihe);
+    ch_org_clocks_free(&s->dfc);
+    ch_org_clocks_free(&s->ccc);
+}
