@@ -21,23 +21,6 @@
 #include "support/instant.h"
 #include "support/shipped.h"
 
-static fx_shipped_clocks shipped;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    return fx_shipped_clocks_load(&shipped);
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    fx_shipped_clocks_free(&shipped);
-    return 0;
-}
-
 /* ---- building events ---- */
 
 static Charter__V1__CaseEvent *
@@ -112,12 +95,12 @@ expect_due(const timers *ts, const char *suffix, const char *when)
 static void
 test_seed001_email_ack_warnings_breach(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");
     timers ts;
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     expect_due(&ts, "acknowledgement_due", "2026-11-23T09:15:00Z");
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
     /* one working day before is Fri 4 Dec 23:59:59, after closing: 17:00 */
@@ -127,20 +110,20 @@ test_seed001_email_ack_warnings_breach(void **state)
     assert_int_equal(ts.target, fx_at("2026-12-07T23:59:59Z"));
     assert_int_equal(find(&ts, "warning/1")->tier, 1);
     assert_int_equal(find(&ts, "breach")->role,
-                     ch_policy_role_find(&shipped.derby.policy, "manager"));
+                     ch_policy_role_find(&shipped->derby.policy, "manager"));
     assert_int_equal(find(&ts, "warning/1")->role,
-                     ch_policy_role_find(&shipped.derby.policy, "owner"));
+                     ch_policy_role_find(&shipped->derby.policy, "owner"));
     assert_int_equal(find(&ts, "acknowledgement_due")->role, -1);
 
     /* acknowledged: the acknowledgement timer goes, the rest stay */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-23T10:00:00Z");
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
 
     /* responded: nothing left to fire */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-25T10:00:00Z");
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     assert_int_equal(ts.n, 0);
 }
 
@@ -152,19 +135,19 @@ test_seed001_email_ack_warnings_breach(void **state)
 static void
 test_seed000_warnings_in_hours_and_order(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-03-02T10:00:00Z");
     timers ts;
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-03-09T23:59:59Z");
     expect_due(&ts, "warning/1", "2026-03-06T17:00:00Z");
     expect_due(&ts, "warning/2", "2026-03-06T17:00:00Z");
     assert_int_equal(find(&ts, "warning/1")->role,
-                     ch_policy_role_find(&shipped.nch.policy, "owner"));
+                     ch_policy_role_find(&shipped->nch.policy, "owner"));
     assert_int_equal(find(&ts, "warning/2")->role,
-                     ch_policy_role_find(&shipped.nch.policy, "team_lead"));
+                     ch_policy_role_find(&shipped->nch.policy, "team_lead"));
 
     /* Easter 2026: received Mon 30 Mar 10:00 BST; the 5th working day after
      * it, skipping Good Friday 3 and Easter Monday 6 April, is Wed 8 Apr
@@ -173,7 +156,7 @@ test_seed000_warnings_in_hours_and_order(void **state)
      * Tue 7 Apr 23:59:59 BST: back to Tue 7 Apr 17:00 BST. */
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-03-30T09:00:00Z");
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-04-08T22:59:59Z");
     expect_due(&ts, "warning/1", "2026-04-02T16:00:00Z");
     expect_due(&ts, "warning/2", "2026-04-07T16:00:00Z");
@@ -184,7 +167,7 @@ test_seed000_warnings_in_hours_and_order(void **state)
      * lead's tier: brought forward to fire with it (policy order kept). */
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
             "2026-03-02T10:00:00Z");
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     expect_due(&ts, "breach", "2026-03-23T23:59:59Z");
     expect_due(&ts, "warning/1", "2026-03-19T17:00:00Z");
     expect_due(&ts, "warning/2", "2026-03-19T17:00:00Z");
@@ -195,12 +178,12 @@ test_seed000_warnings_in_hours_and_order(void **state)
 static void
 test_seed001_voicemail(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_VOICEMAIL, "enquiry",
             "2026-11-27T18:00:00Z");
     timers ts;
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-30T17:00:00Z");
     expect_due(&ts, "warning/1", "2026-11-30T13:00:00Z"); /* 4 hours before */
@@ -212,19 +195,19 @@ test_seed001_voicemail(void **state)
 static void
 test_seed000_complaint_anchored_on_acknowledgement(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
             "2026-11-02T10:00:00Z");
     timers ts;
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     /* ack due: 5th working day after Mon 2 Nov is Mon 9 Nov; the response is
      * provisionally 10 working days after that: Mon 23 Nov */
     expect_due(&ts, "acknowledgement_due", "2026-11-09T23:59:59Z");
     expect_due(&ts, "breach", "2026-11-23T23:59:59Z");
     /* acknowledged on Wed 4 Nov: 10 working days from then is Wed 18 Nov */
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-04T11:00:00Z");
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
 }
@@ -235,19 +218,19 @@ test_seed000_complaint_anchored_on_acknowledgement(void **state)
 static void
 test_seed000_letter_pause_and_resume(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
     timers ts;
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-02T23:59:59Z");
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     assert_null(find(&ts, "breach"));
     assert_null(find(&ts, "warning/1"));
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T16:00:00Z");
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-04T23:59:59Z");
 }
 
@@ -255,7 +238,7 @@ test_seed000_letter_pause_and_resume(void **state)
 static void
 test_seed000_holding_reply_moves_target(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
@@ -267,7 +250,7 @@ test_seed000_holding_reply_moves_target(void **state)
     b.holding.new_target_at = &b.ts2;
     assert_int_equal(ch_case_apply(&st, ev), 1);
     timers ts;
-    compute(&shipped.nch, &st, &ts);
+    compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
     assert_int_equal(ts.target, fx_at("2026-12-11T17:00:00Z"));
 }
@@ -276,7 +259,7 @@ test_seed000_holding_reply_moves_target(void **state)
 static void
 test_seed002_visitor_wait(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_VISIT, "enquiry", "2026-11-23T09:58:00Z");
     fx_event_buf b;
@@ -285,12 +268,12 @@ test_seed002_visitor_wait(void **state)
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED;
     assert_int_equal(ch_case_apply(&st, ev), 1);
     timers ts;
-    compute(&shipped.nihe, &st, &ts);
+    compute(&shipped->nihe, &st, &ts);
     expect_due(&ts, "wait_exceeded", "2026-11-23T10:15:00Z");
     ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:05:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
     assert_int_equal(ch_case_apply(&st, ev), 1);
-    compute(&shipped.nihe, &st, &ts);
+    compute(&shipped->nihe, &st, &ts);
     assert_null(find(&ts, "wait_exceeded"));
 }
 
@@ -298,14 +281,14 @@ test_seed002_visitor_wait(void **state)
 static void
 test_seed002_statutory(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "foi", "2026-12-23T12:00:00Z");
     timers ts;
-    compute(&shipped.nihe, &st, &ts);
+    compute(&shipped->nihe, &st, &ts);
     expect_due(&ts, "breach", "2027-01-26T23:59:59Z");
     receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "sar", "2026-01-31T10:00:00Z");
-    compute(&shipped.nihe, &st, &ts);
+    compute(&shipped->nihe, &st, &ts);
     expect_due(&ts, "breach", "2026-03-02T23:59:59Z");
 }
 
@@ -315,18 +298,18 @@ test_seed002_statutory(void **state)
 static void
 test_seed004_restriction_reviews(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
             "restriction_review", "2026-01-31T10:00:00Z");
     timers ts;
-    compute(&shipped.ccc, &st, &ts);
+    compute(&shipped->ccc, &st, &ts);
     expect_due(&ts, "review_due/1", "2026-12-31T23:59:59Z");
     expect_due(&ts, "review_due/2", "2027-12-31T23:59:59Z");
     assert_int_equal(find(&ts, "review_due/2")->tier, 2);
     assert_int_equal(
         find(&ts, "review_due/1")->role,
-        (int)ch_policy_find_promise(&shipped.ccc.policy, "letter", "restriction_review")
+        (int)ch_policy_find_promise(&shipped->ccc.policy, "letter", "restriction_review")
             ->review_role);
 }
 
@@ -334,12 +317,12 @@ test_seed004_restriction_reviews(void **state)
 static void
 test_seed004_contact_group_24_hours(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "contact_group",
             "2026-10-24T12:00:00Z");
     timers ts;
-    compute(&shipped.ccc, &st, &ts);
+    compute(&shipped->ccc, &st, &ts);
     expect_due(&ts, "acknowledgement_due", "2026-10-25T12:00:00Z");
 }
 
@@ -348,16 +331,16 @@ test_seed004_contact_group_24_hours(void **state)
 static void
 test_seed003_social_and_measured_only(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st;
     receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_SOCIAL, "enquiry",
             "2026-12-24T15:00:00Z");
     timers ts;
-    compute(&shipped.dfc, &st, &ts);
+    compute(&shipped->dfc, &st, &ts);
     expect_due(&ts, "breach", "2026-12-29T17:00:00Z");
     receive(&st, "digital-first-council", CHARTER__V1__CHANNEL__CHANNEL_PHONE, "enquiry",
             "2026-12-24T15:00:00Z");
-    compute(&shipped.dfc, &st, &ts);
+    compute(&shipped->dfc, &st, &ts);
     assert_int_equal(ts.n, 0);
 }
 
@@ -366,7 +349,7 @@ test_seed003_social_and_measured_only(void **state)
 static void
 test_idempotent_and_json(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_case_state st, again;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
@@ -387,8 +370,8 @@ test_idempotent_and_json(void **state)
     assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
     free(json);
     timers a, c;
-    compute(&shipped.derby, &st, &a);
-    compute(&shipped.derby, &back, &c);
+    compute(&shipped->derby, &st, &a);
+    compute(&shipped->derby, &back, &c);
     assert_int_equal(a.n, c.n);
     for (int i = 0; i < a.n; i++) {
         assert_string_equal(a.t[i].id, c.t[i].id);
@@ -401,14 +384,14 @@ test_idempotent_and_json(void **state)
 static void
 test_all_timer_ids(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     char ids[32][CH_CASE_TIMER_ID_MAX];
     size_t n = ch_case_all_timer_ids("case-1", ids, 32);
     ch_case_state st;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");
     timers ts;
-    compute(&shipped.derby, &st, &ts);
+    compute(&shipped->derby, &st, &ts);
     for (int i = 0; i < ts.n; i++) {
         int found = 0;
         for (size_t k = 0; k < n; k++)
@@ -437,5 +420,5 @@ main(void)
         cmocka_unit_test(test_idempotent_and_json),
         cmocka_unit_test(test_all_timer_ids),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_shipped_setup, fx_shipped_teardown);
 }

@@ -24,23 +24,6 @@
 #include "support/instant.h"
 #include "support/shipped.h"
 
-static fx_shipped_clocks shipped;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    return fx_shipped_clocks_load(&shipped);
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    fx_shipped_clocks_free(&shipped);
-    return 0;
-}
-
 /* ---- a small world: cases, their states and the counters ---- */
 
 typedef struct {
@@ -267,8 +250,8 @@ world_free(world *w)
 static void
 test_seed001_email_in_time(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.derby, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->derby, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "enquiry", "2026-11-23T09:15:00Z");
     expect(&w, "2026-11-23|email|enquiry|received", 1);
     expect(&w, "2026-11|email|enquiry|received", 1);
@@ -300,8 +283,8 @@ test_seed001_email_in_time(void **state)
 static void
 test_seed001_letter_late(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.derby, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->derby, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:15:00Z");
     assert_true(timer(&w, "c1", CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH) > 0);
     assert_int_equal(timer(&w, "c1", CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH), 0);
@@ -322,14 +305,14 @@ test_seed001_letter_late(void **state)
 static void
 test_seed000_extended(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nch, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nch, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     holding(&w, "c1", "2026-11-30T10:00:00Z", "2026-12-11T17:00:00Z");
     expect(&w, "2026-11|letter|enquiry|extended", 1);
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        ch_report_overdue_at(&shipped->nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
         0);
     assert_int_equal(due, fx_at("2026-12-11T17:00:00Z"));
     simple(&w, "c1", RESPONDED, "2026-12-09T12:00:00Z");
@@ -346,26 +329,26 @@ test_seed000_extended(void **state)
 static void
 test_seed000_paused(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nch, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nch, .roundtrip = 1};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     simple(&w, "c1", PAUSED, "2026-11-24T09:00:00Z");
     int64_t due;
     assert_int_equal(
-        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-03T00:00:00Z"), &due),
+        ch_report_overdue_at(&shipped->nch, case_of(&w, "c1"), fx_at("2026-12-03T00:00:00Z"), &due),
         0);
     simple(&w, "c1", RESUMED, "2026-11-25T16:00:00Z");
     assert_int_equal(
-        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-04T12:00:00Z"), &due),
+        ch_report_overdue_at(&shipped->nch, case_of(&w, "c1"), fx_at("2026-12-04T12:00:00Z"), &due),
         0);
     assert_int_equal(due, fx_at("2026-12-04T23:59:59Z"));
     assert_int_equal(
-        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        ch_report_overdue_at(&shipped->nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
         1);
     expect(&w, "2026-11|letter|enquiry|open", 1);
     simple(&w, "c1", RESPONDED, "2026-12-03T12:00:00Z");
     assert_int_equal(
-        ch_report_overdue_at(&shipped.nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
+        ch_report_overdue_at(&shipped->nch, case_of(&w, "c1"), fx_at("2026-12-05T00:00:00Z"), &due),
         0);
     expect(&w, "2026-11|letter|enquiry|answered_in_time", 1);
     expect(&w, "2026-11|letter|enquiry|ttr.working_days.6", 1);
@@ -379,8 +362,8 @@ test_seed000_paused(void **state)
 static void
 test_seed000_complaint_stages(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nch, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nch, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "complaint_stage_1", "2026-11-02T10:00:00Z");
     simple(&w, "c1", ACK, "2026-11-04T11:00:00Z");
     simple(&w, "c1", RESPONDED, "2026-11-18T12:00:00Z");
@@ -412,8 +395,8 @@ test_seed000_complaint_stages(void **state)
 static void
 test_seed002_calls(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nihe, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nihe, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:15Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 15, 0);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -434,8 +417,8 @@ test_seed002_calls(void **state)
 static void
 test_seed004_calls_in_rings(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.ccc, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->ccc, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:15Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 15, 4);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -451,8 +434,8 @@ test_seed004_calls_in_rings(void **state)
 static void
 test_seed004_calls_in_rings_from_the_wait(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.ccc, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->ccc, .roundtrip = 1};
     receive(&w, "c1", PHONE, "enquiry", "2026-11-23T10:00:00Z");
     call(&w, "c1", "2026-11-23T10:00:12Z", CHARTER__V1__CALL__STATUS__STATUS_ANSWERED, 12, 0);
     receive(&w, "c2", PHONE, "enquiry", "2026-11-23T10:01:00Z");
@@ -472,17 +455,17 @@ test_seed004_calls_in_rings_from_the_wait(void **state)
 static void
 test_seed002_visitors_and_support(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nihe, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nihe, .roundtrip = 1};
     receive(&w, "v1", VISIT, "enquiry", "2026-11-23T10:00:00Z");
     visit(&w, "v1", "2026-11-23T10:00:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED, NULL);
     visit(&w, "v1", "2026-11-23T10:10:00Z", CHARTER__V1__VISIT__STATUS__STATUS_SEEN, NULL);
     receive(&w, "v2", VISIT, "enquiry", "2026-11-23T11:00:00Z");
     visit(&w, "v2", "2026-11-23T11:00:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED, NULL);
     int64_t due;
-    assert_int_equal(
-        ch_report_overdue_at(&shipped.nihe, case_of(&w, "v2"), fx_at("2026-11-23T11:16:00Z"), &due),
-        1);
+    assert_int_equal(ch_report_overdue_at(&shipped->nihe, case_of(&w, "v2"),
+                                          fx_at("2026-11-23T11:16:00Z"), &due),
+                     1);
     assert_int_equal(due, fx_at("2026-11-23T11:15:00Z"));
     visit(&w, "v2", "2026-11-23T11:20:00Z", CHARTER__V1__VISIT__STATUS__STATUS_SEEN, NULL);
     receive(&w, "v3", VISIT, "enquiry", "2026-11-23T12:00:00Z");
@@ -512,8 +495,8 @@ test_seed002_visitors_and_support(void **state)
 static void
 test_seed002_statutory(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nihe, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nihe, .roundtrip = 1};
     receive(&w, "f1", EMAIL, "foi", "2026-12-23T12:00:00Z");
     simple(&w, "f1", RESPONDED, "2027-01-20T12:00:00Z");
     expect(&w, "2026-12|email|foi|answered_in_time", 1);
@@ -523,10 +506,10 @@ test_seed002_statutory(void **state)
     expect(&w, "2026-01|letter|sar|ttr.days.31", 1);
     receive(&w, "e1", EMAIL, "eir", "2026-11-02T10:00:00Z");
     int64_t due;
-    assert_int_equal(
-        ch_report_overdue_at(&shipped.nihe, case_of(&w, "e1"), fx_at("2026-11-20T00:00:00Z"), &due),
-        0);
-    assert_int_equal(ch_report_overdue_at(&shipped.nihe, case_of(&w, "e1"), due + 1000, &due), 1);
+    assert_int_equal(ch_report_overdue_at(&shipped->nihe, case_of(&w, "e1"),
+                                          fx_at("2026-11-20T00:00:00Z"), &due),
+                     0);
+    assert_int_equal(ch_report_overdue_at(&shipped->nihe, case_of(&w, "e1"), due + 1000, &due), 1);
     expect(&w, "2026|email|eir|open", 1);
     world_free(&w);
 }
@@ -536,8 +519,8 @@ test_seed002_statutory(void **state)
 static void
 test_seed004_contact_group(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.ccc, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->ccc, .roundtrip = 1};
     receive(&w, "c1", EMAIL, "contact_group", "2026-10-24T12:00:00Z");
     simple(&w, "c1", ACK, "2026-10-25T12:30:00Z");
     simple(&w, "c1", RESPONDED, "2026-11-02T09:00:00Z");
@@ -554,8 +537,8 @@ test_seed004_contact_group(void **state)
 static void
 test_seed003_appointment_social_satisfaction(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.dfc, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->dfc, .roundtrip = 1};
     receive(&w, "a1", VISIT, "appointment", "2026-11-23T13:50:00Z");
     visit(&w, "a1", "2026-11-23T13:50:00Z", CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED,
           "2026-11-23T14:00:00Z");
@@ -581,8 +564,8 @@ test_seed003_appointment_social_satisfaction(void **state)
 static void
 test_local_periods(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.derby};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->derby};
     receive(&w, "c1", EMAIL, "enquiry", "2026-06-30T23:30:00Z");
     expect(&w, "2026-07-01|email|enquiry|received", 1);
     expect(&w, "2026-07|email|enquiry|received", 1);
@@ -641,8 +624,8 @@ test_percentile_nearest_rank(void **state)
 static void
 test_percentile_from_counters(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.derby};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->derby};
     static const char *answered[] = {"2026-11-03T10:00:00Z", "2026-11-04T10:00:00Z",
                                      "2026-11-05T10:00:00Z", "2026-11-13T10:00:00Z",
                                      "2026-11-18T10:00:00Z"};
@@ -702,8 +685,8 @@ play(world *w, int variant)
 static void
 test_replay_same_figures(void **state)
 {
-    (void)state;
-    world a = {.oc = &shipped.derby}, b = {.oc = &shipped.derby, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world a = {.oc = &shipped->derby}, b = {.oc = &shipped->derby, .roundtrip = 1};
     play(&a, 0);
     play(&b, 1);
     assert_int_equal(a.t.n, b.t.n);
@@ -719,7 +702,7 @@ test_replay_same_figures(void **state)
     ch_report_table sum = {0};
     for (size_t i = 0; i < a.n; i++) {
         ch_report_item items[CH_REPORT_MAX_ITEMS];
-        int n = ch_report_contrib(&shipped.derby, &a.cases[i].rc, items, CH_REPORT_MAX_ITEMS);
+        int n = ch_report_contrib(&shipped->derby, &a.cases[i].rc, items, CH_REPORT_MAX_ITEMS);
         assert_true(n > 0);
         assert_int_equal(ch_report_table_add(&sum, items, (size_t)n), 0);
     }
@@ -738,8 +721,8 @@ test_replay_same_figures(void **state)
 static void
 test_redelivered_run_converges(void **state)
 {
-    (void)state;
-    world a = {.oc = &shipped.nch}, b = {.oc = &shipped.nch, .roundtrip = 1};
+    const fx_shipped_clocks *shipped = *state;
+    world a = {.oc = &shipped->nch}, b = {.oc = &shipped->nch, .roundtrip = 1};
     world *ws[] = {&a, &b};
     for (int k = 0; k < 2; k++) {
         receive(ws[k], "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
@@ -759,12 +742,12 @@ test_redelivered_run_converges(void **state)
     expect(&b, "2026-11|letter|enquiry|answered_in_time", 1);
     expect(&b, "2026-11|letter|enquiry|answered_late", 0);
     char bucket[CH_REPORT_KEY_MAX];
-    assert_int_equal(ch_report_case_bucket(&shipped.nch, case_of(&b, "c1"), bucket, sizeof(bucket)),
-                     0);
+    assert_int_equal(
+        ch_report_case_bucket(&shipped->nch, case_of(&b, "c1"), bucket, sizeof(bucket)), 0);
     assert_string_equal(bucket, "2026-11-23|letter|enquiry");
     ch_report_case empty;
     memset(&empty, 0, sizeof(empty));
-    assert_int_equal(ch_report_case_bucket(&shipped.nch, &empty, bucket, sizeof(bucket)),
+    assert_int_equal(ch_report_case_bucket(&shipped->nch, &empty, bucket, sizeof(bucket)),
                      CH_ENOTFOUND);
     world_free(&a);
     world_free(&b);
@@ -774,7 +757,7 @@ test_redelivered_run_converges(void **state)
 static void
 test_invalid(void **state)
 {
-    (void)state;
+    const fx_shipped_clocks *shipped = *state;
     ch_report_case rc;
     assert_int_equal(ch_report_case_from_json("{}", 2, &rc), CH_EINVAL);
     assert_int_equal(ch_report_case_from_json("nope", 4, &rc), CH_EINVAL);
@@ -783,7 +766,7 @@ test_invalid(void **state)
     ev->occurred_at = NULL;
     memset(&rc, 0, sizeof(rc));
     ch_report_item delta[CH_REPORT_MAX_ITEMS];
-    assert_int_equal(ch_report_on_case_event(&shipped.derby, &rc, ev, delta, CH_REPORT_MAX_ITEMS),
+    assert_int_equal(ch_report_on_case_event(&shipped->derby, &rc, ev, delta, CH_REPORT_MAX_ITEMS),
                      CH_EINVAL);
     /* no policy: counted, nothing judged in time */
     world w = {.oc = NULL};
@@ -800,35 +783,40 @@ test_invalid(void **state)
 static void
 test_open_entry(void **state)
 {
-    (void)state;
-    world w = {.oc = &shipped.nch};
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nch};
     receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
     char member[CH_REPORT_KEY_MAX + 32], bucket[CH_REPORT_KEY_MAX];
     int64_t due = -1, target = 0;
     ch_report_case *rc = case_of(&w, "c1");
-    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 1);
-    assert_int_equal(ch_report_case_bucket(&shipped.nch, rc, bucket, sizeof(bucket)), 0);
+    assert_int_equal(ch_report_open_entry(&shipped->nch, rc, "c1", member, sizeof(member), &due),
+                     1);
+    assert_int_equal(ch_report_case_bucket(&shipped->nch, rc, bucket, sizeof(bucket)), 0);
     assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
     assert_true(strncmp(member, bucket, strlen(bucket)) == 0);
-    assert_int_equal(ch_report_overdue_at(&shipped.nch, rc, 0, &target), 0);
+    assert_int_equal(ch_report_overdue_at(&shipped->nch, rc, 0, &target), 0);
     assert_true(due > fx_at("2026-11-23T09:00:00Z"));
     assert_int_equal(due, target);
-    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, 20, &due), CH_EINVAL);
+    assert_int_equal(ch_report_open_entry(&shipped->nch, rc, "c1", member, 20, &due), CH_EINVAL);
 
     simple(&w, "c1", PAUSED, "2026-11-24T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_int_equal(ch_report_open_entry(&shipped->nch, rc, "c1", member, sizeof(member), &due),
+                     0);
     assert_int_equal(due, 0);
     simple(&w, "c1", RESUMED, "2026-11-25T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 1);
+    assert_int_equal(ch_report_open_entry(&shipped->nch, rc, "c1", member, sizeof(member), &due),
+                     1);
     assert_true(due > target); /* the pause moved the target */
     simple(&w, "c1", RESPONDED, "2026-11-26T09:00:00Z");
-    assert_int_equal(ch_report_open_entry(&shipped.nch, rc, "c1", member, sizeof(member), &due), 0);
+    assert_int_equal(ch_report_open_entry(&shipped->nch, rc, "c1", member, sizeof(member), &due),
+                     0);
     assert_string_equal(member, "2026-11-23|letter|enquiry|c1");
 
     ch_report_case empty;
     memset(&empty, 0, sizeof(empty));
-    assert_int_equal(ch_report_open_entry(&shipped.nch, &empty, "c2", member, sizeof(member), &due),
-                     CH_ENOTFOUND);
+    assert_int_equal(
+        ch_report_open_entry(&shipped->nch, &empty, "c2", member, sizeof(member), &due),
+        CH_ENOTFOUND);
     world_free(&w);
 }
 
@@ -856,5 +844,5 @@ main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_open_entry),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_shipped_setup, fx_shipped_teardown);
 }

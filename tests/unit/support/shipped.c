@@ -4,6 +4,7 @@
  * loads shipped policies through here needs no path of its own.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "support/shipped.h"
 
@@ -68,4 +69,24 @@ fx_shipped_clocks_free(fx_shipped_clocks *s)
     ch_org_clocks_free(&s->nihe);
     ch_org_clocks_free(&s->dfc);
     ch_org_clocks_free(&s->ccc);
+}
+
+int
+fx_shipped_setup(void **state)
+{
+    fx_shipped_clocks *s = calloc(1, sizeof(*s));
+    if (!s || fx_shipped_clocks_load(s) != 0) {
+        free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+int
+fx_shipped_teardown(void **state)
+{
+    fx_shipped_clocks_free(*state);
+    free(*state);
+    return 0;
 }

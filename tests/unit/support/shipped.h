@@ -1,7 +1,7 @@
 /*
  * The five policies shipped in policies/ (seeds 000 to 004), as tests load
  * them: by organisation id, as a bare ch_policy or with their clocks
- * (ch_org_clocks), or all five at once for a test group's setup. A policy
+ * (ch_org_clocks), or all five at once as a test group's state. A policy
  * that does not load is reported on stderr with the loader's sentence and
  * the call returns -1, which is what a cmocka setup function returns.
  */
@@ -39,5 +39,10 @@ int fx_shipped_clocks_load(fx_shipped_clocks *s);
 
 /* Frees what fx_shipped_clocks_load loaded. */
 void fx_shipped_clocks_free(fx_shipped_clocks *s);
+
+/* A cmocka group setup and teardown: the five, loaded once into an
+ * fx_shipped_clocks that each test of the group finds in *state. */
+int fx_shipped_setup(void **state);
+int fx_shipped_teardown(void **state);
 
 #endif
