@@ -14,13 +14,15 @@ set -u -o pipefail
 
 BUILD_DIR=${CHARTER_BUILD_DIR:?set CHARTER_BUILD_DIR to the CMake build directory}
 BROKER=$BUILD_DIR/tools/broker/charter-broker
-PYTHON=/usr/bin/python3
-[ -x "$PYTHON" ] || PYTHON=python3
 TOPIC=charter.contact.events.v1
 
 failures=0
 pids=()
 work=$(mktemp -d "${TMPDIR:-/tmp}/broker_test.XXXXXX")
+
+# free_port and wait_until (stack.sh: nothing else of it is used here).
+# shellcheck source=stack.sh
+source "$(dirname "$0")/stack.sh"
 
 pass() { echo "PASS: $*"; }
 fail() {
@@ -43,20 +45,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-    "$PYTHON" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s; returns 0 once it succeeds.
-wait_until() {
-    local deadline=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.1
-    done
-}
 
 # http METHOD PATH: prints "CODE BODY" from the control endpoint.
 http() {

@@ -3,7 +3,10 @@
 # loopback port, the embedded broker or Apache Kafka (start_apache_kafka),
 # the real service binaries, kcat as the independent Kafka client and protoc
 # as the independent decoder. Every wait is bounded; the EXIT trap stops
-# only the processes this script started.
+# only the processes this script started. Starting redis-server, the broker
+# and a service is stack.sh's (shared with the benchmarks); this file adds
+# what the tests need around it: ctest's environment, the pass/fail log, the
+# services' test settings, clean-stop checks and readers of what was written.
 #
 # ingest authenticates every request: the tests' gateway "it" gets a fresh
 # random key in $WORK/gateways, and post_json signs with openssl, the same
@@ -13,8 +16,8 @@ set -euo pipefail
 BUILD=${CHARTER_BUILD_DIR:?set CHARTER_BUILD_DIR to the build directory}
 SRC=${CHARTER_SOURCE_DIR:?set CHARTER_SOURCE_DIR to the source directory}
 WORK=$(mktemp -d /tmp/charter-it.XXXXXX)
-PIDS=()
-declare -A SVC_PID SVC_PORT
+# shellcheck source=stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 FAILED=0
 GATEWAY_ID=it
 GATEWAY_KEY=$(openssl rand -hex 32)
@@ -36,50 +39,11 @@ fail() {
 
 cleanup() {
   local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
   wait 2>/dev/null || true
   if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
 }
 trap cleanup EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_until SECONDS CMD...: runs CMD every 0.2 s until it succeeds.
-wait_until() {
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-
-start_redis() {
-  REDIS_PORT=${REDIS_PORT:-$(free_port)}
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save "" \
-    --appendonly "${REDIS_AOF:-no}" --daemonize no >>"$WORK/redis.log" 2>&1 &
-  PIDS+=($!)
-  REDIS_PID=$!
-  wait_until 10 redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start on $REDIS_PORT"
-  REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-}
-
-start_broker() {
-  local kport cport
-  kport=$(free_port); cport=$(free_port)
-  "$BUILD/tools/broker/charter-broker" --listen "127.0.0.1:$kport" --control "127.0.0.1:$cport" \
-    --ready-file "$WORK/broker.ready" >"$WORK/broker.out" 2>"$WORK/broker.log" &
-  PIDS+=($!)
-  BROKER_PID=$!
-  wait_until 15 test -s "$WORK/broker.ready" || fail "charter-broker did not become ready"
-  BOOTSTRAP="127.0.0.1:$kport"
-  BROKER_CONTROL="127.0.0.1:$cport"
-}
 
 # start_apache_kafka [NODES]: Apache Kafka (scripts/kafka.sh: the pinned
 # broker, fetched into the build tree on first use) as NODES KRaft nodes on
@@ -115,17 +79,10 @@ start_apache_kafka() {
 # test's Redis and broker, a free HTTP port, and extra environment.
 start_service() {
   local name=$1; shift
-  local port=${SVC_PORT[$name]:-}
-  [ -n "$port" ] || port=$(free_port)
-  SVC_PORT[$name]=$port
   local extra=()
   [ "$name" = ingest ] && extra+=(CHARTER_INGEST_GATEWAYS_FILE="$GATEWAYS_FILE" CHARTER_INGEST_POLICY_DIR="$SRC/policies")
-  env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" "${extra[@]}" \
-    CHARTER_HTTP_LISTEN="127.0.0.1:$port" CHARTER_KAFKA_SESSION_TIMEOUT_MS=6000 \
-    CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS=500 CHARTER_KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 \
-    "$@" "$BUILD/services/$name/charter-$name" >>"$WORK/$name.log" 2>&1 &
-  SVC_PID[$name]=$!
-  PIDS+=($!)
+  start_charter "$name" "${extra[@]}" CHARTER_KAFKA_SESSION_TIMEOUT_MS=6000 \
+    CHARTER_KAFKA_HEARTBEAT_INTERVAL_MS=500 CHARTER_KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 "$@"
 }
 
 # short_policy DIR ID PREFIX: a test charter for organisation ID (references
@@ -133,31 +90,8 @@ start_service() {
 # acknowledged within 6 seconds and answered within an hour.
 short_policy() {
   mkdir -p "$1"
-  cat >"$1/$2.yaml" <<YAML
-organisation:
-  id: $2
-  name: Test organisation $2
-  reference_prefix: $3
-  kind: council
-calendar: england-and-wales
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Case owner
-promises:
-  - id: every-contact
-    channel: any
-    says: We acknowledge within six seconds and reply within an hour.
-    acknowledge: 6 seconds
-    respond: 1 hours
-YAML
-}
-
-ready() { curl -fsS "http://127.0.0.1:$1/readyz"; }
-
-wait_ready() {
-  local name=$1
-  wait_until 30 ready "${SVC_PORT[$name]}" || fail "$name did not become ready"
+  policy_yaml "$2" "Test organisation $2" "$3" "6 seconds" "1 hours" \
+    says="We acknowledge within six seconds and reply within an hour." >"$1/$2.yaml"
 }
 
 # stop_service NAME: SIGTERM, and fail unless it exits 0 within 6.5 s: the
@@ -225,4 +159,66 @@ post_json() {
     --data-binary "$3" "http://127.0.0.1:$1$2"
   printf ' '
   cat "$WORK/resp.json"
+}
+
+# new_case ORG CHANNEL TYPE RECEIVED_AT: posts a contact to ingest (fails the
+# test unless it is accepted) and prints its case id.
+new_case() {
+  local r
+  r=$(post_json "${SVC_PORT[ingest]}" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"case_type\":\"$3\",\"received_at\":\"$4\"}")
+  [ "${r%% *}" = 202 ] || fail "POST /v1/contacts $*: $r"
+  json_get "${r#* }" case_id
+}
+
+# case_event CASE JSON: posts an event of CASE to ingest; fails the test
+# unless it is accepted.
+case_event() {
+  local r
+  r=$(post_json "${SVC_PORT[ingest]}" "/v1/cases/$1/events" "$2")
+  [ "${r%% *}" = 202 ] || fail "POST event on $1: $2: $r"
+}
+
+# policy_yaml ID NAME PREFIX ACKNOWLEDGE RESPOND [OPTION...]: prints a test
+# policy: a council in England and Wales (Europe/London, open 09:00-17:00 on
+# weekdays) with one promise, every-contact, on any channel, acknowledged
+# within ACKNOWLEDGE and answered within RESPOND. OPTIONs:
+#   says=TEXT          the promise's words (default "Test promise.")
+#   role=KEY:NAME      a role; repeated for more (default owner:Case owner)
+#   warning=AT:ROLE    a warning at AT to ROLE; repeated for more
+#   quiet=HH:MM-HH:MM  the SMS quiet hours
+#   named_contact      the promise names a contact
+policy_yaml() {
+  local id=$1 name=$2 prefix=$3 ack=$4 respond=$5 says="Test promise." quiet="" named="" o
+  local roles=() warnings=()
+  shift 5
+  for o in "$@"; do
+    case $o in
+      says=*) says=${o#says=} ;;
+      role=*) roles+=("${o#role=}") ;;
+      warning=*) warnings+=("${o#warning=}") ;;
+      quiet=*) quiet=${o#quiet=} ;;
+      named_contact) named=1 ;;
+      *) fail "policy_yaml: unknown option $o" ;;
+    esac
+  done
+  [ ${#roles[@]} -gt 0 ] || roles=("owner:Case owner")
+  cat <<YAML
+organisation:
+  id: $id
+  name: $name
+  reference_prefix: $prefix
+  kind: council
+calendar: england-and-wales
+timezone: Europe/London
+opening_hours:
+  monday-friday: "09:00-17:00"
+YAML
+  [ -z "$quiet" ] || printf 'sms_quiet_hours: "%s"\n' "$quiet"
+  printf 'roles:\n'
+  for o in "${roles[@]}"; do printf '  %s: %s\n' "${o%%:*}" "${o#*:}"; done
+  printf 'promises:\n  - id: every-contact\n    channel: any\n    says: %s\n' "$says"
+  printf '    acknowledge: %s\n    respond: %s\n' "$ack" "$respond"
+  [ -z "$named" ] || printf '    named_contact: true\n'
+  [ ${#warnings[@]} -eq 0 ] || printf '    warnings:\n'
+  for o in "${warnings[@]}"; do printf '      - at: "%s"\n        to: %s\n' "${o%:*}" "${o##*:}"; done
 }

@@ -39,25 +39,19 @@ start_gateway() {
 # send one acknowledgement per contact.
 write_short_policy() {
   mkdir -p "$1"
-  cat >"$1/nch.yaml" <<YAML
-organisation:
-  id: nottingham-city-homes
-  name: Nottingham City Homes
-  reference_prefix: NCH
-  kind: council
-calendar: england-and-wales
-timezone: Europe/London
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Customer Service Team adviser
-promises:
-  - id: every-contact
-    channel: any
-    says: Short clocks for the test.
-    acknowledge: 1 second
-    respond: 10 working days
-YAML
+  policy_yaml nottingham-city-homes "Nottingham City Homes" NCH "1 second" "10 working days" \
+    says="Short clocks for the test." "role=owner:Customer Service Team adviser" >"$1/nch.yaml"
+}
+
+# customer_contact ORG CHANNEL CUSTOMER_JSON: posts a contact received at
+# $NOW from the customer CUSTOMER_JSON and prints "CASE REF"; fails unless
+# ingest accepts it (in a command substitution: prints nothing, so callers
+# check that the case is not empty).
+customer_contact() {
+  local r
+  r=$(post_json "${SVC_PORT[ingest]}" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"received_at\":\"$NOW\",\"customer\":$3}")
+  [ "${r%% *}" = 202 ] || fail "POST $2 contact: $r"
+  echo "$(json_get "${r#* }" case_id) $(json_get "${r#* }" reference)"
 }
 
 # notify_transport_env: the environment pointing notification at both.

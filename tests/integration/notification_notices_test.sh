@@ -41,20 +41,14 @@ pass "services ready with the shipped policies and templates"
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 at() { date -u -d "@$(( $(date +%s) / 3600 * 3600 + $1 ))" +%Y-%m-%dT%H:%M:%SZ; } # whole hour + S
-contact() { # ORG CHANNEL CUSTOMER_JSON -> "CASE REF"
-  local r
-  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"received_at\":\"$NOW\",\"customer\":$3}")
-  [ "${r%% *}" = 202 ] || fail "POST $2 contact: $r"
-  echo "$(json_get "${r#* }" case_id) $(json_get "${r#* }" reference)"
-}
 event() { # CASE ORG JSON-FIELDS
   local r
   r=$(post_json "$IN" "/v1/cases/$1/events" "{\"organisation\":\"$2\",\"occurred_at\":\"$NOW\",$3}")
   [ "${r%% *}" = 202 ] || fail "POST event on $1: $r"
 }
-read -r CASE_A REF_A <<<"$(contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
-read -r CASE_B REF_B <<<"$(contact nottingham-city-homes phone '{"name":"Bob Example","phone":"07700900123"}')"
-read -r CASE_C REF_C <<<"$(contact nihe email '{"name":"Cat Example","email":"cat@example.org"}')"
+read -r CASE_A REF_A <<<"$(customer_contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
+read -r CASE_B REF_B <<<"$(customer_contact nottingham-city-homes phone '{"name":"Bob Example","phone":"07700900123"}')"
+read -r CASE_C REF_C <<<"$(customer_contact nihe email '{"name":"Cat Example","email":"cat@example.org"}')"
 for c in "$CASE_A" "$CASE_B" "$CASE_C"; do [ -n "$c" ] || fail "a contact was refused"; done
 # The cases' events follow once sla-timer and notification have their
 # partitions and have read the three contacts: in runs where events were

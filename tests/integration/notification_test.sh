@@ -7,40 +7,18 @@
 # template with an unknown placeholder stops start-up naming file, line and
 # placeholder.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/notification_lib.sh"
 
 start_redis
 start_broker
 OUTBOX="$WORK/outbox"
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
-cat >"$POLICIES/nottingham-city-homes.yaml" <<YAML
-organisation:
-  id: nottingham-city-homes
-  name: Nottingham City Homes
-  reference_prefix: NCH
-  kind: council
-calendar: england-and-wales
-timezone: Europe/London
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Customer Service Team adviser
-  team_lead: Customer Service Team Leader
-  manager: Customer Service Manager
-promises:
-  - id: every-contact
-    channel: any
-    says: Short clocks for the test.
-    acknowledge: 2 seconds
-    respond: 16 seconds
-    warnings:
-      - at: "25%"
-        to: owner
-      - at: "6 seconds before"
-        to: team_lead
-      - at: breach
-        to: manager
-YAML
+policy_yaml nottingham-city-homes "Nottingham City Homes" NCH "2 seconds" "16 seconds" \
+  says="Short clocks for the test." "role=owner:Customer Service Team adviser" \
+  "role=team_lead:Customer Service Team Leader" "role=manager:Customer Service Manager" \
+  "warning=25%:owner" "warning=6 seconds before:team_lead" "warning=breach:manager" \
+  >"$POLICIES/nottingham-city-homes.yaml"
 
 # A broken template stops start-up with file, line and placeholder.
 BROKEN="$WORK/broken-templates"
@@ -62,20 +40,12 @@ start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$CHARTER_SOURCE_DIR/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
 for s in ingest sla-timer notification; do wait_ready "$s"; done
-IN=${SVC_PORT[ingest]}
 pass "services ready"
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$NOW\",
-  \"customer\":{\"name\":\"Ann Example\",\"email\":\"ann@example.org\"}}")
-[ "${r%% *}" = 202 ] || fail "POST email contact: $r"
-CASE_E=$(json_get "${r#* }" case_id)
-REF_E=$(json_get "${r#* }" reference)
-r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"nottingham-city-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",
-  \"customer\":{\"name\":\"Bob Example\",\"phone\":\"07700900123\"}}")
-[ "${r%% *}" = 202 ] || fail "POST sms contact: $r"
-CASE_S=$(json_get "${r#* }" case_id)
-REF_S=$(json_get "${r#* }" reference)
+read -r CASE_E REF_E <<<"$(customer_contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
+read -r CASE_S REF_S <<<"$(customer_contact nottingham-city-homes sms '{"name":"Bob Example","phone":"07700900123"}')"
+for c in "$CASE_E" "$CASE_S"; do [ -n "$c" ] || fail "a contact was refused"; done
 
 lines() { grep -hF "\"case_id\":\"$1\"" "$OUTBOX"/*.jsonl 2>/dev/null; }
 line_of() { lines "$1" | grep -F "\"notification_id\":\"$1/$2\""; }

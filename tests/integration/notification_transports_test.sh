@@ -29,28 +29,9 @@ start_gateway --fail-first 1 --retry-after 2 --reject-to 07700900666
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
 policy() { # ID PREFIX [QUIET]
-  cat <<YAML
-organisation:
-  id: $1
-  name: Test Homes $2
-  reference_prefix: $2
-  kind: council
-calendar: england-and-wales
-timezone: Europe/London
-opening_hours:
-  monday-friday: "09:00-17:00"
-${3:+sms_quiet_hours: \"$3\"}
-roles:
-  owner: Customer Service Team adviser
-  manager: Customer Service Manager
-promises:
-  - id: every-contact
-    channel: any
-    says: Short clocks for the test.
-    acknowledge: 1 second
-    respond: 10 working days
-    named_contact: true
-YAML
+  policy_yaml "$1" "Test Homes $2" "$2" "1 second" "10 working days" says="Short clocks for the test." \
+    "role=owner:Customer Service Team adviser" "role=manager:Customer Service Manager" named_contact \
+    ${3:+"quiet=$3"}
 }
 policy nottingham-city-homes NCH >"$POLICIES/nch.yaml"
 # A window from an hour ago to two hours ahead (local time), so "now" is quiet.
@@ -67,21 +48,14 @@ start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES" "${NENV[@]}"
 for s in ingest sla-timer notification; do wait_ready "$s"; done
-IN=${SVC_PORT[ingest]}
 pass "services ready; SMTP sink on $SMTP_PORT (first answer 451), gateway on $GATEWAY_PORT (first answer 429)"
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-contact() { # ORG CHANNEL CUSTOMER_JSON -> "CASE REF"
-  local r
-  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"received_at\":\"$NOW\",\"customer\":$3}")
-  [ "${r%% *}" = 202 ] || fail "POST $2 contact: $r"
-  echo "$(json_get "${r#* }" case_id) $(json_get "${r#* }" reference)"
-}
-read -r CASE_E REF_E <<<"$(contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
-read -r CASE_S REF_S <<<"$(contact nottingham-city-homes sms '{"name":"Bob Example","phone":"07700900123"}')"
-read -r CASE_X REF_X <<<"$(contact nottingham-city-homes social '{"name":"Cy Example"}')"
-read -r CASE_B REF_B <<<"$(contact nottingham-city-homes sms '{"name":"Eve Example","phone":"07700900666"}')"
-read -r CASE_Q REF_Q <<<"$(contact derby-homes sms '{"name":"Dee Example","phone":"07700900777"}')"
+read -r CASE_E REF_E <<<"$(customer_contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
+read -r CASE_S REF_S <<<"$(customer_contact nottingham-city-homes sms '{"name":"Bob Example","phone":"07700900123"}')"
+read -r CASE_X REF_X <<<"$(customer_contact nottingham-city-homes social '{"name":"Cy Example"}')"
+read -r CASE_B REF_B <<<"$(customer_contact nottingham-city-homes sms '{"name":"Eve Example","phone":"07700900666"}')"
+read -r CASE_Q REF_Q <<<"$(customer_contact derby-homes sms '{"name":"Dee Example","phone":"07700900777"}')"
 for c in "$CASE_E" "$CASE_S" "$CASE_X" "$CASE_B" "$CASE_Q"; do [ -n "$c" ] || fail "a contact was refused"; done
 
 # ---- SMTP ----
@@ -176,7 +150,7 @@ start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES" "${NENV[@]}" \
   "CHARTER_NOTIFY_HTTP_API_KEY=$WRONG_KEY"
 wait_ready notification
-read -r CASE_W REF_W <<<"$(contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
+read -r CASE_W REF_W <<<"$(customer_contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
 dlq_w() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_W"; }
 wait_until 60 dlq_w || fail "the SMS sent with a wrong API key did not reach charter.dlq.v1"
 loc=$(find_record charter.dlq.v1 "$CASE_W")

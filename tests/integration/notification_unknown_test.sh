@@ -28,16 +28,9 @@ start_service ingest
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification "${NENV[@]}"
 for s in ingest sla-timer notification; do wait_ready "$s"; done
-IN=${SVC_PORT[ingest]}
 pass "services ready; the SMTP server holds the first two messages unanswered"
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-contact() { # CUSTOMER_JSON -> "CASE REF"
-  local r
-  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$NOW\",\"customer\":$1}")
-  [ "${r%% *}" = 202 ] || fail "POST contact: $r"
-  echo "$(json_get "${r#* }" case_id) $(json_get "${r#* }" reference)"
-}
 hung() { grep -cF "\"$1\"" "$SMTP_LOG.hung" 2>/dev/null || true; }
 is_hung() { [ "$(hung "$1")" -ge 1 ]; }
 record() { redis-cli -p "$REDIS_PORT" GET "charter:notify:{$1}:acknowledgement"; }
@@ -62,7 +55,7 @@ not_resent() { # CASE EMAIL
 }
 
 # ---- the server never answers: the SMTP timeout ----
-read -r CASE_B REF_B <<<"$(contact '{"name":"Bob Example","email":"bob@example.org"}')"
+read -r CASE_B REF_B <<<"$(customer_contact nottingham-city-homes email '{"name":"Bob Example","email":"bob@example.org"}')"
 wait_until 60 is_hung bob@example.org || fail "bob's message did not reach the server"
 wait_until 30 unknown_outcome "$CASE_B" "" || fail "no failed 'unknown: ...' outcome for $REF_B"
 wait_until 10 staff_note "$CASE_B" || fail "no delivery_unknown note for staff about $REF_B"
@@ -70,7 +63,7 @@ not_resent "$CASE_B" bob@example.org
 pass "no answer after the end of data: failed outcome 'unknown: ...', staff note, record unknown, not resent"
 
 # ---- killed while the server holds the message ----
-read -r CASE_A REF_A <<<"$(contact '{"name":"Ann Example","email":"ann@example.org"}')"
+read -r CASE_A REF_A <<<"$(customer_contact nottingham-city-homes email '{"name":"Ann Example","email":"ann@example.org"}')"
 wait_until 60 is_hung ann@example.org || fail "ann's message did not reach the server"
 kill -KILL "${SVC_PID[notification]}"
 wait "${SVC_PID[notification]}" 2>/dev/null || true

@@ -16,42 +16,30 @@ pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
 IN=${SVC_PORT[ingest]}
 REPORT=${SVC_PORT[reporting]}
 
-contact() { # ORG CHANNEL TYPE RECEIVED_AT -> case id
-  local r
-  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"case_type\":\"$3\",\"received_at\":\"$4\"}")
-  [ "${r%% *}" = 202 ] || fail "POST /v1/contacts $*: $r"
-  json_get "${r#* }" case_id
-}
-event() { # CASE JSON
-  local r
-  r=$(post_json "$IN" "/v1/cases/$1/events" "$2")
-  [ "${r%% *}" = 202 ] || fail "POST event on $1: $2: $r"
-}
-
 # Derby Homes, letters: 10 working days from Mon 2 Nov 2026 (due Mon 16 Nov).
 D="derby-homes"
-C1=$(contact $D letter enquiry 2026-11-02T10:00:00Z) # answered in time
-event "$C1" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-05T10:00:00Z\"}"
-C2=$(contact $D letter enquiry 2026-11-02T11:00:00Z) # answered late
-event "$C2" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-18T10:00:00Z\"}"
-C3=$(contact $D letter enquiry 2026-11-02T12:00:00Z) # extended, answered within the extension
-event "$C3" "{\"type\":\"holding_reply\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-12T10:00:00Z\",\"new_target_at\":\"2026-11-27T17:00:00Z\",\"reason\":\"contractor\"}"
-event "$C3" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-20T10:00:00Z\"}"
-C4=$(contact $D letter enquiry 2026-11-03T09:00:00Z) # still open, long overdue
-C5=$(contact $D email enquiry 2026-11-03T09:00:00Z)  # email: acknowledged, satisfaction, support
-event "$C5" "{\"type\":\"acknowledged\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-03T09:00:20Z\",\"by\":\"automatic\"}"
-event "$C5" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-04T09:00:00Z\"}"
-event "$C5" "{\"type\":\"satisfaction\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-06T09:00:00Z\",\"score\":4,\"max_score\":5}"
-event "$C5" "{\"type\":\"communication_support\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-03T09:05:00Z\",\"kind\":\"large_print\"}"
-C6=$(contact $D email complaint_stage_1 2026-11-04T09:00:00Z)
+C1=$(new_case $D letter enquiry 2026-11-02T10:00:00Z) # answered in time
+case_event "$C1" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-05T10:00:00Z\"}"
+C2=$(new_case $D letter enquiry 2026-11-02T11:00:00Z) # answered late
+case_event "$C2" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-18T10:00:00Z\"}"
+C3=$(new_case $D letter enquiry 2026-11-02T12:00:00Z) # extended, answered within the extension
+case_event "$C3" "{\"type\":\"holding_reply\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-12T10:00:00Z\",\"new_target_at\":\"2026-11-27T17:00:00Z\",\"reason\":\"contractor\"}"
+case_event "$C3" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-20T10:00:00Z\"}"
+C4=$(new_case $D letter enquiry 2026-11-03T09:00:00Z) # still open, long overdue
+C5=$(new_case $D email enquiry 2026-11-03T09:00:00Z)  # email: acknowledged, satisfaction, support
+case_event "$C5" "{\"type\":\"acknowledged\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-03T09:00:20Z\",\"by\":\"automatic\"}"
+case_event "$C5" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-04T09:00:00Z\"}"
+case_event "$C5" "{\"type\":\"satisfaction\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-06T09:00:00Z\",\"score\":4,\"max_score\":5}"
+case_event "$C5" "{\"type\":\"communication_support\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-03T09:05:00Z\",\"kind\":\"large_print\"}"
+C6=$(new_case $D email complaint_stage_1 2026-11-04T09:00:00Z)
 pass "six Derby Homes cases posted"
 
 # NIHE: a call answered in 15 s (within 20 s) and one in 40 s.
 N="nihe"
-P1=$(contact $N phone enquiry 2026-11-10T10:00:00Z)
-event "$P1" "{\"type\":\"call\",\"organisation\":\"$N\",\"occurred_at\":\"2026-11-10T10:00:15Z\",\"status\":\"answered\",\"wait_seconds\":15}"
-P2=$(contact $N phone enquiry 2026-11-10T10:05:00Z)
-event "$P2" "{\"type\":\"call\",\"organisation\":\"$N\",\"occurred_at\":\"2026-11-10T10:05:40Z\",\"status\":\"answered\",\"wait_seconds\":40}"
+P1=$(new_case $N phone enquiry 2026-11-10T10:00:00Z)
+case_event "$P1" "{\"type\":\"call\",\"organisation\":\"$N\",\"occurred_at\":\"2026-11-10T10:00:15Z\",\"status\":\"answered\",\"wait_seconds\":15}"
+P2=$(new_case $N phone enquiry 2026-11-10T10:05:00Z)
+case_event "$P2" "{\"type\":\"call\",\"organisation\":\"$N\",\"occurred_at\":\"2026-11-10T10:05:40Z\",\"status\":\"answered\",\"wait_seconds\":40}"
 
 report() { curl -fsS "http://127.0.0.1:$1/v1/report?$2"; }
 fig() { json_get "$1" "figures/$2"; }

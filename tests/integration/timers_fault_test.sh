@@ -19,24 +19,7 @@ CASES="$SRC/tests/integration/cases.py"
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
 policy() { # policy ID ACKNOWLEDGE RESPOND
-  cat >"$POLICIES/$1.yaml" <<YAML
-organisation:
-  id: $1
-  name: Fault test $1
-  reference_prefix: FT
-  kind: council
-calendar: england-and-wales
-opening_hours:
-  monday-friday: "09:00-17:00"
-roles:
-  owner: Case owner
-promises:
-  - id: every-contact
-    channel: any
-    says: Test promise.
-    acknowledge: $2
-    respond: $3
-YAML
+  policy_yaml "$1" "Fault test $1" FT "$2" "$3" >"$POLICIES/$1.yaml"
 }
 policy later "20 seconds" "35 seconds"
 policy pair "20 seconds" "30 seconds"
