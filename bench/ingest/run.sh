@@ -12,6 +12,9 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64} REQUESTS=${REQUESTS:-200000} WARMUP=${WARMUP:-3s}
 TOPIC=charter.contact.events.v1
+BENCH_NAME=bench-ingest BUILD=$build
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 # Debian packages: wrk and nginx (the system nginx service is left alone: we
 # run our own binary with our own config; Debian's policy may start the service
@@ -19,71 +22,29 @@ TOPIC=charter.contact.events.v1
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench-ingest: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 NGINX=$(command -v nginx)
 
 WORK=$(mktemp -d /tmp/charter-bench-ingest.XXXXXX)
 chmod 755 "$WORK" # nginx workers (not root) read nothing here, but may stat it
-PIDS=()
 cleanup() {
   local rc=$?
-  local i
-  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do kill -TERM "${PIDS[i]}" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
+  stop_started
   rm -f "$WORK/requests.txt"
   echo "bench-ingest: logs and results kept in $WORK"
   exit "$rc"
 }
 trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-wait_until() {
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-die() { echo "bench-ingest: $*" >&2; for f in "$WORK"/*.log; do echo "-- $f"; tail -n 5 "$f"; done; exit 1; }
 
 # Gateway "bench" with a fresh random key, readable by us only.
 ( umask 077; openssl rand -hex 32 >"$WORK/gateway.key"
   printf 'bench %s\n' "$(cat "$WORK/gateway.key")" >"$WORK/gateways" )
 
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --save "" --appendonly no \
-  --daemonize no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-REDIS_PID=$!
-wait_until 10 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not start"
-
-KPORT=$(free_port) CPORT=$(free_port)
-"$build/tools/broker/charter-broker" --listen "127.0.0.1:$KPORT" --control "127.0.0.1:$CPORT" \
-  --ready-file "$WORK/broker.ready" >"$WORK/broker.out" 2>"$WORK/broker.log" &
-PIDS+=($!)
-BROKER_PID=$!
-wait_until 15 test -s "$WORK/broker.ready" || die "charter-broker did not become ready"
-BOOTSTRAP="127.0.0.1:$KPORT"
-
-INGEST_PORT=$(free_port)
-env CHARTER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-  CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways" CHARTER_HTTP_LISTEN="127.0.0.1:$INGEST_PORT" \
-  "$build/services/ingest/charter-ingest" >"$WORK/ingest.log" 2>&1 &
-PIDS+=($!)
-INGEST_PID=$!
-wait_until 30 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz" || die "charter-ingest did not become ready"
+start_redis
+start_broker
+start_charter ingest CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways"
+wait_ready ingest
+INGEST_PORT=${SVC_PORT[ingest]} INGEST_PID=${SVC_PID[ingest]}
 
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx/logs"
@@ -111,17 +72,8 @@ CONF
 PIDS+=($!)
 NGINX_PID=$!
 wait_until 10 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$NGINX_PORT/v1/contacts" \
-  || die "nginx did not start"
+  || fail "nginx did not start"
 
-# cpu_ticks PID...: user+system CPU time of the processes, in clock ticks.
-cpu_ticks() {
-  local t=0 pid f
-  for pid in "$@"; do
-    read -r -a f <"/proc/$pid/stat"
-    t=$(( t + f[13] + f[14] ))
-  done
-  echo "$t"
-}
 # run_wrk NAME PORT DURATION: one wrk run; its BENCH line goes to results, with
 # the CPU share (% of one core) ingest, redis-server and the broker used meanwhile.
 run_wrk() {
@@ -132,10 +84,10 @@ run_wrk() {
   BENCH_REQUESTS="$WORK/requests.txt" BENCH_THREADS=$THREADS BENCH_GATEWAY=bench \
     timeout 300 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$dur" --latency --timeout 10s \
     -s "$here/wrk.lua" "http://127.0.0.1:$port/v1/contacts" >"$WORK/wrk-$name.txt" 2>&1 \
-    || die "wrk failed ($name)"
+    || fail "wrk failed ($name)"
   local line
   line=$(grep '^BENCH ' "$WORK/wrk-$name.txt" | cut -d' ' -f2-)
-  [ -n "$line" ] || die "no result from wrk ($name)"
+  [ -n "$line" ] || fail "no result from wrk ($name)"
   el=$(( ($(date +%s%N) - t0) / 10000000 )) # centiseconds
   local cpu
   cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d}' \
@@ -179,7 +131,7 @@ done
 sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
-[ -n "$parts" ] || die "kcat found no partitions of $TOPIC"
+[ -n "$parts" ] || fail "kcat found no partitions of $TOPIC"
 appended=0 retained=0
 for p in $parts; do
   hi=$(timeout 30 kcat -b "$BOOTSTRAP" -Q -t "$TOPIC:$p:-1" | awk '{ print $NF }')
@@ -187,7 +139,7 @@ for p in $parts; do
   appended=$(( appended + hi )) retained=$(( retained + hi - lo ))
 done
 timeout 300 kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt" \
-  || die "kcat could not read $TOPIC"
+  || fail "kcat could not read $TOPIC"
 records=$(wc -l <"$WORK/keys.txt")
 distinct=$(sort -u "$WORK/keys.txt" | wc -l)
 rm -f "$WORK/keys.txt"

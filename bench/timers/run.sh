@@ -10,6 +10,9 @@ build=${1:-build}
 shift || true
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 out="$build/bench-timers"
+BENCH_NAME=bench-timers
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 # Debian packages: Sidekiq (ruby-sidekiq, 6.4 on Debian 12) and its Ruby, Node
 # and npm for BullMQ, redis-server and redis-cli.
@@ -24,14 +27,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   missing=("${missing[@]/npm/}")
 fi
 read -r -a missing <<<"${missing[*]:-}"
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench-timers: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # BullMQ and ioredis at the versions package-lock.json pins, kept out of the
 # source tree.
