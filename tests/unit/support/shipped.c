@@ -27,16 +27,22 @@ path_of(const char *id, char *out, size_t size)
     snprintf(out, size, "%s/%s.yaml", CHARTER_POLICIES_DIR, id);
 }
 
+/* -1 with the loader's sentence on stderr if rc says it failed, else 0. */
+static int
+loaded(int rc, const char *err)
+{
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s\n", err);
+    return -1;
+}
+
 int
 fx_policy_load(const char *id, ch_policy *p)
 {
     char path[512], err[1024];
     path_of(id, path, sizeof(path));
-    if (ch_policy_load_file(path, p, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
+    return loaded(ch_policy_load_file(path, p, err, sizeof(err)), err);
 }
 
 int
@@ -44,11 +50,7 @@ fx_org_clocks_load(const char *id, ch_org_clocks *oc)
 {
     char path[512], err[1024];
     path_of(id, path, sizeof(path));
-    if (ch_org_clocks_load(path, oc, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
+    return loaded(ch_org_clocks_load(path, oc, err, sizeof(err)), err);
 }
 
 int
@@ -75,7 +77,10 @@ int
 fx_shipped_setup(void **state)
 {
     fx_shipped_clocks *s = calloc(1, sizeof(*s));
-    if (!s || fx_shipped_clocks_load(s) != 0) {
+    if (!s)
+        return -1;
+    if (fx_shipped_clocks_load(s) != 0) {
+        fx_shipped_clocks_free(s); /* those that loaded; the rest are empty */
         free(s);
         return -1;
     }

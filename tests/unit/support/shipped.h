@@ -34,7 +34,9 @@ typedef struct {
     ch_org_clocks ccc;   /* 004 customer-care-council */
 } fx_shipped_clocks;
 
-/* Loads all five; 0, or -1 at the first that does not load. */
+/* Loads all five; 0, or -1 at the first that does not load (those loaded
+ * before it stay loaded: fx_shipped_clocks_free frees them, and the empty
+ * rest, when *s started zeroed). */
 int fx_shipped_clocks_load(fx_shipped_clocks *s);
 
 /* Frees what fx_shipped_clocks_load loaded. */
