@@ -20,22 +20,13 @@ start_service ingest
 start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies"
 for s in ingest reporting; do wait_ready "$s"; done
 pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
-IN=${SVC_PORT[ingest]}
 REPORT=${SVC_PORT[reporting]}
 
-contact() { # ORG CHANNEL TYPE RECEIVED_AT -> case id
-  local r
-  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"$2\",\"case_type\":\"$3\",\"received_at\":\"$4\"}")
-  [ "${r%% *}" = 202 ] || fail "POST /v1/contacts $*: $r"
-  json_get "${r#* }" case_id
-}
 call() { # RECEIVED_AT ANSWERED_AT WAIT [RINGS]: a CCC call answered after WAIT seconds
   local id extra=""
-  id=$(contact $C phone enquiry "$1")
+  id=$(new_case $C phone enquiry "$1")
   [ -n "${4:-}" ] && extra=",\"rings\":$4"
-  local r
-  r=$(post_json "$IN" "/v1/cases/$id/events" "{\"type\":\"call\",\"organisation\":\"$C\",\"occurred_at\":\"$2\",\"status\":\"answered\",\"wait_seconds\":$3$extra}")
-  [ "${r%% *}" = 202 ] || fail "POST call on $id: $r"
+  case_event "$id" "{\"type\":\"call\",\"organisation\":\"$C\",\"occurred_at\":\"$2\",\"status\":\"answered\",\"wait_seconds\":$3$extra}"
 }
 
 # November 2026: wait only. 8 s and 12 s within four rings; 13 s and 40 s not.

@@ -21,16 +21,9 @@ start_service sla-timer CHARTER_SLA_POLICY_DIR="$SRC/policies"
 start_service ingest
 wait_ready sla-timer
 wait_ready ingest
-IN=${SVC_PORT[ingest]}
 CTL="$BUILD/tools/charterctl/charterctl"
 
-contact() { # RECEIVED_AT -> case id
-  local r
-  r=$(post_json "$IN" /v1/contacts \
-    "{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$1\"}")
-  [ "${r%% *}" = 202 ] || fail "POST e-mail contact received $1: $r"
-  json_get "${r#* }" case_id
-}
+contact() { new_case nottingham-city-homes email "" "$1"; } # RECEIVED_AT -> case id
 
 # check CASE NAME "EXPECTED LINES": the case's warnings and breach, by tier
 # number, as "<kind>[/n] <due>" lines, sorted by timer id.
