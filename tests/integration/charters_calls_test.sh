@@ -14,13 +14,7 @@ PY=/usr/bin/python3
 CTL="$BUILD/tools/charterctl/charterctl"
 C=customer-care-council
 
-start_redis
-start_broker
-start_service ingest
-start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies"
-for s in ingest reporting; do wait_ready "$s"; done
-pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
-REPORT=${SVC_PORT[reporting]}
+start_ingest_and_reporting
 
 call() { # RECEIVED_AT ANSWERED_AT WAIT [RINGS]: a CCC call answered after WAIT seconds
   local id extra=""

@@ -161,6 +161,20 @@ post_json() {
   cat "$WORK/resp.json"
 }
 
+# start_ingest_and_reporting [VAR=VALUE ...]: redis-server, the broker,
+# ingest, and reporting with the shipped policies and the extra environment
+# given, all ready. Sets REPORT, reporting's port.
+start_ingest_and_reporting() {
+  local s
+  start_redis
+  start_broker
+  start_service ingest
+  start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies" "$@"
+  for s in ingest reporting; do wait_ready "$s"; done
+  pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
+  REPORT=${SVC_PORT[reporting]}
+}
+
 # new_case ORG CHANNEL TYPE RECEIVED_AT: posts a contact to ingest (without a
 # case_type when TYPE is empty; fails the test unless it is accepted) and
 # prints its case id.

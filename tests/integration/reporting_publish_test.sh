@@ -16,13 +16,7 @@ PY=/usr/bin/python3
 PB2="$WORK/pb2"
 "$PY" "$SRC/tests/integration/cases.py" pb2 "$SRC/proto" "$PB2"
 
-start_redis
-start_broker
-start_service ingest
-start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies" CHARTER_REPORT_SNAPSHOT_INTERVAL_S=1
-for s in ingest reporting; do wait_ready "$s"; done
-pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
-REPORT=${SVC_PORT[reporting]}
+start_ingest_and_reporting CHARTER_REPORT_SNAPSHOT_INTERVAL_S=1
 
 # Derby Homes, letters: 10 working days from Mon 2 Nov 2026 (due Mon 16 Nov).
 D=derby-homes

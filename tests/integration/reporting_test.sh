@@ -7,14 +7,8 @@
 # replays the topics from the start: its report must be byte for byte the same.
 source "$(dirname "$0")/lib.sh"
 
-start_redis
-start_broker
-start_service ingest
-start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies"
-for s in ingest reporting; do wait_ready "$s"; done
-pass "ingest and reporting ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
+start_ingest_and_reporting
 IN=${SVC_PORT[ingest]}
-REPORT=${SVC_PORT[reporting]}
 
 # Derby Homes, letters: 10 working days from Mon 2 Nov 2026 (due Mon 16 Nov).
 D="derby-homes"
