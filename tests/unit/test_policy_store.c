@@ -135,7 +135,7 @@ test_empty_directory_keeps_the_running_set(void **state)
     fx_scratch_remove(&f->dir, "dh.yaml");
     assert_int_not_equal(replace(f, f->dir.path, NULL, NULL), 0);
     assert_unchanged(f, nch, dh);
-    char gone[96];
+    char gone[sizeof(f->dir.path) + 8];
     snprintf(gone, sizeof(gone), "%s/none", f->dir.path);
     assert_int_not_equal(replace(f, gone, NULL, NULL), 0);
     assert_non_null(strstr(f->err, "x.policy_dir"));
