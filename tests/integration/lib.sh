@@ -117,6 +117,31 @@ find_record() {
   kcat -b "$BOOTSTRAP" -C -t "$1" -e -q -f '%k %p %o\n' 2>/dev/null | awk -v k="$2" '$1 == k { print $2, $3; exit }'
 }
 
+# has_record TOPIC KEY: succeeds once a record with KEY is on TOPIC.
+has_record() { [ -n "$(find_record "$1" "$2")" ]; }
+
+# expect_in TEXT WHAT WANT...: fails naming the first WANT that TEXT (a
+# decoded record) lacks.
+expect_in() {
+  local txt=$1 what=$2 want
+  shift 2
+  for want in "$@"; do
+    grep -qF "$want" <<<"$txt" || fail "$what lacks '$want'; decoded: $txt"
+  done
+}
+
+# post_staff_acknowledged ORG AT: a letter contact of ORG received at AT and
+# acknowledged by staff at once, before any timer of it is due; sets CASE_B.
+post_staff_acknowledged() {
+  local r
+  r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"letter\",\"received_at\":\"$2\"}")
+  [ "${r%% *}" = 202 ] || fail "POST case B: $r"
+  CASE_B=$(json_get "${r#* }" case_id)
+  r=$(post_json "$IN" "/v1/cases/$CASE_B/events" "{\"type\":\"acknowledged\",\"organisation\":\"$1\",\"occurred_at\":\"$2\",\"by\":\"j.smith\"}")
+  [ "${r%% *}" = 202 ] || fail "POST acknowledged for case B: $r"
+  pass "case $CASE_B acknowledged before its timer was due"
+}
+
 # count_records TOPIC KEY: how many records carry KEY.
 count_records() {
   kcat -b "$BOOTSTRAP" -C -t "$1" -e -q -f '%k\n' 2>/dev/null | grep -c -x -F "$2" || true
