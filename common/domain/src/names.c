@@ -6,6 +6,7 @@
 #include "charter/names.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "charter/policy.h"
@@ -28,14 +29,14 @@ _Static_assert((int)CH_POLICY_CHANNEL_COUNT == (int)CHARTER__V1__CHANNEL__CHANNE
                "channel");
 
 /* Each enum's names, lower-cased without the value prefix, built once per
- * process on first use (the tables are small and never change). */
+ * process on first use (pthread_once, so a first call from any thread is
+ * safe); after that the tables are only read. */
 #define NAME_MAX_LEN 40
 #define NAMES_MAX 24
 
 typedef struct {
     const ProtobufCEnumDescriptor *d;
     size_t prefix; /* bytes of "CHANNEL_" etc. to strip */
-    int ready;
     int nvalues;
     int values[NAMES_MAX];
     char names[NAMES_MAX][NAME_MAX_LEN];
@@ -53,18 +54,6 @@ names_build(enum_names *t)
         t->values[i] = t->d->values[i].value;
         t->nvalues = (int)i + 1;
     }
-    t->ready = 1;
-}
-
-static const char *
-names_of(enum_names *t, int v, const char *unknown)
-{
-    if (!t->ready)
-        names_build(t);
-    for (int i = 0; i < t->nvalues; i++)
-        if (t->values[i] == v)
-            return t->names[i];
-    return unknown;
 }
 
 static enum_names channels = {.d = &charter__v1__channel__descriptor,
@@ -73,6 +62,25 @@ static enum_names timer_kinds = {.d = &charter__v1__timer_kind__descriptor,
                                  .prefix = sizeof("TIMER_KIND_") - 1};
 static enum_names statuses = {.d = &charter__v1__notification_outcome__status__descriptor,
                               .prefix = sizeof("STATUS_") - 1};
+static pthread_once_t built = PTHREAD_ONCE_INIT;
+
+static void
+build_all(void)
+{
+    names_build(&channels);
+    names_build(&timer_kinds);
+    names_build(&statuses);
+}
+
+static const char *
+names_of(enum_names *t, int v, const char *unknown)
+{
+    pthread_once(&built, build_all);
+    for (int i = 0; i < t->nvalues; i++)
+        if (t->values[i] == v)
+            return t->names[i];
+    return unknown;
+}
 
 const char *
 ch_channel_name(Charter__V1__Channel ch)
@@ -83,8 +91,7 @@ ch_channel_name(Charter__V1__Channel ch)
 Charter__V1__Channel
 ch_channel_from_name(const char *name)
 {
-    if (!channels.ready)
-        names_build(&channels);
+    pthread_once(&built, build_all);
     for (int i = 0; i < channels.nvalues; i++)
         if (channels.values[i] != CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED &&
             strcmp(channels.names[i], name) == 0)
