@@ -73,18 +73,13 @@ static const ch_subscription subs[] = {
 static int
 report_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
-    reporting *r = calloc(1, sizeof(*r));
-    if (!r || !(r->store = report_store_new(rt)) ||
-        ch_metrics_register(rt, report_metrics, CH_COUNTOF(report_metrics), r) != 0) {
-        if (r)
-            report_store_free(r->store);
-        free(r);
+    reporting *r = *svc; /* the runtime's, zeroed, with the metrics registered */
+    if (!(r->store = report_store_new(rt))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
     r->rt = rt;
     r->cfg = config;
-    *svc = r;
     return 0;
 }
 
@@ -103,7 +98,6 @@ report_fini(void *svc)
     reporting *r = svc;
     report_snapshots_fini(r);
     report_store_free(r->store);
-    free(r);
 }
 
 static const ch_service report_service = {
@@ -113,6 +107,9 @@ static const ch_service report_service = {
     .config = report_keys,
     .nconfig = CH_COUNTOF(report_keys),
     .config_size = sizeof(report_config),
+    .svc_size = sizeof(reporting),
+    .metrics = report_metrics,
+    .nmetrics = CH_COUNTOF(report_metrics),
     .subs = subs,
     .nsubs = CH_COUNTOF(subs),
     .routes = routes,
