@@ -402,9 +402,15 @@ static const field_spec ack_fields[] = {
     {0},
 };
 
+static const char *const statutory_bases[] = {"foi_public_interest", "eir_complex", "sar_complex",
+                                              NULL};
 static const field_spec holding_fields[] = {
     FIELD(Charter__V1__HoldingReply, new_target_at, F_TIME, 1),
     FIELD(Charter__V1__HoldingReply, reason, F_STRING, 1),
+    FIELD(Charter__V1__HoldingReply, next_steps, F_STRING, 0),
+    FIELD(Charter__V1__HoldingReply, apology, F_BOOL, 0),
+    FIELD(Charter__V1__HoldingReply, named_contact, F_STRING, 0),
+    FIELD(Charter__V1__HoldingReply, statutory_basis, F_NAME, 0, .names = statutory_bases),
     {0},
 };
 
@@ -492,6 +498,23 @@ static const field_spec satisfaction_fields[] = {
     {0},
 };
 
+/* the proto enum follows the list order: KEPT = 1, LIFTED = 2 */
+static const char *const review_outcomes[] = {"kept", "lifted", NULL};
+static const field_spec reviewed_fields[] = {
+    FIELD(Charter__V1__Reviewed, outcome, F_ENUM, 1, .names = review_outcomes),
+    FIELD(Charter__V1__Reviewed, by, F_STRING, 0),
+    FIELD(Charter__V1__Reviewed, notes, F_STRING, 0),
+    {0},
+};
+
+static const field_spec assigned_fields[] = {
+    FIELD(Charter__V1__Assigned, name, F_STRING, 1),
+    FIELD(Charter__V1__Assigned, team, F_STRING, 0),
+    FIELD(Charter__V1__Assigned, phone, F_STRING, 0),
+    FIELD(Charter__V1__Assigned, email, F_STRING, 0),
+    {0},
+};
+
 typedef struct {
     const char *name; /* CaseEvent's oneof member, which the JSON "type" names */
     const field_spec *fields;
@@ -511,6 +534,8 @@ static const event_type event_types[] = {
     {.name = "visit", .fields = visit_fields},
     {.name = "communication_support", .fields = support_fields},
     {.name = "satisfaction", .fields = satisfaction_fields},
+    {.name = "reviewed", .fields = reviewed_fields},
+    {.name = "assigned", .fields = assigned_fields},
 };
 
 /*
@@ -537,7 +562,7 @@ build_part(reader *r, const event_type *t, Charter__V1__CaseEvent *ev)
 
 #define TYPE_LIST                                                                                  \
     "acknowledged, holding_reply, paused, resumed, responded, closed, escalated, appointment, "    \
-    "call, visit, communication_support, satisfaction"
+    "call, visit, communication_support, satisfaction, reviewed, assigned"
 
 /* ---- envelopes ---- */
 
