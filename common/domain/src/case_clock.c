@@ -207,7 +207,8 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
     timer_list l = {out, cap, 0, case_id};
     if (!st->received_ms || st->closed || st->escalated)
         return 0;
-    const ch_policy_promise *p = ch_policy_find_promise(&oc->policy, st->channel, st->case_type);
+    const ch_policy_promise *p = ch_policy_find_promise_for(&oc->policy, st->channel, st->case_type,
+                                                            st->appointment_ms != 0);
     if (!p)
         return 0;
     int64_t ack_due = st->received_ms;

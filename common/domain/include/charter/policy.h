@@ -158,6 +158,18 @@ typedef struct {
     char title[128]; /* "Customer Services Team Leader" */
 } ch_policy_role;
 
+/* Where a promise comes from. The loader supplies what a file leaves out so
+ * that every contact falls under a rule (docs/policies.md, "Every contact
+ * falls under a rule"): the statutory clocks for foi, eir and sar on every
+ * channel, and a last "measured, no time promised" rule for any channel and
+ * case type no promise covers. Supplied promises have line 0 and ids that
+ * start with "charter-" (reserved: a file may not use them). */
+typedef enum {
+    CH_POLICY_FROM_FILE = 0,
+    CH_POLICY_SUPPLIED_STATUTORY, /* charter-foi, charter-eir, charter-sar */
+    CH_POLICY_SUPPLIED_MEASURED,  /* charter-measured: everything else */
+} ch_policy_origin;
+
 /* One promise: the clocks for a set of channels and case types. */
 typedef struct {
     char id[64];
@@ -199,7 +211,8 @@ typedef struct {
     size_t nwarnings;
     unsigned measures; /* ch_policy_measure bits */
 
-    int line, column; /* where the promise starts */
+    int line, column;        /* where the promise starts */
+    ch_policy_origin origin; /* written in the file, or supplied by the loader */
 } ch_policy_promise;
 
 /* Closed from first to last inclusive (local day numbers, calendar.h). */
@@ -245,6 +258,11 @@ typedef struct {
 
     ch_policy_publish publish;
     unsigned communication_support; /* ch_policy_support bits */
+
+    /* The case types this organisation takes: those its promises name, the
+     * statutory foi, eir and sar, and enquiry (the default). Bits (1u <<
+     * ch_policy_case_type); ingest refuses any other (closed list). */
+    unsigned case_types;
 } ch_policy;
 
 /*
@@ -270,11 +288,47 @@ void ch_policy_free(ch_policy *p);
  * looking at the exact channel before "any" channel:
  * (channel, type), (any, type), (channel, any), (any, any).
  * Names as in the policy ("email", "complaint_stage_1"); an unknown case
- * type (or NULL) matches only "any". NULL when nothing applies. The pointer
- * lives as long as the policy.
+ * type (or NULL) matches only "any". A loaded policy always has a rule for
+ * every contact (the loader's charter-measured covers (any, any) when the
+ * file does not), so NULL only for a policy built by hand. The pointer lives
+ * as long as the policy.
  */
 const ch_policy_promise *ch_policy_find_promise(const ch_policy *p, const char *channel,
                                                 const char *case_type);
+
+/*
+ * The promise a case is judged on: ch_policy_find_promise(), except that a
+ * visitor who had an appointment (had_appointment: the case carries an
+ * appointment time) is judged on the channel's `appointment` promise when
+ * the policy has one with see.after_appointment and the promise found
+ * otherwise has no clock of its own for the appointment nor a response clock
+ * (a complaint made at the desk keeps the complaint's clock). Pure; used by
+ * the case clock (ch_case_timers), so sla-timer and reporting agree.
+ */
+const ch_policy_promise *ch_policy_find_promise_for(const ch_policy *p, const char *channel,
+                                                    const char *case_type, int had_appointment);
+
+/* 1 when case_type (a name, as events carry it) is one of the policy's case
+ * types (ch_policy.case_types), else 0. NULL or "" is the default enquiry. */
+int ch_policy_case_type_known(const ch_policy *p, const char *case_type);
+
+/* The policy's case types as "enquiry, complaint_stage_1, ..." (in the
+ * format's order), for errors that list what is allowed. Truncates. */
+void ch_policy_case_types_list(const ch_policy *p, char *buf, size_t bufsz);
+
+/*
+ * Every key a policy file may hold and the code that acts on it
+ * (docs/policies.md, "What acts on each key"). key is a path with "[]" for
+ * list items and "*" for keys the file names freely: "promises[].respond",
+ * "roles.*". The loader refuses a key that is not in this table, so no key is
+ * read and then ignored. Returns the table and its length in *n.
+ */
+typedef struct {
+    const char *key;
+    const char *acted_on_by;
+} ch_policy_key_use;
+
+const ch_policy_key_use *ch_policy_key_uses(size_t *n);
 
 /* Index of a role by key, or -1. */
 int ch_policy_role_find(const ch_policy *p, const char *key);

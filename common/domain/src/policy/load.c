@@ -446,5 +446,9 @@ ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root)
                                    "opening_hours and promises");
     if (rc || (rc = ch__yaml_check_keys(&l->y, root, "", root_keys, CH__COUNTOF(root_keys))))
         return rc;
-    return ch__yaml_read_keys(&l->y, root, "", root_keys, CH__COUNTOF(root_keys), root_order, l->p);
+    if ((rc = ch__yaml_read_keys(&l->y, root, "", root_keys, CH__COUNTOF(root_keys), root_order,
+                                 l->p)) ||
+        (rc = ch__policy_check_acted(&l->y, root)))
+        return rc;
+    return ch__policy_route(l, root);
 }

@@ -39,6 +39,13 @@ int ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root);
 int ch__policy_read_promise(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
                             void *field);
 
+/* routing.c: after the promises are read, the statutory rules checked and
+ * supplied, the last measured-only rule added, the case types listed. */
+int ch__policy_route(ch__policy_ld *l, yaml_node_t *root);
+
+/* policy_keys.c: every key of the document is one code acts on. */
+int ch__policy_check_acted(ch__yaml *y, yaml_node_t *root);
+
 /* load.c: a key naming one of the roles; field is a size_t, the index into
  * the policy's roles. */
 int ch__policy_role_key(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
