@@ -161,11 +161,13 @@ test_seed000_warnings_in_hours_and_order(void **state)
     expect_due(&ts, "warning/1", "2026-04-02T16:00:00Z");
     expect_due(&ts, "warning/2", "2026-04-07T16:00:00Z");
 
-    /* Derby stage 1 complaint received Mon 2 Mar: acknowledgement due Mon 9
-     * Mar, response Mon 23 Mar 23:59:59. "2 working days before" is Thu 19
-     * Mar 23:59:59 -> 17:00; "75%" is Fri 20 Mar 11:59:59, after the team
-     * lead's tier: brought forward to fire with it (policy order kept). */
-    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
+    /* Derby stage 1 complaint by letter received Mon 2 Mar (by email it is
+     * acknowledged automatically, so counted from receipt): acknowledgement
+     * due Mon 9 Mar, response Mon 23 Mar 23:59:59. "2 working days before"
+     * is Thu 19 Mar 23:59:59 -> 17:00; "75%" is Fri 20 Mar 11:59:59, after
+     * the team lead's tier: brought forward to fire with it (policy order
+     * kept). */
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "complaint_stage_1",
             "2026-03-02T10:00:00Z");
     compute(&shipped->derby, &st, &ts);
     expect_due(&ts, "breach", "2026-03-23T23:59:59Z");

@@ -296,7 +296,7 @@ test_seed000_phone_first_call_resolution_and_visits_measured(void **state)
 static void
 assert_ombudsman_code(const ch_policy *p)
 {
-    const ch_policy_promise *s1 = find(p, "email", "complaint_stage_1", "complaint-stage-1");
+    const ch_policy_promise *s1 = find(p, "letter", "complaint_stage_1", "complaint-stage-1");
     assert_int_equal(s1->ack, CH_POLICY_ACK_WITHIN);
     assert_clock(&s1->acknowledge, CH_CLOCK_WORKING_DAYS, 5, CH_CLOCK_CAL_ORGANISATION,
                  CH_CLOCK_FROM_RECEIPT);
@@ -391,12 +391,12 @@ test_seed001_self_service_ack_one_day_and_online_enquiries_two_days(void **state
     (void)state;
     ch_policy p;
     load_ok("derby-homes", &p);
-    /* "Acknowledge on line service requests within 1 working day" */
+    /* "Acknowledge on line service requests within 1 working day", and
+     * "Your emails or online form requests to our teams are automatically
+     * acknowledged": automatic, which keeps the 1 working day too. */
     const ch_policy_promise *pr =
         find(&p, "online_form", "service_request", "online-service-request");
-    assert_int_equal(pr->ack, CH_POLICY_ACK_WITHIN);
-    assert_clock(&pr->acknowledge, CH_CLOCK_WORKING_DAYS, 1, CH_CLOCK_CAL_ORGANISATION,
-                 CH_CLOCK_FROM_RECEIPT);
+    assert_int_equal(pr->ack, CH_POLICY_ACK_AUTOMATIC);
     assert_true(pr->respond_measured_only);
     assert_false(pr->respond.set);
     /* "Respond to on line enquiries within 2 working days" */
@@ -412,18 +412,54 @@ test_seed001_exceptions_foi_complaints_mp_and_legal(void **state)
     (void)state;
     ch_policy p;
     load_ok("derby-homes", &p);
-    /* "Freedom of Information requests": statutory, 20 working days, uk-any. */
-    const ch_policy_promise *pr = find(&p, "email", "foi", "foi-request");
+    /* "Freedom of Information requests": statutory, 20 working days, uk-any,
+     * on every channel; by email or online form acknowledged automatically
+     * ("Your emails or online form requests to our teams are automatically
+     * acknowledged"). */
+    const ch_policy_promise *pr = find(&p, "letter", "foi", "foi-request");
     assert_clock(&pr->respond, CH_CLOCK_WORKING_DAYS, 20, CH_CLOCK_CAL_UK_ANY,
                  CH_CLOCK_FROM_RECEIPT);
     assert_string_equal(pr->respond.clock.preset, "foi");
-    /* "Customer Feedback and Complaints": the Code. */
+    assert_int_equal(pr->ack, CH_POLICY_ACK_NONE);
+    pr = find(&p, "email", "foi", "foi-request-written");
+    assert_string_equal(pr->respond.clock.preset, "foi");
+    assert_int_equal(pr->ack, CH_POLICY_ACK_AUTOMATIC);
+    assert_int_equal(find(&p, "online_form", "eir", "eir-request-written")->ack,
+                     CH_POLICY_ACK_AUTOMATIC);
+    /* Subject access requests: one calendar month by any channel (by phone
+     * or in person too), not the 10 working days of written enquiries. */
+    assert_string_equal(find(&p, "phone", "sar", "sar-request")->respond.clock.preset, "sar");
+    assert_string_equal(find(&p, "visit", "sar", "sar-request")->respond.clock.preset, "sar");
+    pr = find(&p, "email", "sar", "sar-request-written");
+    assert_clock(&pr->respond, CH_CLOCK_MONTHS, 1, CH_CLOCK_CAL_ORGANISATION,
+                 CH_CLOCK_FROM_RECEIPT);
+    assert_int_equal(pr->ack, CH_POLICY_ACK_AUTOMATIC);
+    /* "Customer Feedback and Complaints": the Code; by email or online form
+     * acknowledged automatically, so the response counts from receipt. */
     assert_ombudsman_code(&p);
+    pr = find(&p, "email", "complaint_stage_1", "complaint-stage-1-written");
+    assert_int_equal(pr->ack, CH_POLICY_ACK_AUTOMATIC);
+    assert_string_equal(pr->respond.clock.preset, "complaint-stage-1");
+    assert_int_equal(find(&p, "online_form", "complaint_stage_2", "complaint-stage-2-written")->ack,
+                     CH_POLICY_ACK_AUTOMATIC);
     /* "MP and Councillor enquires", "Legal action": no time, and not the
-     * 10 working day written clock. */
-    pr = find(&p, "email", "mp_enquiry", "mp-councillor-and-legal");
+     * 10 working day written clock; by email acknowledged automatically. */
+    pr = find(&p, "letter", "mp_enquiry", "mp-councillor-and-legal");
     assert_true(pr->respond_measured_only);
-    assert_ptr_equal(find(&p, "letter", "legal_action", NULL), pr);
+    assert_int_equal(pr->ack, CH_POLICY_ACK_NONE);
+    assert_ptr_equal(find(&p, "phone", "legal_action", NULL), pr);
+    pr = find(&p, "email", "legal_action", "mp-councillor-and-legal-written");
+    assert_true(pr->respond_measured_only);
+    assert_int_equal(pr->ack, CH_POLICY_ACK_AUTOMATIC);
+    /* Every email and online-form promise is acknowledged automatically. */
+    for (size_t i = 0; i < p.npromises; i++) {
+        const ch_policy_promise *q = &p.promises[i];
+        if (q->channels & ((1u << CH_POLICY_CHANNEL_EMAIL) | (1u << CH_POLICY_CHANNEL_ONLINE_FORM)))
+            if (q->ack != CH_POLICY_ACK_AUTOMATIC)
+                fail_msg("derby-homes: %s covers email or online forms but is not acknowledged "
+                         "automatically",
+                         q->id);
+    }
     ch_policy_free(&p);
 }
 
@@ -621,13 +657,26 @@ test_seed003_complaints_stage1_10_stage2_17_working_days(void **state)
     ch_policy p;
     load_ok("digital-first-council", &p);
     /* "10 working days for stage one and 17 working days for stage two" */
-    const ch_policy_promise *s1 = find(&p, "email", "complaint_stage_1", "complaint-stage-1");
+    const ch_policy_promise *s1 = find(&p, "letter", "complaint_stage_1", "complaint-stage-1");
     assert_clock(&s1->respond, CH_CLOCK_WORKING_DAYS, 10, CH_CLOCK_CAL_ORGANISATION,
                  CH_CLOCK_FROM_RECEIPT);
-    const ch_policy_promise *s2 = find(&p, "email", "complaint_stage_2", "complaint-stage-2");
+    const ch_policy_promise *s2 = find(&p, "letter", "complaint_stage_2", "complaint-stage-2");
     assert_clock(&s2->respond, CH_CLOCK_WORKING_DAYS, 17, CH_CLOCK_CAL_ORGANISATION,
                  CH_CLOCK_FROM_RECEIPT);
     assert_string_equal(s2->respond.clock.preset, "");
+    /* "Where possible, you will receive an automated acknowledgement": a
+     * complaint by email or online form, never one by letter (a letter
+     * cannot be acknowledged automatically, as letter-query says). */
+    assert_int_equal(s1->ack, CH_POLICY_ACK_NONE);
+    assert_int_equal(s2->ack, CH_POLICY_ACK_NONE);
+    assert_int_equal(find(&p, "email", "complaint_stage_1", "complaint-stage-1-digital")->ack,
+                     CH_POLICY_ACK_AUTOMATIC);
+    assert_int_equal(
+        find(&p, "online_form", "complaint_stage_2", "complaint-stage-2-digital")->respond.clock.n,
+        17);
+    for (size_t i = 0; i < p.npromises; i++)
+        if (p.promises[i].channels & ((1u << CH_POLICY_CHANNEL_LETTER) | 1u))
+            assert_int_not_equal(p.promises[i].ack, CH_POLICY_ACK_AUTOMATIC);
     ch_policy_free(&p);
 }
 

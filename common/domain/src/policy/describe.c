@@ -167,8 +167,22 @@ count_bits(unsigned bits, int count)
     return n;
 }
 
+/* A title that keeps its capital inside a sentence: an acronym ("MP or
+ * councillor enquiry") or a name ("Freedom of Information request"). */
+static int
+proper_title(const char *t)
+{
+    if (isupper((unsigned char)t[1]))
+        return 1;
+    for (const char *c = t + 1; *c; c++)
+        if (c[-1] == ' ' && isupper((unsigned char)*c))
+            return 1;
+    return 0;
+}
+
 /* The titles of bits 1..count-1 of bits: "Email, letter and online form",
- * the first kept capitalised when capital, the others lower-cased. */
+ * the first kept capitalised when capital, the others lower-cased unless
+ * proper_title. */
 static void
 put_titles(ch_strbuf *s, unsigned bits, int count, const char *(*title)(int), int capital)
 {
@@ -177,11 +191,12 @@ put_titles(ch_strbuf *s, unsigned bits, int count, const char *(*title)(int), in
         if (!((bits >> i) & 1u))
             continue;
         const char *t = title(i);
-        ch_strbuf_printf(s, "%s%c%s",
-                         k == 0           ? ""
-                         : k == total - 1 ? " and "
-                                          : ", ",
-                         k == 0 && capital ? t[0] : tolower((unsigned char)t[0]), t + 1);
+        ch_strbuf_printf(
+            s, "%s%c%s",
+            k == 0           ? ""
+            : k == total - 1 ? " and "
+                             : ", ",
+            (k == 0 && capital) || proper_title(t) ? t[0] : tolower((unsigned char)t[0]), t + 1);
         k++;
     }
 }
@@ -266,6 +281,12 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     ch_strbuf s;
     if (!line_start(&s, buf, bufsz))
         return;
+    if (pr->origin == CH_POLICY_SUPPLIED_MEASURED) {
+        ch_strbuf_puts(&s, "Any other contact: measured, no time promised (supplied by Charter: "
+                           "no promise in this file covers it)");
+        line_end(&s, buf);
+        return;
+    }
     subject(&s, pr);
     int first = 1, noted = 0;
 
@@ -364,5 +385,7 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
     }
     if (first)
         ch_strbuf_puts(&s, ": measured, no time promised");
+    if (pr->origin == CH_POLICY_SUPPLIED_STATUTORY)
+        ch_strbuf_puts(&s, "; supplied by Charter: the law applies on every channel");
     line_end(&s, buf);
 }
