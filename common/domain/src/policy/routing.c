@@ -109,7 +109,7 @@ static const char *
 looser_than_law(const ch_policy *p, const statutory *st, const ch_policy_promise *pr)
 {
     if (!pr->respond.set)
-        return "has no response time, but the law sets one";
+        return "has no response time";
     const ch_clock *c = &pr->respond.clock;
     if (c->preset[0]) {
         for (size_t k = 0; k < CH__COUNTOF(st->allowed) && st->allowed[k]; k++)
