@@ -43,6 +43,11 @@
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
  * starts: a SIGHUP reload may replace the policies while the item waits.
+ * A contact's case type must be one of the organisation's (its policy's
+ * closed list, ch_policy_case_type_known): every way in goes through
+ * item_start, so a request, a batch line and a gateway record are refused
+ * alike, 422 naming the field and the allowed values, and a misspelt type
+ * never reaches a clock.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -52,6 +57,7 @@
 #include <time.h>
 
 #include "charter/errors.h"
+#include "charter/policy.h"
 #include "charter/policy_store.h"
 #include "charter/timeutil.h"
 #include "claim.h"
@@ -350,6 +356,15 @@ item_start(item *it, const char *case_id)
     snprintf(it->org_id, sizeof(it->org_id), "%s", org->policy.id);
     snprintf(it->ref_prefix, sizeof(it->ref_prefix), "%s", org->policy.reference_prefix);
     int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
+    if (received && !ch_policy_case_type_known(&org->policy, it->ev->received->case_type)) {
+        char allowed[160], message[400]; /* fits err.message in practice: ~200 */
+        ch_policy_case_types_list(&org->policy, allowed, sizeof(allowed));
+        snprintf(message, sizeof(message),
+                 "field 'case_type': '%.40s' is not a case type of %.40s (expected one of: %s)",
+                 it->ev->received->case_type, org->policy.name, allowed);
+        item_finish_error(it, 422, "unknown_case_type", "case_type", message);
+        return;
+    }
     if (new_uuid(in, it->event_id) != 0) {
         item_finish_error(it, 503, "unavailable", NULL, "could not allocate identifiers");
         return;

@@ -226,6 +226,12 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
 {
     clock_due c;
     add(r, 1, received, "received", "the instant given with --received");
+    if (pr->origin == CH_POLICY_SUPPLIED_MEASURED) {
+        add(r, 0, 0, "measured",
+            "no time promised: no promise in the file covers this contact, so Charter counts it "
+            "(received, answered) under its own last rule, charter-measured");
+        return 0;
+    }
 
     /* Acknowledgement */
     int64_t ack_due = received;
@@ -370,16 +376,6 @@ ch_cmd_deadline_policy(int argc, char **argv)
     int default_type = type == NULL;
     if (!type)
         type = "enquiry";
-    ch_policy_case_type ct;
-    if (ch_policy_case_type_parse(type, &ct) != 0 || ct == CH_POLICY_CASE_ANY) {
-        fprintf(stderr,
-                "charterctl deadline: '%s' is not a case type (expected e.g. enquiry, "
-                "service_request, complaint_stage_1, complaint_stage_2, foi, eir, sar, "
-                "mp_enquiry, legal_action, restriction_review, appointment, home_visit, "
-                "contact_group)\n",
-                type);
-        return 2;
-    }
     int64_t received;
     if (ch_time_parse_rfc3339(received_s, &received) != 0) {
         fprintf(stderr,
@@ -398,6 +394,16 @@ ch_cmd_deadline_policy(int argc, char **argv)
     int rc = 1;
     ch_tz *tz = NULL;
     ch_calendar *cal = NULL, *uk_any = NULL, *scotland = NULL;
+    if (!ch_policy_case_type_known(&p, type)) {
+        char allowed[512];
+        ch_policy_case_types_list(&p, allowed, sizeof(allowed));
+        fprintf(stderr,
+                "charterctl deadline: '%s' is not a case type of %s (expected one of: %s); "
+                "ingest refuses it too\n",
+                type, p.name, allowed);
+        rc = 2;
+        goto out;
+    }
     const ch_policy_promise *pr = ch_policy_find_promise(&p, channel, type);
     if (!pr) {
         fprintf(stderr, "%s: no promise covers channel %s with case type %s\n", file, channel,
@@ -428,7 +434,10 @@ ch_cmd_deadline_policy(int argc, char **argv)
     printf("policy:   %s (%s)\n", file, p.name);
     printf("case:     channel %s, case type %s%s\n", channel, type,
            default_type ? " (the default)" : "");
-    printf("promise:  %s, line %d: %s\n", pr->id, pr->line, desc);
+    if (pr->origin == CH_POLICY_FROM_FILE)
+        printf("promise:  %s, line %d: %s\n", pr->id, pr->line, desc);
+    else
+        printf("promise:  %s (supplied by Charter, not in the file): %s\n", pr->id, desc);
     printf("says:     \"%s\"\n\n", pr->says);
     if (print_clocks(&r, pr, received) != 0)
         goto out;
