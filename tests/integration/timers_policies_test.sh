@@ -16,16 +16,20 @@ wait_ready sla-timer
 RECEIVED=$(date -u -d '60 days ago' +%Y-%m-%dT09:15:00Z)
 CTL="$BUILD/tools/charterctl/charterctl"
 : >"$WORK/cases" >"$WORK/expected"
+# A combination whose case type the organisation does not take is skipped
+# (charterctl deadline refuses it, as ingest would); foi, eir and sar have the
+# statutory clock on every channel at every organisation.
 combos="phone:enquiry voicemail:enquiry email:enquiry letter:enquiry online_form:enquiry
   online_form:service_request social:enquiry visit:enquiry sms:enquiry email:complaint_stage_1
-  email:complaint_stage_2 email:foi letter:sar email:contact_group"
+  letter:complaint_stage_1 email:complaint_stage_2 email:foi sms:eir letter:sar phone:sar
+  email:contact_group"
 for policy in "$SRC"/policies/*.yaml; do
   org=$(basename "$policy" .yaml)
   for combo in $combos; do
     ch=${combo%%:*} type=${combo##*:}
     case_id="pol-$org-$ch-$type"
     out=$("$CTL" deadline --policy "$policy" --channel "$ch" --type "$type" --received "$RECEIVED" 2>&1) ||
-      continue # no promise for this channel and type
+      continue # a case type this organisation does not take
     # acknowledgement (when it is a timer), each warning in order, the response due
     /usr/bin/python3 - "$case_id" "$out" >>"$WORK/expected" <<'PY'
 import datetime, re, sys
