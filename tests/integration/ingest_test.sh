@@ -202,21 +202,25 @@ printf '%s\n' "{\"type\":\"received\",\"organisation\":\"digital-first-council\"
 printf '%s\n' 'not json at all' | kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -k sms-bad-1
 printf '%s\n' "{\"type\":\"received\",\"organisation\":\"digital-first-council\",\"channel\":\"pager\",\"received_at\":\"$NOW\",\"customer\":{\"phone\":\"07700900888\"}}" |
   kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -k sms-bad-2
+# a case type the organisation does not take ("complaint", not complaint_stage_1)
+printf '%s\n' "{\"type\":\"received\",\"organisation\":\"digital-first-council\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"case_type\":\"complaint\"}" |
+  kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -k sms-bad-3
 from_gateway() { kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%p %o\n' 2>/dev/null | while read -r p o; do decode_record "$TOPIC" "$p" "$o" CaseEvent; done | grep -c 'source: "kafka:sms"' || true; }
 has_gateway_event() { [ "$(kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%s\n' 2>/dev/null | grep -c 'sms-77')" -ge 1 ]; }
 wait_until 40 has_gateway_event || fail "the gateway topic's record did not become a case event within 40 s"
 [ "$(from_gateway)" = 1 ] || fail "expected exactly one event with source kafka:sms"
 dlq_ingest() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k %p %o\n' 2>/dev/null | awk 'index($1, "ingest/") == 1'; }
-dlq_two() { [ "$(dlq_ingest | wc -l)" -ge 2 ]; }
-wait_until 20 dlq_two || fail "the two bad gateway records are not on charter.dlq.v1"
+dlq_three() { [ "$(dlq_ingest | wc -l)" -ge 3 ]; }
+wait_until 20 dlq_three || fail "the three bad gateway records are not on charter.dlq.v1"
 reasons=""
 while read -r _ p o; do
   txt=$(decode_record charter.dlq.v1 "$p" "$o" DeadLetter)
   grep -qF "source_topic: \"$GW_TOPIC\"" <<<"$txt" || fail "dead letter lacks its source topic: $txt"
   reasons+=$(grep -o 'reason: .*' <<<"$txt")$'\n'
 done < <(dlq_ingest)
-grep -q 'invalid_json' <<<"$reasons" && grep -qE "unknown_channel \(field [^a-z]{1,2}channel" <<<"$reasons" ||
-  fail "dead-letter reasons are not the parse errors: $reasons"
+grep -q 'invalid_json' <<<"$reasons" && grep -qE "unknown_channel \(field [^a-z]{1,2}channel" <<<"$reasons" &&
+  grep -qE "unknown_case_type \(field [^a-z]{1,2}case_type" <<<"$reasons" ||
+  fail "dead-letter reasons are not the parse errors and the unknown case type: $reasons"
 # The bad records sit on different partitions of the gateway topic, so their
 # dead letters may come in either order: look for the original bytes in any.
 originals=""
@@ -227,7 +231,7 @@ grep -q 'original_value: "not json at all' <<<"$originals" || fail "dead letter 
 for secret in 07700900999 07700900888 'Elm Road'; do
   grep -qF "$secret" "$WORK/ingest.log" && fail "personal data ($secret) in the ingest log"
 done
-pass "gateway topic: the good record became an event (source kafka:sms), bad ones dead-lettered with reasons; no personal data logged"
+pass "gateway topic: the good record became an event (source kafka:sms), bad ones (a case type the organisation does not take among them) dead-lettered with reasons; no personal data logged"
 
 # ---- 503 while Kafka is down ----
 curl -fsS -X POST "http://$BROKER_CONTROL/brokers/down" >/dev/null || fail "broker control endpoint"
