@@ -3,10 +3,13 @@
  * and edit (docs/policies.md has the format, every key and an example).
  *
  * The loader turns a file into plain structs and refuses anything it cannot
- * use: unknown keys, clocks that do not parse, roles that are not defined, a
- * channel listed without its clocks, two promises for the same channel and
- * case type. A policy that loads is complete, so the services never meet a
- * half-read charter at run time. Every error names the file, line and column,
+ * use: unknown keys, keys no code acts on, clocks that do not parse, roles
+ * that are not defined, a channel listed without its clocks, two promises for
+ * the same channel and case type, a statutory case type (foi, eir, sar)
+ * narrowed to some channels or slower than the law. It then adds the rules a
+ * file leaves out, so every contact falls under one (ch_policy_origin). A
+ * policy that loads is complete, so the services never meet a half-read
+ * charter at run time. Every error names the file, line and column,
  * the key as a path ("promises[2].respond") and what was expected.
  *
  * Clocks are parsed once here with ch_clock_parse() (deadline.h) and kept
