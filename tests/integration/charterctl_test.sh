@@ -36,6 +36,24 @@ pass "bad input: exit 2 with the calendar or rule named"
 "$CTL" policy check "$SRC"/policies/*.yaml >"$WORK/check" || fail "shipped policies do not pass: $(cat "$WORK/check")"
 [ "$(grep -c ': ok, ' "$WORK/check")" = 5 ] || fail "expected five policies ok: $(head "$WORK/check")"
 pass "all five shipped policies pass charterctl policy check"
+grep -q 'supplied by Charter' "$WORK/check" && grep -q '^  case types: enquiry, ' "$WORK/check" ||
+  fail "policy check does not show the supplied rules and the case types: $(head "$WORK/check")"
+pass "policy check lists each organisation's case types and the rules Charter supplies"
+
+# Every contact falls under a rule; an unknown case type is refused with the list.
+out=$("$CTL" deadline --policy "$SRC/policies/customer-care-council.yaml" --channel sms \
+  --received 2026-03-06T17:30:00Z) || fail "CCC text message: no rule: $out"
+grep -q '^promise:  charter-measured (supplied by Charter' <<<"$out" || fail "CCC text message: $out"
+out=$("$CTL" deadline --policy "$SRC/policies/customer-care-council.yaml" --channel email --type foi \
+  --received 2026-03-06T17:30:00Z)
+grep -qE '^respond due +2026-04-08T23:59:59\+01:00 ' <<<"$out" || fail "CCC FOI by e-mail: $out"
+pass "CCC: a text message is measured (charter-measured), an e-mailed FOI is due in 20 working days"
+rc=0
+"$CTL" deadline --policy "$SRC/policies/derby-homes.yaml" --channel email --type complaint \
+  --received 2026-03-06T17:30:00Z 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "'complaint' is not a case type of Derby Homes (expected one of: enquiry, service_request, complaint_stage_1" "$WORK/err" ||
+  fail "unknown case type: expected exit 2 with the list, got $rc: $(cat "$WORK/err")"
+pass "charterctl deadline --type complaint: exit 2 naming Derby's case types"
 
 n=0
 for broken in "$SRC"/tests/policies/broken/*.yaml; do

@@ -84,7 +84,16 @@ ch_cmd_policy(int argc, char **argv)
             failed = 1;
             continue;
         }
-        printf("%s: ok, %zu promise%s\n", argv[i], p.npromises, p.npromises == 1 ? "" : "s");
+        size_t written = 0;
+        for (size_t k = 0; k < p.npromises; k++)
+            written += p.promises[k].origin == CH_POLICY_FROM_FILE;
+        printf("%s: ok, %zu promise%s", argv[i], written, written == 1 ? "" : "s");
+        if (p.npromises > written)
+            printf(" (and %zu rule%s supplied by Charter)", p.npromises - written,
+                   p.npromises - written == 1 ? "" : "s");
+        char types[512];
+        ch_policy_case_types_list(&p, types, sizeof(types));
+        printf("\n  case types: %s\n", types);
         print_summary(&p);
         ch_policy_free(&p);
     }
