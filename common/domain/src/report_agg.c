@@ -122,17 +122,18 @@ typedef struct {
     ch_report_item *out;
     size_t cap, n;
     char prefix[3][CH_REPORT_KEY_MAX];
+    const char *channel, *type;
     int overflow;
 } item_list;
 
 static void
-put(item_list *l, const char *figure, int64_t v)
+put_keys(item_list *l, char (*prefix)[CH_REPORT_KEY_MAX], const char *figure, int64_t v)
 {
     if (v == 0)
         return;
     for (int g = 0; g < 3; g++) {
         char key[CH_REPORT_KEY_MAX];
-        snprintf(key, sizeof(key), "%s%s", l->prefix[g], figure);
+        snprintf(key, sizeof(key), "%s%s", prefix[g], figure);
         size_t i;
         for (i = 0; i < l->n; i++)
             if (strcmp(l->out[i].key, key) == 0)
@@ -148,6 +149,26 @@ put(item_list *l, const char *figure, int64_t v)
         memcpy(l->out[l->n].key, key, sizeof(key));
         l->out[l->n++].value = v;
     }
+}
+
+/* A figure of the case, in the periods of its receipt. */
+static void
+put(item_list *l, const char *figure, int64_t v)
+{
+    put_keys(l, l->prefix, figure, v);
+}
+
+/* A figure in the periods of local day `day` (same channel and type). */
+static void
+put_on_day(item_list *l, int32_t day, const char *figure, int64_t v)
+{
+    char prefix[3][CH_REPORT_KEY_MAX];
+    for (int g = 0; g < 3; g++) {
+        char period[16];
+        ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
+        ch_report_key_prefix(prefix[g], sizeof(prefix[g]), period, l->channel, l->type);
+    }
+    put_keys(l, prefix, figure, v);
 }
 
 /* One case judged against a target: in time (at <= due) or late; nothing
@@ -324,13 +345,16 @@ reviews(item_list *l, const ch_org_clocks *oc, const ch_policy_promise *p, const
     if (review_due(oc, &p->review_first, rc->clock.received_ms, &due) != 0)
         return CH_EINVAL;
     for (size_t n = 0; n < 64; n++) {
+        int32_t day = ch_tz_local_day(oc->tz, due); /* a review counts when it falls due */
         if (n >= rc->nreviews) {
             if (rc->review_fired & (1ULL << n))
-                put(l, fig_names[CH_REPORT_REVIEWS_OVERDUE], 1);
+                put_on_day(l, day, fig_names[CH_REPORT_REVIEWS_OVERDUE], 1);
             return 0;
         }
         const ch_report_review *rv = &rc->reviews[n];
-        judge(l, rv->at_ms, due, CH_REPORT_REVIEWS_IN_TIME, CH_REPORT_REVIEWS_LATE);
+        put_on_day(l, day,
+                   fig_names[rv->at_ms <= due ? CH_REPORT_REVIEWS_IN_TIME : CH_REPORT_REVIEWS_LATE],
+                   1);
         if (rv->lifted || !p->review_every.set)
             return 0;
         if (review_due(oc, &p->review_every, rv->at_ms, &due) != 0)
@@ -346,9 +370,9 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     const ch_case_state *st = &rc->clock;
     if (!rc->received_ms)
         return 0;
-    item_list l = {.out = out, .cap = cap};
     const char *channel = st->channel[0] ? st->channel : "unspecified";
     const char *type = st->case_type[0] ? st->case_type : "enquiry";
+    item_list l = {.out = out, .cap = cap, .channel = channel, .type = type};
     int32_t day = ch_tz_local_day(oc ? oc->tz : NULL, rc->received_ms);
     for (int g = 0; g < 3; g++) {
         char period[16];

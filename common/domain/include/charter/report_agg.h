@@ -77,7 +77,9 @@
  *     done in time when at or before that due instant, else late; a `lifted`
  *     review ends the cycle. The first review not recorded is overdue once
  *     its REVIEW_DUE or REVIEW_OVERDUE timer fired (sla-timer fires them at
- *     the due instant and the breach tier);
+ *     the due instant and the breach tier). Unlike every other figure, a
+ *     review is counted in the periods of the day it falls due (a
+ *     restriction decided in 2025 has its reviews in 2026, 2027, ...);
  *   - satisfaction: the latest answer per case; "satisfied" is a score of at
  *     least 80% of the maximum (4 or 5 out of 5);
  *   - communication support: one per `communication_support` event.
