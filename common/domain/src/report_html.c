@@ -578,14 +578,14 @@ publication_lines(ch_strbuf *s, const ch_report_promise_row *r)
 }
 
 char *
-ch_report_html_publication(const ch_report_view *v, const char *year)
+ch_report_html_publication(const ch_report_view *v, const char *period)
 {
     ch_strbuf s = CH_STRBUF_INIT;
     ch_strbuf_puts(&s, page_head);
     ch_strbuf_puts(&s, "<title>");
     put_html(&s, v->name);
     ch_strbuf_puts(&s, ": customer charter performance ");
-    put_html(&s, year);
+    put_html(&s, period);
     ch_strbuf_puts(&s,
                    "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:1rem;"
                    "color:#1d1d1b;line-height:1.4}\ntable{border-collapse:collapse;width:100%}\n"
@@ -594,13 +594,16 @@ ch_report_html_publication(const ch_report_view *v, const char *year)
                    "444}\n</style>\n</head>\n<body>\n<h1>");
     put_html(&s, v->name);
     ch_strbuf_puts(&s, ": how we kept our customer charter in ");
-    put_html(&s, year);
+    put_html(&s, period);
     ch_strbuf_printf(
         &s,
         "</h1>\n<p>We received %lld cases in %s. For each promise in our charter the "
         "table shows how many cases it was judged on, how many of them were dealt with "
-        "within the promise, and whether we met our target.</p>\n",
-        (long long)v->received, year);
+        "within the promise, and whether we met our target. Under each promise, its "
+        "further lines are each judged or counted on their own: within the original promise "
+        "(before any extension), the acknowledgement, how long replies took, and the "
+        "measures the charter promises.</p>\n",
+        (long long)v->received, period);
     ch_strbuf_puts(&s, "<table>\n<thead><tr><th scope=\"col\">Our promise</th><th scope=\"col\">"
                        "Target</th><th scope=\"col\">Number</th><th scope=\"col\">Within the "
                        "promise</th><th scope=\"col\">% within</th><th scope=\"col\">Result</th>"
