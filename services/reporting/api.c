@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/report_json.h"
 #include "charter/report_view.h"
 #include "charter/timeutil.h"
 #include "reporting.h"
@@ -91,23 +92,6 @@ figures_json(const ch_report_totals *t)
     return o;
 }
 
-/* A promise's line (report_view.h), as charterctl reads it back. */
-static json_t *
-promise_json(const ch_report_promise_row *row)
-{
-    double pct = ch_report_row_pct(row);
-    int met = ch_report_row_met(row);
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id", row->id, "promise",
-                     row->promise, "measure", ch_report_measure_name(row->measure), "received",
-                     (json_int_t)row->received, "in_time", (json_int_t)row->in_time, "late",
-                     (json_int_t)row->late, "number", (json_int_t)(row->in_time + row->late),
-                     "open_overdue", (json_int_t)row->overdue_now, "target_pct",
-                     row->measure == CH_REPORT_MEASURE_NONE ? json_null()
-                                                            : json_real(row->target_pct),
-                     "pct_within", pct < 0 ? json_null() : json_real(pct), "met",
-                     met < 0 ? json_null() : json_boolean(met));
-}
-
 /* The totals the filter selects, with the open cases overdue among them. */
 static json_t *
 totals_json(const report_req *q, const report_data *d, ch_report_totals *t)
@@ -164,11 +148,13 @@ by_type_json(const report_req *q, const report_data *d, const ch_org_clocks *oc,
     return by;
 }
 
-/* One line per promise of the charter, as the publication shows it. */
+/* One line per promise of the charter, as the publication shows it, and
+ * the organisation's own measures into *measures. */
 static json_t *
-promises_json(const report_req *q, const report_data *d, const ch_org_clocks *oc)
+promises_json(const report_req *q, const report_data *d, const ch_org_clocks *oc, json_t **measures)
 {
     json_t *promises = json_array();
+    *measures = NULL;
     if (!oc)
         return promises;
     const char **members = malloc((d->open.n ? d->open.n : 1) * sizeof(*members));
@@ -183,7 +169,8 @@ promises_json(const report_req *q, const report_data *d, const ch_org_clocks *oc
     if (members && ch_report_view_build(&oc->policy, &d->figures, &f, NULL, 0, members, nm,
                                         (double)q->r->cfg->target_pct, &v) == 0) {
         for (size_t k = 0; k < v.nrows; k++)
-            json_array_append_new(promises, promise_json(&v.rows[k]));
+            json_array_append_new(promises, ch_report_promise_to_json(&v.rows[k]));
+        *measures = ch_report_measures_to_json(&v);
         ch_report_view_free(&v);
     }
     free(members);
@@ -258,7 +245,8 @@ report_text(const report_req *q, const report_data *d)
     const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(q->r->rt), q->org);
     json_t *figures = totals_json(q, d, t);
     json_object_set_new(figures, "by_case_type", by_type_json(q, d, oc, t));
-    json_t *promises = promises_json(q, d, oc);
+    json_t *measures = NULL;
+    json_t *promises = promises_json(q, d, oc, &measures);
     json_t *periods = periods_json(q, d, t);
     json_t *body =
         json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "organisation", q->org, "counts",
@@ -266,6 +254,10 @@ report_text(const report_req *q, const report_data *d)
                   "periods", periods, "policy", oc != NULL, "promises", promises);
     if (body && oc)
         json_object_set_new(body, "name", json_string(oc->policy.name));
+    if (body && measures)
+        json_object_set_new(body, "measures", measures);
+    else
+        json_decref(measures);
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(body);
     free(t);

@@ -1,8 +1,9 @@
 /*
  * charter-reporting: counts what happened, per organisation, from the event
- * stream, and publishes the charter's figures three ways: GET /v1/report
- * (JSON, with one line per promise), the HTML dashboard at / and report
- * snapshots on charter.reports.v1.
+ * stream, and publishes the charter's figures four ways: GET /v1/report
+ * (JSON, with one line per promise), the HTML dashboard at /, report
+ * snapshots on charter.reports.v1, and each completed period's publication
+ * (GET /v1/publication, as the policy's reporting.publish says).
  *
  * Each record is counted once and moves its case's figures by the deltas
  * report_agg computes (counting.c), all in Redis (store.c), so a
@@ -45,6 +46,10 @@ static const ch_config_entry report_keys[] = {
                "the share of cases (percent) each timed promise is held to on the dashboard and "
                "in the annual publication",
                1, 100),
+    CH_CFG_INT(report_config, publish_delay_s, "report.publish_delay_s", "604800",
+               "how long after a period ends its publication is written for good (the policy's "
+               "reporting.publish), so replies and records of its last days are in",
+               0, 7776000),
 };
 
 static const ch_metric_def report_metrics[] = {
@@ -57,10 +62,13 @@ static const ch_metric_def report_metrics[] = {
                "report snapshots written to " CH_TOPIC_REPORTS),
     CH_COUNTER(reporting, m_snapshot_failures, "charter_report_snapshot_failures_total",
                "report snapshots not written (retried on a later tick)"),
+    CH_COUNTER(reporting, m_publications, "charter_report_publications_total",
+               "publications of completed periods written (reporting.publish)"),
 };
 
 static const ch_route routes[] = {
     {CH_HTTP_GET, "/v1/report", 0, report_get_report},
+    {CH_HTTP_GET, "/v1/publication", 0, report_get_publication},
     {CH_HTTP_GET, "/", 0, report_get_dashboard},
 };
 
@@ -97,6 +105,7 @@ report_fini(void *svc)
 {
     reporting *r = svc;
     report_snapshots_fini(r);
+    report_publish_fini(r);
     report_store_free(r->store);
 }
 

@@ -7,6 +7,7 @@
  *   api.c        GET /v1/report: JSON figures and one line per promise
  *   dashboard.c  GET /: the HTML dashboard
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
+ *   publication.c  GET /v1/publication; each completed period's publication
  *   store.c      every Redis key and script; the loaders the readers share
  *
  * The policies are the runtime's (policy_store.h): nothing keeps a pointer
@@ -33,6 +34,7 @@ typedef struct {
     int64_t case_ttl_s;
     int64_t snapshot_interval_s;
     int64_t target_pct;
+    int64_t publish_delay_s;
 } report_config;
 
 /* An organisation's period whose snapshot is due. */
@@ -47,6 +49,7 @@ typedef struct {
 } report_org_periods;
 
 typedef struct report_round report_round;
+typedef struct report_pub_round report_pub_round;
 typedef struct report_store report_store; /* store.h */
 
 typedef struct reporting {
@@ -54,12 +57,13 @@ typedef struct reporting {
     const report_config *cfg;
     report_store *store; /* every Redis key and script (store.h) */
     ch_metric *m_counted, *m_repeats, *m_conflicts;
-    ch_metric *m_snapshots, *m_snapshot_failures;
+    ch_metric *m_snapshots, *m_snapshot_failures, *m_publications;
     report_org_periods dirty;                   /* changed since their last snapshot */
     char known[CH_ORG_SET_MAX][REPORT_ORG_MAX]; /* organisations with figures, for the refresh */
     size_t nknown;
     int64_t last_refresh_ms;
-    report_round *round; /* the snapshots being written, or NULL */
+    report_round *round;         /* the snapshots being written, or NULL */
+    report_pub_round *pub_round; /* the publications being written, or NULL */
 } reporting;
 
 /* counting.c: a record from any of the three topics (ch_service.on_message). */
@@ -81,5 +85,12 @@ void report_mark_dirty(reporting *r, const char *org, const char *period);
 void report_tick(void *svc, int64_t now_ms);
 /* Frees what the snapshots hold (at fini). */
 void report_snapshots_fini(reporting *r);
+
+/* publication.c: GET /v1/publication?organisation=ID[&period=P][&format=] */
+void report_get_publication(void *svc, struct evhttp_request *req, const char *rest);
+/* The completed periods' publications not yet written are written (one
+ * round at a time; from report_tick's refresh). */
+void report_publish_tick(reporting *r, int64_t now_ms);
+void report_publish_fini(reporting *r);
 
 #endif

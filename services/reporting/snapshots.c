@@ -365,6 +365,7 @@ report_tick(void *svc, int64_t now_ms)
     if (now_ms - r->last_refresh_ms >= r->cfg->snapshot_interval_s * 1000) {
         r->last_refresh_ms = now_ms;
         refresh(r, now_ms);
+        report_publish_tick(r, now_ms);
     }
     if (!r->dirty.n)
         return;

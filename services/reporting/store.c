@@ -79,6 +79,7 @@ typedef struct {
         report_counted_fn counted;
         report_case_fn case_read;
         report_written_fn written;
+        report_names_fn names;
     } done;
     void *opaque;
 } store_call;
@@ -361,4 +362,76 @@ report_store_load(report_store *st, const char *org, unsigned what, int64_t now_
     if (rc != 0)
         free(l);
     return rc;
+}
+
+/* ---- publications ---- */
+
+static void
+pub_names(void *opaque, redisReply *reply)
+{
+    store_call c = call_take(opaque);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        c.done.names(c.opaque, CH_EAGAIN, NULL, 0);
+        return;
+    }
+    const char **names = malloc((reply->elements ? reply->elements : 1) * sizeof(*names));
+    if (!names) {
+        c.done.names(c.opaque, CH_ENOMEM, NULL, 0);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->str)
+            names[n++] = reply->element[i]->str;
+    c.done.names(c.opaque, 0, names, n);
+    free(names);
+}
+
+int
+report_store_pub_periods(report_store *st, const char *org, report_names_fn done, void *opaque)
+{
+    char key[KEY_MAX];
+    key_of(key, org, "publications", NULL);
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.names = done;
+    return call_sent(ch_redis_command(st->rt, pub_names, c, "HKEYS %s", key), c);
+}
+
+int
+report_store_pub_get(report_store *st, const char *org, const char *period, report_case_fn done,
+                     void *opaque)
+{
+    char key[KEY_MAX];
+    key_of(key, org, "publications", NULL);
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.case_read = done;
+    return call_sent(ch_redis_command(st->rt, case_read, c, "HGET %s %s", key, period), c);
+}
+
+static void
+pub_written(void *opaque, redisReply *reply)
+{
+    store_call c = call_take(opaque);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        c.done.written(c.opaque, CH_EAGAIN, reply && reply->str ? reply->str : "redis unavailable");
+    else
+        c.done.written(c.opaque, reply->integer ? 0 : CH_EEXIST, NULL);
+}
+
+int
+report_store_pub_put(report_store *st, const char *org, const char *period, const char *text,
+                     report_written_fn done, void *opaque)
+{
+    char key[KEY_MAX];
+    key_of(key, org, "publications", NULL);
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.written = done;
+    return call_sent(ch_redis_command(st->rt, pub_written, c, "HSETNX %s %s %s", key, period, text),
+                     c);
 }

@@ -13,7 +13,13 @@
  *   charter:report:{<org>}:figures          hash: figure field -> counter
  *                                           (report_keys.h, report_agg.h);
  *   charter:report:{<org>}:open             sorted set: open member -> the
- *                                           instant the case falls overdue.
+ *                                           instant the case falls overdue;
+ *   charter:report:{<org>}:publications     hash: period ("2025", "2026-Q1",
+ *                                           "2026-11") -> the publication of
+ *                                           that completed period, JSON as
+ *                                           GET /v1/publication answers it;
+ *                                           written once (HSETNX), never
+ *                                           changed.
  *
  * Counting a record is one script (the seen mark and the counts, atomically);
  * moving its case is another, a compare-and-set on the case's state that
@@ -121,5 +127,19 @@ enum { REPORT_LOAD_COUNTS = 1 };
 typedef void (*report_loaded_fn)(void *opaque, int rc, report_data *d);
 int report_store_load(report_store *st, const char *org, unsigned what, int64_t now_ms,
                       report_loaded_fn done, void *opaque);
+
+/* ---- publications (publication.c) ---- */
+
+/* The periods that have a publication. done gets rc 0 with the names
+ * (borrowed for the call), or CH_EAGAIN / CH_ENOMEM with none. */
+typedef void (*report_names_fn)(void *opaque, int rc, const char **names, size_t n);
+int report_store_pub_periods(report_store *st, const char *org, report_names_fn done, void *opaque);
+/* One period's publication: done as report_store_case_read (NULL: none). */
+int report_store_pub_get(report_store *st, const char *org, const char *period, report_case_fn done,
+                         void *opaque);
+/* Writes a period's publication unless it has one: done gets 0 (written),
+ * CH_EEXIST (it had one: left as it was) or CH_EAGAIN. */
+int report_store_pub_put(report_store *st, const char *org, const char *period, const char *text,
+                         report_written_fn done, void *opaque);
 
 #endif

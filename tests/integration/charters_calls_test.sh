@@ -78,7 +78,9 @@ pass "dashboard: CCC phone-calls 50.0%, 2 of 4 calls answered in time (was: no c
   fail "charterctl report --format csv failed"
 "$PY" - "$WORK/ccc-2026.csv" <<'EOF' || fail "the CSV publication is wrong: $(cat "$WORK/ccc-2026.csv")"
 import csv, sys
-rows = {r["promise_id"]: r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+rows = {}
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    rows.setdefault(r["promise_id"], r)  # a promise's first line is the one it is judged by
 p = rows["phone-calls"]
 assert p["promise"].startswith("Phone: answer within four rings (12 s at a ring every 3 s)"), p
 assert (p["number"], p["within_target"], p["pct_within"], p["result"]) == \

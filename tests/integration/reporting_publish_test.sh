@@ -195,7 +195,9 @@ CTL="$BUILD/tools/charterctl/charterctl"
   fail "charterctl report --format csv failed"
 "$PY" - "$WORK/derby-2026.csv" <<'EOF' || fail "the CSV publication is wrong: $(cat "$WORK/derby-2026.csv")"
 import csv, sys
-rows = {r["promise_id"]: r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+rows = {}
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    rows.setdefault(r["promise_id"], r)  # a promise's first line is the one it is judged by
 l = rows["letter-enquiry"]
 assert l["promise"].startswith("Letter: reply within 10 working days"), l
 assert (l["target_pct"], l["number"], l["within_target"], l["pct_within"], l["result"]) == \

@@ -257,13 +257,19 @@ test_seed001_email_in_time(void **state)
     expect(&w, "2026-11|email|enquiry|received", 1);
     expect(&w, "2026|email|enquiry|open", 1);
     expect(&w, "2026-11|email|enquiry|acknowledged_in_time", 0);
+    expect(&w, "2026-11|email|enquiry|not_acknowledged", 1);
+    /* the notice sent is counted, not judged: notification records the
+     * acknowledgement as an `acknowledged` event (by "automatic") */
     assert_true(outcome(&w, "c1", "2026-11-23T09:15:30Z",
                         CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT) > 0);
-    expect(&w, "2026-11|email|enquiry|acknowledged_in_time", 1);
     expect(&w, "2026-11|email|enquiry|notifications.sent", 1);
+    expect(&w, "2026-11|email|enquiry|acknowledged_in_time", 0);
     assert_int_equal(outcome(&w, "c1", "2026-11-23T09:15:30Z",
                              CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT),
                      0);
+    assert_true(simple(&w, "c1", ACK, "2026-11-23T09:15:30Z") > 0);
+    expect(&w, "2026-11|email|enquiry|acknowledged_in_time", 1);
+    expect(&w, "2026-11|email|enquiry|not_acknowledged", 0);
     assert_true(simple(&w, "c1", RESPONDED, "2026-12-04T15:00:00Z") > 0);
     assert_int_equal(simple(&w, "c1", RESPONDED, "2026-12-04T15:00:00Z"), 0);
     expect(&w, "2026-11|email|enquiry|open", 0);
@@ -670,6 +676,7 @@ play(world *w, int variant)
     if (variant == 0)
         outcome(w, "c1", "2026-11-23T09:15:30Z",
                 CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT);
+    simple(w, "c1", ACK, "2026-11-23T09:15:30Z");
     simple(w, "c1", RESPONDED, "2026-11-27T09:00:00Z");
     holding(w, "c2", "2026-12-01T09:00:00Z", "2026-12-18T17:00:00Z");
     if (variant == 0)

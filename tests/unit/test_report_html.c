@@ -303,18 +303,18 @@ test_publication(void **state)
     snprintf(v.rows[0].promise, sizeof(v.rows[0].promise), "Say \"hello\", then wait");
     char *csv = ch_report_csv_publication(&v);
     assert_non_null(csv);
-    assert_true(strncmp(csv,
-                        "promise_id,promise,target_pct,number,within_target,pct_within,result\r\n",
-                        70) == 0);
-    assert_non_null(
-        strstr(csv, "phone-calls,\"Say \"\"hello\"\", then wait\",,0,,,measured only\r\n"));
+    const char *header =
+        "promise_id,promise,line,target_pct,number,within_target,pct_within,result\r\n";
+    assert_true(strncmp(csv, header, strlen(header)) == 0);
+    assert_non_null(strstr(
+        csv, "phone-calls,\"Say \"\"hello\"\", then wait\",measured,,0,,,measured only\r\n"));
     assert_non_null(strstr(csv, "letter-enquiry,\"Letter: reply within 10 working days"));
-    assert_non_null(strstr(csv, ",100,3,2,66.7,not met\r\n"));
+    assert_non_null(strstr(csv, ",answered,100,3,2,66.7,not met\r\n"));
     assert_non_null(strstr(csv, "social-media,\"Social media message: measured, no time "
-                                "promised\",,2,,,measured only\r\n"));
+                                "promised\",measured,,2,,,measured only\r\n"));
     assert_non_null(strstr(csv, ",,2,,,measured only\r\n"));
     assert_non_null(strstr(csv, "foi-request,"));
-    assert_non_null(strstr(csv, ",100,0,0,,no cases\r\n"));
+    assert_non_null(strstr(csv, ",answered,100,0,0,,no cases\r\n"));
     free(csv);
     char *html = ch_report_html_publication(&v, "2026");
     assert_non_null(html);

@@ -1,15 +1,19 @@
 /*
- * `charterctl report`: the annual publication ("we will publish the results
- * each year") of one organisation's charter performance, as CSV or HTML.
+ * `charterctl report`: the publication ("we will publish the results each
+ * year") of one organisation's charter performance, as CSV or HTML.
  *
- *   charterctl report --organisation ID --year YYYY --format html|csv
+ *   charterctl report --organisation ID --format html|csv
+ *                     [--period YYYY | YYYY-Qn | YYYY-MM] [--year YYYY]
  *                     [--url http://127.0.0.1:8081] [--output FILE]
  *
- * The figures come from the reporting service's GET /v1/report at year
- * granularity, whose "promises" lines are already judged against the
- * policies reporting runs with; so this command needs no policy files and
- * publishes exactly what the dashboard and the API show. The table is
- * rendered by report_html, as the dashboard is.
+ * The figures come from the reporting service's GET /v1/publication: the
+ * publication it wrote when the period ended (frozen), or, for a period not
+ * written (the current year, say), the same figures as they stand now. With
+ * no period, the latest period the organisation publishes (its policy's
+ * reporting.publish: the last completed year, quarter or month). The lines
+ * are already judged against the policies reporting runs with, so this
+ * command needs no policy files and publishes exactly what the dashboard
+ * and the API show; report_json reads them and report_html renders them.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,6 +23,7 @@
 
 #include "charter/errors.h"
 #include "charter/report_html.h"
+#include "charter/report_json.h"
 #include "charter/report_view.h"
 #include "charter/strbuf.h"
 #include "charterctl.h"
@@ -28,13 +33,21 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out, "Usage: charterctl report --organisation ID --year YYYY --format html|csv\n"
-                 "                         [--url URL] [--output FILE]\n\n"
-                 "The charter's performance for a year, one line per promise: the promise in\n"
-                 "words, the target, the number of cases, how many were within the promise,\n"
-                 "the %% within and whether the target was met.\n"
-                 "  --url     the reporting service (default http://127.0.0.1:8081)\n"
-                 "  --output  write to FILE instead of standard output\n");
+    fprintf(out,
+            "Usage: charterctl report --organisation ID --format html|csv\n"
+            "                         [--period P | --year YYYY] [--url URL] [--output FILE]\n\n"
+            "The charter's performance for a period, one line per promise and its further\n"
+            "lines: the promise in words, the target, the number of cases, how many were\n"
+            "within the promise, the %% within and whether the target was met; then the\n"
+            "acknowledgement, the original promise, time to respond and the measures\n"
+            "the charter promises.\n"
+            "  --period  2025 (a year), 2026-Q1 (a quarter) or 2026-11 (a month); without\n"
+            "            it, the latest period the organisation publishes (its policy's\n"
+            "            reporting.publish, yearly if none): the publication reporting\n"
+            "            wrote when that period ended\n"
+            "  --year    the same as --period YYYY\n"
+            "  --url     the reporting service (default http://127.0.0.1:8081)\n"
+            "  --output  write to FILE instead of standard output\n");
 }
 
 /* The body goes into a ch_strbuf capped one byte over MAX_BODY: reaching
@@ -47,9 +60,10 @@ on_data(char *data, size_t size, size_t nmemb, void *opaque)
     return ch_strbuf_failed(b) || b->n > MAX_BODY ? 0 : size * nmemb;
 }
 
-/* The organisation's figures for the year, as JSON text; NULL after saying why. */
+/* The organisation's publication for the period ("" for the latest), as
+ * JSON text; NULL after saying why. */
 static char *
-fetch(const char *url, const char *org, const char *year)
+fetch(const char *url, const char *org, const char *period)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -69,8 +83,8 @@ fetch(const char *url, const char *org, const char *year)
         size_t ulen = strlen(url);
         if (url[ulen - 1] == '/') /* a trailing slash on --url is not doubled */
             ulen--;
-        snprintf(full, need, "%.*s/v1/report?organisation=%s&granularity=year&from=%s&to=%s",
-                 (int)ulen, url, eorg, year, year);
+        snprintf(full, need, "%.*s/v1/publication?organisation=%s%s%s", (int)ulen, url, eorg,
+                 period[0] ? "&period=" : "", period);
         curl_easy_setopt(c, CURLOPT_URL, full);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -100,31 +114,17 @@ fetch(const char *url, const char *org, const char *year)
     return text;
 }
 
-static void
-copy_str(char *dst, size_t dstsz, json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    snprintf(dst, dstsz, "%s", s ? s : "");
-}
-
-static int64_t
-get_int(json_t *o, const char *key)
-{
-    return (int64_t)json_integer_value(json_object_get(o, key));
-}
-
-/* The JSON answer as a view: 0, or 1 after saying why. */
+/* The JSON answer as a view: 0, or 1 after saying why. The period it
+ * covers into period (periodsz). */
 static int
-view_of(const char *text, const char *year, ch_report_view *v)
+view_of(const char *text, char *period, size_t periodsz, ch_report_view *v)
 {
     json_error_t je;
     json_t *root = json_loads(text, 0, &je);
     memset(v, 0, sizeof(*v));
-    json_t *promises = root ? json_object_get(root, "promises") : NULL;
-    if (!root || !json_is_array(promises)) {
-        fprintf(stderr, "charterctl report: the reporting service's answer is not a report%s%s\n",
-                root ? "" : ": ", root ? "" : je.text);
-        json_decref(root);
+    if (!root) {
+        fprintf(stderr, "charterctl report: the reporting service's answer is not JSON: %s\n",
+                je.text);
         return 1;
     }
     if (!json_is_true(json_object_get(root, "policy"))) {
@@ -135,50 +135,50 @@ view_of(const char *text, const char *year, ch_report_view *v)
         json_decref(root);
         return 1;
     }
-    copy_str(v->id, sizeof(v->id), root, "organisation");
-    copy_str(v->name, sizeof(v->name), root, "name");
-    snprintf(v->period, sizeof(v->period), "%s", year);
-    v->received = get_int(json_object_get(root, "figures"), "received");
-    v->overdue_now = get_int(json_object_get(root, "figures"), "open_overdue");
-    v->nrows = json_array_size(promises);
-    v->rows = calloc(v->nrows ? v->nrows : 1, sizeof(*v->rows));
-    if (!v->rows) {
-        fprintf(stderr, "charterctl report: out of memory\n");
-        json_decref(root);
+    const char *p = json_string_value(json_object_get(root, "period"));
+    if (p)
+        snprintf(period, periodsz, "%s", p);
+    if (!json_is_true(json_object_get(root, "final")))
+        fprintf(stderr,
+                "charterctl report: %s is not published yet (not ended, or ended less than "
+                "report.publish_delay_s ago): these are the figures as they stand now\n",
+                period);
+    char err[200];
+    int rc = ch_report_view_from_json(root, period, v, err, sizeof(err));
+    json_decref(root);
+    if (rc != 0) {
+        fprintf(stderr, "charterctl report: the reporting service's answer: %s\n", err);
         return 1;
     }
-    for (size_t i = 0; i < v->nrows; i++) {
-        json_t *o = json_array_get(promises, i);
-        ch_report_promise_row *r = &v->rows[i];
-        copy_str(r->id, sizeof(r->id), o, "id");
-        copy_str(r->promise, sizeof(r->promise), o, "promise");
-        const char *m = json_string_value(json_object_get(o, "measure"));
-        if (!m || ch_report_measure_parse(m, &r->measure) != 0) {
-            fprintf(stderr, "charterctl report: promise '%s' has an unknown measure '%s'\n", r->id,
-                    m ? m : "");
-            json_decref(root);
-            ch_report_view_free(v);
-            return 1;
-        }
-        r->received = get_int(o, "received");
-        r->in_time = get_int(o, "in_time");
-        r->late = get_int(o, "late");
-        r->overdue_now = get_int(o, "open_overdue");
-        r->target_pct = json_number_value(json_object_get(o, "target_pct"));
-    }
-    json_decref(root);
     return 0;
 }
 
 static int
 valid_year(const char *s)
 {
-    if (strlen(s) != 4)
+    if (strlen(s) < 4)
         return 0;
-    for (const char *c = s; *c; c++)
-        if (*c < '0' || *c > '9')
+    for (int i = 0; i < 4; i++)
+        if (s[i] < '0' || s[i] > '9')
             return 0;
     return atoi(s) >= 1995 && atoi(s) <= 2100;
+}
+
+/* "2025", "2026-Q1" or "2026-11". */
+static int
+valid_period(const char *s)
+{
+    size_t n = strlen(s);
+    if (!valid_year(s))
+        return 0;
+    if (n == 4)
+        return 1;
+    if (n != 7 || s[4] != '-')
+        return 0;
+    if (s[5] == 'Q')
+        return s[6] >= '1' && s[6] <= '4';
+    return s[5] >= '0' && s[5] <= '1' && s[6] >= '0' && s[6] <= '9' && atoi(s + 5) >= 1 &&
+           atoi(s + 5) <= 12;
 }
 
 /* An organisation id as the API takes it: no braces or colons, not empty. */
@@ -191,8 +191,8 @@ valid_org(const char *s)
 int
 ch_cmd_report(int argc, char **argv)
 {
-    const char *org = NULL, *year = NULL, *format = NULL, *url = "http://127.0.0.1:8081",
-               *output = NULL;
+    const char *org = NULL, *year = NULL, *period = NULL, *format = NULL,
+               *url = "http://127.0.0.1:8081", *output = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -201,6 +201,7 @@ ch_cmd_report(int argc, char **argv)
         }
         const char **slot = !strcmp(a, "--organisation") ? &org
                             : !strcmp(a, "--year")       ? &year
+                            : !strcmp(a, "--period")     ? &period
                             : !strcmp(a, "--format")     ? &format
                             : !strcmp(a, "--url")        ? &url
                             : !strcmp(a, "--output")     ? &output
@@ -221,11 +222,20 @@ ch_cmd_report(int argc, char **argv)
                         "e.g. derby-homes\n");
         return 2;
     }
-    if (!year || !valid_year(year)) {
+    if (year && (strlen(year) != 4 || !valid_year(year))) {
+        fprintf(stderr, "charterctl report: --year is a year such as 2026 (1995-2100), got '%s'\n",
+                year);
+        return 2;
+    }
+    if (period && !valid_period(period)) {
         fprintf(stderr,
-                "charterctl report: --year is required: a year such as 2026 "
-                "(1995-2100), got '%s'\n",
-                year ? year : "");
+                "charterctl report: --period is a year (2025), a quarter (2026-Q1) or a month "
+                "(2026-11), got '%s'\n",
+                period);
+        return 2;
+    }
+    if (year && period) {
+        fprintf(stderr, "charterctl report: give --year or --period, not both\n");
         return 2;
     }
     if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "html") != 0)) {
@@ -244,17 +254,19 @@ ch_cmd_report(int argc, char **argv)
         fprintf(stderr, "charterctl report: cannot start libcurl\n");
         return 1;
     }
-    char *text = fetch(url, org, year);
+    char label[16];
+    snprintf(label, sizeof(label), "%s", year ? year : period ? period : "");
+    char *text = fetch(url, org, label);
     curl_global_cleanup();
     if (!text)
         return 1;
     ch_report_view v;
-    int rc = view_of(text, year, &v);
+    int rc = view_of(text, label, sizeof(label), &v);
     free(text);
     if (rc != 0)
         return 1;
     char *out = !strcmp(format, "csv") ? ch_report_csv_publication(&v)
-                                       : ch_report_html_publication(&v, year);
+                                       : ch_report_html_publication(&v, label);
     ch_report_view_free(&v);
     if (!out) {
         fprintf(stderr, "charterctl report: out of memory\n");

@@ -39,6 +39,18 @@ static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
     "timers.wait_exceeded",
     "notifications.sent",
     "notifications.failed",
+    "not_acknowledged",
+    "calls_resolved_first_time",
+    "appointments",
+    "appointments_kept",
+    "appointments_missed",
+    "appointments_cancelled_by_organisation",
+    "appointments_cancelled_by_customer",
+    "appointments_rebooked",
+    "appointments_to_come",
+    "reviews_in_time",
+    "reviews_late",
+    "reviews_overdue",
 };
 
 static const char *const support_names[CH_REPORT_SUPPORT_COUNT] = {
@@ -110,17 +122,18 @@ typedef struct {
     ch_report_item *out;
     size_t cap, n;
     char prefix[3][CH_REPORT_KEY_MAX];
+    const char *channel, *type;
     int overflow;
 } item_list;
 
 static void
-put(item_list *l, const char *figure, int64_t v)
+put_keys(item_list *l, char (*prefix)[CH_REPORT_KEY_MAX], const char *figure, int64_t v)
 {
     if (v == 0)
         return;
     for (int g = 0; g < 3; g++) {
         char key[CH_REPORT_KEY_MAX];
-        snprintf(key, sizeof(key), "%s%s", l->prefix[g], figure);
+        snprintf(key, sizeof(key), "%s%s", prefix[g], figure);
         size_t i;
         for (i = 0; i < l->n; i++)
             if (strcmp(l->out[i].key, key) == 0)
@@ -136,6 +149,26 @@ put(item_list *l, const char *figure, int64_t v)
         memcpy(l->out[l->n].key, key, sizeof(key));
         l->out[l->n++].value = v;
     }
+}
+
+/* A figure of the case, in the periods of its receipt. */
+static void
+put(item_list *l, const char *figure, int64_t v)
+{
+    put_keys(l, l->prefix, figure, v);
+}
+
+/* A figure in the periods of local day `day` (same channel and type). */
+static void
+put_on_day(item_list *l, int32_t day, const char *figure, int64_t v)
+{
+    char prefix[3][CH_REPORT_KEY_MAX];
+    for (int g = 0; g < 3; g++) {
+        char period[16];
+        ch_report_period(day, (ch_report_granularity)g, period, sizeof(period));
+        ch_report_key_prefix(prefix[g], sizeof(prefix[g]), period, l->channel, l->type);
+    }
+    put_keys(l, prefix, figure, v);
 }
 
 /* One case judged against a target: in time (at <= due) or late; nothing
@@ -265,6 +298,71 @@ time_to_respond(const ch_org_clocks *oc, const ch_report_case *rc, const ch_poli
         *value = CH_REPORT_TTR_MAX;
 }
 
+/* Each appointment once, by its latest status (report_agg.h). */
+static void
+appointments(item_list *l, const ch_report_case *rc)
+{
+    for (size_t i = 0; i < rc->nappts; i++) {
+        const ch_report_appointment *a = &rc->appts[i];
+        ch_report_fig f;
+        switch (a->status) {
+        case CHARTER__V1__APPOINTMENT__STATUS__STATUS_KEPT:
+            f = CH_REPORT_APPOINTMENTS_KEPT;
+            break;
+        case CHARTER__V1__APPOINTMENT__STATUS__STATUS_MISSED:
+            f = CH_REPORT_APPOINTMENTS_MISSED;
+            break;
+        case CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED:
+            f = a->by_org ? CH_REPORT_APPOINTMENTS_CANCELLED_ORG
+                          : CH_REPORT_APPOINTMENTS_CANCELLED_CUSTOMER;
+            break;
+        default:
+            f = CH_REPORT_APPOINTMENTS_TO_COME;
+            break;
+        }
+        put(l, fig_names[CH_REPORT_APPOINTMENTS], 1);
+        put(l, fig_names[f], 1);
+        put(l, fig_names[CH_REPORT_APPOINTMENTS_REBOOKED], a->rebooked ? 1 : 0);
+    }
+}
+
+/* A review clock from start, as sla-timer runs it (calendar days and months
+ * rolled to a working day when the policy says). */
+static int
+review_due(const ch_org_clocks *oc, const ch_policy_clock *pc, int64_t start, int64_t *due)
+{
+    ch_clock c = pc->clock;
+    if (oc->policy.roll_calendar_days && (c.kind == CH_CLOCK_DAYS || c.kind == CH_CLOCK_MONTHS))
+        c.roll_forward = 1;
+    return ch_deadline_due(&oc->ctx, &c, start, NULL, 0, due);
+}
+
+/* Reviews done in time, late, and the first one overdue (report_agg.h). */
+static int
+reviews(item_list *l, const ch_org_clocks *oc, const ch_policy_promise *p, const ch_report_case *rc)
+{
+    int64_t due;
+    if (review_due(oc, &p->review_first, rc->clock.received_ms, &due) != 0)
+        return CH_EINVAL;
+    for (size_t n = 0; n < 64; n++) {
+        int32_t day = ch_tz_local_day(oc->tz, due); /* a review counts when it falls due */
+        if (n >= rc->nreviews) {
+            if (rc->review_fired & (1ULL << n))
+                put_on_day(l, day, fig_names[CH_REPORT_REVIEWS_OVERDUE], 1);
+            return 0;
+        }
+        const ch_report_review *rv = &rc->reviews[n];
+        put_on_day(l, day,
+                   fig_names[rv->at_ms <= due ? CH_REPORT_REVIEWS_IN_TIME : CH_REPORT_REVIEWS_LATE],
+                   1);
+        if (rv->lifted || !p->review_every.set)
+            return 0;
+        if (review_due(oc, &p->review_every, rv->at_ms, &due) != 0)
+            return CH_EINVAL;
+    }
+    return 0;
+}
+
 int
 ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_item *out,
                   size_t cap)
@@ -272,9 +370,9 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     const ch_case_state *st = &rc->clock;
     if (!rc->received_ms)
         return 0;
-    item_list l = {.out = out, .cap = cap};
     const char *channel = st->channel[0] ? st->channel : "unspecified";
     const char *type = st->case_type[0] ? st->case_type : "enquiry";
+    item_list l = {.out = out, .cap = cap, .channel = channel, .type = type};
     int32_t day = ch_tz_local_day(oc ? oc->tz : NULL, rc->received_ms);
     for (int g = 0; g < 3; g++) {
         char period[16];
@@ -298,12 +396,14 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE, &ack_due,
                       NULL) != 0)
             return CH_EINVAL;
-        int64_t acked = earliest(earliest(st->acknowledged_ms, rc->ack_sent_ms), rc->responded_ms);
+        int64_t acked = earliest(rc->acked_ms, rc->responded_ms);
         int64_t limit = ack_due;
         if (p->ack == CH_POLICY_ACK_AUTOMATIC && limit)
             limit += CH_REPORT_AUTO_ACK_GRACE_MS;
         if (acked)
             judge(&l, acked, limit, CH_REPORT_ACK_IN_TIME, CH_REPORT_ACK_LATE);
+        else
+            put(&l, fig_names[CH_REPORT_NOT_ACKNOWLEDGED], 1);
     }
 
     /* response */
@@ -339,6 +439,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
             int ok = call_in_time(p, rc);
             put(&l, fig_names[ok ? CH_REPORT_CALLS_IN_TIME : CH_REPORT_CALLS_LATE], 1);
         }
+        put(&l, fig_names[CH_REPORT_CALLS_RESOLVED_FIRST_TIME], rc->call_resolved ? 1 : 0);
     } else if (rc->call_status == CHARTER__V1__CALL__STATUS__STATUS_ABANDONED) {
         put(&l, fig_names[CH_REPORT_CALLS_ABANDONED], 1);
     }
@@ -368,6 +469,10 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         snprintf(name, sizeof(name), "support.%s", support_names[k]);
         put(&l, name, rc->support[k]);
     }
+
+    appointments(&l, rc);
+    if (p && p->review_first.set && reviews(&l, oc, p, rc) != 0)
+        return CH_EINVAL;
 
     put(&l, fig_names[CH_REPORT_TIMERS_ACK_DUE], rc->flags & CH_REPORT_FIRED_ACK_DUE ? 1 : 0);
     put(&l, fig_names[CH_REPORT_TIMERS_BREACH], rc->flags & CH_REPORT_FIRED_BREACH ? 1 : 0);
@@ -481,6 +586,54 @@ count_support(ch_report_case *rc, const Charter__V1__CaseEvent *ev)
     rc->support[support_kind(ev->communication_support->kind)]++;
 }
 
+/* The appointment's latest status by event time; at equal times the later
+ * status in the enum, so the order records arrive in does not matter. */
+static void
+note_appointment(ch_report_case *rc, const Charter__V1__Appointment *a, int64_t at)
+{
+    uint64_t id = fnv1a(a->appointment_id ? a->appointment_id : "", 14695981039346656037ULL);
+    size_t i = 0;
+    while (i < rc->nappts && rc->appts[i].id != id)
+        i++;
+    if (i == rc->nappts) {
+        if (rc->nappts == CH_REPORT_MAX_APPOINTMENTS)
+            return;
+        memset(&rc->appts[i], 0, sizeof(rc->appts[i]));
+        rc->appts[i].id = id;
+        rc->nappts++;
+    }
+    ch_report_appointment *ap = &rc->appts[i];
+    if (a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_REBOOKED)
+        ap->rebooked = 1;
+    if (at > ap->at_ms || (at == ap->at_ms && (int32_t)a->status > ap->status)) {
+        ap->at_ms = at;
+        ap->status = (int32_t)a->status;
+        ap->by_org = a->status == CHARTER__V1__APPOINTMENT__STATUS__STATUS_CANCELLED &&
+                     a->cancelled_by && strcmp(a->cancelled_by, "organisation") == 0;
+    }
+}
+
+/* A review at `at`, kept in time order; a second record at the same instant
+ * is the same review (lifted wins). */
+static void
+note_review(ch_report_case *rc, int64_t at, int lifted)
+{
+    size_t i = 0;
+    while (i < rc->nreviews && rc->reviews[i].at_ms < at)
+        i++;
+    if (i < rc->nreviews && rc->reviews[i].at_ms == at) {
+        rc->reviews[i].lifted |= lifted;
+        return;
+    }
+    if (rc->nreviews == CH_REPORT_MAX_REVIEWS)
+        return;
+    memmove(&rc->reviews[i + 1], &rc->reviews[i], (rc->nreviews - i) * sizeof(rc->reviews[0]));
+    memset(&rc->reviews[i], 0, sizeof(rc->reviews[i]));
+    rc->reviews[i].at_ms = at;
+    rc->reviews[i].lifted = lifted;
+    rc->nreviews++;
+}
+
 int
 ch_report_on_case_event(const ch_org_clocks *oc, ch_report_case *rc,
                         const Charter__V1__CaseEvent *ev, ch_report_item *delta, size_t cap)
@@ -512,9 +665,23 @@ ch_report_on_case_event(const ch_org_clocks *oc, ch_report_case *rc,
             next.call_status = (int)c->status;
             next.call_wait_s = c->wait_seconds;
             next.call_rings = c->rings;
+            next.call_resolved = c->resolved_first_time ? 1 : 0;
         }
         break;
     }
+    case CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED:
+        next.acked_ms = earliest(next.acked_ms, at);
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_APPOINTMENT:
+        note_appointment(&next, ev->appointment, at);
+        break;
+    case CHARTER__V1__CASE_EVENT__EVENT_REVIEWED:
+        if (ev->reviewed->outcome != CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_KEPT &&
+            ev->reviewed->outcome != CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_LIFTED)
+            return CH_EINVAL;
+        note_review(&next, at,
+                    ev->reviewed->outcome == CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_LIFTED);
+        break;
     case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
         count_support(&next, ev);
         break;
@@ -547,6 +714,12 @@ ch_report_on_timer(const ch_org_clocks *oc, ch_report_case *rc, const Charter__V
         next.flags |= CH_REPORT_FIRED_BREACH;
     else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED)
         next.flags |= CH_REPORT_FIRED_WAIT_EXCEEDED;
+    else if ((t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE ||
+              t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_OVERDUE)) {
+        uint32_t cycle = t->review ? t->review : t->tier; /* sla-timer numbered by tier first */
+        if (cycle >= 1 && cycle <= 64)
+            next.review_fired |= 1ULL << (cycle - 1);
+    }
     return step(oc, rc, &next, delta, cap);
 }
 
@@ -638,6 +811,84 @@ ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, const ch
 
 /* ---- JSON ---- */
 
+/* The fields added for the measures with no clock (report_agg.h), written
+ * only when set so a case without them stores as it always has. */
+static int
+pack_measures(json_t *o, const ch_report_case *rc)
+{
+    int rc_ = 0;
+    if (rc->acked_ms)
+        rc_ |= json_object_set_new(o, "acked_ms", json_integer((json_int_t)rc->acked_ms));
+    if (rc->call_resolved)
+        rc_ |= json_object_set_new(o, "call_resolved", json_true());
+    if (rc->nappts) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < rc->nappts; i++) {
+            const ch_report_appointment *ap = &rc->appts[i];
+            json_array_append_new(a, json_pack("[I,I,i,i,i]", (json_int_t)ap->id,
+                                               (json_int_t)ap->at_ms, (int)ap->status,
+                                               (int)ap->by_org, (int)ap->rebooked));
+        }
+        rc_ |= json_object_set_new(o, "appts", a);
+    }
+    if (rc->nreviews) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < rc->nreviews; i++)
+            json_array_append_new(a, json_pack("[I,i]", (json_int_t)rc->reviews[i].at_ms,
+                                               (int)rc->reviews[i].lifted));
+        rc_ |= json_object_set_new(o, "reviews", a);
+    }
+    if (rc->review_fired)
+        rc_ |= json_object_set_new(o, "review_fired", json_integer((json_int_t)rc->review_fired));
+    return rc_ ? CH_ENOMEM : 0;
+}
+
+/* The fields pack_measures writes, each optional: 0 or CH_EINVAL. */
+static int
+unpack_measures(json_t *o, ch_report_case *rc)
+{
+    json_t *v = json_object_get(o, "acked_ms");
+    if (v && !json_is_integer(v))
+        return CH_EINVAL;
+    rc->acked_ms = v ? json_integer_value(v) : 0;
+    rc->call_resolved = json_is_true(json_object_get(o, "call_resolved"));
+    json_t *a = json_object_get(o, "appts"), *e;
+    size_t i;
+    if (a && !json_is_array(a))
+        return CH_EINVAL;
+    json_array_foreach(a, i, e)
+    {
+        json_int_t id, at;
+        int status, by_org, rebooked;
+        if (rc->nappts == CH_REPORT_MAX_APPOINTMENTS ||
+            json_unpack(e, "[I,I,i,i,i]", &id, &at, &status, &by_org, &rebooked) != 0)
+            return CH_EINVAL;
+        ch_report_appointment *ap = &rc->appts[rc->nappts++];
+        ap->id = (uint64_t)id;
+        ap->at_ms = at;
+        ap->status = status;
+        ap->by_org = by_org;
+        ap->rebooked = rebooked;
+    }
+    a = json_object_get(o, "reviews");
+    if (a && !json_is_array(a))
+        return CH_EINVAL;
+    json_array_foreach(a, i, e)
+    {
+        json_int_t at;
+        int lifted;
+        if (rc->nreviews == CH_REPORT_MAX_REVIEWS || json_unpack(e, "[I,i]", &at, &lifted) != 0)
+            return CH_EINVAL;
+        rc->reviews[rc->nreviews].at_ms = at;
+        rc->reviews[rc->nreviews++].lifted = lifted;
+    }
+    v = json_object_get(o, "review_fired");
+    if (v && !json_is_integer(v))
+        return CH_EINVAL;
+    rc->review_fired = v ? (uint64_t)json_integer_value(v) : 0;
+    return 0;
+}
+
 char *
 ch_report_case_to_json(const ch_report_case *rc)
 {
@@ -658,6 +909,10 @@ ch_report_case_to_json(const ch_report_case *rc)
         (json_int_t)rc->call_rings, "sat_ms", (json_int_t)rc->satisfaction_ms, "sat_score",
         (json_int_t)rc->satisfaction_score, "sat_max", (json_int_t)rc->satisfaction_max, "support",
         support, "counted", counted, "flags", (json_int_t)rc->flags);
+    if (o && pack_measures(o, rc) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return ch__json_text(o);
 }
 
@@ -710,6 +965,11 @@ ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc)
     {
         if (rc->ncounted < CH_REPORT_MAX_COUNTED)
             rc->counted[rc->ncounted++] = (uint64_t)json_integer_value(v);
+    }
+    if (unpack_measures(o, rc) != 0) {
+        json_decref(o);
+        memset(rc, 0, sizeof(*rc));
+        return CH_EINVAL;
     }
     json_decref(o);
     return 0;

@@ -115,6 +115,195 @@ row_number(const ch_report_promise_row *r)
     return r->measure == CH_REPORT_MEASURE_NONE ? r->received : r->in_time + r->late;
 }
 
+/* ---- the lines beside a promise's main one (report_view.h) ---- */
+
+/* "British Sign Language interpreters", ...: what each support count is */
+static const char *
+support_title(ch_report_support k)
+{
+    switch (k) {
+    case CH_REPORT_SUPPORT_PHONE_INTERPRETING:
+        return "phone interpreting calls";
+    case CH_REPORT_SUPPORT_FACE_TO_FACE_INTERPRETING:
+        return "face-to-face interpreting sessions";
+    case CH_REPORT_SUPPORT_BSL:
+        return "British Sign Language interpreting";
+    case CH_REPORT_SUPPORT_AUDIO:
+        return "audio conversions";
+    case CH_REPORT_SUPPORT_LARGE_PRINT:
+        return "large print translations";
+    case CH_REPORT_SUPPORT_BRAILLE:
+        return "braille translations";
+    default:
+        return "other support";
+    }
+}
+
+/* "working days", "days", ... for a time to respond */
+static const char *
+unit_words(ch_report_unit u)
+{
+    static const char *const words[] = {"working days", "days", "hours", "minutes", "seconds"};
+    return (size_t)u < sizeof(words) / sizeof(words[0]) ? words[u] : "";
+}
+
+static const char *
+met_class(int met)
+{
+    return met == 1 ? "met" : met == 0 ? "notmet" : "none";
+}
+
+static const char *
+met_words(int met)
+{
+    return met == 1 ? "met" : met == 0 ? "not met" : "no cases";
+}
+
+/* One published line: what it is, its target, number, within, % and result,
+ * as the publication's columns and the dashboard's words use them. */
+typedef struct {
+    const char *line; /* CSV `line` and HTML data-line */
+    char words[256];  /* the line in plain English */
+    int judged;       /* 1: in time / late against the target; 0: a share or a count */
+    int share;        /* with within and pct */
+    int64_t number, within;
+    double pct;      /* -1: none */
+    int met;         /* judged lines */
+    char result[32]; /* CSV result for lines not judged */
+    char shown[32];  /* the same in words, for the HTML publication */
+} pub_line;
+
+/* The lines beside the main one, at most 16, into out. */
+static size_t
+row_lines(const ch_report_promise_row *r, pub_line *out)
+{
+    size_t n = 0;
+    pub_line *l;
+#define NEXT() (l = &out[n++], memset(l, 0, sizeof(*l)), l->pct = -1)
+    if (r->lines & CH_REPORT_LINE_ORIGINAL) {
+        NEXT();
+        l->line = "answered_original";
+        snprintf(l->words, sizeof(l->words), "Within the original promise, before any extension");
+        l->judged = 1;
+        l->number = r->in_time_original + r->late_original;
+        l->within = r->in_time_original;
+        l->pct = ch_report_pct_within(r->in_time_original, r->late_original);
+        l->met = ch_report_line_met(r, r->in_time_original, r->late_original);
+    }
+    if (r->lines & CH_REPORT_LINE_ACK) {
+        NEXT();
+        l->line = "acknowledged";
+        snprintf(l->words, sizeof(l->words), "Acknowledgement (%s)", r->ack);
+        l->judged = 1;
+        l->number = r->ack_in_time + r->ack_late;
+        l->within = r->ack_in_time;
+        l->pct = ch_report_pct_within(r->ack_in_time, r->ack_late);
+        l->met = ch_report_line_met(r, r->ack_in_time, r->ack_late);
+        NEXT();
+        l->line = "not_acknowledged";
+        snprintf(l->words, sizeof(l->words), "Not acknowledged yet");
+        l->number = r->ack_not_yet;
+        snprintf(l->result, sizeof(l->result), "counted");
+    }
+    if ((r->lines & CH_REPORT_LINE_TTR) && r->ttr_responses) {
+        NEXT();
+        l->line = "time_to_respond_median";
+        snprintf(l->words, sizeof(l->words), "Time to respond, median (%s)",
+                 unit_words(r->ttr_unit));
+        l->number = r->ttr_median;
+        snprintf(l->result, sizeof(l->result), "%s", ch_report_unit_name(r->ttr_unit));
+        snprintf(l->shown, sizeof(l->shown), "%s", unit_words(r->ttr_unit));
+        NEXT();
+        l->line = "time_to_respond_p90";
+        snprintf(l->words, sizeof(l->words), "Time to respond, 90th percentile (%s)",
+                 unit_words(r->ttr_unit));
+        l->number = r->ttr_p90;
+        snprintf(l->result, sizeof(l->result), "%s", ch_report_unit_name(r->ttr_unit));
+        snprintf(l->shown, sizeof(l->shown), "%s", unit_words(r->ttr_unit));
+    }
+    if (r->lines & CH_REPORT_LINE_FCR) {
+        NEXT();
+        l->line = "first_contact_resolution";
+        snprintf(l->words, sizeof(l->words), "Resolved at the first contact (of calls answered)");
+        l->share = 1;
+        l->number = r->calls_answered;
+        l->within = r->resolved_first_time;
+        l->pct = ch_report_pct_within(r->resolved_first_time,
+                                      r->calls_answered - r->resolved_first_time);
+        snprintf(l->result, sizeof(l->result), "measured");
+    }
+    if (r->lines & CH_REPORT_LINE_APPOINTMENTS) {
+        NEXT();
+        l->line = "appointments_kept";
+        snprintf(l->words, sizeof(l->words),
+                 "Appointments kept (of those kept, missed or cancelled by us)");
+        l->share = 1;
+        l->number = r->appts_kept + r->appts_missed + r->appts_cancelled_org;
+        l->within = r->appts_kept;
+        l->pct = ch_report_appts_kept_pct(r);
+        snprintf(l->result, sizeof(l->result), "measured");
+        const struct {
+            const char *line, *words;
+            int64_t v;
+        } counts[] = {
+            {"appointments_missed", "Appointments missed", r->appts_missed},
+            {"appointments_cancelled_by_organisation", "Appointments cancelled by us",
+             r->appts_cancelled_org},
+            {"appointments_cancelled_by_customer", "Appointments cancelled by the customer",
+             r->appts_cancelled_customer},
+            {"appointments_rebooked", "Appointments rebooked", r->appts_rebooked},
+            {"appointments_to_come", "Appointments still to come", r->appts_to_come},
+        };
+        for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+            NEXT();
+            l->line = counts[i].line;
+            snprintf(l->words, sizeof(l->words), "%s", counts[i].words);
+            l->number = counts[i].v;
+            snprintf(l->result, sizeof(l->result), "counted");
+        }
+    }
+    if (r->lines & CH_REPORT_LINE_SUPPORT) {
+        NEXT();
+        l->line = "communication_support";
+        snprintf(l->words, sizeof(l->words), "Communication support given");
+        l->number = r->support;
+        snprintf(l->result, sizeof(l->result), "counted");
+    }
+    if (r->lines & CH_REPORT_LINE_SATISFACTION) {
+        NEXT();
+        l->line = "satisfaction";
+        snprintf(l->words, sizeof(l->words), "Satisfied (a score of at least 80%% of the maximum)");
+        l->share = 1;
+        l->number = r->satisfaction.responses;
+        l->within = r->satisfaction.satisfied;
+        l->pct = ch_report_satisfied_pct(&r->satisfaction);
+        snprintf(l->result, sizeof(l->result), "measured");
+    }
+    if (r->lines & CH_REPORT_LINE_REVIEWS) {
+        int64_t late = r->reviews_late + r->reviews_overdue;
+        NEXT();
+        l->line = "reviews";
+        snprintf(l->words, sizeof(l->words), "Reviews done by their due date (of reviews due)");
+        l->judged = 1;
+        l->number = r->reviews_in_time + late;
+        l->within = r->reviews_in_time;
+        l->pct = ch_report_pct_within(r->reviews_in_time, late);
+        l->met = ch_report_line_met(r, r->reviews_in_time, late);
+        NEXT();
+        l->line = "reviews_overdue";
+        snprintf(l->words, sizeof(l->words), "Reviews overdue, not yet done");
+        l->number = r->reviews_overdue;
+        snprintf(l->result, sizeof(l->result), "counted");
+    }
+#undef NEXT
+    for (size_t i = 0; i < n; i++)
+        if (!out[i].shown[0])
+            memcpy(out[i].shown, out[i].result, sizeof(out[i].shown));
+    return n;
+}
+
+#define MAX_LINES 16
+
 /* ---- the dashboard ---- */
 
 static const char page_head[] =
@@ -135,6 +324,8 @@ static const char page_style[] =
     ".pct{font-size:1.6rem;font-weight:700}.pct small{font-size:.8rem;font-weight:400;color:#555}\n"
     ".met{color:#00703c}.notmet{color:#b10e1e}.none{color:#666}\n"
     ".detail{color:#444;font-size:.85rem}.overdue{color:#b10e1e;font-weight:600}\n"
+    ".lines{grid-column:1/-1;font-size:.85rem;color:#444}.lines p{margin:.1rem 0}\n"
+    ".measures{margin:0 0 .5rem;color:#444;font-size:.9rem}\n"
     "svg{display:block;width:100%;max-width:16rem;height:2.5rem}\n"
     "@media (min-width:48rem){.promise{grid-template-columns:3fr 1fr 1fr 16rem}"
     ".words{grid-column:auto}}\n"
@@ -188,6 +379,81 @@ trend_svg(ch_strbuf *s, const ch_report_promise_row *r)
     ch_strbuf_puts(s, "</svg>");
 }
 
+/* The promise's lines beside its main one, each with data-line,
+ * data-number and data-within, its figure in a child data-figure named as
+ * the line. */
+static void
+dashboard_lines(ch_strbuf *s, const ch_report_promise_row *r)
+{
+    pub_line lines[MAX_LINES];
+    size_t n = row_lines(r, lines);
+    if (!n)
+        return;
+    ch_strbuf_puts(s, "<div class=\"lines\">\n");
+    for (size_t i = 0; i < n; i++) {
+        const pub_line *l = &lines[i];
+        ch_strbuf_printf(s, "<p data-line=\"%s\" data-number=\"%lld\"", l->line,
+                         (long long)l->number);
+        if (l->judged || l->share)
+            ch_strbuf_printf(s, " data-within=\"%lld\"", (long long)l->within);
+        ch_strbuf_puts(s, ">");
+        put_html(s, l->words);
+        ch_strbuf_puts(s, ": ");
+        if (l->judged || l->share) {
+            char pct[16];
+            fmt_pct(l->pct, pct, sizeof(pct));
+            ch_strbuf_printf(s, "<b class=\"%s\" data-figure=\"%s\">%s</b> (%lld of %lld)",
+                             l->judged ? met_class(l->met) : "", l->line, pct, (long long)l->within,
+                             (long long)l->number);
+            if (l->judged && l->met >= 0)
+                ch_strbuf_printf(s, " %s", met_words(l->met));
+        } else {
+            ch_strbuf_printf(s, "<b data-figure=\"%s\">%lld</b>", l->line, (long long)l->number);
+        }
+        ch_strbuf_puts(s, "</p>\n");
+    }
+    ch_strbuf_puts(s, "</div>\n");
+}
+
+/* The organisation's own measures: each communication-support count the
+ * policy lists, and satisfaction when anyone answered. */
+static void
+org_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
+{
+    if (v->support_listed) {
+        ch_strbuf_puts(s, dashboard ? "<p class=\"measures\" data-measures=\"support\">"
+                                    : "<h2>Communication support</h2>\n<p data-measures="
+                                      "\"support\">");
+        ch_strbuf_puts(s, "Communication support given: ");
+        const char *sep = "";
+        for (unsigned bit = 1; bit && bit <= v->support_listed; bit <<= 1) {
+            if (!(v->support_listed & bit))
+                continue;
+            ch_report_support k = ch_report_support_of_policy(bit);
+            ch_strbuf_printf(s, "%s<b data-support=\"%s\" data-figure=\"support.%s\">%lld</b> %s",
+                             sep, ch_report_support_name(k), ch_report_support_name(k),
+                             (long long)v->support[k], support_title(k));
+            sep = "; ";
+        }
+        ch_strbuf_puts(s, "</p>\n");
+    }
+    const ch_report_satisfaction *sat = &v->satisfaction;
+    if (sat->responses) {
+        char pct[16];
+        fmt_pct(ch_report_satisfied_pct(sat), pct, sizeof(pct));
+        ch_strbuf_printf(s,
+                         "%s<p class=\"measures\" data-measures=\"satisfaction\" "
+                         "data-responses=\"%lld\" data-satisfied=\"%lld\">Customer "
+                         "satisfaction: <b data-figure=\"satisfied-pct\">%s</b> satisfied (%lld of "
+                         "%lld answers scored at least 80%% of the maximum); mean score %.1f%% of "
+                         "the maximum</p>\n",
+                         dashboard ? "" : "<h2>Customer satisfaction</h2>\n",
+                         (long long)sat->responses, (long long)sat->satisfied, pct,
+                         (long long)sat->satisfied, (long long)sat->responses,
+                         (double)sat->score_pct_sum / (double)sat->responses);
+    }
+}
+
 static void
 dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
 {
@@ -234,6 +500,7 @@ dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
                              (long long)r->overdue_now);
         ch_strbuf_puts(s, "</div>\n");
     }
+    dashboard_lines(s, r);
     trend_svg(s, r);
     ch_strbuf_puts(s, "</li>\n");
 }
@@ -249,7 +516,11 @@ ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *gene
     put_html(&s, generated);
     ch_strbuf_puts(&s, ". Each line is one promise of a charter: the share of cases within the "
                        "promise in the period, against the target, with the trend (each bar a "
-                       "period; the dashed line is the target).</p></header>\n<main>\n");
+                       "period; the dashed line is the target). Under it, each further line is "
+                       "judged or counted on its own: within the original promise (before any "
+                       "extension), the acknowledgement, time to respond (median and 90th "
+                       "percentile), and the measures the charter promises.</p></header>\n"
+                       "<main>\n");
     if (!n)
         ch_strbuf_puts(&s, "<p>No organisations: start reporting with report.policy_dir.</p>\n");
     for (size_t i = 0; i < n; i++) {
@@ -265,9 +536,11 @@ ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *gene
         ch_strbuf_printf(&s,
                          "</span>: <b data-figure=\"received\">%lld</b> received; "
                          "<b class=\"%s\" data-figure=\"overdue-now\">%lld</b> open and overdue "
-                         "now</p>\n<ul class=\"promises\">\n",
+                         "now</p>\n",
                          (long long)v->received, v->overdue_now ? "overdue" : "",
                          (long long)v->overdue_now);
+        org_measures(&s, v, 1);
+        ch_strbuf_puts(&s, "<ul class=\"promises\">\n");
         for (size_t k = 0; k < v->nrows; k++)
             dashboard_row(&s, &v->rows[k]);
         ch_strbuf_puts(&s, "</ul>\n</section>\n");
@@ -278,29 +551,59 @@ ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *gene
 
 /* ---- the annual publication ---- */
 
+/* The promise's further lines as rows of the same table. */
+static void
+publication_lines(ch_strbuf *s, const ch_report_promise_row *r)
+{
+    pub_line lines[MAX_LINES];
+    size_t n = row_lines(r, lines);
+    for (size_t i = 0; i < n; i++) {
+        const pub_line *l = &lines[i];
+        char pct[16], target[16];
+        fmt_pct(l->pct, pct, sizeof(pct));
+        fmt_target(l->judged ? r->line_target_pct : 0, target, sizeof(target));
+        ch_strbuf_puts(s, "<tr data-promise=\"");
+        put_html(s, r->id);
+        ch_strbuf_printf(s, "\" data-line=\"%s\"><td class=\"sub\">", l->line);
+        put_html(s, l->words);
+        ch_strbuf_printf(s, "</td><td class=\"n\">%s</td><td class=\"n\">%lld</td>", target,
+                         (long long)l->number);
+        if (l->judged || l->share)
+            ch_strbuf_printf(s, "<td class=\"n\">%lld</td><td class=\"n\">%s</td>",
+                             (long long)l->within, pct);
+        else
+            ch_strbuf_puts(s, "<td class=\"n\">-</td><td class=\"n\">-</td>");
+        ch_strbuf_printf(s, "<td>%s</td></tr>\n", l->judged ? met_words(l->met) : l->shown);
+    }
+}
+
 char *
-ch_report_html_publication(const ch_report_view *v, const char *year)
+ch_report_html_publication(const ch_report_view *v, const char *period)
 {
     ch_strbuf s = CH_STRBUF_INIT;
     ch_strbuf_puts(&s, page_head);
     ch_strbuf_puts(&s, "<title>");
     put_html(&s, v->name);
     ch_strbuf_puts(&s, ": customer charter performance ");
-    put_html(&s, year);
+    put_html(&s, period);
     ch_strbuf_puts(&s,
                    "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:1rem;"
                    "color:#1d1d1b;line-height:1.4}\ntable{border-collapse:collapse;width:100%}\n"
                    "th,td{border:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:top}\n"
-                   "td.n{text-align:right;white-space:nowrap}\n</style>\n</head>\n<body>\n<h1>");
+                   "td.n{text-align:right;white-space:nowrap}\ntd.sub{padding-left:1.5rem;color:#"
+                   "444}\n</style>\n</head>\n<body>\n<h1>");
     put_html(&s, v->name);
     ch_strbuf_puts(&s, ": how we kept our customer charter in ");
-    put_html(&s, year);
+    put_html(&s, period);
     ch_strbuf_printf(
         &s,
         "</h1>\n<p>We received %lld cases in %s. For each promise in our charter the "
         "table shows how many cases it was judged on, how many of them were dealt with "
-        "within the promise, and whether we met our target.</p>\n",
-        (long long)v->received, year);
+        "within the promise, and whether we met our target. Under each promise, its "
+        "further lines are each judged or counted on their own: within the original promise "
+        "(before any extension), the acknowledgement, how long replies took, and the "
+        "measures the charter promises.</p>\n",
+        (long long)v->received, period);
     ch_strbuf_puts(&s, "<table>\n<thead><tr><th scope=\"col\">Our promise</th><th scope=\"col\">"
                        "Target</th><th scope=\"col\">Number</th><th scope=\"col\">Within the "
                        "promise</th><th scope=\"col\">% within</th><th scope=\"col\">Result</th>"
@@ -322,21 +625,49 @@ ch_report_html_publication(const ch_report_view *v, const char *year)
             ch_strbuf_printf(&s, "<td class=\"n\">%lld</td><td class=\"n\">%s</td>",
                              (long long)r->in_time, pct);
         ch_strbuf_printf(&s, "<td>%s</td></tr>\n", result_text(r));
+        publication_lines(&s, r);
     }
-    ch_strbuf_puts(&s, "</tbody>\n</table>\n</body>\n</html>\n");
+    ch_strbuf_puts(&s, "</tbody>\n</table>\n");
+    org_measures(&s, v, 0);
+    ch_strbuf_puts(&s, "</body>\n</html>\n");
     return ch_strbuf_take(&s, NULL);
+}
+
+/* One CSV line of the publication. */
+static void
+csv_line(ch_strbuf *s, const char *id, const char *words, const pub_line *l, double target)
+{
+    put_csv(s, id);
+    ch_strbuf_puts(s, ",");
+    put_csv(s, words);
+    ch_strbuf_printf(s, ",%s,", l->line);
+    if (l->judged) {
+        char t[16];
+        fmt_target(target, t, sizeof(t));
+        t[strlen(t) - 1] = '\0'; /* the figure without '%' */
+        ch_strbuf_puts(s, t);
+    }
+    ch_strbuf_printf(s, ",%lld,", (long long)l->number);
+    if (l->judged || l->share)
+        ch_strbuf_printf(s, "%lld", (long long)l->within);
+    ch_strbuf_puts(s, ",");
+    if (l->pct >= 0)
+        ch_strbuf_printf(s, "%.1f", l->pct);
+    ch_strbuf_printf(s, ",%s\r\n", l->judged ? met_words(l->met) : l->result);
 }
 
 char *
 ch_report_csv_publication(const ch_report_view *v)
 {
     ch_strbuf s = CH_STRBUF_INIT;
-    ch_strbuf_puts(&s, "promise_id,promise,target_pct,number,within_target,pct_within,result\r\n");
+    ch_strbuf_puts(&s, "promise_id,promise,line,target_pct,number,within_target,pct_within,"
+                       "result\r\n");
     for (size_t i = 0; i < v->nrows; i++) {
         const ch_report_promise_row *r = &v->rows[i];
         put_csv(&s, r->id);
         ch_strbuf_puts(&s, ",");
         put_csv(&s, r->promise);
+        ch_strbuf_printf(&s, ",%s", ch_report_measure_name(r->measure));
         double pct = ch_report_row_pct(r);
         if (r->measure == CH_REPORT_MEASURE_NONE) {
             ch_strbuf_printf(&s, ",,%lld,,,", (long long)r->received);
@@ -352,6 +683,34 @@ ch_report_csv_publication(const ch_report_view *v)
         }
         ch_strbuf_puts(&s, result_text(r));
         ch_strbuf_puts(&s, "\r\n");
+        pub_line lines[MAX_LINES];
+        size_t n = row_lines(r, lines);
+        for (size_t k = 0; k < n; k++)
+            csv_line(&s, r->id, r->promise, &lines[k], r->line_target_pct);
+    }
+    /* the organisation's own measures */
+    for (unsigned bit = 1; bit && bit <= v->support_listed; bit <<= 1) {
+        if (!(v->support_listed & bit))
+            continue;
+        ch_report_support k = ch_report_support_of_policy(bit);
+        pub_line l = {.pct = -1};
+        char line[48], words[96];
+        snprintf(line, sizeof(line), "communication_support.%s", ch_report_support_name(k));
+        snprintf(words, sizeof(words), "Communication support: %s", support_title(k));
+        l.line = line;
+        l.number = v->support[k];
+        snprintf(l.result, sizeof(l.result), "counted");
+        csv_line(&s, "organisation", words, &l, 0);
+    }
+    if (v->satisfaction.responses) {
+        pub_line l = {.line = "satisfaction", .share = 1};
+        l.number = v->satisfaction.responses;
+        l.within = v->satisfaction.satisfied;
+        l.pct = ch_report_satisfied_pct(&v->satisfaction);
+        snprintf(l.result, sizeof(l.result), "measured");
+        csv_line(&s, "organisation",
+                 "Customer satisfaction: satisfied (a score of at least 80% of the maximum)", &l,
+                 0);
     }
     return ch_strbuf_take(&s, NULL);
 }

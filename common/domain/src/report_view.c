@@ -50,6 +50,51 @@ ch_report_promise_measure(const ch_policy_promise *pr)
     return CH_REPORT_MEASURE_NONE;
 }
 
+unsigned
+ch_report_promise_lines(const ch_policy_promise *pr)
+{
+    unsigned lines = 0;
+    ch_report_measure m = ch_report_promise_measure(pr);
+    if (m == CH_REPORT_MEASURE_ANSWERED && !pr->respond_measured_only)
+        lines |= CH_REPORT_LINE_ORIGINAL;
+    if (pr->ack != CH_POLICY_ACK_NONE && m != CH_REPORT_MEASURE_ACKNOWLEDGED)
+        lines |= CH_REPORT_LINE_ACK;
+    if (pr->respond.set || pr->respond_measured_only)
+        lines |= CH_REPORT_LINE_TTR;
+    if (pr->measures & CH_POLICY_MEASURE_FIRST_CONTACT_RESOLUTION)
+        lines |= CH_REPORT_LINE_FCR;
+    if (pr->measures & CH_POLICY_MEASURE_APPOINTMENTS_KEPT)
+        lines |= CH_REPORT_LINE_APPOINTMENTS;
+    if (pr->measures & CH_POLICY_MEASURE_COMMUNICATION_SUPPORT)
+        lines |= CH_REPORT_LINE_SUPPORT;
+    if (pr->measures & CH_POLICY_MEASURE_SATISFACTION)
+        lines |= CH_REPORT_LINE_SATISFACTION;
+    if (pr->review_first.set)
+        lines |= CH_REPORT_LINE_REVIEWS;
+    return lines;
+}
+
+ch_report_support
+ch_report_support_of_policy(unsigned policy_bit)
+{
+    switch (policy_bit) {
+    case CH_POLICY_SUPPORT_PHONE_INTERPRETING:
+        return CH_REPORT_SUPPORT_PHONE_INTERPRETING;
+    case CH_POLICY_SUPPORT_FACE_TO_FACE_INTERPRETING:
+        return CH_REPORT_SUPPORT_FACE_TO_FACE_INTERPRETING;
+    case CH_POLICY_SUPPORT_BSL:
+        return CH_REPORT_SUPPORT_BSL;
+    case CH_POLICY_SUPPORT_AUDIO:
+        return CH_REPORT_SUPPORT_AUDIO;
+    case CH_POLICY_SUPPORT_LARGE_PRINT:
+        return CH_REPORT_SUPPORT_LARGE_PRINT;
+    case CH_POLICY_SUPPORT_BRAILLE:
+        return CH_REPORT_SUPPORT_BRAILLE;
+    default:
+        return CH_REPORT_SUPPORT_OTHER;
+    }
+}
+
 /* the figures (in time, late) each measure is judged by */
 static const ch_report_fig judged_by[][2] = {
     [CH_REPORT_MEASURE_NONE] = {CH_REPORT_FIG_COUNT, CH_REPORT_FIG_COUNT},
@@ -147,6 +192,137 @@ fig_of(const char *name)
     return -1;
 }
 
+/* A figure for the organisation as a whole. */
+static void
+org_figure(ch_report_view *out, int fig, int64_t v)
+{
+    switch (fig) {
+    case CH_REPORT_RECEIVED:
+        out->received += v;
+        break;
+    case CH_REPORT_SATISFACTION_RESPONSES:
+        out->satisfaction.responses += v;
+        break;
+    case CH_REPORT_SATISFIED:
+        out->satisfaction.satisfied += v;
+        break;
+    case CH_REPORT_SATISFACTION_SCORE_PCT_SUM:
+        out->satisfaction.score_pct_sum += v;
+        break;
+    default:
+        break;
+    }
+}
+
+/* A fixed figure for a promise's lines beside its main one. */
+static void
+row_figure(ch_report_promise_row *r, int fig, int64_t v)
+{
+    switch (fig) {
+    case CH_REPORT_ANSWERED_IN_TIME_ORIGINAL:
+        r->in_time_original += v;
+        break;
+    case CH_REPORT_ANSWERED_LATE_ORIGINAL:
+        r->late_original += v;
+        break;
+    case CH_REPORT_ACK_IN_TIME:
+        r->ack_in_time += v;
+        break;
+    case CH_REPORT_ACK_LATE:
+        r->ack_late += v;
+        break;
+    case CH_REPORT_NOT_ACKNOWLEDGED:
+        r->ack_not_yet += v;
+        break;
+    case CH_REPORT_CALLS_ANSWERED:
+        r->calls_answered += v;
+        break;
+    case CH_REPORT_CALLS_RESOLVED_FIRST_TIME:
+        r->resolved_first_time += v;
+        break;
+    case CH_REPORT_APPOINTMENTS:
+        r->appointments += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_KEPT:
+        r->appts_kept += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_MISSED:
+        r->appts_missed += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_CANCELLED_ORG:
+        r->appts_cancelled_org += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_CANCELLED_CUSTOMER:
+        r->appts_cancelled_customer += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_REBOOKED:
+        r->appts_rebooked += v;
+        break;
+    case CH_REPORT_APPOINTMENTS_TO_COME:
+        r->appts_to_come += v;
+        break;
+    case CH_REPORT_SATISFACTION_RESPONSES:
+        r->satisfaction.responses += v;
+        break;
+    case CH_REPORT_SATISFIED:
+        r->satisfaction.satisfied += v;
+        break;
+    case CH_REPORT_SATISFACTION_SCORE_PCT_SUM:
+        r->satisfaction.score_pct_sum += v;
+        break;
+    case CH_REPORT_REVIEWS_IN_TIME:
+        r->reviews_in_time += v;
+        break;
+    case CH_REPORT_REVIEWS_LATE:
+        r->reviews_late += v;
+        break;
+    case CH_REPORT_REVIEWS_OVERDUE:
+        r->reviews_overdue += v;
+        break;
+    default:
+        break;
+    }
+}
+
+/* "support.<kind>" and "ttr.<unit>.<value>" counters of the period. */
+static void
+other_key(ch_report_view *out, const ch_policy *p, memo *mm, const ch_report_key *k, int64_t v,
+          int64_t *hist)
+{
+    int pi = promise_of(p, mm, k->channel, k->type);
+    if (strncmp(k->tail, "support.", 8) == 0) {
+        for (int s = 0; s < CH_REPORT_SUPPORT_COUNT; s++)
+            if (strcmp(k->tail + 8, ch_report_support_name((ch_report_support)s)) == 0)
+                out->support[s] += v;
+        if (pi >= 0)
+            out->rows[pi].support += v;
+        return;
+    }
+    if (strncmp(k->tail, "ttr.", 4) != 0 || pi < 0)
+        return;
+    const char *unit = k->tail + 4, *dot = strchr(unit, '.');
+    if (!dot)
+        return;
+    for (int u = 0; u < CH_REPORT_UNIT_COUNT; u++) {
+        const char *name = ch_report_unit_name((ch_report_unit)u);
+        if (strlen(name) != (size_t)(dot - unit) || strncmp(unit, name, (size_t)(dot - unit)) != 0)
+            continue;
+        long long value = atoll(dot + 1);
+        if (value < 0 || value > CH_REPORT_TTR_MAX)
+            return;
+        ch_report_promise_row *r = &out->rows[pi];
+        int64_t *h = hist + (size_t)pi * (CH_REPORT_TTR_MAX + 1);
+        int empty = 1;
+        for (size_t i = 0; i <= CH_REPORT_TTR_MAX && empty; i++)
+            empty = h[i] == 0;
+        if (empty)
+            r->ttr_unit = (ch_report_unit)u;
+        if (r->ttr_unit == (ch_report_unit)u) /* one clock, one unit per promise */
+            h[value] += v;
+        return;
+    }
+}
+
 int
 ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_report_filter *f,
                      const char (*trend)[CH_REPORT_PERIOD_MAX], size_t ntrend,
@@ -179,6 +355,24 @@ ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_repo
         r->ntrend = ntrend;
         for (size_t k = 0; k < ntrend; k++)
             snprintf(r->trend[k].period, sizeof(r->trend[k].period), "%s", trend[k]);
+        const ch_policy_promise *pr = &p->promises[i];
+        r->lines = ch_report_promise_lines(pr);
+        r->line_target_pct = target_pct;
+        if (pr->ack == CH_POLICY_ACK_AUTOMATIC) {
+            snprintf(r->ack, sizeof(r->ack), "acknowledged automatically on receipt");
+        } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
+            char clock[128];
+            ch_policy_describe_clock(&pr->acknowledge.clock, clock, sizeof(clock));
+            snprintf(r->ack, sizeof(r->ack), "acknowledged %s", clock);
+        }
+    }
+    out->support_listed = p->communication_support;
+    /* each row's time-to-respond histogram, in the unit its keys carry */
+    int64_t *hist =
+        p->npromises ? calloc(p->npromises * (CH_REPORT_TTR_MAX + 1), sizeof(*hist)) : NULL;
+    if (p->npromises && !hist) {
+        ch_report_view_free(out);
+        return CH_ENOMEM;
     }
 
     memo mm = {0};
@@ -190,14 +384,17 @@ ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_repo
         if ((f->channel && strcmp(f->channel, k.channel) != 0) ||
             (f->case_type && strcmp(f->case_type, k.type) != 0))
             continue;
-        int fig = fig_of(k.tail);
-        if (fig < 0)
-            continue;
         int64_t v = t->items[i].value;
         int in_range =
             !(f->from && strcmp(k.period, f->from) < 0) && !(f->to && strcmp(k.period, f->to) > 0);
-        if (in_range && fig == CH_REPORT_RECEIVED)
-            out->received += v;
+        int fig = fig_of(k.tail);
+        if (fig < 0) {
+            if (in_range)
+                other_key(out, p, &mm, &k, v, hist);
+            continue;
+        }
+        if (in_range)
+            org_figure(out, fig, v);
         int pi = promise_of(p, &mm, k.channel, k.type);
         if (pi < 0)
             continue;
@@ -210,6 +407,7 @@ ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_repo
                 r->in_time += v;
             else if (fig == (int)jb[1])
                 r->late += v;
+            row_figure(r, fig, v);
         }
         if (fig != (int)jb[0] && fig != (int)jb[1])
             continue;
@@ -231,6 +429,16 @@ ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_repo
             out->rows[pi].overdue_now++;
     }
     free(mm.m);
+    for (size_t i = 0; i < out->nrows; i++) {
+        ch_report_promise_row *r = &out->rows[i];
+        const int64_t *h = hist + i * (CH_REPORT_TTR_MAX + 1);
+        if (ch_report_percentile(h, CH_REPORT_TTR_MAX + 1, 50, &r->ttr_median) == 0) {
+            ch_report_percentile(h, CH_REPORT_TTR_MAX + 1, 90, &r->ttr_p90);
+            for (size_t k = 0; k <= CH_REPORT_TTR_MAX; k++)
+                r->ttr_responses += h[k];
+        }
+    }
+    free(hist);
     return 0;
 }
 
@@ -254,14 +462,40 @@ ch_report_row_pct(const ch_report_promise_row *r)
     return ch_report_pct_within(r->in_time, r->late);
 }
 
+/* 1 when pct (to the one decimal place published) reaches target, else 0;
+ * -1 when nothing was judged */
+static int
+met_at(double pct, double target)
+{
+    if (pct < 0)
+        return -1;
+    return (int64_t)(pct * 10 + 0.5) >= (int64_t)(target * 10 + 0.5);
+}
+
+int
+ch_report_line_met(const ch_report_promise_row *r, int64_t in_time, int64_t late)
+{
+    return met_at(ch_report_pct_within(in_time, late), r->line_target_pct);
+}
+
 int
 ch_report_row_met(const ch_report_promise_row *r)
 {
-    double pct = ch_report_row_pct(r);
-    if (r->measure == CH_REPORT_MEASURE_NONE || pct < 0)
+    if (r->measure == CH_REPORT_MEASURE_NONE)
         return -1;
-    /* compare at the one decimal place published */
-    return (int64_t)(pct * 10 + 0.5) >= (int64_t)(r->target_pct * 10 + 0.5);
+    return met_at(ch_report_row_pct(r), r->target_pct);
+}
+
+double
+ch_report_appts_kept_pct(const ch_report_promise_row *r)
+{
+    return ch_report_pct_within(r->appts_kept, r->appts_missed + r->appts_cancelled_org);
+}
+
+double
+ch_report_satisfied_pct(const ch_report_satisfaction *s)
+{
+    return s->responses > 0 ? 100.0 * (double)s->satisfied / (double)s->responses : -1;
 }
 
 /* ---- measures that need the policy ---- */

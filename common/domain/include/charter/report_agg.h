@@ -39,8 +39,13 @@
  * Targets come from ch_case_timers() on a view of the case as if still open:
  *   - acknowledgement due: the `acknowledgement_due` timer; an automatic
  *     acknowledgement is in time within CH_REPORT_AUTO_ACK_GRACE_MS of receipt;
- *     the acknowledgement is the earliest of the `acknowledged` event, an
- *     acknowledgement notification sent or delivered, and the response;
+ *     the acknowledgement is the earliest `acknowledged` event (by anyone:
+ *     staff, or "automatic" when notification sent it), or the response when
+ *     that comes first. Notification outcomes are counted
+ *     (notifications.sent / failed) but never judged: notification records
+ *     what it sent as an `acknowledged` event. A case of a promise with an
+ *     acknowledgement and none recorded yet is "not_acknowledged";
+ *     each acknowledgement is judged on its own clock, whatever the reply's;
  *   - answered in time / late: against the target in force (an agreed
  *     extension, the holding reply's new target, when there is one) and,
  *     kept beside it, against the original target (the same case without
@@ -53,6 +58,31 @@
  *     policy says), so "four rings" is a wait of up to 12 s.
  * "answered" is the first `responded` event; a case closed or escalated
  * without one is no longer open but is not answered.
+ *
+ * THE MEASURES WITH NO CLOCK
+ *
+ *   - first-contact resolution: an answered call (the latest final call
+ *     event) with resolved_first_time counts in calls_resolved_first_time
+ *     beside calls_answered;
+ *   - appointments, each by its appointment_id (CH_REPORT_MAX_APPOINTMENTS
+ *     per case), counted once by its latest status (by event time; at equal
+ *     times the later status in the enum): kept, missed, cancelled by the
+ *     organisation (cancelled_by "organisation"), cancelled by the customer
+ *     (any other cancellation), or still to come (booked or rebooked);
+ *     "appointments" is every appointment and "appointments_rebooked" the
+ *     ones ever rebooked;
+ *   - reviews (a promise with `review:`): review n is due at the promise's
+ *     `first` clock from receipt (n = 1) or its `then_every` clock from the
+ *     actual review n - 1; the n-th `reviewed` event by time is review n,
+ *     done in time when at or before that due instant, else late; a `lifted`
+ *     review ends the cycle. The first review not recorded is overdue once
+ *     its REVIEW_DUE or REVIEW_OVERDUE timer fired (sla-timer fires them at
+ *     the due instant and the breach tier). Unlike every other figure, a
+ *     review is counted in the periods of the day it falls due (a
+ *     restriction decided in 2025 has its reviews in 2026, 2027, ...);
+ *   - satisfaction: the latest answer per case; "satisfied" is a score of at
+ *     least 80% of the maximum (4 or 5 out of 5);
+ *   - communication support: one per `communication_support` event.
  *
  * TIME TO RESPOND, IN THE CLOCK'S OWN UNIT
  *
@@ -89,38 +119,52 @@
 #define CH_REPORT_AUTO_ACK_GRACE_MS (3600LL * 1000)
 #define CH_REPORT_TTR_MAX 1000
 #define CH_REPORT_KEY_MAX 96
-#define CH_REPORT_MAX_COUNTED 32 /* support events remembered per case */
-#define CH_REPORT_MAX_ITEMS 256  /* deltas one record can cause, at most */
+#define CH_REPORT_MAX_COUNTED 32     /* support events remembered per case */
+#define CH_REPORT_MAX_ITEMS 256      /* deltas one record can cause, at most */
+#define CH_REPORT_MAX_APPOINTMENTS 8 /* appointments remembered per case */
+#define CH_REPORT_MAX_REVIEWS 16     /* reviews remembered per case */
 
 /* Fixed figures, named in counter keys and the API as below. */
 typedef enum {
-    CH_REPORT_RECEIVED = 0,               /* "received" */
-    CH_REPORT_ACK_IN_TIME,                /* "acknowledged_in_time" */
-    CH_REPORT_ACK_LATE,                   /* "acknowledged_late" */
-    CH_REPORT_ANSWERED,                   /* "answered" (with or without a target) */
-    CH_REPORT_ANSWERED_IN_TIME,           /* "answered_in_time" (target in force) */
-    CH_REPORT_ANSWERED_LATE,              /* "answered_late" */
-    CH_REPORT_ANSWERED_IN_TIME_ORIGINAL,  /* "answered_in_time_original" */
-    CH_REPORT_ANSWERED_LATE_ORIGINAL,     /* "answered_late_original" */
-    CH_REPORT_EXTENDED,                   /* "extended": an extension was agreed */
-    CH_REPORT_OPEN,                       /* "open": not answered, closed or escalated */
-    CH_REPORT_ESCALATED,                  /* "escalated" */
-    CH_REPORT_CALLS_ANSWERED,             /* "calls_answered" */
-    CH_REPORT_CALLS_IN_TIME,              /* "calls_answered_in_time" */
-    CH_REPORT_CALLS_LATE,                 /* "calls_answered_late" */
-    CH_REPORT_CALLS_ABANDONED,            /* "calls_abandoned" */
-    CH_REPORT_VISITORS_SEEN,              /* "visitors_seen" */
-    CH_REPORT_VISITORS_IN_TIME,           /* "visitors_seen_in_time" */
-    CH_REPORT_VISITORS_LATE,              /* "visitors_seen_late" */
-    CH_REPORT_VISITORS_LEFT_UNSEEN,       /* "visitors_left_unseen" */
-    CH_REPORT_SATISFACTION_RESPONSES,     /* "satisfaction_responses" */
-    CH_REPORT_SATISFACTION_SCORE_PCT_SUM, /* "satisfaction_score_pct_sum" */
-    CH_REPORT_SATISFIED,                  /* "satisfied": score >= 80% of the maximum */
-    CH_REPORT_TIMERS_ACK_DUE,             /* "timers.acknowledgement_due" fired */
-    CH_REPORT_TIMERS_BREACH,              /* "timers.breach" fired */
-    CH_REPORT_TIMERS_WAIT_EXCEEDED,       /* "timers.wait_exceeded" fired */
-    CH_REPORT_NOTIFICATIONS_SENT,         /* "notifications.sent": acknowledgement sent */
-    CH_REPORT_NOTIFICATIONS_FAILED,       /* "notifications.failed" */
+    CH_REPORT_RECEIVED = 0,                    /* "received" */
+    CH_REPORT_ACK_IN_TIME,                     /* "acknowledged_in_time" */
+    CH_REPORT_ACK_LATE,                        /* "acknowledged_late" */
+    CH_REPORT_ANSWERED,                        /* "answered" (with or without a target) */
+    CH_REPORT_ANSWERED_IN_TIME,                /* "answered_in_time" (target in force) */
+    CH_REPORT_ANSWERED_LATE,                   /* "answered_late" */
+    CH_REPORT_ANSWERED_IN_TIME_ORIGINAL,       /* "answered_in_time_original" */
+    CH_REPORT_ANSWERED_LATE_ORIGINAL,          /* "answered_late_original" */
+    CH_REPORT_EXTENDED,                        /* "extended": an extension was agreed */
+    CH_REPORT_OPEN,                            /* "open": not answered, closed or escalated */
+    CH_REPORT_ESCALATED,                       /* "escalated" */
+    CH_REPORT_CALLS_ANSWERED,                  /* "calls_answered" */
+    CH_REPORT_CALLS_IN_TIME,                   /* "calls_answered_in_time" */
+    CH_REPORT_CALLS_LATE,                      /* "calls_answered_late" */
+    CH_REPORT_CALLS_ABANDONED,                 /* "calls_abandoned" */
+    CH_REPORT_VISITORS_SEEN,                   /* "visitors_seen" */
+    CH_REPORT_VISITORS_IN_TIME,                /* "visitors_seen_in_time" */
+    CH_REPORT_VISITORS_LATE,                   /* "visitors_seen_late" */
+    CH_REPORT_VISITORS_LEFT_UNSEEN,            /* "visitors_left_unseen" */
+    CH_REPORT_SATISFACTION_RESPONSES,          /* "satisfaction_responses" */
+    CH_REPORT_SATISFACTION_SCORE_PCT_SUM,      /* "satisfaction_score_pct_sum" */
+    CH_REPORT_SATISFIED,                       /* "satisfied": score >= 80% of the maximum */
+    CH_REPORT_TIMERS_ACK_DUE,                  /* "timers.acknowledgement_due" fired */
+    CH_REPORT_TIMERS_BREACH,                   /* "timers.breach" fired */
+    CH_REPORT_TIMERS_WAIT_EXCEEDED,            /* "timers.wait_exceeded" fired */
+    CH_REPORT_NOTIFICATIONS_SENT,              /* "notifications.sent": acknowledgement sent */
+    CH_REPORT_NOTIFICATIONS_FAILED,            /* "notifications.failed" */
+    CH_REPORT_NOT_ACKNOWLEDGED,                /* "not_acknowledged": promised, none recorded */
+    CH_REPORT_CALLS_RESOLVED_FIRST_TIME,       /* "calls_resolved_first_time" */
+    CH_REPORT_APPOINTMENTS,                    /* "appointments": every appointment */
+    CH_REPORT_APPOINTMENTS_KEPT,               /* "appointments_kept" */
+    CH_REPORT_APPOINTMENTS_MISSED,             /* "appointments_missed" */
+    CH_REPORT_APPOINTMENTS_CANCELLED_ORG,      /* "appointments_cancelled_by_organisation" */
+    CH_REPORT_APPOINTMENTS_CANCELLED_CUSTOMER, /* "appointments_cancelled_by_customer" */
+    CH_REPORT_APPOINTMENTS_REBOOKED,           /* "appointments_rebooked": ever rebooked */
+    CH_REPORT_APPOINTMENTS_TO_COME,            /* "appointments_to_come": booked, not yet held */
+    CH_REPORT_REVIEWS_IN_TIME,                 /* "reviews_in_time" */
+    CH_REPORT_REVIEWS_LATE,                    /* "reviews_late" */
+    CH_REPORT_REVIEWS_OVERDUE,                 /* "reviews_overdue": due, not recorded */
     CH_REPORT_FIG_COUNT
 } ch_report_fig;
 
@@ -164,6 +208,23 @@ enum {
     CH_REPORT_NOTIFIED_ACK_FAILED = 1 << 4,
 };
 
+/* One appointment of a case (see above). */
+typedef struct {
+    uint64_t id;      /* FNV-1a of the appointment_id */
+    int64_t at_ms;    /* the latest event's time */
+    int32_t status;   /* Charter__V1__Appointment__Status of the latest event */
+    int32_t by_org;   /* cancelled by the organisation */
+    int32_t rebooked; /* ever rebooked */
+    int32_t reserved; /* 0 */
+} ch_report_appointment;
+
+/* One review recorded. */
+typedef struct {
+    int64_t at_ms;
+    int32_t lifted;   /* 1: the restriction was lifted (the cycle ends) */
+    int32_t reserved; /* 0 */
+} ch_report_review;
+
 /* What reporting remembers about a case. Times are ms since the epoch; 0 is
  * "not yet". Start from all zeros. */
 typedef struct {
@@ -181,7 +242,14 @@ typedef struct {
     uint32_t support[CH_REPORT_SUPPORT_COUNT];
     uint64_t counted[CH_REPORT_MAX_COUNTED]; /* event-id hashes of support counted */
     size_t ncounted;
-    unsigned flags; /* CH_REPORT_FIRED_*, CH_REPORT_NOTIFIED_* */
+    unsigned flags;    /* CH_REPORT_FIRED_*, CH_REPORT_NOTIFIED_* */
+    int64_t acked_ms;  /* the earliest `acknowledged` event */
+    int call_resolved; /* the latest final call was resolved first time */
+    ch_report_appointment appts[CH_REPORT_MAX_APPOINTMENTS];
+    size_t nappts;
+    ch_report_review reviews[CH_REPORT_MAX_REVIEWS]; /* sorted by time */
+    size_t nreviews;
+    uint64_t review_fired; /* bit n-1: review n's REVIEW_DUE or REVIEW_OVERDUE fired */
 } ch_report_case;
 
 /* One counter: key "<period>|<channel>|<case type>|<figure>", value. */

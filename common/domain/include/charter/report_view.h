@@ -26,7 +26,30 @@
  *
  * The same rows come back from GET /v1/report ("promises"), so charterctl
  * renders the publication from JSON without reading policies itself
- * (ch_report_view rows are plain values).
+ * (ch_report_view rows are plain values; report_json.h is the codec).
+ *
+ * LINES BESIDE THE ONE A PROMISE IS JUDGED BY
+ *
+ * Each is judged or counted on its own, never folded into the main figure
+ * (row->lines says which a promise shows):
+ *   - ORIGINAL (a response clock): answered within the original promise,
+ *     as if no extension had been made, beside the target in force;
+ *   - ACK (an acknowledgement promised, when the reply or a call or visit
+ *     clock is the main line): acknowledged in time / late / not yet;
+ *   - TTR (a response clock, timed or measured): median and 90th
+ *     percentile time to respond in the clock's unit;
+ *   - FCR (`measures: first_contact_resolution`): calls answered and those
+ *     resolved at the first contact;
+ *   - APPOINTMENTS (`measures: appointments_kept`): kept, missed, cancelled
+ *     by the organisation or by the customer, rebooked, still to come;
+ *     "% kept" is kept / (kept + missed + cancelled by the organisation);
+ *   - SUPPORT (`measures: communication_support`): support given on the
+ *     promise's cases;
+ *   - SATISFACTION (`measures: satisfaction`): answers and % satisfied;
+ *   - REVIEWS (a promise with `review:`): done in time, late, overdue.
+ * For the organisation as a whole, the view keeps each communication-support
+ * count the policy lists (reporting.communication_support), zeros included,
+ * and satisfaction over every case.
  *
  * Beside the rows, the published measures that need the policy: complaints
  * per 1,000 homes for a housing landlord (ch_report_per_1000_homes).
@@ -66,9 +89,33 @@ typedef struct {
     int64_t in_time, late;
 } ch_report_point;
 
+/* The lines a promise shows beside its main one (see above): bits of
+ * ch_report_promise_row.lines. */
+enum {
+    CH_REPORT_LINE_ORIGINAL = 1 << 0,
+    CH_REPORT_LINE_ACK = 1 << 1,
+    CH_REPORT_LINE_TTR = 1 << 2,
+    CH_REPORT_LINE_FCR = 1 << 3,
+    CH_REPORT_LINE_APPOINTMENTS = 1 << 4,
+    CH_REPORT_LINE_SUPPORT = 1 << 5,
+    CH_REPORT_LINE_SATISFACTION = 1 << 6,
+    CH_REPORT_LINE_REVIEWS = 1 << 7,
+};
+
+/* The lines a promise shows, from the policy. */
+unsigned ch_report_promise_lines(const ch_policy_promise *pr);
+
+typedef struct {
+    int64_t responses, satisfied, score_pct_sum;
+} ch_report_satisfaction;
+
+/* % satisfied (satisfied / responses) or -1 with no responses. */
+double ch_report_satisfied_pct(const ch_report_satisfaction *s);
+
 typedef struct {
     char id[64];
     char promise[512]; /* in plain English (ch_policy_describe_promise) */
+    char ack[160];     /* the acknowledgement promise in words, "" when none */
     ch_report_measure measure;
     int64_t received; /* cases the promise covers, received in the period */
     int64_t in_time, late;
@@ -76,7 +123,26 @@ typedef struct {
     double target_pct;   /* 0 when the measure is NONE */
     size_t ntrend;
     ch_report_point trend[CH_REPORT_TREND_MAX]; /* oldest first */
+
+    unsigned lines;         /* CH_REPORT_LINE_* */
+    double line_target_pct; /* the target of the judged lines (ack, original, reviews) */
+    int64_t in_time_original, late_original;    /* ORIGINAL */
+    int64_t ack_in_time, ack_late, ack_not_yet; /* ACK */
+    ch_report_unit ttr_unit;                    /* TTR: when ttr_responses */
+    int64_t ttr_responses, ttr_median, ttr_p90;
+    int64_t calls_answered, resolved_first_time; /* FCR */
+    int64_t appointments, appts_kept, appts_missed, appts_cancelled_org, appts_cancelled_customer,
+        appts_rebooked, appts_to_come;                      /* APPOINTMENTS */
+    int64_t support;                                        /* SUPPORT: every kind */
+    ch_report_satisfaction satisfaction;                    /* SATISFACTION */
+    int64_t reviews_in_time, reviews_late, reviews_overdue; /* REVIEWS */
 } ch_report_promise_row;
+
+/* Whether a judged line of the row (original, acknowledgement, reviews) met
+ * line_target_pct: 1, 0, or -1 when nothing was judged. */
+int ch_report_line_met(const ch_report_promise_row *r, int64_t in_time, int64_t late);
+/* Appointments kept / (kept + missed + cancelled by the organisation), or -1. */
+double ch_report_appts_kept_pct(const ch_report_promise_row *r);
 
 typedef struct {
     char id[64];
@@ -85,7 +151,13 @@ typedef struct {
     int64_t received, overdue_now;
     ch_report_promise_row *rows; /* one per promise, in the policy's order; owned */
     size_t nrows;
+    unsigned support_listed; /* ch_policy_support bits: the counts the policy publishes */
+    int64_t support[CH_REPORT_SUPPORT_COUNT];
+    ch_report_satisfaction satisfaction; /* every case of the period */
 } ch_report_view;
+
+/* The ch_report_support kind of a ch_policy_support bit (they share names). */
+ch_report_support ch_report_support_of_policy(unsigned policy_bit);
 
 /*
  * Builds the per-promise view of one organisation.
