@@ -9,6 +9,10 @@
  * finishes a record whose first attempt stopped after counting. It reads the
  * case, plans the change (counting.h, pure) and writes it with a
  * compare-and-set; a case changed meanwhile is retried from the record.
+ * The runtime hands over a case's records one at a time in the order they
+ * were consumed (order_by_key), so that happens only when two reporting
+ * instances share a case during a rebalance, and a case's later record is
+ * never applied before an earlier one.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -121,6 +121,7 @@ static const ch_service report_service = {
     .nmetrics = CH_COUNTOF(report_metrics),
     .subs = subs,
     .nsubs = CH_COUNTOF(subs),
+    .order_by_key = 1, /* a case's records change its state in order */
     .routes = routes,
     .nroutes = CH_COUNTOF(routes),
     .init = report_init,

@@ -501,6 +501,7 @@ ch__kafka_destroy(ch_runtime *rt)
 {
     while (rt->msgs)
         ch__msg_release(rt->msgs);
+    ch__lanes_free(rt);
     while (rt->tracks)
         track_revoke(rt, rt->tracks);
     ch_timer_free(rt->store_flush);

@@ -24,6 +24,7 @@ void
 ch__msg_release(ch_msg *m)
 {
     ch_runtime *rt = m->rt;
+    ch__lane_leave(rt, m);
     if (m->prev)
         m->prev->next = m->next;
     else
@@ -63,8 +64,8 @@ msg_commit(ch_msg *m)
 static void msg_dispatch(ch_msg *m);
 static void msg_send_dlq(ch_msg *m);
 
-static void
-msg_retry(void *arg)
+void
+ch__msg_retry(void *arg)
 {
     ch_msg *m = arg;
     if (m->pt->revoked || m->rt->finalizing) {
@@ -93,7 +94,7 @@ msg_schedule_retry(ch_msg *m)
     m->attempts++;
     ch_metric_add(rt->m_retries, 1);
     if (!m->retry)
-        m->retry = ch_timer_new(rt, msg_retry, m);
+        m->retry = ch_timer_new(rt, ch__msg_retry, m);
     if (!m->retry || ch_timer_start(m->retry, delay * 1000) != 0) {
         CH_LOG_ERROR(&rt->log, "cannot schedule a retry; the message will be redelivered",
                      CH_STR("topic", m->pt->topic), CH_INT("offset", m->rkm->offset));
@@ -376,5 +377,7 @@ ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm)
     rt->msgs = m;
     rt->inflight++;
     ch_metric_add(rt->m_consumed, 1);
+    if (rt->svc->order_by_key && !ch__lane_enter(rt, m))
+        return; /* handed over when the earlier records of its key are done */
     msg_dispatch(m);
 }

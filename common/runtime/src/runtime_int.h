@@ -56,6 +56,8 @@ struct ch_redis_script {
     struct ch_redis_script *next;
 };
 
+typedef struct ch_lane ch_lane; /* key_lanes.c */
+
 struct ch_msg {
     ch_runtime *rt;
     rd_kafka_message_t *rkm;
@@ -67,6 +69,8 @@ struct ch_msg {
     char *dlq_reason; /* set once the message is headed for the DLQ */
     ch_timer *retry;
     struct ch_msg *prev, *next; /* runtime's in-flight list */
+    ch_lane *lane;              /* its key's lane (order_by_key), or NULL */
+    struct ch_msg *lane_next;   /* the next record waiting in that lane */
 };
 
 typedef struct {
@@ -104,7 +108,8 @@ struct ch_runtime {
     struct event *pev, *cev;
     volatile int kafka_up;
     ch_ptrack *tracks;
-    ch_msg *msgs; /* in flight */
+    ch_msg *msgs;    /* in flight */
+    ch_lane **lanes; /* order_by_key: in-flight records by key (key_lanes.c) */
     size_t inflight;
     int consume_blocked;
     ch_timer *store_flush; /* stores pending offsets once per loop turn */
@@ -161,6 +166,16 @@ void ch__track_unref(ch_ptrack *t);
 void ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
 /* Drops a message without committing it (it is redelivered). */
 void ch__msg_release(ch_msg *m);
+/* Hands a record (again) to the service, or drops it when its partition
+ * was revoked or the runtime is closing (a ch_timer callback). */
+void ch__msg_retry(void *arg);
+
+/* Per-key order (key_lanes.c). enter: 1 when m may be handled now, 0 when it
+ * waits behind an earlier record of its key; leave (from ch__msg_release):
+ * the next waiting record is handed over on a later turn. */
+int ch__lane_enter(ch_runtime *rt, ch_msg *m);
+void ch__lane_leave(ch_runtime *rt, ch_msg *m);
+void ch__lanes_free(ch_runtime *rt);
 /* Compiles the descriptor's subscriptions ahead of those added at init. */
 int ch__subs_build(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__subs_free(ch_runtime *rt);

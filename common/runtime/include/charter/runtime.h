@@ -134,6 +134,15 @@ typedef struct {
      * Safe here because no descriptor is dup()ed. */
     int epoll_changelist;
 
+    /* 1: the records of one key (a case id on every Charter topic) are
+     * handed to on_message one at a time, in the order consumed across all
+     * the service's subscriptions: the next waits until ch_msg_done has
+     * finished the one before (committed or dead-lettered; a retry keeps
+     * the others waiting). For a service that reads and rewrites a case's
+     * state per record (reporting). Not for one that waits for a later
+     * record of the same case before finishing an earlier one. */
+    int order_by_key;
+
     /* Sets up the service context (*svc: the runtime's, with svc_size; else
      * init's to create). Returns 0, or fills errstr and returns a CH_E*
      * code (start-up stops), having undone its own work: fini is not
