@@ -42,7 +42,7 @@
 #       supervisor was itself killed with SIGKILL).
 #   kafka.sh run CLASS ARGS...
 #       Run a Kafka command line class with the broker's class path, e.g.
-#       org.apache.kafka.tools.ConsumerGroupCommand --bootstrap-server B --list
+#       org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server B --list
 #   kafka.sh lib
 #       Print the class path folder (fetching first if missing).
 # Times on the 2-core development machine: fetch 12-16 s with an empty Maven
