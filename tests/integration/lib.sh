@@ -41,7 +41,7 @@ cleanup() {
   local rc=$?
   stop_pids "${PIDS[@]}"
   wait 2>/dev/null || true
-  if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
+  if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ] && [ -z "${CHARTER_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
 }
 trap cleanup EXIT
 
