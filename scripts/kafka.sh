@@ -11,6 +11,7 @@
 #       Resolve the broker into $KAFKA_LIB (build/kafka/VERSION/lib) unless
 #       it is there. Needs java (17+) and mvn: `make deps` installs both.
 #   kafka.sh start [--nodes N] [--dir DIR] [--port PORT] [--ready-file FILE] [--owner PID]
+#                  [--set KEY=VALUE]...
 #       Fetch if missing, write each node's configuration under DIR, format
 #       its storage (once: a DIR already formatted keeps its data), start the
 #       nodes, wait until every node is in the cluster, create the topics
@@ -25,12 +26,23 @@
 #                 DIR/nodeI/{server.properties,data/,server.log,pid}
 #       --port    the first node's client port (default: a free port); the
 #                 other ports are free ports
+#       --set     a broker setting added to every node's server.properties
+#                 (repeatable), e.g. --set log.cleaner.backoff.ms=1000
+#       A node killed or stopped behind the supervisor's back can be started
+#       again with `restart`: the supervisor follows its new PID.
+#   kafka.sh restart DIR NODE [--kill]
+#       Start node NODE (1..N) of the cluster running from DIR again, as it
+#       was configured: a node that is running is stopped first (SIGTERM, or
+#       SIGKILL with --kill: a crash), one that died (kill -9) is simply
+#       started. Waits until the cluster lists every node again and every
+#       partition of Charter's topics has all its replicas in sync, then
+#       prints the node's new PID (also in DIR/nodeNODE/pid).
 #   kafka.sh stop DIR
 #       Stop the nodes whose pid files are under DIR (for a start whose
 #       supervisor was itself killed with SIGKILL).
 #   kafka.sh run CLASS ARGS...
 #       Run a Kafka command line class with the broker's class path, e.g.
-#       org.apache.kafka.tools.ConsumerGroupCommand --bootstrap-server B --list
+#       org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server B --list
 #   kafka.sh lib
 #       Print the class path folder (fetching first if missing).
 # Times on the 2-core development machine: fetch 12-16 s with an empty Maven
@@ -144,8 +156,31 @@ leaderless() { # partitions of charter.* topics without a leader (or -1 if unkno
   grep -c 'leader -1' <<<"$md" || true
 }
 
+# launch_node I: starts node I of $DIR in the background (its stdout and
+# stderr appended to nodeI/server.log) and records its PID in nodeI/pid and
+# LAUNCHED.
+launch_node() {
+  local i=$1
+  # shellcheck disable=SC2086
+  "$JAVA" ${KAFKA_HEAP_OPTS:--Xms64m -Xmx256m} ${KAFKA_JVM_OPTS:--XX:+UseSerialGC} \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$LOG4J" \
+    -cp "$KAFKA_LIB/*" kafka.Kafka "$DIR/node$i/server.properties" >>"$DIR/node$i/server.log" 2>&1 &
+  LAUNCHED=$!
+  echo "$LAUNCHED" >"$DIR/node$i/pid"
+}
+
+under_replicated() { # partitions of charter.* topics with fewer than $1 in-sync replicas (-1: unknown)
+  local md
+  md=$(kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null) || { echo -1; return; }
+  [ "$(grep -c 'topic "charter\.' <<<"$md")" -eq 5 ] || { echo -1; return; }
+  awk -v want="$1" '/^  topic "/ { charter = ($2 ~ /^"charter\./) }
+    charter && /^ *partition [0-9]+,/ { i = $0; sub(/.*isrs: /, "", i); if (i == "" || split(i, a, ",") < want) n++ }
+    END { print n + 0 }' <<<"$md"
+}
+
 start() {
   local nodes=1 port="" owner=$PPID pidf
+  local -a settings=()
   DIR=$ROOT/var/kafka
   READY_FILE=""
   while [ $# -gt 0 ]; do
@@ -155,6 +190,9 @@ start() {
       --port) port=$2; shift 2 ;;
       --ready-file) READY_FILE=$2; shift 2 ;;
       --owner) owner=$2; shift 2 ;;
+      --set)
+        [[ ${2:-} =~ ^[a-z][a-z0-9._-]*=.+$ ]] || die "--set takes KEY=VALUE, not '${2:-}'"
+        settings+=("$2"); shift 2 ;;
       *) die "start: unknown option $1" ;;
     esac
   done
@@ -188,6 +226,7 @@ start() {
     bootstrap+="${bootstrap:+,}127.0.0.1:${pport[i]}"
   done
   BOOTSTRAP=$bootstrap
+  echo "$BOOTSTRAP" >"$DIR/bootstrap"
 
   # One combined broker+controller per node; every node is a voter.
   for ((i = 1; i <= nodes; i++)); do
@@ -215,6 +254,10 @@ share.coordinator.state.topic.min.isr=$isr
 # A development cluster: the first consumer of a group gets partitions at once.
 group.initial.rebalance.delay.ms=0
 EOF
+    if [ ${#settings[@]} -gt 0 ]; then
+      printf '# --set\n' >>"$DIR/node$i/server.properties"
+      printf '%s\n' "${settings[@]}" >>"$DIR/node$i/server.properties"
+    fi
   done
 
   trap stop_nodes EXIT
@@ -239,12 +282,8 @@ EOF
 
   local t1=$SECONDS
   for ((i = 1; i <= nodes; i++)); do
-    # shellcheck disable=SC2086
-    "$JAVA" ${KAFKA_HEAP_OPTS:--Xms64m -Xmx256m} ${KAFKA_JVM_OPTS:--XX:+UseSerialGC} \
-      -Djava.awt.headless=true -Dlog4j2.configurationFile="$LOG4J" \
-      -cp "$KAFKA_LIB/*" kafka.Kafka "$DIR/node$i/server.properties" >>"$DIR/node$i/server.log" 2>&1 &
-    NODE_PIDS+=($!)
-    echo $! >"$DIR/node$i/pid"
+    launch_node "$i"
+    NODE_PIDS+=("$LAUNCHED")
   done
 
   local deadline=$((SECONDS + START_TIMEOUT))
@@ -292,9 +331,52 @@ EOF
     wait $! || true
     kill -0 "$owner" 2>/dev/null || { say "owner $owner ended; stopping"; exit 0; }
     local alive=0 pid
+    for ((i = 1; i <= nodes; i++)); do # a node started again by `restart` has a new PID
+      pid=$(cat "$DIR/node$i/pid" 2>/dev/null || true)
+      [ -n "$pid" ] && [ "$pid" != "${NODE_PIDS[i - 1]}" ] && NODE_PIDS[i - 1]=$pid
+      [ -e "$DIR/node$i/restarting" ] && alive=$((alive + 1))
+    done
     for pid in "${NODE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
     [ "$alive" -gt 0 ] || { say "every node has exited; see $DIR/node*/server.log"; exit 1; }
   done
+}
+
+restart_node() {
+  DIR=${1:?usage: kafka.sh restart DIR NODE [--kill]}
+  local i=${2:?usage: kafka.sh restart DIR NODE [--kill]} sig=TERM nodes pid t0=$SECONDS
+  [ "${3:-}" = --kill ] && sig=KILL
+  DIR=$(cd "$DIR" && pwd)
+  [ -s "$DIR/nodes" ] && [ -s "$DIR/bootstrap" ] || die "$DIR holds no cluster started by kafka.sh start"
+  nodes=$(cat "$DIR/nodes")
+  [[ $i =~ ^[1-9]$ ]] && [ "$i" -le "$nodes" ] || die "node must be 1 to $nodes"
+  BOOTSTRAP=$(cat "$DIR/bootstrap")
+  LOG4J=$DIR/log4j2.properties
+  fetch
+  touch "$DIR/node$i/restarting" # the supervisor counts it alive meanwhile
+  pid=$(cat "$DIR/node$i/pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -"$sig" "$pid"
+    while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - t0)) -lt "$STOP_TIMEOUT" ]; do sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    say "node $i (pid $pid) stopped with SIG$sig"
+  fi
+  echo "[$(date '+%F %T')] kafka.sh: node $i started again" >>"$DIR/node$i/server.log"
+  local from=$(($(wc -l <"$DIR/node$i/server.log") + 1))
+  launch_node "$i"
+  rm -f "$DIR/node$i/restarting"
+  # Up once its log says so (the metadata may still list the dead node for
+  # broker.session.timeout.ms); back in every ISR once it has caught up (a
+  # node registering again leaves the ISRs until then).
+  local rf=$((nodes < 3 ? nodes : 3)) deadline=$((SECONDS + START_TIMEOUT))
+  until tail -n +"$from" "$DIR/node$i/server.log" | grep -q 'Kafka Server started' &&
+    [ "$(cluster_brokers)" = "$nodes" ] && [ "$(under_replicated "$rf")" = 0 ]; do
+    kill -0 "$LAUNCHED" 2>/dev/null || die "node $i exited while restarting; see $DIR/node$i/server.log"
+    [ $SECONDS -lt $deadline ] || die "node $i not back in sync within $START_TIMEOUT s; see $DIR/node$i/server.log"
+    sleep 0.2
+  done
+  say "node $i back (pid $LAUNCHED), every partition with $rf replicas in sync, in $((SECONDS - t0)) s"
+  echo "$LAUNCHED"
 }
 
 stop_dir() {
@@ -319,6 +401,7 @@ case $cmd in
   lib) fetch; echo "$KAFKA_LIB" ;;
   start) start "$@" ;;
   stop) stop_dir "$@" ;;
+  restart) restart_node "$@" ;;
   run)
     fetch
     LOG4J=$BUILD/kafka/log4j2.properties

@@ -41,23 +41,27 @@ cleanup() {
   local rc=$?
   stop_pids "${PIDS[@]}"
   wait 2>/dev/null || true
-  if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
+  if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ] && [ -z "${CHARTER_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
 }
 trap cleanup EXIT
 
-# start_apache_kafka [NODES]: Apache Kafka (scripts/kafka.sh: the pinned
-# broker, fetched into the build tree on first use) as NODES KRaft nodes on
-# loopback (default 3: replication factor 3, min.insync.replicas 2) with
-# Charter's topics, data and logs in $WORK/kafka/node*/. Sets BOOTSTRAP (every
+# start_apache_kafka [NODES [--set KEY=VALUE]...]: Apache Kafka
+# (scripts/kafka.sh: the pinned broker, fetched into the build tree on first
+# use) as NODES KRaft nodes on loopback (default 3: replication factor 3,
+# min.insync.replicas 2) with Charter's topics, data and logs in
+# $WORK/kafka/node*/; --set adds a broker setting. Sets BOOTSTRAP (every
 # node's address) and KAFKA_NODE_PID[1..NODES]. The nodes' PIDs join PIDS, so
 # the EXIT trap stops them even if kafka.sh itself is killed; kafka.sh also
-# stops them when this script ends. The first run fetches the broker with
-# Maven (build/kafka/VERSION/lib); KAFKA_START_WAIT bounds it all (300 s).
+# stops them when this script ends. The JVMs run under `nice -n
+# ${KAFKA_NICE:-10}` (the machine is shared). The first run fetches the
+# broker with Maven (build/kafka/VERSION/lib); KAFKA_START_WAIT bounds it all
+# (300 s).
 declare -A KAFKA_NODE_PID
 start_apache_kafka() {
   local nodes=${1:-3} deadline=$(( $(date +%s) + ${KAFKA_START_WAIT:-300} )) i
-  bash "$SRC/scripts/kafka.sh" start --nodes "$nodes" --dir "$WORK/kafka" --ready-file "$WORK/kafka.ready" \
-    --owner $$ >"$WORK/kafka.out" 2>"$WORK/kafka.log" &
+  [ $# -gt 0 ] && shift
+  nice -n "${KAFKA_NICE:-10}" bash "$SRC/scripts/kafka.sh" start --nodes "$nodes" --dir "$WORK/kafka" \
+    --ready-file "$WORK/kafka.ready" --owner $$ "$@" >"$WORK/kafka.out" 2>"$WORK/kafka.log" &
   KAFKA_PID=$!
   PIDS+=($!)
   until [ -s "$WORK/kafka.ready" ]; do
@@ -73,6 +77,32 @@ start_apache_kafka() {
   for p in "${PIDS[@]}"; do [ "$p" = "$KAFKA_PID" ] || keep+=("$p"); done
   PIDS=("${keep[@]}" "${KAFKA_NODE_PID[@]}" "$KAFKA_PID")
   log "$(grep 'Apache Kafka .* ready in' "$WORK/kafka.log")"
+}
+
+# kafka_leader TOPIC PARTITION: the node id (1..N) leading the partition.
+kafka_leader() {
+  kcat -b "$BOOTSTRAP" -L -t "$1" 2>/dev/null |
+    awk -v p="$2" '$1 == "partition" && $2 == p "," { sub(/,$/, "", $4); print $4; exit }'
+}
+
+# kill_kafka_node I: kill -9 of node I's JVM, by its PID; waits until it is gone.
+kill_kafka_node() {
+  local pid=${KAFKA_NODE_PID[$1]}
+  kill -KILL "$pid"
+  wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "Kafka node $1 (pid $pid) still running after kill -9"
+}
+
+# restart_kafka_node I: node I started again with scripts/kafka.sh restart
+# (after kill_kafka_node, or stopped with SIGTERM if running); returns once
+# every partition has all its replicas in sync again. Updates
+# KAFKA_NODE_PID[I] and PIDS.
+restart_kafka_node() {
+  local pid
+  pid=$(nice -n "${KAFKA_NICE:-10}" bash "$SRC/scripts/kafka.sh" restart "$WORK/kafka" "$1" 2>>"$WORK/kafka.log") ||
+    fail "scripts/kafka.sh restart of node $1 failed: $(tail -n 3 "$WORK/kafka.log")"
+  KAFKA_NODE_PID[$1]=$pid
+  PIDS=("$pid" "${PIDS[@]}")
+  log "$(grep "node $1 back" "$WORK/kafka.log" | tail -n 1)"
 }
 
 # start_service NAME [VAR=VALUE ...]: starts build/services/NAME with the

@@ -249,17 +249,28 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
         rd_kafka_assign(rk, parts);
         return;
     }
+    /* Lost rather than revoked: the group went on without this member (its
+     * session timed out, e.g. while the coordinator's node was down), so a
+     * commit would be refused (unknown member); the next owner redoes what
+     * was not committed. */
+    int lost = rd_kafka_assignment_lost(rk);
     for (int i = 0; i < parts->cnt; i++) {
         if (rt->svc->on_revoke)
             rt->svc->on_revoke(rt->svc_ctx, parts->elems[i].topic, parts->elems[i].partition);
-        CH_LOG_INFO(&rt->log, "partition revoked", CH_STR("topic", parts->elems[i].topic),
-                    CH_INT("partition", parts->elems[i].partition));
+        if (lost)
+            CH_LOG_WARN(&rt->log, "partition revoked", CH_STR("topic", parts->elems[i].topic),
+                        CH_INT("partition", parts->elems[i].partition), CH_INT("lost", 1));
+        else
+            CH_LOG_INFO(&rt->log, "partition revoked", CH_STR("topic", parts->elems[i].topic),
+                        CH_INT("partition", parts->elems[i].partition));
     }
-    flush_stores(rt); /* what finished so far is committed for the next owner */
-    /* Asynchronous: a blocking commit would stall the loop, and shutdown,
-     * for as long as the coordinator is unreachable. The new owner starts
-     * from the last committed offset, so at worst it redoes a little. */
-    rd_kafka_commit(rk, NULL, 1);
+    if (!lost) {
+        flush_stores(rt); /* what finished so far is committed for the next owner */
+        /* Asynchronous: a blocking commit would stall the loop, and shutdown,
+         * for as long as the coordinator is unreachable. The new owner starts
+         * from the last committed offset, so at worst it redoes a little. */
+        rd_kafka_commit(rk, NULL, 1);
+    }
     for (int i = 0; i < parts->cnt; i++) {
         ch_ptrack *t = track_find(rt, parts->elems[i].topic, parts->elems[i].partition);
         if (t)
