@@ -131,6 +131,7 @@ start_transports(notify *n, const void *config, char *errstr, size_t errstr_size
             if (r != NOTIFY_ROUTE_OTHER && n->route[r] == (int)i)
                 use.channels |= r == NOTIFY_ROUTE_SMS      ? NOTIFY_CH_SMS
                                 : r == NOTIFY_ROUTE_SOCIAL ? NOTIFY_CH_SOCIAL
+                                : r == NOTIFY_ROUTE_LETTER ? NOTIFY_CH_LETTER
                                                            : NOTIFY_CH_EMAIL;
         s->t = transports[i];
         s->cfg = notify_config_section(config, transports, i);
@@ -180,7 +181,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
                 CH_STR("policies", cfg->policy_dir),
                 CH_INT("organisations", ch_runtime_orgs(rt)->n),
                 CH_STR("email", cfg->email_transport), CH_STR("sms", cfg->sms_transport),
-                CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport));
+                CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport),
+                CH_STR("letter", cfg->letter_transport));
     *svc = n;
     return 0;
 err:

@@ -133,7 +133,7 @@ customer_by_template(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), 0);
     assert_true(r.customer);
@@ -160,7 +160,7 @@ phone_is_answered_by_text(void **state)
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
     snprintf(c.inbound, sizeof(c.inbound), "phone");
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), 0);
     assert_string_equal(r.channel, "sms");
@@ -184,7 +184,7 @@ template_error_is_passed_on(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), CH_EINVAL);
     assert_string_equal(r.why, "no template for email");
@@ -194,6 +194,7 @@ template_error_is_passed_on(void **state)
     parse(&l2, "Dear {customer_name}, on {appointment_date}.\n", 0);
     env.opaque = &l2;
     snprintf(c.inbound, sizeof(c.inbound), "letter");
+    snprintf(c.postal, sizeof(c.postal), "1 Example Road, Nottingham NG1 1AA");
     assert_int_equal(notify_render_customer(&env, &in, &r), CH_EINVAL);
     assert_string_equal(r.channel, "letter");
     assert_non_null(strstr(r.why, "appointment_date"));
@@ -211,7 +212,7 @@ alert_goes_to_the_policy_role(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH;
-    notify_render_in in = {&t, NULL, NULL, 0, "staff_breach", &nch, london};
+    notify_render_in in = {&t, NULL, NULL, 0, "staff_breach", &nch, london, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_alert(&env, &in, &r), 0);
     assert_false(r.customer);
