@@ -193,6 +193,7 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
     snprintf(out->lang, sizeof(out->lang), "%s", c->lang);
     if (!out->channel) {
         out->undeliverable = 1;
+        out->to[0] = '\0';
         out->channel = ch_channel_name(ch_channel_from_name(inbound));
         snprintf(out->why, sizeof(out->why),
                  "no way to reach the customer: no email address, phone number or postal "
