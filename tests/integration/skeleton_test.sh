@@ -25,6 +25,10 @@ for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
 # on a busy machine the consumer group can take longer than that to hand out
 # partitions, so the cases are posted only once sla-timer owns its partitions.
 wait_until 30 grep -q '"partition assigned"' "$WORK/sla-timer.log" || fail "sla-timer got no partitions"
+# Case A's acknowledgement (sent by notification at receipt) must reach
+# sla-timer before the same 6 s clock runs out: notification owns its
+# partitions too before the cases are posted.
+wait_until 30 grep -q '"partition assigned"' "$WORK/notification.log" || fail "notification got no partitions"
 pass "all four services ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
 
 IN=${SVC_PORT[ingest]}
