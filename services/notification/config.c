@@ -34,6 +34,8 @@ static const ch_config_entry core_keys[] = {
     ROUTE_KEY(sms_transport, "sms", "how text messages go: http, kafka or file"),
     ROUTE_KEY(social_transport, "social", "how social media replies go: http, kafka or file"),
     ROUTE_KEY(staff_transport, "staff", "how staff alerts go: file, smtp, http or kafka"),
+    CH_CFG_STR(notify_config, letter_transport, "notify.letter.transport", "print",
+               "how letters go: print (a print queue the operator collects) or file"),
     CH_CFG_STR(notify_config, staff_email, "notify.staff.email", "{role}@localhost",
                "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
     CH_CFG_STR(notify_config, dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
@@ -84,6 +86,7 @@ static const struct {
     {NOTIFY_ROUTE_SMS, offsetof(notify_config, sms_transport), NOTIFY_CH_SMS},
     {NOTIFY_ROUTE_SOCIAL, offsetof(notify_config, social_transport), NOTIFY_CH_SOCIAL},
     {NOTIFY_ROUTE_STAFF, offsetof(notify_config, staff_transport), NOTIFY_CH_EMAIL},
+    {NOTIFY_ROUTE_LETTER, offsetof(notify_config, letter_transport), NOTIFY_CH_LETTER},
 };
 
 /* The core key of the field at `offset`. */

@@ -63,6 +63,22 @@ notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis
         r->reference,
         "case_type",
         r->case_type,
+        "postal_address",
+        c ? c->postal_address : "",
+    };
+    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
+}
+
+int
+notify_contact_assign(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis_cb cb,
+                      void *opaque)
+{
+    const Charter__V1__Assigned *a = ev->assigned;
+    char key[160];
+    contact_key(ev->case_id, key, sizeof(key));
+    const char *pairs[] = {
+        "assigned_name",  a->name,  "assigned_team",  a->team,
+        "assigned_phone", a->phone, "assigned_email", a->email,
     };
     return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
 }
@@ -107,10 +123,19 @@ notify_contact_from_reply(notify_contact *c, const redisReply *reply)
     } text[] = {
 #define F(name, member)                                                                            \
     {name, offsetof(notify_contact, member), sizeof(((notify_contact *)0)->member)}
-        F("name", name),           F("email", email),
-        F("phone", phone),         F("preferred_channel", preferred),
-        F("channel", inbound),     F("reference", reference),
-        F("case_type", case_type), F("appointment_location", location),
+        F("name", name),
+        F("email", email),
+        F("phone", phone),
+        F("preferred_channel", preferred),
+        F("channel", inbound),
+        F("reference", reference),
+        F("case_type", case_type),
+        F("appointment_location", location),
+        F("postal_address", postal),
+        F("assigned_name", assigned_name),
+        F("assigned_team", assigned_team),
+        F("assigned_phone", assigned_phone),
+        F("assigned_email", assigned_email),
 #undef F
     };
     snprintf(c->lang, sizeof(c->lang), "en");

@@ -25,6 +25,10 @@ struct redisReply;
 /* Records the details of a `received` event (ev->received). */
 int notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis_cb cb,
                           void *opaque);
+/* Records who deals with the case (an `assigned` event, ev->assigned): the
+ * named contact of later notices. */
+int notify_contact_assign(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis_cb cb,
+                          void *opaque);
 /* Deletes a closed case's details: the personal data goes. */
 int notify_contact_forget(ch_runtime *rt, const char *case_id, ch_redis_cb cb, void *opaque);
 /* Adds a booked appointment (for the reminder and a cancellation that does

@@ -9,10 +9,14 @@
 
 #include <stdint.h>
 
-/* What the case's `received` event (and a booked appointment) recorded. */
+/* What the case's `received` event (and a booked appointment, and an
+ * `assigned` event) recorded. inbound is set once `received` was. */
 typedef struct {
     char name[256], email[320], phone[64], preferred[32], lang[16], inbound[32];
     char reference[128], case_type[64], location[256];
+    char postal[512]; /* the postal address, for a letter */
+    /* The member of staff dealing with the case (`assigned`), "" before. */
+    char assigned_name[128], assigned_team[128], assigned_phone[64], assigned_email[320];
     int64_t appointment_s; /* the booked appointment, 0 when none is recorded */
     int loaded;
 } notify_contact;

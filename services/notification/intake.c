@@ -1,8 +1,17 @@
 /*
  * The intake chains (see intake.h), one callback per Redis answer:
  *
- *   timer:  name it -> record? -> [contact] -> render -> put -> announce
- *   notice: [book] -> contact -> name it -> record? -> render -> put -> announce
+ *   timer:    name it -> record? -> [contact] -> render -> put -> announce
+ *   notice:   [book] -> contact -> name it -> record? -> render -> put -> announce
+ *   received: record contact -> (an acknowledgement is promised) name it ->
+ *             record? -> contact -> render -> put -> announce
+ *   acknowledgement_due: the customer's acknowledgement sent? -> (no) the
+ *             owner's alert as a timer's -> then the acknowledgement as a
+ *             timer's (its record keeps it to one per case)
+ *
+ * A customer's notice with no channel they can receive it on is not queued:
+ * its record becomes "undeliverable", an undeliverable outcome says why and
+ * the case owner gets a staff alert (queued first, so a redelivery finds it).
  *
  * A notice is named from the contact (it holds the reference and says which
  * appointment a cancellation is about), so its contact comes first. A timer
@@ -39,9 +48,15 @@
 #define S_QUEUED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_QUEUED
 #define S_SENT CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_SENT
 #define S_FAILED CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_FAILED
+#define S_UNDELIVERABLE CHARTER__V1__NOTIFICATION_OUTCOME__STATUS__STATUS_UNDELIVERABLE
+#define K_ACK CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT
+
+typedef struct intake intake;
+/* What a chain's record goes on to once its notification is settled (0). */
+typedef void (*intake_then_fn)(notify *n, ch_msg *m, const Charter__V1__TimerFired *t);
 
 /* One consumed record on its way to the queue. */
-typedef struct {
+struct intake {
     notify *n;
     ch_msg *m;
     /* What names the notification: the fired timer, or for a case event's
@@ -55,17 +70,27 @@ typedef struct {
     const char *kind_name;
     notify_ids ids;
     notify_rendered out;
-    int slot;       /* the transport, once rendered; -1 before */
-    char note[160]; /* outcome reason for the queued event */
-} intake;
+    int slot;                      /* the transport, once rendered; -1 before */
+    char note[160];                /* outcome reason for the queued event */
+    Charter__V1__Timestamp target; /* an acknowledgement at receipt: its reply target */
+    intake_then_fn then;           /* NULL: the record is finished with this notification */
+};
 
-/* Finishes the consumed record and frees the intake. */
+/* Finishes the consumed record (or, settled, hands it to j->then) and frees
+ * the intake. */
 static void
 end(intake *j, int rc, const char *reason)
 {
-    ch_msg_done(j->m, rc, reason);
+    notify *n = j->n;
+    ch_msg *m = j->m;
+    const Charter__V1__TimerFired *t = j->t;
+    intake_then_fn then = rc == 0 ? j->then : NULL;
     notify_rendered_free(&j->out);
     free(j);
+    if (then)
+        then(n, m, t);
+    else
+        ch_msg_done(m, rc, reason);
 }
 
 /* An intake for notification `kind` of a case, or NULL when the record is
@@ -207,6 +232,8 @@ route_of(int customer, const char *channel)
         return NOTIFY_ROUTE_SMS;
     case NOTIFY_CH_SOCIAL:
         return NOTIFY_ROUTE_SOCIAL;
+    case NOTIFY_CH_LETTER:
+        return NOTIFY_ROUTE_LETTER;
     default:
         return NOTIFY_ROUTE_OTHER;
     }
@@ -238,14 +265,97 @@ enqueue(intake *j)
         end(j, CH_EAGAIN, "redis unavailable");
 }
 
+static notify_render_env
+render_env(notify *n)
+{
+    return (notify_render_env){template_for, n, n->cfg->staff_email,
+                               n->slot[n->route[NOTIFY_ROUTE_STAFF]].t->staff_by_role};
+}
+
+static void
+undeliverable_recorded(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        end(j, CH_EAGAIN, "could not record the undeliverable notice");
+    else
+        announce(j, S_UNDELIVERABLE, j->out.why);
+}
+
+static void
+undeliverable_alerted(void *opaque, const char *record, const char *error)
+{
+    intake *j = opaque;
+    if (!record) {
+        end(j, CH_EAGAIN, error);
+        return;
+    }
+    if (ch_redis_command(j->n->rt, undeliverable_recorded, j, "SET %s undeliverable EX %d",
+                         j->ids.idem_key, NOTIFY_RECORD_TTL_S) != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+/* The customer's notice cannot reach them (j->out.why): the case owner's
+ * alert is queued, then the notice is recorded undeliverable and announced
+ * so, never as sent. */
+static void
+undeliverable(intake *j)
+{
+    notify *n = j->n;
+    const Charter__V1__TimerFired *t = j->t;
+    CH_LOG_WARN(ch_runtime_log(n->rt), "customer notice undeliverable",
+                CH_STR("case_id", t->case_id), CH_STR("kind", j->kind_name),
+                CH_STR("reason", j->out.why));
+    const ch_org_clocks *oc = notify_org(n, t->organisation);
+    char detail[700], what[sizeof(j->ids.id)];
+    snprintf(detail, sizeof(detail), "Our %s could not be sent: %s.", j->kind_name, j->out.why);
+    for (char *u = strchr(detail, '_'); u; u = strchr(u, '_'))
+        *u = ' ';
+    snprintf(what, sizeof(what), "undeliverable/%s", strchr(j->ids.id, '/') + 1);
+    notify_render_env env = render_env(n);
+    notify_render_in in = {t,       NULL,  NULL, 0, "staff_undeliverable", oc, notify_org_tz(n, oc),
+                           "owner", detail};
+    notify_rendered r = {0};
+    notify_ids ids;
+    int rc = notify_ids_make(&ids, t->case_id, what);
+    if (rc == 0)
+        rc = notify_render_alert(&env, &in, &r);
+    if (rc == CH_EINVAL) {
+        notify_rendered_free(&r);
+        send_failed(j, r.why);
+        return;
+    }
+    notify_message m = {
+        .id = ids.id,
+        .case_id = t->case_id,
+        .organisation = t->organisation,
+        .reference = t->reference,
+        .kind = CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_UNDELIVERABLE,
+        .kind_name = "staff_undeliverable",
+        .channel = r.channel ? r.channel : "email",
+        .language = r.lang,
+        .to = r.to,
+        .subject = r.subject ? r.subject : "",
+        .body = r.body ? r.body : "",
+        .message_id = "",
+        .meta = r.meta ? r.meta : "",
+    };
+    if (rc == 0)
+        rc = notify_queue_put(n->queue, &ids, &m, n->slot[n->route[NOTIFY_ROUTE_STAFF]].t->name,
+                              ch_time_now_ms(), "", undeliverable_alerted, j);
+    notify_rendered_free(&r);
+    if (rc != 0)
+        end(j, CH_EAGAIN, ch_strerror(rc));
+}
+
 static void
 render(intake *j)
 {
     notify *n = j->n;
     const ch_org_clocks *oc = notify_org(n, j->t->organisation);
-    notify_render_env env = {template_for, n, n->cfg->staff_email,
-                             n->slot[n->route[NOTIFY_ROUTE_STAFF]].t->staff_by_role};
-    notify_render_in in = {j->t, j->ev, &j->c, j->appt_s, j->kind_name, oc, notify_org_tz(n, oc)};
+    notify_render_env env = render_env(n);
+    notify_render_in in = {j->t, j->ev, &j->c, j->appt_s, j->kind_name, oc, notify_org_tz(n, oc),
+                           NULL, NULL};
     int customer = j->c.loaded;
     int rc = customer ? notify_render_customer(&env, &in, &j->out)
                       : notify_render_alert(&env, &in, &j->out);
@@ -253,6 +363,8 @@ render(intake *j)
         send_failed(j, j->out.why);
     else if (rc != 0)
         end(j, CH_EAGAIN, ch_strerror(rc));
+    else if (j->out.undeliverable)
+        undeliverable(j);
     else
         enqueue(j);
 }
@@ -274,11 +386,15 @@ contact_loaded(void *opaque, redisReply *reply)
         end(j, CH_EAGAIN, "could not read the contact details");
         return;
     }
-    if (reply->elements == 0) {
-        no_contact(j, j->t->fired_at ? j->t->fired_at->seconds : 0);
+    notify_contact_from_reply(&j->c, reply);
+    if (!j->c.inbound[0]) { /* no `received` recorded (an `assigned` alone is not one) */
+        j->c.loaded = 0;
+        const Charter__V1__Timestamp *seen = j->t->fired_at;
+        if (!seen && j->ev)
+            seen = j->ev->ingested_at ? j->ev->ingested_at : j->ev->occurred_at;
+        no_contact(j, seen ? seen->seconds : 0);
         return;
     }
-    notify_contact_from_reply(&j->c, reply);
     render(j);
 }
 
@@ -344,20 +460,26 @@ timer_kind(const Charter__V1__TimerFired *t, const char **name)
     case CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER:
         *name = "appointment_reminder";
         return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_WARNING:
+        *name = "staff_review_warning";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_REVIEW_WARNING;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_OVERDUE:
+        *name = "staff_review_overdue";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_REVIEW_OVERDUE;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED:
+        *name = "staff_extension_refused";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_EXTENSION_REFUSED;
     default:
         return 0;
     }
 }
 
-void
-notify_intake_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
+/* A timer's notification: the customer's (acknowledgement, reminder) or a
+ * staff alert, one per timer id. */
+static void
+timer_notice(notify *n, ch_msg *m, const Charter__V1__TimerFired *t, int kind,
+             const char *kind_name)
 {
-    const char *kind_name = NULL;
-    int kind = timer_kind(t, &kind_name);
-    if (!kind) {
-        ch_msg_done(m, 0, NULL);
-        return;
-    }
     int reminder = kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_REMINDER;
     if (reminder && !t->due_at) {
         ch_msg_done(m, CH_EBADMSG, "reminder without its due time");
@@ -385,6 +507,66 @@ notify_intake_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
     }
     if (name_it(j, what) == 0)
         read_record(j);
+}
+
+/* After the owner's alert: the customer's acknowledgement, if none was
+ * ever sent (its record, shared with the one sent at receipt, says). */
+static void
+customer_acknowledgement(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
+{
+    timer_notice(n, m, t, K_ACK, "acknowledgement");
+}
+
+static void
+acknowledgement_record_read(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        end(j, CH_EAGAIN, "could not read the acknowledgement's record");
+        return;
+    }
+    /* Sent: the `acknowledged` event is on its way to sla-timer, which had
+     * not seen it yet; nothing is overdue. */
+    if (reply->type == REDIS_REPLY_STRING && strcmp(reply->str, "sent") == 0)
+        end(j, 0, NULL);
+    else if (name_it(j, "acknowledgement_overdue") == 0)
+        read_record(j);
+}
+
+/* acknowledgement_due fired: no acknowledgement was recorded by the
+ * deadline. The owner is alerted, then the customer's acknowledgement goes
+ * if it never went. */
+static void
+acknowledgement_due(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
+{
+    intake *j =
+        intake_new(n, m, t->case_id,
+                   CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_ACKNOWLEDGEMENT_OVERDUE,
+                   "staff_acknowledgement_overdue");
+    if (!j)
+        return;
+    j->t = t;
+    j->then = customer_acknowledgement;
+    notify_ids ack;
+    if (notify_ids_make(&ack, t->case_id, "acknowledgement") != 0) {
+        end(j, CH_EBADMSG, "case id cannot name a notification");
+        return;
+    }
+    if (ch_redis_command(n->rt, acknowledgement_record_read, j, "GET %s", ack.idem_key) != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
+void
+notify_intake_timer(notify *n, ch_msg *m, const Charter__V1__TimerFired *t)
+{
+    const char *kind_name = NULL;
+    int kind = timer_kind(t, &kind_name);
+    if (!kind)
+        ch_msg_done(m, 0, NULL);
+    else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE)
+        acknowledgement_due(n, m, t);
+    else
+        timer_notice(n, m, t, kind, kind_name);
 }
 
 /*
@@ -486,13 +668,66 @@ stored(void *opaque, redisReply *reply)
         ch_msg_done(opaque, 0, NULL);
 }
 
+static void
+received_stored(void *opaque, redisReply *reply)
+{
+    intake *j = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        end(j, CH_EAGAIN, reply ? reply->str : "redis unavailable");
+    else if (name_it(j, "acknowledgement") == 0)
+        read_record(j);
+}
+
+/* A `received` event: its contact details are recorded and, where the
+ * promise acknowledges (automatically or within a clock), the
+ * acknowledgement goes now, under the record the acknowledgement_due timer
+ * would use, so the customer gets one. */
+static void
+received(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
+{
+    const Charter__V1__Received *r = ev->received;
+    const char *case_type = r->case_type[0] ? r->case_type : "enquiry";
+    const ch_org_clocks *oc = notify_org(n, ev->organisation);
+    const ch_policy_promise *pr =
+        oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(r->channel), case_type) : NULL;
+    if (!pr || pr->ack == CH_POLICY_ACK_NONE || !notify_case_id_ok(ev->case_id) ||
+        !ev->occurred_at) {
+        if (notify_contact_record(n->rt, ev, stored, m) != 0)
+            ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+        return;
+    }
+    intake *j = intake_new(n, m, ev->case_id, K_ACK, "acknowledgement");
+    if (!j)
+        return;
+    j->ev = ev;
+    charter__v1__timer_fired__init(&j->tf);
+    j->tf.case_id = ev->case_id;
+    j->tf.organisation = ev->organisation;
+    j->tf.reference = r->reference;
+    j->tf.case_type = (char *)case_type;
+    j->tf.channel = r->channel;
+    j->tf.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE;
+    int64_t target_s = 0;
+    if (notify_receipt_target(oc, ev, ch_time_now_ms(), &target_s) == 0 && target_s) {
+        charter__v1__timestamp__init(&j->target);
+        j->target.seconds = target_s;
+        j->tf.target_at = &j->target;
+    }
+    j->t = &j->tf;
+    if (notify_contact_record(n->rt, ev, received_stored, j) != 0)
+        end(j, CH_EAGAIN, "redis unavailable");
+}
+
 void
 notify_intake_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
 {
     const char *kind_name = NULL;
     int kind = notice_kind(ev, &kind_name), rc;
-    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
-        rc = notify_contact_record(n->rt, ev, stored, m);
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED) {
+        received(n, m, ev);
+        return;
+    } else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_ASSIGNED)
+        rc = notify_contact_assign(n->rt, ev, stored, m);
     else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CLOSED)
         rc = notify_contact_forget(n->rt, ev->case_id, stored, m); /* personal data goes */
     else if (kind) {

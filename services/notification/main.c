@@ -131,6 +131,7 @@ start_transports(notify *n, const void *config, char *errstr, size_t errstr_size
             if (r != NOTIFY_ROUTE_OTHER && n->route[r] == (int)i)
                 use.channels |= r == NOTIFY_ROUTE_SMS      ? NOTIFY_CH_SMS
                                 : r == NOTIFY_ROUTE_SOCIAL ? NOTIFY_CH_SOCIAL
+                                : r == NOTIFY_ROUTE_LETTER ? NOTIFY_CH_LETTER
                                                            : NOTIFY_CH_EMAIL;
         s->t = transports[i];
         s->cfg = notify_config_section(config, transports, i);
@@ -145,6 +146,26 @@ start_transports(notify *n, const void *config, char *errstr, size_t errstr_size
             snprintf(n->mail_domain, sizeof(n->mail_domain), "%s", at + 1);
     }
     return rc;
+}
+
+/* Every organisation of `orgs` whose charter promises a reference on every
+ * reply has it in every customer template it can use. */
+static int
+check_references(const notify *n, const ch_org_set *orgs, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < orgs->n; i++) {
+        const ch_policy *p = &orgs->orgs[i]->policy;
+        for (size_t k = 0; k < p->npromises; k++) {
+            if (!p->promises[k].reference_on_reply)
+                continue;
+            int rc =
+                notify_tcache_check_reference(n->cfg->template_dir, p->id, errstr, errstr_size);
+            if (rc != 0)
+                return rc;
+            break;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -171,7 +192,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         goto err;
     }
     if ((cfg->template_dir[0] &&
-         (rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0) ||
+         ((rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0 ||
+          (rc = check_references(n, ch_runtime_orgs(rt), errstr, errstr_size)) != 0)) ||
         (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
         goto err;
     if (!cfg->template_dir[0])
@@ -180,7 +202,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
                 CH_STR("policies", cfg->policy_dir),
                 CH_INT("organisations", ch_runtime_orgs(rt)->n),
                 CH_STR("email", cfg->email_transport), CH_STR("sms", cfg->sms_transport),
-                CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport));
+                CH_STR("social", cfg->social_transport), CH_STR("staff", cfg->staff_transport),
+                CH_STR("letter", cfg->letter_transport));
     *svc = n;
     return 0;
 err:
@@ -190,14 +213,26 @@ err:
 
 /* SIGHUP, with the new policies loaded but not yet in place: every
  * template is read again, and a broken one refuses the reload (the runtime
- * logs why and keeps the running policies; the cache stays as it was). */
+ * logs why and keeps the running policies; the cache stays as it was). The
+ * new policies are read here too (the runtime does not hand them over), so
+ * a policy that newly promises a reference on every reply is checked
+ * against the templates before it is let in. */
 static int
 notify_reload_check(void *svc, char *errstr, size_t errstr_size)
 {
     const notify *n = svc;
-    return n->cfg->template_dir[0]
-               ? notify_tcache_check_dir(n->cfg->template_dir, errstr, errstr_size)
-               : 0;
+    if (!n->cfg->template_dir[0])
+        return 0;
+    int rc = notify_tcache_check_dir(n->cfg->template_dir, errstr, errstr_size);
+    if (rc != 0 || !n->cfg->policy_dir[0])
+        return rc;
+    ch_org_set next;
+    if ((rc = ch_org_set_load(n->cfg->policy_dir, "notify.policy_dir", &next, errstr,
+                              errstr_size)) != 0)
+        return rc;
+    rc = check_references(n, &next, errstr, errstr_size);
+    ch_org_set_free(&next);
+    return rc;
 }
 
 /* SIGHUP, the new policies in place: templates are parsed afresh as used. */

@@ -25,6 +25,7 @@ typedef struct {
     char *template_dir;
     char *policy_dir;
     char *email_transport, *sms_transport, *social_transport, *staff_transport;
+    char *letter_transport;
     char *staff_email;
     char *dlq_topic;
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
@@ -36,7 +37,8 @@ enum {
     NOTIFY_ROUTE_SMS,
     NOTIFY_ROUTE_SOCIAL,
     NOTIFY_ROUTE_STAFF,
-    NOTIFY_ROUTE_OTHER, /* letters and the rest: the first transport that carries them */
+    NOTIFY_ROUTE_LETTER,
+    NOTIFY_ROUTE_OTHER, /* the rest: the first transport that carries them */
     NOTIFY_NROUTES
 };
 

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "charter/names.h"
+#include "charter/topics.h"
+#include "charter/v1/case_event.pb-c.h"
 #include "charter/timeutil.h"
 #include "charter/v1/dead_letter.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
@@ -39,6 +41,32 @@ notify_outcome(notify *n, const notify_message *m, const char *transport, int st
     o.occurred_at = &at;
     o.reference = (char *)m->reference;
     return ch_produce(n->rt, n->cfg->outcomes_topic, m->case_id, &o.base, cb, opaque);
+}
+
+void
+notify_acknowledged(notify *n, const notify_message *m, int64_t sent_ms)
+{
+    Charter__V1__CaseEvent ev = CHARTER__V1__CASE_EVENT__INIT;
+    Charter__V1__Acknowledged a = CHARTER__V1__ACKNOWLEDGED__INIT;
+    Charter__V1__Timestamp at = CHARTER__V1__TIMESTAMP__INIT, now = CHARTER__V1__TIMESTAMP__INIT;
+    ch_time_split_ms(sent_ms, &at.seconds, &at.nanos);
+    ch_time_split_ms(ch_time_now_ms(), &now.seconds, &now.nanos);
+    char event_id[300];
+    snprintf(event_id, sizeof(event_id), "%s/acknowledged", m->id);
+    a.channel = ch_channel_from_name(m->channel);
+    a.by = "automatic";
+    a.notification_id = (char *)m->id;
+    ev.event_id = event_id;
+    ev.case_id = (char *)m->case_id;
+    ev.organisation = (char *)m->organisation;
+    ev.occurred_at = &at;
+    ev.source = "notification";
+    ev.ingested_at = &now;
+    ev.event_case = CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED;
+    ev.acknowledged = &a;
+    if (ch_produce(n->rt, CH_TOPIC_CONTACT_EVENTS, m->case_id, &ev.base, NULL, NULL) != 0)
+        CH_LOG_ERROR(ch_runtime_log(n->rt), "acknowledged event not produced",
+                     CH_STR("notification_id", m->id));
 }
 
 void

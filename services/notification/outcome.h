@@ -21,6 +21,17 @@
 int notify_outcome(notify *n, const notify_message *m, const char *transport, int status,
                    const char *reason, int attempt, ch_produce_cb cb, void *opaque);
 
+/*
+ * A customer's acknowledgement m went at sent_ms: the case event
+ * `acknowledged {by: "automatic", channel, notification_id}` on
+ * charter.contact.events.v1, keyed by the case, with event id
+ * "<notification id>/acknowledged" (a repeat dedupes) and occurred_at the
+ * time it was sent, so sla-timer stops its acknowledgement clock and
+ * reporting judges it. Fire and forget (a repeat of the send announces it
+ * again).
+ */
+void notify_acknowledged(notify *n, const notify_message *m, int64_t sent_ms);
+
 /* Dead-letters m (a DeadLetter holding its NotificationRequest) from
  * `source`, fire and forget. */
 void notify_dead_letter(notify *n, const notify_message *m, const char *source, const char *reason);

@@ -74,11 +74,12 @@ enum {
     F_ATTEMPTS,
     F_CUSTOMER,
     F_ABOUT,
+    F_SENT_AT, /* ms, written when the transport took it (a customer's acknowledgement) */
     NFIELDS
 };
 static const char *const field_name[NFIELDS] = {
     "case_id", "organisation", "reference", "kind",     "kind_name", "channel",  "to",    "subject",
-    "body",    "meta",         "transport", "language", "attempts",  "customer", "about",
+    "body",    "meta",         "transport", "language", "attempts",  "customer", "about", "sent_at",
 };
 
 /* One claimed notification, from its claim until its record is written. */
@@ -194,13 +195,27 @@ cleanup_keys(job *j)
     ch_redis_command(rt, NULL, NULL, "DEL %s", j->ids.job_key);
 }
 
-/* An outcome event for the job, unless it is a staff note. */
+/* A customer's acknowledgement: Charter acknowledged the case. */
+static int
+is_acknowledgement(const job *j)
+{
+    return j->msg.customer &&
+           j->msg.kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT;
+}
+
+/* An outcome event for the job, unless it is a staff note; a sent
+ * acknowledgement is also announced as the case's `acknowledged` event, at
+ * the time it was sent (now, when that was not recorded). */
 static void
 announce(job *j, int status, const char *reason, int attempt)
 {
     if (!j->field[F_ABOUT][0])
         notify_outcome(j->q->n, &j->msg, j->field[F_TRANSPORT], status, reason, attempt, NULL,
                        NULL);
+    if (status == S_SENT && is_acknowledgement(j)) {
+        int64_t sent_ms = strtoll(j->field[F_SENT_AT], NULL, 10);
+        notify_acknowledged(j->q->n, &j->msg, sent_ms > 0 ? sent_ms : ch_time_now_ms());
+    }
 }
 
 static void
@@ -313,6 +328,16 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
         CH_LOG_INFO(lg, "notification sent", CH_STR("case_id", j->msg.case_id),
                     CH_STR("kind", j->msg.kind_name), CH_STR("reference", j->msg.reference),
                     CH_STR("transport", j->field[F_TRANSPORT]), CH_INT("attempt", j->attempts + 1));
+        if (is_acknowledgement(j)) {
+            char at[24];
+            snprintf(at, sizeof(at), "%lld", (long long)ch_time_now_ms());
+            char *keep = strdup(at);
+            if (keep) {
+                free(j->field[F_SENT_AT]);
+                j->field[F_SENT_AT] = keep;
+            }
+            ch_redis_command(n->rt, NULL, NULL, "HSET %s sent_at %s", j->ids.job_key, at);
+        }
         if (ch_redis_command(n->rt, sent_recorded, j, "SET %s %s EX %d", j->ids.idem_key, a.record,
                              NOTIFY_RECORD_TTL_S) != 0)
             job_free(j);

@@ -41,31 +41,93 @@ keep_meta(notify_rendered *out, json_t *o)
     return out->meta ? 0 : CH_ENOMEM;
 }
 
-/* The channel the reply goes by: the policy's rule, the inbound channel and
- * what the customer asked for. */
+/* The channel the policy's rule asks for: the inbound channel, the
+ * customer's preferred one, or email (email_or_sms). */
 static const char *
-reply_channel(const ch_policy_promise *pr, const char *inbound, const char *preferred)
+wanted_channel(const ch_policy_promise *pr, const char *inbound, const char *preferred)
 {
-    if (!preferred || !preferred[0])
+    int rule = pr ? (int)pr->reply_channel : CH_POLICY_REPLY_SAME_UNLESS_ASKED;
+    if (rule == CH_POLICY_REPLY_SAME)
         return inbound;
-    if (pr && pr->reply_channel == CH_POLICY_REPLY_SAME)
-        return inbound;
-    return preferred;
+    if (preferred && preferred[0])
+        return preferred;
+    return rule == CH_POLICY_REPLY_EMAIL_OR_SMS ? "email" : inbound;
 }
 
-/* The channel a customer's reply goes by, as a static name. A phone contact
- * is answered by text message. */
+/* How a notice on channel `ch` reaches the customer: the static name of the
+ * means ("email", "sms", "social", "letter") and its address in *to, or
+ * NULL when c gave no address for it or the channel has none of its own (an
+ * online form, a visit). A social reply goes in the case's thread: only for
+ * a contact made on social media. */
 static const char *
-customer_channel(const ch_policy_promise *pr, const char *inbound, const char *preferred)
+means_of(const char *ch, const notify_contact *c, const char *inbound, const char **to)
 {
-    const char *ch = reply_channel(pr, inbound, preferred);
-    if (strcmp(ch, "phone") == 0 || strcmp(ch, "voicemail") == 0 || strcmp(ch, "sms") == 0)
-        return "sms";
-    if (strcmp(ch, "email") == 0)
-        return "email";
+    *to = "";
+    if (strcmp(ch, "phone") == 0 || strcmp(ch, "voicemail") == 0 || strcmp(ch, "sms") == 0) {
+        *to = c->phone;
+        return c->phone[0] ? "sms" : NULL;
+    }
+    if (strcmp(ch, "email") == 0) {
+        *to = c->email;
+        return c->email[0] ? "email" : NULL;
+    }
     if (strcmp(ch, "social") == 0)
-        return "social";
-    return ch_channel_name(ch_channel_from_name(ch));
+        return strcmp(inbound, "social") == 0 ? "social" : NULL;
+    if (strcmp(ch, "letter") == 0) {
+        *to = c->postal;
+        return c->postal[0] ? "letter" : NULL;
+    }
+    return NULL;
+}
+
+/* The channel a customer's notice goes by (static) and its address: the
+ * one the rule wants, else email, text message, the inbound channel or a
+ * letter, the first the customer can receive; NULL when none. */
+static const char *
+customer_channel(const ch_policy_promise *pr, const notify_contact *c, const char *inbound,
+                 const char **to)
+{
+    const char *order[] = {wanted_channel(pr, inbound, c->preferred), "email", "sms", inbound,
+                           "letter"};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const char *m = means_of(order[i], c, inbound, to);
+        if (m)
+            return m;
+    }
+    *to = "";
+    return NULL;
+}
+
+/* "A or B" of the two non-empty ones, into buf. */
+static void
+either(const char *a, const char *b, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s%s%s", a, a[0] && b[0] ? " or " : "", b);
+}
+
+/* The named contact where the promise has one: the person the holding reply
+ * names, else the member of staff assigned to the case ("Jo Bloggs
+ * (Repairs)"), else the organisation's team; and how to reach them (their
+ * direct line and address, else the organisation's). Both "" otherwise. */
+static void
+named_contact(const ch_policy_promise *pr, const ch_policy *p, const notify_contact *c,
+              const char *holding_named, char *who, size_t whosz, char *how, size_t howsz)
+{
+    who[0] = how[0] = '\0';
+    if (!pr || !pr->named_contact)
+        return;
+    if (holding_named && holding_named[0])
+        snprintf(who, whosz, "%s", holding_named);
+    else if (c->assigned_name[0] && c->assigned_team[0])
+        snprintf(who, whosz, "%s (%s)", c->assigned_name, c->assigned_team);
+    else if (c->assigned_name[0])
+        snprintf(who, whosz, "%s", c->assigned_name);
+    else if (p && p->contact.set)
+        snprintf(who, whosz, "%s", p->contact.team);
+    if (c->assigned_name[0] && (c->assigned_phone[0] || c->assigned_email[0]))
+        either(c->assigned_phone, c->assigned_email, how, howsz);
+    else if (p && p->contact.set)
+        either(p->contact.phone, p->contact.email, how, howsz);
 }
 
 /* A plain line for a notice when no template directory is configured. */
@@ -126,18 +188,26 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
         ev->appointment->location[0])
         location = ev->appointment->location;
     out->customer = 1;
-    out->channel = customer_channel(pr, inbound, c->preferred);
-    snprintf(out->to, sizeof(out->to), "%s",
-             strcmp(out->channel, "sms") == 0     ? c->phone
-             : strcmp(out->channel, "email") == 0 ? c->email
-                                                  : "");
+    const char *to = "";
+    out->channel = customer_channel(pr, c, inbound, &to);
     snprintf(out->lang, sizeof(out->lang), "%s", c->lang);
+    if (!out->channel) {
+        out->undeliverable = 1;
+        out->to[0] = '\0';
+        out->channel = ch_channel_name(ch_channel_from_name(inbound));
+        snprintf(out->why, sizeof(out->why),
+                 "no way to reach the customer: no email address, phone number or postal "
+                 "address was given (contact by %s)",
+                 inbound);
+        return 0;
+    }
+    snprintf(out->to, sizeof(out->to), "%s", to);
     char within[128] = "";
     if (pr && pr->respond.set)
         ch_policy_describe_clock(&pr->respond.clock, within, sizeof(within));
-    /* Where the charter promises a named contact: the case owner, named by
-     * the policy's role title (events carry no staff names yet). */
-    int owner = pr && pr->named_contact ? ch_policy_role_find(&oc->policy, "owner") : -1;
+    char who[300], how[400];
+    named_contact(pr, oc ? &oc->policy : NULL, c, holding ? ev->holding_reply->named_contact : NULL,
+                  who, sizeof(who), how, sizeof(how));
     /* Text messages and social replies run the visit requirements on. */
     int inline_list = strcmp(out->channel, "sms") == 0 || strcmp(out->channel, "social") == 0;
     char *visit = oc ? ch_template_list((const char *const *)oc->policy.visit_requirements,
@@ -145,17 +215,12 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
                      : NULL;
     const char *name = c->name[0] ? c->name : "customer";
     ch_template_var vars[] = {
-        {"reference", t->reference},
-        {"organisation", oc ? oc->policy.name : t->organisation},
-        {"customer_name", name},
-        {"target_date", target[0] ? target : "our target date"},
-        {"respond_within", within},
-        {"contact_name", owner >= 0 ? oc->policy.roles[owner].title : ""},
-        {"reason", holding ? ev->holding_reply->reason : ""},
-        {"new_target_date", target},
-        {"appointment_date", appt_date},
-        {"appointment_time", appt_time},
-        {"appointment_location", location},
+        {"reference", t->reference},     {"organisation", oc ? oc->policy.name : t->organisation},
+        {"customer_name", name},         {"target_date", target[0] ? target : "our target date"},
+        {"respond_within", within},      {"contact_name", who},
+        {"contact_details", how},        {"reason", holding ? ev->holding_reply->reason : ""},
+        {"new_target_date", target},     {"appointment_date", appt_date},
+        {"appointment_time", appt_time}, {"appointment_location", location},
         {"visit_requirements", visit},
     };
     int builtin = 0;
@@ -207,7 +272,21 @@ alert_role(const ch_policy *p, const ch_policy_promise *pr, const Charter__V1__T
         if (pr && pr->review_first.set)
             return (int)pr->review_role;
         break;
-    default:
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_WARNING:
+        /* A promise with no reply clock: its warning tiers count towards the review. */
+        if (pr && t->tier >= 1 && t->tier <= pr->nwarnings && !pr->warnings[t->tier - 1].at_breach)
+            return (int)pr->warnings[t->tier - 1].role;
+        if (pr && pr->review_first.set)
+            return (int)pr->review_role;
+        break;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_OVERDUE:
+        for (size_t i = 0; pr && i < pr->nwarnings; i++)
+            if (pr->warnings[i].at_breach)
+                return (int)pr->warnings[i].role;
+        if (pr && pr->review_first.set)
+            return (int)pr->review_role;
+        return ch_policy_role_find(p, "manager");
+    default: /* acknowledgement overdue, extension refused: the case owner */
         break;
     }
     return ch_policy_role_find(p, "owner");
@@ -236,8 +315,12 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
     const ch_org_clocks *oc = in->org;
     const ch_policy_promise *pr =
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(t->channel), t->case_type) : NULL;
-    int role = oc ? alert_role(&oc->policy, pr, t) : -1;
-    const char *role_key = role >= 0 ? oc->policy.roles[role].key : "owner";
+    int role = !oc                       ? -1
+               : in->role && in->role[0] ? ch_policy_role_find(&oc->policy, in->role)
+                                         : alert_role(&oc->policy, pr, t);
+    const char *role_key = role >= 0                 ? oc->policy.roles[role].key
+                           : in->role && in->role[0] ? in->role
+                                                     : "owner";
     const char *role_title = role >= 0 ? oc->policy.roles[role].title : "Case owner";
     char target[CH_TEMPLATE_DATE_BUFSZ] = "", due[CH_TEMPLATE_DATE_BUFSZ] = "", due_time[32] = "";
     if (t->target_at)
@@ -246,8 +329,9 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
         ch_template_date_words(in->tz, t->due_at->seconds, due, sizeof(due));
         ch_template_time_words(in->tz, t->due_at->seconds, due_time, sizeof(due_time));
     }
-    char tier[16];
+    char tier[16], review[16];
     snprintf(tier, sizeof(tier), "%u", t->tier);
+    snprintf(review, sizeof(review), "%u", t->review);
     ch_policy_case_type ct = CH_POLICY_CASE_ANY;
     const char *case_type =
         t->case_type && t->case_type[0] && ch_policy_case_type_parse(t->case_type, &ct) == 0
@@ -267,6 +351,8 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
         {"role", role_title},
         {"case_type", case_type},
         {"channel", channel_title},
+        {"review", t->review ? review : ""},
+        {"detail", in->detail && in->detail[0] ? in->detail : t->detail},
     };
     int builtin = 0;
     int rc = render(env, t->organisation, in->kind_name, "email", "en", vars,
@@ -316,4 +402,29 @@ notify_rendered_free(notify_rendered *r)
     free(r->body);
     free(r->meta);
     r->subject = r->body = r->meta = NULL;
+}
+
+int
+notify_receipt_target(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev, int64_t ack_ms,
+                      int64_t *target_s)
+{
+    *target_s = 0;
+    const Charter__V1__Received *r = ev->received;
+    if (!ev->occurred_at || !r)
+        return CH_EINVAL;
+    ch_case_state st = {0};
+    snprintf(st.organisation, sizeof(st.organisation), "%s", ev->organisation);
+    snprintf(st.channel, sizeof(st.channel), "%s", ch_channel_name(r->channel));
+    snprintf(st.case_type, sizeof(st.case_type), "%s", r->case_type[0] ? r->case_type : "enquiry");
+    st.received_ms = ev->occurred_at->seconds * 1000 + ev->occurred_at->nanos / 1000000;
+    st.acknowledged_ms = ack_ms > st.received_ms ? ack_ms : st.received_ms;
+    if (!ch_policy_find_promise(&oc->policy, st.channel, st.case_type))
+        return CH_ENOTFOUND;
+    ch_case_timer timers[32];
+    int64_t target_ms = 0;
+    if (ch_case_timers(oc, ev->case_id, &st, timers, sizeof(timers) / sizeof(timers[0]),
+                       &target_ms) < 0)
+        return CH_EINVAL;
+    *target_s = target_ms / 1000;
+    return 0;
 }

@@ -8,8 +8,16 @@
  *
  * The customer's channel is the policy's reply-channel rule applied to how
  * they contacted us and what they asked for (a phone call is answered by
- * text message); a staff alert goes to the role the policy names for the
- * timer (tiered warnings, breach, wait exceeded, review due), by email.
+ * text message, email_or_sms prefers email then a text); a notice goes only
+ * where the customer can receive it: a channel with no address of its own
+ * (an online form, a visit) or one they gave no address for falls back to
+ * email, then text message, then letter, and with none of those it is
+ * undeliverable (notify_rendered.undeliverable) rather than sent to nobody.
+ * Where the promise has named_contact, the contact is the member of staff
+ * assigned to the case, or before anyone is, the organisation's team
+ * (policy contact:), with their phone number and address. A staff alert
+ * goes to the role the policy names for the timer (tiered warnings, breach,
+ * review tiers; the case owner for the rest), by email.
  */
 #ifndef CHARTER_NOTIFY_RENDER_H
 #define CHARTER_NOTIFY_RENDER_H
@@ -52,13 +60,18 @@ typedef struct {
     const char *kind_name;            /* the template kind: "acknowledgement", ... */
     const ch_org_clocks *org;         /* the organisation's policy, or NULL */
     const ch_tz *tz;                  /* its zone (notify.timezone without a policy) */
+    /* Staff alerts only, may be NULL: a role key that overrides the policy's
+     * choice, and a {detail} that overrides the timer's. */
+    const char *role;
+    const char *detail;
 } notify_render_in;
 
 /* A rendered message. */
 typedef struct {
     int customer;        /* 1: to the customer; 0: to staff */
+    int undeliverable;   /* 1: the customer gave no way to reach them; why says so */
     const char *channel; /* "email", "sms", "social" or another channel's name (static) */
-    char to[320];
+    char to[600];        /* an address, a number or a postal address */
     char lang[16];
     char *subject, *body; /* owned */
     char *meta;           /* owned: a JSON object of what a record of it adds (dates, role) */
@@ -67,7 +80,9 @@ typedef struct {
 
 /*
  * A customer's message (acknowledgement, holding reply, appointment
- * confirmation, reminder or cancellation). Returns 0, CH_EINVAL with
+ * confirmation, reminder or cancellation). Returns 0 (with
+ * out->undeliverable and out->why when there is no channel the customer can
+ * receive it on: nothing is rendered then), CH_EINVAL with
  * out->why (the template cannot be used: retrying will not help), CH_EIO or
  * CH_ENOMEM. Free out with notify_rendered_free whatever the result.
  */
@@ -89,5 +104,16 @@ int notify_render_unknown(const notify_render_env *env, const char *about, const
                           const char *reason, notify_rendered *out);
 
 void notify_rendered_free(notify_rendered *r);
+
+/*
+ * The reply target an acknowledgement sent at receipt gives: the promise's
+ * response clock for a case received as `ev` (a `received` event), started
+ * at receipt, or at ack_ms for a clock that runs from the acknowledgement
+ * (the Housing Ombudsman Code's). Returns 0 with *target_s (0: the promise
+ * has no response clock), CH_ENOTFOUND when no promise covers the contact,
+ * or CH_EINVAL when the clock cannot be computed.
+ */
+int notify_receipt_target(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev, int64_t ack_ms,
+                          int64_t *target_s);
 
 #endif

@@ -165,3 +165,62 @@ notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
     }
     return rc;
 }
+
+/* Whether text holds the placeholder {reference} (not the literal
+ * "{{reference}}"). */
+static int
+has_reference(const char *text)
+{
+    for (const char *p = text ? strstr(text, "{reference}") : NULL; p;
+         p = strstr(p + 1, "{reference}"))
+        if (p == text || p[-1] != '{')
+            return 1;
+    return 0;
+}
+
+/* Checks the customer templates in dir/folder (skipping, with `unless`,
+ * those dir/unless also has: the organisation's own win). */
+static int
+check_reference_in(const char *dir, const char *folder, const char *unless, const char *org,
+                   char *errstr, size_t errstr_size)
+{
+    char sub[1024];
+    snprintf(sub, sizeof(sub), "%s/%s", dir, folder);
+    DIR *d = opendir(sub);
+    if (!d)
+        return 0; /* an organisation without its own folder uses the defaults */
+    int rc = 0;
+    struct dirent *f;
+    while (rc == 0 && (f = readdir(d))) {
+        if (f->d_name[0] == '.' || !ends_with(f->d_name, ".txt") ||
+            strncmp(f->d_name, "staff_", 6) == 0)
+            continue;
+        char path[2048];
+        struct stat st;
+        if (unless) {
+            snprintf(path, sizeof(path), "%s/%s/%s", dir, unless, f->d_name);
+            if (stat(path, &st) == 0)
+                continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
+        ch_template t;
+        rc = ch_template_load_file(path, &t, errstr, errstr_size);
+        if (rc == 0 && !has_reference(t.subject) && !has_reference(t.body)) {
+            snprintf(errstr, errstr_size,
+                     "%s: no {reference} in this customer template, but the policy of %s promises "
+                     "a reference on every reply (reference_on_reply: true)",
+                     path, org);
+            rc = CH_EINVAL;
+        }
+        ch_template_free(&t);
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+notify_tcache_check_reference(const char *dir, const char *org, char *errstr, size_t errstr_size)
+{
+    int rc = check_reference_in(dir, org, NULL, org, errstr, errstr_size);
+    return rc ? rc : check_reference_in(dir, "default", org, org, errstr, errstr_size);
+}

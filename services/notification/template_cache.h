@@ -38,4 +38,14 @@ int notify_tcache_get(notify_tcache *c, const char *path, const ch_template **ou
  */
 int notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size);
 
+/*
+ * For an organisation whose charter promises a reference on every reply
+ * (reference_on_reply): every customer template it can use under dir (its
+ * own folder's, and the default ones its folder does not override; not the
+ * staff_* alerts) carries {reference}. Returns 0, CH_EINVAL with a sentence
+ * naming the file that lacks it, or a file's read or parse error.
+ */
+int notify_tcache_check_reference(const char *dir, const char *org, char *errstr,
+                                  size_t errstr_size);
+
 #endif

@@ -23,6 +23,8 @@ notify_channel_bit(const char *channel)
         return NOTIFY_CH_SMS;
     if (strcmp(channel, "social") == 0)
         return NOTIFY_CH_SOCIAL;
+    if (strcmp(channel, "letter") == 0)
+        return NOTIFY_CH_LETTER;
     return NOTIFY_CH_OTHER;
 }
 

@@ -40,18 +40,20 @@ typedef enum {
     NOTIFY_UNKNOWN   /* may or may not have been taken; retrying could send twice */
 } notify_result;
 
-/* The channels a transport may carry (notify_transport.channels). Letters
- * and every channel without a notify.<channel>.transport key are "other":
- * they go by the first transport in the table that carries other. Staff
- * alerts are email. */
+/* The channels a transport may carry (notify_transport.channels). Letters go
+ * by notify.letter.transport (the print queue by default). Every channel
+ * without a notify.<channel>.transport key is "other": it goes by the first
+ * transport in the table that carries other. Staff alerts are email. */
 enum {
     NOTIFY_CH_EMAIL = 1u << 0,
     NOTIFY_CH_SMS = 1u << 1,
     NOTIFY_CH_SOCIAL = 1u << 2,
     NOTIFY_CH_OTHER = 1u << 3,
+    NOTIFY_CH_LETTER = 1u << 4,
 };
 
-/* The NOTIFY_CH_* bit of a channel name ("email", "sms", "social", else other). */
+/* The NOTIFY_CH_* bit of a channel name ("email", "sms", "social", "letter",
+ * else other). */
 unsigned notify_channel_bit(const char *channel);
 
 /*
@@ -66,7 +68,8 @@ typedef struct {
     const char *kind_name; /* the template kind: "acknowledgement", "staff_breach", ... */
     const char *channel;   /* "email", "sms", "social", "letter", ... */
     const char *language;
-    const char *to; /* address or number; a staff role key ("owner") for staff_by_role transports */
+    const char *to; /* address, number or postal address; a staff role key ("owner") for
+                       staff_by_role transports */
     const char *subject, *body;
     const char *message_id; /* RFC 5322 Message-ID for email, the same on every attempt; else "" */
     const char *meta;       /* a JSON object of extra fields for a record of the message, or "" */

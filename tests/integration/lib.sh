@@ -256,7 +256,8 @@ case_event() {
 #   role=KEY:NAME      a role; repeated for more (default owner:Case owner)
 #   warning=AT:ROLE    a warning at AT to ROLE; repeated for more
 #   quiet=HH:MM-HH:MM  the SMS quiet hours
-#   named_contact      the promise names a contact
+#   named_contact      the promise names a contact (the policy's contact: is the
+#                      Customer Service Team on 0115 915 2222)
 policy_yaml() {
   local id=$1 name=$2 prefix=$3 ack=$4 respond=$5 says="Test promise." quiet="" named="" o
   local roles=() warnings=()
@@ -284,6 +285,7 @@ opening_hours:
   monday-friday: "09:00-17:00"
 YAML
   [ -z "$quiet" ] || printf 'sms_quiet_hours: "%s"\n' "$quiet"
+  [ -z "$named" ] || printf 'contact:\n  team: Customer Service Team\n  phone: 0115 915 2222\n'
   printf 'roles:\n'
   for o in "${roles[@]}"; do printf '  %s: %s\n' "${o%%:*}" "${o#*:}"; done
   printf 'promises:\n  - id: every-contact\n    channel: any\n    says: %s\n' "$says"

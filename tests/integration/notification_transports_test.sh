@@ -77,7 +77,9 @@ assert m["content_type"] == "text/plain" and m["charset"].lower() == "utf-8", m
 b = m["body"]
 assert "Dear Ann Example," in b and f"Your reference is {ref}." in b, b
 assert re.search(r"reply by (Monday|Tuesday|Wednesday|Thursday|Friday) \d{1,2} [A-Z][a-z]+ 20\d\d\.", b), b
-assert "Customer Service Team adviser is dealing with your enquiry." in b, b
+assert "Dealing with your enquiry: Customer Service Team." in b, b
+assert "You can contact us on 0115 915 2222." in b, b
+assert "adviser" not in b, b
 PY
 pass "email acknowledgement over SMTP: subject '$(json_get "$M" subject)', date in words, named contact, Message-ID, UTF-8 text/plain"
 OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%k\t%s\n' 2>/dev/null | grep -aF "$CASE_E" || true)

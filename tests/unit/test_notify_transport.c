@@ -23,12 +23,12 @@
 #include "transport.h"
 
 extern const notify_transport notify_transport_smtp, notify_transport_http, notify_transport_kafka,
-    notify_transport_file;
+    notify_transport_file, notify_transport_print;
 
 /* In the service's order (NOTIFY_TRANSPORTS in CMakeLists.txt). */
-static const notify_transport *const table[] = {&notify_transport_file, &notify_transport_smtp,
-                                                &notify_transport_http, &notify_transport_kafka,
-                                                NULL};
+static const notify_transport *const table[] = {&notify_transport_file,  &notify_transport_smtp,
+                                                &notify_transport_http,  &notify_transport_kafka,
+                                                &notify_transport_print, NULL};
 
 /* The table CMake generates is the service's list, whole and in order. */
 static void
@@ -40,7 +40,7 @@ generated_table_lists_every_transport(void **state)
     size_t n = 0;
     while (notify_transports[n])
         n++;
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++)
         assert_ptr_equal(notify_transports[i], table[i]);
 }
@@ -85,14 +85,24 @@ setting_names_a_transport_that_carries_the_channel(void **state)
     /* As the setting is read (the runtime names the key): any transport. */
     assert_int_equal(notify_transport_pick(table, NULL, "pigeon", ~0u, err, sizeof(err)),
                      CH_EINVAL);
-    assert_string_equal(err, "'pigeon' is not a transport (expected file, smtp, http or kafka)");
+    assert_string_equal(err,
+                        "'pigeon' is not a transport (expected file, smtp, http, kafka or print)");
     assert_int_equal(notify_transport_pick(table, "notify.sms.transport", "smtp", NOTIFY_CH_SMS,
                                            err, sizeof(err)),
                      CH_EINVAL);
     assert_string_equal(err, "notify.sms.transport cannot be smtp (file, http or kafka)");
-    /* Letters and the rest: the first transport that carries them. */
+    /* Letters: the print queue or the file sink; the rest: the first
+     * transport that carries them. */
     assert_int_equal(notify_transport_carrying(table, NOTIFY_CH_OTHER), 0);
-    assert_int_equal(notify_channel_bit("letter"), NOTIFY_CH_OTHER);
+    assert_int_equal(notify_channel_bit("letter"), NOTIFY_CH_LETTER);
+    assert_int_equal(notify_channel_bit("online_form"), NOTIFY_CH_OTHER);
+    assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "print",
+                                           NOTIFY_CH_LETTER, err, sizeof(err)),
+                     4);
+    assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "smtp",
+                                           NOTIFY_CH_LETTER, err, sizeof(err)),
+                     CH_EINVAL);
+    assert_string_equal(err, "notify.letter.transport cannot be smtp (file or print)");
     assert_int_equal(notify_channel_bit("sms"), NOTIFY_CH_SMS);
 }
 
@@ -164,12 +174,13 @@ config_is_laid_out_per_transport(void **state)
     assert_int_equal(ch_config_set(&c.cfg, "notify.outbox_dir", "/tmp/x", err, sizeof(err)), 0);
     const char *file = notify_config_section(c.block, table, 0);
     assert_string_equal(*(char *const *)file, "/tmp/x"); /* file_config's one field */
-    /* The routes: defaults go by file; a refused name is named. */
+    /* The routes: defaults go by file, letters to the print queue; a
+     * refused name is named. */
     int route[NOTIFY_NROUTES];
     const notify_config *core = c.block;
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);
     for (int r = 0; r < NOTIFY_NROUTES; r++)
-        assert_int_equal(route[r], 0);
+        assert_int_equal(route[r], r == NOTIFY_ROUTE_LETTER ? 4 : 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.email.transport", "smtp", err, sizeof(err)), 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.staff.transport", "http", err, sizeof(err)), 0);
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);

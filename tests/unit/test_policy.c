@@ -351,7 +351,8 @@ test_seed001_voicemail_by_5pm_next_working_day(void **state)
     assert_int_equal(pr->respond.clock.at_minute, 17 * 60);
     assert_describe(&p, pr,
                     "Voicemail: reply by 17:00 on the next working day (England and Wales "
-                    "holidays, closes 17:00)");
+                    "holidays, closes 17:00); reply by email, else text message, unless the "
+                    "customer asks otherwise");
     /* Left on Christmas Eve 2026 after hours: 25 Dec and 28 Dec (Boxing Day
      * substitute) are holidays, so Tuesday 29 Dec at 17:00. */
     engine e;
@@ -472,7 +473,16 @@ test_seed001_phone_text_social_and_visits_measured(void **state)
     assert_true(find(&p, "phone", NULL, "phone-calls")->answer_measured_only);
     const ch_policy_promise *pr = find(&p, "sms", NULL, "text-messages");
     assert_true(pr->respond_measured_only);
-    assert_describe(&p, pr, "Text message: measured, no time promised");
+    assert_describe(&p, pr,
+                    "Text message: measured, no time promised; reply by email, else text "
+                    "message, unless the customer asks otherwise");
+    /* "Maximise the use of email and SMS Text in our written correspondence" */
+    assert_int_equal(pr->reply_channel, CH_POLICY_REPLY_EMAIL_OR_SMS);
+    assert_int_equal(find(&p, "letter", NULL, "letter-enquiry")->reply_channel,
+                     CH_POLICY_REPLY_EMAIL_OR_SMS);
+    /* "Include a named contact person": the team, before anyone is assigned. */
+    assert_true(p.contact.set);
+    assert_string_equal(p.contact.team, "Derby Homes Customer Services");
     assert_true(find(&p, "social", NULL, "social-media")->respond_measured_only);
     /* "Keep to agreed appointment times and if we have to cancel we will re-book" */
     pr = find(&p, "visit", "home_visit", "in-person");

@@ -44,6 +44,8 @@ static const char *const placeholders[] = {
     "waited",               /* "25 minutes" */
     "appointment_location", /* where, as the appointment event gives it */
     "visit_requirements",   /* the policy's visit_requirements (ch_template_list) */
+    "detail",               /* staff alerts: why (a refused extension, an undeliverable notice) */
+    "review",               /* staff alerts: the review cycle, 1-based */
     NULL,
 };
 

@@ -1,5 +1,7 @@
 /*
- * The development file sink, and the print queue for letters: one JSON line
+ * The development file sink (letters may come here too, with
+ * notify.letter.transport=file; by default they go to the print queue,
+ * print.c): one JSON line
  * per message in <notify.outbox_dir>/<organisation>.jsonl, fsynced before it
  * counts as sent. The line is the message's fields plus what render.c put
  * in its meta (dates, the staff role), so a developer can read what would
@@ -115,7 +117,8 @@ file_init(void **tctx, const void *config, ch_runtime *rt, char *errstr, size_t 
 
 const notify_transport notify_transport_file = {
     .name = "file",
-    .channels = NOTIFY_CH_EMAIL | NOTIFY_CH_SMS | NOTIFY_CH_SOCIAL | NOTIFY_CH_OTHER,
+    .channels =
+        NOTIFY_CH_EMAIL | NOTIFY_CH_SMS | NOTIFY_CH_SOCIAL | NOTIFY_CH_LETTER | NOTIFY_CH_OTHER,
     .staff_by_role = 1,
     NOTIFY_TRANSPORT_CONFIG(file_keys, file_config),
     .check = notify_transport_no_check,

@@ -91,6 +91,9 @@ typedef enum {
     CH_POLICY_REPLY_SAME_UNLESS_ASKED = 0, /* the inbound channel, unless the customer asks */
     CH_POLICY_REPLY_SAME,                  /* always the inbound channel */
     CH_POLICY_REPLY_PREFERRED,             /* the customer's preferred channel */
+    CH_POLICY_REPLY_EMAIL_OR_SMS,          /* e-mail, else a text message, unless the customer
+                                              asks otherwise (Derby: "maximise the use of
+                                              email and SMS Text") */
 } ch_policy_reply_channel;
 
 /* What a holding reply (or acknowledgement with a target date) must say:
@@ -266,6 +269,16 @@ typedef struct {
      * statutory foi, eir and sar, and enquiry (the default). Bits (1u <<
      * ch_policy_case_type); ingest refuses any other (closed list). */
     unsigned case_types;
+
+    /* contact: how a customer reaches the organisation, named in notices that
+     * promise a named contact before a person is assigned (team is required
+     * when the key is given; phone and email may each be empty). */
+    struct {
+        int set;
+        char team[128];
+        char phone[64];
+        char email[128];
+    } contact;
 } ch_policy;
 
 /*

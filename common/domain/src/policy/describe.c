@@ -376,6 +376,9 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
         ch_strbuf_puts(&s, pr->reply_channel == CH_POLICY_REPLY_SAME ? "reply on the same channel"
                            : pr->reply_channel == CH_POLICY_REPLY_PREFERRED
                                ? "reply on the customer's preferred channel"
+                           : pr->reply_channel == CH_POLICY_REPLY_EMAIL_OR_SMS
+                               ? "reply by email, else text message, unless the customer asks "
+                                 "otherwise"
                                : "reply on the same channel unless the customer asks otherwise");
     }
     if (pr->measures) {

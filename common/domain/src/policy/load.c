@@ -394,6 +394,33 @@ static const ch__yaml_key reporting_keys[] = {
      .names = ch__policy_support_names},
 };
 
+/* ---- contact ---- */
+
+static const ch__yaml_key contact_keys[] = {
+    {"team", CH__YAML_TEXT, offsetof(ch_policy, contact.team),
+     "the team customers deal with, e.g. Customer Services",
+     "the team customers deal with, e.g. Customer Services", NULL,
+     .size = sizeof(((ch_policy *)0)->contact.team)},
+    {"phone", CH__YAML_TEXT, offsetof(ch_policy, contact.phone),
+     "the phone number customers call, e.g. \"0115 915 2222\"", NULL, NULL,
+     .size = sizeof(((ch_policy *)0)->contact.phone)},
+    {"email", CH__YAML_TEXT, offsetof(ch_policy, contact.email),
+     "the address customers write to, e.g. feedback@example.gov.uk", NULL, NULL,
+     .size = sizeof(((ch_policy *)0)->contact.email)},
+};
+
+/* After contact: was read (team is required): the policy has one. */
+static int
+contact_given(ch__yaml *y, yaml_node_t *m, const char *path, const ch__yaml_key *k, void *field)
+{
+    (void)y;
+    (void)m;
+    (void)path;
+    (void)k;
+    ((ch_policy *)field)->contact.set = 1;
+    return 0;
+}
+
 /* ---- the root ---- */
 
 #define HOURS_EXPECTED                                                                             \
@@ -426,6 +453,8 @@ static const ch__yaml_key root_keys[] = {
      .keys = reporting_keys, .nkeys = CH__COUNTOF(reporting_keys)},
     {"sms_quiet_hours", CH__YAML_SCALAR, 0, "hours such as \"21:00-08:00\"", NULL,
      parse_quiet_hours},
+    {"contact", CH__YAML_MAP, 0, "a mapping with team, phone and email", NULL, contact_given,
+     .keys = contact_keys, .nkeys = CH__COUNTOF(contact_keys)},
     {"visit_requirements", CH__YAML_LIST, offsetof(ch_policy, visit_requirements),
      "a list of sentences, e.g. - Please keep pets secure in another room.", NULL, read_sentence,
      .size = sizeof(char *), .count = offsetof(ch_policy, nvisit_requirements),
@@ -433,9 +462,19 @@ static const ch__yaml_key root_keys[] = {
               "in another room.)"},
 };
 
-static const char *const root_order[] = {
-    "organisation",    "calendar",           "timezone", "opening_hours", "closures", "options",
-    "sms_quiet_hours", "visit_requirements", "roles",    "reporting",     "promises", NULL};
+static const char *const root_order[] = {"organisation",
+                                         "calendar",
+                                         "timezone",
+                                         "opening_hours",
+                                         "closures",
+                                         "options",
+                                         "sms_quiet_hours",
+                                         "visit_requirements",
+                                         "contact",
+                                         "roles",
+                                         "reporting",
+                                         "promises",
+                                         NULL};
 
 int
 ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root)

@@ -142,6 +142,7 @@ const ch__yaml_name ch__policy_reply_channels[] = {
     {"same_unless_asked", CH_POLICY_REPLY_SAME_UNLESS_ASKED},
     {"same", CH_POLICY_REPLY_SAME},
     {"preferred", CH_POLICY_REPLY_PREFERRED},
+    {"email_or_sms", CH_POLICY_REPLY_EMAIL_OR_SMS},
     {NULL, 0},
 };
 

@@ -542,8 +542,8 @@ static const ch__yaml_key promise_keys[] = {
      "a mapping with first: (e.g. '11 calendar months'), then_every: and to: (a role)", NULL, NULL,
      .keys = review_keys, .nkeys = CH__COUNTOF(review_keys)},
     {"reply_channel", CH__YAML_CHOICE, offsetof(ch_policy_promise, reply_channel),
-     "same_unless_asked, same or preferred", NULL, NULL, .names = ch__policy_reply_channels,
-     .noun = "a reply channel rule"},
+     "same_unless_asked, same, preferred or email_or_sms", NULL, NULL,
+     .names = ch__policy_reply_channels, .noun = "a reply channel rule"},
     {"named_contact", CH__YAML_BOOL, offsetof(ch_policy_promise, named_contact)},
     {"reference_on_reply", CH__YAML_BOOL, offsetof(ch_policy_promise, reference_on_reply)},
     {"holding_reply", CH__YAML_CUSTOM, 0, NULL, NULL, parse_holding},
@@ -659,6 +659,14 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
     if ((rc = ch__yaml_read_keys(y, m, path, promise_keys, nkeys, tail_order, pr)))
         return rc;
     pr->reply_channel_explicit = ch__yaml_get(y, m, "reply_channel") != NULL;
+    if (pr->named_contact && !l->p->contact.set) {
+        char kp[CH__YAML_PATH_MAX];
+        ch__yaml_join(kp, path, "named_contact");
+        return ch__yaml_fail(y, ch__yaml_get(y, m, "named_contact"), kp,
+                             "promises a named contact but the policy has no contact: (expected "
+                             "contact: with team, phone and email, named in notices before a "
+                             "person is assigned)");
+    }
     return 0;
 }
 
