@@ -267,7 +267,8 @@ EOF
   if [ ! -s "$DIR/node1/data/meta.properties" ]; then
     # A Kafka Uuid: 16 random bytes, base64url without padding (what
     # `kafka-storage random-uuid` prints, without starting a JVM for it).
-    cid=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
+    cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    [ ${#cid} = 22 ] || die "could not make a cluster id (got '$cid')"
     local -a fpids=()
     for ((i = 1; i <= nodes; i++)); do
       kafka_tool kafka.tools.StorageTool format --ignore-formatted -t "$cid" \

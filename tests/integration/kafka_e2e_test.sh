@@ -4,7 +4,8 @@
 # min.insync.replicas 2, topics from deploy/kafka/create-topics.sh), a real
 # redis-server and all four services. The cluster's shape is read back from
 # Kafka; a contact is posted and its `received` event read with kcat and
-# decoded with protoc; its acknowledgement timer fires onto Kafka; the
+# decoded with protoc; notification acknowledges it at receipt and records an
+# `acknowledged` event on Kafka, so its acknowledgement timer never fires; the
 # acknowledgement reaches the outbox; the report counts it and publishes a
 # snapshot on the compacted charter.reports.v1. A case acknowledged before
 # its timer is due never fires one. An unreadable record is dead-lettered by
@@ -44,9 +45,11 @@ start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
 start_service reporting CHARTER_REPORT_POLICY_DIR="$POLICIES"
 for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
-# Case B's acknowledgement must reach sla-timer before its 6 s clock runs out,
-# so cases are posted only once sla-timer owns its partitions.
+# Case B's acknowledgement (and A's, sent by notification at receipt) must
+# reach sla-timer before the 6 s clock runs out, so cases are posted only once
+# sla-timer and notification own their partitions.
 wait_until 60 grep -q '"partition assigned"' "$WORK/sla-timer.log" || fail "sla-timer got no partitions"
+wait_until 60 grep -q '"partition assigned"' "$WORK/notification.log" || fail "notification got no partitions"
 pass "all four services ready and sla-timer assigned its partitions ($(($(date +%s) - T0)) s in)"
 
 IN=${SVC_PORT[ingest]}
@@ -54,7 +57,7 @@ REPORT=${SVC_PORT[reporting]}
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 NOW_S=$(date -u -d "$NOW" +%s)
 
-# ---- case A: acknowledged by Charter when its timer fires ----
+# ---- case A: acknowledged by Charter at receipt ----
 BODY_A="{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$NOW\",
   \"customer\":{\"name\":\"Ann Example\",\"email\":\"ann@example.org\"},\"summary\":\"Leaking gutter\"}"
 r=$(post_json "$IN" /v1/contacts "$BODY_A")
@@ -74,14 +77,15 @@ pass "received event read back with kcat (partition/offset $loc) decodes to what
 # ---- case B: acknowledged by staff before its timer is due ----
 post_staff_acknowledged derby-homes "$NOW"
 
-# ---- A's acknowledgement timer fires onto charter.sla.timers.v1 ----
-wait_until 40 has_record charter.sla.timers.v1 "$CASE_A" ||
-  fail "no fired timer for case A on charter.sla.timers.v1 within 40 s"
-loc=$(find_record charter.sla.timers.v1 "$CASE_A")
-txt=$(decode_record charter.sla.timers.v1 $loc TimerFired)
-expect_in "$txt" "fired timer" "timer_id: \"$CASE_A/acknowledgement_due\"" \
-  'kind: TIMER_KIND_ACKNOWLEDGEMENT_DUE' "reference: \"$REF_A\"" "seconds: $((NOW_S + 6))"
-pass "acknowledgement timer fired with due time received_at + 6 s"
+# ---- A's acknowledgement is recorded on charter.contact.events.v1 ----
+acknowledged_a() { [ "$(count_records charter.contact.events.v1 "$CASE_A")" -ge 2 ]; }
+wait_until 30 acknowledged_a || fail "no acknowledged event for case A on charter.contact.events.v1 within 30 s"
+loc=$(kcat -b "$BOOTSTRAP" -C -t charter.contact.events.v1 -e -q -f '%k %p %o\n' |
+  awk -v k="$CASE_A" '$1 == k { n++; if (n == 2) { print $2, $3; exit } }')
+txt=$(decode_record charter.contact.events.v1 $loc CaseEvent)
+expect_in "$txt" "acknowledged event" "event_id: \"$CASE_A/acknowledgement/acknowledged\"" 'by: "automatic"' \
+  "notification_id: \"$CASE_A/acknowledgement\""
+pass "case A acknowledged by Charter at receipt: acknowledged {by: automatic} on Kafka"
 
 # ---- the acknowledgement is in the outbox ----
 wait_until 30 grep -qF "\"reference\":\"$REF_A\"" "$OUTBOX/nottingham-city-homes.jsonl" ||
@@ -95,7 +99,7 @@ pass "acknowledgement in the outbox: $(json_get "$line" text)"
 report_has() {
   local j
   j=$(curl -fsS "http://127.0.0.1:$REPORT/v1/report?organisation=nottingham-city-homes") || return 1
-  [ "$(json_get "$j" counts/received)" = 1 ] && [ "$(json_get "$j" counts/timers.acknowledgement_due)" = 1 ] &&
+  [ "$(json_get "$j" counts/received)" = 1 ] && [ "$(json_get "$j" counts/acknowledged)" = 1 ] &&
     [ "$(json_get "$j" counts/notifications.sent)" = 1 ]
 }
 wait_until 30 report_has || fail "report does not count case A: $(curl -sS "http://127.0.0.1:$REPORT/v1/report?organisation=nottingham-city-homes")"
@@ -108,7 +112,7 @@ last_snapshot() { # the newest snapshot keyed MONTH_KEY, as protobuf text
 }
 snapshot_counts_three() { last_snapshot | grep -q '^events_counted: [3-9]'; }
 wait_until 30 snapshot_counts_three || fail "no snapshot $MONTH_KEY counting 3 events on charter.reports.v1: $(last_snapshot)"
-pass "report counts the contact, the timer and the acknowledgement; snapshot $MONTH_KEY on charter.reports.v1"
+pass "report counts the contact, its acknowledgement and the sent notice; snapshot $MONTH_KEY on charter.reports.v1"
 
 # ---- a record no service can read goes to the dead-letter topic ----
 printf 'not-a-protobuf' | kcat -b "$BOOTSTRAP" -P -t charter.contact.events.v1 -k bad-record
@@ -117,12 +121,16 @@ dlq_has_three() { [ "$(dlq_count)" -ge 3 ]; }
 wait_until 30 dlq_has_three || fail "expected 3 dead letters (one per consuming service), found $(dlq_count)"
 pass "unreadable record dead-lettered by sla-timer, notification and reporting"
 
-# ---- no acknowledgement timer ever fires for B ----
+# ---- no acknowledgement timer ever fires for A or B ----
 sleep $((NOW_S + 6 + 4 - $(date +%s) > 0 ? NOW_S + 6 + 4 - $(date +%s) : 0))
-n=$(count_records charter.sla.timers.v1 "$CASE_B")
-[ "$n" = 0 ] || fail "case B was acknowledged in time but $n timer(s) fired for it"
-grep -qF "$CASE_B" "$OUTBOX"/*.jsonl && fail "case B got an automatic acknowledgement"
-pass "no timer fired for case B, 4 s past its due time"
+for c in "$CASE_A" "$CASE_B"; do
+  n=$(count_records charter.sla.timers.v1 "$c")
+  [ "$n" = 0 ] || fail "case $c was acknowledged in time but $n timer(s) fired for it"
+done
+# B gave no address: the acknowledgement tried at receipt was undeliverable,
+# never written as sent.
+grep -qF "\"notification_id\":\"$CASE_B/acknowledgement\"" "$OUTBOX"/*.jsonl && fail "case B got an automatic acknowledgement"
+pass "no timer fired for case A or B, 4 s past their due time"
 
 # ---- clean shutdown with offsets committed to Kafka ----
 consumed_before=$(curl -fsS "http://127.0.0.1:$REPORT/metrics" | awk '$1 == "charter_kafka_consumed_total" { print $2 }')
