@@ -39,14 +39,14 @@ receive(ch_case_state *st, const char *org, Charter__V1__Channel ch, const char 
     b.received.case_type = (char *)type;
     b.received.reference = "REF-2026-000001";
     memset(st, 0, sizeof(*st));
-    assert_int_equal(ch_case_apply(st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, st, ev), 1);
 }
 
 static void
 apply_simple(ch_case_state *st, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
     fx_event_buf b;
-    assert_true(ch_case_apply(st, event(&b, kind, st->organisation, when)) >= 0);
+    assert_true(ch_case_apply(NULL, st, event(&b, kind, st->organisation, when)) >= 0);
 }
 
 /* ---- checking timers ---- */
@@ -250,7 +250,7 @@ test_seed000_holding_reply_moves_target(void **state)
     charter__v1__timestamp__init(&b.ts2);
     b.ts2.seconds = fx_at("2026-12-11T17:00:00Z") / 1000;
     b.holding.new_target_at = &b.ts2;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, &st, ev), 1);
     timers ts;
     compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
@@ -268,13 +268,13 @@ test_seed002_visitor_wait(void **state)
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:00:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, &st, ev), 1);
     timers ts;
     compute(&shipped->nihe, &st, &ts);
     expect_due(&ts, "wait_exceeded", "2026-11-23T10:15:00Z");
     ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:05:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, &st, ev), 1);
     compute(&shipped->nihe, &st, &ts);
     assert_null(find(&ts, "wait_exceeded"));
 }
@@ -359,10 +359,10 @@ test_idempotent_and_json(void **state)
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T09:00:00Z");
     memcpy(&again, &st, sizeof(st));
     fx_event_buf b;
-    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
+    assert_int_equal(ch_case_apply(NULL, &again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
                                                  "derby-homes", "2026-11-24T09:00:00Z")),
                      0);
-    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED,
+    assert_int_equal(ch_case_apply(NULL, &again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED,
                                                  "derby-homes", "2026-11-25T09:00:00Z")),
                      0);
     assert_memory_equal(&again, &st, sizeof(st));
@@ -388,7 +388,7 @@ test_all_timer_ids(void **state)
 {
     const fx_shipped_clocks *shipped = *state;
     char ids[32][CH_CASE_TIMER_ID_MAX];
-    size_t n = ch_case_all_timer_ids("case-1", ids, 32);
+    size_t n = ch_case_all_timer_ids("case-1", NULL, ids, 32);
     ch_case_state st;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");

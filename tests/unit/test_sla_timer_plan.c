@@ -181,8 +181,8 @@ test_first_event_schedules_all_and_clears_the_rest(void **state)
     assert_int_equal(scheduled(p, "breach")->due_ms, fx_at("2026-12-07T23:59:59Z"));
     assert_int_equal(p->target_ms, fx_at("2026-12-07T23:59:59Z"));
 
-    char all[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX];
-    size_t nall = ch_case_all_timer_ids("case-1", all, SLA_MAX_TIMERS);
+    char all[SLA_MAX_CANCEL][CH_CASE_TIMER_ID_MAX];
+    size_t nall = ch_case_all_timer_ids("case-1", &p->state, all, SLA_MAX_CANCEL);
     assert_int_equal(p->ncancel, (int)nall - p->ntimers);
     for (int i = 0; i < p->ncancel; i++)
         assert_false(wanted(p, p->cancel[i]));
