@@ -97,7 +97,7 @@ static const row rows[] = {
     {"foi to 30 June", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
      NULL, "2026-03-20T10:00:00Z", "2026-06-30T16:00:00Z", R, "foi_public_interest",
      CH_EXTENSION_TOO_FAR, "2026-04-30T22:59:59Z",
-     "later than FOI Act 2000 s.10(3) allows (at most 20 further working days (ICO guidance)): "
+     "later than FOI Act 2000 s.10(3) allows (at most 20 further working days, per ICO guidance): "
      "2026-04-30T23:59:59+01:00 at the latest"},
     {"foi without a basis", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
      "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R, NULL,

@@ -11,7 +11,7 @@ static const struct {
     const char *name, *law, *limit;
 } bases[] = {
     {CH_POLICY_STATUTORY_FOI_PUBLIC_INTEREST, "foi_public_interest", "FOI Act 2000 s.10(3)",
-     "at most 20 further working days (ICO guidance)"},
+     "at most 20 further working days, per ICO guidance"},
     {CH_POLICY_STATUTORY_EIR_COMPLEX, "eir_complex", "EIR 2004 reg. 7(1)",
      "at most 40 working days from receipt"},
     {CH_POLICY_STATUTORY_SAR_COMPLEX, "sar_complex", "UK GDPR art. 12(3)",
@@ -164,8 +164,8 @@ ch_extension_check(const ch_deadline_ctx *ctx, const ch_policy_promise *p,
                                 : r->basis == CH_POLICY_STATUTORY_NONE ? "none"
                                                                         : "another law's";
             snprintf(why, whysz,
-                     "a %s deadline moves only under %s, with statutory_basis %s; this holding "
-                     "reply gives %s",
+                     "this statutory deadline (respond: %s) moves only under %s, with "
+                     "statutory_basis %s; this holding reply gives %s",
                      p->respond.clock.preset, ch_extension_basis_law(p->statutory_basis),
                      ch_extension_basis_name(p->statutory_basis), given);
             return CH_EXTENSION_WRONG_BASIS;
