@@ -139,8 +139,6 @@ apply_holding_reply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V
     const ch_policy_promise *p = promise_of(oc, st);
     if (!p)
         return refuse(st, at, asked, "no promise covers this case, so it has no target to move");
-    if (st->responded || st->closed)
-        return refuse(st, at, asked, "the case was already answered or closed: no target to move");
     int64_t ack_due, start, due;
     if (response_clock(oc, p, st, &ack_due, &start, &due) != 0)
         return refuse(st, at, asked, "the case's target cannot be computed");
