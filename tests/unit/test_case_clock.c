@@ -292,8 +292,8 @@ test_seed000_holding_reply_moves_target(void **state)
                      0);
     assert_int_equal(st.extensions_refused, 1);
 
-    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T11:00:00Z", "2026-12-11T17:00:00Z",
-                          NULL, "Jo Smith", NULL),
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T11:00:00Z", "2026-12-11T17:00:00Z", NULL,
+                          "Jo Smith", NULL),
                      1);
     compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
@@ -556,11 +556,13 @@ test_idempotent_and_json(void **state)
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T09:00:00Z");
     memcpy(&again, &st, sizeof(st));
     fx_event_buf b;
-    assert_int_equal(ch_case_apply(NULL, &again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
-                                                 "derby-homes", "2026-11-24T09:00:00Z")),
+    assert_int_equal(ch_case_apply(NULL, &again,
+                                   event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "derby-homes",
+                                         "2026-11-24T09:00:00Z")),
                      0);
-    assert_int_equal(ch_case_apply(NULL, &again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED,
-                                                 "derby-homes", "2026-11-25T09:00:00Z")),
+    assert_int_equal(ch_case_apply(NULL, &again,
+                                   event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "derby-homes",
+                                         "2026-11-25T09:00:00Z")),
                      0);
     assert_memory_equal(&again, &st, sizeof(st));
     char *json = ch_case_state_to_json(&st);

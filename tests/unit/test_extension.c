@@ -21,8 +21,12 @@
 #include "support/instant.h"
 #include "support/shipped.h"
 
-enum { R = CH_POLICY_HOLD_REASON, N = CH_POLICY_HOLD_NEXT_STEPS, A = CH_POLICY_HOLD_APOLOGY,
-       C = CH_POLICY_HOLD_NAMED_CONTACT };
+enum {
+    R = CH_POLICY_HOLD_REASON,
+    N = CH_POLICY_HOLD_NEXT_STEPS,
+    A = CH_POLICY_HOLD_APOLOGY,
+    C = CH_POLICY_HOLD_NAMED_CONTACT
+};
 
 typedef struct {
     const char *what;
@@ -57,8 +61,8 @@ static const row rows[] = {
      "2026-03-09T10:00:00Z", "2026-03-23T23:59:59Z", NULL, "2026-03-24T09:00:00Z",
      "2026-04-07T17:00:00Z", R, NULL, CH_EXTENSION_TOO_LATE, NULL,
      "after the target in force 2026-03-23T23:59:59+00:00"},
-    {"derby complaint: a second extension after the first target, before the second",
-     "derby-homes", "email", "complaint_stage_1", "2026-03-09T10:00:00Z", "2026-03-23T23:59:59Z",
+    {"derby complaint: a second extension after the first target, before the second", "derby-homes",
+     "email", "complaint_stage_1", "2026-03-09T10:00:00Z", "2026-03-23T23:59:59Z",
      "2026-04-01T16:00:00Z", "2026-03-30T09:00:00Z", "2026-04-08T16:00:00Z", R, NULL,
      CH_EXTENSION_ALLOWED, "2026-04-08T22:59:59Z", NULL},
     {"derby complaint: a new target before the one in force", "derby-homes", "email",
@@ -94,49 +98,48 @@ static const row rows[] = {
     {"foi within s.10(3)", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
      NULL, "2026-03-20T10:00:00Z", "2026-04-30T16:00:00Z", R, "foi_public_interest",
      CH_EXTENSION_ALLOWED, "2026-04-30T22:59:59Z", NULL},
-    {"foi to 30 June", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
-     NULL, "2026-03-20T10:00:00Z", "2026-06-30T16:00:00Z", R, "foi_public_interest",
-     CH_EXTENSION_TOO_FAR, "2026-04-30T22:59:59Z",
+    {"foi to 30 June", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z", NULL,
+     "2026-03-20T10:00:00Z", "2026-06-30T16:00:00Z", R, "foi_public_interest", CH_EXTENSION_TOO_FAR,
+     "2026-04-30T22:59:59Z",
      "later than FOI Act 2000 s.10(3) allows (at most 20 further working days, per ICO guidance): "
      "2026-04-30T23:59:59+01:00 at the latest"},
-    {"foi without a basis", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
-     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R, NULL,
-     CH_EXTENSION_WRONG_BASIS, NULL, "gives none"},
+    {"foi without a basis", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
+     NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R, NULL, CH_EXTENSION_WRONG_BASIS, NULL,
+     "gives none"},
     {"foi under the EIR's basis", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
-     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R,
-     "eir_complex", CH_EXTENSION_WRONG_BASIS, NULL, "another law's"},
+     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R, "eir_complex",
+     CH_EXTENSION_WRONG_BASIS, NULL, "another law's"},
     {"foi under a made-up basis", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
      "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", R,
      "because_we_said_so", CH_EXTENSION_WRONG_BASIS, NULL, "an unknown basis"},
     {"foi without the reason", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
      "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-20T16:00:00Z", 0,
      "foi_public_interest", CH_EXTENSION_MISSING, "2026-04-30T22:59:59Z", "the reason"},
-    {"foi after the breach", "nihe", "email", "foi", "2026-03-02T10:00:00Z",
-     "2026-03-31T22:59:59Z", NULL, "2026-04-01T09:00:00Z", "2026-04-20T16:00:00Z", R,
-     "foi_public_interest", CH_EXTENSION_TOO_LATE, NULL, "the breach stands"},
+    {"foi after the breach", "nihe", "email", "foi", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
+     NULL, "2026-04-01T09:00:00Z", "2026-04-20T16:00:00Z", R, "foi_public_interest",
+     CH_EXTENSION_TOO_LATE, NULL, "the breach stands"},
     /* EIR reg. 7(1): 40 working days from receipt, the same Thu 30 Apr */
-    {"eir within reg. 7(1)", "nihe", "email", "eir", "2026-03-02T10:00:00Z",
-     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-04-30T22:59:59Z", R,
-     "eir_complex", CH_EXTENSION_ALLOWED, "2026-04-30T22:59:59Z", NULL},
+    {"eir within reg. 7(1)", "nihe", "email", "eir", "2026-03-02T10:00:00Z", "2026-03-31T22:59:59Z",
+     NULL, "2026-03-20T10:00:00Z", "2026-04-30T22:59:59Z", R, "eir_complex", CH_EXTENSION_ALLOWED,
+     "2026-04-30T22:59:59Z", NULL},
     {"eir a day past reg. 7(1)", "nihe", "email", "eir", "2026-03-02T10:00:00Z",
-     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-05-01T16:00:00Z", R,
-     "eir_complex", CH_EXTENSION_TOO_FAR, "2026-04-30T22:59:59Z", "EIR 2004 reg. 7(1)"},
+     "2026-03-31T22:59:59Z", NULL, "2026-03-20T10:00:00Z", "2026-05-01T16:00:00Z", R, "eir_complex",
+     CH_EXTENSION_TOO_FAR, "2026-04-30T22:59:59Z", "EIR 2004 reg. 7(1)"},
     /* SAR art. 12(3): three months from receipt. 31 Jan 2026 -> 30 Apr. */
     {"sar within art. 12(3)", "nihe", "email", "sar", "2026-01-31T10:00:00Z",
-     "2026-03-02T23:59:59Z", NULL, "2026-02-20T10:00:00Z", "2026-04-30T16:00:00Z", R,
-     "sar_complex", CH_EXTENSION_ALLOWED, "2026-04-30T22:59:59Z", NULL},
+     "2026-03-02T23:59:59Z", NULL, "2026-02-20T10:00:00Z", "2026-04-30T16:00:00Z", R, "sar_complex",
+     CH_EXTENSION_ALLOWED, "2026-04-30T22:59:59Z", NULL},
     {"sar a day too far", "nihe", "email", "sar", "2026-01-31T10:00:00Z", "2026-03-02T23:59:59Z",
-     NULL, "2026-02-20T10:00:00Z", "2026-05-01T16:00:00Z", R, "sar_complex",
-     CH_EXTENSION_TOO_FAR, "2026-04-30T22:59:59Z", "at most two further months"},
+     NULL, "2026-02-20T10:00:00Z", "2026-05-01T16:00:00Z", R, "sar_complex", CH_EXTENSION_TOO_FAR,
+     "2026-04-30T22:59:59Z", "at most two further months"},
     /* month ends and leap years: 30 Nov 2027 + 3 months is Tue 29 Feb 2028;
      * 30 Nov 2026 + 3 months is Sun 28 Feb 2027, moved to Mon 1 Mar */
     {"sar from 30 Nov 2027: leap day", "nihe", "email", "sar", "2027-11-30T10:00:00Z",
-     "2027-12-30T23:59:59Z", NULL, "2027-12-20T10:00:00Z", "2028-02-29T23:59:59Z", R,
-     "sar_complex", CH_EXTENSION_ALLOWED, "2028-02-29T23:59:59Z", NULL},
+     "2027-12-30T23:59:59Z", NULL, "2027-12-20T10:00:00Z", "2028-02-29T23:59:59Z", R, "sar_complex",
+     CH_EXTENSION_ALLOWED, "2028-02-29T23:59:59Z", NULL},
     {"sar from 30 Nov 2026: 28 Feb 2027 is a Sunday", "nihe", "email", "sar",
      "2026-11-30T10:00:00Z", "2026-12-30T23:59:59Z", NULL, "2026-12-20T10:00:00Z",
-     "2027-03-01T23:59:59Z", R, "sar_complex", CH_EXTENSION_ALLOWED, "2027-03-01T23:59:59Z",
-     NULL},
+     "2027-03-01T23:59:59Z", R, "sar_complex", CH_EXTENSION_ALLOWED, "2027-03-01T23:59:59Z", NULL},
     {"sar under the FOI basis", "nihe", "email", "sar", "2026-01-31T10:00:00Z",
      "2026-03-02T23:59:59Z", NULL, "2026-02-20T10:00:00Z", "2026-04-30T16:00:00Z", R,
      "foi_public_interest", CH_EXTENSION_WRONG_BASIS, NULL, "statutory_basis sar_complex"},
@@ -145,9 +148,9 @@ static const row rows[] = {
 static const ch_org_clocks *
 org(const fx_shipped_clocks *s, const char *id)
 {
-    return !strcmp(id, "nottingham-city-homes") ? &s->nch
-           : !strcmp(id, "derby-homes")         ? &s->derby
-           : !strcmp(id, "nihe")                ? &s->nihe
+    return !strcmp(id, "nottingham-city-homes")   ? &s->nch
+           : !strcmp(id, "derby-homes")           ? &s->derby
+           : !strcmp(id, "nihe")                  ? &s->nihe
            : !strcmp(id, "digital-first-council") ? &s->dfc
                                                   : &s->ccc;
 }
@@ -168,7 +171,8 @@ test_table(void **state)
         int64_t asked = w->asked ? fx_at(w->asked) : 0;
         ch_extension_request r = {.recorded_ms = fx_at(w->recorded),
                                   .new_target_ms = asked,
-                                  .includes = w->includes | (asked ? CH_POLICY_HOLD_TARGET_DATE : 0)};
+                                  .includes =
+                                      w->includes | (asked ? CH_POLICY_HOLD_TARGET_DATE : 0)};
         r.basis_unknown = ch_extension_basis_parse(w->basis, &r.basis) != 0;
         int64_t limit = -1;
         char why[400];
@@ -206,8 +210,8 @@ test_names_and_includes(void **state)
 }
 
 #define POLICY_HEAD                                                                                \
-    "organisation:\n  id: t\n  name: T\n  reference_prefix: TT\n  kind: council\n"                \
-    "calendar: england-and-wales\ntimezone: Europe/London\n"                                     \
+    "organisation:\n  id: t\n  name: T\n  reference_prefix: TT\n  kind: council\n"                 \
+    "calendar: england-and-wales\ntimezone: Europe/London\n"                                       \
     "opening_hours:\n  monday-friday: \"09:00-17:00\"\nroles:\n  owner: Owner\npromises:\n"
 
 /* The loader: FOI, EIR and SAR get the law's extension by default; a policy
@@ -252,7 +256,7 @@ test_loader_presets(void **state)
     assert_int_equal(ch_policy_load_text(bad, strlen(bad), "t.yaml", &p, err, sizeof(err)),
                      CH_EINVAL);
     if (!strstr(err, "t.yaml:20:22: promises[0].holding_reply.max_extension: the law "
-                                "sets how far a statutory clock (foi) may be extended"))
+                     "sets how far a statutory clock (foi) may be extended"))
         fail_msg("%s", err);
 }
 

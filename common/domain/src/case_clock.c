@@ -145,8 +145,8 @@ apply_holding_reply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V
     ch_extension_request r = {
         .recorded_ms = at,
         .new_target_ms = asked,
-        .includes = ch_extension_includes(h->reason, h->next_steps, h->apology, h->named_contact,
-                                          asked),
+        .includes =
+            ch_extension_includes(h->reason, h->next_steps, h->apology, h->named_contact, asked),
     };
     r.basis_unknown = ch_extension_basis_parse(h->statutory_basis, &r.basis) != 0;
     ch_extension_clock c = {
@@ -461,8 +461,8 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
         return CH_EINVAL;
 
     if (st->appointment_ms && !st->arrived_ms && !st->responded)
-        add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER, st->appointment_ms - 24LL * 3600 * 1000,
-            -1, "reminder");
+        add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER,
+            st->appointment_ms - 24LL * 3600 * 1000, -1, "reminder");
     return (int)l.n;
 }
 

@@ -19,8 +19,8 @@
 #include "charter/errors.h"
 
 typedef enum {
-    FIELD_TEXT,  /* char[size]: a string */
-    FIELD_TIME,  /* int64_t ms: an integer */
+    FIELD_TEXT,   /* char[size]: a string */
+    FIELD_TIME,   /* int64_t ms: an integer */
     FIELD_FLAG,   /* int 0/1: true or false */
     FIELD_COUNT,  /* uint32_t: a non-negative integer */
     FIELD_PAUSES, /* pauses + npauses: [[from, to], ...] */
@@ -59,8 +59,7 @@ static const struct {
     {"escalated", FIELD_FLAG, offsetof(ch_case_state, escalated), 0},
     {"extended_at_ms", FIELD_TIME, offsetof(ch_case_state, extended_at_ms), 0, 1},
     {"extensions_refused", FIELD_COUNT, offsetof(ch_case_state, extensions_refused), 0, 1},
-    {"extension_refused_at_ms", FIELD_TIME, offsetof(ch_case_state, extension_refused_at_ms), 0,
-     1},
+    {"extension_refused_at_ms", FIELD_TIME, offsetof(ch_case_state, extension_refused_at_ms), 0, 1},
     {"extension_refused_target_ms", FIELD_TIME,
      offsetof(ch_case_state, extension_refused_target_ms), 0, 1},
     {"extension_refused_reason", FIELD_TEXT, offsetof(ch_case_state, extension_refused_reason),

@@ -160,9 +160,9 @@ ch_extension_check(const ch_deadline_ctx *ctx, const ch_policy_promise *p,
     }
     if (p->statutory_basis != CH_POLICY_STATUTORY_NONE) {
         if (r->basis != p->statutory_basis) {
-            const char *given = r->basis_unknown                        ? "an unknown basis"
+            const char *given = r->basis_unknown                       ? "an unknown basis"
                                 : r->basis == CH_POLICY_STATUTORY_NONE ? "none"
-                                                                        : "another law's";
+                                                                       : "another law's";
             snprintf(why, whysz,
                      "this statutory deadline (respond: %s) moves only under %s, with "
                      "statutory_basis %s; this holding reply gives %s",

@@ -68,9 +68,8 @@ typedef struct {
  * cannot be computed (a date outside 1995-2100).
  */
 ch_extension_verdict ch_extension_check(const ch_deadline_ctx *ctx, const ch_policy_promise *p,
-                                        const ch_extension_clock *c,
-                                        const ch_extension_request *r, int64_t *limit_ms,
-                                        char *why, size_t whysz);
+                                        const ch_extension_clock *c, const ch_extension_request *r,
+                                        int64_t *limit_ms, char *why, size_t whysz);
 
 /* The latest new target promise p allows for clock c: 0 and *limit_ms = 0
  * when there is no limit or no extension; CH_EINVAL when it cannot be
