@@ -85,7 +85,7 @@ expect_in "$t" "A's refusal" "timer_id: \"$A/extension_refused/1\"" "reference: 
   "2026-04-30T23:59:59+01:00 at the latest\"" "seconds: $(date -u -d 2026-03-20T10:00:00Z +%s)"
 pass "NIHE FOI extended to 30 June: refused, the staff alert says FOIA allows 30 April at the latest"
 expect_in "$(refused_of "$B")" "B's refusal" "timer_id: \"$B/extension_refused/1\"" \
-  "beyond the longest extension promise complaint-stage-1 allows (max_extension 10 working days"
+  "(max_extension 10 working days from the original target 2026-03-23T23:59:59+00:00)"
 pass "Derby stage 1 complaint extended past the Code's cap: refused"
 expect_in "$(refused_of "$C")" "C's refusal" "after the target in force 2026-03-23T23:59:59+00:00" \
   "the breach stands"

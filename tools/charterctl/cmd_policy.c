@@ -253,6 +253,10 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
         add(r, 1, received, "acknowledgement",
             "sent automatically on receipt (acknowledge: "
             "automatic)");
+        add(r, 1, received + CH_CASE_AUTO_ACK_GRACE_MS, "acknowledgement overdue",
+            "staff alerted if no acknowledgement is recorded within %lld minutes of receipt (the "
+            "grace an automatic acknowledgement has)",
+            (long long)(CH_CASE_AUTO_ACK_GRACE_MS / 60000));
     } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
         if (clock_from(r, &pr->acknowledge, "acknowledge", received, ch_policy_describe_clock, &c))
             return -1;

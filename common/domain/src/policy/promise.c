@@ -372,8 +372,8 @@ more_flags(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
  * Each law asks the requester to be told why (FOIA s.17(2), EIR reg. 7(3),
  * art. 12(3)), so the reason is required, with the new date. foisa (no
  * extension in FOISA s.10) and sar-extended (already the longest) get none. */
-static void
-statutory_extension(ch_policy_promise *pr)
+void
+ch__policy_statutory_extension(ch_policy_promise *pr)
 {
     const char *preset = pr->respond.set ? pr->respond.clock.preset : "";
     if (!strcmp(preset, "foi") || !strcmp(preset, "eir")) {
@@ -698,7 +698,7 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
         preset_clock(stage == 1 ? "10 working days" : "20 working days", pr->respond.clock.preset,
                      CH_CLOCK_FROM_RECEIPT, &pr->max_extension);
     }
-    statutory_extension(pr);
+    ch__policy_statutory_extension(pr);
     if ((rc = ch__yaml_read_keys(y, m, path, promise_keys, nkeys, tail_order, pr)))
         return rc;
     pr->reply_channel_explicit = ch__yaml_get(y, m, "reply_channel") != NULL;
