@@ -214,6 +214,14 @@ test_seed000_complaint_anchored_on_acknowledgement(void **state)
     compute(&shipped->nch, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
+    /* a later acknowledgement changes nothing; an earlier one recorded late
+     * (Tue 3 Nov) is the first: 10 working days from it is Tue 17 Nov */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-05T11:00:00Z");
+    compute(&shipped->nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-03T09:00:00Z");
+    compute(&shipped->nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-11-17T23:59:59Z");
 }
 
 /* Seed 000, letters within 7 working days; a paused clock does not run:

@@ -361,8 +361,7 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
                 print_warnings(r, pr, r->reviewed, c.due, "the next review") != 0)
                 return -1;
             add(r, 1, c.due, "next review due",
-                "every %s from the review recorded while the decision stands (%s)", c.words,
-                c.src);
+                "every %s from the review recorded while the decision stands (%s)", c.words, c.src);
         } else if (pr->review_every.set) {
             if (clock_from(r, &pr->review_every, "review.then_every", c.due, ch_clock_describe, &c))
                 return -1;

@@ -400,7 +400,8 @@ parse_max_extension(ch__yaml *y, yaml_node_t *x, const char *path, const ch__yam
 {
     ch_policy_clock *max = field, c;
     const ch_policy_promise *pr =
-        (const ch_policy_promise *)((const char *)field - offsetof(ch_policy_promise, max_extension));
+        (const ch_policy_promise *)((const char *)field -
+                                    offsetof(ch_policy_promise, max_extension));
     if (pr->statutory_basis != CH_POLICY_STATUTORY_NONE)
         return ch__yaml_fail(y, x, path,
                              "the law sets how far a statutory clock (%s) may be extended: "
