@@ -587,6 +587,33 @@ test_idempotent_and_json(void **state)
         assert_int_equal(a.t[i].due_ms, c.t[i].due_ms);
     }
     assert_int_equal(ch_case_state_from_json("{\"organisation\":1}", 18, &back), CH_EINVAL);
+
+    /* a state stored before refused extensions and reviews were kept loads,
+     * with them zero; one that carries them round-trips them */
+    static const char old[] =
+        "{\"organisation\":\"derby-homes\",\"channel\":\"letter\",\"case_type\":\"enquiry\","
+        "\"reference\":\"DH-2026-000001\",\"received_ms\":1795424400000,\"acknowledged_ms\":0,"
+        "\"paused_since_ms\":0,\"pauses\":[],\"extended_to_ms\":1796000000000,"
+        "\"arrived_ms\":0,\"appointment_ms\":0,\"responded\":false,\"closed\":false,"
+        "\"seen\":false,\"escalated\":false}";
+    assert_int_equal(ch_case_state_from_json(old, strlen(old), &back), 0);
+    assert_int_equal(back.extended_to_ms, 1796000000000LL);
+    assert_int_equal(back.extensions_refused, 0);
+    assert_int_equal(back.reviews, 0);
+    st.extensions_refused = 2;
+    st.extension_refused_at_ms = 1795500000000LL;
+    snprintf(st.extension_refused_reason, sizeof(st.extension_refused_reason), "why \"not\"");
+    st.reviews = 3;
+    st.reviews_late = 1;
+    st.reviewed_ms = 1795600000000LL;
+    st.review_lifted = 1;
+    json = ch_case_state_to_json(&st);
+    assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
+    free(json);
+    assert_memory_equal(&back, &st, sizeof(st));
+    char bad[sizeof(old) + 16];
+    snprintf(bad, sizeof(bad), "%.*s,\"reviews\":-1}", (int)strlen(old) - 1, old);
+    assert_int_equal(ch_case_state_from_json(bad, strlen(bad), &back), CH_EINVAL);
 }
 
 /* Every timer a case can have is in the list used to cancel the unwanted. */
