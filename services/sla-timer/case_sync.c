@@ -214,7 +214,8 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
 }
 
 /* The TimerFired the store keeps for timer t of case state st (malloc'd,
- * *len bytes), or NULL on ENOMEM. timer_id and case_id are left out: fire.c
+ * *len bytes), or NULL on ENOMEM. A refused extension carries its reason as
+ * the detail; review kinds their cycle. timer_id and case_id are left out: fire.c
  * rebuilds them from the timer's id, which the store keeps anyway (a third
  * less memory). */
 static uint8_t *
@@ -232,6 +233,9 @@ pack_timer(const ch_case_state *st, const ch_case_timer *t, int64_t target_ms, s
     f.target_at = target_ms ? &target_ts : NULL;
     f.channel = ch_channel_from_name(st->channel);
     f.case_type = (char *)st->case_type;
+    f.review = t->review;
+    if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED)
+        f.detail = (char *)st->extension_refused_reason;
     *len = charter__v1__timer_fired__get_packed_size(&f);
     uint8_t *buf = malloc(*len ? *len : 1);
     if (buf)
@@ -258,7 +262,7 @@ apply_plan(event_job *j, const sla_timer_plan *plan)
         }
         specs[nspecs] = (sla_timer_spec){t->id, t->due_ms, bufs[nspecs], len};
     }
-    const char *gone[SLA_MAX_TIMERS];
+    const char *gone[SLA_MAX_CANCEL];
     for (int i = 0; i < plan->ncancel; i++)
         gone[i] = plan->cancel[i];
     j->state_json = ok ? ch_case_state_to_json(&plan->state) : NULL;

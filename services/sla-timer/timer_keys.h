@@ -14,8 +14,9 @@
  *   <prefix>:case:{<case>}:sla  the case's state (JSON, case_clock.h)
  * The "{t<P>}" hash tag keeps a partition's keys in one Redis Cluster slot.
  *
- * A timer id is "<case>/<kind>[/<n>]" (ch_case_timers): kinds are letters and
- * '_', n is a number, and the case id comes first.
+ * A timer id is "<case>/<kind>[/<n>]" (ch_case_timers): a kind starts with a
+ * letter (then letters, '_' and digits: "review_warning_1"), n is a number,
+ * and the case id comes first.
  */
 #ifndef CHARTER_SLA_TIMER_KEYS_H
 #define CHARTER_SLA_TIMER_KEYS_H

@@ -30,7 +30,7 @@ find_timer(const ch_case_timer *set, int n, const char *id)
 static void
 add_cancel(sla_timer_plan *out, const char *id)
 {
-    if (out->ncancel < SLA_MAX_TIMERS)
+    if (out->ncancel < SLA_MAX_CANCEL)
         memcpy(out->cancel[out->ncancel++], id, CH_CASE_TIMER_ID_MAX);
 }
 
@@ -50,8 +50,8 @@ sla_timer_plan_diff(const char *case_id, const ch_case_timer *was, int nwas, int
                 add_cancel(out, was[i].id);
         return;
     }
-    char all[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX];
-    size_t nall = ch_case_all_timer_ids(case_id, all, SLA_MAX_TIMERS);
+    char all[SLA_MAX_CANCEL][CH_CASE_TIMER_ID_MAX];
+    size_t nall = ch_case_all_timer_ids(case_id, &out->state, all, SLA_MAX_CANCEL);
     for (size_t a = 0; a < nall; a++)
         if (!find_timer(out->timers, out->ntimers, all[a]))
             add_cancel(out, all[a]);
@@ -69,7 +69,7 @@ sla_timer_plan_make(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev,
             out->state_unreadable = 1; /* and out->state is empty again */
     }
     ch_case_state before = out->state;
-    if (ch_case_apply(&out->state, ev) < 0) {
+    if (ch_case_apply(oc, &out->state, ev) < 0) {
         *why = "case event without occurred_at";
         return CH_EBADMSG;
     }

@@ -13,9 +13,14 @@
  * - A timer that is new, or whose due time moved, is scheduled; one that is
  *   unchanged is left alone, so a timer that already fired is not set again
  *   by a later event of the case.
- * - A timer the case had and no longer should is cancelled. With no earlier
+ * - A timer the case had and no longer should is cancelled: a review cycle's
+ *   timers once a review is recorded, whatever the cycle. With no earlier
  *   state (the first event, or the state lost), every timer id the case could
- *   ever have is cancelled unless wanted.
+ *   have had (ch_case_all_timer_ids, up to the cycle the new state knows) is
+ *   cancelled unless wanted.
+ * - A refused extension's timer (due when it was recorded) stays in the set
+ *   with the same id and due time, so after it fires no later event sets it
+ *   again.
  *
  * Pure: values in, values out.
  */
@@ -30,6 +35,9 @@
 
 /* The most timers one case has at once. */
 #define SLA_MAX_TIMERS 32
+/* The most ids one event cancels: with no earlier state, every id the case
+ * could have had (ch_case_all_timer_ids: the review cycles known first). */
+#define SLA_MAX_CANCEL 64
 
 typedef struct {
     ch_case_state state;                  /* after the event: save it once the store changed */
@@ -40,7 +48,7 @@ typedef struct {
     int ntimers;
     int schedule[SLA_MAX_TIMERS]; /* indexes into timers: new or moved */
     int nschedule;
-    char cancel[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX]; /* no longer wanted */
+    char cancel[SLA_MAX_CANCEL][CH_CASE_TIMER_ID_MAX]; /* no longer wanted */
     int ncancel;
 } sla_timer_plan;
 
@@ -64,8 +72,8 @@ int sla_timer_plan_make(const ch_org_clocks *oc, const Charter__V1__CaseEvent *e
 /*
  * The diff step of sla_timer_plan_make on its own: from the timers the case
  * had (was; had_state 0 when unknown) to the ones it should have
- * (out->timers, out->ntimers, already filled), fills out->schedule and
- * out->cancel.
+ * (out->timers, out->ntimers and out->state, already filled), fills
+ * out->schedule and out->cancel.
  */
 void sla_timer_plan_diff(const char *case_id, const ch_case_timer *was, int nwas, int had_state,
                          sla_timer_plan *out);

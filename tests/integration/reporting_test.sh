@@ -17,7 +17,7 @@ case_event "$C1" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\
 C2=$(new_case $D letter enquiry 2026-11-02T11:00:00Z) # answered late
 case_event "$C2" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-18T10:00:00Z\"}"
 C3=$(new_case $D letter enquiry 2026-11-02T12:00:00Z) # extended, answered within the extension
-case_event "$C3" "{\"type\":\"holding_reply\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-12T10:00:00Z\",\"new_target_at\":\"2026-11-27T17:00:00Z\",\"reason\":\"contractor\"}"
+case_event "$C3" "{\"type\":\"holding_reply\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-12T10:00:00Z\",\"new_target_at\":\"2026-11-27T17:00:00Z\",\"reason\":\"contractor\",\"next_steps\":\"a visit on Monday\"}"
 case_event "$C3" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-20T10:00:00Z\"}"
 C4=$(new_case $D letter enquiry 2026-11-03T09:00:00Z) # still open, long overdue
 C5=$(new_case $D email enquiry 2026-11-03T09:00:00Z)  # email: acknowledged, satisfaction, support

@@ -35,7 +35,9 @@ for policy in "$SRC"/policies/*.yaml; do
 import datetime, re, sys
 case, out = sys.argv[1], sys.argv[2]
 for line in out.splitlines():
-    m = re.match(r"^(acknowledgement(?: due)?|warning: \S+|respond due|seen by)\s+(\S+)", line)
+    # issue 17: an automatic acknowledgement is sent on receipt; its timer is
+    # the "acknowledgement overdue" line, an hour later
+    m = re.match(r"^(acknowledgement due|acknowledgement overdue|warning: \S+|respond due|seen by)\s+(\S+)", line)
     if not m or m.group(2) == "-":
         continue
     ms = int(round(datetime.datetime.fromisoformat(m.group(2)).timestamp() * 1000))

@@ -39,14 +39,14 @@ receive(ch_case_state *st, const char *org, Charter__V1__Channel ch, const char 
     b.received.case_type = (char *)type;
     b.received.reference = "REF-2026-000001";
     memset(st, 0, sizeof(*st));
-    assert_int_equal(ch_case_apply(st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, st, ev), 1);
 }
 
 static void
 apply_simple(ch_case_state *st, Charter__V1__CaseEvent__EventCase kind, const char *when)
 {
     fx_event_buf b;
-    assert_true(ch_case_apply(st, event(&b, kind, st->organisation, when)) >= 0);
+    assert_true(ch_case_apply(NULL, st, event(&b, kind, st->organisation, when)) >= 0);
 }
 
 /* ---- checking timers ---- */
@@ -101,7 +101,9 @@ test_seed001_email_ack_warnings_breach(void **state)
             "2026-11-23T09:15:00Z");
     timers ts;
     compute(&shipped->derby, &st, &ts);
-    expect_due(&ts, "acknowledgement_due", "2026-11-23T09:15:00Z");
+    /* issue 17: acknowledged automatically on receipt; the timer waits out
+     * the hour's grace and fires only if none was recorded by then */
+    expect_due(&ts, "acknowledgement_due", "2026-11-23T10:15:00Z");
     expect_due(&ts, "breach", "2026-12-07T23:59:59Z");
     /* one working day before is Fri 4 Dec 23:59:59, after closing: 17:00 */
     expect_due(&ts, "warning/2", "2026-12-04T17:00:00Z");
@@ -212,6 +214,14 @@ test_seed000_complaint_anchored_on_acknowledgement(void **state)
     compute(&shipped->nch, &st, &ts);
     assert_null(find(&ts, "acknowledgement_due"));
     expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
+    /* a later acknowledgement changes nothing; an earlier one recorded late
+     * (Tue 3 Nov) is the first: 10 working days from it is Tue 17 Nov */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-05T11:00:00Z");
+    compute(&shipped->nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-11-18T23:59:59Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-03T09:00:00Z");
+    compute(&shipped->nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-11-17T23:59:59Z");
 }
 
 /* Seed 000, letters within 7 working days; a paused clock does not run:
@@ -236,7 +246,33 @@ test_seed000_letter_pause_and_resume(void **state)
     expect_due(&ts, "breach", "2026-12-04T23:59:59Z");
 }
 
-/* Seed 000 letters: a holding reply moves the target; the breach follows. */
+/* A holding reply of `org`'s case recorded at `when`, asking for `target`
+ * (NULL: none), carrying `reason` and `named` (NULL: not given) and the
+ * statutory basis (NULL: none). Returns what ch_case_apply returned. */
+static int
+hold(const ch_org_clocks *oc, ch_case_state *st, const char *when, const char *target,
+     const char *reason, const char *named, const char *basis)
+{
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY, st->organisation, when);
+    if (target) {
+        fx_set_ts(&b.ts2, fx_at(target));
+        b.holding.new_target_at = &b.ts2;
+    }
+    if (reason)
+        b.holding.reason = (char *)reason;
+    if (named)
+        b.holding.named_contact = (char *)named;
+    if (basis)
+        b.holding.statutory_basis = (char *)basis;
+    return ch_case_apply(oc, st, ev);
+}
+
+/* Seed 000 letters (7 working days; a holding reply must give a named
+ * contact and a target date, no limit): one without the named contact is
+ * refused and kept in the state, the target stays and the refusal's timer
+ * fires at once; one with it moves the target and the breach follows. */
 static void
 test_seed000_holding_reply_moves_target(void **state)
 {
@@ -244,17 +280,99 @@ test_seed000_holding_reply_moves_target(void **state)
     ch_case_state st;
     receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
             "2026-11-23T09:00:00Z");
-    fx_event_buf b;
-    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY,
-                                       "nottingham-city-homes", "2026-11-30T10:00:00Z");
-    charter__v1__timestamp__init(&b.ts2);
-    b.ts2.seconds = fx_at("2026-12-11T17:00:00Z") / 1000;
-    b.holding.new_target_at = &b.ts2;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T10:00:00Z", "2026-12-11T17:00:00Z",
+                          "a contractor's report", NULL, NULL),
+                     1);
+    assert_int_equal(st.extended_to_ms, 0);
+    assert_int_equal(st.extensions_refused, 1);
+    assert_int_equal(st.extension_refused_at_ms, fx_at("2026-11-30T10:00:00Z"));
+    assert_int_equal(st.extension_refused_target_ms, fx_at("2026-12-11T17:00:00Z"));
+    assert_non_null(strstr(st.extension_refused_reason, "a named contact"));
     timers ts;
+    compute(&shipped->nch, &st, &ts);
+    expect_due(&ts, "breach", "2026-12-02T23:59:59Z");
+    expect_due(&ts, "extension_refused/1", "2026-11-30T10:00:00Z");
+    assert_int_equal(find(&ts, "extension_refused/1")->kind,
+                     CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED);
+    /* the same event again changes nothing */
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T10:00:00Z", "2026-12-11T17:00:00Z",
+                          "a contractor's report", NULL, NULL),
+                     0);
+    assert_int_equal(st.extensions_refused, 1);
+
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T11:00:00Z", "2026-12-11T17:00:00Z", NULL,
+                          "Jo Smith", NULL),
+                     1);
     compute(&shipped->nch, &st, &ts);
     expect_due(&ts, "breach", "2026-12-11T17:00:00Z");
     assert_int_equal(ts.target, fx_at("2026-12-11T17:00:00Z"));
+    /* the refusal's timer stays, same id and due: never set again */
+    expect_due(&ts, "extension_refused/1", "2026-11-30T10:00:00Z");
+    /* an older holding reply delivered again is not applied over it */
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T10:00:00Z", "2026-12-11T17:00:00Z",
+                          "a contractor's report", NULL, NULL),
+                     0);
+    /* closed: the response timers go, the refusal's stays */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_CLOSED, "2026-12-03T09:00:00Z");
+    compute(&shipped->nch, &st, &ts);
+    assert_int_equal(ts.n, 1);
+    expect_due(&ts, "extension_refused/1", "2026-11-30T10:00:00Z");
+}
+
+/* Issue 17 defect 2, through ch_case_apply with the shipped policies: an
+ * NIHE FOI received Mon 2 Mar 2026 is due Tue 31 Mar (20 working days on
+ * uk-any). "Extended" to 30 June it is not moved (no statutory basis; then
+ * with the basis, too far: FOIA s.10(3) allows 20 further working days, to
+ * Thu 30 Apr); a holding reply after the breach is refused; one within the
+ * law moves the target. Derby stage 1 complaint: the Code's cap. */
+static void
+test_extensions_judged(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    ch_case_state st;
+    timers ts;
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "foi", "2026-03-02T10:00:00Z");
+    hold(&shipped->nihe, &st, "2026-03-20T10:00:00Z", "2026-06-30T16:00:00Z", "public interest",
+         NULL, NULL);
+    assert_int_equal(st.extended_to_ms, 0);
+    assert_non_null(strstr(st.extension_refused_reason, "statutory_basis foi_public_interest"));
+    hold(&shipped->nihe, &st, "2026-03-21T10:00:00Z", "2026-06-30T16:00:00Z", "public interest",
+         NULL, "foi_public_interest");
+    assert_int_equal(st.extensions_refused, 2);
+    assert_non_null(strstr(st.extension_refused_reason, "2026-04-30T23:59:59+01:00 at the latest"));
+    compute(&shipped->nihe, &st, &ts);
+    expect_due(&ts, "breach", "2026-03-31T22:59:59Z");
+    assert_null(find(&ts, "extension_refused/1")); /* only the latest refusal's */
+    expect_due(&ts, "extension_refused/2", "2026-03-21T10:00:00Z");
+    hold(&shipped->nihe, &st, "2026-03-25T10:00:00Z", "2026-04-30T16:00:00Z", "public interest",
+         NULL, "foi_public_interest");
+    compute(&shipped->nihe, &st, &ts);
+    expect_due(&ts, "breach", "2026-04-30T16:00:00Z");
+    assert_int_equal(st.extensions_refused, 2);
+
+    /* after the breach: refused, the breach stands */
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "foi", "2026-03-02T10:00:00Z");
+    hold(&shipped->nihe, &st, "2026-04-01T09:00:00Z", "2026-04-20T16:00:00Z", "public interest",
+         NULL, "foi_public_interest");
+    assert_int_equal(st.extended_to_ms, 0);
+    assert_non_null(strstr(st.extension_refused_reason, "after the target in force"));
+
+    /* Derby stage 1 complaint received Fri 6 Mar 17:30, acknowledged Mon 9
+     * Mar 10:00: due Mon 23 Mar; the Code allows 10 working days more (to
+     * Wed 8 Apr, over Easter). 30 June is refused; 7 Apr 18:00 moves it. */
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "complaint_stage_1",
+            "2026-03-06T17:30:00Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-03-09T10:00:00Z");
+    compute(&shipped->derby, &st, &ts);
+    expect_due(&ts, "breach", "2026-03-23T23:59:59Z");
+    hold(&shipped->derby, &st, "2026-03-16T10:00:00Z", "2026-06-30T16:00:00Z", "more time", NULL,
+         NULL);
+    assert_int_equal(st.extended_to_ms, 0);
+    assert_non_null(strstr(st.extension_refused_reason, "max_extension"));
+    hold(&shipped->derby, &st, "2026-03-17T10:00:00Z", "2026-04-07T17:00:00Z", "more time", NULL,
+         NULL);
+    compute(&shipped->derby, &st, &ts);
+    expect_due(&ts, "breach", "2026-04-07T17:00:00Z");
 }
 
 /* Seed 002 (NIHE): visitors seen within 15 minutes of arrival. */
@@ -268,13 +386,13 @@ test_seed002_visitor_wait(void **state)
     Charter__V1__CaseEvent *ev =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:00:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_ARRIVED;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, &st, ev), 1);
     timers ts;
     compute(&shipped->nihe, &st, &ts);
     expect_due(&ts, "wait_exceeded", "2026-11-23T10:15:00Z");
     ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, "nihe", "2026-11-23T10:05:00Z");
     b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
-    assert_int_equal(ch_case_apply(&st, ev), 1);
+    assert_int_equal(ch_case_apply(NULL, &st, ev), 1);
     compute(&shipped->nihe, &st, &ts);
     assert_null(find(&ts, "wait_exceeded"));
 }
@@ -294,25 +412,112 @@ test_seed002_statutory(void **state)
     expect_due(&ts, "breach", "2026-03-02T23:59:59Z");
 }
 
+/* A `reviewed` event at when with the outcome. */
+static void
+review(const ch_org_clocks *oc, ch_case_state *st, const char *when,
+       Charter__V1__Reviewed__Outcome outcome)
+{
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_REVIEWED, st->organisation, when);
+    b.reviewed.outcome = outcome;
+    assert_int_equal(ch_case_apply(oc, st, ev), 1);
+}
+
 /* Seed 004 (customer-care council): home-visit restrictions reviewed after
- * 11 months, then every 12; the review goes to the Resident Services
- * Manager. */
+ * 11 months, then every 12 from the review recorded; the review goes to the
+ * Resident Services Manager, warned 20 working days before; the `at:
+ * breach` tier alerts the Head of Housing at the due date. As `charterctl
+ * deadline` prints for a receipt on 31 Jan 2026: warning Tue 1 Dec 17:00
+ * (20 working days before, moved to closing time), due and overdue Thu 31
+ * Dec 23:59:59. Only the cycle under way has timers. */
 static void
 test_seed004_restriction_reviews(void **state)
 {
     const fx_shipped_clocks *shipped = *state;
+    const ch_org_clocks *ccc = &shipped->ccc;
     ch_case_state st;
     receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
             "restriction_review", "2026-01-31T10:00:00Z");
     timers ts;
-    compute(&shipped->ccc, &st, &ts);
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 3);
+    expect_due(&ts, "review_warning_1/1", "2026-12-01T17:00:00Z");
     expect_due(&ts, "review_due/1", "2026-12-31T23:59:59Z");
-    expect_due(&ts, "review_due/2", "2027-12-31T23:59:59Z");
-    assert_int_equal(find(&ts, "review_due/2")->tier, 2);
+    expect_due(&ts, "review_overdue/1", "2026-12-31T23:59:59Z");
+    assert_null(find(&ts, "review_due/2")); /* issue 17: the next counts from the review */
+    const ch_case_timer *w = find(&ts, "review_warning_1/1"), *o = find(&ts, "review_overdue/1");
+    assert_int_equal(w->kind, CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_WARNING);
+    assert_int_equal(w->tier, 1);
+    assert_int_equal(w->review, 1);
+    assert_int_equal(w->role, ch_policy_role_find(&ccc->policy, "resident_services_manager"));
+    assert_int_equal(o->kind, CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_OVERDUE);
+    assert_int_equal(o->role, ch_policy_role_find(&ccc->policy, "head_of_housing"));
+    assert_int_equal(o->review, 1);
     assert_int_equal(
         find(&ts, "review_due/1")->role,
-        (int)ch_policy_find_promise(&shipped->ccc.policy, "letter", "restriction_review")
-            ->review_role);
+        (int)ch_policy_find_promise(&ccc->policy, "letter", "restriction_review")->review_role);
+    assert_int_equal(find(&ts, "review_due/1")->review, 1);
+
+    /* a reply does not end the reviews: the restriction stays until lifted */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-02-10T10:00:00Z");
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 3);
+
+    /* kept on Tue 15 Dec 2026: the next is due 12 months from the review,
+     * Wed 15 Dec 2027, warned Wed 17 Nov 2027 17:00 */
+    review(ccc, &st, "2026-12-15T11:00:00Z", CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_KEPT);
+    assert_int_equal(st.reviews, 1);
+    assert_int_equal(st.reviews_late, 0);
+    assert_int_equal(st.review_last_due_ms, fx_at("2026-12-31T23:59:59Z"));
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 3);
+    assert_null(find(&ts, "review_due/1"));
+    expect_due(&ts, "review_due/2", "2027-12-15T23:59:59Z");
+    expect_due(&ts, "review_overdue/2", "2027-12-15T23:59:59Z");
+    expect_due(&ts, "review_warning_1/2", "2027-11-17T17:00:00Z");
+
+    /* no cap: eight more years, each recorded on 20 Jan (late: due 15 Dec
+     * and then every 20 Jan... the first late, the rest in time) */
+    char when[32];
+    for (int y = 2028; y <= 2035; y++) {
+        snprintf(when, sizeof(when), "%d-01-20T10:00:00Z", y);
+        review(ccc, &st, when, CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_KEPT);
+    }
+    assert_int_equal(st.reviews, 9);
+    assert_int_equal(st.reviews_late, 1);
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 3);
+    expect_due(&ts, "review_due/10", "2036-01-20T23:59:59Z");
+    assert_non_null(find(&ts, "review_overdue/10"));
+    /* the ids to cancel with no earlier state reach back over the cycles */
+    char ids[64][CH_CASE_TIMER_ID_MAX];
+    size_t n = ch_case_all_timer_ids("case-1", &st, ids, 64);
+    int saw9 = 0, saw10 = 0;
+    for (size_t k = 0; k < n; k++) {
+        saw9 |= strcmp(ids[k], "case-1/review_overdue/9") == 0;
+        saw10 |= strcmp(ids[k], "case-1/review_warning_1/10") == 0;
+    }
+    assert_true(saw9 && saw10);
+    /* an older review delivered again changes nothing */
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_REVIEWED,
+                                       "customer-care-council", "2030-01-20T10:00:00Z");
+    b.reviewed.outcome = CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_KEPT;
+    assert_int_equal(ch_case_apply(ccc, &st, ev), 0);
+
+    /* lifted: no more reviews */
+    review(ccc, &st, "2036-01-10T10:00:00Z", CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_LIFTED);
+    assert_true(st.review_lifted);
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 0);
+
+    /* closed ends them too */
+    receive(&st, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
+            "restriction_review", "2026-01-31T10:00:00Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_CLOSED, "2026-03-01T10:00:00Z");
+    compute(ccc, &st, &ts);
+    assert_int_equal(ts.n, 0);
 }
 
 /* Seed 004: contact-group emails acknowledged within 24 hours. */
@@ -359,11 +564,13 @@ test_idempotent_and_json(void **state)
     apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T09:00:00Z");
     memcpy(&again, &st, sizeof(st));
     fx_event_buf b;
-    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED,
-                                                 "derby-homes", "2026-11-24T09:00:00Z")),
+    assert_int_equal(ch_case_apply(NULL, &again,
+                                   event(&b, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "derby-homes",
+                                         "2026-11-24T09:00:00Z")),
                      0);
-    assert_int_equal(ch_case_apply(&again, event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED,
-                                                 "derby-homes", "2026-11-25T09:00:00Z")),
+    assert_int_equal(ch_case_apply(NULL, &again,
+                                   event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "derby-homes",
+                                         "2026-11-25T09:00:00Z")),
                      0);
     assert_memory_equal(&again, &st, sizeof(st));
     char *json = ch_case_state_to_json(&st);
@@ -380,6 +587,33 @@ test_idempotent_and_json(void **state)
         assert_int_equal(a.t[i].due_ms, c.t[i].due_ms);
     }
     assert_int_equal(ch_case_state_from_json("{\"organisation\":1}", 18, &back), CH_EINVAL);
+
+    /* a state stored before refused extensions and reviews were kept loads,
+     * with them zero; one that carries them round-trips them */
+    static const char old[] =
+        "{\"organisation\":\"derby-homes\",\"channel\":\"letter\",\"case_type\":\"enquiry\","
+        "\"reference\":\"DH-2026-000001\",\"received_ms\":1795424400000,\"acknowledged_ms\":0,"
+        "\"paused_since_ms\":0,\"pauses\":[],\"extended_to_ms\":1796000000000,"
+        "\"arrived_ms\":0,\"appointment_ms\":0,\"responded\":false,\"closed\":false,"
+        "\"seen\":false,\"escalated\":false}";
+    assert_int_equal(ch_case_state_from_json(old, strlen(old), &back), 0);
+    assert_int_equal(back.extended_to_ms, 1796000000000LL);
+    assert_int_equal(back.extensions_refused, 0);
+    assert_int_equal(back.reviews, 0);
+    st.extensions_refused = 2;
+    st.extension_refused_at_ms = 1795500000000LL;
+    snprintf(st.extension_refused_reason, sizeof(st.extension_refused_reason), "why \"not\"");
+    st.reviews = 3;
+    st.reviews_late = 1;
+    st.reviewed_ms = 1795600000000LL;
+    st.review_lifted = 1;
+    json = ch_case_state_to_json(&st);
+    assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
+    free(json);
+    assert_memory_equal(&back, &st, sizeof(st));
+    char bad[sizeof(old) + 16];
+    snprintf(bad, sizeof(bad), "%.*s,\"reviews\":-1}", (int)strlen(old) - 1, old);
+    assert_int_equal(ch_case_state_from_json(bad, strlen(bad), &back), CH_EINVAL);
 }
 
 /* Every timer a case can have is in the list used to cancel the unwanted. */
@@ -388,7 +622,7 @@ test_all_timer_ids(void **state)
 {
     const fx_shipped_clocks *shipped = *state;
     char ids[32][CH_CASE_TIMER_ID_MAX];
-    size_t n = ch_case_all_timer_ids("case-1", ids, 32);
+    size_t n = ch_case_all_timer_ids("case-1", NULL, ids, 32);
     ch_case_state st;
     receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_EMAIL, "enquiry",
             "2026-11-23T09:15:00Z");
@@ -414,6 +648,7 @@ main(void)
         cmocka_unit_test(test_seed000_complaint_anchored_on_acknowledgement),
         cmocka_unit_test(test_seed000_letter_pause_and_resume),
         cmocka_unit_test(test_seed000_holding_reply_moves_target),
+        cmocka_unit_test(test_extensions_judged),
         cmocka_unit_test(test_seed002_visitor_wait),
         cmocka_unit_test(test_seed002_statutory),
         cmocka_unit_test(test_seed004_restriction_reviews),

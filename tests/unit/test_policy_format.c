@@ -324,7 +324,8 @@ test_describe_lines(void **state)
                     "Subject access request: acknowledge within 24 hours; reply within 1 "
                     "calendar month, moved to the next working day if it ends on a non-working "
                     "day (England and Wales holidays, closes 17:00) [sar: UK GDPR right of "
-                    "access]");
+                    "access], or one extension under UK GDPR art. 12(3), at most two further "
+                    "months (statutory_basis sar_complex)");
     assert_describe(&p, &p.promises[3],
                     "Social media message and text message: measured, no time promised");
     assert_describe(&p, &p.promises[4],

@@ -94,6 +94,9 @@ test_case_id_of_timer_id(void **state)
         assert_int_equal(sla_timer_id_case_len(cases[i].id), cases[i].len);
     assert_true(sla_timer_id_of_case("case-1/breach", "case-1"));
     assert_true(sla_timer_id_of_case("case-1/warning/2", "case-1"));
+    /* issue 17: a review warning's kind carries its tier, the number its cycle */
+    assert_true(sla_timer_id_of_case("case-1/review_warning_1/12", "case-1"));
+    assert_true(sla_timer_id_of_case("case-1/extension_refused/3", "case-1"));
     assert_false(sla_timer_id_of_case("case-10/breach", "case-1"));
     assert_false(sla_timer_id_of_case("case-1/breach", "case"));
     assert_false(sla_timer_id_of_case("case-1/breach", "case-1/breach"));

@@ -27,7 +27,7 @@
 
 /* The shipped policies, loaded the way sla-timer loads sla.policy_dir. */
 static ch_org_set orgs;
-static const ch_org_clocks *derby, *nch;
+static const ch_org_clocks *derby, *nch, *ccc;
 
 static int
 setup(void **state)
@@ -40,7 +40,8 @@ setup(void **state)
     }
     derby = ch_org_set_find(&orgs, "derby-homes");
     nch = ch_org_set_find(&orgs, "nottingham-city-homes");
-    return derby && nch ? 0 : -1;
+    ccc = ch_org_set_find(&orgs, "customer-care-council");
+    return derby && nch && ccc ? 0 : -1;
 }
 
 static int
@@ -181,8 +182,8 @@ test_first_event_schedules_all_and_clears_the_rest(void **state)
     assert_int_equal(scheduled(p, "breach")->due_ms, fx_at("2026-12-07T23:59:59Z"));
     assert_int_equal(p->target_ms, fx_at("2026-12-07T23:59:59Z"));
 
-    char all[SLA_MAX_TIMERS][CH_CASE_TIMER_ID_MAX];
-    size_t nall = ch_case_all_timer_ids("case-1", all, SLA_MAX_TIMERS);
+    char all[SLA_MAX_CANCEL][CH_CASE_TIMER_ID_MAX];
+    size_t nall = ch_case_all_timer_ids("case-1", &p->state, all, SLA_MAX_CANCEL);
     assert_int_equal(p->ncancel, (int)nall - p->ntimers);
     for (int i = 0; i < p->ncancel; i++)
         assert_false(wanted(p, p->cancel[i]));
@@ -381,10 +382,100 @@ test_diff(void **state)
     assert_string_equal(p.cancel[0], "c/acknowledgement_due");
 }
 
+/* Issue 17: a refused holding reply raises its timer once. Derby letter
+ * received Mon 23 Nov 2026 (10 working days, a holding reply must give the
+ * reason and the next steps): one without next steps is refused, its
+ * extension_refused/1 timer is scheduled due when it was recorded; later
+ * events leave it alone (it has fired: never set again), a second refusal
+ * replaces it with extension_refused/2. */
+static void
+test_refused_extension_fires_once(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, derby, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    fx_event_buf b;
+    event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY, "derby-homes", "2026-11-30T10:00:00Z");
+    fx_set_ts(&b.ts2, fx_at("2026-12-18T17:00:00Z"));
+    b.holding.new_target_at = &b.ts2;
+    b.holding.reason = "awaiting a report";
+    step(&r, &b.ev);
+    const ch_case_timer *t = scheduled(&r.plan, "extension_refused/1");
+    assert_non_null(t);
+    assert_int_equal(t->kind, CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED);
+    assert_int_equal(t->due_ms, fx_at("2026-11-30T10:00:00Z"));
+    assert_int_equal(r.plan.nschedule, 1); /* the target did not move */
+    assert_non_null(strstr(r.plan.state.extension_refused_reason, "the next steps"));
+
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_ACKNOWLEDGED, "2026-11-30T11:00:00Z");
+    assert_null(scheduled(&r.plan, "extension_refused/1"));
+    assert_false(cancelled(&r.plan, "extension_refused/1"));
+    step(&r, &b.ev); /* redelivered */
+    assert_int_equal(r.plan.nschedule, 0);
+    assert_int_equal(r.plan.ncancel, 0);
+
+    event(&b, CHARTER__V1__CASE_EVENT__EVENT_HOLDING_REPLY, "derby-homes", "2026-12-01T10:00:00Z");
+    fx_set_ts(&b.ts2, fx_at("2026-12-18T17:00:00Z"));
+    b.holding.new_target_at = &b.ts2;
+    b.holding.statutory_basis = "foi_public_interest";
+    step(&r, &b.ev);
+    assert_non_null(scheduled(&r.plan, "extension_refused/2"));
+    assert_true(cancelled(&r.plan, "extension_refused/1"));
+    apply(&r, CHARTER__V1__CASE_EVENT__EVENT_CLOSED, "2026-12-02T10:00:00Z");
+    assert_false(cancelled(&r.plan, "extension_refused/2"));
+    assert_true(cancelled(&r.plan, "breach"));
+    run_free(&r);
+}
+
+/* Issue 17: a recorded review moves the case to the next cycle: the last
+ * cycle's timers are cancelled and the new cycle's scheduled, however many
+ * cycles have passed. */
+static void
+test_review_cycles_replace_each_other(void **state)
+{
+    (void)state;
+    case_run r;
+    receive(&r, ccc, "customer-care-council", CHARTER__V1__CHANNEL__CHANNEL_LETTER,
+            "restriction_review", "2026-01-31T10:00:00Z");
+    assert_non_null(scheduled(&r.plan, "review_warning_1/1"));
+    assert_non_null(scheduled(&r.plan, "review_overdue/1"));
+    char when[32], name[40];
+    for (int k = 1; k <= 7; k++) {
+        fx_event_buf b;
+        snprintf(when, sizeof(when), "%d-12-20T10:00:00Z", 2025 + k);
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_REVIEWED, "customer-care-council", when);
+        b.reviewed.outcome = CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_KEPT;
+        step(&r, &b.ev);
+        assert_int_equal(r.plan.ntimers, 3);
+        assert_int_equal(r.plan.nschedule, 3);
+        assert_int_equal(r.plan.ncancel, 3);
+        snprintf(name, sizeof(name), "review_due/%d", k);
+        assert_true(cancelled(&r.plan, name));
+        snprintf(name, sizeof(name), "review_warning_1/%d", k);
+        assert_true(cancelled(&r.plan, name));
+        snprintf(name, sizeof(name), "review_due/%d", k + 1);
+        const ch_case_timer *t = scheduled(&r.plan, name);
+        assert_non_null(t);
+        assert_int_equal(t->review, (uint32_t)k + 1);
+    }
+    fx_event_buf b;
+    event(&b, CHARTER__V1__CASE_EVENT__EVENT_REVIEWED, "customer-care-council",
+          "2033-06-01T10:00:00Z");
+    b.reviewed.outcome = CHARTER__V1__REVIEWED__OUTCOME__OUTCOME_LIFTED;
+    step(&r, &b.ev);
+    assert_int_equal(r.plan.ntimers, 0);
+    assert_int_equal(r.plan.ncancel, 3);
+    assert_true(cancelled(&r.plan, "review_overdue/8"));
+    run_free(&r);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_extension_fires_once),
+        cmocka_unit_test(test_review_cycles_replace_each_other),
         cmocka_unit_test(test_first_event_schedules_all_and_clears_the_rest),
         cmocka_unit_test(test_redelivered_event_changes_nothing),
         cmocka_unit_test(test_acknowledged_cancels_only_its_timer),

@@ -3,11 +3,29 @@
 #ifndef CHARTERCTL_H
 #define CHARTERCTL_H
 
+#include <stdint.h>
+
+#include "charter/deadline.h"
+#include "charter/policy.h"
+
 int ch_cmd_policy(int argc, char **argv);
 int ch_cmd_deadline_policy(int argc, char **argv);
 int ch_cmd_deadline(int argc, char **argv);
 int ch_cmd_holidays(int argc, char **argv);
 int ch_cmd_timers(int argc, char **argv);
 int ch_cmd_report(int argc, char **argv);
+
+/* `deadline --policy ... --extend-to INSTANT [--basis B] [--sent INSTANT]
+ * [--with LIST]`: a holding reply to judge. NULL members were not given. */
+typedef struct {
+    const char *extend_to, *basis, *sent, *with;
+} ch_deadline_extend;
+
+/* Prints the verdict (charter/extension.h) on a holding reply asking for
+ * o->extend_to, sent at o->sent (default: start), carrying o->with (default:
+ * everything the promise asks for), for promise pr's response clock from
+ * start, due at due. Returns 0, or 2 after a usage message. */
+int ch_deadline_extension(const ch_deadline_ctx *ctx, const ch_policy_promise *pr, int64_t start,
+                          int64_t due, const ch_deadline_extend *o);
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * `charterctl deadline` without a policy, and `charterctl holidays`: the
- * engine for staff who want to know "when is this due?".
+ * engine for staff who want to know "when is this due?". Also the verdict
+ * on a holding reply that `charterctl deadline --policy ... --extend-to`
+ * asks about (ch_deadline_extension): the same check sla-timer and
+ * reporting apply (charter/extension.h), printed with its reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include "charter/calendar.h"
 #include "charter/deadline.h"
 #include "charter/errors.h"
+#include "charter/extension.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "charterctl.h"
@@ -159,6 +163,78 @@ out:
     ch_calendar_free(scot);
     ch_tz_free(tz);
     return code;
+}
+
+/* "reason,next_steps" into ch_policy_hold bits; -1 naming the bad word. */
+static int
+parse_with(const char *list, unsigned *bits)
+{
+    static const struct {
+        const char *word;
+        unsigned bit;
+    } words[] = {{"reason", CH_POLICY_HOLD_REASON},
+                 {"next_steps", CH_POLICY_HOLD_NEXT_STEPS},
+                 {"apology", CH_POLICY_HOLD_APOLOGY},
+                 {"named_contact", CH_POLICY_HOLD_NAMED_CONTACT},
+                 {"target_date", CH_POLICY_HOLD_TARGET_DATE}};
+    *bits = 0;
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        size_t k = 0;
+        for (; k < sizeof(words) / sizeof(words[0]); k++)
+            if (strlen(words[k].word) == len && !strncmp(words[k].word, p, len))
+                break;
+        if (k == sizeof(words) / sizeof(words[0]) && len) {
+            fprintf(stderr,
+                    "charterctl deadline: --with '%.*s' is not one of reason, next_steps, apology, "
+                    "named_contact\n",
+                    (int)len, p);
+            return -1;
+        }
+        if (len)
+            *bits |= words[k].bit;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+int
+ch_deadline_extension(const ch_deadline_ctx *ctx, const ch_policy_promise *pr, int64_t start,
+                      int64_t due, const ch_deadline_extend *o)
+{
+    int64_t asked, sent = start;
+    if (parse_instant(o->extend_to, &asked) != 0)
+        return usage_error("--extend-to '%s' is not ISO 8601 with an offset", o->extend_to);
+    if (o->sent && parse_instant(o->sent, &sent) != 0)
+        return usage_error("--sent '%s' is not ISO 8601 with an offset", o->sent);
+    ch_extension_request r = {.recorded_ms = sent, .new_target_ms = asked};
+    if (o->with) {
+        if (parse_with(o->with, &r.includes) != 0)
+            return 2;
+        r.includes |= CH_POLICY_HOLD_TARGET_DATE;
+    } else {
+        r.includes = pr->holding_must_include | CH_POLICY_HOLD_TARGET_DATE;
+    }
+    if (ch_extension_basis_parse(o->basis, &r.basis) != 0)
+        return usage_error("--basis '%s' is not foi_public_interest, eir_complex or sar_complex",
+                           o->basis);
+    ch_extension_clock c = {.start_ms = start, .original_due_ms = due, .target_ms = due};
+    int64_t limit = 0;
+    char why[512], asked_s[48], limit_s[48];
+    ch_extension_verdict v = ch_extension_check(ctx, pr, &c, &r, &limit, why, sizeof(why));
+    ch_deadline_format(ctx->tz, asked, asked_s, sizeof(asked_s));
+    if (v == CH_EXTENSION_ALLOWED) {
+        printf("\nextension to %s: allowed", asked_s);
+        if (limit) {
+            ch_deadline_format(ctx->tz, limit, limit_s, sizeof(limit_s));
+            printf(" (%s at the latest)", limit_s);
+        }
+        printf("\n");
+    } else {
+        printf("\nextension to %s: refused: %s\n", asked_s, why);
+    }
+    return 0;
 }
 
 int

@@ -1,6 +1,8 @@
 /*
  * charterctl policy check FILE...
  * charterctl deadline --policy FILE --channel CH [--type T] --received INSTANT
+ *            [--reviewed INSTANT] [--extend-to INSTANT [--basis B] [--sent INSTANT]
+ *            [--with LIST]]
  *
  * The first is what an organisation's staff run after editing their policy:
  * it either says in plain English what every promise now means, or prints
@@ -17,6 +19,7 @@
 #include "charter/calendar.h"
 #include "charter/case_clock.h"
 #include "charter/deadline.h"
+#include "charter/extension.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
@@ -119,6 +122,8 @@ typedef struct {
     const ch_policy *p;
     entry e[MAX_ENTRIES];
     int n;
+    int64_t respond_start, respond_due; /* the response clock, when there is one */
+    int64_t reviewed;                   /* --reviewed, or 0 */
 } run;
 
 /* Adds an entry (timed 0: no instant); the rule is printf-formatted. */
@@ -248,6 +253,10 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
         add(r, 1, received, "acknowledgement",
             "sent automatically on receipt (acknowledge: "
             "automatic)");
+        add(r, 1, received + CH_CASE_AUTO_ACK_GRACE_MS, "acknowledgement overdue",
+            "staff alerted if no acknowledgement is recorded within %lld minutes of receipt (the "
+            "grace an automatic acknowledgement has)",
+            (long long)(CH_CASE_AUTO_ACK_GRACE_MS / 60000));
     } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
         if (clock_from(r, &pr->acknowledge, "acknowledge", received, ch_policy_describe_clock, &c))
             return -1;
@@ -311,7 +320,18 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
             print_warnings(r, pr, start, c.due, "the response") != 0)
             return -1;
         add(r, 1, c.due, "respond due", "reply %s (%s%s)", c.words, c.src, from);
-        if (pr->holding_reply && pr->max_extension.set) {
+        r->respond_start = start;
+        r->respond_due = c.due;
+        ch_extension_clock ec = {.start_ms = start, .original_due_ms = c.due, .target_ms = c.due};
+        int64_t limit;
+        if (pr->holding_reply && pr->statutory_basis != CH_POLICY_STATUTORY_NONE &&
+            ch_extension_limit(&r->ctx, pr, &ec, &limit) == 0 && limit) {
+            add(r, 1, limit, "latest extended due",
+                "one extension under %s, %s, with statutory_basis %s (respond: %s preset)",
+                ch_extension_basis_law(pr->statutory_basis),
+                ch_extension_basis_limit(pr->statutory_basis),
+                ch_extension_basis_name(pr->statutory_basis), pr->respond.clock.preset);
+        } else if (pr->holding_reply && pr->max_extension.set) {
             if (clock_from(r, &pr->max_extension, "max_extension", c.due, ch_clock_describe, &c))
                 return -1;
             add(r, 1, c.due, "latest extended due", "a holding reply may extend by at most %s (%s)",
@@ -331,10 +351,23 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
             return -1;
         add(r, 1, c.due, "first review due", "review after %s, by the %s (%s)", c.words,
             r->p->roles[pr->review_role].title, c.src);
-        if (pr->review_every.set) {
+        if (pr->review_every.set && r->reviewed) {
+            /* a review recorded (kept): the next counts from it */
+            if (clock_from(r, &pr->review_every, "review.then_every", r->reviewed,
+                           ch_clock_describe, &c))
+                return -1;
+            add(r, 1, r->reviewed, "reviewed", "the review recorded, given with --reviewed");
+            if (!pr->respond.set &&
+                print_warnings(r, pr, r->reviewed, c.due, "the next review") != 0)
+                return -1;
+            add(r, 1, c.due, "next review due",
+                "every %s from the review recorded while the decision stands (%s)", c.words, c.src);
+        } else if (pr->review_every.set) {
             if (clock_from(r, &pr->review_every, "review.then_every", c.due, ch_clock_describe, &c))
                 return -1;
-            add(r, 1, c.due, "next review due", "then every %s while the decision stands (%s)",
+            add(r, 1, c.due, "next review due",
+                "then every %s from the review recorded while the decision stands; shown here "
+                "for a review on its due date (%s)",
                 c.words, c.src);
         }
     }
@@ -344,11 +377,19 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
 static int
 deadline_usage(void)
 {
-    fprintf(stderr, "Usage: charterctl deadline --policy FILE --channel CH [--type T] --received "
-                    "INSTANT\n"
-                    "CH: phone, voicemail, email, letter, online_form, social, visit, sms.\n"
-                    "T: the case type (default enquiry), e.g. complaint_stage_1, foi, sar.\n"
-                    "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n");
+    fprintf(stderr,
+            "Usage: charterctl deadline --policy FILE --channel CH [--type T] --received "
+            "INSTANT\n"
+            "         [--reviewed INSTANT] [--extend-to INSTANT [--basis B] [--sent INSTANT] "
+            "[--with LIST]]\n"
+            "CH: phone, voicemail, email, letter, online_form, social, visit, sms.\n"
+            "T: the case type (default enquiry), e.g. complaint_stage_1, foi, sar.\n"
+            "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
+            "--reviewed: a review recorded then (kept); the next review counts from it.\n"
+            "--extend-to: would a holding reply moving the target there be accepted? Sent at\n"
+            "  --sent (default: when the response clock starts), under statutory --basis\n"
+            "  (foi_public_interest, eir_complex, sar_complex), carrying --with (a list of\n"
+            "  reason, next_steps, apology, named_contact; default: what the promise asks).\n");
     return 2;
 }
 
@@ -356,12 +397,19 @@ int
 ch_cmd_deadline_policy(int argc, char **argv)
 {
     const char *file = NULL, *channel = NULL, *type = NULL, *received_s = NULL;
+    const char *reviewed_s = NULL;
+    ch_deadline_extend ext = {0};
     for (int i = 1; i < argc; i++) {
-        const char **slot = !strcmp(argv[i], "--policy")     ? &file
-                            : !strcmp(argv[i], "--channel")  ? &channel
-                            : !strcmp(argv[i], "--type")     ? &type
-                            : !strcmp(argv[i], "--received") ? &received_s
-                                                             : NULL;
+        const char **slot = !strcmp(argv[i], "--policy")      ? &file
+                            : !strcmp(argv[i], "--channel")   ? &channel
+                            : !strcmp(argv[i], "--type")      ? &type
+                            : !strcmp(argv[i], "--received")  ? &received_s
+                            : !strcmp(argv[i], "--reviewed")  ? &reviewed_s
+                            : !strcmp(argv[i], "--extend-to") ? &ext.extend_to
+                            : !strcmp(argv[i], "--basis")     ? &ext.basis
+                            : !strcmp(argv[i], "--sent")      ? &ext.sent
+                            : !strcmp(argv[i], "--with")      ? &ext.with
+                                                              : NULL;
         if (!slot) {
             fprintf(stderr, "charterctl deadline: unknown option '%s'\n", argv[i]);
             return deadline_usage();
@@ -392,6 +440,19 @@ ch_cmd_deadline_policy(int argc, char **argv)
                 "or Z, e.g. 2026-12-23T16:30:00Z)\n",
                 received_s);
         return 2;
+    }
+
+    int64_t reviewed = 0;
+    if (reviewed_s && (ch_time_parse_rfc3339(reviewed_s, &reviewed) != 0 || reviewed <= received)) {
+        fprintf(stderr,
+                "charterctl deadline: --reviewed '%s' is not an instant after --received "
+                "(expected ISO 8601 with an offset or Z)\n",
+                reviewed_s);
+        return 2;
+    }
+    if ((ext.basis || ext.sent || ext.with) && !ext.extend_to) {
+        fprintf(stderr, "charterctl deadline: --basis, --sent and --with go with --extend-to\n");
+        return deadline_usage();
     }
 
     ch_policy p;
@@ -430,7 +491,7 @@ ch_cmd_deadline_policy(int argc, char **argv)
         fprintf(stderr, "charterctl: out of memory\n");
         goto out;
     }
-    run r = {.p = &p};
+    run r = {.p = &p, .reviewed = reviewed};
     r.ctx.tz = tz;
     r.ctx.calendar = cal;
     r.ctx.uk_any = uk_any;
@@ -452,6 +513,13 @@ ch_cmd_deadline_policy(int argc, char **argv)
         goto out;
     print_entries(&r);
     rc = 0;
+    if (ext.extend_to) {
+        if (!r.respond_due) {
+            printf("\nextension: refused: promise %s has no response clock to move\n", pr->id);
+            goto out;
+        }
+        rc = ch_deadline_extension(&r.ctx, pr, r.respond_start, r.respond_due, &ext);
+    }
 out:
     ch_calendar_free(scotland);
     ch_calendar_free(uk_any);

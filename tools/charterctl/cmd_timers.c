@@ -7,12 +7,17 @@
  *
  *   charterctl timers --case ID [--redis URL]
  *   charterctl timers --due-within 1h [--redis URL]
+ *
+ * With --case it also reads the case's state (the key sla-timer keeps it
+ * under) and says what the timers alone do not: the holding replies that
+ * were refused and why, and the reviews recorded.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/case_clock.h"
 #include "charter/errors.h"
 #include "charter/names.h"
 #include "charter/redis_url.h"
@@ -93,6 +98,39 @@ describe(redisContext *c, const char *timers_key, row *rw)
             snprintf(rw->organisation, sizeof(rw->organisation), "%s", t->organisation);
             snprintf(rw->reference, sizeof(rw->reference), "%s", t->reference);
             charter__v1__timer_fired__free_unpacked(t, NULL);
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+}
+
+/* What the case's stored state says beyond its timers. */
+static void
+print_case_state(redisContext *c, const ch_tz *tz, const char *case_id)
+{
+    char key[SLA_CASE_KEY_MAX], when[48], asked[48];
+    if (sla_case_state_key(case_id, key, sizeof(key)) != 0)
+        return;
+    redisReply *r = redisCommand(c, "GET %s", key);
+    ch_case_state st;
+    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_from_json(r->str, r->len, &st) == 0) {
+        if (st.extended_to_ms) {
+            ch_deadline_format(tz, st.extended_to_ms, when, sizeof(when));
+            printf("extended to %s by a holding reply\n", when);
+        }
+        if (st.extensions_refused) {
+            ch_deadline_format(tz, st.extension_refused_at_ms, when, sizeof(when));
+            if (st.extension_refused_target_ms)
+                ch_deadline_format(tz, st.extension_refused_target_ms, asked, sizeof(asked));
+            else
+                snprintf(asked, sizeof(asked), "no new date");
+            printf("extension refused (%u so far; the latest sent %s, asking for %s): %s\n",
+                   st.extensions_refused, when, asked, st.extension_refused_reason);
+        }
+        if (st.reviews) {
+            ch_deadline_format(tz, st.reviewed_ms, when, sizeof(when));
+            printf("reviews recorded: %u (%u after their due date), the latest %s%s\n", st.reviews,
+                   st.reviews_late, when, st.review_lifted ? ": restriction lifted" : "");
         }
     }
     if (r)
@@ -214,6 +252,8 @@ ch_cmd_timers(int argc, char **argv)
                rows[i].reference, rows[i].id);
     }
     printf("%zu timer%s\n", n, n == 1 ? "" : "s");
+    if (case_id)
+        print_case_state(c, tz, case_id);
     code = 0;
 out:
     if (t)

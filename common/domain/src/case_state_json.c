@@ -5,8 +5,10 @@
  * added to the state is added to the format in one place and the two
  * directions cannot drift apart. Unpacking wants every field with its own
  * JSON type (a string, an integer, true/false, a list of [from, to] pairs)
- * and ignores keys it does not know. The text form is the object dumped
- * compact, which is what sla-timer stores in Redis.
+ * and ignores keys it does not know. Fields added after the first stored
+ * states (refused extensions, reviews) are optional: a state stored before
+ * them loads with them zero. The text form is the object dumped compact,
+ * which is what sla-timer stores in Redis.
  */
 #include "case_state_json.h"
 
@@ -17,16 +19,24 @@
 #include "charter/errors.h"
 
 typedef enum {
-    FIELD_TEXT,  /* char[size]: a string */
-    FIELD_TIME,  /* int64_t ms: an integer */
-    FIELD_FLAG,  /* int 0/1: true or false */
-    FIELD_PAUSES /* pauses + npauses: [[from, to], ...] */
+    FIELD_TEXT,   /* char[size]: a string */
+    FIELD_TIME,   /* int64_t ms: an integer */
+    FIELD_FLAG,   /* int 0/1: true or false */
+    FIELD_COUNT,  /* uint32_t: a non-negative integer */
+    FIELD_PAUSES, /* pauses + npauses: [[from, to], ...] */
 } field_kind;
+
+/* A row leaves out what is zero: size for non-text fields, optional for the
+ * original ones. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#define SIZE_OF(f) sizeof(((ch_case_state *)0)->f)
 
 static const struct {
     const char *name;
     field_kind kind;
     size_t offset, size;
+    int optional; /* may be missing (a state stored before it existed) */
 } fields[] = {
     {"organisation", FIELD_TEXT, offsetof(ch_case_state, organisation),
      sizeof(((ch_case_state *)0)->organisation)},
@@ -47,6 +57,18 @@ static const struct {
     {"closed", FIELD_FLAG, offsetof(ch_case_state, closed), 0},
     {"seen", FIELD_FLAG, offsetof(ch_case_state, seen), 0},
     {"escalated", FIELD_FLAG, offsetof(ch_case_state, escalated), 0},
+    {"extended_at_ms", FIELD_TIME, offsetof(ch_case_state, extended_at_ms), 0, 1},
+    {"extensions_refused", FIELD_COUNT, offsetof(ch_case_state, extensions_refused), 0, 1},
+    {"extension_refused_at_ms", FIELD_TIME, offsetof(ch_case_state, extension_refused_at_ms), 0, 1},
+    {"extension_refused_target_ms", FIELD_TIME,
+     offsetof(ch_case_state, extension_refused_target_ms), 0, 1},
+    {"extension_refused_reason", FIELD_TEXT, offsetof(ch_case_state, extension_refused_reason),
+     SIZE_OF(extension_refused_reason), 1},
+    {"reviews", FIELD_COUNT, offsetof(ch_case_state, reviews), 0, 1},
+    {"reviews_late", FIELD_COUNT, offsetof(ch_case_state, reviews_late), 0, 1},
+    {"reviewed_ms", FIELD_TIME, offsetof(ch_case_state, reviewed_ms), 0, 1},
+    {"review_last_due_ms", FIELD_TIME, offsetof(ch_case_state, review_last_due_ms), 0, 1},
+    {"review_lifted", FIELD_FLAG, offsetof(ch_case_state, review_lifted), 0, 1},
 };
 
 static json_t *
@@ -96,6 +118,9 @@ ch__case_state_pack(const ch_case_state *st)
         case FIELD_FLAG:
             v = json_boolean(*(const int *)at);
             break;
+        case FIELD_COUNT:
+            v = json_integer((json_int_t) * (const uint32_t *)at);
+            break;
         case FIELD_PAUSES:
             v = pack_pauses(st);
             break;
@@ -108,12 +133,14 @@ ch__case_state_pack(const ch_case_state *st)
     return o;
 }
 
-/* Reads field i from v into st; CH_EINVAL when v is missing or of the wrong
- * JSON type. */
+/* Reads field i from v into st; CH_EINVAL when v is of the wrong JSON type,
+ * or missing and not optional. */
 static int
 unpack_field(size_t i, const json_t *v, ch_case_state *st)
 {
     char *at = (char *)st + fields[i].offset;
+    if (!v && fields[i].optional)
+        return 0;
     switch (fields[i].kind) {
     case FIELD_TEXT:
         if (!json_is_string(v))
@@ -129,6 +156,12 @@ unpack_field(size_t i, const json_t *v, ch_case_state *st)
         if (!json_is_boolean(v))
             return CH_EINVAL;
         *(int *)at = json_is_true(v);
+        return 0;
+    case FIELD_COUNT:
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > (json_int_t)UINT32_MAX)
+            return CH_EINVAL;
+        *(uint32_t *)at = (uint32_t)json_integer_value(v);
         return 0;
     case FIELD_PAUSES:
         if (!json_is_array(v))

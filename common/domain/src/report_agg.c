@@ -396,6 +396,8 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE, &ack_due,
                       NULL) != 0)
             return CH_EINVAL;
+        if (p->ack == CH_POLICY_ACK_AUTOMATIC && ack_due)
+            ack_due = v.received_ms; /* the timer waits out the grace added below */
         int64_t acked = earliest(rc->acked_ms, rc->responded_ms);
         int64_t limit = ack_due;
         if (p->ack == CH_POLICY_ACK_AUTOMATIC && limit)
@@ -639,7 +641,7 @@ ch_report_on_case_event(const ch_org_clocks *oc, ch_report_case *rc,
                         const Charter__V1__CaseEvent *ev, ch_report_item *delta, size_t cap)
 {
     ch_report_case next = *rc;
-    if (ch_case_apply(&next.clock, ev) < 0)
+    if (ch_case_apply(oc, &next.clock, ev) < 0)
         return CH_EINVAL;
     int64_t at = ms_of(ev->occurred_at);
     switch (ev->event_case) {

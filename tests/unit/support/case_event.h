@@ -30,6 +30,7 @@ typedef struct {
     Charter__V1__Visit visit;
     Charter__V1__CommunicationSupport support;
     Charter__V1__Satisfaction satisfaction;
+    Charter__V1__Reviewed reviewed;
     char event_id[96]; /* room for an id the test formats */
 } fx_event_buf;
 

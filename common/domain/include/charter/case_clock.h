@@ -24,8 +24,14 @@
 #include "charter/v1/timer.pb-c.h"
 
 #define CH_CASE_MAX_PAUSES 16
-#define CH_CASE_MAX_REVIEWS 5
 #define CH_CASE_MAX_WARNINGS 8
+#define CH_CASE_REASON_MAX 320
+
+/* `acknowledge: automatic`: the acknowledgement is sent on receipt, and
+ * counts as in time within this grace (reporting's
+ * CH_REPORT_AUTO_ACK_GRACE_MS, the same hour). The acknowledgement_due timer
+ * waits it out, so it fires only when no acknowledgement was recorded. */
+#define CH_CASE_AUTO_ACK_GRACE_MS (3600LL * 1000)
 
 /* One organisation's policy, zone and calendars: charter/org_set.h, which
  * loads them. Everything here only reads one. */
@@ -43,26 +49,56 @@ typedef struct {
     int64_t paused_since_ms;
     ch_pause pauses[CH_CASE_MAX_PAUSES];
     size_t npauses;
-    int64_t extended_to_ms; /* holding reply / extension: the new target */
+    int64_t extended_to_ms; /* a valid holding reply's new target (charter/extension.h) */
     int64_t arrived_ms;     /* visitor arrived */
     int64_t appointment_ms; /* the appointment's time (booked, not cancelled) */
     int responded, closed, seen, escalated;
+
+    /* Holding replies that did not move the target (charter/extension.h):
+     * how many, and the latest one's occurred_at, the target it asked for
+     * (0: none) and why it was refused, in plain English. extended_to_ms
+     * only ever holds a valid extension's target. */
+    uint32_t extensions_refused;
+    int64_t extended_at_ms; /* when the extension in force was recorded */
+    int64_t extension_refused_at_ms;
+    int64_t extension_refused_target_ms;
+    char extension_refused_reason[CH_CASE_REASON_MAX];
+
+    /* Reviews (a promise's review:): `reviewed` events recorded, how many
+     * of them after the due date of the review they answered, the latest
+     * one's time and that due date. A kept review starts the next cycle
+     * from its own time; review_lifted (the restriction lifted) ends them.
+     * The cycle under way is reviews + 1. */
+    uint32_t reviews, reviews_late;
+    int64_t reviewed_ms;
+    int64_t review_last_due_ms;
+    int review_lifted;
 } ch_case_state;
 
 /*
- * Applies one event to the state. Idempotent: applying the same event twice
- * leaves the state as applying it once. Returns 1 if the state changed, 0
- * if not, or CH_EINVAL for an event the state cannot take (e.g. a `received`
- * with no occurred_at).
+ * Applies one event to the state under the organisation's clocks oc (NULL:
+ * no policy; then a holding reply is refused, as nothing can judge it).
+ * Idempotent: applying the same event twice leaves the state as applying it
+ * once. Returns 1 if the state changed, 0 if not, or CH_EINVAL for an event
+ * the state cannot take (e.g. a `received` with no occurred_at).
+ *
+ * A holding reply moves the target only when ch_extension_check allows it,
+ * judged against the target in force when it is applied; otherwise it is
+ * counted in extensions_refused with its reason. Holding replies apply in
+ * the order they were recorded: one recorded before the latest one applied
+ * (accepted or refused) is a redelivery and changes nothing, as is one for a
+ * case not yet received. A `reviewed` event older than the latest
+ * review is ignored.
  */
-int ch_case_apply(ch_case_state *st, const Charter__V1__CaseEvent *ev);
+int ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__CaseEvent *ev);
 
 typedef struct {
     char id[160]; /* "<case>/<kind>[/<n>]" */
     Charter__V1__TimerKind kind;
-    uint32_t tier; /* warning tier, 1-based; review number; else 0 */
+    uint32_t tier;   /* warning tier, 1-based (also of review warnings); review_due: the cycle */
+    uint32_t review; /* review kinds: the review cycle, 1-based; else 0 */
     int64_t due_ms;
-    int role; /* index into the policy's roles, or -1 (the customer) */
+    int role; /* index into the policy's roles, or -1 (the customer; or no such role) */
 } ch_case_timer;
 
 /*
@@ -83,17 +119,36 @@ int ch_promise_warning_times(const ch_deadline_ctx *ctx, const ch_policy_promise
  * *target_ms is the response target in force (0 if none). Returns the count
  * (0 when the case is done or no promise applies), or CH_EINVAL when a clock
  * cannot be computed (a date outside 1995-2100).
+ *
+ * Ids ("<case>/<kind>[/<n>]"):
+ *   acknowledgement_due       the acknowledgement deadline (automatic: receipt
+ *                             + CH_CASE_AUTO_ACK_GRACE_MS); gone once any
+ *                             acknowledgement is recorded
+ *   warning/<tier>, breach    the response target in force
+ *   wait_exceeded, reminder   visits and appointments
+ *   review_warning_<tier>/<cycle>, review_due/<cycle>, review_overdue/<cycle>
+ *                             the review cycle under way only: its warning
+ *                             tiers, its due date (to review.to) and the
+ *                             `at: breach` tier (to that tier's role)
+ *   extension_refused/<n>     the n-th refused holding reply, due when it was
+ *                             recorded (so it fires at once); kept while the
+ *                             state lives, even once the case is closed, so a
+ *                             later event never sets it again
  */
 int ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state *st,
                    ch_case_timer *out, size_t cap, int64_t *target_ms);
 
 /*
- * Every timer id a case can ever have (so the ones no longer wanted can be
- * cancelled). Writes at most cap ids into out (each CH_CASE_TIMER_ID_MAX bytes)
- * and returns the count.
+ * Every timer id a case in state st can have had (so the ones no longer
+ * wanted can be cancelled when the earlier state is unknown): the fixed ids,
+ * the review timers of every cycle up to st's and the refused extensions up
+ * to st's count (st NULL: cycle 1, none refused). Writes at most cap ids
+ * into out (each CH_CASE_TIMER_ID_MAX bytes), the latest cycles first when
+ * they do not all fit, and returns the count.
  */
 #define CH_CASE_TIMER_ID_MAX 160
-size_t ch_case_all_timer_ids(const char *case_id, char (*out)[CH_CASE_TIMER_ID_MAX], size_t cap);
+size_t ch_case_all_timer_ids(const char *case_id, const ch_case_state *st,
+                             char (*out)[CH_CASE_TIMER_ID_MAX], size_t cap);
 
 /* State <-> compact JSON text (stored in Redis; case_state_json.c). to_json
  * returns a malloc'd string (NULL on ENOMEM); from_json returns 0 or

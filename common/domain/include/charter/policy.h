@@ -17,7 +17,8 @@
  * Ombudsman Complaint Handling Code 2024 presets (complaint-stage-1,
  * complaint-stage-2) are expanded here into an acknowledgement clock, a
  * response clock anchored on the acknowledgement and the Code's longest
- * extension.
+ * extension. The statutory clocks (foi, eir, sar) get the one extension
+ * their law allows (statutory_basis, statutory_limit).
  *
  * Pure: ch_policy_load_text() takes bytes and returns values; only
  * ch_policy_load_file() reads a file. Time zones and calendars are not
@@ -105,6 +106,16 @@ typedef enum {
     CH_POLICY_HOLD_APOLOGY = 1 << 3,
     CH_POLICY_HOLD_NAMED_CONTACT = 1 << 4,
 } ch_policy_hold;
+
+/* The law a statutory clock is extended under, as a holding reply names it
+ * (HoldingReply.statutory_basis; charter/extension.h reads and writes the
+ * names). A charter's own clock has none. */
+typedef enum {
+    CH_POLICY_STATUTORY_NONE = 0,
+    CH_POLICY_STATUTORY_FOI_PUBLIC_INTEREST, /* FOI Act 2000 s.10(3): "foi_public_interest" */
+    CH_POLICY_STATUTORY_EIR_COMPLEX,         /* EIR 2004 reg. 7(1): "eir_complex" */
+    CH_POLICY_STATUTORY_SAR_COMPLEX,         /* UK GDPR art. 12(3): "sar_complex" */
+} ch_policy_statutory;
 
 /* Things a promise says will be measured and reported, with no clock: bits
  * of ch_policy_promise.measures. */
@@ -212,6 +223,12 @@ typedef struct {
     int holding_reply;             /* a holding reply / extension is allowed */
     unsigned holding_must_include; /* ch_policy_hold bits */
     ch_policy_clock max_extension; /* from the original due instant; unset: no limit */
+    /* respond: foi, eir or sar: the law's one extension, set by the loader.
+     * An extension must name statutory_basis, and its new target may be no
+     * later than statutory_limit counted from the response clock's start
+     * (receipt), with the same pauses. NONE for a charter's own clock. */
+    ch_policy_statutory statutory_basis;
+    ch_policy_clock statutory_limit;
 
     ch_policy_warning *warnings;
     size_t nwarnings;

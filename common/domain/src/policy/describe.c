@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "charter/extension.h"
 #include "charter/strbuf.h"
 #include "policy_int.h"
 
@@ -337,7 +338,12 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
         const char *src = preset_source(pr->respond.clock.preset);
         if (src)
             ch_strbuf_printf(&s, " [%s: %s]", pr->respond.clock.preset, src);
-        if (pr->holding_reply) {
+        if (pr->holding_reply && pr->statutory_basis != CH_POLICY_STATUTORY_NONE) {
+            ch_strbuf_printf(&s, ", or one extension under %s, %s (statutory_basis %s)",
+                             ch_extension_basis_law(pr->statutory_basis),
+                             ch_extension_basis_limit(pr->statutory_basis),
+                             ch_extension_basis_name(pr->statutory_basis));
+        } else if (pr->holding_reply) {
             ch_strbuf_puts(&s, ", or a holding reply");
             if (pr->holding_must_include) {
                 ch_strbuf_puts(&s, " giving ");

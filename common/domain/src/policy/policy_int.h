@@ -43,6 +43,12 @@ int ch__policy_read_promise(ch__yaml *y, yaml_node_t *n, const char *path, const
  * supplied, the last measured-only rule added, the case types listed. */
 int ch__policy_route(ch__policy_ld *l, yaml_node_t *root);
 
+/* promise.c: gives a promise whose respond clock is the foi, eir or sar preset
+ * the one extension its law allows (statutory_basis, statutory_limit, a
+ * holding reply with the reason and date); nothing for other clocks. For
+ * the promises routing.c supplies as well as the file's. */
+void ch__policy_statutory_extension(ch_policy_promise *pr);
+
 /* policy_keys.c: every key of the document is one code acts on. */
 int ch__policy_check_acted(ch__yaml *y, yaml_node_t *root);
 

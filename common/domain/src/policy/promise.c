@@ -358,12 +358,55 @@ more_flags(ch__yaml *y, yaml_node_t *n, const char *path, const ch__yaml_key *k,
     return rc;
 }
 
-/* A policy may shorten the Code's extension, never lengthen it. */
+/* The one extension the law allows a statutory clock, on by default (a
+ * policy may still say holding_reply: not_allowed); the basis a holding
+ * reply must name, and the latest new target, counted from receipt:
+ * - foi: FOI Act 2000 s.10(3), the public-interest extension; the ICO's
+ *   guidance allows no more than 20 further working days: 40 working days
+ *   from receipt, on the UK-wide calendar the Act's s.10(6) counts with;
+ * - eir: EIR 2004 reg. 7(1), complex or voluminous: 40 working days from
+ *   receipt;
+ * - sar: UK GDPR art. 12(3), complex or numerous: two further months, three
+ *   calendar months from receipt (the ICO's reading), a non-working last day
+ *   moving to the next working day as the one-month clock does.
+ * Each law asks the requester to be told why (FOIA s.17(2), EIR reg. 7(3),
+ * art. 12(3)), so the reason is required, with the new date. foisa (no
+ * extension in FOISA s.10) and sar-extended (already the longest) get none. */
+void
+ch__policy_statutory_extension(ch_policy_promise *pr)
+{
+    const char *preset = pr->respond.set ? pr->respond.clock.preset : "";
+    if (!strcmp(preset, "foi") || !strcmp(preset, "eir")) {
+        pr->statutory_basis = preset[0] == 'f' ? CH_POLICY_STATUTORY_FOI_PUBLIC_INTEREST
+                                               : CH_POLICY_STATUTORY_EIR_COMPLEX;
+        preset_clock("40 working days", preset, CH_CLOCK_FROM_RECEIPT, &pr->statutory_limit);
+        pr->statutory_limit.clock.calendar = CH_CLOCK_CAL_UK_ANY;
+    } else if (!strcmp(preset, "sar")) {
+        pr->statutory_basis = CH_POLICY_STATUTORY_SAR_COMPLEX;
+        preset_clock("3 calendar months", preset, CH_CLOCK_FROM_RECEIPT, &pr->statutory_limit);
+        pr->statutory_limit.clock.roll_forward = 1;
+    } else {
+        return;
+    }
+    pr->holding_reply = 1;
+    pr->holding_must_include |= CH_POLICY_HOLD_REASON | CH_POLICY_HOLD_TARGET_DATE;
+}
+
+/* A policy may shorten the Code's extension, never lengthen it; the law sets
+ * a statutory clock's. */
 static int
 parse_max_extension(ch__yaml *y, yaml_node_t *x, const char *path, const ch__yaml_key *k,
                     void *field)
 {
     ch_policy_clock *max = field, c;
+    const ch_policy_promise *pr =
+        (const ch_policy_promise *)((const char *)field -
+                                    offsetof(ch_policy_promise, max_extension));
+    if (pr->statutory_basis != CH_POLICY_STATUTORY_NONE)
+        return ch__yaml_fail(y, x, path,
+                             "the law sets how far a statutory clock (%s) may be extended: "
+                             "remove max_extension (docs/policies.md, \"Extensions\")",
+                             pr->respond.clock.preset);
     int rc = parse_clock(y, x, path, k->arg, 0, k->expected, &c);
     if (rc)
         return rc;
@@ -656,6 +699,7 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
         preset_clock(stage == 1 ? "10 working days" : "20 working days", pr->respond.clock.preset,
                      CH_CLOCK_FROM_RECEIPT, &pr->max_extension);
     }
+    ch__policy_statutory_extension(pr);
     if ((rc = ch__yaml_read_keys(y, m, path, promise_keys, nkeys, tail_order, pr)))
         return rc;
     pr->reply_channel_explicit = ch__yaml_get(y, m, "reply_channel") != NULL;

@@ -204,6 +204,7 @@ supply_statute(ch_policy *p, const statutory *st)
         abort(); /* our own constant */
     pr->respond.set = 1;
     snprintf(pr->respond.text, sizeof(pr->respond.text), "%s", preset);
+    ch__policy_statutory_extension(pr); /* the law's extension, as in a file */
     return 0;
 }
 
