@@ -102,8 +102,11 @@ wait_until 15 has "$DE" "$id" || fail "no holding reply for the Derby letter $DE
 l=$(line_of "$DE" "$id")
 [ "$(json_get "$l" channel)" = email ] && [ "$(json_get "$l" to)" = bob@example.org ] ||
   fail "the Derby letter was not answered by email: $l"
+# Derby: "If we need to take longer ... we'll tell you why and what the next steps are"
+expect_in "$(json_get "$l" text)" "the Derby holding reply" "Why: We are waiting for a report from our repairs team." \
+  "What happens next: We will visit to check the work."
 test -e "$(letter derby-homes "$DE" "$HOLD1")" && fail "the Derby letter was also printed"
-pass "Derby letter with an email address: the holding reply goes by email to bob@example.org"
+pass "Derby letter with an email address: the holding reply goes by email to bob@example.org, with why and what happens next"
 hold "$DP" derby-homes "$HOLD1"
 f=$(letter derby-homes "$DP" "$HOLD1")
 wait_until 15 test -s "$f" || fail "the Derby customer who prefers letters got none: $(cat "$OUTBOX"/*.jsonl)"

@@ -130,7 +130,7 @@ b1 = [x["body"] for x in holds if day(h1) in x["body"]]
 b2 = [x["body"] for x in holds if day(h2) in x["body"]]
 assert len(b1) == 1 and len(b2) == 1, [x["body"] for x in holds]
 assert ra in holds[0]["subject"], holds[0]["subject"]
-assert f"Why: {reason}" in b1[0] and f"we will reply by {day(h1)}." in b1[0], b1[0]
+assert f"Why: {reason}" in b1[0] and f"We will reply by {day(h1)}." in b1[0], b1[0]
 assert "Why: The contractor needs another visit." in b2[0], b2[0]
 c = one("ann@example.org", "Your appointment on")
 assert ra in c["subject"] and day(soon) in c["subject"], c["subject"]

@@ -32,6 +32,7 @@ static const char *const placeholders[] = {
     "contact_name",     /* the named contact, where the charter promises one */
     "contact_details",  /* how to reach the named contact or the team */
     "reason",           /* why a holding reply moved the date */
+    "next_steps",       /* a holding reply: what happens next, as staff recorded it */
     "new_target_date",  /* the date a holding reply gives */
     "appointment_date", /* "Friday 2 January 2026" */
     "appointment_time", /* "10:30am" */
