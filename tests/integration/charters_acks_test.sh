@@ -12,6 +12,9 @@
 #   customer gave (on main: the file outbox with "to":"" for channel
 #   online_form); with no address at all it is not sent: an undeliverable
 #   outcome saying why and a staff alert to the case owner (on main: "sent");
+# - Derby's e-mailed complaint is acknowledged at receipt too, and DFC's
+#   e-mailed FOI request with the law's date ("if a different timescale
+#   applies, we will let you know");
 # - acknowledgement_due firing: the owner is alerted and the customer's
 #   acknowledgement goes if it never went (a Derby letter with only a postal
 #   address: to the print queue); none when the acknowledgement was sent;
@@ -87,6 +90,25 @@ grep -qF "Dealing with your enquiry: Derby Homes Customer Services." <<<"$(json_
 grep -qF "Customer Services Officer who owns the case" <<<"$(json_get "$l" text)" &&
   fail "Derby acknowledgement names a role title as a person: $l"
 pass "Derby online form acknowledged by email to bob@example.org, naming the team"
+
+# ---- Derby: "Your emails ... are automatically acknowledged" holds for an
+# e-mailed complaint too (on main: at the end of the 5th working day); DFC:
+# "if a different timescale applies, we will let you know": an e-mailed FOI
+# request is acknowledged at once with the law's target date (on main: the
+# 10-working-day query clock, no statutory date).
+read -r DC DC_REF <<<"$(contact derby-homes email complaint_stage_1 '{"name":"Eve Example","email":"eve@example.org"}')"
+read -r DF DF_REF <<<"$(contact digital-first-council email foi '{"name":"Fay Example","email":"fay@example.org"}')"
+for c in "$DC" "$DF"; do [ -n "$c" ] || fail "a Derby complaint or DFC FOI contact was refused"; done
+wait_until 15 has "$DC" acknowledgement || fail "no acknowledgement at receipt for the Derby e-mailed complaint $DC_REF"
+[ "$(json_get "$(line_of "$DC" acknowledgement)" to)" = eve@example.org ] ||
+  fail "Derby complaint acknowledgement not to eve@example.org: $(line_of "$DC" acknowledgement)"
+wait_until 15 has "$DF" acknowledgement || fail "no acknowledgement at receipt for the DFC FOI request $DF_REF"
+due=$("$BUILD/tools/charterctl/charterctl" deadline --policy "$SRC/policies/digital-first-council.yaml" \
+  --channel email --type foi --received "$NOW" | awk '$1 == "respond" && $2 == "due" { print $3 }')
+words=$(TZ=Europe/London date -d "$due" '+%A %-d %B %Y')
+grep -qF "$words" <<<"$(json_get "$(line_of "$DF" acknowledgement)" text)" ||
+  fail "DFC FOI acknowledgement does not give the FOI date ($words): $(line_of "$DF" acknowledgement)"
+pass "Derby e-mailed complaint acknowledged at receipt; DFC e-mailed FOI acknowledged with the law's date, $words"
 
 wait_until 15 has "$DN" undeliverable/acknowledgement || fail "no undeliverable alert for $DN_REF"
 l=$(line_of "$DN" undeliverable/acknowledgement)
