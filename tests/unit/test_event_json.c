@@ -796,6 +796,56 @@ test_visit(void **state)
     ch_event_json_free(ev);
     refused(ch_event_json_parse_case_event, "{\"type\":\"visit\"," ENV ",\"status\":\"waiting\"}",
             422, "invalid_value", "status");
+    /* a visitor seen and settled at the desk: first-contact resolution */
+    ev = wire("{\"type\":\"visit\"," ENV ",\"status\":\"seen\",\"resolved_first_time\":true}");
+    assert_true(ev->visit->resolved_first_time);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"visit\"," ENV ",\"status\":\"arrived\",\"resolved_first_time\":true}", 422,
+            "invalid_value", "resolved_first_time");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"visit\"," ENV ",\"status\":\"seen\",\"resolved_first_time\":1}", 422,
+            "wrong_type", "resolved_first_time");
+}
+
+static void
+test_callback(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev =
+        wire("{\"type\":\"callback\"," ENV ",\"status\":\"promised\","
+             "\"agreed_at\":\"2026-11-24T14:30:00Z\",\"by\":\"Housing Officer\"}");
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_CALLBACK);
+    assert_string_equal(ch_case_event_name(ev->event_case), "callback");
+    assert_int_equal(ev->callback->status, CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED);
+    assert_int_equal(ev->callback->agreed_at->seconds, fx_utc(2026, 11, 24, 14, 30, 0));
+    assert_string_equal(ev->callback->by, "Housing Officer");
+    ch_event_json_free(ev);
+    /* Derby: a message taken, no time agreed */
+    ev = wire("{\"type\":\"callback\"," ENV ",\"status\":\"promised\"}");
+    assert_int_equal(ev->callback->status, CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED);
+    assert_null(ev->callback->agreed_at);
+    ch_event_json_free(ev);
+    ev = wire("{\"type\":\"callback\"," ENV ",\"status\":\"made\",\"by\":\"Jo\"}");
+    assert_int_equal(ev->callback->status, CHARTER__V1__CALLBACK__STATUS__STATUS_MADE);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"callback\"," ENV "}", 422, "missing_field",
+            "status");
+    ch_json_error e = refused(ch_event_json_parse_case_event,
+                              "{\"type\":\"callback\"," ENV ",\"status\":\"rang\"}", 422,
+                              "invalid_value", "status");
+    if (!strstr(e.message, "promised, made"))
+        fail_msg("message does not list the statuses: %s", e.message);
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"callback\"," ENV ",\"status\":\"made\","
+            "\"agreed_at\":\"2026-11-24T14:30:00Z\"}",
+            422, "invalid_value", "agreed_at");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"callback\"," ENV ",\"status\":\"promised\",\"agreed_at\":\"2pm\"}", 422,
+            "wrong_type", "agreed_at");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"callback\"," ENV ",\"status\":\"promised\",\"when\":\"soon\"}", 422,
+            "unknown_field", "when");
 }
 
 static void
@@ -1036,6 +1086,7 @@ main(void)
         cmocka_unit_test(test_appointment),
         cmocka_unit_test(test_call),
         cmocka_unit_test(test_visit),
+        cmocka_unit_test(test_callback),
         cmocka_unit_test(test_communication_support),
         cmocka_unit_test(test_satisfaction),
         cmocka_unit_test(test_unknown_type_lists_every_type),
