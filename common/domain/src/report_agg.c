@@ -49,6 +49,13 @@ static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
     "reviews_in_time",
     "reviews_late",
     "reviews_overdue",
+    "callbacks_promised",
+    "callbacks_made",
+    "callbacks_made_in_time",
+    "callbacks_made_late",
+    "callbacks_not_made",
+    "callbacks_overdue",
+    "visitors_resolved_first_time",
 };
 
 static const char *const support_names[CH_REPORT_SUPPORT_COUNT] = {
@@ -324,6 +331,27 @@ appointments(item_list *l, const ch_report_case *rc)
     }
 }
 
+/* The case's call-back, if one was promised (report_agg.h). */
+static void
+callbacks(item_list *l, const ch_policy_promise *p, const ch_report_case *rc)
+{
+    const ch_case_state *st = &rc->clock;
+    if (!st->callback_promised_ms)
+        return;
+    int timed = p && p->callback == CH_POLICY_CALLBACK_AT_AGREED_TIME && st->callback_at_ms;
+    put(l, fig_names[CH_REPORT_CALLBACKS_PROMISED], 1);
+    if (st->callback_made_ms) {
+        put(l, fig_names[CH_REPORT_CALLBACKS_MADE], 1);
+        if (timed)
+            judge(l, st->callback_made_ms, st->callback_at_ms, CH_REPORT_CALLBACKS_IN_TIME,
+                  CH_REPORT_CALLBACKS_LATE);
+        return;
+    }
+    put(l, fig_names[CH_REPORT_CALLBACKS_NOT_MADE], 1);
+    if (timed && rc->callback_fired_ms >= st->callback_at_ms)
+        put(l, fig_names[CH_REPORT_CALLBACKS_OVERDUE], 1);
+}
+
 /* A review clock from start, as sla-timer runs it (calendar days and months
  * rolled to a working day when the policy says). */
 static int
@@ -452,6 +480,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
                            NULL) != 0)
             return CH_EINVAL;
         judge(&l, rc->seen_ms, due, CH_REPORT_VISITORS_IN_TIME, CH_REPORT_VISITORS_LATE);
+        put(&l, fig_names[CH_REPORT_VISITORS_RESOLVED_FIRST_TIME], rc->visit_resolved ? 1 : 0);
     } else if (rc->left_unseen) {
         put(&l, fig_names[CH_REPORT_VISITORS_LEFT_UNSEEN], 1);
     }
@@ -471,6 +500,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
     }
 
     appointments(&l, rc);
+    callbacks(&l, p, rc);
     if (p && p->review_first.set && reviews(&l, oc, p, rc) != 0)
         return CH_EINVAL;
 
@@ -650,9 +680,10 @@ ch_report_on_case_event(const ch_org_clocks *oc, ch_report_case *rc,
         next.responded_ms = earliest(next.responded_ms, at);
         break;
     case CHARTER__V1__CASE_EVENT__EVENT_VISIT:
-        if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_SEEN)
+        if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_SEEN) {
             next.seen_ms = earliest(next.seen_ms, at);
-        else if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_LEFT_UNSEEN)
+            next.visit_resolved |= ev->visit->resolved_first_time ? 1 : 0;
+        } else if (ev->visit->status == CHARTER__V1__VISIT__STATUS__STATUS_LEFT_UNSEEN)
             next.left_unseen = 1;
         break;
     case CHARTER__V1__CASE_EVENT__EVENT_CALL: {
@@ -714,6 +745,9 @@ ch_report_on_timer(const ch_org_clocks *oc, ch_report_case *rc, const Charter__V
         next.flags |= CH_REPORT_FIRED_BREACH;
     else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_WAIT_EXCEEDED)
         next.flags |= CH_REPORT_FIRED_WAIT_EXCEEDED;
+    else if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE &&
+             ms_of(t->due_at) > next.callback_fired_ms)
+        next.callback_fired_ms = ms_of(t->due_at);
     else if ((t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_DUE ||
               t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_OVERDUE)) {
         uint32_t cycle = t->review ? t->review : t->tier; /* sla-timer numbered by tier first */

@@ -43,6 +43,11 @@ pack_measures(json_t *o, const ch_report_case *rc)
     }
     if (rc->review_fired)
         rc_ |= json_object_set_new(o, "review_fired", json_integer((json_int_t)rc->review_fired));
+    if (rc->visit_resolved)
+        rc_ |= json_object_set_new(o, "visit_resolved", json_true());
+    if (rc->callback_fired_ms)
+        rc_ |= json_object_set_new(o, "callback_fired_ms",
+                                   json_integer((json_int_t)rc->callback_fired_ms));
     return rc_ ? CH_ENOMEM : 0;
 }
 
@@ -89,6 +94,11 @@ unpack_measures(json_t *o, ch_report_case *rc)
     if (v && !json_is_integer(v))
         return CH_EINVAL;
     rc->review_fired = v ? (uint64_t)json_integer_value(v) : 0;
+    rc->visit_resolved = json_is_true(json_object_get(o, "visit_resolved"));
+    v = json_object_get(o, "callback_fired_ms");
+    if (v && !json_is_integer(v))
+        return CH_EINVAL;
+    rc->callback_fired_ms = v ? json_integer_value(v) : 0;
     return 0;
 }
 
