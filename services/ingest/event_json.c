@@ -6,10 +6,10 @@
  * Each event type is one row of a table: its name (the oneof member's, so
  * CaseEvent's descriptor gives its message) and the table of that part's
  * fields (key, kind, required, offsetof), which one reader walks; a check
- * function adds rules across fields where a type has them (appointments). The envelope fields
- * (type, organisation, occurred_at, gateway_message_id and, in records, case_id) are read once for
- * all of them, so every type refuses unknown fields, names the offending field and treats a missing
- * organisation the same way.
+ * function adds rules across fields where a type has them (appointments, visits, call-backs). The
+ * envelope fields (type, organisation, occurred_at, gateway_message_id and, in records, case_id)
+ * are read once for all of them, so every type refuses unknown fields, names the offending field
+ * and treats a missing organisation the same way.
  */
 #include "event_json.h"
 
@@ -477,8 +477,19 @@ static const char *const visit_statuses[] = {"arrived", "seen", "left_unseen", N
 static const field_spec visit_fields[] = {
     FIELD(Charter__V1__Visit, status, F_ENUM, 1, .names = visit_statuses),
     FIELD(Charter__V1__Visit, appointment_at, F_TIME, 0),
+    FIELD(Charter__V1__Visit, resolved_first_time, F_BOOL, 0),
     {0},
 };
+
+static int
+check_visit(reader *r, const void *part)
+{
+    const Charter__V1__Visit *v = part;
+    if (v->resolved_first_time && v->status != CHARTER__V1__VISIT__STATUS__STATUS_SEEN)
+        return failf(r->err, 422, "invalid_value", "resolved_first_time",
+                     "field 'resolved_first_time' is only for a visitor who was seen");
+    return 0;
+}
 
 static const char *const support_kinds[] = {"interpreting_call", "interpreting_session", "bsl",
                                             "braille",           "large_print",          "audio",
@@ -507,6 +518,26 @@ static const field_spec reviewed_fields[] = {
     {0},
 };
 
+/* the proto enum follows the list order: PROMISED = 1, MADE = 2 */
+static const char *const callback_statuses[] = {"promised", "made", NULL};
+static const field_spec callback_fields[] = {
+    FIELD(Charter__V1__Callback, status, F_ENUM, 1, .names = callback_statuses),
+    FIELD(Charter__V1__Callback, agreed_at, F_TIME, 0),
+    FIELD(Charter__V1__Callback, by, F_STRING, 0),
+    {0},
+};
+
+static int
+check_callback(reader *r, const void *part)
+{
+    const Charter__V1__Callback *c = part;
+    if (c->agreed_at && c->status != CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED)
+        return failf(r->err, 422, "invalid_value", "agreed_at",
+                     "field 'agreed_at' is only for a promised call-back (the time agreed with "
+                     "the customer)");
+    return 0;
+}
+
 static const field_spec assigned_fields[] = {
     FIELD(Charter__V1__Assigned, name, F_STRING, 1),
     FIELD(Charter__V1__Assigned, team, F_STRING, 0),
@@ -531,11 +562,12 @@ static const event_type event_types[] = {
     {.name = "escalated", .fields = escalated_fields},
     {.name = "appointment", .fields = appointment_fields, .check = check_appointment},
     {.name = "call", .fields = call_fields},
-    {.name = "visit", .fields = visit_fields},
+    {.name = "visit", .fields = visit_fields, .check = check_visit},
     {.name = "communication_support", .fields = support_fields},
     {.name = "satisfaction", .fields = satisfaction_fields},
     {.name = "reviewed", .fields = reviewed_fields},
     {.name = "assigned", .fields = assigned_fields},
+    {.name = "callback", .fields = callback_fields, .check = check_callback},
 };
 
 /*
@@ -562,7 +594,7 @@ build_part(reader *r, const event_type *t, Charter__V1__CaseEvent *ev)
 
 #define TYPE_LIST                                                                                  \
     "acknowledged, holding_reply, paused, resumed, responded, closed, escalated, appointment, "    \
-    "call, visit, communication_support, satisfaction, reviewed, assigned"
+    "call, visit, communication_support, satisfaction, reviewed, assigned, callback"
 
 /* ---- envelopes ---- */
 

@@ -53,7 +53,8 @@ typedef struct {
  * Parses one JSON document of the given kind (len bytes; body need not be
  * NUL-terminated). Every type of DESIGN.md section 2 is read: received
  * (contact), acknowledged, holding_reply, paused, resumed, responded, closed,
- * escalated, appointment, call, visit, communication_support, satisfaction;
+ * escalated, appointment, call, visit, communication_support, satisfaction,
+ * reviewed, assigned, callback;
  * each with the fields docs/api.md lists, plus "gateway_message_id" (the
  * sender's id, used for deduplication). On success returns 0, sets *out (free
  * with ch_event_json_free) and fills *meta (may be NULL); on failure returns

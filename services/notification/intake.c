@@ -469,6 +469,9 @@ timer_kind(const Charter__V1__TimerFired *t, const char **name)
     case CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED:
         *name = "staff_extension_refused";
         return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_EXTENSION_REFUSED;
+    case CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE:
+        *name = "staff_callback_overdue";
+        return CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_STAFF_CALLBACK_OVERDUE;
     default:
         return 0;
     }

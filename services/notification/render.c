@@ -287,7 +287,7 @@ alert_role(const ch_policy *p, const ch_policy_promise *pr, const Charter__V1__T
         if (pr && pr->review_first.set)
             return (int)pr->review_role;
         return ch_policy_role_find(p, "manager");
-    default: /* acknowledgement overdue, extension refused: the case owner */
+    default: /* acknowledgement overdue, extension refused, call-back overdue: the case owner */
         break;
     }
     return ch_policy_role_find(p, "owner");

@@ -397,6 +397,93 @@ test_seed002_visitor_wait(void **state)
     assert_null(find(&ts, "wait_exceeded"));
 }
 
+/* A call-back promised on the phone. */
+static int
+callback(ch_case_state *st, Charter__V1__Callback__Status status, const char *when,
+         const char *agreed)
+{
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_CALLBACK, st->organisation, when);
+    b.callback.status = status;
+    if (agreed) {
+        fx_set_ts(&b.ts2, fx_at(agreed));
+        b.callback.agreed_at = &b.ts2;
+    }
+    int rc = ch_case_apply(NULL, st, ev);
+    assert_true(rc >= 0);
+    return rc;
+}
+
+/* Seed 002 (NIHE), "On the phone": "If we cannot give you an immediate
+ * answer we will take details and call you back at an agreed time": the
+ * owner is alerted at the agreed time unless the call-back was recorded;
+ * seed 001 (Derby): "we'll take a message so that the right person can call
+ * you back", no time, so no timer. */
+static void
+test_seed002_callback_at_agreed_time(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    const Charter__V1__Callback__Status PROMISED = CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED,
+                                        MADE = CHARTER__V1__CALLBACK__STATUS__STATUS_MADE;
+    ch_case_state st;
+    timers ts;
+    receive(&st, "nihe", CHARTER__V1__CHANNEL__CHANNEL_PHONE, "enquiry", "2026-11-24T10:00:00Z");
+    compute(&shipped->nihe, &st, &ts);
+    assert_null(find(&ts, "callback_due"));
+    /* a call-back with no agreed time: nothing to watch */
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T10:01:00Z", NULL), 1);
+    compute(&shipped->nihe, &st, &ts);
+    assert_null(find(&ts, "callback_due"));
+    /* agreed for 14:30: due then, to the owner */
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T10:02:00Z", "2026-11-24T14:30:00Z"), 1);
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T10:02:00Z", "2026-11-24T14:30:00Z"), 0);
+    compute(&shipped->nihe, &st, &ts);
+    expect_due(&ts, "callback_due", "2026-11-24T14:30:00Z");
+    const ch_case_timer *t = find(&ts, "callback_due");
+    assert_int_equal(t->kind, CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE);
+    assert_int_equal(t->role, ch_policy_role_find(&shipped->nihe.policy, "owner"));
+    /* the customer rearranges it: the latest promise wins, an older one is a
+     * redelivery */
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T11:00:00Z", "2026-11-25T09:00:00Z"), 1);
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T10:02:00Z", "2026-11-24T14:30:00Z"), 0);
+    compute(&shipped->nihe, &st, &ts);
+    expect_due(&ts, "callback_due", "2026-11-25T09:00:00Z");
+    /* a call-back made before the latest promise does not discharge it */
+    assert_int_equal(callback(&st, MADE, "2026-11-24T10:30:00Z", NULL), 0);
+    compute(&shipped->nihe, &st, &ts);
+    assert_non_null(find(&ts, "callback_due"));
+    /* made: the timer goes; a repeat or a later one changes nothing */
+    assert_int_equal(callback(&st, MADE, "2026-11-25T08:55:00Z", NULL), 1);
+    assert_int_equal(callback(&st, MADE, "2026-11-25T09:10:00Z", NULL), 0);
+    assert_int_equal(st.callback_made_ms, fx_at("2026-11-25T08:55:00Z"));
+    compute(&shipped->nihe, &st, &ts);
+    assert_null(find(&ts, "callback_due"));
+    /* asked again after it was made: a new call-back, watched again */
+    assert_int_equal(callback(&st, PROMISED, "2026-11-25T10:00:00Z", "2026-11-25T15:00:00Z"), 1);
+    assert_int_equal(st.callback_made_ms, 0);
+    compute(&shipped->nihe, &st, &ts);
+    expect_due(&ts, "callback_due", "2026-11-25T15:00:00Z");
+    /* closed: nothing more to watch */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_CLOSED, "2026-11-25T11:00:00Z");
+    compute(&shipped->nihe, &st, &ts);
+    assert_null(find(&ts, "callback_due"));
+    /* the state keeps the call-back through JSON */
+    char *json = ch_case_state_to_json(&st);
+    ch_case_state back;
+    assert_int_equal(ch_case_state_from_json(json, strlen(json), &back), 0);
+    free(json);
+    assert_int_equal(back.callback_promised_ms, fx_at("2026-11-25T10:00:00Z"));
+    assert_int_equal(back.callback_at_ms, fx_at("2026-11-25T15:00:00Z"));
+
+    /* Derby: measured only, so even an agreed time sets no timer */
+    receive(&st, "derby-homes", CHARTER__V1__CHANNEL__CHANNEL_PHONE, "enquiry",
+            "2026-11-24T10:00:00Z");
+    assert_int_equal(callback(&st, PROMISED, "2026-11-24T10:01:00Z", "2026-11-24T14:30:00Z"), 1);
+    compute(&shipped->derby, &st, &ts);
+    assert_null(find(&ts, "callback_due"));
+}
+
 /* Seed 002: FOI in 20 working days on uk-any; subject access in a month. */
 static void
 test_seed002_statutory(void **state)
@@ -628,6 +715,10 @@ test_all_timer_ids(void **state)
             "2026-11-23T09:15:00Z");
     timers ts;
     compute(&shipped->derby, &st, &ts);
+    int callback_listed = 0;
+    for (size_t k = 0; k < n; k++)
+        callback_listed |= strcmp(ids[k], "case-1/callback_due") == 0;
+    assert_true(callback_listed);
     for (int i = 0; i < ts.n; i++) {
         int found = 0;
         for (size_t k = 0; k < n; k++)
@@ -643,6 +734,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed001_email_ack_warnings_breach),
+        cmocka_unit_test(test_seed002_callback_at_agreed_time),
         cmocka_unit_test(test_seed001_voicemail),
         cmocka_unit_test(test_seed000_warnings_in_hours_and_order),
         cmocka_unit_test(test_seed000_complaint_anchored_on_acknowledgement),

@@ -414,6 +414,16 @@ review_and_extension_alerts_go_to_their_roles(void **state)
     assert_string_equal(r.to, "owner");
     assert_string_equal(r.body, "the new target is past the longest extension");
     notify_rendered_free(&r);
+    /* a call-back not made by the agreed time: the case owner (NIHE's
+     * "call you back at an agreed time") */
+    t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE;
+    t.channel = CHARTER__V1__CHANNEL__CHANNEL_PHONE;
+    t.case_type = "enquiry";
+    t.detail = "agreed for 2:30pm";
+    in.kind_name = "staff_callback_overdue";
+    assert_int_equal(notify_render_alert(&env, &in, &r), 0);
+    assert_string_equal(r.to, "owner");
+    notify_rendered_free(&r);
     in.role = "manager";
     in.detail = "Our acknowledgement could not be sent.";
     assert_int_equal(notify_render_alert(&env, &in, &r), 0);

@@ -470,8 +470,15 @@ test_seed001_phone_text_social_and_visits_measured(void **state)
     (void)state;
     ch_policy p;
     load_ok("derby-homes", &p);
-    assert_true(find(&p, "phone", NULL, "phone-calls")->answer_measured_only);
-    const ch_policy_promise *pr = find(&p, "sms", NULL, "text-messages");
+    const ch_policy_promise *pr = find(&p, "phone", NULL, "phone-calls");
+    assert_true(pr->answer_measured_only);
+    /* "we'll take a message so that the right person can call you back": no
+     * time given, so call-backs are measured */
+    assert_int_equal(pr->callback, CH_POLICY_CALLBACK_MEASURED_ONLY);
+    assert_describe(&p, pr,
+                    "Phone: measured, no time promised; call-backs measured, no time promised; "
+                    "first-contact resolution measured");
+    pr = find(&p, "sms", NULL, "text-messages");
     assert_true(pr->respond_measured_only);
     assert_describe(&p, pr,
                     "Text message: measured, no time promised; reply by email, else text "
@@ -504,7 +511,12 @@ test_seed002_calls_20_seconds_visitors_15_minutes(void **state)
     assert_clock(&pr->answer, CH_CLOCK_ELAPSED, 20, CH_CLOCK_CAL_ORGANISATION,
                  CH_CLOCK_FROM_RECEIPT);
     assert_int_equal(pr->answer_rings, 0);
-    assert_describe(&p, pr, "Phone: answer within 20 seconds");
+    /* "If we cannot give you an immediate answer we will take details and
+     * call you back at an agreed time" */
+    assert_int_equal(pr->callback, CH_POLICY_CALLBACK_AT_AGREED_TIME);
+    assert_describe(&p, pr,
+                    "Phone: answer within 20 seconds; call back at the time agreed with the "
+                    "customer");
     /* "We will aim to see you within 15 minutes whenever you visit a local office." */
     pr = find(&p, "visit", NULL, "office-visits");
     assert_clock(&pr->see, CH_CLOCK_ELAPSED, 15 * 60, CH_CLOCK_CAL_ORGANISATION,

@@ -131,6 +131,16 @@ test_refuses_bad_values_with_what_was_expected(void **state)
     assert_refused("  - id: calls\n    channel: phone\n    says: x\n"
                    "    answer:\n      within: 20 seconds\n      ring_seconds: 3\n",
                    "t.yaml:23:21: promises[1].answer.ring_seconds:", "needs rings:");
+    /* A call-back: one of the two rules, and only on the phone. */
+    assert_refused("  - id: calls\n    channel: phone\n    says: x\n"
+                   "    answer: 20 seconds\n    callback: tomorrow\n",
+                   "t.yaml:22:15: promises[1].callback:",
+                   "'tomorrow' is not a call-back rule (expected at_agreed_time or measured_only)");
+    assert_refused("  - id: letters\n    channel: letter\n    says: x\n    acknowledge: none\n"
+                   "    respond: 10 working days\n    callback: at_agreed_time\n",
+                   "t.yaml:23:5: promises[1].callback:",
+                   "callback: is for calls: a call-back is promised on the phone (expected "
+                   "channel: phone)");
 }
 
 void

@@ -467,6 +467,7 @@ test_every_loader_key_is_in_the_table(void **state)
              "%s"
              "  - id: calls\n    channel: phone\n    says: x\n"
              "    answer:\n      within: 20 seconds\n      rings: 4\n      ring_seconds: 3\n"
+             "    callback: at_agreed_time\n"
              "  - id: visits\n    channel: visit\n    says: x\n"
              "    see:\n      within: 15 minutes\n      after_appointment: 10 minutes\n"
              "  - id: letters\n    channel: letter\n    says: x\n    acknowledge: none\n"

@@ -362,6 +362,185 @@ test_reviews(void **state)
     ch_report_table_free(&w.t);
 }
 
+static int
+callback(world *w, const char *id, const char *when, Charter__V1__Callback__Status status,
+         const char *agreed)
+{
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_CALLBACK, id, when);
+    b.callback.status = status;
+    if (agreed) {
+        fx_set_ts(&b.ts2, fx_at(agreed));
+        b.callback.agreed_at = &b.ts2;
+    }
+    return feed(w, ev);
+}
+
+static void
+callback_due_fired(world *w, const char *id, const char *due)
+{
+    Charter__V1__TimerFired t;
+    charter__v1__timer_fired__init(&t);
+    Charter__V1__Timestamp at;
+    fx_set_ts(&at, fx_at(due));
+    t.case_id = (char *)id;
+    t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE;
+    t.due_at = &at;
+    ch_report_case *rc = case_of(w, id);
+    ch_report_item delta[CH_REPORT_MAX_ITEMS];
+    int n = ch_report_on_timer(w->oc, rc, &t, delta, CH_REPORT_MAX_ITEMS);
+    assert_true(n >= 0);
+    assert_int_equal(ch_report_table_add(&w->t, delta, (size_t)n), 0);
+}
+
+static void
+seen(world *w, const char *id, const char *when, int resolved)
+{
+    fx_event_buf b;
+    Charter__V1__CaseEvent *ev = event(&b, CHARTER__V1__CASE_EVENT__EVENT_VISIT, id, when);
+    b.visit.status = CHARTER__V1__VISIT__STATUS__STATUS_SEEN;
+    b.visit.resolved_first_time = resolved;
+    feed(w, ev);
+}
+
+static const ch_report_promise_row *
+row(const ch_report_view *v, const char *id)
+{
+    for (size_t i = 0; i < v->nrows; i++)
+        if (strcmp(v->rows[i].id, id) == 0)
+            return &v->rows[i];
+    fail_msg("no row %s", id);
+    return NULL;
+}
+
+#define PROMISED CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED
+#define MADE CHARTER__V1__CALLBACK__STATUS__STATUS_MADE
+
+/* Seed 002 (NIHE): "call you back at an agreed time": made by then (in
+ * time), after it (late), or not made once the agreed time passed
+ * (overdue); one with no time agreed is counted made. Seed 001 (Derby): "so
+ * that the right person can call you back", no time: counted, never judged.
+ * Seed 003 (DFC): a visitor's issue resolved at the desk counts towards the
+ * office-visits promise's first-contact resolution, of visitors seen. */
+static void
+test_callbacks_and_visitors_resolved(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nihe};
+    const char *ids[] = {"c1", "c2", "c3", "c4"};
+    for (size_t i = 0; i < 4; i++)
+        receive(&w, ids[i], PHONE, "enquiry", "2026-11-10T10:00:00Z");
+    callback(&w, "c1", "2026-11-10T10:01:00Z", PROMISED, "2026-11-10T14:30:00Z");
+    callback(&w, "c1", "2026-11-10T14:30:00Z", MADE, NULL); /* at the agreed time: in time */
+    callback(&w, "c2", "2026-11-10T10:01:00Z", PROMISED, "2026-11-10T14:30:00Z");
+    callback(&w, "c2", "2026-11-10T15:00:00Z", MADE, NULL);
+    callback(&w, "c3", "2026-11-10T10:01:00Z", PROMISED, "2026-11-10T14:30:00Z");
+    callback(&w, "c4", "2026-11-10T10:01:00Z", PROMISED, NULL);
+    callback(&w, "c4", "2026-11-10T16:00:00Z", MADE, NULL);
+    const char *p = "2026-11|phone|enquiry|";
+    char key[96];
+#define EXPECT(fig, n) (snprintf(key, sizeof(key), "%s%s", p, fig), expect(&w, key, n))
+    EXPECT("callbacks_promised", 4);
+    EXPECT("callbacks_made", 3);
+    EXPECT("callbacks_made_in_time", 1);
+    EXPECT("callbacks_made_late", 1);
+    EXPECT("callbacks_not_made", 1);
+    EXPECT("callbacks_overdue", 0); /* not yet: the timer has not fired */
+    callback_due_fired(&w, "c3", "2026-11-10T14:30:00Z");
+    EXPECT("callbacks_overdue", 1);
+    callback_due_fired(&w, "c3", "2026-11-10T14:30:00Z"); /* a repeat fire */
+    EXPECT("callbacks_overdue", 1);
+
+    ch_report_filter f = {CH_REPORT_MONTH, "2026-11", "2026-11", NULL, NULL};
+    ch_report_view v;
+    assert_int_equal(
+        ch_report_view_build(&shipped->nihe.policy, &w.t, &f, NULL, 0, NULL, 0, 100, &v), 0);
+    const ch_report_promise_row *r = row(&v, "phone-calls");
+    assert_int_equal(r->lines & (CH_REPORT_LINE_CALLBACKS | CH_REPORT_LINE_CALLBACKS_AGREED),
+                     CH_REPORT_LINE_CALLBACKS | CH_REPORT_LINE_CALLBACKS_AGREED);
+    assert_int_equal(r->callbacks_promised, 4);
+    assert_int_equal(r->callbacks_in_time, 1);
+    assert_int_equal(r->callbacks_overdue, 1);
+    char *csv = ch_report_csv_publication(&v);
+    assert_non_null(strstr(csv, ",callbacks_at_agreed_time,100,3,1,33.3,not met\r\n"));
+    assert_non_null(strstr(csv, ",callbacks_made,,4,3,75.0,measured\r\n"));
+    assert_non_null(strstr(csv, ",callbacks_not_made,,1,,,counted\r\n"));
+    /* through JSON (GET /v1/report -> charterctl) the same lines */
+    json_t *root = json_pack("{s:s,s:s,s:{s:I,s:I},s:[],s:o}", "organisation", v.id, "name", v.name,
+                             "figures", "received", (json_int_t)v.received, "open_overdue",
+                             (json_int_t)0, "promises", "measures", ch_report_measures_to_json(&v));
+    for (size_t i = 0; i < v.nrows; i++)
+        json_array_append_new(json_object_get(root, "promises"),
+                              ch_report_promise_to_json(&v.rows[i]));
+    json_t *line = json_object_get(json_array_get(json_object_get(root, "promises"), 0),
+                                   "callbacks_at_agreed_time");
+    assert_int_equal(json_integer_value(json_object_get(line, "in_time")), 1);
+    assert_int_equal(json_integer_value(json_object_get(line, "due")), 3);
+    ch_report_view back;
+    char err[160];
+    assert_int_equal(ch_report_view_from_json(root, "2026-11", &back, err, sizeof(err)), 0);
+    json_decref(root);
+    char *csv2 = ch_report_csv_publication(&back);
+    assert_string_equal(csv, csv2);
+    char *h = ch_report_html_dashboard(&back, 1, "now");
+    assert_non_null(strstr(h, "data-line=\"callbacks_at_agreed_time\" data-number=\"3\""));
+    free(h);
+    free(csv2);
+    free(csv);
+    ch_report_view_free(&back);
+    ch_report_view_free(&v);
+    /* the customer rearranges c3's call-back: no longer overdue */
+    callback(&w, "c3", "2026-11-10T15:00:00Z", PROMISED, "2026-11-11T09:00:00Z");
+    EXPECT("callbacks_overdue", 0);
+    EXPECT("callbacks_not_made", 1);
+    ch_report_table_free(&w.t);
+#undef EXPECT
+
+    world d = {.oc = &shipped->derby};
+    receive(&d, "d1", PHONE, "enquiry", "2026-11-10T10:00:00Z");
+    receive(&d, "d2", PHONE, "enquiry", "2026-11-10T10:00:00Z");
+    callback(&d, "d1", "2026-11-10T10:01:00Z", PROMISED, NULL);
+    callback(&d, "d2", "2026-11-10T10:01:00Z", PROMISED, "2026-11-10T11:00:00Z");
+    callback(&d, "d2", "2026-11-10T12:00:00Z", MADE, NULL);
+    expect(&d, "2026-11|phone|enquiry|callbacks_promised", 2);
+    expect(&d, "2026-11|phone|enquiry|callbacks_made", 1);
+    expect(&d, "2026-11|phone|enquiry|callbacks_not_made", 1);
+    expect(&d, "2026-11|phone|enquiry|callbacks_made_late", 0); /* no time promised */
+    assert_int_equal(
+        ch_report_view_build(&shipped->derby.policy, &d.t, &f, NULL, 0, NULL, 0, 100, &v), 0);
+    r = row(&v, "phone-calls");
+    assert_true(r->lines & CH_REPORT_LINE_CALLBACKS);
+    assert_false(r->lines & CH_REPORT_LINE_CALLBACKS_AGREED);
+    csv = ch_report_csv_publication(&v);
+    assert_non_null(strstr(csv, ",callbacks_made,,2,1,50.0,measured\r\n"));
+    assert_null(strstr(csv, "callbacks_at_agreed_time"));
+    free(csv);
+    ch_report_view_free(&v);
+    ch_report_table_free(&d.t);
+
+    world x = {.oc = &shipped->dfc};
+    receive(&x, "v1", VISIT, "enquiry", "2026-11-10T10:00:00Z");
+    receive(&x, "v2", VISIT, "enquiry", "2026-11-10T10:00:00Z");
+    seen(&x, "v1", "2026-11-10T10:05:00Z", 1);
+    seen(&x, "v2", "2026-11-10T10:06:00Z", 0);
+    expect(&x, "2026-11|visit|enquiry|visitors_seen", 2);
+    expect(&x, "2026-11|visit|enquiry|visitors_resolved_first_time", 1);
+    assert_int_equal(
+        ch_report_view_build(&shipped->dfc.policy, &x.t, &f, NULL, 0, NULL, 0, 100, &v), 0);
+    r = row(&v, "office-visits");
+    assert_true(r->lines & CH_REPORT_LINE_FCR);
+    assert_int_equal(r->visitors_seen, 2);
+    assert_int_equal(r->resolved_first_time, 1);
+    csv = ch_report_csv_publication(&v);
+    assert_non_null(strstr(csv, ",first_contact_resolution,,2,1,50.0,measured\r\n"));
+    free(csv);
+    char *html = ch_report_html_publication(&v, "2026-11");
+    assert_non_null(strstr(html, "Resolved at the first contact (of visitors seen)"));
+    free(html);
+    ch_report_view_free(&v);
+    ch_report_table_free(&x.t);
+}
+
 /* A view through JSON and back (GET /v1/report -> charterctl) renders the
  * same publication; the organisation's support counts are the policy's
  * list, zeros included; satisfaction over every case. */
@@ -429,6 +608,7 @@ main(void)
         cmocka_unit_test(test_fcr_and_appointments),
         cmocka_unit_test(test_reviews),
         cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_callbacks_and_visitors_resolved),
     };
     return cmocka_run_group_tests(tests, fx_shipped_setup, fx_shipped_teardown);
 }

@@ -271,9 +271,10 @@ test_find_prefers_organisation_channel_then_defaults(void **state)
 /* ---- the shipped templates ---- */
 
 static const char *const kinds[] = {
-    "acknowledgement",      "holding_reply",         "appointment_confirmation",
-    "appointment_reminder", "appointment_cancelled", "staff_warning",
-    "staff_breach",         "staff_wait_exceeded",   "staff_review_due",
+    "acknowledgement",        "holding_reply",         "appointment_confirmation",
+    "appointment_reminder",   "appointment_cancelled", "staff_warning",
+    "staff_breach",           "staff_wait_exceeded",   "staff_review_due",
+    "staff_callback_overdue",
 };
 static const char *const channels[] = {"email", "sms", "letter", "social", "online_form"};
 

@@ -284,6 +284,15 @@ print_clocks(run *r, const ch_policy_promise *pr, int64_t received)
             pr->answer_ring_seconds);
     if (pr->answer_measured_only)
         add(r, 0, 0, "answer", "measured, no time promised (answer: measured_only)");
+    if (pr->callback == CH_POLICY_CALLBACK_AT_AGREED_TIME)
+        add(r, 0, 0, "call-back",
+            "at the time agreed with the customer (callback: at_agreed_time): the owner is "
+            "alerted (staff_callback_overdue) if no call-back is recorded by then; counted made "
+            "in time, late or not made");
+    else if (pr->callback == CH_POLICY_CALLBACK_MEASURED_ONLY)
+        add(r, 0, 0, "call-back",
+            "measured, no time promised (callback: measured_only): counted promised, made, not "
+            "made");
     if (pr->see.set) {
         if (clock_from(r, &pr->see, "see.within", received, ch_clock_describe, &c))
             return -1;

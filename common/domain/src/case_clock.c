@@ -185,6 +185,31 @@ apply_reviewed(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__Re
     return 1;
 }
 
+/* The latest promise wins; a call-back made counts from the promise it
+ * follows (see case_clock.h). */
+static int
+apply_callback(ch_case_state *st, const Charter__V1__Callback *c, int64_t at)
+{
+    if (c->status == CHARTER__V1__CALLBACK__STATUS__STATUS_PROMISED) {
+        int64_t agreed = ms_of(c->agreed_at);
+        if (at < st->callback_promised_ms ||
+            (at == st->callback_promised_ms && agreed == st->callback_at_ms))
+            return 0;
+        st->callback_promised_ms = at;
+        st->callback_at_ms = agreed;
+        if (st->callback_made_ms && st->callback_made_ms < at)
+            st->callback_made_ms = 0; /* that call-back answered an earlier promise */
+        return 1;
+    }
+    if (c->status == CHARTER__V1__CALLBACK__STATUS__STATUS_MADE) {
+        if (at < st->callback_promised_ms || (st->callback_made_ms && st->callback_made_ms <= at))
+            return 0;
+        st->callback_made_ms = at;
+        return 1;
+    }
+    return 0;
+}
+
 int
 ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__CaseEvent *ev)
 {
@@ -230,6 +255,8 @@ ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__Cas
         return apply_holding_reply(oc, st, ev->holding_reply, at);
     case CHARTER__V1__CASE_EVENT__EVENT_REVIEWED:
         return apply_reviewed(oc, st, ev->reviewed, at);
+    case CHARTER__V1__CASE_EVENT__EVENT_CALLBACK:
+        return apply_callback(st, ev->callback, at);
     case CHARTER__V1__CASE_EVENT__EVENT_RESPONDED:
         return set_flag(&st->responded);
     case CHARTER__V1__CASE_EVENT__EVENT_CLOSED:
@@ -460,6 +487,12 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
     if (p->review_first.set && add_review(&l, oc, p, st) != 0)
         return CH_EINVAL;
 
+    /* A call-back at an agreed time: due then, unless recorded made. */
+    if (p->callback == CH_POLICY_CALLBACK_AT_AGREED_TIME && st->callback_at_ms &&
+        !st->callback_made_ms)
+        add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_CALLBACK_DUE, st->callback_at_ms,
+            ch_policy_role_find(&oc->policy, "owner"), "callback_due");
+
     if (st->appointment_ms && !st->arrived_ms && !st->responded)
         add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_REMINDER,
             st->appointment_ms - 24LL * 3600 * 1000, -1, "reminder");
@@ -482,6 +515,7 @@ ch_case_all_timer_ids(const char *case_id, const ch_case_state *st,
     PUT("%s/breach", case_id);
     PUT("%s/wait_exceeded", case_id);
     PUT("%s/reminder", case_id);
+    PUT("%s/callback_due", case_id);
     for (uint32_t c = st ? st->reviews + 1 : 1; c >= 1; c--) {
         PUT("%s/review_due/%u", case_id, c);
         PUT("%s/review_overdue/%u", case_id, c);

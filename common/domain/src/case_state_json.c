@@ -6,7 +6,7 @@
  * directions cannot drift apart. Unpacking wants every field with its own
  * JSON type (a string, an integer, true/false, a list of [from, to] pairs)
  * and ignores keys it does not know. Fields added after the first stored
- * states (refused extensions, reviews) are optional: a state stored before
+ * states (refused extensions, reviews, call-backs) are optional: a state stored before
  * them loads with them zero. The text form is the object dumped compact,
  * which is what sla-timer stores in Redis.
  */
@@ -69,6 +69,9 @@ static const struct {
     {"reviewed_ms", FIELD_TIME, offsetof(ch_case_state, reviewed_ms), 0, 1},
     {"review_last_due_ms", FIELD_TIME, offsetof(ch_case_state, review_last_due_ms), 0, 1},
     {"review_lifted", FIELD_FLAG, offsetof(ch_case_state, review_lifted), 0, 1},
+    {"callback_promised_ms", FIELD_TIME, offsetof(ch_case_state, callback_promised_ms), 0, 1},
+    {"callback_at_ms", FIELD_TIME, offsetof(ch_case_state, callback_at_ms), 0, 1},
+    {"callback_made_ms", FIELD_TIME, offsetof(ch_case_state, callback_made_ms), 0, 1},
 };
 
 static json_t *

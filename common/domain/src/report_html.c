@@ -159,6 +159,8 @@ met_words(int met)
     return met == 1 ? "met" : met == 0 ? "not met" : "no cases";
 }
 
+#define MAX_LINES 24
+
 /* One published line: what it is, its target, number, within, % and result,
  * as the publication's columns and the dashboard's words use them. */
 typedef struct {
@@ -173,7 +175,7 @@ typedef struct {
     char shown[32];  /* the same in words, for the HTML publication */
 } pub_line;
 
-/* The lines beside the main one, at most 16, into out. */
+/* The lines beside the main one, at most MAX_LINES, into out. */
 static size_t
 row_lines(const ch_report_promise_row *r, pub_line *out)
 {
@@ -224,13 +226,42 @@ row_lines(const ch_report_promise_row *r, pub_line *out)
     if (r->lines & CH_REPORT_LINE_FCR) {
         NEXT();
         l->line = "first_contact_resolution";
-        snprintf(l->words, sizeof(l->words), "Resolved at the first contact (of calls answered)");
+        snprintf(l->words, sizeof(l->words), "Resolved at the first contact (of %s)",
+                 !r->visitors_seen    ? "calls answered"
+                 : !r->calls_answered ? "visitors seen"
+                                      : "calls answered and visitors seen");
         l->share = 1;
-        l->number = r->calls_answered;
+        l->number = r->calls_answered + r->visitors_seen;
         l->within = r->resolved_first_time;
-        l->pct = ch_report_pct_within(r->resolved_first_time,
-                                      r->calls_answered - r->resolved_first_time);
+        l->pct = ch_report_fcr_pct(r);
         snprintf(l->result, sizeof(l->result), "measured");
+    }
+    if (r->lines & CH_REPORT_LINE_CALLBACKS_AGREED) {
+        int64_t late = r->callbacks_late + r->callbacks_overdue;
+        NEXT();
+        l->line = "callbacks_at_agreed_time";
+        snprintf(l->words, sizeof(l->words),
+                 "Call-backs made by the time agreed with the customer (of those due)");
+        l->judged = 1;
+        l->number = r->callbacks_in_time + late;
+        l->within = r->callbacks_in_time;
+        l->pct = ch_report_pct_within(r->callbacks_in_time, late);
+        l->met = ch_report_line_met(r, r->callbacks_in_time, late);
+    }
+    if (r->lines & CH_REPORT_LINE_CALLBACKS) {
+        NEXT();
+        l->line = "callbacks_made";
+        snprintf(l->words, sizeof(l->words), "Call-backs made (of call-backs promised)");
+        l->share = 1;
+        l->number = r->callbacks_promised;
+        l->within = r->callbacks_made;
+        l->pct = ch_report_pct_within(r->callbacks_made, r->callbacks_not_made);
+        snprintf(l->result, sizeof(l->result), "measured");
+        NEXT();
+        l->line = "callbacks_not_made";
+        snprintf(l->words, sizeof(l->words), "Call-backs promised, not made yet");
+        l->number = r->callbacks_not_made;
+        snprintf(l->result, sizeof(l->result), "counted");
     }
     if (r->lines & CH_REPORT_LINE_APPOINTMENTS) {
         NEXT();
@@ -301,8 +332,6 @@ row_lines(const ch_report_promise_row *r, pub_line *out)
             memcpy(out[i].shown, out[i].result, sizeof(out[i].shown));
     return n;
 }
-
-#define MAX_LINES 16
 
 /* ---- the dashboard ---- */
 

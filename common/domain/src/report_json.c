@@ -27,8 +27,10 @@ static const int_field ack_fields[] = {
     F("in_time", ack_in_time), F("late", ack_late), F("not_yet", ack_not_yet), {NULL, 0}};
 static const int_field ttr_fields[] = {
     F("responses", ttr_responses), F("median", ttr_median), F("p90", ttr_p90), {NULL, 0}};
-static const int_field fcr_fields[] = {
-    F("calls_answered", calls_answered), F("resolved_first_time", resolved_first_time), {NULL, 0}};
+static const int_field fcr_fields[] = {F("calls_answered", calls_answered),
+                                       F("visitors_seen", visitors_seen),
+                                       F("resolved_first_time", resolved_first_time),
+                                       {NULL, 0}};
 static const int_field appt_fields[] = {F("appointments", appointments),
                                         F("kept", appts_kept),
                                         F("missed", appts_missed),
@@ -46,6 +48,14 @@ static const int_field review_fields[] = {F("in_time", reviews_in_time),
                                           F("late", reviews_late),
                                           F("overdue", reviews_overdue),
                                           {NULL, 0}};
+static const int_field callback_fields[] = {F("promised", callbacks_promised),
+                                            F("made", callbacks_made),
+                                            F("not_made", callbacks_not_made),
+                                            {NULL, 0}};
+static const int_field callback_agreed_fields[] = {F("in_time", callbacks_in_time),
+                                                   F("late", callbacks_late),
+                                                   F("overdue", callbacks_overdue),
+                                                   {NULL, 0}};
 #undef F
 
 /* The lines in the order they are written and shown. */
@@ -62,6 +72,8 @@ static const struct {
     {CH_REPORT_LINE_SUPPORT, "communication_support", support_fields},
     {CH_REPORT_LINE_SATISFACTION, "satisfaction", sat_fields},
     {CH_REPORT_LINE_REVIEWS, "reviews", review_fields},
+    {CH_REPORT_LINE_CALLBACKS, "callbacks", callback_fields},
+    {CH_REPORT_LINE_CALLBACKS_AGREED, "callbacks_at_agreed_time", callback_agreed_fields},
 };
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
 
@@ -107,11 +119,21 @@ derived(json_t *o, const ch_report_promise_row *r, unsigned bit)
                                              : json_null());
         break;
     case CH_REPORT_LINE_FCR:
-        json_object_set_new(
-            o, "pct",
-            pct_json(ch_report_pct_within(r->resolved_first_time,
-                                          r->calls_answered - r->resolved_first_time)));
+        json_object_set_new(o, "pct", pct_json(ch_report_fcr_pct(r)));
         break;
+    case CH_REPORT_LINE_CALLBACKS:
+        json_object_set_new(
+            o, "made_pct",
+            pct_json(ch_report_pct_within(r->callbacks_made, r->callbacks_not_made)));
+        break;
+    case CH_REPORT_LINE_CALLBACKS_AGREED: {
+        int64_t late = r->callbacks_late + r->callbacks_overdue;
+        json_object_set_new(o, "due", json_integer(r->callbacks_in_time + late));
+        json_object_set_new(o, "pct_within",
+                            pct_json(ch_report_pct_within(r->callbacks_in_time, late)));
+        json_object_set_new(o, "met", met_json(ch_report_line_met(r, r->callbacks_in_time, late)));
+        break;
+    }
     case CH_REPORT_LINE_APPOINTMENTS:
         json_object_set_new(o, "kept_pct", pct_json(ch_report_appts_kept_pct(r)));
         break;

@@ -71,6 +71,10 @@ ch_report_promise_lines(const ch_policy_promise *pr)
         lines |= CH_REPORT_LINE_SATISFACTION;
     if (pr->review_first.set)
         lines |= CH_REPORT_LINE_REVIEWS;
+    if (pr->callback != CH_POLICY_CALLBACK_NONE)
+        lines |= CH_REPORT_LINE_CALLBACKS;
+    if (pr->callback == CH_POLICY_CALLBACK_AT_AGREED_TIME)
+        lines |= CH_REPORT_LINE_CALLBACKS_AGREED;
     return lines;
 }
 
@@ -238,7 +242,29 @@ row_figure(ch_report_promise_row *r, int fig, int64_t v)
         r->calls_answered += v;
         break;
     case CH_REPORT_CALLS_RESOLVED_FIRST_TIME:
+    case CH_REPORT_VISITORS_RESOLVED_FIRST_TIME:
         r->resolved_first_time += v;
+        break;
+    case CH_REPORT_VISITORS_SEEN:
+        r->visitors_seen += v;
+        break;
+    case CH_REPORT_CALLBACKS_PROMISED:
+        r->callbacks_promised += v;
+        break;
+    case CH_REPORT_CALLBACKS_MADE:
+        r->callbacks_made += v;
+        break;
+    case CH_REPORT_CALLBACKS_NOT_MADE:
+        r->callbacks_not_made += v;
+        break;
+    case CH_REPORT_CALLBACKS_IN_TIME:
+        r->callbacks_in_time += v;
+        break;
+    case CH_REPORT_CALLBACKS_LATE:
+        r->callbacks_late += v;
+        break;
+    case CH_REPORT_CALLBACKS_OVERDUE:
+        r->callbacks_overdue += v;
         break;
     case CH_REPORT_APPOINTMENTS:
         r->appointments += v;
@@ -490,6 +516,13 @@ double
 ch_report_appts_kept_pct(const ch_report_promise_row *r)
 {
     return ch_report_pct_within(r->appts_kept, r->appts_missed + r->appts_cancelled_org);
+}
+
+double
+ch_report_fcr_pct(const ch_report_promise_row *r)
+{
+    return ch_report_pct_within(r->resolved_first_time,
+                                r->calls_answered + r->visitors_seen - r->resolved_first_time);
 }
 
 double

@@ -77,6 +77,10 @@ fx_case_event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const cha
         charter__v1__communication_support__init(&b->support);
         b->ev.communication_support = &b->support;
         break;
+    case CHARTER__V1__CASE_EVENT__EVENT_CALLBACK:
+        charter__v1__callback__init(&b->callback);
+        b->ev.callback = &b->callback;
+        break;
     case CHARTER__V1__CASE_EVENT__EVENT_REVIEWED:
         charter__v1__reviewed__init(&b->reviewed);
         b->ev.reviewed = &b->reviewed;

@@ -73,6 +73,16 @@ typedef struct {
     int64_t reviewed_ms;
     int64_t review_last_due_ms;
     int review_lifted;
+
+    /* A call-back promised on the phone (a `callback` event): the latest
+     * promise's time, the time agreed with the customer (0: none agreed) and
+     * the earliest call-back made at or after that promise (0: not yet). A
+     * case has one call-back at a time: a later promise replaces the
+     * earlier one (the customer rearranged it, or asked again after a
+     * call-back), and a call-back made before it no longer counts. */
+    int64_t callback_promised_ms;
+    int64_t callback_at_ms;
+    int64_t callback_made_ms;
 } ch_case_state;
 
 /*
@@ -88,7 +98,8 @@ typedef struct {
  * the order they were recorded: one recorded before the latest one applied
  * (accepted or refused) is a redelivery and changes nothing, as is one for a
  * case not yet received. A `reviewed` event older than the latest
- * review is ignored.
+ * review is ignored, as is a `callback` promise older than the latest one
+ * and a call-back made before it.
  */
 int ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__CaseEvent *ev);
 
@@ -130,6 +141,10 @@ int ch_promise_warning_times(const ch_deadline_ctx *ctx, const ch_policy_promise
  *                             the review cycle under way only: its warning
  *                             tiers, its due date (to review.to) and the
  *                             `at: breach` tier (to that tier's role)
+ *   callback_due              a call-back promised at an agreed time under a
+ *                             promise with `callback: at_agreed_time`, due at
+ *                             that time (kind CALLBACK_DUE, to the owner);
+ *                             gone once the call-back is recorded made
  *   extension_refused/<n>     the n-th refused holding reply, due when it was
  *                             recorded (so it fires at once); kept while the
  *                             state lives, even once the case is closed, so a

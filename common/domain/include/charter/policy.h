@@ -137,6 +137,17 @@ typedef enum {
     CH_POLICY_SUPPORT_BRAILLE = 1 << 5,
 } ch_policy_support;
 
+/* A phone promise's call-backs (callback:): "we will take details and call
+ * you back". AT_AGREED_TIME: sla-timer watches a call-back promised with an
+ * agreed time (callback_due) and reporting judges it made at or before that
+ * time; MEASURED_ONLY: call-backs counted (promised, made, not made), no
+ * time promised. */
+typedef enum {
+    CH_POLICY_CALLBACK_NONE = 0,
+    CH_POLICY_CALLBACK_AT_AGREED_TIME,
+    CH_POLICY_CALLBACK_MEASURED_ONLY,
+} ch_policy_callback;
+
 typedef enum {
     CH_POLICY_PUBLISH_NONE = 0,
     CH_POLICY_PUBLISH_MONTHLY,
@@ -200,12 +211,13 @@ typedef struct {
     int respond_measured_only; /* respond: measured_only */
     ch_policy_clock respond;   /* anchor may be the acknowledgement (complaint presets) */
 
-    int answer_measured_only; /* phone */
-    ch_policy_clock answer;   /* ELAPSED, e.g. 20 seconds; may be unset if rings */
-    int answer_rings;         /* 0: no ring count promised */
-    int answer_ring_seconds;  /* a ring's seconds, to judge a call sent without a
-                                 ring count from its wait; CH_POLICY_RING_SECONDS
-                                 unless answer: ring_seconds: says (0 without rings) */
+    int answer_measured_only;    /* phone */
+    ch_policy_clock answer;      /* ELAPSED, e.g. 20 seconds; may be unset if rings */
+    int answer_rings;            /* 0: no ring count promised */
+    int answer_ring_seconds;     /* a ring's seconds, to judge a call sent without a
+                                    ring count from its wait; CH_POLICY_RING_SECONDS
+                                    unless answer: ring_seconds: says (0 without rings) */
+    ch_policy_callback callback; /* phone: call-backs promised (callback:) */
 
     int see_measured_only;                 /* visit */
     ch_policy_clock see;                   /* from arrival, ELAPSED */

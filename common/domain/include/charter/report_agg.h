@@ -63,7 +63,16 @@
  *
  *   - first-contact resolution: an answered call (the latest final call
  *     event) with resolved_first_time counts in calls_resolved_first_time
- *     beside calls_answered;
+ *     beside calls_answered; a visitor seen with a `seen` visit event that
+ *     has resolved_first_time counts in visitors_resolved_first_time beside
+ *     visitors_seen;
+ *   - call-backs (a `callback` event; the case clock keeps the latest
+ *     promise and the call-back made after it, case_clock.h): one promised
+ *     per case with a promise; made or not made (yet); under a promise with
+ *     `callback: at_agreed_time` and a time agreed, a call-back made at or
+ *     before that time is made in time, after it late, and one not made is
+ *     overdue once its callback_due timer fired (for that agreed time);
+ *     without a time (or `measured_only`) a call-back is only counted;
  *   - appointments, each by its appointment_id (CH_REPORT_MAX_APPOINTMENTS
  *     per case), counted once by its latest status (by event time; at equal
  *     times the later status in the enum): kept, missed, cancelled by the
@@ -165,6 +174,13 @@ typedef enum {
     CH_REPORT_REVIEWS_IN_TIME,                 /* "reviews_in_time" */
     CH_REPORT_REVIEWS_LATE,                    /* "reviews_late" */
     CH_REPORT_REVIEWS_OVERDUE,                 /* "reviews_overdue": due, not recorded */
+    CH_REPORT_CALLBACKS_PROMISED,              /* "callbacks_promised" */
+    CH_REPORT_CALLBACKS_MADE,                  /* "callbacks_made": with or without a time */
+    CH_REPORT_CALLBACKS_IN_TIME,               /* "callbacks_made_in_time": by the agreed time */
+    CH_REPORT_CALLBACKS_LATE,                  /* "callbacks_made_late" */
+    CH_REPORT_CALLBACKS_NOT_MADE,              /* "callbacks_not_made": none recorded yet */
+    CH_REPORT_CALLBACKS_OVERDUE,            /* "callbacks_overdue": not made, callback_due fired */
+    CH_REPORT_VISITORS_RESOLVED_FIRST_TIME, /* "visitors_resolved_first_time" */
     CH_REPORT_FIG_COUNT
 } ch_report_fig;
 
@@ -249,7 +265,9 @@ typedef struct {
     size_t nappts;
     ch_report_review reviews[CH_REPORT_MAX_REVIEWS]; /* sorted by time */
     size_t nreviews;
-    uint64_t review_fired; /* bit n-1: review n's REVIEW_DUE or REVIEW_OVERDUE fired */
+    uint64_t review_fired;     /* bit n-1: review n's REVIEW_DUE or REVIEW_OVERDUE fired */
+    int visit_resolved;        /* seen, and resolved at the first contact */
+    int64_t callback_fired_ms; /* the latest fired callback_due timer's due instant */
 } ch_report_case;
 
 /* One counter: key "<period>|<channel>|<case type>|<figure>", value. */

@@ -51,13 +51,14 @@ char *ch_report_html_dashboard(const ch_report_view *views, size_t n, const char
  *   promise_id,promise,line,target_pct,number,within_target,pct_within,result
  * Each promise's first line is the one it is judged by (line: its measure
  * name; result "met", "not met", "no cases" or "measured only"); then its
- * further lines: answered_original, acknowledged and reviews (judged:
- * met / not met / no cases), first_contact_resolution, appointments_kept
- * and satisfaction (shares: "measured"), time_to_respond_median and _p90
- * (number = the value, result = its unit), and counts (not_acknowledged,
- * appointments_missed, ..._cancelled_by_organisation,
- * ..._cancelled_by_customer, ..._rebooked, ..._to_come,
- * communication_support, reviews_overdue: "counted"). Then the
+ * further lines: answered_original, acknowledged, callbacks_at_agreed_time
+ * and reviews (judged: met / not met / no cases), first_contact_resolution
+ * (of calls answered and visitors seen), callbacks_made (of call-backs
+ * promised), appointments_kept and satisfaction (shares: "measured"),
+ * time_to_respond_median and _p90 (number = the value, result = its unit),
+ * and counts (not_acknowledged, callbacks_not_made, appointments_missed,
+ * ..._cancelled_by_organisation, ..._cancelled_by_customer, ..._rebooked,
+ * ..._to_come, communication_support, reviews_overdue: "counted"). Then the
  * organisation's own, promise_id "organisation":
  * communication_support.<kind> per kind its policy lists, and satisfaction
  * when anyone answered. target_pct and pct_within are empty where there is

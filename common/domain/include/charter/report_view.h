@@ -38,8 +38,13 @@
  *     clock is the main line): acknowledged in time / late / not yet;
  *   - TTR (a response clock, timed or measured): median and 90th
  *     percentile time to respond in the clock's unit;
- *   - FCR (`measures: first_contact_resolution`): calls answered and those
- *     resolved at the first contact;
+ *   - FCR (`measures: first_contact_resolution`): calls answered and
+ *     visitors seen, and those resolved at the first contact (a phone
+ *     promise's are its calls, a visit promise's its visitors);
+ *   - CALLBACKS (`callback:`): call-backs promised, made, not made yet;
+ *   - CALLBACKS_AGREED (`callback: at_agreed_time`): call-backs made by the
+ *     time agreed with the customer, late, or overdue (not made, the time
+ *     passed), judged against line_target_pct;
  *   - APPOINTMENTS (`measures: appointments_kept`): kept, missed, cancelled
  *     by the organisation or by the customer, rebooked, still to come;
  *     "% kept" is kept / (kept + missed + cancelled by the organisation);
@@ -100,6 +105,8 @@ enum {
     CH_REPORT_LINE_SUPPORT = 1 << 5,
     CH_REPORT_LINE_SATISFACTION = 1 << 6,
     CH_REPORT_LINE_REVIEWS = 1 << 7,
+    CH_REPORT_LINE_CALLBACKS = 1 << 8,
+    CH_REPORT_LINE_CALLBACKS_AGREED = 1 << 9,
 };
 
 /* The lines a promise shows, from the policy. */
@@ -131,11 +138,14 @@ typedef struct {
     ch_report_unit ttr_unit;                    /* TTR: when ttr_responses */
     int64_t ttr_responses, ttr_median, ttr_p90;
     int64_t calls_answered, resolved_first_time; /* FCR */
+    int64_t visitors_seen;                       /* FCR: visitors, beside calls */
     int64_t appointments, appts_kept, appts_missed, appts_cancelled_org, appts_cancelled_customer,
-        appts_rebooked, appts_to_come;                      /* APPOINTMENTS */
-    int64_t support;                                        /* SUPPORT: every kind */
-    ch_report_satisfaction satisfaction;                    /* SATISFACTION */
-    int64_t reviews_in_time, reviews_late, reviews_overdue; /* REVIEWS */
+        appts_rebooked, appts_to_come;                              /* APPOINTMENTS */
+    int64_t support;                                                /* SUPPORT: every kind */
+    ch_report_satisfaction satisfaction;                            /* SATISFACTION */
+    int64_t reviews_in_time, reviews_late, reviews_overdue;         /* REVIEWS */
+    int64_t callbacks_promised, callbacks_made, callbacks_not_made; /* CALLBACKS */
+    int64_t callbacks_in_time, callbacks_late, callbacks_overdue;   /* CALLBACKS_AGREED */
 } ch_report_promise_row;
 
 /* Whether a judged line of the row (original, acknowledgement, reviews) met
@@ -143,6 +153,8 @@ typedef struct {
 int ch_report_line_met(const ch_report_promise_row *r, int64_t in_time, int64_t late);
 /* Appointments kept / (kept + missed + cancelled by the organisation), or -1. */
 double ch_report_appts_kept_pct(const ch_report_promise_row *r);
+/* Resolved at the first contact / (calls answered + visitors seen), or -1. */
+double ch_report_fcr_pct(const ch_report_promise_row *r);
 
 typedef struct {
     char id[64];

@@ -309,6 +309,13 @@ ch_policy_describe_promise(const ch_policy *p, const ch_policy_promise *pr, char
         clause(&s, &first);
         ch_strbuf_puts(&s, "measured, no time promised");
     }
+    if (pr->callback == CH_POLICY_CALLBACK_AT_AGREED_TIME) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "call back at the time agreed with the customer");
+    } else if (pr->callback == CH_POLICY_CALLBACK_MEASURED_ONLY) {
+        clause(&s, &first);
+        ch_strbuf_puts(&s, "call-backs measured, no time promised");
+    }
 
     if (pr->see.set) {
         clause(&s, &first);

@@ -68,9 +68,10 @@ int ch__policy_check_id(ch__yaml *y, yaml_node_t *n, const char *path, const ch_
 
 /* policy_names.c: the format's words for organisation.kind,
  * reporting.publish, reporting.communication_support, reply_channel,
- * holding_reply.must_include and measures. */
+ * holding_reply.must_include, measures and callback. */
 extern const ch__yaml_name ch__policy_org_kinds[], ch__policy_periods[], ch__policy_support_names[],
-    ch__policy_reply_channels[], ch__policy_hold_names[], ch__policy_measure_names[];
+    ch__policy_reply_channels[], ch__policy_hold_names[], ch__policy_measure_names[],
+    ch__policy_callbacks[];
 
 /* policy_names.c: "monday" and "Monday" for day 0..6. */
 const char *ch__policy_day_name(int day);

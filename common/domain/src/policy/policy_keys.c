@@ -61,6 +61,9 @@ static const ch_policy_key_use uses[] = {
     {"promises[].answer.within", "reporting: calls answered in time (report_agg.c)"},
     {"promises[].answer.rings", "reporting: calls answered in time (report_agg.c)"},
     {"promises[].answer.ring_seconds", "reporting: a call's wait as rings (report_agg.c)"},
+    {"promises[].callback",
+     "sla-timer (callback_due at the agreed time), notification (staff_callback_overdue), "
+     "reporting: call-backs promised, made in time, late, not made (case_clock.c, report_agg.c)"},
     {"promises[].see", "sla-timer (wait_exceeded), reporting (case_clock.c)"},
     {"promises[].see.within", "sla-timer (wait_exceeded), reporting (case_clock.c)"},
     {"promises[].see.after_appointment",

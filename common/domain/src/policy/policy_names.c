@@ -146,6 +146,12 @@ const ch__yaml_name ch__policy_reply_channels[] = {
     {NULL, 0},
 };
 
+const ch__yaml_name ch__policy_callbacks[] = {
+    {"at_agreed_time", CH_POLICY_CALLBACK_AT_AGREED_TIME},
+    {"measured_only", CH_POLICY_CALLBACK_MEASURED_ONLY},
+    {NULL, 0},
+};
+
 const ch__yaml_name ch__policy_hold_names[] = {
     {"reason", CH_POLICY_HOLD_REASON},
     {"next_steps", CH_POLICY_HOLD_NEXT_STEPS},

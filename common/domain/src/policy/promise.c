@@ -588,6 +588,9 @@ static const ch__yaml_key promise_keys[] = {
      "same_unless_asked, same, preferred or email_or_sms", NULL, NULL,
      .names = ch__policy_reply_channels, .noun = "a reply channel rule"},
     {"named_contact", CH__YAML_BOOL, offsetof(ch_policy_promise, named_contact)},
+    {"callback", CH__YAML_CHOICE, offsetof(ch_policy_promise, callback),
+     "at_agreed_time or measured_only", NULL, NULL, .names = ch__policy_callbacks,
+     .noun = "a call-back rule"},
     {"reference_on_reply", CH__YAML_BOOL, offsetof(ch_policy_promise, reference_on_reply)},
     {"holding_reply", CH__YAML_CUSTOM, 0, NULL, NULL, parse_holding},
     {"warnings", CH__YAML_CUSTOM, 0, NULL, NULL, parse_warnings},
@@ -600,13 +603,9 @@ static const char *const head_order[] = {"id",          "channel", "case_type", 
                                          "acknowledge", "respond", "review",    NULL};
 /* ...and after it, holding_reply once the Code's preset has set its limits,
  * warnings last, once every clock they may count towards is known. */
-static const char *const tail_order[] = {"holding_reply",
-                                         "reply_channel",
-                                         "named_contact",
-                                         "reference_on_reply",
-                                         "measures",
-                                         "warnings",
-                                         NULL};
+static const char *const tail_order[] = {
+    "holding_reply", "reply_channel", "named_contact", "reference_on_reply",
+    "callback",      "measures",      "warnings",      NULL};
 
 /* Keys a channel needs, and that only that channel may have. */
 static const struct {
@@ -703,6 +702,14 @@ parse_promise(ch__policy_ld *l, yaml_node_t *m, const char *path, ch_policy_prom
     if ((rc = ch__yaml_read_keys(y, m, path, promise_keys, nkeys, tail_order, pr)))
         return rc;
     pr->reply_channel_explicit = ch__yaml_get(y, m, "reply_channel") != NULL;
+    if (pr->callback != CH_POLICY_CALLBACK_NONE &&
+        !(pr->channels & (1u << CH_POLICY_CHANNEL_PHONE))) {
+        char kp[CH__YAML_PATH_MAX];
+        ch__yaml_join(kp, path, "callback");
+        return ch__yaml_fail(y, ch__yaml_key_node(y, m, "callback"), kp,
+                             "callback: is for calls: a call-back is promised on the phone "
+                             "(expected channel: phone)");
+    }
     if (pr->named_contact && !l->p->contact.set) {
         char kp[CH__YAML_PATH_MAX];
         ch__yaml_join(kp, path, "named_contact");
