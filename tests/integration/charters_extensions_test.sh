@@ -111,15 +111,20 @@ settled() {
 }
 wait_until 30 settled || fail "figures did not settle"
 k=$(report "organisation=$N&channel=email&type=foi&from=2026-03&to=2026-03")
-for want in answered_late:1 answered_in_time:0 extended:0; do
+for want in answered_late:1 answered_in_time:0 extended:0 extensions_refused:1; do
   [ "$(fig "$k" "${want%%:*}")" = "${want#*:}" ] || fail "NIHE FOI: ${want%%:*} is $(fig "$k" "${want%%:*}"), expected ${want#*:}: $k"
 done
-pass "GET /v1/report: the NIHE FOI answered 29 June is late (not extended)"
+pass "GET /v1/report: the NIHE FOI answered 29 June is late (not extended; 1 extension refused)"
 j=$(report "organisation=$D&channel=email&type=complaint_stage_1&from=2026-03&to=2026-03")
-for want in answered_in_time:1 answered_late:2 extended:1; do
+for want in answered_in_time:1 answered_late:2 extended:1 extensions_refused:2; do
   [ "$(fig "$j" "${want%%:*}")" = "${want#*:}" ] || fail "Derby complaints: ${want%%:*} is $(fig "$j" "${want%%:*}"), expected ${want#*:}: $j"
 done
-pass "GET /v1/report: Derby complaints 1 in time (the valid extension), 2 late"
+pass "GET /v1/report: Derby complaints 1 in time (the valid extension), 2 late, 2 extensions refused"
+# the dashboard says so beside the original promise
+d=$(curl -fsS "http://127.0.0.1:$REPORT/?month=2026-03")
+grep -qF "1 extended; 2 extensions refused, not moving the target" <<<"$d" ||
+  fail "the dashboard does not show the refused extensions: $(grep -o 'Within the original[^<]*' <<<"$d")"
+pass "dashboard: Derby complaints, 1 extended; 2 extensions refused, beside the original promise"
 
 # ---- the target moves only for a valid extension (future: timers pending) ----
 future() { # RECEIVED ACKNOWLEDGED

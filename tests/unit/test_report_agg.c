@@ -331,6 +331,24 @@ test_seed000_extended(void **state)
     expect(&w, "2026-11|letter|enquiry|answered_late", 0);
     expect(&w, "2026-11|letter|enquiry|answered_in_time_original", 0);
     expect(&w, "2026-11|letter|enquiry|answered_late_original", 1);
+    expect(&w, "2026-11|letter|enquiry|extensions_refused", 0);
+    world_free(&w);
+}
+
+/* Seed 000 letters: a holding reply recorded after the target (Wed 2 Dec) is
+ * refused: the target stays, the refusal is counted, the answer is late. */
+static void
+test_seed000_extension_refused(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    world w = {.oc = &shipped->nch, .roundtrip = 1};
+    receive(&w, "c1", LETTER, "enquiry", "2026-11-23T09:00:00Z");
+    holding(&w, "c1", "2026-12-04T10:00:00Z", "2026-12-11T17:00:00Z");
+    expect(&w, "2026-11|letter|enquiry|extended", 0);
+    expect(&w, "2026-11|letter|enquiry|extensions_refused", 1);
+    simple(&w, "c1", RESPONDED, "2026-12-09T12:00:00Z");
+    expect(&w, "2026-11|letter|enquiry|answered_in_time", 0);
+    expect(&w, "2026-11|letter|enquiry|answered_late", 1);
     world_free(&w);
 }
 
@@ -841,6 +859,7 @@ main(void)
         cmocka_unit_test(test_seed001_email_in_time),
         cmocka_unit_test(test_seed001_letter_late),
         cmocka_unit_test(test_seed000_extended),
+        cmocka_unit_test(test_seed000_extension_refused),
         cmocka_unit_test(test_seed000_paused),
         cmocka_unit_test(test_seed000_complaint_stages),
         cmocka_unit_test(test_seed002_calls),

@@ -56,6 +56,7 @@ static const char *const fig_names[CH_REPORT_FIG_COUNT] = {
     "callbacks_not_made",
     "callbacks_overdue",
     "visitors_resolved_first_time",
+    "extensions_refused",
 };
 
 static const char *const support_names[CH_REPORT_SUPPORT_COUNT] = {
@@ -413,6 +414,7 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         put(&l, fig_names[CH_REPORT_OPEN], 1);
     put(&l, fig_names[CH_REPORT_ESCALATED], st->escalated ? 1 : 0);
     put(&l, fig_names[CH_REPORT_EXTENDED], st->extended_to_ms ? 1 : 0);
+    put(&l, fig_names[CH_REPORT_EXTENSIONS_REFUSED], st->extensions_refused);
 
     /* acknowledgement */
     int64_t ack_due = 0;

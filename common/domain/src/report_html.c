@@ -185,7 +185,15 @@ row_lines(const ch_report_promise_row *r, pub_line *out)
     if (r->lines & CH_REPORT_LINE_ORIGINAL) {
         NEXT();
         l->line = "answered_original";
-        snprintf(l->words, sizeof(l->words), "Within the original promise, before any extension");
+        if (r->extended || r->extensions_refused)
+            snprintf(l->words, sizeof(l->words),
+                     "Within the original promise, before any extension (%lld extended; %lld "
+                     "extension%s refused, not moving the target)",
+                     (long long)r->extended, (long long)r->extensions_refused,
+                     r->extensions_refused == 1 ? "" : "s");
+        else
+            snprintf(l->words, sizeof(l->words),
+                     "Within the original promise, before any extension");
         l->judged = 1;
         l->number = r->in_time_original + r->late_original;
         l->within = r->in_time_original;

@@ -21,8 +21,11 @@ typedef struct {
         name, offsetof(ch_report_promise_row, field)                                               \
     }
 
-static const int_field original_fields[] = {
-    F("in_time", in_time_original), F("late", late_original), {NULL, 0}};
+static const int_field original_fields[] = {F("in_time", in_time_original),
+                                            F("late", late_original),
+                                            F("extended", extended),
+                                            F("extensions_refused", extensions_refused),
+                                            {NULL, 0}};
 static const int_field ack_fields[] = {
     F("in_time", ack_in_time), F("late", ack_late), F("not_yet", ack_not_yet), {NULL, 0}};
 static const int_field ttr_fields[] = {

@@ -229,6 +229,12 @@ row_figure(ch_report_promise_row *r, int fig, int64_t v)
     case CH_REPORT_ANSWERED_LATE_ORIGINAL:
         r->late_original += v;
         break;
+    case CH_REPORT_EXTENDED:
+        r->extended += v;
+        break;
+    case CH_REPORT_EXTENSIONS_REFUSED:
+        r->extensions_refused += v;
+        break;
     case CH_REPORT_ACK_IN_TIME:
         r->ack_in_time += v;
         break;

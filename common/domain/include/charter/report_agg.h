@@ -181,6 +181,8 @@ typedef enum {
     CH_REPORT_CALLBACKS_NOT_MADE,              /* "callbacks_not_made": none recorded yet */
     CH_REPORT_CALLBACKS_OVERDUE,            /* "callbacks_overdue": not made, callback_due fired */
     CH_REPORT_VISITORS_RESOLVED_FIRST_TIME, /* "visitors_resolved_first_time" */
+    CH_REPORT_EXTENSIONS_REFUSED,           /* "extensions_refused": holding replies that did not
+                                               move the target (charter/extension.h) */
     CH_REPORT_FIG_COUNT
 } ch_report_fig;
 

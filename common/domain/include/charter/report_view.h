@@ -134,6 +134,7 @@ typedef struct {
     unsigned lines;         /* CH_REPORT_LINE_* */
     double line_target_pct; /* the target of the judged lines (ack, original, reviews) */
     int64_t in_time_original, late_original;    /* ORIGINAL */
+    int64_t extended, extensions_refused;       /* ORIGINAL: valid extensions, refused ones */
     int64_t ack_in_time, ack_late, ack_not_yet; /* ACK */
     ch_report_unit ttr_unit;                    /* TTR: when ttr_responses */
     int64_t ttr_responses, ttr_median, ttr_p90;
