@@ -97,7 +97,8 @@ start_kafka() {
 
 # stop_kafka: stops Apache Kafka if start_kafka started it: SIGTERM to
 # kafka.sh, which stops its node (about 1 s); after 30 s the node and
-# kafka.sh are killed, by their PIDs.
+# kafka.sh are killed, by their PIDs. Its data folder is removed, its logs
+# ($WORK/kafka.log, $WORK/kafka/node1/server.log) kept.
 stop_kafka() {
   [ -n "${KAFKA_SUPERVISOR_PID:-}" ] || return 0
   local pid=$KAFKA_SUPERVISOR_PID node=${BROKER_PID:-}
@@ -110,4 +111,5 @@ stop_kafka() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
+  rm -rf "$WORK"/kafka/node*/data # the records (100 MB and more); the logs stay
 }
