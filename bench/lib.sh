@@ -107,7 +107,7 @@ stop_kafka() {
   for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null || { [ -n "$node" ] && kill -0 "$node" 2>/dev/null; }; then
     echo "$BENCH_NAME: Apache Kafka did not stop in 30 s; killing it" >&2
-    [ -n "$node" ] && kill -KILL "$node" 2>/dev/null || true
+    if [ -n "$node" ]; then kill -KILL "$node" 2>/dev/null || true; fi
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
