@@ -36,13 +36,16 @@ bench-deadline: build
 
 # Charter's timer store vs BullMQ and Sidekiq on one redis-server, installing
 # what they need (see bench/timers/README.md and docs/benchmarks.md).
+# KAFKA=embedded or KAFKA=apache: Charter's fired timers are written to that
+# broker, as sla-timer writes them (unset: no Kafka on the path).
 bench-timers: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_timers_charter
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_timers_charter charter-broker
 	@bash bench/timers/run.sh $(BUILD_DIR)
 
 # charter-ingest posting signed contacts vs an nginx `return 204`, side by side
 # with wrk, installing what it needs (see bench/ingest/README.md and docs/benchmarks.md).
+# KAFKA=apache: on Apache Kafka (one node, scripts/kafka.sh) instead of charter-broker.
 bench-ingest: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-ingest charter-broker

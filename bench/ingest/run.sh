@@ -3,7 +3,9 @@
 # same wrk against an nginx `return 204`, side by side in one run (README.md).
 # Usage: run.sh BUILD_DIR. Knobs (environment): ROUNDS (3), DURATION (10s),
 # THREADS (2), CONNECTIONS (64), REQUESTS (pre-signed requests per ingest round,
-# 200000), WARMUP (3s).
+# 200000), WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
+# Apache Kafka, one KRaft node started by scripts/kafka.sh; bench/lib.sh's
+# start_kafka).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -35,13 +37,14 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Gateway "bench" with a fresh random key, readable by us only.
 ( umask 077; openssl rand -hex 32 >"$WORK/gateway.key"
   printf 'bench %s\n' "$(cat "$WORK/gateway.key")" >"$WORK/gateways" )
 
 start_redis
-start_broker
+start_kafka
 start_charter ingest CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways"
 wait_ready ingest
 INGEST_PORT=${SVC_PORT[ingest]} INGEST_PID=${SVC_PID[ingest]}
@@ -105,6 +108,7 @@ fresh_requests() {
 
 echo "bench-ingest: ingest on :$INGEST_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
   "$DURATION each, wrk -t$THREADS -c$CONNECTIONS (work dir $WORK)"
+echo "bench-ingest: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 : >"$WORK/results.jsonl"
 fresh_requests warmup
 run_wrk warmup-ingest "$INGEST_PORT" "$WARMUP"
@@ -126,8 +130,8 @@ done
 # (kcat, an independent client) for each partition's offsets: the end offset
 # counts every record ever appended. The embedded broker (librdkafka's mock
 # cluster) keeps only the newest records of a partition, so the start offset
-# may have moved; the records still there are read back and their keys (case
-# ids) must all be distinct.
+# may have moved (Apache Kafka keeps them all); the records still there are
+# read back and their keys (case ids) must all be distinct.
 sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
@@ -143,5 +147,5 @@ timeout 300 kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt
 records=$(wc -l <"$WORK/keys.txt")
 distinct=$(sort -u "$WORK/keys.txt" | wc -l)
 rm -f "$WORK/keys.txt"
-python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
+BROKER_LABEL=$BROKER_LABEL python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
   "$retained" "$records" "$distinct" "$CONNECTIONS" | tee "$WORK/summary.txt"

@@ -3,8 +3,10 @@
 persistence check (records on the topic vs 202 answers).
 
 Usage: summarise.py RESULTS.jsonl METRICS.txt APPENDED RETAINED READ DISTINCT_KEYS CONNECTIONS
+(BROKER_LABEL in the environment: the Kafka the run wrote to, for the header.)
 """
 import json
+import os
 import statistics
 import sys
 
@@ -24,6 +26,8 @@ def main():
     late = metric(sys.argv[2], "charter_ingest_late_writes_total")
     appended, retained, records, distinct, conns = (int(a) for a in sys.argv[3:8])
 
+    if os.environ.get("BROKER_LABEL"):
+        print("\nKafka: %s" % os.environ["BROKER_LABEL"])
     print("\n%-14s %10s %9s %9s %9s  %-28s %s" % ("run", "req/s", "p50 ms", "p90 ms", "p99 ms",
                                                "CPU % of a core", "statuses / errors"))
     for r in rows:

@@ -7,6 +7,9 @@ one after the other against it with FLUSHALL between them (the order rotates
 each repetition so no peer always runs first), and prints the medians and
 Charter's ratio to each peer. Every child process runs with a time limit and
 is stopped by its own PID; redis-server is stopped by its PID at the end.
+With --kafka, Charter writes each fired timer to charter.sla.timers.v1 on that
+Kafka and acknowledges it when Kafka confirms, as sla-timer does (the peers'
+handlers are no-ops either way); without it Kafka is not on the path.
 bench/timers/README.md explains each figure and why it is measured as it is.
 """
 import argparse
@@ -95,6 +98,10 @@ def run_bounded(cmd, env, limit_s, log_path):
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
             return {"ok": False, "error": "killed after %d s" % limit_s}
+        except BaseException:  # Ctrl-C: the peer's group is ours to stop
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
     for line in reversed(out.strip().splitlines()):
         if line.startswith("{"):
             return json.loads(line)
@@ -112,9 +119,14 @@ def peer_cmd(peer, a, fig, timers, opts, port, out):
         with open(conf, "w") as f:
             f.write("redis.url = redis://127.0.0.1:%d/0\n" % port)
             f.write("http.listen = 127.0.0.1:0\nlog.level = warn\nshutdown.timeout_ms = 1000\n")
-            # The runtime always creates a Kafka producer; nothing listens here
-            # and nothing is produced.
-            f.write("kafka.bootstrap.servers = 127.0.0.1:%d\n" % a.unused_port)
+            if a.kafka:
+                # Fired timers go to Kafka as sla-timer writes them.
+                f.write("kafka.bootstrap.servers = %s\n" % a.kafka)
+                f.write("bench.topic = %s\n" % a.kafka_topic)
+            else:
+                # The runtime always creates a Kafka producer; nothing listens
+                # here and nothing is produced.
+                f.write("kafka.bootstrap.servers = 127.0.0.1:%d\n" % a.unused_port)
             f.write("bench.mode = %s\nbench.timers = %d\nbench.batch = %d\n" % (mode, timers, batch))
             f.write("bench.window = %d\nbench.partitions = %d\n" % (window, a.partitions))
             f.write("bench.lead_ms = %d\nbench.spread_ms = 10000\n" % a.lead_ms)
@@ -143,16 +155,23 @@ def pct(sorted_vals, q):
 
 
 def lateness_stats(path):
-    vals = []
+    vals, confirmed = [], []
     with open(path) as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 2:
                 vals.append(float(parts[1]) - float(parts[0]))
+            if len(parts) >= 4 and float(parts[3]) > 0:  # Charter with --kafka
+                confirmed.append(float(parts[3]) - float(parts[0]))
     vals.sort()
-    return {"n": len(vals), "p50_ms": pct(vals, 50), "p99_ms": pct(vals, 99),
-            "max_ms": vals[-1] if vals else float("nan"),
-            "min_ms": vals[0] if vals else float("nan")}
+    r = {"n": len(vals), "p50_ms": pct(vals, 50), "p99_ms": pct(vals, 99),
+         "max_ms": vals[-1] if vals else float("nan"),
+         "min_ms": vals[0] if vals else float("nan")}
+    if confirmed:  # due instant to Kafka's confirmation of the fired timer
+        confirmed.sort()
+        r.update({"confirmed_n": len(confirmed), "confirmed_p50_ms": pct(confirmed, 50),
+                  "confirmed_p99_ms": pct(confirmed, 99), "confirmed_max_ms": confirmed[-1]})
+    return r
 
 
 def measure(a, redis, peer, fig, timers, opts, workdir, rep):
@@ -285,6 +304,11 @@ def main():
                     help="extra environment for Charter's runs (an experiment, e.g. "
                          "EVENT_PRECISE_TIMER=1); the summary says so")
     ap.add_argument("--time-limit", type=int, default=400, help="seconds per peer run")
+    ap.add_argument("--kafka", default="", metavar="BOOTSTRAP",
+                    help="Charter writes each fired timer to --kafka-topic there and "
+                         "acknowledges it when Kafka confirms, as sla-timer does")
+    ap.add_argument("--kafka-topic", default="charter.sla.timers.v1")
+    ap.add_argument("--kafka-label", default="", help="what the summary calls that Kafka")
     ap.add_argument("--out-dir", required=True)
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
@@ -298,6 +322,9 @@ def main():
     redis = Redis(workdir)
     info = versions(a)
     info["redis_hz"] = redis.cli("CONFIG", "GET", "hz").split()[-1]
+    info["kafka"] = ("%s at %s: Charter writes fired timers to %s" % (
+        a.kafka_label or "Kafka", a.kafka, a.kafka_topic) if a.kafka else
+        "none on the path: Charter acknowledges fired timers at once")
     started = time.time()
     try:
         for rep in range(a.reps):
@@ -310,9 +337,15 @@ def main():
                     results[fig][peer].append(r)
                     v = value(fig, r)
                     late = r.get("schedule_end_minus_t0_ms", -1) > 0
-                    print("rep %d  %-15s %-8s %s  (%.0f s)%s%s" % (
+                    kafka = ""
+                    if r.get("confirmed_n"):
+                        kafka = "  Kafka confirmed p50/p99/max %.1f/%.1f/%.1f ms" % (
+                            r["confirmed_p50_ms"], r["confirmed_p99_ms"], r["confirmed_max_ms"])
+                    if r.get("kafka_refused"):
+                        kafka += "  KAFKA REFUSED %d" % r["kafka_refused"]
+                    print("rep %d  %-15s %-8s %s  (%.0f s)%s%s%s" % (
                         rep + 1, fig, peer,
-                        v if not isinstance(v, float) else round(v, 1), time.time() - t,
+                        v if not isinstance(v, float) else round(v, 1), time.time() - t, kafka,
                         "" if r.get("ok") else "  FAILED: " + r.get("error", ""),
                         "  SCHEDULED LATE: scheduling ended %.0f ms after the first due instant"
                         % r["schedule_end_minus_t0_ms"] if late else ""),
@@ -337,8 +370,8 @@ def print_summary(a, info, wanted, results, started):
         print("  SCALED RUN: every timer count x %g (the labels give the full counts)" % a.scale)
     if a.charter_env:
         print("  EXPERIMENT: Charter ran with %s" % " ".join(a.charter_env))
-    for k in ("commit", "timer_store", "date", "nproc", "cpu", "kernel", "redis_server", "redis_hz", "node", "bullmq",
-              "ioredis", "ruby", "sidekiq"):
+    for k in ("commit", "timer_store", "date", "nproc", "cpu", "kernel", "redis_server", "redis_hz", "kafka",
+              "node", "bullmq", "ioredis", "ruby", "sidekiq"):
         print("  %-13s %s" % (k, info[k]))
     print("  sidekiq poll_interval_average: %s s (Sidekiq's default: 5 s average)"
           % (a.sidekiq_poll or "default"))
@@ -365,6 +398,16 @@ def print_summary(a, info, wanted, results, started):
     for r in [HEAD] + rows:
         print("  " + "  ".join(r[i].ljust(w[i]) if i == 0 else r[i].rjust(w[i])
                                for i in range(len(r))))
+
+    for fig, title, _, _ in wanted:
+        runs = [r for r in results[fig]["charter"] if r.get("confirmed_n")]
+        if fig in ("lateness", "burst") and runs:
+            m = tuple(statistics.median(r[k] for r in runs)
+                      for k in ("confirmed_p50_ms", "confirmed_p99_ms", "confirmed_max_ms"))
+            print("  Charter, %s, due to Kafka's confirmation: p50 %s, p99 %s, %s %s "
+                  "(median of %d runs)" % (title, fmt(m[0], "ms"), fmt(m[1], "ms"),
+                                           "max" if fig == "lateness" else "last", fmt(m[2], "ms"),
+                                           len(runs)))
 
     late = ["%s %s run %d (+%.0f ms)" % (fig, p, i + 1, r["schedule_end_minus_t0_ms"])
             for fig, *_ in wanted for p in PEERS for i, r in enumerate(results[fig][p])

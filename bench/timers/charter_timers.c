@@ -22,11 +22,21 @@
  *   sla-timer does), reads the wall clock (CLOCK_REALTIME, the clock the
  *   BullMQ and Sidekiq handlers read too), and acknowledges at once with
  *   sla_timer_fire_done(f, 1).
+ * - With bench.topic set it does what sla-timer's fire.c does instead: puts
+ *   the timer and case ids and fired_at back into the TimerFired, writes it
+ *   to that topic keyed by its case, and acknowledges the timer to the store
+ *   only when Kafka confirms the write (so the next claim of that partition
+ *   waits for Kafka, as in sla-timer). The time at the fire callback stays
+ *   the figure compared with the peers; the time of Kafka's confirmation is
+ *   recorded beside it, and a run ends when every timer is confirmed. This
+ *   is how bench.py runs Charter on a real broker (--kafka).
  *
  * Modes (bench.mode):
  *   schedule  bench.timers timers due a day or more ahead; reports timers/s
  *   lateness  bench.timers timers due evenly over bench.spread_ms, the first
- *             bench.lead_ms after start; writes "due_ms fired_ms" lines
+ *             bench.lead_ms after start; writes "due_ms fired_ms redis_ms
+ *             confirmed_ms" lines (confirmed_ms: Kafka's confirmation with
+ *             bench.topic, else 0)
  *   burst     bench.timers timers all due in one millisecond, lead_ms ahead
  *   fill      like schedule (for the memory figure: bench.py reads INFO)
  * Prints one JSON line on stdout ("ok": false and "error" on failure) and
@@ -42,6 +52,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "charter/case_clock.h"
 #include "charter/errors.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
@@ -67,6 +78,7 @@ typedef struct {
     int64_t lease_ms;
     char *out;
     int64_t time_limit_s;
+    char *topic;
 } bench_config;
 
 static int
@@ -100,9 +112,13 @@ static const ch_config_entry bench_keys[] = {
     CH_CFG_INT(bench_config, lease_ms, "bench.lease_ms", "30000",
                "the store's lease (sla-timer's default)", 1000, 3600000),
     CH_CFG_STR(bench_config, out, "bench.out", NULL,
-               "lateness and burst: file for one \"due_ms fired_ms redis_ms\" line per timer"),
+               "lateness and burst: file for one \"due_ms fired_ms redis_ms confirmed_ms\" line "
+               "per timer"),
     CH_CFG_INT(bench_config, time_limit_s, "bench.time_limit_s", "300",
                "the run stops (ok: false) after this long", 1, 3600),
+    CH_CFG_STR(bench_config, topic, "bench.topic", "",
+               "empty: a fired timer is acknowledged at once; a topic: it is written there, keyed "
+               "by its case, and acknowledged when Kafka confirms (as sla-timer does)"),
 };
 
 static const char *const kind_names[4][4] = {
@@ -137,7 +153,9 @@ typedef struct {
     double start_s, sched_end_s;
     double sched_end_wall_ms;
     int64_t fired, dups, undecodable;
-    double *fired_ms;  /* wall ms of each timer's first firing; 0 before */
+    int64_t acked, produce_failed; /* bench.topic: writes Kafka confirmed, and refused */
+    double *fired_ms;              /* wall ms of each timer's first firing; 0 before */
+    double *acked_ms;  /* bench.topic: wall ms Kafka confirmed its first write; 0 before */
     int64_t *due_ms;   /* each timer's due instant as stored in its payload */
     int64_t *redis_ms; /* Redis TIME at the claim that fired it */
     pending *parts;    /* one per partition */
@@ -149,6 +167,13 @@ typedef struct {
     bench *b;
     size_t n;
 } call_ctx;
+
+/* A fired timer's write to bench.topic, until Kafka answers. */
+typedef struct {
+    bench *b;
+    sla_timer_fire *f;
+    int64_t i; /* the timer's index, -1 if not known */
+} write_ctx;
 
 /* A clock in ms with sub-ms resolution: CLOCK_MONOTONIC for durations,
  * CLOCK_REALTIME for instants compared with due times. */
@@ -295,8 +320,8 @@ write_results(bench *b)
     }
     for (int64_t i = 0; i < b->cfg->timers; i++)
         if (b->fired_ms[i] > 0)
-            fprintf(f, "%lld %.3f %lld\n", (long long)b->due_ms[i], b->fired_ms[i],
-                    (long long)b->redis_ms[i]);
+            fprintf(f, "%lld %.3f %lld %.3f\n", (long long)b->due_ms[i], b->fired_ms[i],
+                    (long long)b->redis_ms[i], b->acked_ms[i]);
     fclose(f);
 }
 
@@ -326,17 +351,25 @@ finish(bench *b, const char *error)
            "\"schedule_failures\":%lld,\"per_case\":%lld,\"batch\":%lld,\"window\":%lld,"
            "\"partitions\":%lld,\"schedule_seconds\":%.6f,\"timers_per_second\":%.1f,"
            "\"t0_ms\":%lld,\"schedule_end_minus_t0_ms\":%.3f,\"fired\":%lld,"
-           "\"duplicates\":%lld,\"undecodable\":%lld,\"error\":\"%s\"}\n",
+           "\"duplicates\":%lld,\"undecodable\":%lld,\"topic\":\"%s\",\"kafka_confirmed\":%lld,"
+           "\"kafka_refused\":%lld,\"error\":\"%s\"}\n",
            b->cfg->mode, b->error ? "false" : "true", (long long)b->cfg->timers,
            (long long)b->scheduled, (long long)b->failed, (long long)b->cfg->per_case,
            (long long)b->cfg->batch, (long long)b->cfg->window, (long long)b->cfg->partitions,
            sched_s, sched_s > 0 ? (double)b->scheduled / sched_s : 0.0, (long long)b->t0_ms,
            b->t0_ms && b->sched_end_wall_ms > 0 ? b->sched_end_wall_ms - (double)b->t0_ms : 0.0,
-           (long long)b->fired, (long long)b->dups, (long long)b->undecodable,
-           b->error ? b->error : "");
+           (long long)b->fired, (long long)b->dups, (long long)b->undecodable, b->cfg->topic,
+           (long long)b->acked, (long long)b->produce_failed, b->error ? b->error : "");
     fflush(stdout);
     if (ch_redis_command(b->rt, drained, b, "PING") != 0)
         raise(SIGTERM);
+}
+
+/* 1 once every timer has fired (and, with bench.topic, is confirmed by Kafka). */
+static int
+all_fired(const bench *b)
+{
+    return (b->cfg->topic[0] ? b->acked : b->fired) == b->cfg->timers;
 }
 
 static void
@@ -348,7 +381,7 @@ schedule_done(bench *b)
         finish(b, "Redis refused schedule calls");
     else if (b->mode == MODE_SCHEDULE || b->mode == MODE_FILL)
         finish(b, NULL);
-    else if (b->fired == b->cfg->timers)
+    else if (all_fired(b))
         finish(b, NULL);
 }
 
@@ -393,6 +426,58 @@ pump(bench *b)
 }
 
 static void
+written(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
+{
+    (void)partition;
+    (void)offset;
+    (void)errstr;
+    write_ctx *w = opaque;
+    bench *b = w->b;
+    if (rc != 0) {
+        b->produce_failed++;
+    } else if (w->i >= 0 && b->acked_ms[w->i] == 0) {
+        b->acked_ms[w->i] = clock_ms(CLOCK_REALTIME);
+        b->acked++;
+    }
+    sla_timer_fire_done(w->f, rc == 0);
+    free(w);
+    if (all_fired(b) && b->sched_end_s > 0)
+        finish(b, NULL);
+}
+
+/* What fire.c does with a fired timer: the ids and fired_at put back, the
+ * event written keyed by its case; the store hears of the outcome in
+ * written(). */
+static void
+write_fired(bench *b, sla_timer_fire *f, int64_t i, const char *id, Charter__V1__TimerFired *t,
+            int64_t now_ms)
+{
+    write_ctx *w = malloc(sizeof(*w));
+    if (!w) {
+        b->produce_failed++;
+        sla_timer_fire_done(f, 0);
+        return;
+    }
+    *w = (write_ctx){b, f, i};
+    char *stored_timer_id = t->timer_id, *stored_case_id = t->case_id;
+    char cid[CH_CASE_TIMER_ID_MAX];
+    snprintf(cid, sizeof(cid), "%.*s", (int)sla_timer_id_case_len(id), id);
+    t->timer_id = (char *)id;
+    t->case_id = cid;
+    Charter__V1__Timestamp fired_at = CHARTER__V1__TIMESTAMP__INIT;
+    ch_time_split_ms(now_ms, &fired_at.seconds, &fired_at.nanos);
+    t->fired_at = &fired_at;
+    if (ch_produce(b->rt, b->cfg->topic, cid, &t->base, written, w) != 0) {
+        free(w);
+        b->produce_failed++;
+        sla_timer_fire_done(f, 0);
+    }
+    t->fired_at = NULL;
+    t->timer_id = stored_timer_id;
+    t->case_id = stored_case_id;
+}
+
+static void
 on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, const uint8_t *payload,
         size_t len, int64_t now_ms)
 {
@@ -418,10 +503,13 @@ on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, cons
         b->redis_ms[i] = now_ms;
         b->fired++;
     }
+    if (t && b->cfg->topic[0])
+        write_fired(b, f, i < 0 || i >= b->cfg->timers || !b->acked_ms ? -1 : i, id, t, now_ms);
+    else
+        sla_timer_fire_done(f, 1);
     if (t)
         charter__v1__timer_fired__free_unpacked(t, NULL);
-    sla_timer_fire_done(f, 1);
-    if (b->fired == b->cfg->timers && b->sched_end_s > 0)
+    if (all_fired(b) && b->sched_end_s > 0)
         finish(b, NULL);
 }
 
@@ -449,6 +537,33 @@ start_cb(void *opaque, redisReply *reply)
 }
 
 static void
+start(bench *b)
+{
+    for (int32_t p = 0; p < b->cfg->partitions; p++)
+        sla_timer_store_own(b->store, p);
+    /* Answered after the scripts are loaded and the first claims are done. */
+    if (ch_redis_command(b->rt, start_cb, b, "PING") != 0)
+        b->started = 0;
+}
+
+static void
+warmed_cb(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
+{
+    (void)partition;
+    (void)offset;
+    (void)errstr;
+    bench *b = opaque;
+    if (rc != 0)
+        finish(b, "Kafka refused the warm-up write to bench.topic");
+    else
+        start(b);
+}
+
+/* With bench.topic, one write (an empty TimerFired keyed "bench-warm-up")
+ * is confirmed before the run starts: librdkafka takes about a second over
+ * the first write to a topic it has no metadata for, which a running
+ * sla-timer paid once when it started, not on every timer. */
+static void
 bench_on_redis_ready(void *svc)
 {
     bench *b = svc;
@@ -456,11 +571,13 @@ bench_on_redis_ready(void *svc)
     if (b->started)
         return;
     b->started = 1;
-    for (int32_t p = 0; p < b->cfg->partitions; p++)
-        sla_timer_store_own(b->store, p);
-    /* Answered after the scripts are loaded and the first claims are done. */
-    if (ch_redis_command(b->rt, start_cb, b, "PING") != 0)
-        b->started = 0;
+    if (!b->cfg->topic[0]) {
+        start(b);
+        return;
+    }
+    Charter__V1__TimerFired warm = CHARTER__V1__TIMER_FIRED__INIT;
+    if (ch_produce(b->rt, b->cfg->topic, "bench-warm-up", &warm.base, warmed_cb, b) != 0)
+        finish(b, "the warm-up write to bench.topic was not queued");
 }
 
 static void
@@ -481,6 +598,7 @@ bench_fini(void *svc)
     free(b->fired_ms);
     free(b->due_ms);
     free(b->redis_ms);
+    free(b->acked_ms);
     free(b);
 }
 
@@ -521,7 +639,8 @@ bench_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t 
         b->fired_ms = calloc((size_t)cfg->timers, sizeof(*b->fired_ms));
         b->due_ms = calloc((size_t)cfg->timers, sizeof(*b->due_ms));
         b->redis_ms = calloc((size_t)cfg->timers, sizeof(*b->redis_ms));
-        if (!b->fired_ms || !b->due_ms || !b->redis_ms)
+        b->acked_ms = calloc((size_t)cfg->timers, sizeof(*b->acked_ms));
+        if (!b->fired_ms || !b->due_ms || !b->redis_ms || !b->acked_ms)
             goto nomem;
     }
     b->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, cfg->lease_ms, on_fire, b);

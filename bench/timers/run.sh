@@ -3,6 +3,14 @@
 # bench.py (bench/timers/README.md). Usage: run.sh BUILD_DIR [bench.py args]
 # Extra bench.py arguments may also come from BENCH_TIMERS_ARGS, e.g.
 #   make bench-timers BENCH_TIMERS_ARGS="--reps 1 --scale 0.1"
+# KAFKA: unset (the default), no Kafka on the path: Charter acknowledges a
+# fired timer at once, as the recorded figures were measured. KAFKA=embedded
+# (charter-broker) or KAFKA=apache (Apache Kafka, one KRaft node from
+# scripts/kafka.sh; bench/lib.sh's start_kafka): that broker is started, and
+# Charter writes each fired timer to charter.sla.timers.v1 there and
+# acknowledges it when Kafka confirms, as sla-timer does. BullMQ and Sidekiq
+# run the same either way. The broker is stopped when the run ends, fails or
+# is interrupted.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -36,6 +44,25 @@ cp "$here/package.json" "$here/package-lock.json" "$out/npm/"
 (cd "$out/npm" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 
 echo "bench-timers: Charter vs BullMQ vs Sidekiq; about 15 minutes for 3 runs"
+if [ -z "${KAFKA:-}" ]; then
+  # shellcheck disable=SC2086
+  exec python3 "$here/bench.py" --charter "$build/bench/bench_timers_charter" \
+    --node-modules "$out/npm/node_modules" --out-dir "$out" ${BENCH_TIMERS_ARGS:-} "$@"
+fi
+
+BUILD=$build
+WORK=$(mktemp -d /tmp/charter-bench-timers.XXXXXX)
+cleanup() {
+  local rc=$?
+  stop_started
+  echo "bench-timers: the broker's logs are kept in $WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start_kafka
+echo "bench-timers: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 # shellcheck disable=SC2086
-exec python3 "$here/bench.py" --charter "$build/bench/bench_timers_charter" \
-  --node-modules "$out/npm/node_modules" --out-dir "$out" ${BENCH_TIMERS_ARGS:-} "$@"
+python3 "$here/bench.py" --charter "$build/bench/bench_timers_charter" \
+  --node-modules "$out/npm/node_modules" --out-dir "$out" \
+  --kafka "$BOOTSTRAP" --kafka-label "$BROKER_LABEL" ${BENCH_TIMERS_ARGS:-} "$@"
