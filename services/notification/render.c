@@ -215,13 +215,19 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
                      : NULL;
     const char *name = c->name[0] ? c->name : "customer";
     ch_template_var vars[] = {
-        {"reference", t->reference},     {"organisation", oc ? oc->policy.name : t->organisation},
-        {"customer_name", name},         {"target_date", target[0] ? target : "our target date"},
-        {"respond_within", within},      {"contact_name", who},
-        {"contact_details", how},        {"reason", holding ? ev->holding_reply->reason : ""},
+        {"reference", t->reference},
+        {"organisation", oc ? oc->policy.name : t->organisation},
+        {"customer_name", name},
+        {"target_date", target[0] ? target : "our target date"},
+        {"respond_within", within},
+        {"contact_name", who},
+        {"contact_details", how},
+        {"reason", holding ? ev->holding_reply->reason : ""},
         {"next_steps", holding ? ev->holding_reply->next_steps : ""},
-        {"new_target_date", target},     {"appointment_date", appt_date},
-        {"appointment_time", appt_time}, {"appointment_location", location},
+        {"new_target_date", target},
+        {"appointment_date", appt_date},
+        {"appointment_time", appt_time},
+        {"appointment_location", location},
         {"visit_requirements", visit},
     };
     int builtin = 0;
