@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/mailbox.h"
 #include "charter/names.h"
 #include "charter/timeutil.h"
 #include "token.h"
@@ -681,6 +682,11 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
     reader cr = {c, "customer.", err};
     if (check_known(&cr, NULL, NULL, customer_fields) || read_fields(&cr, customer_fields, cu))
         return CH_EINVAL;
+    /* the address goes to the mail server as "RCPT TO:<address>" (mailbox.h) */
+    const char *why;
+    if (cu->email[0] && !ch_mailbox_valid(cu->email, &why))
+        return failf(err, 422, "invalid_value", "customer.email",
+                     "field 'customer.email' is not an e-mail address: %s", why);
     if (cu->preferred_channel != protobuf_c_empty_string &&
         ch_channel_from_name(cu->preferred_channel) == CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED)
         return failf(err, 422, "unknown_channel", "customer.preferred_channel",

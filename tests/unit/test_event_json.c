@@ -333,6 +333,26 @@ test_contact_unknown_channel(void **state)
             422, "unknown_channel", "customer.preferred_channel");
 }
 
+/* Reliability review H1: an address carrying CR LF and a second RCPT TO is
+ * refused at the door, naming the field and why. */
+static void
+test_contact_email_must_be_a_mailbox(void **state)
+{
+    (void)state;
+    ch_json_error err = refused(ch_event_json_parse_contact,
+                                "{\"organisation\":\"nch\",\"channel\":\"email\","
+                                "\"received_at\":\"2026-11-23T09:15:00Z\","
+                                "\"customer\":{\"email\":\"a@example.org>\\r\\nRCPT "
+                                "TO:<x@evil.example\"}}",
+                                422, "invalid_value", "customer.email");
+    if (!strstr(err.message, "< > , ;"))
+        fail_msg("message does not say why: %s", err.message);
+    refused(ch_event_json_parse_contact,
+            "{\"organisation\":\"nch\",\"channel\":\"email\","
+            "\"received_at\":\"2026-11-23T09:15:00Z\",\"customer\":{\"email\":\"ann\"}}",
+            422, "invalid_value", "customer.email");
+}
+
 static void
 test_contact_unknown_fields(void **state)
 {
@@ -746,6 +766,7 @@ main(void)
         cmocka_unit_test(test_contact_missing_fields),
         cmocka_unit_test(test_contact_wrong_types),
         cmocka_unit_test(test_contact_unknown_channel),
+        cmocka_unit_test(test_contact_email_must_be_a_mailbox),
         cmocka_unit_test(test_contact_unknown_fields),
         cmocka_unit_test(test_contact_bad_timestamps),
         cmocka_unit_test(test_contact_pre_epoch_nanos_in_range),

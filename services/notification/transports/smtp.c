@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/mailbox.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "curl_loop.h"
@@ -162,6 +163,15 @@ smtp_send_message(void *tctx, const notify_message *m, notify_reply reply)
                     CH_STR("case_id", m->case_id), CH_STR("kind", m->kind_name));
     if (!m->to[0]) {
         notify_reply_sent(reply, NOTIFY_PERM, -1, "no email address for the recipient");
+        return 0;
+    }
+    /* checked at ingest too; here again because whatever is in m->to goes
+     * into the SMTP dialogue as RCPT TO:<m->to> (charter/mailbox.h) */
+    const char *why;
+    if (!ch_mailbox_valid(m->to, &why)) {
+        char reason[160];
+        snprintf(reason, sizeof(reason), "the recipient is not an e-mail address: %s", why);
+        notify_reply_sent(reply, NOTIFY_PERM, -1, reason);
         return 0;
     }
     smtp_send *a = (smtp_send *)notify_curl_send_new(sizeof(*a), cfg->curl.url,
