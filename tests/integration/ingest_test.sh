@@ -94,6 +94,12 @@ expect "$(post_json "$IN" /v1/contacts "{\"organisation\":\"nottingham-city-home
 expect "$(post_json "$IN" /v1/contacts "${CONTACT%\}},\"priority\":1}")" 422 unknown_field "unknown field"
 expect "$(post_json "$IN" /v1/contacts "${CONTACT/email/fax}")" 422 unknown_channel "unknown channel"
 expect "$(post_json "$IN" /v1/contacts "${CONTACT/nottingham-city-homes/atlantis}")" 422 unknown_organisation "unknown organisation"
+# reliability review H1: an address that would add a second RCPT TO at the mail server
+INJECT="{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$NOW\",
+  \"customer\":{\"name\":\"Mallory\",\"email\":\"m@example.org>\\r\\nRCPT TO:<x@evil.example\"}}"
+r=$(post_json "$IN" /v1/contacts "$INJECT")
+[ "$(json_get "$(body "$r")" error/field)" = customer.email ] || fail "the refusal does not name customer.email: $r"
+expect "$r" 422 invalid_value "an e-mail address carrying CR LF and RCPT TO"
 expect "$(post_json "$IN" /v1/cases/c1/events "{\"type\":\"reopened\",\"organisation\":\"derby-homes\",\"occurred_at\":\"$NOW\"}")" \
   422 unknown_event_type "unknown event type"
 expect "$(post_json "$IN" /v1/cases/c1/events "{\"type\":\"call\",\"status\":\"on_hold\",\"organisation\":\"derby-homes\",\"occurred_at\":\"$NOW\"}")" \
