@@ -416,14 +416,11 @@ notify_receipt_target(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev,
                       int64_t *target_s)
 {
     *target_s = 0;
-    const Charter__V1__Received *r = ev->received;
-    if (!ev->occurred_at || !r)
+    if (!ev->occurred_at || ev->event_case != CHARTER__V1__CASE_EVENT__EVENT_RECEIVED)
         return CH_EINVAL;
     ch_case_state st = {0};
-    snprintf(st.organisation, sizeof(st.organisation), "%s", ev->organisation);
-    snprintf(st.channel, sizeof(st.channel), "%s", ch_channel_name(r->channel));
-    snprintf(st.case_type, sizeof(st.case_type), "%s", r->case_type[0] ? r->case_type : "enquiry");
-    st.received_ms = ev->occurred_at->seconds * 1000 + ev->occurred_at->nanos / 1000000;
+    if (ch_case_apply(oc, &st, ev) < 0) /* the case as sla-timer starts it */
+        return CH_EINVAL;
     st.acknowledged_ms = ack_ms > st.received_ms ? ack_ms : st.received_ms;
     if (!ch_policy_find_promise(&oc->policy, st.channel, st.case_type))
         return CH_ENOTFOUND;

@@ -424,14 +424,11 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
         if (timer_due(oc, &v, CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE, &ack_due,
                       NULL) != 0)
             return CH_EINVAL;
-        if (p->ack == CH_POLICY_ACK_AUTOMATIC && ack_due)
-            ack_due = v.received_ms; /* the timer waits out the grace added below */
+        /* the timer's instant is the limit: an automatic acknowledgement's
+         * includes its grace (CH_CASE_AUTO_ACK_GRACE_MS) */
         int64_t acked = earliest(rc->acked_ms, rc->responded_ms);
-        int64_t limit = ack_due;
-        if (p->ack == CH_POLICY_ACK_AUTOMATIC && limit)
-            limit += CH_REPORT_AUTO_ACK_GRACE_MS;
         if (acked)
-            judge(&l, acked, limit, CH_REPORT_ACK_IN_TIME, CH_REPORT_ACK_LATE);
+            judge(&l, acked, ack_due, CH_REPORT_ACK_IN_TIME, CH_REPORT_ACK_LATE);
         else
             put(&l, fig_names[CH_REPORT_NOT_ACKNOWLEDGED], 1);
     }

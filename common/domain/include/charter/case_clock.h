@@ -28,9 +28,9 @@
 #define CH_CASE_REASON_MAX 320
 
 /* `acknowledge: automatic`: the acknowledgement is sent on receipt, and
- * counts as in time within this grace (reporting's
- * CH_REPORT_AUTO_ACK_GRACE_MS, the same hour). The acknowledgement_due timer
- * waits it out, so it fires only when no acknowledgement was recorded. */
+ * counts as in time within this grace. The acknowledgement_due timer waits
+ * it out, so it fires only when no acknowledgement was recorded, and
+ * reporting judges the acknowledgement against that timer's instant. */
 #define CH_CASE_AUTO_ACK_GRACE_MS (3600LL * 1000)
 
 /* One organisation's policy, zone and calendars: charter/org_set.h, which

@@ -38,7 +38,7 @@
  *
  * Targets come from ch_case_timers() on a view of the case as if still open:
  *   - acknowledgement due: the `acknowledgement_due` timer; an automatic
- *     acknowledgement is in time within CH_REPORT_AUTO_ACK_GRACE_MS of receipt;
+ *     acknowledgement is in time within CH_CASE_AUTO_ACK_GRACE_MS of receipt;
  *     the acknowledgement is the earliest `acknowledged` event (by anyone:
  *     staff, or "automatic" when notification sent it), or the response when
  *     that comes first. Notification outcomes are counted
@@ -125,7 +125,6 @@
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
 
-#define CH_REPORT_AUTO_ACK_GRACE_MS (3600LL * 1000)
 #define CH_REPORT_TTR_MAX 1000
 #define CH_REPORT_KEY_MAX 96
 #define CH_REPORT_MAX_COUNTED 32     /* support events remembered per case */
