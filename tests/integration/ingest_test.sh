@@ -307,12 +307,20 @@ log "broker up"
 for _ in $(seq 1 600); do kill -0 "$LOAD_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$LOAD_PID" 2>/dev/null && fail "load client still running 60 s after the broker came back"
 wait "$LOAD_PID" || fail "load client failed"
-kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt"
+PB2="$WORK/pb2"
+/usr/bin/python3 "$SRC/tests/integration/cases.py" pb2 "$SRC/proto" "$PB2" || fail "protoc python modules"
+kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%R%s' |
+  /usr/bin/python3 "$SRC/tests/integration/topic_read.py" "$PB2" CaseEvent >"$WORK/records.jsonl" ||
+  fail "could not read $TOPIC"
 curl -fsS "$URL/metrics" >"$WORK/metrics.txt" || fail "ingest /metrics"
-python3 - "$WORK/load.json" "$WORK/keys.txt" "$WORK/metrics.txt" <<'PY' || fail "fault test: see above"
+python3 - "$WORK/load.json" "$WORK/records.jsonl" "$WORK/metrics.txt" <<'PY' || fail "fault test: see above"
 import collections, json, sys
 res = json.load(open(sys.argv[1]))
-keys = collections.Counter(l.strip() for l in open(sys.argv[2]))
+recs = [json.loads(l) for l in open(sys.argv[2])]
+keys = collections.Counter(r.get("case_id") for r in recs)
+events = collections.defaultdict(list)
+for r in recs:
+    events[r.get("case_id")].append(r.get("event_id"))
 late = [int(float(l.split()[-1])) for l in open(sys.argv[3])
         if l.startswith("charter_ingest_late_writes_total ")]
 n = len(res)
@@ -343,9 +351,26 @@ for m, t in res.items():
     if len(ids) != 1: bad("%s answered with case ids %s" % (m, ids)); continue
     cases[m] = ids.pop()
 if len(set(cases.values())) != len(cases): bad("two messages share a case id")
+# One message, one event. The embedded broker (librdkafka's mock cluster)
+# checks producer sequence numbers only for a transactional producer
+# (rd_kafka_mock_validate_records), so when it goes down after appending a
+# batch but before answering, librdkafka's retry of that batch is appended
+# again: the same record, the same event_id, which every consumer drops as
+# a redelivery. That is counted and shown; a second write by ingest (a new
+# event_id for one message) fails. The apache-kafka tier asserts that a real
+# broker keeps none.
+redelivered = 0
 for m, c in cases.items():
-    if keys[c] != 1:
-        bad("%s (case %s, answers %s) is on the topic %d times" % (m, c, [x[0] for x in res[m]], keys[c]))
+    ids = set(events[c])
+    if keys[c] == 0:
+        bad("%s (case %s, answers %s) is not on the topic" % (m, c, [x[0] for x in res[m]]))
+    elif len(ids) != 1:
+        bad("%s (case %s, answers %s) is on the topic as %d events %s"
+            % (m, c, [x[0] for x in res[m]], len(ids), sorted(ids)))
+    else:
+        redelivered += keys[c] - 1
+print("fault test: %d records repeated by the embedded broker's retry (same event_id, "
+      "dropped by consumers)" % redelivered)
 # A write answered 503 that Kafka confirmed later: the retries got 409 while
 # it was pending, then 200 with the original case id; ingest counts these.
 confirmed_late = [m for m, t in res.items()
@@ -356,12 +381,12 @@ print("fault test: %d answered 503 and confirmed later (retries: 409 while pendi
 if late != [len(confirmed_late)]:
     bad("charter_ingest_late_writes_total %s, but %d messages got 200 after a 503"
         % (late, len(confirmed_late)))
-total = sum(keys[c] for c in cases.values())
-if total != n: bad("%d records on the topic for %d messages" % (total, n))
-print("fault test: %d records on the topic for %d messages" % (total, n))
+total = sum(len(set(events[c])) for c in cases.values())
+if total != n: bad("%d events on the topic for %d messages" % (total, n))
+print("fault test: %d events on the topic for %d messages" % (total, n))
 sys.exit(0 if ok else 1)
 PY
-pass "broker down and up mid-load: every 202 on the topic exactly once; 503s retried with the same message id never doubled"
+pass "broker down and up mid-load: every 202 on the topic as exactly one event; 503s retried with the same message id never doubled"
 
 # exits 0 on SIGTERM (under the sanitizer build, also without leaks)
 stop_service ingest
