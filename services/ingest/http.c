@@ -4,8 +4,11 @@
  *
  * The order of the checks is part of the contract: who is calling (401) is
  * settled from the headers before anything else, then the size (413), then
- * the signature over the body (401), then the media type (415); only a
- * request that passed all four is parsed. A batch answers once every line
+ * the signature over the method, the request target as received (path and
+ * query) and the body (401), then the media type (415); only a request that
+ * passed all four is parsed. Whether the gateway may write for the event's
+ * organisation (403) is the pipeline's (item_start), per event, so a batch
+ * line and a gateway-topic record are judged alike. A batch answers once every line
  * has its own outcome; lines are produced to Kafka in their order in the
  * body, so events on one case keep the order the gateway gave them.
  */
@@ -53,6 +56,26 @@ media_type_is(const char *ct, const char *want)
     return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The method as a v2 signature names it; ingest's routes are all POST. */
+static const char *
+method_name(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return NULL; /* nothing signed with v2 matches */
+    }
+}
+
 /*
  * Authenticates the request and copies its body. Returns the NUL-terminated
  * body (caller frees) with *ndjson set when it is a batch, or NULL after
@@ -83,7 +106,8 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
         }
         evbuffer_copyout(b, body, n);
         body[n] = '\0';
-        r = ch_sig_verify(in->gateways, gw, sig, body, n, now_s, CH_SIG_TOLERANCE_S);
+        ch_sig_request rq = {method_name(req), evhttp_request_get_uri(req), body, n};
+        r = ch_sig_verify(in->gateways, gw, sig, &rq, now_s, CH_SIG_TOLERANCE_S);
     }
     if (r != CH_SIG_OK) {
         free(body);

@@ -10,6 +10,11 @@
  * that can never become an event goes to the dead-letter topic with a reason
  * made of the error code and field only: the reason is also logged, and the
  * record's own values (which may be personal data) must not be.
+ *
+ * The entry's gateway is the record's gateway: it must have a line in the
+ * gateways file (keys optional), whose orgs= says which organisations its
+ * records may be for; a record for another is dead-lettered
+ * (organisation_not_allowed), like the 403 an HTTP gateway gets.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +85,14 @@ add_entry(void *arg, const char *gw, size_t gwlen, const char *topic, size_t top
     ingest *in = arg;
     inbound_gateway *g = &in->inbound[in->ninbound++];
     snprintf(g->id, sizeof(g->id), "%.*s", (int)gwlen, gw);
+    if (!ch_gateways_has(in->gateways, g->id)) {
+        snprintf(errstr, errstr_size,
+                 "ingest.gateway_topics names gateway '%s', which the gateways file "
+                 "(ingest.gateways_file) does not list: add a line \"%s orgs=ORG,...\" naming "
+                 "the organisations it may write for (keys are for HTTP only)",
+                 g->id, g->id);
+        return CH_EINVAL;
+    }
     snprintf(g->source, sizeof(g->source), "kafka:%s", g->id);
     char *t = strndup(topic, topiclen);
     if (!t) {
