@@ -50,6 +50,11 @@ static const ch_config_entry report_keys[] = {
                "how long after a period ends its publication is written for good (the policy's "
                "reporting.publish), so replies and records of its last days are in",
                0, 7776000),
+    CH_CFG_INT(report_config, retention_months, "report.retention_months", "36",
+               "how many months after a period (day, month, year) ends its figures are kept in "
+               "Redis for the dashboard, GET /v1/report and snapshots; 0 keeps them for ever "
+               "(written publications are kept for ever either way)",
+               0, 1200),
 };
 
 static const ch_metric_def report_metrics[] = {
@@ -82,7 +87,8 @@ static int
 report_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
     reporting *r = *svc; /* the runtime's, zeroed, with the metrics registered */
-    if (!(r->store = report_store_new(rt))) {
+    const report_config *cfg = config;
+    if (!(r->store = report_store_new(rt, (int)cfg->retention_months))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
