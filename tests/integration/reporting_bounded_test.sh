@@ -54,6 +54,14 @@ done
 pass "one hash per period, each expiring 36 months after its period, listed in the periods index"
 
 # ---- what each reader reads (MONITOR) ----
+# the rounds of the records above over: no snapshot for 1.5 s (a round runs
+# every second while a period is due, and the refresh is an hour away)
+quiet() {
+  local a b
+  a=$(metric charter_report_snapshots_total); sleep 1.5; b=$(metric charter_report_snapshots_total)
+  [ -n "$a" ] && [ "$a" = "$b" ]
+}
+wait_until 60 quiet || fail "the snapshot rounds did not settle"
 # monitor_during NAME CMD...: the commands Redis ran while CMD ran, in $WORK/NAME.monitor
 monitor_during() {
   local name=$1 out="$WORK/$1.monitor" mpid; shift
