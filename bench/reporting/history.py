@@ -165,7 +165,14 @@ def fill(port, months, db_new, db_old):
             for db in (db_new, db_old):
                 r0.call("COPY", key, key, "DB", db, "REPLACE")
     new.call("SET", "charter:report:layout", "per-period")
+
+    def memory(r, pattern):
+        return sum(r.call("MEMORY", "USAGE", k, "SAMPLES", 0) or 0 for k in scan(r, pattern))
+
     print(json.dumps({"months": months, "organisations": len(t), "fields": fields,
+                      "memory_bytes": {"per_period": memory(new, "charter:report:{*}:figures:*") +
+                                       memory(new, "charter:report:{*}:periods"),
+                                       "main": memory(old, "charter:report:{*}:figures")},
                       "old_hash_fields": {org_of(k): old.call("HLEN", k)
                                           for k in scan(old, "charter:report:{*}:figures")},
                       "new_keys": len(scan(new, "charter:report:{*}:figures:*"))}))

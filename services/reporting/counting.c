@@ -146,8 +146,14 @@ figures_written(void *opaque, int rc, const char *why)
         ctx_done(c, CH_EAGAIN, why);
         return;
     }
+    /* a period no longer kept gets no snapshot: its hash is gone, and a snapshot of
+     * nothing would replace the last one on the compacted topic */
+    int64_t now_s = ch_time_now_ms() / 1000, at;
+    int months = (int)c->r->cfg->retention_months;
     for (int i = 0; i < c->plan.nperiods; i++)
-        report_mark_dirty(c->r, c->org, c->plan.periods[i]);
+        if (months < 1 || ch_report_period_expiry(c->plan.periods[i], months, &at) != 0 ||
+            at > now_s)
+            report_mark_dirty(c->r, c->org, c->plan.periods[i]);
     ctx_done(c, 0, NULL);
 }
 

@@ -161,3 +161,8 @@ case "$j" in *'"period":"2024-11"'*) fail "2024-11 still reported: $j" ;; esac
 [ "$(fig "$j" received)" = 3 ] || fail "after the sweep: $j"
 pass "report.retention_months=12: 2024's periods swept from the index and Redis; 2026 kept"
 stop_service reporting
+out=$(CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+  CHARTER_HTTP_LISTEN="127.0.0.1:$(free_port)" CHARTER_REPORT_RETENTION_MONTHS=3 \
+  timeout 20 "$BUILD/services/reporting/charter-reporting" 2>&1) && fail "retention 3 months accepted"
+case "$out" in *"report.retention_months is 3"*) ;; *) fail "retention 3 months refused without naming it: $out" ;; esac
+pass "report.retention_months=3 stops start-up, naming the key"
