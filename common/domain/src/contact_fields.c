@@ -202,6 +202,8 @@ check_international(const char *digits, const char **why)
             return refuse(why, "after +44 the number must not start with 0");
         if (n != 11 && n != 12)
             return refuse(why, "a UK number has 9 or 10 digits after +44");
+        if ((digits[2] == '2' || digits[2] == '3' || digits[2] == '7') && n != 12)
+            return refuse(why, "a UK mobile, 02 or 03 number has 11 digits (10 after +44)");
     }
     return 1;
 }
