@@ -60,7 +60,7 @@ static const ch_config_entry ingest_keys[] = {
     CH_CFG_INT(ingest_config, max_future_skew_s, "ingest.max_future_skew_s", "300",
                "how far in the future an event's received_at or occurred_at may be (the "
                "sender's clock may run ahead); later is refused with 422",
-               0, 86400),
+               0, 3153600000),
 };
 
 static const ch_metric_def ingest_metrics[] = {
