@@ -148,10 +148,9 @@ mime_long_lines_encoded(void **state)
     assert_non_null(strstr(m, "To: c@d \r\n"));
     assert_non_null(strstr(m, "?=\r\n =?UTF-8?B?"));
     /* each encoded word holds whole characters: 45 bytes would split one */
-    assert_non_null(strstr(
-        m, "Subject: "
-           "=?UTF-8?B?"
-           "xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbU=?="));
+    assert_non_null(strstr(m, "Subject: "
+                              "=?UTF-8?B?"
+                              "xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbXFtcW1xbU=?="));
     free(m);
     /* an ASCII body with lines of up to 998 stays 7bit */
     memset(body, 'y', 998);
