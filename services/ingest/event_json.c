@@ -9,7 +9,11 @@
  * function adds rules across fields where a type has them (appointments, visits, call-backs). The
  * envelope fields (type, organisation, occurred_at, gateway_message_id and, in records, case_id)
  * are read once for all of them, so every type refuses unknown fields, names the offending field
- * and treats a missing organisation the same way.
+ * and treats a missing organisation the same way. Every string read is held
+ * to its field's rule (charter/contact_fields.h: names, free text, keys,
+ * phone numbers, language tags, e-mail addresses) in the one reader
+ * (get_string), and every time to the calendars' years in get_time; the
+ * clock's own check (nothing far in the future) is ch_event_json_check_clock.
  */
 #include "event_json.h"
 
