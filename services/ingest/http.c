@@ -219,7 +219,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    int rc = ch_event_json_parse(body, len, kind, &ev, &meta, &err);
+    int rc = ingest_parse(in, body, len, kind, &ev, &meta, &err);
     if (rc) {
         reply_error(req, in->m_rejected, err.status, err.code, err.field, err.message);
         free(s);
@@ -313,7 +313,12 @@ batch_reply(batch *b)
             char message[320];
             snprintf(message, sizeof(message), "line %zu: %s", it->line, it->err.message);
             r = json_object();
+            /* the parser's messages are UTF-8 (a quote is cut on a character
+             * boundary); should one not be, the line still gets its error */
             json_t *e = json_pack("{s:s,s:s}", "code", it->err.code, "message", message);
+            if (!e)
+                e = json_pack("{s:s,s:s}", "code", it->err.code, "message",
+                              "the line was refused (its message could not be encoded)");
             if (e && it->err.field[0])
                 json_object_set_new(e, "field", json_string(it->err.field));
             json_object_set_new(r, "error", e);
@@ -428,7 +433,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         ch_event_json_meta meta;
         ch_json_error err;
         item *it;
-        if (ch_event_json_parse(line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+        if (ingest_parse(in, line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
             it = item_new_refused(in, &err);
         } else if (!(it = item_new(in, ev, &meta, b->c.gateway, b->c.source))) {
             ch_event_json_free(ev);

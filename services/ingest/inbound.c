@@ -164,9 +164,9 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    if (ch_event_json_parse(value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+    if (ingest_parse(in, value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
         ch_metric_add(in->m_rejected, 1);
-        char why[200];
+        char why[320];
         if (strcmp(err.code, "invalid_json") == 0) {
             /* "malformed JSON at line L, column C: <jansson's text, which may
              * quote the record>": keep the position only */
@@ -174,8 +174,9 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
             snprintf(why, sizeof(why), "ingest refused the record: invalid_json (%.*s)",
                      colon ? (int)(colon - err.message) : 0, err.message);
         } else {
-            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s", err.code,
-                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "");
+            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s%s%s", err.code,
+                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "",
+                     err.reason[0] ? ": " : "", err.reason);
         }
         ch_msg_done(m, CH_EINVAL, why);
         return;

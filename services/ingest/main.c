@@ -60,6 +60,10 @@ static const ch_config_entry ingest_keys[] = {
                "503; the write goes on, and a retry with the same gateway_message_id gets 409 "
                "until it is confirmed, then the original answer (checked once a second)",
                1000, 600000),
+    CH_CFG_INT(ingest_config, max_future_skew_s, "ingest.max_future_skew_s", "300",
+               "how far in the future an event's received_at or occurred_at may be (the "
+               "sender's clock may run ahead); later is refused with 422",
+               0, 3153600000),
 };
 
 static const ch_metric_def ingest_metrics[] = {
