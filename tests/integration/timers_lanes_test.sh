@@ -83,7 +83,7 @@ log "Redis refused writes (OOM) while $N cases' paused events failed and their r
 wait_until 60 idle "$A_PORT" $((1 + 6 * N)) || fail "sla-timer did not apply the paused and resumed events after the OOM"
 fault=$(store_timers fault)
 if [ "$fault" != "$clean" ]; then
-  diff <(echo "$clean") <(echo "$fault") | head -n 10
+  diff <(echo "$clean") <(echo "$fault") | head -n 10 || true
   paused=$(rcli --scan --pattern 'charter:case:{fault-*}:sla' | while read -r k; do rcli GET "$k"; done |
     grep -c '"paused_since_ms": *[1-9]' || true)
   fail "after the Redis error the timers differ from the clean run ($paused of $N clocks left paused)"
@@ -131,7 +131,7 @@ both() {
   b=$(metric "$B_PORT" charter_kafka_consumed_total)
   [ "$b" -gt 0 ] && [ $((a + b)) -ge $((c0 + 2 * E2)) ]
 }
-wait_until 60 both || { kill -CONT "$REDIS_PID"; fail "the group did not rebalance onto instance B with the backlog"; }
+wait_until 150 both || { kill -CONT "$REDIS_PID"; fail "the group did not rebalance onto instance B with the backlog"; }
 kill -CONT "$REDIS_PID"
 log "second instance joined, partitions moved with $E2 events queued; Redis resumed"
 grep -q '"queued records of a revoked partition dropped"' "$WORK/sla-timer.log" ||
@@ -142,7 +142,7 @@ want=$(fired_rel clean2 "$R1")
 got=$(fired_rel fault2 "$R2")
 [ -n "$want" ] || fail "the clean run fired nothing"
 if [ "$want" != "$got" ]; then
-  diff <(echo "$want") <(echo "$got") | head -n 10
+  diff <(echo "$want") <(echo "$got") | head -n 10 || true
   fail "after the rebalance the fired timers differ from the clean run"
 fi
 pass "a rebalance with queued events: A dropped the revoked partitions' queue; $(wc -l <<<"$got") timers fired as in the clean run"
