@@ -17,6 +17,7 @@
 #   3. An accepted holding reply after a warning fired: the warning before the
 #      extended target is a new timer (its own id), so notification, which
 #      sends one alert per timer id, warns staff again.
+# And (L4) a kafka.message.timeout.ms not below sla.lease_ms stops start-up.
 source "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -33,6 +34,17 @@ policy_yaml hold "Extension test" HD "1 hours" "60 seconds" "warning=50%:owner" 
 grep -q 'must_include' "$POLICIES/hold.yaml" || fail "the hold policy has no holding_reply"
 
 SLA_ENV=(CHARTER_SLA_POLICY_DIR="$POLICIES" CHARTER_SLA_LEASE_MS=3000)
+
+# L4: Kafka's delivery timeout must end before the lease, or a timer is
+# claimed and written again while Kafka still holds its first copy.
+if env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+  CHARTER_HTTP_LISTEN="127.0.0.1:$(free_port)" "${SLA_ENV[@]}" CHARTER_KAFKA_MESSAGE_TIMEOUT_MS=3000 \
+  timeout 20 "$BUILD/services/sla-timer/charter-sla-timer" >"$WORK/lease.out" 2>&1; then
+  fail "sla-timer started with kafka.message.timeout.ms equal to sla.lease_ms"
+fi
+grep -qF 'kafka.message.timeout.ms (3000) must be a number of ms below sla.lease_ms (3000)' "$WORK/lease.out" ||
+  fail "the refusal does not name both keys: $(tail -n 2 "$WORK/lease.out")"
+pass "kafka.message.timeout.ms at the lease refused at start-up, naming both keys"
 start_service sla-timer "${SLA_ENV[@]}"
 wait_ready sla-timer
 A_PID=${SVC_PID[sla-timer]}
