@@ -26,9 +26,14 @@
  * holds a request (evhttp stops reading then) no deadline runs; the next
  * request starts when the answer's last byte has left.
  *
- * Accept failing with EMFILE or ENFILE pauses the listener for 250 ms
- * instead of retrying at once; pauses are counted, and logged at most once
- * every 10 s. The cap is lowered at start to fit the descriptor limit.
+ * At the cap, or when accept fails with EMFILE or ENFILE, the listener is
+ * paused (not retried at once) and the oldest connection still waiting for
+ * a request's head (idle keep-alive, or trickling) is closed to make room,
+ * so idle connections cannot lock clients out; when every connection is
+ * busy with a body or a handler, accepting resumes when one closes (or,
+ * out of descriptors, after 250 ms). Pauses are counted, and logged at most
+ * once every 10 s. The cap is lowered at start to fit the descriptor
+ * limit.
  *
  * Two things libevent does not hand over: the evhttp_connection of a new
  * bufferevent (it is the bufferevent's callback argument once evhttp has
@@ -79,13 +84,17 @@ struct conn {
     conn *prev, *next;
 };
 
+typedef struct {
+    conn *head, *tail; /* oldest first */
+} conn_list;
+
 struct ch_http_guard {
     ch_runtime *rt;
     struct evconnlistener *listener;
     struct event *tick; /* every TICK_MS: resumes accept after a descriptor pause */
     struct event *link; /* end of the accepting callback: link_fresh() */
-    conn *conns;        /* linked */
-    conn *fresh;        /* accepted, not linked yet */
+    conn_list conns;    /* linked */
+    conn_list fresh;    /* accepted, not linked yet */
     size_t nconns;      /* both */
     size_t max_conns;
     int paused; /* 0, or PAUSE_CAP / PAUSE_FDS */
@@ -96,25 +105,29 @@ struct ch_http_guard {
 enum { PAUSE_CAP = 1, PAUSE_FDS = 2 };
 
 static void
-list_remove(conn **head, conn *c)
+list_remove(conn_list *l, conn *c)
 {
     if (c->prev)
         c->prev->next = c->next;
     else
-        *head = c->next;
+        l->head = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
     c->prev = c->next = NULL;
 }
 
 static void
-list_push(conn **head, conn *c)
+list_append(conn_list *l, conn *c)
 {
-    c->prev = NULL;
-    c->next = *head;
-    if (*head)
-        (*head)->prev = c;
-    *head = c;
+    c->next = NULL;
+    c->prev = l->tail;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
 }
 
 /* ---- accepting ---- */
@@ -142,6 +155,21 @@ pause_accept(ch_http_guard *g, int why, int err)
                 CH_INT("pauses_not_logged", g->pauses_unlogged));
     g->pause_logged_ms = g->paused_ms;
     g->pauses_unlogged = 0;
+}
+
+/* Closes the oldest connection waiting for a request's head. Returns 1, or
+ * 0 when every connection is busy with a body or a handler. */
+static int
+evict_idle(ch_http_guard *g)
+{
+    for (conn *c = g->conns.head; c; c = c->next) {
+        if (c->phase == PH_HEAD && (bufferevent_get_enabled(c->bev) & EV_READ)) {
+            ch_metric_add(g->rt->m_http_evicted, 1);
+            evhttp_connection_free(c->evcon); /* conn_closed frees c */
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void
@@ -182,9 +210,10 @@ accept_error(struct evconnlistener *lev, void *http)
     int err = errno;
     ch_http_guard *g = NULL;
     event_base_foreach_event(evconnlistener_get_base(lev), find_guard, &g);
-    if (g)
+    if (g) {
         pause_accept(g, PAUSE_FDS, err);
-    else
+        evict_idle(g);
+    } else
         evconnlistener_disable(lev);
 }
 
@@ -476,7 +505,7 @@ new_connection(struct event_base *base, void *arg)
     c->g = g;
     c->bev = bev;
     bufferevent_incref(bev); /* until link_fresh */
-    list_push(&g->fresh, c);
+    list_append(&g->fresh, c);
     g->nconns++;
     connections_changed(g);
     if (g->nconns >= g->max_conns)
@@ -493,7 +522,7 @@ link_fresh(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ch_http_guard *g = arg;
     conn *c;
-    while ((c = g->fresh)) {
+    while ((c = g->fresh.head)) {
         struct bufferevent *bev = c->bev;
         bufferevent_data_cb rd, wr;
         bufferevent_event_cb ev;
@@ -504,7 +533,7 @@ link_fresh(evutil_socket_t fd, short what, void *arg)
         } else {
             list_remove(&g->fresh, c);
             c->evcon = evcon;
-            list_push(&g->conns, c);
+            list_append(&g->conns, c);
             evhttp_connection_set_closecb(c->evcon, conn_closed, c);
             c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), input_cb, c);
             c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c);
@@ -512,6 +541,8 @@ link_fresh(evutil_socket_t fd, short what, void *arg)
         }
         bufferevent_decref(bev);
     }
+    while (g->nconns >= g->max_conns && evict_idle(g))
+        ;
 }
 
 /* ---- open and close ---- */
@@ -559,11 +590,11 @@ ch__http_guard_close(ch_runtime *rt)
     if (!g)
         return;
     g->listener = NULL;
-    while (g->conns)
-        conn_free(g->conns);
-    while (g->fresh) {
-        struct bufferevent *bev = g->fresh->bev;
-        conn_free(g->fresh);
+    while (g->conns.head)
+        conn_free(g->conns.head);
+    while (g->fresh.head) {
+        struct bufferevent *bev = g->fresh.head->bev;
+        conn_free(g->fresh.head);
         bufferevent_decref(bev);
     }
     if (g->tick)

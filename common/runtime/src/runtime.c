@@ -81,6 +81,9 @@ static const ch_metric_def runtime_metrics[] = {
     CH_COUNTER(ch_runtime, m_http_paused, "charter_http_accept_paused_total",
                "times accepting HTTP connections was paused (http.max_connections reached, or "
                "no file descriptor left)"),
+    CH_COUNTER(ch_runtime, m_http_evicted, "charter_http_connections_evicted_total",
+               "idle HTTP connections (no request, or its headers still arriving) closed to "
+               "make room at http.max_connections or when file descriptors ran out"),
     CH_COUNTER(ch_runtime, m_http_431, "charter_http_headers_refused_total",
                "HTTP requests refused 431 (headers over http.max_header_bytes or "
                "http.max_headers)"),

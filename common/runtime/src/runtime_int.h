@@ -142,7 +142,8 @@ struct ch_runtime {
     ch_metric *metrics;
     ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
         *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads;
-    ch_metric *m_http_conns, *m_http_paused, *m_http_431, *m_http_413, *m_http_timeouts;
+    ch_metric *m_http_conns, *m_http_paused, *m_http_evicted, *m_http_431, *m_http_413,
+        *m_http_timeouts;
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
