@@ -49,7 +49,7 @@ metric_at_most() { local v; v=$(metric "$1" "$2"); [ -n "$v" ] && awk -v v="$v" 
 # post_to FILE: a signed POST of $CONTACT to ingest; "STATUS BODY" into FILE.
 post_to() {
   curl -sS -o "$1.body" -w '%{http_code}' -X POST -H "Content-Type: application/json" \
-    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$CONTACT")" \
+    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")" \
     --data-binary "$CONTACT" "http://127.0.0.1:$IN/v1/contacts" >"$1" || true
   printf ' %s' "$(cat "$1.body")" >>"$1"
 }
@@ -109,7 +109,7 @@ H2=$!
 wait_until 20 metric_at_least "$IN" charter_ingest_http_inflight 2 ||
   fail "two requests waiting for Redis not seen in charter_ingest_http_inflight"
 r=$(curl -sS -D "$WORK/over.h" -o "$WORK/over.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-  -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$CONTACT")" --data-binary "$CONTACT" \
+  -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")" --data-binary "$CONTACT" \
   "http://127.0.0.1:$IN/v1/contacts")
 [ "$r" = 503 ] && [ "$(json_get "$(cat "$WORK/over.json")" error/code)" = overloaded ] ||
   fail "a third request with two in flight: expected 503 overloaded, got $r $(cat "$WORK/over.json")"
@@ -135,7 +135,7 @@ flood() {
   [ "$(healthz "$port")" = 200 ] || fail "$name: /healthz not answered during the flood ($what)"
   if [ "$name" = ingest ]; then
     r=$(timeout 60 curl -sS -o "$WORK/resp.json" -w '%{http_code}' -X POST -H "Content-Type: application/json" \
-      -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$CONTACT")" \
+      -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")" \
       --data-binary "$CONTACT" "http://127.0.0.1:$port/v1/contacts" || true)
     [ "$r" = 202 ] || fail "ingest: a signed POST during the flood: $r $(cat "$WORK/resp.json" 2>/dev/null)"
   fi
