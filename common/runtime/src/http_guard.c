@@ -277,8 +277,8 @@ refuse(conn *c, int status, const char *reason, const char *code, const char *me
                      status, reason, blen, body);
     evutil_socket_t fd = bufferevent_getfd(c->bev);
     if (fd >= 0) {
-        if (send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-            (void)0; /* the client is gone: closing is all that is left */
+        /* fails only when the client is gone: closing is all that is left */
+        (void)send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         shutdown(fd, SHUT_WR);
     }
     c->phase = PH_LINGER;
