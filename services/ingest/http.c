@@ -49,6 +49,15 @@ reply_unavailable(ingest *in, struct evhttp_request *req, const char *message)
     ch_http_reply_unavailable(req, 5, message);
 }
 
+/* Requests (a single event or a batch) past their checks and not yet
+ * answered: each holds its items, and Kafka's queue its writes. */
+static void
+inflight_add(ingest *in, int d)
+{
+    in->http_inflight = (size_t)((int64_t)in->http_inflight + d);
+    ch_metric_set(in->m_http_inflight, (double)in->http_inflight);
+}
+
 static int
 media_type_is(const char *ct, const char *want)
 {
@@ -112,10 +121,12 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
     if (r != CH_SIG_OK) {
         free(body);
         /* the gateway id is logged only when it is one we know: the header is
-         * the caller's text */
-        CH_LOG_INFO(ch_runtime_log(in->rt), "request not authenticated",
-                    CH_STR("reason", ch_sig_code(r)),
-                    CH_STR("gateway", ch_gateways_has(in->gateways, gw) ? gw : "(unknown)"));
+         * the caller's text. At debug: anyone can send these, and
+         * charter_ingest_unauthorized_total counts them (ingest's tick logs a
+         * summary at most once a minute). */
+        CH_LOG_DEBUG(ch_runtime_log(in->rt), "request not authenticated",
+                     CH_STR("reason", ch_sig_code(r)),
+                     CH_STR("gateway", ch_gateways_has(in->gateways, gw) ? gw : "(unknown)"));
         reply_error(req, in->m_unauthorized, 401, ch_sig_code(r), NULL, ch_sig_message(r));
         return NULL;
     }
@@ -192,6 +203,7 @@ static void
 single_done(item *it)
 {
     single *s = it->owner;
+    ingest *it_in = it->in;
     struct evhttp_request *req = s->c.req;
     if (it->retry_after_s)
         ch_http_retry_after(req, it->retry_after_s);
@@ -201,6 +213,7 @@ single_done(item *it)
         ch_http_reply_error_field(req, it->status, it->err.code, it->err.field, it->err.message);
     item_free(it);
     free(s);
+    inflight_add(it_in, -1);
 }
 
 /* One event from an authenticated body (which the caller frees). */
@@ -233,6 +246,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
         return;
     }
     s->it = it;
+    inflight_add(in, 1);
     item_own(it, s, single_ready, single_done, 1);
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
@@ -249,6 +263,14 @@ post(ingest *in, struct evhttp_request *req, int batches, ch_event_json_kind kin
     caller c = {in, req, "", ""};
     size_t len;
     int ndjson;
+    if ((int64_t)in->http_inflight >= in->cfg->max_inflight_requests) {
+        ch_metric_add(in->m_overloaded, 1);
+        ch_http_retry_after(req, 1);
+        ch_http_reply_error(req, 503, "overloaded",
+                            "too many requests are being handled (ingest.max_inflight_requests); "
+                            "retry after the time in Retry-After");
+        return;
+    }
     char *body = read_signed_body(&c, batches, &len, &ndjson);
     if (!body)
         return;
@@ -354,8 +376,10 @@ batch_unref(batch *b)
 {
     if (--b->refs > 0)
         return;
+    ingest *in = b->c.in;
     batch_reply(b);
     batch_free(b);
+    inflight_add(in, -1);
 }
 
 /* Produces ready items strictly in line order. */
@@ -454,6 +478,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         return;
     }
     /* the pending refs: one per item still to finish, plus this function's */
+    inflight_add(in, 1);
     b->refs = 1;
     for (size_t i = 0; i < b->n; i++)
         b->refs += b->items[i]->state != ITEM_DONE;

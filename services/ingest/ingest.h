@@ -37,6 +37,7 @@ typedef struct {
     char *gateway_topics; /* "GATEWAY=TOPIC_OR_^PATTERN ..." */
     int64_t answer_timeout_ms;
     int64_t max_future_skew_s;
+    int64_t max_inflight_requests;
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -54,6 +55,10 @@ typedef struct ingest {
     ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
         *m_in_progress;
     ch_metric *m_late;
+    ch_metric *m_overloaded, *m_http_inflight;
+    size_t http_inflight;       /* HTTP requests being handled (http.c) */
+    double unauthorized_logged; /* m_unauthorized's value at the last summary */
+    int64_t unauthorized_log_ms;
     ch_redis_script *claim;             /* the idempotency script (pipeline.c) */
     char pending_ttl_ms[24];            /* how long a claim stays pending: outlives any write */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */

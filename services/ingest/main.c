@@ -64,6 +64,10 @@ static const ch_config_entry ingest_keys[] = {
                "how far in the future an event's received_at or occurred_at may be (the "
                "sender's clock may run ahead); later is refused with 422",
                0, 3153600000),
+    CH_CFG_INT(ingest_config, max_inflight_requests, "ingest.max_inflight_requests", "256",
+               "HTTP requests (single events or batches) handled at once; more are answered "
+               "503 overloaded with Retry-After: 1, which bounds memory while Kafka is slow",
+               1, 100000),
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -79,6 +83,10 @@ static const ch_metric_def ingest_metrics[] = {
                "requests refused 401 (gateway or signature)"),
     CH_COUNTER(ingest, m_in_progress, "charter_ingest_in_progress_total",
                "repeats answered 409 while the first attempt was still being written"),
+    CH_COUNTER(ingest, m_overloaded, "charter_ingest_overloaded_total",
+               "requests answered 503 overloaded (ingest.max_inflight_requests reached)"),
+    CH_GAUGE(ingest, m_http_inflight, "charter_ingest_http_inflight",
+             "HTTP requests being handled (waiting for Redis or Kafka)"),
     CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
                "events Kafka confirmed after their request had been answered 503 (a retry with "
                "the same gateway_message_id gets the original answer)"),
@@ -94,10 +102,12 @@ static const ch_metric_def ingest_metrics[] = {
 static const char *const ingest_kafka_defaults[] = {
     "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", "linger.ms", "0", NULL};
 
+/* Bodies up to ingest.max_body_bytes; the runtime refuses a larger one (413)
+ * before reading it. */
 static const ch_route routes[] = {
-    {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact},
-    {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event},
-    {CH_HTTP_POST, "/v1/events", 0, ingest_post_events},
+    {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_POST, "/v1/events", 0, ingest_post_events, 0, "ingest.max_body_bytes"},
 };
 
 static int
@@ -153,10 +163,27 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     return rc;
 }
 
+/* Refused signatures are logged one by one at debug only (anyone can send
+ * them); this says how many there were, at most once a minute. */
+static void
+log_unauthorized(ingest *in, int64_t now_ms)
+{
+    if (now_ms - in->unauthorized_log_ms < 60000)
+        return;
+    double n = ch_metric_value(in->m_unauthorized);
+    if (n > in->unauthorized_logged)
+        CH_LOG_INFO(ch_runtime_log(in->rt),
+                    "requests not authenticated (401) since the last report",
+                    CH_INT("count", (long long)(n - in->unauthorized_logged)));
+    in->unauthorized_logged = n;
+    in->unauthorized_log_ms = now_ms;
+}
+
 static void
 ingest_tick(void *svc, int64_t now_ms)
 {
     pipeline_sweep(svc, now_ms);
+    log_unauthorized(svc, now_ms);
 }
 
 static void

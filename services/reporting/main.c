@@ -74,9 +74,9 @@ static const ch_metric_def report_metrics[] = {
 };
 
 static const ch_route routes[] = {
-    {CH_HTTP_GET, "/v1/report", 0, report_get_report},
-    {CH_HTTP_GET, "/v1/publication", 0, report_get_publication},
-    {CH_HTTP_GET, "/", 0, report_get_dashboard},
+    {CH_HTTP_GET, "/v1/report", 0, report_get_report, 0, NULL},
+    {CH_HTTP_GET, "/v1/publication", 0, report_get_publication, 0, NULL},
+    {CH_HTTP_GET, "/", 0, report_get_dashboard, 0, NULL},
 };
 
 static const ch_subscription subs[] = {

@@ -41,6 +41,24 @@ static const ch_config_entry runtime_keys[] = {
                1000000),
     CH_CFG_STR(ch_runtime_config, dlq_topic, "dlq.topic", CH_TOPIC_DLQ,
                "topic for records that can never be processed (kept with the reason)"),
+    CH_CFG_INT(ch_runtime_config, http_max_connections, "http.max_connections", "1024",
+               "HTTP connections open at once; at the cap the service stops accepting until one "
+               "closes (keep it below the descriptor limit, LimitNOFILE, less about 100)",
+               1, 1000000),
+    CH_CFG_INT(ch_runtime_config, http_max_header_bytes, "http.max_header_bytes", "16384",
+               "largest request line and headers of an HTTP request; more is answered 431", 1024,
+               1048576),
+    CH_CFG_INT(ch_runtime_config, http_max_headers, "http.max_headers", "64",
+               "most header lines in an HTTP request; more is answered 431", 8, 10000),
+    CH_CFG_INT(ch_runtime_config, http_header_timeout_ms, "http.header_timeout_ms", "10000",
+               "time a client has to send a request's line and headers, counted from the "
+               "connection's start or the previous answer (idle keep-alive included); then "
+               "the connection is closed (408 when part of a request came)",
+               100, 600000),
+    CH_CFG_INT(ch_runtime_config, http_body_timeout_ms, "http.body_timeout_ms", "30000",
+               "time a client has to send a whole request, headers and body, from its start; "
+               "then 408 and the connection is closed",
+               100, 600000),
 };
 
 /* In the order /metrics lists them. */
@@ -59,6 +77,21 @@ static const ch_metric_def runtime_metrics[] = {
                "handler retries after a temporary failure"),
     /* HTTP */
     CH_COUNTER(ch_runtime, m_http, "charter_http_requests_total", "HTTP requests received"),
+    CH_GAUGE(ch_runtime, m_http_conns, "charter_http_connections", "HTTP connections open"),
+    CH_COUNTER(ch_runtime, m_http_paused, "charter_http_accept_paused_total",
+               "times accepting HTTP connections was paused (http.max_connections reached, or "
+               "no file descriptor left)"),
+    CH_COUNTER(ch_runtime, m_http_evicted, "charter_http_connections_evicted_total",
+               "idle HTTP connections (no request, or its headers still arriving) closed to "
+               "make room at http.max_connections or when file descriptors ran out"),
+    CH_COUNTER(ch_runtime, m_http_431, "charter_http_headers_refused_total",
+               "HTTP requests refused 431 (headers over http.max_header_bytes or "
+               "http.max_headers)"),
+    CH_COUNTER(ch_runtime, m_http_413, "charter_http_body_refused_total",
+               "HTTP requests refused 413 (a body over the route's limit, or on a route that "
+               "takes none)"),
+    CH_COUNTER(ch_runtime, m_http_timeouts, "charter_http_timeouts_total",
+               "HTTP connections closed at the header or body deadline"),
     /* health */
     CH_GAUGE(ch_runtime, m_inflight, "charter_inflight_messages",
              "consumed messages being handled"),

@@ -80,7 +80,14 @@ typedef struct {
     int64_t shutdown_timeout_ms;
     int64_t max_inflight;
     char *dlq_topic;
+    int64_t http_max_connections;
+    int64_t http_max_header_bytes;
+    int64_t http_max_headers;
+    int64_t http_header_timeout_ms;
+    int64_t http_body_timeout_ms;
 } ch_runtime_config;
+
+typedef struct ch_http_guard ch_http_guard; /* http_guard.c */
 
 struct ch_runtime {
     const ch_service *svc;
@@ -125,6 +132,9 @@ struct ch_runtime {
     ch_redis_script *scripts;
 
     struct evhttp *http;
+    ch_http_guard *http_guard;
+    int64_t *route_max_body; /* per descriptor route, resolved at start */
+    int64_t http_max_body;   /* the largest of them: evhttp's own limit */
 
     ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
     const char *policy_dir; /* the key's value (the config owns it) */
@@ -132,6 +142,8 @@ struct ch_runtime {
     ch_metric *metrics;
     ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
         *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads;
+    ch_metric *m_http_conns, *m_http_paused, *m_http_evicted, *m_http_431, *m_http_413,
+        *m_http_timeouts;
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
@@ -203,6 +215,18 @@ void ch__redis_scripts_free(ch_runtime *rt);
 /* http.c */
 int ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__http_destroy(ch_runtime *rt);
+/* The body limit in bytes for a request to path (len bytes, without the
+ * query): its route's, 0 for /healthz, /readyz and /metrics, or -1 for a
+ * path no route takes (evhttp's limit, the largest route's, applies). */
+int64_t ch__http_body_limit(const ch_runtime *rt, const char *path, size_t len);
+
+/* http_guard.c: what a client may cost before a handler sees its request
+ * (header size and count, body limits before the body is read, deadlines
+ * for the head and the body, the connection cap, accept paused when
+ * descriptors run out). open: after the socket is bound. */
+int ch__http_guard_open(ch_runtime *rt, struct evhttp_bound_socket *bound, char *errstr,
+                        size_t errstr_size);
+void ch__http_guard_close(ch_runtime *rt);
 
 /* metrics.c */
 void ch__metrics_render(ch_runtime *rt, struct evbuffer *out);

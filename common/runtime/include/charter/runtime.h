@@ -88,11 +88,23 @@ enum { CH_HTTP_GET = 1, CH_HTTP_POST = 2, CH_HTTP_PUT = 4, CH_HTTP_DELETE = 8 };
  */
 typedef void (*ch_http_fn)(void *svc, struct evhttp_request *req, const char *rest);
 
+/*
+ * A route. Its body limit is enforced by the runtime before the body is
+ * read: a request announcing a larger body (Content-Length) gets 413 at the
+ * end of its headers, and one that sends more (chunked) is cut off at the
+ * service's largest limit and answered 413 before the handler sees it.
+ * max_body 0 and no max_body_key: the route takes no body at all (GET
+ * routes). max_body_key names an int key of the service's config table
+ * whose value is the limit ("ingest.max_body_bytes"); it wins over
+ * max_body.
+ */
 typedef struct {
     int methods;
     const char *path;
     int prefix; /* 1: path is a prefix ("/v1/cases/") */
     ch_http_fn fn;
+    int64_t max_body;         /* bytes; 0: no body */
+    const char *max_body_key; /* or NULL */
 } ch_route;
 
 typedef struct {
@@ -376,6 +388,8 @@ ch_metric *ch_metric_counter(ch_runtime *rt, const char *name, const char *help)
 ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
 void ch_metric_add(ch_metric *m, double v);
 void ch_metric_set(ch_metric *m, double v);
+/* The metric's current value (0 for NULL). */
+double ch_metric_value(const ch_metric *m);
 
 /*
  * Registers every metric of defs, storing each pointer at (char *)base +
