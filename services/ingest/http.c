@@ -4,8 +4,11 @@
  *
  * The order of the checks is part of the contract: who is calling (401) is
  * settled from the headers before anything else, then the size (413), then
- * the signature over the body (401), then the media type (415); only a
- * request that passed all four is parsed. A batch answers once every line
+ * the signature over the method, the request target as received (path and
+ * query) and the body (401), then the media type (415); only a request that
+ * passed all four is parsed. Whether the gateway may write for the event's
+ * organisation (403) is the pipeline's (item_start), per event, so a batch
+ * line and a gateway-topic record are judged alike. A batch answers once every line
  * has its own outcome; lines are produced to Kafka in their order in the
  * body, so events on one case keep the order the gateway gave them.
  */
@@ -53,6 +56,26 @@ media_type_is(const char *ct, const char *want)
     return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The method as a v2 signature names it; ingest's routes are all POST. */
+static const char *
+method_name(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return NULL; /* nothing signed with v2 matches */
+    }
+}
+
 /*
  * Authenticates the request and copies its body. Returns the NUL-terminated
  * body (caller frees) with *ndjson set when it is a batch, or NULL after
@@ -83,7 +106,8 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
         }
         evbuffer_copyout(b, body, n);
         body[n] = '\0';
-        r = ch_sig_verify(in->gateways, gw, sig, body, n, now_s, CH_SIG_TOLERANCE_S);
+        ch_sig_request rq = {method_name(req), evhttp_request_get_uri(req), body, n};
+        r = ch_sig_verify(in->gateways, gw, sig, &rq, now_s, CH_SIG_TOLERANCE_S);
     }
     if (r != CH_SIG_OK) {
         free(body);
@@ -195,7 +219,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    int rc = ch_event_json_parse(body, len, kind, &ev, &meta, &err);
+    int rc = ingest_parse(in, body, len, kind, &ev, &meta, &err);
     if (rc) {
         reply_error(req, in->m_rejected, err.status, err.code, err.field, err.message);
         free(s);
@@ -289,7 +313,12 @@ batch_reply(batch *b)
             char message[320];
             snprintf(message, sizeof(message), "line %zu: %s", it->line, it->err.message);
             r = json_object();
+            /* the parser's messages are UTF-8 (a quote is cut on a character
+             * boundary); should one not be, the line still gets its error */
             json_t *e = json_pack("{s:s,s:s}", "code", it->err.code, "message", message);
+            if (!e)
+                e = json_pack("{s:s,s:s}", "code", it->err.code, "message",
+                              "the line was refused (its message could not be encoded)");
             if (e && it->err.field[0])
                 json_object_set_new(e, "field", json_string(it->err.field));
             json_object_set_new(r, "error", e);
@@ -404,7 +433,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         ch_event_json_meta meta;
         ch_json_error err;
         item *it;
-        if (ch_event_json_parse(line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+        if (ingest_parse(in, line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
             it = item_new_refused(in, &err);
         } else if (!(it = item_new(in, ev, &meta, b->c.gateway, b->c.source))) {
             ch_event_json_free(ev);

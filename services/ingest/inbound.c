@@ -13,6 +13,11 @@
  * that can never become an event goes to the dead-letter topic with a reason
  * made of the error code and field only: the reason is also logged, and the
  * record's own values (which may be personal data) must not be.
+ *
+ * The entry's gateway is the record's gateway: it must have a line in the
+ * gateways file (keys optional), whose orgs= says which organisations its
+ * records may be for; a record for another is dead-lettered
+ * (organisation_not_allowed), like the 403 an HTTP gateway gets.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +89,14 @@ add_entry(void *arg, const char *gw, size_t gwlen, const char *topic, size_t top
     ingest *in = arg;
     inbound_gateway *g = &in->inbound[in->ninbound++];
     snprintf(g->id, sizeof(g->id), "%.*s", (int)gwlen, gw);
+    if (!ch_gateways_has(in->gateways, g->id)) {
+        snprintf(errstr, errstr_size,
+                 "ingest.gateway_topics names gateway '%s', which the gateways file "
+                 "(ingest.gateways_file) does not list: add a line \"%s orgs=ORG,...\" naming "
+                 "the organisations it may write for (keys are for HTTP only)",
+                 g->id, g->id);
+        return CH_EINVAL;
+    }
     snprintf(g->source, sizeof(g->source), "kafka:%s", g->id);
     char *t = strndup(topic, topiclen);
     if (!t) {
@@ -180,9 +193,9 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    if (ch_event_json_parse(value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+    if (ingest_parse(in, value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
         ch_metric_add(in->m_rejected, 1);
-        char why[200];
+        char why[320];
         if (strcmp(err.code, "invalid_json") == 0) {
             /* "malformed JSON at line L, column C: <jansson's text, which may
              * quote the record>": keep the position only */
@@ -190,8 +203,9 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
             snprintf(why, sizeof(why), "ingest refused the record: invalid_json (%.*s)",
                      colon ? (int)(colon - err.message) : 0, err.message);
         } else {
-            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s", err.code,
-                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "");
+            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s%s%s", err.code,
+                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "",
+                     err.reason[0] ? ": " : "", err.reason);
         }
         ch_msg_done(m, CH_EINVAL, why);
         return;

@@ -22,7 +22,9 @@
 
 #include "event_json.h"
 #include "charter/ids.h"
+#include "charter/errors.h"
 #include "charter/runtime.h"
+#include "charter/timeutil.h"
 #include "signature.h"
 
 typedef struct {
@@ -36,6 +38,7 @@ typedef struct {
     int64_t answer_timeout_ms;
     int64_t claim_grace_ms;
     int64_t reconcile_timeout_ms;
+    int64_t max_future_skew_s;
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -104,6 +107,27 @@ struct item {
     int64_t produced_ms;
     struct item *wprev, *wnext; /* ingest's wait list while in_kafka */
 };
+
+/*
+ * ch_event_json_parse, then ch_event_json_check_clock against this host's
+ * clock and ingest.max_future_skew_s: every way in (a body, a batch line, a
+ * gateway record) refuses the same events. Same contract as
+ * ch_event_json_parse.
+ */
+static inline int
+ingest_parse(const ingest *in, const char *body, size_t len, ch_event_json_kind kind,
+             Charter__V1__CaseEvent **out, ch_event_json_meta *meta, ch_json_error *err)
+{
+    if (ch_event_json_parse(body, len, kind, out, meta, err) != 0)
+        return CH_EINVAL;
+    if (ch_event_json_check_clock(*out, ch_time_now_ms(), in->cfg->max_future_skew_s * 1000, err) !=
+        0) {
+        ch_event_json_free(*out);
+        *out = NULL;
+        return CH_EINVAL;
+    }
+    return 0;
+}
 
 /* Prepares the context for items (claim script, id pool, pending expiry). */
 int pipeline_init(ingest *in, char *errstr, size_t errstr_size);

@@ -39,8 +39,11 @@ static const ch_config_entry ingest_keys[] = {
     CH_CFG_INT(ingest_config, max_body_bytes, "ingest.max_body_bytes", "65536",
                "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024),
     CH_CFG_STR(ingest_config, gateways_file, "ingest.gateways_file", NULL,
-               "file of HTTP gateways and their signing keys, one \"ID KEY [KEY2]\" per line "
-               "(required; keep it readable by the service only)"),
+               "file of gateways, one \"ID [KEY [KEY2]] orgs=ORG,... [accept_v1=true]\" per "
+               "line: the HTTP signing keys, the organisations each gateway may write for "
+               "(orgs=* for all; none without orgs=) and whether it may still sign with v1; "
+               "a gateway topic's gateway needs a line too, keys optional (required; keep "
+               "it readable by the service only)"),
     CH_CFG_INT(ingest_config, idempotency_ttl_s, "ingest.idempotency_ttl_s", "604800",
                "how long a gateway_message_id is remembered: a repeat within it gets the "
                "original answer and produces nothing",
@@ -67,6 +70,10 @@ static const ch_config_entry ingest_keys[] = {
                "counter above the highest issued (in case Redis lost data); start-up fails if "
                "that takes longer",
                1000, 3600000),
+    CH_CFG_INT(ingest_config, max_future_skew_s, "ingest.max_future_skew_s", "300",
+               "how far in the future an event's received_at or occurred_at may be (the "
+               "sender's clock may run ahead); later is refused with 422",
+               0, 3153600000),
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -113,7 +120,8 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
     if (!path || !*path) {
         snprintf(errstr, errstr_size,
                  "ingest.gateways_file is not set: every request to ingest is signed by a "
-                 "gateway, so list them (\"ID KEY [KEY2]\" per line; see docs/api.md)");
+                 "gateway, so list them (\"ID KEY [KEY2] orgs=ORG,...\" per line; see "
+                 "docs/api.md)");
         return CH_EINVAL;
     }
     int rc = ch_gateways_load_file(path, &in->gateways, errstr, errstr_size);
@@ -125,6 +133,15 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
                     "the gateways file holds signing keys but other users may read it; "
                     "chmod 600 it",
                     CH_STR("file", path));
+    for (size_t i = 0; i < ch_gateways_count(in->gateways); i++) {
+        const char *id = ch_gateways_id_at(in->gateways, i);
+        if (!ch_gateways_has_orgs(in->gateways, id))
+            CH_LOG_WARN(ch_runtime_log(in->rt),
+                        "this gateway has no orgs= in the gateways file, so every event it "
+                        "sends is refused 403 organisation_not_allowed; list its "
+                        "organisations (or orgs=* for all)",
+                        CH_STR("gateway", id), CH_STR("file", path));
+    }
     CH_LOG_INFO(ch_runtime_log(in->rt), "gateways loaded", CH_STR("file", path),
                 CH_INT("gateways", ch_gateways_count(in->gateways)));
     return 0;

@@ -43,6 +43,10 @@
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
  * starts: a SIGHUP reload may replace the policies while the item waits.
+ * The gateway must be allowed to write for the organisation (its orgs= in
+ * the gateways file, charter/signature.h), else 403
+ * organisation_not_allowed; checked here so that a request, a batch line
+ * and a gateway-topic record are judged alike.
  * A contact's case type must be one of the organisation's (its policy's
  * closed list, ch_policy_case_type_known): every way in goes through
  * item_start, so a request, a batch line and a gateway record are refused
@@ -437,6 +441,15 @@ item_start(item *it, const char *case_id)
     if (!org) {
         item_finish_error(it, 422, "unknown_organisation", "organisation",
                           "field 'organisation' names no organisation Charter knows");
+        return;
+    }
+    if (!ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "gateway '%.63s' may not write for organisation '%.63s' (its orgs= in the "
+                 "gateways file does not list it)",
+                 it->gateway, org->policy.id);
+        item_finish_error(it, 403, "organisation_not_allowed", "organisation", message);
         return;
     }
     snprintf(it->org_id, sizeof(it->org_id), "%s", org->policy.id);

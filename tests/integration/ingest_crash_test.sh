@@ -29,6 +29,7 @@ INGEST_ENV=(CHARTER_KAFKA_MESSAGE_TIMEOUT_MS=8000 CHARTER_INGEST_ANSWER_TIMEOUT_
 "$BUILD/services/ingest/charter-ingest" --help | grep -q claim_grace_ms &&
   INGEST_ENV+=(CHARTER_INGEST_CLAIM_GRACE_MS=1000)
 
+printf 'crash orgs=%s\n' "$ORG" >>"$GATEWAYS_FILE" # the Kafka gateway
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 rtt() { curl -fsS -X POST "http://$BROKER_CONTROL/brokers/rtt?ms=$1" >/dev/null || fail "broker rtt $1"; }
 status() { printf '%s' "${1%% *}"; }
@@ -40,7 +41,7 @@ contact() { # contact GMID: a contact body (no gateway_message_id when GMID is e
 # post_to FILE BODY: POST /v1/contacts, "STATUS BODY" into FILE.
 post_to() {
   curl -sS -o "$1.body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$2")" \
+    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign /v1/contacts "$2")" \
     --data-binary "$2" "http://127.0.0.1:${SVC_PORT[ingest]}/v1/contacts" >"$1.code" 2>/dev/null || true
   printf '%s %s' "$(cat "$1.code")" "$(cat "$1.body" 2>/dev/null)" >"$1"
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/contact_fields.h"
 #include "charter/errors.h"
 #include "charter/runtime.h"
 #include "charter/v1/notification.pb-c.h"
@@ -65,6 +66,15 @@ kafka_send(void *tctx, const notify_message *m, notify_reply reply)
 {
     kafka *k = tctx;
     const kafka_config *cfg = k->base.cfg;
+    /* the gateway reading the hand-off texts this number: checked at ingest
+     * too (charter/contact_fields.h), here again before it leaves */
+    const char *bad;
+    if (strcmp(m->channel, "sms") == 0 && !ch_contact_phone_e164_valid(m->to, &bad)) {
+        char why[160];
+        snprintf(why, sizeof(why), "the recipient is not an E.164 telephone number: %s", bad);
+        notify_reply_sent(reply, NOTIFY_PERM, -1, why);
+        return 0;
+    }
     char topic[256];
     const char *pat = cfg->topic, *p = strstr(pat, "{channel}");
     if (p)
