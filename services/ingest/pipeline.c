@@ -7,21 +7,30 @@
  * charter:idem:{ORG}:GATEWAY:MSGID before it is produced. One Lua script
  * claims the id and, for a contact, allocates the reference in the same step
  * (the reference counter charter:ref:{ORG}:YEAR shares the hash tag, so this
- * works on Redis Cluster). The record moves through three states:
+ * works on Redis Cluster). Every record lives for ingest.idempotency_ttl_s,
+ * so the identifiers outlive any crash, and moves through three states:
  *
- *   P|event_id|case_id|reference   claimed, produce in flight (expires a
- *                                  minute after Kafka's message.timeout.ms,
- *                                  so a crash does not block retries long but
- *                                  no write outlives its claim)
+ *   P|event_id|case_id|reference|since   claimed at `since` (Redis TIME, ms),
+ *                                  produce in flight. For the claim's lease
+ *                                  (message.timeout.ms + ingest.claim_grace_ms,
+ *                                  the longest a write can be on its way) a
+ *                                  repeat gets 409; after it, the writer is
+ *                                  taken to be gone (killed after Kafka took
+ *                                  the write, or before; or its outcome never
+ *                                  reached Redis) and the repeat takes the
+ *                                  claim over and produces the same event
  *   D|...                          Kafka acknowledged it: a repeat gets the
- *                                  original answer (200) and produces nothing
+ *                                  original answer (200) and produces nothing.
+ *                                  Final: a late F does not replace it
  *   F|...                          Kafka refused it (503): a retry re-produces
  *                                  with the same event id, case id and reference
  *
- * Keeping the identifiers across a failed attempt matters when Kafka's verdict
- * was "possibly persisted" (a timeout on a request already sent): should the
- * first attempt have landed after all, the retry is the same event (same
- * event_id), which every consumer already drops as a redelivery.
+ * Keeping the identifiers across a failed or abandoned attempt matters when
+ * the first write may have landed ("possibly persisted", or a crash before
+ * the outcome was recorded): the retry is then the same event (same
+ * event_id), which every consumer already drops as a redelivery, never a
+ * second case. A contact's reference comes with a floor (reference.h), so a
+ * counter Redis lost is lifted above every reference already issued.
  *
  * A request answers when Kafka has confirmed the write, or with 503 after
  * ingest.answer_timeout_ms (5 s) if it has not: during a broker outage the
