@@ -24,6 +24,7 @@ start_broker
 start_smtp_sink 0
 POLICIES="$WORK/policies"
 write_short_policy "$POLICIES"
+printf 'fields orgs=*\n' >>"$GATEWAYS_FILE" # the gateway topic's gateway
 start_service ingest 'CHARTER_INGEST_GATEWAY_TOPICS=fields=^charter\.gateway\.fields\..*'
 start_service notification CHARTER_NOTIFY_POLICY_DIR="$POLICIES" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \

@@ -76,6 +76,16 @@ ch_runtime_kafka_setting(const ch_runtime *rt, const char *key)
     return ch_config_kafka_get(&rt->config, key);
 }
 
+int
+ch_runtime_kafka_default(ch_runtime *rt, const char *key, const char *value)
+{
+    if (rt->kafka_started)
+        return CH_EINVAL;
+    if (ch_config_kafka_get(&rt->config, key))
+        return 0;
+    return ch_config_kafka_set(&rt->config, key, value) != 0 ? CH_ENOMEM : 0;
+}
+
 const ch_log *
 ch_runtime_log(const ch_runtime *rt)
 {

@@ -163,8 +163,12 @@ ch_ptrack *ch__track_get(ch_runtime *rt, const char *topic, int32_t partition);
 void ch__track_unref(ch_ptrack *t);
 
 /* kafka_msg.c */
-/* Takes a consumed record: tracks it, decodes it and hands it to the service. */
-void ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
+/* Takes a consumed record: tracks it, decodes it and hands it to the
+ * service (one no subscription matches goes to the dead-letter topic).
+ * Returns 0, or CH_ENOMEM when it could not even be tracked: rkm is then
+ * still the caller's, who must make sure it is read again (kafka.c seeks
+ * back) and that no later offset is committed past it. */
+int ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
 /* Drops a message without committing it (it is redelivered). */
 void ch__msg_release(ch_msg *m);
 /* Hands a record (again) to the service, or drops it when its partition
@@ -176,6 +180,11 @@ void ch__msg_retry(void *arg);
  * the next waiting record is handed over on a later turn. */
 int ch__lane_enter(ch_runtime *rt, ch_msg *m);
 void ch__lane_leave(ch_runtime *rt, ch_msg *m);
+/* Revocation: takes out of their lanes every record of partition tracker pt
+ * that is waiting (not a lane's head), chained through lane_next, for the
+ * caller to release. Heads stay: the service holds them, or their retry
+ * timer drops them. */
+ch_msg *ch__lanes_take_waiting(ch_runtime *rt, const ch_ptrack *pt);
 void ch__lanes_free(ch_runtime *rt);
 /* Compiles the descriptor's subscriptions ahead of those added at init. */
 int ch__subs_build(ch_runtime *rt, char *errstr, size_t errstr_size);

@@ -138,9 +138,14 @@ typedef struct {
      * handed to on_message one at a time, in the order consumed across all
      * the service's subscriptions: the next waits until ch_msg_done has
      * finished the one before (committed or dead-lettered; a retry keeps
-     * the others waiting). For a service that reads and rewrites a case's
-     * state per record (reporting). Not for one that waits for a later
-     * record of the same case before finishing an earlier one. */
+     * the failed record at the head of its lane, retried with backoff, and
+     * the others waiting behind it, so a key's records are never
+     * reordered). When a partition is revoked, its records still waiting in
+     * a lane are dropped uncommitted (the next owner gets them); the one
+     * being handled sees ch_msg_revoked(). For a service that reads and
+     * rewrites a case's state per record (reporting, sla-timer). Not for
+     * one that waits for a later record of the same case before finishing
+     * an earlier one. */
     int order_by_key;
 
     /* Sets up the service context (*svc: the runtime's, with svc_size; else
@@ -222,6 +227,13 @@ struct event_base *ch_runtime_base(ch_runtime *rt);
 /* A kafka.* setting as the producer and consumer get it (the service's
  * default, the file or the environment), or NULL when unset. */
 const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
+
+/* From init only (before Kafka starts): sets a kafka.* property unless it
+ * is set already (the descriptor's kafka_defaults, the file or the
+ * environment), for a default derived from the service's
+ * own configuration (sla-timer's message.timeout.ms from sla.lease_ms).
+ * Returns 0 or CH_ENOMEM; CH_EINVAL once Kafka has started. */
+int ch_runtime_kafka_default(ch_runtime *rt, const char *key, const char *value);
 int ch_runtime_stopping(const ch_runtime *rt);
 
 /* 1 while the producer sees at least one Kafka broker up (updated each
@@ -288,6 +300,12 @@ int ch_runtime_topic_scan(ch_runtime *rt, const char *topic, int64_t timeout_ms,
  * done. After this call `m` and the message are gone.
  */
 void ch_msg_done(ch_msg *m, int rc, const char *reason);
+
+/* 1 once the partition m came from was revoked (or lost): m will not be
+ * committed and the partition's next owner handles it again, so a service
+ * doing several steps per record stops at the next one and finishes m with
+ * ch_msg_done(m, CH_EAGAIN, ...), which then drops it. */
+int ch_msg_revoked(const ch_msg *m);
 
 /* Where the message came from (valid until ch_msg_done). */
 const char *ch_msg_topic(const ch_msg *m);
