@@ -26,8 +26,8 @@ NOW=$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ)
 # 9 s here (older binaries, without the key: a minute more).
 INGEST_ENV=(CHARTER_KAFKA_MESSAGE_TIMEOUT_MS=8000 CHARTER_INGEST_ANSWER_TIMEOUT_MS=15000
   "CHARTER_INGEST_GATEWAY_TOPICS=crash=$GW_TOPIC")
-"$BUILD/services/ingest/charter-ingest" --help | grep -q claim_grace_ms &&
-  INGEST_ENV+=(CHARTER_INGEST_CLAIM_GRACE_MS=1000)
+HELP=$("$BUILD/services/ingest/charter-ingest" --help) # not piped into grep -q: SIGPIPE
+grep -q claim_grace_ms <<<"$HELP" && INGEST_ENV+=(CHARTER_INGEST_CLAIM_GRACE_MS=1000)
 
 printf 'crash orgs=%s\n' "$ORG" >>"$GATEWAYS_FILE" # the Kafka gateway
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
