@@ -45,7 +45,7 @@ post_to() {
     --data-binary "$2" "http://127.0.0.1:${SVC_PORT[ingest]}/v1/contacts" >"$1.code" 2>/dev/null || true
   printf '%s %s' "$(cat "$1.code")" "$(cat "$1.body" 2>/dev/null)" >"$1"
 }
-start_ingest() { start_service ingest "${INGEST_ENV[@]}" "$@"; wait_ready ingest; }
+start_ingest() { start_service ingest "${INGEST_ENV[@]}"; wait_ready ingest; }
 kill9_ingest() {
   local pid=${SVC_PID[ingest]}
   kill -KILL "$pid"
