@@ -197,7 +197,7 @@ for i in 1 2 3 4; do
   rec=$(rcli GET "charter:idem:{$ORG}:$GATEWAY_ID:slow-$i")
   r=$(post_json "${SVC_PORT[ingest]}" /v1/contacts "$(contact "slow-$i")")
   case $(status "$r") in 200|202) ;; *) fail "slow-$i retry: $r" ;; esac
-  IFS='|' read -r _ eid cid ref _ <<<"$rec"
+  IFS='|' read -r _ eid cid _ <<<"$rec"
   [ "$(json_get "$(body "$r")" case_id)" = "$cid" ] && [ "$(json_get "$(body "$r")" event_id)" = "$eid" ] ||
     fail "slow-$i retry got other identifiers than its first attempt ($rec): $r"
 done
