@@ -6,7 +6,10 @@
  * through the same parser and pipeline as HTTP.
  *
  * A record's offset is committed only after Kafka acknowledged the event it
- * became (ch_msg_done from the item's done), so nothing read is lost. A record
+ * became (ch_msg_done from the item's done), so nothing read is lost; a
+ * record read again after a crash is matched to its first reading by its
+ * gateway_message_id or, without one, by where it was read (implicit_id),
+ * so it does not become a second case. A record
  * that can never become an event goes to the dead-letter topic with a reason
  * made of the error code and field only: the reason is also logged, and the
  * record's own values (which may be personal data) must not be.
@@ -16,6 +19,7 @@
  * records may be for; a record for another is dead-lettered
  * (organisation_not_allowed), like the 403 an HTTP gateway gets.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +126,31 @@ inbound_setup(ingest *in, char *errstr, size_t errstr_size)
     return each_entry(in->cfg->gateway_topics, add_entry, in, errstr, errstr_size);
 }
 
+/*
+ * A record without a gateway_message_id is known by where it was read:
+ * "@TOPIC/PARTITION/OFFSET/TIMESTAMP". A redelivery (ingest died before the
+ * offset was committed) is then a repeat, not a second case. The '@' and
+ * '/' cannot collide with a gateway's own ids in practice, and the record's
+ * timestamp tells a recreated topic's record at an old offset from the one
+ * remembered. A topic name too long for the id is replaced by its FNV-1a
+ * hash.
+ */
+static void
+implicit_id(const ch_msg *m, char *out, size_t outsz)
+{
+    const char *topic = ch_msg_topic(m);
+    char hashed[24];
+    if (strlen(topic) > 60) {
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *p = topic; *p; p++)
+            h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+        snprintf(hashed, sizeof(hashed), "#%016llx", (unsigned long long)h);
+        topic = hashed;
+    }
+    snprintf(out, outsz, "@%s/%d/%lld/%lld", topic, (int)ch_msg_partition(m),
+             (long long)ch_msg_offset(m), (long long)ch_msg_timestamp(m));
+}
+
 static void
 record_done(item *it)
 {
@@ -181,6 +210,8 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
         ch_msg_done(m, CH_EINVAL, why);
         return;
     }
+    if (!meta.gateway_message_id[0])
+        implicit_id(m, meta.gateway_message_id, sizeof(meta.gateway_message_id));
     item *it = item_new(in, ev, &meta, g->id, g->source);
     if (!it) {
         ch_event_json_free(ev);

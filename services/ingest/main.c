@@ -60,6 +60,16 @@ static const ch_config_entry ingest_keys[] = {
                "503; the write goes on, and a retry with the same gateway_message_id gets 409 "
                "until it is confirmed, then the original answer (checked once a second)",
                1000, 600000),
+    CH_CFG_INT(ingest_config, claim_grace_ms, "ingest.claim_grace_ms", "60000",
+               "a gateway_message_id's claim stays pending for kafka.message.timeout.ms plus "
+               "this; a retry after that, finding no outcome (the process writing it died), "
+               "writes the same event again with the same identifiers",
+               1000, 3600000),
+    CH_CFG_INT(ingest_config, reconcile_timeout_ms, "ingest.reconcile_timeout_ms", "60000",
+               "at start, ingest reads every reference on ingest.topic to lift each reference "
+               "counter above the highest issued (in case Redis lost data); start-up fails if "
+               "that takes longer",
+               1000, 3600000),
     CH_CFG_INT(ingest_config, max_future_skew_s, "ingest.max_future_skew_s", "300",
                "how far in the future an event's received_at or occurred_at may be (the "
                "sender's clock may run ahead); later is refused with 422",
@@ -90,6 +100,9 @@ static const ch_metric_def ingest_metrics[] = {
     CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
                "events Kafka confirmed after their request had been answered 503 (a retry with "
                "the same gateway_message_id gets the original answer)"),
+    CH_COUNTER(ingest, m_retaken, "charter_ingest_claims_retaken_total",
+               "claims found pending past their lease without an outcome (their writer died) and "
+               "written again with the same identifiers"),
 };
 
 /* A write is retried for 30 s (message.timeout.ms) across a broker outage
@@ -156,6 +169,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     int rc = pipeline_init(in, errstr, errstr_size);
     if (rc == 0)
         rc = load_gateways(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = reconcile_references(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
     if (rc != 0)

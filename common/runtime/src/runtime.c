@@ -6,8 +6,12 @@
  * reply a handler needs) can only finish while the loop runs. On SIGTERM the
  * runtime stops intake (HTTP routes answer 503, partitions are paused), then
  * checks every 20 ms until nothing is in flight or the deadline is near,
- * and only then flushes the producer, commits offsets, closes the consumer
- * and Redis. shutdown.timeout_ms bounds the whole sequence.
+ * and only then flushes the producer, commits offsets and closes the
+ * consumer. Redis closes last, and gracefully: delivery reports served
+ * during the flush write their outcomes there (ingest's idempotency record,
+ * sla-timer's acknowledgement, notification's "sent"), so the connection
+ * stays open until Redis has answered every command sent, and the loop runs
+ * until then. shutdown.timeout_ms bounds the whole sequence.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -151,8 +155,21 @@ finalize(ch_runtime *rt)
                     "redelivered",
                     CH_INT("in_flight", rt->inflight));
     int64_t left = rt->stop_deadline_ms - ch_time_now_ms();
+    ch__kafka_close(rt, left > 400 ? (int)(left - 400) : 0);
+    ch__redis_drain(rt);
+}
+
+/* After finalize: once Redis has answered what the flush sent (or the
+ * deadline has come), close it and leave the loop. */
+static void
+drain_check(ch_runtime *rt)
+{
+    if (rt->exiting || (ch__redis_draining(rt) && ch_time_now_ms() < rt->stop_deadline_ms))
+        return;
+    rt->exiting = 1;
+    if (ch__redis_draining(rt))
+        CH_LOG_WARN(&rt->log, "shutdown deadline reached with Redis commands unanswered");
     ch__redis_close(rt);
-    ch__kafka_close(rt, left > 200 ? (int)(left - 200) : 0);
     struct timeval tv = {0, 100000}; /* let HTTP answers already written go out */
     event_base_loopexit(rt->base, &tv);
 }
@@ -161,6 +178,10 @@ static void
 shutdown_check(void *arg)
 {
     ch_runtime *rt = arg;
+    if (rt->finalizing) {
+        drain_check(rt);
+        return;
+    }
     int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0;
     if (idle || ch_time_now_ms() >= rt->stop_deadline_ms - 1000)
         finalize(rt);

@@ -147,6 +147,7 @@ struct ch_runtime {
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
+    int exiting;    /* Redis closed, the loop leaving */
     int64_t stop_deadline_ms;
 };
 
@@ -204,6 +205,11 @@ void ch__subs_free(ch_runtime *rt);
 /* redis.c */
 int ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__redis_close(ch_runtime *rt);
+/* Shutdown: no new commands; the connection closes once every command sent
+ * has its answer (hiredis's graceful disconnect). */
+void ch__redis_drain(ch_runtime *rt);
+/* 1 while a drained connection still waits for answers. */
+int ch__redis_draining(const ch_runtime *rt);
 /* Sends a command with hiredis's own callback. Returns 0 (fn runs exactly
  * once) or CH_EAGAIN when Redis is not connected (fn never runs). */
 int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc,

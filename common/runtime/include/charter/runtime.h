@@ -292,6 +292,18 @@ int ch_runtime_subscribe(ch_runtime *rt, const char *topic,
                          size_t errstr_size);
 
 /*
+ * Reads every record topic retains, at start-up (from init: it blocks):
+ * fn gets each record's value (borrowed for the call; NULL and 0 for none),
+ * partition by partition in offset order, up to the end each partition had
+ * when the scan began. A topic that does not exist yet is empty. Returns 0,
+ * or CH_EIO (Kafka unreachable, or not read within timeout_ms) or
+ * CH_EINVAL with errstr filled.
+ */
+int ch_runtime_topic_scan(ch_runtime *rt, const char *topic, int64_t timeout_ms,
+                          void (*fn)(void *arg, const void *value, size_t len), void *arg,
+                          char *errstr, size_t errstr_size);
+
+/*
  * Finishes a consumed message. rc 0: done, its offset may be committed.
  * CH_EAGAIN or CH_EIO: a temporary failure; the runtime retries the same
  * message with backoff (later messages of the partition still run, but no
