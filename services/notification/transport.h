@@ -37,7 +37,9 @@ typedef enum {
     NOTIFY_SENT = 0, /* the transport took it: the customer will get it */
     NOTIFY_TEMP,     /* not taken; safe to try again later */
     NOTIFY_PERM,     /* refused for good (bad address, bad request) */
-    NOTIFY_UNKNOWN   /* may or may not have been taken; retrying could send twice */
+    NOTIFY_UNKNOWN,  /* may or may not have been taken; retrying could send twice */
+    NOTIFY_AUTH      /* our credentials were refused (HTTP 401/403, SMTP 530/535): nothing is
+                        wrong with the message, an operator must act; parked, with an alarm */
 } notify_result;
 
 /* The channels a transport may carry (notify_transport.channels). Letters go

@@ -136,6 +136,7 @@ struct ch_runtime {
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
     int64_t stop_deadline_ms;
+    int64_t svc_grace_ms; /* ch_runtime_shutdown_grace: a longer deadline for svc->busy */
 };
 
 /* Frees *ev if set and clears it. */

@@ -201,6 +201,13 @@ typedef struct {
      * stop starting new work. */
     void (*stop)(void *svc);
 
+    /* Work of the service's own that shutdown waits for, as it waits for
+     * consumed messages (may be NULL): 1 while some is under way
+     * (notification's sends), 0 when none is. Checked every 20 ms after
+     * stop, until 0 or the deadline (shutdown.timeout_ms, or the service's
+     * ch_runtime_shutdown_grace if longer). */
+    int (*busy)(void *svc);
+
     /* Frees what init set up, and the context unless svc_size is set (may
      * be NULL). */
     void (*fini)(void *svc);
@@ -223,6 +230,10 @@ struct event_base *ch_runtime_base(ch_runtime *rt);
  * default, the file or the environment), or NULL when unset. */
 const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
 int ch_runtime_stopping(const ch_runtime *rt);
+
+/* From init: a SIGTERM shutdown may take up to grace_ms (when longer than
+ * shutdown.timeout_ms) for the service's busy work to finish. */
+void ch_runtime_shutdown_grace(ch_runtime *rt, int64_t grace_ms);
 
 /* 1 while the producer sees at least one Kafka broker up (updated each
  * second from librdkafka's statistics and at once when all brokers go down);
