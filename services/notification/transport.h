@@ -214,6 +214,12 @@ int notify_transport_pick(const notify_transport *const *table, const char *key,
                           unsigned channel, char *errstr, size_t errstr_size);
 
 /* A check() for a transport whose settings need none. */
+/* 1 when an organisation id may name a file or folder under a sink's
+ * directory (file.c's outbox, print.c's queue): 1 to 100 bytes, no slash or
+ * backslash, no control character, no leading '.' and no "..". The id comes from a
+ * Kafka record, so a path is never built from it unchecked. */
+int notify_organisation_path_ok(const char *organisation);
+
 int notify_transport_no_check(const void *cfg, const notify_transport_use *use, char *errstr,
                               size_t errstr_size);
 
