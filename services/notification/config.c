@@ -60,10 +60,10 @@ static const ch_config_entry core_keys[] = {
                "notification's consumer is behind on that topic it waits longer (up to "
                "notify.contact_wait_max_ms)",
                1000, 86400000),
-    CH_CFG_INT(notify_config, contact_wait_max_ms, "notify.contact_wait_max_ms", "259200000",
+    CH_CFG_INT(notify_config, contact_wait_max_ms, "notify.contact_wait_max_ms", "86400000",
                "the longest a notification waits for its case's contact details while the "
-               "contacts topic is behind (default 72 hours: longer than any outage the topic's "
-               "retention allows for) before it is reported as failed",
+               "contacts topic is behind (default a day); the record's offset is not committed "
+               "meanwhile, so keep it well inside the topics' retention",
                1000, 2592000000LL),
     CH_CFG_INT(notify_config, shutdown_grace_ms, "notify.shutdown_grace_ms", "20000",
                "on SIGTERM, how long sends already under way may take to finish before they are "

@@ -231,6 +231,16 @@ struct event_base *ch_runtime_base(ch_runtime *rt);
 const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
 int ch_runtime_stopping(const ch_runtime *rt);
 
+/*
+ * The consumer's lag on `topic`: the records of its partitions assigned to
+ * this instance not yet finished by the service (ch_msg_done) and stored,
+ * or, before any is stored, not yet committed; summed. From librdkafka's
+ * statistics, refreshed each second; *at_ms (may be NULL) says when they
+ * came (0: never). -1 when not known: no statistics yet, none of the
+ * topic's partitions assigned here, or a partition with no position yet.
+ */
+int64_t ch_runtime_consumer_lag(const ch_runtime *rt, const char *topic, int64_t *at_ms);
+
 /* From init: a SIGTERM shutdown may take up to grace_ms (when longer than
  * shutdown.timeout_ms) for the service's busy work to finish. */
 void ch_runtime_shutdown_grace(ch_runtime *rt, int64_t grace_ms);
