@@ -177,11 +177,11 @@ send_failed(intake *j, const char *why)
  * produced before seen_ms: its lag on the contacts topic is not 0, not
  * known, or not measured since. */
 static int
-contacts_behind(const notify *n, int64_t seen_ms)
+contacts_behind(const notify *n, int64_t seen_ms, int64_t *lag)
 {
     int64_t at_ms = 0;
-    int64_t lag = ch_runtime_consumer_lag(n->rt, CH_TOPIC_CONTACT_EVENTS, &at_ms);
-    return lag != 0 || at_ms < seen_ms + CONTACT_LAG_MARGIN_MS;
+    *lag = ch_runtime_consumer_lag(n->rt, CH_TOPIC_CONTACT_EVENTS, &at_ms);
+    return *lag != 0 || at_ms < seen_ms + CONTACT_LAG_MARGIN_MS;
 }
 
 /* The case's details are not recorded: wait for them while the record is
@@ -191,13 +191,18 @@ static void
 no_contact(intake *j, int64_t seen_s)
 {
     const notify_config *cfg = j->n->cfg;
-    int64_t age = ch_time_now_ms() - seen_s * 1000;
-    if (age < cfg->contact_wait_ms)
+    int64_t age = ch_time_now_ms() - seen_s * 1000, lag = 0;
+    char why[160];
+    if (age < cfg->contact_wait_ms) {
         end(j, CH_EAGAIN, "contact details not recorded yet");
-    else if (age < cfg->contact_wait_max_ms && contacts_behind(j->n, seen_s * 1000))
-        end(j, CH_EAGAIN, "contact details not recorded yet; the contacts topic is behind");
-    else
+    } else if (age < cfg->contact_wait_max_ms && contacts_behind(j->n, seen_s * 1000, &lag)) {
+        snprintf(why, sizeof(why),
+                 "contact details not recorded yet; the contacts topic is behind (lag %lld)",
+                 (long long)lag);
+        end(j, CH_EAGAIN, why);
+    } else {
         send_failed(j, "no contact details for the case");
+    }
 }
 
 /* ---- render and queue ---- */

@@ -12,8 +12,12 @@
 # With --dedupe-message-id a message whose Message-ID was seen before is
 # accepted (250) and logged with "duplicate": true, as mailboxes that collapse
 # repeats of a Message-ID do (Gmail does); otherwise "duplicate" is false.
+# With --delay-ms N every delivery waits N ms after the end of DATA before
+# it is logged and answered, as a slow relay does; its arrival is first
+# noted in LOG + ".data" (its recipients, one JSON line), so a test can act
+# while the answer is pending.
 # Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--hang-first N]
-#                     [--dedupe-message-id] [--ready FILE]
+#                     [--delay-ms N] [--dedupe-message-id] [--ready FILE]
 import argparse
 import asyncio
 import email
@@ -27,8 +31,9 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, log, fail_first, dedupe, hang_first=0):
+    def __init__(self, log, fail_first, dedupe, hang_first=0, delay_ms=0):
         self.log = log
+        self.delay_ms = delay_ms
         self.hang_left = hang_first
         self.dedupe = dedupe
         self.seen = set()
@@ -47,6 +52,10 @@ class Sink:
                 f.write(json.dumps({"rcpt_tos": envelope.rcpt_tos}) + "\n")
             await asyncio.sleep(3600)
             return "421 4.3.0 gave up"
+        if self.delay_ms:
+            with open(self.log + ".data", "a") as f:
+                f.write(json.dumps({"rcpt_tos": envelope.rcpt_tos}) + "\n")
+            await asyncio.sleep(self.delay_ms / 1000)
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.n += 1
         mid = msg["Message-ID"]
@@ -80,10 +89,12 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--hang-first", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--dedupe-message-id", action="store_true")
     ap.add_argument("--ready")
     a = ap.parse_args()
-    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id, a.hang_first), hostname="127.0.0.1", port=a.port)
+    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id, a.hang_first, a.delay_ms),
+                   hostname="127.0.0.1", port=a.port)
     c.start()
     if a.ready:
         open(a.ready, "w").write("ready\n")
