@@ -20,8 +20,12 @@
 #   contacts topic far behind (fetches kept small so it catches up slowly):
 #   each acknowledgement goes once with no failed outcome, and each
 #   appointment reminder (which only its timer sends) goes once.
+#
+# NOTIFY_OUTAGES_PARTS (default "m7 auth m4 m5 m1") runs only the parts named,
+# e.g. to show one failing against an older build (CHARTER_BUILD_DIR).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
+part() { [[ " ${NOTIFY_OUTAGES_PARTS:-m7 auth m4 m5 m1} " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
 PB2="$WORK/pb2"
@@ -54,6 +58,7 @@ outcomes() { kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\
 mails_to() { grep -cF "\"rcpt_tos\": [\"$1\"]" "$SMTP_LOG" 2>/dev/null || true; }
 
 # ---- M7: a relay down for longer than the retry budget, then a replay ----
+if part m7; then
 N=12
 declare -a CASES
 for i in $(seq 1 $N); do
@@ -86,8 +91,11 @@ for i in $(seq 1 $N); do
   [ "$(mails_to "out$i@example.org")" = 1 ] || fail "out$i@example.org got $(mails_to "out$i@example.org") emails"
 done
 pass "relay back, charterctl notify replay: each of the $N customers got exactly one acknowledgement; a second replay sends nothing"
+fi
+[ -n "${SMTP_LOG:-}" ] || start_smtp_sink 0
 
 # ---- M7: 401 from the HTTP gateway is an alarm and parks ----
+if part auth; then
 stop_service notification
 notification CHARTER_NOTIFY_HTTP_TOKEN=not-the-token
 read -r CASE_W _ <<<"$(customer_contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
@@ -111,10 +119,12 @@ import json, sys
 print(sum(1 for l in open(sys.argv[1]) if (x := json.loads(l))["reference"] == sys.argv[2] and x["status"] == 201))' "$GATEWAY_LOG" "$CASE_W/acknowledgement")
 [ "$accepted" = 1 ] || fail "the SMS was accepted $accepted times: $(grep -F "$CASE_W" "$GATEWAY_LOG")"
 pass "key fixed, replay --organisation: the SMS went once"
+fi
 
 # ---- M4: SIGTERM while a send is under way ----
-stop_service notification
 FAST_LOG=$SMTP_LOG FAST_PORT=$SMTP_PORT
+if part m4; then
+stop_service notification
 SMTP_PORT_WANTED=$(free_port)
 SMTP_LOG="$WORK/slow.jsonl"
 start_smtp_sink 0 --delay-ms 3000
@@ -137,8 +147,10 @@ pass "SIGTERM mid-send: shutdown waited for the relay's answer (record sent), no
 stop_service notification
 SMTP_LOG=$FAST_LOG
 notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$FAST_PORT"
+fi
 
 # ---- M5: templates change only through SIGHUP ----
+if part m5; then
 ACK="$TEMPLATES/default/acknowledgement.email.en.txt"
 cp "$ACK" "$WORK/ack.good"
 sed -i 's/Your reference is {reference}\./Your reference is {refrence}./' "$ACK"
@@ -146,7 +158,7 @@ body_of() { grep -F "\"rcpt_tos\": [\"$1\"]" "$SMTP_LOG" | "$PY" -c 'import json
 read -r CASE_E1 REF_E1 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi One","email":"edi1@example.org"}')"
 has1() { [ "$(mails_to edi1@example.org)" = 1 ]; }
 wait_until 60 has1 || fail "a broken edit on disk stopped the acknowledgement: $(outcomes "$CASE_E1/acknowledgement")"
-body_of edi1@example.org | grep -qF "Your reference is $REF_E1." || fail "wrong text: $(body_of edi1@example.org)"
+grep -qF "Your reference is $REF_E1." <<<"$(body_of edi1@example.org)" || fail "wrong text: $(body_of edi1@example.org)"
 pass "a broken template edit on disk without SIGHUP: no effect, the old text went out"
 kill -HUP "${SVC_PID[notification]}"
 refused() { grep -q 'policy reload refused.*refrence' "$WORK/notification.log"; }
@@ -154,7 +166,7 @@ wait_until 10 refused || fail "SIGHUP did not refuse the broken template"
 read -r CASE_E2 REF_E2 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi Two","email":"edi2@example.org"}')"
 has2() { [ "$(mails_to edi2@example.org)" = 1 ]; }
 wait_until 60 has2 || fail "after the refused reload no acknowledgement: $(outcomes "$CASE_E2/acknowledgement")"
-body_of edi2@example.org | grep -qF "Your reference is $REF_E2." || fail "wrong text: $(body_of edi2@example.org)"
+grep -qF "Your reference is $REF_E2." <<<"$(body_of edi2@example.org)" || fail "wrong text: $(body_of edi2@example.org)"
 sed 's/Your reference is {reference}\./Your case number is {reference}./' "$WORK/ack.good" >"$ACK"
 kill -HUP "${SVC_PID[notification]}"
 reloaded() { grep -q 'templates reloaded' "$WORK/notification.log"; }
@@ -162,12 +174,14 @@ wait_until 10 reloaded || fail "the good edit was not reloaded"
 read -r CASE_E3 REF_E3 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi Three","email":"edi3@example.org"}')"
 has3() { [ "$(mails_to edi3@example.org)" = 1 ]; }
 wait_until 60 has3 || fail "no acknowledgement after the good reload"
-body_of edi3@example.org | grep -qF "Your case number is $REF_E3." || fail "the reload was not taken: $(body_of edi3@example.org)"
+grep -qF "Your case number is $REF_E3." <<<"$(body_of edi3@example.org)" || fail "the reload was not taken: $(body_of edi3@example.org)"
 pass "SIGHUP with the broken file: refused naming it, the old text kept going out; a good edit with SIGHUP is taken"
+fi
 
 # ---- M1: timers fired long ago, the contacts topic far behind ----
+if part m1; then
 stop_service notification
-FILL=${NOTIFY_BACKLOG_N:-6000}
+FILL=${NOTIFY_BACKLOG_N:-4000}
 "$PY" - "$BOOTSTRAP" "$PB2" "$FILL" <<'PY' || fail "backlog not produced"
 import sys
 sys.path.insert(0, sys.argv[2])
@@ -219,6 +233,7 @@ done
 FAILED_OUT=$(outcomes 'no contact details' | tr -cd '[:print:]\n')
 [ -z "$FAILED_OUT" ] || fail "failed outcomes: $FAILED_OUT"
 pass "timers read before their contacts, more than 10 minutes late: each acknowledgement and reminder sent once, none failed"
+fi
 
 for s in ingest notification; do stop_service "$s"; done
 echo "notification_outages: all checks passed"
