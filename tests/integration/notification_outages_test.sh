@@ -10,9 +10,9 @@
 # - the HTTP gateway answering 401 (a wrong bearer token): the SMS is parked
 #   with an operator alarm, not failed; with the key fixed, a replay for the
 #   organisation sends it once;
-# - SIGTERM while the relay is slowly answering a send: notification waits,
-#   the send completes (record "sent") and nothing is sent again after the
-#   restart;
+# - SIGTERM while the relay is slowly answering a send (RCPT TO answered
+#   after 8 s, longer than shutdown.timeout_ms): notification waits, the send
+#   completes (record "sent") and nothing is sent again after the restart;
 # - a broken template edit on disk without SIGHUP changes nothing; with
 #   SIGHUP the reload is refused and the old text keeps going out; a good
 #   edit with SIGHUP is taken;
@@ -26,6 +26,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 part() { [[ " ${NOTIFY_OUTAGES_PARTS:-m7 auth m4 m5 m1} " == *" $1 "* ]]; }
+is_case() { [[ $1 =~ ^[0-9a-f-]{36}$ ]] || fail "a contact was refused: $1"; }
 
 PY=/usr/bin/python3
 PB2="$WORK/pb2"
@@ -63,7 +64,7 @@ N=12
 declare -a CASES
 for i in $(seq 1 $N); do
   read -r c _ <<<"$(customer_contact nottingham-city-homes email "{\"name\":\"Out $i\",\"email\":\"out$i@example.org\"}")"
-  [ -n "$c" ] || fail "contact $i refused"
+  is_case "$c"
   CASES+=("$c")
 done
 parked_count() { [ "$(R ZCARD charter:notify:parked)" = "$1" ]; }
@@ -99,6 +100,7 @@ if part auth; then
 stop_service notification
 notification CHARTER_NOTIFY_HTTP_TOKEN=not-the-token
 read -r CASE_W _ <<<"$(customer_contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
+is_case "$CASE_W"
 parked_w() { [ "$(R GET "charter:notify:{$CASE_W}:acknowledgement")" = parked ]; }
 wait_until 60 parked_w || fail "the SMS refused with 401 was not parked: $(R GET "charter:notify:{$CASE_W}:acknowledgement")"
 grep -q '"status":401' "$GATEWAY_LOG" || fail "the gateway did not answer 401: $(tail -n 2 "$GATEWAY_LOG")"
@@ -127,21 +129,34 @@ if part m4; then
 stop_service notification
 SMTP_PORT_WANTED=$(free_port)
 SMTP_LOG="$WORK/slow.jsonl"
-start_smtp_sink 0 --delay-ms 3000
-notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT"
+start_smtp_sink 0 --delay-ms 8000
+# An answer 8 s away: longer than the runtime's own shutdown.timeout_ms
+# (4.5 s), shorter than notify.shutdown_grace_ms (20 s).
+SLOW=("CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT" CHARTER_NOTIFY_SMTP_TIMEOUT_MS=10000
+  CHARTER_NOTIFY_LEASE_MS=12000)
+notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "${SLOW[@]}"
 read -r CASE_T _ <<<"$(customer_contact nottingham-city-homes email '{"name":"Tam Example","email":"tam@example.org"}')"
-data_in() { grep -qF tam@example.org "$SMTP_LOG.data" 2>/dev/null; }
+is_case "$CASE_T"
+data_in() { grep -qF tam@example.org "$SMTP_LOG.rcpt" 2>/dev/null; }
 wait_until 30 data_in || fail "the slow relay never got the message"
-stop_service notification # SIGTERM with the relay's answer 3 s away
+pid=${SVC_PID[notification]}
+log "the slow relay has the RCPT TO, its answer 8 s away: SIGTERM"
+kill -TERM "$pid"
+for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "notification still running 30 s after SIGTERM"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] || fail "notification exited with $rc after SIGTERM"
 [ "$(R GET "charter:notify:{$CASE_T}:acknowledgement")" = sent ] ||
-  fail "after SIGTERM mid-send the record is '$(R GET "charter:notify:{$CASE_T}:acknowledgement")', not sent"
+  fail "after SIGTERM mid-send the record is '$(R GET "charter:notify:{$CASE_T}:acknowledgement")', not sent (the send was cut off)"
+[ -z "$(R ZSCORE charter:notify:queue "$CASE_T/acknowledgement")" ] || fail "the acknowledgement is left in the queue"
 [ "$(mails_to tam@example.org)" = 1 ] || fail "tam@example.org got $(mails_to tam@example.org) emails"
 grep -q 'shutdown deadline reached with work in flight' "$WORK/notification.log" && fail "shutdown cut a send off"
-notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT"
-# A resend would follow the 8 s lease (a claim left behind) at once on start.
-sleep 10
+notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "${SLOW[@]}"
+# A claim left behind would be sent again once its 12 s lease ran out.
+sleep 14
+[ "$(wc -l <"$SMTP_LOG.rcpt")" = 1 ] || fail "the slow relay saw $(wc -l <"$SMTP_LOG.rcpt") attempts"
 [ "$(mails_to tam@example.org)" = 1 ] || fail "after the restart tam@example.org got $(mails_to tam@example.org) emails"
-[ "$(wc -l <"$SMTP_LOG.data")" = 1 ] || fail "the slow relay saw $(wc -l <"$SMTP_LOG.data") deliveries"
 [ -z "$(outcomes "$CASE_T/delivery_unknown")" ] || fail "a delivery_unknown note was raised"
 pass "SIGTERM mid-send: shutdown waited for the relay's answer (record sent), nothing sent again after the restart"
 stop_service notification
@@ -156,6 +171,7 @@ cp "$ACK" "$WORK/ack.good"
 sed -i 's/Your reference is {reference}\./Your reference is {refrence}./' "$ACK"
 body_of() { grep -F "\"rcpt_tos\": [\"$1\"]" "$SMTP_LOG" | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["body"])'; }
 read -r CASE_E1 REF_E1 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi One","email":"edi1@example.org"}')"
+is_case "$CASE_E1"
 has1() { [ "$(mails_to edi1@example.org)" = 1 ]; }
 wait_until 60 has1 || fail "a broken edit on disk stopped the acknowledgement: $(outcomes "$CASE_E1/acknowledgement")"
 grep -qF "Your reference is $REF_E1." <<<"$(body_of edi1@example.org)" || fail "wrong text: $(body_of edi1@example.org)"
@@ -164,6 +180,7 @@ kill -HUP "${SVC_PID[notification]}"
 refused() { grep -q 'policy reload refused.*refrence' "$WORK/notification.log"; }
 wait_until 10 refused || fail "SIGHUP did not refuse the broken template"
 read -r CASE_E2 REF_E2 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi Two","email":"edi2@example.org"}')"
+is_case "$CASE_E2"
 has2() { [ "$(mails_to edi2@example.org)" = 1 ]; }
 wait_until 60 has2 || fail "after the refused reload no acknowledgement: $(outcomes "$CASE_E2/acknowledgement")"
 grep -qF "Your reference is $REF_E2." <<<"$(body_of edi2@example.org)" || fail "wrong text: $(body_of edi2@example.org)"
@@ -172,6 +189,7 @@ kill -HUP "${SVC_PID[notification]}"
 reloaded() { grep -q 'templates reloaded' "$WORK/notification.log"; }
 wait_until 10 reloaded || fail "the good edit was not reloaded"
 read -r CASE_E3 REF_E3 <<<"$(customer_contact nottingham-city-homes email '{"name":"Edi Three","email":"edi3@example.org"}')"
+is_case "$CASE_E3"
 has3() { [ "$(mails_to edi3@example.org)" = 1 ]; }
 wait_until 60 has3 || fail "no acknowledgement after the good reload"
 grep -qF "Your case number is $REF_E3." <<<"$(body_of edi3@example.org)" || fail "the reload was not taken: $(body_of edi3@example.org)"
@@ -199,7 +217,7 @@ K=4
 declare -a LATE LATE_REF
 for i in $(seq 1 $K); do
   read -r c ref <<<"$(customer_contact nottingham-city-homes email "{\"name\":\"Late $i\",\"email\":\"late$i@example.org\"}")"
-  [ -n "$c" ] || fail "late contact $i refused"
+  is_case "$c"
   LATE+=("$c")
   LATE_REF+=("$ref")
 done

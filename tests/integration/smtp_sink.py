@@ -12,10 +12,10 @@
 # With --dedupe-message-id a message whose Message-ID was seen before is
 # accepted (250) and logged with "duplicate": true, as mailboxes that collapse
 # repeats of a Message-ID do (Gmail does); otherwise "duplicate" is false.
-# With --delay-ms N every delivery waits N ms after the end of DATA before
-# it is logged and answered, as a slow relay does; its arrival is first
-# noted in LOG + ".data" (its recipients, one JSON line), so a test can act
-# while the answer is pending.
+# With --delay-ms N every RCPT TO waits N ms for its answer, as a slow relay
+# does; it is first noted in LOG + ".rcpt" (the recipient, one JSON line), so
+# a test can act while the answer is pending. (Not at the end of DATA: libcurl
+# waits for that answer blocking, so nothing else happens meanwhile.)
 # Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--hang-first N]
 #                     [--delay-ms N] [--dedupe-message-id] [--ready FILE]
 import argparse
@@ -40,6 +40,14 @@ class Sink:
         self.fail_left = fail_first
         self.n = 0
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay_ms:
+            with open(self.log + ".rcpt", "a") as f:
+                f.write(json.dumps({"rcpt_to": address}) + "\n")
+            await asyncio.sleep(self.delay_ms / 1000)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         if self.fail_left > 0:
             self.fail_left -= 1
@@ -52,10 +60,6 @@ class Sink:
                 f.write(json.dumps({"rcpt_tos": envelope.rcpt_tos}) + "\n")
             await asyncio.sleep(3600)
             return "421 4.3.0 gave up"
-        if self.delay_ms:
-            with open(self.log + ".data", "a") as f:
-                f.write(json.dumps({"rcpt_tos": envelope.rcpt_tos}) + "\n")
-            await asyncio.sleep(self.delay_ms / 1000)
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.n += 1
         mid = msg["Message-ID"]
