@@ -5,7 +5,7 @@ SAN_DIR ?= build-sanitize
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest bench-reporting format clean
+.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest bench-reporting bench-reporting-history format clean
 
 all: build
 
@@ -58,6 +58,14 @@ bench-reporting: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-reporting charter-broker bench_reporting
 	@bash bench/reporting/run.sh $(BUILD_DIR)
+
+# reporting's Redis time per dashboard request as the history grows from one
+# month to three years, beside main's single-hash layout (MAIN_BUILD: a build
+# of main; else main is built in a git worktree; bench/reporting/README.md).
+bench-reporting-history: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-reporting charter-broker bench_reporting
+	@bash bench/reporting/history.sh $(BUILD_DIR)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

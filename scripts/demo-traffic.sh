@@ -7,8 +7,9 @@
 # history: a few contacts a month for each charter over the last
 # DEMO_HISTORY_MONTHS months (default 11; 0 for none), most answered in
 # time, some late, phone calls answered within or past the promise.
-# Requests are signed as gateway DEMO_GATEWAY (default dev) with the key in
-# DEMO_KEY_FILE (default var/dev-gateway.key), as make run sets up.
+# Requests are signed (scheme v2: method, path and body) as gateway
+# DEMO_GATEWAY (default dev) with the key in DEMO_KEY_FILE (default
+# var/dev-gateway.key), as make run sets up.
 set -uo pipefail
 INGEST=${1:-http://127.0.0.1:8080}
 MAX=${DEMO_MAX:-500}
@@ -21,9 +22,9 @@ names=("Ann Example" "Bob Sample" "Carys Test" "Dev Patel" "Eilidh Demo")
 post() { # post PATH BODY
   local t mac
   t=$(date +%s)
-  mac=$(printf '%s.%s' "$t" "$2" | openssl dgst -sha256 -hmac "$KEY" -r | cut -d' ' -f1)
+  mac=$(printf '%s.POST.%s.%s' "$t" "$1" "$2" | openssl dgst -sha256 -hmac "$KEY" -r | cut -d' ' -f1)
   curl -sS -X POST -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY" \
-    -H "X-Charter-Signature: t=$t,v1=$mac" --data-binary "$2" "$INGEST$1"
+    -H "X-Charter-Signature: t=$t,v2=$mac" --data-binary "$2" "$INGEST$1"
   echo
 }
 

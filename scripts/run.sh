@@ -130,7 +130,8 @@ if [ ! -s "$DEV_KEY_FILE" ]; then
   ( umask 077; openssl rand -hex 32 >"$DEV_KEY_FILE" )
 fi
 if [ -z "${CHARTER_INGEST_GATEWAYS_FILE:-}" ]; then
-  ( umask 077; printf '# written by make run: ID KEY [KEY2]\ndev %s\n' "$(cat "$DEV_KEY_FILE")" >"$VAR/gateways" )
+  ( umask 077; printf '# written by make run: ID KEY [KEY2] orgs=ORG,... (dev writes for the five charters)\ndev %s orgs=%s\n' \
+    "$(cat "$DEV_KEY_FILE")" nottingham-city-homes,derby-homes,nihe,digital-first-council,customer-care-council >"$VAR/gateways" )
   export CHARTER_INGEST_GATEWAYS_FILE=$VAR/gateways
 fi
 
@@ -166,9 +167,9 @@ Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
 
   Post a contact     every request is signed by a gateway; "dev" has its key in var/dev-gateway.key:
                      body='{"organisation":"nottingham-city-homes","channel":"email","received_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","customer":{"name":"Ann","email":"ann@example.org"},"summary":"Gutter leaking"}'
-                     t=\$(date +%s); sig=\$(printf '%s.%s' "\$t" "\$body" | openssl dgst -sha256 -hmac "\$(cat var/dev-gateway.key)" -r | cut -d' ' -f1)
+                     t=\$(date +%s); sig=\$(printf '%s.POST./v1/contacts.%s' "\$t" "\$body" | openssl dgst -sha256 -hmac "\$(cat var/dev-gateway.key)" -r | cut -d' ' -f1)
                      curl -X POST -H 'Content-Type: application/json' -H 'X-Charter-Gateway: dev' \\
-                       -H "X-Charter-Signature: t=\$t,v1=\$sig" --data-binary "\$body" http://127.0.0.1:8080/v1/contacts
+                       -H "X-Charter-Signature: t=\$t,v2=\$sig" --data-binary "\$body" http://127.0.0.1:8080/v1/contacts
                      (the API, batches and every event type: docs/api.md)
   Dashboard          http://127.0.0.1:8081/   (every promise of the five charters: this month against
                      the target, 12-month trends, overdue cases; ?month=YYYY-MM for another month)

@@ -3,7 +3,8 @@
 
 Each line is "SIGNATURE<TAB>BODY": a realistic contact (docs/api.md) with its own
 gateway_message_id, so no request is a duplicate and every 202 is a new Kafka
-record, signed X-Charter-Signature: t=T,v1=HMAC-SHA256(key, T + "." + body).
+record, signed X-Charter-Signature: t=T,v2=HMAC-SHA256(key, T + ".POST./v1/contacts." + body)
+(scheme v2: the method and the path wrk posts to are signed with the body).
 Signatures are valid for 5 minutes from T, so run this right before wrk.
 
 With ORGANISATION every request names it instead of the five charters'
@@ -48,8 +49,8 @@ def main():
                 "case_type": "complaint_stage_1" if i % 4 == 0 else "enquiry",
                 "gateway_message_id": "bench-%s-%d" % (tag, i),
             }, separators=(",", ":")).encode()
-            mac = hmac.new(key, t + b"." + body, hashlib.sha256).hexdigest().encode()
-            f.write(b"t=" + t + b",v1=" + mac + b"\t" + body + b"\n")
+            mac = hmac.new(key, t + b".POST./v1/contacts." + body, hashlib.sha256).hexdigest().encode()
+            f.write(b"t=" + t + b",v2=" + mac + b"\t" + body + b"\n")
 
 
 if __name__ == "__main__":

@@ -39,9 +39,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Gateway "bench" with a fresh random key, readable by us only.
+# Gateway "bench" with a fresh random key, readable by us only, writing for
+# every organisation (orgs=*).
 ( umask 077; openssl rand -hex 32 >"$WORK/gateway.key"
-  printf 'bench %s\n' "$(cat "$WORK/gateway.key")" >"$WORK/gateways" )
+  printf 'bench %s orgs=*\n' "$(cat "$WORK/gateway.key")" >"$WORK/gateways" )
 
 start_redis
 start_kafka

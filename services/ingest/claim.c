@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-/* "S|event_id|case_id|reference" -> the identifiers; 0, or -1 when a part is
- * missing or too long. */
+/* "S|event_id|case_id|reference[|since_ms]" -> the identifiers; 0, or -1 when
+ * a part is missing or too long. since_ms, when present, is digits only. */
 static int
 parse_record(const char *v, size_t len, ingest_claim_ids *ids)
 {
@@ -24,6 +24,12 @@ parse_record(const char *v, size_t len, ingest_claim_ids *ids)
     if (!ref)
         return -1;
     *ref++ = '\0';
+    char *since = strchr(ref, '|');
+    if (since) {
+        *since++ = '\0';
+        if (!*since || strspn(since, "0123456789") != strlen(since))
+            return -1;
+    }
     if (strlen(eid) >= sizeof(ids->event_id) || strlen(cid) >= sizeof(ids->case_id) ||
         strlen(ref) >= sizeof(ids->reference))
         return -1;
@@ -45,7 +51,17 @@ ingest_claim_decide(long long state, const char *record, size_t len, ingest_clai
         return INGEST_CLAIM_RETRY;
     case 2:
         return record[0] == 'D' ? INGEST_CLAIM_DONE : INGEST_CLAIM_WRITING;
+    case 3:
+        return record[0] == 'P' ? INGEST_CLAIM_RETAKE : INGEST_CLAIM_BAD;
     default:
         return INGEST_CLAIM_BAD;
     }
+}
+
+long long
+ingest_claim_lease_ms(long long message_timeout_ms, long long grace_ms)
+{
+    if (message_timeout_ms <= 0) /* 0: librdkafka never gives up; a day is our bound */
+        message_timeout_ms = 24LL * 3600 * 1000;
+    return message_timeout_ms + (grace_ms > 0 ? grace_ms : 0);
 }

@@ -9,7 +9,11 @@
  * function adds rules across fields where a type has them (appointments, visits, call-backs). The
  * envelope fields (type, organisation, occurred_at, gateway_message_id and, in records, case_id)
  * are read once for all of them, so every type refuses unknown fields, names the offending field
- * and treats a missing organisation the same way.
+ * and treats a missing organisation the same way. Every string read is held
+ * to its field's rule (charter/contact_fields.h: names, free text, keys,
+ * phone numbers, language tags, e-mail addresses) in the one reader
+ * (get_string), and every time to the calendars' years in get_time; the
+ * clock's own check (nothing far in the future) is ch_event_json_check_clock.
  */
 #include "event_json.h"
 
@@ -19,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/contact_fields.h"
 #include "charter/errors.h"
-#include "charter/mailbox.h"
 #include "charter/names.h"
 #include "charter/timeutil.h"
 #include "token.h"
@@ -55,14 +59,22 @@ static int
 failf(ch_json_error *err, int status, const char *code, const char *field, const char *fmt, ...)
 {
     err->status = status;
+    err->reason[0] = '\0';
     snprintf(err->code, sizeof(err->code), "%s", code);
     snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    /* a message may quote the client's text, or be cut inside a character */
+    ch_contact_utf8_repair(err->message);
+    ch_contact_utf8_repair(err->field);
     return CH_EINVAL;
 }
+
+/* The first characters of a client's string, for "%.*s" in a message: at
+ * most 40 bytes, never cutting a UTF-8 character. */
+#define QUOTED(s) (int)ch_contact_utf8_prefix((s), strlen(s), 40), (s)
 
 static int
 oom(ch_json_error *err)
@@ -113,6 +125,46 @@ lookup(reader *r, const char *key, int required, want w, char *field, json_t **v
     return 0;
 }
 
+/*
+ * Holds *text to its field's rule (charter/contact_fields.h): refused with
+ * 422 invalid_value naming the field and why (*text freed), or replaced by
+ * its normalised form (a phone number, a language tag).
+ */
+static int
+check_rule(reader *r, const char *field, char **text)
+{
+    static const char *const what[] = {
+        [CH_FIELD_TEXT] = "cannot be used",
+        [CH_FIELD_LINE] = "cannot be used",
+        [CH_FIELD_IDENT] = "cannot be used",
+        [CH_FIELD_PHONE] = "is not a telephone number",
+        [CH_FIELD_LANGUAGE] = "is not a language tag",
+        [CH_FIELD_MAILBOX] = "is not an e-mail address",
+    };
+    const ch_field_rule *rule = ch_contact_field_rule(field);
+    char norm[64];
+    const char *why = NULL;
+    if (!ch_contact_field_check(rule, *text, norm, sizeof(norm), &why)) {
+        free(*text);
+        *text = NULL;
+        failf(r->err, 422, "invalid_value", field, "field '%s' %s: %s", field, what[rule->cls],
+              why);
+        snprintf(r->err->reason, sizeof(r->err->reason), "%s", why);
+        return CH_EINVAL;
+    }
+    if (rule->normalise && strcmp(norm, *text) != 0) {
+        char *copy = strdup(norm);
+        if (!copy) {
+            free(*text);
+            *text = NULL;
+            return oom(r->err);
+        }
+        free(*text);
+        *text = copy;
+    }
+    return 0;
+}
+
 /* Reads an optional or required string; absent or null leaves *out alone. */
 static int
 get_string(reader *r, const char *key, int required, char **out)
@@ -129,6 +181,8 @@ get_string(reader *r, const char *key, int required, char **out)
         free(copy);
         return failf(r->err, 422, "missing_field", field, "field '%s' must not be empty", field);
     }
+    if (copy[0] && check_rule(r, field, &copy))
+        return CH_EINVAL;
     *out = copy;
     return 0;
 }
@@ -151,6 +205,12 @@ get_time(reader *r, const char *key, int required, Charter__V1__Timestamp **out)
                      "field '%s' must be an RFC 3339 date-time with an offset, e.g. "
                      "2026-11-23T09:15:00Z",
                      field);
+    const char *why;
+    if (!ch_contact_time_in_range(ms, &why)) {
+        failf(r->err, 422, "invalid_value", field, "field '%s' cannot be used: %s", field, why);
+        snprintf(r->err->reason, sizeof(r->err->reason), "%s", why);
+        return CH_EINVAL;
+    }
     Charter__V1__Timestamp *ts = malloc(sizeof(*ts));
     if (!ts)
         return oom(r->err);
@@ -214,8 +274,8 @@ get_choice(reader *r, const char *key, int required, const char *const *names, i
         size_t used = strlen(list);
         snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
     }
-    failf(r->err, 422, "invalid_value", field, "field '%s' must be one of: %s (got '%.40s')", field,
-          list, s);
+    failf(r->err, 422, "invalid_value", field, "field '%s' must be one of: %s (got '%.*s')", field,
+          list, QUOTED(s));
     free(s);
     return CH_EINVAL;
 }
@@ -233,9 +293,9 @@ get_channel(reader *r, const char *key, int required, Charter__V1__Channel *out)
         char field[FIELD_NAME_MAX];
         field_name(r, key, field, sizeof(field));
         failf(r->err, 422, "unknown_channel", field,
-              "unknown channel '%.40s' (phone, voicemail, email, letter, online_form, social, "
+              "unknown channel '%.*s' (phone, voicemail, email, letter, online_form, social, "
               "visit, sms)",
-              name);
+              QUOTED(name));
         free(name);
         return CH_EINVAL;
     }
@@ -312,7 +372,7 @@ check_known(reader *r, const char *const *a, const char *const *b, const field_s
             ok = strcmp(f->key, key) == 0;
         if (!ok) {
             char field[FIELD_NAME_MAX];
-            snprintf(field, sizeof(field), "%s%.40s", r->prefix, key);
+            snprintf(field, sizeof(field), "%s%.*s", r->prefix, QUOTED(key));
             return failf(r->err, 422, "unknown_field", field, "field '%s' is not part of the API",
                          field);
         }
@@ -682,16 +742,11 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
     reader cr = {c, "customer.", err};
     if (check_known(&cr, NULL, NULL, customer_fields) || read_fields(&cr, customer_fields, cu))
         return CH_EINVAL;
-    /* the address goes to the mail server as "RCPT TO:<address>" (mailbox.h) */
-    const char *why;
-    if (cu->email[0] && !ch_mailbox_valid(cu->email, &why))
-        return failf(err, 422, "invalid_value", "customer.email",
-                     "field 'customer.email' is not an e-mail address: %s", why);
     if (cu->preferred_channel != protobuf_c_empty_string &&
         ch_channel_from_name(cu->preferred_channel) == CHARTER__V1__CHANNEL__CHANNEL_UNSPECIFIED)
         return failf(err, 422, "unknown_channel", "customer.preferred_channel",
-                     "unknown channel '%.40s' in customer.preferred_channel",
-                     cu->preferred_channel);
+                     "unknown channel '%.*s' in customer.preferred_channel",
+                     QUOTED(cu->preferred_channel));
     return 0;
 }
 
@@ -708,8 +763,8 @@ parse_case_event(json_t *root, const char *type, ch_event_json_kind kind,
         if (strcmp(event_types[i].name, type) == 0)
             t = &event_types[i];
     if (!t)
-        return failf(err, 422, "unknown_event_type", "type", "unknown event type '%.40s' (%s%s)",
-                     type, kind == CH_EVENT_JSON_RECORD ? "received, " : "", TYPE_LIST);
+        return failf(err, 422, "unknown_event_type", "type", "unknown event type '%.*s' (%s%s)",
+                     QUOTED(type), kind == CH_EVENT_JSON_RECORD ? "received, " : "", TYPE_LIST);
     reader r = {root, "", err};
     if (check_known(&r, kind == CH_EVENT_JSON_RECORD ? record_envelope : envelope, NULL,
                     t->fields) ||
@@ -779,6 +834,25 @@ ch_event_json_parse_case_event(const char *body, size_t len, Charter__V1__CaseEv
                                ch_json_error *err)
 {
     return ch_event_json_parse(body, len, CH_EVENT_JSON_CASE_EVENT, out, NULL, err);
+}
+
+int
+ch_event_json_check_clock(const Charter__V1__CaseEvent *ev, int64_t now_ms,
+                          int64_t max_future_skew_ms, ch_json_error *err)
+{
+    const Charter__V1__Timestamp *t = ev->occurred_at;
+    if (!t)
+        return 0;
+    const char *field =
+        ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED ? "received_at" : "occurred_at";
+    const char *why;
+    int64_t ms = t->seconds * 1000 + t->nanos / 1000000;
+    if (!ch_contact_time_not_future(ms, now_ms, max_future_skew_ms, &why)) {
+        failf(err, 422, "invalid_value", field, "field '%s' cannot be used: %s", field, why);
+        snprintf(err->reason, sizeof(err->reason), "%s", why);
+        return CH_EINVAL;
+    }
+    return 0;
 }
 
 void

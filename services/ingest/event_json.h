@@ -21,6 +21,7 @@
 #define CHARTER_EVENT_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "charter/v1/case_event.pb-c.h"
 
@@ -34,6 +35,10 @@ typedef struct {
     char code[32];  /* "invalid_json", "missing_field", "wrong_type", ... */
     char field[64]; /* the offending field, dotted ("customer.email"), or "" */
     char message[256];
+    /* for invalid_value from a field rule: why, a fixed phrase such as "it
+     * contains a line break" that never quotes the client (safe to log and
+     * to put on a dead-letter record); "" otherwise */
+    char reason[96];
 } ch_json_error;
 
 typedef enum {
@@ -85,6 +90,17 @@ int ch_event_json_parse_contact(const char *body, size_t len, Charter__V1__CaseE
  */
 int ch_event_json_parse_case_event(const char *body, size_t len, Charter__V1__CaseEvent **out,
                                    ch_json_error *err);
+
+/*
+ * The check that needs the clock, made after parsing: the event's time
+ * (received_at of a contact, occurred_at of any other event) may be at most
+ * max_future_skew_ms after now_ms (ingest.max_future_skew_s). The parsers
+ * already refused times outside the calendars' years and every field that
+ * breaks its rule (charter/contact_fields.h). Returns 0, or CH_EINVAL with
+ * *err filled (422 invalid_value naming the field).
+ */
+int ch_event_json_check_clock(const Charter__V1__CaseEvent *ev, int64_t now_ms,
+                              int64_t max_future_skew_ms, ch_json_error *err);
 
 /* Frees an event built by the parsers above (or any unpacked CaseEvent). */
 void ch_event_json_free(Charter__V1__CaseEvent *ev);

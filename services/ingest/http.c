@@ -4,8 +4,11 @@
  *
  * The order of the checks is part of the contract: who is calling (401) is
  * settled from the headers before anything else, then the size (413), then
- * the signature over the body (401), then the media type (415); only a
- * request that passed all four is parsed. A batch answers once every line
+ * the signature over the method, the request target as received (path and
+ * query) and the body (401), then the media type (415); only a request that
+ * passed all four is parsed. Whether the gateway may write for the event's
+ * organisation (403) is the pipeline's (item_start), per event, so a batch
+ * line and a gateway-topic record are judged alike. A batch answers once every line
  * has its own outcome; lines are produced to Kafka in their order in the
  * body, so events on one case keep the order the gateway gave them.
  */
@@ -46,11 +49,40 @@ reply_unavailable(ingest *in, struct evhttp_request *req, const char *message)
     ch_http_reply_unavailable(req, 5, message);
 }
 
+/* Requests (a single event or a batch) past their checks and not yet
+ * answered: each holds its items, and Kafka's queue its writes. */
+static void
+inflight_add(ingest *in, int d)
+{
+    in->http_inflight = (size_t)((int64_t)in->http_inflight + d);
+    ch_metric_set(in->m_http_inflight, (double)in->http_inflight);
+}
+
 static int
 media_type_is(const char *ct, const char *want)
 {
     size_t n = strlen(want);
     return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The method as a v2 signature names it; ingest's routes are all POST. */
+static const char *
+method_name(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return NULL; /* nothing signed with v2 matches */
+    }
 }
 
 /*
@@ -83,15 +115,18 @@ read_signed_body(caller *c, int allow_ndjson, size_t *len, int *ndjson)
         }
         evbuffer_copyout(b, body, n);
         body[n] = '\0';
-        r = ch_sig_verify(in->gateways, gw, sig, body, n, now_s, CH_SIG_TOLERANCE_S);
+        ch_sig_request rq = {method_name(req), evhttp_request_get_uri(req), body, n};
+        r = ch_sig_verify(in->gateways, gw, sig, &rq, now_s, CH_SIG_TOLERANCE_S);
     }
     if (r != CH_SIG_OK) {
         free(body);
         /* the gateway id is logged only when it is one we know: the header is
-         * the caller's text */
-        CH_LOG_INFO(ch_runtime_log(in->rt), "request not authenticated",
-                    CH_STR("reason", ch_sig_code(r)),
-                    CH_STR("gateway", ch_gateways_has(in->gateways, gw) ? gw : "(unknown)"));
+         * the caller's text. At debug: anyone can send these, and
+         * charter_ingest_unauthorized_total counts them (ingest's tick logs a
+         * summary at most once a minute). */
+        CH_LOG_DEBUG(ch_runtime_log(in->rt), "request not authenticated",
+                     CH_STR("reason", ch_sig_code(r)),
+                     CH_STR("gateway", ch_gateways_has(in->gateways, gw) ? gw : "(unknown)"));
         reply_error(req, in->m_unauthorized, 401, ch_sig_code(r), NULL, ch_sig_message(r));
         return NULL;
     }
@@ -168,6 +203,7 @@ static void
 single_done(item *it)
 {
     single *s = it->owner;
+    ingest *it_in = it->in;
     struct evhttp_request *req = s->c.req;
     if (it->retry_after_s)
         ch_http_retry_after(req, it->retry_after_s);
@@ -177,6 +213,7 @@ single_done(item *it)
         ch_http_reply_error_field(req, it->status, it->err.code, it->err.field, it->err.message);
     item_free(it);
     free(s);
+    inflight_add(it_in, -1);
 }
 
 /* One event from an authenticated body (which the caller frees). */
@@ -195,7 +232,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    int rc = ch_event_json_parse(body, len, kind, &ev, &meta, &err);
+    int rc = ingest_parse(in, body, len, kind, &ev, &meta, &err);
     if (rc) {
         reply_error(req, in->m_rejected, err.status, err.code, err.field, err.message);
         free(s);
@@ -209,6 +246,7 @@ handle_single(const caller *c, const char *body, size_t len, ch_event_json_kind 
         return;
     }
     s->it = it;
+    inflight_add(in, 1);
     item_own(it, s, single_ready, single_done, 1);
     item_start(it, case_id ? case_id : (meta.case_id[0] ? meta.case_id : NULL));
 }
@@ -225,6 +263,14 @@ post(ingest *in, struct evhttp_request *req, int batches, ch_event_json_kind kin
     caller c = {in, req, "", ""};
     size_t len;
     int ndjson;
+    if ((int64_t)in->http_inflight >= in->cfg->max_inflight_requests) {
+        ch_metric_add(in->m_overloaded, 1);
+        ch_http_retry_after(req, 1);
+        ch_http_reply_error(req, 503, "overloaded",
+                            "too many requests are being handled (ingest.max_inflight_requests); "
+                            "retry after the time in Retry-After");
+        return;
+    }
     char *body = read_signed_body(&c, batches, &len, &ndjson);
     if (!body)
         return;
@@ -289,7 +335,12 @@ batch_reply(batch *b)
             char message[320];
             snprintf(message, sizeof(message), "line %zu: %s", it->line, it->err.message);
             r = json_object();
+            /* the parser's messages are UTF-8 (a quote is cut on a character
+             * boundary); should one not be, the line still gets its error */
             json_t *e = json_pack("{s:s,s:s}", "code", it->err.code, "message", message);
+            if (!e)
+                e = json_pack("{s:s,s:s}", "code", it->err.code, "message",
+                              "the line was refused (its message could not be encoded)");
             if (e && it->err.field[0])
                 json_object_set_new(e, "field", json_string(it->err.field));
             json_object_set_new(r, "error", e);
@@ -325,8 +376,10 @@ batch_unref(batch *b)
 {
     if (--b->refs > 0)
         return;
+    ingest *in = b->c.in;
     batch_reply(b);
     batch_free(b);
+    inflight_add(in, -1);
 }
 
 /* Produces ready items strictly in line order. */
@@ -404,7 +457,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         ch_event_json_meta meta;
         ch_json_error err;
         item *it;
-        if (ch_event_json_parse(line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+        if (ingest_parse(in, line, ll, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
             it = item_new_refused(in, &err);
         } else if (!(it = item_new(in, ev, &meta, b->c.gateway, b->c.source))) {
             ch_event_json_free(ev);
@@ -425,6 +478,7 @@ handle_batch(ingest *in, struct evhttp_request *req, caller *c, const char *body
         return;
     }
     /* the pending refs: one per item still to finish, plus this function's */
+    inflight_add(in, 1);
     b->refs = 1;
     for (size_t i = 0; i < b->n; i++)
         b->refs += b->items[i]->state != ITEM_DONE;

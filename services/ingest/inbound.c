@@ -6,11 +6,20 @@
  * through the same parser and pipeline as HTTP.
  *
  * A record's offset is committed only after Kafka acknowledged the event it
- * became (ch_msg_done from the item's done), so nothing read is lost. A record
+ * became (ch_msg_done from the item's done), so nothing read is lost; a
+ * record read again after a crash is matched to its first reading by its
+ * gateway_message_id or, without one, by where it was read (implicit_id),
+ * so it does not become a second case. A record
  * that can never become an event goes to the dead-letter topic with a reason
  * made of the error code and field only: the reason is also logged, and the
  * record's own values (which may be personal data) must not be.
+ *
+ * The entry's gateway is the record's gateway: it must have a line in the
+ * gateways file (keys optional), whose orgs= says which organisations its
+ * records may be for; a record for another is dead-lettered
+ * (organisation_not_allowed), like the 403 an HTTP gateway gets.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +89,14 @@ add_entry(void *arg, const char *gw, size_t gwlen, const char *topic, size_t top
     ingest *in = arg;
     inbound_gateway *g = &in->inbound[in->ninbound++];
     snprintf(g->id, sizeof(g->id), "%.*s", (int)gwlen, gw);
+    if (!ch_gateways_has(in->gateways, g->id)) {
+        snprintf(errstr, errstr_size,
+                 "ingest.gateway_topics names gateway '%s', which the gateways file "
+                 "(ingest.gateways_file) does not list: add a line \"%s orgs=ORG,...\" naming "
+                 "the organisations it may write for (keys are for HTTP only)",
+                 g->id, g->id);
+        return CH_EINVAL;
+    }
     snprintf(g->source, sizeof(g->source), "kafka:%s", g->id);
     char *t = strndup(topic, topiclen);
     if (!t) {
@@ -107,6 +124,31 @@ inbound_setup(ingest *in, char *errstr, size_t errstr_size)
         return CH_ENOMEM;
     }
     return each_entry(in->cfg->gateway_topics, add_entry, in, errstr, errstr_size);
+}
+
+/*
+ * A record without a gateway_message_id is known by where it was read:
+ * "@TOPIC/PARTITION/OFFSET/TIMESTAMP". A redelivery (ingest died before the
+ * offset was committed) is then a repeat, not a second case. The '@' and
+ * '/' cannot collide with a gateway's own ids in practice, and the record's
+ * timestamp tells a recreated topic's record at an old offset from the one
+ * remembered. A topic name too long for the id is replaced by its FNV-1a
+ * hash.
+ */
+static void
+implicit_id(const ch_msg *m, char *out, size_t outsz)
+{
+    const char *topic = ch_msg_topic(m);
+    char hashed[24];
+    if (strlen(topic) > 60) {
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *p = topic; *p; p++)
+            h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+        snprintf(hashed, sizeof(hashed), "#%016llx", (unsigned long long)h);
+        topic = hashed;
+    }
+    snprintf(out, outsz, "@%s/%d/%lld/%lld", topic, (int)ch_msg_partition(m),
+             (long long)ch_msg_offset(m), (long long)ch_msg_timestamp(m));
 }
 
 static void
@@ -151,9 +193,9 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
     Charter__V1__CaseEvent *ev = NULL;
     ch_event_json_meta meta;
     ch_json_error err;
-    if (ch_event_json_parse(value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
+    if (ingest_parse(in, value, len, CH_EVENT_JSON_RECORD, &ev, &meta, &err) != 0) {
         ch_metric_add(in->m_rejected, 1);
-        char why[200];
+        char why[320];
         if (strcmp(err.code, "invalid_json") == 0) {
             /* "malformed JSON at line L, column C: <jansson's text, which may
              * quote the record>": keep the position only */
@@ -161,12 +203,15 @@ inbound_on_message(void *svc, ch_msg *m, const struct ProtobufCMessage *msg)
             snprintf(why, sizeof(why), "ingest refused the record: invalid_json (%.*s)",
                      colon ? (int)(colon - err.message) : 0, err.message);
         } else {
-            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s", err.code,
-                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "");
+            snprintf(why, sizeof(why), "ingest refused the record: %s%s%s%s%s%s", err.code,
+                     err.field[0] ? " (field '" : "", err.field, err.field[0] ? "')" : "",
+                     err.reason[0] ? ": " : "", err.reason);
         }
         ch_msg_done(m, CH_EINVAL, why);
         return;
     }
+    if (!meta.gateway_message_id[0])
+        implicit_id(m, meta.gateway_message_id, sizeof(meta.gateway_message_id));
     item *it = item_new(in, ev, &meta, g->id, g->source);
     if (!it) {
         ch_event_json_free(ev);

@@ -22,7 +22,9 @@
 
 #include "event_json.h"
 #include "charter/ids.h"
+#include "charter/errors.h"
 #include "charter/runtime.h"
+#include "charter/timeutil.h"
 #include "signature.h"
 
 typedef struct {
@@ -34,6 +36,10 @@ typedef struct {
     int64_t max_batch_lines;
     char *gateway_topics; /* "GATEWAY=TOPIC_OR_^PATTERN ..." */
     int64_t answer_timeout_ms;
+    int64_t claim_grace_ms;
+    int64_t reconcile_timeout_ms;
+    int64_t max_future_skew_s;
+    int64_t max_inflight_requests;
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -50,9 +56,17 @@ typedef struct ingest {
     size_t ninbound;
     ch_metric *m_accepted, *m_rejected, *m_unavailable, *m_duplicates, *m_unauthorized,
         *m_in_progress;
-    ch_metric *m_late;
+    ch_metric *m_late, *m_retaken;
+    ch_metric *m_overloaded, *m_http_inflight;
+    size_t http_inflight;       /* HTTP requests being handled (http.c) */
+    double unauthorized_logged; /* m_unauthorized's value at the last summary */
+    int64_t unauthorized_log_ms;
     ch_redis_script *claim;             /* the idempotency script (pipeline.c) */
-    char pending_ttl_ms[24];            /* how long a claim stays pending: outlives any write */
+    ch_redis_script *reference;         /* a reference without idempotency */
+    ch_redis_script *outcome;           /* D or F for a claim */
+    struct ingest_ref_floors *floors;   /* the reference counters' floors (reference.h) */
+    char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
+    char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
     uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
@@ -99,6 +113,27 @@ struct item {
     struct item *wprev, *wnext; /* ingest's wait list while in_kafka */
 };
 
+/*
+ * ch_event_json_parse, then ch_event_json_check_clock against this host's
+ * clock and ingest.max_future_skew_s: every way in (a body, a batch line, a
+ * gateway record) refuses the same events. Same contract as
+ * ch_event_json_parse.
+ */
+static inline int
+ingest_parse(const ingest *in, const char *body, size_t len, ch_event_json_kind kind,
+             Charter__V1__CaseEvent **out, ch_event_json_meta *meta, ch_json_error *err)
+{
+    if (ch_event_json_parse(body, len, kind, out, meta, err) != 0)
+        return CH_EINVAL;
+    if (ch_event_json_check_clock(*out, ch_time_now_ms(), in->cfg->max_future_skew_s * 1000, err) !=
+        0) {
+        ch_event_json_free(*out);
+        *out = NULL;
+        return CH_EINVAL;
+    }
+    return 0;
+}
+
 /* Prepares the context for items (claim script, id pool, pending expiry). */
 int pipeline_init(ingest *in, char *errstr, size_t errstr_size);
 
@@ -106,8 +141,14 @@ int pipeline_init(ingest *in, char *errstr, size_t errstr_size);
  * (ingest's tick, once a second). */
 void pipeline_sweep(ingest *in, int64_t now_ms);
 
-/* Frees the items Kafka still held at shutdown (their owners are gone). */
+/* Frees the items Kafka still held at shutdown (their owners are gone),
+ * and the reference floors. */
 void pipeline_fini(ingest *in);
+
+/* reconcile.c: raises the reference floors to the highest reference of each
+ * organisation and year on ingest.topic (every record Kafka retains), within
+ * ingest.reconcile_timeout_ms. 0, or an error with errstr filled. */
+int reconcile_references(ingest *in, char *errstr, size_t errstr_size);
 
 /* A new item owning ev (NULL on ENOMEM, ev then still the caller's). */
 item *item_new(ingest *in, Charter__V1__CaseEvent *ev, const ch_event_json_meta *meta,

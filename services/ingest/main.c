@@ -39,8 +39,11 @@ static const ch_config_entry ingest_keys[] = {
     CH_CFG_INT(ingest_config, max_body_bytes, "ingest.max_body_bytes", "65536",
                "largest request body accepted; larger bodies get 413", 256, 16 * 1024 * 1024),
     CH_CFG_STR(ingest_config, gateways_file, "ingest.gateways_file", NULL,
-               "file of HTTP gateways and their signing keys, one \"ID KEY [KEY2]\" per line "
-               "(required; keep it readable by the service only)"),
+               "file of gateways, one \"ID [KEY [KEY2]] orgs=ORG,... [accept_v1=true]\" per "
+               "line: the HTTP signing keys, the organisations each gateway may write for "
+               "(orgs=* for all; none without orgs=) and whether it may still sign with v1; "
+               "a gateway topic's gateway needs a line too, keys optional (required; keep "
+               "it readable by the service only)"),
     CH_CFG_INT(ingest_config, idempotency_ttl_s, "ingest.idempotency_ttl_s", "604800",
                "how long a gateway_message_id is remembered: a repeat within it gets the "
                "original answer and produces nothing",
@@ -57,6 +60,24 @@ static const ch_config_entry ingest_keys[] = {
                "503; the write goes on, and a retry with the same gateway_message_id gets 409 "
                "until it is confirmed, then the original answer (checked once a second)",
                1000, 600000),
+    CH_CFG_INT(ingest_config, claim_grace_ms, "ingest.claim_grace_ms", "60000",
+               "a gateway_message_id's claim stays pending for kafka.message.timeout.ms plus "
+               "this; a retry after that, finding no outcome (the process writing it died), "
+               "writes the same event again with the same identifiers",
+               1000, 3600000),
+    CH_CFG_INT(ingest_config, reconcile_timeout_ms, "ingest.reconcile_timeout_ms", "60000",
+               "at start, ingest reads every reference on ingest.topic to lift each reference "
+               "counter above the highest issued (in case Redis lost data); start-up fails if "
+               "that takes longer",
+               1000, 3600000),
+    CH_CFG_INT(ingest_config, max_future_skew_s, "ingest.max_future_skew_s", "300",
+               "how far in the future an event's received_at or occurred_at may be (the "
+               "sender's clock may run ahead); later is refused with 422",
+               0, 3153600000),
+    CH_CFG_INT(ingest_config, max_inflight_requests, "ingest.max_inflight_requests", "256",
+               "HTTP requests (single events or batches) handled at once; more are answered "
+               "503 overloaded with Retry-After: 1, which bounds memory while Kafka is slow",
+               1, 100000),
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -72,9 +93,16 @@ static const ch_metric_def ingest_metrics[] = {
                "requests refused 401 (gateway or signature)"),
     CH_COUNTER(ingest, m_in_progress, "charter_ingest_in_progress_total",
                "repeats answered 409 while the first attempt was still being written"),
+    CH_COUNTER(ingest, m_overloaded, "charter_ingest_overloaded_total",
+               "requests answered 503 overloaded (ingest.max_inflight_requests reached)"),
+    CH_GAUGE(ingest, m_http_inflight, "charter_ingest_http_inflight",
+             "HTTP requests being handled (waiting for Redis or Kafka)"),
     CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
                "events Kafka confirmed after their request had been answered 503 (a retry with "
                "the same gateway_message_id gets the original answer)"),
+    CH_COUNTER(ingest, m_retaken, "charter_ingest_claims_retaken_total",
+               "claims found pending past their lease without an outcome (their writer died) and "
+               "written again with the same identifiers"),
 };
 
 /* A write is retried for 30 s (message.timeout.ms) across a broker outage
@@ -87,10 +115,12 @@ static const ch_metric_def ingest_metrics[] = {
 static const char *const ingest_kafka_defaults[] = {
     "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", "linger.ms", "0", NULL};
 
+/* Bodies up to ingest.max_body_bytes; the runtime refuses a larger one (413)
+ * before reading it. */
 static const ch_route routes[] = {
-    {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact},
-    {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event},
-    {CH_HTTP_POST, "/v1/events", 0, ingest_post_events},
+    {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_POST, "/v1/events", 0, ingest_post_events, 0, "ingest.max_body_bytes"},
 };
 
 static int
@@ -100,7 +130,8 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
     if (!path || !*path) {
         snprintf(errstr, errstr_size,
                  "ingest.gateways_file is not set: every request to ingest is signed by a "
-                 "gateway, so list them (\"ID KEY [KEY2]\" per line; see docs/api.md)");
+                 "gateway, so list them (\"ID KEY [KEY2] orgs=ORG,...\" per line; see "
+                 "docs/api.md)");
         return CH_EINVAL;
     }
     int rc = ch_gateways_load_file(path, &in->gateways, errstr, errstr_size);
@@ -112,6 +143,15 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
                     "the gateways file holds signing keys but other users may read it; "
                     "chmod 600 it",
                     CH_STR("file", path));
+    for (size_t i = 0; i < ch_gateways_count(in->gateways); i++) {
+        const char *id = ch_gateways_id_at(in->gateways, i);
+        if (!ch_gateways_has_orgs(in->gateways, id))
+            CH_LOG_WARN(ch_runtime_log(in->rt),
+                        "this gateway has no orgs= in the gateways file, so every event it "
+                        "sends is refused 403 organisation_not_allowed; list its "
+                        "organisations (or orgs=* for all)",
+                        CH_STR("gateway", id), CH_STR("file", path));
+    }
     CH_LOG_INFO(ch_runtime_log(in->rt), "gateways loaded", CH_STR("file", path),
                 CH_INT("gateways", ch_gateways_count(in->gateways)));
     return 0;
@@ -130,16 +170,35 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (rc == 0)
         rc = load_gateways(in, errstr, errstr_size);
     if (rc == 0)
+        rc = reconcile_references(in, errstr, errstr_size);
+    if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
 }
 
+/* Refused signatures are logged one by one at debug only (anyone can send
+ * them); this says how many there were, at most once a minute. */
+static void
+log_unauthorized(ingest *in, int64_t now_ms)
+{
+    if (now_ms - in->unauthorized_log_ms < 60000)
+        return;
+    double n = ch_metric_value(in->m_unauthorized);
+    if (n > in->unauthorized_logged)
+        CH_LOG_INFO(ch_runtime_log(in->rt),
+                    "requests not authenticated (401) since the last report",
+                    CH_INT("count", (long long)(n - in->unauthorized_logged)));
+    in->unauthorized_logged = n;
+    in->unauthorized_log_ms = now_ms;
+}
+
 static void
 ingest_tick(void *svc, int64_t now_ms)
 {
     pipeline_sweep(svc, now_ms);
+    log_unauthorized(svc, now_ms);
 }
 
 static void

@@ -7,21 +7,30 @@
  * charter:idem:{ORG}:GATEWAY:MSGID before it is produced. One Lua script
  * claims the id and, for a contact, allocates the reference in the same step
  * (the reference counter charter:ref:{ORG}:YEAR shares the hash tag, so this
- * works on Redis Cluster). The record moves through three states:
+ * works on Redis Cluster). Every record lives for ingest.idempotency_ttl_s,
+ * so the identifiers outlive any crash, and moves through three states:
  *
- *   P|event_id|case_id|reference   claimed, produce in flight (expires a
- *                                  minute after Kafka's message.timeout.ms,
- *                                  so a crash does not block retries long but
- *                                  no write outlives its claim)
+ *   P|event_id|case_id|reference|since   claimed at `since` (Redis TIME, ms),
+ *                                  produce in flight. For the claim's lease
+ *                                  (message.timeout.ms + ingest.claim_grace_ms,
+ *                                  the longest a write can be on its way) a
+ *                                  repeat gets 409; after it, the writer is
+ *                                  taken to be gone (killed after Kafka took
+ *                                  the write, or before; or its outcome never
+ *                                  reached Redis) and the repeat takes the
+ *                                  claim over and produces the same event
  *   D|...                          Kafka acknowledged it: a repeat gets the
- *                                  original answer (200) and produces nothing
+ *                                  original answer (200) and produces nothing.
+ *                                  Final: a late F does not replace it
  *   F|...                          Kafka refused it (503): a retry re-produces
  *                                  with the same event id, case id and reference
  *
- * Keeping the identifiers across a failed attempt matters when Kafka's verdict
- * was "possibly persisted" (a timeout on a request already sent): should the
- * first attempt have landed after all, the retry is the same event (same
- * event_id), which every consumer already drops as a redelivery.
+ * Keeping the identifiers across a failed or abandoned attempt matters when
+ * the first write may have landed ("possibly persisted", or a crash before
+ * the outcome was recorded): the retry is then the same event (same
+ * event_id), which every consumer already drops as a redelivery, never a
+ * second case. A contact's reference comes with a floor (reference.h), so a
+ * counter Redis lost is lifted above every reference already issued.
  *
  * A request answers when Kafka has confirmed the write, or with 503 after
  * ingest.answer_timeout_ms (5 s) if it has not: during a broker outage the
@@ -43,6 +52,10 @@
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
  * starts: a SIGHUP reload may replace the policies while the item waits.
+ * The gateway must be allowed to write for the organisation (its orgs= in
+ * the gateways file, charter/signature.h), else 403
+ * organisation_not_allowed; checked here so that a request, a batch line
+ * and a gateway-topic record are judged alike.
  * A contact's case type must be one of the organisation's (its policy's
  * closed list, ch_policy_case_type_known): every way in goes through
  * item_start, so a request, a batch line and a gateway record are refused
@@ -62,29 +75,73 @@
 #include "charter/timeutil.h"
 #include "claim.h"
 #include "ingest.h"
+#include "reference.h"
 
+/* KEYS: the idempotency key [, the reference counter]. ARGV: "event_id|case_id",
+ * the lease (ms), the idempotency window (s) [, "PREFIX-YYYY-", the counter's
+ * floor]. Answers {state, record} (claim.h). Redis TIME stamps a pending
+ * claim, so every instance measures the lease on one clock. */
 static const char claim_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "if v then\n"
-    "  if string.sub(v, 1, 2) == 'F|' then\n"
-    "    v = 'P|' .. string.sub(v, 3)\n"
-    "    redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
-    "    return {1, v}\n"
+    "  local s = string.sub(v, 1, 2)\n"
+    "  local ids = string.match(v, '^.|([^|]*|[^|]*|[^|]*)')\n"
+    "  if s == 'D|' or not ids then return {2, v} end\n"
+    "  local state = 1\n"
+    "  if s == 'P|' then\n"
+    "    local since = tonumber(string.match(v, '^P|[^|]*|[^|]*|[^|]*|(%d+)$'))\n"
+    "    if since and now - since < tonumber(ARGV[2]) then return {2, v} end\n"
+    "    state = 3\n"
+    "  elseif s ~= 'F|' then\n"
+    "    return {2, v}\n"
     "  end\n"
-    "  return {2, v}\n"
+    "  v = 'P|' .. ids .. '|' .. now\n"
+    "  redis.call('SET', KEYS[1], v, 'EX', ARGV[3])\n"
+    "  return {state, v}\n"
     "end\n"
     "local ref = ''\n"
     "if #KEYS > 1 then\n"
-    "  ref = ARGV[3] .. string.format('%06d', redis.call('INCR', KEYS[2]))\n"
+    "  local n = redis.call('INCR', KEYS[2])\n"
+    "  local floor = tonumber(ARGV[5])\n"
+    "  if n <= floor then\n"
+    "    n = floor + 1\n"
+    "    redis.call('SET', KEYS[2], n)\n"
+    "  end\n"
+    "  ref = ARGV[4] .. string.format('%06d', n)\n"
     "end\n"
-    "v = 'P|' .. ARGV[1] .. '|' .. ref\n"
-    "redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
+    "v = 'P|' .. ARGV[1] .. '|' .. ref .. '|' .. now\n"
+    "redis.call('SET', KEYS[1], v, 'EX', ARGV[3])\n"
     "return {0, v}\n";
+
+/* A reference for a contact without a gateway message id. KEYS: the
+ * counter. ARGV: its floor. Answers the number. */
+static const char reference_lua[] = "local n = redis.call('INCR', KEYS[1])\n"
+                                    "local floor = tonumber(ARGV[1])\n"
+                                    "if n <= floor then\n"
+                                    "  n = floor + 1\n"
+                                    "  redis.call('SET', KEYS[1], n)\n"
+                                    "end\n"
+                                    "return n\n";
+
+/* The outcome of an attempt. KEYS: the idempotency key. ARGV: the record,
+ * the idempotency window (s). D is final: a late F (a first attempt that
+ * failed after a taken-over one was written) does not undo it. */
+static const char outcome_lua[] = "if string.sub(ARGV[1], 1, 1) == 'F' then\n"
+                                  "  local v = redis.call('GET', KEYS[1])\n"
+                                  "  if v and string.sub(v, 1, 2) == 'D|' then return 0 end\n"
+                                  "end\n"
+                                  "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+                                  "return 1\n";
 
 int
 pipeline_init(ingest *in, char *errstr, size_t errstr_size)
 {
-    if (!(in->claim = ch_redis_script_new(in->rt, claim_lua))) {
+    if (!(in->claim = ch_redis_script_new(in->rt, claim_lua)) ||
+        !(in->reference = ch_redis_script_new(in->rt, reference_lua)) ||
+        !(in->outcome = ch_redis_script_new(in->rt, outcome_lua)) ||
+        !(in->floors = ingest_ref_floors_new())) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -96,9 +153,16 @@ pipeline_init(ingest *in, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "kafka.message.timeout.ms '%s' is not a number of ms", mt);
         return CH_EINVAL;
     }
-    if (timeout_ms == 0) /* 0: librdkafka never gives up; neither may the claim */
-        timeout_ms = 24LL * 3600 * 1000;
-    snprintf(in->pending_ttl_ms, sizeof(in->pending_ttl_ms), "%lld", timeout_ms + 60000);
+    snprintf(in->lease_ms, sizeof(in->lease_ms), "%lld",
+             ingest_claim_lease_ms(timeout_ms, in->cfg->claim_grace_ms));
+    snprintf(in->ttl_s, sizeof(in->ttl_s), "%lld", (long long)in->cfg->idempotency_ttl_s);
+    if (in->cfg->idempotency_ttl_s * 1000 <= atoll(in->lease_ms)) {
+        snprintf(errstr, errstr_size,
+                 "ingest.idempotency_ttl_s (%lld s) must be longer than a claim's lease, "
+                 "kafka.message.timeout.ms plus ingest.claim_grace_ms (%s ms)",
+                 (long long)in->cfg->idempotency_ttl_s, in->lease_ms);
+        return CH_EINVAL;
+    }
     return 0;
 }
 
@@ -225,6 +289,8 @@ pipeline_fini(ingest *in)
         if (it->released)
             item_free(it);
     }
+    ingest_ref_floors_free(in->floors);
+    in->floors = NULL;
 }
 
 void
@@ -264,6 +330,26 @@ set_ready(item *it)
     it->ready(it);
 }
 
+/* The counter key and floor argument of a contact's reference. */
+static void
+counter_key(const item *it, char *key, size_t keysz, char *floor, size_t floorsz)
+{
+    int year = occurred_year(it);
+    snprintf(key, keysz, "charter:ref:{%s}:%04d", it->org_id, year);
+    snprintf(floor, floorsz, "%lld", ingest_ref_floor(it->in->floors, it->org_id, year));
+}
+
+/* Remembers the number of the reference just allocated as its counter's floor. */
+static void
+raise_floor(item *it)
+{
+    int year;
+    long long n;
+    if (it->reference[0] &&
+        ingest_reference_parse(it->reference, strlen(it->reference), &year, &n) == 0)
+        ingest_ref_floor_raise(it->in->floors, it->org_id, year, n);
+}
+
 static void
 claimed(void *opaque, redisReply *reply)
 {
@@ -285,6 +371,18 @@ claimed(void *opaque, redisReply *reply)
     }
     switch (action) {
     case INGEST_CLAIM_NEW:
+        raise_floor(it);
+        set_ready(it);
+        return;
+    case INGEST_CLAIM_RETAKE:
+        ch_metric_add(it->in->m_retaken, 1);
+        CH_LOG_WARN(ch_runtime_log(it->in->rt),
+                    "a claim older than its lease had no outcome (its writer is gone); "
+                    "writing the same event again",
+                    CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
+                    CH_STR("source", it->source));
+        set_ready(it);
+        return;
     case INGEST_CLAIM_RETRY:
         set_ready(it);
         return;
@@ -317,6 +415,7 @@ reference_allocated(void *opaque, redisReply *reply)
     }
     snprintf(it->reference, sizeof(it->reference), "%s-%04d-%06lld", it->ref_prefix,
              occurred_year(it), (long long)reply->integer);
+    raise_floor(it);
     set_ready(it);
 }
 
@@ -351,6 +450,15 @@ item_start(item *it, const char *case_id)
     if (!org) {
         item_finish_error(it, 422, "unknown_organisation", "organisation",
                           "field 'organisation' names no organisation Charter knows");
+        return;
+    }
+    if (!ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "gateway '%.63s' may not write for organisation '%.63s' (its orgs= in the "
+                 "gateways file does not list it)",
+                 it->gateway, org->policy.id);
+        item_finish_error(it, 403, "organisation_not_allowed", "organisation", message);
         return;
     }
     snprintf(it->org_id, sizeof(it->org_id), "%s", org->policy.id);
@@ -393,9 +501,10 @@ item_start(item *it, const char *case_id)
         }
         rc = send_claim(it);
     } else if (received) {
-        char refkey[160];
-        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org_id, occurred_year(it));
-        rc = ch_redis_command(in->rt, reference_allocated, it, "INCR %s", refkey);
+        char refkey[160], floor[24];
+        counter_key(it, refkey, sizeof(refkey), floor, sizeof(floor));
+        const char *argv[] = {refkey, floor};
+        rc = ch_redis_script_call(in->reference, reference_allocated, it, 1, 2, argv, NULL);
     } else {
         set_ready(it);
         return;
@@ -410,43 +519,46 @@ send_claim(item *it)
 {
     ingest *in = it->in;
     int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
-    char key[320], ids[160], prefix[40], refkey[160];
+    char key[320], ids[160], prefix[40], refkey[160], floor[24];
     snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
     if (idem_key(it, key, sizeof(key)) != 0)
         return CH_EINVAL;
-    const char *argv[5] = {key};
+    const char *argv[7] = {key};
     int argc = 1;
     if (received) {
-        int year = occurred_year(it);
-        snprintf(refkey, sizeof(refkey), "charter:ref:{%s}:%04d", it->org_id, year);
-        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->ref_prefix, year);
+        counter_key(it, refkey, sizeof(refkey), floor, sizeof(floor));
+        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->ref_prefix, occurred_year(it));
         argv[argc++] = refkey;
     }
     int nkeys = argc;
     argv[argc++] = ids;
-    argv[argc++] = in->pending_ttl_ms;
-    if (received)
+    argv[argc++] = in->lease_ms;
+    argv[argc++] = in->ttl_s;
+    if (received) {
         argv[argc++] = prefix;
+        argv[argc++] = floor;
+    }
     return ch_redis_script_call(in->claim, claimed, it, nkeys, argc, argv, NULL);
 }
 
 /* Records the outcome for repeats of this gateway message id; best effort:
- * the answer to the client does not wait for it. */
+ * the answer to the client does not wait for it. Should it be lost (Redis
+ * refused it, the process died first), the claim stays pending and a retry
+ * after its lease writes the same event again (claim.h, state 3). */
 static void
 record_outcome(item *it, char state)
 {
     if (!it->meta.gateway_message_id[0])
         return;
-    char key[320], value[320], ttl[24];
+    char key[320], value[320];
     if (idem_key(it, key, sizeof(key)) != 0)
         return;
     snprintf(value, sizeof(value), "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)it->in->cfg->idempotency_ttl_s);
-    const char *argv[] = {"SET", key, value, "EX", ttl};
-    if (ch_redis_command_argv(it->in->rt, NULL, NULL, 5, argv, NULL) != 0)
+    const char *argv[] = {key, value, it->in->ttl_s};
+    if (ch_redis_script_call(it->in->outcome, NULL, NULL, 1, 3, argv, NULL) != 0)
         CH_LOG_WARN(ch_runtime_log(it->in->rt),
-                    "could not record the outcome of a gateway message id; its pending record "
-                    "expires in 60 s",
+                    "could not record the outcome of a gateway message id; a retry after the "
+                    "claim's lease writes the same event again",
                     CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
 }
 

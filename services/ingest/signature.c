@@ -1,12 +1,14 @@
 /*
  * HMAC-SHA256 request signatures (see charter/signature.h for the scheme).
  *
- * The check is split in two so that ingest can refuse an unknown gateway or
- * a stale timestamp before it looks at the body at all, and run the HMAC
- * over the body only for a request that could be genuine. The HMAC is fed
- * "t." and the body separately (EVP_MAC streaming), so a large body is not
- * copied. Every candidate MAC is compared with CRYPTO_memcmp(), whose time
- * does not depend on where the bytes differ.
+ * The check is split in two so that ingest can refuse an unknown gateway, a
+ * stale timestamp or a v1-only header from a gateway that must sign v2
+ * before it looks at the body at all, and run the HMAC over the body only
+ * for a request that could be genuine. The HMAC is fed its parts ("t", ".",
+ * method, ".", target, ".", body) separately (EVP_MAC streaming), so
+ * neither a large body nor a long target is copied. Every candidate MAC is
+ * compared with CRYPTO_memcmp(), whose time does not depend on where the
+ * bytes differ.
  */
 #include "signature.h"
 
@@ -21,13 +23,16 @@
 #include "charter/errors.h"
 #include "token.h"
 
-#define MAX_V1 4
+#define MAX_MACS 4 /* entries of one scheme in a header */
+#define ORG_MAX 63
 
 typedef struct {
     char id[CH_GATEWAY_ID_MAX + 1];
     unsigned char key[2][CH_SIG_KEY_MAX];
     size_t keylen[2];
     int nkeys;
+    int accept_v1;
+    char *orgs; /* "a,b,c" or "*" as configured; NULL: none */
 } gateway;
 
 struct ch_gateways {
@@ -53,6 +58,8 @@ ch_sig_code(ch_sig_result r)
         return "stale_signature";
     case CH_SIG_MISMATCH:
         return "bad_signature";
+    case CH_SIG_V1_REFUSED:
+        return "v1_not_accepted";
     }
     return "bad_signature";
 }
@@ -68,15 +75,19 @@ ch_sig_message(ch_sig_result r)
     case CH_SIG_UNKNOWN_GATEWAY:
         return "the gateway named in X-Charter-Gateway is not configured here";
     case CH_SIG_MISSING_SIGNATURE:
-        return "sign the request: X-Charter-Signature: t=UNIX_SECONDS,v1=HEX "
-               "(HMAC-SHA256 of t + \".\" + body with the gateway's key)";
+        return "sign the request: X-Charter-Signature: t=UNIX_SECONDS,v2=HEX "
+               "(HMAC-SHA256 of t.METHOD.PATH.body with the gateway's key; docs/api.md)";
     case CH_SIG_MALFORMED:
-        return "X-Charter-Signature must be t=UNIX_SECONDS,v1=64 lower-case hex digits";
+        return "X-Charter-Signature must be t=UNIX_SECONDS,v2=64 lower-case hex digits";
     case CH_SIG_STALE:
         return "the signature's timestamp is more than 5 minutes from the server's clock; "
                "sign with the current time";
     case CH_SIG_MISMATCH:
-        return "the signature does not match the body with any key of this gateway";
+        return "the signature does not match the method, path and body with any key of this "
+               "gateway";
+    case CH_SIG_V1_REFUSED:
+        return "this gateway must sign with v2 (HMAC-SHA256 of t.METHOD.PATH.body); v1 "
+               "signatures are accepted only from gateways configured with accept_v1=true";
     }
     return "not authenticated";
 }
@@ -105,6 +116,8 @@ ch_gateways_free(ch_gateways *g)
 {
     if (!g)
         return;
+    for (size_t i = 0; i < g->n; i++)
+        free(g->gw[i].orgs);
     if (g->gw)
         OPENSSL_cleanse(g->gw, g->n * sizeof(*g->gw));
     free(g->gw);
@@ -117,10 +130,68 @@ ch_gateways_count(const ch_gateways *g)
     return g ? g->n : 0;
 }
 
+const char *
+ch_gateways_id_at(const ch_gateways *g, size_t i)
+{
+    return g && i < g->n ? g->gw[i].id : NULL;
+}
+
 int
 ch_gateways_has(const ch_gateways *g, const char *id)
 {
     return find(g, id) != NULL;
+}
+
+int
+ch_gateways_has_orgs(const ch_gateways *g, const char *id)
+{
+    const gateway *gw = find(g, id);
+    return gw && gw->orgs;
+}
+
+int
+ch_gateways_org_allowed(const ch_gateways *g, const char *id, const char *org)
+{
+    const gateway *gw = find(g, id);
+    if (!gw || !gw->orgs || !org)
+        return 0;
+    if (strcmp(gw->orgs, "*") == 0)
+        return 1;
+    size_t n = strlen(org);
+    for (const char *p = gw->orgs; p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && memcmp(p, org, n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+static int
+has_prefix(const char *s, size_t n, const char *prefix)
+{
+    size_t pn = strlen(prefix);
+    return n >= pn && memcmp(s, prefix, pn) == 0;
+}
+
+/* orgs=* or orgs=ORG[,ORG...], each ORG a token; 0 when valid. */
+static int
+orgs_valid(const char *s, size_t n)
+{
+    if (n == 1 && s[0] == '*')
+        return 1;
+    const char *p = s, *end = s + n;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        if (!ingest_token_valid(p, (size_t)(e - p), ORG_MAX, 1))
+            return 0;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 1;
 }
 
 static int
@@ -128,6 +199,8 @@ is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r';
 }
+
+#define MAX_TOKENS 5 /* id, two keys, orgs=, accept_v1= */
 
 int
 ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **out, char *errstr,
@@ -143,8 +216,8 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         lineno++;
-        const char *tok[4];
-        size_t tlen[4];
+        const char *tok[MAX_TOKENS];
+        size_t tlen[MAX_TOKENS];
         int ntok = 0;
         const char *q = p;
         while (q < le) {
@@ -157,7 +230,7 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
             const char *s = q;
             while (q < le && !is_blank(*q))
                 q++;
-            if (ntok == 4) {
+            if (ntok == MAX_TOKENS) {
                 ntok++;
                 break;
             }
@@ -168,9 +241,9 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
         p = nl ? nl + 1 : end;
         if (ntok == 0)
             continue;
-        if (ntok < 2 || ntok > 3) {
+        if (ntok > MAX_TOKENS) {
             snprintf(errstr, errstr_size,
-                     "%s:%d: expected \"ID KEY [KEY2]\" (a gateway id and one or two keys)", name,
+                     "%s:%d: expected \"ID [KEY [KEY2]] [orgs=ORG,...] [accept_v1=true]\"", name,
                      lineno);
             goto inval;
         }
@@ -187,17 +260,57 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
             snprintf(errstr, errstr_size, "%s:%d: gateway '%s' is listed twice", name, lineno, id);
             goto inval;
         }
+        int keys[2], nkeys = 0, orgs = -1, accept_v1 = -1;
         for (int k = 1; k < ntok; k++) {
-            int printable = 1;
-            for (size_t i = 0; i < tlen[k]; i++)
-                printable &= tok[k][i] > 0x20 && tok[k][i] < 0x7f;
-            if (tlen[k] < CH_SIG_KEY_MIN || tlen[k] > CH_SIG_KEY_MAX || !printable) {
-                snprintf(errstr, errstr_size,
-                         "%s:%d: key %d of gateway '%s' must be %d to %d printable characters "
-                         "(e.g. openssl rand -hex 32)",
-                         name, lineno, k, id, CH_SIG_KEY_MIN, CH_SIG_KEY_MAX);
-                goto inval;
+            if (has_prefix(tok[k], tlen[k], "orgs=")) {
+                if (orgs >= 0 || !orgs_valid(tok[k] + 5, tlen[k] - 5)) {
+                    snprintf(errstr, errstr_size,
+                             "%s:%d: gateway '%s': orgs= takes * or a comma-separated list of "
+                             "organisation ids (letters, digits, '-', '_', '.'), once",
+                             name, lineno, id);
+                    goto inval;
+                }
+                orgs = k;
+            } else if (has_prefix(tok[k], tlen[k], "accept_v1=")) {
+                const char *v = tok[k] + 10;
+                size_t vn = tlen[k] - 10;
+                int val = vn == 4 && memcmp(v, "true", 4) == 0    ? 1
+                          : vn == 5 && memcmp(v, "false", 5) == 0 ? 0
+                                                                  : -1;
+                if (accept_v1 >= 0 || val < 0) {
+                    snprintf(errstr, errstr_size,
+                             "%s:%d: gateway '%s': accept_v1= takes true or false, once", name,
+                             lineno, id);
+                    goto inval;
+                }
+                accept_v1 = val;
+            } else {
+                if (nkeys == 2 || orgs >= 0 || accept_v1 >= 0) {
+                    snprintf(errstr, errstr_size,
+                             "%s:%d: gateway '%s': at most two keys, before orgs= and "
+                             "accept_v1=",
+                             name, lineno, id);
+                    goto inval;
+                }
+                int printable = 1;
+                for (size_t i = 0; i < tlen[k]; i++)
+                    printable &= tok[k][i] > 0x20 && tok[k][i] < 0x7f;
+                if (tlen[k] < CH_SIG_KEY_MIN || tlen[k] > CH_SIG_KEY_MAX || !printable) {
+                    snprintf(errstr, errstr_size,
+                             "%s:%d: key %d of gateway '%s' must be %d to %d printable "
+                             "characters (e.g. openssl rand -hex 32)",
+                             name, lineno, nkeys + 1, id, CH_SIG_KEY_MIN, CH_SIG_KEY_MAX);
+                    goto inval;
+                }
+                keys[nkeys++] = k;
             }
+        }
+        if (nkeys == 0 && orgs < 0) {
+            snprintf(errstr, errstr_size,
+                     "%s:%d: gateway '%s' has neither a key (HTTP) nor orgs= (a gateway topic "
+                     "on Kafka): expected \"ID KEY [KEY2] orgs=ORG,...\"",
+                     name, lineno, id);
+            goto inval;
         }
         if (g->n == cap) {
             size_t ncap = cap ? cap * 2 : 4;
@@ -212,12 +325,17 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
             g->gw = ngw;
             cap = ncap;
         }
-        gateway *gw = &g->gw[g->n++];
+        gateway *gw = &g->gw[g->n];
+        memset(gw, 0, sizeof(*gw));
+        if (orgs >= 0 && !(gw->orgs = strndup(tok[orgs] + 5, tlen[orgs] - 5)))
+            goto oom;
+        g->n++;
         memcpy(gw->id, id, sizeof(id));
-        gw->nkeys = ntok - 1;
-        for (int k = 0; k < gw->nkeys; k++) {
-            memcpy(gw->key[k], tok[k + 1], tlen[k + 1]);
-            gw->keylen[k] = tlen[k + 1];
+        gw->accept_v1 = accept_v1 == 1;
+        gw->nkeys = nkeys;
+        for (int k = 0; k < nkeys; k++) {
+            memcpy(gw->key[k], tok[keys[k]], tlen[keys[k]]);
+            gw->keylen[k] = tlen[keys[k]];
         }
     }
     *out = g;
@@ -287,9 +405,15 @@ fetch_hmac(void)
     hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
+typedef struct {
+    const void *p;
+    size_t n;
+} part;
+
+/* HMAC-SHA256 of the parts' bytes, one after the other. */
 static int
-hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, const void *body,
-            size_t len, unsigned char out[CH_SIG_MAC_LEN])
+hmac_sha256(const void *key, size_t keylen, const part *parts, int nparts,
+            unsigned char out[CH_SIG_MAC_LEN])
 {
     int rc = CH_EIO;
     pthread_once(&hmac_once, fetch_hmac);
@@ -297,12 +421,31 @@ hmac_sha256(const void *key, size_t keylen, const char *prefix, size_t plen, con
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                            OSSL_PARAM_construct_end()};
     size_t outlen = 0;
-    if (ctx && EVP_MAC_init(ctx, key, keylen, params) &&
-        EVP_MAC_update(ctx, (void *)prefix, plen) && (len == 0 || EVP_MAC_update(ctx, body, len)) &&
-        EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
+    int ok = ctx && EVP_MAC_init(ctx, key, keylen, params);
+    for (int i = 0; ok && i < nparts; i++)
+        ok = parts[i].n == 0 || EVP_MAC_update(ctx, parts[i].p, parts[i].n);
+    if (ok && EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
         rc = 0;
     EVP_MAC_CTX_free(ctx);
     return rc;
+}
+
+/* The parts a scheme signs: v1 t.body, v2 t.METHOD.TARGET.body. Returns
+ * their number. */
+static int
+signed_parts(int v2, const char *tstr, const ch_sig_request *rq, part parts[7])
+{
+    int n = 0;
+    parts[n++] = (part){tstr, strlen(tstr)};
+    parts[n++] = (part){".", 1};
+    if (v2) {
+        parts[n++] = (part){rq->method, strlen(rq->method)};
+        parts[n++] = (part){".", 1};
+        parts[n++] = (part){rq->target, strlen(rq->target)};
+        parts[n++] = (part){".", 1};
+    }
+    parts[n++] = (part){rq->body, rq->len};
+    return n;
 }
 
 static int
@@ -320,11 +463,11 @@ hexval(char c)
 typedef struct {
     int64_t t;
     char tstr[16]; /* the digits as sent: they are what was signed */
-    unsigned char v1[MAX_V1][CH_SIG_MAC_LEN];
-    int nv1;
+    unsigned char mac[2][MAX_MACS][CH_SIG_MAC_LEN]; /* [0] v1, [1] v2 */
+    int nmac[2];
 } parsed_sig;
 
-/* t=DIGITS,v1=HEX[,v1=HEX...]; other schemes (v0=, v2=) are ignored. */
+/* t=DIGITS,v2=HEX[,v2=...][,v1=HEX...]; other schemes (v0=) are ignored. */
 static int
 parse_header(const char *h, parsed_sig *ps)
 {
@@ -352,16 +495,17 @@ parse_header(const char *h, parsed_sig *ps)
             ps->tstr[nd] = '\0';
             ps->t = t;
             have_t = 1;
-        } else if (n >= 3 && p[0] == 'v' && p[1] == '1' && p[2] == '=') {
-            if (n - 3 != CH_SIG_HEX_LEN || ps->nv1 == MAX_V1)
+        } else if (n >= 3 && p[0] == 'v' && (p[1] == '1' || p[1] == '2') && p[2] == '=') {
+            int v = p[1] - '1';
+            if (n - 3 != CH_SIG_HEX_LEN || ps->nmac[v] == MAX_MACS)
                 return -1;
             for (int i = 0; i < CH_SIG_MAC_LEN; i++) {
                 int hi = hexval(p[3 + 2 * i]), lo = hexval(p[4 + 2 * i]);
                 if (hi < 0 || lo < 0)
                     return -1;
-                ps->v1[ps->nv1][i] = (unsigned char)(hi << 4 | lo);
+                ps->mac[v][ps->nmac[v]][i] = (unsigned char)(hi << 4 | lo);
             }
-            ps->nv1++;
+            ps->nmac[v]++;
         } else if (n == 0 || !memchr(p, '=', n)) {
             return -1;
         }
@@ -369,7 +513,7 @@ parse_header(const char *h, parsed_sig *ps)
             break;
         p = comma + 1;
     }
-    return have_t && ps->nv1 > 0 ? 0 : -1;
+    return have_t && ps->nmac[0] + ps->nmac[1] > 0 ? 0 : -1;
 }
 
 static ch_sig_result
@@ -378,7 +522,7 @@ check_header(const ch_gateways *g, const char *gwid, const char *header, int64_t
 {
     if (!gwid || !*gwid)
         return CH_SIG_MISSING_GATEWAY;
-    if (!(*gw = find(g, gwid)))
+    if (!(*gw = find(g, gwid)) || (*gw)->nkeys == 0)
         return CH_SIG_UNKNOWN_GATEWAY;
     if (!header || !*header)
         return CH_SIG_MISSING_SIGNATURE;
@@ -387,6 +531,8 @@ check_header(const ch_gateways *g, const char *gwid, const char *header, int64_t
     int64_t skew = now_s - ps->t;
     if (skew > tolerance_s || skew < -(int64_t)tolerance_s)
         return CH_SIG_STALE;
+    if (ps->nmac[1] == 0 && !(*gw)->accept_v1)
+        return CH_SIG_V1_REFUSED;
     return CH_SIG_OK;
 }
 
@@ -400,38 +546,43 @@ ch_sig_check_header(const ch_gateways *g, const char *gateway_id, const char *he
 }
 
 ch_sig_result
-ch_sig_verify(const ch_gateways *g, const char *gateway_id, const char *header, const void *body,
-              size_t len, int64_t now_s, int tolerance_s)
+ch_sig_verify(const ch_gateways *g, const char *gateway_id, const char *header,
+              const ch_sig_request *rq, int64_t now_s, int tolerance_s)
 {
     const gateway *gw;
     parsed_sig ps;
     ch_sig_result r = check_header(g, gateway_id, header, now_s, tolerance_s, &gw, &ps);
     if (r != CH_SIG_OK)
         return r;
-    char prefix[20];
-    int plen = snprintf(prefix, sizeof(prefix), "%s.", ps.tstr);
+    int v2 = ps.nmac[1] > 0;
+    if (v2 && (!rq->method || !rq->target))
+        return CH_SIG_MISMATCH;
+    part parts[7];
+    int nparts = signed_parts(v2, ps.tstr, rq, parts);
     int match = 0;
     for (int k = 0; k < gw->nkeys; k++) {
         unsigned char mac[CH_SIG_MAC_LEN];
-        if (hmac_sha256(gw->key[k], gw->keylen[k], prefix, (size_t)plen, body, len, mac) != 0)
+        if (hmac_sha256(gw->key[k], gw->keylen[k], parts, nparts, mac) != 0)
             continue;
-        for (int i = 0; i < ps.nv1; i++)
-            match |= CRYPTO_memcmp(mac, ps.v1[i], CH_SIG_MAC_LEN) == 0;
+        for (int i = 0; i < ps.nmac[v2]; i++)
+            match |= CRYPTO_memcmp(mac, ps.mac[v2][i], CH_SIG_MAC_LEN) == 0;
         OPENSSL_cleanse(mac, sizeof(mac));
     }
     return match ? CH_SIG_OK : CH_SIG_MISMATCH;
 }
 
-int
-ch_sig_compute_hex(const void *key, size_t keylen, int64_t t, const void *body, size_t len,
-                   char hex[CH_SIG_HEX_LEN + 1])
+static int
+compute_hex(int v2, const void *key, size_t keylen, int64_t t, const ch_sig_request *rq,
+            char hex[CH_SIG_HEX_LEN + 1])
 {
-    if (keylen > CH_SIG_KEY_MAX || t < 0)
+    if (keylen > CH_SIG_KEY_MAX || t < 0 || (v2 && (!rq->method || !rq->target)))
         return CH_EINVAL;
-    char prefix[24];
-    int plen = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t);
+    char tstr[24];
+    snprintf(tstr, sizeof(tstr), "%lld", (long long)t);
+    part parts[7];
+    int nparts = signed_parts(v2, tstr, rq, parts);
     unsigned char mac[CH_SIG_MAC_LEN];
-    if (hmac_sha256(key, keylen, prefix, (size_t)plen, body, len, mac) != 0)
+    if (hmac_sha256(key, keylen, parts, nparts, mac) != 0)
         return CH_EIO;
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < CH_SIG_MAC_LEN; i++) {
@@ -440,4 +591,19 @@ ch_sig_compute_hex(const void *key, size_t keylen, int64_t t, const void *body, 
     }
     hex[CH_SIG_HEX_LEN] = '\0';
     return 0;
+}
+
+int
+ch_sig_compute_v2_hex(const void *key, size_t keylen, int64_t t, const ch_sig_request *rq,
+                      char hex[CH_SIG_HEX_LEN + 1])
+{
+    return compute_hex(1, key, keylen, t, rq, hex);
+}
+
+int
+ch_sig_compute_hex(const void *key, size_t keylen, int64_t t, const void *body, size_t len,
+                   char hex[CH_SIG_HEX_LEN + 1])
+{
+    ch_sig_request rq = {NULL, NULL, body, len};
+    return compute_hex(0, key, keylen, t, &rq, hex);
 }

@@ -212,7 +212,8 @@ static int
 template_for(void *opaque, const char *org, const char *kind, const char *channel, const char *lang,
              const ch_template **out, char *why, size_t whysz)
 {
-    notify *n = opaque;
+    intake *j = opaque;
+    notify *n = j->n;
     *out = NULL;
     if (!n->cfg->template_dir[0])
         return 0;
@@ -221,6 +222,19 @@ template_for(void *opaque, const char *org, const char *kind, const char *channe
                               why, whysz);
     if (rc != 0)
         return rc == CH_ENOTFOUND ? CH_EINVAL : rc;
+    /* ".../<kind>.<channel>.<language>.txt": the language found */
+    size_t plen = strlen(path);
+    const char *end = path + plen - 4, *dot = end;
+    while (dot > path && dot[-1] != '.')
+        dot--;
+    if (strncmp(kind, "staff_", 6) != 0) {
+        if ((size_t)(end - dot) != strlen(lang) || strncmp(dot, lang, (size_t)(end - dot)) != 0)
+            CH_LOG_INFO(ch_runtime_log(n->rt),
+                        "no template in the customer's language: sent in the default one",
+                        CH_STR("case_id", j->t->case_id), CH_STR("kind", kind),
+                        CH_STR("channel", channel));
+        snprintf(j->out.lang, sizeof(j->out.lang), "%.*s", (int)(end - dot), dot);
+    }
     int reads = 0;
     rc = notify_tcache_get(n->templates, path, out, &reads, why, whysz);
     ch_metric_add(n->m_template_reads, reads);
@@ -296,9 +310,10 @@ enqueue(intake *j)
 }
 
 static notify_render_env
-render_env(notify *n)
+render_env(intake *j)
 {
-    return (notify_render_env){template_for, n, n->cfg->staff_email,
+    notify *n = j->n;
+    return (notify_render_env){template_for, j, n->cfg->staff_email,
                                n->slot[n->route[NOTIFY_ROUTE_STAFF]].t->staff_by_role};
 }
 
@@ -342,7 +357,7 @@ undeliverable(intake *j)
     for (char *u = strchr(detail, '_'); u; u = strchr(u, '_'))
         *u = ' ';
     snprintf(what, sizeof(what), "undeliverable/%s", strchr(j->ids.id, '/') + 1);
-    notify_render_env env = render_env(n);
+    notify_render_env env = render_env(j);
     notify_render_in in = {t,       NULL,  NULL, 0, "staff_undeliverable", oc, notify_org_tz(n, oc),
                            "owner", detail};
     notify_rendered r = {0};
@@ -383,7 +398,7 @@ render(intake *j)
 {
     notify *n = j->n;
     const ch_org_clocks *oc = notify_org(n, j->t->organisation);
-    notify_render_env env = render_env(n);
+    notify_render_env env = render_env(j);
     notify_render_in in = {j->t, j->ev, &j->c, j->appt_s, j->kind_name, oc, notify_org_tz(n, oc),
                            NULL, NULL};
     int customer = j->c.loaded;

@@ -14,8 +14,12 @@
 /*
  * Builds an RFC 5322 message with CRLF line ends: Date (UTC, from date_s),
  * From, To, Subject (RFC 2047 encoded when not ASCII), Message-ID, MIME 1.0,
- * text/plain; charset=UTF-8 (7bit when ASCII, else base64). CR and LF in a
- * header value become spaces. Returns a string to free, or NULL on ENOMEM.
+ * text/plain; charset=UTF-8 (7bit when ASCII with no line over 998 octets,
+ * else base64 wrapped at 76). Every line end of the body (CR LF, a bare CR,
+ * a bare LF) becomes CRLF. CR, LF and other control characters in a header
+ * value become spaces; a subject outside ASCII or over 900 octets is folded
+ * into RFC 2047 encoded words of whole characters. Returns a string to free,
+ * or NULL on ENOMEM.
  */
 char *notify_mime_message(const char *from, const char *to, const char *subject, const char *body,
                           const char *message_id, int64_t date_s);

@@ -6,7 +6,9 @@
  * lines are the per-promise view (report_view.h), the same values the
  * dashboard and the snapshots show, so charterctl's annual publication,
  * which reads this JSON, prints what the dashboard shows. This file only
- * reads the query, loads the organisation (store.h) and writes JSON.
+ * reads the query, loads the organisation (store.h: the periods of the
+ * request's granularity from `from` to `to`, every kept one when a bound is
+ * left out) and writes JSON.
  */
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -350,6 +352,10 @@ report_get_report(void *svc, struct evhttp_request *req, const char *rest)
                                   "query parameter 'organisation' is required");
         return;
     }
+    if (!report_readable(r, req)) {
+        evhttp_clear_headers(&params);
+        return;
+    }
     const char *org = evhttp_find_header(&params, "organisation");
     if (!org || !org[0] || strlen(org) >= REPORT_ORG_MAX || strpbrk(org, "{}:")) {
         ch_http_reply_error_field(
@@ -375,8 +381,8 @@ report_get_report(void *svc, struct evhttp_request *req, const char *rest)
         free(q);
         return;
     }
-    int rc =
-        report_store_load(r->store, q->org, REPORT_LOAD_COUNTS, ch_time_now_ms(), report_loaded, q);
+    int rc = report_store_load_range(r->store, q->org, REPORT_LOAD_COUNTS, q->granularity, q->from,
+                                     q->to, ch_time_now_ms(), report_loaded, q);
     if (rc != 0) {
         free(q);
         if (rc == CH_ENOMEM)
@@ -384,4 +390,15 @@ report_get_report(void *svc, struct evhttp_request *req, const char *rest)
         else
             ch_http_reply_unavailable(req, REPORT_RETRY_AFTER_S, "Redis is not connected; retry");
     }
+}
+
+int
+report_readable(reporting *r, struct evhttp_request *req)
+{
+    if (r->migrated)
+        return 1;
+    ch_http_reply_unavailable(
+        req, REPORT_RETRY_AFTER_S,
+        "the figures are being moved to per-period hashes (an upgrade); retry");
+    return 0;
 }

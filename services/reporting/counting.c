@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/timeutil.h"
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
@@ -145,8 +146,14 @@ figures_written(void *opaque, int rc, const char *why)
         ctx_done(c, CH_EAGAIN, why);
         return;
     }
+    /* a period no longer kept gets no snapshot: its hash is gone, and a snapshot of
+     * nothing would replace the last one on the compacted topic */
+    int64_t now_s = ch_time_now_ms() / 1000, at;
+    int months = (int)c->r->cfg->retention_months;
     for (int i = 0; i < c->plan.nperiods; i++)
-        report_mark_dirty(c->r, c->org, c->plan.periods[i]);
+        if (months < 1 || ch_report_period_expiry(c->plan.periods[i], months, &at) != 0 ||
+            at > now_s)
+            report_mark_dirty(c->r, c->org, c->plan.periods[i]);
     ctx_done(c, 0, NULL);
 }
 
@@ -175,9 +182,9 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
         return;
     }
     const report_case_plan *p = &c->plan;
-    report_case_change change = {p->old_state, p->state,         c->r->cfg->case_ttl_s,
-                                 p->open_op,   p->member,        p->due_ms,
-                                 p->delta,     (size_t)p->ndelta};
+    report_case_change change = {p->old_state, p->state,          c->r->cfg->case_ttl_s,
+                                 p->open_op,   p->member,         p->due_ms,
+                                 p->delta,     (size_t)p->ndelta, ch_time_now_ms() / 1000};
     rc = report_store_case_write(c->r->store, c->org, c->case_id, &change, figures_written, c);
     if (rc != 0)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");

@@ -3,9 +3,10 @@
  * name, each showing a month (the query's, or the organisation's current
  * one in its own time zone) and a trend of the twelve months up to it.
  *
- * The organisations are loaded one after the other (store.h), each into its
- * per-promise view (report_view.h); the page is rendered once all are in
- * (report_html.h). An organisation a reload removed meanwhile is left out.
+ * The organisations are loaded one after the other (store.h: the twelve
+ * months shown, and no other period), each into its per-promise view
+ * (report_view.h); the page is rendered once all are in (report_html.h). An
+ * organisation a reload removed meanwhile is left out.
  */
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -45,18 +46,28 @@ dash_free(dash_req *q)
 
 static void dash_next(dash_req *q);
 
+/* The month the organisation's section shows (the query's, or its current
+ * one), and the trend's months ending with it: 0, or CH_EINVAL. */
+static int
+dash_months(const dash_req *q, const ch_org_clocks *oc, char month[CH_REPORT_PERIOD_MAX],
+            char (*trend)[CH_REPORT_PERIOD_MAX])
+{
+    if (q->month[0])
+        snprintf(month, CH_REPORT_PERIOD_MAX, "%s", q->month);
+    else
+        ch_report_period(ch_tz_local_day(oc ? oc->tz : NULL, q->now_ms), CH_REPORT_MONTH, month,
+                         CH_REPORT_PERIOD_MAX);
+    return ch_report_periods_ending(month, CH_REPORT_MONTH, REPORT_TREND_MONTHS, trend);
+}
+
 /* The organisation's view of its month, with the trend up to it. */
 static int
 dash_view(dash_req *q, const ch_org_clocks *oc, const report_data *d, ch_report_view *out)
 {
     char month[CH_REPORT_PERIOD_MAX];
-    if (q->month[0])
-        snprintf(month, sizeof(month), "%s", q->month);
-    else
-        ch_report_period(ch_tz_local_day(oc->tz, q->now_ms), CH_REPORT_MONTH, month, sizeof(month));
     char trend[REPORT_TREND_MONTHS][CH_REPORT_PERIOD_MAX];
     ch_report_filter f = {CH_REPORT_MONTH, month, month, NULL, NULL};
-    int rc = ch_report_periods_ending(month, CH_REPORT_MONTH, REPORT_TREND_MONTHS, trend);
+    int rc = dash_months(q, oc, month, trend);
     if (rc == 0)
         rc = ch_report_view_build(&oc->policy, &d->figures, &f, trend, REPORT_TREND_MONTHS,
                                   d->open.members, d->open.n, (double)q->r->cfg->target_pct, out);
@@ -90,9 +101,19 @@ static void
 dash_next(dash_req *q)
 {
     if (q->next < q->nids) {
-        int rc = report_store_load(q->r->store, q->ids[q->next], 0, q->now_ms, dash_loaded, q);
+        char month[CH_REPORT_PERIOD_MAX], trend[REPORT_TREND_MONTHS][CH_REPORT_PERIOD_MAX];
+        const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(q->r->rt), q->ids[q->next]);
+        int rc = dash_months(q, oc, month, trend);
+        if (rc == 0) {
+            char periods[REPORT_TREND_MONTHS][CH_REPORT_KEY_PERIOD_MAX];
+            for (size_t i = 0; i < REPORT_TREND_MONTHS; i++)
+                memcpy(periods[i], trend[i], sizeof(trend[i]));
+            rc = report_store_load(q->r->store, q->ids[q->next], 0,
+                                   (const char(*)[CH_REPORT_KEY_PERIOD_MAX])periods,
+                                   REPORT_TREND_MONTHS, q->now_ms, dash_loaded, q);
+        }
         if (rc != 0)
-            dash_loaded(q, rc, NULL);
+            dash_loaded(q, rc == CH_EINVAL ? CH_ENOMEM : rc, NULL);
         return;
     }
     char generated[40];
@@ -128,6 +149,8 @@ report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
 {
     (void)rest;
     reporting *r = svc;
+    if (!report_readable(r, req))
+        return;
     const ch_org_set *orgs = ch_runtime_orgs(r->rt);
     dash_req *q = calloc(1, sizeof(*q));
     if (q) {

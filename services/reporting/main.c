@@ -29,6 +29,8 @@
 #include "reporting.h"
 #include "store.h"
 
+#define REPORT_RETENTION_MIN 6 /* months (report_init says why) */
+
 static const ch_config_entry report_keys[] = {
     CH_CFG_INT(report_config, dedupe_ttl_s, "report.dedupe_ttl_s", "2764800",
                "how long an event id is remembered so a redelivered event is not counted twice",
@@ -50,6 +52,11 @@ static const ch_config_entry report_keys[] = {
                "how long after a period ends its publication is written for good (the policy's "
                "reporting.publish), so replies and records of its last days are in",
                0, 7776000),
+    CH_CFG_INT(report_config, retention_months, "report.retention_months", "36",
+               "how many months after a period (day, month, year) ends its figures are kept in "
+               "Redis for the dashboard, GET /v1/report and snapshots: 0 (for ever) or at least 6 "
+               "(written publications are kept for ever either way)",
+               0, 1200),
 };
 
 static const ch_metric_def report_metrics[] = {
@@ -67,9 +74,9 @@ static const ch_metric_def report_metrics[] = {
 };
 
 static const ch_route routes[] = {
-    {CH_HTTP_GET, "/v1/report", 0, report_get_report},
-    {CH_HTTP_GET, "/v1/publication", 0, report_get_publication},
-    {CH_HTTP_GET, "/", 0, report_get_dashboard},
+    {CH_HTTP_GET, "/v1/report", 0, report_get_report, 0, NULL},
+    {CH_HTTP_GET, "/v1/publication", 0, report_get_publication, 0, NULL},
+    {CH_HTTP_GET, "/", 0, report_get_dashboard, 0, NULL},
 };
 
 static const ch_subscription subs[] = {
@@ -82,7 +89,16 @@ static int
 report_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t errstr_size)
 {
     reporting *r = *svc; /* the runtime's, zeroed, with the metrics registered */
-    if (!(r->store = report_store_new(rt))) {
+    const report_config *cfg = config;
+    if (cfg->retention_months > 0 && cfg->retention_months < REPORT_RETENTION_MIN) {
+        snprintf(errstr, errstr_size,
+                 "report.retention_months is %lld: use 0 (keep every period) or at least %d, "
+                 "since a quarter's publication, written up to report.publish_delay_s (at most "
+                 "90 days) after the quarter ends, reads the quarter's first month",
+                 (long long)cfg->retention_months, REPORT_RETENTION_MIN);
+        return CH_EINVAL;
+    }
+    if (!(r->store = report_store_new(rt, (int)cfg->retention_months))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }

@@ -41,6 +41,7 @@
 #include "charter/timeutil.h"
 #include "charter/tz.h"
 #include "reporting.h"
+#include "periods.h"
 #include "store.h"
 
 #define PUB_PER_ROUND 24 /* publications written per organisation per refresh, at most */
@@ -170,6 +171,46 @@ publication_json(const reporting *r, const ch_org_clocks *oc, const report_data 
     return o;
 }
 
+/* Loads the figures publications of the periods[0..n) are made of (a
+ * year's year, a quarter's or a month's months): report_store_load's
+ * contract. */
+static int
+pub_load(reporting *r, const char *org, const char (*periods)[16], size_t n, report_loaded_fn done,
+         void *opaque)
+{
+    char(*load)[CH_REPORT_KEY_PERIOD_MAX] = malloc((n ? 3 * n : 1) * sizeof(*load));
+    if (!load)
+        return CH_ENOMEM;
+    size_t nload = 0;
+    for (size_t i = 0; i < n; i++) {
+        ch_report_filter f;
+        char from[8], to[8];
+        period_filter(periods[i], &f, from, to);
+        int k = report_periods_between(f.granularity, from, to, load + nload, 3);
+        if (k > 0)
+            nload += (size_t)k;
+    }
+    int rc = report_store_load(r->store, org, 0, (const char(*)[CH_REPORT_KEY_PERIOD_MAX])load,
+                               nload, ch_time_now_ms(), done, opaque);
+    free(load);
+    return rc;
+}
+
+/* 1 when the figures hold a counter of one of the period's months (or its
+ * year). */
+static int
+has_figures(const report_data *d, const char *period)
+{
+    ch_report_filter f;
+    char from[8], to[8], months[3][CH_REPORT_KEY_PERIOD_MAX];
+    period_filter(period, &f, from, to);
+    int k = report_periods_between(f.granularity, from, to, months, 3);
+    for (int i = 0; i < k; i++)
+        if (ch_report_table_period(&d->figures, months[i]).n)
+            return 1;
+    return 0;
+}
+
 /* ---- GET /v1/publication ---- */
 
 typedef struct {
@@ -254,7 +295,7 @@ pub_stored(void *opaque, int rc, const char *text, size_t len)
         return;
     }
     if (rc == 0)
-        rc = report_store_load(q->r->store, q->org, 0, ch_time_now_ms(), pub_live, q);
+        rc = pub_load(q->r, q->org, &q->period, 1, pub_live, q);
     if (rc != 0) {
         ch_http_reply_unavailable(q->req, REPORT_RETRY_AFTER_S, "Redis is not answering; retry");
         free(q);
@@ -271,6 +312,10 @@ report_get_publication(void *svc, struct evhttp_request *req, const char *rest)
     if (!query || evhttp_parse_query_str(query, &params) != 0) {
         ch_http_reply_error_field(req, 400, "missing_parameter", "organisation",
                                   "query parameter 'organisation' is required");
+        return;
+    }
+    if (!report_readable(r, req)) {
+        evhttp_clear_headers(&params);
         return;
     }
     const char *org = evhttp_find_header(&params, "organisation");
@@ -325,6 +370,8 @@ struct report_pub_round {
     int64_t now_ms;
     char (*stored)[16]; /* the current organisation's written periods */
     size_t nstored;
+    char due[PUB_PER_ROUND][16]; /* its completed periods not yet written */
+    size_t ndue;
     size_t pending; /* writes not yet answered */
 };
 
@@ -360,38 +407,52 @@ pub_round_loaded(void *opaque, int rc, report_data *d)
         pub_round_next(pr);
         return;
     }
-    ch_policy_publish g = oc->policy.publish;
-    char last[16];
-    previous_period(oc, pr->now_ms - pr->r->cfg->publish_delay_s * 1000, g, last, sizeof(last));
-    char due[PUB_PER_ROUND][16];
-    size_t ndue = 0;
-    for (size_t i = 0; i < d->figures.n && ndue < PUB_PER_ROUND; i++) {
-        ch_report_key_span k;
-        size_t want = g == CH_POLICY_PUBLISH_YEARLY ? 4 : 7;
-        if (ch_report_key_split(d->figures.items[i].key, &k) != 0 || k.period_len != want)
-            continue;
-        char month[8], period[16];
-        snprintf(month, sizeof(month), "%.*s", (int)k.period_len, k.period);
-        if (g == CH_POLICY_PUBLISH_YEARLY)
-            snprintf(period, sizeof(period), "%s", month);
-        else
-            period_of_month(month, g, period, sizeof(period));
-        if (strcmp(period, last) > 0 || stored(pr, period) ||
-            (ndue && strcmp(due[ndue - 1], period) == 0))
-            continue;
-        snprintf(due[ndue++], sizeof(due[0]), "%s", period);
-    }
     pr->pending = 1; /* held until every write is sent */
-    for (size_t i = 0; i < ndue; i++) {
-        json_t *o = publication_json(pr->r, oc, d, due[i], pr->now_ms, 1);
+    for (size_t i = 0; i < pr->ndue; i++) {
+        if (!has_figures(d, pr->due[i]))
+            continue;
+        json_t *o = publication_json(pr->r, oc, d, pr->due[i], pr->now_ms, 1);
         char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(o);
-        if (text && report_store_pub_put(pr->r->store, oc->policy.id, due[i], text,
+        if (text && report_store_pub_put(pr->r->store, oc->policy.id, pr->due[i], text,
                                          pub_round_written, pr) == 0)
             pr->pending++;
         free(text);
     }
     pub_round_written(pr, CH_EEXIST, NULL);
+}
+
+/* The organisation's periods with figures (months, or years when it
+ * publishes yearly): the completed ones not yet written are due, oldest
+ * first, and their figures are loaded. */
+static void
+pub_round_indexed(void *opaque, int rc, const char **names, size_t n)
+{
+    report_pub_round *pr = opaque;
+    const ch_org_clocks *oc =
+        rc == 0 ? ch_org_set_find(ch_runtime_orgs(pr->r->rt), pr->orgs[pr->next - 1]) : NULL;
+    if (!oc) {
+        pub_round_next(pr);
+        return;
+    }
+    ch_policy_publish g = oc->policy.publish;
+    char last[16];
+    previous_period(oc, pr->now_ms - pr->r->cfg->publish_delay_s * 1000, g, last, sizeof(last));
+    pr->ndue = 0;
+    for (size_t i = 0; i < n && pr->ndue < PUB_PER_ROUND; i++) {
+        char period[16];
+        if (g == CH_POLICY_PUBLISH_YEARLY)
+            snprintf(period, sizeof(period), "%.4s", names[i]);
+        else
+            period_of_month(names[i], g, period, sizeof(period));
+        if (strcmp(period, last) > 0 || stored(pr, period) ||
+            (pr->ndue && strcmp(pr->due[pr->ndue - 1], period) == 0))
+            continue;
+        snprintf(pr->due[pr->ndue++], sizeof(pr->due[0]), "%s", period);
+    }
+    if (!pr->ndue || pub_load(pr->r, oc->policy.id, (const char(*)[16])pr->due, pr->ndue,
+                              pub_round_loaded, pr) != 0)
+        pub_round_next(pr);
 }
 
 static void
@@ -403,9 +464,13 @@ pub_round_periods(void *opaque, int rc, const char **names, size_t n)
     pr->nstored = 0;
     for (size_t i = 0; pr->stored && i < n; i++)
         snprintf(pr->stored[pr->nstored++], sizeof(pr->stored[0]), "%s", names[i]);
-    if (rc != 0 || (n && !pr->stored) ||
-        report_store_load(pr->r->store, pr->orgs[pr->next - 1], 0, pr->now_ms, pub_round_loaded,
-                          pr) != 0)
+    const ch_org_clocks *oc =
+        rc == 0 ? ch_org_set_find(ch_runtime_orgs(pr->r->rt), pr->orgs[pr->next - 1]) : NULL;
+    if (!oc || (n && !pr->stored) ||
+        report_store_periods(pr->r->store, pr->orgs[pr->next - 1],
+                             oc->policy.publish == CH_POLICY_PUBLISH_YEARLY ? CH_REPORT_YEAR
+                                                                            : CH_REPORT_MONTH,
+                             NULL, NULL, pub_round_indexed, pr) != 0)
         pub_round_next(pr);
 }
 

@@ -9,6 +9,7 @@
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
  *   publication.c  GET /v1/publication; each completed period's publication
  *   store.c      every Redis key and script; the loaders the readers share
+ *   periods.c    which period's hash a counter goes to; retention (pure)
  *
  * The policies are the runtime's (policy_store.h): nothing keeps a pointer
  * into ch_runtime_orgs() across a loop turn, since a reload swaps the set,
@@ -35,6 +36,7 @@ typedef struct {
     int64_t snapshot_interval_s;
     int64_t target_pct;
     int64_t publish_delay_s;
+    int64_t retention_months;
 } report_config;
 
 /* An organisation's period whose snapshot is due. */
@@ -64,6 +66,8 @@ typedef struct reporting {
     int64_t last_refresh_ms;
     report_round *round;         /* the snapshots being written, or NULL */
     report_pub_round *pub_round; /* the publications being written, or NULL */
+    int migrating;               /* report_store_migrate is running */
+    int migrated; /* no figures hash of before per-period hashes is left: the readers may read */
 } reporting;
 
 /* counting.c: a record from any of the three topics (ch_service.on_message). */
@@ -74,6 +78,9 @@ void report_get_report(void *svc, struct evhttp_request *req, const char *rest);
 /* The Retry-After of a reader's 503 when Redis is not answering (api.c,
  * dashboard.c: ch_http_reply_unavailable). */
 enum { REPORT_RETRY_AFTER_S = 5 };
+/* 1 when the readers may read; else 0, having answered req 503: the figures
+ * of before per-period hashes are still being moved (snapshots.c starts it). */
+int report_readable(reporting *r, struct evhttp_request *req);
 
 /* dashboard.c: GET /[?month=YYYY-MM] */
 void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);

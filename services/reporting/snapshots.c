@@ -6,11 +6,16 @@
  * report.snapshot_interval_s it also writes every known organisation's
  * current day, month and year (so "open and overdue now" moves with the
  * clock and a new consumer of the compacted topic finds today's figures).
- * One round at a time: an organisation's counts, figures and overdue cases
- * are loaded once (store.h), then all its due snapshots are produced. The
- * figures and the overdue cases come sorted, so each snapshot reads only
- * its period's run of them (a round covers up to about 60 periods per
- * organisation when a replay touches many days).
+ * One round at a time: an organisation's counts, the figures of the periods
+ * due (their hashes only, store.h) and its overdue cases are loaded once,
+ * then all its due snapshots are produced. The figures and the overdue
+ * cases come sorted, so each snapshot reads only its period's run of them
+ * (a round covers up to about 60 periods per organisation when a replay
+ * touches many days).
+ *
+ * The tick also runs the upkeep of the store: on start, before any round,
+ * the move of a figures hash of before per-period hashes (store.h); with
+ * every refresh, each known organisation's retention sweep.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,8 +325,17 @@ round_next_org(report_round *sr)
     sr->end = sr->next + 1;
     while (sr->end < sr->n && strcmp(sr->items[sr->end].org, sr->items[sr->next].org) == 0)
         sr->end++;
-    if (report_store_load(sr->r->store, sr->items[sr->next].org, REPORT_LOAD_COUNTS, sr->now_ms,
-                          round_loaded, sr) != 0)
+    /* the periods of this organisation's snapshots, and no other */
+    size_t np = sr->end - sr->next;
+    char(*periods)[CH_REPORT_KEY_PERIOD_MAX] = malloc(np * sizeof(*periods));
+    for (size_t i = 0; periods && i < np; i++)
+        memcpy(periods[i], sr->items[sr->next + i].period, sizeof(periods[i]));
+    int rc = periods ? report_store_load(sr->r->store, sr->items[sr->next].org, REPORT_LOAD_COUNTS,
+                                         (const char(*)[CH_REPORT_KEY_PERIOD_MAX])periods, np,
+                                         sr->now_ms, round_loaded, sr)
+                     : CH_ENOMEM;
+    free(periods);
+    if (rc != 0)
         round_abort(sr);
 }
 
@@ -346,6 +360,7 @@ refresh(reporting *r, int64_t now_ms)
             snprintf(r->known[r->nknown++], sizeof(r->known[0]), "%s", orgs->orgs[i]->policy.id);
     }
     for (size_t k = 0; k < r->nknown; k++) {
+        report_store_prune(r->store, r->known[k], now_ms);
         const ch_org_clocks *oc = ch_org_set_find(orgs, r->known[k]);
         int32_t day = ch_tz_local_day(oc ? oc->tz : NULL, now_ms);
         for (int g = CH_REPORT_DAY; g <= CH_REPORT_YEAR; g++) {
@@ -356,12 +371,28 @@ refresh(reporting *r, int64_t now_ms)
     }
 }
 
+static void
+migrated(void *opaque, int rc)
+{
+    reporting *r = opaque;
+    r->migrating = 0;
+    r->migrated = rc == 0;
+    if (rc != 0)
+        CH_LOG_WARN(ch_runtime_log(r->rt),
+                    "moving the figures to per-period hashes stopped; retrying on a later tick");
+}
+
 void
 report_tick(void *svc, int64_t now_ms)
 {
     reporting *r = svc;
     if (r->round || !ch_redis_ready(r->rt) || ch_runtime_stopping(r->rt))
         return;
+    if (!r->migrated) {
+        if (!r->migrating && report_store_migrate(r->store, migrated, r) == 0)
+            r->migrating = 1;
+        return;
+    }
     if (now_ms - r->last_refresh_ms >= r->cfg->snapshot_interval_s * 1000) {
         r->last_refresh_ms = now_ms;
         refresh(r, now_ms);

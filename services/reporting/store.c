@@ -1,5 +1,5 @@
 /*
- * reporting's Redis store (store.h lists the keys and says why two scripts).
+ * reporting's Redis store (store.h lists the keys and says why its scripts).
  * This is the only file of the service that sees hiredis: each call turns a
  * reply into values (a count, a state, tables, the open index) before it
  * reaches the caller. The scripts are the runtime's (ch_redis_script), so a
@@ -13,6 +13,10 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/log.h"
+#include "charter/timeutil.h"
+#include "periods.h"
+#include "store_int.h"
 
 /* KEYS: seen, counts. ARGV: ttl, name1, name2, ... Returns 1 if counted. */
 static const char count_lua[] =
@@ -22,43 +26,55 @@ static const char count_lua[] =
     "end\n"
     "return 0\n";
 
-/* KEYS: case, figures, open. ARGV: old state ("" for none), new state, ttl,
- * open op ("add", "rem" or ""), open member, score, then field/delta pairs.
+/* KEYS: case, open, periods index, then one figures hash per period.
+ * ARGV: old state ("" for none), new state, ttl, open op ("add", "rem" or
+ * ""), open member, score; then per figures hash: its index member, its
+ * expiry (unix seconds, "0" for none), n, and n field/delta pairs.
  * Returns 1, or -1 when the case changed since it was read. */
 static const char case_lua[] =
     "local cur = redis.call('GET', KEYS[1])\n"
     "if (cur or '') ~= ARGV[1] then return -1 end\n"
     "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-    "for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end\n"
-    "if ARGV[4] == 'add' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])\n"
-    "elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[3], ARGV[5]) end\n"
+    "local a = 7\n"
+    "for k = 4, #KEYS do\n"
+    "  local n = tonumber(ARGV[a + 2])\n"
+    "  for i = a + 3, a + 1 + 2 * n, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) "
+    "end\n"
+    "  if ARGV[a + 1] ~= '0' then redis.call('EXPIREAT', KEYS[k], ARGV[a + 1]) end\n"
+    "  redis.call('ZADD', KEYS[3], 0, ARGV[a])\n"
+    "  a = a + 3 + 2 * n\n"
+    "end\n"
+    "if ARGV[4] == 'add' then redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])\n"
+    "elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[5]) end\n"
     "return 1\n";
 
 /* ---- keys ---- */
 
-#define KEY_MAX 320
-
-/* "charter:report:{<org>}:<what>", or with ":<id>" after it when id is given. */
-static void
-key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
+void
+report__key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
 {
     snprintf(buf, KEY_MAX, "charter:report:{%s}:%s%s%s", org, what, id ? ":" : "", id ? id : "");
 }
 
-struct report_store {
-    ch_runtime *rt;
-    ch_redis_script *count_script; /* count_lua; the runtime owns both */
-    ch_redis_script *case_script;  /* case_lua */
-};
+void
+report__figures_key(char buf[KEY_MAX], const char *org, const char *period)
+{
+    snprintf(buf, KEY_MAX, "charter:report:{%s}:figures:%s", org, period);
+}
 
 report_store *
-report_store_new(ch_runtime *rt)
+report_store_new(ch_runtime *rt, int retention_months)
 {
     report_store *st = malloc(sizeof(*st));
     if (!st)
         return NULL;
-    *st = (report_store){rt, ch_redis_script_new(rt, count_lua), ch_redis_script_new(rt, case_lua)};
-    if (!st->count_script || !st->case_script) {
+    *st = (report_store){rt,
+                         retention_months,
+                         ch_redis_script_new(rt, count_lua),
+                         ch_redis_script_new(rt, case_lua),
+                         ch_redis_script_new(rt, report__prune_lua),
+                         ch_redis_script_new(rt, report__migrate_lua)};
+    if (!st->count_script || !st->case_script || !st->prune_script || !st->migrate_script) {
         free(st);
         return NULL;
     }
@@ -130,8 +146,8 @@ report_store_count(report_store *st, const char *org, const char *event_id, int6
                    report_counted_fn done, void *opaque)
 {
     char seen[KEY_MAX], counts[KEY_MAX], ttl[24];
-    key_of(seen, org, "seen", event_id);
-    key_of(counts, org, "counts", NULL);
+    report__key_of(seen, org, "seen", event_id);
+    report__key_of(counts, org, "counts", NULL);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
     const char *args[16] = {seen, counts, ttl};
     int nargs = 3; /* 2 keys, then the ttl and the names */
@@ -163,7 +179,7 @@ report_store_case_read(report_store *st, const char *org, const char *case_id, r
                        void *opaque)
 {
     char key[KEY_MAX];
-    key_of(key, org, "case", case_id);
+    report__key_of(key, org, "case", case_id);
     store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;
@@ -183,63 +199,125 @@ case_written(void *opaque, redisReply *reply)
         c.done.written(c.opaque, 0, NULL);
 }
 
+void
+report__arg_add(report_arg_list *a, const char *word)
+{
+    if (a->failed)
+        return;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        const char **v = realloc(a->v, cap * sizeof(*v));
+        if (!v) {
+            a->failed = 1;
+            return;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = word;
+}
+
+void
+report__arg_num(report_arg_list *a, long long v)
+{
+    if (a->failed || a->ntexts == a->captexts) {
+        a->failed = 1;
+        return;
+    }
+    snprintf(a->texts[a->ntexts], sizeof(a->texts[0]), "%lld", v);
+    report__arg_add(a, a->texts[a->ntexts++]);
+}
+
+void
+report__arg_free(report_arg_list *a)
+{
+    free(a->v);
+    free(a->texts);
+}
+
 int
 report_store_case_write(report_store *st, const char *org, const char *case_id,
                         const report_case_change *ch, report_written_fn done, void *opaque)
 {
-    char kcase[KEY_MAX], kfig[KEY_MAX], kopen[KEY_MAX], ttl[24], score[24] = "0";
-    key_of(kcase, org, "case", case_id);
-    key_of(kfig, org, "figures", NULL);
-    key_of(kopen, org, "open", NULL);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)ch->ttl_s);
-    if (strcmp(ch->open_op, "add") == 0)
-        snprintf(score, sizeof(score), "%lld", (long long)ch->due_ms);
-    int nargs = 9 + 2 * (int)ch->ndelta;
-    const char **args = malloc((size_t)nargs * sizeof(*args));
-    char(*values)[24] = malloc((ch->ndelta ? ch->ndelta : 1) * sizeof(*values));
+    char kcase[KEY_MAX], kopen[KEY_MAX], kidx[KEY_MAX];
+    report__key_of(kcase, org, "case", case_id);
+    report__key_of(kopen, org, "open", NULL);
+    report__key_of(kidx, org, "periods", NULL);
+    size_t n = ch->ndelta, cap = n ? n : 1;
+    report_bucket *buckets = malloc(cap * sizeof(*buckets));
+    size_t *bucket_of = malloc(cap * sizeof(*bucket_of));
+    char(*keys)[KEY_MAX] = malloc(cap * sizeof(*keys));
+    report_arg_list a = {.captexts = 3 * cap + 3};
+    a.texts = malloc(a.captexts * sizeof(*a.texts));
     store_call *c = call_new(opaque);
-    if (!args || !values || !c) {
-        free(args);
-        free(values);
-        free(c);
-        return CH_ENOMEM;
+    int nb = buckets && bucket_of && keys && a.texts && c
+                 ? report_group_by_period(ch->delta, n, st->retention_months, ch->now_s, buckets,
+                                          cap, bucket_of)
+                 : CH_ENOMEM;
+    int rc = CH_ENOMEM;
+    if (nb >= 0) {
+        report__arg_add(&a, kcase);
+        report__arg_add(&a, kopen);
+        report__arg_add(&a, kidx);
+        for (int b = 0; b < nb; b++) {
+            report__figures_key(keys[b], org, buckets[b].period);
+            report__arg_add(&a, keys[b]);
+        }
+        report__arg_add(&a, ch->old_state ? ch->old_state : "");
+        report__arg_add(&a, ch->state);
+        report__arg_num(&a, (long long)ch->ttl_s);
+        report__arg_add(&a, ch->open_op);
+        report__arg_add(&a, ch->member ? ch->member : "");
+        report__arg_num(&a, strcmp(ch->open_op, "add") == 0 ? (long long)ch->due_ms : 0);
+        for (int b = 0; b < nb; b++) {
+            report__arg_add(&a, buckets[b].member);
+            report__arg_num(&a, (long long)buckets[b].expire_at_s);
+            report__arg_num(&a, (long long)buckets[b].n);
+            for (size_t i = 0; i < n; i++)
+                if (bucket_of[i] == (size_t)b) {
+                    report__arg_add(&a, ch->delta[i].key);
+                    report__arg_num(&a, (long long)ch->delta[i].value);
+                }
+        }
+        if (!a.failed) {
+            c->done.written = done;
+            rc = call_sent(
+                ch_redis_script_call(st->case_script, case_written, c, 3 + nb, (int)a.n, a.v, NULL),
+                c);
+            c = NULL;
+        }
     }
-    c->done.written = done;
-    int k = 0;
-    args[k++] = kcase;
-    args[k++] = kfig;
-    args[k++] = kopen;
-    args[k++] = ch->old_state ? ch->old_state : "";
-    args[k++] = ch->state;
-    args[k++] = ttl;
-    args[k++] = ch->open_op;
-    args[k++] = ch->member ? ch->member : "";
-    args[k++] = score;
-    for (size_t i = 0; i < ch->ndelta; i++) {
-        snprintf(values[i], sizeof(values[i]), "%lld", (long long)ch->delta[i].value);
-        args[k++] = ch->delta[i].key;
-        args[k++] = values[i];
-    }
-    int rc =
-        call_sent(ch_redis_script_call(st->case_script, case_written, c, 3, nargs, args, NULL), c);
-    free(args);
-    free(values);
+    free(c);
+    report__arg_free(&a);
+    free(buckets);
+    free(bucket_of);
+    free(keys);
     return rc;
 }
 
 /* ---- loading an organisation ----
  *
- * One read after the other, each reply turned into values before the next
- * command goes: counts (when asked), figures, then the open cases, whose
- * members the caller borrows from the last reply. */
+ * One step after the other, each reply turned into values before the next
+ * step: the periods index (for a range), counts (when asked), the figures
+ * of each period (one HGETALL per period's hash, all sent at once, each
+ * reply appended to the table, which is sorted once at the end), then the
+ * open cases, whose members the caller borrows from the last reply. */
 
-enum { LOAD_COUNTS, LOAD_FIGURES, LOAD_OPEN, LOAD_DONE };
+enum { LOAD_INDEX, LOAD_COUNTS, LOAD_FIGURES, LOAD_OPEN, LOAD_DONE };
 
 typedef struct {
-    ch_runtime *rt;
+    report_store *st;
     char org[128];
+    unsigned what;
     int64_t now_ms;
     int step; /* LOAD_*: the reply awaited */
+    char (*periods)[CH_REPORT_KEY_PERIOD_MAX];
+    size_t nperiods;
+    size_t pending; /* HGETALL replies still to come */
+    int failed;     /* one of them failed (CH_*) */
+    /* the range, for LOAD_INDEX */
+    ch_report_granularity g;
+    char from[CH_REPORT_KEY_PERIOD_MAX], to[CH_REPORT_KEY_PERIOD_MAX];
     report_loaded_fn done;
     void *opaque;
     report_data d;
@@ -253,21 +331,48 @@ load_finish(load_call *l, int rc)
     ch_report_table_free(&l->d.figures);
     free(l->d.open.members);
     free(l->d.open.keys);
+    free(l->periods);
     free(l);
+}
+
+/* A hash read back (HGETALL: field, value, ...) appended to t (unsorted:
+ * ch_report_table_normalise follows). Fields too long for an item are
+ * skipped, as ch_report_table_from_pairs skips them. */
+static int
+table_append(ch_report_table *t, const redisReply *reply)
+{
+    size_t npairs = reply->elements / 2;
+    if (!npairs)
+        return 0;
+    size_t want = t->n + npairs;
+    if (want > t->cap) {
+        size_t cap = t->cap ? t->cap : 64;
+        while (cap < want)
+            cap *= 2;
+        ch_report_item *items = realloc(t->items, cap * sizeof(*items));
+        if (!items)
+            return CH_ENOMEM;
+        t->items = items;
+        t->cap = cap;
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
+        ch_report_item *it = &t->items[t->n];
+        if (!f->str || f->len >= sizeof(it->key))
+            continue;
+        memcpy(it->key, f->str, f->len + 1);
+        it->value = v->str ? strtoll(v->str, NULL, 10) : 0;
+        t->n++;
+    }
+    return 0;
 }
 
 /* A hash read back (HGETALL: field, value, ...) as a table. */
 static int
 table_of(ch_report_table *t, const redisReply *reply)
 {
-    size_t npairs = reply->elements / 2;
-    const char **kv = malloc((npairs ? 2 * npairs : 1) * sizeof(*kv));
-    if (!kv)
-        return CH_ENOMEM;
-    for (size_t i = 0; i < 2 * npairs; i++)
-        kv[i] = reply->element[i]->str ? reply->element[i]->str : "";
-    int rc = ch_report_table_from_pairs(t, kv, npairs);
-    free(kv);
+    int rc = table_append(t, reply);
+    ch_report_table_normalise(t);
     return rc;
 }
 
@@ -298,20 +403,115 @@ open_of(report_open *o, const redisReply *reply)
     return 0;
 }
 
-static void load_step(void *opaque, redisReply *reply);
+/* The index's members of granularity g from..to (empty: no bound) as
+ * ZRANGEBYLEX bounds. */
+static void
+index_bounds(ch_report_granularity g, const char *from, const char *to, char min[32], char max[32])
+{
+    char c = ch_report_granularity_letter(g);
+    if (from && from[0])
+        snprintf(min, 32, "[%c:%s", c, from);
+    else
+        snprintf(min, 32, "[%c:", c);
+    if (to && to[0])
+        snprintf(max, 32, "[%c:%s", c, to);
+    else
+        snprintf(max, 32, "(%c;", c); /* ';' follows ':': every member of g */
+}
 
-/* Sends the command of l->step. */
+/* The periods of the index's reply (members "m:2026-11" -> "2026-11"). */
+static int
+periods_of(load_call *l, const redisReply *reply)
+{
+    l->periods = malloc((reply->elements ? reply->elements : 1) * sizeof(*l->periods));
+    if (!l->periods)
+        return CH_ENOMEM;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *m = reply->element[i];
+        if (m->str && m->len > 2 && m->len - 2 < CH_REPORT_KEY_PERIOD_MAX)
+            snprintf(l->periods[l->nperiods++], CH_REPORT_KEY_PERIOD_MAX, "%s", m->str + 2);
+    }
+    return 0;
+}
+
+static void load_step(void *opaque, redisReply *reply);
+static void load_figures(void *opaque, redisReply *reply);
+
+/* Sends the command(s) of l->step: 0, or the error (nothing more awaited
+ * when nothing was sent). */
 static int
 load_send(load_call *l)
 {
     char key[KEY_MAX];
-    if (l->step == LOAD_OPEN) {
-        key_of(key, l->org, "open", NULL);
-        return ch_redis_command(l->rt, load_step, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+    ch_runtime *rt = l->st->rt;
+    switch (l->step) {
+    case LOAD_INDEX: {
+        char min[32], max[32];
+        index_bounds(l->g, l->from, l->to, min, max);
+        report__key_of(key, l->org, "periods", NULL);
+        return ch_redis_command(rt, load_step, l, "ZRANGEBYLEX %s %s %s", key, min, max);
+    }
+    case LOAD_COUNTS:
+        report__key_of(key, l->org, "counts", NULL);
+        return ch_redis_command(rt, load_step, l, "HGETALL %s", key);
+    case LOAD_FIGURES:
+        for (size_t i = 0; i < l->nperiods; i++) {
+            report__figures_key(key, l->org, l->periods[i]);
+            if (ch_redis_command(rt, load_figures, l, "HGETALL %s", key) != 0) {
+                if (l->pending) { /* the replies still to come finish it */
+                    l->failed = CH_EAGAIN;
+                    return 0;
+                }
+                return CH_EAGAIN;
+            }
+            l->pending++;
+        }
+        return 0;
+    default:
+        report__key_of(key, l->org, "open", NULL);
+        return ch_redis_command(rt, load_step, l, "ZRANGEBYSCORE %s -inf (%lld", key,
                                 (long long)l->now_ms);
     }
-    key_of(key, l->org, l->step == LOAD_COUNTS ? "counts" : "figures", NULL);
-    return ch_redis_command(l->rt, load_step, l, "HGETALL %s", key);
+}
+
+/* Moves to the next step that has something to send, and sends it; finishes
+ * the load after the last one or on an error. */
+static void
+load_advance(load_call *l)
+{
+    for (;;) {
+        l->step++;
+        if (l->step == LOAD_COUNTS && !(l->what & REPORT_LOAD_COUNTS))
+            continue;
+        if (l->step == LOAD_FIGURES && !l->nperiods)
+            continue;
+        break;
+    }
+    if (l->step == LOAD_DONE) {
+        load_finish(l, 0);
+        return;
+    }
+    int rc = load_send(l);
+    if (rc != 0)
+        load_finish(l, rc);
+}
+
+static void
+load_figures(void *opaque, redisReply *reply)
+{
+    load_call *l = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        l->failed = CH_EAGAIN;
+    else if (!l->failed)
+        l->failed = table_append(&l->d.figures, reply);
+    if (--l->pending)
+        return;
+    if (l->failed) {
+        load_finish(l, l->failed);
+        return;
+    }
+    ch_report_table_normalise(&l->d.figures);
+    load_advance(l);
 }
 
 static void
@@ -319,13 +519,79 @@ load_step(void *opaque, redisReply *reply)
 {
     load_call *l = opaque;
     int rc = !reply || reply->type != REDIS_REPLY_ARRAY ? CH_EAGAIN
+             : l->step == LOAD_INDEX                    ? periods_of(l, reply)
              : l->step == LOAD_COUNTS                   ? table_of(&l->d.counts, reply)
-             : l->step == LOAD_FIGURES                  ? table_of(&l->d.figures, reply)
                                                         : open_of(&l->d.open, reply);
-    if (rc == 0 && ++l->step < LOAD_DONE && load_send(l) != 0)
-        rc = CH_EAGAIN;
-    if (rc != 0 || l->step == LOAD_DONE)
+    if (rc != 0 || l->step == LOAD_OPEN) {
         load_finish(l, rc);
+        return;
+    }
+    load_advance(l);
+}
+
+static load_call *
+load_new(report_store *st, const char *org, unsigned what, int64_t now_ms, report_loaded_fn done,
+         void *opaque)
+{
+    load_call *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    l->st = st;
+    l->what = what;
+    l->now_ms = now_ms;
+    l->done = done;
+    l->opaque = opaque;
+    snprintf(l->org, sizeof(l->org), "%s", org);
+    return l;
+}
+
+/* Starts l at step (the first with something to send). */
+static int
+load_start(load_call *l, int step)
+{
+    l->step = step;
+    int rc = load_send(l);
+    if (rc != 0) {
+        free(l->periods);
+        free(l);
+    }
+    return rc;
+}
+
+int
+report_store_load(report_store *st, const char *org, unsigned what,
+                  const char (*periods)[CH_REPORT_KEY_PERIOD_MAX], size_t nperiods, int64_t now_ms,
+                  report_loaded_fn done, void *opaque)
+{
+    load_call *l = load_new(st, org, what, now_ms, done, opaque);
+    if (!l)
+        return CH_ENOMEM;
+    if (nperiods) {
+        l->periods = malloc(nperiods * sizeof(*l->periods));
+        if (!l->periods) {
+            free(l);
+            return CH_ENOMEM;
+        }
+        memcpy(l->periods, periods, nperiods * sizeof(*l->periods));
+        l->nperiods = nperiods;
+    }
+    return load_start(l, what & REPORT_LOAD_COUNTS ? LOAD_COUNTS
+                         : nperiods                ? LOAD_FIGURES
+                                                   : LOAD_OPEN);
+}
+
+int
+report_store_load_range(report_store *st, const char *org, unsigned what, ch_report_granularity g,
+                        const char *from, const char *to, int64_t now_ms, report_loaded_fn done,
+                        void *opaque)
+{
+    load_call *l = load_new(st, org, what, now_ms, done, opaque);
+    if (!l)
+        return CH_ENOMEM;
+    l->g = g;
+    snprintf(l->from, sizeof(l->from), "%s", from ? from : "");
+    snprintf(l->to, sizeof(l->to), "%s", to ? to : "");
+    return load_start(l, LOAD_INDEX);
 }
 
 void
@@ -345,23 +611,42 @@ report_open_range(const report_open *o, const char *period, size_t *lo, size_t *
     *hi = b;
 }
 
-int
-report_store_load(report_store *st, const char *org, unsigned what, int64_t now_ms,
-                  report_loaded_fn done, void *opaque)
+/* ---- the periods index ---- */
+
+static void
+index_read(void *opaque, redisReply *reply)
 {
-    load_call *l = malloc(sizeof(*l));
-    if (!l)
+    store_call c = call_take(opaque);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        c.done.names(c.opaque, CH_EAGAIN, NULL, 0);
+        return;
+    }
+    const char **names = malloc((reply->elements ? reply->elements : 1) * sizeof(*names));
+    if (!names) {
+        c.done.names(c.opaque, CH_ENOMEM, NULL, 0);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->str && reply->element[i]->len > 2)
+            names[n++] = reply->element[i]->str + 2; /* "m:2026-11" -> "2026-11" */
+    c.done.names(c.opaque, 0, names, n);
+    free(names);
+}
+
+int
+report_store_periods(report_store *st, const char *org, ch_report_granularity g, const char *from,
+                     const char *to, report_names_fn done, void *opaque)
+{
+    char key[KEY_MAX], min[32], max[32];
+    report__key_of(key, org, "periods", NULL);
+    index_bounds(g, from, to, min, max);
+    store_call *c = call_new(opaque);
+    if (!c)
         return CH_ENOMEM;
-    *l = (load_call){.rt = st->rt,
-                     .now_ms = now_ms,
-                     .step = what & REPORT_LOAD_COUNTS ? LOAD_COUNTS : LOAD_FIGURES,
-                     .done = done,
-                     .opaque = opaque};
-    snprintf(l->org, sizeof(l->org), "%s", org);
-    int rc = load_send(l);
-    if (rc != 0)
-        free(l);
-    return rc;
+    c->done.names = done;
+    return call_sent(ch_redis_command(st->rt, index_read, c, "ZRANGEBYLEX %s %s %s", key, min, max),
+                     c);
 }
 
 /* ---- publications ---- */
@@ -391,7 +676,7 @@ int
 report_store_pub_periods(report_store *st, const char *org, report_names_fn done, void *opaque)
 {
     char key[KEY_MAX];
-    key_of(key, org, "publications", NULL);
+    report__key_of(key, org, "publications", NULL);
     store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;
@@ -404,7 +689,7 @@ report_store_pub_get(report_store *st, const char *org, const char *period, repo
                      void *opaque)
 {
     char key[KEY_MAX];
-    key_of(key, org, "publications", NULL);
+    report__key_of(key, org, "publications", NULL);
     store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;
@@ -427,7 +712,7 @@ report_store_pub_put(report_store *st, const char *org, const char *period, cons
                      report_written_fn done, void *opaque)
 {
     char key[KEY_MAX];
-    key_of(key, org, "publications", NULL);
+    report__key_of(key, org, "publications", NULL);
     store_call *c = call_new(opaque);
     if (!c)
         return CH_ENOMEM;

@@ -10,8 +10,18 @@
  *                                           (report_counts.h);
  *   charter:report:{<org>}:case:<case id>   the case's state (report_agg.h),
  *                                           compact JSON, with a TTL;
- *   charter:report:{<org>}:figures          hash: figure field -> counter
- *                                           (report_keys.h, report_agg.h);
+ *   charter:report:{<org>}:figures:<period> hash: figure field -> counter
+ *                                           (report_keys.h, report_agg.h),
+ *                                           the fields of that one period
+ *                                           ("2026-11-23", "2026-11",
+ *                                           "2026"), expiring
+ *                                           report.retention_months after
+ *                                           the period ends;
+ *   charter:report:{<org>}:periods          sorted set, every score 0: the
+ *                                           periods that have figures, as
+ *                                           "d:2026-11-23", "m:2026-11",
+ *                                           "y:2026" (one lexical range per
+ *                                           granularity);
  *   charter:report:{<org>}:open             sorted set: open member -> the
  *                                           instant the case falls overdue;
  *   charter:report:{<org>}:publications     hash: period ("2025", "2026-Q1",
@@ -26,7 +36,15 @@
  * also applies the figure deltas and the open-set change, so a redelivered
  * record changes nothing and two records of one case racing each other make
  * one of them retry. The readers (the JSON API, the dashboard, the snapshot
- * rounds) load an organisation the same way, through report_store_load.
+ * rounds, the publications) load an organisation the same way, through
+ * report_store_load, naming the periods they show: each is one HGETALL of
+ * one period's hash, so what a request costs Redis depends on the periods
+ * it shows, not on how much history there is.
+ *
+ * Before per-period hashes, all the figures were one hash,
+ * charter:report:{<org>}:figures; report_store_migrate moves such a hash's
+ * fields into the per-period hashes once, on start (a batch at a time, each
+ * batch one script, so a crash or a second instance moves nothing twice).
  *
  * The scripts go by their SHA-1 through the runtime (ch_redis_script: EVALSHA,
  * and EVAL with the text when Redis answers NOSCRIPT), registered once when
@@ -49,9 +67,10 @@
 
 typedef struct report_store report_store;
 
-/* The store on the runtime's Redis, from init (it registers both scripts).
- * NULL on ENOMEM. Free with report_store_free. */
-report_store *report_store_new(ch_runtime *rt);
+/* The store on the runtime's Redis, from init (it registers its scripts).
+ * retention_months: how long after a period ends its figures are kept (0:
+ * for ever). NULL on ENOMEM. Free with report_store_free. */
+report_store *report_store_new(ch_runtime *rt, int retention_months);
 void report_store_free(report_store *st);
 
 /*
@@ -83,11 +102,13 @@ typedef struct {
     int64_t due_ms;              /* its score (for "add") */
     const ch_report_item *delta; /* figure deltas */
     size_t ndelta;
+    int64_t now_s; /* deltas of periods expired by now_s are not written (periods.h) */
 } report_case_change;
 
 /*
  * Writes the change if the case's state is still old_state: the new state,
- * the figure deltas and the open-set change at once. done gets rc 0
+ * the figure deltas (each into its period's hash, which gets its expiry,
+ * and the period into the index) and the open-set change at once. done gets rc 0
  * (written), CH_EEXIST (the case changed since it was read; nothing
  * written: read it again), or CH_EAGAIN with why. CH_ENOMEM from the call
  * itself: done never runs.
@@ -111,28 +132,69 @@ void report_open_range(const report_open *o, const char *period, size_t *lo, siz
 /* What report_store_load read. */
 typedef struct {
     ch_report_table counts;  /* with REPORT_LOAD_COUNTS; else empty */
-    ch_report_table figures; /* the figures hash */
+    ch_report_table figures; /* the figures of the periods asked for, and only those */
     report_open open;        /* members scored before now_ms */
 } report_data;
 
 enum { REPORT_LOAD_COUNTS = 1 };
 
-/*
- * Reads an organisation: its counts (when what has REPORT_LOAD_COUNTS),
- * figures and open-and-overdue cases at now_ms, in that order. done gets
- * rc 0 with d, borrowed: the store frees d when done returns, except what
- * done moved out of it (a table taken and zeroed); or CH_EAGAIN (Redis did
- * not answer) or CH_ENOMEM with d NULL.
- */
 typedef void (*report_loaded_fn)(void *opaque, int rc, report_data *d);
-int report_store_load(report_store *st, const char *org, unsigned what, int64_t now_ms,
-                      report_loaded_fn done, void *opaque);
+
+/*
+ * Reads an organisation: its counts (when what has REPORT_LOAD_COUNTS), the
+ * figures of the nperiods periods named (one HGETALL of each period's hash,
+ * sent together; none when nperiods is 0) and its open-and-overdue cases at
+ * now_ms, in that order. done gets rc 0 with d, borrowed: the store frees d
+ * when done returns, except what done moved out of it (a table taken and
+ * zeroed); or CH_EAGAIN (Redis did not answer) or CH_ENOMEM with d NULL.
+ */
+int report_store_load(report_store *st, const char *org, unsigned what,
+                      const char (*periods)[CH_REPORT_KEY_PERIOD_MAX], size_t nperiods,
+                      int64_t now_ms, report_loaded_fn done, void *opaque);
+/*
+ * The same for the periods of granularity g from `from` to `to` (inclusive;
+ * NULL: no bound) that have figures, found first in the periods index
+ * (ZRANGEBYLEX): a reader that names no bounds reads every period of g that
+ * is kept.
+ */
+int report_store_load_range(report_store *st, const char *org, unsigned what,
+                            ch_report_granularity g, const char *from, const char *to,
+                            int64_t now_ms, report_loaded_fn done, void *opaque);
+
+/* The periods of granularity g with figures, from..to as above, oldest
+ * first. done gets rc 0 with the periods (borrowed for the call), or
+ * CH_EAGAIN / CH_ENOMEM with none. */
+typedef void (*report_names_fn)(void *opaque, int rc, const char **names, size_t n);
+int report_store_periods(report_store *st, const char *org, ch_report_granularity g,
+                         const char *from, const char *to, report_names_fn done, void *opaque);
+
+/*
+ * Retention: takes the expired periods out of the organisation's index and
+ * the cases overdue since before the retention horizon out of its open set
+ * (their periods have expired). Nothing to do with retention_months 0.
+ * Fire and forget: 0 when sent (the reply is only logged on error), or
+ * CH_EAGAIN.
+ */
+int report_store_prune(report_store *st, const char *org, int64_t now_ms);
+
+/*
+ * Moves every organisation's figures hash of before per-period hashes
+ * (charter:report:{<org>}:figures) into the per-period hashes: found with
+ * SCAN, read with HSCAN, a batch of fields moved by one script (added to
+ * the period's hash, the period indexed, the field deleted from the old
+ * hash; a field of an expired period only deleted), and the old hash
+ * deleted once scanned. Each organisation moved is logged with its count of
+ * fields. done runs once: rc 0 when no such hash is left, CH_EAGAIN when
+ * Redis failed meanwhile (call again later: what was moved stays moved).
+ * Returns 0, or CH_EAGAIN / CH_ENOMEM and done never runs.
+ */
+typedef void (*report_migrated_fn)(void *opaque, int rc);
+int report_store_migrate(report_store *st, report_migrated_fn done, void *opaque);
 
 /* ---- publications (publication.c) ---- */
 
 /* The periods that have a publication. done gets rc 0 with the names
  * (borrowed for the call), or CH_EAGAIN / CH_ENOMEM with none. */
-typedef void (*report_names_fn)(void *opaque, int rc, const char **names, size_t n);
 int report_store_pub_periods(report_store *st, const char *org, report_names_fn done, void *opaque);
 /* One period's publication: done as report_store_case_read (NULL: none). */
 int report_store_pub_get(report_store *st, const char *org, const char *period, report_case_fn done,

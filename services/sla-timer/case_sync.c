@@ -6,13 +6,24 @@
  * the same ids; a timer already past due fires at once carrying its
  * original due time.
  *
- * ONE EVENT OF A CASE AT A TIME
+ * ONE EVENT OF A CASE AT A TIME, IN ORDER
  * Applying an event reads the case's state, changes the store and writes the
  * state back, over several Redis round trips. Two events of one case in
  * flight together (a backlog, a replay) would both read the old state and
  * the last write would lose the other's change: a closed case could keep its
- * timers. So each case with an event in flight has a lane, and its later
- * events wait in it, in partition order.
+ * timers. And the events do not commute: a "resumed" applied before its
+ * "paused" leaves the clock paused for ever. So the descriptor asks the
+ * runtime for per-case lanes (order_by_key, key_lanes.c): a case's events
+ * are handed over one at a time in partition order, and one that fails
+ * (a Redis error, NOSCRIPT, OOM, -LOADING) stays at the head of its lane,
+ * retried with backoff, while the case's later events wait behind it.
+ *
+ * A REVOKED PARTITION IS LEFT ALONE
+ * When the partition is revoked, the runtime drops the case events still
+ * waiting in lanes; the one being applied stops before its next Redis step
+ * (ch_msg_revoked) and is released uncommitted. The new owner applies both
+ * from the committed offset, and this instance does not race it on the
+ * case's state and timers.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -33,91 +44,20 @@
 #define STATE_TTL_CLOSED_S (30 * 86400)    /* kept a while for late events */
 #define CASE_ID_MAX 64
 
-typedef struct event_job {
+typedef struct {
     sla *s;
     ch_msg *m;
     const Charter__V1__CaseEvent *ev; /* borrowed from m */
     char *state_json;                 /* saved once the timers are in place */
     int st_closed;
     int pending, failed;
-    sla_case_lane *lane;
-    struct event_job *next; /* the case's next event, waiting for this one */
 } event_job;
-
-struct sla_case_lane {
-    sla_case_lane *next_in_bucket;
-    event_job *head, *tail; /* head is the event being applied */
-    char case_id[];
-};
 
 static void
 job_free(event_job *j)
 {
     free(j->state_json);
     free(j);
-}
-
-/* ---- lanes ---- */
-
-static uint32_t
-lane_hash(const char *case_id)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *c = (const unsigned char *)case_id; *c; c++)
-        h = (h ^ *c) * 16777619u;
-    return h & (SLA_LANE_BUCKETS - 1);
-}
-
-/* Puts j in its case's lane; returns 1 when j is the lane's head (to be
- * started now), 0 when it waits, CH_ENOMEM. */
-static int
-lane_enter(sla *s, event_job *j)
-{
-    uint32_t b = lane_hash(j->ev->case_id);
-    sla_case_lane *l = s->lanes[b];
-    while (l && strcmp(l->case_id, j->ev->case_id) != 0)
-        l = l->next_in_bucket;
-    if (l) {
-        l->tail->next = j;
-        l->tail = j;
-        j->lane = l;
-        return 0;
-    }
-    size_t len = strlen(j->ev->case_id);
-    l = malloc(sizeof(*l) + len + 1);
-    if (!l)
-        return CH_ENOMEM;
-    memcpy(l->case_id, j->ev->case_id, len + 1);
-    l->head = l->tail = j;
-    l->next_in_bucket = s->lanes[b];
-    s->lanes[b] = l;
-    j->lane = l;
-    return 1;
-}
-
-static void
-lane_remove(sla *s, sla_case_lane *l)
-{
-    sla_case_lane **pp = &s->lanes[lane_hash(l->case_id)];
-    while (*pp != l)
-        pp = &(*pp)->next_in_bucket;
-    *pp = l->next_in_bucket;
-    free(l);
-}
-
-void
-sla_case_lanes_free(sla *s)
-{
-    for (int b = 0; b < SLA_LANE_BUCKETS; b++)
-        while (s->lanes[b]) {
-            sla_case_lane *l = s->lanes[b];
-            s->lanes[b] = l->next_in_bucket;
-            for (event_job *j = l->head, *next; j; j = next) {
-                next = j->next;
-                job_free(j);
-            }
-            free(l);
-        }
 }
 
 /* ---- one event's steps ---- */
@@ -133,29 +73,23 @@ job_start(event_job *j)
     return ch_redis_command(j->s->rt, state_loaded, j, "GET %s", key);
 }
 
-/* The event is finished (rc as for ch_msg_done): the case's next event, if
- * any, starts. A retried event (CH_EAGAIN) comes back through on_message
- * and joins the end of the lane. */
+/* The event is finished (rc as for ch_msg_done). A retried one (CH_EAGAIN)
+ * stays at the head of its case's lane, so the case's next event waits. */
 static void
 job_end(event_job *j, int rc, const char *reason)
 {
-    for (;;) {
-        sla_case_lane *l = j->lane;
-        sla *s = j->s;
-        event_job *next = j->next;
-        ch_msg_done(j->m, rc, reason);
-        job_free(j);
-        if (!next) {
-            lane_remove(s, l);
-            return;
-        }
-        l->head = next;
-        if (job_start(next) == 0)
-            return;
-        j = next;
-        rc = CH_EAGAIN;
-        reason = "redis unavailable";
-    }
+    ch_msg_done(j->m, rc, reason);
+    job_free(j);
+}
+
+/* 1 (and j ended) when j's partition was revoked: the new owner applies it. */
+static int
+job_revoked(event_job *j)
+{
+    if (!ch_msg_revoked(j->m))
+        return 0;
+    job_end(j, CH_EAGAIN, "partition revoked");
+    return 1;
 }
 
 /* Ends j for a retry when Redis did not answer, or answered an error: 1
@@ -165,7 +99,10 @@ redis_failed(event_job *j, const redisReply *reply)
 {
     if (reply && reply->type != REDIS_REPLY_ERROR)
         return 0;
-    job_end(j, CH_EAGAIN, "redis unavailable");
+    char why[160];
+    snprintf(why, sizeof(why), "redis: %.120s",
+             reply ? reply->str : "no answer (connection lost or closing)");
+    job_end(j, CH_EAGAIN, why);
     return 1;
 }
 
@@ -203,7 +140,8 @@ store_changed(void *opaque, int rc)
         job_end(j, CH_EAGAIN, "redis unavailable");
         return;
     }
-    save_state(j);
+    if (!job_revoked(j))
+        save_state(j);
 }
 
 static void
@@ -297,7 +235,7 @@ static void
 state_loaded(void *opaque, redisReply *reply)
 {
     event_job *j = opaque;
-    if (redis_failed(j, reply))
+    if (redis_failed(j, reply) || job_revoked(j))
         return;
     /* Looked up now, not when the message arrived: a reload may have
      * replaced the policies meanwhile. */
@@ -342,13 +280,11 @@ sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         return;
     }
     event_job *j = malloc(sizeof(*j));
-    if (j)
-        *j = (event_job){.s = s, .m = m, .ev = ev};
-    int head = j ? lane_enter(s, j) : CH_ENOMEM;
-    if (head < 0) {
-        free(j);
+    if (!j) {
         ch_msg_done(m, CH_EAGAIN, "out of memory");
-    } else if (head && job_start(j) != 0) {
-        job_end(j, CH_EAGAIN, "redis unavailable");
+        return;
     }
+    *j = (event_job){.s = s, .m = m, .ev = ev};
+    if (!job_revoked(j) && job_start(j) != 0)
+        job_end(j, CH_EAGAIN, "redis unavailable");
 }

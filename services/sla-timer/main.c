@@ -92,8 +92,41 @@ static void
 sla_fini(void *svc)
 {
     sla *s = svc;
-    sla_case_lanes_free(s);
     sla_timer_store_free(s->store);
+}
+
+/* A claimed timer is claimed again once its lease runs out, so Kafka must
+ * have answered for it before then: the producer's message.timeout.ms is
+ * three quarters of sla.lease_ms unless set (kafka.message.timeout.ms or
+ * its alias delivery.timeout.ms), and a setting at or above the lease is
+ * refused. Otherwise a slow broker would have each pending timer produced
+ * again every lease, up to 300 s / lease copies of it. */
+static int
+delivery_timeout(ch_runtime *rt, int64_t lease_ms, char *errstr, size_t errstr_size)
+{
+    static const char *const keys[] = {"message.timeout.ms", "delivery.timeout.ms"};
+    for (size_t i = 0; i < CH_COUNTOF(keys); i++) {
+        const char *v = ch_runtime_kafka_setting(rt, keys[i]);
+        if (!v)
+            continue;
+        char *end;
+        long long ms = strtoll(v, &end, 10);
+        if (*end || ms <= 0 || ms >= lease_ms) {
+            snprintf(errstr, errstr_size,
+                     "kafka.%s (%s) must be a number of ms below sla.lease_ms (%lld), or a "
+                     "timer is fired again while Kafka still holds its first copy",
+                     keys[i], v, (long long)lease_ms);
+            return CH_EINVAL;
+        }
+        return 0;
+    }
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)(lease_ms - lease_ms / 4));
+    if (ch_runtime_kafka_default(rt, "message.timeout.ms", v) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    return 0;
 }
 
 /* *svc is the runtime's zeroed context, its metrics registered. */
@@ -103,8 +136,11 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
     sla *s = *svc;
     s->rt = rt;
     s->cfg = config;
-    int rc = ch_runtime_subscribe(rt, s->cfg->topic_in, &charter__v1__case_event__descriptor, NULL,
-                                  errstr, errstr_size);
+    int rc = delivery_timeout(rt, s->cfg->lease_ms, errstr, errstr_size);
+    if (rc != 0)
+        return rc;
+    rc = ch_runtime_subscribe(rt, s->cfg->topic_in, &charter__v1__case_event__descriptor, NULL,
+                              errstr, errstr_size);
     if (rc != 0)
         return rc;
     if (!(s->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, sla_fire, s))) {
@@ -127,6 +163,7 @@ static const ch_service sla_service = {
     /* no .subs: sla.contacts_topic is subscribed in init */
     .init = sla_init,
     .on_message = sla_case_event,
+    .order_by_key = 1, /* a case's events apply in order, a failed one retried in place */
     .on_assign = sla_on_assign,
     .on_revoke = sla_on_revoke,
     .on_redis_ready = sla_on_redis_ready,

@@ -2,9 +2,10 @@
  * charter-sla-timer's private context, handed to every handler, and the
  * entry points main.c wires into the runtime's descriptor:
  *
- *   case event -> case_sync.c: one event of a case at a time (its lane), read
- *                 the case's state, decide the change (timer_plan.c), apply
- *                 it to the store (timer_store.c), save the state
+ *   case event -> case_sync.c: one event of a case at a time, in order (the
+ *                 runtime's per-case lanes, order_by_key), read the case's
+ *                 state, decide the change (timer_plan.c), apply it to the
+ *                 store (timer_store.c), save the state
  *   due timer  -> fire.c: the store claims it, fire.c writes it to Kafka and
  *                 tells the store when Kafka has it
  *
@@ -28,28 +29,19 @@ typedef struct {
     int64_t lease_ms;
 } sla_config;
 
-/* A power of two: cases with an event in flight, hashed by case id. */
-#define SLA_LANE_BUCKETS 4096
-
-typedef struct sla_case_lane sla_case_lane;
-
 typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     sla_timer_store *store;
-    sla_case_lane *lanes[SLA_LANE_BUCKETS]; /* owned by case_sync.c */
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms;
 } sla;
 
 /*
  * case_sync.c: the descriptor's on_message for case events (svc is the sla).
- * Finishes m exactly once, now or after the case's earlier events.
+ * The runtime hands a case's events over one at a time (order_by_key).
+ * Finishes m exactly once.
  */
 void sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg);
-
-/* Frees the lanes and the events still waiting in them without finishing
- * them (shutdown: Kafka delivers them again from the last committed offset). */
-void sla_case_lanes_free(sla *s);
 
 /* fire.c: the store's fire callback (opaque is the sla). Stamps fired_at,
  * writes the timer to sla.timers_topic and calls sla_timer_fire_done once

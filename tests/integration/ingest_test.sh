@@ -2,7 +2,12 @@
 # ingest against a real redis-server and the embedded broker, read back with
 # kcat and decoded with protoc:
 #   - every error class: 400, 401 (each way a signature fails, checked before
-#     the body is parsed), 413, 415, 422; a second key of a gateway works;
+#     the body is parsed), 403, 413, 415, 422; a second key of a gateway works;
+#   - signatures bound to method and path (reliability review M10): a v2
+#     signature captured for case A's path replayed to case B's is refused, v1
+#     only from a gateway with accept_v1=true, and a gateway writes only for
+#     its organisations (403, per line in a batch, dead-lettered on Kafka),
+#     with nothing of the refused on the topic;
 #   - every case event type of DESIGN.md section 2 accepted and on the topic;
 #   - an NDJSON batch: per-line results naming the line, order kept;
 #   - idempotency: a repeated gateway_message_id returns the original answer
@@ -17,7 +22,15 @@ source "$(dirname "$0")/lib.sh"
 
 TOPIC=charter.contact.events.v1
 ROTATED_KEY=$(openssl rand -hex 24)
-printf 'rot %s %s\n' "$(openssl rand -hex 32)" "$ROTATED_KEY" >>"$GATEWAYS_FILE"
+LEGACY_KEY=$(openssl rand -hex 32)
+NARROW_KEY=$(openssl rand -hex 32)
+{
+  printf 'rot %s %s orgs=*\n' "$(openssl rand -hex 32)" "$ROTATED_KEY"
+  printf 'legacy %s orgs=* accept_v1=true\n' "$LEGACY_KEY"   # mid-migration: still takes v1
+  printf 'narrow %s orgs=derby-homes,nihe\n' "$NARROW_KEY"     # two organisations only
+  printf 'nolist %s\n' "$NARROW_KEY"                            # no orgs=: none
+  printf 'sms orgs=digital-first-council\n'                     # the gateway topic's gateway
+} >>"$GATEWAYS_FILE"
 
 start_redis
 start_broker
@@ -48,7 +61,7 @@ raw_post() { # raw_post PATH BODY CURL_ARGS... -> "STATUS BODY" (no signing of i
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json')
 expect "$r" 401 missing_gateway "no X-Charter-Gateway"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H 'X-Charter-Gateway: nobody' \
-  -H "X-Charter-Signature: $(sign "$CONTACT")")
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")")
 expect "$r" 401 unknown_gateway "unknown gateway"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID")
 expect "$r" 401 missing_signature "no signature"
@@ -56,27 +69,94 @@ r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H "X-C
   -H 'X-Charter-Signature: v1=abc')
 expect "$r" 401 malformed_signature "malformed signature header"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID" \
-  -H "X-Charter-Signature: $(sign "$CONTACT" "$(openssl rand -hex 32)")")
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT" "$(openssl rand -hex 32)")")
 expect "$r" 401 bad_signature "signed with the wrong key"
 r=$(raw_post /v1/contacts "${CONTACT/email/phone}" -H 'Content-Type: application/json' \
-  -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$CONTACT")")
+  -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")")
 expect "$r" 401 bad_signature "body changed after signing"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID" \
-  -H "X-Charter-Signature: $(sign "$CONTACT" "$GATEWAY_KEY" $(( $(date +%s) - 400 )))")
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT" "$GATEWAY_KEY" $(( $(date +%s) - 400 )))")
 expect "$r" 401 stale_signature "timestamp 400 s old (replay)"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID" \
-  -H "X-Charter-Signature: $(sign "$CONTACT" "$GATEWAY_KEY" $(( $(date +%s) + 400 )))")
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT" "$GATEWAY_KEY" $(( $(date +%s) + 400 )))")
 expect "$r" 401 stale_signature "timestamp 400 s in the future"
 r=$(raw_post /v1/contacts '{"broken' -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID" \
-  -H "X-Charter-Signature: $(sign '{"other"}')")
+  -H "X-Charter-Signature: $(sign /v1/contacts '{"other"}')")
 expect "$r" 401 bad_signature "malformed JSON with a bad signature (auth before parsing)"
 r=$(raw_post /v1/contacts "$CONTACT" -H 'Content-Type: application/json' -H 'X-Charter-Gateway: rot' \
-  -H "X-Charter-Signature: $(sign "$CONTACT" "$ROTATED_KEY")")
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT" "$ROTATED_KEY")")
 [ "$(status "$r")" = 202 ] || fail "gateway 'rot' signing with its second key: expected 202, got: $r"
 pass "a gateway's second key (rotation) is accepted -> 202"
 grep -qF "$GATEWAY_KEY" "$WORK/ingest.log" && fail "the ingest log contains a gateway key"
 grep -qF "$ROTATED_KEY" "$WORK/ingest.log" && fail "the ingest log contains a gateway key"
 pass "no gateway key in the ingest log"
+
+# ---- signatures bound to method and path; organisations per gateway (review M10) ----
+post_as() { # post_as GATEWAY SIGNATURE PATH BODY [CONTENT_TYPE] -> "STATUS BODY"
+  raw_post "$3" "$4" -H "Content-Type: ${5:-application/json}" -H "X-Charter-Gateway: $1" -H "X-Charter-Signature: $2"
+}
+on_topic() { kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%s\n' 2>/dev/null | grep -c -F "$1" || true; }
+r=$(post_json "$IN" /v1/contacts "${CONTACT/email/phone}")
+[ "$(status "$r")" = 202 ] || fail "contact for case A: $r"
+CASE_A=$(json_get "$(body "$r")" case_id)
+r=$(post_json "$IN" /v1/contacts "${CONTACT/email/letter}")
+[ "$(status "$r")" = 202 ] || fail "contact for case B: $r"
+CASE_B=$(json_get "$(body "$r")" case_id)
+# a body without gateway_message_id: the review's replay, which idempotency cannot catch
+CLOSE="{\"type\":\"closed\",\"organisation\":\"nottingham-city-homes\",\"occurred_at\":\"$NOW\",\"outcome\":\"resolved\"}"
+CAPTURED=$(sign "/v1/cases/$CASE_A/events" "$CLOSE")
+r=$(post_as "$GATEWAY_ID" "$CAPTURED" "/v1/cases/$CASE_A/events" "$CLOSE")
+[ "$(status "$r")" = 202 ] || fail "v2-signed event for case A: expected 202, got: $r"
+expect "$(post_as "$GATEWAY_ID" "$CAPTURED" "/v1/cases/$CASE_B/events" "$CLOSE")" 401 bad_signature \
+  "case A's captured v2 signature replayed to /v1/cases/B/events"
+expect "$(post_as "$GATEWAY_ID" "$CAPTURED" "/v1/cases/$CASE_A/events?again=1" "$CLOSE")" 401 bad_signature \
+  "the same signature with a query string added"
+expect "$(post_as "$GATEWAY_ID" "$(sign /v1/contacts "$CONTACT")" /v1/events "$CONTACT")" 401 bad_signature \
+  "a contact signed for /v1/contacts sent to /v1/events"
+r=$(post_as "$GATEWAY_ID" "$(sign /v1/contacts?src=kiosk "$CONTACT")" /v1/contacts?src=kiosk "$CONTACT")
+[ "$(status "$r")" = 202 ] || fail "a v2 signature over a path with its query string: expected 202, got: $r"
+[ "$(count_records "$TOPIC" "$CASE_B")" = 1 ] || fail "the replay reached case B on the topic"
+pass "v2 binds method, path and query: only case B's contact is on the topic for B"
+# v1 (t and body only): refused unless the gateway has accept_v1=true
+expect "$(post_as "$GATEWAY_ID" "$(sign_v1 "$CONTACT")" /v1/contacts "$CONTACT")" 401 v1_not_accepted \
+  "a v1 signature from a gateway without accept_v1"
+r=$(post_as legacy "$(sign_v1 "$CONTACT" "$LEGACY_KEY")" /v1/contacts "$CONTACT")
+[ "$(status "$r")" = 202 ] || fail "a v1 signature from gateway 'legacy' (accept_v1=true): expected 202, got: $r"
+BOTH="$(sign /v1/contacts "$CONTACT" "$LEGACY_KEY"),$(sign_v1 "$CONTACT" "$LEGACY_KEY" | cut -d, -f2)"
+r=$(post_as legacy "$BOTH" /v1/contacts "$CONTACT")
+[ "$(status "$r")" = 202 ] || fail "v2 and v1 together (the migration) from 'legacy': expected 202, got: $r"
+expect "$(post_as legacy "$BOTH" /v1/events "$CONTACT")" 401 bad_signature \
+  "v2 and v1 together to another path: v2 is checked even where v1 is accepted"
+pass "v1 accepted from 'legacy' (accept_v1=true) alone and beside v2"
+# organisations: 'narrow' may write for derby-homes and nihe only
+NCH_MID="narrow-nch-$RANDOM$RANDOM"
+NARROW="{\"organisation\":\"nottingham-city-homes\",\"channel\":\"email\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"$NCH_MID\"}"
+r=$(post_as narrow "$(sign /v1/contacts "$NARROW" "$NARROW_KEY")" /v1/contacts "$NARROW")
+expect "$r" 403 organisation_not_allowed "gateway 'narrow' writing for nottingham-city-homes"
+[ "$(json_get "$(body "$r")" error/field)" = organisation ] && grep -qF "nottingham-city-homes" <<<"$r" ||
+  fail "the 403 does not name the field and the organisation: $r"
+r=$(post_as nolist "$(sign /v1/contacts "$NARROW" "$NARROW_KEY")" /v1/contacts "$NARROW")
+expect "$r" 403 organisation_not_allowed "gateway 'nolist' (no orgs=: none) writing for anyone"
+OK_BODY="${NARROW/nottingham-city-homes/derby-homes}"
+OK_BODY="${OK_BODY/$NCH_MID/narrow-ok-$RANDOM$RANDOM}"
+r=$(post_as narrow "$(sign /v1/contacts "$OK_BODY" "$NARROW_KEY")" /v1/contacts "$OK_BODY")
+[ "$(status "$r")" = 202 ] || fail "gateway 'narrow' writing for derby-homes: expected 202, got: $r"
+LINES="{\"type\":\"received\",${OK_BODY#\{}
+{\"type\":\"received\",${NARROW#\{}"
+LINES="${LINES/narrow-ok-/narrow-ok-batch-}"
+r=$(post_as narrow "$(sign /v1/events "$LINES" "$NARROW_KEY")" /v1/events "$LINES" application/x-ndjson)
+[ "$(status "$r")" = 200 ] && [ "$(json_get "$(body "$r")" accepted)" = 1 ] && [ "$(json_get "$(body "$r")" refused)" = 1 ] ||
+  fail "batch from 'narrow': expected 1 accepted and 1 refused, got: $r"
+/usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])["results"]
+assert r[0]["status"] == 202, r
+assert r[1]["status"] == 403 and r[1]["error"]["code"] == "organisation_not_allowed", r
+assert "line 2" in r[1]["error"]["message"] and "nottingham-city-homes" in r[1]["error"]["message"], r
+' "$(body "$r")" || fail "batch from 'narrow': line 2 is not 403 organisation_not_allowed naming it: $r"
+pass "batch from 'narrow': line 1 (derby-homes) 202, line 2 (nottingham-city-homes) 403"
+[ "$(on_topic "$NCH_MID")" = 0 ] || fail "an event refused 403 reached the topic"
+pass "nothing refused 403 reached the topic"
 
 # ---- 400, 413, 415, 422 ----
 r=$(post_json "$IN" /v1/contacts $'{\n "organisation": "nch",\n "channel": ,\n}')
@@ -234,10 +314,23 @@ while read -r _ p o; do
   originals+=$(decode_record charter.dlq.v1 "$p" "$o" DeadLetter | grep -o 'original_value: .*')$'\n'
 done < <(dlq_ingest)
 grep -q 'original_value: "not json at all' <<<"$originals" || fail "dead letter lacks the original bytes: $originals"
-for secret in 07700900999 07700900888 'Elm Road'; do
+for secret in 7700900999 07700900888 'Elm Road'; do # the first as ingest writes it, +447700900999
   grep -qF "$secret" "$WORK/ingest.log" && fail "personal data ($secret) in the ingest log"
 done
 pass "gateway topic: the good record became an event (source kafka:sms), bad ones (a case type the organisation does not take among them) dead-lettered with reasons; no personal data logged"
+# the gateway 'sms' may write for digital-first-council only (orgs= in the gateways file)
+printf '%s\n' "{\"type\":\"received\",\"organisation\":\"nottingham-city-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"sms-other-org\"}" |
+  kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -k sms-other-org
+dlq_org() {
+  local p o
+  while read -r _ p o; do
+    decode_record charter.dlq.v1 "$p" "$o" DeadLetter | grep -q "organisation_not_allowed (field .\{1,2\}organisation" && return 0
+  done < <(dlq_ingest)
+  return 1
+}
+wait_until 20 dlq_org || fail "the gateway topic's record for an organisation 'sms' may not write for was not dead-lettered organisation_not_allowed"
+[ "$(on_topic sms-other-org)" = 0 ] || fail "a gateway record for an organisation not allowed reached the topic"
+pass "gateway topic: a record for an organisation not in the gateway's orgs= dead-lettered (organisation_not_allowed), nothing on the topic"
 
 # ---- 503 while Kafka is down ----
 curl -fsS -X POST "http://$BROKER_CONTROL/brokers/down" >/dev/null || fail "broker control endpoint"
@@ -248,7 +341,7 @@ r=$(post_json "$IN" /v1/contacts "$CONTACT")
 ms=$(( $(date +%s%3N) - start_ms ))
 [ "$(status "$r")" = 503 ] || fail "with the broker down: expected 503, got: $r"
 curl -sS -o /dev/null -D "$WORK/h.txt" -X POST -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY_ID" \
-  -H "X-Charter-Signature: $(sign "$CONTACT")" --data-binary "$CONTACT" "$URL/v1/contacts"
+  -H "X-Charter-Signature: $(sign /v1/contacts "$CONTACT")" --data-binary "$CONTACT" "$URL/v1/contacts"
 grep -qi '^Retry-After: ' "$WORK/h.txt" || fail "503 without Retry-After"
 # (how fast is reported, not asserted: speed belongs to benchmarks)
 curl -fsS -X POST "http://$BROKER_CONTROL/brokers/up" >/dev/null
@@ -265,10 +358,10 @@ stop_new = time.time() + 10          # new messages for 10 s
 deadline = time.time() + 45          # retries until then
 def post(body):
     t = str(int(time.time()))
-    sig = hmac.new(key.encode(), (t + "." + body).encode(), hashlib.sha256).hexdigest()
+    sig = hmac.new(key.encode(), (t + ".POST./v1/contacts." + body).encode(), hashlib.sha256).hexdigest()
     req = urllib.request.Request(url + "/v1/contacts", data=body.encode(), method="POST", headers={
         "Content-Type": "application/json", "X-Charter-Gateway": gw,
-        "X-Charter-Signature": "t=%s,v1=%s" % (t, sig)})
+        "X-Charter-Signature": "t=%s,v2=%s" % (t, sig)})
     t0 = time.time()
     try:
         with urllib.request.urlopen(req, timeout=20) as r:

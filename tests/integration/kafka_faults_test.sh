@@ -81,10 +81,10 @@ stop_new = time.time() + int(seconds)  # new messages until then
 deadline = time.time() + int(seconds) + 90  # retries until then
 def post(body):
     t = str(int(time.time()))
-    sig = hmac.new(key.encode(), (t + "." + body).encode(), hashlib.sha256).hexdigest()
+    sig = hmac.new(key.encode(), (t + ".POST./v1/contacts." + body).encode(), hashlib.sha256).hexdigest()
     req = urllib.request.Request(url + "/v1/contacts", data=body.encode(), method="POST", headers={
         "Content-Type": "application/json", "X-Charter-Gateway": gw,
-        "X-Charter-Signature": "t=%s,v1=%s" % (t, sig)})
+        "X-Charter-Signature": "t=%s,v2=%s" % (t, sig)})
     t0 = time.time()
     try:
         with urllib.request.urlopen(req, timeout=20) as r:

@@ -51,10 +51,10 @@ orgs = ["derby-homes", "nottingham-city-homes", "nihe", "customer-care-council"]
 def post(path, doc):
     body = json.dumps(doc)
     t = str(int(datetime.datetime.now().timestamp()))
-    sig = hmac.new(key.encode(), (t + "." + body).encode(), hashlib.sha256).hexdigest()
+    sig = hmac.new(key.encode(), (t + ".POST." + path + "." + body).encode(), hashlib.sha256).hexdigest()
     req = urllib.request.Request(url + path, data=body.encode(), method="POST", headers={
         "Content-Type": "application/json", "X-Charter-Gateway": gw,
-        "X-Charter-Signature": "t=%s,v1=%s" % (t, sig)})
+        "X-Charter-Signature": "t=%s,v2=%s" % (t, sig)})
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 202, r.status
         return json.loads(r.read())

@@ -9,8 +9,9 @@
 # services' test settings, clean-stop checks and readers of what was written.
 #
 # ingest authenticates every request: the tests' gateway "it" gets a fresh
-# random key in $WORK/gateways, and post_json signs with openssl, the same
-# one-liner docs/api.md gives gateway authors.
+# random key in $WORK/gateways (and may write for every organisation:
+# orgs=*), and post_json signs with openssl (scheme v2, over the method,
+# path and body), the same one-liner docs/api.md gives gateway authors.
 set -euo pipefail
 
 BUILD=${CHARTER_BUILD_DIR:?set CHARTER_BUILD_DIR to the build directory}
@@ -22,7 +23,7 @@ FAILED=0
 GATEWAY_ID=it
 GATEWAY_KEY=$(openssl rand -hex 32)
 GATEWAYS_FILE="$WORK/gateways"
-( umask 077; printf '# test gateways: ID KEY [KEY2]\n%s %s\n' "$GATEWAY_ID" "$GATEWAY_KEY" >"$GATEWAYS_FILE" )
+( umask 077; printf '# test gateways: ID KEY [KEY2] orgs=ORG,... [accept_v1=true]\n%s %s orgs=*\n' "$GATEWAY_ID" "$GATEWAY_KEY" >"$GATEWAYS_FILE" )
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 pass() { log "PASS: $*"; }
@@ -199,9 +200,18 @@ for k in sys.argv[2].split("/"):
 print("" if v is None else v)' "$1" "$2"
 }
 
-# sign BODY [KEY [T]]: the X-Charter-Signature value for BODY, signed now (or
-# at T) with the test gateway's key (or KEY).
+# sign PATH BODY [KEY [T]]: the X-Charter-Signature value (scheme v2) for a
+# POST of BODY to PATH (with its query string, as sent), signed now (or at T)
+# with the test gateway's key (or KEY).
 sign() {
+  local t=${4:-$(date +%s)} mac
+  mac=$(printf '%s.POST.%s.%s' "$t" "$1" "$2" | openssl dgst -sha256 -hmac "${3:-$GATEWAY_KEY}" -r | cut -d' ' -f1)
+  printf 't=%s,v2=%s' "$t" "$mac"
+}
+
+# sign_v1 BODY [KEY [T]]: the old scheme v1 (t and body only), which ingest
+# takes only from gateways with accept_v1=true.
+sign_v1() {
   local t=${3:-$(date +%s)} mac
   mac=$(printf '%s.%s' "$t" "$1" | openssl dgst -sha256 -hmac "${2:-$GATEWAY_KEY}" -r | cut -d' ' -f1)
   printf 't=%s,v1=%s' "$t" "$mac"
@@ -210,7 +220,7 @@ sign() {
 # post_json PORT PATH BODY [CONTENT_TYPE] -> "STATUS BODY", signed as gateway "it".
 post_json() {
   curl -sS -o "$WORK/resp.json" -w '%{http_code}' -X POST -H "Content-Type: ${4:-application/json}" \
-    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$3")" \
+    -H "X-Charter-Gateway: $GATEWAY_ID" -H "X-Charter-Signature: $(sign "$2" "$3")" \
     --data-binary "$3" "http://127.0.0.1:$1$2"
   printf ' '
   cat "$WORK/resp.json"

@@ -87,7 +87,7 @@ for l in open(gw):
         repeats += 1
         continue
     got[x["body"]["phone_number"]] += 1
-want = [f"0770{i:07d}" if i % 2 else f"c{i:05d}@example.org" for i in range(n)]
+want = [f"+44770{i:07d}" if i % 2 else f"c{i:05d}@example.org" for i in range(n)]
 lost = sum(1 for w in want if got[w] == 0)
 dup = sum(got[w] - 1 for w in want if got[w] > 1)
 extra = sum(v for k, v in got.items() if k not in set(want))

@@ -151,7 +151,7 @@ G = [json.loads(l) for l in open(gw)]
 s = [g for g in G if g["status"] == 201 and g["reference"].startswith(cb + "/appointment_confirmation/")]
 assert len(s) == 1 and s[0]["path"] == "/v2/notifications/sms", s
 body = s[0]["body"]["personalisation"]["body"]
-assert s[0]["body"]["phone_number"] == "07700900123", s[0]["body"]
+assert s[0]["body"]["phone_number"] == "+447700900123", s[0]["body"]
 assert f"{day(later)} at {hour(later)}. Ref {rb}." in body, body
 assert "photo ID" in body and "smoke" in body and "pets" in body and "\n-" not in body, body
 assert all(ord(ch) < 128 for ch in body) and len(body) <= 306, (len(body), body)

@@ -63,7 +63,7 @@ pass "email acknowledgement from the template: $(json_get "$l" subject)"
 
 wait_until 40 has "$CASE_S" acknowledgement || fail "no acknowledgement for $REF_S"
 l=$(line_of "$CASE_S" acknowledgement)
-[ "$(json_get "$l" to)" = 07700900123 ] && [ "$(json_get "$l" sms_encoding)" = gsm7 ] &&
+[ "$(json_get "$l" to)" = +447700900123 ] && [ "$(json_get "$l" sms_encoding)" = gsm7 ] &&
   [ "$(json_get "$l" sms_parts)" = 1 ] || fail "SMS acknowledgement: $l"
 grep -qF "Your reference is $REF_S" <<<"$(json_get "$l" text)" || fail "SMS text: $l"
 pass "SMS acknowledgement: one GSM-7 part"

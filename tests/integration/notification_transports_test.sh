@@ -26,7 +26,7 @@ start_redis
 start_broker
 start_smtp_sink 1
 GATEWAY_AUTH=notify-jwt
-start_gateway --fail-first 1 --retry-after 2 --reject-to 07700900666
+start_gateway --fail-first 1 --retry-after 2 --reject-to +447700900666
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
 policy() { # ID PREFIX [QUIET]
@@ -110,7 +110,7 @@ print(f"429 for {first['reference']}; retried after {waited} ms")
 sms = [x for x in L if x["reference"] == cs + "/acknowledgement" and x["status"] == 201]
 assert len(sms) == 1 and sms[0]["path"] == "/v2/notifications/sms", sms
 b = sms[0]["body"]
-assert b["phone_number"] == "07700900123" and b["template_id"] == "sms-template", b
+assert b["phone_number"] == "+447700900123" and b["template_id"] == "sms-template", b
 assert rs in b["personalisation"]["body"] and b["personalisation"]["reference"] == rs, b
 soc = [x for x in L if x["reference"] == cx + "/acknowledgement" and x["status"] == 201]
 assert len(soc) == 1 and soc[0]["path"] == "/v2/notifications/social", soc
@@ -141,7 +141,7 @@ r = now.replace(hour=h, minute=m, second=0, microsecond=0)
 if r <= now: r += datetime.timedelta(days=1)
 print(int(r.timestamp() * 1000))' "$QUIET")
 [ "${score%.*}" = "$WANT" ] || fail "quiet-hours SMS due at $score, expected $WANT (end of $QUIET)"
-grep -qF "07700900777" "$GATEWAY_LOG" && fail "a text message went out during quiet hours"
+grep -qF "+447700900777" "$GATEWAY_LOG" && fail "a text message went out during quiet hours"
 OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/dev/null | grep -aF "$CASE_Q/acknowledgement/queued" || true)
 grep -aqF "held for quiet hours until" <<<"$OUT" || fail "no queued outcome saying the SMS is held"
 pass "SMS inside quiet hours $QUIET held in the queue until $(date -u -d @$((WANT / 1000)) +%H:%MZ), not sent"

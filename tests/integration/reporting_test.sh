@@ -107,7 +107,7 @@ replayed() {
 wait_until 40 replayed || fail "replay differs:
 live:   $BEFORE_D
 replay: $(report "$REPORT" "organisation=$D&granularity=day")"
-[ "$(redis-cli -p "$REDIS_PORT" -n 1 hlen "charter:report:{$D}:figures")" -gt 0 ] ||
+[ "$(redis-cli -p "$REDIS_PORT" -n 1 hlen "charter:report:{$D}:figures:2026-11")" -gt 0 ] ||
   fail "the replay did not write to database 1"
 pass "a replay from the start into an empty database gives the same report, byte for byte"
 stop_service reporting

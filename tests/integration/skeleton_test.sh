@@ -61,7 +61,7 @@ loc=$(find_record charter.contact.events.v1 "$CASE_A")
 txt=$(decode_record charter.contact.events.v1 $loc CaseEvent)
 expect_in "$txt" "received event" "case_id: \"$CASE_A\"" 'organisation: "nottingham-city-homes"' "seconds: $NOW_S" \
   'channel: CHANNEL_EMAIL' "reference: \"$REF_A\"" 'email: "ann@example.org"' \
-  'name: "Ann Example"' 'phone: "07700900123"' 'summary: "Leaking gutter at the back"' \
+  'name: "Ann Example"' 'phone: "+447700900123"' 'summary: "Leaking gutter at the back"' \
   'case_type: "enquiry"'
 pass "received event read back with kcat decodes (protoc) to what was posted"
 

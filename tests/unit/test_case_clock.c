@@ -67,7 +67,7 @@ compute(const ch_org_clocks *oc, const ch_case_state *st, timers *out)
 static const ch_case_timer *
 find(const timers *ts, const char *suffix)
 {
-    char id[64];
+    char id[96];
     snprintf(id, sizeof(id), "case-1/%s", suffix);
     for (int i = 0; i < ts->n; i++)
         if (strcmp(ts->t[i].id, id) == 0)
@@ -246,6 +246,68 @@ test_seed000_letter_pause_and_resume(void **state)
     expect_due(&ts, "breach", "2026-12-04T23:59:59Z");
 }
 
+/* Review L13: after a crash the events since the last commit are applied
+ * again to a state that holds them. Replaying paused, resumed, paused on
+ * the state saved after the second pause must never unpause the clock, not
+ * even between two replayed events (a past-due breach would fire), and
+ * must end on the saved state. Also with a clock restarted by a resume
+ * (FOI clarification): the old pause replayed is not applied again. */
+static void
+test_replayed_pauses_never_unpause(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    static const struct {
+        Charter__V1__CaseEvent__EventCase kind;
+        const char *at;
+    } seq[] = {
+        {CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z"},
+        {CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-25T16:00:00Z"},
+        {CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-26T09:00:00Z"},
+    };
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    for (size_t i = 0; i < 3; i++)
+        apply_simple(&st, seq[i].kind, seq[i].at);
+    assert_int_equal(st.paused_since_ms, fx_at("2026-11-26T09:00:00Z"));
+    ch_case_state saved = st;
+    timers ts;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < 3; i++) {
+            fx_event_buf b;
+            assert_int_equal(ch_case_apply(&shipped->nch, &st,
+                                           event(&b, seq[i].kind, st.organisation, seq[i].at)),
+                             0);
+            assert_int_equal(st.paused_since_ms, fx_at("2026-11-26T09:00:00Z"));
+            compute(&shipped->nch, &st, &ts);
+            assert_null(find(&ts, "breach"));
+            assert_null(find(&ts, "warning/1"));
+        }
+        assert_memory_equal(&st, &saved, sizeof(st));
+    }
+    /* resumed for good: the replay of the whole run changes nothing more */
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, "2026-11-27T09:00:00Z");
+    saved = st;
+    for (size_t i = 0; i < 3; i++)
+        apply_simple(&st, seq[i].kind, seq[i].at);
+    assert_memory_equal(&st, &saved, sizeof(st));
+
+    /* a resume that restarts the clock: the earlier pause replayed stays out */
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
+    fx_event_buf b;
+    Charter__V1__CaseEvent *r =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESUMED, st.organisation, "2026-11-25T16:00:00Z");
+    b.resumed.restart_clock = 1;
+    assert_int_equal(ch_case_apply(NULL, &st, r), 1);
+    saved = st;
+    apply_simple(&st, CHARTER__V1__CASE_EVENT__EVENT_PAUSED, "2026-11-24T09:00:00Z");
+    assert_int_equal(st.paused_since_ms, 0);
+    assert_int_equal(ch_case_apply(NULL, &st, r), 0);
+    assert_memory_equal(&st, &saved, sizeof(st));
+}
+
 /* A holding reply of `org`'s case recorded at `when`, asking for `target`
  * (NULL: none), carrying `reason` and `named` (NULL: not given) and the
  * statutory basis (NULL: none). Returns what ch_case_apply returned. */
@@ -317,6 +379,47 @@ test_seed000_holding_reply_moves_target(void **state)
     compute(&shipped->nch, &st, &ts);
     assert_int_equal(ts.n, 1);
     expect_due(&ts, "extension_refused/1", "2026-11-30T10:00:00Z");
+}
+
+/* Review L8: the warnings of an accepted extension's target are new timers
+ * (their own ids), so staff warned before the original target are warned
+ * again before the new one; the breach keeps its id (it never fired: an
+ * extension is accepted only before the target). ch_case_all_timer_ids
+ * lists the new ids, for the cancels of a case whose state was lost. */
+static void
+test_extension_warnings_get_new_ids(void **state)
+{
+    const fx_shipped_clocks *shipped = *state;
+    ch_case_state st;
+    receive(&st, "nottingham-city-homes", CHARTER__V1__CHANNEL__CHANNEL_LETTER, "enquiry",
+            "2026-11-23T09:00:00Z");
+    timers before, after;
+    compute(&shipped->nch, &st, &before);
+    const ch_case_timer *w1 = find(&before, "warning/1");
+    assert_non_null(w1);
+    assert_int_equal(hold(&shipped->nch, &st, "2026-11-30T11:00:00Z", "2026-12-11T17:00:00Z", NULL,
+                          "Jo Smith", NULL),
+                     1);
+    compute(&shipped->nch, &st, &after);
+    char id[64];
+    snprintf(id, sizeof(id), "warning/1/extended/%lld",
+             (long long)(fx_at("2026-12-11T17:00:00Z") / 1000));
+    assert_null(find(&after, "warning/1"));
+    const ch_case_timer *w1x = find(&after, id);
+    assert_non_null(w1x);
+    assert_true(w1x->due_ms > w1->due_ms);
+    assert_true(w1x->due_ms <= fx_at("2026-12-11T17:00:00Z"));
+    assert_int_equal(w1x->tier, 1);
+    expect_due(&after, "breach", "2026-12-11T17:00:00Z");
+    char ids[40][CH_CASE_TIMER_ID_MAX];
+    size_t n = ch_case_all_timer_ids("case-1", &st, ids, 40);
+    for (int i = 0; i < after.n; i++) {
+        int found = 0;
+        for (size_t k = 0; k < n; k++)
+            found |= strcmp(ids[k], after.t[i].id) == 0;
+        if (!found)
+            fail_msg("timer %s missing from ch_case_all_timer_ids", after.t[i].id);
+    }
 }
 
 /* Issue 17 defect 2, through ch_case_apply with the shipped policies: an
@@ -740,6 +843,8 @@ main(void)
         cmocka_unit_test(test_seed000_complaint_anchored_on_acknowledgement),
         cmocka_unit_test(test_seed000_letter_pause_and_resume),
         cmocka_unit_test(test_seed000_holding_reply_moves_target),
+        cmocka_unit_test(test_replayed_pauses_never_unpause),
+        cmocka_unit_test(test_extension_warnings_get_new_ids),
         cmocka_unit_test(test_extensions_judged),
         cmocka_unit_test(test_seed002_visitor_wait),
         cmocka_unit_test(test_seed002_statutory),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "charter/errors.h"
 #include "runtime_int.h"
 
 typedef struct {
@@ -37,6 +38,9 @@ setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     f->rt.base = event_base_new();
+    f->rt.log.level = CH_LOG_ERROR + 1; /* quiet */
+    f->rt.log.service = "test";
+    f->rt.log.out = stderr;
     *state = f;
     return 0;
 }
@@ -118,6 +122,77 @@ test_closing_hands_nothing_over(void **state)
     ch__lane_leave(&f->rt, b);
 }
 
+/* Review M2: a record that fails for a while (CH_EAGAIN: a Redis error)
+ * keeps its lane. It is retried from its own timer while the key's later
+ * records wait, and a record of the same key consumed meanwhile queues
+ * behind them: nothing overtakes it. */
+static void
+test_failed_head_is_retried_in_place(void **state)
+{
+    fixture *f = *state;
+    ch_ptrack pt = {.partition = 0, .refs = 1};
+    ch_msg *a = msg(f, 0, "case-1"), *b = msg(f, 1, "case-1"), *c = msg(f, 2, "case-1");
+    a->pt = b->pt = c->pt = &pt;
+    assert_int_equal(ch__lane_enter(&f->rt, a), 1);
+    assert_int_equal(ch__lane_enter(&f->rt, b), 0);
+    ch_msg_done(a, CH_EAGAIN, "redis: OOM command not allowed");
+    assert_non_null(a->retry); /* retried with backoff ... */
+    assert_int_equal(a->attempts, 1);
+    assert_ptr_equal(a->lane, b->lane); /* ... still the head of its lane */
+    assert_null(b->retry);              /* b waits */
+    assert_int_equal(ch__lane_enter(&f->rt, c), 0);
+    ch_msg_done(a, CH_EAGAIN, "redis: LOADING");
+    assert_int_equal(a->attempts, 2);
+    assert_null(b->retry);
+    ch__lane_leave(&f->rt, a); /* a finally done: b, then c */
+    assert_non_null(b->retry);
+    assert_null(c->retry);
+    ch__lane_leave(&f->rt, b);
+    assert_non_null(c->retry);
+    ch__lane_leave(&f->rt, c);
+}
+
+/* Review M3: on revocation the records of the revoked partition still
+ * waiting in lanes are taken out, in order, for release; heads stay (the
+ * service holds them), and another partition's waiters keep their places. */
+static void
+test_revoke_takes_the_partitions_waiters(void **state)
+{
+    fixture *f = *state;
+    ch_ptrack p0 = {.partition = 0, .refs = 1}, p1 = {.partition = 1, .refs = 1};
+    ch_msg *a = msg(f, 0, "case-1"), *b = msg(f, 1, "case-1"), *c = msg(f, 2, "case-1");
+    ch_msg *x = msg(f, 3, "case-2"), *y = msg(f, 4, "case-2"), *z = msg(f, 5, "case-9");
+    a->pt = b->pt = c->pt = &p0;
+    x->pt = &p1; /* another topic's partition in the same lane */
+    y->pt = &p0;
+    z->pt = &p1;
+    ch__lane_enter(&f->rt, a);
+    ch__lane_enter(&f->rt, b);
+    ch__lane_enter(&f->rt, c);
+    ch__lane_enter(&f->rt, x);
+    ch__lane_enter(&f->rt, y);
+    ch__lane_enter(&f->rt, z);
+    ch_msg *taken = ch__lanes_take_waiting(&f->rt, &p0);
+    int n = 0, saw_b = 0, saw_c = 0, saw_y = 0;
+    for (ch_msg *m = taken; m; m = m->lane_next, n++) {
+        assert_null(m->lane);
+        saw_b |= m == b;
+        saw_c |= m == c;
+        saw_y |= m == y;
+        if (m == b)
+            assert_ptr_equal(m->lane_next, c); /* in their lane's order */
+    }
+    assert_int_equal(n, 3);
+    assert_true(saw_b && saw_c && saw_y);
+    assert_non_null(a->lane); /* heads stay */
+    assert_non_null(x->lane);
+    assert_null(ch__lanes_take_waiting(&f->rt, &p0));
+    ch__lane_leave(&f->rt, a); /* the lane is empty behind a: gone */
+    assert_int_equal(ch__lane_enter(&f->rt, msg(f, 6, "case-1")), 1);
+    ch__lane_leave(&f->rt, x); /* case-2: nothing waits any more */
+    assert_int_equal(ch__lane_enter(&f->rt, msg(f, 7, "case-2")), 1);
+}
+
 int
 main(void)
 {
@@ -126,6 +201,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_other_keys_and_no_key_do_not_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_released_waiter_leaves_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closing_hands_nothing_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_head_is_retried_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_takes_the_partitions_waiters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * The report key codec: figure fields and open members written and read back
  * unchanged, the tail kept whole, every malformed key refused the same way
  * (too few parts, a part longer than its field), a key too long for its
- * buffer reported; periods' lengths, granularities and shapes.
+ * buffer reported; periods' lengths, granularities and shapes; the periods
+ * index's members and when a period's figures expire.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,14 +119,76 @@ test_periods(void **state)
     assert_false(ch_report_period_shaped("2026", (ch_report_granularity)3));
 }
 
+static void
+test_period_members(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_int_equal(ch_report_period_member(buf, sizeof(buf), "2026-11-23"), 0);
+    assert_string_equal(buf, "d:2026-11-23");
+    assert_int_equal(ch_report_period_member(buf, sizeof(buf), "2026-11"), 0);
+    assert_string_equal(buf, "m:2026-11");
+    assert_int_equal(ch_report_period_member(buf, sizeof(buf), "2026"), 0);
+    assert_string_equal(buf, "y:2026");
+    assert_int_equal(ch_report_period_member(buf, sizeof(buf), "2026-1x"), CH_EINVAL);
+    assert_int_equal(ch_report_period_member(buf, sizeof(buf), ""), CH_EINVAL);
+    assert_int_equal(ch_report_period_member(buf, 8, "2026-11-23"), CH_EINVAL);
+    /* one granularity is one lexical range: "m:" members sort between "d:" and "y:" */
+    assert_true(strcmp("d:2026-12-31", "m:2000-01") < 0 && strcmp("m:2099-12", "y:1995") < 0);
+    assert_int_equal(ch_report_granularity_letter(CH_REPORT_MONTH), 'm');
+    assert_int_equal(ch_report_granularity_letter((ch_report_granularity)5), 0);
+}
+
+/* s since the epoch of midnight UTC starting y-m-d */
+static int64_t
+utc(int y, int m, int d)
+{
+    static const int before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int64_t days = 0;
+    for (int yy = 1970; yy < y; yy++)
+        days += 365 + ((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0);
+    days += before[m - 1] + (m > 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) + d - 1;
+    return days * 86400;
+}
+
+static void
+test_period_expiry(void **state)
+{
+    (void)state;
+    int64_t at = 0;
+    /* a month: the day after it ends, plus the months, plus a day of slack */
+    assert_int_equal(ch_report_period_expiry("2026-11", 36, &at), 0);
+    assert_int_equal(at, utc(2029, 12, 2));
+    assert_int_equal(ch_report_period_expiry("2026-12", 1, &at), 0);
+    assert_int_equal(at, utc(2027, 2, 2));
+    /* a day: the next day, plus the months (clamped to a shorter month), plus a day */
+    assert_int_equal(ch_report_period_expiry("2026-11-02", 36, &at), 0);
+    assert_int_equal(at, utc(2029, 11, 4));
+    assert_int_equal(ch_report_period_expiry("2026-12-30", 2, &at), 0);
+    assert_int_equal(at, utc(2027, 3, 1)); /* 31 Dec + 2 months = 28 Feb, + 1 day */
+    assert_int_equal(ch_report_period_expiry("2028-02-28", 12, &at), 0);
+    assert_int_equal(at, utc(2029, 3, 1)); /* 29 Feb 2028 -> 28 Feb 2029, + 1 */
+    assert_int_equal(ch_report_period_expiry("2026-12-31", 1, &at), 0);
+    assert_int_equal(at, utc(2027, 2, 2));
+    /* a year */
+    assert_int_equal(ch_report_period_expiry("2026", 36, &at), 0);
+    assert_int_equal(at, utc(2030, 1, 2));
+    /* refused: impossible dates, other shapes, no retention */
+    assert_int_equal(ch_report_period_expiry("2026-13", 36, &at), CH_EINVAL);
+    assert_int_equal(ch_report_period_expiry("2026-02-29", 36, &at), CH_EINVAL);
+    assert_int_equal(ch_report_period_expiry("2026-11-00", 36, &at), CH_EINVAL);
+    assert_int_equal(ch_report_period_expiry("0000", 36, &at), CH_EINVAL);
+    assert_int_equal(ch_report_period_expiry("2026-Q1", 36, &at), CH_EINVAL);
+    assert_int_equal(ch_report_period_expiry("2026-11", 0, &at), CH_EINVAL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_malformed_refused),
-        cmocka_unit_test(test_format_too_long),
-        cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_format_too_long), cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_period_members),  cmocka_unit_test(test_period_expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,6 +149,40 @@ test_ttr_summary(void **state)
     free(t);
 }
 
+/* Replies of several hashes appended in any order, then normalised: the
+ * table of the same counters added one by one. */
+static void
+test_normalise_as_added(void **state)
+{
+    (void)state;
+    static const ch_report_item in[] = {
+        {"2026-11|letter|enquiry|received", 2},   {"2026-11-02|letter|enquiry|received", 1},
+        {"2026|letter|enquiry|received", 2},      {"2026-11|letter|enquiry|open", 0},
+        {"2026-10|letter|enquiry|received", 1},   {"2026-11|letter|enquiry|received", -2},
+        {"2026-11-03|email|enquiry|received", 1},
+    };
+    size_t n = sizeof(in) / sizeof(in[0]);
+    ch_report_table added = {0}, appended = {0};
+    assert_int_equal(ch_report_table_add(&added, in, n), 0);
+    appended.items = malloc(n * sizeof(*appended.items));
+    assert_non_null(appended.items);
+    appended.cap = n;
+    memcpy(appended.items, in, sizeof(in));
+    appended.n = n;
+    ch_report_table_normalise(&appended);
+    assert_int_equal(appended.n, added.n);
+    assert_int_equal(appended.n, 4); /* the zero and the pair summing to zero dropped */
+    for (size_t i = 0; i < added.n; i++) {
+        assert_string_equal(appended.items[i].key, added.items[i].key);
+        assert_int_equal(appended.items[i].value, added.items[i].value);
+    }
+    ch_report_table_free(&added);
+    ch_report_table_free(&appended);
+    ch_report_table empty = {0};
+    ch_report_table_normalise(&empty);
+    assert_int_equal(empty.n, 0);
+}
+
 int
 main(void)
 {
@@ -157,6 +191,7 @@ main(void)
         cmocka_unit_test(test_from_pairs_long_key_skipped),
         cmocka_unit_test(test_table_prefix),
         cmocka_unit_test(test_ttr_summary),
+        cmocka_unit_test(test_normalise_as_added),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

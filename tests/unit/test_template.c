@@ -268,6 +268,24 @@ test_find_prefers_organisation_channel_then_defaults(void **state)
                      CH_EINVAL);
 }
 
+/* A language with no template, or one that is no name at all (a contact
+ * recorded before ingest checked tags), never fails the message: English,
+ * the default templates' language (review item M6). */
+static void
+test_find_language_falls_back(void **state)
+{
+    (void)state;
+    static const char *const langs[] = {
+        "fr", "en-GB", "cy-GB", "en GB", "pt_BR.UTF-8", "en-GB;q=0.9", "../../etc/passwd", ""};
+    for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+        char path[1024], err[512] = "";
+        if (ch_template_find(CHARTER_TEMPLATE_DIR, "derby-homes", "acknowledgement", "email",
+                             langs[i], path, sizeof(path), err, sizeof(err)) != 0)
+            fail_msg("language '%s' failed the lookup: %s", langs[i], err);
+        assert_non_null(strstr(path, "/default/acknowledgement.email.en.txt"));
+    }
+}
+
 /* ---- the shipped templates ---- */
 
 static const char *const kinds[] = {
@@ -492,6 +510,7 @@ main(void)
         cmocka_unit_test(test_missing_value_names_file_line_and_placeholder),
         cmocka_unit_test(test_dates_and_times_in_words_in_the_policy_zone),
         cmocka_unit_test(test_find_prefers_organisation_channel_then_defaults),
+        cmocka_unit_test(test_find_language_falls_back),
         cmocka_unit_test(test_every_shipped_template_renders_for_the_five_policies),
         cmocka_unit_test(test_sms_acknowledgement_is_one_part_without_a_named_contact),
         cmocka_unit_test(test_list_of_sentences_as_lines_or_run_on),

@@ -149,6 +149,35 @@ brokers_up(broker *b, struct evhttp_request *req, const char *query)
     brokers_set(b, req, query, 1);
 }
 
+/* "?ms=N": every broker answers each request N ms late (0 for at once);
+ * requests are still handled when they arrive, so a produce is on the log
+ * while its acknowledgement is on its way (tests crash a client then). */
+static void
+brokers_rtt(broker *b, struct evhttp_request *req, const char *query)
+{
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    const char *v = query && evhttp_parse_query_str(query, &params) == 0
+                        ? evhttp_find_header(&params, "ms")
+                        : NULL;
+    long ms;
+    if (!v || broker_parse_long(v, 0, 600000, &ms) != 0) {
+        evhttp_clear_headers(&params);
+        reply_error(req, HTTP_BADREQUEST, "Bad Request", "give ?ms=N, 0 to 600000");
+        return;
+    }
+    evhttp_clear_headers(&params);
+    for (int i = 1; i <= b->conf->brokers; i++) {
+        rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(b->mcluster, i, (int)ms);
+        if (err) {
+            reply_error(req, HTTP_INTERNAL, "Internal Server Error", "%s", rd_kafka_err2str(err));
+            return;
+        }
+    }
+    CH_LOG_INFO(b->log, "control: answers delayed", CH_INT("rtt_ms", ms));
+    reply(req, HTTP_OK, "OK", json_pack("{s:b,s:i}", "ok", 1, "rtt_ms", (json_int_t)ms));
+}
+
 typedef struct {
     const char *path;
     enum evhttp_cmd_type method;
@@ -160,6 +189,7 @@ static const control_route routes[] = {
     {"/status", EVHTTP_REQ_GET, "GET", status},
     {"/brokers/down", EVHTTP_REQ_POST, "POST", brokers_down},
     {"/brokers/up", EVHTTP_REQ_POST, "POST", brokers_up},
+    {"/brokers/rtt", EVHTTP_REQ_POST, "POST", brokers_rtt},
 };
 
 static void
@@ -184,7 +214,7 @@ request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     reply_error(req, HTTP_NOTFOUND, "Not Found",
-                "not found; try GET /status, POST /brokers/down or POST /brokers/up");
+                "not found; try GET /status, POST /brokers/down, /brokers/up or /brokers/rtt?ms=N");
 }
 
 int

@@ -208,7 +208,8 @@ broker_usage(FILE *out)
     fprintf(out, "\nControl endpoint:\n"
                  "  GET  /status                 bootstrap, mock addresses, brokers that are down\n"
                  "  POST /brokers/down[?id=N]    disconnect all brokers (or broker N)\n"
-                 "  POST /brokers/up[?id=N]      accept connections again\n\n"
+                 "  POST /brokers/up[?id=N]      accept connections again\n"
+                 "  POST /brokers/rtt?ms=N       answer every request N ms late (0: at once)\n\n"
                  "Exit status: 0 after SIGTERM/SIGINT, 1 if it cannot start, 2 on bad options.\n");
 }
 

@@ -233,12 +233,16 @@ ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__Cas
         return st->acknowledged_ms && st->acknowledged_ms <= at ? 0
                                                                 : set_ms(&st->acknowledged_ms, at);
     case CHARTER__V1__CASE_EVENT__EVENT_PAUSED:
-        if (st->paused_since_ms || has_pause_from(st, at))
+        /* replayed: this pause is in force or recorded, or it is older than
+         * a clock restarted since (case_clock.h, replays) */
+        if (st->paused_since_ms || has_pause_from(st, at) || at < st->received_ms)
             return 0;
         st->paused_since_ms = at;
         return 1;
     case CHARTER__V1__CASE_EVENT__EVENT_RESUMED:
-        if (!st->paused_since_ms)
+        /* replayed: nothing is paused, or the pause in force began after it
+         * (a resume cannot end a later pause: it ended an earlier one) */
+        if (!st->paused_since_ms || at < st->paused_since_ms)
             return 0;
         if (ev->resumed->restart_clock) {
             /* e.g. an FOI clarification: the clock starts again from it */
@@ -353,10 +357,14 @@ warning_times(const ch_org_clocks *oc, const ch_policy_promise *p, int64_t start
 }
 
 /* Adds the promise's warning tiers for a clock running from start to target;
- * *breach_role is the role of an `at: breach` tier, or -1. */
+ * *breach_role is the role of an `at: breach` tier, or -1. extended_to_ms:
+ * the accepted extension's target the clock runs to, or 0; its warnings get
+ * ids of their own ("warning/<tier>/extended/<target, s>"), so staff already
+ * warned before the original target are warned again before the new one
+ * (notification sends one alert per timer id). */
 static int
 add_warnings(timer_list *l, const ch_org_clocks *oc, const ch_policy_promise *p, int64_t start,
-             int64_t target, int *breach_role)
+             int64_t target, int64_t extended_to_ms, int *breach_role)
 {
     *breach_role = -1;
     int64_t at[CH_CASE_MAX_WARNINGS];
@@ -369,8 +377,11 @@ add_warnings(timer_list *l, const ch_org_clocks *oc, const ch_policy_promise *p,
             *breach_role = (int)w->role;
             continue;
         }
-        ch_case_timer *t = add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING, at[i], (int)w->role,
-                               "warning/%zu", i + 1);
+        ch_case_timer *t = extended_to_ms ? add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING,
+                                                at[i], (int)w->role, "warning/%zu/extended/%lld",
+                                                i + 1, (long long)(extended_to_ms / 1000))
+                                          : add(l, CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING,
+                                                at[i], (int)w->role, "warning/%zu", i + 1);
         if (t)
             t->tier = (uint32_t)i + 1;
     }
@@ -448,7 +459,7 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
         *target_ms = target;
         if (!st->paused_since_ms) { /* a paused clock does not run */
             int breach_role;
-            if (add_warnings(&l, oc, p, start, target, &breach_role) != 0)
+            if (add_warnings(&l, oc, p, start, target, st->extended_to_ms, &breach_role) != 0)
                 return CH_EINVAL;
             add(&l, CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH, target, breach_role, "breach");
         }
@@ -474,7 +485,7 @@ ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_state
              * response clock or review to carry them */
             if (!p->respond.set && !p->review_first.set) {
                 int breach_role;
-                if (add_warnings(&l, oc, p, from, wait_due, &breach_role) != 0)
+                if (add_warnings(&l, oc, p, from, wait_due, 0, &breach_role) != 0)
                     return CH_EINVAL;
                 if (breach_role >= 0)
                     role = breach_role;
@@ -510,8 +521,11 @@ ch_case_all_timer_ids(const char *case_id, const ch_case_state *st,
             snprintf(out[n++], CH_CASE_TIMER_ID_MAX, __VA_ARGS__);                                 \
     } while (0)
     PUT("%s/acknowledgement_due", case_id);
-    for (int i = 1; i <= CH_CASE_MAX_WARNINGS; i++)
+    for (int i = 1; i <= CH_CASE_MAX_WARNINGS; i++) {
         PUT("%s/warning/%d", case_id, i);
+        if (st && st->extended_to_ms)
+            PUT("%s/warning/%d/extended/%lld", case_id, i, (long long)(st->extended_to_ms / 1000));
+    }
     PUT("%s/breach", case_id);
     PUT("%s/wait_exceeded", case_id);
     PUT("%s/reminder", case_id);

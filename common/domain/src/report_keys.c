@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "charter/civil.h"
 #include "charter/errors.h"
 
 int
@@ -90,4 +91,56 @@ ch_report_period_shaped(const char *s, ch_report_granularity g)
         if (*p == 'd' ? !(*s >= '0' && *s <= '9') : *s != *p)
             return 0;
     return 1;
+}
+
+char
+ch_report_granularity_letter(ch_report_granularity g)
+{
+    return g == CH_REPORT_DAY ? 'd' : g == CH_REPORT_MONTH ? 'm' : g == CH_REPORT_YEAR ? 'y' : 0;
+}
+
+int
+ch_report_period_member(char *buf, size_t bufsz, const char *period)
+{
+    ch_report_granularity g = ch_report_granularity_of(period);
+    if (!ch_report_period_shaped(period, g))
+        return CH_EINVAL;
+    int n = snprintf(buf, bufsz, "%c:%s", ch_report_granularity_letter(g), period);
+    return n < 0 || (size_t)n >= bufsz ? CH_EINVAL : 0;
+}
+
+/* The number of the digits s[0..n) (all digits: the caller checked the shape). */
+static int
+digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int
+ch_report_period_expiry(const char *period, int retention_months, int64_t *at_s)
+{
+    ch_report_granularity g = ch_report_granularity_of(period);
+    if (retention_months < 1 || !ch_report_period_shaped(period, g))
+        return CH_EINVAL;
+    int y = digits(period, 4), m = g == CH_REPORT_YEAR ? 12 : digits(period + 5, 2);
+    int d = g == CH_REPORT_DAY ? digits(period + 8, 2) : ch_days_in_month(y, m);
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > ch_days_in_month(y, m))
+        return CH_EINVAL;
+    /* the day after the period's last day */
+    if (++d > ch_days_in_month(y, m)) {
+        d = 1;
+        if (++m > 12) {
+            m = 1;
+            y++;
+        }
+    }
+    int64_t months = (int64_t)m - 1 + retention_months;
+    int64_t ey = y + months / 12;
+    int em = (int)(months % 12) + 1;
+    int ed = d > ch_days_in_month(ey, em) ? ch_days_in_month(ey, em) : d;
+    *at_s = (ch_day_from_civil(ey, em, ed) + 1) * CH_CIVIL_SECS_PER_DAY;
+    return 0;
 }

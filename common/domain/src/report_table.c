@@ -77,6 +77,15 @@ ch_report_table_from_pairs(ch_report_table *t, const char *const *kv, size_t npa
         it->value = strtoll(kv[2 * i + 1], NULL, 10);
         t->n++;
     }
+    ch_report_table_normalise(t);
+    return 0;
+}
+
+void
+ch_report_table_normalise(ch_report_table *t)
+{
+    if (!t->n)
+        return;
     qsort(t->items, t->n, sizeof(*t->items), cmp_item);
     /* one item per key: a run of equal keys summed, a sum of zero dropped */
     size_t n = 0;
@@ -88,7 +97,6 @@ ch_report_table_from_pairs(ch_report_table *t, const char *const *kv, size_t npa
             t->items[n++] = sum;
     }
     t->n = n;
-    return 0;
 }
 
 int64_t

@@ -348,20 +348,36 @@ int
 ch_template_find(const char *dir, const char *org, const char *kind, const char *channel,
                  const char *lang, char *path, size_t pathsz, char *errstr, size_t errstr_size)
 {
-    if (!valid_name(org) || !valid_name(kind) || !valid_name(channel) || !valid_name(lang)) {
+    if (!valid_name(org) || !valid_name(kind) || !valid_name(channel)) {
         set_err(errstr, errstr_size,
                 "template names hold only letters, digits, '_' and '-' (organisation '%s', "
-                "kind '%s', channel '%s', language '%s')",
-                org ? org : "", kind ? kind : "", channel ? channel : "", lang ? lang : "");
+                "kind '%s', channel '%s')",
+                org ? org : "", kind ? kind : "", channel ? channel : "");
         return CH_EINVAL;
     }
+    /* The customer's language, then its primary subtag ("cy-GB" -> "cy"),
+     * then "en", the language every default template is written in. A
+     * language that is no name at all ("en GB", recorded before ingest
+     * checked tags) goes straight to "en": a message is never refused for
+     * it. */
+    char primary[16] = "";
+    if (!lang || !valid_name(lang))
+        lang = "en";
+    size_t plen = strcspn(lang, "-_");
+    if (lang[plen] && plen > 0 && plen < sizeof(primary))
+        memcpy(primary, lang, plen), primary[plen] = '\0';
     /* Email and SMS have their own shape (a subject; a length), so they never
      * fall back to "any". */
     int own_shape = strcmp(channel, "email") == 0 || strcmp(channel, "sms") == 0;
-    const char *langs[2] = {lang, strcmp(lang, "en") == 0 ? NULL : "en"};
+    const char *langs[3] = {lang, NULL, NULL};
+    int nlangs = 1;
+    if (primary[0] && strcmp(primary, lang) != 0)
+        langs[nlangs++] = primary;
+    if (strcmp(langs[nlangs - 1], "en") != 0 && strcmp(lang, "en") != 0)
+        langs[nlangs++] = "en";
     const char *orgs[2] = {org, "default"};
     const char *channels[2] = {channel, own_shape ? NULL : "any"};
-    for (int l = 0; l < 2 && langs[l]; l++)
+    for (int l = 0; l < nlangs; l++)
         for (int o = 0; o < 2; o++)
             for (int c = 0; c < 2 && channels[c]; c++) {
                 int w = snprintf(path, pathsz, "%s/%s/%s.%s.%s.txt", dir, orgs[o], kind,

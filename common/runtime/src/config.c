@@ -366,6 +366,17 @@ ch_config_string(const ch_config *cfg, const char *key)
     return value;
 }
 
+int
+ch_config_int(const ch_config *cfg, const char *key, int64_t *out)
+{
+    void *base;
+    const ch_config_entry *e = find_entry(cfg, key, &base);
+    if (!e || e->type != CH_CFG_INT)
+        return CH_EINVAL;
+    memcpy(out, (const char *)base + e->offset, sizeof(*out));
+    return 0;
+}
+
 void
 ch_config_print_help(const ch_config *cfg, FILE *out)
 {

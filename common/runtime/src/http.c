@@ -3,6 +3,9 @@
  * endpoints every service has, a dispatcher for the service's routes, and
  * the answers services share (JSON, errors, 503 with Retry-After, HTML).
  * Error bodies are built with jansson; reason phrases come from libevent.
+ * What a client may send before its request reaches the dispatcher (sizes,
+ * deadlines, connections) is http_guard.c's; the dispatcher checks the
+ * body's size against the route once more, for bodies sent chunked.
  */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -12,8 +15,6 @@
 
 #include "charter/errors.h"
 #include "runtime_int.h"
-
-#define HTTP_MAX_BODY (16 * 1024 * 1024)
 
 /* Sends body with status; libevent supplies the standard reason phrase. */
 static void
@@ -132,6 +133,55 @@ method_bit(enum evhttp_cmd_type t)
     }
 }
 
+/* The index of the route taking path (len bytes), or nroutes. */
+static size_t
+route_find(const ch_runtime *rt, const char *path, size_t len)
+{
+    size_t i;
+    for (i = 0; i < rt->svc->nroutes; i++) {
+        const ch_route *r = &rt->svc->routes[i];
+        size_t plen = strlen(r->path);
+        if (r->prefix ? len >= plen && memcmp(path, r->path, plen) == 0
+                      : len == plen && memcmp(path, r->path, plen) == 0)
+            break;
+    }
+    return i;
+}
+
+static int
+builtin_path(const char *path, size_t len)
+{
+    static const char *const paths[] = {"/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < 3; i++)
+        if (len == strlen(paths[i]) && memcmp(path, paths[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+int64_t
+ch__http_body_limit(const ch_runtime *rt, const char *path, size_t len)
+{
+    if (builtin_path(path, len))
+        return 0;
+    size_t i = route_find(rt, path, len);
+    return i < rt->svc->nroutes ? rt->route_max_body[i] : -1;
+}
+
+/* Answers 413 when the body read is over limit (a chunked body, whose size
+ * is not known before it is read). */
+static int
+body_too_large(ch_runtime *rt, struct evhttp_request *req, int64_t limit)
+{
+    size_t n = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    if ((int64_t)n <= limit)
+        return 0;
+    ch_metric_add(rt->m_http_413, 1);
+    ch_http_reply_error(req, 413, "body_too_large",
+                        limit == 0 ? "this path takes no request body"
+                                   : "the request body is larger than this path accepts");
+    return 1;
+}
+
 static void
 dispatch(struct evhttp_request *req, void *arg)
 {
@@ -141,6 +191,8 @@ dispatch(struct evhttp_request *req, void *arg)
     if (!path)
         path = "/";
     int method = method_bit(evhttp_request_get_command(req));
+    if (builtin_path(path, strlen(path)) && body_too_large(rt, req, 0))
+        return;
 
     if (strcmp(path, "/healthz") == 0) {
         ch_http_reply_json(req, 200, "{\"status\":\"ok\"}");
@@ -170,12 +222,9 @@ dispatch(struct evhttp_request *req, void *arg)
         evbuffer_free(b);
         return;
     }
-    for (size_t i = 0; i < rt->svc->nroutes; i++) {
+    size_t i = route_find(rt, path, strlen(path));
+    if (i < rt->svc->nroutes) {
         const ch_route *r = &rt->svc->routes[i];
-        size_t plen = strlen(r->path);
-        int match = r->prefix ? strncmp(path, r->path, plen) == 0 : strcmp(path, r->path) == 0;
-        if (!match)
-            continue;
         if (!(r->methods & method)) {
             ch_http_reply_error(req, 405, "method_not_allowed",
                                 "this path does not accept that method");
@@ -186,10 +235,39 @@ dispatch(struct evhttp_request *req, void *arg)
             ch_http_reply_error(req, 503, "shutting_down", "the service is shutting down");
             return;
         }
-        r->fn(rt->svc_ctx, req, r->prefix ? path + plen : "");
+        if (body_too_large(rt, req, rt->route_max_body[i]))
+            return;
+        r->fn(rt->svc_ctx, req, r->prefix ? path + strlen(r->path) : "");
         return;
     }
     ch_http_reply_error(req, 404, "not_found", "no such path");
+}
+
+/* Each route's body limit, from its max_body_key or max_body. */
+static int
+resolve_body_limits(ch_runtime *rt, char *errstr, size_t errstr_size)
+{
+    size_t n = rt->svc->nroutes;
+    rt->http_max_body = 0;
+    if (!(rt->route_max_body = calloc(n ? n : 1, sizeof(*rt->route_max_body)))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ch_route *r = &rt->svc->routes[i];
+        int64_t v = r->max_body;
+        if (r->max_body_key && ch_config_int(&rt->config, r->max_body_key, &v) != 0) {
+            snprintf(errstr, errstr_size,
+                     "route %s names body limit key '%s', which is not an int key of the "
+                     "service's config table",
+                     r->path, r->max_body_key);
+            return CH_EINVAL;
+        }
+        rt->route_max_body[i] = v < 0 ? 0 : v;
+        if (rt->route_max_body[i] > rt->http_max_body)
+            rt->http_max_body = rt->route_max_body[i];
+    }
+    return 0;
 }
 
 int
@@ -204,6 +282,9 @@ ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     memcpy(host, listen, hlen);
     host[hlen] = '\0';
     int port = atoi(colon + 1);
+    int rc = resolve_body_limits(rt, errstr, errstr_size);
+    if (rc)
+        return rc;
     rt->http = evhttp_new(rt->base);
     if (!rt->http) {
         snprintf(errstr, errstr_size, "cannot create the HTTP server");
@@ -211,21 +292,30 @@ ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     }
     evhttp_set_allowed_methods(rt->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-    evhttp_set_max_body_size(rt->http, HTTP_MAX_BODY);
+    /* backstops behind http_guard.c's checks: a whole head over the limit,
+     * a chunked body over the largest route's */
+    evhttp_set_max_headers_size(rt->http, (ev_ssize_t)rt->cfg.http_max_header_bytes);
+    evhttp_set_max_body_size(rt->http, (ev_ssize_t)rt->http_max_body);
+    /* per read: a client that stops reading its answer */
     evhttp_set_timeout(rt->http, 30);
     evhttp_set_gencb(rt->http, dispatch, rt);
-    if (!evhttp_bind_socket_with_handle(rt->http, host, (ev_uint16_t)port)) {
+    struct evhttp_bound_socket *bound =
+        evhttp_bind_socket_with_handle(rt->http, host, (ev_uint16_t)port);
+    if (!bound) {
         snprintf(errstr, errstr_size,
                  "cannot listen on %s (http.listen): the address is in use or not local", listen);
         return CH_EIO;
     }
-    return 0;
+    return ch__http_guard_open(rt, bound, errstr, errstr_size);
 }
 
 void
 ch__http_destroy(ch_runtime *rt)
 {
+    ch__http_guard_close(rt); /* first: evhttp_free then closes the connections alone */
     if (rt->http)
         evhttp_free(rt->http);
     rt->http = NULL;
+    free(rt->route_max_body);
+    rt->route_max_body = NULL;
 }

@@ -114,6 +114,37 @@ flush_stores(void *arg)
 
 /* ---- the consumer's and the producer's queues ---- */
 
+/* A record that could not even be tracked (out of memory) is read again:
+ * the partition seeks back to the oldest record not yet passed by its done
+ * prefix, and the records in flight are forgotten, so no later ack commits
+ * past the refused one (they are read again too: at least once). */
+static void
+consume_refused(ch_runtime *rt, rd_kafka_message_t *rkm)
+{
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    ch_ptrack *t = track_find(rt, topic, rkm->partition);
+    int64_t from = t ? ch__offsets_rewind(&t->offsets, rkm->offset) : rkm->offset;
+    flush_stores(rt); /* what is done before it, before the seek (librdkafka asks) */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_error_t *error = NULL;
+    if (l) {
+        rd_kafka_topic_partition_list_add(l, topic, rkm->partition)->offset = from;
+        error = rd_kafka_seek_partitions(rt->consumer, l, 0);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    CH_LOG_ERROR(&rt->log,
+                 "cannot take a consumed record (out of memory); reading the "
+                 "partition again from the oldest record not done",
+                 CH_STR("topic", topic), CH_INT("partition", rkm->partition),
+                 CH_INT("offset", rkm->offset), CH_INT("from", from),
+                 CH_STR("seek", !l      ? "out of memory"
+                                : error ? rd_kafka_error_string(error)
+                                        : "started"));
+    if (error)
+        rd_kafka_error_destroy(error);
+    rd_kafka_message_destroy(rkm);
+}
+
 static void
 consumer_drain(ch_runtime *rt)
 {
@@ -134,7 +165,8 @@ consumer_drain(ch_runtime *rt)
             rd_kafka_message_destroy(rkm);
             continue;
         }
-        ch__msg_consume(rt, rkm);
+        if (ch__msg_consume(rt, rkm) != 0)
+            consume_refused(rt, rkm);
     }
     event_active(rt->cev, EV_READ, 0); /* more may be queued: continue next turn */
 }
@@ -317,8 +349,24 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
     }
     for (int i = 0; i < parts->cnt; i++) {
         ch_ptrack *t = track_find(rt, parts->elems[i].topic, parts->elems[i].partition);
-        if (t)
-            track_revoke(rt, t);
+        if (!t)
+            continue;
+        /* records still waiting in a case's lane are the next owner's now:
+         * dropped uncommitted, never handed to the service */
+        ch_msg *drop = ch__lanes_take_waiting(rt, t);
+        track_revoke(rt, t);
+        int64_t dropped = 0;
+        while (drop) {
+            ch_msg *next = drop->lane_next;
+            drop->lane_next = NULL;
+            ch__msg_release(drop);
+            drop = next;
+            dropped++;
+        }
+        if (dropped)
+            CH_LOG_INFO(&rt->log, "queued records of a revoked partition dropped",
+                        CH_STR("topic", parts->elems[i].topic),
+                        CH_INT("partition", parts->elems[i].partition), CH_INT("records", dropped));
     }
     rd_kafka_assign(rk, NULL);
 }

@@ -152,6 +152,10 @@ ch_msg_done(ch_msg *m, int rc, const char *reason)
         msg_commit(m);
         return;
     }
+    if (m->pt->revoked) {
+        ch__msg_release(m); /* the partition's next owner gets it again */
+        return;
+    }
     if (rc == CH_EBADMSG || rc == CH_EINVAL) {
         if (!m->dlq_reason)
             m->dlq_reason = strdup(reason ? reason : ch_strerror(rc));
@@ -166,6 +170,12 @@ ch_msg_done(ch_msg *m, int rc, const char *reason)
                 CH_INT("partition", m->pt->partition), CH_INT("offset", m->rkm->offset),
                 CH_STR("error", reason ? reason : ch_strerror(rc)), CH_INT("attempt", m->attempts));
     msg_schedule_retry(m);
+}
+
+int
+ch_msg_revoked(const ch_msg *m)
+{
+    return m->pt->revoked;
 }
 
 const char *
@@ -350,7 +360,7 @@ msg_dispatch(ch_msg *m)
     rt->svc->on_message(rt->svc_ctx, m, m->decoded);
 }
 
-void
+int
 ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm)
 {
     const char *topic = rd_kafka_topic_name(rkm->rkt);
@@ -358,12 +368,9 @@ ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm)
     ch_ptrack *pt = ch__track_get(rt, topic, rkm->partition);
     ch_msg *m = calloc(1, sizeof(*m));
     uint64_t seq;
-    if (!sub || !pt || !m || ch__offsets_push(&pt->offsets, rkm->offset, &seq) != 0) {
-        CH_LOG_ERROR(&rt->log, "cannot take a consumed message; it will be redelivered",
-                     CH_STR("topic", topic), CH_INT("offset", rkm->offset));
+    if (!pt || !m || ch__offsets_push(&pt->offsets, rkm->offset, &seq) != 0) {
         free(m);
-        rd_kafka_message_destroy(rkm);
-        return;
+        return CH_ENOMEM;
     }
     pt->refs++;
     m->rt = rt;
@@ -377,7 +384,16 @@ ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm)
     rt->msgs = m;
     rt->inflight++;
     ch_metric_add(rt->m_consumed, 1);
+    if (!sub) {
+        /* librdkafka's regular expressions are not POSIX's: a topic it
+         * subscribed to may match none of ours. Kept, not dropped. */
+        char why[300];
+        snprintf(why, sizeof(why), "no subscription of this service matches topic '%.200s'", topic);
+        ch_msg_done(m, CH_EBADMSG, why);
+        return 0;
+    }
     if (rt->svc->order_by_key && !ch__lane_enter(rt, m))
-        return; /* handed over when the earlier records of its key are done */
+        return 0; /* handed over when the earlier records of its key are done */
     msg_dispatch(m);
+    return 0;
 }

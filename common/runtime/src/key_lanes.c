@@ -11,6 +11,18 @@
  * one is dispatched from its own timer, on a later loop turn, so a long
  * lane never recurses.
  *
+ * A record that fails for a while (ch_msg_done with CH_EAGAIN) stays the
+ * head of its lane while kafka_msg.c retries it with backoff: the records
+ * behind it wait, so a key's records are applied in order even through a
+ * Redis error (sla-timer: a "resumed" applied before its "paused" would
+ * leave the clock paused for ever).
+ *
+ * On revocation the records of the partition still waiting are taken out
+ * (ch__lanes_take_waiting) and released uncommitted: the new owner reads
+ * them from the committed offset, and this instance never writes those
+ * cases again. A head is either in the service's hands, which sees
+ * ch_msg_revoked(), or waiting for its retry timer, which drops it.
+ *
  * Records without a key are not ordered.
  */
 #include <stdlib.h>
@@ -122,6 +134,35 @@ ch__lane_leave(ch_runtime *rt, ch_msg *m)
                      CH_STR("topic", next->pt->topic), CH_INT("offset", next->rkm->offset));
         ch__msg_release(next);
     }
+}
+
+ch_msg *
+ch__lanes_take_waiting(ch_runtime *rt, const ch_ptrack *pt)
+{
+    ch_msg *taken = NULL, **tail = &taken;
+    if (!rt->lanes)
+        return NULL;
+    for (size_t b = 0; b < LANE_BUCKETS; b++) {
+        for (ch_lane *l = rt->lanes[b]; l; l = l->next_in_bucket) {
+            ch_msg **pp = &l->wait_first, *prev = NULL;
+            while (*pp) {
+                ch_msg *m = *pp;
+                if (m->pt != pt) {
+                    prev = m;
+                    pp = &m->lane_next;
+                    continue;
+                }
+                *pp = m->lane_next;
+                if (l->wait_last == m)
+                    l->wait_last = prev;
+                m->lane = NULL;
+                m->lane_next = NULL;
+                *tail = m;
+                tail = &m->lane_next;
+            }
+        }
+    }
+    return taken;
 }
 
 void

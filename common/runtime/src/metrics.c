@@ -72,6 +72,12 @@ ch_metric_set(ch_metric *m, double v)
         m->value = v;
 }
 
+double
+ch_metric_value(const ch_metric *m)
+{
+    return m ? m->value : 0;
+}
+
 static size_t
 base_len(const char *name)
 {

@@ -90,6 +90,19 @@ ch__offsets_reset(ch_offsets *o)
     o->head_seq = o->next_seq;
 }
 
+int64_t
+ch__offsets_rewind(ch_offsets *o, int64_t offset)
+{
+    int64_t from = offset;
+    for (size_t i = 0; i < o->count; i++) {
+        int64_t off = o->offs[(o->head + i) % o->cap];
+        if (off < from)
+            from = off;
+    }
+    ch__offsets_reset(o);
+    return from;
+}
+
 size_t
 ch__offsets_in_flight(const ch_offsets *o)
 {

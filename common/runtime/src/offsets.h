@@ -58,6 +58,16 @@ int64_t ch__offsets_ack(ch_offsets *o, uint64_t seq);
  */
 void ch__offsets_reset(ch_offsets *o);
 
+/*
+ * A message at offset could not be tracked (out of memory): the partition
+ * must be read again from the returned offset, the oldest not yet passed by
+ * the done prefix (offset itself when nothing earlier is in flight), and
+ * every message in flight is forgotten as by ch__offsets_reset(), so no
+ * later ack stores an offset past the untracked one. The messages read
+ * again are tracked afresh.
+ */
+int64_t ch__offsets_rewind(ch_offsets *o, int64_t offset);
+
 /* Messages pushed and not yet passed by the done prefix. */
 size_t ch__offsets_in_flight(const ch_offsets *o);
 

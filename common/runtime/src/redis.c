@@ -160,6 +160,25 @@ ch__redis_close(ch_runtime *rt)
     rt->redis_ready = 0;
 }
 
+void
+ch__redis_drain(ch_runtime *rt)
+{
+    if (rt->redis_retry)
+        ch_timer_stop(rt->redis_retry);
+    if (rt->redis) {
+        if (rt->redis_ready)
+            redisAsyncHandleWrite(rt->redis); /* what the flush's reports queued */
+        if (rt->redis)
+            redisAsyncDisconnect(rt->redis); /* on_disconnect clears rt->redis */
+    }
+}
+
+int
+ch__redis_draining(const ch_runtime *rt)
+{
+    return rt->redis != NULL;
+}
+
 int
 ch_redis_ready(const ch_runtime *rt)
 {

@@ -6,8 +6,12 @@
  * reply a handler needs) can only finish while the loop runs. On SIGTERM the
  * runtime stops intake (HTTP routes answer 503, partitions are paused), then
  * checks every 20 ms until nothing is in flight or the deadline is near,
- * and only then flushes the producer, commits offsets, closes the consumer
- * and Redis. shutdown.timeout_ms bounds the whole sequence.
+ * and only then flushes the producer, commits offsets and closes the
+ * consumer. Redis closes last, and gracefully: delivery reports served
+ * during the flush write their outcomes there (ingest's idempotency record,
+ * sla-timer's acknowledgement, notification's "sent"), so the connection
+ * stays open until Redis has answered every command sent, and the loop runs
+ * until then. shutdown.timeout_ms bounds the whole sequence.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -41,6 +45,24 @@ static const ch_config_entry runtime_keys[] = {
                1000000),
     CH_CFG_STR(ch_runtime_config, dlq_topic, "dlq.topic", CH_TOPIC_DLQ,
                "topic for records that can never be processed (kept with the reason)"),
+    CH_CFG_INT(ch_runtime_config, http_max_connections, "http.max_connections", "1024",
+               "HTTP connections open at once; at the cap the service stops accepting until one "
+               "closes (keep it below the descriptor limit, LimitNOFILE, less about 100)",
+               1, 1000000),
+    CH_CFG_INT(ch_runtime_config, http_max_header_bytes, "http.max_header_bytes", "16384",
+               "largest request line and headers of an HTTP request; more is answered 431", 1024,
+               1048576),
+    CH_CFG_INT(ch_runtime_config, http_max_headers, "http.max_headers", "64",
+               "most header lines in an HTTP request; more is answered 431", 8, 10000),
+    CH_CFG_INT(ch_runtime_config, http_header_timeout_ms, "http.header_timeout_ms", "10000",
+               "time a client has to send a request's line and headers, counted from the "
+               "connection's start or the previous answer (idle keep-alive included); then "
+               "the connection is closed (408 when part of a request came)",
+               100, 600000),
+    CH_CFG_INT(ch_runtime_config, http_body_timeout_ms, "http.body_timeout_ms", "30000",
+               "time a client has to send a whole request, headers and body, from its start; "
+               "then 408 and the connection is closed",
+               100, 600000),
 };
 
 /* In the order /metrics lists them. */
@@ -59,6 +81,21 @@ static const ch_metric_def runtime_metrics[] = {
                "handler retries after a temporary failure"),
     /* HTTP */
     CH_COUNTER(ch_runtime, m_http, "charter_http_requests_total", "HTTP requests received"),
+    CH_GAUGE(ch_runtime, m_http_conns, "charter_http_connections", "HTTP connections open"),
+    CH_COUNTER(ch_runtime, m_http_paused, "charter_http_accept_paused_total",
+               "times accepting HTTP connections was paused (http.max_connections reached, or "
+               "no file descriptor left)"),
+    CH_COUNTER(ch_runtime, m_http_evicted, "charter_http_connections_evicted_total",
+               "idle HTTP connections (no request, or its headers still arriving) closed to "
+               "make room at http.max_connections or when file descriptors ran out"),
+    CH_COUNTER(ch_runtime, m_http_431, "charter_http_headers_refused_total",
+               "HTTP requests refused 431 (headers over http.max_header_bytes or "
+               "http.max_headers)"),
+    CH_COUNTER(ch_runtime, m_http_413, "charter_http_body_refused_total",
+               "HTTP requests refused 413 (a body over the route's limit, or on a route that "
+               "takes none)"),
+    CH_COUNTER(ch_runtime, m_http_timeouts, "charter_http_timeouts_total",
+               "HTTP connections closed at the header or body deadline"),
     /* health */
     CH_GAUGE(ch_runtime, m_inflight, "charter_inflight_messages",
              "consumed messages being handled"),
@@ -70,6 +107,16 @@ const char *
 ch_runtime_kafka_setting(const ch_runtime *rt, const char *key)
 {
     return ch_config_kafka_get(&rt->config, key);
+}
+
+int
+ch_runtime_kafka_default(ch_runtime *rt, const char *key, const char *value)
+{
+    if (rt->kafka_started)
+        return CH_EINVAL;
+    if (ch_config_kafka_get(&rt->config, key))
+        return 0;
+    return ch_config_kafka_set(&rt->config, key, value) != 0 ? CH_ENOMEM : 0;
 }
 
 const ch_log *
@@ -114,8 +161,21 @@ finalize(ch_runtime *rt)
                     "redelivered",
                     CH_INT("in_flight", rt->inflight));
     int64_t left = rt->stop_deadline_ms - ch_time_now_ms();
+    ch__kafka_close(rt, left > 400 ? (int)(left - 400) : 0);
+    ch__redis_drain(rt);
+}
+
+/* After finalize: once Redis has answered what the flush sent (or the
+ * deadline has come), close it and leave the loop. */
+static void
+drain_check(ch_runtime *rt)
+{
+    if (rt->exiting || (ch__redis_draining(rt) && ch_time_now_ms() < rt->stop_deadline_ms))
+        return;
+    rt->exiting = 1;
+    if (ch__redis_draining(rt))
+        CH_LOG_WARN(&rt->log, "shutdown deadline reached with Redis commands unanswered");
     ch__redis_close(rt);
-    ch__kafka_close(rt, left > 200 ? (int)(left - 200) : 0);
     struct timeval tv = {0, 100000}; /* let HTTP answers already written go out */
     event_base_loopexit(rt->base, &tv);
 }
@@ -124,6 +184,10 @@ static void
 shutdown_check(void *arg)
 {
     ch_runtime *rt = arg;
+    if (rt->finalizing) {
+        drain_check(rt);
+        return;
+    }
     int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0 &&
                !(rt->svc->busy && rt->svc->busy(rt->svc_ctx));
     if (idle || ch_time_now_ms() >= rt->stop_deadline_ms - 1000)

@@ -80,7 +80,14 @@ typedef struct {
     int64_t shutdown_timeout_ms;
     int64_t max_inflight;
     char *dlq_topic;
+    int64_t http_max_connections;
+    int64_t http_max_header_bytes;
+    int64_t http_max_headers;
+    int64_t http_header_timeout_ms;
+    int64_t http_body_timeout_ms;
 } ch_runtime_config;
+
+typedef struct ch_http_guard ch_http_guard; /* http_guard.c */
 
 struct ch_runtime {
     const ch_service *svc;
@@ -127,6 +134,9 @@ struct ch_runtime {
     ch_redis_script *scripts;
 
     struct evhttp *http;
+    ch_http_guard *http_guard;
+    int64_t *route_max_body; /* per descriptor route, resolved at start */
+    int64_t http_max_body;   /* the largest of them: evhttp's own limit */
 
     ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
     const char *policy_dir; /* the key's value (the config owns it) */
@@ -134,9 +144,12 @@ struct ch_runtime {
     ch_metric *metrics;
     ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
         *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads;
+    ch_metric *m_http_conns, *m_http_paused, *m_http_evicted, *m_http_431, *m_http_413,
+        *m_http_timeouts;
 
     int stopping;   /* SIGTERM seen: no new intake */
     int finalizing; /* closing Kafka and Redis: no new work at all */
+    int exiting;    /* Redis closed, the loop leaving */
     int64_t stop_deadline_ms;
     int64_t svc_grace_ms; /* ch_runtime_shutdown_grace: a longer deadline for svc->busy */
 };
@@ -165,8 +178,12 @@ ch_ptrack *ch__track_get(ch_runtime *rt, const char *topic, int32_t partition);
 void ch__track_unref(ch_ptrack *t);
 
 /* kafka_msg.c */
-/* Takes a consumed record: tracks it, decodes it and hands it to the service. */
-void ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
+/* Takes a consumed record: tracks it, decodes it and hands it to the
+ * service (one no subscription matches goes to the dead-letter topic).
+ * Returns 0, or CH_ENOMEM when it could not even be tracked: rkm is then
+ * still the caller's, who must make sure it is read again (kafka.c seeks
+ * back) and that no later offset is committed past it. */
+int ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm);
 /* Drops a message without committing it (it is redelivered). */
 void ch__msg_release(ch_msg *m);
 /* Hands a record (again) to the service, or drops it when its partition
@@ -178,6 +195,11 @@ void ch__msg_retry(void *arg);
  * the next waiting record is handed over on a later turn. */
 int ch__lane_enter(ch_runtime *rt, ch_msg *m);
 void ch__lane_leave(ch_runtime *rt, ch_msg *m);
+/* Revocation: takes out of their lanes every record of partition tracker pt
+ * that is waiting (not a lane's head), chained through lane_next, for the
+ * caller to release. Heads stay: the service holds them, or their retry
+ * timer drops them. */
+ch_msg *ch__lanes_take_waiting(ch_runtime *rt, const ch_ptrack *pt);
 void ch__lanes_free(ch_runtime *rt);
 /* Compiles the descriptor's subscriptions ahead of those added at init. */
 int ch__subs_build(ch_runtime *rt, char *errstr, size_t errstr_size);
@@ -186,6 +208,11 @@ void ch__subs_free(ch_runtime *rt);
 /* redis.c */
 int ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__redis_close(ch_runtime *rt);
+/* Shutdown: no new commands; the connection closes once every command sent
+ * has its answer (hiredis's graceful disconnect). */
+void ch__redis_drain(ch_runtime *rt);
+/* 1 while a drained connection still waits for answers. */
+int ch__redis_draining(const ch_runtime *rt);
 /* Sends a command with hiredis's own callback. Returns 0 (fn runs exactly
  * once) or CH_EAGAIN when Redis is not connected (fn never runs). */
 int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc,
@@ -197,6 +224,18 @@ void ch__redis_scripts_free(ch_runtime *rt);
 /* http.c */
 int ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__http_destroy(ch_runtime *rt);
+/* The body limit in bytes for a request to path (len bytes, without the
+ * query): its route's, 0 for /healthz, /readyz and /metrics, or -1 for a
+ * path no route takes (evhttp's limit, the largest route's, applies). */
+int64_t ch__http_body_limit(const ch_runtime *rt, const char *path, size_t len);
+
+/* http_guard.c: what a client may cost before a handler sees its request
+ * (header size and count, body limits before the body is read, deadlines
+ * for the head and the body, the connection cap, accept paused when
+ * descriptors run out). open: after the socket is bound. */
+int ch__http_guard_open(ch_runtime *rt, struct evhttp_bound_socket *bound, char *errstr,
+                        size_t errstr_size);
+void ch__http_guard_close(ch_runtime *rt);
 
 /* metrics.c */
 void ch__metrics_render(ch_runtime *rt, struct evbuffer *out);

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/contact_fields.h"
 #include "charter/errors.h"
+#include "charter/mailbox.h"
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "curl_loop.h"
@@ -136,11 +138,30 @@ http_send_message(void *tctx, const notify_message *m, notify_reply reply)
     unsigned bit = notify_channel_bit(m->channel); /* anything else goes as social */
     int gw = bit == NOTIFY_CH_EMAIL ? GW_EMAIL : bit == NOTIFY_CH_SMS ? GW_SMS : GW_SOCIAL;
     const char *channel = gw_channel[gw], *tmpl = cfg->template_id[gw];
+    char url[1024], auth[1024], key[300], why[300];
     if (!m->to[0] && gw != GW_SOCIAL) {
         notify_reply_sent(reply, NOTIFY_PERM, -1, "no address or number for the recipient");
         return 0;
     }
-    char url[1024], auth[1024], key[300], why[300];
+    /* checked at ingest too (charter/contact_fields.h, charter/mailbox.h);
+     * here again before the provider is asked to send to it. A number
+     * recorded before ingest normalised them ("07700 900123") is sent in
+     * E.164; one that cannot be is refused. */
+    const char *bad, *to = m->to;
+    char number[CH_PHONE_E164_BUFSZ];
+    if (gw == GW_SMS) {
+        if (!ch_contact_phone_normalise(m->to, number, sizeof(number), &bad)) {
+            snprintf(why, sizeof(why), "the recipient is not a telephone number: %s", bad);
+            notify_reply_sent(reply, NOTIFY_PERM, -1, why);
+            return 0;
+        }
+        to = number;
+    }
+    if (gw == GW_EMAIL && !ch_mailbox_valid(m->to, &bad)) {
+        snprintf(why, sizeof(why), "the recipient is not an e-mail address: %s", bad);
+        notify_reply_sent(reply, NOTIFY_PERM, -1, why);
+        return 0;
+    }
     int rc = authorization(cfg, auth, sizeof(auth), why, sizeof(why));
     if (rc == CH_EINVAL) {
         notify_reply_sent(reply, NOTIFY_PERM, -1, why);
@@ -154,8 +175,8 @@ http_send_message(void *tctx, const notify_message *m, notify_reply reply)
     if (!a)
         return CH_ENOMEM;
     a->retry_after_ms = -1;
-    a->base.payload = notify_http_body(channel, m->to, tmpl, m->id, m->reference, m->case_id,
-                                       m->subject, m->body);
+    a->base.payload =
+        notify_http_body(channel, to, tmpl, m->id, m->reference, m->case_id, m->subject, m->body);
     snprintf(key, sizeof(key), "Idempotency-Key: %s", m->id);
     notify_curl_send_list_add(&a->base, "Content-Type: application/json");
     notify_curl_send_list_add(&a->base, key);

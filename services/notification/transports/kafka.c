@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charter/contact_fields.h"
 #include "charter/errors.h"
 #include "charter/runtime.h"
 #include "charter/v1/notification.pb-c.h"
@@ -65,6 +66,20 @@ kafka_send(void *tctx, const notify_message *m, notify_reply reply)
 {
     kafka *k = tctx;
     const kafka_config *cfg = k->base.cfg;
+    /* the gateway reading the hand-off texts this number: checked at ingest
+     * too (charter/contact_fields.h), here again before it leaves, in E.164
+     * even when it was recorded before ingest normalised numbers */
+    const char *bad, *to = m->to;
+    char number[CH_PHONE_E164_BUFSZ];
+    if (strcmp(m->channel, "sms") == 0) {
+        if (!ch_contact_phone_normalise(m->to, number, sizeof(number), &bad)) {
+            char why[160];
+            snprintf(why, sizeof(why), "the recipient is not a telephone number: %s", bad);
+            notify_reply_sent(reply, NOTIFY_PERM, -1, why);
+            return 0;
+        }
+        to = number;
+    }
     char topic[256];
     const char *pat = cfg->topic, *p = strstr(pat, "{channel}");
     if (p)
@@ -80,7 +95,7 @@ kafka_send(void *tctx, const notify_message *m, notify_reply reply)
     notify_message_request(m, &rq);
     Charter__V1__NotificationHandoff h = CHARTER__V1__NOTIFICATION_HANDOFF__INIT;
     h.request = &rq;
-    h.recipient = (char *)m->to;
+    h.recipient = (char *)to;
     h.subject = (char *)m->subject;
     h.body = (char *)m->body;
     h.message_id = (char *)m->message_id;

@@ -100,6 +100,14 @@ typedef struct {
  * case not yet received. A `reviewed` event older than the latest
  * review is ignored, as is a `callback` promise older than the latest one
  * and a call-back made before it.
+ *
+ * Replays: after a crash or a rebalance the events since the last committed
+ * offset are applied again to a state that already holds them, in order.
+ * Pauses are replay-safe: a `paused` already in force or recorded, or older
+ * than the clock's (re)start, and a `resumed` older than the pause in force
+ * (it ended an earlier pause) change nothing, so replaying paused, resumed,
+ * paused never unpauses the clock, even for a moment. (A `resumed` at the
+ * very millisecond the pause in force began is taken as ending it.)
  */
 int ch_case_apply(const ch_org_clocks *oc, ch_case_state *st, const Charter__V1__CaseEvent *ev);
 
@@ -135,7 +143,14 @@ int ch_promise_warning_times(const ch_deadline_ctx *ctx, const ch_policy_promise
  *   acknowledgement_due       the acknowledgement deadline (automatic: receipt
  *                             + CH_CASE_AUTO_ACK_GRACE_MS); gone once any
  *                             acknowledgement is recorded
- *   warning/<tier>, breach    the response target in force
+ *   warning/<tier>, breach    the response target in force; while an
+ *                             accepted extension is in force its warnings are
+ *                             warning/<tier>/extended/<new target, epoch s>,
+ *                             new ids so staff warned before the original
+ *                             target are warned again before the new one (the
+ *                             breach keeps its id: an extension is accepted
+ *                             only before the target in force, so no breach
+ *                             has fired)
  *   wait_exceeded, reminder   visits and appointments
  *   review_warning_<tier>/<cycle>, review_due/<cycle>, review_overdue/<cycle>
  *                             the review cycle under way only: its warning

@@ -28,12 +28,25 @@
  * Periods: "2026-11-23" (day), "2026-11" (month), "2026" (year); a period's
  * granularity is its length.
  *
+ * WHY THE FIGURES ARE KEPT PER PERIOD
+ *
+ * A figure field belongs to exactly one period, its first part, so the
+ * figures are stored one hash per (organisation, period) and a reader reads
+ * only the periods it shows: a month's dashboard its twelve months, a
+ * snapshot its one period. Reading one hash of the whole history instead
+ * grew with the history and blocked the Redis every service shares. An
+ * index of the periods that have figures (ch_report_period_member: "d:",
+ * "m:" or "y:" and the period, so one granularity's periods are one
+ * lexical range) lets a reader with no bounds find them; and each period is
+ * kept for a number of months after it ends (ch_report_period_expiry).
+ *
  * Pure: values in, values out.
  */
 #ifndef CHARTER_REPORT_KEYS_H
 #define CHARTER_REPORT_KEYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CH_REPORT_KEY_PERIOD_MAX 16
 #define CH_REPORT_KEY_CHANNEL_MAX 32
@@ -86,5 +99,26 @@ ch_report_granularity ch_report_granularity_of(const char *period);
 /* 1 when s has the shape of a period of g ("dddd-dd-dd", "dddd-dd",
  * "dddd"), digits only checked as digits; 0 otherwise. */
 int ch_report_period_shaped(const char *s, ch_report_granularity g);
+
+/* The member of the periods index for a period: "d:2026-11-23",
+ * "m:2026-11" or "y:2026" (the granularity's letter, then the period).
+ * 0, or CH_EINVAL when the period has none of the three shapes or does not
+ * fit bufsz. */
+int ch_report_period_member(char *buf, size_t bufsz, const char *period);
+/* The letter of granularity g in the index: 'd', 'm' or 'y' (0 for
+ * another g). */
+char ch_report_granularity_letter(ch_report_granularity g);
+
+/*
+ * When a period's figures stop being kept, as seconds since the epoch
+ * (UTC): midnight at the start of the day after the period's last day,
+ * plus retention_months calendar months (a day past the end of a shorter
+ * month is that month's last), plus one day, so that a period of local
+ * dates in any time zone is kept at least retention_months after it ended.
+ * "2026-11" with 36 months: 2029-12-02T00:00:00Z. 0 and *at_s, or
+ * CH_EINVAL when period is not a valid day, month or year (months 1-12,
+ * days within their month, years 1-9999) or retention_months < 1.
+ */
+int ch_report_period_expiry(const char *period, int retention_months, int64_t *at_s);
 
 #endif

@@ -47,6 +47,11 @@ int ch_report_table_add(ch_report_table *t, const ch_report_item *items, size_t 
  * empty).
  */
 int ch_report_table_from_pairs(ch_report_table *t, const char *const *kv, size_t npairs);
+/* Restores the table rule after items were appended to t->items in any
+ * order (t->n of them, t->cap allocated): sorted, equal keys summed, zeros
+ * dropped. (A reader of several hashes appends each reply, then calls
+ * this once.) */
+void ch_report_table_normalise(ch_report_table *t);
 int64_t ch_report_table_get(const ch_report_table *t, const char *key);
 /* The counters whose key starts with prefix, as a table borrowing t's items
  * (do not free or add to it): summing it equals summing those keys of t. */

@@ -69,10 +69,13 @@ int ch_template_load_file(const char *path, ch_template *out, char *errstr, size
  * Finds the file for a message under `dir`, first match wins:
  *   <org>/<kind>.<channel>.<lang>.txt, <org>/<kind>.any.<lang>.txt,
  *   default/<kind>.<channel>.<lang>.txt, default/<kind>.any.<lang>.txt,
- * then the same with language "en". Email and SMS never use an "any" file:
- * an email needs a subject and an SMS is written to its length. Writes the path to `path`. Returns
- * 0, CH_ENOTFOUND (errstr names what was looked for) or CH_EINVAL when a name holds anything but
- * letters, digits, "_" and "-".
+ * then the same with the language's primary subtag ("cy-GB" -> "cy"), then with "en" (the
+ * default templates' language). A language that is not a name of letters, digits, "_" and "-"
+ * (e.g. "en GB") is looked up as "en": a message is never refused for its language. Email and
+ * SMS never use an "any" file: an email needs a subject and an SMS is written to its length.
+ * Writes the path to `path`. Returns 0, CH_ENOTFOUND (errstr names what was looked for) or
+ * CH_EINVAL when the organisation, kind or channel holds anything but letters, digits, "_" and
+ * "-".
  */
 int ch_template_find(const char *dir, const char *org, const char *kind, const char *channel,
                      const char *lang, char *path, size_t pathsz, char *errstr, size_t errstr_size);

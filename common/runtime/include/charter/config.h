@@ -138,6 +138,10 @@ const char *ch_config_kafka_get(const ch_config *cfg, const char *key);
  * has a string key of that name. Borrowed: the config owns it. */
 const char *ch_config_string(const ch_config *cfg, const char *key);
 
+/* The current value of an int key of any section in *out. Returns 0, or
+ * CH_EINVAL when no section has an int key of that name. */
+int ch_config_int(const ch_config *cfg, const char *key, int64_t *out);
+
 /* Prints the table: key, environment variable, default, help. */
 void ch_config_print_help(const ch_config *cfg, FILE *out);
 

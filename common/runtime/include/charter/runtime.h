@@ -88,11 +88,23 @@ enum { CH_HTTP_GET = 1, CH_HTTP_POST = 2, CH_HTTP_PUT = 4, CH_HTTP_DELETE = 8 };
  */
 typedef void (*ch_http_fn)(void *svc, struct evhttp_request *req, const char *rest);
 
+/*
+ * A route. Its body limit is enforced by the runtime before the body is
+ * read: a request announcing a larger body (Content-Length) gets 413 at the
+ * end of its headers, and one that sends more (chunked) is cut off at the
+ * service's largest limit and answered 413 before the handler sees it.
+ * max_body 0 and no max_body_key: the route takes no body at all (GET
+ * routes). max_body_key names an int key of the service's config table
+ * whose value is the limit ("ingest.max_body_bytes"); it wins over
+ * max_body.
+ */
 typedef struct {
     int methods;
     const char *path;
     int prefix; /* 1: path is a prefix ("/v1/cases/") */
     ch_http_fn fn;
+    int64_t max_body;         /* bytes; 0: no body */
+    const char *max_body_key; /* or NULL */
 } ch_route;
 
 typedef struct {
@@ -138,9 +150,14 @@ typedef struct {
      * handed to on_message one at a time, in the order consumed across all
      * the service's subscriptions: the next waits until ch_msg_done has
      * finished the one before (committed or dead-lettered; a retry keeps
-     * the others waiting). For a service that reads and rewrites a case's
-     * state per record (reporting). Not for one that waits for a later
-     * record of the same case before finishing an earlier one. */
+     * the failed record at the head of its lane, retried with backoff, and
+     * the others waiting behind it, so a key's records are never
+     * reordered). When a partition is revoked, its records still waiting in
+     * a lane are dropped uncommitted (the next owner gets them); the one
+     * being handled sees ch_msg_revoked(). For a service that reads and
+     * rewrites a case's state per record (reporting, sla-timer). Not for
+     * one that waits for a later record of the same case before finishing
+     * an earlier one. */
     int order_by_key;
 
     /* Sets up the service context (*svc: the runtime's, with svc_size; else
@@ -229,6 +246,13 @@ struct event_base *ch_runtime_base(ch_runtime *rt);
 /* A kafka.* setting as the producer and consumer get it (the service's
  * default, the file or the environment), or NULL when unset. */
 const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
+
+/* From init only (before Kafka starts): sets a kafka.* property unless it
+ * is set already (the descriptor's kafka_defaults, the file or the
+ * environment), for a default derived from the service's
+ * own configuration (sla-timer's message.timeout.ms from sla.lease_ms).
+ * Returns 0 or CH_ENOMEM; CH_EINVAL once Kafka has started. */
+int ch_runtime_kafka_default(ch_runtime *rt, const char *key, const char *value);
 int ch_runtime_stopping(const ch_runtime *rt);
 
 /*
@@ -289,6 +313,18 @@ int ch_runtime_subscribe(ch_runtime *rt, const char *topic,
                          size_t errstr_size);
 
 /*
+ * Reads every record topic retains, at start-up (from init: it blocks):
+ * fn gets each record's value (borrowed for the call; NULL and 0 for none),
+ * partition by partition in offset order, up to the end each partition had
+ * when the scan began. A topic that does not exist yet is empty. Returns 0,
+ * or CH_EIO (Kafka unreachable, or not read within timeout_ms) or
+ * CH_EINVAL with errstr filled.
+ */
+int ch_runtime_topic_scan(ch_runtime *rt, const char *topic, int64_t timeout_ms,
+                          void (*fn)(void *arg, const void *value, size_t len), void *arg,
+                          char *errstr, size_t errstr_size);
+
+/*
  * Finishes a consumed message. rc 0: done, its offset may be committed.
  * CH_EAGAIN or CH_EIO: a temporary failure; the runtime retries the same
  * message with backoff (later messages of the partition still run, but no
@@ -297,6 +333,12 @@ int ch_runtime_subscribe(ch_runtime *rt, const char *topic,
  * done. After this call `m` and the message are gone.
  */
 void ch_msg_done(ch_msg *m, int rc, const char *reason);
+
+/* 1 once the partition m came from was revoked (or lost): m will not be
+ * committed and the partition's next owner handles it again, so a service
+ * doing several steps per record stops at the next one and finishes m with
+ * ch_msg_done(m, CH_EAGAIN, ...), which then drops it. */
+int ch_msg_revoked(const ch_msg *m);
 
 /* Where the message came from (valid until ch_msg_done). */
 const char *ch_msg_topic(const ch_msg *m);
@@ -379,6 +421,8 @@ ch_metric *ch_metric_counter(ch_runtime *rt, const char *name, const char *help)
 ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
 void ch_metric_add(ch_metric *m, double v);
 void ch_metric_set(ch_metric *m, double v);
+/* The metric's current value (0 for NULL). */
+double ch_metric_value(const ch_metric *m);
 
 /*
  * Registers every metric of defs, storing each pointer at (char *)base +
