@@ -47,11 +47,28 @@ static const ch_config_entry core_keys[] = {
     CH_CFG_INT(notify_config, retry_max_ms, "notify.retry_max_ms", "1800000", "longest retry delay",
                1, 86400000),
     CH_CFG_INT(notify_config, max_attempts, "notify.max_attempts", "10",
-               "attempts before a temporary failure counts as permanent", 1, 1000),
+               "attempts (the retry budget) before a notification that keeps failing for a "
+               "temporary reason is parked for an operator's replay (charterctl notify replay)",
+               1, 1000),
     CH_CFG_INT(notify_config, lease_ms, "notify.lease_ms", "120000",
                "how long a claimed send is reserved; must exceed the transport timeouts (a crashed "
                "instance's sends are taken over after this)",
                1000, 3600000),
+    CH_CFG_INT(notify_config, contact_wait_ms, "notify.contact_wait_ms", "600000",
+               "how long after a timer fired (or a notice was ingested) its case's contact "
+               "details may still be on their way once the contacts topic is caught up; while "
+               "notification's consumer is behind on that topic it waits longer (up to "
+               "notify.contact_wait_max_ms)",
+               1000, 86400000),
+    CH_CFG_INT(notify_config, contact_wait_max_ms, "notify.contact_wait_max_ms", "86400000",
+               "the longest a notification waits for its case's contact details while the "
+               "contacts topic is behind (default a day); the record's offset is not committed "
+               "meanwhile, so keep it well inside the topics' retention",
+               1000, 2592000000LL),
+    CH_CFG_INT(notify_config, shutdown_grace_ms, "notify.shutdown_grace_ms", "20000",
+               "on SIGTERM, how long sends already under way may take to finish before they are "
+               "cut off (keep it below systemd's TimeoutStopSec, 30 s in our units)",
+               0, 600000),
 };
 
 enum { NCORE = CH_COUNTOF(core_keys) };

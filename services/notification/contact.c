@@ -21,21 +21,57 @@ contact_key(const char *case_id, char *buf, size_t bufsz)
     snprintf(buf, bufsz, "charter:case:{%s}:contact", case_id);
 }
 
-static int
-expire(ch_runtime *rt, const char *key, ch_redis_cb cb, void *opaque)
+/* The caller's callback for a write, which gets EXEC's answer checked. */
+typedef struct {
+    ch_redis_cb cb;
+    void *opaque;
+} write_ctx;
+
+/* EXEC's answer: an error (EXECABORT after a refused HSET, e.g. OOM under
+ * maxmemory) or an error among the answers goes to the caller as that
+ * error, so the record is retried rather than marked done with its contact
+ * lost (the review's L3). */
+static void
+written(void *opaque, redisReply *reply)
 {
-    return ch_redis_command(rt, cb, opaque, "EXPIRE %s %d", key, CONTACT_TTL_S);
+    write_ctx c = *(write_ctx *)opaque;
+    free(opaque);
+    if (reply && reply->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < reply->elements; i++)
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                reply = reply->element[i];
+                break;
+            }
+    if (reply && reply->type == REDIS_REPLY_NIL)
+        reply = NULL; /* EXEC aborted */
+    if (c.cb)
+        c.cb(c.opaque, reply);
 }
 
-/* HSET key followed by argc name/value strings, then EXPIRE. */
+/* HSET key with n name/value strings and EXPIRE, in one MULTI/EXEC whose
+ * answer cb gets (NULL or an error reply when any part was refused). */
 static int
 hset(ch_runtime *rt, const char *key, const char **pairs, int n, ch_redis_cb cb, void *opaque)
 {
     const char *argv[32] = {"HSET", key};
     for (int i = 0; i < n && i < 30; i++)
         argv[i + 2] = pairs[i];
-    int rc = ch_redis_command_argv(rt, NULL, NULL, n + 2, argv, NULL);
-    return rc == 0 ? expire(rt, key, cb, opaque) : rc;
+    write_ctx *c = malloc(sizeof(*c));
+    if (!c)
+        return CH_ENOMEM;
+    *c = (write_ctx){cb, opaque};
+    int rc = ch_redis_command(rt, NULL, NULL, "MULTI");
+    if (rc == 0)
+        rc = ch_redis_command_argv(rt, NULL, NULL, n + 2, argv, NULL);
+    if (rc == 0)
+        rc = ch_redis_command(rt, NULL, NULL, "EXPIRE %s %d", key, CONTACT_TTL_S);
+    if (rc == 0)
+        rc = ch_redis_command(rt, written, c, "EXEC");
+    if (rc != 0) {
+        free(c);
+        ch_redis_command(rt, NULL, NULL, "DISCARD");
+    }
+    return rc;
 }
 
 int

@@ -16,7 +16,13 @@
  * A notice is named from the contact (it holds the reference and says which
  * appointment a cancellation is about), so its contact comes first. A timer
  * read before its case's details (another topic) is retried until they
- * arrive, for up to ten minutes, then reported as failed. A template that
+ * arrive: for notify.contact_wait_ms (ten minutes) after the record's time,
+ * and beyond that for as long as this instance's consumer is behind on the
+ * contacts topic (ch_runtime_consumer_lag), up to notify.contact_wait_max_ms
+ * (a day); only a record whose contact is still missing when the contacts
+ * topic is caught up is reported as failed. So a notification that was down
+ * or lagging for hours catches up without failing one acknowledgement (the
+ * review's M1). A template that
  * cannot be used will not get better by retrying: that failure is
  * announced and the record moves on.
  */
@@ -30,6 +36,7 @@
 #include "charter/errors.h"
 #include "charter/names.h"
 #include "charter/timeutil.h"
+#include "charter/topics.h"
 #include "charter/v1/notification.pb-c.h"
 #include "contact.h"
 #include "outcome.h"
@@ -38,9 +45,11 @@
 #include "retry_rules.h"
 #include "template_cache.h"
 
-/* How long after a timer fired its case's contact details may still be on
- * their way (the received event is read from another topic). */
-#define CONTACT_WAIT_MS (10 * 60 * 1000)
+/* How fresh the contacts consumer's lag must be, after the record's time,
+ * to say the case's `received` event was read: it was produced before the
+ * timer fired or the notice was ingested, so a lag of 0 measured this long
+ * after that instant covers it. */
+#define CONTACT_LAG_MARGIN_MS 5000
 /* sla-timer's reminder falls due this long before the appointment
  * (case_clock.c). */
 #define REMINDER_LEAD_S (24 * 3600)
@@ -164,15 +173,36 @@ send_failed(intake *j, const char *why)
     announce(j, S_FAILED, why);
 }
 
+/* 1 while this instance may not yet have read every contact record
+ * produced before seen_ms: its lag on the contacts topic is not 0, not
+ * known, or not measured since. */
+static int
+contacts_behind(const notify *n, int64_t seen_ms, int64_t *lag)
+{
+    int64_t at_ms = 0;
+    *lag = ch_runtime_consumer_lag(n->rt, CH_TOPIC_CONTACT_EVENTS, &at_ms);
+    return *lag != 0 || at_ms < seen_ms + CONTACT_LAG_MARGIN_MS;
+}
+
 /* The case's details are not recorded: wait for them while the record is
- * young (seen_s), else give up on the notification. */
+ * young (seen_s) or the contacts topic is behind, else give up on the
+ * notification. */
 static void
 no_contact(intake *j, int64_t seen_s)
 {
-    if (ch_time_now_ms() - seen_s * 1000 < CONTACT_WAIT_MS)
+    const notify_config *cfg = j->n->cfg;
+    int64_t age = ch_time_now_ms() - seen_s * 1000, lag = 0;
+    char why[160];
+    if (age < cfg->contact_wait_ms) {
         end(j, CH_EAGAIN, "contact details not recorded yet");
-    else
+    } else if (age < cfg->contact_wait_max_ms && contacts_behind(j->n, seen_s * 1000, &lag)) {
+        snprintf(why, sizeof(why),
+                 "contact details not recorded yet; the contacts topic is behind (lag %lld)",
+                 (long long)lag);
+        end(j, CH_EAGAIN, why);
+    } else {
         send_failed(j, "no contact details for the case");
+    }
 }
 
 /* ---- render and queue ---- */

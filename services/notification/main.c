@@ -16,8 +16,11 @@
  * store's, with its all-or-nothing SIGHUP reload; the templates must change
  * with them, so the reload's check reads every template first
  * (notify_reload_check) and a broken one refuses the whole reload before
- * anything is swapped. Only when the new policies are in is the template
- * cache cleared (notify_reload).
+ * anything is swapped. Only when the new policies are in do the templates
+ * that check read replace the running ones (notify_reload). Between two
+ * SIGHUPs nothing on disk changes what is sent: the templates are those
+ * read at start-up or at the last accepted reload (template_cache.h), so a
+ * broken or half-saved edit does nothing until a SIGHUP, which refuses it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,11 @@ static const ch_metric_def metrics[] = {
                "template files read and parsed (first use, or the file changed)"),
     CH_COUNTER(notify, m_rate_held, "charter_notify_rate_held_total",
                "sends put back in the queue by a transport's rate limit"),
+    CH_COUNTER(notify, m_parked, "charter_notify_parked_total",
+               "notifications parked (retry budget spent, or credentials refused): an operator "
+               "replays them with charterctl notify replay"),
+    CH_COUNTER(notify, m_auth_refused, "charter_notify_auth_refused_total",
+               "sends refused for our credentials (HTTP 401/403, SMTP 530/535): an alarm"),
 };
 
 static void
@@ -85,6 +93,12 @@ static void
 notify_stop(void *svc)
 {
     notify_queue_stop(((notify *)svc)->queue);
+}
+
+static int
+notify_busy(void *svc)
+{
+    return notify_queue_busy(((notify *)svc)->queue);
 }
 
 static void
@@ -113,6 +127,7 @@ notify_fini(void *svc)
     for (size_t i = 0; i < n->nslots; i++)
         n->slot[i].t->fini(n->slot[i].ctx);
     notify_tcache_free(n->templates);
+    notify_tcache_free(n->next_templates);
     ch_tz_free(n->default_tz);
     free(n);
 }
@@ -182,6 +197,7 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     n->rt = rt;
     n->cfg = cfg;
     n->table = transports;
+    ch_runtime_shutdown_grace(rt, cfg->shutdown_grace_ms);
     srandom((unsigned)(ch_time_now_ms() ^ (int64_t)getpid()));
     char tzerr[256];
     if ((rc = start_transports(n, config, errstr, errstr_size)) != 0)
@@ -192,7 +208,8 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         goto err;
     }
     if ((cfg->template_dir[0] &&
-         ((rc = notify_tcache_check_dir(cfg->template_dir, errstr, errstr_size)) != 0 ||
+         ((rc = notify_tcache_load_dir(n->templates, cfg->template_dir, errstr, errstr_size)) !=
+              0 ||
           (rc = check_references(n, ch_runtime_orgs(rt), errstr, errstr_size)) != 0)) ||
         (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
         goto err;
@@ -220,27 +237,46 @@ err:
 static int
 notify_reload_check(void *svc, char *errstr, size_t errstr_size)
 {
-    const notify *n = svc;
+    notify *n = svc;
     if (!n->cfg->template_dir[0])
         return 0;
-    int rc = notify_tcache_check_dir(n->cfg->template_dir, errstr, errstr_size);
-    if (rc != 0 || !n->cfg->policy_dir[0])
+    notify_tcache_free(n->next_templates);
+    int rc = (n->next_templates = notify_tcache_new()) ? 0 : CH_ENOMEM;
+    if (rc == 0)
+        rc = notify_tcache_load_dir(n->next_templates, n->cfg->template_dir, errstr, errstr_size);
+    else
+        snprintf(errstr, errstr_size, "out of memory");
+    if (rc != 0) {
+        notify_tcache_free(n->next_templates);
+        n->next_templates = NULL;
         return rc;
+    }
+    if (!n->cfg->policy_dir[0])
+        return 0;
     ch_org_set next;
     if ((rc = ch_org_set_load(n->cfg->policy_dir, "notify.policy_dir", &next, errstr,
                               errstr_size)) != 0)
         return rc;
     rc = check_references(n, &next, errstr, errstr_size);
     ch_org_set_free(&next);
+    if (rc != 0) {
+        notify_tcache_free(n->next_templates);
+        n->next_templates = NULL;
+    }
     return rc;
 }
 
-/* SIGHUP, the new policies in place: templates are parsed afresh as used. */
+/* SIGHUP, the new policies in place: the templates read and checked by
+ * notify_reload_check replace the running ones, all at once. */
 static void
 notify_reload(void *svc)
 {
     notify *n = svc;
-    notify_tcache_clear(n->templates);
+    if (!n->next_templates)
+        return;
+    notify_tcache_free(n->templates);
+    n->templates = n->next_templates;
+    n->next_templates = NULL;
     CH_LOG_INFO(ch_runtime_log(n->rt), "templates reloaded", CH_STR("dir", n->cfg->template_dir));
 }
 
@@ -271,6 +307,7 @@ main(int argc, char **argv, char **envp)
         .reload = notify_reload,
         .tick = notify_tick,
         .stop = notify_stop,
+        .busy = notify_busy,
         .fini = notify_fini,
     };
     int code = ch_runtime_main(&service, argc, argv, envp);

@@ -29,6 +29,7 @@ typedef struct {
     char *staff_email;
     char *dlq_topic;
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
+    int64_t contact_wait_ms, contact_wait_max_ms, shutdown_grace_ms;
 } notify_config;
 
 /* Where messages go: a transport slot per route (config.c). */
@@ -53,7 +54,8 @@ typedef struct notify {
     ch_runtime *rt;
     const notify_config *cfg;
     ch_tz *default_tz;
-    notify_tcache *templates; /* parsed templates (template_cache.h) */
+    notify_tcache *templates;      /* parsed templates (template_cache.h) */
+    notify_tcache *next_templates; /* a SIGHUP's, checked, until the reload takes them */
     notify_queue *queue;
     const notify_transport *const *table; /* main.c's, NULL-terminated */
     notify_slot slot[NOTIFY_MAX_TRANSPORTS];
@@ -61,7 +63,7 @@ typedef struct notify {
     int route[NOTIFY_NROUTES];
     char mail_domain[128]; /* for Message-IDs: the domain of a transport's sender */
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
-        *m_rate_held, *m_template_reads;
+        *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused;
 } notify;
 
 /* The organisation's policy in the runtime's policy store (notify.policy_dir;

@@ -51,11 +51,29 @@ static const char put_lua[] = "local st = redis.call('GET', KEYS[1])\n"
                               "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])\n"
                               "return 'new'\n";
 
+/* The lease runs on Redis's clock (TIME), not the claiming instance's, so
+ * instances whose clocks disagree still lease for notify.lease_ms (the
+ * review's L7). Returns {now_ms, member...}. */
 static const char claim_lua[] =
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
-    "tonumber(ARGV[3]))\n"
-    "for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], m) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, "
+    "tonumber(ARGV[2]))\n"
+    "for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), m) end\n"
+    "table.insert(due, 1, now)\n"
     "return due\n";
+
+/* Parks a notification: its record becomes "parked", its member moves from
+ * the queue to the parked set (score = when, ms), its message is kept for
+ * notify_job_ttl and its attempts written. KEYS: record, job, queue, parked;
+ * ARGV: member, record ttl, job ttl, attempts. */
+static const char park_lua[] = "local t = redis.call('TIME')\n"
+                               "redis.call('SET', KEYS[1], 'parked', 'EX', ARGV[2])\n"
+                               "redis.call('HSET', KEYS[2], 'attempts', ARGV[4])\n"
+                               "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+                               "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+                               "redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000, ARGV[1])\n"
+                               "return 'parked'\n";
 
 /* The message hash's fields, written by put and read back by a claim. */
 enum {
@@ -97,7 +115,7 @@ typedef struct {
 
 struct notify_queue {
     notify *n;
-    ch_redis_script *put, *claim; /* put_lua and claim_lua, run by their SHA-1 */
+    ch_redis_script *put, *claim, *park; /* put_lua, claim_lua, park_lua by their SHA-1 */
     struct event *kick;
     struct event *wake; /* when the earliest message held for a rate limit may go */
     notify_bucket rate[NOTIFY_MAX_TRANSPORTS];
@@ -119,6 +137,12 @@ void
 notify_queue_stop(notify_queue *q)
 {
     q->stopping = 1;
+}
+
+int
+notify_queue_busy(const notify_queue *q)
+{
+    return q && (q->jobs != NULL || q->claiming);
 }
 
 static void
@@ -304,6 +328,44 @@ retry(job *j, int64_t retry_after_ms, const char *why)
         job_free(j);
 }
 
+/* Parks j (queue.h): the retry budget is spent or (r NOTIFY_AUTH) the
+ * receiver refused our credentials. Never failed: an operator replays it
+ * (charterctl notify replay) once the receiver is back or the key fixed. */
+static void
+park(job *j, notify_result r, const char *why)
+{
+    notify *n = j->q->n;
+    const ch_log *lg = ch_runtime_log(n->rt);
+    ch_metric_add(n->m_parked, 1);
+    if (r == NOTIFY_AUTH) {
+        ch_metric_add(n->m_auth_refused, 1);
+        CH_LOG_ERROR(lg, "ALARM transport refused our credentials: notification parked",
+                     CH_STR("alarm", "credentials_refused"),
+                     CH_STR("transport", j->field[F_TRANSPORT]), CH_STR("case_id", j->msg.case_id),
+                     CH_STR("kind", j->msg.kind_name), CH_STR("reason", why),
+                     CH_STR("action", "fix the key, then charterctl notify replay"));
+    } else {
+        CH_LOG_ERROR(lg, "ALARM retry budget spent: notification parked",
+                     CH_STR("alarm", "notification_parked"),
+                     CH_STR("transport", j->field[F_TRANSPORT]), CH_STR("case_id", j->msg.case_id),
+                     CH_STR("kind", j->msg.kind_name), CH_INT("attempts", j->attempts + 1),
+                     CH_STR("reason", why),
+                     CH_STR("action", "when the receiver is back, charterctl notify replay"));
+    }
+    char note[700], sttl[16], jttl[16], attempts[16];
+    snprintf(note, sizeof(note), "parked: %s", why);
+    announce(j, S_QUEUED, note, j->attempts + 1);
+    snprintf(sttl, sizeof(sttl), "%d", NOTIFY_RECORD_TTL_S);
+    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(attempts, sizeof(attempts), "%d", j->attempts + 1);
+    const char *argv[] = {
+        j->ids.idem_key, j->ids.job_key, NOTIFY_QUEUE_KEY, NOTIFY_PARKED_KEY, j->ids.id, sttl, jttl,
+        attempts};
+    /* Not recorded: the claim expires and the next claim parks it again. */
+    if (ch_redis_script_call(j->q->park, job_free_cb, j, 4, (int)CH_COUNTOF(argv), argv, NULL) != 0)
+        job_free(j);
+}
+
 /* The transport's answer (notify_sent_fn): exactly once per send. */
 static void
 sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
@@ -315,10 +377,14 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
     notify_after a = notify_after_attempt(r, j->attempts, n->cfg->max_attempts);
     char why[600];
     if (a.gave_up)
-        snprintf(why, sizeof(why), "gave up after %d attempts: %s", j->attempts + 1,
+        snprintf(why, sizeof(why), "retry budget spent after %d attempts: %s", j->attempts + 1,
                  reason ? reason : "");
     else
         snprintf(why, sizeof(why), "%s", reason ? reason : "");
+    if (a.park) {
+        park(j, r, why);
+        return;
+    }
     if (a.r == NOTIFY_TEMP) {
         retry(j, retry_after_ms, why);
         return;
@@ -462,6 +528,10 @@ loaded(void *opaque, redisReply *reply)
         cleanup_keys(j);
         job_drop(j);
         return;
+    case NOTIFY_CLAIM_PARKED: /* its message stays for a replay */
+        ch_redis_command(n->rt, NULL, NULL, "ZREM %s %s", NOTIFY_QUEUE_KEY, j->ids.id);
+        job_drop(j);
+        return;
     case NOTIFY_CLAIM_RESEND:
         j->msg.committed = 1;
         break;
@@ -523,10 +593,10 @@ claimed(void *opaque, redisReply *reply)
                          CH_STR("error", reply->str));
         return;
     }
-    for (size_t i = 0; i < reply->elements; i++)
+    for (size_t i = 1; i < reply->elements; i++) /* element 0: Redis's now */
         if (reply->element[i]->type == REDIS_REPLY_STRING)
             start_job(q, reply->element[i]->str);
-    if ((int)reply->elements == asked)
+    if (reply->elements > 0 && (int)reply->elements - 1 == asked)
         notify_queue_kick(q);
 }
 
@@ -539,12 +609,10 @@ claim_more(notify_queue *q)
     int room = (int)n->cfg->max_in_flight - q->in_flight;
     if (room <= 0)
         return;
-    int64_t now = ch_time_now_ms();
-    char snow[32], slease[32], sroom[16];
-    snprintf(snow, sizeof(snow), "%lld", (long long)now);
-    snprintf(slease, sizeof(slease), "%lld", (long long)(now + n->cfg->lease_ms));
+    char slease[32], sroom[16];
+    snprintf(slease, sizeof(slease), "%lld", (long long)n->cfg->lease_ms);
     snprintf(sroom, sizeof(sroom), "%d", room);
-    const char *argv[] = {NOTIFY_QUEUE_KEY, snow, slease, sroom};
+    const char *argv[] = {NOTIFY_QUEUE_KEY, slease, sroom};
     q->claiming = room;
     if (ch_redis_script_call(q->claim, claimed, q, 1, (int)CH_COUNTOF(argv), argv, NULL) != 0)
         q->claiming = 0;
@@ -631,6 +699,7 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
     q->n = n;
     q->put = ch_redis_script_new(n->rt, put_lua);
     q->claim = ch_redis_script_new(n->rt, claim_lua);
+    q->park = ch_redis_script_new(n->rt, park_lua);
     q->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, q);
     q->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, q);
     int64_t now = ch_time_now_ms();
@@ -639,7 +708,7 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
         const int64_t *rate = notify_transport_setting(s->t, s->cfg, s->t->rate_key);
         notify_bucket_init(&q->rate[i], rate ? *rate : 0, rate ? *rate : 0, now);
     }
-    if (!q->put || !q->claim || !q->kick || !q->wake) {
+    if (!q->put || !q->claim || !q->park || !q->kick || !q->wake) {
         notify_queue_free(q);
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;

@@ -8,8 +8,10 @@
  * The idempotency record is the state machine:
  *
  *   (none) --put--> queued --send--> sent
- *                     |  ^            failed   (refused, or gave up)
- *                     |  '--retry--   unknown  (may or may not have arrived)
+ *                     |  ^            failed   (refused)
+ *                     |  |            unknown  (may or may not have arrived)
+ *                     |  '--retry--   parked   (retry budget spent, or our
+ *                     |  '--replay--  <-'       credentials refused)
  *                     '--commit--> committed --next claim--> the transport decides
  *
  * "queued": nothing reached the receiver, send. "committed" (a transport's
@@ -17,9 +19,15 @@
  * the next claim tells the transport (notify_message.committed), which
  * reports unknown or, where the receiver drops repeats, sends again.
  * "sent", "failed", "unknown": settled; a claim only removes it (and
- * announces "sent" again). HTTP, Kafka and file sends never leave "queued":
- * each carries the notification id as its idempotency reference, so a
- * repeat after a crash is dropped by the receiver.
+ * announces "sent" again). "parked": nothing reached the receiver and the
+ * retry budget (notify.max_attempts) is spent, or the receiver refused our
+ * credentials (401/403): the message leaves the queue for the parked set
+ * ("charter:notify:parked", score = when parked) with its message kept,
+ * counted in charter_notify_parked_total and logged as an error for the
+ * operator; `charterctl notify replay` puts it back as "queued" with its
+ * attempts reset. Nothing is failed for an outage, however long. HTTP, Kafka and file sends never
+ * leave "queued": each carries the notification id as its idempotency reference, so a repeat after
+ * a crash is dropped by the receiver.
  *
  * The decisions are pure functions (queue_state.c, unit-tested); queue.c
  * does the Redis and the transports around them.
@@ -34,6 +42,7 @@
 #include "transport.h"
 
 #define NOTIFY_QUEUE_KEY "charter:notify:queue"
+#define NOTIFY_PARKED_KEY "charter:notify:parked" /* charterctl notify has the same names */
 #define NOTIFY_RECORD_TTL_S (400 * 86400)
 #define NOTIFY_JOB_TTL_S (30 * 86400)
 
@@ -64,15 +73,17 @@ typedef enum {
     NOTIFY_CLAIM_RESEND,   /* "committed": send with notify_message.committed */
     NOTIFY_CLAIM_ANNOUNCE, /* "sent": announce it again, remove it */
     NOTIFY_CLAIM_REMOVE,   /* "failed", "unknown": remove it */
+    NOTIFY_CLAIM_PARKED,   /* "parked": out of the queue, the message kept for a replay */
 } notify_claim_step;
 
 notify_claim_step notify_claim_step_of(const char *record);
 
 /* What an attempt's result does. */
 typedef struct {
-    notify_result r;    /* a temporary failure on the last attempt becomes permanent */
-    const char *record; /* the record it leaves: "sent", "queued", "failed" or "unknown" */
-    int gave_up;        /* 1: r became permanent because attempts ran out */
+    notify_result r;    /* the transport's */
+    const char *record; /* the record it leaves: "sent", "queued", "failed", "unknown", "parked" */
+    int gave_up;        /* 1: a temporary failure on the last attempt of max_attempts */
+    int park;           /* 1: parked (gave_up, or NOTIFY_AUTH) rather than retried or failed */
 } notify_after;
 
 /* After attempt number attempts_before + 1 of at most max_attempts. */
@@ -92,6 +103,12 @@ void notify_queue_kick(notify_queue *q);
 
 /* Stops claiming (shutdown): what is being sent finishes. */
 void notify_queue_stop(notify_queue *q);
+
+/* 1 while a claim or a claimed notification is not yet settled on its
+ * record (being sent, or its outcome on its way to Redis): shutdown waits
+ * for 0 (notify.shutdown_grace_ms), so no send is cut off and no lease is
+ * left to expire into a second send. */
+int notify_queue_busy(const notify_queue *q);
 
 /*
  * The answer to notify_queue_put: `record` is "new" when it was queued now,

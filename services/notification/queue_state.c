@@ -56,18 +56,20 @@ notify_claim_step_of(const char *record)
         return NOTIFY_CLAIM_REMOVE;
     if (strcmp(record, "committed") == 0)
         return NOTIFY_CLAIM_RESEND;
+    if (strcmp(record, "parked") == 0)
+        return NOTIFY_CLAIM_PARKED;
     return NOTIFY_CLAIM_SEND;
 }
 
 notify_after
 notify_after_attempt(notify_result r, int attempts_before, int64_t max_attempts)
 {
-    notify_after a = {r, NULL, 0};
-    if (r == NOTIFY_TEMP && attempts_before + 1 >= max_attempts) {
-        a.r = NOTIFY_PERM;
-        a.gave_up = 1;
-    }
-    static const char *const record[] = {"sent", "queued", "failed", "unknown"};
-    a.record = record[a.r];
+    notify_after a = {r, NULL, 0, 0};
+    if (r == NOTIFY_TEMP && attempts_before + 1 >= max_attempts)
+        a.gave_up = a.park = 1;
+    if (r == NOTIFY_AUTH)
+        a.park = 1;
+    static const char *const record[] = {"sent", "queued", "failed", "unknown", "parked"};
+    a.record = a.park ? "parked" : record[a.r];
     return a;
 }

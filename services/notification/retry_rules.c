@@ -124,6 +124,8 @@ notify_classify_http(int transport_ok, long status)
         return NOTIFY_SENT;
     if (status == 408 || status == 425 || status == 429 || status >= 500)
         return NOTIFY_TEMP;
+    if (status == 401 || status == 403)
+        return NOTIFY_AUTH;
     return NOTIFY_PERM;
 }
 
@@ -134,6 +136,8 @@ notify_classify_smtp(int curl_ok, long smtp_code, int data_done)
         return NOTIFY_SENT;
     if (smtp_code >= 400 && smtp_code < 500)
         return NOTIFY_TEMP;
+    if (smtp_code == 530 || smtp_code == 535)
+        return NOTIFY_AUTH;
     if (smtp_code >= 500 && smtp_code < 600)
         return NOTIFY_PERM;
     return data_done ? NOTIFY_UNKNOWN : NOTIFY_TEMP;

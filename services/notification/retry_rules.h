@@ -68,7 +68,9 @@ int64_t notify_bucket_take(notify_bucket *b, int64_t now_ms);
 /*
  * An HTTP gateway's answer. transport_ok 0 when no status came back
  * (connection refused, timeout): temporary, since every request carries an
- * idempotency reference the gateway deduplicates by.
+ * idempotency reference the gateway deduplicates by. 401 and 403 are
+ * NOTIFY_AUTH: our key was refused (rotated, revoked, clock skew), not the
+ * message.
  */
 notify_result notify_classify_http(int transport_ok, long status);
 
@@ -78,7 +80,7 @@ notify_result notify_classify_http(int transport_ok, long status);
  * the end-of-data mark may have reached the server. A 4xx is temporary, a
  * 5xx permanent, whenever it came; no answer before the end of data is
  * temporary (the server delivers nothing without it); no answer after it is
- * unknown.
+ * unknown. 530 and 535 (authentication required or refused) are NOTIFY_AUTH.
  */
 notify_result notify_classify_smtp(int curl_ok, long smtp_code, int data_done);
 

@@ -1,7 +1,9 @@
 /*
  * A linked list of parsed templates by path: notification renders with a few
  * dozen files, so a list is as quick as anything and each entry stays where
- * it is while others come and go (the borrowed pointer in template_cache.h).
+ * it is while others come (the borrowed pointer in template_cache.h). An
+ * entry is never read again from disk: only a new cache (a SIGHUP's,
+ * checked whole) replaces it.
  * The start-up check of a whole directory is here too, so a template is
  * read the same way whether it is checked or used.
  */
@@ -63,38 +65,11 @@ notify_tcache_free(notify_tcache *c)
     free(c);
 }
 
+/* Parses path into a new entry at the head of c; 0 or the load's error. */
 static int
-same_time(const struct timespec *a, const struct timespec *b)
+add(notify_tcache *c, const char *path, const ch_template **out, char *errstr, size_t errstr_size)
 {
-    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-int
-notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, int *reads,
-                  char *errstr, size_t errstr_size)
-{
-    *out = NULL;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        snprintf(errstr, errstr_size, "%s: cannot read: %s", path, strerror(errno));
-        return CH_EIO;
-    }
-    entry **link = &c->head;
-    while (*link && strcmp((*link)->path, path) != 0)
-        link = &(*link)->next;
-    entry *e = *link;
-    if (e && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
-        same_time(&e->mtime, &st.st_mtim) && same_time(&e->ctime, &st.st_ctim)) {
-        *out = &e->t;
-        return 0;
-    }
-    if (e) {
-        *link = e->next;
-        entry_free(e);
-    }
-    if (reads)
-        (*reads)++;
-    e = calloc(1, sizeof(*e));
+    entry *e = calloc(1, sizeof(*e));
     if (!e || !(e->path = strdup(path))) {
         free(e);
         snprintf(errstr, errstr_size, "%s: out of memory", path);
@@ -106,17 +81,26 @@ notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, i
         free(e);
         return rc;
     }
-    /* What was stat'ed before the read: a change during the read makes the
-     * next look read it again. */
-    e->dev = st.st_dev;
-    e->ino = st.st_ino;
-    e->size = st.st_size;
-    e->mtime = st.st_mtim;
-    e->ctime = st.st_ctim;
     e->next = c->head;
     c->head = e;
-    *out = &e->t;
+    if (out)
+        *out = &e->t;
     return 0;
+}
+
+int
+notify_tcache_get(notify_tcache *c, const char *path, const ch_template **out, int *reads,
+                  char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    for (entry *e = c->head; e; e = e->next)
+        if (strcmp(e->path, path) == 0) {
+            *out = &e->t;
+            return 0;
+        }
+    if (reads)
+        (*reads)++;
+    return add(c, path, out, errstr, errstr_size);
 }
 
 static int
@@ -126,8 +110,9 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int
-notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
+/* Every *.txt under dir/<folder>/ parsed; kept in c when c is not NULL. */
+static int
+walk_dir(notify_tcache *c, const char *dir, char *errstr, size_t errstr_size)
 {
     DIR *top = opendir(dir);
     if (!top) {
@@ -151,9 +136,13 @@ notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
                 continue;
             char path[2048];
             snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
-            ch_template t;
-            rc = ch_template_load_file(path, &t, errstr, errstr_size);
-            ch_template_free(&t);
+            if (c) {
+                rc = add(c, path, NULL, errstr, errstr_size);
+            } else {
+                ch_template t;
+                rc = ch_template_load_file(path, &t, errstr, errstr_size);
+                ch_template_free(&t);
+            }
             files++;
         }
         closedir(d);
@@ -163,6 +152,21 @@ notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "notify.template_dir %s holds no templates", dir);
         rc = CH_EINVAL;
     }
+    return rc;
+}
+
+int
+notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size)
+{
+    return walk_dir(NULL, dir, errstr, errstr_size);
+}
+
+int
+notify_tcache_load_dir(notify_tcache *c, const char *dir, char *errstr, size_t errstr_size)
+{
+    int rc = walk_dir(c, dir, errstr, errstr_size);
+    if (rc != 0)
+        notify_tcache_clear(c);
     return rc;
 }
 

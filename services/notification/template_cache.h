@@ -1,9 +1,11 @@
 /*
- * Parsed templates kept between messages. A template is read and parsed the
- * first time a message needs it and again only when its file changes (the
- * inode, size, modification or change time differ from what was read), so
- * staff editing a file in place see the next message use it, without a
- * restart or a signal. SIGHUP clears the cache with the policies' reload.
+ * Parsed templates kept between messages. Every template of
+ * notify.template_dir is read and checked at start-up and on SIGHUP, all or
+ * nothing (notify_tcache_load_dir); after that a file edited on disk changes
+ * nothing until the next SIGHUP, so a broken or half-saved edit can neither
+ * fail nor truncate a message, and SIGHUP refuses it with the old templates
+ * kept (docs/configuration.md). A file that appeared after the last load
+ * (the lookup found it, the cache has not got it) is read on first use.
  */
 #ifndef NOTIFY_TEMPLATE_CACHE_H
 #define NOTIFY_TEMPLATE_CACHE_H
@@ -20,8 +22,8 @@ void notify_tcache_free(notify_tcache *c); /* NULL-safe */
 void notify_tcache_clear(notify_tcache *c);
 
 /*
- * The template at `path`, parsed as ch_template_load_file does, from the
- * cache when the file is unchanged. *out is borrowed: valid until the next
+ * The template at `path`, parsed as ch_template_load_file does: the cached
+ * one whatever the file now holds, else read now and kept. *out is borrowed: valid until the next
  * call for the same path, notify_tcache_clear or _free. Returns 0, or the
  * codes and errstr of ch_template_load_file (CH_EIO when the file cannot be
  * read); a file that fails is not cached. `*reads` (may be NULL) is
@@ -37,6 +39,10 @@ int notify_tcache_get(notify_tcache *c, const char *path, const ch_template **ou
  * read, or the first file's error; CH_EINVAL when there is no template.
  */
 int notify_tcache_check_dir(const char *dir, char *errstr, size_t errstr_size);
+
+/* The same, keeping every template in c (which should be empty); on an
+ * error c is left empty. */
+int notify_tcache_load_dir(notify_tcache *c, const char *dir, char *errstr, size_t errstr_size);
 
 /*
  * For an organisation whose charter promises a reference on every reply

@@ -167,3 +167,15 @@ notify_transport_ctx_new(void **tctx, size_t size, const void *cfg, ch_runtime *
     *tctx = c;
     return 0;
 }
+
+int
+notify_organisation_path_ok(const char *organisation)
+{
+    size_t n = organisation ? strlen(organisation) : 0;
+    if (n == 0 || n > 100 || organisation[0] == '.' || strstr(organisation, ".."))
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)organisation; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            return 0;
+    return 1;
+}

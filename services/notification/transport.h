@@ -37,7 +37,9 @@ typedef enum {
     NOTIFY_SENT = 0, /* the transport took it: the customer will get it */
     NOTIFY_TEMP,     /* not taken; safe to try again later */
     NOTIFY_PERM,     /* refused for good (bad address, bad request) */
-    NOTIFY_UNKNOWN   /* may or may not have been taken; retrying could send twice */
+    NOTIFY_UNKNOWN,  /* may or may not have been taken; retrying could send twice */
+    NOTIFY_AUTH      /* our credentials were refused (HTTP 401/403, SMTP 530/535): nothing is
+                        wrong with the message, an operator must act; parked, with an alarm */
 } notify_result;
 
 /* The channels a transport may carry (notify_transport.channels). Letters go
@@ -212,6 +214,12 @@ int notify_transport_pick(const notify_transport *const *table, const char *key,
                           unsigned channel, char *errstr, size_t errstr_size);
 
 /* A check() for a transport whose settings need none. */
+/* 1 when an organisation id may name a file or folder under a sink's
+ * directory (file.c's outbox, print.c's queue): 1 to 100 bytes, no slash or
+ * backslash, no control character, no leading '.' and no "..". The id comes from a
+ * Kafka record, so a path is never built from it unchecked. */
+int notify_organisation_path_ok(const char *organisation);
+
 int notify_transport_no_check(const void *cfg, const notify_transport_use *use, char *errstr,
                               size_t errstr_size);
 

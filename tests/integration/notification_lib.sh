@@ -4,14 +4,16 @@
 # HTTP gateway stand-in (tests/tools/gateway_receiver.c), each started by
 # this script and stopped by lib.sh's EXIT trap by PID.
 
-# start_smtp_sink [FAIL_FIRST [ARGS...]]: SMTP_PORT, SMTP_LOG.
+# start_smtp_sink [FAIL_FIRST [ARGS...]]: SMTP_PORT, SMTP_LOG. With
+# SMTP_PORT_WANTED set, on that port (a server that was "down" comes up);
+# with SMTP_LOG set, logging there.
 start_smtp_sink() {
-  SMTP_PORT=$(free_port)
-  SMTP_LOG="$WORK/smtp.jsonl"
+  SMTP_PORT=${SMTP_PORT_WANTED:-$(free_port)}
+  SMTP_LOG=${SMTP_LOG:-"$WORK/smtp.jsonl"}
   /usr/bin/python3 "$SRC/tests/integration/smtp_sink.py" --port "$SMTP_PORT" --log "$SMTP_LOG" \
-    --fail-first "${1:-0}" "${@:2}" --ready "$WORK/smtp.ready" >>"$WORK/smtp.log" 2>&1 &
+    --fail-first "${1:-0}" "${@:2}" --ready "$WORK/smtp.$SMTP_PORT.ready" >>"$WORK/smtp.log" 2>&1 &
   PIDS+=($!)
-  wait_until 20 test -s "$WORK/smtp.ready" || fail "smtp_sink.py did not start (python3-aiosmtpd installed?)"
+  wait_until 20 test -s "$WORK/smtp.$SMTP_PORT.ready" || fail "smtp_sink.py did not start (python3-aiosmtpd installed?)"
   touch "$SMTP_LOG"
 }
 

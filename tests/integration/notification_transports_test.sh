@@ -17,7 +17,8 @@
 #   the window (checked against the instant Python's zoneinfo computes), not
 #   sent and not dropped;
 # - an API key with the wrong secret: the gateway answers 403 AuthError and
-#   the SMS is dead-lettered with a failed outcome (a permanent 4xx).
+#   the SMS is parked with an operator alarm (our key, not the message, is
+#   wrong), neither failed nor dead-lettered.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 
@@ -145,7 +146,7 @@ OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/d
 grep -aqF "held for quiet hours until" <<<"$OUT" || fail "no queued outcome saying the SMS is held"
 pass "SMS inside quiet hours $QUIET held in the queue until $(date -u -d @$((WANT / 1000)) +%H:%MZ), not sent"
 
-# ---- wrong API key -> 403 -> DLQ ----
+# ---- wrong API key -> 403 -> parked, alarmed ----
 stop_service notification
 WRONG_KEY="${GATEWAY_API_KEY:0:${#GATEWAY_API_KEY}-36}$(uuid4)"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
@@ -153,13 +154,13 @@ start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
   "CHARTER_NOTIFY_HTTP_API_KEY=$WRONG_KEY"
 wait_ready notification
 read -r CASE_W REF_W <<<"$(customer_contact nottingham-city-homes sms '{"name":"Wes Example","phone":"07700900555"}')"
-dlq_w() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_W"; }
-wait_until 60 dlq_w || fail "the SMS sent with a wrong API key did not reach charter.dlq.v1"
-loc=$(find_record charter.dlq.v1 "$CASE_W")
-txt=$(decode_record charter.dlq.v1 $loc DeadLetter)
-grep -qF 'reason: "HTTP 403"' <<<"$txt" || fail "dead letter: $txt"
+parked_w() { [ "$(redis-cli -p "$REDIS_PORT" GET "charter:notify:{$CASE_W}:acknowledgement")" = parked ]; }
+wait_until 60 parked_w || fail "the SMS sent with a wrong API key was not parked"
+[ -n "$(redis-cli -p "$REDIS_PORT" ZSCORE charter:notify:parked "$CASE_W/acknowledgement")" ] || fail "not in charter:notify:parked"
+grep -q '"alarm":"credentials_refused".*"reason":"HTTP 403"' "$WORK/notification.log" || fail "no credentials alarm logged"
+kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_W" && fail "the 403 was dead-lettered"
 OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/dev/null | grep -aF "$CASE_W/acknowledgement/failed" || true)
-[ -n "$OUT" ] || fail "no failed outcome for $REF_W"
+[ -z "$OUT" ] || fail "a failed outcome for $REF_W"
 gw "$CASE_W/acknowledgement" <<'PY' || fail "gateway did not refuse the wrong key: $(cat "$GATEWAY_LOG")"
 import json, sys
 L = [json.loads(l) for l in open(sys.argv[1])]
@@ -168,7 +169,7 @@ assert w and all(x["status"] == 403 and not x["auth_ok"] for x in w), w
 assert w[0]["auth_error"] == "Invalid token: signature, api token not found", w
 PY
 grep -qF "${WRONG_KEY: -36}" "$WORK/notification.log" && fail "the API key's secret reached notification's log"
-pass "a JWT signed with the wrong secret: 403 AuthError, dead-lettered (reason 'HTTP 403') with a failed outcome"
+pass "a JWT signed with the wrong secret: 403 AuthError, parked with an alarm, not failed or dead-lettered"
 
 for s in ingest sla-timer notification; do stop_service "$s"; done
 echo "notification_transports: all checks passed"

@@ -12,8 +12,12 @@
 # With --dedupe-message-id a message whose Message-ID was seen before is
 # accepted (250) and logged with "duplicate": true, as mailboxes that collapse
 # repeats of a Message-ID do (Gmail does); otherwise "duplicate" is false.
+# With --delay-ms N every RCPT TO waits N ms for its answer, as a slow relay
+# does; it is first noted in LOG + ".rcpt" (the recipient, one JSON line), so
+# a test can act while the answer is pending. (Not at the end of DATA: libcurl
+# waits for that answer blocking, so nothing else happens meanwhile.)
 # Usage: smtp_sink.py --port P --log FILE [--fail-first N] [--hang-first N]
-#                     [--dedupe-message-id] [--ready FILE]
+#                     [--delay-ms N] [--dedupe-message-id] [--ready FILE]
 import argparse
 import asyncio
 import email
@@ -27,13 +31,22 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, log, fail_first, dedupe, hang_first=0):
+    def __init__(self, log, fail_first, dedupe, hang_first=0, delay_ms=0):
         self.log = log
+        self.delay_ms = delay_ms
         self.hang_left = hang_first
         self.dedupe = dedupe
         self.seen = set()
         self.fail_left = fail_first
         self.n = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay_ms:
+            with open(self.log + ".rcpt", "a") as f:
+                f.write(json.dumps({"rcpt_to": address}) + "\n")
+            await asyncio.sleep(self.delay_ms / 1000)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.fail_left > 0:
@@ -80,10 +93,12 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--hang-first", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--dedupe-message-id", action="store_true")
     ap.add_argument("--ready")
     a = ap.parse_args()
-    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id, a.hang_first), hostname="127.0.0.1", port=a.port)
+    c = Controller(Sink(a.log, a.fail_first, a.dedupe_message_id, a.hang_first, a.delay_ms),
+                   hostname="127.0.0.1", port=a.port)
     c.start()
     if a.ready:
         open(a.ready, "w").write("ready\n")

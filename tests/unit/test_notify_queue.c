@@ -62,6 +62,7 @@ a_claim_does_what_the_record_allows(void **state)
     assert_int_equal(notify_claim_step_of("sent"), NOTIFY_CLAIM_ANNOUNCE);
     assert_int_equal(notify_claim_step_of("failed"), NOTIFY_CLAIM_REMOVE);
     assert_int_equal(notify_claim_step_of("unknown"), NOTIFY_CLAIM_REMOVE);
+    assert_int_equal(notify_claim_step_of("parked"), NOTIFY_CLAIM_PARKED);
 }
 
 static void
@@ -75,15 +76,20 @@ results_settle_the_record(void **state)
     assert_int_equal(a.r, NOTIFY_TEMP);
     assert_string_equal(a.record, "queued");
     assert_false(a.gave_up);
-    a = notify_after_attempt(NOTIFY_TEMP, 9, 10); /* the tenth attempt */
-    assert_int_equal(a.r, NOTIFY_PERM);
-    assert_string_equal(a.record, "failed");
+    a = notify_after_attempt(NOTIFY_TEMP, 9, 10); /* the tenth attempt: parked, not failed */
+    assert_string_equal(a.record, "parked");
     assert_true(a.gave_up);
+    assert_true(a.park);
     a = notify_after_attempt(NOTIFY_TEMP, 0, 1);
     assert_true(a.gave_up);
     a = notify_after_attempt(NOTIFY_PERM, 0, 10);
     assert_string_equal(a.record, "failed");
     assert_false(a.gave_up);
+    assert_false(a.park);
+    a = notify_after_attempt(NOTIFY_AUTH, 0, 10); /* 401/403: parked at once */
+    assert_string_equal(a.record, "parked");
+    assert_false(a.gave_up);
+    assert_true(a.park);
     a = notify_after_attempt(NOTIFY_UNKNOWN, 9, 10); /* never retried, never "gave up" */
     assert_int_equal(a.r, NOTIFY_UNKNOWN);
     assert_string_equal(a.record, "unknown");
@@ -91,7 +97,7 @@ results_settle_the_record(void **state)
 }
 
 /* A life: queued, two temporary failures, then sent; a claim of what is
- * left finds it settled. And one that runs out of attempts. */
+ * left finds it settled. And one that runs out of attempts: parked. */
 static void
 a_notification_lives_queued_to_sent(void **state)
 {
@@ -117,8 +123,9 @@ a_notification_lives_queued_to_sent(void **state)
         record = a.record;
         attempts++;
     }
-    assert_string_equal(record, "failed");
+    assert_string_equal(record, "parked"); /* out of the queue, kept for a replay */
     assert_int_equal(attempts, 3);
+    assert_int_equal(notify_claim_step_of(record), NOTIFY_CLAIM_PARKED);
 }
 
 int

@@ -128,7 +128,10 @@ transport_answers(void **state)
     assert_int_equal(notify_classify_http(1, 408), NOTIFY_TEMP);
     assert_int_equal(notify_classify_http(0, 0), NOTIFY_TEMP);
     assert_int_equal(notify_classify_http(1, 400), NOTIFY_PERM);
-    assert_int_equal(notify_classify_http(1, 403), NOTIFY_PERM);
+    assert_int_equal(notify_classify_http(1, 404), NOTIFY_PERM);
+    assert_int_equal(notify_classify_http(1, 401), NOTIFY_AUTH); /* our key, not the message */
+    assert_int_equal(notify_classify_http(1, 403), NOTIFY_AUTH);
+    assert_int_equal(notify_classify_smtp(0, 535, 0), NOTIFY_AUTH);
     /* SMTP: the end of data is the point of no return. */
     assert_int_equal(notify_classify_smtp(1, 250, 1), NOTIFY_SENT);
     assert_int_equal(notify_classify_smtp(0, 451, 1), NOTIFY_TEMP);

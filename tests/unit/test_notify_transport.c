@@ -197,8 +197,8 @@ config_is_laid_out_per_transport(void **state)
     config_free(&c);
 }
 
-/* SMTP checks its own keys, only where a channel uses it, and that its
- * timeout ends well inside the queue's lease. */
+/* SMTP checks its own keys, only where a channel uses it, that its
+ * timeout ends well inside the queue's lease, and that AUTH is encrypted. */
 static void
 transport_checks_its_own_settings(void **state)
 {
@@ -231,6 +231,18 @@ transport_checks_its_own_settings(void **state)
     assert_string_equal(*from, "a@b.example");
     assert_null(
         notify_transport_setting(&notify_transport_file, smtp, notify_transport_file.rate_key));
+    /* AUTH without TLS is refused, naming the key that allows it. */
+    assert_int_equal(notify_transport_smtp.check(smtp, &email, err, sizeof(err)), 0);
+    assert_int_equal(ch_config_set(&c.cfg, "notify.smtp.username", "relay", err, sizeof(err)), 0);
+    assert_int_equal(notify_transport_smtp.check(smtp, &email, err, sizeof(err)), CH_EINVAL);
+    assert_int_equal(notify_transport_smtp.check(smtp, &email, err, sizeof(err)), CH_EINVAL);
+    assert_int_equal(notify_transport_smtp.check(smtp, &unused, err, sizeof(err)), 0);
+    assert_int_equal(ch_config_set(&c.cfg, "notify.smtp.starttls", "true", err, sizeof(err)), 0);
+    assert_int_equal(notify_transport_smtp.check(smtp, &email, err, sizeof(err)), 0);
+    assert_int_equal(ch_config_set(&c.cfg, "notify.smtp.starttls", "false", err, sizeof(err)), 0);
+    assert_int_equal(
+        ch_config_set(&c.cfg, "notify.smtp.allow_plaintext_auth", "true", err, sizeof(err)), 0);
+    assert_int_equal(notify_transport_smtp.check(smtp, &email, err, sizeof(err)), 0);
     config_free(&c);
 }
 
@@ -317,11 +329,30 @@ file_transport_through_its_descriptor(void **state)
     config_free(&c);
 }
 
+/* The outbox and print queue build paths from the organisation id of a
+ * Kafka record: only a plain name may. */
+static void
+organisation_ids_that_may_name_a_file(void **state)
+{
+    (void)state;
+    assert_true(notify_organisation_path_ok("nottingham-city-homes"));
+    assert_true(notify_organisation_path_ok("org.v2"));
+    const char *bad[] = {"", "..", "../etc", "a/b", "a\\b", ".hidden", "a..b", "a\nb", "a\x7f"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(notify_organisation_path_ok(bad[i]));
+    char longid[120];
+    memset(longid, 'a', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    assert_false(notify_organisation_path_ok(longid));
+    assert_false(notify_organisation_path_ok(NULL));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_is_checked),
+        cmocka_unit_test(organisation_ids_that_may_name_a_file),
         cmocka_unit_test(generated_table_lists_every_transport),
         cmocka_unit_test(setting_names_a_transport_that_carries_the_channel),
         cmocka_unit_test(config_is_laid_out_per_transport),

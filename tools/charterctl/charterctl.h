@@ -14,6 +14,7 @@ int ch_cmd_deadline(int argc, char **argv);
 int ch_cmd_holidays(int argc, char **argv);
 int ch_cmd_timers(int argc, char **argv);
 int ch_cmd_report(int argc, char **argv);
+int ch_cmd_notify(int argc, char **argv);
 
 /* `deadline --policy ... --extend-to INSTANT [--basis B] [--sent INSTANT]
  * [--with LIST]`: a holding reply to judge. NULL members were not given. */

@@ -27,7 +27,10 @@ usage(FILE *out)
             "  timers (--case ID | --due-within N{s,m,h,d}) [--redis URL]\n"
             "                                 timers sla-timer holds, soonest first\n"
             "  report --organisation ID --year YYYY --format html|csv [--url URL]\n"
-            "                                 the charter's performance for a year, per promise\n\n"
+            "                                 the charter's performance for a year, per promise\n"
+            "  notify (parked | replay) [--organisation ID] [--redis URL]\n"
+            "                                 notices parked by notification (retry budget spent,\n"
+            "                                 credentials refused); replay queues them again\n\n"
             "NATION: england-and-wales, scotland, northern-ireland, uk-any.\n"
             "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
             "See docs/deadlines.md for the exact meaning of every rule.\n");
@@ -50,6 +53,8 @@ main(int argc, char **argv)
         return ch_cmd_timers(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return ch_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "notify"))
+        return ch_cmd_notify(argc - 1, argv + 1);
     if (!strcmp(cmd, "deadline")) {
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "--policy"))

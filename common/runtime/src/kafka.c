@@ -242,13 +242,57 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 CH_STR("reason", reason));
 }
 
+/* The consumer's statistics: its topics' partitions, kept for
+ * ch_runtime_consumer_lag. */
+static void
+consumer_stats(ch_runtime *rt, json_t *root)
+{
+    json_t *topics = json_object_get(root, "topics");
+    if (!json_is_object(topics))
+        return;
+    json_decref(rt->consumer_topics);
+    rt->consumer_topics = json_incref(topics);
+    rt->consumer_stats_ms = ch_time_now_ms();
+}
+
+int64_t
+ch_runtime_consumer_lag(const ch_runtime *rt, const char *topic, int64_t *at_ms)
+{
+    if (at_ms)
+        *at_ms = rt->consumer_stats_ms;
+    json_t *parts = json_object_get(json_object_get(rt->consumer_topics, topic), "partitions");
+    const char *id;
+    json_t *p;
+    int64_t lag = 0;
+    int assigned = 0;
+    json_object_foreach(parts, id, p)
+    {
+        if (strcmp(id, "-1") == 0 || !json_is_true(json_object_get(p, "desired")))
+            continue;
+        assigned = 1;
+        json_t *js = json_object_get(p, "consumer_lag_stored"),
+               *jc = json_object_get(p, "consumer_lag");
+        json_int_t one = js && json_integer_value(js) >= 0 ? json_integer_value(js)
+                         : jc                              ? json_integer_value(jc)
+                                                           : -1;
+        if (one < 0)
+            return -1;
+        lag += one;
+    }
+    return assigned ? lag : -1;
+}
+
 /* Readiness: the producer's statistics say whether any real broker is UP. */
 static int
 stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 {
-    (void)rk;
     ch_runtime *rt = opaque;
     json_t *root = json_loadb(json, json_len, 0, NULL);
+    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER) {
+        consumer_stats(rt, root);
+        json_decref(root);
+        return 0;
+    }
     json_t *brokers = json_object_get(root, "brokers");
     const char *name;
     json_t *b;
@@ -358,6 +402,8 @@ static const struct {
     {RD_KAFKA_CONSUMER, "auto.offset.reset", "earliest"},
     {RD_KAFKA_CONSUMER, "enable.partition.eof", "false"},
     {RD_KAFKA_CONSUMER, "auto.commit.interval.ms", "1000"},
+    /* each partition's lag, for ch_runtime_consumer_lag */
+    {RD_KAFKA_CONSUMER, "statistics.interval.ms", "1000"},
 };
 
 /*
@@ -390,6 +436,7 @@ client_new(ch_runtime *rt, rd_kafka_type_t type, char *errstr, size_t errstr_siz
         rd_kafka_conf_set_stats_cb(conf, stats_cb);
     } else {
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
     }
     rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
     if (rk)
@@ -576,6 +623,8 @@ ch__kafka_destroy(ch_runtime *rt)
                                rt->consumer_closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     if (rt->producer)
         rd_kafka_destroy(rt->producer);
+    json_decref(rt->consumer_topics);
+    rt->consumer_topics = NULL;
     for (int i = 0; i < 2; i++) {
         if (rt->cpipe[i] > 0)
             close(rt->cpipe[i]);

@@ -137,6 +137,12 @@ ch_runtime_stopping(const ch_runtime *rt)
     return rt->stopping;
 }
 
+void
+ch_runtime_shutdown_grace(ch_runtime *rt, int64_t grace_ms)
+{
+    rt->svc_grace_ms = grace_ms;
+}
+
 int
 ch_runtime_kafka_up(const ch_runtime *rt)
 {
@@ -182,7 +188,8 @@ shutdown_check(void *arg)
         drain_check(rt);
         return;
     }
-    int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0;
+    int idle = rt->inflight == 0 && ch__kafka_outq_len(rt) == 0 &&
+               !(rt->svc->busy && rt->svc->busy(rt->svc_ctx));
     if (idle || ch_time_now_ms() >= rt->stop_deadline_ms - 1000)
         finalize(rt);
 }
@@ -195,7 +202,10 @@ begin_shutdown(ch_runtime *rt, const char *why)
         return;
     }
     rt->stopping = 1;
-    rt->stop_deadline_ms = ch_time_now_ms() + rt->cfg.shutdown_timeout_ms;
+    int64_t grace = rt->cfg.shutdown_timeout_ms;
+    if (rt->svc_grace_ms > grace)
+        grace = rt->svc_grace_ms;
+    rt->stop_deadline_ms = ch_time_now_ms() + grace;
     CH_LOG_INFO(&rt->log, "shutting down", CH_STR("signal", why),
                 CH_INT("in_flight", rt->inflight));
     if (rt->svc->stop)

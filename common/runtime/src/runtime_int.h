@@ -114,6 +114,8 @@ struct ch_runtime {
     int ppipe[2], cpipe[2];
     struct event *pev, *cev;
     volatile int kafka_up;
+    struct json_t *consumer_topics; /* the consumer's last statistics' "topics" (owned) */
+    int64_t consumer_stats_ms;      /* when they came, 0: never */
     ch_ptrack *tracks;
     ch_msg *msgs;    /* in flight */
     ch_lane **lanes; /* order_by_key: in-flight records by key (key_lanes.c) */
@@ -149,6 +151,7 @@ struct ch_runtime {
     int finalizing; /* closing Kafka and Redis: no new work at all */
     int exiting;    /* Redis closed, the loop leaving */
     int64_t stop_deadline_ms;
+    int64_t svc_grace_ms; /* ch_runtime_shutdown_grace: a longer deadline for svc->busy */
 };
 
 /* Frees *ev if set and clears it. */

@@ -85,6 +85,10 @@ file_send(void *tctx, const notify_message *m, notify_reply reply)
 {
     notify_transport_ctx *fs = tctx;
     const file_config *cfg = fs->cfg;
+    if (!notify_organisation_path_ok(m->organisation)) {
+        notify_reply_sent(reply, NOTIFY_PERM, -1, "the organisation id cannot name an outbox file");
+        return 0;
+    }
     json_t *line = record_of(m);
     char *text = json_dumps(line, JSON_COMPACT);
     json_decref(line);

@@ -120,6 +120,10 @@ print_send(void *tctx, const notify_message *m, notify_reply reply)
         notify_reply_sent(reply, NOTIFY_PERM, -1, "a letter without a postal address");
         return 0;
     }
+    if (!notify_organisation_path_ok(m->organisation)) {
+        notify_reply_sent(reply, NOTIFY_PERM, -1, "the organisation id cannot name a folder");
+        return 0;
+    }
     char dir[1024], path[1400], name[256];
     snprintf(dir, sizeof(dir), "%s/%s", cfg->print_dir, m->organisation);
     snprintf(name, sizeof(name), "%s", m->id);

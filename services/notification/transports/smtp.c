@@ -1,6 +1,7 @@
 /*
  * Email over SMTP with libcurl (smtp:// or smtps://; STARTTLS required when
- * notify.smtp.starttls is on; AUTH when a user name is set).
+ * notify.smtp.starttls is on; AUTH when a user name is set, and start-up
+ * refuses AUTH without TLS unless notify.smtp.allow_plaintext_auth says so).
  *
  * The one unsafe moment is the end of the message: once "<CRLF>.<CRLF>"
  * reaches the server it delivers, whether or not we hear its answer. So the
@@ -28,7 +29,7 @@
 typedef struct {
     notify_curl_config curl;
     char *username, *password, *from, *ca_file;
-    int starttls, resend_unknown;
+    int starttls, resend_unknown, allow_plaintext_auth;
 } smtp_config;
 
 static const ch_config_entry smtp_keys[] = {
@@ -43,6 +44,9 @@ static const ch_config_entry smtp_keys[] = {
                 "repeats of a Message-ID. false: report it to staff and do not resend"),
     CH_CFG_STR(smtp_config, username, "notify.smtp.username", "", "SMTP AUTH user; empty: no AUTH"),
     CH_CFG_STR(smtp_config, password, "notify.smtp.password", "", "SMTP AUTH password"),
+    CH_CFG_BOOL(smtp_config, allow_plaintext_auth, "notify.smtp.allow_plaintext_auth", "false",
+                "let AUTH (notify.smtp.username) go over smtp:// without STARTTLS, password and "
+                "mail in clear; only for a relay on the same host. false: start-up refuses it"),
     CH_CFG_STR(smtp_config, from, "notify.smtp.from", "",
                "envelope and From: address, e.g. noreply@council.example (required with smtp)"),
     CH_CFG_STR(smtp_config, ca_file, "notify.smtp.ca_file", "",
@@ -212,6 +216,14 @@ smtp_check(const void *config, const notify_transport_use *use, char *errstr, si
     if (rc == 0 && use->channels && !strchr(cfg->from, '@')) {
         snprintf(errstr, errstr_size,
                  "notify.smtp.from must be an address such as noreply@council.example");
+        rc = CH_EINVAL;
+    }
+    if (rc == 0 && use->channels && cfg->username[0] && !cfg->starttls &&
+        strncmp(cfg->curl.url, "smtps://", 8) != 0 && !cfg->allow_plaintext_auth) {
+        snprintf(errstr, errstr_size,
+                 "notify.smtp.username is set without TLS (password and mail in clear): set "
+                 "notify.smtp.starttls: true or use smtps://, or, for a relay on this host only, "
+                 "notify.smtp.allow_plaintext_auth: true");
         rc = CH_EINVAL;
     }
     return rc;

@@ -218,6 +218,13 @@ typedef struct {
      * stop starting new work. */
     void (*stop)(void *svc);
 
+    /* Work of the service's own that shutdown waits for, as it waits for
+     * consumed messages (may be NULL): 1 while some is under way
+     * (notification's sends), 0 when none is. Checked every 20 ms after
+     * stop, until 0 or the deadline (shutdown.timeout_ms, or the service's
+     * ch_runtime_shutdown_grace if longer). */
+    int (*busy)(void *svc);
+
     /* Frees what init set up, and the context unless svc_size is set (may
      * be NULL). */
     void (*fini)(void *svc);
@@ -247,6 +254,20 @@ const char *ch_runtime_kafka_setting(const ch_runtime *rt, const char *key);
  * Returns 0 or CH_ENOMEM; CH_EINVAL once Kafka has started. */
 int ch_runtime_kafka_default(ch_runtime *rt, const char *key, const char *value);
 int ch_runtime_stopping(const ch_runtime *rt);
+
+/*
+ * The consumer's lag on `topic`: the records of its partitions assigned to
+ * this instance not yet finished by the service (ch_msg_done) and stored,
+ * or, before any is stored, not yet committed; summed. From librdkafka's
+ * statistics, refreshed each second; *at_ms (may be NULL) says when they
+ * came (0: never). -1 when not known: no statistics yet, none of the
+ * topic's partitions assigned here, or a partition with no position yet.
+ */
+int64_t ch_runtime_consumer_lag(const ch_runtime *rt, const char *topic, int64_t *at_ms);
+
+/* From init: a SIGTERM shutdown may take up to grace_ms (when longer than
+ * shutdown.timeout_ms) for the service's busy work to finish. */
+void ch_runtime_shutdown_grace(ch_runtime *rt, int64_t grace_ms);
 
 /* 1 while the producer sees at least one Kafka broker up (updated each
  * second from librdkafka's statistics and at once when all brokers go down);
