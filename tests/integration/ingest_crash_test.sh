@@ -6,7 +6,8 @@
 # 1. ingest killed with -9 after Kafka took a contact and answered 202, its
 #    outcome record held back by Redis (CLIENT PAUSE WRITE): the gateway's
 #    retry after the claim's lease gets the same case, reference and event
-#    id, and the topic holds one case under one event_id.
+#    id, the topic holds one case under one event_id, and notification
+#    (running throughout, file outbox) sends the customer one acknowledgement.
 # 2. Redis loses everything (FLUSHALL) under a running ingest, then again
 #    with ingest restarted: no reference on the topic is issued twice.
 # 3. a Kafka gateway record without gateway_message_id read again (its
@@ -20,7 +21,7 @@ source "$(dirname "$0")/lib.sh"
 
 TOPIC=charter.contact.events.v1
 GW_TOPIC=charter.gateway.crash.v1
-ORG=nottingham-city-homes
+ORG=derby-homes # its e-mails are acknowledged at receipt
 NOW=$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ)
 # The claim's lease is kafka.message.timeout.ms plus ingest.claim_grace_ms:
 # 9 s here (older binaries, without the key: a minute more).
@@ -35,8 +36,8 @@ rtt() { curl -fsS -X POST "http://$BROKER_CONTROL/brokers/rtt?ms=$1" >/dev/null 
 status() { printf '%s' "${1%% *}"; }
 body() { printf '%s' "${1#* }"; }
 contact() { # contact GMID: a contact body (no gateway_message_id when GMID is empty)
-  printf '{"organisation":"%s","channel":"email","received_at":"%s","summary":"Leaking gutter %s"%s}' \
-    "$ORG" "$NOW" "$1" "${1:+,\"gateway_message_id\":\"$1\"}"
+  printf '{"organisation":"%s","channel":"email","received_at":"%s","summary":"Leaking gutter %s","customer":{"email":"%s@example.org"}%s}' \
+    "$ORG" "$NOW" "$1" "${1:-contact}" "${1:+,\"gateway_message_id\":\"$1\"}"
 }
 # post_to FILE BODY: POST /v1/contacts, "STATUS BODY" into FILE.
 post_to() {
@@ -79,6 +80,10 @@ PY
 
 start_redis
 start_broker
+OUTBOX="$WORK/outbox"
+start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" CHARTER_NOTIFY_PRINT_DIR="$WORK/print" \
+  CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$SRC/policies"
+wait_ready notification
 start_ingest
 pass "ingest ready (redis $REDIS_URL, kafka $BOOTSTRAP)"
 
@@ -122,6 +127,19 @@ read -r n cases eids refs reused < <(received_summary crash-1)
 [ "$cases" = 1 ] && [ "$eids" = 1 ] && [ "$refs" = 1 ] ||
   fail "topic after the crash and retry: $n received records, $cases cases, $eids event ids, $refs references (want 1 each)"
 pass "retry after the crash and the lease: $(status "$retry") with the same case, reference and event id; the topic has $n record(s), one case, one event_id"
+# notification has read every record on the contacts topic (the event written
+# again among them), finished them, and sent everything it queued
+metric() { curl -fsS "http://127.0.0.1:${SVC_PORT[notification]}/metrics" | awk -v k="$1" '$1 == k { print int($2) }'; }
+notify_caught_up() {
+  local n
+  n=$(kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%o\n' 2>/dev/null | wc -l)
+  [ "$(metric charter_kafka_consumed_total)" -ge "$n" ] && [ "$(metric charter_inflight_messages)" = 0 ] &&
+    [ "$(rcli ZCARD charter:notify:queue)" = 0 ]
+}
+wait_until 60 notify_caught_up || fail "notification did not catch up with the contacts topic within 60 s"
+acks=$(grep -F '"to":"crash-1@example.org"' "$OUTBOX"/*.jsonl 2>/dev/null | grep -cF acknowledgement || true)
+[ "$acks" = 1 ] || fail "the customer of crash-1 got $acks acknowledgements (want 1)"
+pass "notification, running throughout, sent the customer of $REF1 one acknowledgement"
 
 # ---- 2. Redis data lost: no reference issued twice ----
 for i in 1 2 3; do r=$(post_json "${SVC_PORT[ingest]}" /v1/contacts "$(contact "")"); [ "$(status "$r")" = 202 ] || fail "contact: $r"; done
