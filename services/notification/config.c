@@ -69,6 +69,11 @@ static const ch_config_entry core_keys[] = {
                "on SIGTERM, how long sends already under way may take to finish before they are "
                "cut off (keep it below systemd's TimeoutStopSec, 30 s in our units)",
                0, 600000),
+    CH_CFG_INT(notify_config, recipient_max_per_day, "notify.recipient_max_per_day", "10",
+               "customer notices sent to one address or number on one channel per UTC day, "
+               "counted across instances in Redis; more fail as \"recipient limit\" (staff "
+               "alerts are not limited; 0: no limit)",
+               0, 1000000),
 };
 
 enum { NCORE = CH_COUNTOF(core_keys) };

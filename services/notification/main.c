@@ -73,6 +73,9 @@ static const ch_metric_def metrics[] = {
                "replays them with charterctl notify replay"),
     CH_COUNTER(notify, m_auth_refused, "charter_notify_auth_refused_total",
                "sends refused for our credentials (HTTP 401/403, SMTP 530/535): an alarm"),
+    CH_COUNTER(notify, m_recipient_limited, "charter_notify_recipient_limited_total",
+               "customer notices not sent: the recipient had notify.recipient_max_per_day already "
+               "today"),
 };
 
 static void

@@ -30,6 +30,7 @@ typedef struct {
     char *dlq_topic;
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
     int64_t contact_wait_ms, contact_wait_max_ms, shutdown_grace_ms;
+    int64_t recipient_max_per_day; /* customer notices per channel, recipient and UTC day; 0: any */
 } notify_config;
 
 /* Where messages go: a transport slot per route (config.c). */
@@ -63,7 +64,7 @@ typedef struct notify {
     int route[NOTIFY_NROUTES];
     char mail_domain[128]; /* for Message-IDs: the domain of a transport's sender */
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
-        *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused;
+        *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused, *m_recipient_limited;
 } notify;
 
 /* The organisation's policy in the runtime's policy store (notify.policy_dir;

@@ -35,6 +35,7 @@
 #include "list.h"
 #include "mime.h"
 #include "outcome.h"
+#include "recipient_limit.h"
 #include "render.h"
 #include "retry_rules.h"
 
@@ -74,6 +75,18 @@ static const char park_lua[] = "local t = redis.call('TIME')\n"
                                "redis.call('ZREM', KEYS[3], ARGV[1])\n"
                                "redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000, ARGV[1])\n"
                                "return 'parked'\n";
+
+/* Counts a customer notice against its recipient's day
+ * (recipient_limit.h), once per notice: the count is kept in the message
+ * hash, so a retry or a second claim finds it instead of counting again.
+ * KEYS: counter, job; ARGV: counter ttl. Returns the count (0: no message). */
+static const char count_lua[] = "if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end\n"
+                                "local c = redis.call('HGET', KEYS[2], 'recipient_count')\n"
+                                "if c then return tonumber(c) end\n"
+                                "local n = redis.call('INCR', KEYS[1])\n"
+                                "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+                                "redis.call('HSET', KEYS[2], 'recipient_count', n)\n"
+                                "return n\n";
 
 /* The message hash's fields, written by put and read back by a claim. */
 enum {
@@ -115,7 +128,7 @@ typedef struct {
 
 struct notify_queue {
     notify *n;
-    ch_redis_script *put, *claim, *park; /* put_lua, claim_lua, park_lua by their SHA-1 */
+    ch_redis_script *put, *claim, *park, *count; /* put_lua, ... by their SHA-1 */
     struct event *kick;
     struct event *wake; /* when the earliest message held for a rate limit may go */
     notify_bucket rate[NOTIFY_MAX_TRANSPORTS];
@@ -496,6 +509,63 @@ read_message(job *j, const redisReply *h)
     return 0;
 }
 
+static void send_now(job *j);
+
+/* A customer notice over notify.recipient_max_per_day: failed for good,
+ * like a refusal, and never sent. The log names the case, not the
+ * recipient. */
+static void
+recipient_limited(job *j)
+{
+    notify *n = j->q->n;
+    char why[160];
+    snprintf(why, sizeof(why),
+             "recipient limit: %lld customer messages to this address/number today",
+             (long long)n->cfg->recipient_max_per_day);
+    ch_metric_add(n->m_recipient_limited, 1);
+    ch_metric_add(n->m_failed, 1);
+    CH_LOG_WARN(ch_runtime_log(n->rt), "notification not sent: recipient limit reached",
+                CH_STR("case_id", j->msg.case_id), CH_STR("kind", j->msg.kind_name),
+                CH_STR("channel", j->msg.channel),
+                CH_INT("recipient_max_per_day", n->cfg->recipient_max_per_day));
+    ch_redis_command(n->rt, NULL, NULL, "SET %s failed EX %d", j->ids.idem_key,
+                     NOTIFY_RECORD_TTL_S);
+    notify_dead_letter(n, &j->msg, "redis:" NOTIFY_QUEUE_KEY, why);
+    announce(j, S_FAILED, why, 0);
+    cleanup_keys(j);
+    job_drop(j);
+}
+
+static void
+recipient_counted(void *opaque, redisReply *reply)
+{
+    job *j = opaque;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        job_drop(j); /* the claim expires and it is tried again */
+        return;
+    }
+    if (notify_recipient_over(reply->integer, j->q->n->cfg->recipient_max_per_day))
+        recipient_limited(j);
+    else
+        send_now(j);
+}
+
+/* Counts j against its recipient's day, then sends or refuses it. */
+static void
+count_recipient(job *j)
+{
+    char key[NOTIFY_RECIPIENT_KEY_MAX], ttl[16];
+    if (notify_recipient_key(j->msg.channel, j->msg.to, ch_time_now_ms(), key, sizeof(key)) != 0) {
+        send_now(j); /* a channel the limit cannot name: not one of ours */
+        return;
+    }
+    snprintf(ttl, sizeof(ttl), "%d", NOTIFY_RECIPIENT_KEY_TTL_S);
+    const char *argv[] = {key, j->ids.job_key, ttl};
+    if (ch_redis_script_call(j->q->count, recipient_counted, j, 2, (int)CH_COUNTOF(argv), argv,
+                             NULL) != 0)
+        job_drop(j);
+}
+
 static void
 loaded(void *opaque, redisReply *reply)
 {
@@ -538,6 +608,19 @@ loaded(void *opaque, redisReply *reply)
     case NOTIFY_CLAIM_SEND:
         break;
     }
+    if (j->msg.customer && !j->field[F_ABOUT][0] && n->cfg->recipient_max_per_day > 0) {
+        count_recipient(j);
+        return;
+    }
+    send_now(j);
+}
+
+/* Sends j unless its transport's token bucket holds it back. */
+static void
+send_now(job *j)
+{
+    notify_queue *q = j->q;
+    notify *n = q->n;
     /* A transport no longer in the table: the one that carries letters. */
     j->slot = notify_transport_find(n->table, j->field[F_TRANSPORT]);
     if (j->slot < 0)
@@ -700,6 +783,7 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
     q->put = ch_redis_script_new(n->rt, put_lua);
     q->claim = ch_redis_script_new(n->rt, claim_lua);
     q->park = ch_redis_script_new(n->rt, park_lua);
+    q->count = ch_redis_script_new(n->rt, count_lua);
     q->kick = event_new(ch_runtime_base(n->rt), -1, 0, on_kick, q);
     q->wake = evtimer_new(ch_runtime_base(n->rt), on_kick, q);
     int64_t now = ch_time_now_ms();
@@ -708,7 +792,7 @@ notify_queue_new(notify *n, notify_queue **out, char *errstr, size_t errstr_size
         const int64_t *rate = notify_transport_setting(s->t, s->cfg, s->t->rate_key);
         notify_bucket_init(&q->rate[i], rate ? *rate : 0, rate ? *rate : 0, now);
     }
-    if (!q->put || !q->claim || !q->park || !q->kick || !q->wake) {
+    if (!q->put || !q->claim || !q->park || !q->count || !q->kick || !q->wake) {
         notify_queue_free(q);
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;

@@ -10,7 +10,6 @@
 #include "charter/errors.h"
 #include "timer_keys.h"
 
-#define MAX_PARTITIONS 1024
 /* Timers claimed per script call, and at most in flight per partition: a
  * crash re-fires at most this many per partition (duplicates consumers drop),
  * instead of everything claimed ahead of Kafka's acknowledgements. */
@@ -130,7 +129,8 @@ struct sla_timer_store {
     void *opaque;
     ch_redis_script *scripts[NSCRIPTS]; /* registered with the runtime, which owns them */
     ch_timer *ack_timer;                /* runs at the turn's end when any partition has acks */
-    part *parts[MAX_PARTITIONS];
+    part **parts; /* by partition number, grown to the highest one seen; NULL: none yet */
+    size_t nparts;
 };
 
 struct sla_timer_fire {
@@ -279,8 +279,18 @@ part_timer_cb(void *arg)
 static part *
 part_get(sla_timer_store *st, int32_t partition)
 {
-    if (partition < 0 || partition >= MAX_PARTITIONS)
+    if (partition < 0)
         return NULL;
+    /* No fixed limit on a topic's partitions: the array grows to the
+     * highest partition assigned (it once stopped at 1,024, and the service
+     * retried the rest for ever). */
+    if ((size_t)partition >= st->nparts) {
+        size_t cap = st->nparts;
+        if (ch_array_grow(&st->parts, &cap, (size_t)partition + 1, sizeof(*st->parts)) != 0)
+            return NULL;
+        memset(st->parts + st->nparts, 0, (cap - st->nparts) * sizeof(*st->parts));
+        st->nparts = cap;
+    }
     part *p = st->parts[partition];
     if (p)
         return p;
@@ -348,7 +358,7 @@ static void
 acks_cb(void *arg)
 {
     sla_timer_store *st = arg;
-    for (int i = 0; i < MAX_PARTITIONS; i++) {
+    for (size_t i = 0; i < st->nparts; i++) {
         part *p = st->parts[i];
         while (p && p->nacks > 0)
             send_acks(p);
@@ -533,7 +543,7 @@ sla_timer_store_own(sla_timer_store *st, int32_t partition)
 void
 sla_timer_store_disown(sla_timer_store *st, int32_t partition)
 {
-    if (partition < 0 || partition >= MAX_PARTITIONS || !st->parts[partition])
+    if (partition < 0 || (size_t)partition >= st->nparts || !st->parts[partition])
         return;
     part *p = st->parts[partition];
     p->owned = 0;
@@ -544,14 +554,14 @@ sla_timer_store_disown(sla_timer_store *st, int32_t partition)
 void
 sla_timer_store_stop(sla_timer_store *st)
 {
-    for (int i = 0; i < MAX_PARTITIONS; i++)
-        sla_timer_store_disown(st, i);
+    for (size_t i = 0; i < st->nparts; i++)
+        sla_timer_store_disown(st, (int32_t)i);
 }
 
 void
 sla_timer_store_redis_ready(sla_timer_store *st)
 {
-    for (int i = 0; i < MAX_PARTITIONS; i++)
+    for (size_t i = 0; i < st->nparts; i++)
         if (st->parts[i] && st->parts[i]->owned)
             claim(st->parts[i]);
 }
@@ -584,7 +594,7 @@ sla_timer_store_free(sla_timer_store *st)
 {
     if (!st)
         return;
-    for (int i = 0; i < MAX_PARTITIONS; i++) {
+    for (size_t i = 0; i < st->nparts; i++) {
         part *p = st->parts[i];
         if (p) {
             ch_timer_free(p->timer);
@@ -594,6 +604,7 @@ sla_timer_store_free(sla_timer_store *st)
             free(p);
         }
     }
+    free(st->parts);
     ch_timer_free(st->ack_timer);
     free(st);
 }
