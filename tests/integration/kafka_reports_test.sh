@@ -42,7 +42,7 @@ for s in ingest reporting; do wait_ready "$s"; done
 IN=${SVC_PORT[ingest]}
 REPORT=${SVC_PORT[reporting]}
 
-# ---- the cases: four organisations, November 2026 ----
+# ---- the cases: four organisations, received over 25 days starting 60 days ago ----
 /usr/bin/python3 - "http://127.0.0.1:$IN" "$GATEWAY_ID" "$GATEWAY_KEY" "$WORK/posted.json" <<'PY' || fail "posting the cases failed"
 import datetime, hashlib, hmac, json, random, sys, threading, urllib.request, urllib.error
 url, gw, key, out = sys.argv[1:5]
@@ -60,9 +60,11 @@ def post(path, doc):
         return json.loads(r.read())
 def iso(d): return d.strftime("%Y-%m-%dT%H:%M:%SZ")
 plans = []
+base = (datetime.datetime.utcnow() - datetime.timedelta(days=60)).replace(hour=8, minute=0, second=0, microsecond=0)
 for i in range(240):
     org = orgs[i % 4]
-    received = datetime.datetime(2026, 11, 2, 8) + datetime.timedelta(minutes=rnd.randrange(0, 25 * 24 * 60))
+    # everything in the past: ingest refuses times ahead of its clock
+    received = base + datetime.timedelta(minutes=rnd.randrange(0, 25 * 24 * 60))
     channel = rnd.choice(["letter", "email", "online_form"])
     events = []
     if channel == "email" and rnd.random() < 0.7:
@@ -75,7 +77,14 @@ for i in range(240):
                            "score": rnd.randrange(1, 6), "max_score": 5})
     plans.append((i, org, channel, iso(received), events))
 done, lock = [], threading.Lock()
+errors = []
 def worker(part):
+    try:
+        work(part)
+    except Exception as e:  # a refused post fails the test, never shrinks it
+        with lock:
+            errors.append("%s: %s" % (type(e).__name__, getattr(e, "read", lambda: b"")() or e))
+def work(part):
     for i, org, channel, received, events in plans[part::4]:
         a = post("/v1/contacts", {"organisation": org, "channel": channel, "case_type": "enquiry",
                                   "received_at": received, "gateway_message_id": "rep-%d" % i})
@@ -85,6 +94,8 @@ def worker(part):
             done.append([a["case_id"], org, len(events) + 1])
 ts = [threading.Thread(target=worker, args=(p,)) for p in range(4)]
 [t.start() for t in ts]; [t.join() for t in ts]
+if errors:
+    sys.exit("posting failed: %s" % errors[:3])
 json.dump(done, open(out, "w"))
 print("posted %d cases, %d events" % (len(done), sum(d[2] for d in done)))
 PY

@@ -199,7 +199,7 @@ fi
 # ---- M1: timers fired long ago, the contacts topic far behind ----
 if part m1; then
 stop_service notification
-FILL=${NOTIFY_BACKLOG_N:-4000}
+FILL=${NOTIFY_BACKLOG_N:-8000}
 "$PY" - "$BOOTSTRAP" "$PB2" "$FILL" <<'PY' || fail "backlog not produced"
 import sys
 sys.path.insert(0, sys.argv[2])
@@ -234,7 +234,7 @@ pass "notification down: $FILL records of backlog on the contacts topic, then $K
 # Small fetches: the contacts topic comes in a few records at a time, so the
 # timers (a record each) are read long before their cases' details.
 notification "CHARTER_NOTIFY_HTTP_TOKEN=$GATEWAY_TOKEN" "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$FAST_PORT" \
-  CHARTER_KAFKA_MAX_PARTITION_FETCH_BYTES=2048
+  CHARTER_KAFKA_MAX_PARTITION_FETCH_BYTES=100
 reminded() {
   for i in $(seq 1 $K); do
     [ "$(grep -F "\"rcpt_tos\": [\"late$i@example.org\"]" "$SMTP_LOG" | grep -c 'Reminder: your appointment')" = 1 ] || return 1
