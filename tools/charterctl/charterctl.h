@@ -16,6 +16,11 @@ int ch_cmd_timers(int argc, char **argv);
 int ch_cmd_report(int argc, char **argv);
 int ch_cmd_notify(int argc, char **argv);
 
+/* A connection to the Redis at url (charter/redis_url.h: password, ACL
+ * user, database), or NULL after a message on stderr naming `charterctl
+ * cmd`. Free it with redisFree. */
+struct redisContext *ch_ctl_redis_connect(const char *url, const char *cmd);
+
 /* `deadline --policy ... --extend-to INSTANT [--basis B] [--sent INSTANT]
  * [--with LIST]`: a holding reply to judge. NULL members were not given. */
 typedef struct {

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charter/redis_url.h"
 #include "charter/timeutil.h"
 #include "charterctl.h"
 
@@ -45,37 +44,6 @@ static const char replay_lua[] =
     "ARGV[1])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "return 'replayed'\n";
-
-static redisContext *
-connect_url(const char *url)
-{
-    ch_redis_url u;
-    char err[512];
-    if (ch_redis_url_parse(url, &u, err, sizeof(err)) != 0) {
-        fprintf(stderr, "charterctl notify: %s\n", err);
-        return NULL;
-    }
-    redisContext *c = u.unix_path[0] ? redisConnectUnix(u.unix_path) : redisConnect(u.host, u.port);
-    if (!c || c->err) {
-        fprintf(stderr, "charterctl notify: cannot connect to Redis at %s: %s\n",
-                u.unix_path[0] ? u.unix_path : u.host, c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    redisReply *r = NULL;
-    if (u.password[0])
-        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.password)
-                      : redisCommand(c, "AUTH %s", u.password);
-    if (r)
-        freeReplyObject(r);
-    if (u.db) {
-        r = redisCommand(c, "SELECT %d", u.db);
-        if (r)
-            freeReplyObject(r);
-    }
-    return c;
-}
 
 /* A parked member "<case>/<what>"'s record and message keys; 0 or -1. */
 static int
@@ -168,7 +136,7 @@ ch_cmd_notify(int argc, char **argv)
                         "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
         return 2;
     }
-    redisContext *c = connect_url(url);
+    redisContext *c = ch_ctl_redis_connect(url, "notify");
     if (!c)
         return 1;
     int code = 1;

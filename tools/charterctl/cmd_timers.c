@@ -20,7 +20,6 @@
 #include "charter/case_clock.h"
 #include "charter/errors.h"
 #include "charter/names.h"
-#include "charter/redis_url.h"
 #include "charter/tz.h"
 #include "charter/deadline.h"
 #include "charter/v1/timer.pb-c.h"
@@ -52,37 +51,6 @@ parse_within(const char *s, int64_t *ms)
         return -1;
     *ms = n * unit;
     return 0;
-}
-
-static redisContext *
-connect_url(const char *url)
-{
-    ch_redis_url u;
-    char err[512];
-    if (ch_redis_url_parse(url, &u, err, sizeof(err)) != 0) {
-        fprintf(stderr, "charterctl timers: %s\n", err);
-        return NULL;
-    }
-    redisContext *c = u.unix_path[0] ? redisConnectUnix(u.unix_path) : redisConnect(u.host, u.port);
-    if (!c || c->err) {
-        fprintf(stderr, "charterctl timers: cannot connect to Redis at %s: %s\n",
-                u.unix_path[0] ? u.unix_path : u.host, c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    redisReply *r = NULL;
-    if (u.password[0])
-        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.password)
-                      : redisCommand(c, "AUTH %s", u.password);
-    if (r)
-        freeReplyObject(r);
-    if (u.db) {
-        r = redisCommand(c, "SELECT %d", u.db);
-        if (r)
-            freeReplyObject(r);
-    }
-    return c;
 }
 
 /* Fills kind, organisation and reference from the stored fired event. */
@@ -169,7 +137,7 @@ ch_cmd_timers(int argc, char **argv)
                         "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
         return 2;
     }
-    redisContext *c = connect_url(url);
+    redisContext *c = ch_ctl_redis_connect(url, "timers");
     if (!c)
         return 1;
     char err[256];
