@@ -162,7 +162,7 @@ printf '{"type":"received","organisation":"%s","channel":"sms","received_at":"%s
   kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -p 0 -k implicit-1
 from_gateway() { read_topic; grep -c '"source": "kafka:crash"' "$WORK/records.jsonl" || true; }
 one_from_gateway() { [ "$(from_gateway)" -ge 1 ]; }
-wait_until 40 one_from_gateway || fail "the gateway record did not become an event within 40 s"
+wait_until 90 one_from_gateway || fail "the gateway record did not become an event within 90 s (the topic, made by kcat, is found at a metadata refresh and the group rejoined)"
 stop_service ingest
 /usr/bin/python3 - "$BOOTSTRAP" "$GW_TOPIC" <<'PY' || fail "could not rewind charter-ingest's offset on $GW_TOPIC"
 import sys, time

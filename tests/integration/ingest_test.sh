@@ -293,7 +293,7 @@ printf '%s\n' "{\"type\":\"received\",\"organisation\":\"digital-first-council\"
   kcat -b "$BOOTSTRAP" -P -t "$GW_TOPIC" -k sms-bad-3
 from_gateway() { kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%p %o\n' 2>/dev/null | while read -r p o; do decode_record "$TOPIC" "$p" "$o" CaseEvent; done | grep -c 'source: "kafka:sms"' || true; }
 has_gateway_event() { [ "$(kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%s\n' 2>/dev/null | grep -c 'sms-77')" -ge 1 ]; }
-wait_until 40 has_gateway_event || fail "the gateway topic's record did not become a case event within 40 s"
+wait_until 90 has_gateway_event || fail "the gateway topic's record did not become a case event within 90 s"
 [ "$(from_gateway)" = 1 ] || fail "expected exactly one event with source kafka:sms"
 dlq_ingest() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k %p %o\n' 2>/dev/null | awk 'index($1, "ingest/") == 1'; }
 dlq_three() { [ "$(dlq_ingest | wc -l)" -ge 3 ]; }
