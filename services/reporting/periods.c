@@ -54,20 +54,6 @@ report_group_by_period(const ch_report_item *items, size_t nitems, int retention
     return (int)nb;
 }
 
-/* The period of granularity g holding day number `day`. */
-static void
-period_of_day(int32_t day, ch_report_granularity g, char *buf, size_t bufsz)
-{
-    int y, m, d;
-    ch_civil_from_day(day, &y, &m, &d);
-    if (g == CH_REPORT_YEAR)
-        snprintf(buf, bufsz, "%04d", y);
-    else if (g == CH_REPORT_MONTH)
-        snprintf(buf, bufsz, "%04d-%02d", y, m);
-    else
-        snprintf(buf, bufsz, "%04d-%02d-%02d", y, m, d);
-}
-
 /* The first day of the period after the one of g holding `day`. */
 static int32_t
 next_period_day(int32_t day, ch_report_granularity g)
@@ -92,7 +78,7 @@ report_oldest_kept(int retention_months, int64_t now_s, ch_report_granularity g,
     int32_t day = ch_civil_day_of(now_s) - (int32_t)(retention_months + 2) * 31 - 400;
     for (;;) {
         int64_t at;
-        period_of_day(day, g, buf, bufsz);
+        ch_report_period(day, g, buf, bufsz);
         if (ch_report_period_expiry(buf, retention_months, &at) != 0)
             return CH_EINVAL;
         if (at > now_s)
@@ -118,7 +104,7 @@ report_periods_between(ch_report_granularity g, const char *from, const char *to
     for (;;) {
         if (n == cap)
             return CH_EINVAL;
-        period_of_day(day, g, out[n], sizeof(out[n]));
+        ch_report_period(day, g, out[n], sizeof(out[n]));
         if (strcmp(out[n++], to) >= 0)
             return (int)n;
         day = next_period_day(day, g);

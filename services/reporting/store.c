@@ -613,8 +613,10 @@ report_open_range(const report_open *o, const char *period, size_t *lo, size_t *
 
 /* ---- the periods index ---- */
 
+/* Hands the strings of an array reply, each past its first skip bytes, to
+ * the call's names callback. */
 static void
-index_read(void *opaque, redisReply *reply)
+names_read(void *opaque, redisReply *reply, size_t skip)
 {
     store_call c = call_take(opaque);
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
@@ -628,10 +630,16 @@ index_read(void *opaque, redisReply *reply)
     }
     size_t n = 0;
     for (size_t i = 0; i < reply->elements; i++)
-        if (reply->element[i]->str && reply->element[i]->len > 2)
-            names[n++] = reply->element[i]->str + 2; /* "m:2026-11" -> "2026-11" */
+        if (reply->element[i]->str && reply->element[i]->len > skip)
+            names[n++] = reply->element[i]->str + skip;
     c.done.names(c.opaque, 0, names, n);
     free(names);
+}
+
+static void
+index_read(void *opaque, redisReply *reply)
+{
+    names_read(opaque, reply, 2); /* "m:2026-11" -> "2026-11" */
 }
 
 int
@@ -654,22 +662,7 @@ report_store_periods(report_store *st, const char *org, ch_report_granularity g,
 static void
 pub_names(void *opaque, redisReply *reply)
 {
-    store_call c = call_take(opaque);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        c.done.names(c.opaque, CH_EAGAIN, NULL, 0);
-        return;
-    }
-    const char **names = malloc((reply->elements ? reply->elements : 1) * sizeof(*names));
-    if (!names) {
-        c.done.names(c.opaque, CH_ENOMEM, NULL, 0);
-        return;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < reply->elements; i++)
-        if (reply->element[i]->str)
-            names[n++] = reply->element[i]->str;
-    c.done.names(c.opaque, 0, names, n);
-    free(names);
+    names_read(opaque, reply, 0);
 }
 
 int
