@@ -121,28 +121,10 @@ kafka_tool() {
     -Dlog4j2.configurationFile="$LOG4J" -cp "$KAFKA_LIB/*" "$cls" "$@"
 }
 
-# A port nothing listens on, outside the kernel's ephemeral range, so no
-# outgoing connection can take it before the node binds it.
+# free_port: a loopback port nothing listens on, outside the kernel's
+# ephemeral range (scripts/free_port.py says why).
 free_port() {
-  python3 - <<'PY'
-import random, socket
-try:
-    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-except OSError:
-    lo, hi = 32768, 60999
-pool = range(10000, lo) if lo > 11000 else range(hi + 1, 65536)
-for _ in range(500):
-    port = random.choice(pool) if len(pool) else 0
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        print(s.getsockname()[1])
-        break
-    except OSError:
-        pass
-    finally:
-        s.close()
-PY
+  python3 "$(dirname "${BASH_SOURCE[0]}")"/free_port.py
 }
 
 NODE_PIDS=()

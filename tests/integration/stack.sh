@@ -13,31 +13,10 @@
 PIDS=()
 declare -A SVC_PID SVC_PORT
 
-# free_port: a port nothing listens on, chosen outside the kernel's
-# ephemeral range (ip_local_port_range): a port the kernel hands out by
-# bind(0) can be taken by any outgoing connection between the choice and the
-# service's bind (seen in CI: charter-broker's control port, "address already
-# in use"); ports below that range are only ever taken by a listener.
+# free_port: a loopback port nothing listens on, outside the kernel's
+# ephemeral range (scripts/free_port.py says why).
 free_port() {
-  /usr/bin/python3 - <<'PY'
-import random, socket
-try:
-    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-except OSError:
-    lo, hi = 32768, 60999
-pool = range(10000, lo) if lo > 11000 else range(hi + 1, 65536)
-for _ in range(500):
-    port = random.choice(pool) if len(pool) else 0
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        print(s.getsockname()[1])
-        break
-    except OSError:
-        pass
-    finally:
-        s.close()
-PY
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/../../scripts"/free_port.py
 }
 
 # wait_until SECONDS CMD...: runs CMD every 0.2 s until it succeeds.
