@@ -154,7 +154,7 @@ cluster_brokers() { # how many brokers the cluster's metadata lists
 leaderless() { # partitions of charter.* topics without a leader (or -1 if unknown)
   local md
   md=$(kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null) || { echo -1; return; }
-  [ "$(grep -c 'topic "charter\.' <<<"$md")" -eq 5 ] || { echo -1; return; }
+  [ "$(grep -c 'topic "charter\.' <<<"$md")" -eq 6 ] || { echo -1; return; }
   grep -c 'leader -1' <<<"$md" || true
 }
 
@@ -309,7 +309,7 @@ exec "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dcharter.kafka.l
   -Dlog4j2.configurationFile="$LOG4J" -cp "$KAFKA_LIB/*" org.apache.kafka.tools.TopicCommand "\$@"
 EOF
   chmod +x "$DIR/bin/kafka-topics.sh"
-  # A folder that already has the five topics keeps them as they are (as
+  # A folder that already has the topics keeps them as they are (as
   # create-topics.sh would, only without its six JVM starts).
   if [ "$(leaderless)" = -1 ]; then
     KAFKA_BIN=$DIR/bin REPLICATION_FACTOR=$rf bash "$ROOT/deploy/kafka/create-topics.sh" "${BOOTSTRAP%%,*}" \

@@ -178,7 +178,7 @@ Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
   Outbox             var/outbox/<organisation>.jsonl   (acknowledgements the charters promise on receipt)
   Pending timers     build/tools/charterctl/charterctl timers --due-within 24h --redis $REDIS_URL
   Watch a topic      kcat -b $KAFKA_BOOTSTRAP -C -t charter.contact.events.v1 -e
-                     (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1,
+                     (topics: charter.contact.events.v1, charter.sla.timers.v1, charter.notify.outcomes.v1, charter.notify.receipts.v1,
                       charter.reports.v1 (report snapshots, protobuf), charter.dlq.v1)
   Health, metrics    http://127.0.0.1:808{0,1,2,3}/readyz and /metrics  (ingest, reporting, sla-timer, notification)
   Logs               var/log/*.log   (JSON lines; demo traffic in var/log/demo.log; with KAFKA=apache,

@@ -31,6 +31,7 @@ create() {
 create charter.contact.events.v1  6 "$@"
 create charter.sla.timers.v1      6 "$@"
 create charter.notify.outcomes.v1 3 "$@"
+create charter.notify.receipts.v1 3 "$@"
 create charter.reports.v1         1 "$@" --config cleanup.policy=compact
 create charter.dlq.v1             1 "$@"
 

@@ -9,6 +9,8 @@
  */
 #include "mime.h"
 
+#include "charter/notice_id.h"
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,11 +184,6 @@ notify_mime_message(const char *from, const char *to, const char *subject, const
 void
 notify_message_id(const char *notification_id, const char *domain, char *buf, size_t bufsz)
 {
-    uint64_t h1 = 1469598103934665603ULL, h2 = 1099511628211ULL * 31;
-    for (const unsigned char *s = (const unsigned char *)notification_id; *s; s++) {
-        h1 = (h1 ^ *s) * 1099511628211ULL;
-        h2 = (h2 ^ *s) * 1099511628211ULL + 0x9e3779b97f4a7c15ULL;
-    }
-    snprintf(buf, bufsz, "<%016llx%016llx@%s>", (unsigned long long)h1, (unsigned long long)h2,
-             domain && domain[0] ? domain : "charter.invalid");
+    if (ch_notice_message_id(notification_id, domain, buf, bufsz) != 0 && bufsz)
+        buf[0] = '\0';
 }

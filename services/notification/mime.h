@@ -25,9 +25,9 @@ char *notify_mime_message(const char *from, const char *to, const char *subject,
                           const char *message_id, int64_t date_s);
 
 /*
- * Message-ID for a notification: "<" + a hex digest of the notification id
- * + "@" + domain (or charter.invalid) + ">", the same on every attempt.
- * Writes into buf.
+ * Message-ID for a notification (charter/notice_id.h): it carries the
+ * notification id, so ingest can tie a reply or a bounce to the notice;
+ * the same on every attempt. Writes into buf (empty if it does not fit).
  */
 void notify_message_id(const char *notification_id, const char *domain, char *buf, size_t bufsz);
 

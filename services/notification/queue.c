@@ -120,7 +120,7 @@ typedef struct {
     notify_ids ids;
     char *field[NFIELDS]; /* the message hash as read */
     notify_message msg;   /* views into field[] */
-    char message_id[256];
+    char message_id[400]; /* id (200) + hash + domain (128): charter/notice_id.h */
     int slot, attempts, counted;
     notify_resume_fn resume; /* a commit on its way to Redis */
     void *resume_arg;

@@ -108,7 +108,7 @@ if timeout 20 kcat -b "$bootstrap" -L >"$work/metadata" 2>>"$work/kcat.err"; the
 else
     fail "kcat -L through $bootstrap failed: $(tail -n 3 "$work/kcat.err")"
 fi
-for spec in charter.contact.events.v1:6 charter.sla.timers.v1:6 charter.notify.outcomes.v1:3 \
+for spec in charter.contact.events.v1:6 charter.sla.timers.v1:6 charter.notify.outcomes.v1:3 charter.notify.receipts.v1:3 \
     charter.reports.v1:1 charter.dlq.v1:1; do
     name=${spec%:*}
     parts=${spec##*:}

@@ -21,7 +21,7 @@ pass "3-node Apache Kafka up in $(($(date +%s) - T0)) s at $BOOTSTRAP"
 # ---- the cluster as Kafka describes it ----
 md=$(kcat -b "$BOOTSTRAP" -L)
 [ "$(awk '/ brokers:$/ { print $1; exit }' <<<"$md")" = 3 ] || fail "expected 3 brokers: $md"
-for want in charter.contact.events.v1:6 charter.sla.timers.v1:6 charter.notify.outcomes.v1:3 \
+for want in charter.contact.events.v1:6 charter.sla.timers.v1:6 charter.notify.outcomes.v1:3 charter.notify.receipts.v1:3 \
   charter.reports.v1:1 charter.dlq.v1:1; do
   grep -qF "topic \"${want%%:*}\" with ${want##*:} partitions:" <<<"$md" || fail "${want%%:*}: expected ${want##*:} partitions: $md"
 done

@@ -14,7 +14,7 @@
 /* The topics every Charter service expects; --topic adds to (or resizes) these. */
 static const broker_topic charter_topics[] = {
     {CH_TOPIC_CONTACT_EVENTS, 6}, {CH_TOPIC_SLA_TIMERS, 6}, {CH_TOPIC_NOTIFY_OUTCOMES, 3},
-    {CH_TOPIC_REPORTS, 1},        {CH_TOPIC_DLQ, 1},
+    {CH_TOPIC_NOTIFY_RECEIPTS, 3}, {CH_TOPIC_REPORTS, 1},       {CH_TOPIC_DLQ, 1},
 };
 
 #define NCHARTER_TOPICS (sizeof(charter_topics) / sizeof(charter_topics[0]))

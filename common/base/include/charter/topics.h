@@ -14,6 +14,8 @@
 #define CH_TOPIC_SLA_TIMERS "charter.sla.timers.v1"
 /* NotificationOutcome: what notification did with each message. */
 #define CH_TOPIC_NOTIFY_OUTCOMES "charter.notify.outcomes.v1"
+/* DeliveryReceipt: providers' delivery reports and bounces, from ingest. */
+#define CH_TOPIC_NOTIFY_RECEIPTS "charter.notify.receipts.v1"
 /* ReportSnapshot: reporting's figures, compacted (key = org|period). */
 #define CH_TOPIC_REPORTS "charter.reports.v1"
 /* DeadLetter: records a service could not read or act on, with the reason. */
