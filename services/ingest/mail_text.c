@@ -62,16 +62,10 @@ ingest_mail_text_tidy(char *s, int one_line, size_t max_chars)
             continue;
         }
         if (cp == ' ' || cp == '\t' || cp == '\n') {
-            if (one_line || cp == ' ')
-                space = w > 0 && newlines == 0;
-            else if (w > 0 && newlines == 0 && chars + 1 < max_chars) {
-                /* a TAB in free text is kept, after any owed space */
-                if (space) {
-                    p[w++] = ' ';
-                    chars++;
-                    space = 0;
-                }
-                p[w++] = '\t';
+            if (one_line)
+                space = w > 0;
+            else if (w > 0) { /* free text keeps its spaces and TABs (indentation) */
+                p[w++] = (unsigned char)cp;
                 chars++;
             }
             continue;
@@ -90,14 +84,17 @@ ingest_mail_text_tidy(char *s, int one_line, size_t max_chars)
         chars++;
         newlines = 0;
     }
-    /* trailing white space, and the space or TAB before each LF */
+    /* trailing white space, the spaces and TABs before each LF, a third LF */
     while (w > 0 && (p[w - 1] == ' ' || p[w - 1] == '\t' || p[w - 1] == '\n'))
         w--;
     size_t out = 0;
     for (size_t i = 0; i < w; i++) {
-        if (p[i] == '\n')
+        if (p[i] == '\n') {
             while (out > 0 && (p[out - 1] == ' ' || p[out - 1] == '\t'))
                 out--;
+            if (out >= 2 && p[out - 1] == '\n' && p[out - 2] == '\n')
+                continue;
+        }
         p[out++] = p[i];
     }
     p[out] = '\0';
