@@ -412,6 +412,21 @@ test_limits(void **state)
     assert_string_equal(m.text, "");
     ingest_mail_free(&m);
     free(msg);
+
+    /* more than 1000 parts: refused before GMime, whose boundary search costs the depth for
+     * every line */
+    cap = 64 * 1024;
+    msg = malloc(cap);
+    assert_non_null(msg);
+    o = snprintf(msg, cap, "From: x@example.org\r\n");
+    for (int i = 0; i < 1001; i++)
+        o += snprintf(msg + o, cap - (size_t)o,
+                      "content-type: multipart/mixed; boundary=%d\r\n\r\n--%d\r\n", i, i);
+    parse_text(msg, &m);
+    assert_int_equal(m.kind, INGEST_MAIL_INVALID);
+    assert_string_equal(m.why, "it has more than 1000 MIME parts");
+    ingest_mail_free(&m);
+    free(msg);
 }
 
 static void
