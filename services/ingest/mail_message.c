@@ -541,7 +541,7 @@ static int
 own_domain(const char *domain, const char *const *own, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (own[i] && g_ascii_strcasecmp(domain, own[i]) == 0)
+        if (own && own[i] && g_ascii_strcasecmp(domain, own[i]) == 0)
             return 1;
     return 0;
 }
