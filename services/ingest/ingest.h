@@ -70,7 +70,13 @@ typedef struct ingest {
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
-    uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
+    struct {
+        char org[64];
+        int event;
+        ch_metric *m;
+    } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
+    size_t naccepted_by;
+    uint8_t rnd[2048]; /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
 } ingest;
 

@@ -76,6 +76,14 @@ static const ch_metric_def metrics[] = {
     CH_COUNTER(notify, m_recipient_limited, "charter_notify_recipient_limited_total",
                "customer notices not sent: the recipient had notify.recipient_max_per_day already "
                "today"),
+    CH_GAUGE(notify, m_queue_depth, "charter_notify_queue_depth",
+             "notifications queued: due now, or waiting for a retry, quiet hours or a rate limit "
+             "(counted every 15 s)"),
+    CH_GAUGE(notify, m_queue_oldest, "charter_notify_queue_oldest_due_seconds",
+             "how long the queue's earliest message has been due and not sent (0: nothing "
+             "overdue; alert when it grows)"),
+    CH_GAUGE(notify, m_parked_depth, "charter_notify_parked",
+             "notifications parked for an operator (charterctl notify parked / replay)"),
 };
 
 static void
@@ -113,8 +121,8 @@ notify_kick(void *svc)
 static void
 notify_tick(void *svc, int64_t now_ms)
 {
-    (void)now_ms;
     notify_kick(svc);
+    notify_queue_census(svc, now_ms);
 }
 
 static void
