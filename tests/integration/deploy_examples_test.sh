@@ -78,8 +78,8 @@ pass "the acknowledgement of $REF reached the SMTP relay"
 # reporting: /v1/report and the dashboard know every organisation
 REPORT_URL="http://127.0.0.1:${SVC_PORT[reporting]}/v1/report"
 for org in derby-homes nihe nottingham-city-homes digital-first-council customer-care-council; do
-  r=$(curl -sS -w ' %{http_code}' "$REPORT_URL?organisation=$org")
-  [ "${r##* }" = 200 ] || fail "GET /v1/report?organisation=$org: $r"
+  r=$(curl -fsS "$REPORT_URL?organisation=$org") || fail "GET /v1/report?organisation=$org failed"
+  [ "$(json_get "$r" policy)" = True ] || fail "reporting has no policy for $org: ${r:0:300}"
 done
 DASH=$(curl -fsS "http://127.0.0.1:${SVC_PORT[reporting]}/")
 for name in "Derby Homes" "Northern Ireland Housing Executive"; do
