@@ -228,8 +228,7 @@ item_done(item *it)
         CH_LOG_INFO(ch_runtime_log(j->in->rt), "mail deferred", CH_STR("code", it->err.code),
                     CH_STR("mailbox", j->r.address));
         ch_metric_add(j->mm->m_deferred, 1);
-        snprintf(text, sizeof(text), "4.3.0 Not accepted now (%s); try again later",
-                 it->err.code);
+        snprintf(text, sizeof(text), "4.3.0 Not accepted now (%s); try again later", it->err.code);
         item_free(it);
         finish(j, 451, text);
         return;
@@ -340,8 +339,9 @@ bounce(job *j)
     dr.notification_id = (char *)m->notification_id;
     dr.case_id = case_id;
     dr.organisation = j->r.org;
-    dr.status = m->bounce_permanent ? CHARTER__V1__DELIVERY_RECEIPT__STATUS__STATUS_PERMANENT_FAILURE
-                                    : CHARTER__V1__DELIVERY_RECEIPT__STATUS__STATUS_TEMPORARY_FAILURE;
+    dr.status = m->bounce_permanent
+                    ? CHARTER__V1__DELIVERY_RECEIPT__STATUS__STATUS_PERMANENT_FAILURE
+                    : CHARTER__V1__DELIVERY_RECEIPT__STATUS__STATUS_TEMPORARY_FAILURE;
     dr.channel = CHARTER__V1__CHANNEL__CHANNEL_EMAIL;
     dr.provider = "smtp";
     dr.provider_id = j->gwid;
@@ -360,9 +360,8 @@ bounce(job *j)
 
 void
 ingest_mail_deliver(ingest *in, const ingest_mail_metrics *mm, const ingest_mail *msg,
-                    const char *raw, size_t raw_len, const char *sender,
-                    const ingest_mail_rcpt *r, const char *source, ingest_mail_answer_fn fn,
-                    void *arg)
+                    const char *raw, size_t raw_len, const char *sender, const ingest_mail_rcpt *r,
+                    const char *source, ingest_mail_answer_fn fn, void *arg)
 {
     job *j = calloc(1, sizeof(*j));
     if (!j) {

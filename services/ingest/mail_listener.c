@@ -325,8 +325,8 @@ on_rcpt(conn *c)
     if (why) {
         ch_metric_add(srv->mm.m_deferred, 1);
         CH_LOG_WARN(ch_runtime_log(in->rt), "a mailbox cannot take mail; deferring it (451)",
-                    CH_STR("why", why), CH_STR("mailbox", r.address),
-                    CH_STR("organisation", r.org), CH_STR("case_type", r.case_type));
+                    CH_STR("why", why), CH_STR("mailbox", r.address), CH_STR("organisation", r.org),
+                    CH_STR("case_type", r.case_type));
         smtp_session_answer(c->s, 451, "4.3.5 This mailbox is not set up correctly; try later");
         return;
     }
@@ -614,10 +614,10 @@ ingest_mail_start(ingest *in, char *errstr, size_t errstr_size)
         rc = CH_EINVAL;
         goto err;
     }
-    srv->lev = evconnlistener_new_bind(ch_runtime_base(in->rt), on_accept, srv,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                           LEV_OPT_CLOSE_ON_EXEC,
-                                       128, (struct sockaddr *)&ss, sslen);
+    srv->lev =
+        evconnlistener_new_bind(ch_runtime_base(in->rt), on_accept, srv,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                128, (struct sockaddr *)&ss, sslen);
     if (!srv->lev) {
         snprintf(errstr, errstr_size, "ingest.mail_listen %s: cannot listen: %s", cfg->listen,
                  strerror(errno));
