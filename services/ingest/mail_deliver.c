@@ -215,7 +215,7 @@ item_done(item *it)
             snprintf(text, sizeof(text), "2.0.0 Ok: added to case %s%s", it->case_id,
                      status == 200 ? " (already received)" : "");
         else
-            snprintf(text, sizeof(text), "2.0.0 Ok: case %s%s", it->reference,
+            snprintf(text, sizeof(text), "2.0.0 Ok: case %s id %s%s", it->reference, it->case_id,
                      status == 200 ? " (already received)" : "");
         item_free(it);
         finish(j, 250, text);
