@@ -29,10 +29,11 @@ complaints@nottingham.test  nottingham-city-homes  complaint_stage_1
 *@charter.localhost
 EOF
 
-start_mail_ingest() { # start_mail_ingest PROTOCOL
-  start_service ingest CHARTER_INGEST_MAIL_LISTEN="127.0.0.1:$MAILPORT" CHARTER_INGEST_MAIL_PROTOCOL="$1" \
+start_mail_ingest() { # start_mail_ingest PROTOCOL [VAR=VALUE...]
+  local proto=$1; shift
+  start_service ingest CHARTER_INGEST_MAIL_LISTEN="127.0.0.1:$MAILPORT" CHARTER_INGEST_MAIL_PROTOCOL="$proto" \
     CHARTER_INGEST_MAILBOXES="$WORK/mailboxes" CHARTER_INGEST_MAIL_MAX_BYTES=65536 \
-    CHARTER_INGEST_MAIL_OWN_DOMAINS=notices.charter.test
+    CHARTER_INGEST_MAIL_OWN_DOMAINS=notices.charter.test "$@"
   wait_ready ingest
 }
 
@@ -205,7 +206,8 @@ pass "Kafka down: 451 4.3.0 (the MTA keeps it); the retry after recovery landed 
 # ---- 9. LMTP ----
 stop_service ingest
 PROTO=lmtp
-start_mail_ingest lmtp
+start_mail_ingest lmtp CHARTER_INGEST_MAIL_COMMAND_TIMEOUT_MS=2000 CHARTER_INGEST_MAIL_MAX_CONNECTIONS=3 \
+  CHARTER_INGEST_MAIL_RATE_PER_MINUTE=5
 M9="m9.$$@example.org"
 out=$(new_mail "$M9" "Two mailboxes" | send ann@example.org complaints@nottingham.test,nobody@nottingham.test,derby-homes@charter.localhost)
 grep -q '^RCPT nobody@nottingham.test 550 5.1.1' <<<"$out" || fail "LMTP: unknown recipient not 550: $out"
@@ -216,4 +218,43 @@ c_b=$(grep '^DATA' <<<"$out" | sed -n 2p | sed 's/.* id \([0-9a-f-]*\).*/\1/')
 expect_in "$(decoded "$EV" "$c_b" CaseEvent)" "the derby-homes contact" 'organisation: "derby-homes"' \
   'case_type: "enquiry"' 'gateway_account: "derby-homes@charter.localhost"' 'source: "lmtp:mail"'
 pass "LMTP: one answer per recipient (550 at RCPT, then 250 for each of the two organisations' cases)"
+
+# ---- 10. connection cap, command timeout, rate limit ----
+out=$(/usr/bin/python3 - "$MAILPORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return s, s.recv(512).decode()
+held = [conn() for _ in range(3)]
+print("held", " | ".join(g.strip() for _, g in held))
+s, g = conn()
+print("fourth", g.strip())
+s.close()
+# an idle connection is closed after the command timeout (2 s) with 421 4.4.2
+t0 = time.time()
+print("idle", held[0][0].recv(512).decode().strip(), "after %.1f s" % (time.time() - t0))
+for c, _ in held:
+    c.close()
+time.sleep(0.5)
+s, g = conn()
+f = s.makefile("rwb")
+f.write(b"LHLO probe.localhost\r\n"); f.flush()
+while not f.readline().startswith(b"250 "):
+    pass
+for i in range(12):
+    f.write(b"MAIL FROM:<ann@example.org>\r\n"); f.flush()
+    r = f.readline().decode().strip()
+    f.write(b"RSET\r\n"); f.flush(); f.readline()
+    if not r.startswith("250"):
+        print("rate", i + 1, r)
+        break
+s.close()
+PY
+)
+grep -q '^held 220 .*LMTP Charter ready | 220 .* | 220 ' <<<"$out" || fail "three connections not greeted: $out"
+grep -q '^fourth 421 4.7.0' <<<"$out" || fail "a connection past ingest.mail_max_connections not refused 421: $out"
+grep -q '^idle 421 4.4.2' <<<"$out" || fail "an idle connection not closed with 421 4.4.2: $out"
+grep -q '^rate [0-9]* 450 4.7.0' <<<"$out" || fail "past ingest.mail_rate_per_minute: no 450 4.7.0: $out"
+pass "limits: the 4th of 3 connections 421 4.7.0, an idle one 421 4.4.2 after the command timeout, 450 4.7.0 past the rate"
 stop_service ingest
