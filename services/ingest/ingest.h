@@ -26,6 +26,7 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "signature.h"
+#include "mail_listener.h"
 
 typedef struct {
     char *policy_dir; /* the organisations, with their reference prefixes */
@@ -41,6 +42,7 @@ typedef struct {
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
+    ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -78,6 +80,7 @@ typedef struct ingest {
     size_t naccepted_by;
     uint8_t rnd[2048]; /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
+    struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */
 } ingest;
 
 enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };

@@ -83,6 +83,7 @@ static const ch_config_entry ingest_keys[] = {
                "(so a customer's reply by e-mail, text or social media joins the case rather "
                "than opening a new one); 400 days",
                86400, 315360000),
+    INGEST_MAIL_CONFIG_KEYS,
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -178,6 +179,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = reconcile_references(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
@@ -210,6 +213,7 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     free(in->inbound);
@@ -234,6 +238,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
+    .reload = ingest_mail_reload,
     .fini = ingest_fini,
 };
 
