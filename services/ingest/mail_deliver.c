@@ -291,6 +291,33 @@ by_reference(void *arg, int rc, const ingest_dir_case *c)
     start_item(j, reply_event(j), c->case_id);
 }
 
+/* A reply naming a notice: the notice's case, if it is this mailbox's
+ * organisation's (a notice id is not a secret: one naming another
+ * organisation's case, or a case the directory does not know, is not
+ * trusted), else the quoted reference, else a new contact. */
+static void
+by_notice(void *arg, int rc, const ingest_dir_case *c)
+{
+    job *j = arg;
+    if (rc < 0) {
+        ch_metric_add(j->mm->m_deferred, 1);
+        finish(j, 451, "4.3.0 The case directory is unavailable; try again later");
+        return;
+    }
+    if (c->case_id[0] && strcmp(c->organisation, j->r.org) == 0) {
+        start_item(j, reply_event(j), c->case_id);
+        return;
+    }
+    CH_LOG_INFO(ch_runtime_log(j->in->rt),
+                "mail answers a notice of a case Charter does not know for this organisation",
+                CH_STR("organisation", j->r.org));
+    if (j->msg->reference[0]) {
+        ingest_dir_by_reference(j->in, j->msg->reference, by_reference, j);
+        return;
+    }
+    start_item(j, contact_event(j), NULL);
+}
+
 /* ---- a bounce ---- */
 
 static void
@@ -411,7 +438,7 @@ ingest_mail_deliver(ingest *in, const ingest_mail_metrics *mm, const ingest_mail
             if (n > 0 && n <= CH_CASE_ID_MAX) {
                 memcpy(case_id, msg->notification_id, n);
                 case_id[n] = '\0';
-                start_item(j, reply_event(j), case_id);
+                ingest_dir_by_case(in, case_id, by_notice, j);
                 return;
             }
         }

@@ -142,6 +142,15 @@ expect_in "$(decoded "$EV" "$C1" CaseEvent)" "the reply to the notice" 'Thank yo
   "in_reply_to: \"$C1/acknowledgement\""
 pass "a reply to the acknowledgement (In-Reply-To $NOTICE) joined $C1"
 
+# ---- 4b. a notice id is not a secret: one sent to another organisation's mailbox does not reach its case ----
+M4B="m4b.$$@example.org"
+out=$(printf 'From: eve@example.org\nTo: derby-homes@charter.localhost\nSubject: Re: We have received your complaint\nMessage-ID: <%s>\nIn-Reply-To: %s\n\nAdded to someone else\x27s case?\n' \
+  "$M4B" "$NOTICE" | send eve@example.org derby-homes@charter.localhost)
+d=$(data_line "$out")
+[[ $d == "DATA 250 2.0.0 Ok: case DH-"* ]] || fail "a Nottingham notice id sent to Derby's mailbox was not a new Derby contact: $out"
+grep -qF "Added to someone" <<<"$(decoded "$EV" "$C1" CaseEvent)" && fail "another organisation's mail was added to $C1"
+pass "a notice id of another organisation's case opens a new contact there, not a message on $C1"
+
 # ---- 5. auto-replies, list mail, other mail from <> ----
 before=$(kcat -b "$BOOTSTRAP" -C -t "$EV" -e -q -f '%o\n' 2>/dev/null | wc -l)
 for what in auto list null; do
