@@ -71,7 +71,7 @@ typedef struct ingest {
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
-    struct ingest_meta_conf_s *meta; /* ingest.meta_file, or NULL (meta_http.c) */
+    struct ingest_meta_conf_s *meta;    /* ingest.meta_file, or NULL (meta_http.c) */
     uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
 } ingest;

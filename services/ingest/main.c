@@ -83,11 +83,12 @@ static const ch_config_entry ingest_keys[] = {
                "(so a customer's reply by e-mail, text or social media joins the case rather "
                "than opening a new one); 400 days",
                86400, 315360000),
-    CH_CFG_STR(ingest_config, meta_file, "ingest.meta_file", NULL,
-               "Meta's webhooks (Facebook Messenger, Instagram) at /v1/gateways/meta/<organisation>: "
-               "one \"ORGANISATION app_secret_file=PATH verify_token_file=PATH [accounts=ID,ID] "
-               "[case_type=TYPE]\" per line (docs/gateways.md); unset: the route answers 404. "
-               "Keep it, and the secret files, readable by the service only"),
+    CH_CFG_STR(
+        ingest_config, meta_file, "ingest.meta_file", NULL,
+        "Meta's webhooks (Facebook Messenger, Instagram) at /v1/gateways/meta/<organisation>: "
+        "one \"ORGANISATION app_secret_file=PATH verify_token_file=PATH [accounts=ID,ID] "
+        "[case_type=TYPE]\" per line (docs/gateways.md); unset: the route answers 404. "
+        "Keep it, and the secret files, readable by the service only"),
 };
 
 static const ch_metric_def ingest_metrics[] = {

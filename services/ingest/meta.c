@@ -128,7 +128,8 @@ conf_word(ingest_meta_org *o, const char *w, size_t n, size_t lineno, char *errs
             size_t j = i;
             while (j < vl && v[j] != ',')
                 j++;
-            if (o->naccounts == INGEST_META_MAX_ACCOUNTS || !id_ok(v + i, j - i, INGEST_META_ID_MAX)) {
+            if (o->naccounts == INGEST_META_MAX_ACCOUNTS ||
+                !id_ok(v + i, j - i, INGEST_META_ID_MAX)) {
                 snprintf(errstr, esz,
                          "meta file line %zu (%s): accounts= takes up to %d page or Instagram "
                          "account ids separated by commas",
@@ -289,8 +290,8 @@ ingest_meta_load_file(const char *path, ingest_meta_conf *out, int *insecure, ch
     for (size_t i = 0; rc == 0 && i < out->n; i++) {
         ingest_meta_org *o = &out->orgs[i];
         if (o->app_secret_file[0])
-            rc = load_secret(o->app_secret_file, o->organisation, "app_secret_file",
-                             &o->app_secret, insecure, errstr, errstr_size);
+            rc = load_secret(o->app_secret_file, o->organisation, "app_secret_file", &o->app_secret,
+                             insecure, errstr, errstr_size);
         if (rc == 0 && o->verify_token_file[0])
             rc = load_secret(o->verify_token_file, o->organisation, "verify_token_file",
                              &o->verify_token, insecure, errstr, errstr_size);
@@ -459,7 +460,8 @@ read_attachments(json_t *arr, ingest_meta_msg *m)
         const char *type = json_string_value(json_object_get(a, "type"));
         const char *url = json_string_value(json_object_get(json_object_get(a, "payload"), "url"));
         ingest_meta_attachment *t = &m->att[m->natt];
-        snprintf(t->type, sizeof(t->type), "%s", type && id_ok(type, strlen(type), 15) ? type : "file");
+        snprintf(t->type, sizeof(t->type), "%s",
+                 type && id_ok(type, strlen(type), 15) ? type : "file");
         if (url)
             url_name(url, t->name, sizeof(t->name));
         m->natt++;
@@ -469,8 +471,8 @@ read_attachments(json_t *arr, ingest_meta_msg *m)
 
 /* One event of an entry's messaging array: 1 a message (ok or bad), 0 skipped. */
 static int
-read_event(json_t *ev, const char *object, const char *account, size_t e, size_t k,
-           int64_t now_ms, ingest_meta_msg *m, int *nomem)
+read_event(json_t *ev, const char *object, const char *account, size_t e, size_t k, int64_t now_ms,
+           ingest_meta_msg *m, int *nomem)
 {
     json_t *msg = json_object_get(ev, "message");
     if (!json_is_object(msg) || json_is_true(json_object_get(msg, "is_echo")))
@@ -678,8 +680,8 @@ ingest_meta_event(const ingest_meta_msg *m, const char *organisation, const char
             r->summary = text;
             text = NULL;
             r->attachments = attachments(m, &r->n_attachments);
-            ok = ok && (!m->natt || (r->n_attachments == m->natt &&
-                                     r->attachments[m->natt - 1]->content_type));
+            ok = ok && (!m->natt ||
+                        (r->n_attachments == m->natt && r->attachments[m->natt - 1]->content_type));
         }
     } else {
         Charter__V1__CustomerMessage *cm = ok ? calloc(1, sizeof(*cm)) : NULL;

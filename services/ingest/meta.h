@@ -40,8 +40,8 @@
 /* One organisation's Meta settings: a line of ingest.meta_file. */
 typedef struct {
     char organisation[64];
-    char *app_secret;   /* owned; wiped when freed */
-    char *verify_token; /* owned; wiped when freed */
+    char *app_secret;                                                /* owned; wiped when freed */
+    char *verify_token;                                              /* owned; wiped when freed */
     char accounts[INGEST_META_MAX_ACCOUNTS][INGEST_META_ID_MAX + 1]; /* page / IG account ids */
     size_t naccounts;                                                /* 0: any account */
     char case_type[64];
@@ -99,8 +99,7 @@ int ingest_meta_handshake_ok(const ingest_meta_org *o, const char *mode, const c
 /* 1 when header is "sha256=" + the hex HMAC-SHA256 of body[0..len) keyed
  * with secret (either case of hex), compared in constant time; else 0
  * (NULL header included). */
-int ingest_meta_signature_ok(const char *secret, const char *header, const void *body,
-                             size_t len);
+int ingest_meta_signature_ok(const char *secret, const char *header, const void *body, size_t len);
 
 /* One attachment: its type as Meta names it and the last segment of its
  * URL's path (the contents are never fetched). */
@@ -111,11 +110,11 @@ typedef struct {
 
 /* One message from a customer, or one that was refused (bad). */
 typedef struct {
-    char object[16];                     /* "page" or "instagram" */
+    char object[16];                      /* "page" or "instagram" */
     char account[INGEST_META_ID_MAX + 1]; /* the page or Instagram account (entry.id) */
     char sender[INGEST_META_ID_MAX + 1];  /* PSID / IGSID */
-    char *mid;                           /* owned */
-    char *text;                          /* owned: "" when the message has none */
+    char *mid;                            /* owned */
+    char *text;                           /* owned: "" when the message has none */
     int64_t timestamp_ms;
     ingest_meta_attachment *att; /* owned */
     size_t natt;

@@ -41,7 +41,7 @@ typedef struct {
     struct evhttp_request *req;
     char org[64], case_type[64];
     ingest_meta_batch b;
-    size_t next;                               /* the message to start next */
+    size_t next; /* the message to start next */
     size_t accepted, duplicates, refused, joined;
     int unavailable, retry_after_s;
 } webhook;
@@ -67,7 +67,6 @@ handshake(ingest *in, struct evhttp_request *req, const ingest_meta_org *o)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq q = {0};
-    TAILQ_INIT(&q);
     if (query)
         evhttp_parse_query_str(query, &q);
     const char *mode = evhttp_find_header(&q, "hub.mode");
@@ -81,8 +80,9 @@ handshake(ingest *in, struct evhttp_request *req, const ingest_meta_org *o)
         ch_metric_add(in->m_unauthorized, 1);
         CH_LOG_DEBUG(ch_runtime_log(in->rt), "Meta handshake refused",
                      CH_STR("organisation", o->organisation));
-        reply_text(req, 403, "verification failed: hub.mode must be subscribe and "
-                             "hub.verify_token the organisation's verify token\n");
+        reply_text(req, 403,
+                   "verification failed: hub.mode must be subscribe and "
+                   "hub.verify_token the organisation's verify token\n");
     }
     evhttp_clear_headers(&q);
 }
@@ -247,8 +247,8 @@ post(ingest *in, struct evhttp_request *req, const ingest_meta_org *o)
         return;
     }
     char err[200];
-    int rc = ingest_meta_parse_webhook(body ? body : "", n, ch_time_now_ms(), &w->b, err,
-                                       sizeof(err));
+    int rc =
+        ingest_meta_parse_webhook(body ? body : "", n, ch_time_now_ms(), &w->b, err, sizeof(err));
     if (rc != 0) {
         free(w);
         if (rc == CH_ENOMEM) {
