@@ -23,12 +23,16 @@
 #include "transport.h"
 
 extern const notify_transport notify_transport_smtp, notify_transport_http, notify_transport_kafka,
-    notify_transport_file, notify_transport_print;
+    notify_transport_file, notify_transport_print, notify_transport_meta;
 
 /* In the service's order (NOTIFY_TRANSPORTS in CMakeLists.txt). */
-static const notify_transport *const table[] = {&notify_transport_file,  &notify_transport_smtp,
-                                                &notify_transport_http,  &notify_transport_kafka,
-                                                &notify_transport_print, NULL};
+static const notify_transport *const table[] = {&notify_transport_file,
+                                                &notify_transport_smtp,
+                                                &notify_transport_http,
+                                                &notify_transport_meta,
+                                                &notify_transport_kafka,
+                                                &notify_transport_print,
+                                                NULL};
 
 /* The table CMake generates is the service's list, whole and in order. */
 static void
@@ -40,7 +44,7 @@ generated_table_lists_every_transport(void **state)
     size_t n = 0;
     while (notify_transports[n])
         n++;
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++)
         assert_ptr_equal(notify_transports[i], table[i]);
 }
