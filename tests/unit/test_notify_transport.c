@@ -90,7 +90,8 @@ setting_names_a_transport_that_carries_the_channel(void **state)
     assert_int_equal(notify_transport_pick(table, NULL, "pigeon", ~0u, err, sizeof(err)),
                      CH_EINVAL);
     assert_string_equal(err,
-                        "'pigeon' is not a transport (expected file, smtp, http, kafka or print)");
+                        "'pigeon' is not a transport (expected file, smtp, http, meta, kafka or "
+                        "print)");
     assert_int_equal(notify_transport_pick(table, "notify.sms.transport", "smtp", NOTIFY_CH_SMS,
                                            err, sizeof(err)),
                      CH_EINVAL);
@@ -102,7 +103,7 @@ setting_names_a_transport_that_carries_the_channel(void **state)
     assert_int_equal(notify_channel_bit("online_form"), NOTIFY_CH_OTHER);
     assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "print",
                                            NOTIFY_CH_LETTER, err, sizeof(err)),
-                     4);
+                     5);
     assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "smtp",
                                            NOTIFY_CH_LETTER, err, sizeof(err)),
                      CH_EINVAL);
@@ -184,7 +185,7 @@ config_is_laid_out_per_transport(void **state)
     const notify_config *core = c.block;
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);
     for (int r = 0; r < NOTIFY_NROUTES; r++)
-        assert_int_equal(route[r], r == NOTIFY_ROUTE_LETTER ? 4 : 0);
+        assert_int_equal(route[r], r == NOTIFY_ROUTE_LETTER ? 5 : 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.email.transport", "smtp", err, sizeof(err)), 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.staff.transport", "http", err, sizeof(err)), 0);
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);
@@ -192,7 +193,7 @@ config_is_laid_out_per_transport(void **state)
     assert_int_equal(route[NOTIFY_ROUTE_STAFF], 2);
     assert_int_equal(ch_config_set(&c.cfg, "notify.social.transport", "smtp", err, sizeof(err)), 0);
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), CH_EINVAL);
-    assert_string_equal(err, "notify.social.transport cannot be smtp (file, http or kafka)");
+    assert_string_equal(err, "notify.social.transport cannot be smtp (file, http, meta or kafka)");
     /* The validator given for the transport keys runs as they are set. */
     assert_int_equal(ch_config_set(&c.cfg, "notify.sms.transport", "pigeon", err, sizeof(err)),
                      CH_EINVAL);
