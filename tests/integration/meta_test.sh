@@ -19,7 +19,9 @@
 # 6. the acknowledgement reaches the Send API in Meta's shape
 #    (POST /v25.0/PAGE/messages, Bearer page token, recipient PSID,
 #    messaging_type RESPONSE, the reference in the text), and the sent
-#    outcome carries Meta's message_id.
+#    outcome carries Meta's message_id;
+# 7. with Redis down a webhook gets 503 and Retry-After (Meta retries) and
+#    nothing is written.
 source "$(dirname "$0")/lib.sh"
 
 ORG=nottingham-city-homes
@@ -238,3 +240,15 @@ PY
 }
 wait_until 30 has_outcome || fail "no sent outcome with Meta's message_id for $C1"
 pass "acknowledgement sent to the Send API in Meta's shape for $PSID (page $PAGE, RESPONSE, $REF1); outcome carries message_id"
+
+# ---- 7. Redis down: 503, so that Meta sends the webhook again ----
+kill -TERM "$REDIS_PID"
+wait_until 10 sh -c "! redis-cli -p $REDIS_PORT ping" || fail "redis-server did not stop"
+MID3="m_$(openssl rand -hex 20)"
+webhook "$WORK/w3.json" page "$PAGE" "$IGSID" "$MID3" "Redis is down"
+r=$(curl -sS -o "$WORK/resp.json" -D "$WORK/w3.headers" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  -H "X-Hub-Signature-256: $(hub_sig "$WORK/w3.json")" --data-binary "@$WORK/w3.json" "$URL")
+[ "$r" = 503 ] || fail "webhook with Redis down: HTTP $r (want 503): $(cat "$WORK/resp.json")"
+grep -qi '^retry-after:' "$WORK/w3.headers" || fail "503 without Retry-After"
+q "not received('$MID3') and not message('$MID3')" >/dev/null || fail "a message was written while Redis was down"
+pass "Redis down: 503 with Retry-After and nothing written (Meta retries)"
