@@ -252,3 +252,5 @@ r=$(curl -sS -o "$WORK/resp.json" -D "$WORK/w3.headers" -w '%{http_code}' -X POS
 grep -qi '^retry-after:' "$WORK/w3.headers" || fail "503 without Retry-After"
 q "not received('$MID3') and not message('$MID3')" >/dev/null || fail "a message was written while Redis was down"
 pass "Redis down: 503 with Retry-After and nothing written (Meta retries)"
+stop_service ingest
+stop_service notification
