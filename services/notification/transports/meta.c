@@ -387,6 +387,8 @@ static int
 meta_check(const void *config, const notify_transport_use *use, char *errstr, size_t errstr_size)
 {
     const meta_config *cfg = config;
+    if (!use->channels)
+        return 0; /* not used: its defaults need not fit the other transports' settings */
     int rc = notify_curl_check(&cfg->curl, use, "http", "an http:// or https:// URL", errstr,
                                errstr_size);
     if (rc == CH_EINVAL && strstr(errstr, "notify.http.url"))
@@ -399,7 +401,7 @@ meta_check(const void *config, const notify_transport_use *use, char *errstr, si
                  "notify.lease_ms must exceed notify.meta.timeout_ms (%lld) by at least 1000, "
                  "or a slow send could be taken over and sent twice",
                  (long long)cfg->curl.timeout_ms);
-    if (rc == 0 && use->channels && !cfg->page_tokens_file[0]) {
+    if (rc == 0 && !cfg->page_tokens_file[0]) {
         snprintf(errstr, errstr_size,
                  "notify.meta.page_tokens_file is not set: the Send API needs the page's access "
                  "token (\"PAGE_ID TOKEN\" lines)");
