@@ -83,6 +83,7 @@ static const ch_config_entry ingest_keys[] = {
                "(so a customer's reply by e-mail, text or social media joins the case rather "
                "than opening a new one); 400 days",
                86400, 315360000),
+    INGEST_MAIL_CONFIG_KEYS,
     CH_CFG_STR(
         ingest_config, meta_file, "ingest.meta_file", NULL,
         "Meta's webhooks (Facebook Messenger, Instagram) at /v1/gateways/meta/<organisation>: "
@@ -188,6 +189,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = inbound_setup(in, errstr, errstr_size);
     if (rc == 0)
         rc = ingest_meta_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
@@ -220,6 +223,7 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     ingest_meta_fini(in);
@@ -245,6 +249,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
+    .reload = ingest_mail_reload,
     .fini = ingest_fini,
 };
 
