@@ -163,6 +163,12 @@ start_item(webhook *w, const ingest_meta_msg *m, const char *case_id)
     }
     it->org_authorised = 1;
     item_own(it, w, item_ready, item_done, 1);
+    ch_json_error err;
+    if (ch_event_json_check_clock(ev, ch_time_now_ms(), w->in->cfg->max_future_skew_s * 1000,
+                                  &err) != 0) {
+        item_finish_error(it, err.status, err.code, "timestamp", err.message);
+        return;
+    }
     item_start(it, case_id);
 }
 
