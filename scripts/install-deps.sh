@@ -10,7 +10,7 @@ packages=(
   redis-server kcat curl protobuf-compiler python3 openssl python3-kafka python3-protobuf
   python3-aiosmtpd
   clang libclang-rt-14-dev clang-format
-  chromium
+  chromium prometheus
 )
 
 # Apache Kafka (scripts/kafka.sh: KAFKA=apache make run, the apache-kafka test
