@@ -41,6 +41,8 @@ typedef struct {
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
+    char *notify_file;    /* GOV.UK Notify callbacks, per organisation */
+    char *receipts_topic; /* DeliveryReceipts */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -59,6 +61,8 @@ typedef struct ingest {
         *m_in_progress;
     ch_metric *m_late, *m_retaken;
     ch_metric *m_overloaded, *m_http_inflight;
+    ch_metric *m_notify_receipts, *m_notify_unmatched;
+    struct notify_orgs *notify; /* ingest.notify_file (notify_callbacks.h), or NULL */
     size_t http_inflight;       /* HTTP requests being handled (http.c) */
     double unauthorized_logged; /* m_unauthorized's value at the last summary */
     int64_t unauthorized_log_ms;
@@ -87,6 +91,8 @@ struct item {
     char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
     char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
+    int org_authenticated; /* the caller proved the organisation (GOV.UK Notify's
+                              per-organisation token): no orgs= check */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -184,6 +190,11 @@ void item_finish_error(item *it, int status, const char *code, const char *field
 void ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_events(void *svc, struct evhttp_request *req, const char *rest);
+
+/* notify_routes.c: GOV.UK Notify's callbacks (docs/gateways.md) */
+int notify_setup(ingest *in, char *errstr, size_t errstr_size);
+void notify_fini(ingest *in);
+void ingest_post_notify(void *svc, struct evhttp_request *req, const char *rest);
 
 /* inbound.c: gateway topics */
 int inbound_setup(ingest *in, char *errstr, size_t errstr_size);
