@@ -124,7 +124,10 @@ r=$(notify received-text "$(text_body "$(uuid)" 447700900444 'Another thing')")
 [ "${r%% *}" = 202 ] || fail "text from an unknown number answered $r"
 C3=$(json_get "${r#* }" case_id)
 [ "$C3" != "$C2" ] && [ "$C3" != "$C1" ] || fail "a text from an unknown number joined a case"
-pass "a text from the number of paused case $C2 joins it; another number opens a new case"
+r=$(notify received-text "$(text_body "$(uuid)" 447700900111 'A new problem')")
+[ "${r%% *}" = 202 ] || fail "new text from case $C1's number answered $r"
+[ "$(json_get "${r#* }" case_id)" != "$C1" ] || fail "a text from the number of open, not paused, case $C1 joined it"
+pass "a text from the number of paused case $C2 joins it; an unknown number, or the number of a case not waiting for the customer, opens a new case"
 
 # ---- 5. delivery receipts
 NID="$C1/acknowledgement"
