@@ -17,7 +17,9 @@
 #    and writes nothing;
 # 6. while Kafka is down both answer 503 with Retry-After (Notify retries a
 #    5xx, never a 4xx) and write nothing; Notify's retry after it is back
-#    writes each once.
+#    writes each once;
+# 7. a bad line in ingest.notify_file stops start-up naming the file, line
+#    and key, never the token.
 source "$(dirname "$0")/lib.sh"
 
 ORG=derby-homes
@@ -186,3 +188,16 @@ wait_until 20 has_record $EVENTS "$C4" || fail "no contact for the text after th
 pass "Kafka down: 503 with Retry-After, nothing written; the retry after it is back writes once"
 
 stop_service ingest
+
+# ---- 7. a bad settings file stops start-up, naming file, line and key, not the token
+BAD_TOKEN=$(openssl rand -hex 20)
+printf '%s tokens=%s\nnch tokens=%s colour=blue\n' "$ORG" "$TOKEN" "$BAD_TOKEN" >"$WORK/notify.bad"
+rc=0
+timeout 60 env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+  CHARTER_HTTP_LISTEN="127.0.0.1:$(free_port)" CHARTER_INGEST_GATEWAYS_FILE="$GATEWAYS_FILE" \
+  CHARTER_INGEST_POLICY_DIR="$SRC/policies" CHARTER_INGEST_NOTIFY_FILE="$WORK/notify.bad" \
+  "$BUILD/services/ingest/charter-ingest" >"$WORK/bad.out" 2>"$WORK/bad.err" || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "ingest with a bad notify file exited $rc"
+grep -q "notify.bad line 2: unknown key 'colour'" "$WORK/bad.err" || fail "start-up error does not name file, line and key: $(tail -n 3 "$WORK/bad.err")"
+grep -qF -e "$BAD_TOKEN" -e "$TOKEN" "$WORK/bad.err" "$WORK/bad.out" && fail "a token reached the start-up error"
+pass "a bad ingest.notify_file stops start-up (exit $rc) naming file, line 2 and key, never a token"
