@@ -26,6 +26,7 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "signature.h"
+#include "mail_listener.h"
 
 typedef struct {
     char *policy_dir; /* the organisations, with their reference prefixes */
@@ -41,8 +42,8 @@ typedef struct {
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
-    char *notify_file;    /* GOV.UK Notify callbacks, per organisation */
-    char *receipts_topic; /* DeliveryReceipts */
+    char *notify_file;       /* GOV.UK Notify callbacks, per organisation */
+    ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -74,8 +75,15 @@ typedef struct ingest {
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
-    uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
+    struct {
+        char org[64];
+        int event;
+        ch_metric *m;
+    } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
+    size_t naccepted_by;
+    uint8_t rnd[2048]; /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
+    struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */
 } ingest;
 
 enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };

@@ -84,14 +84,12 @@ static const ch_config_entry ingest_keys[] = {
                "organisation entered in Notify's callback settings (two while rotating), the "
                "case type of a received text and the service's inbound number; unset: the "
                "/v1/gateways/notify/ routes answer 401 (keep it readable by the service only)"),
-    CH_CFG_STR(ingest_config, receipts_topic, "ingest.receipts_topic", CH_TOPIC_NOTIFY_RECEIPTS,
-               "topic providers' delivery receipts (GOV.UK Notify's delivery-status "
-               "callbacks) are written to, as DeliveryReceipts keyed by case id"),
     CH_CFG_INT(ingest_config, directory_ttl_s, "ingest.directory_ttl_s", "34560000",
                "how long ingest's case directory remembers a case's reference and senders "
                "(so a customer's reply by e-mail, text or social media joins the case rather "
                "than opening a new one); 400 days",
                86400, 315360000),
+    INGEST_MAIL_CONFIG_KEYS,
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -195,6 +193,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = notify_setup(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
@@ -227,6 +227,7 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     notify_fini(in);
@@ -252,6 +253,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
+    .reload = ingest_mail_reload,
     .fini = ingest_fini,
 };
 

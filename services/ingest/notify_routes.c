@@ -196,8 +196,8 @@ receipt_claimed(void *opaque, redisReply *reply)
     }
     memcpy(q->event_id, ids.event_id, sizeof(q->event_id));
     q->rec.event_id = q->event_id;
-    if (ch_produce(in->rt, in->cfg->receipts_topic, q->case_id, &q->rec.base, receipt_written, q) !=
-        0) {
+    if (ch_produce(in->rt, in->cfg->mail.receipts_topic /* ingest.receipts_topic */, q->case_id,
+                   &q->rec.base, receipt_written, q) != 0) {
         receipt_outcome(q, 'F');
         receipt_end(q, 503, "Kafka is not accepting writes; retry");
     }

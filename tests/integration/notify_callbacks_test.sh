@@ -156,8 +156,8 @@ r=$(notify delivery-status "$(receipt_body "$(uuid)" "$C2/acknowledgement" deliv
 [ "${r%% *}" = 200 ] || fail "second receipt answered $r"
 wait_until 20 has_record $RECEIPTS "$C2" || fail "no receipt for $C2"
 [ "$(topic_count $RECEIPTS)" = 2 ] || fail "expected 2 receipts, found $(topic_count $RECEIPTS)"
-curl -sS "http://127.0.0.1:$IN/metrics" | grep -q '^charter_ingest_notify_unmatched_total 1' ||
-  fail "unmatched receipt not counted"
+metrics=$(curl -sS "http://127.0.0.1:$IN/metrics") # whole, then grep: no SIGPIPE under pipefail
+grep -q '^charter_ingest_notify_unmatched_total 1' <<<"$metrics" || fail "unmatched receipt not counted"
 pass "a repeated receipt writes nothing; one not Charter's is 200, counted, and writes nothing"
 
 # ---- 6. Kafka down: 503, and Notify's retry writes once
