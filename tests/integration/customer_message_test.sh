@@ -32,7 +32,7 @@ case_event "$CASE" "$MSG"
 msg_on_topic() { [ "$(count_records charter.contact.events.v1 "$CASE")" -ge 3 ]; }
 wait_until 20 msg_on_topic || fail "customer_message not on the topic"
 loc=$(kcat -b "$BOOTSTRAP" -C -t charter.contact.events.v1 -e -q -f '%k %p %o\n' 2>/dev/null |
-  awk -v k="$CASE" '$1 == k { n++; if (n == 3) { print $2, $3; exit } }')
+  awk -v k="$CASE" '$1 == k { n++; if (n == 3) print $2, $3 }')
 d=$(decode_record charter.contact.events.v1 $loc CaseEvent)
 expect_in "$d" "customer_message" "customer_message {" "channel: CHANNEL_EMAIL" 'summary: "Here are the photos"' \
   'subject: "Re: your case"' 'name: "wall.jpg"' 'size_bytes: 182044' 'from: "ann@example.org"' \
