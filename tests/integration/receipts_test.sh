@@ -155,5 +155,42 @@ grep -qF "receipt for no notice" "$WORK/notification.log" || fail "an unmatched 
 curl -fsS "http://127.0.0.1:$NPORT/readyz" >/dev/null || fail "notification is not ready after an unmatched receipt"
 pass "a receipt for a notice Charter never sent: counted (charter_notify_receipts_unmatched_total), logged, dropped"
 
+# ---- reporting: delivery per channel ----
+MONTH=$(date -u +%Y-%m)
+delivery() { # JSON: "channel sent delivered failed fell_back rate" lines of measures.delivery
+  /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["measures"]["delivery"]
+for ch in sorted(d):
+    r = d[ch]
+    print(ch, r["sent"], r["delivered"], r["failed"], r["fell_back"], r["delivery_rate"])' "$1"
+}
+WANT=$'email 1 0 1 1 0.0%\nletter 1 0 0 0 unknown\nsms 2 1 1 1 50.0%'
+report_delivery() { delivery "$(curl -fsS "http://127.0.0.1:$REPORT/v1/report?organisation=$ORG&granularity=month&from=$MONTH&to=$MONTH")"; }
+counted() { [ "$(report_delivery)" = "$WANT" ]; }
+wait_until 60 counted || fail "GET /v1/report delivery: $(report_delivery), expected $WANT"
+pass "GET /v1/report: sms 1 of 2 delivered (50%, 1 fell back), email 0 of 1, letters unknown"
+curl -fsS "http://127.0.0.1:$REPORT/?month=$MONTH" >"$WORK/dashboard.html"
+/usr/bin/python3 - "$WORK/dashboard.html" <<'PY' || fail "the dashboard's delivery lines are not as expected"
+import re, sys
+h = open(sys.argv[1]).read()
+sec = h[h.index('data-org="nottingham-city-homes"'):]
+sec = sec[:sec.find("</section>")]
+def line(ch):
+    m = re.search(r'<li data-channel="%s"[^>]*>(.*?)</li>' % ch, sec, re.S)
+    assert m, ch
+    return m.group(1)
+assert '<b data-figure="delivery-rate">50.0%</b> delivered (1 of 2' in line("sms"), line("sms")
+assert '<b data-figure="delivery-rate">unknown</b>' in line("letter") and "no delivery reports" in line("letter"), line("letter")
+assert "0.0%" not in line("letter")
+PY
+pass "dashboard: the letters' delivery rate says unknown (no delivery reports), not 0%"
+PUB=$(curl -fsS "http://127.0.0.1:$REPORT/v1/publication?organisation=$ORG&period=$MONTH")
+[ "$(delivery "$PUB")" = "$WANT" ] || fail "the publication's delivery: $(delivery "$PUB")"
+CSV=$("$CTL" report --organisation $ORG --period "$MONTH" --format csv --url "http://127.0.0.1:$REPORT" 2>/dev/null)
+grep -qF 'delivery.sms,,2,1,50.0,measured' <<<"$CSV" && grep -qF 'delivery.letter,,0,0,,unknown: no delivery reports' <<<"$CSV" ||
+  fail "charterctl report CSV lacks the delivery lines: $CSV"
+pass "publication $MONTH and charterctl report --format csv: delivery.sms 50.0, delivery.letter unknown"
+
 for s in ingest sla-timer notification reporting; do stop_service "$s"; done
 echo "receipts: all checks passed"
