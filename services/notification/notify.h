@@ -67,8 +67,11 @@ typedef struct notify {
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
         *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused, *m_recipient_limited;
     ch_metric *m_delivered, *m_undelivered, *m_fallbacks, *m_receipts_unmatched,
-        *m_receipts_repeated;       /* receipts.h */
-    ch_redis_script *receipt_claim; /* receipts.c's claim */
+        *m_receipts_repeated;                                   /* receipts.h */
+    ch_redis_script *receipt_claim;                             /* receipts.c's claim */
+    ch_metric *m_queue_depth, *m_queue_oldest, *m_parked_depth; /* queue_census.c */
+    int census_running;
+    int64_t census_ms;
 } notify;
 
 /* The organisation's policy in the runtime's policy store (notify.policy_dir;
