@@ -15,6 +15,9 @@
 #   - the fallback e-mail bounces (permanent) -> the letters queue;
 #   - a receipt for a notice Charter never sent -> counted and dropped,
 #     notification keeps running;
+#   - a technical failure -> the same SMS once more (".../resend-sms");
+#   - the letter returned too -> no channel left: UNDELIVERABLE and the case
+#     owner's staff_undeliverable alert;
 #   - reporting: delivery per channel in GET /v1/report, the dashboard,
 #     the publication and `charterctl report --format csv`: sms 1 delivered
 #     of 2 judged (50%), e-mail 0 of 1, letters "unknown" (no receipts come).
@@ -191,6 +194,29 @@ CSV=$("$CTL" report --organisation $ORG --period "$MONTH" --format csv --url "ht
 grep -qF 'delivery.sms,,2,1,50.0,measured' <<<"$CSV" && grep -qF 'delivery.letter,,0,0,,unknown: no delivery reports' <<<"$CSV" ||
   fail "charterctl report CSV lacks the delivery lines: $CSV"
 pass "publication $MONTH and charterctl report --format csv: delivery.sms 50.0, delivery.letter unknown"
+
+# ---- a technical failure is sent again by the same channel, once ----
+read -r CASE_T REF_T <<<"$(customer_contact $ORG email "$(customer "Tom Technical" 103)")"
+[ -n "$CASE_T" ] || fail "a contact was refused"
+wait_until 60 gw_ok "$CASE_T/acknowledgement" || fail "no SMS acknowledgement for $CASE_T"
+wait_until 30 has_outcome "$CASE_T/acknowledgement/sent" || fail "no sent outcome for $CASE_T"
+receipt "$CASE_T" "$CASE_T/acknowledgement" TECHNICAL_FAILURE notify technical-failure
+wait_until 60 gw_ok "$CASE_T/acknowledgement/resend-sms" || fail "the technical failure was not resent by SMS"
+txt=$(outcome_of "$CASE_T/acknowledgement" failed)
+expect_in "$txt" "the technical failure's outcome" 'reason: "technical-failure on sms; sent again by sms; provider: notify: technical-failure"'
+mailed tom.technical@example.org && fail "a technical failure fell back to e-mail at once"
+pass "a technical failure: FAILED, the same SMS sent once more ($CASE_T/acknowledgement/resend-sms), no fallback yet"
+
+# ---- the letter fails too: no channel left, the case owner is told ----
+receipt "$CASE_F" "$CASE_F/acknowledgement/fallback-letter" PERMANENT_FAILURE print "returned to sender: addressee gone away" LETTER
+wait_until 60 has_outcome "$CASE_F/acknowledgement/fallback/undeliverable" || fail "no undeliverable outcome after every channel failed"
+txt=$(outcome_of "$CASE_F/acknowledgement/fallback" undeliverable)
+expect_in "$txt" "the undeliverable outcome" "status: STATUS_UNDELIVERABLE" 'no way left to reach the customer: it failed by sms,email,letter'
+staff_told() { grep -F "\"$CASE_F/undeliverable/acknowledgement/fallback\"" "$WORK/outbox/$ORG.jsonl" 2>/dev/null | grep -qF '"kind":"staff_undeliverable"'; }
+wait_until 60 staff_told || fail "the case owner got no undeliverable alert: $(tail -n 3 "$WORK/outbox/$ORG.jsonl" 2>&1)"
+txt=$(outcome_of "$CASE_F/acknowledgement/fallback-letter" failed)
+expect_in "$txt" "the returned letter's outcome" 'reason: "permanent-failure on letter; no channel left: staff told'
+pass "sms, email and letter all failed: the notice is undeliverable and the case owner's alert (staff_undeliverable) is queued"
 
 for s in ingest sla-timer notification reporting; do stop_service "$s"; done
 echo "receipts: all checks passed"
