@@ -20,6 +20,10 @@
 static const ch_config_entry core_keys[] = {
     CH_CFG_STR(notify_config, outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
                "topic notification outcomes are written to"),
+    CH_CFG_STR(notify_config, receipts_topic, "notify.receipts_topic", CH_TOPIC_NOTIFY_RECEIPTS,
+               "topic of providers' delivery receipts (Notify callbacks, bounces) to read: a "
+               "notice becomes delivered or failed, and a failed customer notice falls back to "
+               "their next channel"),
     CH_CFG_STR(notify_config, timezone, "notify.timezone", "Europe/London",
                "time zone dates are written in for an organisation without a loaded policy"),
     CH_CFG_STR(notify_config, template_dir, "notify.template_dir", "",

@@ -45,6 +45,12 @@
 #define NOTIFY_PARKED_KEY "charter:notify:parked" /* charterctl notify has the same names */
 #define NOTIFY_RECORD_TTL_S (400 * 86400)
 #define NOTIFY_JOB_TTL_S (30 * 86400)
+/* A customer notice the transport took keeps a delivery record beside its
+ * idempotency record ("<idem_key>:delivery", a hash without personal data:
+ * kind, channel, transport, reference, what was tried) for this long, so a
+ * provider's receipt (receipts.h) finds it after the message is gone. */
+#define NOTIFY_DELIVERY_SUFFIX ":delivery"
+#define NOTIFY_DELIVERY_TTL_S (30 * 86400)
 
 /* queue_census.c: counts the queue into notify's queue gauges, at most
  * every 15 s (the service's tick). */
