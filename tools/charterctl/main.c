@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "charter/version.h"
 #include "charterctl.h"
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
-            "Usage: charterctl COMMAND [OPTIONS]\n\n"
+            "Usage: charterctl COMMAND [OPTIONS]   (or --help, --version)\n\n"
             "Commands:\n"
             "  policy check FILE...           validate policies and summarise every promise\n"
             "  deadline --policy FILE --channel CH [--type T] --received INSTANT\n"
@@ -24,6 +25,8 @@ usage(FILE *out)
             "                                 when is this due? (first line: the due instant)\n"
             "  holidays --calendar NATION --year YYYY\n"
             "                                 the bank holidays of a year\n"
+            "  holidays --override FILE       check a GOV.UK bank-holidays.json for\n"
+            "                                 holidays.override_file; list what it changes\n"
             "  timers (--case ID | --due-within N{s,m,h,d}) [--redis URL]\n"
             "                                 timers sla-timer holds, soonest first\n"
             "  report --organisation ID --year YYYY --format html|csv [--url URL]\n"
@@ -43,6 +46,10 @@ main(int argc, char **argv)
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("charterctl %s\n", CHARTER_VERSION_LINE);
+        return 0;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "policy"))
