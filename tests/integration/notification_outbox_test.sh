@@ -4,6 +4,9 @@
 # <organisation>.<UTC stamp>.jsonl, and deletes an organisation's rotated
 # files older than notify.outbox_keep_days at its next rotation (another
 # organisation's are left alone). Every acknowledgement is in exactly one file.
+# The retention keys set the Redis TTLs: a contact hash kept
+# notify.contact_ttl_days (5 here), a notification's record
+# notify.record_ttl_days (9).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 
@@ -17,7 +20,8 @@ start_service ingest
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$OUTBOX" \
   CHARTER_NOTIFY_TEMPLATE_DIR="$CHARTER_SOURCE_DIR/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES" \
-  CHARTER_NOTIFY_OUTBOX_ROTATE_BYTES=1600 CHARTER_NOTIFY_OUTBOX_KEEP_DAYS=3
+  CHARTER_NOTIFY_OUTBOX_ROTATE_BYTES=1600 CHARTER_NOTIFY_OUTBOX_KEEP_DAYS=3 \
+  CHARTER_NOTIFY_CONTACT_TTL_DAYS=5 CHARTER_NOTIFY_RECORD_TTL_DAYS=9
 for s in ingest sla-timer notification; do wait_ready "$s"; done
 pass "services ready"
 
@@ -80,3 +84,13 @@ for f in "$OUTBOX"/$ORG*.jsonl; do
   [ "$(stat -c %a "$f")" = 600 ] || fail "$f mode $(stat -c %a "$f")"
 done
 pass "by size: seven acknowledgements in $((FILES + 1)) files of at most 1,600 bytes, each in exactly one, all 0600"
+
+# ttl_between KEY LO HI: the key's TTL in seconds is within [LO, HI].
+ttl_between() {
+  local t
+  t=$(redis-cli -p "$REDIS_PORT" TTL "$1")
+  [ "$t" -ge "$2" ] && [ "$t" -le "$3" ] || fail "TTL of $1 is $t, want $2..$3"
+}
+ttl_between "charter:case:{$C1}:contact" $((5 * 86400 - 600)) $((5 * 86400))
+ttl_between "charter:notify:{$C1}:acknowledgement" $((9 * 86400 - 600)) $((9 * 86400))
+pass "the contact hash expires in notify.contact_ttl_days (5), the record in notify.record_ttl_days (9)"
