@@ -40,6 +40,7 @@ typedef struct {
     int64_t reconcile_timeout_ms;
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
+    int64_t directory_ttl_s;
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -61,10 +62,11 @@ typedef struct ingest {
     size_t http_inflight;       /* HTTP requests being handled (http.c) */
     double unauthorized_logged; /* m_unauthorized's value at the last summary */
     int64_t unauthorized_log_ms;
-    ch_redis_script *claim;             /* the idempotency script (pipeline.c) */
-    ch_redis_script *reference;         /* a reference without idempotency */
-    ch_redis_script *outcome;           /* D or F for a claim */
-    struct ingest_ref_floors *floors;   /* the reference counters' floors (reference.h) */
+    ch_redis_script *claim;                   /* the idempotency script (pipeline.c) */
+    ch_redis_script *reference;               /* a reference without idempotency */
+    ch_redis_script *outcome;                 /* D or F for a claim */
+    ch_redis_script *dir_record, *dir_lookup; /* the case directory (directory.h) */
+    struct ingest_ref_floors *floors;         /* the reference counters' floors (reference.h) */
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */

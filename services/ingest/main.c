@@ -78,6 +78,11 @@ static const ch_config_entry ingest_keys[] = {
                "HTTP requests (single events or batches) handled at once; more are answered "
                "503 overloaded with Retry-After: 1, which bounds memory while Kafka is slow",
                1, 100000),
+    CH_CFG_INT(ingest_config, directory_ttl_s, "ingest.directory_ttl_s", "34560000",
+               "how long ingest's case directory remembers a case's reference and senders "
+               "(so a customer's reply by e-mail, text or social media joins the case rather "
+               "than opening a new one); 400 days",
+               86400, 315360000),
 };
 
 static const ch_metric_def ingest_metrics[] = {

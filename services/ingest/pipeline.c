@@ -74,6 +74,7 @@
 #include "charter/policy_store.h"
 #include "charter/timeutil.h"
 #include "claim.h"
+#include "directory.h"
 #include "ingest.h"
 #include "reference.h"
 
@@ -141,7 +142,7 @@ pipeline_init(ingest *in, char *errstr, size_t errstr_size)
     if (!(in->claim = ch_redis_script_new(in->rt, claim_lua)) ||
         !(in->reference = ch_redis_script_new(in->rt, reference_lua)) ||
         !(in->outcome = ch_redis_script_new(in->rt, outcome_lua)) ||
-        !(in->floors = ingest_ref_floors_new())) {
+        !(in->floors = ingest_ref_floors_new()) || ingest_dir_init(in) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -574,6 +575,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         /* Answered 503 already: record the outcome the retry will get. */
         record_outcome(it, rc == 0 ? 'D' : 'F');
         if (rc == 0) {
+            ingest_dir_record(in, it->ev, it->case_id);
             ch_metric_add(in->m_late, 1);
             CH_LOG_INFO(ch_runtime_log(in->rt),
                         "case event accepted after its request was answered",
@@ -600,6 +602,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         return;
     }
     record_outcome(it, 'D');
+    ingest_dir_record(in, it->ev, it->case_id);
     it->state = ITEM_DONE;
     it->status = 202;
     it->partition = partition;
