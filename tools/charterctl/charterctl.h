@@ -18,6 +18,7 @@ int ch_cmd_holidays_override(const char *path);
 int ch_cmd_timers(int argc, char **argv);
 int ch_cmd_report(int argc, char **argv);
 int ch_cmd_notify(int argc, char **argv);
+int ch_cmd_erase(int argc, char **argv);
 
 /* A connection to the Redis at url (charter/redis_url.h: password, ACL
  * user, database), or NULL after a message on stderr naming `charterctl

@@ -33,7 +33,11 @@ usage(FILE *out)
             "                                 the charter's performance for a year, per promise\n"
             "  notify (parked | replay) [--organisation ID] [--redis URL]\n"
             "                                 notices parked by notification (retry budget spent,\n"
-            "                                 credentials refused); replay queues them again\n\n"
+            "                                 credentials refused); replay queues them again\n"
+            "  erase (--reference R | --email E | --phone P) [--redis URL] [--outbox DIR]\n"
+            "        [--print-dir DIR]\n"
+            "                                 erase a person's data (Redis, outbox, print queue);\n"
+            "                                 prints what was erased and what Kafka keeps\n\n"
             "NATION: england-and-wales, scotland, northern-ireland, uk-any.\n"
             "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
             "See docs/deadlines.md for the exact meaning of every rule.\n");
@@ -60,6 +64,8 @@ main(int argc, char **argv)
         return ch_cmd_timers(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return ch_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "erase"))
+        return ch_cmd_erase(argc - 1, argv + 1);
     if (!strcmp(cmd, "notify"))
         return ch_cmd_notify(argc - 1, argv + 1);
     if (!strcmp(cmd, "deadline")) {
