@@ -52,10 +52,13 @@ static const char record_lua[] =
     "end\n"
     "return 1\n";
 
-/* KEYS: the reference's or the sender's key. ARGV: "open" to want an open
- * case only. -> {case id, organisation, reference, open, awaiting} or nil. */
+/* KEYS: the reference's or the sender's key (or the case's own hash).
+ * ARGV: "open" to want an open case only, "case" with the case id second
+ * to look the case up itself. -> {case id, organisation, reference, open,
+ * awaiting} or nil. */
 static const char lookup_lua[] =
-    "local cid = redis.call('GET', KEYS[1])\n"
+    "local cid\n"
+    "if ARGV[1] == 'case' then cid = ARGV[2] else cid = redis.call('GET', KEYS[1]) end\n"
     "if not cid then return false end\n"
     "local h = redis.call('HMGET', '" DIR_PREFIX "case:' .. cid, 'organisation', 'reference',\n"
     "                     'open', 'awaiting')\n"
@@ -110,7 +113,8 @@ on_lookup(void *opaque, redisReply *reply)
 }
 
 static void
-run_lookup(ingest *in, const char *key, const char *mode, ingest_dir_cb cb, void *arg)
+run_lookup(ingest *in, const char *key, const char *mode, const char *case_id, ingest_dir_cb cb,
+           void *arg)
 {
     ingest_dir_case none;
     memset(&none, 0, sizeof(none));
@@ -121,8 +125,8 @@ run_lookup(ingest *in, const char *key, const char *mode, ingest_dir_cb cb, void
     }
     l->cb = cb;
     l->arg = arg;
-    const char *argv[] = {key, mode};
-    int rc = ch_redis_script_call(in->dir_lookup, on_lookup, l, 1, 2, argv, NULL);
+    const char *argv[] = {key, mode, case_id ? case_id : ""};
+    int rc = ch_redis_script_call(in->dir_lookup, on_lookup, l, 1, 3, argv, NULL);
     if (rc != 0) {
         free(l);
         cb(arg, rc, &none);
@@ -144,7 +148,21 @@ ingest_dir_by_reference(ingest *in, const char *reference, ingest_dir_cb cb, voi
     for (size_t i = 0; i < n; i++)
         key[k + i] = (char)toupper((unsigned char)reference[i]);
     key[k + n] = '\0';
-    run_lookup(in, key, "any", cb, arg);
+    run_lookup(in, key, "any", NULL, cb, arg);
+}
+
+void
+ingest_dir_by_case(ingest *in, const char *case_id, ingest_dir_cb cb, void *arg)
+{
+    char key[160];
+    int n = snprintf(key, sizeof(key), DIR_PREFIX "case:%s", case_id);
+    if (!case_id[0] || n < 0 || (size_t)n >= sizeof(key)) {
+        ingest_dir_case none;
+        memset(&none, 0, sizeof(none));
+        cb(arg, 0, &none);
+        return;
+    }
+    run_lookup(in, key, "case", case_id, cb, arg);
 }
 
 /* The sender part of a key: e-mail addresses lower-cased. */
@@ -171,7 +189,7 @@ ingest_dir_by_sender(ingest *in, const char *organisation, const char *kind, con
         cb(arg, 0, &none);
         return;
     }
-    run_lookup(in, key, "open", cb, arg);
+    run_lookup(in, key, "open", NULL, cb, arg);
 }
 
 static const char *

@@ -44,6 +44,10 @@ int ingest_dir_init(ingest *in);
 /* The case with this reference, open or not. */
 void ingest_dir_by_reference(ingest *in, const char *reference, ingest_dir_cb cb, void *arg);
 
+/* The case itself (e.g. from a notice id in an e-mail's In-Reply-To): its
+ * organisation, to check the message is for the same one. */
+void ingest_dir_by_case(ingest *in, const char *case_id, ingest_dir_cb cb, void *arg);
+
 /* The newest open case of organisation from this sender. kind is "email"
  * (compared without regard to case), "phone" (E.164) or "social" (the
  * page-scoped id). A closed case is never returned. */

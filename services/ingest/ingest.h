@@ -26,6 +26,7 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "signature.h"
+#include "mail_listener.h"
 
 typedef struct {
     char *policy_dir; /* the organisations, with their reference prefixes */
@@ -41,6 +42,8 @@ typedef struct {
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
+    ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
+    char *meta_file;         /* Meta's webhooks, per organisation (meta.h); NULL: none */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -70,8 +73,16 @@ typedef struct ingest {
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
-    uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
+    struct {
+        char org[64];
+        int event;
+        ch_metric *m;
+    } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
+    size_t naccepted_by;
+    struct ingest_meta_conf_s *meta; /* ingest.meta_file, or NULL (meta_http.c) */
+    uint8_t rnd[2048];               /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
+    struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */
 } ingest;
 
 enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };
@@ -87,6 +98,8 @@ struct item {
     char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
     char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
+    int org_authorised; /* 1: the way in settled the organisation itself (a Meta webhook's
+                           per-organisation secret), so the gateways file's orgs= is not asked */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -184,6 +197,11 @@ void item_finish_error(item *it, int status, const char *code, const char *field
 void ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_events(void *svc, struct evhttp_request *req, const char *rest);
+
+/* meta_http.c: Meta's webhooks, /v1/gateways/meta/<organisation> */
+int ingest_meta_setup(ingest *in, char *errstr, size_t errstr_size);
+void ingest_meta_fini(ingest *in);
+void ingest_meta_route(void *svc, struct evhttp_request *req, const char *rest);
 
 /* inbound.c: gateway topics */
 int inbound_setup(ingest *in, char *errstr, size_t errstr_size);

@@ -83,6 +83,13 @@ static const ch_config_entry ingest_keys[] = {
                "(so a customer's reply by e-mail, text or social media joins the case rather "
                "than opening a new one); 400 days",
                86400, 315360000),
+    INGEST_MAIL_CONFIG_KEYS,
+    CH_CFG_STR(
+        ingest_config, meta_file, "ingest.meta_file", NULL,
+        "Meta's webhooks (Facebook Messenger, Instagram) at /v1/gateways/meta/<organisation>: "
+        "one \"ORGANISATION app_secret_file=PATH verify_token_file=PATH [accounts=ID,ID] "
+        "[case_type=TYPE]\" per line (docs/gateways.md); unset: the route answers 404. "
+        "Keep it, and the secret files, readable by the service only"),
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -126,6 +133,8 @@ static const ch_route routes[] = {
     {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact, 0, "ingest.max_body_bytes"},
     {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event, 0, "ingest.max_body_bytes"},
     {CH_HTTP_POST, "/v1/events", 0, ingest_post_events, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_GET | CH_HTTP_POST, "/v1/gateways/meta/", 1, ingest_meta_route, 0,
+     "ingest.max_body_bytes"},
 };
 
 static int
@@ -178,6 +187,10 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = reconcile_references(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_meta_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
@@ -210,8 +223,10 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
+    ingest_meta_fini(in);
     free(in->inbound);
 }
 
@@ -234,6 +249,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
+    .reload = ingest_mail_reload,
     .fini = ingest_fini,
 };
 

@@ -453,7 +453,8 @@ item_start(item *it, const char *case_id)
                           "field 'organisation' names no organisation Charter knows");
         return;
     }
-    if (!ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
+    if (!it->org_authorised &&
+        !ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
         char message[256];
         snprintf(message, sizeof(message),
                  "gateway '%.63s' may not write for organisation '%.63s' (its orgs= in the "
@@ -563,6 +564,35 @@ record_outcome(item *it, char state)
                     CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
 }
 
+/* charter_ingest_events_total{organisation,event}: accepted events by
+ * organisation (the policies name them) and type (the CaseEvent oneof). */
+static void
+count_accepted(ingest *in, const Charter__V1__CaseEvent *ev)
+{
+    const char *org = ev->organisation ? ev->organisation : "";
+    int event = (int)ev->event_case;
+    for (size_t i = 0; i < in->naccepted_by; i++)
+        if (in->accepted_by[i].event == event && !strcmp(in->accepted_by[i].org, org)) {
+            ch_metric_add(in->accepted_by[i].m, 1);
+            return;
+        }
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(&charter__v1__case_event__descriptor, event);
+    static const char *const keys[] = {"organisation", "event"};
+    const char *values[] = {org, fd ? fd->name : "unknown"};
+    ch_metric *m =
+        ch_metric_series(in->rt, CH_METRIC_COUNTER, "charter_ingest_events_total",
+                         "case events accepted, by organisation and event type", 2, keys, values);
+    ch_metric_add(m, 1);
+    if (m && in->naccepted_by < sizeof(in->accepted_by) / sizeof(in->accepted_by[0]) &&
+        strlen(org) < sizeof(in->accepted_by[0].org)) {
+        strcpy(in->accepted_by[in->naccepted_by].org, org);
+        in->accepted_by[in->naccepted_by].event = event;
+        in->accepted_by[in->naccepted_by].m = m;
+        in->naccepted_by++;
+    }
+}
+
 static void
 delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
 {
@@ -576,6 +606,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         record_outcome(it, rc == 0 ? 'D' : 'F');
         if (rc == 0) {
             ingest_dir_record(in, it->ev, it->case_id);
+            count_accepted(in, it->ev);
             ch_metric_add(in->m_late, 1);
             CH_LOG_INFO(ch_runtime_log(in->rt),
                         "case event accepted after its request was answered",
@@ -603,6 +634,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
     }
     record_outcome(it, 'D');
     ingest_dir_record(in, it->ev, it->case_id);
+    count_accepted(in, it->ev);
     it->state = ITEM_DONE;
     it->status = 202;
     it->partition = partition;

@@ -58,6 +58,10 @@ notify_job_ttl_s(const notify *n)
     return (int)(n->cfg->job_ttl_days * 86400);
 }
 
+/* queue_census.c: counts the queue into notify's queue gauges, at most
+ * every 15 s (the service's tick). */
+void notify_queue_census(notify *n, int64_t now_ms);
+
 /* ---- names (queue_state.c, pure) ---- */
 
 /* A notification's names, made only by notify_ids_make and _parse. */
