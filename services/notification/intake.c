@@ -347,7 +347,7 @@ undeliverable_alerted(void *opaque, const char *record, const char *error)
         return;
     }
     if (ch_redis_command(j->n->rt, undeliverable_recorded, j, "SET %s undeliverable EX %d",
-                         j->ids.idem_key, NOTIFY_RECORD_TTL_S) != 0)
+                         j->ids.idem_key, notify_record_ttl_s(j->n)) != 0)
         end(j, CH_EAGAIN, "redis unavailable");
 }
 
@@ -710,8 +710,9 @@ notice(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev, int kind, const c
     j->t = &j->tf;
     int rc = 0;
     if (kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION)
-        rc = notify_contact_book(n->rt, ev->case_id, ev->appointment->starts_at->seconds,
-                                 ev->appointment->location);
+        rc =
+            notify_contact_book(n->rt, ev->case_id, ev->appointment->starts_at->seconds,
+                                ev->appointment->location, (int)(n->cfg->contact_ttl_days * 86400));
     if (rc == 0)
         rc = notify_contact_load(n->rt, ev->case_id, notice_contact_loaded, j);
     if (rc != 0)
@@ -751,7 +752,8 @@ received(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(r->channel), case_type) : NULL;
     if (!pr || pr->ack == CH_POLICY_ACK_NONE || !notify_case_id_ok(ev->case_id) ||
         !ev->occurred_at) {
-        if (notify_contact_record(n->rt, ev, stored, m) != 0)
+        if (notify_contact_record(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), stored, m) !=
+            0)
             ch_msg_done(m, CH_EAGAIN, "redis unavailable");
         return;
     }
@@ -773,7 +775,8 @@ received(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         j->tf.target_at = &j->target;
     }
     j->t = &j->tf;
-    if (notify_contact_record(n->rt, ev, received_stored, j) != 0)
+    if (notify_contact_record(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), received_stored,
+                              j) != 0)
         end(j, CH_EAGAIN, "redis unavailable");
 }
 
@@ -786,7 +789,7 @@ notify_intake_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         received(n, m, ev);
         return;
     } else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_ASSIGNED)
-        rc = notify_contact_assign(n->rt, ev, stored, m);
+        rc = notify_contact_assign(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), stored, m);
     else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CLOSED)
         rc = notify_contact_forget(n->rt, ev->case_id, stored, m); /* personal data goes */
     else if (kind) {

@@ -32,6 +32,7 @@ typedef struct {
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
     int64_t contact_wait_ms, contact_wait_max_ms, shutdown_grace_ms;
     int64_t recipient_max_per_day; /* customer notices per channel, recipient and UTC day; 0: any */
+    int64_t contact_ttl_days, record_ttl_days, job_ttl_days; /* retention (security.md) */
 } notify_config;
 
 /* Where messages go: a transport slot per route (config.c). */

@@ -367,7 +367,7 @@ retry(job *j, int64_t retry_after_ms, const char *why)
     if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "HSET %s attempts %d", j->ids.job_key, attempt) != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "SET %s queued EX %d", j->ids.idem_key,
-                         NOTIFY_RECORD_TTL_S) != 0 ||
+                         notify_record_ttl_s(n)) != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY, (long long)due,
                          j->ids.id) != 0 ||
         ch_redis_command(n->rt, job_free_cb, j, "EXEC") != 0)
@@ -401,8 +401,8 @@ park(job *j, notify_result r, const char *why)
     char note[700], sttl[16], jttl[16], attempts[16];
     snprintf(note, sizeof(note), "parked: %s", why);
     announce(j, S_QUEUED, note, j->attempts + 1);
-    snprintf(sttl, sizeof(sttl), "%d", NOTIFY_RECORD_TTL_S);
-    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(sttl, sizeof(sttl), "%d", notify_record_ttl_s(n));
+    snprintf(jttl, sizeof(jttl), "%d", notify_job_ttl_s(n));
     snprintf(attempts, sizeof(attempts), "%d", j->attempts + 1);
     const char *argv[] = {
         j->ids.idem_key, j->ids.job_key, NOTIFY_QUEUE_KEY, NOTIFY_PARKED_KEY, j->ids.id, sttl, jttl,
@@ -481,7 +481,7 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
         if (j->msg.customer && !j->field[F_ABOUT][0])
             keep_delivery(j);
         if (ch_redis_command(n->rt, sent_recorded, j, "SET %s %s EX %d", j->ids.idem_key, a.record,
-                             NOTIFY_RECORD_TTL_S) != 0)
+                             notify_record_ttl_s(n)) != 0)
             job_free(j);
         return;
     }
@@ -500,7 +500,7 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
                      CH_STR("reason", why));
     }
     ch_redis_command(n->rt, NULL, NULL, "SET %s %s EX %d", j->ids.idem_key, a.record,
-                     NOTIFY_RECORD_TTL_S);
+                     notify_record_ttl_s(n));
     if (a.r == NOTIFY_UNKNOWN && !j->field[F_ABOUT][0])
         note_unknown(j, failed);
     else if (a.r == NOTIFY_PERM)
@@ -528,7 +528,7 @@ commit(void *opaque, notify_resume_fn resume, void *attempt)
     j->resume = resume;
     j->resume_arg = attempt;
     if (ch_redis_command(j->q->n->rt, commit_recorded, j, "SET %s committed EX %d", j->ids.idem_key,
-                         NOTIFY_RECORD_TTL_S) != 0) {
+                         notify_record_ttl_s(j->q->n)) != 0) {
         j->resume = NULL;
         resume(attempt, 0);
     }
@@ -594,7 +594,7 @@ recipient_limited(job *j)
                 CH_STR("channel", j->msg.channel),
                 CH_INT("recipient_max_per_day", n->cfg->recipient_max_per_day));
     ch_redis_command(n->rt, NULL, NULL, "SET %s failed EX %d", j->ids.idem_key,
-                     NOTIFY_RECORD_TTL_S);
+                     notify_record_ttl_s(n));
     notify_dead_letter(n, &j->msg, "redis:" NOTIFY_QUEUE_KEY, why);
     announce(j, S_FAILED, why, 0);
     cleanup_keys(j);
@@ -797,9 +797,9 @@ notify_queue_put(notify_queue *q, const notify_ids *ids, const notify_message *m
                  void *opaque)
 {
     char ttl[16], due[32], jttl[16], kind[16];
-    snprintf(ttl, sizeof(ttl), "%d", NOTIFY_RECORD_TTL_S);
+    snprintf(ttl, sizeof(ttl), "%d", notify_record_ttl_s(q->n));
     snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(jttl, sizeof(jttl), "%d", notify_job_ttl_s(q->n));
     snprintf(kind, sizeof(kind), "%d", m->kind);
     const char *value[NFIELDS] = {
         [F_CASE_ID] = m->case_id,

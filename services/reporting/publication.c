@@ -466,6 +466,9 @@ pub_round_periods(void *opaque, int rc, const char **names, size_t n)
     pr->nstored = 0;
     for (size_t i = 0; pr->stored && i < n; i++)
         snprintf(pr->stored[pr->nstored++], sizeof(pr->stored[0]), "%s", names[i]);
+    if (rc == 0 && (!n || pr->stored))
+        report_pubfile_sync(pr->r, pr->orgs[pr->next - 1], (const char(*)[16])pr->stored,
+                            pr->nstored);
     const ch_org_clocks *oc =
         rc == 0 ? ch_org_set_find(ch_runtime_orgs(pr->r->rt), pr->orgs[pr->next - 1]) : NULL;
     if (!oc || (n && !pr->stored) ||
