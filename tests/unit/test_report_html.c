@@ -195,6 +195,23 @@ test_view(void **state)
     assert_int_equal(ch_report_row_met(row(&v, "letter-enquiry")), 1);
     ch_report_view_free(&v);
 
+    /* a promise's own target (target: in the policy) wins over the default,
+     * for its judged lines too; the others keep the default */
+    for (size_t i = 0; i < derby.npromises; i++)
+        if (strcmp(derby.promises[i].id, "letter-enquiry") == 0)
+            derby.promises[i].target_pct = 60;
+    assert_int_equal(ch_report_view_build(&derby, &t, &f, NULL, 0, NULL, 0, 100, &v), 0);
+    assert_int_equal(ch_report_row_met(row(&v, "letter-enquiry")), 1);
+    assert_true(row(&v, "letter-enquiry")->target_pct == 60);
+    assert_true(row(&v, "letter-enquiry")->line_target_pct == 60);
+    assert_int_equal(row(&v, "letter-enquiry")->target_default, 0);
+    assert_string_equal(ch_report_row_result(row(&v, "letter-enquiry")), "met");
+    assert_true(row(&v, "written-enquiry")->target_pct == 100);
+    assert_int_equal(row(&v, "written-enquiry")->target_default, 1);
+    ch_report_view_free(&v);
+    for (size_t i = 0; i < derby.npromises; i++)
+        derby.promises[i].target_pct = 0;
+
     /* a channel filter and a range */
     ch_report_filter g = {CH_REPORT_MONTH, "2026-10", "2026-11", "letter", NULL};
     assert_int_equal(ch_report_view_build(&derby, &t, &g, NULL, 0, NULL, 0, 100, &v), 0);
@@ -351,6 +368,50 @@ test_dashboard(void **state)
     free(html);
 }
 
+/* the error page: HTML with the message escaped and a way back */
+static void
+test_error_page(void **state)
+{
+    (void)state;
+    char *html = ch_report_html_error(400, "That is not a month", "'<13>' is not a month", "/",
+                                      "Back to the dashboard");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"en-GB\">"));
+    assert_non_null(strstr(html, "<h1 data-status=\"400\">That is not a month</h1>"));
+    assert_non_null(strstr(html, "&#39;&lt;13&gt;&#39; is not a month"));
+    assert_non_null(strstr(html, "<a href=\"/\" data-link=\"back\">Back to the dashboard</a>"));
+    free(html);
+}
+
+/* months in words and steps; times in local time, to the minute */
+static void
+test_dates(void **state)
+{
+    (void)state;
+    char buf[80];
+    ch_report_period_words("2026-11", buf, sizeof(buf));
+    assert_string_equal(buf, "November 2026");
+    ch_report_period_words("2026-Q1", buf, sizeof(buf));
+    assert_string_equal(buf, "2026-Q1");
+    assert_int_equal(ch_report_month_step("2026-01", -1, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "2025-12");
+    assert_int_equal(ch_report_month_step("2026-12", 1, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "2027-01");
+    assert_int_equal(ch_report_month_step("2026-13x", 1, buf, sizeof(buf)), -1);
+    char err[256];
+    ch_tz *tz = ch_tz_load("Europe/London", NULL, err, sizeof(err));
+    assert_non_null(tz);
+    /* 2026-07-01T09:05:59.999Z is 10:05 in summer time; no seconds, no ms */
+    ch_report_local_time(tz, 1782896759999LL, buf, sizeof(buf));
+    assert_string_equal(buf, "1 July 2026, 10:05 (Europe/London)");
+    /* 2026-12-05T06:49:09.698Z: GMT */
+    ch_report_local_time(tz, 1796453349698LL, buf, sizeof(buf));
+    assert_string_equal(buf, "5 December 2026, 06:49 (Europe/London)");
+    ch_tz_free(tz);
+    ch_report_local_time(NULL, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "1 January 1970, 00:00 (UTC)");
+}
+
 static void
 test_publication(void **state)
 {
@@ -396,7 +457,8 @@ main(void)
         cmocka_unit_test(test_periods_ending), cmocka_unit_test(test_measures),
         cmocka_unit_test(test_view),           cmocka_unit_test(test_calls_and_visitors),
         cmocka_unit_test(test_escape),         cmocka_unit_test(test_dashboard),
-        cmocka_unit_test(test_publication),
+        cmocka_unit_test(test_publication),    cmocka_unit_test(test_error_page),
+        cmocka_unit_test(test_dates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
