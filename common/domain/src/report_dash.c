@@ -87,7 +87,7 @@ ch_report_local_time(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz)
 void
 ch__report_trend(ch_strbuf *s, const ch_report_promise_row *r)
 {
-    if (!r->ntrend)
+    if (!r->ntrend || r->measure == CH_REPORT_MEASURE_NONE) /* nothing judged: no trend */
         return;
     int width = (int)r->ntrend * (BAR_W + BAR_GAP);
     const char *noun = ch__report_number_noun(r->measure);

@@ -51,7 +51,7 @@ typedef struct {
  * all, as plain links with ?month= and ?organisation=), then one section per
  * organisation, one line per promise with the period's % within against the
  * promise's target and the result in words ("met", "not met", "no cases"),
- * a trend (report_dash.c: a chart hidden from assistive technology, a
+ * a trend where something is judged (report_dash.c: a chart hidden from assistive technology, a
  * caption saying what it shows, and a table of the months' figures) and the
  * cases overdue now; under it the promise's further lines (report_view.h:
  * the original promise, the acknowledgement, time to respond, the measures
