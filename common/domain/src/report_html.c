@@ -454,13 +454,13 @@ delivery_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
         const ch_report_delivery_row *r = &v->delivery.rows[i];
         double rate = ch_report_delivery_rate(r);
         ch_strbuf_puts(s, "<li data-channel=\"");
-        put_html(s, r->channel);
+        ch__report_put_html(s, r->channel);
         ch_strbuf_printf(s,
                          "\" data-sent=\"%lld\" data-delivered=\"%lld\" data-failed=\"%lld\" "
                          "data-fell-back=\"%lld\">By ",
                          (long long)r->sent, (long long)r->delivered, (long long)r->failed,
                          (long long)r->fell_back);
-        put_html(s, ch_report_delivery_words(r->channel));
+        ch__report_put_html(s, ch_report_delivery_words(r->channel));
         if (rate < 0) {
             ch_strbuf_printf(s,
                              ": <b data-figure=\"delivery-rate\">unknown</b> (%lld sent; no "
@@ -469,7 +469,7 @@ delivery_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
                              (long long)r->sent);
         } else {
             char pct[16];
-            fmt_pct(rate, pct, sizeof(pct));
+            ch__report_fmt_pct(rate, pct, sizeof(pct));
             ch_strbuf_printf(s,
                              ": <b data-figure=\"delivery-rate\">%s</b> delivered (%lld of %lld "
                              "with a delivery report; %lld sent, %lld failed, %lld of them sent "
