@@ -135,6 +135,8 @@ class Dom(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         for k in ("src", "href"):
+            if tag == "a" and k == "href" and a[k].startswith("/"):
+                continue  # a link to another of the dashboard's pages, not an asset
             if a.get(k) and not a[k].startswith(("#", "data:")):
                 self.external.append(a[k])
         if tag == "section" and "data-org" in a:
