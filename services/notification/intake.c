@@ -210,6 +210,9 @@ no_contact(intake *j, int64_t seen_s)
         snprintf(why, sizeof(why),
                  "contact details not recorded yet; the contacts topic is behind (lag %lld)",
                  (long long)lag);
+        /* the runtime logs a retry at debug at first: this wait is worth a line */
+        CH_LOG_INFO(ch_runtime_log(j->n->rt), "waiting for the case's contact details",
+                    CH_STR("reason", why));
         end(j, CH_EAGAIN, why);
     } else {
         send_failed(j, "no contact details for the case");
