@@ -25,6 +25,8 @@
 #include "charter/policy_store.h"
 #include "charter/report_keys.h"
 #include "charter/runtime.h"
+#include "charter/strbuf.h"
+#include "charter/tz.h"
 #include "counting.h"
 
 struct evhttp_request;
@@ -84,6 +86,26 @@ int report_readable(reporting *r, struct evhttp_request *req);
 
 /* dashboard.c: GET /[?month=YYYY-MM] */
 void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);
+
+/* queue.c: GET /queue[?organisation=ID] (HTML) and GET
+ * /v1/cases?organisation=ID[&status=] (JSON): the work queue. */
+void report_get_queue(void *svc, struct evhttp_request *req, const char *rest);
+void report_get_cases(void *svc, struct evhttp_request *req, const char *rest);
+/* The pieces the queue and the case pages share (queue.c). */
+void report_page_head(ch_strbuf *b, const char *title_esc);
+void report_put_esc(ch_strbuf *b, const char *s);
+/* An HTML error page (html 1) or the JSON error. */
+void report_reply_error(struct evhttp_request *req, int html, int status, const char *code,
+                        const char *msg);
+/* An instant in the zone, to the second: "2026-12-07T17:00:00+00:00";
+ * in words: "Monday 7 December 2026, 17:00"; in UTC: "...Z". */
+void report_local_iso(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
+void report_local_when(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
+void report_utc_iso(int64_t ms, char *buf, size_t bufsz);
+
+/* case_view.c: GET /cases/<reference> (HTML) and GET /v1/cases/<reference>. */
+void report_get_case_html(void *svc, struct evhttp_request *req, const char *rest);
+void report_get_case_json(void *svc, struct evhttp_request *req, const char *rest);
 
 /* snapshots.c: (org, period) is due a snapshot (once; beyond a bound it is
  * left to the periodic refresh, which covers the current periods). */
