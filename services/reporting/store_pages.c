@@ -272,8 +272,8 @@ report_store_queue(report_store *st, const char *org, int64_t from_ms, int64_t u
         snprintf(from, sizeof(from), "%lld", (long long)from_ms);
     /* one more than asked: whether there were more */
     return sent(ch_redis_command(st->rt, queue_range, c,
-                                 "ZRANGEBYSCORE %s %s (%lld WITHSCORES LIMIT 0 %zu", key, from,
-                                 (long long)until_ms, limit + 1),
+                                 "ZRANGEBYSCORE %s %s (%lld WITHSCORES LIMIT 0 %lld", key, from,
+                                 (long long)until_ms, (long long)limit + 1),
                 c);
 }
 
