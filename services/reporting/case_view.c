@@ -182,6 +182,8 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
         report_local_iso(tz, received, b, sizeof(b));
         json_object_set_new(o, "received_at", json_string(a));
         json_object_set_new(o, "received_local", json_string(b));
+        report_local_when(tz, received, c, sizeof(c));
+        json_object_set_new(o, "received_words", json_string(c));
     }
     int64_t due = json_integer_value(json_object_get(page, "due"));
     if (due) {
@@ -189,6 +191,8 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
         report_time_left(due, now, c, sizeof(c));
         json_object_set_new(o, "due_local", json_string(b));
         json_object_set_new(o, "time_left", json_string(c));
+        report_local_when(tz, due, c, sizeof(c));
+        json_object_set_new(o, "due_words", json_string(c));
     }
     /* events, in order */
     json_t *events = json_array(), *v;
@@ -197,8 +201,9 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
     {
         int64_t at = json_integer_value(json_object_get(v, "at"));
         report_local_iso(tz, at, b, sizeof(b));
-        json_array_append_new(events, json_pack("{s:s,s:s,s:s}", "type", jstr(v, "type"),
-                                                "at_local", b, "by", jstr(v, "by")));
+        report_local_when(tz, at, c, sizeof(c));
+        json_array_append_new(events, json_pack("{s:s,s:s,s:s,s:s}", "type", jstr(v, "type"),
+                                                "at_local", b, "at_words", c, "by", jstr(v, "by")));
     }
     json_object_set_new(o, "events", events);
     /* clocks */
@@ -218,9 +223,11 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
         char label[128], rule[1024];
         explain(oc, pr, &rc->clock, &timers[k], label, sizeof(label), rule, sizeof(rule));
         report_local_iso(tz, timers[k].due_ms, b, sizeof(b));
-        json_array_append_new(clocks, json_pack("{s:s,s:s,s:s,s:s,s:b}", "label", label, "kind",
+        report_local_when(tz, timers[k].due_ms, c, sizeof(c));
+        json_array_append_new(clocks, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "label", label, "kind",
                                                 ch_timer_kind_name(timers[k].kind), "due_local", b,
-                                                "rule", rule, "passed", timers[k].due_ms <= now));
+                                                "due_words", c, "rule", rule, "passed",
+                                                timers[k].due_ms <= now));
     }
     free(timers);
     json_object_set_new(o, "clocks", clocks);
@@ -237,11 +244,13 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
     json_t *messages = json_array();
     json_array_foreach(json_object_get(page, "messages"), i, v)
     {
-        report_local_iso(tz, json_integer_value(json_object_get(v, "at")), b, sizeof(b));
+        int64_t at = json_integer_value(json_object_get(v, "at"));
+        report_local_iso(tz, at, b, sizeof(b));
+        report_local_when(tz, at, c, sizeof(c));
         json_array_append_new(messages,
-                              json_pack("{s:s,s:s,s:s,s:s,s:I}", "at_local", b, "channel",
-                                        jstr(v, "channel"), "subject", jstr(v, "subject"), "text",
-                                        jstr(v, "text"), "attachments",
+                              json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "at_local", b, "at_words", c,
+                                        "channel", jstr(v, "channel"), "subject",
+                                        jstr(v, "subject"), "text", jstr(v, "text"), "attachments",
                                         json_integer_value(json_object_get(v, "attachments"))));
     }
     json_object_set_new(o, "messages", messages);
@@ -301,8 +310,8 @@ case_html(const json_t *o)
     ch_strbuf_puts(&b, "</a></p>\n<dl>\n");
     static const char *const facts[][2] = {
         {"status", "Status"},   {"owner", "Owner"},         {"team", "Team"},
-        {"channel", "Channel"}, {"case_type", "Case type"}, {"received_local", "Received"},
-        {"due_local", "Due"},   {"time_left", "Time left"}};
+        {"channel", "Channel"}, {"case_type", "Case type"}, {"received_words", "Received"},
+        {"due_words", "Due"},   {"time_left", "Time left"}};
     for (size_t k = 0; k < sizeof(facts) / sizeof(facts[0]); k++) {
         const char *v = jstr(o, facts[k][0]);
         ch_strbuf_printf(&b, "<dt>%s</dt><dd data-fact=\"%s\">", facts[k][1], facts[k][0]);
@@ -321,16 +330,16 @@ case_html(const json_t *o)
         ch_strbuf_puts(&b, ")</dd>\n");
     }
     ch_strbuf_puts(&b, "</dl>\n");
-    static const char *const ek[] = {"type", "at_local", "by"};
+    static const char *const ek[] = {"type", "at_words", "by"};
     static const char *const eh[] = {"Event", "When", "Who"};
     html_table(&b, "Events", json_object_get(o, "events"), ek, eh, 3);
-    static const char *const ck[] = {"label", "due_local", "passed", "rule"};
+    static const char *const ck[] = {"label", "due_words", "passed", "rule"};
     static const char *const chd[] = {"Clock", "Due", "Passed", "Why (the policy line)"};
     html_table(&b, "Clocks", json_object_get(o, "clocks"), ck, chd, 4);
-    static const char *const nk[] = {"kind", "channel", "status", "transport", "at_local"};
+    static const char *const nk[] = {"kind", "channel", "status", "transport", "at_words"};
     static const char *const nh[] = {"Notice", "Channel", "Status", "Transport", "When"};
     html_table(&b, "Notices", json_object_get(o, "notices"), nk, nh, 5);
-    static const char *const mk[] = {"at_local", "channel", "subject", "text"};
+    static const char *const mk[] = {"at_words", "channel", "subject", "text"};
     static const char *const mh[] = {"When", "Channel", "Subject", "Message"};
     html_table(&b, "Customer messages", json_object_get(o, "messages"), mk, mh, 4);
     ch_strbuf_puts(&b, "</main></body></html>\n");

@@ -52,7 +52,8 @@ static const char page_style[] =
     "vertical-align:top}"
     "thead th{background:#f3f2f1}a{color:#1d70b8}a:focus{outline:3px solid #fd0;color:#0b0c0c}"
     ".overdue{color:#b10e1e;font-weight:bold}.muted{color:#505a5f}"
-    "nav a{margin-right:1rem}";
+    "nav a{margin-right:1rem}caption{text-align:left;font-weight:bold;padding:.3rem 0}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.5rem}dd{margin:0}";
 
 void
 report_page_head(ch_strbuf *b, const char *title_esc)
