@@ -32,6 +32,7 @@ typedef struct {
     ch_report_view *views;
     size_t nviews;
     int64_t now_ms;
+    char *queue_summary; /* dash_with_queue_summary's, or NULL */
 } dash_req;
 
 static void
@@ -41,10 +42,12 @@ dash_free(dash_req *q)
         ch_report_view_free(&q->views[i]);
     free(q->views);
     free(q->ids);
+    free(q->queue_summary);
     free(q);
 }
 
 static void dash_next(dash_req *q);
+static char *dash_with_queue_summary(dash_req *q, char *html);
 
 /* The month the organisation's section shows (the query's, or its current
  * one), and the trend's months ending with it: 0, or CH_EINVAL. */
@@ -118,13 +121,45 @@ dash_next(dash_req *q)
     }
     char generated[40];
     ch_time_format_utc(q->now_ms, generated, sizeof(generated));
-    char *html = ch_report_html_dashboard(q->views, q->nviews, generated);
+    char *html =
+        dash_with_queue_summary(q, ch_report_html_dashboard(q->views, q->nviews, generated));
     if (html)
         ch_http_reply_html(q->req, 200, html);
     else
         ch_http_reply_error(q->req, 500, "internal", "out of memory");
     free(html);
     dash_free(q);
+}
+
+/* ---- the work queues' summary at the top (issue 18, lane "queue"; kept
+ * apart from the rest of the dashboard: queue.c builds it) ---- */
+
+static void
+dash_queue_summary_ready(void *opaque, char *html)
+{
+    dash_req *q = opaque;
+    q->queue_summary = html;
+    dash_next(q);
+}
+
+/* The page with the summary placed after its <h1> (html freed; the new
+ * page malloc'd, or html as it was when there is no summary). */
+static char *
+dash_with_queue_summary(dash_req *q, char *html)
+{
+    const char *h1 = html && q->queue_summary ? strstr(html, "</h1>") : NULL;
+    if (!h1)
+        return html;
+    size_t at = (size_t)(h1 - html) + 5, n = strlen(html), k = strlen(q->queue_summary);
+    char *out = malloc(n + k + 2);
+    if (out) {
+        memcpy(out, html, at);
+        out[at] = '\n';
+        memcpy(out + at + 1, q->queue_summary, k);
+        memcpy(out + at + 1 + k, html + at, n - at + 1);
+    }
+    free(html);
+    return out;
 }
 
 /* The month asked for into q->month: 0, or -1 when it is not a month. */
@@ -184,5 +219,6 @@ report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest)
         }
         snprintf(q->ids[k], sizeof(q->ids[k]), "%s", p->id);
     }
-    dash_next(q);
+    report_queue_summary(r, (const char(*)[64])q->ids, q->nids, q->now_ms, dash_queue_summary_ready,
+                         q);
 }

@@ -490,3 +490,82 @@ report_get_cases(void *svc, struct evhttp_request *req, const char *rest)
     (void)rest;
     queue_get(svc, req, 0);
 }
+
+/* ---- the dashboard's summary line per organisation ---- */
+
+typedef struct {
+    reporting *r;
+    char (*ids)[64];
+    size_t n, next;
+    int64_t now_ms;
+    ch_strbuf b;
+    report_summary_fn done;
+    void *opaque;
+} summary_req;
+
+static void summary_next(summary_req *s);
+
+static void
+summary_counted(void *opaque, int rc, int64_t overdue, int64_t today)
+{
+    summary_req *s = opaque;
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(s->r->rt), s->ids[s->next]);
+    if (rc == 0 && oc) {
+        ch_strbuf_puts(&s->b, "<li><a href=\"/queue?organisation=");
+        report_put_esc(&s->b, oc->policy.id);
+        ch_strbuf_printf(&s->b, "\" data-queue-summary=\"");
+        report_put_esc(&s->b, oc->policy.id);
+        ch_strbuf_puts(&s->b, "\">");
+        report_put_esc(&s->b, oc->policy.name);
+        ch_strbuf_printf(&s->b, ": %lld overdue now, %lld due today</a></li>\n", (long long)overdue,
+                         (long long)today);
+    }
+    s->next++;
+    summary_next(s);
+}
+
+static void
+summary_next(summary_req *s)
+{
+    while (s->next < s->n) {
+        const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(s->r->rt), s->ids[s->next]);
+        if (oc) {
+            int32_t today = ch_tz_local_day(oc->tz, s->now_ms);
+            if (report_store_queue_count(s->r->store, oc->policy.id, s->now_ms,
+                                         local_day_start(oc->tz, today + 1), summary_counted,
+                                         s) == 0)
+                return;
+        }
+        s->next++;
+    }
+    char *html = NULL;
+    if (s->b.n) {
+        ch_strbuf out = CH_STRBUF_INIT;
+        ch_strbuf_printf(&out,
+                         "<nav aria-label=\"Work queues\" class=\"queue-summary\">"
+                         "<h2>Work queues</h2>\n<ul>\n%s</ul></nav>\n",
+                         ch_strbuf_str(&s->b));
+        html = ch_strbuf_take(&out, NULL);
+    }
+    ch_strbuf_free(&s->b);
+    s->done(s->opaque, html);
+    free(s->ids);
+    free(s);
+}
+
+void
+report_queue_summary(reporting *r, const char (*ids)[64], size_t n, int64_t now_ms,
+                     report_summary_fn done, void *opaque)
+{
+    summary_req *s = calloc(1, sizeof(*s));
+    char(*copy)[64] = s ? malloc((n ? n : 1) * sizeof(*copy)) : NULL;
+    if (!copy) {
+        free(s);
+        done(opaque, NULL);
+        return;
+    }
+    memcpy(copy, ids, n * sizeof(*copy));
+    *s = (summary_req){
+        .r = r, .ids = copy, .n = n, .now_ms = now_ms, .done = done, .opaque = opaque};
+    summary_next(s);
+}

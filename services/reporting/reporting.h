@@ -103,6 +103,14 @@ void report_local_iso(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
 void report_local_when(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
 void report_utc_iso(int64_t ms, char *buf, size_t bufsz);
 
+/* The dashboard's summary (queue.c): per organisation of ids (by name), a
+ * link to its queue with "3 overdue now, 7 due today" (its local day), as
+ * an HTML <nav> (malloc'd; the caller frees) or NULL (none, or Redis did
+ * not answer: the dashboard goes without). done runs exactly once. */
+typedef void (*report_summary_fn)(void *opaque, char *html);
+void report_queue_summary(reporting *r, const char (*ids)[64], size_t n, int64_t now_ms,
+                          report_summary_fn done, void *opaque);
+
 /* case_view.c: GET /cases/<reference> (HTML) and GET /v1/cases/<reference>. */
 void report_get_case_html(void *svc, struct evhttp_request *req, const char *rest);
 void report_get_case_json(void *svc, struct evhttp_request *req, const char *rest);

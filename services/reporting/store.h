@@ -258,6 +258,13 @@ typedef void (*report_queue_fn)(void *opaque, int rc, const report_queue_row *ro
 int report_store_queue(report_store *st, const char *org, int64_t from_ms, int64_t until_ms,
                        size_t limit, report_queue_fn done, void *opaque);
 
+/* How many of the organisation's open cases are overdue at now_ms and how
+ * many fall due from now_ms to before end_ms (two ZCOUNTs of the open
+ * set). done gets rc 0 with both, or CH_EAGAIN. */
+typedef void (*report_queue_count_fn)(void *opaque, int rc, int64_t overdue, int64_t due);
+int report_store_queue_count(report_store *st, const char *org, int64_t now_ms, int64_t end_ms,
+                             report_queue_count_fn done, void *opaque);
+
 /* A case's page record and state together (done gets either NULL when
  * missing), or CH_EAGAIN with none. */
 typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,

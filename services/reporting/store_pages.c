@@ -33,6 +33,7 @@ typedef struct {
         report_written_fn written;
         report_queue_fn queue;
         report_case_page_fn page;
+        report_queue_count_fn count;
     } done;
     void *opaque;
     char org[KEY_MAX];
@@ -44,6 +45,7 @@ typedef struct {
     char *page; /* the case page's record, kept for the state's answer */
     size_t page_len;
     int page_found;
+    int64_t overdue, now_ms, end_ms;
 } pages_call;
 
 static pages_call *
@@ -274,6 +276,53 @@ report_store_queue(report_store *st, const char *org, int64_t from_ms, int64_t u
     return sent(ch_redis_command(st->rt, queue_range, c,
                                  "ZRANGEBYSCORE %s %s (%lld WITHSCORES LIMIT 0 %lld", key, from,
                                  (long long)until_ms, (long long)limit + 1),
+                c);
+}
+
+/* ---- the queue's counts (the dashboard's summary) ---- */
+
+static void
+counted_due(void *opaque, redisReply *reply)
+{
+    pages_call *c = opaque;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        c->done.count(c->opaque, CH_EAGAIN, 0, 0);
+    else
+        c->done.count(c->opaque, 0, c->overdue, reply->integer);
+    free(c);
+}
+
+static void
+counted_overdue(void *opaque, redisReply *reply)
+{
+    pages_call *c = opaque;
+    char key[KEY_MAX];
+    report__key_of(key, c->org, "open", NULL);
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        c->overdue = reply->integer;
+        if (ch_redis_command(c->st->rt, counted_due, c, "ZCOUNT %s %lld (%lld", key,
+                             (long long)c->now_ms, (long long)c->end_ms) == 0)
+            return;
+    }
+    c->done.count(c->opaque, CH_EAGAIN, 0, 0);
+    free(c);
+}
+
+int
+report_store_queue_count(report_store *st, const char *org, int64_t now_ms, int64_t end_ms,
+                         report_queue_count_fn done, void *opaque)
+{
+    char key[KEY_MAX];
+    report__key_of(key, org, "open", NULL);
+    pages_call *c = call_new(st, opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.count = done;
+    snprintf(c->org, sizeof(c->org), "%s", org);
+    c->now_ms = now_ms;
+    c->end_ms = end_ms;
+    return sent(ch_redis_command(st->rt, counted_overdue, c, "ZCOUNT %s -inf (%lld", key,
+                                 (long long)now_ms),
                 c);
 }
 

@@ -11,9 +11,11 @@
 # (events, clocks explained with their policy lines, notices, the message),
 # 404 for an unknown reference, and charterctl timers by reference.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/notification_lib.sh"
 
 start_redis
 start_broker
+start_smtp_sink 0
 POLICIES="$WORK/policies"
 mkdir -p "$POLICIES"
 policy_yaml queue-test "Queue Test Council" QT "6 seconds" "1 hours" \
@@ -21,8 +23,13 @@ policy_yaml queue-test "Queue Test Council" QT "6 seconds" "1 hours" \
   warning=50%:owner warning=breach:manager >"$POLICIES/queue-test.yaml"
 start_service ingest CHARTER_INGEST_POLICY_DIR="$POLICIES"
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$POLICIES"
+# Staff alerts by SMTP to the organisation's own mailboxes: {organisation}
+# in the pattern.
 start_service notification CHARTER_NOTIFY_OUTBOX_DIR="$WORK/outbox" \
-  CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES"
+  CHARTER_NOTIFY_TEMPLATE_DIR="$SRC/templates" CHARTER_NOTIFY_POLICY_DIR="$POLICIES" \
+  CHARTER_NOTIFY_STAFF_TRANSPORT=smtp "CHARTER_NOTIFY_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT" \
+  CHARTER_NOTIFY_SMTP_FROM=noreply@council.example \
+  CHARTER_NOTIFY_STAFF_EMAIL='{organisation}-{role}@alerts.example'
 start_service reporting CHARTER_REPORT_POLICY_DIR="$POLICIES"
 for s in ingest sla-timer notification reporting; do wait_ready "$s"; done
 pass "all four services ready"
@@ -123,6 +130,17 @@ r=$(curl -sS -w ' %{http_code}' "http://127.0.0.1:$REPORT/cases/QT-2026-999999")
 r=$(curl -sS -w ' %{http_code}' "http://127.0.0.1:$REPORT/v1/cases/QT-2026-999999")
 [ "${r##* }" = 404 ] && grep -q '"code":"unknown_reference"' <<<"$r" || fail "unknown reference, JSON: $r"
 pass "unknown reference: 404 page and JSON error"
+
+# ---- the dashboard's summary, linking to the queue ----
+d=$(curl -fsS "http://127.0.0.1:$REPORT/")
+expect_in "$d" "dashboard" "<a href=\"/queue?organisation=$O\" data-queue-summary=\"$O\">Queue Test Council: 2 overdue now, "
+pass "dashboard: one line per organisation linking to its queue ('2 overdue now, ...')"
+
+# ---- staff alerts to the organisation's own mailbox ----
+wait_until 30 grep -qF '"rcpt_tos": ["queue-test-manager@alerts.example"]' "$SMTP_LOG" ||
+  fail "no breach alert to queue-test-manager@alerts.example: $(head -c 600 "$SMTP_LOG")"
+grep -qF '"rcpt_tos": ["queue-test-owner@alerts.example"]' "$SMTP_LOG" || fail "no warning to queue-test-owner@alerts.example"
+pass "staff alerts by SMTP to {organisation}-{role}@alerts.example: queue-test-manager@, queue-test-owner@"
 
 # ---- charterctl by reference ----
 CTL="$BUILD/tools/charterctl/charterctl"
