@@ -215,9 +215,11 @@ case_json(const case_req *q, const ch_org_clocks *oc, json_t *page, const ch_rep
                 : 0;
     if (received) {
         report_local_iso(tz, received, b, sizeof(b));
-        json_array_append_new(
-            clocks, json_pack("{s:s,s:s,s:s,s:b}", "label", "received", "due_local", b, "rule",
-                              "the case's received event starts every clock", "passed", 1));
+        report_local_when(tz, received, c, sizeof(c));
+        json_array_append_new(clocks, json_pack("{s:s,s:s,s:s,s:s,s:b}", "label", "received",
+                                                "due_local", b, "due_words", c, "rule",
+                                                "the case's received event starts every clock",
+                                                "passed", 1));
     }
     for (int k = 0; k < n; k++) {
         char label[128], rule[1024];
