@@ -9,7 +9,9 @@
 # without milliseconds, soonest first, the closed case gone), the HTML
 # queue (tables with headers, links to case pages, no script), a case page
 # (events, clocks explained with their policy lines, notices, the message),
-# 404 for an unknown reference, and charterctl timers by reference.
+# 404 for an unknown reference, and charterctl timers and deadline by
+# reference; the dashboard's summary; staff alerts by SMTP to
+# {organisation}-{role} addresses.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 
@@ -150,6 +152,10 @@ pass "charterctl timers --case $R1 resolves the reference and shows the fired br
 r=0; t=$("$CTL" timers --case QT-2026-999999 --redis "$REDIS_URL" 2>&1) || r=$?
 [ "$r" = 1 ] && grep -q 'no case with reference QT-2026-999999' <<<"$t" || fail "unknown reference in charterctl ($r): $t"
 pass "charterctl: an unknown reference is an error, not '0 timers'"
+t=$("$CTL" deadline --policy "$POLICIES/queue-test.yaml" --case "$R1" --redis "$REDIS_URL") || fail "charterctl deadline --case $R1: $t"
+expect_in "$t" "charterctl deadline --case $R1" "case:     $R1, case id $C1" "channel email, case type enquiry" \
+  "respond: 1 hours, line" "breach alert: manager"
+pass "charterctl deadline --case $R1: every clock of the real case with its policy line"
 
 if [ -n "${CHARTER_SCREENSHOTS:-}" ]; then
   for shot in "queue:/queue?organisation=$O" "case:/cases/$R1"; do

@@ -113,39 +113,6 @@ print_case_state(redisContext *c, const ch_tz *tz, const char *case_id)
         freeReplyObject(r);
 }
 
-/* A reference ("DH-2026-000056") rather than a case id (a UUID). */
-static int
-is_reference(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-')
-        return 0;
-    return 1;
-}
-
-/* The case id and organisation of a reference from reporting's index:
- * 0, or 1 after saying why on stderr. */
-static int
-resolve_reference(redisContext *c, const char *url, const char *ref, char *case_id, size_t idsz,
-                  char *org, size_t orgsz)
-{
-    redisReply *r = redisCommand(c, "GET charter:report:ref:%s", ref);
-    const char *sp = r && r->type == REDIS_REPLY_STRING ? strchr(r->str, ' ') : NULL;
-    if (!sp) {
-        fprintf(stderr,
-                "charterctl timers: no case with reference %s in reporting's index "
-                "(charter:report:ref:%s) at %s; give the Redis reporting uses, or the case id\n",
-                ref, ref, url);
-        if (r)
-            freeReplyObject(r);
-        return 1;
-    }
-    snprintf(org, orgsz, "%.*s", (int)(sp - r->str), r->str);
-    snprintf(case_id, idsz, "%s", sp + 1);
-    freeReplyObject(r);
-    return 0;
-}
-
 /* What reporting's page record of the case says: its reference, owner,
  * the response due time in force and the timers already fired. */
 static void
@@ -210,20 +177,22 @@ ch_cmd_timers(int argc, char **argv)
     int64_t within = 0;
     if ((argc % 2) == 0 || (!case_id == !within_s) ||
         (within_s && parse_within(within_s, &within) != 0)) {
-        fprintf(stderr, "usage: charterctl timers (--case ID | --due-within N{s,m,h,d}) "
+        fprintf(stderr, "usage: charterctl timers (--case ID|REFERENCE | --due-within N{s,m,h,d}) "
                         "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
         return 2;
     }
     redisContext *c = ch_ctl_redis_connect(url, "timers");
     if (!c)
         return 1;
-    char resolved[128] = "", org[128] = "";
-    if (case_id && is_reference(case_id)) {
-        if (resolve_reference(c, url, case_id, resolved, sizeof(resolved), org, sizeof(org))) {
+    ch_ctl_case found;
+    char org[128] = "";
+    if (case_id && ch_ctl_is_reference(case_id)) {
+        if (ch_ctl_case_lookup(c, url, "timers", case_id, &found)) {
             redisFree(c);
             return 1;
         }
-        case_id = resolved;
+        case_id = found.case_id;
+        snprintf(org, sizeof(org), "%s", found.organisation);
     }
     char err[256];
     ch_tz *tz = ch_tz_load("Europe/London", NULL, err, sizeof(err));
