@@ -414,14 +414,11 @@ queue_get(reporting *r, struct evhttp_request *req, int html)
     if (!report_readable(r, req))
         return;
     struct evkeyvalq params;
-    const char *org = query_param(req, &params, "organisation");
+    const char *org_param = query_param(req, &params, "organisation");
     const char *status = evhttp_find_header(&params, "status");
-    if (html && (!org || !org[0])) {
-        evhttp_clear_headers(&params);
-        queue_index(r, req);
-        return;
-    }
-    const ch_org_clocks *oc = org ? ch_org_set_find(ch_runtime_orgs(r->rt), org) : NULL;
+    char org[REPORT_ORG_MAX] = "";
+    if (org_param)
+        snprintf(org, sizeof(org), "%s", org_param);
     q_status want = Q_LATER;
     int bad_status = 0;
     if (status && !html) {
@@ -430,11 +427,16 @@ queue_get(reporting *r, struct evhttp_request *req, int html)
             want++;
         bad_status = want == Q_NSTATUS;
     }
-    queue_req *q = (!org || !oc || bad_status) ? NULL : calloc(1, sizeof(*q));
+    evhttp_clear_headers(&params); /* org_param and status are gone from here */
+    if (html && !org[0]) {
+        queue_index(r, req);
+        return;
+    }
+    const ch_org_clocks *oc = org[0] ? ch_org_set_find(ch_runtime_orgs(r->rt), org) : NULL;
+    queue_req *q = (!oc || bad_status) ? NULL : calloc(1, sizeof(*q));
     if (q)
         snprintf(q->org, sizeof(q->org), "%s", org);
-    evhttp_clear_headers(&params);
-    if (!org || !org[0]) {
+    if (!org[0]) {
         ch_http_reply_error_field(req, 400, "missing_parameter", "organisation",
                                   "query parameter 'organisation' is required (an organisation "
                                   "id)");
