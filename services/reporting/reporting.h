@@ -6,9 +6,13 @@
  *   counting.c   a record -> counts, its case and figures (store.h)
  *   api.c        GET /v1/report: JSON figures and one line per promise
  *   dashboard.c  GET /: the HTML dashboard
+ *   queue.c      GET /queue and /v1/cases: the work queue; the dashboard's summary line
+ *   case_view.c  GET /cases/<reference> and /v1/cases/<reference>: a case page
+ *   casepage.c   a case's page record (casepage.h, pure)
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
  *   publication.c  GET /v1/publication; each completed period's publication
  *   store.c      every Redis key and script; the loaders the readers share
+ *                (store_pages.c: the page records, reference index and queue reads)
  *   periods.c    which period's hash a counter goes to; retention (pure)
  *
  * The policies are the runtime's (policy_store.h): nothing keeps a pointer
