@@ -181,7 +181,7 @@ for port in 8080 8081 8082 8083; do
 done
 
 # ---- demo traffic ----
-DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE \
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_REDIS_URL=$REDIS_URL \
   setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
 started $! demo-traffic
 

@@ -52,7 +52,8 @@ static const char page_style[] =
     "vertical-align:top}"
     "thead th{background:#f3f2f1}a{color:#1d70b8}a:focus{outline:3px solid #fd0;color:#0b0c0c}"
     ".overdue{color:#b10e1e;font-weight:bold}.muted{color:#505a5f}"
-    "nav a{margin-right:1rem}caption{text-align:left;font-weight:bold;padding:.3rem 0}"
+    "nav a{margin-right:1rem}li{margin:.5rem 0}li a,nav a{display:inline-block;min-height:24px;"
+    "padding:.2rem 0}caption{text-align:left;font-weight:bold;padding:.3rem 0}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.5rem}dd{margin:0}";
 
 void
@@ -513,13 +514,14 @@ summary_counted(void *opaque, int rc, int64_t overdue, int64_t today)
     summary_req *s = opaque;
     const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(s->r->rt), s->ids[s->next]);
     if (rc == 0 && oc) {
-        ch_strbuf_puts(&s->b, "<li><a href=\"/queue?organisation=");
+        ch_strbuf_puts(&s->b, s->b.n ? "; <a href=\"/queue?organisation="
+                                     : "<a href=\"/queue?organisation=");
         report_put_esc(&s->b, oc->policy.id);
         ch_strbuf_printf(&s->b, "\" data-queue-summary=\"");
         report_put_esc(&s->b, oc->policy.id);
         ch_strbuf_puts(&s->b, "\">");
         report_put_esc(&s->b, oc->policy.name);
-        ch_strbuf_printf(&s->b, ": %lld overdue now, %lld due today</a></li>\n", (long long)overdue,
+        ch_strbuf_printf(&s->b, ": %lld overdue now, %lld due today</a>", (long long)overdue,
                          (long long)today);
     }
     s->next++;
@@ -543,10 +545,7 @@ summary_next(summary_req *s)
     char *html = NULL;
     if (s->b.n) {
         ch_strbuf out = CH_STRBUF_INIT;
-        ch_strbuf_printf(&out,
-                         "<nav aria-label=\"Work queues\" class=\"queue-summary\">"
-                         "<h2>Work queues</h2>\n<ul>\n%s</ul></nav>\n",
-                         ch_strbuf_str(&s->b));
+        ch_strbuf_printf(&out, "Work queues: %s.", ch_strbuf_str(&s->b));
         html = ch_strbuf_take(&out, NULL);
     }
     ch_strbuf_free(&s->b);

@@ -91,6 +91,10 @@ int report_readable(reporting *r, struct evhttp_request *req);
 
 /* dashboard.c: GET /[?month=YYYY-MM] */
 void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);
+/* An HTML route's error: a page (report_html.h) with the title, the message
+ * and a link back to the dashboard, never JSON (dashboard.c). */
+void report_reply_html_error(struct evhttp_request *req, int status, const char *title,
+                             const char *message);
 
 /* queue.c: GET /queue[?organisation=ID] (HTML) and GET
  * /v1/cases?organisation=ID[&status=] (JSON): the work queue. */
@@ -108,10 +112,11 @@ void report_local_iso(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
 void report_local_when(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
 void report_utc_iso(int64_t ms, char *buf, size_t bufsz);
 
-/* The dashboard's summary (queue.c): per organisation of ids (by name), a
- * link to its queue with "3 overdue now, 7 due today" (its local day), as
- * an HTML <nav> (malloc'd; the caller frees) or NULL (none, or Redis did
- * not answer: the dashboard goes without). done runs exactly once. */
+/* The work queues' line at the top of the dashboard (queue.c): per
+ * organisation of ids (in that order), a link to its queue, "Derby Homes: 3
+ * overdue now, 7 due today" (its local day), as trusted HTML phrasing
+ * content (malloc'd; the caller frees) or NULL (none, or Redis did not
+ * answer: the dashboard goes without). done runs exactly once. */
 typedef void (*report_summary_fn)(void *opaque, char *html);
 void report_queue_summary(reporting *r, const char (*ids)[64], size_t n, int64_t now_ms,
                           report_summary_fn done, void *opaque);
