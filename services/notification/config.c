@@ -42,7 +42,8 @@ static const ch_config_entry core_keys[] = {
     CH_CFG_STR(notify_config, letter_transport, "notify.letter.transport", "print",
                "how letters go: print (a print queue the operator collects) or file"),
     CH_CFG_STR(notify_config, staff_email, "notify.staff.email", "{role}@localhost",
-               "staff alert address; {role} becomes the policy role (owner, team_lead, ...)"),
+               "staff alert address; {role} becomes the policy role (owner, team_lead, ...) and "
+               "{organisation} the organisation id; a role's own email in the policy wins"),
     CH_CFG_STR(notify_config, dlq_topic, "notify.dlq_topic", CH_TOPIC_DLQ,
                "where notifications that failed for good are dead-lettered"),
     CH_CFG_INT(notify_config, max_in_flight, "notify.max_in_flight", "32", "sends running at once",

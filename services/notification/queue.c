@@ -315,8 +315,10 @@ note_unknown(job *j, const char *reason)
     char what[sizeof(ids.id)];
     snprintf(what, sizeof(what), "delivery_unknown/%s", strchr(j->ids.id, '/') + 1);
     int rc = notify_ids_make(&ids, j->msg.case_id, what);
+    const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(n->rt), j->msg.organisation);
     if (rc == 0)
-        rc = notify_render_unknown(&env, j->ids.id, j->msg.reference, reason, &r);
+        rc = notify_render_unknown(&env, oc ? &oc->policy : NULL, j->msg.organisation, j->ids.id,
+                                   j->msg.reference, reason, &r);
     notify_message m = {
         .id = ids.id,
         .case_id = j->msg.case_id,

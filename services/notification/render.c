@@ -12,6 +12,7 @@
 
 #include "charter/errors.h"
 #include "charter/names.h"
+#include "charter/org_check.h"
 #include "charter/org_set.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
@@ -336,20 +337,21 @@ alert_role(const ch_policy *p, const ch_policy_promise *pr, const Charter__V1__T
     return ch_policy_role_find(p, "owner");
 }
 
-/* A staff message to role_key: by email, or to the role itself. */
+/* A staff message to role_key of the organisation (p its policy, or NULL):
+ * the role's own address from the policy, else notify.staff.email with
+ * {role} and {organisation} filled in (ch_org_staff_address); or to the
+ * role itself. */
 static void
-staff_to(const notify_render_env *env, const char *role_key, notify_rendered *out)
+staff_to(const notify_render_env *env, const ch_policy *p, const char *org_id, const char *role_key,
+         notify_rendered *out)
 {
     out->customer = 0;
     out->channel = "email";
     snprintf(out->lang, sizeof(out->lang), "en");
-    const char *pat = env->staff_email, *p = strstr(pat, "{role}");
     if (env->staff_by_role)
         snprintf(out->to, sizeof(out->to), "%s", role_key);
-    else if (p)
-        snprintf(out->to, sizeof(out->to), "%.*s%s%s", (int)(p - pat), pat, role_key, p + 6);
-    else
-        snprintf(out->to, sizeof(out->to), "%s", pat);
+    else /* checked at load (ch_org_check_roles); an address that does not fit is cut */
+        (void)ch_org_staff_address(p, org_id, role_key, env->staff_email, out->to, sizeof(out->to));
 }
 
 int
@@ -412,7 +414,7 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
         return rc;
     if (!out->subject && !(out->subject = strdup(out->body)))
         return CH_ENOMEM;
-    staff_to(env, role_key, out);
+    staff_to(env, oc ? &oc->policy : NULL, t->organisation, role_key, out);
     json_t *meta = json_object();
     json_object_set_new(meta, "role", json_string(role_title));
     json_object_set_new(meta, "tier", json_integer(t->tier));
@@ -420,10 +422,11 @@ notify_render_alert(const notify_render_env *env, const notify_render_in *in, no
 }
 
 int
-notify_render_unknown(const notify_render_env *env, const char *about, const char *reference,
+notify_render_unknown(const notify_render_env *env, const ch_policy *policy,
+                      const char *organisation, const char *about, const char *reference,
                       const char *reason, notify_rendered *out)
 {
-    staff_to(env, "owner", out);
+    staff_to(env, policy, organisation, "owner", out);
     char subject[200];
     snprintf(subject, sizeof(subject), "Did our message about %s arrive?", reference);
     out->subject = strdup(subject);

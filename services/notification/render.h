@@ -45,7 +45,9 @@ typedef int (*notify_template_fn)(void *opaque, const char *organisation, const 
 typedef struct {
     notify_template_fn template;
     void *opaque;
-    const char *staff_email; /* notify.staff.email: "{role}" becomes the role key */
+    const char *staff_email; /* notify.staff.email: "{role}" becomes the role key and
+                                "{organisation}" the organisation id (a role's own
+                                address in the policy wins: ch_org_staff_address) */
     int staff_by_role;       /* 1: staff messages are addressed to the role key itself */
 } notify_render_env;
 
@@ -103,7 +105,8 @@ int notify_render_alert(const notify_render_env *env, const notify_render_in *in
  * `about` is the notification's id, which the note's record carries as its
  * notification_id. Returns 0 or CH_ENOMEM.
  */
-int notify_render_unknown(const notify_render_env *env, const char *about, const char *reference,
+int notify_render_unknown(const notify_render_env *env, const ch_policy *policy,
+                          const char *organisation, const char *about, const char *reference,
                           const char *reason, notify_rendered *out);
 
 void notify_rendered_free(notify_rendered *r);

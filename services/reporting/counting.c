@@ -23,6 +23,7 @@
 #include "charter/v1/case_event.pb-c.h"
 #include "charter/v1/notification.pb-c.h"
 #include "charter/v1/timer.pb-c.h"
+#include "casepage.h"
 #include "reporting.h"
 #include "store.h"
 
@@ -136,6 +137,56 @@ ctx_done(count_ctx *c, int rc, const char *why)
     free(c);
 }
 
+/* ---- the case's page record (casepage.h), after its figures ---- */
+
+static void
+page_written(void *opaque, int rc, const char *why)
+{
+    count_ctx *c = opaque;
+    if (rc == CH_EEXIST)
+        ch_metric_add(c->r->m_conflicts, 1);
+    ctx_done(c, rc == 0 ? 0 : CH_EAGAIN, rc == 0 ? NULL : why);
+}
+
+static void
+page_loaded(void *opaque, int rc, const char *page, size_t len)
+{
+    count_ctx *c = opaque;
+    if (rc != 0) {
+        ctx_done(c, CH_EAGAIN, "redis unavailable");
+        return;
+    }
+    const report_case_plan *p = &c->plan;
+    int64_t due = !strcmp(p->open_op, "add") ? p->due_ms : !strcmp(p->open_op, "rem") ? 0 : -1;
+    char *text = NULL;
+    if (report_page_apply(page, len, c->msg, due, &text) != 0) {
+        ctx_done(c, CH_EAGAIN, "out of memory");
+        return;
+    }
+    if (!text) {
+        ctx_done(c, 0, NULL);
+        return;
+    }
+    char *old = page ? strndup(page, len) : NULL;
+    char ref[64];
+    report_page_reference(text, strlen(text), ref, sizeof(ref));
+    rc = (page && !old) ? CH_ENOMEM
+                        : report_store_page_write(c->r->store, c->org, c->case_id, old, text, ref,
+                                                  c->r->cfg->case_ttl_s, page_written, c);
+    free(old);
+    free(text);
+    if (rc != 0)
+        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+}
+
+static void
+page_step(count_ctx *c)
+{
+    int rc = report_store_page_read(c->r->store, c->org, c->case_id, page_loaded, c);
+    if (rc != 0)
+        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+}
+
 static void
 figures_written(void *opaque, int rc, const char *why)
 {
@@ -154,7 +205,7 @@ figures_written(void *opaque, int rc, const char *why)
         if (months < 1 || ch_report_period_expiry(c->plan.periods[i], months, &at) != 0 ||
             at > now_s)
             report_mark_dirty(c->r, c->org, c->plan.periods[i]);
-    ctx_done(c, 0, NULL);
+    page_step(c);
 }
 
 static void
@@ -178,7 +229,7 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
         return;
     }
     if (c->plan.unchanged) {
-        ctx_done(c, 0, NULL);
+        page_step(c);
         return;
     }
     const report_case_plan *p = &c->plan;

@@ -81,6 +81,10 @@ static const ch_metric_def report_metrics[] = {
 static const ch_route routes[] = {
     {CH_HTTP_GET, "/v1/report", 0, report_get_report, 0, NULL},
     {CH_HTTP_GET, "/v1/publication", 0, report_get_publication, 0, NULL},
+    {CH_HTTP_GET, "/v1/cases", 0, report_get_cases, 0, NULL},
+    {CH_HTTP_GET, "/v1/cases/", 1, report_get_case_json, 0, NULL},
+    {CH_HTTP_GET, "/queue", 0, report_get_queue, 0, NULL},
+    {CH_HTTP_GET, "/cases/", 1, report_get_case_html, 0, NULL},
     {CH_HTTP_GET, "/", 0, report_get_dashboard, 0, NULL},
 };
 

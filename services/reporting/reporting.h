@@ -6,9 +6,13 @@
  *   counting.c   a record -> counts, its case and figures (store.h)
  *   api.c        GET /v1/report: JSON figures and one line per promise
  *   dashboard.c  GET /: the HTML dashboard
+ *   queue.c      GET /queue and /v1/cases: the work queue; the dashboard's summary line
+ *   case_view.c  GET /cases/<reference> and /v1/cases/<reference>: a case page
+ *   casepage.c   a case's page record (casepage.h, pure)
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
  *   publication.c  GET /v1/publication; each completed period's publication
  *   store.c      every Redis key and script; the loaders the readers share
+ *                (store_pages.c: the page records, reference index and queue reads)
  *   periods.c    which period's hash a counter goes to; retention (pure)
  *
  * The policies are the runtime's (policy_store.h): nothing keeps a pointer
@@ -25,6 +29,8 @@
 #include "charter/policy_store.h"
 #include "charter/report_keys.h"
 #include "charter/runtime.h"
+#include "charter/strbuf.h"
+#include "charter/tz.h"
 #include "counting.h"
 
 struct evhttp_request;
@@ -89,9 +95,35 @@ void report_get_dashboard(void *svc, struct evhttp_request *req, const char *res
  * and a link back to the dashboard, never JSON (dashboard.c). */
 void report_reply_html_error(struct evhttp_request *req, int status, const char *title,
                              const char *message);
-/* The work queue's one line at the top of the dashboard ("3 overdue now, 7
- * due today"), trusted HTML, "" for none (dashboard.c). */
-const char *dashboard_summary(reporting *r, const char *organisation);
+
+/* queue.c: GET /queue[?organisation=ID] (HTML) and GET
+ * /v1/cases?organisation=ID[&status=] (JSON): the work queue. */
+void report_get_queue(void *svc, struct evhttp_request *req, const char *rest);
+void report_get_cases(void *svc, struct evhttp_request *req, const char *rest);
+/* The pieces the queue and the case pages share (queue.c). */
+void report_page_head(ch_strbuf *b, const char *title_esc);
+void report_put_esc(ch_strbuf *b, const char *s);
+/* An HTML error page (html 1) or the JSON error. */
+void report_reply_error(struct evhttp_request *req, int html, int status, const char *code,
+                        const char *msg);
+/* An instant in the zone, to the second: "2026-12-07T17:00:00+00:00";
+ * in words: "Monday 7 December 2026, 17:00"; in UTC: "...Z". */
+void report_local_iso(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
+void report_local_when(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
+void report_utc_iso(int64_t ms, char *buf, size_t bufsz);
+
+/* The work queues' line at the top of the dashboard (queue.c): per
+ * organisation of ids (in that order), a link to its queue, "Derby Homes: 3
+ * overdue now, 7 due today" (its local day), as trusted HTML phrasing
+ * content (malloc'd; the caller frees) or NULL (none, or Redis did not
+ * answer: the dashboard goes without). done runs exactly once. */
+typedef void (*report_summary_fn)(void *opaque, char *html);
+void report_queue_summary(reporting *r, const char (*ids)[64], size_t n, int64_t now_ms,
+                          report_summary_fn done, void *opaque);
+
+/* case_view.c: GET /cases/<reference> (HTML) and GET /v1/cases/<reference>. */
+void report_get_case_html(void *svc, struct evhttp_request *req, const char *rest);
+void report_get_case_json(void *svc, struct evhttp_request *req, const char *rest);
 
 /* snapshots.c: (org, period) is due a snapshot (once; beyond a bound it is
  * left to the periodic refresh, which covers the current periods). */

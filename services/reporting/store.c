@@ -73,8 +73,10 @@ report_store_new(ch_runtime *rt, int retention_months)
                          ch_redis_script_new(rt, count_lua),
                          ch_redis_script_new(rt, case_lua),
                          ch_redis_script_new(rt, report__prune_lua),
-                         ch_redis_script_new(rt, report__migrate_lua)};
-    if (!st->count_script || !st->case_script || !st->prune_script || !st->migrate_script) {
+                         ch_redis_script_new(rt, report__migrate_lua),
+                         ch_redis_script_new(rt, report__page_lua)};
+    if (!st->count_script || !st->case_script || !st->prune_script || !st->migrate_script ||
+        !st->page_script) {
         free(st);
         return NULL;
     }

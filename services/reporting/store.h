@@ -29,7 +29,20 @@
  *                                           that completed period, JSON as
  *                                           GET /v1/publication answers it;
  *                                           written once (HSETNX), never
- *                                           changed.
+ *                                           changed;
+ *   charter:report:{<org>}:page:<case id>   the case's page record
+ *                                           (casepage.h), compact JSON,
+ *                                           kept report.case_ttl_s after
+ *                                           its last record, like the
+ *                                           case's state.
+ * And one key per case outside the organisation's hash tag (it is looked
+ * up by reference alone; written by its own command, never in a script):
+ *   charter:report:ref:<reference>          "<org> <case id>", with the
+ *                                           page's TTL: the reference
+ *                                           index the case page and
+ *                                           charterctl resolve through.
+ * The work queue is the open set read by score (the instant each case
+ * falls due) up to a bound: a range read, never a scan of every case.
  *
  * Counting a record is one script (the seen mark and the counts, atomically);
  * moving its case is another, a compare-and-set on the case's state that
@@ -203,5 +216,60 @@ int report_store_pub_get(report_store *st, const char *org, const char *period, 
  * CH_EEXIST (it had one: left as it was) or CH_EAGAIN. */
 int report_store_pub_put(report_store *st, const char *org, const char *period, const char *text,
                          report_written_fn done, void *opaque);
+
+/* ---- case pages and the work queue (store_pages.c) ---- */
+
+/* "charter:report:ref:<reference>" into buf (bufsz >= 320). */
+void report_store_ref_key(const char *reference, char *buf, size_t bufsz);
+
+/* A case's page record: done as report_store_case_read (NULL: none). */
+int report_store_page_read(report_store *st, const char *org, const char *case_id,
+                           report_case_fn done, void *opaque);
+/*
+ * Writes the page record text if it is still old (NULL: none), kept ttl_s,
+ * and (reference not empty) the reference index with the same TTL. done
+ * as report_store_case_write's: 0, CH_EEXIST (changed meanwhile) or
+ * CH_EAGAIN.
+ */
+int report_store_page_write(report_store *st, const char *org, const char *case_id, const char *old,
+                            const char *text, const char *reference, int64_t ttl_s,
+                            report_written_fn done, void *opaque);
+/* The reference index: done gets "<org> <case id>" (NULL: no such
+ * reference), as report_store_case_read. */
+int report_store_ref_get(report_store *st, const char *reference, report_case_fn done,
+                         void *opaque);
+
+/* One open case of the queue: its open member, the instant it falls due
+ * and its page record (NULL when it has none), borrowed for the call. */
+typedef struct {
+    const char *member;
+    int64_t due_ms;
+    const char *page;
+    size_t page_len;
+} report_queue_row;
+typedef void (*report_queue_fn)(void *opaque, int rc, const report_queue_row *rows, size_t n,
+                                int truncated);
+/*
+ * The organisation's open cases due from from_ms (INT64_MIN: no bound, the
+ * overdue ones included) to before until_ms, soonest first, at most limit (truncated 1 when there
+ * were more), each with its page record: one ZRANGEBYSCORE and one MGET. done gets rc 0 with the
+ * rows, or CH_EAGAIN / CH_ENOMEM with none.
+ */
+int report_store_queue(report_store *st, const char *org, int64_t from_ms, int64_t until_ms,
+                       size_t limit, report_queue_fn done, void *opaque);
+
+/* How many of the organisation's open cases are overdue at now_ms and how
+ * many fall due from now_ms to before end_ms (two ZCOUNTs of the open
+ * set). done gets rc 0 with both, or CH_EAGAIN. */
+typedef void (*report_queue_count_fn)(void *opaque, int rc, int64_t overdue, int64_t due);
+int report_store_queue_count(report_store *st, const char *org, int64_t now_ms, int64_t end_ms,
+                             report_queue_count_fn done, void *opaque);
+
+/* A case's page record and state together (done gets either NULL when
+ * missing), or CH_EAGAIN with none. */
+typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,
+                                    const char *state, size_t state_len);
+int report_store_case_page(report_store *st, const char *org, const char *case_id,
+                           report_case_page_fn done, void *opaque);
 
 #endif

@@ -22,11 +22,13 @@ struct report_store {
     ch_redis_script *case_script;
     ch_redis_script *prune_script;   /* report__prune_lua */
     ch_redis_script *migrate_script; /* report__migrate_lua */
+    ch_redis_script *page_script;    /* report__page_lua (store_pages.c) */
 };
 
 /* store_upkeep.c's scripts, registered by report_store_new. */
 extern const char report__prune_lua[];
 extern const char report__migrate_lua[];
+extern const char report__page_lua[];
 
 /* "charter:report:{<org>}:<what>", or with ":<id>" after it when id is given. */
 void report__key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id);

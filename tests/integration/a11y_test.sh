@@ -51,8 +51,17 @@ settled() {
 wait_until 60 settled || fail "the figures did not arrive"
 pass "figures in"
 
+# The open, overdue letter's reference, for its case page (the work queue's JSON).
+OVERDUE_REF=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cases"][0]["reference"])' \
+  "$(curl -fsS "$BASE/v1/cases?organisation=$D&status=overdue")") || fail "no overdue case on the work queue"
+
 # [STATUS=]URL: an error page is checked as the page it is, with its status
 URLS=(
+  "$BASE/queue"
+  "$BASE/queue?organisation=$D"
+  "$BASE/cases/$OVERDUE_REF"
+  "404=$BASE/cases/DH-2026-999999"
+  "404=$BASE/queue?organisation=no-such-council"
   "$BASE/"
   "$BASE/?month=2026-11"
   "$BASE/?organisation=$D&month=2026-11"

@@ -249,8 +249,9 @@ unknown_delivery_note(void **state)
     (void)state;
     notify_render_env env = {NULL, NULL, "{role}@council.example", 1};
     notify_rendered r = {0};
-    assert_int_equal(notify_render_unknown(&env, "case-1/acknowledgement", "NCH-2026-000001",
-                                           "unknown: SMTP: Timeout was reached", &r),
+    assert_int_equal(notify_render_unknown(&env, NULL, "org", "case-1/acknowledgement",
+                                           "NCH-2026-000001", "unknown: SMTP: Timeout was reached",
+                                           &r),
                      0);
     assert_string_equal(r.to, "owner");
     assert_string_equal(r.channel, "email");

@@ -125,13 +125,86 @@ test_roles_need_addresses(void **state)
     assert_int_equal(ch_org_check_roles(&oc.policy, NULL, err, sizeof(err)), 0);
     assert_int_equal(ch_org_check_roles(&oc.policy, "{role}", err, sizeof(err)), CH_EINVAL);
     char want[800];
-    snprintf(want, sizeof(want), "%s: roles.%s: the staff address pattern '{role}' gives", path,
+    snprintf(want, sizeof(want), "%s:41: roles.%s: the staff address pattern '{role}' gives", path,
              oc.policy.roles[0].key);
     if (strncmp(err, want, strlen(want)) != 0)
         fail_msg("got  %s\nwant %s...", err, want);
     assert_int_equal(ch_org_check_roles(&oc.policy, "{role} @x", err, sizeof(err)), CH_EINVAL);
     assert_int_equal(ch_org_check_roles(&oc.policy, "{role}@", err, sizeof(err)), CH_EINVAL);
     ch_org_clocks_free(&oc);
+}
+
+/* Issue 18: on a shared instance every organisation's "manager" alerts
+ * went to one mailbox ({role}@...). {organisation} in the pattern gives
+ * each its own. */
+static void
+test_two_organisations_managers_differ(void **state)
+{
+    (void)state;
+    char path[512], err[1024], a[256], b[256];
+    ch_org_clocks n, d;
+    snprintf(path, sizeof(path), "%s/nihe.yaml", CHARTER_POLICIES_DIR);
+    assert_int_equal(ch_org_clocks_load(path, &n, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/derby-homes.yaml", CHARTER_POLICIES_DIR);
+    assert_int_equal(ch_org_clocks_load(path, &d, err, sizeof(err)), 0);
+    const char *pat = "{organisation}-{role}@alerts.example";
+    assert_int_equal(ch_org_staff_address(&n.policy, n.policy.id, "manager", pat, a, sizeof(a)), 0);
+    assert_int_equal(ch_org_staff_address(&d.policy, d.policy.id, "manager", pat, b, sizeof(b)), 0);
+    assert_string_equal(a, "nihe-manager@alerts.example");
+    assert_string_equal(b, "derby-homes-manager@alerts.example");
+    assert_int_equal(ch_org_check_roles(&n.policy, pat, err, sizeof(err)), 0);
+    /* the old pattern gives both the same mailbox */
+    assert_int_equal(
+        ch_org_staff_address(&n.policy, n.policy.id, "manager", "{role}@x.example", a, sizeof(a)),
+        0);
+    assert_int_equal(
+        ch_org_staff_address(&d.policy, d.policy.id, "manager", "{role}@x.example", b, sizeof(b)),
+        0);
+    assert_string_equal(a, b);
+    ch_org_clocks_free(&n);
+    ch_org_clocks_free(&d);
+}
+
+/* A role's own address in the policy wins over the pattern; a bad one is
+ * refused at its line, even with no pattern. */
+static void
+test_role_address_in_policy(void **state)
+{
+    (void)state;
+    fx_scratch d;
+    fx_scratch_new(&d);
+    nihe_with(&d, "  manager: Area Manager",
+              "  manager: {name: Area Manager, email: area.manager@nihe.example}");
+    char path[600], err[1024], to[256];
+    snprintf(path, sizeof(path), "%s/nihe.yaml", d.path);
+    ch_org_clocks oc;
+    assert_int_equal(ch_org_check_file(path, NULL, &oc, err, sizeof(err)), 0);
+    int m = ch_policy_role_find(&oc.policy, "manager");
+    assert_true(m >= 0);
+    assert_string_equal(oc.policy.roles[m].title, "Area Manager");
+    assert_int_equal(
+        ch_org_staff_address(&oc.policy, "nihe", "manager", "{role}@x.example", to, sizeof(to)), 0);
+    assert_string_equal(to, "area.manager@nihe.example");
+    assert_int_equal(
+        ch_org_staff_address(&oc.policy, "nihe", "owner", "{role}@x.example", to, sizeof(to)), 0);
+    assert_string_equal(to, "owner@x.example");
+    ch_org_clocks_free(&oc);
+
+    nihe_with(&d, "  manager: Area Manager", "  manager: {name: Area Manager, email: nobody}");
+    assert_int_equal(ch_org_check_file(path, NULL, &oc, err, sizeof(err)), 0);
+    assert_int_equal(ch_org_check_roles(&oc.policy, NULL, err, sizeof(err)), CH_EINVAL);
+    char want[800];
+    snprintf(want, sizeof(want), "%s:43: roles.manager.email: 'nobody' is not an e-mail address",
+             path);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("got  %s\nwant %s...", err, want);
+    ch_org_clocks_free(&oc);
+
+    nihe_with(&d, "  manager: Area Manager", "  manager: {title: Area Manager, phone: 1}");
+    assert_int_equal(ch_org_check_file(path, NULL, &oc, err, sizeof(err)), CH_EINVAL);
+    if (!strstr(err, "roles.manager.phone: unknown key (expected one of: name, email)"))
+        fail_msg("got %s", err);
+    fx_scratch_free(&d);
 }
 
 int
@@ -142,6 +215,8 @@ main(void)
         cmocka_unit_test(test_misspelt_zone_refused_at_its_line),
         cmocka_unit_test(test_missing_template_refused),
         cmocka_unit_test(test_roles_need_addresses),
+        cmocka_unit_test(test_two_organisations_managers_differ),
+        cmocka_unit_test(test_role_address_in_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

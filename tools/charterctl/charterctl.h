@@ -25,6 +25,21 @@ int ch_cmd_erase(int argc, char **argv);
  * cmd`. Free it with redisFree. */
 struct redisContext *ch_ctl_redis_connect(const char *url, const char *cmd);
 
+/* A case as charterctl finds it (case_lookup.c). */
+typedef struct {
+    char case_id[128], organisation[128], reference[64];
+    char channel[32], case_type[48];
+    int64_t received_ms; /* 0: not known */
+} ch_ctl_case;
+
+/* 1 when s is a reference (DH-2026-000056) rather than a case id (UUID). */
+int ch_ctl_is_reference(const char *s);
+/* The case of reference ref from reporting's index and page record in the
+ * Redis of c (url, for messages): 0, or 1 after a message on stderr naming
+ * `charterctl cmd`. */
+int ch_ctl_case_lookup(struct redisContext *c, const char *url, const char *cmd, const char *ref,
+                       ch_ctl_case *out);
+
 /* `deadline --policy ... --extend-to INSTANT [--basis B] [--sent INSTANT]
  * [--with LIST]`: a holding reply to judge. NULL members were not given. */
 typedef struct {

@@ -269,6 +269,10 @@ erase_case(erase_run *r, const char *case_id)
     }
     snprintf(key, sizeof(key), DIR_PREFIX "case:%s", case_id);
     del(r, key);
+    if (org[0][0]) { /* reporting's case page: the customer's messages (lane "queue") */
+        snprintf(key, sizeof(key), "charter:report:{%.319s}:page:%s", org[0], case_id);
+        del(r, key);
+    }
     snprintf(key, sizeof(key), "charter:case:{%s}:contact", case_id);
     del(r, key);
     char esc[300];

@@ -11,6 +11,7 @@
  * policy, each beside the rule that made it, so a surprising deadline can be
  * traced to one line of the file.
  */
+#include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,12 +411,15 @@ deadline_usage(void)
     fprintf(stderr,
             "Usage: charterctl deadline --policy FILE --channel CH [--type T] --received "
             "INSTANT\n"
+            "       charterctl deadline --policy FILE --case REFERENCE [--redis URL]\n"
             "         [--reviewed INSTANT] [--extend-to INSTANT [--basis B] [--sent INSTANT] "
             "[--with LIST]]\n"
             "CH: phone, voicemail, email, letter, online_form, social, visit, sms.\n"
             "T: the case type (default enquiry), e.g. complaint_stage_1, foi, sar.\n"
             "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
             "--reviewed: a review recorded then (kept); the next review counts from it.\n"
+            "--case: a case by reference (DH-2026-000056), its channel, case type and receipt\n"
+            "  from reporting's index in Redis (--redis, else CHARTER_REDIS_URL).\n"
             "--extend-to: would a holding reply moving the target there be accepted? Sent at\n"
             "  --sent (default: when the response clock starts), under statutory --basis\n"
             "  (foi_public_interest, eir_complex, sar_complex), carrying --with (a list of\n"
@@ -427,7 +431,7 @@ int
 ch_cmd_deadline_policy(int argc, char **argv)
 {
     const char *file = NULL, *channel = NULL, *type = NULL, *received_s = NULL;
-    const char *reviewed_s = NULL;
+    const char *reviewed_s = NULL, *case_s = NULL, *redis_s = NULL;
     ch_deadline_extend ext = {0};
     for (int i = 1; i < argc; i++) {
         const char **slot = !strcmp(argv[i], "--policy")      ? &file
@@ -439,6 +443,8 @@ ch_cmd_deadline_policy(int argc, char **argv)
                             : !strcmp(argv[i], "--basis")     ? &ext.basis
                             : !strcmp(argv[i], "--sent")      ? &ext.sent
                             : !strcmp(argv[i], "--with")      ? &ext.with
+                            : !strcmp(argv[i], "--case")      ? &case_s
+                            : !strcmp(argv[i], "--redis")     ? &redis_s
                                                               : NULL;
         if (!slot) {
             fprintf(stderr, "charterctl deadline: unknown option '%s'\n", argv[i]);
@@ -449,6 +455,36 @@ ch_cmd_deadline_policy(int argc, char **argv)
             return deadline_usage();
         }
         *slot = argv[++i];
+    }
+    /* --case: the channel, case type and receipt of a real case (by reference) */
+    ch_ctl_case found;
+    char received_buf[48];
+    if (case_s && !channel && !received_s) {
+        const char *url = redis_s ? redis_s : getenv("CHARTER_REDIS_URL");
+        if (!url)
+            url = "redis://127.0.0.1:6379/0";
+        struct redisContext *c = ch_ctl_redis_connect(url, "deadline");
+        if (!c)
+            return 1;
+        int rc = ch_ctl_case_lookup(c, url, "deadline", case_s, &found);
+        redisFree(c);
+        if (rc)
+            return 1;
+        if (!found.received_ms || !found.channel[0]) {
+            fprintf(stderr, "charterctl deadline: case %s has no received event in reporting yet\n",
+                    case_s);
+            return 1;
+        }
+        ch_time_format_utc(found.received_ms, received_buf, sizeof(received_buf));
+        channel = found.channel;
+        type = found.case_type[0] ? found.case_type : NULL;
+        received_s = received_buf;
+        printf("case:     %s, case id %s, organisation %s\n", found.reference, found.case_id,
+               found.organisation);
+    } else if (case_s) {
+        fprintf(stderr, "charterctl deadline: --case goes without --channel, --type and --received "
+                        "(the case gives them)\n");
+        return deadline_usage();
     }
     if (!file || !channel || !received_s)
         return deadline_usage();

@@ -11,8 +11,16 @@
  * With --case it also reads the case's state (the key sla-timer keeps it
  * under) and says what the timers alone do not: the holding replies that
  * were refused and why, and the reviews recorded.
+ *
+ * --case takes a case id or a reference (DH-2026-000056): a reference is
+ * resolved through reporting's reference index in the same Redis
+ * (charter:report:ref:<reference>, services/reporting/store.h), and the
+ * case's page record there says what sla-timer no longer holds once a timer
+ * fired: the response due time in force and the timers already fired, so a
+ * case past its breach is not "0 timers".
  */
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +113,42 @@ print_case_state(redisContext *c, const ch_tz *tz, const char *case_id)
         freeReplyObject(r);
 }
 
+/* What reporting's page record of the case says: its reference, owner,
+ * the response due time in force and the timers already fired. */
+static void
+print_page(redisContext *c, const ch_tz *tz, const char *org, const char *case_id, int64_t now)
+{
+    redisReply *r = redisCommand(c, "GET charter:report:{%s}:page:%s", org, case_id);
+    json_t *page = r && r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+    if (r)
+        freeReplyObject(r);
+    if (!page)
+        return;
+    const char *owner = json_string_value(json_object_get(page, "owner"));
+    printf("case %s, reference %s, organisation %s, owner %s\n", case_id,
+           json_string_value(json_object_get(page, "ref")) ?: "-", org,
+           owner && owner[0] ? owner : "none");
+    int64_t due = json_integer_value(json_object_get(page, "due"));
+    char when[48];
+    if (due) {
+        ch_deadline_format(tz, due, when, sizeof(when));
+        printf("response due %s (%s)\n", when, due < now ? "overdue" : "to come");
+    } else {
+        printf("no response clock running (answered, closed, paused or none promised)\n");
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(page, "events"), i, e)
+    {
+        const char *type = json_string_value(json_object_get(e, "type"));
+        if (!type || strncmp(type, "timer: ", 7) != 0)
+            continue;
+        ch_deadline_format(tz, json_integer_value(json_object_get(e, "at")), when, sizeof(when));
+        printf("fired: %-19s due %s\n", type + 7, when);
+    }
+    json_decref(page);
+}
+
 static int
 by_due(const void *a, const void *b)
 {
@@ -133,13 +177,23 @@ ch_cmd_timers(int argc, char **argv)
     int64_t within = 0;
     if ((argc % 2) == 0 || (!case_id == !within_s) ||
         (within_s && parse_within(within_s, &within) != 0)) {
-        fprintf(stderr, "usage: charterctl timers (--case ID | --due-within N{s,m,h,d}) "
+        fprintf(stderr, "usage: charterctl timers (--case ID|REFERENCE | --due-within N{s,m,h,d}) "
                         "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
         return 2;
     }
     redisContext *c = ch_ctl_redis_connect(url, "timers");
     if (!c)
         return 1;
+    ch_ctl_case found;
+    char org[128] = "";
+    if (case_id && ch_ctl_is_reference(case_id)) {
+        if (ch_ctl_case_lookup(c, url, "timers", case_id, &found)) {
+            redisFree(c);
+            return 1;
+        }
+        case_id = found.case_id;
+        snprintf(org, sizeof(org), "%s", found.organisation);
+    }
     char err[256];
     ch_tz *tz = ch_tz_load("Europe/London", NULL, err, sizeof(err));
     row *rows = calloc(MAX_ROWS, sizeof(*rows));
@@ -220,8 +274,23 @@ ch_cmd_timers(int argc, char **argv)
                rows[i].reference, rows[i].id);
     }
     printf("%zu timer%s\n", n, n == 1 ? "" : "s");
-    if (case_id)
+    if (case_id) {
         print_case_state(c, tz, case_id);
+        if (!org[0]) { /* a case id: its organisation from sla-timer's state */
+            char key[SLA_CASE_KEY_MAX];
+            redisReply *s = sla_case_state_key(case_id, key, sizeof(key)) == 0
+                                ? redisCommand(c, "GET %s", key)
+                                : NULL;
+            ch_case_state st;
+            if (s && s->type == REDIS_REPLY_STRING &&
+                ch_case_state_from_json(s->str, s->len, &st) == 0)
+                snprintf(org, sizeof(org), "%s", st.organisation);
+            if (s)
+                freeReplyObject(s);
+        }
+        if (org[0])
+            print_page(c, tz, org, case_id, now);
+    }
     code = 0;
 out:
     if (t)

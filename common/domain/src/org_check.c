@@ -104,26 +104,60 @@ is_address(const char *a)
     return 1;
 }
 
+/* pattern with "{role}" and "{organisation}" filled in, into out (cut at outsz) */
+static void
+fill(char *out, size_t outsz, const char *pattern, const char *role, const char *org)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = pattern; *p && n + 1 < outsz;) {
+        const char *v = NULL;
+        size_t skip = 1;
+        if (!strncmp(p, "{role}", 6))
+            v = role, skip = 6;
+        else if (!strncmp(p, "{organisation}", 14))
+            v = org, skip = 14;
+        int w = v ? snprintf(out + n, outsz - n, "%s", v) : snprintf(out + n, outsz - n, "%c", *p);
+        n += w > 0 ? (size_t)w : 0;
+        if (n >= outsz)
+            n = outsz - 1;
+        p += skip;
+    }
+}
+
+int
+ch_org_staff_address(const ch_policy *p, const char *org_id, const char *role_key,
+                     const char *pattern, char *out, size_t outsz)
+{
+    int role = p ? ch_policy_role_find(p, role_key) : -1;
+    if (role >= 0 && p->roles[role].email[0])
+        snprintf(out, outsz, "%s", p->roles[role].email);
+    else
+        fill(out, outsz, pattern ? pattern : "", role_key, org_id ? org_id : "");
+    return is_address(out) && strlen(out) + 1 < outsz ? 0 : CH_EINVAL;
+}
+
 int
 ch_org_check_roles(const ch_policy *p, const char *staff_email, char *errstr, size_t errstr_size)
 {
-    if (!staff_email || !*staff_email)
-        return 0;
-    const char *hole = strstr(staff_email, "{role}");
+    int pattern = staff_email && *staff_email;
     for (size_t i = 0; i < p->nroles; i++) {
         char to[512];
-        if (hole)
-            snprintf(to, sizeof(to), "%.*s%s%s", (int)(hole - staff_email), staff_email,
-                     p->roles[i].key, hole + 6);
-        else
-            snprintf(to, sizeof(to), "%s", staff_email);
-        if (!is_address(to)) {
+        if (!pattern && !p->roles[i].email[0])
+            continue;
+        if (ch_org_staff_address(p, p->id, p->roles[i].key, staff_email, to, sizeof(to)) == 0)
+            continue;
+        if (p->roles[i].email[0])
             snprintf(errstr, errstr_size,
-                     "%s: roles.%s: the staff address pattern '%s' gives this role no address "
-                     "('%s'; expected e.g. {role}@council.example)",
-                     p->source, p->roles[i].key, staff_email, to);
-            return CH_EINVAL;
-        }
+                     "%s:%d: roles.%s.email: '%s' is not an e-mail address (expected e.g. "
+                     "repairs-manager@council.example)",
+                     p->source, p->roles[i].line, p->roles[i].key, p->roles[i].email);
+        else
+            snprintf(errstr, errstr_size,
+                     "%s:%d: roles.%s: the staff address pattern '%s' gives this role no address "
+                     "('%s'; expected e.g. {organisation}-{role}@council.example)",
+                     p->source, p->roles[i].line, p->roles[i].key, staff_email, to);
+        return CH_EINVAL;
     }
     return 0;
 }

@@ -36,10 +36,23 @@ typedef struct {
 int ch_org_check_templates(const ch_policy *p, const char *dir, char *errstr, size_t errstr_size);
 
 /*
- * Every role of the policy gets an address from the staff address pattern
- * (each "{role}" replaced by the role's key): one "@" with text either
- * side, no spaces. Returns 0, or CH_EINVAL with errstr naming the role,
- * its line in the policy when known, and the address it would get.
+ * The address a staff alert to role_key of organisation org_id goes to: the
+ * role's own address when the policy gives one (roles: KEY: {name:,
+ * email:}; p may be NULL), else the pattern (notify.staff.email) with every
+ * "{role}" replaced by role_key and every "{organisation}" by org_id, so a
+ * shared instance can give each organisation its own mailboxes
+ * ("{organisation}-{role}@alerts.example"). Returns 0, or CH_EINVAL when
+ * the result is not an address (one "@" with text either side, no spaces
+ * or <>,;"()[]\) or does not fit outsz (out then holds what it would be).
+ */
+int ch_org_staff_address(const ch_policy *p, const char *org_id, const char *role_key,
+                         const char *pattern, char *out, size_t outsz);
+
+/*
+ * Every role of the policy gets an address (ch_org_staff_address: its own,
+ * or the staff address pattern's). A role's own address is checked even
+ * without a pattern. Returns 0, or CH_EINVAL with errstr naming the role,
+ * its line in the policy, and the address it would get.
  */
 int ch_org_check_roles(const ch_policy *p, const char *staff_email, char *errstr,
                        size_t errstr_size);

@@ -184,6 +184,8 @@ typedef struct {
 typedef struct {
     char key[48];    /* "team_lead" */
     char title[128]; /* "Customer Services Team Leader" */
+    char email[256]; /* the role's own alert address (roles: KEY: {name:, email:}), or "" */
+    int line;        /* where the role is defined */
 } ch_policy_role;
 
 /* Where a promise comes from. The loader supplies what a file leaves out so

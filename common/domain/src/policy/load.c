@@ -319,7 +319,25 @@ read_sentence(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key 
 
 /* ---- roles ---- */
 
-/* team_lead: Customer Services Team Leader */
+/* One key of a role given as a mapping: name (the job title) or email. */
+static int
+read_role_field(ch__yaml *y, yaml_node_t *key, const char *kpath, yaml_node_t *value, void *arg)
+{
+    ch_policy_role *r = arg;
+    const char *ks = ch__yaml_text(key);
+    if (!strcmp(ks, "name") || !strcmp(ks, "title"))
+        return ch__yaml_copy_text(y, value, kpath, "the role's job title", r->title,
+                                  sizeof(r->title));
+    if (!strcmp(ks, "email"))
+        return ch__yaml_copy_text(y, value, kpath,
+                                  "the address the role's alerts go to, e.g. "
+                                  "repairs-manager@council.example",
+                                  r->email, sizeof(r->email));
+    return ch__yaml_fail(y, key, kpath, "unknown key (expected one of: name, email)");
+}
+
+/* team_lead: Customer Services Team Leader
+ * manager: {name: Service Manager, email: manager@council.example} */
 static int
 read_role(ch__yaml *y, yaml_node_t *key, const char *kpath, yaml_node_t *value, void *arg)
 {
@@ -334,9 +352,18 @@ read_role(ch__yaml *y, yaml_node_t *key, const char *kpath, yaml_node_t *value, 
     if (ch_policy_role_find(p, ks) >= 0)
         return ch__yaml_fail(y, key, kpath, "given twice");
     ch_policy_role *r = &p->roles[p->nroles];
+    memset(r, 0, sizeof(*r));
     snprintf(r->key, sizeof(r->key), "%s", ks);
-    int rc =
-        ch__yaml_copy_text(y, value, kpath, "the role's job title", r->title, sizeof(r->title));
+    r->line = ch__yaml_line(key);
+    int rc;
+    if (value->type == YAML_MAPPING_NODE) {
+        rc = ch__yaml_each_pair(y, value, kpath, "name or email", read_role_field, r);
+        if (rc == 0 && !r->title[0])
+            rc = ch__yaml_fail(y, value, kpath, "missing: name (the role's job title)");
+    } else {
+        rc =
+            ch__yaml_copy_text(y, value, kpath, "the role's job title", r->title, sizeof(r->title));
+    }
     if (rc == 0)
         p->nroles++;
     return rc;
