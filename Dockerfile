@@ -46,12 +46,16 @@ RUN apt-get update \
       ca-certificates curl tzdata \
  && rm -rf /var/lib/apt/lists/*
 
-# System user and the notification outbox. The outbox directory exists in the
-# image so that a named volume mounted on it starts out owned by charter.
-RUN groupadd --system charter \
- && useradd --system --gid charter --home-dir /var/lib/charter \
+# System user and the notification outbox and print queue. The uid and gid
+# are fixed (10001) so that a file mounted from the host can be given to the
+# service and nobody else: the gateways file is "chown 10001:10001, chmod
+# 600" (docker-compose.yml). The directories exist in the image so that a
+# named volume mounted on them starts out owned by charter.
+RUN groupadd --system --gid 10001 charter \
+ && useradd --system --uid 10001 --gid charter --home-dir /var/lib/charter \
       --no-create-home --shell /usr/sbin/nologin charter \
- && install -d -o charter -g charter -m 0750 /var/lib/charter /var/lib/charter/outbox
+ && install -d -o charter -g charter -m 0750 /var/lib/charter /var/lib/charter/outbox \
+      /var/lib/charter/print
 
 COPY --from=build /out/ /usr/local/bin/
 

@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libevent-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
-  libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
+  libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libgmime-3.0-dev
   redis-server kcat curl protobuf-compiler python3 openssl python3-kafka python3-protobuf
   python3-aiosmtpd
   clang libclang-rt-14-dev clang-format
-  chromium
+  chromium prometheus
 )
 
 # Apache Kafka (scripts/kafka.sh: KAFKA=apache make run, the apache-kafka test

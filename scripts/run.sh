@@ -130,8 +130,9 @@ if [ ! -s "$DEV_KEY_FILE" ]; then
   ( umask 077; openssl rand -hex 32 >"$DEV_KEY_FILE" )
 fi
 if [ -z "${CHARTER_INGEST_GATEWAYS_FILE:-}" ]; then
-  ( umask 077; printf '# written by make run: ID KEY [KEY2] orgs=ORG,... (dev writes for the five charters)\ndev %s orgs=%s\n' \
-    "$(cat "$DEV_KEY_FILE")" nottingham-city-homes,derby-homes,nihe,digital-first-council,customer-care-council >"$VAR/gateways" )
+  ( umask 077; printf '# written by make run: ID KEY [KEY2] orgs=ORG,... (dev writes for the five charters; mail is the SMTP listener)\ndev %s orgs=%s\nmail orgs=%s\n' \
+    "$(cat "$DEV_KEY_FILE")" nottingham-city-homes,derby-homes,nihe,digital-first-council,customer-care-council \
+    nottingham-city-homes,derby-homes,nihe,digital-first-council,customer-care-council >"$VAR/gateways" )
   export CHARTER_INGEST_GATEWAYS_FILE=$VAR/gateways
 fi
 
@@ -148,6 +149,12 @@ export CHARTER_REPORT_POLICY_DIR=${CHARTER_REPORT_POLICY_DIR:-$ROOT/policies}
 export CHARTER_NOTIFY_POLICY_DIR=${CHARTER_NOTIFY_POLICY_DIR:-$ROOT/policies}
 export CHARTER_NOTIFY_TEMPLATE_DIR=${CHARTER_NOTIFY_TEMPLATE_DIR:-$ROOT/templates}
 export CHARTER_NOTIFY_OUTBOX_DIR=${CHARTER_NOTIFY_OUTBOX_DIR:-$VAR/outbox}
+# E-mail in: ingest's SMTP listener; <organisation-id>@charter.localhost is each organisation
+export CHARTER_INGEST_MAIL_LISTEN=${CHARTER_INGEST_MAIL_LISTEN-127.0.0.1:2525}
+if [ -z "${CHARTER_INGEST_MAILBOXES:-}" ]; then
+  printf '# written by make run: ADDRESS ORGANISATION [CASE_TYPE], or *@DOMAIN (docs/gateways.md)\n*@charter.localhost\n' >"$VAR/mailboxes"
+  export CHARTER_INGEST_MAILBOXES=$VAR/mailboxes
+fi
 for s in ingest sla-timer notification reporting; do
   setsid "$BUILD/services/$s/charter-$s" >>"$VAR/log/$s.log" 2>&1 &
   started $! "charter-$s"
@@ -171,6 +178,9 @@ Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
                      curl -X POST -H 'Content-Type: application/json' -H 'X-Charter-Gateway: dev' \\
                        -H "X-Charter-Signature: t=\$t,v2=\$sig" --data-binary "\$body" http://127.0.0.1:8080/v1/contacts
                      (the API, batches and every event type: docs/api.md)
+  Send an e-mail     swaks --server 127.0.0.1:2525 --to nottingham-city-homes@charter.localhost --from ann@example.org \\
+                       --header 'Subject: Gutter leaking' --body 'The gutter at 4 Elm Road is leaking.'
+                     (SMTP into ingest; <organisation-id>@charter.localhost for each organisation)
   Dashboard          http://127.0.0.1:8081/   (every promise of the five charters: this month against
                      the target, 12-month trends, overdue cases; ?month=YYYY-MM for another month)
   Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'

@@ -26,6 +26,7 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "signature.h"
+#include "mail_listener.h"
 
 typedef struct {
     char *policy_dir; /* the organisations, with their reference prefixes */
@@ -40,6 +41,8 @@ typedef struct {
     int64_t reconcile_timeout_ms;
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
+    int64_t directory_ttl_s;
+    ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -61,15 +64,23 @@ typedef struct ingest {
     size_t http_inflight;       /* HTTP requests being handled (http.c) */
     double unauthorized_logged; /* m_unauthorized's value at the last summary */
     int64_t unauthorized_log_ms;
-    ch_redis_script *claim;             /* the idempotency script (pipeline.c) */
-    ch_redis_script *reference;         /* a reference without idempotency */
-    ch_redis_script *outcome;           /* D or F for a claim */
-    struct ingest_ref_floors *floors;   /* the reference counters' floors (reference.h) */
+    ch_redis_script *claim;                   /* the idempotency script (pipeline.c) */
+    ch_redis_script *reference;               /* a reference without idempotency */
+    ch_redis_script *outcome;                 /* D or F for a claim */
+    ch_redis_script *dir_record, *dir_lookup; /* the case directory (directory.h) */
+    struct ingest_ref_floors *floors;         /* the reference counters' floors (reference.h) */
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
     char ttl_s[24];                     /* ingest.idempotency_ttl_s, as an argument */
     struct item *wait_head, *wait_tail; /* HTTP items Kafka holds, oldest first */
-    uint8_t rnd[2048];                  /* random bytes for ids; rnd_pos is the first unused */
+    struct {
+        char org[64];
+        int event;
+        ch_metric *m;
+    } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
+    size_t naccepted_by;
+    uint8_t rnd[2048]; /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
+    struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */
 } ingest;
 
 enum { ITEM_NEW = 0, ITEM_PREPARING, ITEM_READY, ITEM_PRODUCING, ITEM_DONE };

@@ -78,6 +78,12 @@ static const ch_config_entry ingest_keys[] = {
                "HTTP requests (single events or batches) handled at once; more are answered "
                "503 overloaded with Retry-After: 1, which bounds memory while Kafka is slow",
                1, 100000),
+    CH_CFG_INT(ingest_config, directory_ttl_s, "ingest.directory_ttl_s", "34560000",
+               "how long ingest's case directory remembers a case's reference and senders "
+               "(so a customer's reply by e-mail, text or social media joins the case rather "
+               "than opening a new one); 400 days",
+               86400, 315360000),
+    INGEST_MAIL_CONFIG_KEYS,
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -173,6 +179,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = reconcile_references(in, errstr, errstr_size);
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
+    if (rc == 0)
+        rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
     return rc;
@@ -205,6 +213,7 @@ static void
 ingest_fini(void *svc)
 {
     ingest *in = svc;
+    ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     free(in->inbound);
@@ -229,6 +238,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
+    .reload = ingest_mail_reload,
     .fini = ingest_fini,
 };
 

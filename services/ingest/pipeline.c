@@ -74,6 +74,7 @@
 #include "charter/policy_store.h"
 #include "charter/timeutil.h"
 #include "claim.h"
+#include "directory.h"
 #include "ingest.h"
 #include "reference.h"
 
@@ -141,7 +142,7 @@ pipeline_init(ingest *in, char *errstr, size_t errstr_size)
     if (!(in->claim = ch_redis_script_new(in->rt, claim_lua)) ||
         !(in->reference = ch_redis_script_new(in->rt, reference_lua)) ||
         !(in->outcome = ch_redis_script_new(in->rt, outcome_lua)) ||
-        !(in->floors = ingest_ref_floors_new())) {
+        !(in->floors = ingest_ref_floors_new()) || ingest_dir_init(in) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -562,6 +563,35 @@ record_outcome(item *it, char state)
                     CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
 }
 
+/* charter_ingest_events_total{organisation,event}: accepted events by
+ * organisation (the policies name them) and type (the CaseEvent oneof). */
+static void
+count_accepted(ingest *in, const Charter__V1__CaseEvent *ev)
+{
+    const char *org = ev->organisation ? ev->organisation : "";
+    int event = (int)ev->event_case;
+    for (size_t i = 0; i < in->naccepted_by; i++)
+        if (in->accepted_by[i].event == event && !strcmp(in->accepted_by[i].org, org)) {
+            ch_metric_add(in->accepted_by[i].m, 1);
+            return;
+        }
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(&charter__v1__case_event__descriptor, event);
+    static const char *const keys[] = {"organisation", "event"};
+    const char *values[] = {org, fd ? fd->name : "unknown"};
+    ch_metric *m =
+        ch_metric_series(in->rt, CH_METRIC_COUNTER, "charter_ingest_events_total",
+                         "case events accepted, by organisation and event type", 2, keys, values);
+    ch_metric_add(m, 1);
+    if (m && in->naccepted_by < sizeof(in->accepted_by) / sizeof(in->accepted_by[0]) &&
+        strlen(org) < sizeof(in->accepted_by[0].org)) {
+        strcpy(in->accepted_by[in->naccepted_by].org, org);
+        in->accepted_by[in->naccepted_by].event = event;
+        in->accepted_by[in->naccepted_by].m = m;
+        in->naccepted_by++;
+    }
+}
+
 static void
 delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *errstr)
 {
@@ -574,6 +604,8 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         /* Answered 503 already: record the outcome the retry will get. */
         record_outcome(it, rc == 0 ? 'D' : 'F');
         if (rc == 0) {
+            ingest_dir_record(in, it->ev, it->case_id);
+            count_accepted(in, it->ev);
             ch_metric_add(in->m_late, 1);
             CH_LOG_INFO(ch_runtime_log(in->rt),
                         "case event accepted after its request was answered",
@@ -600,6 +632,8 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         return;
     }
     record_outcome(it, 'D');
+    ingest_dir_record(in, it->ev, it->case_id);
+    count_accepted(in, it->ev);
     it->state = ITEM_DONE;
     it->status = 202;
     it->partition = partition;

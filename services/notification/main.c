@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "charter/errors.h"
+#include "charter/org_check.h"
 #include "charter/timeutil.h"
 #include "charter/topics.h"
 #include "charter/tz.h"
@@ -76,6 +77,14 @@ static const ch_metric_def metrics[] = {
     CH_COUNTER(notify, m_recipient_limited, "charter_notify_recipient_limited_total",
                "customer notices not sent: the recipient had notify.recipient_max_per_day already "
                "today"),
+    CH_GAUGE(notify, m_queue_depth, "charter_notify_queue_depth",
+             "notifications queued: due now, or waiting for a retry, quiet hours or a rate limit "
+             "(counted every 15 s)"),
+    CH_GAUGE(notify, m_queue_oldest, "charter_notify_queue_oldest_due_seconds",
+             "how long the queue's earliest message has been due and not sent (0: nothing "
+             "overdue; alert when it grows)"),
+    CH_GAUGE(notify, m_parked_depth, "charter_notify_parked",
+             "notifications parked for an operator (charterctl notify parked / replay)"),
 };
 
 static void
@@ -113,8 +122,8 @@ notify_kick(void *svc)
 static void
 notify_tick(void *svc, int64_t now_ms)
 {
-    (void)now_ms;
     notify_kick(svc);
+    notify_queue_census(svc, now_ms);
 }
 
 static void
@@ -166,15 +175,23 @@ start_transports(notify *n, const void *config, char *errstr, size_t errstr_size
     return rc;
 }
 
-/* Every organisation of `orgs` whose charter promises a reference on every
+/* Every organisation of `orgs` has the templates its notices need and an
+ * address for each role (ch_org_check_needs, the check charterctl policy
+ * check runs too), and one whose charter promises a reference on every
  * reply has it in every customer template it can use. */
 static int
 check_references(const notify *n, const ch_org_set *orgs, char *errstr, size_t errstr_size)
 {
+    const notify_transport *staff = n->slot[n->route[NOTIFY_ROUTE_STAFF]].t;
+    ch_org_check_opts o = {n->cfg->template_dir,
+                           staff && !staff->staff_by_role ? n->cfg->staff_email : NULL};
     for (size_t i = 0; i < orgs->n; i++) {
         const ch_policy *p = &orgs->orgs[i]->policy;
+        int rc = ch_org_check_needs(p, &o, errstr, errstr_size);
+        if (rc != 0)
+            return rc;
         for (size_t k = 0; k < p->npromises; k++) {
-            if (!p->promises[k].reference_on_reply)
+            if (!p->promises[k].reference_on_reply || !n->cfg->template_dir[0])
                 continue;
             int rc =
                 notify_tcache_check_reference(n->cfg->template_dir, p->id, errstr, errstr_size);
@@ -210,10 +227,9 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
         rc = CH_EINVAL;
         goto err;
     }
-    if ((cfg->template_dir[0] &&
-         ((rc = notify_tcache_load_dir(n->templates, cfg->template_dir, errstr, errstr_size)) !=
-              0 ||
-          (rc = check_references(n, ch_runtime_orgs(rt), errstr, errstr_size)) != 0)) ||
+    if ((cfg->template_dir[0] && (rc = notify_tcache_load_dir(n->templates, cfg->template_dir,
+                                                              errstr, errstr_size)) != 0) ||
+        (rc = check_references(n, ch_runtime_orgs(rt), errstr, errstr_size)) != 0 ||
         (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
         goto err;
     if (!cfg->template_dir[0])
@@ -241,14 +257,17 @@ static int
 notify_reload_check(void *svc, char *errstr, size_t errstr_size)
 {
     notify *n = svc;
-    if (!n->cfg->template_dir[0])
-        return 0;
     notify_tcache_free(n->next_templates);
-    int rc = (n->next_templates = notify_tcache_new()) ? 0 : CH_ENOMEM;
-    if (rc == 0)
-        rc = notify_tcache_load_dir(n->next_templates, n->cfg->template_dir, errstr, errstr_size);
-    else
-        snprintf(errstr, errstr_size, "out of memory");
+    n->next_templates = NULL;
+    int rc = 0;
+    if (n->cfg->template_dir[0]) {
+        rc = (n->next_templates = notify_tcache_new()) ? 0 : CH_ENOMEM;
+        if (rc == 0)
+            rc = notify_tcache_load_dir(n->next_templates, n->cfg->template_dir, errstr,
+                                        errstr_size);
+        else
+            snprintf(errstr, errstr_size, "out of memory");
+    }
     if (rc != 0) {
         notify_tcache_free(n->next_templates);
         n->next_templates = NULL;

@@ -65,6 +65,9 @@ typedef struct notify {
     char mail_domain[128]; /* for Message-IDs: the domain of a transport's sender */
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
         *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused, *m_recipient_limited;
+    ch_metric *m_queue_depth, *m_queue_oldest, *m_parked_depth; /* queue_census.c */
+    int census_running;
+    int64_t census_ms;
 } notify;
 
 /* The organisation's policy in the runtime's policy store (notify.policy_dir;

@@ -122,6 +122,7 @@ typedef struct {
     notify_message msg;   /* views into field[] */
     char message_id[400]; /* id (200) + hash + domain (128): charter/notice_id.h */
     int slot, attempts, counted;
+    int64_t send_ms;         /* when the transport was given it: send latency */
     notify_resume_fn resume; /* a commit on its way to Redis */
     void *resume_arg;
 } job;
@@ -379,6 +380,27 @@ park(job *j, notify_result r, const char *why)
         job_free(j);
 }
 
+/* Per transport and result: charter_notify_sends_total and the send's
+ * duration (bounded labels: the transport table and five results). */
+static void
+count_send(notify *n, const job *j, const char *result)
+{
+    static const char *const keys[] = {"transport", "result"};
+    const char *transport = j->field[F_TRANSPORT] ? j->field[F_TRANSPORT] : "";
+    const char *values[] = {transport, result};
+    ch_metric_add(ch_metric_series(n->rt, CH_METRIC_COUNTER, "charter_notify_sends_total",
+                                   "send attempts by transport and result (sent, failed, "
+                                   "unknown, retry, parked)",
+                                   2, keys, values),
+                  1);
+    if (j->send_ms > 0)
+        ch_metric_observe(ch_metric_series(n->rt, CH_METRIC_HISTOGRAM,
+                                           "charter_notify_send_duration_seconds",
+                                           "time a transport took to accept or refuse a message", 1,
+                                           keys, values),
+                          (double)(ch_time_now_ms() - j->send_ms) / 1000.0);
+}
+
 /* The transport's answer (notify_sent_fn): exactly once per send. */
 static void
 sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
@@ -388,6 +410,12 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
     const ch_log *lg = ch_runtime_log(n->rt);
     release(j, 1);
     notify_after a = notify_after_attempt(r, j->attempts, n->cfg->max_attempts);
+    count_send(n, j,
+               a.park                  ? "parked"
+               : a.r == NOTIFY_TEMP    ? "retry"
+               : a.r == NOTIFY_SENT    ? "sent"
+               : a.r == NOTIFY_UNKNOWN ? "unknown"
+                                       : "failed");
     char why[600];
     if (a.gave_up)
         snprintf(why, sizeof(why), "retry budget spent after %d attempts: %s", j->attempts + 1,
@@ -636,6 +664,7 @@ send_now(job *j)
         return;
     }
     const notify_slot *s = &n->slot[j->slot];
+    j->send_ms = ch_time_now_ms();
     int rc = s->t->send(s->ctx, &j->msg, (notify_reply){sent, commit, j});
     if (rc != 0)
         sent(j, NOTIFY_TEMP, -1, ch_strerror(rc));

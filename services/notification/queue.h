@@ -46,6 +46,10 @@
 #define NOTIFY_RECORD_TTL_S (400 * 86400)
 #define NOTIFY_JOB_TTL_S (30 * 86400)
 
+/* queue_census.c: counts the queue into notify's queue gauges, at most
+ * every 15 s (the service's tick). */
+void notify_queue_census(notify *n, int64_t now_ms);
+
 /* ---- names (queue_state.c, pure) ---- */
 
 /* A notification's names, made only by notify_ids_make and _parse. */

@@ -90,6 +90,7 @@ sla_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, con
     t->fired_at = &fired_at;
     int64_t due_ms = t->due_at ? t->due_at->seconds * 1000 + t->due_at->nanos / 1000000 : now_ms;
     ch_metric_set(s->m_late_ms, (double)(now_ms - due_ms));
+    ch_metric_observe(s->m_lateness, (double)(now_ms - due_ms) / 1000.0);
     produce(s, f, id, t, now_ms - due_ms);
     t->fired_at = NULL;
     t->timer_id = stored_timer_id;

@@ -54,6 +54,16 @@ static const ch_metric_def sla_metrics[] = {
     CH_COUNTER(sla, m_events, "charter_sla_case_events_total", "case events applied"),
     CH_GAUGE(sla, m_late_ms, "charter_sla_last_fire_lateness_ms",
              "fired minus due time of the last timer fired, ms"),
+    CH_HISTOGRAM(sla, m_lateness, "charter_sla_fire_lateness_seconds",
+                 "fired minus due time of each timer fired, seconds"),
+    CH_GAUGE(sla, m_pending, "charter_sla_timers_pending",
+             "timers set and not yet fired, on the partitions this instance owns (counted "
+             "every 15 s)"),
+    CH_GAUGE(sla, m_overdue, "charter_sla_timers_overdue",
+             "timers due more than a minute ago and still not fired (should be 0: alert when "
+             "it is not)"),
+    CH_GAUGE(sla, m_inflight, "charter_sla_timers_inflight",
+             "timers claimed and waiting for Kafka to take them"),
 };
 
 /* Kafka's consumer group decides which instance owns a partition of case
@@ -62,16 +72,20 @@ static void
 sla_on_assign(void *svc, const char *topic, int32_t partition)
 {
     sla *s = svc;
-    if (strcmp(topic, s->cfg->topic_in) == 0)
+    if (strcmp(topic, s->cfg->topic_in) == 0) {
         sla_timer_store_own(s->store, partition);
+        sla_census_own(s, partition, 1);
+    }
 }
 
 static void
 sla_on_revoke(void *svc, const char *topic, int32_t partition)
 {
     sla *s = svc;
-    if (strcmp(topic, s->cfg->topic_in) == 0)
+    if (strcmp(topic, s->cfg->topic_in) == 0) {
         sla_timer_store_disown(s->store, partition);
+        sla_census_own(s, partition, 0);
+    }
 }
 
 static void
@@ -167,6 +181,7 @@ static const ch_service sla_service = {
     .on_assign = sla_on_assign,
     .on_revoke = sla_on_revoke,
     .on_redis_ready = sla_on_redis_ready,
+    .tick = sla_census_tick,
     .policy_dir_key = "sla.policy_dir",
     .policy_reloads_metric = "charter_sla_policy_reloads_total",
     .stop = sla_stop,

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "charter/runtime.h"
 #include "timer_store.h"
 
@@ -29,12 +31,25 @@ typedef struct {
     int64_t lease_ms;
 } sla_config;
 
+/* Partitions of the case-event topic the census can count (census.c). */
+#define SLA_MAX_PARTITIONS 1024
+
 typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     sla_timer_store *store;
-    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms;
+    ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_lateness;
+    ch_metric *m_pending, *m_overdue, *m_inflight;
+    uint8_t owned[SLA_MAX_PARTITIONS / 8]; /* partitions assigned here */
+    int census_running;
+    int64_t census_ms; /* the last census' start */
 } sla;
+
+/* census.c: the descriptor's tick; counts the owned partitions' timers
+ * into m_pending, m_overdue and m_inflight every 15 s. */
+void sla_census_tick(void *svc, int64_t now_ms);
+/* Notes that partition is (owned 1) or is no longer (0) this instance's. */
+void sla_census_own(sla *s, int32_t partition, int owned);
 
 /*
  * case_sync.c: the descriptor's on_message for case events (svc is the sla).

@@ -72,7 +72,8 @@ import json, re, sys
 m, ref = json.loads(sys.argv[1]), sys.argv[2]
 assert m["subject"] == f"We have received your message (reference {ref})", m["subject"]
 assert m["mail_from"] == "noreply@council.example" and m["to"] == "ann@example.org", m
-assert re.fullmatch(r"<[0-9a-f]{32}@council\.example>", m["message_id"]), m["message_id"]
+# the notice's id rides in its Message-ID (charter/notice_id.h), so a reply or bounce finds it
+assert re.fullmatch(r"<n\.[0-9a-f-]{36}/acknowledgement\.[0-9a-f]{16}@council\.example>", m["message_id"]), m["message_id"]
 assert re.match(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000", m["date"]), m["date"]
 assert m["content_type"] == "text/plain" and m["charset"].lower() == "utf-8", m
 b = m["body"]

@@ -155,9 +155,16 @@ test_policy_with_unknown_zone_refused(void **state)
     char path[512], want[600];
     snprintf(path, sizeof(path), "%s/nihe.yaml", d.path);
     assert_int_equal(ch_org_clocks_load(path, &oc, err, sizeof(err)), CH_EINVAL);
-    snprintf(want, sizeof(want), "%s: timezone: ", path);
-    if (strncmp(err, want, strlen(want)) != 0)
-        fail_msg("got  %s\nwant %s...", err, want);
+    /* file:line:column of the value, then the key, as every loader error */
+    int line = 0, col = 0;
+    char rest[600];
+    snprintf(want, sizeof(want), "%s:", path);
+    if (strncmp(err, want, strlen(want)) != 0 ||
+        sscanf(err + strlen(want), "%d:%d: %599[^\n]", &line, &col, rest) != 3)
+        fail_msg("got  %s\nwant %s<line>:<column>: timezone: ...", err, want);
+    assert_true(line > 1);
+    assert_int_equal(col, 11);
+    assert_int_equal(strncmp(rest, "timezone: Mars/Olympus_Mons: unknown time zone", 46), 0);
     assert_null(oc.tz);
     assert_null(oc.policy.promises);
     ch_org_clocks_free(&oc);

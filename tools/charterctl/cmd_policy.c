@@ -20,6 +20,7 @@
 #include "charter/case_clock.h"
 #include "charter/deadline.h"
 #include "charter/extension.h"
+#include "charter/org_check.h"
 #include "charter/policy.h"
 #include "charter/timeutil.h"
 #include "charter/tz.h"
@@ -72,33 +73,53 @@ print_summary(const ch_policy *p)
 int
 ch_cmd_policy(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "check") != 0 || argc < 3) {
-        fprintf(stderr, "Usage: charterctl policy check FILE...\n"
-                        "Validates each policy and prints every promise in plain English.\n"
-                        "Exit status 0 if all load, 1 otherwise (errors on stderr).\n");
+    ch_org_check_opts o = {getenv("CHARTER_NOTIFY_TEMPLATE_DIR"),
+                           getenv("CHARTER_NOTIFY_STAFF_EMAIL")};
+    int first = 2;
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        while (first + 1 < argc && strncmp(argv[first], "--", 2) == 0) {
+            if (strcmp(argv[first], "--templates") == 0)
+                o.template_dir = argv[first + 1];
+            else if (strcmp(argv[first], "--staff-email") == 0)
+                o.staff_email = argv[first + 1];
+            else
+                break;
+            first += 2;
+        }
+    if (argc < 2 || strcmp(argv[1], "check") != 0 || first >= argc ||
+        strncmp(argv[first], "--", 2) == 0) {
+        fprintf(stderr,
+                "Usage: charterctl policy check [--templates DIR] [--staff-email PATTERN] FILE...\n"
+                "Validates each policy with the checks the services run when they load it (the\n"
+                "file, its time zone; with --templates, notify.template_dir: the templates its\n"
+                "notices need; with --staff-email, notify.staff.email: an address for every\n"
+                "role) and prints every promise in plain English. The two options default to\n"
+                "CHARTER_NOTIFY_TEMPLATE_DIR and CHARTER_NOTIFY_STAFF_EMAIL.\n"
+                "Exit status 0 if all load, 1 otherwise (errors on stderr).\n");
         return 2;
     }
     int failed = 0;
-    for (int i = 2; i < argc; i++) {
-        ch_policy p;
+    for (int i = first; i < argc; i++) {
+        ch_org_clocks oc;
         char err[1024];
-        if (ch_policy_load_file(argv[i], &p, err, sizeof(err)) != 0) {
+        if (ch_org_check_file(argv[i], &o, &oc, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s\n", err);
             failed = 1;
             continue;
         }
+        const ch_policy *p = &oc.policy;
         size_t written = 0;
-        for (size_t k = 0; k < p.npromises; k++)
-            written += p.promises[k].origin == CH_POLICY_FROM_FILE;
+        for (size_t k = 0; k < p->npromises; k++)
+            written += p->promises[k].origin == CH_POLICY_FROM_FILE;
         printf("%s: ok, %zu promise%s", argv[i], written, written == 1 ? "" : "s");
-        if (p.npromises > written)
-            printf(" (and %zu rule%s supplied by Charter)", p.npromises - written,
-                   p.npromises - written == 1 ? "" : "s");
+        if (p->npromises > written)
+            printf(" (and %zu rule%s supplied by Charter)", p->npromises - written,
+                   p->npromises - written == 1 ? "" : "s");
         char types[512];
-        ch_policy_case_types_list(&p, types, sizeof(types));
+        ch_policy_case_types_list(p, types, sizeof(types));
         printf("\n  case types: %s\n", types);
-        print_summary(&p);
-        ch_policy_free(&p);
+        print_summary(p);
+        ch_org_clocks_free(&oc);
     }
     return failed;
 }

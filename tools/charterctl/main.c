@@ -13,7 +13,9 @@ usage(FILE *out)
     fprintf(out,
             "Usage: charterctl COMMAND [OPTIONS]\n\n"
             "Commands:\n"
-            "  policy check FILE...           validate policies and summarise every promise\n"
+            "  policy check [--templates DIR] [--staff-email PATTERN] FILE...\n"
+            "                                 validate policies as the services load them and\n"
+            "                                 summarise every promise\n"
             "  deadline --policy FILE --channel CH [--type T] --received INSTANT\n"
             "           [--reviewed INSTANT] [--extend-to INSTANT [--basis B] [--sent INSTANT]\n"
             "           [--with LIST]]\n"

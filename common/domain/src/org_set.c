@@ -24,7 +24,11 @@ ch_org_clocks_load(const char *path, ch_org_clocks *out, char *errstr, size_t er
     char why[256];
     out->tz = ch_tz_load(out->policy.timezone, NULL, why, sizeof(why));
     if (!out->tz) {
-        snprintf(errstr, errstr_size, "%s: timezone: %s", path, why);
+        if (out->policy.timezone_line)
+            snprintf(errstr, errstr_size, "%s:%d:%d: timezone: %s", path, out->policy.timezone_line,
+                     out->policy.timezone_column, why);
+        else
+            snprintf(errstr, errstr_size, "%s: timezone: %s", path, why);
         ch_org_clocks_free(out);
         return CH_EINVAL;
     }

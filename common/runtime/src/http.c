@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/timeutil.h"
 #include "runtime_int.h"
 
 /* Sends body with status; libevent supplies the standard reason phrase. */
@@ -182,6 +183,72 @@ body_too_large(ch_runtime *rt, struct evhttp_request *req, int64_t limit)
     return 1;
 }
 
+/* ---- request latency: from the handler's start to the answer's last byte,
+ * per route and status class. evhttp calls the completion callback only
+ * for an answer it sent: a request whose client went away before the
+ * answer leaves its timing behind, found again by address (a new request
+ * at the same address replaces it) or dropped after an hour. */
+
+#define TIMING_STALE_MS (3600 * 1000)
+
+static ch_http_timing *
+timing_take(ch_runtime *rt, const void *req)
+{
+    for (ch_http_timing **p = &rt->timings; *p; p = &(*p)->next)
+        if ((*p)->req == req) {
+            ch_http_timing *t = *p;
+            *p = t->next;
+            return t;
+        }
+    return NULL;
+}
+
+static void
+request_done(struct evhttp_request *req, void *arg)
+{
+    ch_runtime *rt = arg;
+    ch_http_timing *t = timing_take(rt, req);
+    if (!t)
+        return;
+    int code = evhttp_request_get_response_code(req);
+    char cls[4] = {(char)('0' + (code / 100) % 10), 'x', 'x', '\0'};
+    static const char *const keys[] = {"route", "code"};
+    const char *values[] = {rt->svc->routes[t->route].path, cls};
+    int64_t now = ch_time_now_ms();
+    ch_metric_observe(ch_metric_series(rt, CH_METRIC_HISTOGRAM,
+                                       "charter_http_request_duration_seconds",
+                                       "time from a request reaching its handler to its answer "
+                                       "being sent, by route and status class",
+                                       2, keys, values),
+                      (double)(now - t->start_ms) / 1000.0);
+    free(t);
+}
+
+static void
+timing_start(ch_runtime *rt, struct evhttp_request *req, size_t route)
+{
+    int64_t now = ch_time_now_ms();
+    free(timing_take(rt, req));
+    for (ch_http_timing **p = &rt->timings; *p;) {
+        if (now - (*p)->start_ms > TIMING_STALE_MS) {
+            ch_http_timing *old = *p;
+            *p = old->next;
+            free(old);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    ch_http_timing *t = malloc(sizeof(*t));
+    if (!t)
+        return;
+    t->req = req;
+    t->start_ms = now;
+    t->route = route;
+    t->next = rt->timings;
+    rt->timings = t;
+    evhttp_request_set_on_complete_cb(req, request_done, rt);
+}
+
 static void
 dispatch(struct evhttp_request *req, void *arg)
 {
@@ -237,6 +304,7 @@ dispatch(struct evhttp_request *req, void *arg)
         }
         if (body_too_large(rt, req, rt->route_max_body[i]))
             return;
+        timing_start(rt, req, i);
         r->fn(rt->svc_ctx, req, r->prefix ? path + strlen(r->path) : "");
         return;
     }
@@ -318,4 +386,9 @@ ch__http_destroy(ch_runtime *rt)
     rt->http = NULL;
     free(rt->route_max_body);
     rt->route_max_body = NULL;
+    while (rt->timings) {
+        ch_http_timing *t = rt->timings;
+        rt->timings = t->next;
+        free(t);
+    }
 }

@@ -253,6 +253,33 @@ consumer_stats(ch_runtime *rt, json_t *root)
     json_decref(rt->consumer_topics);
     rt->consumer_topics = json_incref(topics);
     rt->consumer_stats_ms = ch_time_now_ms();
+    /* charter_kafka_consumer_lag{topic,partition}: records not yet done
+     * (the stored offset's lag); -1 while unknown; 0 for a partition this
+     * member no longer owns (its new owner reports it). */
+    const char *tname, *pid;
+    json_t *t, *p;
+    json_object_foreach(topics, tname, t)
+    {
+        json_object_foreach(json_object_get(t, "partitions"), pid, p)
+        {
+            if (strcmp(pid, "-1") == 0)
+                continue;
+            json_t *js = json_object_get(p, "consumer_lag_stored"),
+                   *jc = json_object_get(p, "consumer_lag");
+            json_int_t lag = js && json_integer_value(js) >= 0 ? json_integer_value(js)
+                             : jc                              ? json_integer_value(jc)
+                                                               : -1;
+            if (!json_is_true(json_object_get(p, "desired")))
+                lag = 0;
+            static const char *const keys[] = {"topic", "partition"};
+            const char *values[] = {tname, pid};
+            ch_metric_set(ch_metric_series(rt, CH_METRIC_GAUGE, "charter_kafka_consumer_lag",
+                                           "records of a partition this service has not yet "
+                                           "finished (-1: not known yet)",
+                                           2, keys, values),
+                          (double)lag);
+        }
+    }
 }
 
 int64_t

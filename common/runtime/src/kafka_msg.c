@@ -166,9 +166,13 @@ ch_msg_done(ch_msg *m, int rc, const char *reason)
         msg_send_dlq(m);
         return;
     }
-    CH_LOG_WARN(&m->rt->log, "handler failed; retrying", CH_STR("topic", m->pt->topic),
-                CH_INT("partition", m->pt->partition), CH_INT("offset", m->rkm->offset),
-                CH_STR("error", reason ? reason : ch_strerror(rc)), CH_INT("attempt", m->attempts));
+    /* A first retry or two is routine (reporting's optimistic writes meet
+     * each other; Redis blinked): counted in charter_handler_retries_total
+     * and logged at debug. One that keeps failing is worth a warning. */
+    CH_LOG(&m->rt->log, m->attempts < 3 ? CH_LOG_DEBUG : CH_LOG_WARN, "handler failed; retrying",
+           CH_STR("topic", m->pt->topic), CH_INT("partition", m->pt->partition),
+           CH_INT("offset", m->rkm->offset), CH_STR("error", reason ? reason : ch_strerror(rc)),
+           CH_INT("attempt", m->attempts));
     msg_schedule_retry(m);
 }
 

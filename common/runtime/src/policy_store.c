@@ -66,7 +66,14 @@ ch__policies_open(ch_runtime *rt, char *errstr, size_t errstr_size)
                           rt->svc->policy_reloads_metric ? rt->svc->policy_reloads_metric
                                                          : "charter_policy_reloads_total",
                           "successful policy reloads (SIGHUP)");
-    if (!rt->m_policy_reloads) {
+    rt->m_policy_refused = ch_metric_counter(rt, "charter_policy_reloads_refused_total",
+                                             "policy reloads refused (a bad policy: the running "
+                                             "ones stay; the log says why)");
+    rt->m_policy_ok = ch_metric_gauge(rt, "charter_policy_reload_ok",
+                                      "1 when the last policy load or reload succeeded, 0 after "
+                                      "a refused reload (alert on 0)");
+    ch_metric_set(rt->m_policy_ok, 1);
+    if (!rt->m_policy_reloads || !rt->m_policy_refused || !rt->m_policy_ok) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -97,9 +104,12 @@ ch__policies_reload(ch_runtime *rt)
                                 sizeof(err)) != 0) {
             CH_LOG_ERROR(&rt->log, "policy reload refused; keeping the running policies",
                          CH_STR("error", err));
+            ch_metric_add(rt->m_policy_refused, 1);
+            ch_metric_set(rt->m_policy_ok, 0);
             return;
         }
         ch_metric_add(rt->m_policy_reloads, 1);
+        ch_metric_set(rt->m_policy_ok, 1);
         CH_LOG_INFO(&rt->log, "policies reloaded", CH_INT("organisations", rt->orgs.n));
     }
     if (rt->svc->reload)

@@ -335,6 +335,19 @@ kafka_defaults(ch_runtime *rt, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* charter_build_info{service,version} 1: which release each process runs. */
+static int
+build_info(ch_runtime *rt)
+{
+    static const char *const keys[] = {"service", "version"};
+    const char *values[] = {rt->svc->name, CHARTER_VERSION};
+    ch_metric *m = ch_metric_series(rt, CH_METRIC_GAUGE, "charter_build_info",
+                                    "always 1; the labels name the service and the version it runs",
+                                    2, keys, values);
+    ch_metric_set(m, 1);
+    return m ? 0 : CH_ENOMEM;
+}
+
 int
 ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
 {
@@ -397,7 +410,7 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
         event_config_free(ec);
     if (!rt->base ||
         ch_metrics_register(rt, runtime_metrics, CH_COUNTOF(runtime_metrics), rt) != 0 ||
-        setup_log_defer(rt) != 0) {
+        build_info(rt) != 0 || setup_log_defer(rt) != 0) {
         fprintf(stderr, "charter-%s: cannot create the event loop\n", svc->name);
         goto out;
     }

@@ -18,10 +18,16 @@
 #include "offsets.h"
 
 struct ch_metric {
-    char *name;
+    char *name; /* with its labels: base{k="v",...} */
     char *help;
-    int gauge;
+    int gauge; /* CH_METRIC_GAUGE / COUNTER / HISTOGRAM (ch_metric_kind) */
     double value;
+    /* a histogram: nbuckets upper bounds (ascending), a count per bucket
+     * (not cumulative; +Inf is count minus their sum), the sum */
+    double *bounds;
+    uint64_t *buckets;
+    size_t nbuckets;
+    uint64_t count;
     struct ch_metric *next;
 };
 
@@ -89,6 +95,15 @@ typedef struct {
 
 typedef struct ch_http_guard ch_http_guard; /* http_guard.c */
 
+/* An HTTP request handed to a route, until its answer has been sent
+ * (http.c: the request latency histogram). */
+typedef struct ch_http_timing {
+    const void *req; /* the evhttp_request, only compared */
+    int64_t start_ms;
+    size_t route;
+    struct ch_http_timing *next;
+} ch_http_timing;
+
 struct ch_runtime {
     const ch_service *svc;
     void *svc_ctx;
@@ -136,6 +151,7 @@ struct ch_runtime {
     struct evhttp *http;
     ch_http_guard *http_guard;
     int64_t *route_max_body; /* per descriptor route, resolved at start */
+    ch_http_timing *timings; /* requests with a route, answer not yet sent */
     int64_t http_max_body;   /* the largest of them: evhttp's own limit */
 
     ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
@@ -143,7 +159,8 @@ struct ch_runtime {
 
     ch_metric *metrics;
     ch_metric *m_consumed, *m_produced, *m_produce_failed, *m_dlq, *m_retries, *m_http, *m_inflight,
-        *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads;
+        *m_redis_up, *m_kafka_up, *m_decode_failed, *m_policy_reloads, *m_policy_refused,
+        *m_policy_ok;
     ch_metric *m_http_conns, *m_http_paused, *m_http_evicted, *m_http_431, *m_http_413,
         *m_http_timeouts;
 

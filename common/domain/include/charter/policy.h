@@ -266,6 +266,7 @@ typedef struct {
 
     ch_nation nation;
     char timezone[64];
+    int timezone_line, timezone_column; /* of the value; 0 when left to the default */
     ch_opening_hours hours;
     ch_policy_closure *closures;
     size_t nclosures;

@@ -489,5 +489,10 @@ ch__policy_load_root(ch__policy_ld *l, yaml_node_t *root)
                                  l->p)) ||
         (rc = ch__policy_check_acted(&l->y, root)))
         return rc;
+    const yaml_node_t *tz = ch__yaml_get(&l->y, root, "timezone");
+    if (tz) {
+        l->p->timezone_line = ch__yaml_line(tz);
+        l->p->timezone_column = ch__yaml_col(tz);
+    }
     return ch__policy_route(l, root);
 }

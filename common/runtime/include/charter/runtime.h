@@ -60,7 +60,7 @@ typedef struct {
 } ch_subscription;
 
 /* One metric of a service's table, registered by ch_metrics_register(). */
-typedef enum { CH_METRIC_COUNTER = 0, CH_METRIC_GAUGE } ch_metric_kind;
+typedef enum { CH_METRIC_COUNTER = 0, CH_METRIC_GAUGE, CH_METRIC_HISTOGRAM } ch_metric_kind;
 typedef struct {
     ch_metric_kind kind;
     const char *name;
@@ -76,6 +76,12 @@ typedef struct {
 #define CH_GAUGE(st, field, name_, help_)                                                          \
     {                                                                                              \
         .kind = CH_METRIC_GAUGE, .name = (name_), .help = (help_), .offset = offsetof(st, field)   \
+    }
+/* A histogram in seconds (ch_metric_seconds_buckets). */
+#define CH_HISTOGRAM(st, field, name_, help_)                                                      \
+    {                                                                                              \
+        .kind = CH_METRIC_HISTOGRAM, .name = (name_), .help = (help_),                             \
+        .offset = offsetof(st, field)                                                              \
     }
 
 /* HTTP methods for routes (bit mask). */
@@ -421,8 +427,34 @@ ch_metric *ch_metric_counter(ch_runtime *rt, const char *name, const char *help)
 ch_metric *ch_metric_gauge(ch_runtime *rt, const char *name, const char *help);
 void ch_metric_add(ch_metric *m, double v);
 void ch_metric_set(ch_metric *m, double v);
-/* The metric's current value (0 for NULL). */
+/* The metric's current value (0 for NULL; a histogram's number of
+ * observations). */
 double ch_metric_value(const ch_metric *m);
+
+/*
+ * A histogram in Prometheus' form (name_bucket{le=...}, name_sum,
+ * name_count): bounds are the buckets' upper bounds, ascending, in the
+ * metric's unit (seconds for durations), copied. NULL on ENOMEM or bad
+ * bounds. ch_metric_observe adds one observation (ignored for NULL).
+ */
+ch_metric *ch_metric_histogram(ch_runtime *rt, const char *name, const char *help,
+                               const double *bounds, size_t nbounds);
+void ch_metric_observe(ch_metric *m, double v);
+/* Buckets for durations in seconds: 1 ms to 60 s. */
+extern const double ch_metric_seconds_buckets[];
+extern const size_t ch_metric_seconds_nbuckets;
+
+/*
+ * One labelled series of a family, found or made on first use: name is the
+ * family's base name, labels nlabels pairs (keys[i], values[i]); values are
+ * escaped as Prometheus requires. Callers keep the label values bounded
+ * (organisations, channels, transports, outcomes, routes, status classes),
+ * never ids or addresses. A histogram series takes its buckets from
+ * ch_metric_seconds_buckets. NULL on ENOMEM. Lookup is a walk of the
+ * registry: callers on a hot path keep the pointer.
+ */
+ch_metric *ch_metric_series(ch_runtime *rt, ch_metric_kind kind, const char *name, const char *help,
+                            size_t nlabels, const char *const *keys, const char *const *values);
 
 /*
  * Registers every metric of defs, storing each pointer at (char *)base +
