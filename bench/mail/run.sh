@@ -18,6 +18,10 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 ROUNDS=${ROUNDS:-3} MESSAGES=${MESSAGES:-2000} SESSIONS=${SESSIONS:-8}
 PF_CONCURRENCY=${PF_CONCURRENCY:-20} PF_PROCESS_LIMIT=${PF_PROCESS_LIMIT:-100}
 ARRIVAL_WAIT=${ARRIVAL_WAIT:-600}
+# ingest.mail_rate_per_minute: its default (600 a minute per client address)
+# would defer a burst from one Postfix; the benchmark measures the listener,
+# not its limiter.
+MAIL_RATE=${MAIL_RATE:-1000000}
 BENCH_NAME=bench-mail BUILD=$build
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
@@ -41,10 +45,26 @@ id postfix >/dev/null 2>&1 || { echo "bench-mail: no user 'postfix' (the postfix
 WORK=$(mktemp -d /tmp/charter-bench-mail.XXXXXX)
 chmod 755 "$WORK" # Postfix's and smtp-sink's processes (user postfix) work under it
 PFCONF=$WORK/postfix-conf
+# postfix(1) reports errors to syslog unless stderr is a terminal; script(1)
+# gives it one, so its complaints reach $WORK/postfix-ctl.log.
+pfctl() { script -qec "postfix -c $PFCONF $*" /dev/null >>"$WORK/postfix-ctl.log" 2>&1; }
+PF_STARTED=
+stop_postfix() {
+  [ -n "$PF_STARTED" ] || return 0
+  PF_STARTED=
+  pfctl stop || true
+  local pid
+  pid=$(tr -d ' ' <"$WORK/postfix-spool/pid/master.pid" 2>/dev/null) || true
+  if [ -n "$pid" ]; then
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+}
 cleanup() {
   local rc=$?
   stop_postfix
   stop_started
+  [ -z "${SHM:-}" ] || rm -rf "$SHM"
   echo "bench-mail: logs and results kept in $WORK"
   exit "$rc"
 }
@@ -59,6 +79,8 @@ for o in "${orgs[@]}"; do rcpts+=(--rcpt "$o@charter.localhost"); done
   echo "# bench-mail: every organisation's own mailbox"
   for o in "${orgs[@]}"; do echo "$o@charter.localhost $o"; done
 } >"$WORK/mailboxes"
+# the gateway "mail" writes for these organisations (no keys: the listener is not signed)
+( IFS=,; echo "mail orgs=${orgs[*]}" ) >"$WORK/gateways"
 
 start_redis
 start_kafka
@@ -69,17 +91,11 @@ start_listener() {
   local name=$1 proto=$2 port
   port=$(free_port)
   LISTEN[$name]=$port
-  if [ -n "${BENCH_MAIL_STANDIN:-}" ]; then
-    # Development only (never for recorded figures): a stand-in listener.
-    $PY "$BENCH_MAIL_STANDIN" 127.0.0.1 "$port" "$proto" "$BOOTSTRAP" >>"$WORK/standin-$name.log" 2>&1 &
-    PIDS+=($!)
-    INGEST_PID[$name]=$!
-    return
-  fi
-  SVC_PORT[ingest]=
+  unset 'SVC_PORT[ingest]' # a free port for each
   start_charter ingest CHARTER_INGEST_POLICY_DIR="$root/policies" \
     CHARTER_INGEST_MAIL_LISTEN="127.0.0.1:$port" CHARTER_INGEST_MAIL_PROTOCOL="$proto" \
-    CHARTER_INGEST_MAILBOXES="$WORK/mailboxes"
+    CHARTER_INGEST_MAILBOXES="$WORK/mailboxes" CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways" \
+    CHARTER_INGEST_MAIL_RATE_PER_MINUTE="$MAIL_RATE"
   wait_ready ingest
   INGEST_PID[$name]=${SVC_PID[ingest]}
 }
@@ -90,18 +106,30 @@ for n in charter-lmtp charter-smtp; do
 done
 
 # ---- the reference: Postfix's smtp-sink, one speaking LMTP, one SMTP ----
-# -d: every message to a file of its own; the file's modification time is
-# when the sink had the message's end of DATA, the sink's "event".
+# Twice each. sink-PROTO (-d) writes every message to a file of its own, on
+# tmpfs ($SHM: a disk would make the sink the slow part); the file's
+# modification time is when the sink had the message's end of DATA, the
+# sink's "event on Kafka", for the phases through Postfix. null-PROTO keeps
+# nothing, as fast as smtp-sink goes: the reference for the clients sending
+# straight in, which time the sink's 250 themselves.
+SHM=$(mktemp -d /dev/shm/charter-bench-mail.XXXXXX)
+chmod 755 "$SHM"
 for proto in lmtp smtp; do
-  port=$(free_port)
-  LISTEN[sink-$proto]=$port
-  mkdir -p "$WORK/sink-$proto"
-  chown postfix "$WORK/sink-$proto"
   flag=()
   [ "$proto" = lmtp ] && flag=(-L)
-  smtp-sink -u postfix "${flag[@]}" -d "$WORK/sink-$proto/m." "127.0.0.1:$port" 256 >"$WORK/smtp-sink-$proto.log" 2>&1 &
-  PIDS+=($!)
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || fail "smtp-sink ($proto) did not start"
+  for kind in sink null; do
+    port=$(free_port)
+    LISTEN[$kind-$proto]=$port
+    dump=()
+    if [ $kind = sink ]; then
+      mkdir -p "$SHM/sink-$proto"
+      chown postfix "$SHM/sink-$proto"
+      dump=(-d "$SHM/sink-$proto/m.")
+    fi
+    smtp-sink -u postfix "${flag[@]}" "${dump[@]}" "127.0.0.1:$port" 256 >"$WORK/smtp-sink-$kind-$proto.log" 2>&1 &
+    PIDS+=($!)
+    wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || fail "smtp-sink ($kind, $proto) did not start"
+  done
 done
 
 # ---- Postfix: a private instance, configuration and queue in $WORK ----
@@ -170,21 +198,6 @@ anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CONF
-# postfix(1) reports errors to syslog unless stderr is a terminal; script(1)
-# gives it one, so its complaints reach $WORK/postfix-ctl.log.
-pfctl() { script -qec "postfix -c $PFCONF $*" /dev/null >>"$WORK/postfix-ctl.log" 2>&1; }
-PF_STARTED=
-stop_postfix() {
-  [ -n "$PF_STARTED" ] || return 0
-  PF_STARTED=
-  pfctl stop || true
-  local pid
-  pid=$(cat "$WORK/postfix-spool/pid/master.pid" 2>/dev/null | tr -d ' ') || true
-  if [ -n "$pid" ]; then
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-}
 pfctl check || fail "postfix -c $PFCONF check failed (see $WORK/postfix-ctl.log)"
 PF_STARTED=1
 pfctl start || fail "postfix -c $PFCONF start failed (see $WORK/postfix-ctl.log)"
@@ -237,14 +250,14 @@ await_events() { # await_events TAG: all MESSAGES events of TAG, or fail
     || fail "$1: $(events "$1") of $MESSAGES events on Kafka after ${ARRIVAL_WAIT} s"
 }
 await_sink() { # await_sink PROTO: all MESSAGES in the sink's directory, or fail
-  wait_until "$ARRIVAL_WAIT" bash -c "[ \$(find '$WORK/sink-$1' -type f | wc -l) -ge $MESSAGES ]" \
-    || fail "sink-$1: $(find "$WORK/sink-$1" -type f | wc -l) of $MESSAGES messages after ${ARRIVAL_WAIT} s"
+  wait_until "$ARRIVAL_WAIT" bash -c "[ \$(find '$SHM/sink-$1' -type f | wc -l) -ge $MESSAGES ]" \
+    || fail "sink-$1: $(find "$SHM/sink-$1" -type f | wc -l) of $MESSAGES messages after ${ARRIVAL_WAIT} s"
 }
 # sink_collect PROTO TAG: the sink's messages of TAG (arrival = file mtime) to
 # $WORK/arrivals-TAG.txt, then empties the sink's directory.
 sink_collect() {
-  $PY "$here/summarise.py" sink "$WORK/sink-$1" "$2" >"$WORK/arrivals-$2.txt"
-  find "$WORK/sink-$1" -type f -delete
+  $PY "$here/summarise.py" sink "$SHM/sink-$1" "$2" >"$WORK/arrivals-$2.txt"
+  find "$SHM/sink-$1" -type f -delete
 }
 
 # CPU share of one core, per process group, over a phase (cpu_ticks).
@@ -295,17 +308,18 @@ queued() {
   wait_until 60 queue_empty || fail "$tag: Postfix's queue did not empty"
   record "{\"phase\":\"queued\",\"round\":$r,\"target\":\"$target\",\"tag\":\"$tag\",\"release_ns\":$RELEASE_NS,\"cpu_pct\":$(cpu_line)}"
 }
-# direct ROUND TARGET: the timing client straight into TARGET (no Postfix).
+# port TARGET: where the clients sending straight in send to: Charter's
+# listener, or the sink that keeps nothing.
+port() { case $1 in sink-*) echo "${LISTEN[null-${1#sink-}]}" ;; *) echo "${LISTEN[$1]}" ;; esac; }
+# direct ROUND TARGET: the timing client straight into TARGET (no Postfix),
+# PF_CONCURRENCY connections as Postfix would open.
 direct() {
   local r=$1 target=$2 tag="r$1-dc-$2" lm=()
   [[ $target == *-lmtp ]] && lm=(--lmtp)
   cpu_mark
-  $PY "$here/inject.py" --port "${LISTEN[$target]}" "${lm[@]}" --count "$MESSAGES" --sessions "$PF_CONCURRENCY" \
+  $PY "$here/inject.py" --port "$(port "$target")" "${lm[@]}" --count "$MESSAGES" --sessions "$PF_CONCURRENCY" \
     --tag "$tag" "${rcpts[@]}" --out "$WORK/inject-$tag.tsv" || fail "$tag: injecting into $target failed"
-  case $target in
-    charter-*) await_events "$tag" ;;
-    sink-*) await_sink "${target#sink-}"; sink_collect "${target#sink-}" "$tag" ;;
-  esac
+  [[ $target != charter-* ]] || await_events "$tag"
   record "{\"phase\":\"direct\",\"round\":$r,\"target\":\"$target\",\"tag\":\"$tag\",\"cpu_pct\":$(cpu_line)}"
 }
 # source ROUND TARGET: Postfix's smtp-source straight into TARGET: wall time
@@ -317,13 +331,10 @@ source_run() {
   cpu_mark
   t0=$(date +%s%N)
   smtp-source "${lm[@]}" -d -s "$PF_CONCURRENCY" -m "$MESSAGES" -l 600 -S "Bench $tag" \
-    -f bench@example.org -t nihe@charter.localhost -M "$tag.src.bench" "127.0.0.1:${LISTEN[$target]}" \
+    -f bench@example.org -t nihe@charter.localhost -M "$tag.src.bench" "127.0.0.1:$(port "$target")" \
     >"$WORK/smtp-source-$tag.log" 2>&1 || fail "$tag: smtp-source failed (see $WORK/smtp-source-$tag.log)"
   t1=$(date +%s%N)
-  case $target in
-    charter-*) await_events "$tag" ;;
-    sink-*) await_sink "${target#sink-}"; find "$WORK/sink-${target#sink-}" -type f -delete ;;
-  esac
+  [[ $target != charter-* ]] || await_events "$tag"
   record "{\"phase\":\"source\",\"round\":$r,\"target\":\"$target\",\"tag\":\"$tag\",\"start_ns\":$t0,\"end_ns\":$t1,\"cpu_pct\":$(cpu_line)}"
 }
 
@@ -332,7 +343,6 @@ echo "bench-mail: Postfix $(postconf -d -h mail_version) on :$PF_PORT (default_p
   "LMTP :${LISTEN[charter-lmtp]}, SMTP :${LISTEN[charter-smtp]}; smtp-sink LMTP :${LISTEN[sink-lmtp]}," \
   "SMTP :${LISTEN[sink-smtp]}; $ROUNDS rounds of $MESSAGES messages, $SESSIONS injecting sessions (work dir $WORK)"
 echo "bench-mail: Kafka: $BROKER_LABEL at $BOOTSTRAP"
-[ -z "${BENCH_MAIL_STANDIN:-}" ] || echo "bench-mail: STAND-IN LISTENER $BENCH_MAIL_STANDIN: not Charter; for developing this script only"
 : >"$WORK/results.jsonl"
 # warm-up: a tenth of a burst through each path, not counted
 for target in charter-lmtp charter-smtp sink-lmtp sink-smtp; do

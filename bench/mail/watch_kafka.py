@@ -21,9 +21,12 @@ import time
 
 from kafka import KafkaConsumer, TopicPartition
 
-TOKEN = re.compile(rb"([A-Za-z0-9_-]+)\.([0-9]+)@bench\.charter\.localhost")
-# smtp-source's own: <PID.FD.COUNT@HOSTNAME> in hex, run.sh's HOSTNAME being TAG.src.bench
-SRC = re.compile(rb"<([0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+)@([A-Za-z0-9_-]+)\.src\.bench>")
+# tags are rN-...: the byte before a string in a protobuf is its length, which may
+# itself be a letter or digit; a tag starting "r<digit>" cannot take it in
+TOKEN = re.compile(rb"(r[0-9]+-[A-Za-z0-9-]+)\.([0-9]+)@bench\.charter\.localhost")
+# smtp-source's own: <PID.FD.COUNT@HOSTNAME> in hex (%04x), run.sh's HOSTNAME being
+# TAG.src.bench; FD.COUNT is distinct in a run (PID is the same, and left out: see TOKEN)
+SRC = re.compile(rb"\.([0-9a-f]{4}\.[0-9a-f]{4,})@(r[0-9]+-[A-Za-z0-9-]+)\.src\.bench")
 
 
 def main():
