@@ -136,6 +136,22 @@ if [ -z "${CHARTER_INGEST_GATEWAYS_FILE:-}" ]; then
   export CHARTER_INGEST_GATEWAYS_FILE=$VAR/gateways
 fi
 
+# ---- Meta's webhooks (docs/gateways.md) ----
+# A development app secret and verify token, random, readable by you only and
+# kept across runs, for every organisation of the demo at
+# /v1/gateways/meta/<organisation>.
+for f in dev-meta.secret dev-meta.verify-token; do
+  [ -s "$VAR/$f" ] || ( umask 077; openssl rand -hex 32 >"$VAR/$f" )
+done
+if [ -z "${CHARTER_INGEST_META_FILE:-}" ]; then
+  ( umask 077
+    echo '# written by make run: ORGANISATION app_secret_file= verify_token_file= [accounts=] [case_type=]'
+    for org in nottingham-city-homes derby-homes nihe digital-first-council customer-care-council; do
+      printf '%s app_secret_file=%s verify_token_file=%s\n' "$org" "$VAR/dev-meta.secret" "$VAR/dev-meta.verify-token"
+    done >"$VAR/meta" )
+  export CHARTER_INGEST_META_FILE=$VAR/meta
+fi
+
 # ---- the four services ----
 export CHARTER_REDIS_URL="$REDIS_URL"
 export CHARTER_KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP"
@@ -181,6 +197,12 @@ Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
   Send an e-mail     swaks --server 127.0.0.1:2525 --to nottingham-city-homes@charter.localhost --from ann@example.org \\
                        --header 'Subject: Gutter leaking' --body 'The gutter at 4 Elm Road is leaking.'
                      (SMTP into ingest; <organisation-id>@charter.localhost for each organisation)
+  Meta webhook       a Messenger message, signed with the development app secret in var/dev-meta.secret:
+                     body='{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"6789"},"recipient":{"id":"1"},"timestamp":'\$(date +%s000)',"message":{"mid":"m_1","text":"Gutter leaking"}}]}]}'
+                     sig=\$(printf '%s' "\$body" | openssl dgst -sha256 -hmac "\$(cat var/dev-meta.secret)" -r | cut -d' ' -f1)
+                     curl -X POST -H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=\$sig" \\
+                       --data-binary "\$body" http://127.0.0.1:8080/v1/gateways/meta/nottingham-city-homes
+                     (verify token for Meta's handshake: var/dev-meta.verify-token; docs/gateways.md)
   Dashboard          http://127.0.0.1:8081/   (every promise of the five charters: this month against
                      the target, 12-month trends, overdue cases; ?month=YYYY-MM for another month)
   Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'

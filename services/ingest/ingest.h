@@ -43,6 +43,7 @@ typedef struct {
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
     ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
+    char *meta_file;         /* Meta's webhooks, per organisation (meta.h); NULL: none */
 } ingest_config;
 
 /* A gateway publishing JSON to Kafka; the opaque of its subscription. */
@@ -78,7 +79,8 @@ typedef struct ingest {
         ch_metric *m;
     } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
     size_t naccepted_by;
-    uint8_t rnd[2048]; /* random bytes for ids; rnd_pos is the first unused */
+    struct ingest_meta_conf_s *meta; /* ingest.meta_file, or NULL (meta_http.c) */
+    uint8_t rnd[2048];               /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
     struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */
 } ingest;
@@ -96,6 +98,8 @@ struct item {
     char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
     char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
+    int org_authorised; /* 1: the way in settled the organisation itself (a Meta webhook's
+                           per-organisation secret), so the gateways file's orgs= is not asked */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -193,6 +197,11 @@ void item_finish_error(item *it, int status, const char *code, const char *field
 void ingest_post_contact(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_case_event(void *svc, struct evhttp_request *req, const char *rest);
 void ingest_post_events(void *svc, struct evhttp_request *req, const char *rest);
+
+/* meta_http.c: Meta's webhooks, /v1/gateways/meta/<organisation> */
+int ingest_meta_setup(ingest *in, char *errstr, size_t errstr_size);
+void ingest_meta_fini(ingest *in);
+void ingest_meta_route(void *svc, struct evhttp_request *req, const char *rest);
 
 /* inbound.c: gateway topics */
 int inbound_setup(ingest *in, char *errstr, size_t errstr_size);

@@ -84,6 +84,12 @@ static const ch_config_entry ingest_keys[] = {
                "than opening a new one); 400 days",
                86400, 315360000),
     INGEST_MAIL_CONFIG_KEYS,
+    CH_CFG_STR(
+        ingest_config, meta_file, "ingest.meta_file", NULL,
+        "Meta's webhooks (Facebook Messenger, Instagram) at /v1/gateways/meta/<organisation>: "
+        "one \"ORGANISATION app_secret_file=PATH verify_token_file=PATH [accounts=ID,ID] "
+        "[case_type=TYPE]\" per line (docs/gateways.md); unset: the route answers 404. "
+        "Keep it, and the secret files, readable by the service only"),
 };
 
 static const ch_metric_def ingest_metrics[] = {
@@ -127,6 +133,8 @@ static const ch_route routes[] = {
     {CH_HTTP_POST, "/v1/contacts", 0, ingest_post_contact, 0, "ingest.max_body_bytes"},
     {CH_HTTP_POST, "/v1/cases/", 1, ingest_post_case_event, 0, "ingest.max_body_bytes"},
     {CH_HTTP_POST, "/v1/events", 0, ingest_post_events, 0, "ingest.max_body_bytes"},
+    {CH_HTTP_GET | CH_HTTP_POST, "/v1/gateways/meta/", 1, ingest_meta_route, 0,
+     "ingest.max_body_bytes"},
 };
 
 static int
@@ -180,6 +188,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
     if (rc == 0)
+        rc = ingest_meta_setup(in, errstr, errstr_size);
+    if (rc == 0)
         rc = ingest_mail_start(in, errstr, errstr_size);
     if (rc != 0)
         ingest_fini(in);
@@ -216,6 +226,7 @@ ingest_fini(void *svc)
     ingest_mail_fini(in);
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
+    ingest_meta_fini(in);
     free(in->inbound);
 }
 

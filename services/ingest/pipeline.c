@@ -453,7 +453,8 @@ item_start(item *it, const char *case_id)
                           "field 'organisation' names no organisation Charter knows");
         return;
     }
-    if (!ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
+    if (!it->org_authorised &&
+        !ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
         char message[256];
         snprintf(message, sizeof(message),
                  "gateway '%.63s' may not write for organisation '%.63s' (its orgs= in the "

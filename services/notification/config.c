@@ -32,7 +32,8 @@ static const ch_config_entry core_keys[] = {
               "how customer email goes: smtp, http (Notify-style gateway), kafka (hand-off topic) "
               "or file"),
     ROUTE_KEY(sms_transport, "sms", "how text messages go: http, kafka or file"),
-    ROUTE_KEY(social_transport, "social", "how social media replies go: http, kafka or file"),
+    ROUTE_KEY(social_transport, "social",
+              "how social media replies go: meta (Meta's Send API), http, kafka or file"),
     ROUTE_KEY(staff_transport, "staff", "how staff alerts go: file, smtp, http or kafka"),
     CH_CFG_STR(notify_config, letter_transport, "notify.letter.transport", "print",
                "how letters go: print (a print queue the operator collects) or file"),

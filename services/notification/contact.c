@@ -101,6 +101,10 @@ notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis
         r->case_type,
         "postal_address",
         c ? c->postal_address : "",
+        "social_id",
+        c ? c->social_id : "",
+        "gateway_account",
+        r->gateway_account,
     };
     return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
 }
@@ -168,6 +172,8 @@ notify_contact_from_reply(notify_contact *c, const redisReply *reply)
         F("case_type", case_type),
         F("appointment_location", location),
         F("postal_address", postal),
+        F("social_id", social_id),
+        F("gateway_account", gateway_account),
         F("assigned_name", assigned_name),
         F("assigned_team", assigned_team),
         F("assigned_phone", assigned_phone),

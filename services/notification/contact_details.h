@@ -15,6 +15,9 @@ typedef struct {
     char name[256], email[320], phone[64], preferred[32], lang[16], inbound[32];
     char reference[128], case_type[64], location[256];
     char postal[512]; /* the postal address, for a letter */
+    /* A social-media contact: the sender's id on the network (Meta's page-scoped id) and the
+     * page or account it wrote to, where a reply goes from. */
+    char social_id[128], gateway_account[128];
     /* The member of staff dealing with the case (`assigned`), "" before. */
     char assigned_name[128], assigned_team[128], assigned_phone[64], assigned_email[320];
     int64_t appointment_s; /* the booked appointment, 0 when none is recorded */

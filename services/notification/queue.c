@@ -125,6 +125,7 @@ typedef struct {
     int64_t send_ms;         /* when the transport was given it: send latency */
     notify_resume_fn resume; /* a commit on its way to Redis */
     void *resume_arg;
+    char sent_reason[200]; /* what the transport said when it took it (a provider's id) */
 } job;
 
 struct notify_queue {
@@ -261,7 +262,7 @@ sent_recorded(void *opaque, redisReply *reply)
 {
     job *j = opaque;
     if (reply && reply->type != REDIS_REPLY_ERROR) {
-        announce(j, S_SENT, "", 0);
+        announce(j, S_SENT, j->sent_reason, 0);
         cleanup_keys(j);
     }
     /* Not recorded: the claim expires and the next claim finds the state
@@ -431,6 +432,7 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
         return;
     }
     if (a.r == NOTIFY_SENT) {
+        snprintf(j->sent_reason, sizeof(j->sent_reason), "%.199s", why);
         ch_metric_add(n->m_sent, 1);
         CH_LOG_INFO(lg, "notification sent", CH_STR("case_id", j->msg.case_id),
                     CH_STR("kind", j->msg.kind_name), CH_STR("reference", j->msg.reference),
@@ -620,7 +622,7 @@ loaded(void *opaque, redisReply *reply)
     }
     switch (notify_claim_step_of(record)) {
     case NOTIFY_CLAIM_ANNOUNCE:
-        announce(j, S_SENT, "", 0);
+        announce(j, S_SENT, j->sent_reason, 0);
         /* fall through */
     case NOTIFY_CLAIM_REMOVE:
         cleanup_keys(j);

@@ -71,8 +71,10 @@ means_of(const char *ch, const notify_contact *c, const char *inbound, const cha
         *to = c->email;
         return c->email[0] ? "email" : NULL;
     }
-    if (strcmp(ch, "social") == 0)
+    if (strcmp(ch, "social") == 0) {
+        *to = c->social_id; /* "" for a contact made before social ids were kept */
         return strcmp(inbound, "social") == 0 ? "social" : NULL;
+    }
     if (strcmp(ch, "letter") == 0) {
         *to = c->postal;
         return c->postal[0] ? "letter" : NULL;
@@ -254,6 +256,8 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
     json_object_set_new(meta, "target_at", json_string(target_iso));
     if (in->appt_s)
         json_object_set_new(meta, "appointment_at", json_string(appt_iso));
+    if (strcmp(out->channel, "social") == 0 && c->gateway_account[0])
+        json_object_set_new(meta, "gateway_account", json_string(c->gateway_account));
     return keep_meta(out, meta);
 }
 

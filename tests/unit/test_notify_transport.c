@@ -23,12 +23,16 @@
 #include "transport.h"
 
 extern const notify_transport notify_transport_smtp, notify_transport_http, notify_transport_kafka,
-    notify_transport_file, notify_transport_print;
+    notify_transport_file, notify_transport_print, notify_transport_meta;
 
 /* In the service's order (NOTIFY_TRANSPORTS in CMakeLists.txt). */
-static const notify_transport *const table[] = {&notify_transport_file,  &notify_transport_smtp,
-                                                &notify_transport_http,  &notify_transport_kafka,
-                                                &notify_transport_print, NULL};
+static const notify_transport *const table[] = {&notify_transport_file,
+                                                &notify_transport_smtp,
+                                                &notify_transport_http,
+                                                &notify_transport_meta,
+                                                &notify_transport_kafka,
+                                                &notify_transport_print,
+                                                NULL};
 
 /* The table CMake generates is the service's list, whole and in order. */
 static void
@@ -40,7 +44,7 @@ generated_table_lists_every_transport(void **state)
     size_t n = 0;
     while (notify_transports[n])
         n++;
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++)
         assert_ptr_equal(notify_transports[i], table[i]);
 }
@@ -86,7 +90,8 @@ setting_names_a_transport_that_carries_the_channel(void **state)
     assert_int_equal(notify_transport_pick(table, NULL, "pigeon", ~0u, err, sizeof(err)),
                      CH_EINVAL);
     assert_string_equal(err,
-                        "'pigeon' is not a transport (expected file, smtp, http, kafka or print)");
+                        "'pigeon' is not a transport (expected file, smtp, http, meta, kafka or "
+                        "print)");
     assert_int_equal(notify_transport_pick(table, "notify.sms.transport", "smtp", NOTIFY_CH_SMS,
                                            err, sizeof(err)),
                      CH_EINVAL);
@@ -98,7 +103,7 @@ setting_names_a_transport_that_carries_the_channel(void **state)
     assert_int_equal(notify_channel_bit("online_form"), NOTIFY_CH_OTHER);
     assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "print",
                                            NOTIFY_CH_LETTER, err, sizeof(err)),
-                     4);
+                     5);
     assert_int_equal(notify_transport_pick(table, "notify.letter.transport", "smtp",
                                            NOTIFY_CH_LETTER, err, sizeof(err)),
                      CH_EINVAL);
@@ -180,7 +185,7 @@ config_is_laid_out_per_transport(void **state)
     const notify_config *core = c.block;
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);
     for (int r = 0; r < NOTIFY_NROUTES; r++)
-        assert_int_equal(route[r], r == NOTIFY_ROUTE_LETTER ? 4 : 0);
+        assert_int_equal(route[r], r == NOTIFY_ROUTE_LETTER ? 5 : 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.email.transport", "smtp", err, sizeof(err)), 0);
     assert_int_equal(ch_config_set(&c.cfg, "notify.staff.transport", "http", err, sizeof(err)), 0);
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), 0);
@@ -188,7 +193,7 @@ config_is_laid_out_per_transport(void **state)
     assert_int_equal(route[NOTIFY_ROUTE_STAFF], 2);
     assert_int_equal(ch_config_set(&c.cfg, "notify.social.transport", "smtp", err, sizeof(err)), 0);
     assert_int_equal(notify_config_routes(core, table, route, err, sizeof(err)), CH_EINVAL);
-    assert_string_equal(err, "notify.social.transport cannot be smtp (file, http or kafka)");
+    assert_string_equal(err, "notify.social.transport cannot be smtp (file, http, meta or kafka)");
     /* The validator given for the transport keys runs as they are set. */
     assert_int_equal(ch_config_set(&c.cfg, "notify.sms.transport", "pigeon", err, sizeof(err)),
                      CH_EINVAL);
