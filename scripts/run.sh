@@ -143,7 +143,9 @@ fi
 for f in dev-meta.secret dev-meta.verify-token; do
   [ -s "$VAR/$f" ] || ( umask 077; openssl rand -hex 32 >"$VAR/$f" )
 done
+DEMO_META_SECRET_FILE= # the demo signs Messenger webhooks only with the secret make run configured
 if [ -z "${CHARTER_INGEST_META_FILE:-}" ]; then
+  DEMO_META_SECRET_FILE=$VAR/dev-meta.secret
   ( umask 077
     echo '# written by make run: ORGANISATION app_secret_file= verify_token_file= [accounts=] [case_type=]'
     for org in nottingham-city-homes derby-homes nihe digital-first-council customer-care-council; do
@@ -180,7 +182,9 @@ for port in 8080 8081 8082 8083; do
 done
 
 # ---- demo traffic ----
-DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE \
+# e-mail over SMTP to the listener, Messenger webhooks, the rest over the API
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_MAIL=$CHARTER_INGEST_MAIL_LISTEN \
+  DEMO_META_SECRET_FILE=$DEMO_META_SECRET_FILE \
   setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
 started $! demo-traffic
 
