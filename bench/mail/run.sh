@@ -343,6 +343,7 @@ echo "bench-mail: Postfix $(postconf -d -h mail_version) on :$PF_PORT (default_p
   "LMTP :${LISTEN[charter-lmtp]}, SMTP :${LISTEN[charter-smtp]}; smtp-sink LMTP :${LISTEN[sink-lmtp]}," \
   "SMTP :${LISTEN[sink-smtp]}; $ROUNDS rounds of $MESSAGES messages, $SESSIONS injecting sessions (work dir $WORK)"
 echo "bench-mail: Kafka: $BROKER_LABEL at $BOOTSTRAP"
+echo "bench-mail: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GB, kernel $(uname -r); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/results.jsonl"
 # warm-up: a tenth of a burst through each path, not counted
 for target in charter-lmtp charter-smtp sink-lmtp sink-smtp; do
@@ -358,6 +359,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for target in charter-lmtp sink-lmtp charter-smtp sink-smtp; do source_run "$r" "$target"; done
   echo "bench-mail: round $r of $ROUNDS done"
 done
+echo "bench-mail: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -TERM "$WATCH_PID" 2>/dev/null || true
 wait "$WATCH_PID" 2>/dev/null || true
 BROKER_LABEL=$BROKER_LABEL $PY "$here/summarise.py" report "$WORK" "$MESSAGES" | tee "$WORK/summary.txt"
