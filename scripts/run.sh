@@ -26,7 +26,8 @@ case $KAFKA in
   embedded | apache) ;;
   *) echo "charter: KAFKA=$KAFKA: use KAFKA=embedded (the default) or KAFKA=apache" >&2; exit 2 ;;
 esac
-mkdir -p "$VAR/log" "$VAR/outbox" "$VAR/redis"
+mkdir -p "$VAR/log" "$VAR/redis"
+(umask 077 && mkdir -p "$VAR/outbox") # names and addresses: the service's user only
 
 PIDS=()
 NAMES=()

@@ -27,12 +27,16 @@ create() {
         --partitions "$partitions" --replication-factor "$rf"
 }
 
+# Retention is the schedule in docs/security.md: personal data on the contact
+# topic for 40 days (a monthly rebuild of reporting by replay), the topics read
+# with it as long, dead letters (original bytes) 14 days.
+days() { echo $(($1 * 86400000)); }
 # name                         partitions  per-topic config
-create charter.contact.events.v1  6 "$@"
-create charter.sla.timers.v1      6 "$@"
-create charter.notify.outcomes.v1 3 "$@"
-create charter.notify.receipts.v1 3 "$@"
+create charter.contact.events.v1  6 "$@" --config retention.ms="$(days 40)"
+create charter.sla.timers.v1      6 "$@" --config retention.ms="$(days 40)"
+create charter.notify.outcomes.v1 3 "$@" --config retention.ms="$(days 40)"
+create charter.notify.receipts.v1 3 "$@" --config retention.ms="$(days 40)"
 create charter.reports.v1         1 "$@" --config cleanup.policy=compact
-create charter.dlq.v1             1 "$@"
+create charter.dlq.v1             1 "$@" --config retention.ms="$(days 14)"
 
 "$kafka_topics" --bootstrap-server "$bootstrap" "$@" --describe --topic 'charter\..*'

@@ -331,14 +331,15 @@ get_case_id(reader *r, const char *key, int required, char **out)
  * JSON key is the proto field's name; `at` is the member's offsetof.
  */
 typedef enum {
-    F_STRING,  /* char *, "" when absent */
-    F_TIME,    /* Timestamp *, RFC 3339 */
-    F_BOOL,    /* protobuf_c_boolean, `def` when absent */
-    F_CHANNEL, /* Charter__V1__Channel, by name */
-    F_CASE_ID, /* char *, a usable case id */
-    F_INT,     /* a 32-bit count in [min, max], `def` when absent */
-    F_ENUM,    /* an enum that follows names[]: the first name is 1 */
-    F_NAME     /* char *, a copy of one of names[] */
+    F_STRING,     /* char *, "" when absent */
+    F_TIME,       /* Timestamp *, RFC 3339 */
+    F_BOOL,       /* protobuf_c_boolean, `def` when absent */
+    F_CHANNEL,    /* Charter__V1__Channel, by name */
+    F_CASE_ID,    /* char *, a usable case id */
+    F_INT,        /* a 32-bit count in [min, max], `def` when absent */
+    F_ENUM,       /* an enum that follows names[]: the first name is 1 */
+    F_NAME,       /* char *, a copy of one of names[] */
+    F_ATTACHMENTS /* Attachment **, its count at count_at: [{name, content_type, size_bytes}] */
 } field_kind;
 
 typedef struct {
@@ -350,6 +351,7 @@ typedef struct {
     json_int_t min, max;      /* F_INT */
     size_t max_at;            /* F_INT: an earlier member that is the upper bound, or 0 */
     int def;                  /* F_INT, F_BOOL */
+    size_t count_at;          /* F_ATTACHMENTS: the member holding the count */
 } field_spec;
 
 /*
@@ -399,6 +401,64 @@ load(const char *body, size_t len, ch_json_error *err)
     return root;
 }
 
+/* ---- attachments ---- */
+
+#define ATTACHMENTS_MAX 100
+
+/*
+ * "attachments": [{"name", "content_type", "size_bytes"}], what came with a
+ * message, never its contents. Each element's fields are named
+ * "attachments.name" etc. in errors (and in the field rules), the message
+ * saying which element.
+ */
+static int
+get_attachments(reader *r, const char *key, size_t *n, Charter__V1__Attachment ***out)
+{
+    char field[FIELD_NAME_MAX];
+    field_name(r, key, field, sizeof(field));
+    json_t *a = json_object_get(r->obj, key);
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return failf(r->err, 422, "wrong_type", field,
+                     "field '%s' must be an array of {name, content_type, size_bytes}", field);
+    if (json_array_size(a) > ATTACHMENTS_MAX)
+        return failf(r->err, 422, "invalid_value", field, "field '%s' may list at most %d files",
+                     field, ATTACHMENTS_MAX);
+    if (json_array_size(a) == 0)
+        return 0;
+    if (!(*out = calloc(json_array_size(a), sizeof(**out))))
+        return oom(r->err);
+    char prefix[FIELD_NAME_MAX + 2];
+    snprintf(prefix, sizeof(prefix), "%s.", field);
+    static const char *const keys[] = {"name", "content_type", "size_bytes", NULL};
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *o = json_array_get(a, i);
+        if (!json_is_object(o))
+            return failf(r->err, 422, "wrong_type", field,
+                         "field '%s': element %zu must be an object {name, content_type, "
+                         "size_bytes}",
+                         field, i + 1);
+        Charter__V1__Attachment *at = malloc(sizeof(*at));
+        if (!at)
+            return oom(r->err);
+        charter__v1__attachment__init(at);
+        (*out)[(*n)++] = at;
+        reader er = {o, prefix, r->err};
+        json_int_t size = 0;
+        if (check_known(&er, keys, NULL, NULL) || get_string(&er, "name", 0, &at->name) ||
+            get_string(&er, "content_type", 0, &at->content_type) ||
+            get_int(&er, "size_bytes", 0, 0, (json_int_t)1 << 50, &size)) {
+            size_t used = strlen(r->err->message);
+            snprintf(r->err->message + used, sizeof(r->err->message) - used, " (attachment %zu)",
+                     i + 1);
+            return CH_EINVAL;
+        }
+        at->size_bytes = (int64_t)size;
+    }
+    return 0;
+}
+
 /* ---- the event types ---- */
 
 /* Reads one field into its member of part. */
@@ -437,6 +497,8 @@ read_field(reader *r, const field_spec *f, void *part)
         if (choice && !(*(char **)at = strdup(f->names[choice - 1])))
             return oom(r->err);
         return 0;
+    case F_ATTACHMENTS:
+        return get_attachments(r, f->key, (size_t *)((char *)part + f->count_at), at);
     }
     return 0;
 }
@@ -607,6 +669,19 @@ static const field_spec assigned_fields[] = {
     {0},
 };
 
+/* A customer's message on an existing case (a reply, a follow-up): recorded,
+ * moves no clock. gateway_message_id comes from the envelope. */
+static const field_spec customer_message_fields[] = {
+    FIELD(Charter__V1__CustomerMessage, channel, F_CHANNEL, 1),
+    FIELD(Charter__V1__CustomerMessage, summary, F_STRING, 0),
+    FIELD(Charter__V1__CustomerMessage, subject, F_STRING, 0),
+    FIELD(Charter__V1__CustomerMessage, attachments, F_ATTACHMENTS, 0,
+          .count_at = offsetof(Charter__V1__CustomerMessage, n_attachments)),
+    FIELD(Charter__V1__CustomerMessage, from, F_STRING, 0),
+    FIELD(Charter__V1__CustomerMessage, in_reply_to, F_STRING, 0),
+    {0},
+};
+
 typedef struct {
     const char *name; /* CaseEvent's oneof member, which the JSON "type" names */
     const field_spec *fields;
@@ -629,6 +704,7 @@ static const event_type event_types[] = {
     {.name = "reviewed", .fields = reviewed_fields},
     {.name = "assigned", .fields = assigned_fields},
     {.name = "callback", .fields = callback_fields, .check = check_callback},
+    {.name = "customer_message", .fields = customer_message_fields},
 };
 
 /*
@@ -655,7 +731,8 @@ build_part(reader *r, const event_type *t, Charter__V1__CaseEvent *ev)
 
 #define TYPE_LIST                                                                                  \
     "acknowledged, holding_reply, paused, resumed, responded, closed, escalated, appointment, "    \
-    "call, visit, communication_support, satisfaction, reviewed, assigned, callback"
+    "call, visit, communication_support, satisfaction, reviewed, assigned, callback, "             \
+    "customer_message"
 
 /* ---- envelopes ---- */
 
@@ -694,6 +771,7 @@ static const field_spec customer_fields[] = {
     FIELD(Charter__V1__Customer, preferred_channel, F_STRING, 0),
     FIELD(Charter__V1__Customer, preferred_language, F_STRING, 0),
     FIELD(Charter__V1__Customer, preferred_format, F_STRING, 0),
+    FIELD(Charter__V1__Customer, social_id, F_STRING, 0),
     {0},
 };
 
@@ -701,9 +779,10 @@ static int
 parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
               ch_event_json_meta *meta, ch_json_error *err)
 {
-    static const char *const top[] = {"organisation",       "channel",        "received_at",
-                                      "customer",           "summary",        "case_type",
-                                      "gateway_message_id", "parent_case_id", NULL};
+    static const char *const top[] = {"organisation",       "channel",         "received_at",
+                                      "customer",           "summary",         "case_type",
+                                      "gateway_message_id", "parent_case_id",  "subject",
+                                      "attachments",        "gateway_account", NULL};
     static const char *const record_extra[] = {"type", NULL};
     Charter__V1__Received *rc = malloc(sizeof(*rc));
     if (!rc)
@@ -720,7 +799,10 @@ parse_contact(json_t *root, ch_event_json_kind kind, Charter__V1__CaseEvent *ev,
         get_string(&r, "summary", 0, &rc->summary) ||
         get_string(&r, "case_type", 0, &rc->case_type) ||
         get_gateway_message_id(&r, meta, &rc->gateway_message_id) ||
-        get_case_id(&r, "parent_case_id", 0, &rc->parent_case_id))
+        get_case_id(&r, "parent_case_id", 0, &rc->parent_case_id) ||
+        get_string(&r, "subject", 0, &rc->subject) ||
+        get_attachments(&r, "attachments", &rc->n_attachments, &rc->attachments) ||
+        get_string(&r, "gateway_account", 0, &rc->gateway_account))
         return CH_EINVAL;
     if (rc->case_type[0] == '\0') {
         if (rc->case_type != protobuf_c_empty_string)
@@ -771,6 +853,10 @@ parse_case_event(json_t *root, const char *type, ch_event_json_kind kind,
         build_part(&r, t, ev) || get_string(&r, "organisation", 1, &ev->organisation) ||
         get_time(&r, "occurred_at", 1, &ev->occurred_at) || get_gateway_message_id(&r, meta, NULL))
         return CH_EINVAL;
+    if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CUSTOMER_MESSAGE &&
+        meta->gateway_message_id[0] &&
+        !(ev->customer_message->gateway_message_id = strdup(meta->gateway_message_id)))
+        return oom(err);
     if (kind == CH_EVENT_JSON_RECORD) {
         char *id = NULL;
         if (get_case_id(&r, "case_id", 1, &id))

@@ -42,6 +42,7 @@ typedef struct {
     int64_t max_future_skew_s;
     int64_t max_inflight_requests;
     int64_t directory_ttl_s;
+    char *notify_file;       /* GOV.UK Notify callbacks, per organisation */
     ingest_mail_config mail; /* ingest.mail_* (mail_listener.h) */
     char *meta_file;         /* Meta's webhooks, per organisation (meta.h); NULL: none */
 } ingest_config;
@@ -62,6 +63,8 @@ typedef struct ingest {
         *m_in_progress;
     ch_metric *m_late, *m_retaken;
     ch_metric *m_overloaded, *m_http_inflight;
+    ch_metric *m_notify_receipts, *m_notify_unmatched;
+    struct notify_orgs *notify; /* ingest.notify_file (notify_callbacks.h), or NULL */
     size_t http_inflight;       /* HTTP requests being handled (http.c) */
     double unauthorized_logged; /* m_unauthorized's value at the last summary */
     int64_t unauthorized_log_ms;
@@ -98,8 +101,9 @@ struct item {
     char source[CH_GATEWAY_ID_MAX + 8];  /* "http:<gateway>" or "kafka:<gateway>" */
     char gateway[CH_GATEWAY_ID_MAX + 1]; /* copies: an item may outlive its request */
     int state;
-    int org_authorised; /* 1: the way in settled the organisation itself (a Meta webhook's
-                           per-organisation secret), so the gateways file's orgs= is not asked */
+    int org_authenticated; /* 1: the way in proved the organisation itself (a Meta webhook's
+                              per-organisation app secret, GOV.UK Notify's per-organisation
+                              token), so the gateways file's orgs= is not asked */
 
     /* outcome, valid in done() */
     int status; /* 202 accepted, 200 duplicate, 409 in progress, 4xx refused, 503 */
@@ -202,6 +206,10 @@ void ingest_post_events(void *svc, struct evhttp_request *req, const char *rest)
 int ingest_meta_setup(ingest *in, char *errstr, size_t errstr_size);
 void ingest_meta_fini(ingest *in);
 void ingest_meta_route(void *svc, struct evhttp_request *req, const char *rest);
+/* notify_routes.c: GOV.UK Notify's callbacks (docs/gateways.md) */
+int notify_setup(ingest *in, char *errstr, size_t errstr_size);
+void notify_fini(ingest *in);
+void ingest_post_notify(void *svc, struct evhttp_request *req, const char *rest);
 
 /* inbound.c: gateway topics */
 int inbound_setup(ingest *in, char *errstr, size_t errstr_size);

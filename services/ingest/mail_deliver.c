@@ -338,15 +338,11 @@ receipt_delivered(void *opaque, int rc, int32_t partition, int64_t offset, const
 }
 
 static void
-bounce(job *j)
+bounce_write(job *j)
 {
     const ingest_mail *m = j->msg;
     char case_id[CH_CASE_ID_MAX + 1];
     size_t n = strcspn(m->notification_id, "/");
-    if (n == 0 || n > CH_CASE_ID_MAX) {
-        finish(j, 250, "2.0.0 Ok: ignored (no notice named)");
-        return;
-    }
     memcpy(case_id, m->notification_id, n);
     case_id[n] = '\0';
     if (!ch_runtime_kafka_up(j->in->rt)) {
@@ -383,6 +379,57 @@ bounce(job *j)
     CH_LOG_INFO(ch_runtime_log(j->in->rt), "a bounce of a notice",
                 CH_STR("notification_id", m->notification_id),
                 CH_STR("status", m->bounce_permanent ? "permanent_failure" : "temporary_failure"));
+}
+
+/* The bounced notice's case must be this mailbox's organisation's: a
+ * notice id is not a secret, and a receipt makes notification try the
+ * customer's next channel. */
+static void
+bounce_checked(void *arg, int rc, const ingest_dir_case *c)
+{
+    job *j = arg;
+    if (rc < 0) {
+        ch_metric_add(j->mm->m_deferred, 1);
+        finish(j, 451, "4.3.0 The case directory is unavailable; try again later");
+        return;
+    }
+    if (!c->case_id[0] || strcmp(c->organisation, j->r.org) != 0) {
+        ch_metric_add(j->mm->m_ignored, 1);
+        CH_LOG_INFO(ch_runtime_log(j->in->rt),
+                    "mail ignored: a bounce of a notice Charter does not know for this "
+                    "organisation",
+                    CH_STR("mailbox", j->r.address), CH_STR("organisation", j->r.org));
+        finish(j, 250, "2.0.0 Ok: no case (ignored)");
+        return;
+    }
+    bounce_write(j);
+}
+
+static void
+bounce(job *j)
+{
+    const ingest_mail *m = j->msg;
+    char case_id[CH_CASE_ID_MAX + 1];
+    size_t n = strcspn(m->notification_id, "/");
+    if (n == 0 || n > CH_CASE_ID_MAX) {
+        finish(j, 250, "2.0.0 Ok: ignored (no notice named)");
+        return;
+    }
+    if (!m->bounce_permanent) {
+        /* "Action: delayed": the sending server is still trying and will
+         * report again if it gives up; a receipt now would make
+         * notification fall back while the e-mail may yet arrive. */
+        ch_metric_add(j->mm->m_ignored, 1);
+        CH_LOG_INFO(ch_runtime_log(j->in->rt),
+                    "mail ignored: a delay report about a notice (the sending server is still "
+                    "trying)",
+                    CH_STR("notification_id", m->notification_id));
+        finish(j, 250, "2.0.0 Ok: no case (ignored)");
+        return;
+    }
+    memcpy(case_id, m->notification_id, n);
+    case_id[n] = '\0';
+    ingest_dir_by_case(j->in, case_id, bounce_checked, j);
 }
 
 void

@@ -59,7 +59,8 @@ int ingest_mail_protocol_validate(const char *text, char *errstr, size_t errstr_
                    "domain of notify.smtp.from): mail From them is a loop and is ignored"),        \
         CH_CFG_STR(ingest_config, mail.receipts_topic, "ingest.receipts_topic",                    \
                    "charter.notify.receipts.v1",                                                   \
-                   "topic delivery receipts (a bounce of a notice) are written to"),               \
+                   "topic delivery receipts (a bounce of a notice, GOV.UK Notify's "               \
+                   "delivery-status callbacks) are written to"),                                   \
         CH_CFG_INT(ingest_config, mail.max_bytes, "ingest.mail_max_bytes", "10485760",             \
                    "largest message accepted (SIZE= at MAIL FROM, and the data): larger gets "     \
                    "552 5.3.4",                                                                    \

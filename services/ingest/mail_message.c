@@ -14,7 +14,11 @@
  * The walk over the MIME tree is bounded in depth (INGEST_MAIL_MAX_DEPTH)
  * and in parts visited (MAX_PARTS); text is taken from at most
  * TEXT_INPUT_MAX decoded bytes of plain text and HTML_INPUT_MAX of HTML,
- * since only CH_FIELD_TEXT_MAX characters are kept.
+ * since only CH_FIELD_TEXT_MAX characters are kept. GMime itself has no
+ * limit on nesting, and its boundary search costs the depth for every line
+ * (a few MB of nested multiparts take seconds), so a message with more than
+ * CONTENT_TYPES_MAX lines starting "Content-Type" (every multipart and
+ * embedded message needs one) is refused before GMime sees it.
  */
 #include "mail_message.h"
 
@@ -34,6 +38,7 @@
 #define TEXT_INPUT_MAX (64 * 1024)
 #define HTML_INPUT_MAX (1024 * 1024)
 #define DSN_BLOCKS_MAX 32
+#define CONTENT_TYPES_MAX 1000
 
 typedef struct {
     GMimeParserOptions *opts;
@@ -536,9 +541,22 @@ static int
 own_domain(const char *domain, const char *const *own, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (own[i] && g_ascii_strcasecmp(domain, own[i]) == 0)
+        if (own && own[i] && g_ascii_strcasecmp(domain, own[i]) == 0)
             return 1;
     return 0;
+}
+
+/* How many lines of data[0..len) start with "Content-Type" (any case), up to max + 1. */
+static size_t
+content_type_lines(const char *data, size_t len, size_t max)
+{
+    static const char ct[] = "content-type";
+    size_t count = 0, k = sizeof ct - 1;
+    for (size_t i = 0; i + k <= len && count <= max; i++) {
+        if ((i == 0 || data[i - 1] == '\n') && g_ascii_strncasecmp(data + i, ct, k) == 0)
+            count++;
+    }
+    return count;
 }
 
 static void
@@ -628,6 +646,10 @@ ingest_mail_parse(const char *data, size_t len, const char *const *own_domains, 
         if (err && errsz)
             snprintf(err, errsz, "no message data");
         return -1;
+    }
+    if (content_type_lines(data, len, CONTENT_TYPES_MAX) > CONTENT_TYPES_MAX) {
+        invalid(out, "it has more than 1000 MIME parts", err, errsz);
+        return 0;
     }
     GMimeParserOptions *opts = g_mime_parser_options_new();
     const char *fallback[] = {"UTF-8", "windows-1252", NULL};

@@ -59,11 +59,12 @@ typedef struct {
                            (Auto-Submitted: auto-replied)"; NULL otherwise */
     char *message_id;   /* without angle brackets; NULL if none */
     char *from_address; /* the domain lower-cased, the local part as given; checked with
-                           ch_mailbox_valid */
+                           ch_mailbox_valid. Never NULL for NEW and REPLY; may be NULL for
+                           BOUNCE and IGNORED delivery reports and for INVALID */
     char *from_name;    /* display name, UTF-8, may be NULL */
     char *subject;      /* UTF-8, may be NULL */
     char *text;         /* UTF-8 body: text/plain, or the text of text/html when that is all
-                           there is; never NULL after a successful parse (may be "") */
+                           there is; never NULL (may be "") unless INVALID */
     ingest_mail_attachment *attachments; /* names and sizes (decoded), never contents */
     size_t nattachments;
     char reference[64];        /* a case reference in the subject ("NCH-2026-004217": 2-10

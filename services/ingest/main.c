@@ -78,6 +78,12 @@ static const ch_config_entry ingest_keys[] = {
                "HTTP requests (single events or batches) handled at once; more are answered "
                "503 overloaded with Retry-After: 1, which bounds memory while Kafka is slow",
                1, 100000),
+    CH_CFG_STR(ingest_config, notify_file, "ingest.notify_file", NULL,
+               "GOV.UK Notify callbacks: a file of \"ORG tokens=T1[,T2] | token_file=PATH "
+               "[case_type=TYPE] [number=NUMBER]\" lines, the bearer token(s) each "
+               "organisation entered in Notify's callback settings (two while rotating), the "
+               "case type of a received text and the service's inbound number; unset: the "
+               "/v1/gateways/notify/ routes answer 401 (keep it readable by the service only)"),
     CH_CFG_INT(ingest_config, directory_ttl_s, "ingest.directory_ttl_s", "34560000",
                "how long ingest's case directory remembers a case's reference and senders "
                "(so a customer's reply by e-mail, text or social media joins the case rather "
@@ -112,6 +118,11 @@ static const ch_metric_def ingest_metrics[] = {
     CH_COUNTER(ingest, m_late, "charter_ingest_late_writes_total",
                "events Kafka confirmed after their request had been answered 503 (a retry with "
                "the same gateway_message_id gets the original answer)"),
+    CH_COUNTER(ingest, m_notify_receipts, "charter_ingest_notify_receipts_total",
+               "GOV.UK Notify delivery receipts written to ingest.receipts_topic"),
+    CH_COUNTER(ingest, m_notify_unmatched, "charter_ingest_notify_unmatched_total",
+               "GOV.UK Notify delivery receipts answered 200 and dropped: their reference is not "
+               "a Charter notification id, or their status is not final"),
     CH_COUNTER(ingest, m_retaken, "charter_ingest_claims_retaken_total",
                "claims found pending past their lease without an outcome (their writer died) and "
                "written again with the same identifiers"),
@@ -135,6 +146,7 @@ static const ch_route routes[] = {
     {CH_HTTP_POST, "/v1/events", 0, ingest_post_events, 0, "ingest.max_body_bytes"},
     {CH_HTTP_GET | CH_HTTP_POST, "/v1/gateways/meta/", 1, ingest_meta_route, 0,
      "ingest.max_body_bytes"},
+    {CH_HTTP_POST, "/v1/gateways/notify/", 1, ingest_post_notify, 0, "ingest.max_body_bytes"},
 };
 
 static int
@@ -186,6 +198,8 @@ ingest_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if (rc == 0)
         rc = reconcile_references(in, errstr, errstr_size);
     if (rc == 0)
+        rc = notify_setup(in, errstr, errstr_size);
+    if (rc == 0)
         rc = inbound_setup(in, errstr, errstr_size);
     if (rc == 0)
         rc = ingest_meta_setup(in, errstr, errstr_size);
@@ -227,6 +241,7 @@ ingest_fini(void *svc)
     pipeline_fini(in);
     ch_gateways_free(in->gateways);
     ingest_meta_fini(in);
+    notify_fini(in);
     free(in->inbound);
 }
 

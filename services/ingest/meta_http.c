@@ -161,7 +161,7 @@ start_item(webhook *w, const ingest_meta_msg *m, const char *case_id)
         webhook_finish(w);
         return;
     }
-    it->org_authorised = 1;
+    it->org_authenticated = 1;
     item_own(it, w, item_ready, item_done, 1);
     ch_json_error err;
     if (ch_event_json_check_clock(ev, ch_time_now_ms(), w->in->cfg->max_future_skew_s * 1000,

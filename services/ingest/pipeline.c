@@ -453,7 +453,7 @@ item_start(item *it, const char *case_id)
                           "field 'organisation' names no organisation Charter knows");
         return;
     }
-    if (!it->org_authorised &&
+    if (!it->org_authenticated &&
         !ch_gateways_org_allowed(in->gateways, it->gateway, org->policy.id)) {
         char message[256];
         snprintf(message, sizeof(message),

@@ -20,6 +20,10 @@
 static const ch_config_entry core_keys[] = {
     CH_CFG_STR(notify_config, outcomes_topic, "notify.outcomes_topic", CH_TOPIC_NOTIFY_OUTCOMES,
                "topic notification outcomes are written to"),
+    CH_CFG_STR(notify_config, receipts_topic, "notify.receipts_topic", CH_TOPIC_NOTIFY_RECEIPTS,
+               "topic of providers' delivery receipts (Notify callbacks, bounces) to read: a "
+               "notice becomes delivered or failed, and a failed customer notice falls back to "
+               "their next channel"),
     CH_CFG_STR(notify_config, timezone, "notify.timezone", "Europe/London",
                "time zone dates are written in for an organisation without a loaded policy"),
     CH_CFG_STR(notify_config, template_dir, "notify.template_dir", "",
@@ -75,6 +79,20 @@ static const ch_config_entry core_keys[] = {
                "counted across instances in Redis; more fail as \"recipient limit\" (staff "
                "alerts are not limited; 0: no limit)",
                0, 1000000),
+    CH_CFG_INT(notify_config, contact_ttl_days, "notify.contact_ttl_days", "400",
+               "how long a case's contact details (name, address, number, language) are kept in "
+               "Redis after the case's last contact event; notices for a case whose details "
+               "expired go nowhere (keep it longer than your longest case)",
+               1, 3650),
+    CH_CFG_INT(notify_config, record_ttl_days, "notify.record_ttl_days", "400",
+               "how long a notification's record (sent, failed, ...: no personal data) is kept, "
+               "so a replayed event never sends it twice (keep it longer than the topics' "
+               "retention and your longest case)",
+               1, 3650),
+    CH_CFG_INT(notify_config, job_ttl_days, "notify.job_ttl_days", "30",
+               "how long a queued or parked notice's job, holding the rendered message and its "
+               "recipient, is kept; a parked notice older than this cannot be replayed",
+               1, 3650),
 };
 
 enum { NCORE = CH_COUNTOF(core_keys) };

@@ -13,8 +13,6 @@
 #include "charter/errors.h"
 #include "charter/names.h"
 
-#define CONTACT_TTL_S (400 * 86400)
-
 static void
 contact_key(const char *case_id, char *buf, size_t bufsz)
 {
@@ -51,7 +49,8 @@ written(void *opaque, redisReply *reply)
 /* HSET key with n name/value strings and EXPIRE, in one MULTI/EXEC whose
  * answer cb gets (NULL or an error reply when any part was refused). */
 static int
-hset(ch_runtime *rt, const char *key, const char **pairs, int n, ch_redis_cb cb, void *opaque)
+hset(ch_runtime *rt, const char *key, const char **pairs, int n, int ttl_s, ch_redis_cb cb,
+     void *opaque)
 {
     const char *argv[32] = {"HSET", key};
     for (int i = 0; i < n && i < 30; i++)
@@ -64,7 +63,7 @@ hset(ch_runtime *rt, const char *key, const char **pairs, int n, ch_redis_cb cb,
     if (rc == 0)
         rc = ch_redis_command_argv(rt, NULL, NULL, n + 2, argv, NULL);
     if (rc == 0)
-        rc = ch_redis_command(rt, NULL, NULL, "EXPIRE %s %d", key, CONTACT_TTL_S);
+        rc = ch_redis_command(rt, NULL, NULL, "EXPIRE %s %d", key, ttl_s);
     if (rc == 0)
         rc = ch_redis_command(rt, written, c, "EXEC");
     if (rc != 0) {
@@ -75,7 +74,7 @@ hset(ch_runtime *rt, const char *key, const char **pairs, int n, ch_redis_cb cb,
 }
 
 int
-notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis_cb cb,
+notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, int ttl_s, ch_redis_cb cb,
                       void *opaque)
 {
     const Charter__V1__Received *r = ev->received;
@@ -106,11 +105,11 @@ notify_contact_record(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis
         "gateway_account",
         r->gateway_account,
     };
-    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
+    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), ttl_s, cb, opaque);
 }
 
 int
-notify_contact_assign(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis_cb cb,
+notify_contact_assign(ch_runtime *rt, const Charter__V1__CaseEvent *ev, int ttl_s, ch_redis_cb cb,
                       void *opaque)
 {
     const Charter__V1__Assigned *a = ev->assigned;
@@ -120,7 +119,7 @@ notify_contact_assign(ch_runtime *rt, const Charter__V1__CaseEvent *ev, ch_redis
         "assigned_name",  a->name,  "assigned_team",  a->team,
         "assigned_phone", a->phone, "assigned_email", a->email,
     };
-    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), cb, opaque);
+    return hset(rt, key, pairs, (int)(CH_COUNTOF(pairs)), ttl_s, cb, opaque);
 }
 
 /* `command` ("DEL", "HGETALL") on the case's key. */
@@ -139,13 +138,14 @@ notify_contact_forget(ch_runtime *rt, const char *case_id, ch_redis_cb cb, void 
 }
 
 int
-notify_contact_book(ch_runtime *rt, const char *case_id, int64_t starts_at_s, const char *location)
+notify_contact_book(ch_runtime *rt, const char *case_id, int64_t starts_at_s, const char *location,
+                    int ttl_s)
 {
     char key[160], at[24];
     contact_key(case_id, key, sizeof(key));
     snprintf(at, sizeof(at), "%lld", (long long)starts_at_s);
     const char *pairs[] = {"appointment_at", at, "appointment_location", location};
-    return hset(rt, key, pairs, 4, NULL, NULL);
+    return hset(rt, key, pairs, 4, ttl_s, NULL, NULL);
 }
 
 int

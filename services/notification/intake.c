@@ -83,6 +83,11 @@ struct intake {
     char note[160];                /* outcome reason for the queued event */
     Charter__V1__Timestamp target; /* an acknowledgement at receipt: its reply target */
     intake_then_fn then;           /* NULL: the record is finished with this notification */
+    /* A notice made again after a receipt (notify_intake_resend): who is told
+     * instead of the record, the channels not to use, those tried. */
+    notify_resend_done_fn done;
+    void *done_arg;
+    char skip[96], tried[96];
 };
 
 /* Finishes the consumed record (or, settled, hands it to j->then) and frees
@@ -94,9 +99,13 @@ end(intake *j, int rc, const char *reason)
     ch_msg *m = j->m;
     const Charter__V1__TimerFired *t = j->t;
     intake_then_fn then = rc == 0 ? j->then : NULL;
+    notify_resend_done_fn done = j->done;
+    void *done_arg = j->done_arg;
     notify_rendered_free(&j->out);
     free(j);
-    if (then)
+    if (done)
+        done(done_arg, rc, reason);
+    else if (then)
         then(n, m, t);
     else
         ch_msg_done(m, rc, reason);
@@ -141,6 +150,8 @@ message_of(const intake *j)
         .message_id = "",
         .meta = o->meta ? o->meta : "",
         .customer = o->customer,
+        .note = j->done ? j->note : "",
+        .tried = j->tried,
     };
 }
 
@@ -296,7 +307,7 @@ enqueue(intake *j)
         const ch_org_clocks *oc = notify_org(n, t->organisation);
         due = notify_quiet_due(oc ? &oc->policy : NULL, notify_org_tz(n, oc), j->out.channel, now);
     }
-    if (due > now) {
+    if (due > now && !j->done) {
         char at[CH_TIME_BUFSZ];
         ch_time_format_utc(due, at, sizeof(at));
         snprintf(j->note, sizeof(j->note), "held for quiet hours until %s", at);
@@ -336,7 +347,7 @@ undeliverable_alerted(void *opaque, const char *record, const char *error)
         return;
     }
     if (ch_redis_command(j->n->rt, undeliverable_recorded, j, "SET %s undeliverable EX %d",
-                         j->ids.idem_key, NOTIFY_RECORD_TTL_S) != 0)
+                         j->ids.idem_key, notify_record_ttl_s(j->n)) != 0)
         end(j, CH_EAGAIN, "redis unavailable");
 }
 
@@ -358,8 +369,8 @@ undeliverable(intake *j)
         *u = ' ';
     snprintf(what, sizeof(what), "undeliverable/%s", strchr(j->ids.id, '/') + 1);
     notify_render_env env = render_env(j);
-    notify_render_in in = {t,       NULL,  NULL, 0, "staff_undeliverable", oc, notify_org_tz(n, oc),
-                           "owner", detail};
+    notify_render_in in = {
+        t, NULL, NULL, 0, "staff_undeliverable", oc, notify_org_tz(n, oc), "owner", detail, NULL};
     notify_rendered r = {0};
     notify_ids ids;
     int rc = notify_ids_make(&ids, t->case_id, what);
@@ -399,8 +410,8 @@ render(intake *j)
     notify *n = j->n;
     const ch_org_clocks *oc = notify_org(n, j->t->organisation);
     notify_render_env env = render_env(j);
-    notify_render_in in = {j->t, j->ev, &j->c, j->appt_s, j->kind_name, oc, notify_org_tz(n, oc),
-                           NULL, NULL};
+    notify_render_in in = {j->t, j->ev, &j->c,  j->appt_s, j->kind_name, oc, notify_org_tz(n, oc),
+                           NULL, NULL,  j->skip};
     int customer = j->c.loaded;
     int rc = customer ? notify_render_customer(&env, &in, &j->out)
                       : notify_render_alert(&env, &in, &j->out);
@@ -454,7 +465,7 @@ record_read(void *opaque, redisReply *reply)
     if (reply->type == REDIS_REPLY_STRING) {
         ch_metric_add(j->n->m_skipped, 1);
         if (strcmp(reply->str, "sent") == 0)
-            announce(j, S_SENT, "");
+            announce(j, S_SENT, j->done ? j->note : "");
         else
             end(j, 0, NULL); /* queued, on its way, or already settled */
         return;
@@ -699,8 +710,9 @@ notice(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev, int kind, const c
     j->t = &j->tf;
     int rc = 0;
     if (kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_APPOINTMENT_CONFIRMATION)
-        rc = notify_contact_book(n->rt, ev->case_id, ev->appointment->starts_at->seconds,
-                                 ev->appointment->location);
+        rc =
+            notify_contact_book(n->rt, ev->case_id, ev->appointment->starts_at->seconds,
+                                ev->appointment->location, (int)(n->cfg->contact_ttl_days * 86400));
     if (rc == 0)
         rc = notify_contact_load(n->rt, ev->case_id, notice_contact_loaded, j);
     if (rc != 0)
@@ -740,7 +752,8 @@ received(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         oc ? ch_policy_find_promise(&oc->policy, ch_channel_name(r->channel), case_type) : NULL;
     if (!pr || pr->ack == CH_POLICY_ACK_NONE || !notify_case_id_ok(ev->case_id) ||
         !ev->occurred_at) {
-        if (notify_contact_record(n->rt, ev, stored, m) != 0)
+        if (notify_contact_record(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), stored, m) !=
+            0)
             ch_msg_done(m, CH_EAGAIN, "redis unavailable");
         return;
     }
@@ -762,7 +775,8 @@ received(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         j->tf.target_at = &j->target;
     }
     j->t = &j->tf;
-    if (notify_contact_record(n->rt, ev, received_stored, j) != 0)
+    if (notify_contact_record(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), received_stored,
+                              j) != 0)
         end(j, CH_EAGAIN, "redis unavailable");
 }
 
@@ -775,7 +789,7 @@ notify_intake_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
         received(n, m, ev);
         return;
     } else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_ASSIGNED)
-        rc = notify_contact_assign(n->rt, ev, stored, m);
+        rc = notify_contact_assign(n->rt, ev, (int)(n->cfg->contact_ttl_days * 86400), stored, m);
     else if (ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_CLOSED)
         rc = notify_contact_forget(n->rt, ev->case_id, stored, m); /* personal data goes */
     else if (kind) {
@@ -787,4 +801,38 @@ notify_intake_case_event(notify *n, ch_msg *m, const Charter__V1__CaseEvent *ev)
     }
     if (rc != 0)
         ch_msg_done(m, CH_EAGAIN, "redis unavailable");
+}
+
+void
+notify_intake_resend(notify *n, const notify_resend *r, notify_resend_done_fn done, void *opaque)
+{
+    intake *j = calloc(1, sizeof(*j));
+    if (!j) {
+        done(opaque, CH_EAGAIN, "out of memory");
+        return;
+    }
+    *j = (intake){.n = n, .kind = r->kind, .kind_name = r->kind_name, .slot = -1};
+    j->done = done;
+    j->done_arg = opaque;
+    j->c = *r->c;
+    j->c.loaded = 1;
+    if (r->appt_s)
+        j->appt_s = r->appt_s;
+    snprintf(j->skip, sizeof(j->skip), "%s", r->skip);
+    snprintf(j->tried, sizeof(j->tried), "%s", r->tried);
+    snprintf(j->note, sizeof(j->note), "%s", r->note);
+    charter__v1__timer_fired__init(&j->tf);
+    j->tf.case_id = (char *)r->case_id;
+    j->tf.organisation = (char *)r->organisation;
+    j->tf.reference = (char *)r->reference;
+    j->tf.case_type = j->c.case_type;
+    j->tf.channel = ch_channel_from_name(j->c.inbound);
+    if (r->target_s) {
+        charter__v1__timestamp__init(&j->target);
+        j->target.seconds = r->target_s;
+        j->tf.target_at = &j->target;
+    }
+    j->t = &j->tf;
+    if (name_it(j, r->what) == 0)
+        read_record(j);
 }

@@ -36,6 +36,7 @@
 #include "intake.h"
 #include "notify.h"
 #include "queue.h"
+#include "receipts.h"
 #include "template_cache.h"
 
 /* Every transport, as nginx lists its modules in ngx_modules[] and fluent-bit
@@ -77,6 +78,18 @@ static const ch_metric_def metrics[] = {
     CH_COUNTER(notify, m_recipient_limited, "charter_notify_recipient_limited_total",
                "customer notices not sent: the recipient had notify.recipient_max_per_day already "
                "today"),
+    CH_COUNTER(notify, m_delivered, "charter_notify_delivered_total",
+               "notices a provider's receipt says were delivered"),
+    CH_COUNTER(notify, m_undelivered, "charter_notify_undelivered_total",
+               "notices a provider's receipt says failed (permanent, temporary or technical)"),
+    CH_COUNTER(notify, m_fallbacks, "charter_notify_fallbacks_total",
+               "customer notices made again after a failure receipt: the next channel, a resend, "
+               "or the case owner's undeliverable alert"),
+    CH_COUNTER(notify, m_receipts_unmatched, "charter_notify_receipts_unmatched_total",
+               "receipts for no notice with a delivery record (not a customer notice, older "
+               "than 30 days, or not ours): dropped"),
+    CH_COUNTER(notify, m_receipts_repeated, "charter_notify_receipts_repeated_total",
+               "receipts for a notice another receipt already settled: dropped"),
     CH_GAUGE(notify, m_queue_depth, "charter_notify_queue_depth",
              "notifications queued: due now, or waiting for a retry, quiet hours or a rate limit "
              "(counted every 15 s)"),
@@ -92,6 +105,8 @@ notify_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
 {
     if (msg->descriptor == &charter__v1__case_event__descriptor)
         notify_intake_case_event(svc, m, (const Charter__V1__CaseEvent *)msg);
+    else if (msg->descriptor == &charter__v1__delivery_receipt__descriptor)
+        notify_receipt(svc, m, (const Charter__V1__DeliveryReceipt *)msg);
     else
         notify_intake_timer(svc, m, (const Charter__V1__TimerFired *)msg);
 }
@@ -230,7 +245,11 @@ notify_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t
     if ((cfg->template_dir[0] && (rc = notify_tcache_load_dir(n->templates, cfg->template_dir,
                                                               errstr, errstr_size)) != 0) ||
         (rc = check_references(n, ch_runtime_orgs(rt), errstr, errstr_size)) != 0 ||
-        (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0)
+        (rc = notify_queue_new(n, &n->queue, errstr, errstr_size)) != 0 ||
+        (rc = notify_receipts_init(n, errstr, errstr_size)) != 0 ||
+        (rc = ch_runtime_subscribe(rt, cfg->receipts_topic,
+                                   &charter__v1__delivery_receipt__descriptor, NULL, errstr,
+                                   errstr_size)) != 0)
         goto err;
     if (!cfg->template_dir[0])
         CH_LOG_WARN(ch_runtime_log(rt), "notify.template_dir is not set: built-in plain messages");

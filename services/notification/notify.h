@@ -21,6 +21,7 @@ typedef struct notify_queue notify_queue;
 /* The service's own keys (config.c); each transport has its own struct. */
 typedef struct {
     char *outcomes_topic;
+    char *receipts_topic;
     char *timezone;
     char *template_dir;
     char *policy_dir;
@@ -31,6 +32,7 @@ typedef struct {
     int64_t max_in_flight, retry_base_ms, retry_max_ms, max_attempts, lease_ms;
     int64_t contact_wait_ms, contact_wait_max_ms, shutdown_grace_ms;
     int64_t recipient_max_per_day; /* customer notices per channel, recipient and UTC day; 0: any */
+    int64_t contact_ttl_days, record_ttl_days, job_ttl_days; /* retention (security.md) */
 } notify_config;
 
 /* Where messages go: a transport slot per route (config.c). */
@@ -65,6 +67,9 @@ typedef struct notify {
     char mail_domain[128]; /* for Message-IDs: the domain of a transport's sender */
     ch_metric *m_queued, *m_sent, *m_skipped, *m_failed, *m_retried, *m_unknown, *m_held,
         *m_rate_held, *m_template_reads, *m_parked, *m_auth_refused, *m_recipient_limited;
+    ch_metric *m_delivered, *m_undelivered, *m_fallbacks, *m_receipts_unmatched,
+        *m_receipts_repeated;                                   /* receipts.h */
+    ch_redis_script *receipt_claim;                             /* receipts.c's claim */
     ch_metric *m_queue_depth, *m_queue_oldest, *m_parked_depth; /* queue_census.c */
     int census_running;
     int64_t census_ms;

@@ -106,11 +106,14 @@ enum {
     F_CUSTOMER,
     F_ABOUT,
     F_SENT_AT, /* ms, written when the transport took it (a customer's acknowledgement) */
+    F_NOTE,    /* notify_message.note */
+    F_TRIED,   /* notify_message.tried */
     NFIELDS
 };
 static const char *const field_name[NFIELDS] = {
-    "case_id", "organisation", "reference", "kind",     "kind_name", "channel",  "to",    "subject",
-    "body",    "meta",         "transport", "language", "attempts",  "customer", "about", "sent_at",
+    "case_id",  "organisation", "reference", "kind",    "kind_name", "channel",
+    "to",       "subject",      "body",      "meta",    "transport", "language",
+    "attempts", "customer",     "about",     "sent_at", "note",      "tried",
 };
 
 /* One claimed notification, from its claim until its record is written. */
@@ -234,12 +237,40 @@ cleanup_keys(job *j)
     ch_redis_command(rt, NULL, NULL, "DEL %s", j->ids.job_key);
 }
 
-/* A customer's acknowledgement: Charter acknowledged the case. */
+/* A customer's acknowledgement: Charter acknowledged the case (by the
+ * first one; a fallback or resend is the same acknowledgement again). */
 static int
 is_acknowledgement(const job *j)
 {
-    return j->msg.customer &&
+    return j->msg.customer && !j->field[F_NOTE][0] &&
            j->msg.kind == CHARTER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_ACKNOWLEDGEMENT;
+}
+
+/* A customer notice the transport took: its delivery record (fallback.h,
+ * receipts.h), which a provider's receipt finds it by once the message is
+ * gone. No personal data: what it was, how it went, what was tried. */
+static void
+keep_delivery(job *j)
+{
+    char key[sizeof(j->ids.job_key) + 16], kind[16];
+    snprintf(key, sizeof(key), "%s" NOTIFY_DELIVERY_SUFFIX, j->ids.idem_key);
+    snprintf(kind, sizeof(kind), "%d", j->msg.kind);
+    const char *tried = j->field[F_TRIED][0] ? j->field[F_TRIED] : j->msg.channel;
+    const char *argv[] = {"HSET",         key,
+                          "case_id",      j->msg.case_id,
+                          "organisation", j->msg.organisation,
+                          "reference",    j->msg.reference,
+                          "kind",         kind,
+                          "kind_name",    j->msg.kind_name,
+                          "channel",      j->msg.channel,
+                          "transport",    j->field[F_TRANSPORT],
+                          "language",     j->msg.language,
+                          "meta",         j->msg.meta,
+                          "tried",        tried,
+                          "note",         j->field[F_NOTE]};
+    ch_runtime *rt = j->q->n->rt;
+    ch_redis_command_argv(rt, NULL, NULL, (int)CH_COUNTOF(argv), argv, NULL);
+    ch_redis_command(rt, NULL, NULL, "EXPIRE %s %d", key, NOTIFY_DELIVERY_TTL_S);
 }
 
 /* An outcome event for the job, unless it is a staff note; a sent
@@ -249,8 +280,8 @@ static void
 announce(job *j, int status, const char *reason, int attempt)
 {
     if (!j->field[F_ABOUT][0])
-        notify_outcome(j->q->n, &j->msg, j->field[F_TRANSPORT], status, reason, attempt, NULL,
-                       NULL);
+        notify_outcome(j->q->n, &j->msg, j->field[F_TRANSPORT], status,
+                       reason && reason[0] ? reason : j->field[F_NOTE], attempt, NULL, NULL);
     if (status == S_SENT && is_acknowledgement(j)) {
         int64_t sent_ms = strtoll(j->field[F_SENT_AT], NULL, 10);
         notify_acknowledged(j->q->n, &j->msg, sent_ms > 0 ? sent_ms : ch_time_now_ms());
@@ -336,7 +367,7 @@ retry(job *j, int64_t retry_after_ms, const char *why)
     if (ch_redis_command(n->rt, NULL, NULL, "MULTI") != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "HSET %s attempts %d", j->ids.job_key, attempt) != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "SET %s queued EX %d", j->ids.idem_key,
-                         NOTIFY_RECORD_TTL_S) != 0 ||
+                         notify_record_ttl_s(n)) != 0 ||
         ch_redis_command(n->rt, NULL, NULL, "ZADD %s XX %lld %s", NOTIFY_QUEUE_KEY, (long long)due,
                          j->ids.id) != 0 ||
         ch_redis_command(n->rt, job_free_cb, j, "EXEC") != 0)
@@ -370,8 +401,8 @@ park(job *j, notify_result r, const char *why)
     char note[700], sttl[16], jttl[16], attempts[16];
     snprintf(note, sizeof(note), "parked: %s", why);
     announce(j, S_QUEUED, note, j->attempts + 1);
-    snprintf(sttl, sizeof(sttl), "%d", NOTIFY_RECORD_TTL_S);
-    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(sttl, sizeof(sttl), "%d", notify_record_ttl_s(n));
+    snprintf(jttl, sizeof(jttl), "%d", notify_job_ttl_s(n));
     snprintf(attempts, sizeof(attempts), "%d", j->attempts + 1);
     const char *argv[] = {
         j->ids.idem_key, j->ids.job_key, NOTIFY_QUEUE_KEY, NOTIFY_PARKED_KEY, j->ids.id, sttl, jttl,
@@ -447,8 +478,10 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
             }
             ch_redis_command(n->rt, NULL, NULL, "HSET %s sent_at %s", j->ids.job_key, at);
         }
+        if (j->msg.customer && !j->field[F_ABOUT][0])
+            keep_delivery(j);
         if (ch_redis_command(n->rt, sent_recorded, j, "SET %s %s EX %d", j->ids.idem_key, a.record,
-                             NOTIFY_RECORD_TTL_S) != 0)
+                             notify_record_ttl_s(n)) != 0)
             job_free(j);
         return;
     }
@@ -467,7 +500,7 @@ sent(void *opaque, notify_result r, int64_t retry_after_ms, const char *reason)
                      CH_STR("reason", why));
     }
     ch_redis_command(n->rt, NULL, NULL, "SET %s %s EX %d", j->ids.idem_key, a.record,
-                     NOTIFY_RECORD_TTL_S);
+                     notify_record_ttl_s(n));
     if (a.r == NOTIFY_UNKNOWN && !j->field[F_ABOUT][0])
         note_unknown(j, failed);
     else if (a.r == NOTIFY_PERM)
@@ -495,7 +528,7 @@ commit(void *opaque, notify_resume_fn resume, void *attempt)
     j->resume = resume;
     j->resume_arg = attempt;
     if (ch_redis_command(j->q->n->rt, commit_recorded, j, "SET %s committed EX %d", j->ids.idem_key,
-                         NOTIFY_RECORD_TTL_S) != 0) {
+                         notify_record_ttl_s(j->q->n)) != 0) {
         j->resume = NULL;
         resume(attempt, 0);
     }
@@ -535,6 +568,8 @@ read_message(job *j, const redisReply *h)
         .message_id = j->message_id,
         .meta = f[F_META],
         .customer = f[F_CUSTOMER][0] == '1',
+        .note = f[F_NOTE],
+        .tried = f[F_TRIED],
     };
     return 0;
 }
@@ -559,7 +594,7 @@ recipient_limited(job *j)
                 CH_STR("channel", j->msg.channel),
                 CH_INT("recipient_max_per_day", n->cfg->recipient_max_per_day));
     ch_redis_command(n->rt, NULL, NULL, "SET %s failed EX %d", j->ids.idem_key,
-                     NOTIFY_RECORD_TTL_S);
+                     notify_record_ttl_s(n));
     notify_dead_letter(n, &j->msg, "redis:" NOTIFY_QUEUE_KEY, why);
     announce(j, S_FAILED, why, 0);
     cleanup_keys(j);
@@ -762,9 +797,9 @@ notify_queue_put(notify_queue *q, const notify_ids *ids, const notify_message *m
                  void *opaque)
 {
     char ttl[16], due[32], jttl[16], kind[16];
-    snprintf(ttl, sizeof(ttl), "%d", NOTIFY_RECORD_TTL_S);
+    snprintf(ttl, sizeof(ttl), "%d", notify_record_ttl_s(q->n));
     snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-    snprintf(jttl, sizeof(jttl), "%d", NOTIFY_JOB_TTL_S);
+    snprintf(jttl, sizeof(jttl), "%d", notify_job_ttl_s(q->n));
     snprintf(kind, sizeof(kind), "%d", m->kind);
     const char *value[NFIELDS] = {
         [F_CASE_ID] = m->case_id,
@@ -782,6 +817,8 @@ notify_queue_put(notify_queue *q, const notify_ids *ids, const notify_message *m
         [F_ATTEMPTS] = "0",
         [F_CUSTOMER] = m->customer ? "1" : "0",
         [F_ABOUT] = about,
+        [F_NOTE] = m->note,
+        [F_TRIED] = m->tried,
     };
     enum { NHEAD = 7, NARGV = NHEAD + 2 * NFIELDS };
     const char *argv[NARGV] = {ids->idem_key, ids->job_key, NOTIFY_QUEUE_KEY, ttl, due,

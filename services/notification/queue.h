@@ -43,8 +43,27 @@
 
 #define NOTIFY_QUEUE_KEY "charter:notify:queue"
 #define NOTIFY_PARKED_KEY "charter:notify:parked" /* charterctl notify has the same names */
-#define NOTIFY_RECORD_TTL_S (400 * 86400)
-#define NOTIFY_JOB_TTL_S (30 * 86400)
+
+/* How long a notification's record (its outcome, for exactly-once) and its
+ * job (the rendered message: personal data) are kept: notify.record_ttl_days
+ * and notify.job_ttl_days, in seconds for EX and EXPIRE. */
+static inline int
+notify_record_ttl_s(const notify *n)
+{
+    return (int)(n->cfg->record_ttl_days * 86400);
+}
+static inline int
+notify_job_ttl_s(const notify *n)
+{
+    return (int)(n->cfg->job_ttl_days * 86400);
+}
+
+/* A customer notice the transport took keeps a delivery record beside its
+ * idempotency record ("<idem_key>:delivery", a hash without personal data:
+ * kind, channel, transport, reference, what was tried) for this long, so a
+ * provider's receipt (receipts.h) finds it after the message is gone. */
+#define NOTIFY_DELIVERY_SUFFIX ":delivery"
+#define NOTIFY_DELIVERY_TTL_S (30 * 86400)
 
 /* queue_census.c: counts the queue into notify's queue gauges, at most
  * every 15 s (the service's tick). */

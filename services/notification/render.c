@@ -82,22 +82,49 @@ means_of(const char *ch, const notify_contact *c, const char *inbound, const cha
     return NULL;
 }
 
+/* 1 when `name` is one of the comma-separated names of `list` (NULL: none). */
+static int
+listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
 /* The channel a customer's notice goes by (static) and its address: the
  * one the rule wants, else email, text message, the inbound channel or a
- * letter, the first the customer can receive; NULL when none. */
+ * letter, the first the customer can receive and `skip` does not list;
+ * NULL when none. */
 static const char *
 customer_channel(const ch_policy_promise *pr, const notify_contact *c, const char *inbound,
-                 const char **to)
+                 const char *skip, const char **to)
 {
     const char *order[] = {wanted_channel(pr, inbound, c->preferred), "email", "sms", inbound,
                            "letter"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         const char *m = means_of(order[i], c, inbound, to);
-        if (m)
+        if (m && !listed(skip, m))
             return m;
     }
     *to = "";
     return NULL;
+}
+
+const char *
+notify_customer_channel(const ch_org_clocks *oc, const notify_contact *c, const char *case_type,
+                        const char *skip)
+{
+    const char *inbound = c->inbound;
+    const char *type = case_type && case_type[0] ? case_type : c->case_type;
+    const ch_policy_promise *pr = oc ? ch_policy_find_promise(&oc->policy, inbound, type) : NULL;
+    const char *to;
+    return customer_channel(pr, c, inbound, skip, &to);
 }
 
 /* "A or B" of the two non-empty ones, into buf. */
@@ -191,16 +218,22 @@ notify_render_customer(const notify_render_env *env, const notify_render_in *in,
         location = ev->appointment->location;
     out->customer = 1;
     const char *to = "";
-    out->channel = customer_channel(pr, c, inbound, &to);
+    out->channel = customer_channel(pr, c, inbound, in->skip, &to);
     snprintf(out->lang, sizeof(out->lang), "%s", c->lang);
     if (!out->channel) {
         out->undeliverable = 1;
         out->to[0] = '\0';
         out->channel = ch_channel_name(ch_channel_from_name(inbound));
-        snprintf(out->why, sizeof(out->why),
-                 "no way to reach the customer: no email address, phone number or postal "
-                 "address was given (contact by %s)",
-                 inbound);
+        if (in->skip && in->skip[0])
+            snprintf(out->why, sizeof(out->why),
+                     "no way left to reach the customer: it failed by %s and they gave no other "
+                     "email address, phone number or postal address",
+                     in->skip);
+        else
+            snprintf(out->why, sizeof(out->why),
+                     "no way to reach the customer: no email address, phone number or postal "
+                     "address was given (contact by %s)",
+                     inbound);
         return 0;
     }
     snprintf(out->to, sizeof(out->to), "%s", to);

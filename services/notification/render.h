@@ -64,6 +64,9 @@ typedef struct {
      * choice, and a {detail} that overrides the timer's. */
     const char *role;
     const char *detail;
+    /* Customer messages, may be NULL: channels not to use, comma-separated
+     * ("sms,email"): those a notice already failed by (a fallback). */
+    const char *skip;
 } notify_render_in;
 
 /* A rendered message. */
@@ -104,6 +107,15 @@ int notify_render_unknown(const notify_render_env *env, const char *about, const
                           const char *reason, notify_rendered *out);
 
 void notify_rendered_free(notify_rendered *r);
+
+/*
+ * The channel notify_render_customer would send a customer's notice by
+ * ("email", "sms", "social", "letter"; static), or NULL when none is left:
+ * the promise for c's inbound channel and case_type ("" or NULL: c's) under
+ * oc (may be NULL) picks the first, skipping the channels `skip` lists.
+ */
+const char *notify_customer_channel(const ch_org_clocks *oc, const notify_contact *c,
+                                    const char *case_type, const char *skip);
 
 /*
  * The reply target an acknowledgement sent at receipt gives: the promise's

@@ -78,6 +78,10 @@ typedef struct {
     int customer;           /* 1: to the customer; 0: to staff */
     int committed;          /* 1: an earlier attempt committed (see notify_commit_fn) and its
                                outcome is not known: the transport decides whether to send again */
+    /* The queue's, not the transports' (may be NULL): why the notice was made again
+     * ("fallback after permanent-failure on sms": its outcomes' reason) and the channels it
+     * and the notices before it went by ("sms,email"); see fallback.h. */
+    const char *note, *tried;
 } notify_message;
 
 /*

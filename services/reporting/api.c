@@ -172,6 +172,7 @@ promises_json(const report_req *q, const report_data *d, const ch_org_clocks *oc
                                         (double)q->r->cfg->target_pct, &v) == 0) {
         for (size_t k = 0; k < v.nrows; k++)
             json_array_append_new(promises, ch_report_promise_to_json(&v.rows[k]));
+        ch_report_delivery_sum(&d->counts, q->from, q->to, &v.delivery);
         *measures = ch_report_measures_to_json(&v);
         ch_report_view_free(&v);
     }

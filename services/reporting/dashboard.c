@@ -71,6 +71,8 @@ dash_view(dash_req *q, const ch_org_clocks *oc, const report_data *d, ch_report_
     if (rc == 0)
         rc = ch_report_view_build(&oc->policy, &d->figures, &f, trend, REPORT_TREND_MONTHS,
                                   d->open.members, d->open.n, (double)q->r->cfg->target_pct, out);
+    if (rc == 0)
+        ch_report_delivery_sum(&d->counts, month, month, &out->delivery);
     return rc;
 }
 
@@ -108,7 +110,7 @@ dash_next(dash_req *q)
             char periods[REPORT_TREND_MONTHS][CH_REPORT_KEY_PERIOD_MAX];
             for (size_t i = 0; i < REPORT_TREND_MONTHS; i++)
                 memcpy(periods[i], trend[i], sizeof(trend[i]));
-            rc = report_store_load(q->r->store, q->ids[q->next], 0,
+            rc = report_store_load(q->r->store, q->ids[q->next], REPORT_LOAD_COUNTS,
                                    (const char(*)[CH_REPORT_KEY_PERIOD_MAX])periods,
                                    REPORT_TREND_MONTHS, q->now_ms, dash_loaded, q);
         }

@@ -57,6 +57,11 @@ static const ch_config_entry report_keys[] = {
                "Redis for the dashboard, GET /v1/report and snapshots: 0 (for ever) or at least 6 "
                "(written publications are kept for ever either way)",
                0, 1200),
+    CH_CFG_STR(report_config, publication_dir, "report.publication_dir", "",
+               "folder where each written publication is also kept as <organisation>/<period>.json "
+               "(the JSON of GET /v1/publication), so a lost Redis cannot lose what was "
+               "published: a publication Redis no longer holds is restored from its file; "
+               "empty: Redis only"),
 };
 
 static const ch_metric_def report_metrics[] = {

@@ -156,6 +156,7 @@ publication_json(const reporting *r, const ch_org_clocks *oc, const report_data 
     if (ch_report_view_build(&oc->policy, &d->figures, &f, NULL, 0, d->open.members + lo, hi - lo,
                              (double)r->cfg->target_pct, &v) != 0)
         return NULL;
+    ch_report_delivery_sum(&d->counts, from, to, &v.delivery);
     json_t *promises = json_array();
     for (size_t k = 0; promises && k < v.nrows; k++)
         json_array_append_new(promises, ch_report_promise_to_json(&v.rows[k]));
@@ -190,8 +191,9 @@ pub_load(reporting *r, const char *org, const char (*periods)[16], size_t n, rep
         if (k > 0)
             nload += (size_t)k;
     }
-    int rc = report_store_load(r->store, org, 0, (const char(*)[CH_REPORT_KEY_PERIOD_MAX])load,
-                               nload, ch_time_now_ms(), done, opaque);
+    int rc = report_store_load(r->store, org, REPORT_LOAD_COUNTS,
+                               (const char(*)[CH_REPORT_KEY_PERIOD_MAX])load, nload,
+                               ch_time_now_ms(), done, opaque);
     free(load);
     return rc;
 }
@@ -464,6 +466,9 @@ pub_round_periods(void *opaque, int rc, const char **names, size_t n)
     pr->nstored = 0;
     for (size_t i = 0; pr->stored && i < n; i++)
         snprintf(pr->stored[pr->nstored++], sizeof(pr->stored[0]), "%s", names[i]);
+    if (rc == 0 && (!n || pr->stored))
+        report_pubfile_sync(pr->r, pr->orgs[pr->next - 1], (const char(*)[16])pr->stored,
+                            pr->nstored);
     const ch_org_clocks *oc =
         rc == 0 ? ch_org_set_find(ch_runtime_orgs(pr->r->rt), pr->orgs[pr->next - 1]) : NULL;
     if (!oc || (n && !pr->stored) ||

@@ -37,6 +37,7 @@ typedef struct {
     int64_t target_pct;
     int64_t publish_delay_s;
     int64_t retention_months;
+    char *publication_dir; /* "": publications in Redis only */
 } report_config;
 
 /* An organisation's period whose snapshot is due. */
@@ -98,6 +99,12 @@ void report_get_publication(void *svc, struct evhttp_request *req, const char *r
 /* The completed periods' publications not yet written are written (one
  * round at a time; from report_tick's refresh). */
 void report_publish_tick(reporting *r, int64_t now_ms);
+/* publication_files.c, report.publication_dir: given org's written
+ * publications in Redis (stored[0..n)), copies each one without a file to
+ * its file, and puts back into Redis each file whose period Redis lacks (a
+ * lost or older Redis). Fire and forget; the puts are sent before anything
+ * the caller sends next, and errors are logged. Nothing without a folder. */
+void report_pubfile_sync(reporting *r, const char *org, const char (*stored)[16], size_t n);
 void report_publish_fini(reporting *r);
 
 #endif

@@ -12,6 +12,7 @@ sla_event_moves_timers(const Charter__V1__CaseEvent *ev)
     case CHARTER__V1__CASE_EVENT__EVENT_CALL:
     case CHARTER__V1__CASE_EVENT__EVENT_COMMUNICATION_SUPPORT:
     case CHARTER__V1__CASE_EVENT__EVENT_SATISFACTION:
+    case CHARTER__V1__CASE_EVENT__EVENT_CUSTOMER_MESSAGE: /* recorded; moves no clock */
         return 0;
     default:
         return 1;

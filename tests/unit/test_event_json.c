@@ -713,6 +713,85 @@ test_gateway_message_id(void **state)
     ch_event_json_free(case_event_ok(body));
 }
 
+/* The gateways' fields (issue 15): a message's subject, its attachments
+ * (names and sizes, never contents), the account it was sent to, a social
+ * sender's id; and a customer's message on an existing case. */
+static void
+test_gateway_fields(void **state)
+{
+    (void)state;
+    Charter__V1__CaseEvent *ev = contact_ok(
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"subject\":\"Damp in the bedroom\",\"gateway_account\":\"repairs@nch.example\","
+        "\"attachments\":[{\"name\":\"wall.jpg\",\"content_type\":\"image/jpeg\","
+        "\"size_bytes\":182044},{\"name\":\"letter.pdf\"}],"
+        "\"customer\":{\"social_id\":\"6543210987654321\"}}");
+    Charter__V1__Received *r = ev->received;
+    assert_string_equal(r->subject, "Damp in the bedroom");
+    assert_string_equal(r->gateway_account, "repairs@nch.example");
+    assert_int_equal(r->n_attachments, 2);
+    assert_string_equal(r->attachments[0]->name, "wall.jpg");
+    assert_string_equal(r->attachments[0]->content_type, "image/jpeg");
+    assert_int_equal(r->attachments[0]->size_bytes, 182044);
+    assert_string_equal(r->attachments[1]->name, "letter.pdf");
+    assert_int_equal(r->attachments[1]->size_bytes, 0);
+    assert_string_equal(r->customer->social_id, "6543210987654321");
+    ch_event_json_free(ev);
+
+    refused(
+        ch_event_json_parse_contact,
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"subject\":\"two\\nlines\"}",
+        422, "invalid_value", "subject");
+    refused(
+        ch_event_json_parse_contact,
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"attachments\":{\"name\":\"a\"}}",
+        422, "wrong_type", "attachments");
+    ch_json_error e = refused(
+        ch_event_json_parse_contact,
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"attachments\":[{\"name\":\"a\"},{\"name\":\"b\",\"size_bytes\":-1}]}",
+        422, "invalid_value", "attachments.size_bytes");
+    assert_non_null(strstr(e.message, "attachment 2"));
+    refused(
+        ch_event_json_parse_contact,
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"attachments\":[{\"name\":\"a\",\"data\":\"AAAA\"}]}",
+        422, "unknown_field", "attachments.data");
+    refused(
+        ch_event_json_parse_contact,
+        "{\"organisation\":\"nch\",\"channel\":\"email\",\"received_at\":\"2026-11-23T09:15:00Z\","
+        "\"customer\":{\"social_id\":\"a b\"}}",
+        422, "invalid_value", "customer.social_id");
+
+    ch_event_json_meta meta;
+    ch_json_error err;
+    const char *b = "{\"type\":\"customer_message\"," ENV ",\"channel\":\"sms\","
+                    "\"summary\":\"Photo sent\",\"from\":\"+447700900123\","
+                    "\"in_reply_to\":\"case-1/acknowledgement\",\"gateway_message_id\":\"sms-9\","
+                    "\"subject\":\"Re: your case\",\"attachments\":[{\"name\":\"p.png\"}]}";
+    ev = NULL;
+    assert_int_equal(ch_event_json_parse(b, strlen(b), CH_EVENT_JSON_CASE_EVENT, &ev, &meta, &err),
+                     0);
+    assert_int_equal(ev->event_case, CHARTER__V1__CASE_EVENT__EVENT_CUSTOMER_MESSAGE);
+    Charter__V1__CustomerMessage *m = ev->customer_message;
+    assert_int_equal(m->channel, CHARTER__V1__CHANNEL__CHANNEL_SMS);
+    assert_string_equal(m->summary, "Photo sent");
+    assert_string_equal(m->from, "+447700900123");
+    assert_string_equal(m->in_reply_to, "case-1/acknowledgement");
+    assert_string_equal(m->gateway_message_id, "sms-9"); /* the envelope's */
+    assert_string_equal(meta.gateway_message_id, "sms-9");
+    assert_string_equal(m->subject, "Re: your case");
+    assert_int_equal(m->n_attachments, 1);
+    ch_event_json_free(ev);
+    refused(ch_event_json_parse_case_event, "{\"type\":\"customer_message\"," ENV "}", 422,
+            "missing_field", "channel");
+    refused(ch_event_json_parse_case_event,
+            "{\"type\":\"customer_message\"," ENV ",\"channel\":\"sms\",\"from\":\"a|b\"}", 422,
+            "invalid_value", "from");
+}
+
 static void
 test_next_line(void **state)
 {
@@ -780,6 +859,7 @@ main(void)
         cmocka_unit_test(test_case_event_empty_organisation),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_gateway_message_id),
+        cmocka_unit_test(test_gateway_fields),
         cmocka_unit_test(test_next_line),
         cmocka_unit_test(test_valid_case_id),
     };

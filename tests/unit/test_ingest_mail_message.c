@@ -232,6 +232,60 @@ test_dsn_not_ours(void **state)
     ingest_mail_free(&m);
 }
 
+/* A delivery report about notice ACK with the given per-recipient blocks. */
+static void
+parse_dsn(const char *blocks, ingest_mail *m)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "From: MAILER-DAEMON@mx.example.net\r\nSubject: report\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: multipart/report; report-type=\"Delivery-Status\"; boundary=r\r\n"
+             "\r\n--r\r\nContent-Type: text/plain\r\n\r\nreport\r\n"
+             "--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+             "Reporting-MTA: dns; mx.example.net\r\n\r\n%s\r\n"
+             "--r\r\nContent-Type: message/rfc822\r\n\r\n"
+             "From: complaints@northchester.gov.uk\r\nSubject: notice\r\n"
+             "Message-ID: <n.8c1f3a2e-5b6d-4c7e-9f80-1a2b3c4d5e6f/acknowledgement."
+             "5cd674211b41e99a@notices.northchester.gov.uk>\r\n\r\nbody\r\n--r--\r\n",
+             blocks);
+    parse_text(text, m);
+}
+
+static void
+test_dsn_recipients(void **state)
+{
+    (void)state;
+    ingest_mail m;
+    /* a delay, then a failure: the failure is the news */
+    parse_dsn("Final-Recipient: rfc822; a@example.net\r\nAction: delayed\r\nStatus: 4.2.2\r\n\r\n"
+              "Final-Recipient: rfc822; b@example.net\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+              "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n",
+              &m);
+    assert_int_equal(m.kind, INGEST_MAIL_BOUNCE);
+    assert_int_equal(m.bounce_permanent, 1);
+    assert_string_equal(m.bounce_reason, "5.2.2 smtp; 552 5.2.2 mailbox full");
+    ingest_mail_free(&m);
+    /* a success report (NOTIFY=SUCCESS) is no bounce */
+    parse_dsn("Final-Recipient: rfc822; a@example.net\r\nAction: delivered\r\nStatus: 2.0.0\r\n",
+              &m);
+    assert_int_equal(m.kind, INGEST_MAIL_IGNORED);
+    assert_string_equal(m.why, "a delivery report of a successful delivery");
+    ingest_mail_free(&m);
+    /* no Status at all: Action failed is a permanent failure */
+    parse_dsn("Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\n", &m);
+    assert_int_equal(m.kind, INGEST_MAIL_BOUNCE);
+    assert_int_equal(m.bounce_permanent, 1);
+    assert_string_equal(m.bounce_reason, "failed");
+    ingest_mail_free(&m);
+    /* a bounce that is no RFC 3464 report opens no case either */
+    parse_text("From: MAILER-DAEMON@mx.example.net\r\nSubject: failure notice\r\n\r\n"
+               "Sorry, we were unable to deliver your message.\r\n",
+               &m);
+    assert_int_equal(m.kind, INGEST_MAIL_IGNORED);
+    assert_string_equal(m.why, "a mail system's message (From MAILER-DAEMON)");
+    ingest_mail_free(&m);
+}
+
 static void
 test_automatic(void **state)
 {
@@ -412,6 +466,21 @@ test_limits(void **state)
     assert_string_equal(m.text, "");
     ingest_mail_free(&m);
     free(msg);
+
+    /* more than 1000 parts: refused before GMime, whose boundary search costs the depth for
+     * every line */
+    cap = 64 * 1024;
+    msg = malloc(cap);
+    assert_non_null(msg);
+    o = snprintf(msg, cap, "From: x@example.org\r\n");
+    for (int i = 0; i < 1001; i++)
+        o += snprintf(msg + o, cap - (size_t)o,
+                      "content-type: multipart/mixed; boundary=%d\r\n\r\n--%d\r\n", i, i);
+    parse_text(msg, &m);
+    assert_int_equal(m.kind, INGEST_MAIL_INVALID);
+    assert_string_equal(m.why, "it has more than 1000 MIME parts");
+    ingest_mail_free(&m);
+    free(msg);
 }
 
 static void
@@ -489,6 +558,7 @@ main(void)
         cmocka_unit_test(test_dsn_exchange),
         cmocka_unit_test(test_dsn_delayed),
         cmocka_unit_test(test_dsn_not_ours),
+        cmocka_unit_test(test_dsn_recipients),
         cmocka_unit_test(test_automatic),
         cmocka_unit_test(test_automatic_headers),
         cmocka_unit_test(test_invalid),

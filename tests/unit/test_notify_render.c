@@ -139,7 +139,7 @@ customer_by_template(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), 0);
     assert_true(r.customer);
@@ -166,7 +166,7 @@ phone_is_answered_by_text(void **state)
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
     snprintf(c.inbound, sizeof(c.inbound), "phone");
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), 0);
     assert_string_equal(r.channel, "sms");
@@ -190,7 +190,7 @@ template_error_is_passed_on(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     notify_contact c = ann();
-    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL};
+    notify_render_in in = {&t, NULL, &c, 0, "acknowledgement", NULL, london, NULL, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_customer(&env, &in, &r), CH_EINVAL);
     assert_string_equal(r.why, "no template for email");
@@ -218,7 +218,7 @@ alert_goes_to_the_policy_role(void **state)
     notify_render_env env = {template_from, &l, "{role}@council.example", 0};
     Charter__V1__TimerFired t = ack_timer();
     t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_BREACH;
-    notify_render_in in = {&t, NULL, NULL, 0, "staff_breach", &nch, london, NULL, NULL};
+    notify_render_in in = {&t, NULL, NULL, 0, "staff_breach", &nch, london, NULL, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_alert(&env, &in, &r), 0);
     assert_false(r.customer);
@@ -277,7 +277,7 @@ render_for(const ch_org_clocks *oc, const char *org, notify_contact *c, const ch
     t.organisation = (char *)org;
     t.case_type = (char *)case_type;
     snprintf(c->inbound, sizeof(c->inbound), "%s", inbound);
-    notify_render_in in = {&t, NULL, c, 0, "acknowledgement", oc, london, NULL, NULL};
+    notify_render_in in = {&t, NULL, c, 0, "acknowledgement", oc, london, NULL, NULL, NULL};
     int rc = notify_render_customer(&env, &in, r);
     if (l.have)
         ch_template_free(&l.t);
@@ -396,7 +396,8 @@ review_and_extension_alerts_go_to_their_roles(void **state)
     t.kind = CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_WARNING;
     t.tier = 1;
     t.detail = "why";
-    notify_render_in in = {&t, NULL, NULL, 0, "staff_review_warning", &ccc, london, NULL, NULL};
+    notify_render_in in = {&t,   NULL,   NULL, 0,    "staff_review_warning",
+                           &ccc, london, NULL, NULL, NULL};
     notify_rendered r = {0};
     assert_int_equal(notify_render_alert(&env, &in, &r), 0);
     assert_string_equal(r.to, "resident_services_manager");

@@ -15,8 +15,11 @@
 
 #include <cmocka.h>
 
+#include "charter/calendar.h"
+#include "charter/deadline.h"
 #include "charter/errors.h"
 #include "charter/fileio.h"
+#include "charter/timeutil.h"
 #include "policy_store_int.h"
 #include "support/scratch.h"
 #include "support/shipped.h"
@@ -40,7 +43,8 @@ copy_policy(fixture *f, const char *org, const char *as)
 static int
 replace(fixture *f, const char *dir, int (*check)(void *, char *, size_t), void *arg)
 {
-    return ch__org_set_replace(&f->set, dir, "x.policy_dir", check, arg, f->err, sizeof(f->err));
+    return ch__org_set_replace(&f->set, dir, "x.policy_dir", NULL, check, arg, f->err,
+                               sizeof(f->err));
 }
 
 static int
@@ -177,6 +181,81 @@ test_good_directory_replaces(void **state)
     assert_int_equal(f->set.n, 0);
 }
 
+/* GOV.UK's document for 2027 as the rules give it, plus `extra` (a date
+ * announced after the rules were written) in every division. */
+static void
+put_holidays_2027(fixture *f, const char *name, const char *extra)
+{
+    static const char *divisions[] = {"england-and-wales", "scotland", "northern-ireland"};
+    char doc[8192];
+    size_t n = (size_t)snprintf(doc, sizeof(doc), "{");
+    for (int k = 0; k < 3; k++) {
+        n +=
+            (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"%s\":{\"division\":\"%s\",\"events\":[",
+                             k ? "," : "", divisions[k], divisions[k]);
+        ch_holiday h[32];
+        int count = ch_bank_holidays((ch_nation)k, 2027, h, 32);
+        assert_true(count > 0);
+        for (int i = 0; i < count; i++) {
+            int y, m, d;
+            ch_civil_from_day(h[i].day, &y, &m, &d);
+            n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+                                  "{\"title\":\"x\",\"date\":\"%04d-%02d-%02d\"},", y, m, d);
+        }
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+                              "{\"title\":\"Special bank holiday\",\"date\":\"%s\"}]}", extra);
+    }
+    snprintf(doc + n, sizeof(doc) - n, "}");
+    fx_scratch_put(&f->dir, name, doc);
+}
+
+/* When a reply clock of 5 working days from Wednesday 2 June 2027, 10:00 UTC
+ * falls due for Derby Homes in the running set. */
+static int64_t
+due_2_june(const fixture *f)
+{
+    const ch_org_clocks *dh = ch_org_set_find(&f->set, "derby-homes");
+    assert_non_null(dh);
+    ch_clock clock;
+    char err[256];
+    assert_int_equal(ch_clock_parse("5 working days", &clock, err, sizeof(err)), 0);
+    int64_t start, due;
+    assert_int_equal(ch_time_parse_rfc3339("2027-06-02T10:00:00Z", &start), 0);
+    assert_int_equal(ch_deadline_due(&dh->ctx, &clock, start, NULL, 0, &due), 0);
+    return due;
+}
+
+/* holidays.override_file: a one-off bank holiday announced after release
+ * (Monday 7 June 2027) moves a deadline by a working day once the file is
+ * in force; a bad file refuses the load and keeps the running set. */
+static void
+test_holiday_override_moves_a_deadline(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(replace(f, f->dir.path, NULL, NULL), 0);
+    int64_t before = due_2_june(f), want;
+    assert_int_equal(ch_time_parse_rfc3339("2027-06-09T23:59:59+01:00", &want), 0);
+    assert_true(before == want);
+
+    put_holidays_2027(f, "holidays.json.in", "2027-06-07");
+    char holidays[sizeof(f->dir.path) + 32];
+    snprintf(holidays, sizeof(holidays), "%s/holidays.json.in", f->dir.path);
+    assert_int_equal(ch__org_set_replace(&f->set, f->dir.path, "x.policy_dir", holidays, NULL, NULL,
+                                         f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(ch_time_parse_rfc3339("2027-06-10T23:59:59+01:00", &want), 0);
+    assert_true(due_2_june(f) == want);
+
+    const ch_org_clocks *dh = ch_org_set_find(&f->set, "derby-homes");
+    fx_scratch_put(&f->dir, "holidays.json.in", "{\"england-and-wales\": {\"events\": [}}");
+    assert_int_equal(ch__org_set_replace(&f->set, f->dir.path, "x.policy_dir", holidays, NULL, NULL,
+                                         f->err, sizeof(f->err)),
+                     CH_EINVAL);
+    assert_non_null(strstr(f->err, "holidays.json.in"));
+    assert_ptr_equal(ch_org_set_find(&f->set, "derby-homes"), dh);
+    assert_true(due_2_june(f) == want);
+}
+
 int
 main(void)
 {
@@ -187,6 +266,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_service_refusal_keeps_the_running_set, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_good_directory_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_holiday_override_moves_a_deadline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

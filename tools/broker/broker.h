@@ -50,6 +50,7 @@ typedef struct {
     const char *ready_file; /* borrowed from argv; NULL: none */
     ch_log_level log_level;
     int help;
+    int version;
 } broker_config;
 
 typedef struct broker_conn broker_conn; /* forward.c */

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "broker.h"
+#include "charter/version.h"
 
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -140,6 +142,10 @@ main(int argc, char **argv)
         return 2;
     if (conf.help) {
         broker_usage(stdout);
+        return 0;
+    }
+    if (conf.version) {
+        printf("charter-broker %s\n", CHARTER_VERSION_LINE);
         return 0;
     }
     ch_log lg = {.service = "broker", .level = conf.log_level};

@@ -13,8 +13,8 @@
 
 /* The topics every Charter service expects; --topic adds to (or resizes) these. */
 static const broker_topic charter_topics[] = {
-    {CH_TOPIC_CONTACT_EVENTS, 6}, {CH_TOPIC_SLA_TIMERS, 6}, {CH_TOPIC_NOTIFY_OUTCOMES, 3},
-    {CH_TOPIC_NOTIFY_RECEIPTS, 3}, {CH_TOPIC_REPORTS, 1},       {CH_TOPIC_DLQ, 1},
+    {CH_TOPIC_CONTACT_EVENTS, 6},  {CH_TOPIC_SLA_TIMERS, 6}, {CH_TOPIC_NOTIFY_OUTCOMES, 3},
+    {CH_TOPIC_NOTIFY_RECEIPTS, 3}, {CH_TOPIC_REPORTS, 1},    {CH_TOPIC_DLQ, 1},
 };
 
 #define NCHARTER_TOPICS (sizeof(charter_topics) / sizeof(charter_topics[0]))
@@ -158,6 +158,16 @@ opt_help(broker_config *conf, const char *value, char *errstr, size_t errstr_siz
     return 0;
 }
 
+static int
+opt_version(broker_config *conf, const char *value, char *errstr, size_t errstr_size)
+{
+    (void)value;
+    (void)errstr;
+    (void)errstr_size;
+    conf->version = 1;
+    return 0;
+}
+
 typedef struct {
     const char *name;    /* without the leading "--" */
     const char *metavar; /* NULL: a flag that takes no value */
@@ -180,6 +190,7 @@ static const broker_option options[] = {
     {"log-level", "LEVEL", "info", "debug, info, warn or error (stderr, JSON lines).",
      opt_log_level},
     {"help", NULL, NULL, "Print this help and exit.", opt_help},
+    {"version", NULL, NULL, "Print the version and exit.", opt_version},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -12,9 +12,13 @@ int ch_cmd_policy(int argc, char **argv);
 int ch_cmd_deadline_policy(int argc, char **argv);
 int ch_cmd_deadline(int argc, char **argv);
 int ch_cmd_holidays(int argc, char **argv);
+/* `holidays --override FILE`: checks a GOV.UK bank-holidays file as the
+ * services would (holidays.override_file) and lists what it adds and removes. */
+int ch_cmd_holidays_override(const char *path);
 int ch_cmd_timers(int argc, char **argv);
 int ch_cmd_report(int argc, char **argv);
 int ch_cmd_notify(int argc, char **argv);
+int ch_cmd_erase(int argc, char **argv);
 
 /* A connection to the Redis at url (charter/redis_url.h: password, ACL
  * user, database), or NULL after a message on stderr naming `charterctl

@@ -242,6 +242,8 @@ ch_cmd_holidays(int argc, char **argv)
 {
     const char *nation_s = NULL, *year_s = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--override"))
+            return ch_cmd_holidays_override(argv[i + 1]);
         if (!strcmp(argv[i], "--calendar"))
             nation_s = argv[i + 1];
         else if (!strcmp(argv[i], "--year"))
@@ -249,8 +251,9 @@ ch_cmd_holidays(int argc, char **argv)
     }
     ch_nation nation;
     if (!nation_s || !year_s || ch_nation_parse(nation_s, &nation) != 0) {
-        fprintf(stderr, "charterctl holidays: needs --calendar NATION (england-and-wales, "
-                        "scotland, northern-ireland, uk-any) and --year YYYY\n");
+        fprintf(stderr,
+                "charterctl holidays: needs --calendar NATION (england-and-wales, "
+                "scotland, northern-ireland, uk-any) and --year YYYY, or --override FILE\n");
         return 2;
     }
     char *end;

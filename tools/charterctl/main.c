@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "charter/version.h"
 #include "charterctl.h"
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
-            "Usage: charterctl COMMAND [OPTIONS]\n\n"
+            "Usage: charterctl COMMAND [OPTIONS]   (or --help, --version)\n\n"
             "Commands:\n"
             "  policy check [--templates DIR] [--staff-email PATTERN] FILE...\n"
             "                                 validate policies as the services load them and\n"
@@ -26,13 +27,19 @@ usage(FILE *out)
             "                                 when is this due? (first line: the due instant)\n"
             "  holidays --calendar NATION --year YYYY\n"
             "                                 the bank holidays of a year\n"
+            "  holidays --override FILE       check a GOV.UK bank-holidays.json for\n"
+            "                                 holidays.override_file; list what it changes\n"
             "  timers (--case ID | --due-within N{s,m,h,d}) [--redis URL]\n"
             "                                 timers sla-timer holds, soonest first\n"
             "  report --organisation ID --year YYYY --format html|csv [--url URL]\n"
             "                                 the charter's performance for a year, per promise\n"
             "  notify (parked | replay) [--organisation ID] [--redis URL]\n"
             "                                 notices parked by notification (retry budget spent,\n"
-            "                                 credentials refused); replay queues them again\n\n"
+            "                                 credentials refused); replay queues them again\n"
+            "  erase (--reference R | --email E | --phone P) [--redis URL] [--outbox DIR]\n"
+            "        [--print-dir DIR]\n"
+            "                                 erase a person's data (Redis, outbox, print queue);\n"
+            "                                 prints what was erased and what Kafka keeps\n\n"
             "NATION: england-and-wales, scotland, northern-ireland, uk-any.\n"
             "INSTANT: ISO 8601 with an offset or Z, e.g. 2026-12-23T16:30:00Z.\n"
             "See docs/deadlines.md for the exact meaning of every rule.\n");
@@ -46,6 +53,10 @@ main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "--version")) {
+        printf("charterctl %s\n", CHARTER_VERSION_LINE);
+        return 0;
+    }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "policy"))
         return ch_cmd_policy(argc - 1, argv + 1);
@@ -55,6 +66,8 @@ main(int argc, char **argv)
         return ch_cmd_timers(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return ch_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "erase"))
+        return ch_cmd_erase(argc - 1, argv + 1);
     if (!strcmp(cmd, "notify"))
         return ch_cmd_notify(argc - 1, argv + 1);
     if (!strcmp(cmd, "deadline")) {

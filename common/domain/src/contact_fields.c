@@ -40,6 +40,14 @@ static const ch_field_rule rules[] = {
     {"next_steps", CH_FIELD_TEXT, CH_FIELD_TEXT_MAX, 0},
     {"comment", CH_FIELD_TEXT, CH_FIELD_TEXT_MAX, 0},
     {"notes", CH_FIELD_TEXT, CH_FIELD_TEXT_MAX, 0},
+    /* gateways (issue 15): a received message's and a customer_message's */
+    {"subject", CH_FIELD_LINE, 998, 0},          /* RFC 5322's line limit */
+    {"gateway_account", CH_FIELD_IDENT, 320, 0}, /* mailbox, number or page id */
+    {"customer.social_id", CH_FIELD_IDENT, 128, 0},
+    {"from", CH_FIELD_IDENT, 320, 0},        /* address, number or social id */
+    {"in_reply_to", CH_FIELD_IDENT, 200, 0}, /* a notification id */
+    {"attachments.name", CH_FIELD_LINE, 255, 0},
+    {"attachments.content_type", CH_FIELD_IDENT, 127, 0},
     {NULL, CH_FIELD_TEXT, 0, 0},
 };
 

@@ -133,3 +133,25 @@ ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr,
         ch_org_set_free(out);
     return rc;
 }
+
+int
+ch_org_set_apply_holidays(ch_org_set *set, const char *json, size_t len, const char *name,
+                          char *errstr, size_t errstr_size)
+{
+    /* uk-any needs all three divisions: checking against it first means every
+     * later apply, of the same bytes, passes the same checks. */
+    ch_calendar *probe = ch_calendar_new(CH_NATION_UK_ANY);
+    if (!probe) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return CH_ENOMEM;
+    }
+    int rc = ch_calendar_apply_govuk_json(probe, json, len, name, errstr, errstr_size);
+    ch_calendar_free(probe);
+    for (size_t i = 0; rc == 0 && i < set->n; i++) {
+        ch_org_clocks *oc = set->orgs[i];
+        ch_calendar *cals[] = {oc->calendar, oc->uk_any, oc->scotland};
+        for (size_t k = 0; rc == 0 && k < sizeof(cals) / sizeof(cals[0]); k++)
+            rc = ch_calendar_apply_govuk_json(cals[k], json, len, name, errstr, errstr_size);
+    }
+    return rc;
+}

@@ -10,11 +10,13 @@
 
 #include "charter/errors.h"
 #include "charter/names.h"
+#include "charter/report_delivery.h"
 
 int
 ch_report_counts_of(const ProtobufCMessage *msg, ch_report_counted *out)
 {
     const char *prefix, *name, *channel = NULL;
+    const Charter__V1__NotificationOutcome *outcome = NULL;
     if (msg->descriptor == &charter__v1__case_event__descriptor) {
         const Charter__V1__CaseEvent *ev = (const Charter__V1__CaseEvent *)msg;
         *out = (ch_report_counted){
@@ -35,6 +37,7 @@ ch_report_counts_of(const ProtobufCMessage *msg, ch_report_counted *out)
             .organisation = o->organisation, .case_id = o->case_id, .event_id = o->event_id};
         prefix = "notifications.";
         name = ch_outcome_status_name(o->status);
+        outcome = o;
     } else {
         memset(out, 0, sizeof(*out));
         return CH_EINVAL;
@@ -42,6 +45,13 @@ ch_report_counts_of(const ProtobufCMessage *msg, ch_report_counted *out)
     snprintf(out->names[out->nnames++], sizeof(out->names[0]), "%s%s", prefix, name);
     if (channel) /* a received event is counted by its channel too */
         snprintf(out->names[out->nnames++], sizeof(out->names[0]), "received.%s", channel);
+    if (outcome) {
+        _Static_assert(CH_REPORT_DELIVERY_NAME_MAX == CH_REPORT_COUNT_NAME_MAX, "one name size");
+        char delivery[2][CH_REPORT_DELIVERY_NAME_MAX];
+        size_t n = ch_report_delivery_names(outcome, delivery);
+        for (size_t i = 0; i < n; i++)
+            memcpy(out->names[out->nnames++], delivery[i], sizeof(out->names[0]));
+    }
     return 0;
 }
 

@@ -491,6 +491,49 @@ org_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
     }
 }
 
+/* Delivery of customer notices per channel (report_delivery.h): the rate
+ * where receipts came, and "unknown" where none ever comes (file, print). */
+static void
+delivery_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
+{
+    if (!v->delivery.n)
+        return;
+    ch_strbuf_puts(s, dashboard ? "<div class=\"measures\" data-measures=\"delivery\">"
+                                  "Delivery of notices to customers:<ul>\n"
+                                : "<h2>Delivery of notices to customers</h2>\n"
+                                  "<ul data-measures=\"delivery\">\n");
+    for (size_t i = 0; i < v->delivery.n; i++) {
+        const ch_report_delivery_row *r = &v->delivery.rows[i];
+        double rate = ch_report_delivery_rate(r);
+        ch_strbuf_puts(s, "<li data-channel=\"");
+        put_html(s, r->channel);
+        ch_strbuf_printf(s,
+                         "\" data-sent=\"%lld\" data-delivered=\"%lld\" data-failed=\"%lld\" "
+                         "data-fell-back=\"%lld\">By ",
+                         (long long)r->sent, (long long)r->delivered, (long long)r->failed,
+                         (long long)r->fell_back);
+        put_html(s, ch_report_delivery_words(r->channel));
+        if (rate < 0) {
+            ch_strbuf_printf(s,
+                             ": <b data-figure=\"delivery-rate\">unknown</b> (%lld sent; no "
+                             "delivery reports come back for this channel, so whether they "
+                             "arrived is not known)",
+                             (long long)r->sent);
+        } else {
+            char pct[16];
+            fmt_pct(rate, pct, sizeof(pct));
+            ch_strbuf_printf(s,
+                             ": <b data-figure=\"delivery-rate\">%s</b> delivered (%lld of %lld "
+                             "with a delivery report; %lld sent, %lld failed, %lld of them sent "
+                             "again by another channel)",
+                             pct, (long long)r->delivered, (long long)(r->delivered + r->failed),
+                             (long long)r->sent, (long long)r->failed, (long long)r->fell_back);
+        }
+        ch_strbuf_puts(s, "</li>\n");
+    }
+    ch_strbuf_puts(s, dashboard ? "</ul></div>\n" : "</ul>\n");
+}
+
 static void
 dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
 {
@@ -577,6 +620,7 @@ ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *gene
                          (long long)v->received, v->overdue_now ? "overdue" : "",
                          (long long)v->overdue_now);
         org_measures(&s, v, 1);
+        delivery_measures(&s, v, 1);
         ch_strbuf_puts(&s, "<ul class=\"promises\">\n");
         for (size_t k = 0; k < v->nrows; k++)
             dashboard_row(&s, &v->rows[k]);
@@ -666,6 +710,7 @@ ch_report_html_publication(const ch_report_view *v, const char *period)
     }
     ch_strbuf_puts(&s, "</tbody>\n</table>\n");
     org_measures(&s, v, 0);
+    delivery_measures(&s, v, 0);
     ch_strbuf_puts(&s, "</body>\n</html>\n");
     return ch_strbuf_take(&s, NULL);
 }
@@ -748,6 +793,24 @@ ch_report_csv_publication(const ch_report_view *v)
         csv_line(&s, "organisation",
                  "Customer satisfaction: satisfied (a score of at least 80% of the maximum)", &l,
                  0);
+    }
+    for (size_t i = 0; i < v->delivery.n; i++) {
+        const ch_report_delivery_row *r = &v->delivery.rows[i];
+        pub_line l = {.share = 1};
+        char line[48], words[200];
+        snprintf(line, sizeof(line), "delivery.%s", r->channel);
+        snprintf(words, sizeof(words),
+                 "Notices to customers by %s: delivered of those with a delivery report (%lld "
+                 "sent, %lld failed, %lld sent again by another channel)",
+                 ch_report_delivery_words(r->channel), (long long)r->sent, (long long)r->failed,
+                 (long long)r->fell_back);
+        l.line = line;
+        l.number = r->delivered + r->failed;
+        l.within = r->delivered;
+        l.pct = ch_report_delivery_rate(r);
+        snprintf(l.result, sizeof(l.result), "%s",
+                 l.pct < 0 ? "unknown: no delivery reports" : "measured");
+        csv_line(&s, "organisation", words, &l, 0);
     }
     return ch_strbuf_take(&s, NULL);
 }

@@ -211,8 +211,20 @@ ch_report_measures_to_json(const ch_report_view *v)
             ch_report_support k = ch_report_support_of_policy(bit);
             json_object_set_new(support, ch_report_support_name(k), json_integer(v->support[k]));
         }
-    return json_pack("{s:o,s:o}", "communication_support", support, "satisfaction",
-                     satisfaction_json(&v->satisfaction));
+    json_t *delivery = json_object();
+    for (size_t i = 0; i < v->delivery.n; i++) {
+        const ch_report_delivery_row *r = &v->delivery.rows[i];
+        double rate = ch_report_delivery_rate(r);
+        char words[16];
+        snprintf(words, sizeof(words), rate < 0 ? "unknown" : "%.1f%%", rate);
+        json_object_set_new(delivery, r->channel,
+                            json_pack("{s:I,s:I,s:I,s:I,s:o,s:s}", "sent", (json_int_t)r->sent,
+                                      "delivered", (json_int_t)r->delivered, "failed",
+                                      (json_int_t)r->failed, "fell_back", (json_int_t)r->fell_back,
+                                      "delivery_rate_pct", pct_json(rate), "delivery_rate", words));
+    }
+    return json_pack("{s:o,s:o,s:o}", "communication_support", support, "satisfaction",
+                     satisfaction_json(&v->satisfaction), "delivery", delivery);
 }
 
 /* ---- reading back ---- */
@@ -321,5 +333,18 @@ ch_report_view_from_json(const json_t *root, const char *period, ch_report_view 
     v->satisfaction.responses = get_int(sat, "responses");
     v->satisfaction.satisfied = get_int(sat, "satisfied");
     v->satisfaction.score_pct_sum = get_int(sat, "score_pct_sum");
+    const json_t *delivery = json_object_get(measures, "delivery"), *d;
+    const char *channel;
+    json_object_foreach((json_t *)delivery, channel, d)
+    {
+        if (v->delivery.n == CH_REPORT_DELIVERY_CHANNELS)
+            break;
+        ch_report_delivery_row *r = &v->delivery.rows[v->delivery.n++];
+        snprintf(r->channel, sizeof(r->channel), "%s", channel);
+        r->sent = get_int(d, "sent");
+        r->delivered = get_int(d, "delivered");
+        r->failed = get_int(d, "failed");
+        r->fell_back = get_int(d, "fell_back");
+    }
     return 0;
 }

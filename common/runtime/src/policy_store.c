@@ -11,12 +11,30 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/fileio.h"
 #include "charter/policy_store.h"
 #include "policy_store_int.h"
 #include "runtime_int.h"
 
+/* The override is read at every load, so a SIGHUP picks up an edited file. */
+static int
+apply_holidays(ch_org_set *set, const char *path, char *errstr, size_t errstr_size)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    char why[512];
+    int rc = ch_file_read_all(path, 4u << 20, &buf, &len, why, sizeof(why));
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "holidays.override_file: %s", why);
+        return rc == CH_ENOMEM ? rc : CH_EINVAL;
+    }
+    rc = ch_org_set_apply_holidays(set, buf, len, path, errstr, errstr_size);
+    free(buf);
+    return rc;
+}
+
 int
-ch__org_set_replace(ch_org_set *cur, const char *dir, const char *key,
+ch__org_set_replace(ch_org_set *cur, const char *dir, const char *key, const char *holidays_file,
                     int (*check)(void *arg, char *errstr, size_t errstr_size), void *arg,
                     char *errstr, size_t errstr_size)
 {
@@ -26,6 +44,11 @@ ch__org_set_replace(ch_org_set *cur, const char *dir, const char *key,
         snprintf(errstr, errstr_size, "out of memory loading the policies in %s", dir);
     if (rc != 0)
         return rc;
+    if (holidays_file && holidays_file[0] &&
+        (rc = apply_holidays(&fresh, holidays_file, errstr, errstr_size)) != 0) {
+        ch_org_set_free(&fresh);
+        return rc;
+    }
     if (check && (rc = check(arg, errstr, errstr_size)) != 0) {
         ch_org_set_free(&fresh);
         return rc;
@@ -79,7 +102,8 @@ ch__policies_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     }
     if (!policy_dir(rt))
         return 0;
-    int rc = ch__org_set_replace(&rt->orgs, rt->policy_dir, key, NULL, NULL, errstr, errstr_size);
+    int rc = ch__org_set_replace(&rt->orgs, rt->policy_dir, key, rt->cfg.holidays_override_file,
+                                 NULL, NULL, errstr, errstr_size);
     if (rc != 0)
         return rc == CH_ENOMEM ? rc : CH_EINVAL; /* a bad directory is bad configuration */
     CH_LOG_INFO(&rt->log, "policies loaded", CH_STR("dir", rt->policy_dir),
@@ -99,9 +123,9 @@ ch__policies_reload(ch_runtime *rt)
 {
     if (rt->svc->policy_dir_key) {
         char err[1024];
-        if (ch__org_set_replace(&rt->orgs, policy_dir(rt), rt->svc->policy_dir_key,
-                                rt->svc->reload_check ? service_check : NULL, rt, err,
-                                sizeof(err)) != 0) {
+        if (ch__org_set_replace(
+                &rt->orgs, policy_dir(rt), rt->svc->policy_dir_key, rt->cfg.holidays_override_file,
+                rt->svc->reload_check ? service_check : NULL, rt, err, sizeof(err)) != 0) {
             CH_LOG_ERROR(&rt->log, "policy reload refused; keeping the running policies",
                          CH_STR("error", err));
             ch_metric_add(rt->m_policy_refused, 1);

@@ -63,6 +63,10 @@ static const ch_config_entry runtime_keys[] = {
                "time a client has to send a whole request, headers and body, from its start; "
                "then 408 and the connection is closed",
                100, 600000),
+    CH_CFG_STR(ch_runtime_config, holidays_override_file, "holidays.override_file", "",
+               "GOV.UK bank-holidays.json (same format) whose years replace the built-in bank "
+               "holidays, read with the policies at start and on SIGHUP; check it first with "
+               "`charterctl holidays --override FILE`; empty: the built-in rules only"),
 };
 
 /* In the order /metrics lists them. */
@@ -246,7 +250,7 @@ static void
 usage(const ch_service *svc, ch_config *cfg, FILE *out)
 {
     fprintf(out,
-            "Usage: charter-%s [--config FILE] [--help]\n\n"
+            "Usage: charter-%s [--config FILE] [--help] [--version]\n\n"
             "Charter's %s service. Configuration comes from defaults, then FILE (one\n"
             "`key = value` per line, '#' comments), then the environment; unknown keys\n"
             "stop start-up. Logs are JSON lines on stderr.\n\n",
@@ -376,6 +380,10 @@ ch_runtime_main(const ch_service *svc, int argc, char **argv, char **envp)
             ch_config_set(&rt->config, "http.listen", svc->default_http_listen, errstr,
                           sizeof(errstr));
             usage(svc, &rt->config, stdout);
+            code = 0;
+            goto out;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("charter-%s %s\n", svc->name, CHARTER_VERSION_LINE);
             code = 0;
             goto out;
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {

@@ -91,6 +91,7 @@ typedef struct {
     int64_t http_max_headers;
     int64_t http_header_timeout_ms;
     int64_t http_body_timeout_ms;
+    char *holidays_override_file;
 } ch_runtime_config;
 
 typedef struct ch_http_guard ch_http_guard; /* http_guard.c */

@@ -8,13 +8,26 @@
  * have gone out. A repeat after a crash writes the same notification_id
  * again, which is harmless for a file a developer reads. It carries every
  * channel and addresses staff by role.
+ *
+ * The lines hold names, addresses and the messages, so the folder is made
+ * 0700 and each file 0600 (an older file found wider is narrowed when next
+ * written). The current file keeps its name, which tools and tests read;
+ * before a write that would take it past notify.outbox_rotate_bytes, or the
+ * first write on a later UTC day than its last, it is renamed to
+ * <organisation>.<UTC stamp>.jsonl, and rotated files of that organisation
+ * last written more than notify.outbox_keep_days ago are deleted then. Each
+ * line is a whole open-append-close, so several instances may share the
+ * folder: a rotation by one is seen by the next write of the other.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "charter/errors.h"
@@ -25,12 +38,26 @@
 
 typedef struct {
     char *outbox_dir;
+    int64_t rotate_bytes;
+    int rotate_daily;
+    int64_t keep_days;
 } file_config;
 
 static const ch_config_entry file_keys[] = {
     CH_CFG_STR(file_config, outbox_dir, "notify.outbox_dir", "var/outbox",
                "directory of the development file sink: one <organisation>.jsonl per "
-               "organisation"),
+               "organisation (folder 0700, files 0600)"),
+    CH_CFG_INT(file_config, rotate_bytes, "notify.outbox_rotate_bytes", "16777216",
+               "an outbox file about to grow past this many bytes is first renamed to "
+               "<organisation>.<UTC stamp>.jsonl; 0: never by size",
+               0, INT64_C(1) << 40),
+    CH_CFG_BOOL(file_config, rotate_daily, "notify.outbox_rotate_daily", "true",
+                "the first line of a UTC day starts a new outbox file (the previous day's is "
+                "renamed as for notify.outbox_rotate_bytes)"),
+    CH_CFG_INT(file_config, keep_days, "notify.outbox_keep_days", "30",
+               "rotated outbox files last written more than this many days ago are deleted "
+               "at the organisation's next rotation; 0: kept until you delete them",
+               0, 36500),
 };
 
 /* The line for m: its fields, then its meta's on top. */
@@ -65,17 +92,82 @@ record_of(const notify_message *m)
     return line;
 }
 
-/* Appends text and a newline to path, fsynced. 0 or CH_EIO (errno set). */
+/* Deletes org's rotated files (<org>.<stamp>.jsonl) last written before
+ * cutoff (seconds since the epoch). Best effort: a file that cannot be
+ * deleted stays for the next rotation. */
+static void
+expire_rotated(const char *dir, const char *org, time_t cutoff)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t olen = strlen(org);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        const char *stamp = e->d_name + olen + 1; /* 20261205T120000-123Z */
+        if (n != olen + 27 || strncmp(e->d_name, org, olen) != 0 || e->d_name[olen] != '.' ||
+            strcmp(e->d_name + n - 6, ".jsonl") != 0 || strspn(stamp, "0123456789") != 8 ||
+            stamp[8] != 'T' || stamp[15] != '-' || stamp[19] != 'Z')
+            continue;
+        char path[1400];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && st.st_mtime < cutoff)
+            unlink(path);
+    }
+    closedir(d);
+}
+
+/* Renames the current file of org aside when adding `adding` bytes would
+ * pass the size limit or it was last written on an earlier UTC day. Errors
+ * other than the file being gone are the caller's (-1, errno set). */
+static int
+rotate_if_due(const file_config *cfg, const char *path, const char *org, size_t adding,
+              int64_t now_ms)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    time_t now = (time_t)(now_ms / 1000);
+    int by_size = cfg->rotate_bytes > 0 && st.st_size > 0 &&
+                  (int64_t)st.st_size + (int64_t)adding > cfg->rotate_bytes;
+    int by_day = cfg->rotate_daily && st.st_size > 0 && st.st_mtime / 86400 < now / 86400;
+    if (!by_size && !by_day)
+        return 0;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char rotated[1400];
+    snprintf(rotated, sizeof(rotated), "%s/%s.%04d%02d%02dT%02d%02d%02d-%03dZ.jsonl",
+             cfg->outbox_dir, org, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(now_ms % 1000));
+    if (rename(path, rotated) != 0 && errno != ENOENT)
+        return -1;
+    if (cfg->keep_days > 0)
+        expire_rotated(cfg->outbox_dir, org, now - (time_t)(cfg->keep_days * 86400));
+    return 0;
+}
+
+/* Appends text and a newline to path (created 0600, narrowed to 0600 if
+ * wider), fsynced. 0 or CH_EIO (errno set). */
 static int
 append(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "a");
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return CH_EIO;
+    struct stat st;
     int rc = 0;
+    if (fstat(fd, &st) != 0 || ((st.st_mode & 077) && fchmod(fd, 0600) != 0))
+        rc = CH_EIO;
+    FILE *f = rc == 0 ? fdopen(fd, "a") : NULL;
     if (!f || fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = CH_EIO;
     int e = errno;
     if (f)
         fclose(f);
+    else
+        close(fd);
     errno = e;
     return rc;
 }
@@ -96,7 +188,9 @@ file_send(void *tctx, const notify_message *m, notify_reply reply)
         return CH_ENOMEM;
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s.jsonl", cfg->outbox_dir, m->organisation);
-    int rc = append(path, text);
+    int rc = rotate_if_due(cfg, path, m->organisation, strlen(text) + 1, ch_time_now_ms()) != 0
+                 ? CH_EIO
+                 : append(path, text);
     free(text);
     if (rc != 0)
         CH_LOG_ERROR(ch_runtime_log(fs->rt), "outbox write failed", CH_STR("path", path),
@@ -110,13 +204,20 @@ static int
 file_init(void **tctx, const void *config, ch_runtime *rt, char *errstr, size_t errstr_size)
 {
     const file_config *cfg = config;
-    if (mkdir(cfg->outbox_dir, 0750) != 0 && errno != EEXIST) {
+    if (mkdir(cfg->outbox_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(errstr, errstr_size, "notify.outbox_dir %s cannot be created: %s", cfg->outbox_dir,
                  strerror(errno));
         return CH_EIO;
     }
-    return notify_transport_ctx_new(tctx, sizeof(notify_transport_ctx), cfg, rt, errstr,
-                                    errstr_size);
+    int rc =
+        notify_transport_ctx_new(tctx, sizeof(notify_transport_ctx), cfg, rt, errstr, errstr_size);
+    struct stat st;
+    if (rc == 0 && stat(cfg->outbox_dir, &st) == 0 && (st.st_mode & 077))
+        CH_LOG_WARN(ch_runtime_log(rt),
+                    "notify.outbox_dir can be read by other users; its files are 0600, but "
+                    "make the folder 0700 (chmod 700)",
+                    CH_STR("dir", cfg->outbox_dir));
+    return rc;
 }
 
 const notify_transport notify_transport_file = {

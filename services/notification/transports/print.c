@@ -8,7 +8,8 @@
  * replaces the same file rather than printing it twice. A letter counts as
  * sent once its file is in the queue; a letter without a postal address is
  * refused for good (render.c sends none: it has no address to go to). It
- * carries letters only.
+ * carries letters only. Letters hold names and addresses: the folders are
+ * made 0700 and the files 0600, for the service's user (or root) to collect.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +43,11 @@ make_dirs(const char *path)
         if (*c != '/')
             continue;
         *c = '\0';
-        if (mkdir(p, 0750) != 0 && errno != EEXIST)
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
             return -1;
         *c = '/';
     }
-    return mkdir(p, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Writes the whole of text to fd. 0 or -1 (errno set). */
@@ -92,7 +93,7 @@ put_file(const char *dir, const char *path, const char *text)
 {
     char tmp[1500];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return CH_EIO;
     int ok = write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;

@@ -89,6 +89,10 @@ fx_case_event(fx_event_buf *b, Charter__V1__CaseEvent__EventCase kind, const cha
         charter__v1__satisfaction__init(&b->satisfaction);
         b->ev.satisfaction = &b->satisfaction;
         break;
+    case CHARTER__V1__CASE_EVENT__EVENT_CUSTOMER_MESSAGE:
+        charter__v1__customer_message__init(&b->customer_message);
+        b->ev.customer_message = &b->customer_message;
+        break;
     default:
         break;
     }

@@ -32,7 +32,8 @@ typedef struct {
     Charter__V1__Satisfaction satisfaction;
     Charter__V1__Reviewed reviewed;
     Charter__V1__Callback callback; /* agreed_at: point it at ts2 */
-    char event_id[96];              /* room for an id the test formats */
+    Charter__V1__CustomerMessage customer_message;
+    char event_id[96]; /* room for an id the test formats */
 } fx_event_buf;
 
 /* Fills b with an event of kind that occurred at when (RFC 3339; fails the

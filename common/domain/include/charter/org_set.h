@@ -51,6 +51,16 @@ typedef struct {
 int ch_org_set_load(const char *dir, const char *key, ch_org_set *out, char *errstr,
                     size_t errstr_size);
 void ch_org_set_free(ch_org_set *set);
+/*
+ * Applies a GOV.UK bank-holidays JSON document (ch_calendar_apply_govuk_json:
+ * the years it covers become exactly its holidays) to every calendar of
+ * every organisation in the set. The document is checked before anything
+ * changes, so on failure (CH_EINVAL, errstr starting with `name`) the set is
+ * unchanged; CH_ENOMEM is not expected. An empty set accepts any valid
+ * document.
+ */
+int ch_org_set_apply_holidays(ch_org_set *set, const char *json, size_t len, const char *name,
+                              char *errstr, size_t errstr_size);
 /* The organisation's clocks, or NULL. The pointer lives as long as the set. */
 const ch_org_clocks *ch_org_set_find(const ch_org_set *set, const char *id);
 

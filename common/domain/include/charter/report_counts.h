@@ -8,7 +8,9 @@
  *     `received` event its channel too ("received.email");
  *   - a fired timer: "timers.<kind>" ("timers.breach"), counted by timer id,
  *     so a timer fired twice counts once;
- *   - a notification outcome: "notifications.<status>".
+ *   - a notification outcome: "notifications.<status>", and for a customer
+ *     notice's its delivery counts, "delivery.<month>.<channel>.<what>"
+ *     (report_delivery.h), which are not events of their own.
  * The per-channel "received.<channel>" counts break `received` down; they
  * are not events of their own. So the number of events counted (a report
  * snapshot's events_counted) is the sum of the counts that are events:
@@ -30,7 +32,7 @@ typedef struct {
     const char *organisation;
     const char *case_id;                     /* "" when the record names no case */
     const char *event_id;                    /* the id it is counted once by: event or timer id */
-    char names[2][CH_REPORT_COUNT_NAME_MAX]; /* the counts it adds one to */
+    char names[4][CH_REPORT_COUNT_NAME_MAX]; /* the counts it adds one to */
     size_t nnames;
 } ch_report_counted;
 

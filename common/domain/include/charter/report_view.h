@@ -68,6 +68,7 @@
 #include <stdint.h>
 
 #include "charter/policy.h"
+#include "charter/report_delivery.h"
 #include "charter/report_keys.h"
 #include "charter/report_table.h"
 
@@ -167,6 +168,8 @@ typedef struct {
     unsigned support_listed; /* ch_policy_support bits: the counts the policy publishes */
     int64_t support[CH_REPORT_SUPPORT_COUNT];
     ch_report_satisfaction satisfaction; /* every case of the period */
+    ch_report_delivery delivery;         /* customer notices per channel (report_delivery.h): the
+                                            caller fills it from the counts; the view's builder does not */
 } ch_report_view;
 
 /* The ch_report_support kind of a ch_policy_support bit (they share names). */
