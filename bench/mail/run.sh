@@ -9,7 +9,8 @@
 # size, 2000), SESSIONS (injecting connections, 8), PF_CONCURRENCY (Postfix's
 # lmtp/smtp_destination_concurrency_limit, 20), PF_PROCESS_LIMIT (Postfix's
 # default_process_limit, 100), KAFKA (embedded, the default, or apache;
-# bench/lib.sh's start_kafka), ARRIVAL_WAIT (s for a burst's last event, 600).
+# bench/lib.sh's start_kafka), ARRIVAL_WAIT (s for a burst's last event, 600),
+# MAIL_RATE (ingest.mail_rate_per_minute, 1000000).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
