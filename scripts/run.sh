@@ -170,7 +170,9 @@ export CHARTER_NOTIFY_TEMPLATE_DIR=${CHARTER_NOTIFY_TEMPLATE_DIR:-$ROOT/template
 export CHARTER_NOTIFY_OUTBOX_DIR=${CHARTER_NOTIFY_OUTBOX_DIR:-$VAR/outbox}
 # E-mail in: ingest's SMTP listener; <organisation-id>@charter.localhost is each organisation
 export CHARTER_INGEST_MAIL_LISTEN=${CHARTER_INGEST_MAIL_LISTEN-127.0.0.1:2525}
+DEMO_MAIL= # the demo mails <organisation-id>@charter.localhost only with make run's mailbox file
 if [ -z "${CHARTER_INGEST_MAILBOXES:-}" ]; then
+  DEMO_MAIL=$CHARTER_INGEST_MAIL_LISTEN
   printf '# written by make run: ADDRESS ORGANISATION [CASE_TYPE], or *@DOMAIN (docs/gateways.md)\n*@charter.localhost\n' >"$VAR/mailboxes"
   export CHARTER_INGEST_MAILBOXES=$VAR/mailboxes
 fi
@@ -184,7 +186,7 @@ done
 
 # ---- demo traffic ----
 # e-mail over SMTP to the listener, Messenger webhooks, the rest over the API
-DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_MAIL=$CHARTER_INGEST_MAIL_LISTEN \
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_MAIL=$DEMO_MAIL \
   DEMO_META_SECRET_FILE=$DEMO_META_SECRET_FILE \
   setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
 started $! demo-traffic
