@@ -25,6 +25,7 @@ MAX=${DEMO_MAX:-500}
 GATEWAY=${DEMO_GATEWAY:-dev}
 KEY=$(cat "${DEMO_KEY_FILE:-var/dev-gateway.key}") || { echo "demo-traffic: no gateway key" >&2; exit 1; }
 MAIL=${DEMO_MAIL-}
+MAIL_PROTO=$(tr '[:lower:]' '[:upper:]' <<<"${DEMO_MAIL_PROTOCOL:-smtp}")
 META_SECRET=
 if [ -n "${DEMO_META_SECRET_FILE:-}" ]; then
   META_SECRET=$(cat "$DEMO_META_SECRET_FILE") || { echo "demo-traffic: cannot read $DEMO_META_SECRET_FILE" >&2; exit 1; }
@@ -42,16 +43,17 @@ post() { # post PATH BODY
   echo
 }
 
-# mail TO NAME FROM SUBJECT BODY: one e-mail over SMTP to the listener at
-# $MAIL (Python's smtplib, CRLF line ends as SMTP wants); prints its answer to
-# the data, e.g. "250 2.0.0 Ok: case NCH-2026-000123 id <case id>".
+# mail TO NAME FROM SUBJECT BODY: one e-mail over SMTP (LMTP when
+# DEMO_MAIL_PROTOCOL=lmtp) to the listener at $MAIL (Python's smtplib, CRLF
+# line ends as SMTP wants); prints its answer to the data, e.g.
+# "250 2.0.0 Ok: case NCH-2026-000123 id <case id>".
 mail() {
-  /usr/bin/python3 - "$MAIL" "$@" <<'PY'
+  /usr/bin/python3 - "$MAIL" "${DEMO_MAIL_PROTOCOL:-smtp}" "$@" <<'PY'
 import smtplib, sys
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-hostport, to, name, frm, subject, body = sys.argv[1:7]
+hostport, proto, to, name, frm, subject, body = sys.argv[1:8]
 host, port = hostport.rsplit(":", 1)
 m = EmailMessage()
 m["From"] = formataddr((name, frm))
@@ -61,7 +63,8 @@ m["Date"] = formatdate()
 m["Message-ID"] = make_msgid(domain="demo.example.org")
 m.set_content(body)
 try:
-    with smtplib.SMTP(host, int(port), "demo.example.org", timeout=30) as s:
+    client = smtplib.LMTP if proto == "lmtp" else smtplib.SMTP
+    with client(host, int(port), "demo.example.org", timeout=30) as s:
         s.ehlo()
         s.mail(frm)
         code, text = s.rcpt(to)
@@ -131,13 +134,13 @@ for (( i=0; i<MAX; i++ )); do
     subject="${subjects[$((RANDOM % 5))]} (demo $i)"
     resp=$(mail "$org@charter.localhost" "$name" "demo$i@example.org" "$subject" \
       "Hello, this is demo e-mail $i. $subject: could someone look at it please? $name")
-    echo "demo-traffic: e-mail from demo$i@example.org to $org@charter.localhost over SMTP: $resp"
+    echo "demo-traffic: e-mail from demo$i@example.org to $org@charter.localhost over $MAIL_PROTO: $resp"
     case_id=$(sed -n 's/^250 .* id \([^ ]*\).*/\1/p' <<<"$resp")
     ref=$(sed -n 's/^250 .*Ok: case \([^ ]*\) id .*/\1/p' <<<"$resp")
     if [ -n "$ref" ] && (( RANDOM % 3 == 0 )); then
       # the customer writes again, quoting the reference: a message on the case, not a new one
       sleep 1
-      echo "demo-traffic: reply quoting $ref over SMTP: $(mail "$org@charter.localhost" "$name" "demo$i@example.org" \
+      echo "demo-traffic: reply quoting $ref over $MAIL_PROTO: $(mail "$org@charter.localhost" "$name" "demo$i@example.org" \
         "Re: $subject [$ref]" "Any news on this? It is getting worse. $name")"
     fi
   elif [ "$ch" = social ] && [ -n "$META_SECRET" ]; then
