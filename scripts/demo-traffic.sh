@@ -10,6 +10,14 @@
 # Requests are signed (scheme v2: method, path and body) as gateway
 # DEMO_GATEWAY (default dev) with the key in DEMO_KEY_FILE (default
 # var/dev-gateway.key), as make run sets up.
+# The history is posted once per Redis: with DEMO_REDIS_URL set (make run
+# sets it), the first run claims the key charter:demo:history_seeded (SET NX)
+# and a later run, finding it, posts no history, so a second `make run` does
+# not double the figures. A marker rather than stable gateway_message_ids:
+# ingest remembers those for ingest.idempotency_ttl_s (7 days), the history
+# spans 11 months, and events on a case are not deduplicated over HTTP; the
+# marker lives in the same Redis (var/redis) as the figures it guards, so
+# deleting var/ starts both afresh.
 # Every way in is used (docs/running.md): the live contacts on channel email
 # go as e-mails over SMTP to ingest's mail listener at DEMO_MAIL (make run:
 # 127.0.0.1:2525; empty: over the API instead), to
@@ -92,7 +100,13 @@ messenger() {
 
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 now_s=$(date +%s)
-for (( m=${DEMO_HISTORY_MONTHS:-11}; m>=1; m-- )); do
+history=${DEMO_HISTORY_MONTHS:-11}
+if [ -n "${DEMO_REDIS_URL:-}" ] && (( history > 0 )) &&
+   [ "$(redis-cli -u "$DEMO_REDIS_URL" SET charter:demo:history_seeded "$(date -u +%FT%TZ)" NX)" != OK ]; then
+  echo "demo-traffic: history already posted to this Redis ($(redis-cli -u "$DEMO_REDIS_URL" GET charter:demo:history_seeded)); not posting it again"
+  history=0
+fi
+for (( m=history; m>=1; m-- )); do
   month=$(date -u -d "$(date -u +%Y-%m-15) -$m month" +%Y-%m)
   for org in "${orgs[@]}"; do
     for k in 1 2 3 4 5; do

@@ -26,6 +26,21 @@ if [ -z "$v" ] || [ "$v" -lt 17 ]; then
   packages+=(openjdk-17-jre-headless)
 fi
 command -v mvn >/dev/null || packages+=(maven)
+# The accessibility test (tests/integration/a11y_test.sh) runs axe-core in
+# Chromium through playwright-core, both pinned in tests/a11y/package-lock.json
+# and installed there with `npm ci` (below); playwright-core needs Node.js 20.
+command -v npm >/dev/null || packages+=(nodejs npm)
+
+# npm ci in tests/a11y: the exact versions of the lock file, from npm's cache
+# when it has them (offline), never Playwright's own browser download.
+a11y_packages() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/a11y"
+  command -v npm >/dev/null || return 0
+  [ -d "$dir/node_modules/axe-core" ] && [ -d "$dir/node_modules/playwright-core" ] && return 0
+  echo "charter: npm ci in tests/a11y (axe-core, playwright-core)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund >/dev/null)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,7 +48,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  a11y_packages
+  exit 0
+fi
 
 echo "charter: installing missing packages: ${missing[*]}"
 sudo=""
@@ -46,3 +64,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts a system redis-server on 6379 when it installs the package;
 # Charter never uses or stops it: make run and the tests start their own.
+a11y_packages

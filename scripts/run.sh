@@ -186,7 +186,7 @@ done
 
 # ---- demo traffic ----
 # e-mail over SMTP to the listener, Messenger webhooks, the rest over the API
-DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_MAIL=$DEMO_MAIL \
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_REDIS_URL=$REDIS_URL DEMO_MAIL=$DEMO_MAIL \
   DEMO_MAIL_PROTOCOL=${CHARTER_INGEST_MAIL_PROTOCOL:-smtp} \
   DEMO_META_SECRET_FILE=$DEMO_META_SECRET_FILE \
   setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &

@@ -45,8 +45,8 @@ static const ch_config_entry report_keys[] = {
                "charter.reports.v1 at least this often (changed figures go out within a second)",
                1, 3600),
     CH_CFG_INT(report_config, target_pct, "report.target_pct", "100",
-               "the share of cases (percent) each timed promise is held to on the dashboard and "
-               "in the annual publication",
+               "the share of cases (percent) a timed promise is held to on the dashboard and "
+               "in the annual publication when its policy gives no target:",
                1, 100),
     CH_CFG_INT(report_config, publish_delay_s, "report.publish_delay_s", "604800",
                "how long after a period ends its publication is written for good (the policy's "

@@ -85,6 +85,13 @@ int report_readable(reporting *r, struct evhttp_request *req);
 
 /* dashboard.c: GET /[?month=YYYY-MM] */
 void report_get_dashboard(void *svc, struct evhttp_request *req, const char *rest);
+/* An HTML route's error: a page (report_html.h) with the title, the message
+ * and a link back to the dashboard, never JSON (dashboard.c). */
+void report_reply_html_error(struct evhttp_request *req, int status, const char *title,
+                             const char *message);
+/* The work queue's one line at the top of the dashboard ("3 overdue now, 7
+ * due today"), trusted HTML, "" for none (dashboard.c). */
+const char *dashboard_summary(reporting *r, const char *organisation);
 
 /* snapshots.c: (org, period) is due a snapshot (once; beyond a bound it is
  * left to the periodic refresh, which covers the current periods). */

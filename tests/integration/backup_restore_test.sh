@@ -74,7 +74,7 @@ received() { report | grep -o '"received":[0-9]*' | head -n 2 | paste -sd' '; }
 timers() { "$CTL" timers --case "$1" --redis "$REDIS_URL" | grep -v '^[0-9]* timers*$' | sort; }
 acks() { cat "$OUTBOX"/*.jsonl | grep -cF "\"notification_id\":\"$1/acknowledgement\"" || true; }
 has_timers() { [ -n "$(timers "$1")" ]; }
-final() { publication | grep -q '"final":true'; }
+final() { publication | qgrep '"final":true'; }
 
 wait_until 60 final || fail "no final 2025 publication: $(publication)"
 wait_until 30 test -s "$PUB/$N/2025.json" || fail "the 2025 publication is not in $PUB/$N/2025.json"
@@ -92,10 +92,10 @@ before_save=$(redis-cli -p "$REDIS_PORT" LASTSAVE)
 redis-cli -p "$REDIS_PORT" BGSAVE >/dev/null
 saved() {
   [ "$(redis-cli -p "$REDIS_PORT" LASTSAVE)" != "$before_save" ] &&
-    redis-cli -p "$REDIS_PORT" INFO persistence | grep -q '^rdb_bgsave_in_progress:0'
+    redis-cli -p "$REDIS_PORT" INFO persistence | qgrep '^rdb_bgsave_in_progress:0'
 }
 wait_until 30 saved || fail "BGSAVE did not finish"
-redis-cli -p "$REDIS_PORT" INFO persistence | grep -q '^rdb_last_bgsave_status:ok' || fail "BGSAVE failed"
+redis-cli -p "$REDIS_PORT" INFO persistence | qgrep '^rdb_last_bgsave_status:ok' || fail "BGSAVE failed"
 mkdir -p "$WORK/backup" && cp "$WORK/dump.rdb" "$WORK/backup/dump.rdb"
 pass "backup: BGSAVE and a copy of dump.rdb"
 
@@ -120,7 +120,7 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/restored" --save
 PIDS+=($!)
 REDIS_PID=$!
 wait_until 10 redis-cli -p "$REDIS_PORT" ping || fail "the restored redis-server did not start"
-loaded() { redis-cli -p "$REDIS_PORT" INFO persistence | grep -q '^loading:0'; }
+loaded() { redis-cli -p "$REDIS_PORT" INFO persistence | qgrep '^loading:0'; }
 wait_until 30 loaded || fail "the restored redis-server did not load the RDB"
 redis-cli -p "$REDIS_PORT" CONFIG SET appendonly yes >/dev/null || fail "CONFIG SET appendonly yes"
 [ "$(redis-cli -p "$REDIS_PORT" EXISTS "charter:case:{$E1}:contact")" = 1 ] || fail "the backup lacks E1"

@@ -121,7 +121,7 @@ has "$DN" acknowledgement && fail "an acknowledgement to nobody was written: $(l
 out=$(decoded charter.notify.outcomes.v1 "$DN" NotificationOutcome)
 expect_in "$out" "the outcomes of $DN" "notification_id: \"$DN/acknowledgement\"" "status: STATUS_UNDELIVERABLE" \
   'reason: "no way to reach the customer'
-grep -B12 'STATUS_SENT' <<<"$out" | grep -qF "notification_id: \"$DN/acknowledgement\"" &&
+grep -B12 'STATUS_SENT' <<<"$out" | qgrep -F "notification_id: \"$DN/acknowledgement\"" &&
   fail "the undeliverable acknowledgement was announced as sent: $out"
 sleep 1
 has_acknowledged "$DN" && fail "an acknowledged event for an acknowledgement never sent"

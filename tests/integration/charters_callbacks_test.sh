@@ -184,7 +184,7 @@ pass "charterctl report CSV: NIHE callbacks_at_agreed_time 1 of 2 (not met), cal
 # N2's call-back was made: no timer for it, ever (its agreed time is an hour
 # away; cancelled, it is not pending either)
 [ -z "$(fired "$N2")" ] || fail "a timer fired for the call-back made in time: $(fired "$N2")"
-"$CTL" timers --case "$N2" --redis "$REDIS_URL" | grep -q callback_due &&
+"$CTL" timers --case "$N2" --redis "$REDIS_URL" | qgrep callback_due &&
   fail "$N2/callback_due is still pending after the call-back was made"
 pass "N2: no callback_due fired or pending once the call-back was made"
 

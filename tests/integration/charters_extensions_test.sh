@@ -94,7 +94,7 @@ pass "holding reply after the breach: refused"
 [ -z "$(refused_of "$DD")" ] || fail "the valid extension of $DD was refused: $(refused_of "$DD")"
 
 # fires once: later events (responded, closed) recompute A's timers
-closed_state() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$A}:sla" | grep -q '"closed":true'; }
+closed_state() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$A}:sla" | qgrep '"closed":true'; }
 wait_until 30 closed_state || fail "sla-timer did not apply A's closed event"
 sleep 2
 n=$(refused_of "$A" | wc -l)
@@ -145,7 +145,7 @@ breach_at() { # CASE -> the pending breach timer's due instant
 moved() { [ "$(breach_at "$F")" = 2027-03-25T17:00:00+00:00 ]; }
 wait_until 30 moved || fail "the valid extension did not move F's breach: $("$CTL" timers --case "$F" --redis "$REDIS_URL")"
 pass "a valid extension moved the breach timer to 25 March 2027 17:00"
-g_refused() { "$CTL" timers --case "$G" --redis "$REDIS_URL" | grep -q '^extension refused (1 so far'; }
+g_refused() { "$CTL" timers --case "$G" --redis "$REDIS_URL" | qgrep '^extension refused (1 so far'; }
 wait_until 30 g_refused || fail "charterctl timers shows no refusal for $G: $("$CTL" timers --case "$G" --redis "$REDIS_URL")"
 out=$("$CTL" timers --case "$G" --redis "$REDIS_URL")
 [ "$(breach_at "$G")" = 2027-03-16T23:59:59+00:00 ] || fail "G's breach moved: $out"

@@ -71,7 +71,7 @@ line=$("$CTL" timers --case "$R1" --redis "$REDIS_URL" | grep "/review_overdue/1
 grep -qE " review_overdue +$ORG +CCC-" <<<"$line" || fail "overdue timer's kind: $line"
 
 case_event "$R1" "{\"type\":\"responded\",\"organisation\":\"$ORG\",\"occurred_at\":\"2027-02-10T10:00:00Z\"}"
-responded() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$R1}:sla" | grep -q '"responded":true'; }
+responded() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$R1}:sla" | qgrep '"responded":true'; }
 wait_until 30 responded || fail "sla-timer did not apply the reply"
 expect_timers "$R1" "after the reply (the restriction stays)" "review_due/1 $D
 review_overdue/1 $B
@@ -102,7 +102,7 @@ grep -qF 'reviews recorded: 7 (0 after their due date), the latest 2033-12-20T10
   fail "charterctl timers does not show the reviews: $out"
 
 reviewed "$R1" 2034-01-05T10:00:00Z lifted
-lifted() { "$CTL" timers --case "$R1" --redis "$REDIS_URL" | grep -q 'restriction lifted$'; }
+lifted() { "$CTL" timers --case "$R1" --redis "$REDIS_URL" | qgrep 'restriction lifted$'; }
 wait_until 30 lifted || fail "the lifted review was not applied"
 [ -z "$(timers "$R1")" ] || fail "timers left after the restriction was lifted: $(timers "$R1")"
 pass "lifted: no review timers left"
@@ -138,6 +138,6 @@ expect_timers "$R2" "a late review on 20 Nov 2026 starts cycle 2" \
   "review_due/2 $(printed "$out" "next review due")
 review_overdue/2 $(printed "$out" "breach alert: head_of_housing")
 review_warning_1/2 $(printed "$out" "warning: resident_services_manager")"
-"$CTL" timers --case "$R2" --redis "$REDIS_URL" | grep -qF 'reviews recorded: 1 (1 after their due date)' ||
+"$CTL" timers --case "$R2" --redis "$REDIS_URL" | qgrep -F 'reviews recorded: 1 (1 after their due date)' ||
   fail "the late review was not counted late"
 pass "the review recorded after its due date is counted late"

@@ -63,7 +63,7 @@ case $REF in DH-*) pass "ingest accepted the contact: $REF" ;; *) fail "referenc
 
 # sla-timer: the case's timers in Redis
 timers() { "$BUILD/tools/charterctl/charterctl" timers --case "$CASE" --redis "$REDIS_URL" 2>&1; }
-has_timers() { ! timers | grep -q '^0 timers'; }
+has_timers() { ! timers | qgrep '^0 timers'; }
 wait_until 60 has_timers || fail "sla-timer scheduled no timer for $CASE: $(timers)"
 pass "sla-timer scheduled: $(timers | head -n 1)"
 

@@ -97,7 +97,7 @@ pass "the outbox holds no line of theirs; Bob's acknowledgement kept; files stil
 
 # The topics, read raw (kcat): what docs/security.md says remains, remains.
 topic() { kcat -b "$BOOTSTRAP" -C -t "$1" -e -q -f '%k %s\n' 2>/dev/null | tr -c '[:print:]\n' ' '; }
-topic charter.contact.events.v1 | grep -qiE "$ZELDA" ||
+topic charter.contact.events.v1 | qgrep -iE "$ZELDA" ||
   fail "the contact topic should still hold Zelda's records (not compacted: kept until retention)"
 wait_until 30 test -n "$(topic charter.reports.v1)" || fail "reporting published no snapshot"
 for t in charter.reports.v1 charter.sla.timers.v1 charter.notify.outcomes.v1; do

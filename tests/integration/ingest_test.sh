@@ -324,7 +324,7 @@ printf '%s\n' "{\"type\":\"received\",\"organisation\":\"nottingham-city-homes\"
 dlq_org() {
   local p o
   while read -r _ p o; do
-    decode_record charter.dlq.v1 "$p" "$o" DeadLetter | grep -q "organisation_not_allowed (field .\{1,2\}organisation" && return 0
+    decode_record charter.dlq.v1 "$p" "$o" DeadLetter | qgrep "organisation_not_allowed (field .\{1,2\}organisation" && return 0
   done < <(dlq_ingest)
   return 1
 }

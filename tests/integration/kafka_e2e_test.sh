@@ -110,7 +110,7 @@ last_snapshot() { # the newest snapshot keyed MONTH_KEY, as protobuf text
     awk -v k="$MONTH_KEY" '$1 == k { l = $2 " " $3 } END { print l }')
   [ -n "$loc" ] && decode_record charter.reports.v1 $loc ReportSnapshot
 }
-snapshot_counts_three() { last_snapshot | grep -q '^events_counted: [3-9]'; }
+snapshot_counts_three() { last_snapshot | qgrep '^events_counted: [3-9]'; }
 wait_until 30 snapshot_counts_three || fail "no snapshot $MONTH_KEY counting 3 events on charter.reports.v1: $(last_snapshot)"
 pass "report counts the contact, its acknowledgement and the sent notice; snapshot $MONTH_KEY on charter.reports.v1"
 

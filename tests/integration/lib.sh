@@ -26,6 +26,11 @@ GATEWAYS_FILE="$WORK/gateways"
 ( umask 077; printf '# test gateways: ID KEY [KEY2] orgs=ORG,... [accept_v1=true]\n%s %s orgs=*\n' "$GATEWAY_ID" "$GATEWAY_KEY" >"$GATEWAYS_FILE" )
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+# qgrep ARGS...: grep -q that reads all of its input. Under pipefail,
+# `producer | grep -q x` fails when grep exits at the first match and the
+# producer (kcat, curl, a long listing) is then killed by SIGPIPE: a check
+# that found what it wanted would read as "not found".
+qgrep() { grep "$@" >/dev/null; }
 pass() { log "PASS: $*"; }
 fail() {
   FAILED=1

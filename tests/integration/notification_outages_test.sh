@@ -76,7 +76,7 @@ done
 grep -q 'ALARM retry budget spent: notification parked' "$WORK/notification.log" || fail "no operator alarm logged"
 [ -z "$(outcomes '/acknowledgement/failed')" ] || fail "a parked acknowledgement was announced failed"
 [ "$(kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | wc -l)" = 0 ] || fail "something was dead-lettered"
-"$CTL" notify parked --redis "$REDIS_URL" | grep -c '/acknowledgement' | grep -qx $N || fail "charterctl notify parked does not list $N"
+"$CTL" notify parked --redis "$REDIS_URL" | grep -c '/acknowledgement' | qgrep -x $N || fail "charterctl notify parked does not list $N"
 pass "relay down past the retry budget: $N acknowledgements parked (record, set, metric, alarm), none failed or dead-lettered"
 
 start_smtp_sink 0

@@ -120,7 +120,7 @@ PY
 pass "SMS and social reply through the gateway, Notify-shaped with a verified Notify JWT; 429 Retry-After honoured"
 
 # ---- permanent refusal -> DLQ ----
-dlq_has() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_B"; }
+dlq_has() { kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | qgrep -xF "$CASE_B"; }
 wait_until 60 dlq_has || fail "the refused SMS did not reach charter.dlq.v1"
 loc=$(find_record charter.dlq.v1 "$CASE_B")
 txt=$(decode_record charter.dlq.v1 $loc DeadLetter)
@@ -159,7 +159,7 @@ parked_w() { [ "$(redis-cli -p "$REDIS_PORT" GET "charter:notify:{$CASE_W}:ackno
 wait_until 60 parked_w || fail "the SMS sent with a wrong API key was not parked"
 [ -n "$(redis-cli -p "$REDIS_PORT" ZSCORE charter:notify:parked "$CASE_W/acknowledgement")" ] || fail "not in charter:notify:parked"
 grep -q '"alarm":"credentials_refused".*"reason":"HTTP 403"' "$WORK/notification.log" || fail "no credentials alarm logged"
-kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | grep -qxF "$CASE_W" && fail "the 403 was dead-lettered"
+kcat -b "$BOOTSTRAP" -C -t charter.dlq.v1 -e -q -f '%k\n' 2>/dev/null | qgrep -xF "$CASE_W" && fail "the 403 was dead-lettered"
 OUT=$(kcat -b "$BOOTSTRAP" -C -t charter.notify.outcomes.v1 -e -q -f '%s\n' 2>/dev/null | grep -aF "$CASE_W/acknowledgement/failed" || true)
 [ -z "$OUT" ] || fail "a failed outcome for $REF_W"
 gw "$CASE_W/acknowledgement" <<'PY' || fail "gateway did not refuse the wrong key: $(cat "$GATEWAY_LOG")"

@@ -64,7 +64,7 @@ reloaded() { [ "$(grep -c '"policies reloaded"' "$WORK/$1.log")" -ge "$2" ]; }
 for s in $SERVICES; do kill -HUP "${SVC_PID[$s]}"; done
 for s in $SERVICES; do
   wait_until 30 reloaded "$s" 1 || fail "$s did not reload"
-  grep '"policies reloaded"' "$WORK/$s.log" | tail -n 1 | grep -q '"organisations":6' ||
+  grep '"policies reloaded"' "$WORK/$s.log" | tail -n 1 | qgrep '"organisations":6' ||
     fail "$s did not load six organisations: $(grep '"policies reloaded"' "$WORK/$s.log")"
 done
 pass "SIGHUP: every service reloaded six organisations"
@@ -76,7 +76,7 @@ case $REF in ADC-*) ;; *) fail "reference $REF is not Ashdown's" ;; esac
 pass "ingest accepts ashdown: $REF"
 
 timers() { "$CTL" timers --case "$CASE" --redis "$REDIS_URL" 2>&1; }
-has_breach() { timers | grep -q breach; }
+has_breach() { timers | qgrep breach; }
 wait_until 60 has_breach || fail "sla-timer scheduled no breach timer for $REF: $(timers)"
 pass "sla-timer scheduled ashdown's timers"
 

@@ -910,6 +910,7 @@ main(void)
         cmocka_unit_test(test_broken_copies_name_file_line_and_key),
         cmocka_unit_test(test_minimal_policy_loads_with_defaults),
         cmocka_unit_test(test_refuses_unknown_and_duplicate_keys),
+        cmocka_unit_test(test_promise_target),
         cmocka_unit_test(test_refuses_bad_values_with_what_was_expected),
         cmocka_unit_test(test_refuses_incomplete_promises),
         cmocka_unit_test(test_refuses_broken_yaml_empty_files_and_second_documents),

@@ -22,6 +22,7 @@ void assert_describe(const ch_policy *p, const ch_policy_promise *pr, const char
 /* test_policy_format.c */
 void test_minimal_policy_loads_with_defaults(void **state);
 void test_refuses_unknown_and_duplicate_keys(void **state);
+void test_promise_target(void **state);
 void test_refuses_bad_values_with_what_was_expected(void **state);
 void test_refuses_incomplete_promises(void **state);
 void test_refuses_broken_yaml_empty_files_and_second_documents(void **state);

@@ -383,3 +383,41 @@ test_visit_requirements_must_be_a_list_of_sentences(void **state)
     assert_refused("visit_requirements:\n  - \"two\\nlines\"\n",
                    "t.yaml:19:5: visit_requirements[0]", "more than one line");
 }
+
+/* target: a share from 1% to 100% beside a promise's clock; unset: 0 (the
+ * reporting default applies) */
+void
+test_promise_target(void **state)
+{
+    (void)state;
+    char text[4096], err[512];
+    ch_policy p;
+    assert_int_equal(load_text(base, &p, err, sizeof(err)), 0);
+    assert_true(p.promises[0].target_pct == 0);
+    ch_policy_free(&p);
+    snprintf(text, sizeof(text), "%s    target: 80%%\n", base);
+    assert_int_equal(load_text(text, &p, err, sizeof(err)), 0);
+    assert_true(p.promises[0].target_pct == 80);
+    assert_int_equal(p.promises[0].target_line, 18);
+    assert_int_equal(p.promises[0].target_column, 13);
+    ch_policy_free(&p);
+    snprintf(text, sizeof(text), "%s    target: \"95.5%%\"\n", base);
+    assert_int_equal(load_text(text, &p, err, sizeof(err)), 0);
+    assert_true(p.promises[0].target_pct == 95.5);
+    ch_policy_free(&p);
+    snprintf(text, sizeof(text), "%s    target: 100\n", base);
+    assert_int_equal(load_text(text, &p, err, sizeof(err)), 0);
+    assert_true(p.promises[0].target_pct == 100);
+    ch_policy_free(&p);
+
+    assert_refused("    target: 120%\n", "t.yaml:18:13: promises[0].target:",
+                   "'120%' is not a target (expected a share of cases from 1% to 100%");
+    assert_refused("    target: 0%\n", "t.yaml:18:13: promises[0].target:", "is not a target");
+    assert_refused("    target: eighty\n", "t.yaml:18:13: promises[0].target:", "is not a target");
+    assert_refused("    target: 80.25%\n",
+                   "t.yaml:18:13: promises[0].target:", "at most one decimal place");
+    assert_refused("    target: 1e2\n", "t.yaml:18:13: promises[0].target:", "is not a target");
+    assert_refused("  - id: measured\n    channel: letter\n    says: x\n    acknowledge: none\n"
+                   "    respond: measured_only\n    target: 80%\n",
+                   "t.yaml:23:13: promises[1].target:", "measured only): remove target:");
+}

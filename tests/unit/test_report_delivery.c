@@ -199,7 +199,12 @@ test_published(void **state)
     free(csv);
 
     /* the dashboard says unknown, with why */
-    char *html = ch_report_html_dashboard(&v, 1, "2026-12-05T16:00:00Z");
+    char *html = ch_report_html_dashboard(&v, 1,
+                                          &(ch_report_dash_page){.month = "",
+                                                                 .shown_month = "",
+                                                                 .prev_month = "",
+                                                                 .next_month = "",
+                                                                 .organisation = ""});
     assert_non_null(strstr(html, "data-channel=\"letter\""));
     assert_non_null(strstr(html, "<b data-figure=\"delivery-rate\">unknown</b>"));
     assert_non_null(strstr(html, "<b data-figure=\"delivery-rate\">50.0%</b>"));

@@ -195,6 +195,23 @@ test_view(void **state)
     assert_int_equal(ch_report_row_met(row(&v, "letter-enquiry")), 1);
     ch_report_view_free(&v);
 
+    /* a promise's own target (target: in the policy) wins over the default,
+     * for its judged lines too; the others keep the default */
+    for (size_t i = 0; i < derby.npromises; i++)
+        if (strcmp(derby.promises[i].id, "letter-enquiry") == 0)
+            derby.promises[i].target_pct = 60;
+    assert_int_equal(ch_report_view_build(&derby, &t, &f, NULL, 0, NULL, 0, 100, &v), 0);
+    assert_int_equal(ch_report_row_met(row(&v, "letter-enquiry")), 1);
+    assert_true(row(&v, "letter-enquiry")->target_pct == 60);
+    assert_true(row(&v, "letter-enquiry")->line_target_pct == 60);
+    assert_int_equal(row(&v, "letter-enquiry")->target_default, 0);
+    assert_string_equal(ch_report_row_result(row(&v, "letter-enquiry")), "met");
+    assert_true(row(&v, "written-enquiry")->target_pct == 100);
+    assert_int_equal(row(&v, "written-enquiry")->target_default, 1);
+    ch_report_view_free(&v);
+    for (size_t i = 0; i < derby.npromises; i++)
+        derby.promises[i].target_pct = 0;
+
     /* a channel filter and a range */
     ch_report_filter g = {CH_REPORT_MONTH, "2026-10", "2026-11", "letter", NULL};
     assert_int_equal(ch_report_view_build(&derby, &t, &g, NULL, 0, NULL, 0, 100, &v), 0);
@@ -263,7 +280,18 @@ test_dashboard(void **state)
     /* text from outside is escaped wherever it appears */
     snprintf(v.name, sizeof(v.name), "<b>Evil & Co</b>");
     snprintf(v.rows[0].id, sizeof(v.rows[0].id), "x\"onmouseover=\"alert(1)");
-    char *html = ch_report_html_dashboard(&v, 1, "2026-11-23 10:00 <UTC>");
+    const char *gen[] = {"2026-11-23 10:00 <UTC>"};
+    const ch_report_org_link links[] = {{"derby-homes", "Derby <Homes>"}, {"nihe", "NIHE"}};
+    ch_report_dash_page pg = {.generated = gen,
+                              .month = "2026-11",
+                              .shown_month = "2026-11",
+                              .prev_month = "2026-10",
+                              .next_month = "2026-12",
+                              .organisation = "derby-homes",
+                              .orgs = links,
+                              .norgs = 2,
+                              .summary_html = "<b>3</b> overdue now"};
+    char *html = ch_report_html_dashboard(&v, 1, &pg);
     assert_non_null(html);
     assert_non_null(strstr(html, "<meta name=\"viewport\""));
     assert_non_null(strstr(html, "&lt;b&gt;Evil &amp; Co&lt;/b&gt;"));
@@ -279,16 +307,109 @@ test_dashboard(void **state)
         html, "data-promise=\"letter-enquiry\" data-measure=\"answered\" data-received=\"4\" "
               "data-in-time=\"2\" data-late=\"1\" data-overdue-now=\"1\" "
               "data-target=\"100%\""));
-    assert_non_null(strstr(html, "<span data-figure=\"pct\">66.7%</span> <small>target 100%"));
-    assert_non_null(strstr(html, "<svg viewBox=\"0 0 144 42\""));
-    assert_non_null(strstr(html, "<title>2026-10: 0.0% (0 of 1)</title>"));
+    /* met / not met in words, the target's source said */
+    assert_non_null(strstr(html, "<span data-figure=\"pct\">66.7%</span> <strong class=\"result\" "
+                                 "data-figure=\"result\">not met</strong> <small>target 100% (the "
+                                 "default: no target in the policy)</small>"));
+    assert_non_null(strstr(html, "data-target-source=\"default\""));
+    /* the overdue count keeps its colour: the rule after .totals b, as specific */
+    assert_non_null(strstr(html, ".totals b.overdue,.overdue{color:#b10e1e"));
+    assert_non_null(strstr(html, "<b class=\"overdue\" data-figure=\"overdue-now\">1</b>"));
+    /* the chart is decoration; its figures are text: a caption per chart, a
+     * table row per month, month labels under the bars; no hover titles */
+    assert_non_null(strstr(html, "aria-hidden=\"true\""));
+    assert_null(strstr(html, "role=\"img\""));
+    assert_null(strstr(html, "<title>2026"));
+    assert_non_null(strstr(html, "<figcaption data-figure=\"trend-caption\">Trend for &ldquo;"
+                                 "letter-enquiry&rdquo;: % of replies in time each month, December "
+                                 "2025 to November 2026, against a target of 100%."));
+    assert_non_null(strstr(html, "<tr data-period=\"2026-10\"><th scope=\"row\">October 2026"
+                                 "</th><td>0.0%</td><td>0</td><td>1</td><td>not met</td></tr>"));
+    assert_non_null(strstr(html, ">Oct</text>"));
+    /* navigation keeps the other choice; the filter lists every organisation */
+    assert_non_null(strstr(html, "<a data-link=\"prev\" rel=\"prev\" href=\"/?month=2026-10&amp;"
+                                 "organisation=derby-homes\">Previous month: October 2026</a>"));
+    assert_non_null(strstr(html, "href=\"/?month=2026-12&amp;organisation=derby-homes\">Next "
+                                 "month: December 2026</a>"));
+    assert_non_null(strstr(html, "href=\"/?month=2026-11&amp;organisation=nihe\">NIHE</a>"));
+    assert_non_null(strstr(html, "aria-current=\"page\">Derby &lt;Homes&gt;</a>"));
+    assert_non_null(strstr(html, "href=\"/?month=2026-11\">All organisations</a>"));
+    /* the period in words, the work queue's line at the top */
+    assert_non_null(strstr(html, "data-period=\"2026-11\">November 2026</span>"));
+    assert_non_null(strstr(html, "<p class=\"summary\" data-figure=\"summary\"><b>3</b> overdue "
+                                 "now</p>"));
+    free(html);
+
+    /* the current month: no next link; no summary when the slot is empty */
+    pg.next_month = "";
+    pg.summary_html = "";
+    html = ch_report_html_dashboard(&v, 1, &pg);
+    assert_null(strstr(html, "data-link=\"next\""));
+    assert_null(strstr(html, "data-figure=\"summary\""));
+    free(html);
+
+    /* a promise's own target: judged against it, said to come from the policy */
+    for (size_t i = 0; i < v.nrows; i++)
+        if (strcmp(v.rows[i].id, "letter-enquiry") == 0) {
+            v.rows[i].target_pct = 60;
+            v.rows[i].target_default = 0;
+        }
+    html = ch_report_html_dashboard(&v, 1, &pg);
+    assert_non_null(strstr(html, "data-figure=\"result\">met</strong> <small>target 60%</small>"));
+    assert_non_null(strstr(html, "data-target=\"60%\" data-target-source=\"policy\""));
     free(html);
     ch_report_view_free(&v);
     ch_report_table_free(&t);
 
-    html = ch_report_html_dashboard(NULL, 0, "now");
+    ch_report_dash_page empty = {
+        .month = "", .shown_month = "", .prev_month = "", .next_month = "", .organisation = ""};
+    html = ch_report_html_dashboard(NULL, 0, &empty);
     assert_non_null(strstr(html, "No organisations"));
     free(html);
+}
+
+/* the error page: HTML with the message escaped and a way back */
+static void
+test_error_page(void **state)
+{
+    (void)state;
+    char *html = ch_report_html_error(400, "That is not a month", "'<13>' is not a month", "/",
+                                      "Back to the dashboard");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"en-GB\">"));
+    assert_non_null(strstr(html, "<h1 data-status=\"400\">That is not a month</h1>"));
+    assert_non_null(strstr(html, "&#39;&lt;13&gt;&#39; is not a month"));
+    assert_non_null(strstr(html, "<a href=\"/\" data-link=\"back\">Back to the dashboard</a>"));
+    free(html);
+}
+
+/* months in words and steps; times in local time, to the minute */
+static void
+test_dates(void **state)
+{
+    (void)state;
+    char buf[80];
+    ch_report_period_words("2026-11", buf, sizeof(buf));
+    assert_string_equal(buf, "November 2026");
+    ch_report_period_words("2026-Q1", buf, sizeof(buf));
+    assert_string_equal(buf, "2026-Q1");
+    assert_int_equal(ch_report_month_step("2026-01", -1, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "2025-12");
+    assert_int_equal(ch_report_month_step("2026-12", 1, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "2027-01");
+    assert_int_equal(ch_report_month_step("2026-13x", 1, buf, sizeof(buf)), -1);
+    char err[256];
+    ch_tz *tz = ch_tz_load("Europe/London", NULL, err, sizeof(err));
+    assert_non_null(tz);
+    /* 2026-07-01T09:05:59.999Z is 10:05 in summer time; no seconds, no ms */
+    ch_report_local_time(tz, 1782896759999LL, buf, sizeof(buf));
+    assert_string_equal(buf, "1 July 2026, 10:05 (Europe/London)");
+    /* 2026-12-05T06:49:09.698Z: GMT */
+    ch_report_local_time(tz, 1796453349698LL, buf, sizeof(buf));
+    assert_string_equal(buf, "5 December 2026, 06:49 (Europe/London)");
+    ch_tz_free(tz);
+    ch_report_local_time(NULL, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "1 January 1970, 00:00 (UTC)");
 }
 
 static void
@@ -336,7 +457,8 @@ main(void)
         cmocka_unit_test(test_periods_ending), cmocka_unit_test(test_measures),
         cmocka_unit_test(test_view),           cmocka_unit_test(test_calls_and_visitors),
         cmocka_unit_test(test_escape),         cmocka_unit_test(test_dashboard),
-        cmocka_unit_test(test_publication),
+        cmocka_unit_test(test_publication),    cmocka_unit_test(test_error_page),
+        cmocka_unit_test(test_dates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -482,7 +482,12 @@ test_callbacks_and_visitors_resolved(void **state)
     json_decref(root);
     char *csv2 = ch_report_csv_publication(&back);
     assert_string_equal(csv, csv2);
-    char *h = ch_report_html_dashboard(&back, 1, "now");
+    char *h = ch_report_html_dashboard(&back, 1,
+                                       &(ch_report_dash_page){.month = "",
+                                                              .shown_month = "",
+                                                              .prev_month = "",
+                                                              .next_month = "",
+                                                              .organisation = ""});
     assert_non_null(strstr(h, "data-line=\"callbacks_at_agreed_time\" data-number=\"3\""));
     free(h);
     free(csv2);
@@ -588,7 +593,12 @@ test_json_round_trip(void **state)
     assert_null(strstr(c1, "communication_support.bsl")); /* NIHE does not list it */
     assert_non_null(strstr(c1, ",satisfaction,,1,1,100.0,measured\r\n"));
     assert_non_null(strstr(c1, ",time_to_respond_median,,3,,,working_days\r\n"));
-    char *h = ch_report_html_dashboard(&back, 1, "now");
+    char *h = ch_report_html_dashboard(&back, 1,
+                                       &(ch_report_dash_page){.month = "",
+                                                              .shown_month = "",
+                                                              .prev_month = "",
+                                                              .next_month = "",
+                                                              .organisation = ""});
     assert_non_null(strstr(h, "data-support=\"phone_interpreting\" "
                               "data-figure=\"support.phone_interpreting\">1</b>"));
     assert_non_null(strstr(h, "data-line=\"time_to_respond_p90\" data-number=\"3\""));

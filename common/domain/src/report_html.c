@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "charter/strbuf.h"
+#include "report_html_int.h"
 
 /* text, HTML-escaped: runs of plain text as they are, the five specials as
  * entities */
-static void
-put_html(ch_strbuf *s, const char *text)
+void
+ch__report_put_html(ch_strbuf *s, const char *text)
 {
     static const char specials[] = "&<>\"'";
     static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
@@ -52,12 +53,12 @@ char *
 ch_report_html_escape(const char *s)
 {
     ch_strbuf b = CH_STRBUF_INIT;
-    put_html(&b, s);
+    ch__report_put_html(&b, s);
     return ch_strbuf_take(&b, NULL);
 }
 
-static void
-fmt_pct(double pct, char *buf, size_t bufsz)
+void
+ch__report_fmt_pct(double pct, char *buf, size_t bufsz)
 {
     if (pct < 0)
         snprintf(buf, bufsz, "-");
@@ -65,8 +66,8 @@ fmt_pct(double pct, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%.1f%%", pct);
 }
 
-static void
-fmt_target(double target, char *buf, size_t bufsz)
+void
+ch__report_fmt_target(double target, char *buf, size_t bufsz)
 {
     if (target <= 0)
         snprintf(buf, bufsz, "-");
@@ -76,24 +77,9 @@ fmt_target(double target, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%.1f%%", target);
 }
 
-static const char *
-result_text(const ch_report_promise_row *r)
-{
-    if (r->measure == CH_REPORT_MEASURE_NONE)
-        return "measured only";
-    switch (ch_report_row_met(r)) {
-    case 1:
-        return "met";
-    case 0:
-        return "not met";
-    default:
-        return "no cases";
-    }
-}
-
 /* "replies", "calls answered", ... : what `number` counts */
-static const char *
-number_noun(ch_report_measure m)
+const char *
+ch__report_number_noun(ch_report_measure m)
 {
     switch (m) {
     case CH_REPORT_MEASURE_ANSWERED:
@@ -354,67 +340,29 @@ static const char page_style[] =
     "header{padding:1rem 0}h1{font-size:1.5rem;margin:0}h2{font-size:1.25rem;margin:0 0 .25rem}\n"
     ".org{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}\n"
     ".totals{margin:0 0 .75rem;color:#444}.totals b{color:#1d1d1b}\n"
+    /* after .totals b, and as specific: the overdue count stays red */
+    ".totals b.overdue,.overdue{color:#b10e1e;font-weight:700}\n"
+    "nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\n"
+    "nav p{margin:.25rem 0}a{color:#1d4e89}a[aria-current]{font-weight:700;color:#1d1d1b}\n"
+    ".summary{font-size:1.1rem;font-weight:600}\n"
+    ".result{font-size:1rem;font-weight:700;margin-left:.25rem}\n"
+    "figure.trend{margin:0;grid-column:1/-1}figcaption{font-size:.85rem;color:#444}\n"
+    "details{font-size:.85rem}table.trend-data{border-collapse:collapse}"
+    "table.trend-data th,table.trend-data td{border:1px solid #ccc;padding:.1rem .4rem;"
+    "text-align:left}caption{text-align:left;font-weight:600}\n"
     "ul.promises{list-style:none;margin:0;padding:0}\n"
     ".promise{display:grid;grid-template-columns:1fr auto;gap:.25rem 1rem;"
     "border-top:1px solid #eee;padding:.6rem 0}\n"
     ".words{grid-column:1/-1;font-size:.95rem}\n"
     ".pct{font-size:1.6rem;font-weight:700}.pct small{font-size:.8rem;font-weight:400;color:#555}\n"
     ".met{color:#00703c}.notmet{color:#b10e1e}.none{color:#666}\n"
-    ".detail{color:#444;font-size:.85rem}.overdue{color:#b10e1e;font-weight:600}\n"
+    ".detail{color:#444;font-size:.85rem}\n"
     ".lines{grid-column:1/-1;font-size:.85rem;color:#444}.lines p{margin:.1rem 0}\n"
     ".measures{margin:0 0 .5rem;color:#444;font-size:.9rem}\n"
-    "svg{display:block;width:100%;max-width:16rem;height:2.5rem}\n"
-    "@media (min-width:48rem){.promise{grid-template-columns:3fr 1fr 1fr 16rem}"
+    "svg.chart{display:block;width:100%;max-width:22rem;height:auto}\n"
+    "@media (min-width:48rem){.promise{grid-template-columns:3fr 1.3fr 1fr}"
     ".words{grid-column:auto}}\n"
     "</style>\n";
-
-/* Bars of % within per period, the target as a line; an empty period a dot. */
-static void
-trend_svg(ch_strbuf *s, const ch_report_promise_row *r)
-{
-    if (!r->ntrend)
-        return;
-    const int w = 10, gap = 2, h = 40;
-    int width = (int)r->ntrend * (w + gap);
-    ch_strbuf_printf(s,
-                     "<svg viewBox=\"0 0 %d %d\" role=\"img\" preserveAspectRatio=\"none\" "
-                     "data-trend=\"%zu\" aria-label=\"",
-                     width, h + 2, r->ntrend);
-    ch_strbuf_puts(s, "% within target, ");
-    put_html(s, r->trend[0].period);
-    ch_strbuf_puts(s, " to ");
-    put_html(s, r->trend[r->ntrend - 1].period);
-    ch_strbuf_puts(s, "\">");
-    for (size_t i = 0; i < r->ntrend; i++) {
-        const ch_report_point *pt = &r->trend[i];
-        int64_t n = pt->in_time + pt->late;
-        int x = (int)i * (w + gap);
-        if (!n) {
-            ch_strbuf_printf(s, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"1\" fill=\"#ccc\"/>",
-                             x, h - 1, w);
-            continue;
-        }
-        double pct = 100.0 * (double)pt->in_time / (double)n;
-        int bh = (int)(pct * h / 100.0 + 0.5);
-        if (bh < 1)
-            bh = 1;
-        ch_strbuf_printf(s,
-                         "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
-                         "<title>",
-                         x, h - bh, w, bh, pct + 1e-9 >= r->target_pct ? "#00703c" : "#d4351c");
-        put_html(s, pt->period);
-        ch_strbuf_printf(s, ": %.1f%% (%lld of %lld)</title></rect>", pct, (long long)pt->in_time,
-                         (long long)n);
-    }
-    if (r->target_pct > 0) {
-        int y = h - (int)(r->target_pct * h / 100.0 + 0.5);
-        ch_strbuf_printf(s,
-                         "<line x1=\"0\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#1d1d1b\" "
-                         "stroke-width=\"1\" stroke-dasharray=\"3 2\"/>",
-                         width, y < 1 ? 1 : y, y < 1 ? 1 : y);
-    }
-    ch_strbuf_puts(s, "</svg>");
-}
 
 /* The promise's lines beside its main one, each with data-line,
  * data-number and data-within, its figure in a child data-figure named as
@@ -434,11 +382,11 @@ dashboard_lines(ch_strbuf *s, const ch_report_promise_row *r)
         if (l->judged || l->share)
             ch_strbuf_printf(s, " data-within=\"%lld\"", (long long)l->within);
         ch_strbuf_puts(s, ">");
-        put_html(s, l->words);
+        ch__report_put_html(s, l->words);
         ch_strbuf_puts(s, ": ");
         if (l->judged || l->share) {
             char pct[16];
-            fmt_pct(l->pct, pct, sizeof(pct));
+            ch__report_fmt_pct(l->pct, pct, sizeof(pct));
             ch_strbuf_printf(s, "<b class=\"%s\" data-figure=\"%s\">%s</b> (%lld of %lld)",
                              l->judged ? met_class(l->met) : "", l->line, pct, (long long)l->within,
                              (long long)l->number);
@@ -477,7 +425,7 @@ org_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
     const ch_report_satisfaction *sat = &v->satisfaction;
     if (sat->responses) {
         char pct[16];
-        fmt_pct(ch_report_satisfied_pct(sat), pct, sizeof(pct));
+        ch__report_fmt_pct(ch_report_satisfied_pct(sat), pct, sizeof(pct));
         ch_strbuf_printf(s,
                          "%s<p class=\"measures\" data-measures=\"satisfaction\" "
                          "data-responses=\"%lld\" data-satisfied=\"%lld\">Customer "
@@ -506,13 +454,13 @@ delivery_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
         const ch_report_delivery_row *r = &v->delivery.rows[i];
         double rate = ch_report_delivery_rate(r);
         ch_strbuf_puts(s, "<li data-channel=\"");
-        put_html(s, r->channel);
+        ch__report_put_html(s, r->channel);
         ch_strbuf_printf(s,
                          "\" data-sent=\"%lld\" data-delivered=\"%lld\" data-failed=\"%lld\" "
                          "data-fell-back=\"%lld\">By ",
                          (long long)r->sent, (long long)r->delivered, (long long)r->failed,
                          (long long)r->fell_back);
-        put_html(s, ch_report_delivery_words(r->channel));
+        ch__report_put_html(s, ch_report_delivery_words(r->channel));
         if (rate < 0) {
             ch_strbuf_printf(s,
                              ": <b data-figure=\"delivery-rate\">unknown</b> (%lld sent; no "
@@ -521,7 +469,7 @@ delivery_measures(ch_strbuf *s, const ch_report_view *v, int dashboard)
                              (long long)r->sent);
         } else {
             char pct[16];
-            fmt_pct(rate, pct, sizeof(pct));
+            ch__report_fmt_pct(rate, pct, sizeof(pct));
             ch_strbuf_printf(s,
                              ": <b data-figure=\"delivery-rate\">%s</b> delivered (%lld of %lld "
                              "with a delivery report; %lld sent, %lld failed, %lld of them sent "
@@ -538,18 +486,22 @@ static void
 dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
 {
     char pct[16], target[16];
-    fmt_pct(ch_report_row_pct(r), pct, sizeof(pct));
-    fmt_target(r->target_pct, target, sizeof(target));
+    ch__report_fmt_pct(ch_report_row_pct(r), pct, sizeof(pct));
+    ch__report_fmt_target(r->target_pct, target, sizeof(target));
     int met = ch_report_row_met(r);
     ch_strbuf_puts(s, "<li class=\"promise\" data-promise=\"");
-    put_html(s, r->id);
+    ch__report_put_html(s, r->id);
     ch_strbuf_printf(s,
                      "\" data-measure=\"%s\" data-received=\"%lld\" data-in-time=\"%lld\" "
-                     "data-late=\"%lld\" data-overdue-now=\"%lld\" data-target=\"%s\">\n",
+                     "data-late=\"%lld\" data-overdue-now=\"%lld\" data-target=\"%s\" "
+                     "data-target-source=\"%s\">\n",
                      ch_report_measure_name(r->measure), (long long)r->received,
-                     (long long)r->in_time, (long long)r->late, (long long)r->overdue_now, target);
+                     (long long)r->in_time, (long long)r->late, (long long)r->overdue_now, target,
+                     r->measure == CH_REPORT_MEASURE_NONE ? ""
+                     : r->target_default                  ? "default"
+                                                          : "policy");
     ch_strbuf_puts(s, "<div class=\"words\">");
-    put_html(s, r->promise);
+    ch__report_put_html(s, r->promise);
     ch_strbuf_puts(s, "</div>\n");
     if (r->measure == CH_REPORT_MEASURE_NONE) {
         ch_strbuf_printf(s,
@@ -558,21 +510,23 @@ dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
                          "</span> received</div>\n",
                          (long long)r->received);
     } else {
+        /* the result in words beside the colour, and where the target
+         * comes from */
         ch_strbuf_printf(s,
                          "<div class=\"pct %s\"><span data-figure=\"pct\">%s</span> "
-                         "<small>target %s</small></div>\n",
-                         met == 1   ? "met"
-                         : met == 0 ? "notmet"
-                                    : "none",
-                         pct, target);
+                         "<strong class=\"result\" data-figure=\"result\">%s</strong> "
+                         "<small>target %s%s</small></div>\n",
+                         met_class(met), pct, ch_report_row_result(r), target,
+                         r->target_default ? " (the default: no target in the policy)" : "");
         if (r->in_time + r->late)
             ch_strbuf_printf(s,
                              "<div class=\"detail\"><span data-figure=\"in-time\">%lld</span> of "
                              "<span data-figure=\"number\">%lld</span> %s in time",
                              (long long)r->in_time, (long long)(r->in_time + r->late),
-                             number_noun(r->measure));
+                             ch__report_number_noun(r->measure));
         else
-            ch_strbuf_printf(s, "<div class=\"detail\">no %s yet", number_noun(r->measure));
+            ch_strbuf_printf(s, "<div class=\"detail\">no %s yet",
+                             ch__report_number_noun(r->measure));
         if (r->overdue_now)
             ch_strbuf_printf(s,
                              "; <span class=\"overdue\" data-figure=\"overdue-now\">%lld</span> "
@@ -581,44 +535,149 @@ dashboard_row(ch_strbuf *s, const ch_report_promise_row *r)
         ch_strbuf_puts(s, "</div>\n");
     }
     dashboard_lines(s, r);
-    trend_svg(s, r);
+    ch__report_trend(s, r);
     ch_strbuf_puts(s, "</li>\n");
 }
 
+/* A link to the dashboard with month and organisation (either may be ""). */
+static void
+dash_href(ch_strbuf *s, const char *month, const char *org)
+{
+    ch_strbuf_puts(s, "/");
+    const char *sep = "?";
+    if (month && month[0]) {
+        ch_strbuf_puts(s, "?month=");
+        ch__report_put_html(s, month);
+        sep = "&amp;";
+    }
+    if (org && org[0]) {
+        ch_strbuf_printf(s, "%sorganisation=", sep);
+        ch__report_put_html(s, org); /* ids are [a-z0-9_-]: nothing to encode */
+    }
+}
+
+/* Previous and next month, and the organisation filter, as plain links. */
+static void
+dash_nav(ch_strbuf *s, const ch_report_dash_page *pg)
+{
+    char words[32];
+    ch_strbuf_puts(s, "<nav aria-label=\"Months and organisations\">\n<p>");
+    if (pg->shown_month[0]) {
+        ch_report_period_words(pg->shown_month, words, sizeof(words));
+        ch_strbuf_puts(s, "Showing <b data-figure=\"month\">");
+        ch__report_put_html(s, words);
+        ch_strbuf_puts(s, "</b>. ");
+    }
+    if (pg->prev_month[0]) {
+        ch_report_period_words(pg->prev_month, words, sizeof(words));
+        ch_strbuf_puts(s, "<a data-link=\"prev\" rel=\"prev\" href=\"");
+        dash_href(s, pg->prev_month, pg->organisation);
+        ch_strbuf_puts(s, "\">Previous month: ");
+        ch__report_put_html(s, words);
+        ch_strbuf_puts(s, "</a>");
+    }
+    if (pg->next_month[0]) {
+        ch_report_period_words(pg->next_month, words, sizeof(words));
+        ch_strbuf_puts(s, " | <a data-link=\"next\" rel=\"next\" href=\"");
+        dash_href(s, pg->next_month, pg->organisation);
+        ch_strbuf_puts(s, "\">Next month: ");
+        ch__report_put_html(s, words);
+        ch_strbuf_puts(s, "</a>");
+    }
+    if (pg->month[0]) {
+        ch_strbuf_puts(s, " | <a data-link=\"current\" href=\"");
+        dash_href(s, "", pg->organisation);
+        ch_strbuf_puts(s, "\">This month</a>");
+    }
+    ch_strbuf_puts(s, "</p>\n");
+    if (pg->norgs) {
+        ch_strbuf_puts(s, "<p id=\"orgs-label\">Organisation:</p>\n<ul aria-labelledby=\"orgs-"
+                          "label\">\n<li><a data-link=\"org\" data-org-link=\"\" href=\"");
+        dash_href(s, pg->month, "");
+        ch_strbuf_printf(s, "\"%s>All organisations</a></li>\n",
+                         pg->organisation[0] ? "" : " aria-current=\"page\"");
+        for (size_t i = 0; i < pg->norgs; i++) {
+            int current = strcmp(pg->organisation, pg->orgs[i].id) == 0;
+            ch_strbuf_puts(s, "<li><a data-link=\"org\" data-org-link=\"");
+            ch__report_put_html(s, pg->orgs[i].id);
+            ch_strbuf_puts(s, "\" href=\"");
+            dash_href(s, pg->month, pg->orgs[i].id);
+            ch_strbuf_printf(s, "\"%s>", current ? " aria-current=\"page\"" : "");
+            ch__report_put_html(s, pg->orgs[i].name);
+            ch_strbuf_puts(s, "</a></li>\n");
+        }
+        ch_strbuf_puts(s, "</ul>\n");
+    }
+    ch_strbuf_puts(s, "</nav>\n");
+}
+
 char *
-ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *generated)
+ch_report_html_dashboard(const ch_report_view *views, size_t n, const ch_report_dash_page *pg)
 {
     ch_strbuf s = CH_STRBUF_INIT;
     ch_strbuf_puts(&s, page_head);
-    ch_strbuf_puts(&s, "<title>Charter performance</title>\n");
+    ch_strbuf_puts(&s, "<title>Charter performance");
+    if (pg->organisation[0] && n == 1) {
+        ch_strbuf_puts(&s, ": ");
+        ch__report_put_html(&s, views[0].name);
+    }
+    if (pg->shown_month[0]) {
+        char words[32];
+        ch_report_period_words(pg->shown_month, words, sizeof(words));
+        ch_strbuf_puts(&s, ", ");
+        ch__report_put_html(&s, words);
+    }
+    ch_strbuf_puts(&s, "</title>\n");
     ch_strbuf_puts(&s, page_style);
-    ch_strbuf_puts(&s, "</head>\n<body>\n<header><h1>Charter performance</h1><p>Figures at ");
-    put_html(&s, generated);
-    ch_strbuf_puts(&s, ". Each line is one promise of a charter: the share of cases within the "
-                       "promise in the period, against the target, with the trend (each bar a "
-                       "period; the dashed line is the target). Under it, each further line is "
-                       "judged or counted on its own: within the original promise (before any "
-                       "extension), the acknowledgement, time to respond (median and 90th "
-                       "percentile), and the measures the charter promises.</p></header>\n"
-                       "<main>\n");
+    ch_strbuf_puts(&s, "</head>\n<body>\n<header><h1>Charter performance</h1>\n");
+    /* the work queue's one line ("3 overdue now, 7 due today") */
+    if (pg->summary_html && pg->summary_html[0]) {
+        ch_strbuf_puts(&s, "<p class=\"summary\" data-figure=\"summary\">");
+        ch_strbuf_puts(&s, pg->summary_html);
+        ch_strbuf_puts(&s, "</p>\n");
+    }
+    dash_nav(&s, pg);
+    ch_strbuf_puts(&s, "<p>Each line is one promise of a charter: the share of cases within the "
+                       "promise in the month, against the promise's target, and whether the "
+                       "target was met; then the trend (each bar a month, the dashed line the "
+                       "target; its figures are in the table under it). Under it, each further "
+                       "line is judged or counted on its own: within the original promise "
+                       "(before any extension), the acknowledgement, time to respond (median "
+                       "and 90th percentile), and the measures the charter promises.</p>"
+                       "</header>\n<main>\n");
     if (!n)
         ch_strbuf_puts(&s, "<p>No organisations: start reporting with report.policy_dir.</p>\n");
     for (size_t i = 0; i < n; i++) {
         const ch_report_view *v = &views[i];
+        char period[32];
+        ch_report_period_words(v->period, period, sizeof(period));
         ch_strbuf_puts(&s, "<section class=\"org\" data-org=\"");
-        put_html(&s, v->id);
+        ch__report_put_html(&s, v->id);
         ch_strbuf_puts(&s, "\" id=\"org-");
-        put_html(&s, v->id);
-        ch_strbuf_puts(&s, "\">\n<h2>");
-        put_html(&s, v->name);
-        ch_strbuf_puts(&s, "</h2>\n<p class=\"totals\"><span data-figure=\"period\">");
-        put_html(&s, v->period);
+        ch__report_put_html(&s, v->id);
+        ch_strbuf_puts(&s, "\" aria-labelledby=\"h-");
+        ch__report_put_html(&s, v->id);
+        ch_strbuf_puts(&s, "\">\n<h2 id=\"h-");
+        ch__report_put_html(&s, v->id);
+        ch_strbuf_puts(&s, "\">");
+        ch__report_put_html(&s, v->name);
+        ch_strbuf_puts(&s,
+                       "</h2>\n<p class=\"totals\"><span data-figure=\"period\" data-period=\"");
+        ch__report_put_html(&s, v->period);
+        ch_strbuf_puts(&s, "\">");
+        ch__report_put_html(&s, period);
         ch_strbuf_printf(&s,
                          "</span>: <b data-figure=\"received\">%lld</b> received; "
                          "<b class=\"%s\" data-figure=\"overdue-now\">%lld</b> open and overdue "
-                         "now</p>\n",
+                         "now",
                          (long long)v->received, v->overdue_now ? "overdue" : "",
                          (long long)v->overdue_now);
+        if (pg->generated && pg->generated[i]) {
+            ch_strbuf_puts(&s, ". Figures at <span data-figure=\"generated\">");
+            ch__report_put_html(&s, pg->generated[i]);
+            ch_strbuf_puts(&s, "</span>");
+        }
+        ch_strbuf_puts(&s, ".</p>\n");
         org_measures(&s, v, 1);
         delivery_measures(&s, v, 1);
         ch_strbuf_puts(&s, "<ul class=\"promises\">\n");
@@ -641,12 +700,12 @@ publication_lines(ch_strbuf *s, const ch_report_promise_row *r)
     for (size_t i = 0; i < n; i++) {
         const pub_line *l = &lines[i];
         char pct[16], target[16];
-        fmt_pct(l->pct, pct, sizeof(pct));
-        fmt_target(l->judged ? r->line_target_pct : 0, target, sizeof(target));
+        ch__report_fmt_pct(l->pct, pct, sizeof(pct));
+        ch__report_fmt_target(l->judged ? r->line_target_pct : 0, target, sizeof(target));
         ch_strbuf_puts(s, "<tr data-promise=\"");
-        put_html(s, r->id);
+        ch__report_put_html(s, r->id);
         ch_strbuf_printf(s, "\" data-line=\"%s\"><td class=\"sub\">", l->line);
-        put_html(s, l->words);
+        ch__report_put_html(s, l->words);
         ch_strbuf_printf(s, "</td><td class=\"n\">%s</td><td class=\"n\">%lld</td>", target,
                          (long long)l->number);
         if (l->judged || l->share)
@@ -664,18 +723,18 @@ ch_report_html_publication(const ch_report_view *v, const char *period)
     ch_strbuf s = CH_STRBUF_INIT;
     ch_strbuf_puts(&s, page_head);
     ch_strbuf_puts(&s, "<title>");
-    put_html(&s, v->name);
+    ch__report_put_html(&s, v->name);
     ch_strbuf_puts(&s, ": customer charter performance ");
-    put_html(&s, period);
+    ch__report_put_html(&s, period);
     ch_strbuf_puts(&s,
                    "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:1rem;"
                    "color:#1d1d1b;line-height:1.4}\ntable{border-collapse:collapse;width:100%}\n"
                    "th,td{border:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:top}\n"
                    "td.n{text-align:right;white-space:nowrap}\ntd.sub{padding-left:1.5rem;color:#"
                    "444}\n</style>\n</head>\n<body>\n<h1>");
-    put_html(&s, v->name);
+    ch__report_put_html(&s, v->name);
     ch_strbuf_puts(&s, ": how we kept our customer charter in ");
-    put_html(&s, period);
+    ch__report_put_html(&s, period);
     ch_strbuf_printf(
         &s,
         "</h1>\n<p>We received %lld cases in %s. For each promise in our charter the "
@@ -692,20 +751,20 @@ ch_report_html_publication(const ch_report_view *v, const char *period)
     for (size_t i = 0; i < v->nrows; i++) {
         const ch_report_promise_row *r = &v->rows[i];
         char pct[16], target[16];
-        fmt_pct(ch_report_row_pct(r), pct, sizeof(pct));
-        fmt_target(r->target_pct, target, sizeof(target));
+        ch__report_fmt_pct(ch_report_row_pct(r), pct, sizeof(pct));
+        ch__report_fmt_target(r->target_pct, target, sizeof(target));
         ch_strbuf_puts(&s, "<tr data-promise=\"");
-        put_html(&s, r->id);
+        ch__report_put_html(&s, r->id);
         ch_strbuf_puts(&s, "\"><td>");
-        put_html(&s, r->promise);
+        ch__report_put_html(&s, r->promise);
         ch_strbuf_printf(&s, "</td><td class=\"n\">%s</td><td class=\"n\">%lld %s</td>", target,
-                         (long long)row_number(r), number_noun(r->measure));
+                         (long long)row_number(r), ch__report_number_noun(r->measure));
         if (r->measure == CH_REPORT_MEASURE_NONE)
             ch_strbuf_puts(&s, "<td class=\"n\">-</td><td class=\"n\">-</td>");
         else
             ch_strbuf_printf(&s, "<td class=\"n\">%lld</td><td class=\"n\">%s</td>",
                              (long long)r->in_time, pct);
-        ch_strbuf_printf(&s, "<td>%s</td></tr>\n", result_text(r));
+        ch_strbuf_printf(&s, "<td>%s</td></tr>\n", ch_report_row_result(r));
         publication_lines(&s, r);
     }
     ch_strbuf_puts(&s, "</tbody>\n</table>\n");
@@ -725,7 +784,7 @@ csv_line(ch_strbuf *s, const char *id, const char *words, const pub_line *l, dou
     ch_strbuf_printf(s, ",%s,", l->line);
     if (l->judged) {
         char t[16];
-        fmt_target(target, t, sizeof(t));
+        ch__report_fmt_target(target, t, sizeof(t));
         t[strlen(t) - 1] = '\0'; /* the figure without '%' */
         ch_strbuf_puts(s, t);
     }
@@ -755,7 +814,7 @@ ch_report_csv_publication(const ch_report_view *v)
             ch_strbuf_printf(&s, ",,%lld,,,", (long long)r->received);
         } else {
             char target[16];
-            fmt_target(r->target_pct, target, sizeof(target));
+            ch__report_fmt_target(r->target_pct, target, sizeof(target));
             target[strlen(target) - 1] = '\0'; /* the figure without '%' */
             ch_strbuf_printf(&s, ",%s,%lld,%lld,", target, (long long)(r->in_time + r->late),
                              (long long)r->in_time);
@@ -763,7 +822,7 @@ ch_report_csv_publication(const ch_report_view *v)
                 ch_strbuf_printf(&s, "%.1f", pct);
             ch_strbuf_puts(&s, ",");
         }
-        ch_strbuf_puts(&s, result_text(r));
+        ch_strbuf_puts(&s, ch_report_row_result(r));
         ch_strbuf_puts(&s, "\r\n");
         pub_line lines[MAX_LINES];
         size_t n = row_lines(r, lines);

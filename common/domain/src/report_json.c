@@ -172,6 +172,15 @@ ch_report_promise_to_json(const ch_report_promise_row *r)
         "target_pct", r->measure == CH_REPORT_MEASURE_NONE ? json_null() : json_real(r->target_pct),
         "pct_within", pct_json(pct), "met", met_json(met), "line_target_pct", r->line_target_pct);
     json_t *names = json_array();
+    if (o) {
+        /* where the target comes from, and the result in words (as the
+         * publication's `result` column) */
+        json_object_set_new(o, "target_source",
+                            r->measure == CH_REPORT_MEASURE_NONE
+                                ? json_null()
+                                : json_string(r->target_default ? "default" : "policy"));
+        json_object_set_new(o, "result", json_string(ch_report_row_result(r)));
+    }
     if (!o || !names) {
         json_decref(o);
         json_decref(names);
@@ -259,6 +268,8 @@ row_from_json(const json_t *o, ch_report_promise_row *r, char *errstr, size_t er
     r->overdue_now = get_int(o, "open_overdue");
     r->target_pct = json_number_value(json_object_get(o, "target_pct"));
     r->line_target_pct = json_number_value(json_object_get(o, "line_target_pct"));
+    const char *src = json_string_value(json_object_get(o, "target_source"));
+    r->target_default = src && strcmp(src, "default") == 0;
     const json_t *names = json_object_get(o, "lines"), *name;
     size_t i;
     json_array_foreach(names, i, name)

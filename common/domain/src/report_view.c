@@ -383,13 +383,17 @@ ch_report_view_build(const ch_policy *p, const ch_report_table *t, const ch_repo
         snprintf(r->id, sizeof(r->id), "%s", p->promises[i].id);
         ch_policy_describe_promise(p, &p->promises[i], r->promise, sizeof(r->promise));
         r->measure = ch_report_promise_measure(&p->promises[i]);
-        r->target_pct = r->measure == CH_REPORT_MEASURE_NONE ? 0 : target_pct;
+        double own = p->promises[i].target_pct;
+        r->target_default = !(own > 0 && own <= 100);
+        r->target_pct = r->measure == CH_REPORT_MEASURE_NONE ? 0
+                        : r->target_default                  ? target_pct
+                                                             : own;
         r->ntrend = ntrend;
         for (size_t k = 0; k < ntrend; k++)
             snprintf(r->trend[k].period, sizeof(r->trend[k].period), "%s", trend[k]);
         const ch_policy_promise *pr = &p->promises[i];
         r->lines = ch_report_promise_lines(pr);
-        r->line_target_pct = target_pct;
+        r->line_target_pct = r->target_default ? target_pct : own;
         if (pr->ack == CH_POLICY_ACK_AUTOMATIC) {
             snprintf(r->ack, sizeof(r->ack), "acknowledged automatically on receipt");
         } else if (pr->ack == CH_POLICY_ACK_WITHIN) {
@@ -516,6 +520,21 @@ ch_report_row_met(const ch_report_promise_row *r)
     if (r->measure == CH_REPORT_MEASURE_NONE)
         return -1;
     return met_at(ch_report_row_pct(r), r->target_pct);
+}
+
+const char *
+ch_report_row_result(const ch_report_promise_row *r)
+{
+    if (r->measure == CH_REPORT_MEASURE_NONE)
+        return "measured only";
+    switch (ch_report_row_met(r)) {
+    case 1:
+        return "met";
+    case 0:
+        return "not met";
+    default:
+        return "no cases";
+    }
 }
 
 double

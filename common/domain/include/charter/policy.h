@@ -227,6 +227,13 @@ typedef struct {
     ch_policy_clock review_every; /* from the previous review */
     size_t review_role;           /* index into roles; valid when review_first.set */
 
+    /* target: the share of cases (percent, 0 < x <= 100, one decimal place)
+     * the promise is held to on the dashboard and in the publication; 0 when
+     * not given (reporting then holds it to report.target_pct, 100 unless
+     * configured). Only on a promise with a clock to judge against. */
+    double target_pct;
+    int target_line, target_column;
+
     ch_policy_reply_channel reply_channel;
     int reply_channel_explicit;
     int named_contact;

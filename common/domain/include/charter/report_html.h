@@ -15,33 +15,78 @@
 #define CHARTER_REPORT_HTML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "charter/report_view.h"
+#include "charter/tz.h"
 
 /* s with & < > " ' as entities; malloc'd, NULL on ENOMEM. */
 char *ch_report_html_escape(const char *s);
 
+/* An organisation the dashboard's filter links to. */
+typedef struct {
+    const char *id, *name;
+} ch_report_org_link;
+
+/* What the dashboard page shows besides the views. Strings may be "" (none);
+ * none may be NULL but summary_html and generated. */
+typedef struct {
+    /* per view: when its figures were read, in its own local time
+     * (ch_report_local_time) */
+    const char *const *generated;
+    const char *month;              /* the month asked for ("2026-11"), "" for each one's current */
+    const char *shown_month;        /* the month the previous/next links count from */
+    const char *prev_month;         /* "" for no link */
+    const char *next_month;         /* "" for no link (the month shown is the current one) */
+    const char *organisation;       /* the filter's organisation id, "" for all */
+    const ch_report_org_link *orgs; /* every organisation, for the filter's links */
+    size_t norgs;
+    /* trusted HTML for the line at the top ("3 overdue now, 7 due today"),
+     * from the work queue; NULL or "" for none */
+    const char *summary_html;
+} ch_report_dash_page;
+
 /*
- * The dashboard: one section per organisation, one line per promise with
- * the period's % within against the target, a trend chart (inline SVG) and
- * the cases overdue now; under it the promise's further lines
- * (report_view.h: the original promise, the acknowledgement, time to
- * respond, the measures it declares, reviews); under each organisation's
- * totals its communication-support counts and satisfaction. `generated` is
- * shown as the time of the figures (e.g. "2026-11-23 10:15 UTC").
- * Malloc'd, NULL on ENOMEM.
+ * The dashboard: navigation (previous and next month, each organisation or
+ * all, as plain links with ?month= and ?organisation=), then one section per
+ * organisation, one line per promise with the period's % within against the
+ * promise's target and the result in words ("met", "not met", "no cases"),
+ * a trend where something is judged (report_dash.c: a chart hidden from assistive technology, a
+ * caption saying what it shows, and a table of the months' figures) and the
+ * cases overdue now; under it the promise's further lines (report_view.h:
+ * the original promise, the acknowledgement, time to respond, the measures
+ * it declares, reviews); under each organisation's totals its
+ * communication-support counts and satisfaction. Malloc'd, NULL on ENOMEM.
  *
  * Hooks for tests and scrapers: each organisation is
  * <section data-org="ID">; its totals are elements with
- * data-figure="received" / "overdue-now"; each promise is an element with
- * data-promise="ID" and data-measure, data-in-time, data-late,
- * data-overdue-now, data-target attributes, its share in a child with
- * data-figure="pct" (text "66.7%" or "-"); each further line is
+ * data-figure="received" / "overdue-now" / "generated"; each promise is an
+ * element with data-promise="ID" and data-measure, data-in-time, data-late,
+ * data-overdue-now, data-target, data-target-source ("policy" or
+ * "default") attributes, its share in a child with data-figure="pct" (text
+ * "66.7%" or "-"), its result in data-figure="result"; each trend month a
+ * <tr data-period="2026-11">; each further line is
  * <p data-line="LINE" data-number="N" [data-within="W"]> with its figure in
  * data-figure="LINE" (LINE as the CSV's `line` below); support counts are
- * data-support="KIND", satisfaction data-measures="satisfaction".
+ * data-support="KIND", satisfaction data-measures="satisfaction"; the
+ * navigation's links data-link="prev" / "next" / "org".
  */
-char *ch_report_html_dashboard(const ch_report_view *views, size_t n, const char *generated);
+char *ch_report_html_dashboard(const ch_report_view *views, size_t n,
+                               const ch_report_dash_page *page);
+
+/* An HTML error page: title as its heading, message under it, and a link
+ * back (back_href, back_text). Malloc'd, NULL on ENOMEM. */
+char *ch_report_html_error(int status, const char *title, const char *message,
+                           const char *back_href, const char *back_text);
+
+/* "2026-11" as "November 2026"; any other period as it is. */
+void ch_report_period_words(const char *period, char *buf, size_t bufsz);
+/* The month delta months from month ("2026-01", -1 -> "2025-12"): 0, or -1
+ * when month is not a month. */
+int ch_report_month_step(const char *month, int delta, char *out, size_t outsz);
+/* ms as local time in tz (UTC when NULL), to the minute:
+ * "5 December 2026, 17:14 (Europe/London)". */
+void ch_report_local_time(const ch_tz *tz, int64_t ms, char *buf, size_t bufsz);
 
 /*
  * The publication of one organisation's charter performance for `period`

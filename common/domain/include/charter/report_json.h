@@ -13,8 +13,11 @@
  *
  * A promise line:
  *   {"id", "promise", "measure", "received", "in_time", "late", "number",
- *    "open_overdue", "target_pct" (null when measured only), "pct_within"
- *    (null when nothing was judged), "met" (null likewise),
+ *    "open_overdue", "target_pct" (null when measured only),
+ *    "target_source" ("policy": the promise's own target:, "default": none
+ *    given, report.target_pct applies; null when measured only), "pct_within"
+ *    (null when nothing was judged), "met" (null likewise), "result" (the
+ *    same in words: "met", "not met", "no cases", "measured only"),
  *    "lines": the names of the lines beside the main one
  *      ("original", "acknowledgement", "time_to_respond",
  *       "first_contact_resolution", "appointments", "communication_support",

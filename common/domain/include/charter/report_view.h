@@ -20,9 +20,10 @@
  *   - otherwise an acknowledgement promise: acknowledged in time / late;
  *   - otherwise measured only: cases received, nothing judged.
  * "% within" is in_time / (in_time + late) (ch_report_pct_within); the
- * target is a share the caller gives (a charter's "we will" is a promise to
- * everyone: 100 unless the organisation publishes against a lower one). A
- * promise is met when the share is at least the target.
+ * target is the promise's own (`target: 80%` in the policy), else a share
+ * the caller gives (a charter's "we will" is a promise to everyone: 100
+ * unless the organisation publishes against a lower one). A promise is met
+ * when the share is at least the target.
  *
  * The same rows come back from GET /v1/report ("promises"), so charterctl
  * renders the publication from JSON without reading policies itself
@@ -129,6 +130,7 @@ typedef struct {
     int64_t in_time, late;
     int64_t overdue_now; /* among the open cases the caller gave */
     double target_pct;   /* 0 when the measure is NONE */
+    int target_default;  /* 1: the policy gives no target: for it, the caller's default */
     size_t ntrend;
     ch_report_point trend[CH_REPORT_TREND_MAX]; /* oldest first */
 
@@ -186,7 +188,9 @@ ch_report_support ch_report_support_of_policy(unsigned policy_bit);
  *   overdue  noverdue members of the open-and-overdue set,
  *            "<day>|<channel>|<type>|<case>", all counted (the caller picks
  *            them); each is counted for its promise and in the total;
- *   target_pct  the share each timed promise is held to (0 < x <= 100).
+ *   target_pct  the share a timed promise is held to when its policy gives
+ *            no `target:` (0 < x <= 100); a promise's own target wins, and
+ *            holds its judged lines (line_target_pct) as well.
  * Returns 0 and fills *out (free with ch_report_view_free), CH_EINVAL for
  * ntrend or target_pct out of range, or CH_ENOMEM; on failure *out is
  * empty. Counters whose channel and type no promise covers are in
@@ -211,6 +215,8 @@ int ch_report_periods_ending(const char *period, ch_report_granularity g, size_t
 double ch_report_row_pct(const ch_report_promise_row *r);
 /* 1 met, 0 not met, -1 nothing to judge (measured only, or no cases). */
 int ch_report_row_met(const ch_report_promise_row *r);
+/* The same in words: "met", "not met", "no cases" or "measured only". */
+const char *ch_report_row_result(const ch_report_promise_row *r);
 
 /* in_time / (in_time + late) as a percentage, or -1 when nothing was judged. */
 double ch_report_pct_within(int64_t in_time, int64_t late);

@@ -87,6 +87,8 @@ static const ch_policy_key_use uses[] = {
     {"promises[].warnings[].at", "sla-timer: when the tier fires (case_clock.c)"},
     {"promises[].warnings[].to", "notification: who is warned (render.c)"},
     {"promises[].measures", "reporting: the measures counted and published"},
+    {"promises[].target", "reporting: met / not met on the dashboard, in /v1/report and the "
+                          "publication (report_view.c)"},
 };
 
 const ch_policy_key_use *

@@ -553,6 +553,36 @@ parse_warnings(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key
     return ch__yaml_list(y, v, path, &tier_list, field);
 }
 
+/* ---- target: a share of cases ---- */
+
+/* "80%", "80", "95.5%": a share from 1 to 100 with at most one decimal place,
+ * on a promise that has a clock to be judged against. */
+static int
+parse_target(ch__yaml *y, yaml_node_t *v, const char *path, const ch__yaml_key *k, void *field)
+{
+    ch_policy_promise *pr = field;
+    const char *s = ch__yaml_text(v);
+    char *end = NULL;
+    double pct = strtod(s, &end);
+    const char *dot = strchr(s, '.');
+    int ok = end != s && (s[0] >= '0' && s[0] <= '9') && strspn(s, "0123456789.%") == strlen(s) &&
+             (*end == '\0' || strcmp(end, "%") == 0) && pct >= 1 && pct <= 100 &&
+             (!dot || (size_t)(end - dot) <= 2);
+    if (!ok)
+        return ch__yaml_fail(y, v, path, "'%s' is not a target (expected %s)", s, k->expected);
+    int judged = pr->respond.set || pr->answer.set || pr->answer_rings || pr->see.set ||
+                 pr->see_after_appointment.set || pr->ack == CH_POLICY_ACK_AUTOMATIC ||
+                 pr->ack == CH_POLICY_ACK_WITHIN;
+    if (!judged)
+        return ch__yaml_fail(y, v, path,
+                             "this promise has no time to be judged against (it is measured "
+                             "only): remove target:");
+    pr->target_pct = pct;
+    pr->target_line = ch__yaml_line(v);
+    pr->target_column = ch__yaml_col(v);
+    return 0;
+}
+
 /* ---- one promise ---- */
 
 #define ACK_EXPECTED "automatic, none, or a clock such as '24 hours' or '1 working day'"
@@ -596,6 +626,9 @@ static const ch__yaml_key promise_keys[] = {
     {"warnings", CH__YAML_CUSTOM, 0, NULL, NULL, parse_warnings},
     {"measures", CH__YAML_FLAGS, offsetof(ch_policy_promise, measures),
      .names = ch__policy_measure_names},
+    {"target", CH__YAML_SCALAR, 0,
+     "a share of cases from 1% to 100%, such as '80%' (at most one decimal place)", NULL,
+     parse_target},
 };
 
 /* Read before the completeness rule, which needs them... */
@@ -603,9 +636,9 @@ static const char *const head_order[] = {"id",          "channel", "case_type", 
                                          "acknowledge", "respond", "review",    NULL};
 /* ...and after it, holding_reply once the Code's preset has set its limits,
  * warnings last, once every clock they may count towards is known. */
-static const char *const tail_order[] = {
-    "holding_reply", "reply_channel", "named_contact", "reference_on_reply",
-    "callback",      "measures",      "warnings",      NULL};
+static const char *const tail_order[] = {"holding_reply",      "reply_channel", "named_contact",
+                                         "reference_on_reply", "callback",      "measures",
+                                         "warnings",           "target",        NULL};
 
 /* Keys a channel needs, and that only that channel may have. */
 static const struct {
