@@ -5,7 +5,7 @@ SAN_DIR ?= build-sanitize
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest bench-reporting bench-reporting-history format clean
+.PHONY: all deps build run test test-sanitize bench-deadline bench-timers bench-ingest bench-reporting bench-reporting-history bench-mail format clean
 
 all: build
 
@@ -66,6 +66,15 @@ bench-reporting-history: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-reporting charter-broker bench_reporting
 	@bash bench/reporting/history.sh $(BUILD_DIR)
+
+# charter-ingest's mail listener taking a burst that a Postfix of its own delivers (LMTP
+# and SMTP), beside the same Postfix delivering it to Postfix's smtp-sink; messages/s and
+# p50/p99 from the end of DATA to the event on Kafka (bench/mail/README.md, docs/benchmarks.md).
+# Needs root (its own Postfix instance, never the system's). KAFKA=apache as bench-ingest.
+bench-mail: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target charter-ingest charter-broker
+	@bash bench/mail/run.sh $(BUILD_DIR)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

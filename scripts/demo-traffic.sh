@@ -18,11 +18,26 @@
 # spans 11 months, and events on a case are not deduplicated over HTTP; the
 # marker lives in the same Redis (var/redis) as the figures it guards, so
 # deleting var/ starts both afresh.
+# Every way in is used (docs/running.md): the live contacts on channel email
+# go as e-mails over SMTP to ingest's mail listener at DEMO_MAIL (make run:
+# 127.0.0.1:2525; empty: over the API instead), to
+# <organisation-id>@charter.localhost, and some of their senders reply quoting
+# the case reference, which joins the case; those on channel social go as
+# Facebook Messenger webhooks to /v1/gateways/meta/<organisation>, signed
+# with the app secret in DEMO_META_SECRET_FILE (make run: var/dev-meta.secret;
+# empty: over the API instead), and some senders write again, which joins
+# their open case. The first three live contacts are one of each way.
 set -uo pipefail
 INGEST=${1:-http://127.0.0.1:8080}
 MAX=${DEMO_MAX:-500}
 GATEWAY=${DEMO_GATEWAY:-dev}
 KEY=$(cat "${DEMO_KEY_FILE:-var/dev-gateway.key}") || { echo "demo-traffic: no gateway key" >&2; exit 1; }
+MAIL=${DEMO_MAIL-}
+MAIL_PROTO=$(tr '[:lower:]' '[:upper:]' <<<"${DEMO_MAIL_PROTOCOL:-smtp}")
+META_SECRET=
+if [ -n "${DEMO_META_SECRET_FILE:-}" ]; then
+  META_SECRET=$(cat "$DEMO_META_SECRET_FILE") || { echo "demo-traffic: cannot read $DEMO_META_SECRET_FILE" >&2; exit 1; }
+fi
 orgs=(nottingham-city-homes derby-homes nihe digital-first-council customer-care-council)
 channels=(email letter social phone voicemail online_form visit)
 names=("Ann Example" "Bob Sample" "Carys Test" "Dev Patel" "Eilidh Demo")
@@ -33,6 +48,53 @@ post() { # post PATH BODY
   mac=$(printf '%s.POST.%s.%s' "$t" "$1" "$2" | openssl dgst -sha256 -hmac "$KEY" -r | cut -d' ' -f1)
   curl -sS -X POST -H 'Content-Type: application/json' -H "X-Charter-Gateway: $GATEWAY" \
     -H "X-Charter-Signature: t=$t,v2=$mac" --data-binary "$2" "$INGEST$1"
+  echo
+}
+
+# mail TO NAME FROM SUBJECT BODY: one e-mail over SMTP (LMTP when
+# DEMO_MAIL_PROTOCOL=lmtp) to the listener at $MAIL (Python's smtplib, CRLF
+# line ends as SMTP wants); prints its answer to the data, e.g.
+# "250 2.0.0 Ok: case NCH-2026-000123 id <case id>".
+mail() {
+  /usr/bin/python3 - "$MAIL" "${DEMO_MAIL_PROTOCOL:-smtp}" "$@" <<'PY'
+import smtplib, sys
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+hostport, proto, to, name, frm, subject, body = sys.argv[1:8]
+host, port = hostport.rsplit(":", 1)
+m = EmailMessage()
+m["From"] = formataddr((name, frm))
+m["To"] = to
+m["Subject"] = subject
+m["Date"] = formatdate()
+m["Message-ID"] = make_msgid(domain="demo.example.org")
+m.set_content(body)
+try:
+    client = smtplib.LMTP if proto == "lmtp" else smtplib.SMTP
+    with client(host, int(port), "demo.example.org", timeout=30) as s:
+        s.ehlo()
+        s.mail(frm)
+        code, text = s.rcpt(to)
+        if code == 250:
+            code, text = s.data(m.as_bytes(policy=policy.SMTP))
+        print(code, text.decode(errors="replace"))
+except (OSError, smtplib.SMTPException) as e:
+    print("SMTP to %s failed: %s" % (hostport, e))
+PY
+}
+
+# messenger ORG PSID TEXT: one Facebook Messenger webhook for ORG's page, as
+# Meta sends it, signed with the app secret (X-Hub-Signature-256); prints
+# ingest's answer ({"accepted":1,...}, or "joined" when it joined a case).
+messenger() {
+  local org=$1 psid=$2 text=$3 page ms body sig
+  page=$(( 104520300000000 + $(cksum <<<"$org" | cut -d' ' -f1) % 100000 ))
+  ms=$(date +%s%3N)
+  body="{\"object\":\"page\",\"entry\":[{\"id\":\"$page\",\"time\":$ms,\"messaging\":[{\"sender\":{\"id\":\"$psid\"},\"recipient\":{\"id\":\"$page\"},\"timestamp\":$ms,\"message\":{\"mid\":\"m_demo_${psid}_$ms\",\"text\":\"$text\"}}]}]}"
+  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$META_SECRET" -r | cut -d' ' -f1)
+  curl -sS -X POST -H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=$sig" \
+    --data-binary "$body" "$INGEST/v1/gateways/meta/$org"
   echo
 }
 
@@ -73,16 +135,45 @@ for (( m=history; m>=1; m-- )); do
   echo "demo-traffic: history for $month posted"
 done
 
+subjects=("Gutter leaking at the back" "Missed bin collection" "Repair not done yet" "Damp in the bedroom"
+  "Question about my rent")
 for (( i=0; i<MAX; i++ )); do
   org=${orgs[$((i % 5))]}
   ch=${channels[$((RANDOM % 7))]}
+  case $i in 0) ch=phone ;; 1) ch=email ;; 2) ch=social ;; esac # one of each way in first
   name=${names[$((RANDOM % 5))]}
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  resp=$(post /v1/contacts "{\"organisation\":\"$org\",\"channel\":\"$ch\",\"received_at\":\"$now\",
-    \"customer\":{\"name\":\"$name\",\"email\":\"demo$i@example.org\",\"phone\":\"07700900$((100 + i % 900))\"},
-    \"summary\":\"Demo contact $i\"}")
-  echo "$resp"
-  case_id=$(sed -n 's/.*"case_id":"\([^"]*\)".*/\1/p' <<<"$resp")
+  if [ "$ch" = email ] && [ -n "$MAIL" ]; then
+    # an e-mail to the organisation's mailbox; the listener answers with the case
+    subject="${subjects[$((RANDOM % 5))]} (demo $i)"
+    resp=$(mail "$org@charter.localhost" "$name" "demo$i@example.org" "$subject" \
+      "Hello, this is demo e-mail $i. $subject: could someone look at it please? $name")
+    echo "demo-traffic: e-mail from demo$i@example.org to $org@charter.localhost over $MAIL_PROTO: $resp"
+    case_id=$(sed -n 's/^250 .* id \([^ ]*\).*/\1/p' <<<"$resp")
+    ref=$(sed -n 's/^250 .*Ok: case \([^ ]*\) id .*/\1/p' <<<"$resp")
+    if [ -n "$ref" ] && (( RANDOM % 3 == 0 )); then
+      # the customer writes again, quoting the reference: a message on the case, not a new one
+      sleep 1
+      echo "demo-traffic: reply quoting $ref over $MAIL_PROTO: $(mail "$org@charter.localhost" "$name" "demo$i@example.org" \
+        "Re: $subject [$ref]" "Any news on this? It is getting worse. $name")"
+    fi
+  elif [ "$ch" = social ] && [ -n "$META_SECRET" ]; then
+    # a Messenger message to the organisation's page (no case id in Meta's answer:
+    # staff events below are for the other ways in)
+    psid=$(( 6789000000000000 + i ))
+    echo "demo-traffic: Messenger webhook from $psid for $org: $(messenger "$org" "$psid" "Hello, demo message $i: the street light outside number $((i % 90 + 1)) is out")"
+    if (( RANDOM % 3 == 0 )); then
+      sleep 1 # the same sender again: joins the open case
+      echo "demo-traffic: Messenger follow-up from $psid: $(messenger "$org" "$psid" "Still out tonight, thanks")"
+    fi
+    case_id=
+  else
+    resp=$(post /v1/contacts "{\"organisation\":\"$org\",\"channel\":\"$ch\",\"received_at\":\"$now\",
+      \"customer\":{\"name\":\"$name\",\"email\":\"demo$i@example.org\",\"phone\":\"07700900$((100 + i % 900))\"},
+      \"summary\":\"Demo contact $i\"}")
+    echo "$resp"
+    case_id=$(sed -n 's/.*"case_id":"\([^"]*\)".*/\1/p' <<<"$resp")
+  fi
   if [ -n "$case_id" ] && (( RANDOM % 3 == 0 )); then
     post "/v1/cases/$case_id/events" "{\"type\":\"acknowledged\",\"organisation\":\"$org\",\"occurred_at\":\"$now\",\"by\":\"demo-staff\"}"
   fi

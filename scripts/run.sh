@@ -144,7 +144,9 @@ fi
 for f in dev-meta.secret dev-meta.verify-token; do
   [ -s "$VAR/$f" ] || ( umask 077; openssl rand -hex 32 >"$VAR/$f" )
 done
+DEMO_META_SECRET_FILE= # the demo signs Messenger webhooks only with the secret make run configured
 if [ -z "${CHARTER_INGEST_META_FILE:-}" ]; then
+  DEMO_META_SECRET_FILE=$VAR/dev-meta.secret
   ( umask 077
     echo '# written by make run: ORGANISATION app_secret_file= verify_token_file= [accounts=] [case_type=]'
     for org in nottingham-city-homes derby-homes nihe digital-first-council customer-care-council; do
@@ -168,7 +170,9 @@ export CHARTER_NOTIFY_TEMPLATE_DIR=${CHARTER_NOTIFY_TEMPLATE_DIR:-$ROOT/template
 export CHARTER_NOTIFY_OUTBOX_DIR=${CHARTER_NOTIFY_OUTBOX_DIR:-$VAR/outbox}
 # E-mail in: ingest's SMTP listener; <organisation-id>@charter.localhost is each organisation
 export CHARTER_INGEST_MAIL_LISTEN=${CHARTER_INGEST_MAIL_LISTEN-127.0.0.1:2525}
+DEMO_MAIL= # the demo mails <organisation-id>@charter.localhost only with make run's mailbox file
 if [ -z "${CHARTER_INGEST_MAILBOXES:-}" ]; then
+  DEMO_MAIL=$CHARTER_INGEST_MAIL_LISTEN
   printf '# written by make run: ADDRESS ORGANISATION [CASE_TYPE], or *@DOMAIN (docs/gateways.md)\n*@charter.localhost\n' >"$VAR/mailboxes"
   export CHARTER_INGEST_MAILBOXES=$VAR/mailboxes
 fi
@@ -181,7 +185,10 @@ for port in 8080 8081 8082 8083; do
 done
 
 # ---- demo traffic ----
-DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_REDIS_URL=$REDIS_URL \
+# e-mail over SMTP to the listener, Messenger webhooks, the rest over the API
+DEMO_GATEWAY=dev DEMO_KEY_FILE=$DEV_KEY_FILE DEMO_REDIS_URL=$REDIS_URL DEMO_MAIL=$DEMO_MAIL \
+  DEMO_MAIL_PROTOCOL=${CHARTER_INGEST_MAIL_PROTOCOL:-smtp} \
+  DEMO_META_SECRET_FILE=$DEMO_META_SECRET_FILE \
   setsid bash scripts/demo-traffic.sh http://127.0.0.1:8080 >"$VAR/log/demo.log" 2>&1 &
 started $! demo-traffic
 
