@@ -148,10 +148,12 @@ DEMO_META_SECRET_FILE= # the demo signs Messenger webhooks only with the secret 
 if [ -z "${CHARTER_INGEST_META_FILE:-}" ]; then
   DEMO_META_SECRET_FILE=$VAR/dev-meta.secret
   ( umask 077
-    echo '# written by make run: ORGANISATION app_secret_file= verify_token_file= [accounts=] [case_type=]'
-    for org in nottingham-city-homes derby-homes nihe digital-first-council customer-care-council; do
-      printf '%s app_secret_file=%s verify_token_file=%s\n' "$org" "$VAR/dev-meta.secret" "$VAR/dev-meta.verify-token"
-    done >"$VAR/meta" )
+    {
+      echo '# written by make run: ORGANISATION app_secret_file= verify_token_file= [accounts=] [case_type=]'
+      for org in nottingham-city-homes derby-homes nihe digital-first-council customer-care-council; do
+        printf '%s app_secret_file=%s verify_token_file=%s\n' "$org" "$VAR/dev-meta.secret" "$VAR/dev-meta.verify-token"
+      done
+    } >"$VAR/meta" )
   export CHARTER_INGEST_META_FILE=$VAR/meta
 fi
 
@@ -213,6 +215,8 @@ Charter is running on Kafka $KAFKA_BOOTSTRAP ($KAFKA) and Redis $REDIS_URL.
                      (verify token for Meta's handshake: var/dev-meta.verify-token; docs/gateways.md)
   Dashboard          http://127.0.0.1:8081/   (every promise of the five charters: this month against
                      the target, 12-month trends, overdue cases; ?month=YYYY-MM for another month)
+  Work queue         http://127.0.0.1:8081/queue   (open cases overdue, due today and this week, by
+                     team and owner; each reference opens its case page, /cases/<reference>)
   Report (JSON)      curl 'http://127.0.0.1:8081/v1/report?organisation=nottingham-city-homes'
   Annual table       build/tools/charterctl/charterctl report --organisation nihe --year $(date +%Y) --format csv
   Outbox             var/outbox/<organisation>.jsonl   (acknowledgements the charters promise on receipt)
