@@ -83,6 +83,7 @@ typedef struct ingest {
     } accepted_by[64]; /* charter_ingest_events_total's series, found once (pipeline.c) */
     size_t naccepted_by;
     struct ingest_meta_conf_s *meta; /* ingest.meta_file, or NULL (meta_http.c) */
+    struct retired *retired;         /* configuration replaced by reloads (main.c), freed at exit */
     uint8_t rnd[2048];               /* random bytes for ids; rnd_pos is the first unused */
     size_t rnd_pos;
     struct ingest_mail_srv *mail; /* the SMTP/LMTP listener, or NULL (mail_listener.c) */

@@ -28,6 +28,8 @@
 #include "charter/errors.h"
 #include "charter/topics.h"
 #include "ingest.h"
+#include "meta.h"
+#include "notify_callbacks.h"
 
 static const ch_config_entry ingest_keys[] = {
     CH_CFG_STR(ingest_config, policy_dir, "ingest.policy_dir", "policies",
@@ -152,6 +154,7 @@ static const ch_route routes[] = {
 static int
 load_gateways(ingest *in, char *errstr, size_t errstr_size)
 {
+    in->gateways = NULL;
     const char *path = in->cfg->gateways_file;
     if (!path || !*path) {
         snprintf(errstr, errstr_size,
@@ -184,6 +187,94 @@ load_gateways(ingest *in, char *errstr, size_t errstr_size)
 }
 
 static void ingest_fini(void *svc);
+
+/* Configuration a reload replaced. A request or message in flight may still
+ * point into it, so it is kept until the service stops (one small block per
+ * SIGHUP). */
+typedef struct retired {
+    void (*free_fn)(void *);
+    void *p;
+    struct retired *next;
+} retired;
+
+static void
+retire(ingest *in, void (*free_fn)(void *), void *p)
+{
+    retired *r = malloc(sizeof(*r));
+    if (!r)
+        return; /* cannot keep it safely: leak it rather than free it under a reader */
+    *r = (retired){free_fn, p, in->retired};
+    in->retired = r;
+}
+
+static void
+free_gateways(void *p)
+{
+    ch_gateways_free(p);
+}
+
+static void
+free_meta(void *p)
+{
+    ingest_meta_conf_free(p);
+    free(p);
+}
+
+static void
+free_notify(void *p)
+{
+    notify_orgs_free(p);
+    free(p);
+}
+
+/*
+ * SIGHUP (the policies themselves are the runtime's): the gateways file,
+ * the Meta and GOV.UK Notify files and the mailboxes are read again, each
+ * all or nothing: a file with an error is refused and logged, and the
+ * running one stays. So a new organisation's gateway line, Meta page or
+ * Notify token takes a reload, not a restart.
+ */
+static void
+ingest_reload(void *svc)
+{
+    ingest *in = svc;
+    char err[512];
+    ingest_mail_reload(svc);
+
+    ch_gateways *old_gw = in->gateways;
+    if (load_gateways(in, err, sizeof(err)) == 0) {
+        retire(in, free_gateways, old_gw);
+    } else {
+        in->gateways = old_gw;
+        CH_LOG_ERROR(ch_runtime_log(in->rt), "gateways reload refused; keeping the running ones",
+                     CH_STR("error", err));
+    }
+
+    struct ingest_meta_conf_s *old_meta = in->meta;
+    in->meta = NULL;
+    if (ingest_meta_setup(in, err, sizeof(err)) == 0) {
+        if (old_meta)
+            retire(in, free_meta, old_meta);
+    } else {
+        in->meta = old_meta;
+        CH_LOG_ERROR(ch_runtime_log(in->rt),
+                     "Meta file reload refused; keeping the running settings",
+                     CH_STR("error", err));
+    }
+
+    struct notify_orgs *old_notify = in->notify;
+    in->notify = NULL;
+    if (notify_setup(in, err, sizeof(err)) == 0) {
+        if (old_notify)
+            retire(in, free_notify, old_notify);
+    } else {
+        notify_fini(in); /* what the refused read left */
+        in->notify = old_notify;
+        CH_LOG_ERROR(ch_runtime_log(in->rt),
+                     "GOV.UK Notify file reload refused; keeping the running settings",
+                     CH_STR("error", err));
+    }
+}
 
 /* *svc is the runtime's zeroed context, its metrics registered. */
 static int
@@ -242,6 +333,12 @@ ingest_fini(void *svc)
     ch_gateways_free(in->gateways);
     ingest_meta_fini(in);
     notify_fini(in);
+    while (in->retired) {
+        retired *r = in->retired;
+        in->retired = r->next;
+        r->free_fn(r->p);
+        free(r);
+    }
     free(in->inbound);
 }
 
@@ -264,7 +361,7 @@ static const ch_service ingest_service = {
     .init = ingest_init,
     .on_message = inbound_on_message,
     .tick = ingest_tick,
-    .reload = ingest_mail_reload,
+    .reload = ingest_reload,
     .fini = ingest_fini,
 };
 

@@ -4,7 +4,9 @@
 # policy (Ashdown District Council, references ADC-...) and its own
 # acknowledgement template are added, and SIGHUP to each (what
 # `systemctl reload charter-*` sends) makes
-# - ingest accept its contacts (before: 422 unknown_organisation),
+# - ingest accept its contacts (before: 422 unknown_organisation), also from
+#   a gateway limited to named organisations once its gateways-file line
+#   names ashdown too (the gateways file is read again on SIGHUP),
 # - sla-timer schedule its case's timers,
 # - notification send its acknowledgement with its own template,
 # - reporting know it (GET /v1/report?organisation=ashdown and the dashboard).
@@ -20,6 +22,9 @@ cp "$SRC"/policies/*.yaml "$POL/"
 cp -r "$SRC"/templates/. "$TPL/"
 CTL="$BUILD/tools/charterctl/charterctl"
 
+# a council's CRM, allowed to write for Nottingham only (for now)
+CRM_KEY=$(openssl rand -hex 32)
+printf 'council-crm %s orgs=nottingham-city-homes\n' "$CRM_KEY" >>"$GATEWAYS_FILE"
 start_redis
 start_broker
 start_smtp_sink 0
@@ -59,6 +64,10 @@ TXT
 "$CTL" policy check --templates "$TPL" --staff-email '{role}@council.example' "$POL/ashdown.yaml" >/dev/null ||
   fail "charterctl policy check refuses the new policy"
 
+# ... and the CRM's line names ashdown too
+sed -i 's/^\(council-crm .*orgs=nottingham-city-homes\)$/\1,ashdown/' "$GATEWAYS_FILE"
+grep -q '^council-crm .*,ashdown$' "$GATEWAYS_FILE" || fail "could not edit the gateways file"
+
 # reloaded NAME N: NAME's log says "policies reloaded" N times.
 reloaded() { [ "$(grep -c '"policies reloaded"' "$WORK/$1.log")" -ge "$2" ]; }
 for s in $SERVICES; do kill -HUP "${SVC_PID[$s]}"; done
@@ -74,6 +83,10 @@ r=$(post_json "${SVC_PORT[ingest]}" /v1/contacts "$CONTACT")
 CASE=$(json_get "${r#* }" case_id) REF=$(json_get "${r#* }" reference)
 case $REF in ADC-*) ;; *) fail "reference $REF is not Ashdown's" ;; esac
 pass "ingest accepts ashdown: $REF"
+r=$(GATEWAY_ID=council-crm GATEWAY_KEY=$CRM_KEY post_json "${SVC_PORT[ingest]}" /v1/contacts "$CONTACT")
+[ "${r%% *}" = 202 ] || fail "after the reload, the CRM (orgs= now naming ashdown) got $r"
+[ "$(grep -c '"gateways loaded"' "$WORK/ingest.log")" -ge 2 ] || fail "ingest did not log the gateways file read again"
+pass "the gateways file was read again: the CRM now writes for ashdown"
 
 timers() { "$CTL" timers --case "$CASE" --redis "$REDIS_URL" 2>&1; }
 has_breach() { timers | qgrep breach; }

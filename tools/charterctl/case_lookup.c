@@ -21,6 +21,18 @@ ch_ctl_is_reference(const char *s)
     return !(n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-');
 }
 
+int
+ch_ctl_is_case_id(struct redisContext *c, const char *s)
+{
+    /* sla-timer keeps every case's state under its id: a gateway's own case
+     * ids need not be UUIDs ("aof-000007"), and are taken as they are */
+    redisReply *r = redisCommand(c, "EXISTS charter:case:{%s}:sla", s);
+    int yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return yes;
+}
+
 static void
 copy(char *dst, size_t sz, const json_t *o, const char *k)
 {

@@ -34,6 +34,9 @@ typedef struct {
 
 /* 1 when s is a reference (DH-2026-000056) rather than a case id (UUID). */
 int ch_ctl_is_reference(const char *s);
+/* 1 when sla-timer holds a case with this id (its state key exists): a
+ * gateway's own case id that is not a UUID is then taken as it is. */
+int ch_ctl_is_case_id(struct redisContext *c, const char *s);
 /* The case of reference ref from reporting's index and page record in the
  * Redis of c (url, for messages): 0, or 1 after a message on stderr naming
  * `charterctl cmd`. */

@@ -186,7 +186,7 @@ ch_cmd_timers(int argc, char **argv)
         return 1;
     ch_ctl_case found;
     char org[128] = "";
-    if (case_id && ch_ctl_is_reference(case_id)) {
+    if (case_id && ch_ctl_is_reference(case_id) && !ch_ctl_is_case_id(c, case_id)) {
         if (ch_ctl_case_lookup(c, url, "timers", case_id, &found)) {
             redisFree(c);
             return 1;
