@@ -166,10 +166,16 @@ expect_in() {
   done
 }
 
-# post_staff_acknowledged ORG AT: a letter contact of ORG received at AT and
-# acknowledged by staff at once, before any timer of it is due; sets CASE_B.
+# post_staff_acknowledged ORG: a letter contact of ORG received now and
+# acknowledged by staff at once, before any timer of it is due; sets CASE_B
+# and B_S (its receipt, epoch seconds). "Now" is taken here, not at the
+# test's start: the test's clocks are seconds long, and on a loaded machine
+# the steps before this can take longer than that.
 post_staff_acknowledged() {
-  local r
+  local r at
+  at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  B_S=$(date -u -d "$at" +%s)
+  set -- "$1" "$at"
   r=$(post_json "$IN" /v1/contacts "{\"organisation\":\"$1\",\"channel\":\"letter\",\"received_at\":\"$2\"}")
   [ "${r%% *}" = 202 ] || fail "POST case B: $r"
   CASE_B=$(json_get "${r#* }" case_id)
