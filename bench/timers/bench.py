@@ -204,6 +204,7 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
             "{:,}".format(a.pending), pending["timers_per_second"], pending["bytes_per_timer"],
             pending["used_memory_after"] / 1e9), flush=True)
     before = redis.used_memory() if fig == "memory" else 0
+    redis.cli("CONFIG", "RESETSTAT")
     r = run_bounded(peer_cmd(peer, a, fig, timers, opts, redis.port, out), env,
                     a.time_limit + 30, os.path.join(workdir, "peers.log"))
     if fig == "memory" and r.get("ok"):
@@ -215,6 +216,10 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
         r["keys"] = int(redis.cli("DBSIZE").strip() or 0)
     if fig in ("lateness", "burst") and r.get("ok"):
         r.update(lateness_stats(out))
+        # Redis's own time in the scripts (EVALSHA, and EVAL after a
+        # NOSCRIPT) during the figure's run: apart from the machine's load.
+        r["redis_commandstats"] = [l for l in redis.cli("INFO", "commandstats").splitlines()
+                                   if l.startswith(("cmdstat_evalsha:", "cmdstat_eval:"))]
         if pending:
             r["pending"] = pending
         if fig == "burst":
