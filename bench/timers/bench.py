@@ -108,9 +108,9 @@ def run_bounded(cmd, env, limit_s, log_path):
     return {"ok": False, "error": "no result line (exit %d)" % p.returncode}
 
 
-def peer_cmd(peer, a, fig, timers, opts, port, out):
+def peer_cmd(peer, a, fig, timers, opts, port, out, first_case=0):
     mode = {"schedule_case": "schedule", "schedule_batch": "schedule",
-            "memory": "fill"}.get(fig, fig)
+            "memory": "fill", "pending": "fill"}.get(fig, fig)
     batch = opts["batch"]
     window = 1000 if batch == 0 else 8
     limit = a.time_limit
@@ -131,6 +131,7 @@ def peer_cmd(peer, a, fig, timers, opts, port, out):
             f.write("bench.window = %d\nbench.partitions = %d\n" % (window, a.partitions))
             f.write("bench.lead_ms = %d\nbench.spread_ms = 10000\n" % a.lead_ms)
             f.write("bench.time_limit_s = %d\nbench.out = %s\n" % (limit, out))
+            f.write("bench.first_case = %d\n" % first_case)
         return [a.charter, "--config", conf]
     if peer == "bullmq":
         return ["node", os.path.join(HERE, "bullmq_bench.js"), "--mode", mode,
@@ -184,7 +185,26 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
         for kv in a.charter_env:
             k, _, v = kv.partition("=")
             env[k] = v
+    pending = None
+    if a.pending and peer == "charter" and fig in ("lateness", "burst"):
+        # --pending: that many timers of other cases, due a day or more
+        # ahead, scheduled batched before the figure's own timers.
+        before = redis.used_memory()
+        pending = run_bounded(
+            peer_cmd(peer, a, "pending", a.pending, {"batch": 1000}, redis.port,
+                     out + ".pending", first_case=10**9), env, a.time_limit + 30,
+            os.path.join(workdir, "peers.log"))
+        if not pending.get("ok"):
+            return {"ok": False, "error": "--pending fill: " + pending.get("error", "failed"),
+                    "pending": pending}
+        time.sleep(0.5)
+        pending["bytes_per_timer"] = (redis.used_memory() - before) / a.pending
+        pending["used_memory_after"] = redis.used_memory()
+        print("      %s pending: %.0f timers/s, %.1f B per timer, used_memory %.2f GB" % (
+            "{:,}".format(a.pending), pending["timers_per_second"], pending["bytes_per_timer"],
+            pending["used_memory_after"] / 1e9), flush=True)
     before = redis.used_memory() if fig == "memory" else 0
+    redis.cli("CONFIG", "RESETSTAT")
     r = run_bounded(peer_cmd(peer, a, fig, timers, opts, redis.port, out), env,
                     a.time_limit + 30, os.path.join(workdir, "peers.log"))
     if fig == "memory" and r.get("ok"):
@@ -196,6 +216,12 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
         r["keys"] = int(redis.cli("DBSIZE").strip() or 0)
     if fig in ("lateness", "burst") and r.get("ok"):
         r.update(lateness_stats(out))
+        # Redis's own time in the scripts (EVALSHA, and EVAL after a
+        # NOSCRIPT) during the figure's run: apart from the machine's load.
+        r["redis_commandstats"] = [l for l in redis.cli("INFO", "commandstats").splitlines()
+                                   if l.startswith(("cmdstat_evalsha:", "cmdstat_eval:"))]
+        if pending:
+            r["pending"] = pending
         if fig == "burst":
             r["drain_ms"] = r["max_ms"]  # due instant to the last firing
             r["drain_timers_per_second"] = timers / (r["max_ms"] / 1000.0)
@@ -303,6 +329,10 @@ def main():
     ap.add_argument("--charter-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for Charter's runs (an experiment, e.g. "
                          "EVENT_PRECISE_TIMER=1); the summary says so")
+    ap.add_argument("--pending", type=int, default=0, metavar="N",
+                    help="Charter only: before each lateness and burst run, schedule N timers "
+                    "of other cases due a day or more ahead (e.g. 10000000), and report their "
+                    "scheduling rate and memory")
     ap.add_argument("--time-limit", type=int, default=400, help="seconds per peer run")
     ap.add_argument("--kafka", default="", metavar="BOOTSTRAP",
                     help="Charter writes each fired timer to --kafka-topic there and "
@@ -370,6 +400,16 @@ def print_summary(a, info, wanted, results, started):
         print("  SCALED RUN: every timer count x %g (the labels give the full counts)" % a.scale)
     if a.charter_env:
         print("  EXPERIMENT: Charter ran with %s" % " ".join(a.charter_env))
+    if a.pending:
+        print("  PENDING: Charter's lateness and burst ran with {:,} other timers pending "
+              "(the peers without)".format(a.pending))
+        for fig in ("lateness", "burst"):
+            for r in results.get(fig, {}).get("charter", []):
+                p = r.get("pending")
+                if p:
+                    print("    %s: scheduled %.0f timers/s, %.1f B per timer, used_memory "
+                          "%.2f GB" % (fig, p["timers_per_second"], p["bytes_per_timer"],
+                                       p["used_memory_after"] / 1e9))
     for k in ("commit", "timer_store", "date", "nproc", "cpu", "kernel", "redis_server", "redis_hz", "kafka",
               "node", "bullmq", "ioredis", "ruby", "sidekiq"):
         print("  %-13s %s" % (k, info[k]))

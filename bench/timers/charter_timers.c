@@ -79,6 +79,7 @@ typedef struct {
     char *out;
     int64_t time_limit_s;
     char *topic;
+    int64_t first_case;
 } bench_config;
 
 static int
@@ -116,6 +117,9 @@ static const ch_config_entry bench_keys[] = {
                "per timer"),
     CH_CFG_INT(bench_config, time_limit_s, "bench.time_limit_s", "300",
                "the run stops (ok: false) after this long", 1, 3600),
+    CH_CFG_INT(bench_config, first_case, "bench.first_case", "0",
+               "the first case's number (fill: timers of other cases than a later run's)", 0,
+               1000000000000LL),
     CH_CFG_STR(bench_config, topic, "bench.topic", "",
                "empty: a fired timer is acknowledged at once; a topic: it is written there, keyed "
                "by its case, and acknowledged when Kafka confirms (as sla-timer does)"),
@@ -234,7 +238,7 @@ static void
 add_case(bench *b, pending *pd, int64_t c)
 {
     char cid[40], ref[24];
-    case_id(c, cid);
+    case_id(c + b->cfg->first_case, cid);
     snprintf(ref, sizeof(ref), "DH-%07lld", (long long)(c % 10000000));
     int64_t per = b->cfg->per_case;
     int64_t ntimers = b->cfg->timers;
@@ -396,7 +400,7 @@ pump(bench *b)
         if (batch == 0) {
             add_case(b, &b->parts[0], c);
             char cid[40];
-            case_id(c, cid);
+            case_id(c + b->cfg->first_case, cid);
             if (send_pending(b, partition_of(cid, b->cfg->partitions), &b->parts[0]) != 0) {
                 finish(b, "schedule call not sent (Redis not connected)");
                 return;
@@ -404,7 +408,7 @@ pump(bench *b)
             continue;
         }
         char cid[40];
-        case_id(c, cid);
+        case_id(c + b->cfg->first_case, cid);
         int32_t p = partition_of(cid, b->cfg->partitions);
         pending *pd = &b->parts[p];
         add_case(b, pd, c);
