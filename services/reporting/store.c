@@ -98,6 +98,7 @@ typedef struct {
         report_case_fn case_read;
         report_written_fn written;
         report_names_fn names;
+        report_case_page_fn case_page;
     } done;
     void *opaque;
 } store_call;
@@ -187,6 +188,43 @@ report_store_case_read(report_store *st, const char *org, const char *case_id, r
         return CH_ENOMEM;
     c->done.case_read = done;
     return call_sent(ch_redis_command(st->rt, case_read, c, "GET %s", key), c);
+}
+
+/* One string of an MGET reply: its text and length, or NULL for none. */
+static const char *
+mget_str(const redisReply *e, size_t *len)
+{
+    *len = e->type == REDIS_REPLY_STRING ? e->len : 0;
+    return e->type == REDIS_REPLY_STRING ? e->str : NULL;
+}
+
+static void
+case_and_page_read(void *opaque, redisReply *reply)
+{
+    store_call c = call_take(opaque);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        c.done.case_page(c.opaque, CH_EAGAIN, NULL, 0, NULL, 0);
+        return;
+    }
+    size_t slen, plen;
+    const char *state = mget_str(reply->element[0], &slen);
+    const char *page = mget_str(reply->element[1], &plen);
+    c.done.case_page(c.opaque, 0, page, plen, state, slen);
+}
+
+int
+report_store_case_and_page(report_store *st, const char *org, const char *case_id,
+                           report_case_page_fn done, void *opaque)
+{
+    char kcase[KEY_MAX], kpage[KEY_MAX];
+    report__key_of(kcase, org, "case", case_id);
+    report__key_of(kpage, org, "page", case_id);
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.case_page = done;
+    return call_sent(ch_redis_command(st->rt, case_and_page_read, c, "MGET %s %s", kcase, kpage),
+                     c);
 }
 
 static void
