@@ -1,5 +1,6 @@
 /*
- * Counting a record: count -> counted -> case_loaded -> figures_written.
+ * Counting a record: count -> counted -> case_and_page_loaded -> case_loaded
+ * -> figures_written -> page_written.
  *
  * Each record is counted at most once whatever Kafka redelivers: the store's
  * count script records its id and adds to the counts atomically (fired
@@ -127,6 +128,8 @@ typedef struct {
     char org[REPORT_ORG_MAX];
     char case_id[REPORT_CASE_MAX];
     report_case_plan plan;
+    char *page; /* the case's page record read with its state (NULL: none) */
+    size_t page_len;
 } count_ctx;
 
 static void
@@ -134,6 +137,7 @@ ctx_done(count_ctx *c, int rc, const char *why)
 {
     ch_msg_done(c->m, rc, why);
     report_case_plan_free(&c->plan);
+    free(c->page);
     free(c);
 }
 
@@ -179,12 +183,12 @@ page_loaded(void *opaque, int rc, const char *page, size_t len)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
 }
 
+/* The page was read with the case's state (case_and_page_loaded): a case's
+ * records come one at a time, and its write is a compare-and-set anyway. */
 static void
 page_step(count_ctx *c)
 {
-    int rc = report_store_page_read(c->r->store, c->org, c->case_id, page_loaded, c);
-    if (rc != 0)
-        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+    page_loaded(c, 0, c->page, c->page_len);
 }
 
 static void
@@ -241,6 +245,24 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
 }
 
+/* The case's state and page record in one round trip (store.h). */
+static void
+case_and_page_loaded(void *opaque, int rc, const char *page, size_t page_len, const char *state,
+                     size_t len)
+{
+    count_ctx *c = opaque;
+    if (rc == 0 && page) {
+        if (!(c->page = malloc(page_len + 1))) {
+            ctx_done(c, CH_EAGAIN, "out of memory");
+            return;
+        }
+        memcpy(c->page, page, page_len);
+        c->page[page_len] = '\0';
+        c->page_len = page_len;
+    }
+    case_loaded(c, rc, state, len);
+}
+
 static void
 counted(void *opaque, int rc, int first, const char *why)
 {
@@ -254,7 +276,7 @@ counted(void *opaque, int rc, int first, const char *why)
         ctx_done(c, 0, NULL);
         return;
     }
-    rc = report_store_case_read(c->r->store, c->org, c->case_id, case_loaded, c);
+    rc = report_store_case_and_page(c->r->store, c->org, c->case_id, case_and_page_loaded, c);
     if (rc != 0)
         ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
 }

@@ -55,6 +55,8 @@ typedef struct {
 typedef struct {
     report_org_period *v;
     size_t n, cap;
+    size_t *slot; /* open addressing over v (index + 1; 0: empty), nslot a power of 2 */
+    size_t nslot;
 } report_org_periods;
 
 typedef struct report_round report_round;
@@ -72,6 +74,7 @@ typedef struct reporting {
     size_t nknown;
     int64_t last_refresh_ms;
     report_round *round;         /* the snapshots being written, or NULL */
+    ch_timer *round_timer;       /* the round's next slice, at the next loop turn */
     report_pub_round *pub_round; /* the publications being written, or NULL */
     int migrating;               /* report_store_migrate is running */
     int migrated; /* no figures hash of before per-period hashes is left: the readers may read */

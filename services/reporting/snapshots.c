@@ -8,10 +8,14 @@
  * clock and a new consumer of the compacted topic finds today's figures).
  * One round at a time: an organisation's counts, the figures of the periods
  * due (their hashes only, store.h) and its overdue cases are loaded once,
- * then all its due snapshots are produced. The figures and the overdue
- * cases come sorted, so each snapshot reads only its period's run of them
- * (a round covers up to about 60 periods per organisation when a replay
- * touches many days).
+ * kept by the round, and its due snapshots produced ROUND_SLICE per loop
+ * turn (a zero-delay timer between slices), so records and HTTP requests
+ * are served between them (a round covers up to about 60 periods per
+ * organisation when a replay touches many days). The figures and the
+ * overdue cases come sorted, so each snapshot reads only its period's run
+ * of them, and counts a period's overdue cases per channel and type in one
+ * pass. Marking a period dirty is a hash lookup: every record marks up to
+ * three, against the few hundred a busy second can hold.
  *
  * The tick also runs the upkeep of the store: on start, before any round,
  * the move of a figures hash of before per-period hashes (store.h); with
@@ -30,32 +34,105 @@
 #include "reporting.h"
 #include "store.h"
 
+/* Snapshots produced per loop turn: a round of a replay's 60 periods per
+ * organisation goes out a slice at a time, so records and requests are
+ * served between the slices. */
+enum { ROUND_SLICE = 4 };
+
 struct report_round {
     reporting *r;
     report_org_period *items; /* sorted by organisation */
     size_t n, next, end;      /* items[next..end) are the organisation being written */
+    size_t at;                /* its next snapshot, in items[next..end) */
     int64_t now_ms;
+    /* the organisation's data, owned by the round between slices: the figures
+     * table taken from the load, the open cases copied into one block */
+    report_data d;
+    char *open_text;
+    uint64_t events;
 };
 
+static size_t
+org_period_hash(const char *org, const char *period)
+{
+    size_t h = 1469598103934665603ULL;
+    for (const char *p = org; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ '/') * 1099511628211ULL;
+    for (const char *p = period; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* The index of (org, period) in d's open addressing table: its slot, or the
+ * empty slot where it would go. */
+static size_t *
+dirty_slot(report_org_periods *d, const char *org, const char *period)
+{
+    size_t mask = d->nslot - 1;
+    for (size_t i = org_period_hash(org, period) & mask;; i = (i + 1) & mask) {
+        size_t *s = &d->slot[i];
+        if (!*s)
+            return s;
+        const report_org_period *e = &d->v[*s - 1];
+        if (strcmp(e->period, period) == 0 && strcmp(e->org, org) == 0)
+            return s;
+    }
+}
+
+/* Room for cap entries in d's table (twice that many slots), every entry
+ * placed again. 0, or CH_ENOMEM. */
+static int
+dirty_rehash(report_org_periods *d, size_t cap)
+{
+    size_t nslot = 64;
+    while (nslot < 2 * cap)
+        nslot *= 2;
+    size_t *slot = calloc(nslot, sizeof(*slot));
+    if (!slot)
+        return CH_ENOMEM;
+    free(d->slot);
+    d->slot = slot;
+    d->nslot = nslot;
+    for (size_t i = 0; i < d->n; i++)
+        *dirty_slot(d, d->v[i].org, d->v[i].period) = i + 1;
+    return 0;
+}
+
+/* Empties d (the entries and their table). */
+static void
+dirty_clear(report_org_periods *d)
+{
+    free(d->v);
+    free(d->slot);
+    memset(d, 0, sizeof(*d));
+}
+
+/* A hash lookup, not a scan: a record marks its periods (up to three) and a
+ * busy second marks thousands of records against a few hundred periods. */
 void
 report_mark_dirty(reporting *r, const char *org, const char *period)
 {
-    for (size_t i = 0; i < r->dirty.n; i++)
-        if (strcmp(r->dirty.v[i].period, period) == 0 && strcmp(r->dirty.v[i].org, org) == 0)
-            return;
-    if (r->dirty.n == r->dirty.cap) {
-        size_t cap = r->dirty.cap ? r->dirty.cap * 2 : 32;
+    report_org_periods *d = &r->dirty;
+    report_org_period key; /* as stored (cut to size), so lookups agree with it */
+    snprintf(key.org, sizeof(key.org), "%s", org);
+    snprintf(key.period, sizeof(key.period), "%s", period);
+    if (d->nslot && *dirty_slot(d, key.org, key.period))
+        return;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 32;
         if (cap > 65536)
             return;
-        report_org_period *v = realloc(r->dirty.v, cap * sizeof(*v));
+        report_org_period *v = realloc(d->v, cap * sizeof(*v));
         if (!v)
             return;
-        r->dirty.v = v;
-        r->dirty.cap = cap;
+        d->v = v;
+        d->cap = cap;
     }
-    report_org_period *e = &r->dirty.v[r->dirty.n++];
-    snprintf(e->org, sizeof(e->org), "%s", org);
-    snprintf(e->period, sizeof(e->period), "%s", period);
+    if (d->nslot < 2 * d->cap && dirty_rehash(d, d->cap) != 0)
+        return;
+    d->v[d->n++] = key;
+    *dirty_slot(d, key.org, key.period) = d->n;
     for (size_t i = 0; i < r->nknown; i++)
         if (strcmp(r->known[i], org) == 0)
             return;
@@ -147,13 +224,30 @@ add_totals(figure_list *l, const ch_report_table *t, const ch_report_filter *f, 
     free(tot);
 }
 
+static size_t
+pair_hash(const char *channel, const char *type)
+{
+    return org_period_hash(channel, type);
+}
+
+/* One channel and case type of a period: its counters pt->items[i..end). */
+typedef struct {
+    ch_report_key k;
+    size_t i, end;
+    int64_t overdue;
+} pair_run;
+
 /* Each channel and case type with figures in the period (pt, its counters):
- * a run of keys sharing "<period>|<channel>|<type>|". */
+ * a run of keys sharing "<period>|<channel>|<type>|". The period's overdue
+ * cases (o's olo..ohi) are counted per pair in one pass over them (a table
+ * of the pairs), not once per pair. */
 static void
 add_pairs(figure_list *l, const ch_report_table *pt, const ch_report_filter *f,
           const report_open *o, size_t olo, size_t ohi)
 {
-    for (size_t i = 0, run; i < pt->n && !l->failed; i = run) {
+    pair_run *runs = NULL;
+    size_t nruns = 0, cap = 0, *slot = NULL, nslot = 16;
+    for (size_t i = 0, run; i < pt->n; i = run) {
         const char *key = pt->items[i].key;
         ch_report_key k;
         run = i + 1;
@@ -162,16 +256,50 @@ add_pairs(figure_list *l, const ch_report_table *pt, const ch_report_filter *f,
         size_t plen = (size_t)(k.tail - key);
         while (run < pt->n && strncmp(pt->items[run].key, key, plen) == 0)
             run++;
-        int64_t overdue = 0;
-        for (size_t m = olo; m < ohi; m++)
-            if (strcmp(o->keys[m].channel, k.channel) == 0 && strcmp(o->keys[m].type, k.type) == 0)
-                overdue++;
-        ch_report_table rt = {pt->items + i, run - i, 0};
-        ch_report_filter pf = *f;
-        pf.channel = k.channel;
-        pf.case_type = k.type;
-        add_totals(l, &rt, &pf, overdue, 0);
+        if (nruns == cap) {
+            cap = cap ? cap * 2 : 16;
+            pair_run *v = realloc(runs, cap * sizeof(*v));
+            if (!v) {
+                l->failed = 1;
+                free(runs);
+                return;
+            }
+            runs = v;
+        }
+        runs[nruns++] = (pair_run){k, i, run, 0};
     }
+    while (nslot < 2 * nruns)
+        nslot *= 2;
+    if (nruns && ohi > olo && (slot = calloc(nslot, sizeof(*slot)))) {
+        size_t mask = nslot - 1;
+        for (size_t r = 0; r < nruns; r++) {
+            size_t h = pair_hash(runs[r].k.channel, runs[r].k.type) & mask;
+            while (slot[h])
+                h = (h + 1) & mask;
+            slot[h] = r + 1;
+        }
+        for (size_t m = olo; m < ohi; m++) {
+            const ch_report_key *ok = &o->keys[m];
+            for (size_t h = pair_hash(ok->channel, ok->type) & mask; slot[h]; h = (h + 1) & mask) {
+                pair_run *pr = &runs[slot[h] - 1];
+                if (strcmp(pr->k.channel, ok->channel) == 0 && strcmp(pr->k.type, ok->type) == 0) {
+                    pr->overdue++;
+                    break;
+                }
+            }
+        }
+        free(slot);
+    } else if (nruns && ohi > olo) {
+        l->failed = 1;
+    }
+    for (size_t r = 0; r < nruns && !l->failed; r++) {
+        ch_report_table rt = {pt->items + runs[r].i, runs[r].end - runs[r].i, 0};
+        ch_report_filter pf = *f;
+        pf.channel = runs[r].k.channel;
+        pf.case_type = runs[r].k.type;
+        add_totals(l, &rt, &pf, runs[r].overdue, 0);
+    }
+    free(runs);
 }
 
 /* Each promise of the charter, its in-time figure carrying the target as a share. */
@@ -285,6 +413,26 @@ produce_snapshot(report_round *sr, const report_org_period *op, const report_dat
 
 static void round_next_org(report_round *sr);
 
+/* Frees the organisation's data the round holds. */
+static void
+round_drop_data(report_round *sr)
+{
+    ch_report_table_free(&sr->d.figures);
+    free(sr->d.open.members);
+    free(sr->d.open.keys);
+    free(sr->open_text);
+    memset(&sr->d, 0, sizeof(sr->d));
+    sr->open_text = NULL;
+}
+
+static void
+round_free(report_round *sr)
+{
+    round_drop_data(sr);
+    free(sr->items);
+    free(sr);
+}
+
 /* The rest of the round is due again on a later tick. */
 static void
 round_abort(report_round *sr)
@@ -293,6 +441,64 @@ round_abort(report_round *sr)
         report_mark_dirty(sr->r, sr->items[i].org, sr->items[i].period);
     sr->next = sr->n;
     round_next_org(sr);
+}
+
+/* Keeps the open cases of d past the load's reply: the members copied into
+ * one block, each parsed key's tail moved with its member. 0, or CH_ENOMEM. */
+static int
+round_keep_open(report_round *sr, const report_open *o)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < o->n; i++)
+        total += strlen(o->members[i]) + 1;
+    size_t n = o->n ? o->n : 1;
+    sr->open_text = malloc(total ? total : 1);
+    sr->d.open.members = malloc(n * sizeof(*sr->d.open.members));
+    sr->d.open.keys = malloc(n * sizeof(*sr->d.open.keys));
+    if (!sr->open_text || !sr->d.open.members || !sr->d.open.keys)
+        return CH_ENOMEM;
+    char *p = sr->open_text;
+    for (size_t i = 0; i < o->n; i++) {
+        size_t len = strlen(o->members[i]) + 1;
+        memcpy(p, o->members[i], len);
+        sr->d.open.members[i] = p;
+        sr->d.open.keys[i] = o->keys[i];
+        if (o->keys[i].tail)
+            sr->d.open.keys[i].tail = p + (o->keys[i].tail - o->members[i]);
+        p += len;
+    }
+    sr->d.open.n = o->n;
+    return 0;
+}
+
+/* One slice of the organisation's snapshots; the next slice at the next
+ * loop turn, or the next organisation. */
+static void
+round_slice(report_round *sr)
+{
+    if (ch_runtime_stopping(sr->r->rt)) {
+        sr->r->round = NULL;
+        round_free(sr);
+        return;
+    }
+    size_t stop = sr->at + ROUND_SLICE < sr->end ? sr->at + ROUND_SLICE : sr->end;
+    for (; sr->at < stop; sr->at++)
+        produce_snapshot(sr, &sr->items[sr->at], &sr->d, sr->events);
+    if (sr->at < sr->end && ch_timer_start(sr->r->round_timer, 0) == 0)
+        return;
+    for (; sr->at < sr->end; sr->at++) /* the timer failed: the rest on a later tick */
+        report_mark_dirty(sr->r, sr->items[sr->at].org, sr->items[sr->at].period);
+    round_drop_data(sr);
+    sr->next = sr->end;
+    round_next_org(sr);
+}
+
+static void
+round_resume(void *arg)
+{
+    reporting *r = arg;
+    if (r->round)
+        round_slice(r->round);
 }
 
 static void
@@ -307,10 +513,16 @@ round_loaded(void *opaque, int rc, report_data *d)
     for (size_t i = 0; i < d->counts.n; i++)
         if (ch_report_count_is_event(d->counts.items[i].key))
             events += (uint64_t)d->counts.items[i].value;
-    for (size_t i = sr->next; i < sr->end; i++)
-        produce_snapshot(sr, &sr->items[i], d, events);
-    sr->next = sr->end;
-    round_next_org(sr);
+    sr->events = events;
+    sr->d.figures = d->figures; /* taken: the store frees what is left of d */
+    memset(&d->figures, 0, sizeof(d->figures));
+    if (round_keep_open(sr, &d->open) != 0) {
+        round_drop_data(sr);
+        round_abort(sr);
+        return;
+    }
+    sr->at = sr->next;
+    round_slice(sr);
 }
 
 static void
@@ -318,8 +530,7 @@ round_next_org(report_round *sr)
 {
     if (sr->next >= sr->n || ch_runtime_stopping(sr->r->rt)) {
         sr->r->round = NULL;
-        free(sr->items);
-        free(sr);
+        round_free(sr);
         return;
     }
     sr->end = sr->next + 1;
@@ -388,6 +599,8 @@ report_tick(void *svc, int64_t now_ms)
     reporting *r = svc;
     if (r->round || !ch_redis_ready(r->rt) || ch_runtime_stopping(r->rt))
         return;
+    if (!r->round_timer && !(r->round_timer = ch_timer_new(r->rt, round_resume, r)))
+        return;
     if (!r->migrated) {
         if (!r->migrating && report_store_migrate(r->store, migrated, r) == 0)
             r->migrating = 1;
@@ -407,6 +620,7 @@ report_tick(void *svc, int64_t now_ms)
     sr->items = r->dirty.v;
     sr->n = r->dirty.n;
     sr->now_ms = now_ms;
+    free(r->dirty.slot); /* the entries go with the round */
     memset(&r->dirty, 0, sizeof(r->dirty));
     qsort(sr->items, sr->n, sizeof(*sr->items), org_period_cmp);
     r->round = sr;
@@ -416,11 +630,11 @@ report_tick(void *svc, int64_t now_ms)
 void
 report_snapshots_fini(reporting *r)
 {
+    ch_timer_free(r->round_timer);
+    r->round_timer = NULL;
     if (r->round) {
-        free(r->round->items);
-        free(r->round);
+        round_free(r->round);
         r->round = NULL;
     }
-    free(r->dirty.v);
-    memset(&r->dirty, 0, sizeof(r->dirty));
+    dirty_clear(&r->dirty);
 }

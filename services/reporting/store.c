@@ -98,6 +98,7 @@ typedef struct {
         report_case_fn case_read;
         report_written_fn written;
         report_names_fn names;
+        report_case_page_fn case_page;
     } done;
     void *opaque;
 } store_call;
@@ -187,6 +188,43 @@ report_store_case_read(report_store *st, const char *org, const char *case_id, r
         return CH_ENOMEM;
     c->done.case_read = done;
     return call_sent(ch_redis_command(st->rt, case_read, c, "GET %s", key), c);
+}
+
+/* One string of an MGET reply: its text and length, or NULL for none. */
+static const char *
+mget_str(const redisReply *e, size_t *len)
+{
+    *len = e->type == REDIS_REPLY_STRING ? e->len : 0;
+    return e->type == REDIS_REPLY_STRING ? e->str : NULL;
+}
+
+static void
+case_and_page_read(void *opaque, redisReply *reply)
+{
+    store_call c = call_take(opaque);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        c.done.case_page(c.opaque, CH_EAGAIN, NULL, 0, NULL, 0);
+        return;
+    }
+    size_t slen, plen;
+    const char *state = mget_str(reply->element[0], &slen);
+    const char *page = mget_str(reply->element[1], &plen);
+    c.done.case_page(c.opaque, 0, page, plen, state, slen);
+}
+
+int
+report_store_case_and_page(report_store *st, const char *org, const char *case_id,
+                           report_case_page_fn done, void *opaque)
+{
+    char kcase[KEY_MAX], kpage[KEY_MAX];
+    report__key_of(kcase, org, "case", case_id);
+    report__key_of(kpage, org, "page", case_id);
+    store_call *c = call_new(opaque);
+    if (!c)
+        return CH_ENOMEM;
+    c->done.case_page = done;
+    return call_sent(ch_redis_command(st->rt, case_and_page_read, c, "MGET %s %s", kcase, kpage),
+                     c);
 }
 
 static void
@@ -299,20 +337,22 @@ report_store_case_write(report_store *st, const char *org, const char *case_id,
 
 /* ---- loading an organisation ----
  *
- * One step after the other, each reply turned into values before the next
- * step: the periods index (for a range), counts (when asked), the figures
- * of each period (one HGETALL per period's hash, all sent at once, each
- * reply appended to the table, which is sorted once at the end), then the
- * open cases, whose members the caller borrows from the last reply. */
+ * The periods index first (for a range), then one batch sent at once:
+ * counts (when asked), the figures of each period (one HGETALL per
+ * period's hash, each reply appended to the table, which is sorted once at
+ * the end) and the open cases. Every key is under the organisation's hash
+ * tag, so on the one connection the replies come in the order sent and
+ * the open cases' reply is the last: the load finishes in its callback,
+ * and the caller borrows the members from it. */
 
-enum { LOAD_INDEX, LOAD_COUNTS, LOAD_FIGURES, LOAD_OPEN, LOAD_DONE };
+enum { LOAD_INDEX, LOAD_COUNTS, LOAD_FIGURES, LOAD_OPEN };
 
 typedef struct {
     report_store *st;
     char org[128];
     unsigned what;
     int64_t now_ms;
-    int step; /* LOAD_*: the reply awaited */
+    int step; /* LOAD_INDEX, or LOAD_FIGURES once the batch is sent */
     char (*periods)[CH_REPORT_KEY_PERIOD_MAX];
     size_t nperiods;
     size_t pending; /* HGETALL replies still to come */
@@ -436,99 +476,98 @@ periods_of(load_call *l, const redisReply *reply)
     return 0;
 }
 
-static void load_step(void *opaque, redisReply *reply);
-static void load_figures(void *opaque, redisReply *reply);
+static void load_reply(void *opaque, redisReply *reply, int step);
 
-/* Sends the command(s) of l->step: 0, or the error (nothing more awaited
- * when nothing was sent). */
-static int
-load_send(load_call *l)
-{
-    char key[KEY_MAX];
-    ch_runtime *rt = l->st->rt;
-    switch (l->step) {
-    case LOAD_INDEX: {
-        char min[32], max[32];
-        index_bounds(l->g, l->from, l->to, min, max);
-        report__key_of(key, l->org, "periods", NULL);
-        return ch_redis_command(rt, load_step, l, "ZRANGEBYLEX %s %s %s", key, min, max);
-    }
-    case LOAD_COUNTS:
-        report__key_of(key, l->org, "counts", NULL);
-        return ch_redis_command(rt, load_step, l, "HGETALL %s", key);
-    case LOAD_FIGURES:
-        for (size_t i = 0; i < l->nperiods; i++) {
-            report__figures_key(key, l->org, l->periods[i]);
-            if (ch_redis_command(rt, load_figures, l, "HGETALL %s", key) != 0) {
-                if (l->pending) { /* the replies still to come finish it */
-                    l->failed = CH_EAGAIN;
-                    return 0;
-                }
-                return CH_EAGAIN;
-            }
-            l->pending++;
-        }
-        return 0;
-    default:
-        report__key_of(key, l->org, "open", NULL);
-        return ch_redis_command(rt, load_step, l, "ZRANGEBYSCORE %s -inf (%lld", key,
-                                (long long)l->now_ms);
-    }
-}
-
-/* Moves to the next step that has something to send, and sends it; finishes
- * the load after the last one or on an error. */
 static void
-load_advance(load_call *l)
+load_counts(void *opaque, redisReply *reply)
 {
-    for (;;) {
-        l->step++;
-        if (l->step == LOAD_COUNTS && !(l->what & REPORT_LOAD_COUNTS))
-            continue;
-        if (l->step == LOAD_FIGURES && !l->nperiods)
-            continue;
-        break;
-    }
-    if (l->step == LOAD_DONE) {
-        load_finish(l, 0);
-        return;
-    }
-    int rc = load_send(l);
-    if (rc != 0)
-        load_finish(l, rc);
+    load_reply(opaque, reply, LOAD_COUNTS);
 }
 
 static void
 load_figures(void *opaque, redisReply *reply)
 {
+    load_reply(opaque, reply, LOAD_FIGURES);
+}
+
+static void
+load_open(void *opaque, redisReply *reply)
+{
+    load_reply(opaque, reply, LOAD_OPEN);
+}
+
+/* Counts one read of the batch sent (rc its ch_redis_command's); on a
+ * failure after others went out, the replies still to come finish the
+ * load. 0 (sent, or left to them), or CH_EAGAIN (nothing sent at all). */
+static int
+load_sent_one(load_call *l, int rc)
+{
+    if (rc == 0) {
+        l->pending++;
+        return 0;
+    }
+    if (l->pending) {
+        l->failed = CH_EAGAIN;
+        return 0;
+    }
+    return CH_EAGAIN;
+}
+
+/* Sends the counts (when asked), each period's figures and the open cases
+ * together: pipelined on the one connection, so a reader waits once behind
+ * the commands queued ahead of it (a busy consumer's), not once per read.
+ * 0, or CH_EAGAIN (nothing sent). */
+static int
+load_send(load_call *l)
+{
+    char key[KEY_MAX];
+    ch_runtime *rt = l->st->rt;
+    l->step = LOAD_FIGURES;
+    if (l->what & REPORT_LOAD_COUNTS) {
+        report__key_of(key, l->org, "counts", NULL);
+        if (load_sent_one(l, ch_redis_command(rt, load_counts, l, "HGETALL %s", key)) != 0)
+            return CH_EAGAIN;
+    }
+    for (size_t i = 0; i < l->nperiods && !l->failed; i++) {
+        report__figures_key(key, l->org, l->periods[i]);
+        if (load_sent_one(l, ch_redis_command(rt, load_figures, l, "HGETALL %s", key)) != 0)
+            return CH_EAGAIN;
+    }
+    if (l->failed)
+        return 0;
+    report__key_of(key, l->org, "open", NULL);
+    return load_sent_one(l, ch_redis_command(rt, load_open, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+                                             (long long)l->now_ms));
+}
+
+/* One reply of the batch; the last one finishes the load. */
+static void
+load_reply(void *opaque, redisReply *reply, int step)
+{
     load_call *l = opaque;
     if (!reply || reply->type != REDIS_REPLY_ARRAY)
         l->failed = CH_EAGAIN;
     else if (!l->failed)
-        l->failed = table_append(&l->d.figures, reply);
+        l->failed = step == LOAD_COUNTS    ? table_of(&l->d.counts, reply)
+                    : step == LOAD_FIGURES ? table_append(&l->d.figures, reply)
+                                           : open_of(&l->d.open, reply);
     if (--l->pending)
         return;
-    if (l->failed) {
-        load_finish(l, l->failed);
-        return;
-    }
-    ch_report_table_normalise(&l->d.figures);
-    load_advance(l);
+    if (!l->failed)
+        ch_report_table_normalise(&l->d.figures);
+    load_finish(l, l->failed);
 }
 
+/* The periods index's reply: then the batch of reads. */
 static void
-load_step(void *opaque, redisReply *reply)
+load_index(void *opaque, redisReply *reply)
 {
     load_call *l = opaque;
-    int rc = !reply || reply->type != REDIS_REPLY_ARRAY ? CH_EAGAIN
-             : l->step == LOAD_INDEX                    ? periods_of(l, reply)
-             : l->step == LOAD_COUNTS                   ? table_of(&l->d.counts, reply)
-                                                        : open_of(&l->d.open, reply);
-    if (rc != 0 || l->step == LOAD_OPEN) {
+    int rc = !reply || reply->type != REDIS_REPLY_ARRAY ? CH_EAGAIN : periods_of(l, reply);
+    if (rc == 0)
+        rc = load_send(l);
+    if (rc != 0)
         load_finish(l, rc);
-        return;
-    }
-    load_advance(l);
 }
 
 static load_call *
@@ -547,12 +586,21 @@ load_new(report_store *st, const char *org, unsigned what, int64_t now_ms, repor
     return l;
 }
 
-/* Starts l at step (the first with something to send). */
+/* Starts l: the periods index first when step is LOAD_INDEX, else the
+ * batch of reads. */
 static int
 load_start(load_call *l, int step)
 {
-    l->step = step;
-    int rc = load_send(l);
+    int rc;
+    if (step == LOAD_INDEX) {
+        char key[KEY_MAX], min[32], max[32];
+        index_bounds(l->g, l->from, l->to, min, max);
+        report__key_of(key, l->org, "periods", NULL);
+        l->step = LOAD_INDEX;
+        rc = ch_redis_command(l->st->rt, load_index, l, "ZRANGEBYLEX %s %s %s", key, min, max);
+    } else {
+        rc = load_send(l);
+    }
     if (rc != 0) {
         free(l->periods);
         free(l);
@@ -577,9 +625,7 @@ report_store_load(report_store *st, const char *org, unsigned what,
         memcpy(l->periods, periods, nperiods * sizeof(*l->periods));
         l->nperiods = nperiods;
     }
-    return load_start(l, what & REPORT_LOAD_COUNTS ? LOAD_COUNTS
-                         : nperiods                ? LOAD_FIGURES
-                                                   : LOAD_OPEN);
+    return load_start(l, LOAD_FIGURES);
 }
 
 int

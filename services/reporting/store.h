@@ -105,6 +105,17 @@ typedef void (*report_case_fn)(void *opaque, int rc, const char *state, size_t l
 int report_store_case_read(report_store *st, const char *org, const char *case_id,
                            report_case_fn done, void *opaque);
 
+/*
+ * A case's state and its page record (casepage.h) in one round trip (MGET:
+ * both keys are under the organisation's hash tag), for counting a record,
+ * which needs both. done as report_store_case_page's: either NULL when
+ * missing, borrowed for the call; or CH_EAGAIN with none.
+ */
+typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,
+                                    const char *state, size_t state_len);
+int report_store_case_and_page(report_store *st, const char *org, const char *case_id,
+                               report_case_page_fn done, void *opaque);
+
 /* What one record changes about its case (counting.h decides it). */
 typedef struct {
     const char *old_state;       /* the state read back, or NULL for none */
@@ -267,8 +278,6 @@ int report_store_queue_count(report_store *st, const char *org, int64_t now_ms, 
 
 /* A case's page record and state together (done gets either NULL when
  * missing), or CH_EAGAIN with none. */
-typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,
-                                    const char *state, size_t state_len);
 int report_store_case_page(report_store *st, const char *org, const char *case_id,
                            report_case_page_fn done, void *opaque);
 
