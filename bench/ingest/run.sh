@@ -2,8 +2,9 @@
 # `make bench-ingest`: wrk against charter-ingest posting signed contacts vs the
 # same wrk against an nginx `return 204`, side by side in one run (README.md).
 # Usage: run.sh BUILD_DIR. Knobs (environment): ROUNDS (3), DURATION (10s),
-# THREADS (2), CONNECTIONS (64), REQUESTS (pre-signed requests per ingest round,
-# 200000), WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
+# THREADS (2), CONNECTIONS (64), REQUESTS (pre-signed requests per ingest round;
+# unset: as many as the rate seen so far needs, see sign_count), HEADROOM (2),
+# WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
 # Apache Kafka, one KRaft node started by scripts/kafka.sh; bench/lib.sh's
 # start_kafka).
 set -euo pipefail
@@ -12,7 +13,8 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-64} REQUESTS=${REQUESTS:-200000} WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64} REQUESTS=${REQUESTS:-} WARMUP=${WARMUP:-3s}
+HEADROOM=${HEADROOM:-2} # an integer
 TOPIC=charter.contact.events.v1
 BENCH_NAME=bench-ingest BUILD=$build
 # shellcheck source=../lib.sh
@@ -102,17 +104,52 @@ run_wrk() {
   echo "{\"name\":\"$name\",\"result\":$line,\"cpu_pct\":$cpu}" >>"$WORK/results.jsonl"
   echo "  $name: $line"
 }
-# fresh_requests TAG [ORGANISATION]: N new contacts signed now (valid 5 minutes).
+# seconds DURATION: wrk's duration (10, 10s, 2m, 1h) in seconds.
+seconds() {
+  local d=$1
+  case "$d" in
+    *[0-9]s) echo "${d%s}" ;; *[0-9]m) echo $(( ${d%m} * 60 )) ;;
+    *[0-9]h) echo $(( ${d%h} * 3600 )) ;; *[0-9]) echo "$d" ;;
+    *) fail "duration '$d': use e.g. 10s, 2m or 1h" ;;
+  esac
+}
+# The request count follows the rate: RATE[target] is the highest requests/s
+# wrk has reached so far against that target (rps of the BENCH lines);
+# before any run, INITIAL_RATE (40,000: above what ingest persists on the
+# benchmark machine). The parse-only rounds sign ingest's count: their
+# repeats would be harmless (answered 422 before Redis), and that count is
+# what the same wrk sends in the same time.
+declare -A RATE=()
+note_rate() { # note_rate TARGET NAME: takes the rps of run NAME
+  local rps
+  rps=$(grep "\"name\":\"$2\"" "$WORK/results.jsonl" | sed 's/.*"rps":\([0-9]*\).*/\1/')
+  [ -n "$rps" ] || fail "no rate for $2"
+  if [ "$rps" -gt "${RATE[$1]:-0}" ]; then RATE[$1]=$rps; fi
+}
+# sign_count TARGET DURATION: requests to sign for one run: REQUESTS if set,
+# else HEADROOM x the best rate seen x the seconds, plus one in flight per
+# connection, so that no wrk thread runs out of distinct requests (a repeat
+# would be a duplicate, answered 200, not a new record).
+sign_count() {
+  if [ -n "$REQUESTS" ]; then echo "$REQUESTS"; return; fi
+  local rate=${RATE[$1]:-${INITIAL_RATE:-40000}}
+  echo $(( (rate * $(seconds "$2") * HEADROOM + 999) / 1000 * 1000 + CONNECTIONS ))
+}
+# fresh_requests TARGET DURATION TAG [ORGANISATION]: new contacts signed now
+# (valid 5 minutes), as many as sign_count says.
 fresh_requests() {
-  python3 "$here/gen_requests.py" "$WORK/requests.txt" "$REQUESTS" "$WORK/gateway.key" "$@"
+  local n
+  n=$(sign_count "$1" "$2")
+  python3 "$here/gen_requests.py" "$WORK/requests.txt" "$n" "$WORK/gateway.key" "${@:3}"
 }
 
 echo "bench-ingest: ingest on :$INGEST_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
   "$DURATION each, wrk -t$THREADS -c$CONNECTIONS (work dir $WORK)"
 echo "bench-ingest: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 : >"$WORK/results.jsonl"
-fresh_requests warmup
+fresh_requests ingest "$WARMUP" warmup
 run_wrk warmup-ingest "$INGEST_PORT" "$WARMUP"
+note_rate ingest warmup-ingest
 run_wrk warmup-nginx "$NGINX_PORT" "$WARMUP"
 # Each round also measures ingest stopping short of persistence (parse-only):
 # the same signed contacts naming an organisation ingest does not know, so it
@@ -120,10 +157,11 @@ run_wrk warmup-nginx "$NGINX_PORT" "$WARMUP"
 # Redis or Kafka. Not part of the ratio; it shows what HTTP and parsing alone
 # allow next to nginx on this machine.
 for r in $(seq 1 "$ROUNDS"); do
-  fresh_requests "r$r"
+  fresh_requests ingest "$DURATION" "r$r"
   run_wrk "ingest-$r" "$INGEST_PORT" "$DURATION"
+  note_rate ingest "ingest-$r"
   run_wrk "nginx-$r" "$NGINX_PORT" "$DURATION"
-  fresh_requests "p$r" bench-not-an-organisation
+  fresh_requests ingest "$DURATION" "p$r" bench-not-an-organisation
   run_wrk "parseonly-$r" "$INGEST_PORT" "$DURATION"
 done
 
