@@ -26,6 +26,8 @@ source "$here/../lib.sh"
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 NGINX=$(command -v nginx)
 
@@ -51,6 +53,19 @@ start_kafka
 start_charter ingest CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways"
 wait_ready ingest
 INGEST_PORT=${SVC_PORT[ingest]} INGEST_PID=${SVC_PID[ingest]}
+
+# The peer (peer/server.js, issue 16): what an integrator would write instead,
+# Node.js with ioredis and kafkajs (pinned in peer/package-lock.json), on the
+# same redis-server and broker, with ingest's gateways file and policies.
+( cd "$here/peer" && npm ci --no-audit --no-fund --loglevel=error >"$WORK/npm.log" 2>&1 ) \
+  || fail "npm ci in bench/ingest/peer failed (see $WORK/npm.log)"
+PEER_PORT=$(free_port)
+PORT=$PEER_PORT REDIS_PORT=$REDIS_PORT BOOTSTRAP=$BOOTSTRAP GATEWAYS_FILE="$WORK/gateways" \
+  POLICIES_DIR="$root/policies" TOPIC=$TOPIC node "$here/peer/server.js" >"$WORK/peer.log" 2>&1 &
+PIDS+=($!)
+PEER_PID=$!
+wait_until 30 curl -fsS -o /dev/null "http://127.0.0.1:$PEER_PORT/stats" \
+  || fail "the Node.js peer did not start (see $WORK/peer.log)"
 
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx/logs"
@@ -87,6 +102,7 @@ run_wrk() {
   hz=$(getconf CLK_TCK)
   t0=$(date +%s%N) c0=$(cpu_ticks "$INGEST_PID") r0=$(cpu_ticks "$REDIS_PID")
   b0=$(cpu_ticks "$BROKER_PID") n0=$(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID")
+  local p0; p0=$(cpu_ticks "$PEER_PID")
   BENCH_REQUESTS="$WORK/requests.txt" BENCH_THREADS=$THREADS BENCH_GATEWAY=bench \
     timeout 300 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$dur" --latency --timeout 10s \
     -s "$here/wrk.lua" "http://127.0.0.1:$port/v1/contacts" >"$WORK/wrk-$name.txt" 2>&1 \
@@ -96,11 +112,12 @@ run_wrk() {
   [ -n "$line" ] || fail "no result from wrk ($name)"
   el=$(( ($(date +%s%N) - t0) / 10000000 )) # centiseconds
   local cpu
-  cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d}' \
+  cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d,"peer":%d}' \
     $(( ($(cpu_ticks "$INGEST_PID") - c0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$REDIS_PID") - r0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$BROKER_PID") - b0) * 10000 / hz / el )) \
-    $(( ($(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID") - n0) * 10000 / hz / el )))
+    $(( ($(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID") - n0) * 10000 / hz / el )) \
+    $(( ($(cpu_ticks "$PEER_PID") - p0) * 10000 / hz / el )))
   echo "{\"name\":\"$name\",\"result\":$line,\"cpu_pct\":$cpu}" >>"$WORK/results.jsonl"
   echo "  $name: $line"
 }
@@ -143,7 +160,7 @@ fresh_requests() {
   python3 "$here/gen_requests.py" "$WORK/requests.txt" "$n" "$WORK/gateway.key" "${@:3}"
 }
 
-echo "bench-ingest: ingest on :$INGEST_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
+echo "bench-ingest: ingest on :$INGEST_PORT, the Node.js peer on :$PEER_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
   "$DURATION each, wrk -t$THREADS -c$CONNECTIONS (work dir $WORK)"
 echo "bench-ingest: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 : >"$WORK/results.jsonl"
@@ -151,6 +168,9 @@ fresh_requests ingest "$WARMUP" warmup
 run_wrk warmup-ingest "$INGEST_PORT" "$WARMUP"
 note_rate ingest warmup-ingest
 run_wrk warmup-nginx "$NGINX_PORT" "$WARMUP"
+fresh_requests peer "$WARMUP" warmup-peer
+run_wrk warmup-peer "$PEER_PORT" "$WARMUP"
+note_rate peer warmup-peer
 # Each round also measures ingest stopping short of persistence (parse-only):
 # the same signed contacts naming an organisation ingest does not know, so it
 # reads, authenticates, parses and validates each one and answers 422 before
@@ -161,6 +181,9 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk "ingest-$r" "$INGEST_PORT" "$DURATION"
   note_rate ingest "ingest-$r"
   run_wrk "nginx-$r" "$NGINX_PORT" "$DURATION"
+  fresh_requests peer "$DURATION" "n$r"
+  run_wrk "peer-$r" "$PEER_PORT" "$DURATION"
+  note_rate peer "peer-$r"
   fresh_requests ingest "$DURATION" "p$r" bench-not-an-organisation
   run_wrk "parseonly-$r" "$INGEST_PORT" "$DURATION"
 done
@@ -173,6 +196,7 @@ done
 # read back and their keys (case ids) must all be distinct.
 sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
+curl -fsS "http://127.0.0.1:$PEER_PORT/stats" >"$WORK/peer-stats.json"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
 [ -n "$parts" ] || fail "kcat found no partitions of $TOPIC"
 appended=0 retained=0
@@ -186,5 +210,6 @@ timeout 300 kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt
 records=$(wc -l <"$WORK/keys.txt")
 distinct=$(sort -u "$WORK/keys.txt" | wc -l)
 rm -f "$WORK/keys.txt"
-BROKER_LABEL=$BROKER_LABEL python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
+BROKER_LABEL=$BROKER_LABEL PEER_STATS="$WORK/peer-stats.json" \
+  python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
   "$retained" "$records" "$distinct" "$CONNECTIONS" | tee "$WORK/summary.txt"
