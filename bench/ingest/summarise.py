@@ -70,9 +70,9 @@ def main():
         print("ratio ingest/peer     %8.2fx   (target >= 6x: %s); p99 ingest %.2f ms vs peer %.2f ms"
               " (target lower: %s)" % (pr, "met" if pr >= 6 else "MISSED", ing["p99_ms"],
                                        peer["p99_ms"], "met" if ing["p99_ms"] < peer["p99_ms"] else "MISSED"))
-        ratios = sorted(ri["result"]["rps"] / rp["result"]["rps"] for ri, rp in zip(
+        ratios = [ri["result"]["rps"] / rp["result"]["rps"] for ri, rp in zip(
             [r for r in rows if r["name"].startswith("ingest-")],
-            [r for r in rows if r["name"].startswith("peer-")]))
+            [r for r in rows if r["name"].startswith("peer-")])]
         print("  per round ingest/peer: %s" % ", ".join("%.2fx" % x for x in ratios))
     print("ratio ingest/nginx    %8.1f%%   (target >= 40%%: %s)" % (
         100 * ratio, "met" if ratio >= 0.40 else "MISSED by %.1f points" % (100 * (0.40 - ratio))))
