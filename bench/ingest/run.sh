@@ -135,7 +135,7 @@ seconds() {
 # before any run, INITIAL_RATE (40,000: above what ingest persists on the
 # benchmark machine). The parse-only rounds sign ingest's count: their
 # repeats would be harmless (answered 422 before Redis), and that count is
-# what the same wrk sends in the same time.
+# what the same wrk sends in the same time. Never below MIN_RATE (10,000).
 declare -A RATE=()
 note_rate() { # note_rate TARGET NAME: takes the rps of run NAME
   local rps
@@ -150,6 +150,9 @@ note_rate() { # note_rate TARGET NAME: takes the rps of run NAME
 sign_count() {
   if [ -n "$REQUESTS" ]; then echo "$REQUESTS"; return; fi
   local rate=${RATE[$1]:-${INITIAL_RATE:-40000}}
+  # a cold warm-up (Apache Kafka's JVM) can be far slower than the rounds:
+  # never plan for less than MIN_RATE (10,000/s: 200,000 for 10 s rounds)
+  [ "$rate" -ge "${MIN_RATE:-10000}" ] || rate=${MIN_RATE:-10000}
   echo $(( (rate * $(seconds "$2") * HEADROOM + 999) / 1000 * 1000 + CONNECTIONS ))
 }
 # fresh_requests TARGET DURATION TAG [ORGANISATION]: new contacts signed now
