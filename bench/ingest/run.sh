@@ -2,8 +2,9 @@
 # `make bench-ingest`: wrk against charter-ingest posting signed contacts vs the
 # same wrk against an nginx `return 204`, side by side in one run (README.md).
 # Usage: run.sh BUILD_DIR. Knobs (environment): ROUNDS (3), DURATION (10s),
-# THREADS (2), CONNECTIONS (64), REQUESTS (pre-signed requests per ingest round,
-# 200000), WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
+# THREADS (2), CONNECTIONS (64), REQUESTS (pre-signed requests per ingest round;
+# unset: as many as the rate seen so far needs, see sign_count), HEADROOM (2),
+# WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
 # Apache Kafka, one KRaft node started by scripts/kafka.sh; bench/lib.sh's
 # start_kafka).
 set -euo pipefail
@@ -12,7 +13,8 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-64} REQUESTS=${REQUESTS:-200000} WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64} REQUESTS=${REQUESTS:-} WARMUP=${WARMUP:-3s}
+HEADROOM=${HEADROOM:-2} # an integer
 TOPIC=charter.contact.events.v1
 BENCH_NAME=bench-ingest BUILD=$build
 # shellcheck source=../lib.sh
@@ -24,6 +26,8 @@ source "$here/../lib.sh"
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 NGINX=$(command -v nginx)
 
@@ -49,6 +53,19 @@ start_kafka
 start_charter ingest CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways"
 wait_ready ingest
 INGEST_PORT=${SVC_PORT[ingest]} INGEST_PID=${SVC_PID[ingest]}
+
+# The peer (peer/server.js, issue 16): what an integrator would write instead,
+# Node.js with ioredis and kafkajs (pinned in peer/package-lock.json), on the
+# same redis-server and broker, with ingest's gateways file and policies.
+( cd "$here/peer" && npm ci --no-audit --no-fund --loglevel=error >"$WORK/npm.log" 2>&1 ) \
+  || fail "npm ci in bench/ingest/peer failed (see $WORK/npm.log)"
+PEER_PORT=$(free_port)
+PORT=$PEER_PORT REDIS_PORT=$REDIS_PORT BOOTSTRAP=$BOOTSTRAP GATEWAYS_FILE="$WORK/gateways" \
+  POLICIES_DIR="$root/policies" TOPIC=$TOPIC node "$here/peer/server.js" >"$WORK/peer.log" 2>&1 &
+PIDS+=($!)
+PEER_PID=$!
+wait_until 30 curl -fsS -o /dev/null "http://127.0.0.1:$PEER_PORT/stats" \
+  || fail "the Node.js peer did not start (see $WORK/peer.log)"
 
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx/logs"
@@ -85,6 +102,7 @@ run_wrk() {
   hz=$(getconf CLK_TCK)
   t0=$(date +%s%N) c0=$(cpu_ticks "$INGEST_PID") r0=$(cpu_ticks "$REDIS_PID")
   b0=$(cpu_ticks "$BROKER_PID") n0=$(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID")
+  local p0; p0=$(cpu_ticks "$PEER_PID")
   BENCH_REQUESTS="$WORK/requests.txt" BENCH_THREADS=$THREADS BENCH_GATEWAY=bench \
     timeout 300 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$dur" --latency --timeout 10s \
     -s "$here/wrk.lua" "http://127.0.0.1:$port/v1/contacts" >"$WORK/wrk-$name.txt" 2>&1 \
@@ -94,36 +112,82 @@ run_wrk() {
   [ -n "$line" ] || fail "no result from wrk ($name)"
   el=$(( ($(date +%s%N) - t0) / 10000000 )) # centiseconds
   local cpu
-  cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d}' \
+  cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d,"peer":%d}' \
     $(( ($(cpu_ticks "$INGEST_PID") - c0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$REDIS_PID") - r0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$BROKER_PID") - b0) * 10000 / hz / el )) \
-    $(( ($(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID") - n0) * 10000 / hz / el )))
+    $(( ($(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID") - n0) * 10000 / hz / el )) \
+    $(( ($(cpu_ticks "$PEER_PID") - p0) * 10000 / hz / el )))
   echo "{\"name\":\"$name\",\"result\":$line,\"cpu_pct\":$cpu}" >>"$WORK/results.jsonl"
   echo "  $name: $line"
 }
-# fresh_requests TAG [ORGANISATION]: N new contacts signed now (valid 5 minutes).
+# seconds DURATION: wrk's duration (10, 10s, 2m, 1h) in seconds.
+seconds() {
+  local d=$1
+  case "$d" in
+    *[0-9]s) echo "${d%s}" ;; *[0-9]m) echo $(( ${d%m} * 60 )) ;;
+    *[0-9]h) echo $(( ${d%h} * 3600 )) ;; *[0-9]) echo "$d" ;;
+    *) fail "duration '$d': use e.g. 10s, 2m or 1h" ;;
+  esac
+}
+# The request count follows the rate: RATE[target] is the highest requests/s
+# wrk has reached so far against that target (rps of the BENCH lines);
+# before any run, INITIAL_RATE (40,000: above what ingest persists on the
+# benchmark machine). The parse-only rounds sign ingest's count: their
+# repeats would be harmless (answered 422 before Redis), and that count is
+# what the same wrk sends in the same time. Never below MIN_RATE (10,000).
+declare -A RATE=()
+note_rate() { # note_rate TARGET NAME: takes the rps of run NAME
+  local rps
+  rps=$(grep "\"name\":\"$2\"" "$WORK/results.jsonl" | sed 's/.*"rps":\([0-9]*\).*/\1/')
+  [ -n "$rps" ] || fail "no rate for $2"
+  if [ "$rps" -gt "${RATE[$1]:-0}" ]; then RATE[$1]=$rps; fi
+}
+# sign_count TARGET DURATION: requests to sign for one run: REQUESTS if set,
+# else HEADROOM x the best rate seen x the seconds, plus one in flight per
+# connection, so that no wrk thread runs out of distinct requests (a repeat
+# would be a duplicate, answered 200, not a new record).
+sign_count() {
+  if [ -n "$REQUESTS" ]; then echo "$REQUESTS"; return; fi
+  local rate=${RATE[$1]:-${INITIAL_RATE:-40000}}
+  # a cold warm-up (Apache Kafka's JVM) can be far slower than the rounds:
+  # never plan for less than MIN_RATE (10,000/s: 200,000 for 10 s rounds)
+  [ "$rate" -ge "${MIN_RATE:-10000}" ] || rate=${MIN_RATE:-10000}
+  echo $(( (rate * $(seconds "$2") * HEADROOM + 999) / 1000 * 1000 + CONNECTIONS ))
+}
+# fresh_requests TARGET DURATION TAG [ORGANISATION]: new contacts signed now
+# (valid 5 minutes), as many as sign_count says.
 fresh_requests() {
-  python3 "$here/gen_requests.py" "$WORK/requests.txt" "$REQUESTS" "$WORK/gateway.key" "$@"
+  local n
+  n=$(sign_count "$1" "$2")
+  python3 "$here/gen_requests.py" "$WORK/requests.txt" "$n" "$WORK/gateway.key" "${@:3}"
 }
 
-echo "bench-ingest: ingest on :$INGEST_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
+echo "bench-ingest: ingest on :$INGEST_PORT, the Node.js peer on :$PEER_PORT, nginx on :$NGINX_PORT; $ROUNDS rounds of" \
   "$DURATION each, wrk -t$THREADS -c$CONNECTIONS (work dir $WORK)"
 echo "bench-ingest: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 : >"$WORK/results.jsonl"
-fresh_requests warmup
+fresh_requests ingest "$WARMUP" warmup
 run_wrk warmup-ingest "$INGEST_PORT" "$WARMUP"
+note_rate ingest warmup-ingest
 run_wrk warmup-nginx "$NGINX_PORT" "$WARMUP"
+fresh_requests peer "$WARMUP" warmup-peer
+run_wrk warmup-peer "$PEER_PORT" "$WARMUP"
+note_rate peer warmup-peer
 # Each round also measures ingest stopping short of persistence (parse-only):
 # the same signed contacts naming an organisation ingest does not know, so it
 # reads, authenticates, parses and validates each one and answers 422 before
 # Redis or Kafka. Not part of the ratio; it shows what HTTP and parsing alone
 # allow next to nginx on this machine.
 for r in $(seq 1 "$ROUNDS"); do
-  fresh_requests "r$r"
+  fresh_requests ingest "$DURATION" "r$r"
   run_wrk "ingest-$r" "$INGEST_PORT" "$DURATION"
+  note_rate ingest "ingest-$r"
   run_wrk "nginx-$r" "$NGINX_PORT" "$DURATION"
-  fresh_requests "p$r" bench-not-an-organisation
+  fresh_requests peer "$DURATION" "n$r"
+  run_wrk "peer-$r" "$PEER_PORT" "$DURATION"
+  note_rate peer "peer-$r"
+  fresh_requests ingest "$DURATION" "p$r" bench-not-an-organisation
   run_wrk "parseonly-$r" "$INGEST_PORT" "$DURATION"
 done
 
@@ -135,6 +199,7 @@ done
 # read back and their keys (case ids) must all be distinct.
 sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
+curl -fsS "http://127.0.0.1:$PEER_PORT/stats" >"$WORK/peer-stats.json"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
 [ -n "$parts" ] || fail "kcat found no partitions of $TOPIC"
 appended=0 retained=0
@@ -148,5 +213,6 @@ timeout 300 kcat -b "$BOOTSTRAP" -C -t "$TOPIC" -e -q -f '%k\n' >"$WORK/keys.txt
 records=$(wc -l <"$WORK/keys.txt")
 distinct=$(sort -u "$WORK/keys.txt" | wc -l)
 rm -f "$WORK/keys.txt"
-BROKER_LABEL=$BROKER_LABEL python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
+BROKER_LABEL=$BROKER_LABEL PEER_STATS="$WORK/peer-stats.json" \
+  python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
   "$retained" "$records" "$distinct" "$CONNECTIONS" | tee "$WORK/summary.txt"
