@@ -33,7 +33,7 @@ desc=$(bash "$SRC/scripts/kafka.sh" run org.apache.kafka.tools.TopicCommand --bo
   --describe --topic charter.reports.v1 2>&1)
 grep -qE 'Configs:.*cleanup\.policy=compact' <<<"$desc" || fail "charter.reports.v1 is not compacted: $desc"
 grep -qE 'Configs:.*min\.insync\.replicas=2' <<<"$desc" || fail "min.insync.replicas is not 2: $desc"
-pass "3 brokers; 17 partitions with 3 in-sync replicas each; charter.reports.v1 compacted; min.insync.replicas 2"
+pass "3 brokers; 20 partitions with 3 in-sync replicas each; charter.reports.v1 compacted; min.insync.replicas 2"
 
 # ---- the four services ----
 OUTBOX="$WORK/outbox"
