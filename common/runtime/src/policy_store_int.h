@@ -14,12 +14,13 @@
  * Loads every policy in dir (ch_org_set_load; key names the config key in
  * errors), applies the GOV.UK-format bank holidays in holidays_file when it
  * is neither NULL nor empty (ch_org_set_apply_holidays; a file that cannot
- * be read or is not valid refuses the load, naming the file), and, when check is not NULL, asks check(arg) too. All agreed: the
- * new set replaces *cur (the old one is freed) and 0 is returned. Otherwise
- * *cur is untouched and the CH_E* code is returned with errstr saying why.
+ * be read or is not valid refuses the load, naming the file), and, when check is not NULL, asks
+ * check(arg) too. All agreed: the new set replaces *cur (the old one is freed) and 0 is returned.
+ * Otherwise *cur is untouched and the CH_E* code is returned with errstr saying why.
  */
 int ch__org_set_replace(ch_org_set *cur, const char *dir, const char *key,
-                        const char *holidays_file, int (*check)(void *arg, char *errstr, size_t errstr_size), void *arg,
+                        const char *holidays_file,
+                        int (*check)(void *arg, char *errstr, size_t errstr_size), void *arg,
                         char *errstr, size_t errstr_size);
 
 #endif
