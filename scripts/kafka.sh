@@ -273,7 +273,12 @@ EOF
   if [ ! -s "$DIR/node1/data/meta.properties" ]; then
     # A Kafka Uuid: 16 random bytes, base64url without padding (what
     # `kafka-storage random-uuid` prints, without starting a JVM for it).
-    cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # Like Kafka's own, never one starting with '-': the format tool would
+    # read it as an option (one run in 64 failed so).
+    cid=-
+    while [ "${cid:0:1}" = - ]; do
+      cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     [ ${#cid} = 22 ] || die "could not make a cluster id (got '$cid')"
     local -a fpids=()
     for ((i = 1; i <= nodes; i++)); do
