@@ -412,16 +412,25 @@ text_write(text_req *q, const char *case_id)
     item_start(it, case_id);
 }
 
+/* A directory lookup Redis could not answer: 503, the text not taken
+ * (Notify calls back again). 1 when it answered so. */
+static int
+dir_failed(text_req *q, int rc)
+{
+    if (rc >= 0)
+        return 0;
+    ch_metric_add(q->in->m_unavailable, 1);
+    ch_http_reply_unavailable(q->req, 5, "Redis is not connected; retry");
+    text_free(q);
+    return 1;
+}
+
 static void
 by_sender(void *arg, int rc, const ingest_dir_case *c)
 {
     text_req *q = arg;
-    if (rc < 0) {
-        ch_metric_add(q->in->m_unavailable, 1);
-        ch_http_reply_unavailable(q->req, 5, "Redis is not connected; retry");
-        text_free(q);
+    if (dir_failed(q, rc))
         return;
-    }
     text_write(q, c->case_id[0] && c->open && c->awaiting ? c->case_id : NULL);
 }
 
@@ -438,12 +447,8 @@ static void
 by_reference(void *arg, int rc, const ingest_dir_case *c)
 {
     text_req *q = arg;
-    if (rc < 0) {
-        ch_metric_add(q->in->m_unavailable, 1);
-        ch_http_reply_unavailable(q->req, 5, "Redis is not connected; retry");
-        text_free(q);
+    if (dir_failed(q, rc))
         return;
-    }
     if (c->case_id[0] && c->open && strcmp(c->organisation, q->organisation) == 0)
         text_write(q, c->case_id);
     else

@@ -233,9 +233,6 @@ int report_store_pub_put(report_store *st, const char *org, const char *period, 
 /* "charter:report:ref:<reference>" into buf (bufsz >= 320). */
 void report_store_ref_key(const char *reference, char *buf, size_t bufsz);
 
-/* A case's page record: done as report_store_case_read (NULL: none). */
-int report_store_page_read(report_store *st, const char *org, const char *case_id,
-                           report_case_fn done, void *opaque);
 /*
  * Writes the page record text if it is still old (NULL: none), kept ttl_s,
  * and (reference not empty) the reference index with the same TTL. done

@@ -81,19 +81,6 @@ text_read(void *opaque, redisReply *reply)
 }
 
 int
-report_store_page_read(report_store *st, const char *org, const char *case_id, report_case_fn done,
-                       void *opaque)
-{
-    char key[KEY_MAX];
-    report__key_of(key, org, "page", case_id);
-    pages_call *c = call_new(st, opaque);
-    if (!c)
-        return CH_ENOMEM;
-    c->done.text = done;
-    return sent(ch_redis_command(st->rt, text_read, c, "GET %s", key), c);
-}
-
-int
 report_store_ref_get(report_store *st, const char *reference, report_case_fn done, void *opaque)
 {
     char key[KEY_MAX];

@@ -211,16 +211,18 @@ request_done(struct evhttp_request *req, void *arg)
     if (!t)
         return;
     int code = evhttp_request_get_response_code(req);
-    char cls[4] = {(char)('0' + (code / 100) % 10), 'x', 'x', '\0'};
-    static const char *const keys[] = {"route", "code"};
-    const char *values[] = {rt->svc->routes[t->route].path, cls};
-    int64_t now = ch_time_now_ms();
-    ch_metric_observe(ch_metric_series(rt, CH_METRIC_HISTOGRAM,
-                                       "charter_http_request_duration_seconds",
-                                       "time from a request reaching its handler to its answer "
-                                       "being sent, by route and status class",
-                                       2, keys, values),
-                      (double)(now - t->start_ms) / 1000.0);
+    int cls = code >= 100 && code < 600 ? code / 100 : 5;
+    ch_metric **slot = &rt->route_latency[t->route * 5 + (size_t)(cls - 1)];
+    if (!*slot) { /* a registry walk once per route and class, not per request */
+        char name[4] = {(char)('0' + cls), 'x', 'x', '\0'};
+        static const char *const keys[] = {"route", "code"};
+        const char *values[] = {rt->svc->routes[t->route].path, name};
+        *slot = ch_metric_series(rt, CH_METRIC_HISTOGRAM, "charter_http_request_duration_seconds",
+                                 "time from a request reaching its handler to its answer being "
+                                 "sent, by route and status class",
+                                 2, keys, values);
+    }
+    ch_metric_observe(*slot, (double)(ch_time_now_ms() - t->start_ms) / 1000.0);
     free(t);
 }
 
@@ -317,7 +319,8 @@ resolve_body_limits(ch_runtime *rt, char *errstr, size_t errstr_size)
 {
     size_t n = rt->svc->nroutes;
     rt->http_max_body = 0;
-    if (!(rt->route_max_body = calloc(n ? n : 1, sizeof(*rt->route_max_body)))) {
+    if (!(rt->route_max_body = calloc(n ? n : 1, sizeof(*rt->route_max_body))) ||
+        !(rt->route_latency = calloc(n ? n * 5 : 1, sizeof(*rt->route_latency)))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -386,6 +389,8 @@ ch__http_destroy(ch_runtime *rt)
     rt->http = NULL;
     free(rt->route_max_body);
     rt->route_max_body = NULL;
+    free(rt->route_latency);
+    rt->route_latency = NULL;
     while (rt->timings) {
         ch_http_timing *t = rt->timings;
         rt->timings = t->next;

@@ -151,9 +151,10 @@ struct ch_runtime {
 
     struct evhttp *http;
     ch_http_guard *http_guard;
-    int64_t *route_max_body; /* per descriptor route, resolved at start */
-    ch_http_timing *timings; /* requests with a route, answer not yet sent */
-    int64_t http_max_body;   /* the largest of them: evhttp's own limit */
+    int64_t *route_max_body;   /* per descriptor route, resolved at start */
+    ch_metric **route_latency; /* per route and status class (1xx..5xx), found on first use */
+    ch_http_timing *timings;   /* requests with a route, answer not yet sent */
+    int64_t http_max_body;     /* the largest of them: evhttp's own limit */
 
     ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
     const char *policy_dir; /* the key's value (the config owns it) */
