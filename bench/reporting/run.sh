@@ -4,7 +4,9 @@
 # while 10,000 events/s arrive (issue 7; README.md).
 # Usage: run.sh BUILD_DIR. Knobs (environment): ROUNDS (3), EVENTS (events
 # pre-loaded per round, 100000), RATE (10000), DURATION (seconds, 20), MARKER_MS (100),
-# WAIT_S (how long markers are waited for once the producer stops, 120).
+# WAIT_S (how long markers are waited for once the producer stops, 120),
+# KAFKA (embedded, the default: charter-broker; apache: one Apache Kafka KRaft
+# node, bench/lib.sh's start_kafka, started afresh each round).
 # Results: BUILD_DIR/bench-reporting/results.jsonl and summary.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +62,8 @@ for r in $(seq 1 "$ROUNDS"); do
   # A fresh redis-server, broker and charter-reporting each round.
   REDIS_PORT=$(free_port)
   start_redis
-  start_broker
+  start_kafka
+  [ "$r" -gt 1 ] || echo "bench-reporting: broker: $BROKER_LABEL"
 
   line=$("$BENCH" load "$BOOTSTRAP" "$EVENTS" "$r" "$WORK/expect.txt" 2>>"$WORK/bench.log") \
     || fail "loading the events failed"

@@ -364,7 +364,7 @@ case_loaded(void *opaque, int rc, const char *page, size_t plen, const char *sta
         report_reply_error(q->req, q->html, 500, "internal", "out of memory");
     } else {
         if (state)
-            ch_report_case_from_json(state, slen, rcase);
+            ch_report_case_unpack(state, slen, rcase);
         json_t *o = case_json(q, oc, pj, rcase, ch_time_now_ms());
         char *text = !o ? NULL : q->html ? case_html(o) : json_dumps(o, JSON_COMPACT);
         if (!text)

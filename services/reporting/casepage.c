@@ -237,9 +237,11 @@ apply_outcome(json_t *rec, const Charter__V1__NotificationOutcome *o)
 
 int
 report_page_apply(const char *old, size_t len, const ProtobufCMessage *msg, int64_t due_ms,
-                  char **out)
+                  char **out, char *ref, size_t refsz)
 {
     *out = NULL;
+    if (refsz)
+        ref[0] = '\0';
     json_t *rec = old ? json_loadb(old, len, 0, NULL) : NULL;
     if (!json_is_object(rec)) {
         json_decref(rec);
@@ -259,6 +261,8 @@ report_page_apply(const char *old, size_t len, const ProtobufCMessage *msg, int6
     int rc = 0;
     if (changed && !(*out = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)))
         rc = CH_ENOMEM;
+    if (refsz)
+        snprintf(ref, refsz, "%s", str_of(rec, "ref"));
     json_decref(rec);
     return rc;
 }

@@ -48,10 +48,11 @@
  * record old (len bytes, NULL for none). due_ms is the response target in
  * force the case's figures step worked out (0: none running, e.g. answered,
  * closed or paused; negative: unknown, keep the record's). Returns 0 with *out the new record
- * (malloc'd) or NULL when nothing changed; CH_ENOMEM.
+ * (malloc'd) or NULL when nothing changed, and the record's reference in ref
+ * (refsz bytes; "" when none), as report_page_reference reads it; CH_ENOMEM.
  */
 int report_page_apply(const char *old, size_t len, const ProtobufCMessage *msg, int64_t due_ms,
-                      char **out);
+                      char **out, char *ref, size_t refsz);
 
 /* The reference of a record (into buf, "" when none or unreadable). */
 void report_page_reference(const char *text, size_t len, char *buf, size_t bufsz);

@@ -1,6 +1,7 @@
 /*
- * Counting a record: count -> counted -> case_and_page_loaded -> case_loaded
- * -> figures_written -> page_written.
+ * Counting a record: count and read (one script) -> counted (the plan, the
+ * page record) -> write (one script: case, figures, open set, page; the
+ * reference index beside it) -> written.
  *
  * Each record is counted at most once whatever Kafka redelivers: the store's
  * count script records its id and adds to the counts atomically (fired
@@ -85,10 +86,15 @@ report_case_plan_make(const ch_org_clocks *oc, const char *case_id, const char *
     ch_report_case rc;
     memset(&rc, 0, sizeof(rc));
     if (old_state) {
-        if (!(out->old_state = strndup(old_state, len)))
+        if (!(out->old_state = malloc(len + 1)))
             return CH_ENOMEM;
-        if (ch_report_case_from_json(old_state, len, &rc) != 0)
-            out->state_unreadable = 1;
+        memcpy(out->old_state, old_state, len);
+        out->old_state[len] = '\0';
+        out->old_len = len;
+        int read = ch_report_case_unpack(old_state, len, &rc);
+        if (read == CH_ENOMEM)
+            return CH_ENOMEM;
+        out->state_unreadable = read != 0;
     }
     if (!(out->delta = malloc(CH_REPORT_MAX_ITEMS * sizeof(*out->delta))))
         return CH_ENOMEM;
@@ -96,9 +102,10 @@ report_case_plan_make(const ch_org_clocks *oc, const char *case_id, const char *
     if (n < 0)
         return n == CH_ENOMEM ? CH_ENOMEM : CH_EBADMSG;
     out->ndelta = n;
-    if (!(out->state = ch_report_case_to_json(&rc)))
+    if (!(out->state = ch_report_case_pack(&rc, &out->state_len)))
         return CH_ENOMEM;
-    if (n == 0 && out->old_state && strcmp(out->state, out->old_state) == 0) {
+    if (n == 0 && out->old_state && out->state_len == out->old_len &&
+        memcmp(out->state, out->old_state, out->old_len) == 0) {
         out->unchanged = 1;
         return 0;
     }
@@ -128,8 +135,7 @@ typedef struct {
     char org[REPORT_ORG_MAX];
     char case_id[REPORT_CASE_MAX];
     report_case_plan plan;
-    char *page; /* the case's page record read with its state (NULL: none) */
-    size_t page_len;
+    int wrote_case; /* the write holds the plan's change (its periods are due snapshots) */
 } count_ctx;
 
 static void
@@ -137,62 +143,11 @@ ctx_done(count_ctx *c, int rc, const char *why)
 {
     ch_msg_done(c->m, rc, why);
     report_case_plan_free(&c->plan);
-    free(c->page);
     free(c);
 }
 
-/* ---- the case's page record (casepage.h), after its figures ---- */
-
 static void
-page_written(void *opaque, int rc, const char *why)
-{
-    count_ctx *c = opaque;
-    if (rc == CH_EEXIST)
-        ch_metric_add(c->r->m_conflicts, 1);
-    ctx_done(c, rc == 0 ? 0 : CH_EAGAIN, rc == 0 ? NULL : why);
-}
-
-static void
-page_loaded(void *opaque, int rc, const char *page, size_t len)
-{
-    count_ctx *c = opaque;
-    if (rc != 0) {
-        ctx_done(c, CH_EAGAIN, "redis unavailable");
-        return;
-    }
-    const report_case_plan *p = &c->plan;
-    int64_t due = !strcmp(p->open_op, "add") ? p->due_ms : !strcmp(p->open_op, "rem") ? 0 : -1;
-    char *text = NULL;
-    if (report_page_apply(page, len, c->msg, due, &text) != 0) {
-        ctx_done(c, CH_EAGAIN, "out of memory");
-        return;
-    }
-    if (!text) {
-        ctx_done(c, 0, NULL);
-        return;
-    }
-    char *old = page ? strndup(page, len) : NULL;
-    char ref[64];
-    report_page_reference(text, strlen(text), ref, sizeof(ref));
-    rc = (page && !old) ? CH_ENOMEM
-                        : report_store_page_write(c->r->store, c->org, c->case_id, old, text, ref,
-                                                  c->r->cfg->case_ttl_s, page_written, c);
-    free(old);
-    free(text);
-    if (rc != 0)
-        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
-}
-
-/* The page was read with the case's state (case_and_page_loaded): a case's
- * records come one at a time, and its write is a compare-and-set anyway. */
-static void
-page_step(count_ctx *c)
-{
-    page_loaded(c, 0, c->page, c->page_len);
-}
-
-static void
-figures_written(void *opaque, int rc, const char *why)
+written(void *opaque, int rc, const char *why)
 {
     count_ctx *c = opaque;
     if (rc == CH_EEXIST)
@@ -205,19 +160,56 @@ figures_written(void *opaque, int rc, const char *why)
      * nothing would replace the last one on the compacted topic */
     int64_t now_s = ch_time_now_ms() / 1000, at;
     int months = (int)c->r->cfg->retention_months;
-    for (int i = 0; i < c->plan.nperiods; i++)
+    for (int i = 0; c->wrote_case && i < c->plan.nperiods; i++)
         if (months < 1 || ch_report_period_expiry(c->plan.periods[i], months, &at) != 0 ||
             at > now_s)
             report_mark_dirty(c->r, c->org, c->plan.periods[i]);
-    page_step(c);
+    ctx_done(c, 0, NULL);
 }
 
+/* The plan made: the case's change (unless unchanged) and its page record's
+ * (casepage.h; unless the record changes nothing on it) in one write. */
 static void
-case_loaded(void *opaque, int rc, const char *state, size_t len)
+write_step(count_ctx *c, const char *page, size_t page_len)
+{
+    const report_case_plan *p = &c->plan;
+    int64_t due = !strcmp(p->open_op, "add") ? p->due_ms : !strcmp(p->open_op, "rem") ? 0 : -1;
+    char *text = NULL, ref[64];
+    if (report_page_apply(page, page_len, c->msg, due, &text, ref, sizeof(ref)) != 0) {
+        ctx_done(c, CH_EAGAIN, "out of memory");
+        return;
+    }
+    if (p->unchanged && !text) {
+        ctx_done(c, 0, NULL);
+        return;
+    }
+    report_case_change change = {
+        p->old_state, p->old_len, p->state, p->state_len,      c->r->cfg->case_ttl_s,  p->open_op,
+        p->member,    p->due_ms,  p->delta, (size_t)p->ndelta, ch_time_now_ms() / 1000};
+    report_page_change pc = {
+        page, page_len, text, text ? strlen(text) : 0, ref, c->r->cfg->case_ttl_s};
+    c->wrote_case = !p->unchanged;
+    int rc =
+        report_store_record_write(c->r->store, c->org, c->case_id, p->unchanged ? NULL : &change,
+                                  text ? &pc : NULL, written, c);
+    free(text);
+    if (rc != 0)
+        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+}
+
+/* Counted, with the case's state and page record read (store.h). */
+static void
+counted(void *opaque, int rc, int first, const char *why, const char *state, size_t len,
+        const char *page, size_t page_len)
 {
     count_ctx *c = opaque;
     if (rc != 0) {
-        ctx_done(c, CH_EAGAIN, "redis unavailable");
+        ctx_done(c, CH_EAGAIN, why);
+        return;
+    }
+    ch_metric_add(first ? c->r->m_counted : c->r->m_repeats, 1);
+    if (!c->case_id[0]) {
+        ctx_done(c, 0, NULL);
         return;
     }
     const ch_org_clocks *oc = ch_org_set_find(ch_runtime_orgs(c->r->rt), c->org);
@@ -232,53 +224,7 @@ case_loaded(void *opaque, int rc, const char *state, size_t len)
                                    "outside 1995-2100)");
         return;
     }
-    if (c->plan.unchanged) {
-        page_step(c);
-        return;
-    }
-    const report_case_plan *p = &c->plan;
-    report_case_change change = {p->old_state, p->state,          c->r->cfg->case_ttl_s,
-                                 p->open_op,   p->member,         p->due_ms,
-                                 p->delta,     (size_t)p->ndelta, ch_time_now_ms() / 1000};
-    rc = report_store_case_write(c->r->store, c->org, c->case_id, &change, figures_written, c);
-    if (rc != 0)
-        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
-}
-
-/* The case's state and page record in one round trip (store.h). */
-static void
-case_and_page_loaded(void *opaque, int rc, const char *page, size_t page_len, const char *state,
-                     size_t len)
-{
-    count_ctx *c = opaque;
-    if (rc == 0 && page) {
-        if (!(c->page = malloc(page_len + 1))) {
-            ctx_done(c, CH_EAGAIN, "out of memory");
-            return;
-        }
-        memcpy(c->page, page, page_len);
-        c->page[page_len] = '\0';
-        c->page_len = page_len;
-    }
-    case_loaded(c, rc, state, len);
-}
-
-static void
-counted(void *opaque, int rc, int first, const char *why)
-{
-    count_ctx *c = opaque;
-    if (rc != 0) {
-        ctx_done(c, CH_EAGAIN, why);
-        return;
-    }
-    ch_metric_add(first ? c->r->m_counted : c->r->m_repeats, 1);
-    if (!c->case_id[0]) {
-        ctx_done(c, 0, NULL);
-        return;
-    }
-    rc = report_store_case_and_page(c->r->store, c->org, c->case_id, case_and_page_loaded, c);
-    if (rc != 0)
-        ctx_done(c, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");
+    write_step(c, page, page_len);
 }
 
 void
@@ -300,8 +246,8 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
     *c = (count_ctx){.r = r, .m = m, .msg = msg};
     snprintf(c->org, sizeof(c->org), "%s", what.organisation);
     snprintf(c->case_id, sizeof(c->case_id), "%s", what.case_id);
-    int rc = report_store_count(r->store, c->org, what.event_id, r->cfg->dedupe_ttl_s, what.names,
-                                what.nnames, counted, c);
+    int rc = report_store_count_read(r->store, c->org, what.event_id, r->cfg->dedupe_ttl_s,
+                                     what.names, what.nnames, c->case_id, counted, c);
     if (rc != 0) {
         free(c);
         ch_msg_done(m, CH_EAGAIN, rc == CH_ENOMEM ? "out of memory" : "redis unavailable");

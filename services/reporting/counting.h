@@ -31,8 +31,10 @@ const char *report_count_refusal(const ch_report_counted *c);
 /* What a record changes about its case. */
 typedef struct {
     char *old_state;       /* the state read (a copy), or NULL: the write's compare */
+    size_t old_len;        /* its bytes (states are binary: ch_report_case_pack) */
     int state_unreadable;  /* old_state could not be read: the case started again */
-    char *state;           /* the new state */
+    char *state;           /* the new state, packed */
+    size_t state_len;      /* its bytes */
     ch_report_item *delta; /* figure deltas, ndelta of them */
     int ndelta;
     int unchanged;       /* 1: the record changes nothing; write nothing */
@@ -45,7 +47,8 @@ typedef struct {
 
 /*
  * Applies msg (a CaseEvent, TimerFired or NotificationOutcome of case_id)
- * to the case's state as read (old_state, len bytes; NULL for none) under
+ * to the case's state as read (old_state, len bytes, packed or the JSON
+ * stored before it: ch_report_case_unpack; NULL for none) under
  * the organisation's clocks (oc may be NULL: nothing is in time). Returns 0
  * and fills *out (free with report_case_plan_free, also after a failure);
  * CH_ENOMEM; or CH_EBADMSG for a record the case cannot take (no time, or a

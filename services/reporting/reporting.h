@@ -12,7 +12,8 @@
  *   snapshots.c  changed periods -> ReportSnapshot on charter.reports.v1
  *   publication.c  GET /v1/publication; each completed period's publication
  *   store.c      every Redis key and script; the loaders the readers share
- *                (store_pages.c: the page records, reference index and queue reads)
+ *                (store_pages.c: the page records, reference index and queue reads;
+ *                store_record.c: a record's two scripts)
  *   periods.c    which period's hash a counter goes to; retention (pure)
  *
  * The policies are the runtime's (policy_store.h): nothing keeps a pointer

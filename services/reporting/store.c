@@ -18,36 +18,6 @@
 #include "periods.h"
 #include "store_int.h"
 
-/* KEYS: seen, counts. ARGV: ttl, name1, name2, ... Returns 1 if counted. */
-static const char count_lua[] =
-    "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
-    "  for i = 2, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end\n"
-    "  return 1\n"
-    "end\n"
-    "return 0\n";
-
-/* KEYS: case, open, periods index, then one figures hash per period.
- * ARGV: old state ("" for none), new state, ttl, open op ("add", "rem" or
- * ""), open member, score; then per figures hash: its index member, its
- * expiry (unix seconds, "0" for none), n, and n field/delta pairs.
- * Returns 1, or -1 when the case changed since it was read. */
-static const char case_lua[] =
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if (cur or '') ~= ARGV[1] then return -1 end\n"
-    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-    "local a = 7\n"
-    "for k = 4, #KEYS do\n"
-    "  local n = tonumber(ARGV[a + 2])\n"
-    "  for i = a + 3, a + 1 + 2 * n, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) "
-    "end\n"
-    "  if ARGV[a + 1] ~= '0' then redis.call('EXPIREAT', KEYS[k], ARGV[a + 1]) end\n"
-    "  redis.call('ZADD', KEYS[3], 0, ARGV[a])\n"
-    "  a = a + 3 + 2 * n\n"
-    "end\n"
-    "if ARGV[4] == 'add' then redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])\n"
-    "elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[5]) end\n"
-    "return 1\n";
-
 /* ---- keys ---- */
 
 void
@@ -70,13 +40,13 @@ report_store_new(ch_runtime *rt, int retention_months)
         return NULL;
     *st = (report_store){rt,
                          retention_months,
-                         ch_redis_script_new(rt, count_lua),
-                         ch_redis_script_new(rt, case_lua),
+                         ch_redis_script_new(rt, report__read_lua),
+                         ch_redis_script_new(rt, report__write_lua),
                          ch_redis_script_new(rt, report__prune_lua),
                          ch_redis_script_new(rt, report__migrate_lua),
-                         ch_redis_script_new(rt, report__page_lua)};
-    if (!st->count_script || !st->case_script || !st->prune_script || !st->migrate_script ||
-        !st->page_script) {
+                         NULL};
+    if (!st->read_script || !st->write_script || !st->prune_script || !st->migrate_script ||
+        !(st->batch = report__batch_new(st))) {
         free(st);
         return NULL;
     }
@@ -86,6 +56,8 @@ report_store_new(ch_runtime *rt, int retention_months)
 void
 report_store_free(report_store *st)
 {
+    if (st)
+        report__batch_free(st->batch);
     free(st);
 }
 
@@ -94,11 +66,9 @@ report_store_free(report_store *st)
 /* The caller's callback and opaque, kept across one Redis round trip. */
 typedef struct {
     union {
-        report_counted_fn counted;
         report_case_fn case_read;
         report_written_fn written;
         report_names_fn names;
-        report_case_page_fn case_page;
     } done;
     void *opaque;
 } store_call;
@@ -130,39 +100,6 @@ call_sent(int rc, store_call *c)
     return rc;
 }
 
-/* ---- counting a record ---- */
-
-static void
-counted(void *opaque, redisReply *reply)
-{
-    store_call c = call_take(opaque);
-    if (!reply || reply->type != REDIS_REPLY_INTEGER)
-        c.done.counted(c.opaque, CH_EAGAIN, 0,
-                       reply && reply->str ? reply->str : "redis unavailable");
-    else
-        c.done.counted(c.opaque, 0, reply->integer != 0, NULL);
-}
-
-int
-report_store_count(report_store *st, const char *org, const char *event_id, int64_t ttl_s,
-                   const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
-                   report_counted_fn done, void *opaque)
-{
-    char seen[KEY_MAX], counts[KEY_MAX], ttl[24];
-    report__key_of(seen, org, "seen", event_id);
-    report__key_of(counts, org, "counts", NULL);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
-    const char *args[16] = {seen, counts, ttl};
-    int nargs = 3; /* 2 keys, then the ttl and the names */
-    for (size_t i = 0; i < nnames && nargs < 13; i++)
-        args[nargs++] = names[i];
-    store_call *c = call_new(opaque);
-    if (!c)
-        return CH_ENOMEM;
-    c->done.counted = done;
-    return call_sent(ch_redis_script_call(st->count_script, counted, c, 2, nargs, args, NULL), c);
-}
-
 /* ---- a case's state ---- */
 
 static void
@@ -190,70 +127,31 @@ report_store_case_read(report_store *st, const char *org, const char *case_id, r
     return call_sent(ch_redis_command(st->rt, case_read, c, "GET %s", key), c);
 }
 
-/* One string of an MGET reply: its text and length, or NULL for none. */
-static const char *
-mget_str(const redisReply *e, size_t *len)
+void
+report__arg_add(report_arg_list *a, const char *word)
 {
-    *len = e->type == REDIS_REPLY_STRING ? e->len : 0;
-    return e->type == REDIS_REPLY_STRING ? e->str : NULL;
-}
-
-static void
-case_and_page_read(void *opaque, redisReply *reply)
-{
-    store_call c = call_take(opaque);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        c.done.case_page(c.opaque, CH_EAGAIN, NULL, 0, NULL, 0);
-        return;
-    }
-    size_t slen, plen;
-    const char *state = mget_str(reply->element[0], &slen);
-    const char *page = mget_str(reply->element[1], &plen);
-    c.done.case_page(c.opaque, 0, page, plen, state, slen);
-}
-
-int
-report_store_case_and_page(report_store *st, const char *org, const char *case_id,
-                           report_case_page_fn done, void *opaque)
-{
-    char kcase[KEY_MAX], kpage[KEY_MAX];
-    report__key_of(kcase, org, "case", case_id);
-    report__key_of(kpage, org, "page", case_id);
-    store_call *c = call_new(opaque);
-    if (!c)
-        return CH_ENOMEM;
-    c->done.case_page = done;
-    return call_sent(ch_redis_command(st->rt, case_and_page_read, c, "MGET %s %s", kcase, kpage),
-                     c);
-}
-
-static void
-case_written(void *opaque, redisReply *reply)
-{
-    store_call c = call_take(opaque);
-    if (!reply || reply->type != REDIS_REPLY_INTEGER)
-        c.done.written(c.opaque, CH_EAGAIN, reply && reply->str ? reply->str : "redis unavailable");
-    else if (reply->integer < 0)
-        c.done.written(c.opaque, CH_EEXIST, "the case changed meanwhile; retrying");
-    else
-        c.done.written(c.opaque, 0, NULL);
+    report__arg_bin(a, word, strlen(word));
 }
 
 void
-report__arg_add(report_arg_list *a, const char *word)
+report__arg_bin(report_arg_list *a, const char *word, size_t len)
 {
     if (a->failed)
         return;
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 64;
         const char **v = realloc(a->v, cap * sizeof(*v));
-        if (!v) {
+        if (v)
+            a->v = v;
+        size_t *lens = v ? realloc(a->len, cap * sizeof(*lens)) : NULL;
+        if (!lens) {
             a->failed = 1;
             return;
         }
-        a->v = v;
+        a->len = lens;
         a->cap = cap;
     }
+    a->len[a->n] = len;
     a->v[a->n++] = word;
 }
 
@@ -272,67 +170,8 @@ void
 report__arg_free(report_arg_list *a)
 {
     free(a->v);
+    free(a->len);
     free(a->texts);
-}
-
-int
-report_store_case_write(report_store *st, const char *org, const char *case_id,
-                        const report_case_change *ch, report_written_fn done, void *opaque)
-{
-    char kcase[KEY_MAX], kopen[KEY_MAX], kidx[KEY_MAX];
-    report__key_of(kcase, org, "case", case_id);
-    report__key_of(kopen, org, "open", NULL);
-    report__key_of(kidx, org, "periods", NULL);
-    size_t n = ch->ndelta, cap = n ? n : 1;
-    report_bucket *buckets = malloc(cap * sizeof(*buckets));
-    size_t *bucket_of = malloc(cap * sizeof(*bucket_of));
-    char(*keys)[KEY_MAX] = malloc(cap * sizeof(*keys));
-    report_arg_list a = {.captexts = 3 * cap + 3};
-    a.texts = malloc(a.captexts * sizeof(*a.texts));
-    store_call *c = call_new(opaque);
-    int nb = buckets && bucket_of && keys && a.texts && c
-                 ? report_group_by_period(ch->delta, n, st->retention_months, ch->now_s, buckets,
-                                          cap, bucket_of)
-                 : CH_ENOMEM;
-    int rc = CH_ENOMEM;
-    if (nb >= 0) {
-        report__arg_add(&a, kcase);
-        report__arg_add(&a, kopen);
-        report__arg_add(&a, kidx);
-        for (int b = 0; b < nb; b++) {
-            report__figures_key(keys[b], org, buckets[b].period);
-            report__arg_add(&a, keys[b]);
-        }
-        report__arg_add(&a, ch->old_state ? ch->old_state : "");
-        report__arg_add(&a, ch->state);
-        report__arg_num(&a, (long long)ch->ttl_s);
-        report__arg_add(&a, ch->open_op);
-        report__arg_add(&a, ch->member ? ch->member : "");
-        report__arg_num(&a, strcmp(ch->open_op, "add") == 0 ? (long long)ch->due_ms : 0);
-        for (int b = 0; b < nb; b++) {
-            report__arg_add(&a, buckets[b].member);
-            report__arg_num(&a, (long long)buckets[b].expire_at_s);
-            report__arg_num(&a, (long long)buckets[b].n);
-            for (size_t i = 0; i < n; i++)
-                if (bucket_of[i] == (size_t)b) {
-                    report__arg_add(&a, ch->delta[i].key);
-                    report__arg_num(&a, (long long)ch->delta[i].value);
-                }
-        }
-        if (!a.failed) {
-            c->done.written = done;
-            rc = call_sent(
-                ch_redis_script_call(st->case_script, case_written, c, 3 + nb, (int)a.n, a.v, NULL),
-                c);
-            c = NULL;
-        }
-    }
-    free(c);
-    report__arg_free(&a);
-    free(buckets);
-    free(bucket_of);
-    free(keys);
-    return rc;
 }
 
 /* ---- loading an organisation ----

@@ -9,7 +9,9 @@
  *   charter:report:{<org>}:counts           hash: count name -> count
  *                                           (report_counts.h);
  *   charter:report:{<org>}:case:<case id>   the case's state (report_agg.h),
- *                                           compact JSON, with a TTL;
+ *                                           packed (ch_report_case_pack;
+ *                                           compact JSON before issue 16,
+ *                                           still read), with a TTL;
  *   charter:report:{<org>}:figures:<period> hash: figure field -> counter
  *                                           (report_keys.h, report_agg.h),
  *                                           the fields of that one period
@@ -44,11 +46,14 @@
  * The work queue is the open set read by score (the instant each case
  * falls due) up to a bound: a range read, never a scan of every case.
  *
- * Counting a record is one script (the seen mark and the counts, atomically);
- * moving its case is another, a compare-and-set on the case's state that
- * also applies the figure deltas and the open-set change, so a redelivered
- * record changes nothing and two records of one case racing each other make
- * one of them retry. The readers (the JSON API, the dashboard, the snapshot
+ * Counting a record is two scripts (store_record.c): one marks it seen,
+ * adds to the counts (atomically) and reads the case's state and page; the
+ * other moves the case, a compare-and-set on the case's state and its page
+ * that also applies the figure deltas and the open-set change, so a
+ * redelivered record changes nothing and two records of one case racing
+ * each other make one of them retry. Each script runs once per loop turn
+ * and organisation for all the turn's records (up to a bound), not once
+ * per record. The readers (the JSON API, the dashboard, the snapshot
  * rounds, the publications) load an organisation the same way, through
  * report_store_load, naming the periods they show: each is one HGETALL of
  * one period's hash, so what a request costs Redis depends on the periods
@@ -87,15 +92,21 @@ report_store *report_store_new(ch_runtime *rt, int retention_months);
 void report_store_free(report_store *st);
 
 /*
- * Counts a record once: when the seen mark for event_id is new (kept
- * ttl_s seconds), adds one to each of the names' counts. done gets rc 0
- * with first 1 (counted now) or 0 (seen before: a repeat), or CH_EAGAIN
- * with why (Redis's error, or "redis unavailable").
+ * Counts a record once and reads its case, in one script (with the loop
+ * turn's other records of org, at the turn's end): when the seen
+ * mark for event_id is new (kept ttl_s seconds), adds one to each of the
+ * names' counts; then, when case_id is not empty, reads the case's state
+ * and its page record (casepage.h). done gets rc 0 with first 1 (counted
+ * now) or 0 (seen before: a repeat) and the state and the page (each NULL
+ * when missing, or when case_id is empty; borrowed for the call), or
+ * CH_EAGAIN with why (Redis's error, or "redis unavailable").
  */
-typedef void (*report_counted_fn)(void *opaque, int rc, int first, const char *why);
-int report_store_count(report_store *st, const char *org, const char *event_id, int64_t ttl_s,
-                       const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
-                       report_counted_fn done, void *opaque);
+typedef void (*report_count_read_fn)(void *opaque, int rc, int first, const char *why,
+                                     const char *state, size_t state_len, const char *page,
+                                     size_t page_len);
+int report_store_count_read(report_store *st, const char *org, const char *event_id, int64_t ttl_s,
+                            const char (*names)[CH_REPORT_COUNT_NAME_MAX], size_t nnames,
+                            const char *case_id, report_count_read_fn done, void *opaque);
 
 /*
  * Reads a case's state. done gets rc 0 with state and len (borrowed for the
@@ -105,21 +116,12 @@ typedef void (*report_case_fn)(void *opaque, int rc, const char *state, size_t l
 int report_store_case_read(report_store *st, const char *org, const char *case_id,
                            report_case_fn done, void *opaque);
 
-/*
- * A case's state and its page record (casepage.h) in one round trip (MGET:
- * both keys are under the organisation's hash tag), for counting a record,
- * which needs both. done as report_store_case_page's: either NULL when
- * missing, borrowed for the call; or CH_EAGAIN with none.
- */
-typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,
-                                    const char *state, size_t state_len);
-int report_store_case_and_page(report_store *st, const char *org, const char *case_id,
-                               report_case_page_fn done, void *opaque);
-
 /* What one record changes about its case (counting.h decides it). */
 typedef struct {
     const char *old_state;       /* the state read back, or NULL for none */
+    size_t old_len;              /* its bytes (a state is binary: ch_report_case_pack) */
     const char *state;           /* the new state */
+    size_t state_len;            /* its bytes */
     int64_t ttl_s;               /* how long the state is kept */
     const char *open_op;         /* "add", "rem" or "" (leave the open set alone) */
     const char *member;          /* the case's open member (for "add" and "rem") */
@@ -129,17 +131,33 @@ typedef struct {
     int64_t now_s; /* deltas of periods expired by now_s are not written (periods.h) */
 } report_case_change;
 
+/* What one record changes about its case's page record (casepage.h). */
+typedef struct {
+    const char *old;       /* the page read back, or NULL for none */
+    size_t old_len;        /* its bytes */
+    const char *text;      /* the new page */
+    size_t len;            /* its bytes */
+    const char *reference; /* the case's reference ("": none): the index is written too */
+    int64_t ttl_s;         /* how long the page and the index entry are kept */
+} report_page_change;
+
 /*
- * Writes the change if the case's state is still old_state: the new state,
- * the figure deltas (each into its period's hash, which gets its expiry,
- * and the period into the index) and the open-set change at once. done gets rc 0
- * (written), CH_EEXIST (the case changed since it was read; nothing
- * written: read it again), or CH_EAGAIN with why. CH_ENOMEM from the call
- * itself: done never runs.
+ * Writes a record's change to its case (c; NULL: the case is left as it
+ * is) and to its page record (p; NULL: left as it is) if the case's state
+ * is still c->old_state and the page still p->old: the new state, the
+ * figure deltas (each into its period's hash, which gets its expiry, and
+ * the period into the index), the open-set change and the page at once;
+ * then, when p names a reference, the reference index with the page's TTL
+ * (its own command, sent right behind the script). Sent, as the read, with
+ * the loop turn's other writes of org at the turn's end. done gets rc 0
+ * (written), CH_EEXIST (the case or its page changed since it was read;
+ * nothing written: read it again), or CH_EAGAIN with why. CH_ENOMEM or
+ * CH_EAGAIN from the call itself: done never runs.
  */
 typedef void (*report_written_fn)(void *opaque, int rc, const char *why);
-int report_store_case_write(report_store *st, const char *org, const char *case_id,
-                            const report_case_change *c, report_written_fn done, void *opaque);
+int report_store_record_write(report_store *st, const char *org, const char *case_id,
+                              const report_case_change *c, const report_page_change *p,
+                              report_written_fn done, void *opaque);
 
 /* An organisation's open and overdue cases: members sorted (so a period's
  * cases are one run of them) and each parsed once. */
@@ -233,15 +251,6 @@ int report_store_pub_put(report_store *st, const char *org, const char *period, 
 /* "charter:report:ref:<reference>" into buf (bufsz >= 320). */
 void report_store_ref_key(const char *reference, char *buf, size_t bufsz);
 
-/*
- * Writes the page record text if it is still old (NULL: none), kept ttl_s,
- * and (reference not empty) the reference index with the same TTL. done
- * as report_store_case_write's: 0, CH_EEXIST (changed meanwhile) or
- * CH_EAGAIN.
- */
-int report_store_page_write(report_store *st, const char *org, const char *case_id, const char *old,
-                            const char *text, const char *reference, int64_t ttl_s,
-                            report_written_fn done, void *opaque);
 /* The reference index: done gets "<org> <case id>" (NULL: no such
  * reference), as report_store_case_read. */
 int report_store_ref_get(report_store *st, const char *reference, report_case_fn done,
@@ -274,7 +283,9 @@ int report_store_queue_count(report_store *st, const char *org, int64_t now_ms, 
                              report_queue_count_fn done, void *opaque);
 
 /* A case's page record and state together (done gets either NULL when
- * missing), or CH_EAGAIN with none. */
+ * missing, borrowed for the call), or CH_EAGAIN with none. */
+typedef void (*report_case_page_fn)(void *opaque, int rc, const char *page, size_t page_len,
+                                    const char *state, size_t state_len);
 int report_store_case_page(report_store *st, const char *org, const char *case_id,
                            report_case_page_fn done, void *opaque);
 

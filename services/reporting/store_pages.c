@@ -1,8 +1,9 @@
 /*
  * The store's keys for the work queue and the case pages (store.h lists
- * them): the page record written by a compare-and-set like the case's
- * state, the reference index beside it, and the queue read as one range of
- * the open set plus one MGET of the rows' page records.
+ * them): the reference index, the queue read as one range of the open set
+ * plus one MGET of the rows' page records, and a case page's reads (the
+ * page record and the reference are written with the case's state, by
+ * store_record.c).
  */
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -14,12 +15,6 @@
 #include "store.h"
 #include "store_int.h"
 
-/* KEYS: page. ARGV: old ("" for none), new, ttl. 1, or -1 when changed. */
-const char report__page_lua[] = "local cur = redis.call('GET', KEYS[1])\n"
-                                "if (cur or '') ~= ARGV[1] then return -1 end\n"
-                                "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-                                "return 1\n";
-
 void
 report_store_ref_key(const char *reference, char *buf, size_t bufsz)
 {
@@ -30,7 +25,6 @@ typedef struct {
     report_store *st;
     union {
         report_case_fn text;
-        report_written_fn written;
         report_queue_fn queue;
         report_case_page_fn page;
         report_queue_count_fn count;
@@ -39,9 +33,7 @@ typedef struct {
     char org[KEY_MAX];
     size_t limit;
     redisReply *range; /* the queue's range, kept for the MGET's answer */
-    char ref_cmd[2][KEY_MAX];
-    int64_t ttl_s;
-    int has_ref;
+    char case_id[KEY_MAX];
     char *page; /* the case page's record, kept for the state's answer */
     size_t page_len;
     int page_found;
@@ -90,60 +82,6 @@ report_store_ref_get(report_store *st, const char *reference, report_case_fn don
         return CH_ENOMEM;
     c->done.text = done;
     return sent(ch_redis_command(st->rt, text_read, c, "GET %s", key), c);
-}
-
-static void
-ref_written(void *opaque, redisReply *reply)
-{
-    pages_call *c = opaque;
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
-        c->done.written(c->opaque, CH_EAGAIN,
-                        reply && reply->str ? reply->str : "redis unavailable");
-    else
-        c->done.written(c->opaque, 0, NULL);
-    free(c);
-}
-
-static void
-page_written(void *opaque, redisReply *reply)
-{
-    pages_call *c = opaque;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
-        c->done.written(c->opaque, CH_EAGAIN,
-                        reply && reply->str ? reply->str : "redis unavailable");
-    } else if (reply->integer < 0) {
-        c->done.written(c->opaque, CH_EEXIST, "the case's page changed meanwhile; retrying");
-    } else if (!c->has_ref) {
-        c->done.written(c->opaque, 0, NULL);
-    } else if (ch_redis_command(c->st->rt, ref_written, c, "SET %s %s EX %lld", c->ref_cmd[0],
-                                c->ref_cmd[1], (long long)c->ttl_s) == 0) {
-        return;
-    } else {
-        c->done.written(c->opaque, CH_EAGAIN, "redis unavailable");
-    }
-    free(c);
-}
-
-int
-report_store_page_write(report_store *st, const char *org, const char *case_id, const char *old,
-                        const char *text, const char *reference, int64_t ttl_s,
-                        report_written_fn done, void *opaque)
-{
-    char key[KEY_MAX], ttl[24];
-    report__key_of(key, org, "page", case_id);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
-    pages_call *c = call_new(st, opaque);
-    if (!c)
-        return CH_ENOMEM;
-    c->done.written = done;
-    c->ttl_s = ttl_s;
-    if (reference && reference[0]) {
-        c->has_ref = 1;
-        report_store_ref_key(reference, c->ref_cmd[0], sizeof(c->ref_cmd[0]));
-        snprintf(c->ref_cmd[1], sizeof(c->ref_cmd[1]), "%s %s", org, case_id);
-    }
-    const char *argv[] = {key, old ? old : "", text, ttl};
-    return sent(ch_redis_script_call(st->page_script, page_written, c, 1, 4, argv, NULL), c);
 }
 
 /* ---- the queue ---- */
@@ -344,7 +282,7 @@ page_record(void *opaque, redisReply *reply)
         c->page_len = reply->len;
         c->page_found = 1;
     }
-    report__key_of(key, c->org, "case", (const char *)c->ref_cmd[0]);
+    report__key_of(key, c->org, "case", c->case_id);
     if (ch_redis_command(c->st->rt, page_state, c, "GET %s", key) == 0)
         return;
 unavailable:
@@ -364,6 +302,6 @@ report_store_case_page(report_store *st, const char *org, const char *case_id,
         return CH_ENOMEM;
     c->done.page = done;
     snprintf(c->org, sizeof(c->org), "%s", org);
-    snprintf(c->ref_cmd[0], sizeof(c->ref_cmd[0]), "%s", case_id);
+    snprintf(c->case_id, sizeof(c->case_id), "%s", case_id);
     return sent(ch_redis_command(st->rt, page_record, c, "GET %s", key), c);
 }

@@ -5,6 +5,8 @@
 # satisfaction); GET /v1/report shows the figures with its filters. Then a
 # second reporting, with its own consumer group and an empty Redis database,
 # replays the topics from the start: its report must be byte for byte the same.
+# Last, a case's state stored as JSON (as before issue 16) is answered: it
+# loads, its figures move, and it is written back packed.
 source "$(dirname "$0")/lib.sh"
 
 start_ingest_and_reporting
@@ -110,4 +112,45 @@ replay: $(report "$REPORT" "organisation=$D&granularity=day")"
 [ "$(redis-cli -p "$REDIS_PORT" -n 1 hlen "charter:report:{$D}:figures:2026-11")" -gt 0 ] ||
   fail "the replay did not write to database 1"
 pass "a replay from the start into an empty database gives the same report, byte for byte"
+stop_service reporting
+
+# ---- a case's state stored as JSON (before issue 16's packed form) still loads ----
+# C4 (a letter, still open) as reporting stored it before: compact JSON.
+# Answered now, its figures move from open to answered late; an unreadable
+# state would start the case again, and the answer alone counts nothing.
+KEY4="charter:report:{$D}:case:$C4"
+[ "$(redis-cli -p "$REDIS_PORT" -n 1 --raw GETRANGE "$KEY4" 0 0)" != "{" ] ||
+  fail "the replay stored C4's state as JSON"
+REF4=$(json_get "$(redis-cli -p "$REDIS_PORT" -n 1 --raw GET "charter:report:{$D}:page:$C4")" ref)
+/usr/bin/python3 - "$D" "$REF4" >"$WORK/c4.json" <<'PY'
+import json, sys, datetime
+ms = int(datetime.datetime(2026, 11, 3, 9, 0, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+clock = {"organisation": sys.argv[1], "channel": "letter", "case_type": "enquiry",
+         "reference": sys.argv[2], "received_ms": ms, "acknowledged_ms": 0,
+         "paused_since_ms": 0, "pauses": [], "extended_to_ms": 0, "arrived_ms": 0,
+         "appointment_ms": 0, "responded": False, "closed": False, "seen": False,
+         "escalated": False}
+state = {"clock": clock, "received_ms": ms, "responded_ms": 0, "ack_sent_ms": 0, "seen_ms": 0,
+         "left_unseen": False, "call_status": 0, "call_ms": 0, "call_wait_s": 0,
+         "call_rings": 0, "sat_ms": 0, "sat_score": 0, "sat_max": 0, "support": [0] * 9,
+         "counted": [], "flags": 0}
+sys.stdout.write(json.dumps(state, separators=(",", ":")))
+PY
+redis-cli -p "$REDIS_PORT" -n 1 -x SET "$KEY4" <"$WORK/c4.json" >/dev/null
+start_service reporting CHARTER_REPORT_POLICY_DIR="$SRC/policies" CHARTER_REDIS_URL="${REDIS_URL%/0}/1" \
+  CHARTER_KAFKA_GROUP_ID=charter-reporting-replay
+wait_ready reporting
+REPORT=${SVC_PORT[reporting]}
+case_event "$C4" "{\"type\":\"responded\",\"organisation\":\"$D\",\"occurred_at\":\"2026-11-20T10:00:00Z\"}"
+letters() { report "$REPORT" "organisation=$D&channel=letter&type=enquiry&from=2026-11&to=2026-11"; }
+answered4() { [ "$(fig "$(letters)" answered)" = 4 ]; }
+wait_until 30 answered4 || fail "C4's answer on its JSON state: $(letters)"
+j=$(letters)
+for want in received:4 answered:4 answered_late:2 open:0; do
+  [ "$(fig "$j" "${want%%:*}")" = "${want#*:}" ] || fail "after C4's answer: ${want%%:*} is $(fig "$j" "${want%%:*}"), expected ${want#*:}: $j"
+done
+[ "$(redis-cli -p "$REDIS_PORT" -n 1 --raw GETRANGE "$KEY4" 0 0)" != "{" ] ||
+  fail "C4's state was not written back packed"
+! grep -q "state unreadable" "$WORK/reporting.log" || fail "reporting could not read C4's JSON state"
+pass "a case state stored as JSON loads: its answer moves it from open to answered late, stored back packed"
 stop_service reporting

@@ -61,8 +61,18 @@ roundtrip(world *w, ch_report_case *rc)
     assert_non_null(json);
     ch_report_case back;
     assert_int_equal(ch_report_case_from_json(json, strlen(json), &back), 0);
-    free(json);
     assert_memory_equal(&back, rc, sizeof(back));
+    /* the packed form the store keeps, and the JSON through the same reader */
+    size_t len = 0;
+    char *packed = ch_report_case_pack(rc, &len);
+    assert_non_null(packed);
+    assert_true(len > 0 && packed[0] != '{');
+    assert_int_equal(ch_report_case_unpack(packed, len, &back), 0);
+    assert_memory_equal(&back, rc, sizeof(back));
+    assert_int_equal(ch_report_case_unpack(json, strlen(json), &back), 0);
+    assert_memory_equal(&back, rc, sizeof(back));
+    free(packed);
+    free(json);
 }
 
 static int
@@ -793,6 +803,13 @@ test_invalid(void **state)
     ch_report_case rc;
     assert_int_equal(ch_report_case_from_json("{}", 2, &rc), CH_EINVAL);
     assert_int_equal(ch_report_case_from_json("nope", 4, &rc), CH_EINVAL);
+    assert_int_equal(ch_report_case_unpack("{}", 2, &rc), CH_EINVAL);
+    assert_int_equal(ch_report_case_unpack("", 0, &rc), CH_EINVAL);
+    assert_int_equal(ch_report_case_unpack("\x0a\x05"
+                                           "ab",
+                                           4, &rc),
+                     CH_EINVAL);                                            /* cut short */
+    assert_int_equal(ch_report_case_unpack("\x10\x01", 2, &rc), CH_EINVAL); /* no clock */
     fx_event_buf b;
     Charter__V1__CaseEvent *ev = event(&b, RESPONDED, "c1", "2026-11-23T09:00:00Z");
     ev->occurred_at = NULL;

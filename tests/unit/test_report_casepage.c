@@ -22,8 +22,16 @@
 static char *
 apply(char *old, const ProtobufCMessage *m, int64_t due)
 {
-    char *out = NULL;
-    assert_int_equal(report_page_apply(old, old ? strlen(old) : 0, m, due, &out), 0);
+    char *out = NULL, ref[64], read[64];
+    assert_int_equal(report_page_apply(old, old ? strlen(old) : 0, m, due, &out, ref, sizeof(ref)),
+                     0);
+    /* the reference handed back is the one the record holds */
+    report_page_reference(out ? out : old,
+                          out   ? strlen(out)
+                          : old ? strlen(old)
+                                : 0,
+                          read, sizeof(read));
+    assert_string_equal(ref, read);
     if (!out)
         return old;
     free(old);

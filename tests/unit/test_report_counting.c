@@ -140,18 +140,18 @@ test_plan(void **state)
     assert_string_equal(p1.periods[0], "2026-11-02");
 
     /* the same record again: nothing to write */
-    assert_int_equal(report_case_plan_make(&derby, "c1", p1.state, strlen(p1.state), received, &p2),
-                     0);
+    assert_int_equal(report_case_plan_make(&derby, "c1", p1.state, p1.state_len, received, &p2), 0);
     assert_true(p2.unchanged);
     assert_int_equal(p2.ndelta, 0);
-    assert_string_equal(p2.old_state, p1.state);
+    assert_int_equal(p2.old_len, p1.state_len);
+    assert_memory_equal(p2.old_state, p1.state, p1.state_len);
     report_case_plan_free(&p2);
 
     /* the answer: figures move, the case leaves the open set */
     const ProtobufCMessage *responded =
         event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-05T10:00:00Z");
-    assert_int_equal(
-        report_case_plan_make(&derby, "c1", p1.state, strlen(p1.state), responded, &p3), 0);
+    assert_int_equal(report_case_plan_make(&derby, "c1", p1.state, p1.state_len, responded, &p3),
+                     0);
     assert_false(p3.unchanged);
     assert_true(has_delta(&p3, "2026-11|letter|enquiry|answered_in_time", 1));
     assert_true(has_delta(&p3, "2026-11|letter|enquiry|open", -1));
@@ -189,6 +189,58 @@ test_plan(void **state)
     report_case_plan_free(&p1);
 }
 
+/* A state stored as JSON before the packed form (issue 16) still loads: the
+ * same answer on it plans the same figures as on the packed state, and a
+ * repeat on it moves nothing but writes the state back packed. */
+static void
+test_plan_json_state(void **state)
+{
+    (void)state;
+    fx_event_buf b;
+    const ProtobufCMessage *received =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "2026-11-02T10:00:00Z");
+    report_case_plan p1, pj, pp, rep;
+    assert_int_equal(report_case_plan_make(&derby, "c1", NULL, 0, received, &p1), 0);
+    assert_true(p1.state_len > 0);
+    assert_true(p1.state[0] != '{');
+    ch_report_case rc;
+    assert_int_equal(ch_report_case_unpack(p1.state, p1.state_len, &rc), 0);
+    char *json = ch_report_case_to_json(&rc);
+    assert_non_null(json);
+    assert_int_equal(json[0], '{');
+
+    const ProtobufCMessage *responded =
+        event(&b, CHARTER__V1__CASE_EVENT__EVENT_RESPONDED, "2026-11-05T10:00:00Z");
+    assert_int_equal(report_case_plan_make(&derby, "c1", json, strlen(json), responded, &pj), 0);
+    assert_false(pj.state_unreadable);
+    assert_int_equal(report_case_plan_make(&derby, "c1", p1.state, p1.state_len, responded, &pp),
+                     0);
+    assert_int_equal(pj.ndelta, pp.ndelta);
+    assert_true(pj.ndelta > 0);
+    for (int i = 0; i < pj.ndelta; i++)
+        assert_true(has_delta(&pp, pj.delta[i].key, pj.delta[i].value));
+    assert_string_equal(pj.open_op, "rem");
+    assert_string_equal(pj.member, pp.member);
+    assert_int_equal(pj.state_len, pp.state_len);
+    assert_memory_equal(pj.state, pp.state, pp.state_len);
+    /* the compare-and-set compares against the JSON as it was read */
+    assert_int_equal(pj.old_len, strlen(json));
+    assert_memory_equal(pj.old_state, json, strlen(json));
+
+    received = event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, "2026-11-02T10:00:00Z");
+    assert_int_equal(report_case_plan_make(&derby, "c1", json, strlen(json), received, &rep), 0);
+    assert_false(rep.state_unreadable);
+    assert_int_equal(rep.ndelta, 0);
+    assert_false(rep.unchanged);
+    assert_int_equal(rep.state_len, p1.state_len);
+    assert_memory_equal(rep.state, p1.state, p1.state_len);
+    free(json);
+    report_case_plan_free(&rep);
+    report_case_plan_free(&pp);
+    report_case_plan_free(&pj);
+    report_case_plan_free(&p1);
+}
+
 int
 main(void)
 {
@@ -196,6 +248,7 @@ main(void)
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_delta_periods),
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan_json_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

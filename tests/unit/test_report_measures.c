@@ -66,6 +66,12 @@ feed(world *w, Charter__V1__CaseEvent *ev)
     assert_int_equal(ch_report_case_from_json(json, strlen(json), &back), 0);
     free(json);
     assert_memory_equal(&back, rc, sizeof(back));
+    size_t len = 0;
+    char *packed = ch_report_case_pack(rc, &len);
+    assert_non_null(packed);
+    assert_int_equal(ch_report_case_unpack(packed, len, &back), 0);
+    free(packed);
+    assert_memory_equal(&back, rc, sizeof(back));
     return n;
 }
 

@@ -333,6 +333,17 @@ int ch_report_open_entry(const ch_org_clocks *oc, const ch_report_case *rc, cons
 char *ch_report_case_to_json(const ch_report_case *rc);
 int ch_report_case_from_json(const char *text, size_t len, ch_report_case *rc);
 
+/*
+ * Case <-> the packed form the store keeps per case (report_state.proto's
+ * ReportCaseState; report_case_pb.c says why not JSON). pack returns a
+ * malloc'd buffer of *len bytes (NUL after them, not counted; never empty,
+ * and never starting with '{'), or NULL on ENOMEM. unpack reads the packed
+ * form, or the compact JSON stored before it (text starting with '{'):
+ * 0, CH_EINVAL (unreadable; *rc zeroed) or CH_ENOMEM.
+ */
+char *ch_report_case_pack(const ch_report_case *rc, size_t *len);
+int ch_report_case_unpack(const char *data, size_t len, ch_report_case *rc);
+
 /* "2026-11-23", "2026-11" or "2026" for a local day number. */
 void ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz);
 
