@@ -40,67 +40,110 @@
 enum { BATCH_MAX = 64 };
 
 /* KEYS: counts, then per record: seen, case, page. ARGV per record: ttl,
- * "1" to read the case, n, and n count names. Returns per record: 1 if
- * counted now else 0, the case's state and its page (nil when missing or
- * not read). */
+ * "1" to read the case, n, and n count names. Each record's seen mark is
+ * set in turn; the counts of the records counted now are summed and added
+ * once per name, and the cases read with one MGET. Returns per record: 1
+ * if counted now else 0, the case's state and its page (nil when missing
+ * or not read). */
 const char report__read_lua[] =
-    "local out, a = {}, 1\n"
-    "for k = 2, #KEYS, 3 do\n"
-    "  local n, first = tonumber(ARGV[a + 2]), 0\n"
+    "local n = (#KEYS - 1) / 3\n"
+    "local sums, keys, out, a = {}, {}, {}, 1\n"
+    "for r = 1, n do\n"
+    "  local k, m, first = 3 * r - 1, tonumber(ARGV[a + 2]), 0\n"
     "  if redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[a]) then\n"
-    "    for i = a + 3, a + 2 + n do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end\n"
+    "    for i = a + 3, a + 2 + m do sums[ARGV[i]] = (sums[ARGV[i]] or 0) + 1 end\n"
     "    first = 1\n"
     "  end\n"
-    "  out[#out + 1] = first\n"
+    "  out[3 * r - 2] = first\n"
+    "  out[3 * r - 1] = false\n"
+    "  out[3 * r] = false\n"
     "  if ARGV[a + 1] == '1' then\n"
-    "    out[#out + 1] = redis.call('GET', KEYS[k + 1])\n"
-    "    out[#out + 1] = redis.call('GET', KEYS[k + 2])\n"
-    "  else\n"
-    "    out[#out + 1] = false\n"
-    "    out[#out + 1] = false\n"
+    "    keys[#keys + 1] = KEYS[k + 1]\n"
+    "    keys[#keys + 1] = KEYS[k + 2]\n"
     "  end\n"
-    "  a = a + 3 + n\n"
+    "  a = a + 3 + m\n"
+    "end\n"
+    "for name, v in pairs(sums) do redis.call('HINCRBY', KEYS[1], name, v) end\n"
+    "if #keys > 0 then\n"
+    "  local got, g = redis.call('MGET', unpack(keys)), 1\n"
+    "  a = 1\n"
+    "  for r = 1, n do\n"
+    "    if ARGV[a + 1] == '1' then\n"
+    "      out[3 * r - 1] = got[g]\n"
+    "      out[3 * r] = got[g + 1]\n"
+    "      g = g + 2\n"
+    "    end\n"
+    "    a = a + 3 + tonumber(ARGV[a + 2])\n"
+    "  end\n"
     "end\n"
     "return out\n";
 
-/* KEYS: open, periods index, then per record: case, page, and one figures
- * hash per period. ARGV per record: 0 the number of figures hashes, 1 "1"
- * to write the case, 2 its old state ("" for none), 3 the new one, 4 its
- * ttl, 5 open op ("add", "rem" or ""), 6 open member, 7 score; 8 "1" to
- * write the page, 9 its old text ("" for none), 10 the new one, 11 its ttl;
- * then per figures hash: its index member, its expiry (unix seconds, "0"
- * for none), n, and n field/delta pairs. Returns per record 1; -1 when the
- * case changed since it was read, -2 when the page did (nothing of that
- * record written). */
+/* KEYS: open, periods index, then per record: case, page; then the batch's
+ * F figures hashes. ARGV: n records, F, per figures hash its index member
+ * and expiry (unix seconds, "0" for none); then per record: 0 "1" to write
+ * the case, 1 its old state ("" for none), 2 the new one, 3 its ttl, 4
+ * open op ("add", "rem" or ""), 5 open member, 6 score; 7 "1" to write the
+ * page, 8 its old text ("" for none), 9 the new one, 10 its ttl; 11 the
+ * number of its periods, and per period: its figures hash (1..F), m, and m
+ * field/delta pairs. Returns per record 1; -1 when the case changed since
+ * it was read, -2 when the page did (nothing of that record written).
+ *
+ * As if each record were written in turn: a record's texts are compared
+ * with what the batch's MGET read or an earlier record of the batch wrote
+ * (cur), and written at once; its deltas are summed per field and added
+ * at the end (HINCRBY adds; nothing here reads the figures), each field
+ * once, even when its sum is 0 (as a record's own HINCRBY would leave it),
+ * each period written to indexed and given its expiry once, and the open
+ * set changed once per member, by the batch's last change of it. */
 const char report__write_lua[] =
-    "local out, a, k = {}, 1, 3\n"
-    "while a <= #ARGV do\n"
-    "  local nfig, ok, f = tonumber(ARGV[a]), 1, a + 12\n"
-    "  if ARGV[a + 1] == '1' and (redis.call('GET', KEYS[k]) or '') ~= ARGV[a + 2] then ok = -1\n"
-    "  elseif ARGV[a + 8] == '1' and (redis.call('GET', KEYS[k + 1]) or '') ~= ARGV[a + 9] then\n"
-    "    ok = -2\n"
-    "  end\n"
-    "  for j = 1, nfig do\n"
-    "    local n = tonumber(ARGV[f + 2])\n"
+    "local n, nf = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local cur = redis.call('MGET', unpack(KEYS, 3, 2 + 2 * n))\n"
+    "local fk, sums, open, out, a = 2 + 2 * n, {}, {}, {}, 3 + 2 * nf\n"
+    "for r = 1, n do\n"
+    "  local ic, ip, ok = 2 * r - 1, 2 * r, 1\n"
+    "  if ARGV[a] == '1' and (cur[ic] or '') ~= ARGV[a + 1] then ok = -1\n"
+    "  elseif ARGV[a + 7] == '1' and (cur[ip] or '') ~= ARGV[a + 8] then ok = -2 end\n"
+    "  local f = a + 12\n"
+    "  for j = 1, tonumber(ARGV[a + 11]) do\n"
+    "    local fi, m = tonumber(ARGV[f]), tonumber(ARGV[f + 1])\n"
     "    if ok == 1 then\n"
-    "      local h = KEYS[k + 1 + j]\n"
-    "      for i = f + 3, f + 1 + 2 * n, 2 do redis.call('HINCRBY', h, ARGV[i], ARGV[i + 1]) end\n"
-    "      if ARGV[f + 1] ~= '0' then redis.call('EXPIREAT', h, ARGV[f + 1]) end\n"
-    "      redis.call('ZADD', KEYS[2], 0, ARGV[f])\n"
-    "    end\n"
-    "    f = f + 3 + 2 * n\n"
-    "  end\n"
-    "  if ok == 1 and ARGV[a + 1] == '1' then\n"
-    "    redis.call('SET', KEYS[k], ARGV[a + 3], 'EX', ARGV[a + 4])\n"
-    "    if ARGV[a + 5] == 'add' then redis.call('ZADD', KEYS[1], ARGV[a + 7], ARGV[a + 6])\n"
-    "    elseif ARGV[a + 5] == 'rem' then redis.call('ZREM', KEYS[1], ARGV[a + 6]) end\n"
-    "  end\n"
-    "  if ok == 1 and ARGV[a + 8] == '1' then\n"
-    "    redis.call('SET', KEYS[k + 1], ARGV[a + 10], 'EX', ARGV[a + 11])\n"
-    "  end\n"
-    "  out[#out + 1] = ok\n"
-    "  a, k = f, k + 2 + nfig\n"
+    "      local s = sums[fi] or {}\n"
+    "      sums[fi] = s\n"
+    "      for i = f + 2, f + 2 * m, 2 do s[ARGV[i]] = (s[ARGV[i]] or 0) + tonumber(ARGV[i + 1]) "
     "end\n"
+    "    end\n"
+    "    f = f + 2 + 2 * m\n"
+    "  end\n"
+    "  if ok == 1 and ARGV[a] == '1' then\n"
+    "    redis.call('SET', KEYS[2 + ic], ARGV[a + 2], 'EX', ARGV[a + 3])\n"
+    "    cur[ic] = ARGV[a + 2]\n"
+    "    if ARGV[a + 4] ~= '' then open[ARGV[a + 5]] = {ARGV[a + 4], ARGV[a + 6]} end\n"
+    "  end\n"
+    "  if ok == 1 and ARGV[a + 7] == '1' then\n"
+    "    redis.call('SET', KEYS[2 + ip], ARGV[a + 9], 'EX', ARGV[a + 10])\n"
+    "    cur[ip] = ARGV[a + 9]\n"
+    "  end\n"
+    "  out[r] = ok\n"
+    "  a = f\n"
+    "end\n"
+    "local idx = {}\n"
+    "for fi, s in pairs(sums) do\n"
+    "  local h = KEYS[fk + fi]\n"
+    "  for field, v in pairs(s) do redis.call('HINCRBY', h, field, v) end\n"
+    "  if ARGV[2 + 2 * fi] ~= '0' then redis.call('EXPIREAT', h, ARGV[2 + 2 * fi]) end\n"
+    "  idx[#idx + 1] = 0\n"
+    "  idx[#idx + 1] = ARGV[1 + 2 * fi]\n"
+    "end\n"
+    "if #idx > 0 then redis.call('ZADD', KEYS[2], unpack(idx)) end\n"
+    "local adds, rems = {}, {}\n"
+    "for m, o in pairs(open) do\n"
+    "  if o[1] == 'add' then\n"
+    "    adds[#adds + 1] = o[2]\n"
+    "    adds[#adds + 1] = m\n"
+    "  elseif o[1] == 'rem' then rems[#rems + 1] = m end\n"
+    "end\n"
+    "if #adds > 0 then redis.call('ZADD', KEYS[1], unpack(adds)) end\n"
+    "if #rems > 0 then redis.call('ZREM', KEYS[1], unpack(rems)) end\n"
     "return out\n";
 
 /* ---- words ---- */
@@ -168,17 +211,6 @@ words_free(word_list *w)
     memset(w, 0, sizeof(*w));
 }
 
-/* Appends w's words to argv/lens from *at. */
-static void
-words_put(const word_list *w, const char **argv, size_t *lens, size_t *at)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        size_t start = i ? w->end[i - 1] : 0;
-        argv[*at] = w->buf + start;
-        lens[(*at)++] = w->end[i] - start;
-    }
-}
-
 /* ---- the queue ---- */
 
 /* One record's call: its callback, kept until its replies are in. */
@@ -198,6 +230,10 @@ typedef struct {
     int write; /* the write script's, else the read script's */
     char org[KEY_MAX];
     word_list keys, args; /* its own keys and arguments in the script */
+    /* a write's periods: per period its figures hash, index member and
+     * expiry (figs, three words each) and its deltas (deltas: m[i] pairs) */
+    word_list figs, deltas;
+    size_t *m, nperiods;
     record_call *c;
     int has_ref; /* a write naming the case's reference: its index entry follows */
     char ref_key[KEY_MAX], ref_val[KEY_MAX];
@@ -223,6 +259,9 @@ queued_free(queued *e)
 {
     words_free(&e->keys);
     words_free(&e->args);
+    words_free(&e->figs);
+    words_free(&e->deltas);
+    free(e->m);
     free(e);
 }
 
@@ -329,6 +368,136 @@ ref_written(void *opaque, redisReply *reply)
         write_finish(c);
 }
 
+/* Word i of w. */
+static const char *
+word_at(const word_list *w, size_t i, size_t *len)
+{
+    size_t start = i ? w->end[i - 1] : 0;
+    *len = w->end[i] - start;
+    return w->buf + start;
+}
+
+/* The words of one script call, growing. */
+typedef struct {
+    const char **v;
+    size_t *len;
+    size_t n, cap;
+} argv_list;
+
+static void
+argv_add(argv_list *a, const char *w, size_t len)
+{
+    if (a->n < a->cap) {
+        a->v[a->n] = w;
+        a->len[a->n++] = len;
+    }
+}
+
+static void
+argv_word(argv_list *a, const word_list *w, size_t i)
+{
+    size_t len;
+    const char *s = word_at(w, i, &len);
+    argv_add(a, s, len);
+}
+
+/* The batch's distinct figures hashes: each record's periods refer to one
+ * by its number (1-based), found through a small open-addressing table. */
+typedef struct {
+    const word_list **owner; /* figs of the record that named it first */
+    size_t *word;            /* the index of its key in that list */
+    size_t n;
+    size_t *slot; /* nslot, a power of 2: index + 1, 0 empty */
+    size_t nslot;
+} fig_set;
+
+static size_t
+fig_hash(const char *s, size_t len)
+{
+    size_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The number of figs' key at word i in f, added when new. */
+static size_t
+fig_of(fig_set *f, const word_list *figs, size_t i)
+{
+    size_t len;
+    const char *key = word_at(figs, i, &len);
+    size_t mask = f->nslot - 1;
+    for (size_t h = fig_hash(key, len) & mask;; h = (h + 1) & mask) {
+        if (!f->slot[h]) {
+            f->owner[f->n] = figs;
+            f->word[f->n] = i;
+            f->slot[h] = ++f->n;
+            return f->n;
+        }
+        size_t k = f->slot[h] - 1, klen;
+        const char *other = word_at(f->owner[k], f->word[k], &klen);
+        if (klen == len && memcmp(other, key, len) == 0)
+            return k + 1;
+    }
+}
+
+/* The read script's words for e[0..n) into a. */
+static void
+read_words(queued **e, size_t n, const char *counts_key, argv_list *a, int *nkeys)
+{
+    argv_add(a, counts_key, strlen(counts_key));
+    for (size_t i = 0; i < n; i++)
+        for (size_t w = 0; w < e[i]->keys.n; w++)
+            argv_word(a, &e[i]->keys, w);
+    *nkeys = (int)a->n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t w = 0; w < e[i]->args.n; w++)
+            argv_word(a, &e[i]->args, w);
+}
+
+/* The write script's words for e[0..n) into a (fs: room for every period
+ * of the batch). */
+static void
+write_words_of(queued **e, size_t n, const char *open_key, const char *index_key, fig_set *fs,
+               size_t *fig_no, char (*nums)[24], argv_list *a, int *nkeys)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < e[i]->nperiods; p++)
+            fig_no[at++] = fig_of(fs, &e[i]->figs, 3 * p);
+    argv_add(a, open_key, strlen(open_key));
+    argv_add(a, index_key, strlen(index_key));
+    for (size_t i = 0; i < n; i++)
+        for (size_t w = 0; w < e[i]->keys.n; w++)
+            argv_word(a, &e[i]->keys, w);
+    for (size_t f = 0; f < fs->n; f++)
+        argv_word(a, fs->owner[f], fs->word[f]);
+    *nkeys = (int)a->n;
+    size_t nn = 0;
+    snprintf(nums[nn], sizeof(nums[0]), "%zu", n);
+    argv_add(a, nums[nn], strlen(nums[nn]));
+    nn++;
+    snprintf(nums[nn], sizeof(nums[0]), "%zu", fs->n);
+    argv_add(a, nums[nn], strlen(nums[nn]));
+    nn++;
+    for (size_t f = 0; f < fs->n; f++) {
+        argv_word(a, fs->owner[f], fs->word[f] + 1);
+        argv_word(a, fs->owner[f], fs->word[f] + 2);
+    }
+    at = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t w = 0; w < e[i]->args.n; w++)
+            argv_word(a, &e[i]->args, w);
+        for (size_t p = 0, d = 0; p < e[i]->nperiods; p++) {
+            snprintf(nums[nn], sizeof(nums[0]), "%zu", fig_no[at++]);
+            argv_add(a, nums[nn], strlen(nums[nn]));
+            nn++;
+            for (size_t w = 0; w < 1 + 2 * e[i]->m[p]; w++)
+                argv_word(a, &e[i]->deltas, d++);
+        }
+    }
+}
+
 /* Sends e[0..n) (one organisation's, all reads or all writes) as one
  * script, then the writes' reference entries; each record's callback runs
  * once, from the replies, or here when nothing could be sent. */
@@ -336,42 +505,47 @@ static void
 send_batch(report_store *st, queued **e, size_t n)
 {
     int write = e[0]->write;
-    size_t words = 2;
-    for (size_t i = 0; i < n; i++)
-        words += e[i]->keys.n + e[i]->args.n;
-    const char **argv = malloc(words * sizeof(*argv));
-    size_t *lens = malloc(words * sizeof(*lens));
+    size_t words = 4, periods = 0;
+    for (size_t i = 0; i < n; i++) {
+        words += e[i]->keys.n + e[i]->args.n + e[i]->figs.n + e[i]->deltas.n + e[i]->nperiods;
+        periods += e[i]->nperiods;
+    }
+    size_t nslot = 16;
+    while (nslot < 2 * periods)
+        nslot *= 2;
+    argv_list a = {malloc(words * sizeof(*a.v)), malloc(words * sizeof(*a.len)), 0, words};
+    fig_set fs = {malloc((periods + 1) * sizeof(*fs.owner)),
+                  malloc((periods + 1) * sizeof(*fs.word)), 0, calloc(nslot, sizeof(*fs.slot)),
+                  nslot};
+    size_t *fig_no = malloc((periods + 1) * sizeof(*fig_no));
+    char(*nums)[24] = malloc((periods + 2) * sizeof(*nums));
     batch_call *b = calloc(1, sizeof(*b));
     int rc = CH_ENOMEM;
-    if (argv && lens && b) {
+    if (a.v && a.len && fs.owner && fs.word && fs.slot && fig_no && nums && b) {
         char k1[KEY_MAX], k2[KEY_MAX];
-        size_t at = 0;
+        int nkeys = 0;
         if (write) {
             report__key_of(k1, e[0]->org, "open", NULL);
             report__key_of(k2, e[0]->org, "periods", NULL);
-            argv[at] = k1;
-            lens[at++] = strlen(k1);
-            argv[at] = k2;
-            lens[at++] = strlen(k2);
+            write_words_of(e, n, k1, k2, &fs, fig_no, nums, &a, &nkeys);
         } else {
             report__key_of(k1, e[0]->org, "counts", NULL);
-            argv[at] = k1;
-            lens[at++] = strlen(k1);
+            read_words(e, n, k1, &a, &nkeys);
         }
-        for (size_t i = 0; i < n; i++)
-            words_put(&e[i]->keys, argv, lens, &at);
-        int nkeys = (int)at;
-        for (size_t i = 0; i < n; i++)
-            words_put(&e[i]->args, argv, lens, &at);
         b->write = write;
         b->n = n;
         for (size_t i = 0; i < n; i++)
             b->calls[i] = e[i]->c;
         rc = ch_redis_script_call(write ? st->write_script : st->read_script, batch_replied, b,
-                                  nkeys, (int)at, argv, lens);
+                                  nkeys, (int)a.n, a.v, a.len);
     }
-    free(argv);
-    free(lens);
+    free(a.v);
+    free(a.len);
+    free(fs.owner);
+    free(fs.word);
+    free(fs.slot);
+    free(fig_no);
+    free(nums);
     if (rc != 0) {
         free(b);
         for (size_t i = 0; i < n; i++)
@@ -421,7 +595,7 @@ static int
 enqueue(report_store *st, queued *e)
 {
     report_batch *bt = st->batch;
-    if (e->keys.failed || e->args.failed)
+    if (e->keys.failed || e->args.failed || e->figs.failed || e->deltas.failed)
         goto nomem;
     if (bt->n == bt->cap) {
         size_t cap = bt->cap ? 2 * bt->cap : 256;
@@ -527,7 +701,9 @@ report_store_count_read(report_store *st, const char *org, const char *event_id,
 
 /* ---- writing ---- */
 
-/* The write script's keys and arguments of one record into e. */
+/* The write script's keys and arguments of one record into e: its own
+ * keys and words, and its periods apart (send_batch numbers the batch's
+ * figures hashes). */
 static int
 write_words(report_store *st, const char *org, const char *case_id, const report_case_change *ch,
             const report_page_change *pg, queued *e)
@@ -539,18 +715,15 @@ write_words(report_store *st, const char *org, const char *case_id, const report
              : ch ? report_group_by_period(ch->delta, n, st->retention_months, ch->now_s, buckets,
                                            cap, bucket_of)
                   : 0;
+    if (nb >= 0 && !(e->m = malloc((nb ? (size_t)nb : 1) * sizeof(*e->m))))
+        nb = CH_ENOMEM;
     if (nb >= 0) {
         char key[KEY_MAX];
         report__key_of(key, org, "case", case_id);
         words_str(&e->keys, key);
         report__key_of(key, org, "page", case_id);
         words_str(&e->keys, key);
-        for (int b = 0; b < nb; b++) {
-            report__figures_key(key, org, buckets[b].period);
-            words_str(&e->keys, key);
-        }
         word_list *a = &e->args;
-        words_num(a, nb);
         words_str(a, ch ? "1" : "0");
         words_add(a, ch && ch->old_state ? ch->old_state : "", ch ? ch->old_len : 0);
         words_add(a, ch ? ch->state : "", ch ? ch->state_len : 0);
@@ -562,14 +735,19 @@ write_words(report_store *st, const char *org, const char *case_id, const report
         words_add(a, pg && pg->old ? pg->old : "", pg && pg->old ? pg->old_len : 0);
         words_add(a, pg ? pg->text : "", pg ? pg->len : 0);
         words_num(a, pg ? (long long)pg->ttl_s : 0);
+        words_num(a, nb);
+        e->nperiods = (size_t)nb;
         for (int b = 0; b < nb; b++) {
-            words_str(a, buckets[b].member);
-            words_num(a, (long long)buckets[b].expire_at_s);
-            words_num(a, (long long)buckets[b].n);
+            report__figures_key(key, org, buckets[b].period);
+            words_str(&e->figs, key);
+            words_str(&e->figs, buckets[b].member);
+            words_num(&e->figs, (long long)buckets[b].expire_at_s);
+            e->m[b] = buckets[b].n;
+            words_num(&e->deltas, (long long)buckets[b].n);
             for (size_t i = 0; i < n; i++)
                 if (bucket_of[i] == (size_t)b) {
-                    words_str(a, ch->delta[i].key);
-                    words_num(a, (long long)ch->delta[i].value);
+                    words_str(&e->deltas, ch->delta[i].key);
+                    words_num(&e->deltas, (long long)ch->delta[i].value);
                 }
         }
     }

@@ -516,22 +516,28 @@ ch_report_contrib(const ch_org_clocks *oc, const ch_report_case *rc, ch_report_i
 
 /* ---- applying records ---- */
 
-static int64_t
-find_value(const ch_report_item *items, size_t n, const char *key)
+/* The index of key in items[0..n), or n. The search starts at hint and
+ * wraps: the two lists diff compares come from the same code, so they are
+ * mostly in the same order and a key is usually found at once. */
+static size_t
+find_from(const ch_report_item *items, size_t n, const char *key, size_t hint)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t k = 0, i = hint < n ? hint : 0; k < n; k++, i = i + 1 < n ? i + 1 : 0)
         if (strcmp(items[i].key, key) == 0)
-            return items[i].value;
-    return 0;
+            return i;
+    return n;
 }
 
 static int
 diff(const ch_report_item *before, size_t nb, const ch_report_item *after, size_t na,
      ch_report_item *out, size_t cap)
 {
-    size_t n = 0;
+    size_t n = 0, hint = 0;
     for (size_t i = 0; i < na; i++) {
-        int64_t d = after[i].value - find_value(before, nb, after[i].key);
+        size_t j = find_from(before, nb, after[i].key, hint);
+        int64_t d = after[i].value - (j < nb ? before[j].value : 0);
+        if (j < nb)
+            hint = j + 1;
         if (!d)
             continue;
         if (n == cap)
@@ -539,12 +545,13 @@ diff(const ch_report_item *before, size_t nb, const ch_report_item *after, size_
         out[n] = after[i];
         out[n++].value = d;
     }
+    hint = 0;
     for (size_t i = 0; i < nb; i++) {
-        int found = 0;
-        for (size_t k = 0; k < na && !found; k++)
-            found = strcmp(after[k].key, before[i].key) == 0;
-        if (found)
+        size_t k = find_from(after, na, before[i].key, hint);
+        if (k < na) {
+            hint = k + 1;
             continue;
+        }
         if (n == cap)
             return CH_EINVAL;
         out[n] = before[i];
