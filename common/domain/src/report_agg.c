@@ -137,9 +137,16 @@ put_keys(item_list *l, char (*prefix)[CH_REPORT_KEY_MAX], const char *figure, in
 {
     if (v == 0)
         return;
+    size_t flen = strlen(figure);
     for (int g = 0; g < 3; g++) {
+        /* prefix and figure, cut to the key's size as snprintf would (this runs
+         * for every figure of every period of a case, twice per record) */
         char key[CH_REPORT_KEY_MAX];
-        snprintf(key, sizeof(key), "%s%s", prefix[g], figure);
+        size_t pl = strnlen(prefix[g], sizeof(key) - 1);
+        size_t fl = flen < sizeof(key) - 1 - pl ? flen : sizeof(key) - 1 - pl;
+        memcpy(key, prefix[g], pl);
+        memcpy(key + pl, figure, fl);
+        key[pl + fl] = '\0';
         size_t i;
         for (i = 0; i < l->n; i++)
             if (strcmp(l->out[i].key, key) == 0)
