@@ -1,5 +1,5 @@
 /*
- * reporting's Redis store: every key it writes, both of its Lua scripts and
+ * reporting's Redis store: every key it writes, its Lua scripts and
  * the loaders the readers share, in one place.
  *
  * Per organisation, all under one hash tag so each script is valid on a
