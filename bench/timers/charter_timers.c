@@ -207,7 +207,7 @@ typedef struct {
 typedef struct {
     bench *b;
     size_t n;
-    int64_t ncases; /* compact: the cases whose states to save, then SETs out */
+    int64_t ncases;  /* compact: the cases whose states to save, then SETs out */
     int64_t cases[]; /* their numbers */
 } call_ctx;
 

@@ -153,8 +153,8 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
 
 /* The TimerFired the store keeps for timer t of case state st when it
  * keeps t in text form (malloc'd, *len bytes), or NULL on ENOMEM; a compact
- * timer's event is rebuilt by timer_event.c with the same fields. A refused extension carries its reason as
- * the detail; review kinds their cycle. timer_id and case_id are left out: fire.c
+ * timer's event is rebuilt by timer_event.c with the same fields. A refused extension carries its
+ * reason as the detail; review kinds their cycle. timer_id and case_id are left out: fire.c
  * rebuilds them from the timer's id, which the store keeps anyway (a third
  * less memory). */
 static uint8_t *

@@ -211,8 +211,8 @@ reread_answer(void *opaque, redisReply *reply)
     int64_t due_ms = rr->due_ms, claimed_ms = rr->claimed_ms, waited_ms = rr->waited_ms;
     int tries = rr->tries;
     reread_free(rr);
-    fire_rebuilt(s, f, id, due_ms, has ? reply->str : NULL, has ? reply->len : 0, claimed_ms,
-                 tries, waited_ms);
+    fire_rebuilt(s, f, id, due_ms, has ? reply->str : NULL, has ? reply->len : 0, claimed_ms, tries,
+                 waited_ms);
 }
 
 static void

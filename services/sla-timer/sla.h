@@ -41,9 +41,9 @@ typedef struct {
     sla_timer_store *store;
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_lateness;
     ch_metric *m_pending, *m_overdue, *m_inflight;
-    ch_metric *m_partial;           /* compact timers fired without a full rebuild */
-    struct sla_reread *rereads;     /* fire.c: compact timers reading their state again */
-    int stopping;                   /* fire.c: no new rereads once set */
+    ch_metric *m_partial;                  /* compact timers fired without a full rebuild */
+    struct sla_reread *rereads;            /* fire.c: compact timers reading their state again */
+    int stopping;                          /* fire.c: no new rereads once set */
     uint8_t owned[SLA_MAX_PARTITIONS / 8]; /* partitions assigned here */
     int census_running;
     int64_t census_ms; /* the last census' start */

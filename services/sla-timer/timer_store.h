@@ -93,8 +93,7 @@ typedef void (*sla_timer_store_cb)(void *opaque, int rc);
  * sla_timer_store_free.
  */
 sla_timer_store *sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms,
-                                     sla_timer_format format, sla_timer_fire_fn fire,
-                                     void *opaque);
+                                     sla_timer_format format, sla_timer_fire_fn fire, void *opaque);
 
 /* 1 when a spec with this id is stored compact (no payload needed). */
 int sla_timer_store_packs(const sla_timer_store *st, const char *id);

@@ -60,9 +60,8 @@ derby_case(sla_timer_plan *plan)
     b.received.case_type = "enquiry";
     b.received.reference = "DH-2026-000056";
     const char *why = NULL;
-    assert_int_equal(sla_timer_plan_make(ch_org_set_find(&orgs, "derby-homes"), ev, NULL, 0, plan,
-                                         &why),
-                     0);
+    assert_int_equal(
+        sla_timer_plan_make(ch_org_set_find(&orgs, "derby-homes"), ev, NULL, 0, plan, &why), 0);
     char *json = ch_case_state_to_json(&plan->state);
     assert_non_null(json);
     return json;
@@ -131,9 +130,9 @@ test_due_from_the_score(void **state)
     sla_timer_plan plan;
     char *json = derby_case(&plan);
     sla_timer_event e;
-    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/breach", json, strlen(json),
-                                             1800000000123, 1, &e),
-                     SLA_EVENT_FULL);
+    assert_int_equal(
+        sla_timer_event_rebuild(&orgs, CASE "/breach", json, strlen(json), 1800000000123, 1, &e),
+        SLA_EVENT_FULL);
     assert_int_equal(e.ev.due_at->seconds, 1800000000);
     assert_int_equal(e.ev.due_at->nanos, 123000000);
     assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/breach", json, strlen(json), -1, 1, &e),
@@ -158,9 +157,9 @@ test_no_state(void **state)
     assert_int_equal(e.ev.due_at->seconds, 5);
     assert_string_equal(e.ev.organisation, "");
     assert_null(e.ev.target_at);
-    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/review_warning_2/7", "{not json", 9,
-                                             -1, 7000, &e),
-                     SLA_EVENT_NO_STATE);
+    assert_int_equal(
+        sla_timer_event_rebuild(&orgs, CASE "/review_warning_2/7", "{not json", 9, -1, 7000, &e),
+        SLA_EVENT_NO_STATE);
     assert_int_equal(e.ev.kind, CHARTER__V1__TIMER_KIND__TIMER_KIND_REVIEW_WARNING);
     assert_int_equal(e.ev.tier, 2);
     assert_int_equal(e.ev.review, 7);
@@ -201,8 +200,8 @@ test_state_without_the_timer(void **state)
     sla_timer_plan plan;
     char *json = derby_case(&plan);
     sla_timer_event e;
-    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/extension_refused/1", json,
-                                             strlen(json), 9000, 1, &e),
+    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/extension_refused/1", json, strlen(json),
+                                             9000, 1, &e),
                      SLA_EVENT_NOT_FOUND);
     assert_string_equal(e.ev.organisation, "derby-homes");
     assert_string_equal(e.ev.reference, "DH-2026-000056");
@@ -217,9 +216,8 @@ test_state_without_the_timer(void **state)
         sla_timer_event_rebuild(&none, CASE "/breach", json, strlen(json), 9000, 1, &e),
         SLA_EVENT_NOT_FOUND);
     assert_string_equal(e.ev.organisation, "derby-homes");
-    assert_int_equal(
-        sla_timer_event_rebuild(NULL, CASE "/breach", json, strlen(json), 9000, 1, &e),
-        SLA_EVENT_NOT_FOUND);
+    assert_int_equal(sla_timer_event_rebuild(NULL, CASE "/breach", json, strlen(json), 9000, 1, &e),
+                     SLA_EVENT_NOT_FOUND);
     free(json);
 }
 

@@ -159,24 +159,24 @@ test_pack_keeps_text(void **state)
 {
     (void)state;
     static const char *const ids[] = {
-        "case-1/breach",                                        /* not a UUID */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1/breach",           /* 35 characters */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1bb/breach",         /* 37 */
-        "0f8e2b1c+9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach",          /* no hyphen */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1g/breach",          /* not hex */
-        "0f8e2b1c-9D3A-4e5f-8a7b-6c5d4e3f2a1b/breach",          /* mixed case */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/snooze",          /* unknown kind */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach/2",        /* breach has no number */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning",         /* warning needs one */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/",        /* empty number */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/01",      /* leading zero */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/+1",      /* sign */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/1x",      /* trailing text */
+        "case-1/breach",                                   /* not a UUID */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1/breach",      /* 35 characters */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1bb/breach",    /* 37 */
+        "0f8e2b1c+9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach",     /* no hyphen */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1g/breach",     /* not hex */
+        "0f8e2b1c-9D3A-4e5f-8a7b-6c5d4e3f2a1b/breach",     /* mixed case */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/snooze",     /* unknown kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach/2",   /* breach has no number */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning",    /* warning needs one */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/",   /* empty number */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/01", /* leading zero */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/+1", /* sign */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/1x", /* trailing text */
         "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/99999999999999999999", /* > 2^64 */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/Breach",          /* case of the kind */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b",                 /* no kind */
-        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/",                /* empty kind */
-        "{0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b}/breach",        /* braces */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/Breach",   /* case of the kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b",          /* no kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/",         /* empty kind */
+        "{0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b}/breach", /* braces */
         "",
     };
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -185,9 +185,8 @@ test_pack_keeps_text(void **state)
         assert_int_equal(m[0], 0x55); /* untouched */
         /* and the text form reads back as itself */
         char back[SLA_TIMER_ID_MAX];
-        assert_int_equal(sla_timer_id_unpack((const uint8_t *)ids[i], strlen(ids[i]), back,
-                                             sizeof(back)),
-                         0);
+        assert_int_equal(
+            sla_timer_id_unpack((const uint8_t *)ids[i], strlen(ids[i]), back, sizeof(back)), 0);
         assert_string_equal(back, ids[i]);
         assert_false(sla_timer_member_compact(ids[i], strlen(ids[i])));
     }
@@ -200,15 +199,15 @@ test_unpack_refuses(void **state)
     (void)state;
     char out[SLA_TIMER_ID_MAX];
     uint8_t m[SLA_TIMER_MEMBER_MAX];
-    size_t len = sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/300", m,
-                                   sizeof(m));
+    size_t len =
+        sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/300", m, sizeof(m));
     assert_int_equal(len, 20);
     assert_int_equal(sla_timer_id_unpack(m, len - 1, out, sizeof(out)), -1); /* varint cut */
     uint8_t extra[SLA_TIMER_MEMBER_MAX];
     memcpy(extra, m, len);
     extra[len] = 1;
     assert_int_equal(sla_timer_id_unpack(extra, len + 1, out, sizeof(out)), -1); /* trailing */
-    assert_int_equal(sla_timer_id_unpack(m, 17, out, sizeof(out)), -1); /* no kind byte */
+    assert_int_equal(sla_timer_id_unpack(m, 17, out, sizeof(out)), -1);          /* no kind byte */
     m[17] = 0x7f;
     assert_int_equal(sla_timer_id_unpack(m, 18, out, sizeof(out)), -1); /* unknown kind */
     m[17] = 0;
@@ -227,12 +226,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partition_keys),
-        cmocka_unit_test(test_keys_from_due),
-        cmocka_unit_test(test_case_state_key),
-        cmocka_unit_test(test_case_id_of_timer_id),
-        cmocka_unit_test(test_pack_round_trip),
-        cmocka_unit_test(test_pack_keeps_text),
+        cmocka_unit_test(test_partition_keys),  cmocka_unit_test(test_keys_from_due),
+        cmocka_unit_test(test_case_state_key),  cmocka_unit_test(test_case_id_of_timer_id),
+        cmocka_unit_test(test_pack_round_trip), cmocka_unit_test(test_pack_keeps_text),
         cmocka_unit_test(test_unpack_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
