@@ -74,7 +74,7 @@ class Redis:
         whatever the form) and returns how many: the memory figure per timer
         is given without them (they exist today, unchanged) and with them."""
         scan = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "--scan",
-                               "--pattern", "charter:case:*", "--count", "10000"],
+                               "--pattern", "charter:case:*"],
                               capture_output=True, text=True, timeout=600).stdout.split()
         for i in range(0, len(scan), 1000):
             subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "UNLINK",
