@@ -12,8 +12,8 @@
  * - A compact timer comes with its case's state, read at the claim: the
  *   event is rebuilt from it (timer_event.c). When the state does not give
  *   this timer (not saved yet: case_sync saves it only after the store has
- *   the timers, so a timer due at once can be claimed first; or a policy
- *   reload, or an expired state), the state is read again REREAD_TRIES
+ *   the timers, and a save that failed is retried with the event; or a
+ *   policy reload, or an expired state), the state is read again REREAD_TRIES
  *   times, a little later each time and never beyond half the lease; then
  *   the timer fires with what its id and the state give, with a warning
  *   and charter_sla_timers_fired_partial_total. Never dropped.

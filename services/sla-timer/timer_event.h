@@ -11,9 +11,10 @@
  * kind, tier, review, target, detail), with due_at the due time the store
  * had.
  *
- * The state can disagree with the store: a timer due at once (a refused
- * extension) is claimed before case_sync has saved the state that made it,
- * or a policy reload changed what the case should have, or the state
+ * The state can disagree with the store: a timer is claimed before
+ * case_sync has saved the state that made it (the save goes out on the same
+ * Redis connection before the claim's MGET, unless it failed and the event
+ * is retried), or a policy reload changed what the case should have, or the state
  * expired. Then the id is not among the recomputed timers, and the result
  * says so (SLA_EVENT_NO_STATE, SLA_EVENT_NOT_FOUND) with the event filled
  * from what the id and the state still give: timer and case ids, kind, tier
