@@ -68,6 +68,19 @@ class Redis:
                 return int(line.split(":")[1])
         raise RuntimeError("INFO memory has no used_memory")
 
+    def drop_case_states(self):
+        """Deletes every sla-timer case state ("charter:case:{...}:sla", which
+        Charter's compact form saves per case, as sla-timer's case_sync does
+        whatever the form) and returns how many: the memory figure per timer
+        is given without them (they exist today, unchanged) and with them."""
+        scan = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "--scan",
+                               "--pattern", "charter:case:*"],
+                              capture_output=True, text=True, timeout=600).stdout.split()
+        for i in range(0, len(scan), 1000):
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "UNLINK",
+                            *scan[i:i + 1000]], capture_output=True, timeout=60)
+        return len(scan)
+
     def info(self, key):
         for line in self.cli("INFO").splitlines():
             if line.startswith(key + ":"):
@@ -198,8 +211,18 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
             return {"ok": False, "error": "--pending fill: " + pending.get("error", "failed"),
                     "pending": pending}
         time.sleep(0.5)
+        with_states = redis.used_memory()
+        pending["bytes_per_timer_with_states"] = (with_states - before) / a.pending
+        pending["used_memory_with_states"] = with_states
+        pending["case_states"] = redis.drop_case_states()
+        time.sleep(0.5)
         pending["bytes_per_timer"] = (redis.used_memory() - before) / a.pending
         pending["used_memory_after"] = redis.used_memory()
+        if pending["case_states"]:
+            print("      with the %d case states: %.1f B per timer, used_memory %.2f GB "
+                  "(the states deleted before the run)" % (
+                      pending["case_states"], pending["bytes_per_timer_with_states"],
+                      with_states / 1e9), flush=True)
         print("      %s pending: %.0f timers/s, %.1f B per timer, used_memory %.2f GB" % (
             "{:,}".format(a.pending), pending["timers_per_second"], pending["bytes_per_timer"],
             pending["used_memory_after"] / 1e9), flush=True)
@@ -210,10 +233,17 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
     if fig == "memory" and r.get("ok"):
         time.sleep(0.5)  # the client's connection is gone; its buffers are freed
         after = redis.used_memory()
+        r["keys"] = int(redis.cli("DBSIZE").strip() or 0)
+        r["used_memory_with_states"] = after
+        r["bytes_per_timer_with_states"] = (after - before) / timers
+        r["case_states"] = redis.drop_case_states() if peer == "charter" else 0
+        if r["case_states"]:
+            time.sleep(0.5)
+            after = redis.used_memory()
         r["used_memory_before"] = before
         r["used_memory_after"] = after
+        # Without the case states (sla-timer keeps them whatever the form).
         r["bytes_per_timer"] = (after - before) / timers
-        r["keys"] = int(redis.cli("DBSIZE").strip() or 0)
     if fig in ("lateness", "burst") and r.get("ok"):
         r.update(lateness_stats(out))
         # Redis's own time in the scripts (EVALSHA, and EVAL after a
@@ -371,6 +401,9 @@ def main():
                     if r.get("confirmed_n"):
                         kafka = "  Kafka confirmed p50/p99/max %.1f/%.1f/%.1f ms" % (
                             r["confirmed_p50_ms"], r["confirmed_p99_ms"], r["confirmed_max_ms"])
+                    if r.get("case_states"):
+                        kafka += "  with the %d case states: %.1f B per timer" % (
+                            r["case_states"], r["bytes_per_timer_with_states"])
                     if r.get("kafka_refused"):
                         kafka += "  KAFKA REFUSED %d" % r["kafka_refused"]
                     print("rep %d  %-15s %-8s %s  (%.0f s)%s%s%s" % (
@@ -434,6 +467,11 @@ def print_summary(a, info, wanted, results, started):
                 row("%s: %s" % (title, name), "ms", g("charter"), g("bullmq"), g("sidekiq"), "lower")
         else:
             row(title + " (per timer)", "B", m["charter"], m["bullmq"], m["sidekiq"], "lower")
+            ws = [r["bytes_per_timer_with_states"] for r in results[fig]["charter"]
+                  if r.get("ok") and r.get("case_states")]
+            if ws:
+                row(title + " (per timer, with Charter's case states)", "B",
+                    statistics.median(ws), m["bullmq"], m["sidekiq"], "lower")
     w = [max(len(r[i]) for r in rows + [HEAD]) for i in range(len(HEAD))]
     for r in [HEAD] + rows:
         print("  " + "  ".join(r[i].ljust(w[i]) if i == 0 else r[i].rjust(w[i])

@@ -9,17 +9,27 @@
  *   consumes a partition's case events is the one that owns the partition's
  *   timers, and the store learns new due times from its own schedule calls.
  * - The timers are cases' timers: a UUID-shaped case id, bench.per_case
- *   timers per case ("<case>/acknowledgement_due", ..., "<case>/breach"), the
- *   TimerFired protobuf sla-timer stores as the payload (without timer_id
- *   and case_id, which sla-timer rebuilds from the id), and the case's
- *   partition a hash of its id over bench.partitions partitions.
+ *   timers per case ("<case>/acknowledgement_due", ..., "<case>/breach"),
+ *   and the case's partition a hash of its id over bench.partitions
+ *   partitions. With bench.format = text each is stored as before issue 16:
+ *   the id as text and, as the payload, the TimerFired protobuf sla-timer
+ *   stores (without timer_id and case_id, which sla-timer rebuilds from the
+ *   id). With compact (the default, as sla-timer now stores them) the id is
+ *   packed and nothing else is stored with it; and the harness pays what
+ *   sla-timer pays for that: it saves each case's state (the JSON
+ *   case_sync.c saves, about 276 bytes, under the case's state key with
+ *   case_sync's expiry) once the case's schedule call has answered, as
+ *   case_sync does; the claim reads the states (one MGET per batch, in the
+ *   store), and the fire callback rebuilds the event from the state and the
+ *   organisation's policy (sla_timer_event_rebuild, as fire.c does; the
+ *   policies of bench.policy_dir).
  * - Scheduling is realistic by default: one sla_timer_store_schedule() call
  *   per case (as sla-timer makes per case event), at most bench.window calls
  *   in flight (the runtime's consumer.max_inflight default is 1000).
  *   bench.batch > 0 instead sends up to that many timers per call per
  *   partition: the batched figure, labelled as such in the results.
- * - The fire callback is the no-op handler: it decodes the payload (as
- *   sla-timer does), reads the wall clock (CLOCK_REALTIME, the clock the
+ * - The fire callback is the no-op handler: it decodes the payload or
+ *   rebuilds the event (as sla-timer does), reads the wall clock (CLOCK_REALTIME, the clock the
  *   BullMQ and Sidekiq handlers read too), and acknowledges at once with
  *   sla_timer_fire_done(f, 1).
  * - With bench.topic set it does what sla-timer's fire.c does instead: puts
@@ -57,6 +67,8 @@
 #include "charter/runtime.h"
 #include "charter/timeutil.h"
 #include "charter/v1/timer.pb-c.h"
+#include "charter/policy_store.h"
+#include "timer_event.h"
 #include "timer_keys.h"
 #include "timer_store.h"
 
@@ -80,6 +92,8 @@ typedef struct {
     int64_t time_limit_s;
     char *topic;
     int64_t first_case;
+    char *format;
+    char *policy_dir;
 } bench_config;
 
 static int
@@ -92,6 +106,19 @@ validate_mode(const char *text, char *errstr, size_t errstr_size)
     snprintf(errstr, errstr_size, "'%s' is not one of schedule, lateness, burst, fill", text);
     return CH_EINVAL;
 }
+
+static int
+validate_format(const char *text, char *errstr, size_t errstr_size)
+{
+    if (strcmp(text, "compact") == 0 || strcmp(text, "text") == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "'%s' is not compact or text", text);
+    return CH_EINVAL;
+}
+
+#ifndef BENCH_POLICY_DIR
+#define BENCH_POLICY_DIR "policies"
+#endif
 
 static const ch_config_entry bench_keys[] = {
     CH_CFG_STR_CHECKED(bench_config, mode, "bench.mode", "schedule",
@@ -123,13 +150,19 @@ static const ch_config_entry bench_keys[] = {
     CH_CFG_STR(bench_config, topic, "bench.topic", "",
                "empty: a fired timer is acknowledged at once; a topic: it is written there, keyed "
                "by its case, and acknowledged when Kafka confirms (as sla-timer does)"),
+    CH_CFG_STR_CHECKED(bench_config, format, "bench.format", "compact",
+                       "compact: packed ids, no stored event, each case's state saved at "
+                       "schedule and read at fire (sla-timer since issue 16); text: as before",
+                       validate_format),
+    CH_CFG_STR(bench_config, policy_dir, "bench.policy_dir", BENCH_POLICY_DIR,
+               "policies the fire callback rebuilds compact timers' events with"),
 };
 
 static const char *const kind_names[4][4] = {
     {"breach"},
     {"acknowledgement_due", "breach"},
-    {"acknowledgement_due", "warning_1", "breach"},
-    {"acknowledgement_due", "warning_1", "warning_2", "breach"},
+    {"acknowledgement_due", "warning/1", "breach"},
+    {"acknowledgement_due", "warning/1", "warning/2", "breach"},
 };
 
 /* Timers waiting to be sent for one partition (batched mode), or for the
@@ -139,6 +172,8 @@ typedef struct {
     char (*ids)[ID_MAX];
     uint8_t (*payloads)[PAYLOAD_MAX];
     size_t n;
+    int64_t *cases; /* the cases whose timers these are */
+    size_t ncases;
 } pending;
 
 typedef struct {
@@ -146,7 +181,9 @@ typedef struct {
     const bench_config *cfg;
     sla_timer_store *store;
     int mode;
+    int compact; /* bench.format */
     int started, finishing;
+    int64_t states_failed; /* state saves Redis refused */
     int64_t ncases;
     int64_t t0_ms;     /* wall ms: first due instant (lateness, burst) */
     int64_t base_ms;   /* wall ms at the start */
@@ -170,6 +207,8 @@ typedef struct {
 typedef struct {
     bench *b;
     size_t n;
+    int64_t ncases;  /* compact: the cases whose states to save, then SETs out */
+    int64_t cases[]; /* their numbers */
 } call_ctx;
 
 /* A fired timer's write to bench.topic, until Kafka answers. */
@@ -243,6 +282,7 @@ add_case(bench *b, pending *pd, int64_t c)
     int64_t per = b->cfg->per_case;
     int64_t ntimers = b->cfg->timers;
     int64_t target_ms = b->base_ms + 10 * DAY_MS;
+    pd->cases[pd->ncases++] = c;
     for (int64_t k = 0; k < per; k++) {
         int64_t i = c * per + k;
         if (i >= ntimers)
@@ -264,6 +304,10 @@ add_case(bench *b, pending *pd, int64_t c)
                  : kind[0] == 'w'            ? CHARTER__V1__TIMER_KIND__TIMER_KIND_WARNING
                                   : CHARTER__V1__TIMER_KIND__TIMER_KIND_ACKNOWLEDGEMENT_DUE;
         t.tier = kind[0] == 'w' ? (uint32_t)(kind[8] - '0') : 0;
+        if (b->compact) { /* no stored event: fire rebuilds it from the state */
+            pd->specs[at] = (sla_timer_spec){pd->ids[at], due, NULL, 0};
+            continue;
+        }
         t.due_at = &due_ts;
         t.target_at = &target_ts;
         size_t len = charter__v1__timer_fired__get_packed_size(&t);
@@ -278,16 +322,80 @@ add_case(bench *b, pending *pd, int64_t c)
 static void finish(bench *b, const char *error);
 static void pump(bench *b);
 
+/* Case c's state as case_sync.c saves it after a `received` (JSON, about
+ * 276 bytes: ch_case_state_to_json of a received email enquiry). */
+static char *
+case_state_json(const bench *b, int64_t c)
+{
+    ch_case_state st;
+    memset(&st, 0, sizeof(st));
+    snprintf(st.organisation, sizeof(st.organisation), "derby-homes");
+    snprintf(st.channel, sizeof(st.channel), "email");
+    snprintf(st.case_type, sizeof(st.case_type), "enquiry");
+    snprintf(st.reference, sizeof(st.reference), "DH-%07lld", (long long)(c % 10000000));
+    st.received_ms = b->base_ms - 1000;
+    return ch_case_state_to_json(&st);
+}
+
+/* One of cc's SETs answered (or the hold on it is released). */
+static void
+call_release(call_ctx *cc)
+{
+    bench *b = cc->b;
+    if (--cc->ncases > 0)
+        return;
+    b->inflight--;
+    free(cc);
+    if (!b->finishing)
+        pump(b);
+}
+
+static void
+state_saved(void *opaque, redisReply *reply)
+{
+    call_ctx *cc = opaque;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        cc->b->states_failed++;
+    call_release(cc);
+}
+
+/* As case_sync.c: once the store has a case's timers, its state is saved
+ * (SET with case_sync's expiry for an open case), one command per case. */
+static void
+save_states(bench *b, call_ctx *cc)
+{
+    int64_t n = cc->ncases;
+    cc->ncases = 1; /* held until every SET is sent */
+    for (int64_t k = 0; k < n; k++) {
+        char cid[40], key[SLA_CASE_KEY_MAX];
+        case_id(cc->cases[k] + b->cfg->first_case, cid);
+        sla_case_state_key(cid, key, sizeof(key));
+        char *json = case_state_json(b, cc->cases[k]);
+        cc->ncases++;
+        if (!json || ch_redis_command(b->rt, state_saved, cc, "SET %s %s EX %d", key, json,
+                                      3 * 366 * 86400) != 0) {
+            cc->ncases--;
+            b->states_failed++;
+        }
+        free(json);
+    }
+    call_release(cc);
+}
+
 static void
 scheduled_cb(void *opaque, int rc)
 {
     call_ctx *cc = opaque;
     bench *b = cc->b;
-    b->inflight--;
     if (rc == 0)
         b->scheduled += (int64_t)cc->n;
     else
         b->failed++;
+    if (rc == 0 && b->compact && cc->ncases > 0) {
+        save_states(b, cc); /* the call stays in flight until the states are saved */
+        return;
+    }
+    b->inflight--;
     free(cc);
     if (b->finishing)
         return;
@@ -297,11 +405,13 @@ scheduled_cb(void *opaque, int rc)
 static int
 send_pending(bench *b, int32_t partition, pending *pd)
 {
-    call_ctx *cc = malloc(sizeof(*cc));
+    call_ctx *cc = malloc(sizeof(*cc) + pd->ncases * sizeof(cc->cases[0]));
     if (!cc)
         return CH_ENOMEM;
     cc->b = b;
     cc->n = pd->n;
+    cc->ncases = (int64_t)pd->ncases;
+    memcpy(cc->cases, pd->cases, pd->ncases * sizeof(cc->cases[0]));
     int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
     if (rc != 0) {
         free(cc);
@@ -309,6 +419,7 @@ send_pending(bench *b, int32_t partition, pending *pd)
     }
     b->inflight++;
     pd->n = 0;
+    pd->ncases = 0;
     return 0;
 }
 
@@ -356,14 +467,16 @@ finish(bench *b, const char *error)
            "\"partitions\":%lld,\"schedule_seconds\":%.6f,\"timers_per_second\":%.1f,"
            "\"t0_ms\":%lld,\"schedule_end_minus_t0_ms\":%.3f,\"fired\":%lld,"
            "\"duplicates\":%lld,\"undecodable\":%lld,\"topic\":\"%s\",\"kafka_confirmed\":%lld,"
-           "\"kafka_refused\":%lld,\"error\":\"%s\"}\n",
+           "\"kafka_refused\":%lld,\"format\":\"%s\",\"state_saves_failed\":%lld,"
+           "\"error\":\"%s\"}\n",
            b->cfg->mode, b->error ? "false" : "true", (long long)b->cfg->timers,
            (long long)b->scheduled, (long long)b->failed, (long long)b->cfg->per_case,
            (long long)b->cfg->batch, (long long)b->cfg->window, (long long)b->cfg->partitions,
            sched_s, sched_s > 0 ? (double)b->scheduled / sched_s : 0.0, (long long)b->t0_ms,
            b->t0_ms && b->sched_end_wall_ms > 0 ? b->sched_end_wall_ms - (double)b->t0_ms : 0.0,
            (long long)b->fired, (long long)b->dups, (long long)b->undecodable, b->cfg->topic,
-           (long long)b->acked, (long long)b->produce_failed, b->error ? b->error : "");
+           (long long)b->acked, (long long)b->produce_failed, b->cfg->format,
+           (long long)b->states_failed, b->error ? b->error : "");
     fflush(stdout);
     if (ch_redis_command(b->rt, drained, b, "PING") != 0)
         raise(SIGTERM);
@@ -482,13 +595,23 @@ write_fired(bench *b, sla_timer_fire *f, int64_t i, const char *id, Charter__V1_
 }
 
 static void
-on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, const uint8_t *payload,
-        size_t len, int64_t now_ms)
+on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const sla_timer_fired *tf,
+        int64_t now_ms)
 {
     (void)partition;
     double fired = clock_ms(CLOCK_REALTIME);
     bench *b = opaque;
-    Charter__V1__TimerFired *t = charter__v1__timer_fired__unpack(NULL, len, payload);
+    const char *id = tf->id;
+    Charter__V1__TimerFired *t = NULL, *unpacked = NULL;
+    sla_timer_event *e = NULL;
+    if (!tf->compact) {
+        t = unpacked = charter__v1__timer_fired__unpack(NULL, tf->len, tf->payload);
+    } else if ((e = malloc(sizeof(*e))) != NULL) {
+        /* What fire.c does: the event rebuilt from the case's state. */
+        if (sla_timer_event_rebuild(ch_runtime_orgs(b->rt), id, tf->state, tf->state_len,
+                                    tf->due_ms, now_ms, e) == SLA_EVENT_FULL)
+            t = &e->ev;
+    }
     const char *slash = strchr(id, '/');
     int64_t i = -1;
     if (t && t->due_at && slash && slash - id == 36) {
@@ -511,8 +634,9 @@ on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id, cons
         write_fired(b, f, i < 0 || i >= b->cfg->timers || !b->acked_ms ? -1 : i, id, t, now_ms);
     else
         sla_timer_fire_done(f, 1);
-    if (t)
-        charter__v1__timer_fired__free_unpacked(t, NULL);
+    if (unpacked)
+        charter__v1__timer_fired__free_unpacked(unpacked, NULL);
+    free(e);
     if (all_fired(b) && b->sched_end_s > 0)
         finish(b, NULL);
 }
@@ -596,6 +720,7 @@ bench_fini(void *svc)
             free(b->parts[p].specs);
             free(b->parts[p].ids);
             free(b->parts[p].payloads);
+            free(b->parts[p].cases);
         }
         free(b->parts);
     }
@@ -634,7 +759,8 @@ bench_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t 
         pd->specs = calloc(cap, sizeof(*pd->specs));
         pd->ids = calloc(cap, sizeof(*pd->ids));
         pd->payloads = calloc(cap, sizeof(*pd->payloads));
-        if (!pd->specs || !pd->ids || !pd->payloads)
+        pd->cases = calloc(cap, sizeof(*pd->cases));
+        if (!pd->specs || !pd->ids || !pd->payloads || !pd->cases)
             goto nomem;
         if (cfg->batch == 0)
             break; /* one case at a time: parts[0] only */
@@ -647,7 +773,9 @@ bench_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t 
         if (!b->fired_ms || !b->due_ms || !b->redis_ms || !b->acked_ms)
             goto nomem;
     }
-    b->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, cfg->lease_ms, on_fire, b);
+    b->compact = strcmp(cfg->format, "compact") == 0;
+    b->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, cfg->lease_ms,
+                                   b->compact ? SLA_TIMER_COMPACT : SLA_TIMER_TEXT, on_fire, b);
     b->limit_ev = evtimer_new(ch_runtime_base(rt), time_limit_cb, b);
     if (!b->store || !b->limit_ev)
         goto nomem;
@@ -672,6 +800,7 @@ static const ch_service bench_service = {
     .nconfig = CH_COUNTOF(bench_keys),
     .config_size = sizeof(bench_config),
     .init = bench_init,
+    .policy_dir_key = "bench.policy_dir",
     .on_redis_ready = bench_on_redis_ready,
     .fini = bench_fini,
 };

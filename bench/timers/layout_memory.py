@@ -3,7 +3,7 @@
 # script-filled (no Charter code), as used_memory delta / N on a redis-server
 # of its own (loopback, free port, no persistence; stopped by its PID).
 # Usage: layout_memory.py [N] [layout ...]; layouts: today, zset_text,
-# zset_bin17, bucket_bin17. docs/benchmarks.md ("Next step: the compact form").
+# zset_bin17, bucket_bin17. docs/benchmarks.md ("Issue 16: before, and ten million pending").
 import os, socket, tempfile, subprocess, sys, time, uuid, struct, random
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 P = 6

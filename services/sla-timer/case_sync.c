@@ -151,9 +151,10 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
     ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
 }
 
-/* The TimerFired the store keeps for timer t of case state st (malloc'd,
- * *len bytes), or NULL on ENOMEM. A refused extension carries its reason as
- * the detail; review kinds their cycle. timer_id and case_id are left out: fire.c
+/* The TimerFired the store keeps for timer t of case state st when it
+ * keeps t in text form (malloc'd, *len bytes), or NULL on ENOMEM; a compact
+ * timer's event is rebuilt by timer_event.c with the same fields. A refused extension carries its
+ * reason as the detail; review kinds their cycle. timer_id and case_id are left out: fire.c
  * rebuilds them from the timer's id, which the store keeps anyway (a third
  * less memory). */
 static uint8_t *
@@ -193,8 +194,10 @@ apply_plan(event_job *j, const sla_timer_plan *plan)
     int nspecs = 0, ok = 1;
     for (; nspecs < plan->nschedule; nspecs++) {
         const ch_case_timer *t = &plan->timers[plan->schedule[nspecs]];
-        size_t len;
-        if (!(bufs[nspecs] = pack_timer(&plan->state, t, plan->target_ms, &len))) {
+        size_t len = 0;
+        /* A compact timer stores no event: fire.c rebuilds it from the state. */
+        if (!sla_timer_store_packs(s->store, t->id) &&
+            !(bufs[nspecs] = pack_timer(&plan->state, t, plan->target_ms, &len))) {
             ok = 0;
             break;
         }

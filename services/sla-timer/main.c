@@ -34,6 +34,15 @@ validate_topic(const char *text, char *errstr, size_t errstr_size)
     return CH_EINVAL;
 }
 
+static int
+validate_format(const char *text, char *errstr, size_t errstr_size)
+{
+    if (strcmp(text, "compact") == 0 || strcmp(text, "text") == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "'%s' is not compact or text", text);
+    return CH_EINVAL;
+}
+
 static const ch_config_entry sla_keys[] = {
     CH_CFG_STR_CHECKED(sla_config, topic_in, "sla.contacts_topic", CH_TOPIC_CONTACT_EVENTS,
                        "topic of case events to keep timers for (where ingest.topic writes)",
@@ -45,6 +54,11 @@ static const ch_config_entry sla_keys[] = {
     CH_CFG_INT(sla_config, lease_ms, "sla.lease_ms", "30000",
                "how long a claimed timer may wait for Kafka before it is fired again", 1000,
                3600000),
+    CH_CFG_STR_CHECKED(sla_config, timer_format, "sla.timer_format", "compact",
+                       "how new timers are stored: compact (the id packed, no stored event: it "
+                       "is rebuilt from the case's state when it fires) or text (as before "
+                       "issue 16); both forms are read either way",
+                       validate_format),
 };
 
 static const ch_metric_def sla_metrics[] = {
@@ -64,6 +78,9 @@ static const ch_metric_def sla_metrics[] = {
              "it is not)"),
     CH_GAUGE(sla, m_inflight, "charter_sla_timers_inflight",
              "timers claimed and waiting for Kafka to take them"),
+    CH_COUNTER(sla, m_partial, "charter_sla_timers_fired_partial_total",
+               "compact timers fired with only what their id and case state give: the state "
+               "was missing or no longer gives the timer (see the warning logged with each)"),
 };
 
 /* Kafka's consumer group decides which instance owns a partition of case
@@ -100,12 +117,14 @@ sla_stop(void *svc)
 {
     sla *s = svc;
     sla_timer_store_stop(s->store);
+    sla_fire_stop(s); /* after: giving a timer back must not start a claim */
 }
 
 static void
 sla_fini(void *svc)
 {
     sla *s = svc;
+    sla_fire_stop(s); /* again: a stop may not have run (init failed after the store) */
     sla_timer_store_free(s->store);
 }
 
@@ -157,7 +176,10 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
                               errstr, errstr_size);
     if (rc != 0)
         return rc;
-    if (!(s->store = sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, sla_fire, s))) {
+    sla_timer_format format =
+        strcmp(s->cfg->timer_format, "text") == 0 ? SLA_TIMER_TEXT : SLA_TIMER_COMPACT;
+    if (!(s->store =
+              sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, format, sla_fire, s))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }

@@ -29,6 +29,7 @@ typedef struct {
     char *topic_out; /* sla.timers_topic */
     char *policy_dir;
     int64_t lease_ms;
+    char *timer_format; /* sla.timer_format: compact or text */
 } sla_config;
 
 /* Partitions of the case-event topic the census can count (census.c). */
@@ -40,6 +41,9 @@ typedef struct {
     sla_timer_store *store;
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_lateness;
     ch_metric *m_pending, *m_overdue, *m_inflight;
+    ch_metric *m_partial;                  /* compact timers fired without a full rebuild */
+    struct sla_reread *rereads;            /* fire.c: compact timers reading their state again */
+    int stopping;                          /* fire.c: no new rereads once set */
     uint8_t owned[SLA_MAX_PARTITIONS / 8]; /* partitions assigned here */
     int census_running;
     int64_t census_ms; /* the last census' start */
@@ -58,10 +62,14 @@ void sla_census_own(sla *s, int32_t partition, int owned);
  */
 void sla_case_event(void *svc, ch_msg *m, const ProtobufCMessage *msg);
 
-/* fire.c: the store's fire callback (opaque is the sla). Stamps fired_at,
- * writes the timer to sla.timers_topic and calls sla_timer_fire_done once
- * Kafka has answered. */
-void sla_fire(void *opaque, sla_timer_fire *f, int32_t partition, const char *id,
-              const uint8_t *payload, size_t len, int64_t now_ms);
+/* fire.c: the store's fire callback (opaque is the sla). Builds the
+ * TimerFired (stored, or rebuilt from the case's state), stamps fired_at,
+ * writes it to sla.timers_topic and calls sla_timer_fire_done once Kafka
+ * has answered. */
+void sla_fire(void *opaque, sla_timer_fire *f, int32_t partition, const sla_timer_fired *t,
+              int64_t now_ms);
+/* fire.c: gives back the timers waiting to read their case's state again
+ * (they stay leased and fire again when the lease expires). At stop. */
+void sla_fire_stop(sla *s);
 
 #endif

@@ -20,33 +20,49 @@
 enum { SCRIPT_CLAIM, SCRIPT_SCHEDULE, SCRIPT_CANCEL, SCRIPT_ACK, NSCRIPTS };
 
 /* KEYS: due, inflight, timers. ARGV: lease_ms, limit.
- * Set-at-a-time: one ZREM, one HMGET and one ZADD for the whole batch. The
- * leases share one score and go to ZADD in descending id order: a small
- * sorted set (a listpack) then takes each at its head instead of scanning
- * past every earlier one, which made ZADD the script's dearest call.
- * Returns {now_s, now_us (Redis TIME), next_ms (-1 none), more (0/1), id1,
- * payload1, id2, ...}. */
+ * Set-at-a-time: one ZREM, one HMGET (of the text members only: a compact
+ * one has no payload) and one ZADD for the whole batch. The leases share
+ * one score and go to ZADD in descending id order: a small sorted set (a
+ * listpack) then takes each at its head instead of scanning past every
+ * earlier one, which made ZADD the script's dearest call. A text member
+ * whose payload is gone is dropped.
+ * Returns {now_s, now_us (Redis TIME), next_ms (-1 none), more (0/1),
+ * member1, due1 ('' when claimed again from the in-flight set), payload1
+ * ('' for a compact member), member2, ...}. */
 static const char claim_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)\n"
+    "local got = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, "
+    "limit)\n"
+    "local ids, dues, text = {}, {}, {}\n"
+    "for i = 1, #got, 2 do ids[#ids + 1] = got[i]; dues[#dues + 1] = got[i + 1] end\n"
     "if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end\n"
     "if #ids < limit then\n"
     "  local exp = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit - #ids)\n"
-    "  for i = 1, #exp do ids[#ids + 1] = exp[i] end\n"
+    "  for i = 1, #exp do ids[#ids + 1] = exp[i]; dues[#dues + 1] = '' end\n"
     "end\n"
     "local out = {t[1], t[2], '-1', #ids >= limit and '1' or '0'}\n"
     "if #ids > 0 then\n"
-    "  local ps = redis.call('HMGET', KEYS[3], unpack(ids))\n"
+    "  for i = 1, #ids do\n"
+    "    if string.byte(ids[i], 1) ~= 0 then text[#text + 1] = ids[i] end\n"
+    "  end\n"
+    "  local ps = {}\n"
+    "  if #text > 0 then\n"
+    "    local r = redis.call('HMGET', KEYS[3], unpack(text))\n"
+    "    for i = 1, #text do ps[text[i]] = r[i] end\n"
+    "  end\n"
     "  local until_ms = tostring(now + lease)\n"
     "  local leased, gone = {}, {}\n"
     "  for i = #ids, 1, -1 do\n"
-    "    if ps[i] then\n"
+    "    local p = ''\n"
+    "    if string.byte(ids[i], 1) ~= 0 then p = ps[ids[i]] end\n"
+    "    if p then\n"
     "      leased[#leased + 1] = until_ms\n"
     "      leased[#leased + 1] = ids[i]\n"
     "      out[#out + 1] = ids[i]\n"
-    "      out[#out + 1] = ps[i]\n"
+    "      out[#out + 1] = dues[i]\n"
+    "      out[#out + 1] = p\n"
     "    else\n"
     "      gone[#gone + 1] = ids[i]\n"
     "    end\n"
@@ -62,15 +78,39 @@ static const char claim_lua[] =
     "out[3] = tostring(next)\n"
     "return out\n";
 
-/* KEYS: due, inflight, timers. ARGV: id1, due1, payload1, ...
- * A rescheduled timer leaves the in-flight set: its new due time rules.
- * Returns {now_s, now_us (Redis TIME), earliest due or lease expiry in ms
- * (-1 none)}. */
+/* KEYS: due, inflight, timers. ARGV: member1, due1, payload1, other1, ...
+ * A text member's payload goes to the hash; a compact one (first byte 0)
+ * has none. `other` is the same timer's member in the other form ('' none):
+ * removed, so a timer stored before an upgrade (or a change of
+ * sla.timer_format) and set again now is not kept twice. A text one can
+ * only be there while the hash exists (every pending text timer has its
+ * payload), so with no hash only compact ones are looked for. A rescheduled
+ * timer leaves the in-flight set: its new due time rules. Set-at-a-time:
+ * one ZADD and one ZREM per 500 timers (Lua's unpack() takes under 8,000
+ * values). Returns {now_s, now_us (Redis TIME), earliest due or lease
+ * expiry in ms (-1 none)}. */
 static const char schedule_lua[] =
-    "for i = 1, #ARGV, 3 do\n"
-    "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])\n"
-    "  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])\n"
-    "  redis.call('ZREM', KEYS[2], ARGV[i])\n"
+    "local n, old = #ARGV / 4, nil\n"
+    "for c = 1, n, 500 do\n"
+    "  local zadd, ms = {}, {}\n"
+    "  for j = c, math.min(n, c + 499) do\n"
+    "    local i = (j - 1) * 4 + 1\n"
+    "    local m, o = ARGV[i], ARGV[i + 3]\n"
+    "    if string.byte(m, 1) ~= 0 then redis.call('HSET', KEYS[3], m, ARGV[i + 2]) end\n"
+    "    zadd[#zadd + 1] = ARGV[i + 1]\n"
+    "    zadd[#zadd + 1] = m\n"
+    "    ms[#ms + 1] = m\n"
+    "    if o ~= '' then\n"
+    "      if old == nil then old = redis.call('EXISTS', KEYS[3]) == 1 end\n"
+    "      if old or string.byte(o, 1) == 0 then\n"
+    "        redis.call('ZREM', KEYS[1], o)\n"
+    "        redis.call('ZREM', KEYS[2], o)\n"
+    "        redis.call('HDEL', KEYS[3], o)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('ZADD', KEYS[1], unpack(zadd))\n"
+    "  redis.call('ZREM', KEYS[2], unpack(ms))\n"
     "end\n"
     "local t = redis.call('TIME')\n"
     "local next = -1\n"
@@ -80,7 +120,7 @@ static const char schedule_lua[] =
     "end\n"
     "return {t[1], t[2], tostring(next)}\n";
 
-/* KEYS: due, inflight, timers. ARGV: ids. */
+/* KEYS: due, inflight, timers. ARGV: members (each id in both forms). */
 static const char cancel_lua[] = "for i = 1, #ARGV do\n"
                                  "  redis.call('ZREM', KEYS[1], ARGV[i])\n"
                                  "  redis.call('ZREM', KEYS[2], ARGV[i])\n"
@@ -88,11 +128,19 @@ static const char cancel_lua[] = "for i = 1, #ARGV do\n"
                                  "end\n"
                                  "return #ARGV\n";
 
-/* KEYS: due, inflight, timers. ARGV: ids. Deletes fired timers, but only
- * the ones still in flight: one rescheduled meanwhile is back in the due set
- * and stays. Usually every one is still in flight, which ZREM's count says. */
-static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #ARGV then\n"
-                              "  redis.call('HDEL', KEYS[3], unpack(ARGV))\n"
+/* KEYS: due, inflight, timers. ARGV: members. Deletes fired timers, but
+ * only the ones still in flight: one rescheduled meanwhile is back in the
+ * due set and stays. Usually every one is still in flight, which ZREM's
+ * count says. Only text members have a payload to delete. */
+static const char ack_lua[] = "local function hdel(ms)\n"
+                              "  local text = {}\n"
+                              "  for i = 1, #ms do\n"
+                              "    if string.byte(ms[i], 1) ~= 0 then text[#text + 1] = ms[i] end\n"
+                              "  end\n"
+                              "  if #text > 0 then redis.call('HDEL', KEYS[3], unpack(text)) end\n"
+                              "end\n"
+                              "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #ARGV then\n"
+                              "  hdel(ARGV)\n"
                               "  return #ARGV\n"
                               "end\n"
                               "local due = redis.call('ZMSCORE', KEYS[1], unpack(ARGV))\n"
@@ -100,7 +148,7 @@ static const char ack_lua[] = "if redis.call('ZREM', KEYS[2], unpack(ARGV)) == #
                               "for i = 1, #ARGV do\n"
                               "  if not due[i] then gone[#gone + 1] = ARGV[i] end\n"
                               "end\n"
-                              "if #gone > 0 then redis.call('HDEL', KEYS[3], unpack(gone)) end\n"
+                              "hdel(gone)\n"
                               "return #gone\n";
 
 static const char *const script_text[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
@@ -125,6 +173,7 @@ struct sla_timer_store {
     ch_runtime *rt;
     char prefix[SLA_KEY_PREFIX_MAX + 1];
     int64_t lease_ms;
+    sla_timer_format format;
     sla_timer_fire_fn fire;
     void *opaque;
     ch_redis_script *scripts[NSCRIPTS]; /* registered with the runtime, which owns them */
@@ -135,7 +184,10 @@ struct sla_timer_store {
 
 struct sla_timer_fire {
     part *p;
-    char id[]; /* NUL-terminated */
+    size_t mlen;    /* the member's length */
+    char *id;       /* the timer id as text: in data, after the member */
+    int64_t due_ms; /* the claimed score, -1 when claimed from the in-flight set */
+    char data[];    /* the member (binary-safe), then the text id, NUL-terminated */
 };
 
 /* ---- scripts by SHA ---- */
@@ -344,7 +396,7 @@ send_acks(part *p)
         p->nacks -= n;
         memcpy(ac->fires, p->acks + p->nacks, n * sizeof(*ac->fires));
         for (size_t i = 0; i < n; i++)
-            args_add(&a, ac->fires[i]->id, strlen(ac->fires[i]->id));
+            args_add(&a, ac->fires[i]->data, ac->fires[i]->mlen);
         if (script_send(p->st, SCRIPT_ACK, &a, deleted, ac) != 0)
             deleted(ac, NULL);
         return;
@@ -383,6 +435,72 @@ sla_timer_fire_done(sla_timer_fire *f, int delivered)
     }
 }
 
+/* A claimed batch's compact timers, waiting for their cases' states. */
+typedef struct {
+    part *p;
+    int64_t now_ms;
+    size_t n;
+    sla_timer_fire *fires[];
+} state_read;
+
+/* The states are in (one MGET answer, in the fires' order), or the MGET
+ * failed (reply NULL or an error): then the timers stay leased and fire
+ * again when the lease expires. */
+static void
+states_read(void *opaque, redisReply *reply)
+{
+    state_read *sr = opaque;
+    part *p = sr->p;
+    sla_timer_store *st = p->st;
+    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == sr->n;
+    if (!ok)
+        CH_LOG_WARN(
+            ch_runtime_log(st->rt),
+            "case states of claimed timers not read; they fire when their lease expires",
+            CH_STR("key", p->keys.due), CH_INT("timers", (int64_t)sr->n),
+            CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply"));
+    for (size_t i = 0; i < sr->n; i++) {
+        sla_timer_fire *f = sr->fires[i];
+        if (!ok) {
+            sla_timer_fire_done(f, 0);
+            continue;
+        }
+        const redisReply *s = reply->element[i];
+        int has = s->type == REDIS_REPLY_STRING;
+        sla_timer_fired t = {.id = f->id,
+                             .compact = 1,
+                             .due_ms = f->due_ms,
+                             .state = has ? s->str : NULL,
+                             .state_len = has ? s->len : 0};
+        st->fire(st->opaque, f, p->partition, &t, sr->now_ms);
+    }
+    free(sr);
+}
+
+/* Reads the states of sr's cases with one MGET; fires them from the answer. */
+static void
+read_states(state_read *sr)
+{
+    const char **argv = malloc((sr->n + 1) * sizeof(*argv));
+    char(*keys)[SLA_CASE_KEY_MAX] = malloc(sr->n * sizeof(*keys));
+    int rc = CH_ENOMEM;
+    if (argv && keys) {
+        argv[0] = "MGET";
+        for (size_t i = 0; i < sr->n; i++) {
+            char case_id[SLA_TIMER_ID_MAX];
+            const char *id = sr->fires[i]->id;
+            snprintf(case_id, sizeof(case_id), "%.*s", (int)sla_timer_id_case_len(id), id);
+            sla_case_state_key(case_id, keys[i], sizeof(keys[i]));
+            argv[i + 1] = keys[i];
+        }
+        rc = ch_redis_command_argv(sr->p->st->rt, states_read, sr, (int)sr->n + 1, argv, NULL);
+    }
+    free(argv);
+    free(keys);
+    if (rc != 0)
+        states_read(sr, NULL);
+}
+
 static void
 claimed(void *opaque, redisReply *reply)
 {
@@ -400,17 +518,51 @@ claimed(void *opaque, redisReply *reply)
     int64_t next = strtoll(reply->element[2]->str, NULL, 10);
     int more = reply->element[3]->str[0] == '1' || p->rescan;
     p->rescan = 0;
-    for (size_t i = 4; i + 1 < reply->elements; i += 2) {
-        const redisReply *id = reply->element[i], *pl = reply->element[i + 1];
-        sla_timer_fire *f = malloc(sizeof(*f) + id->len + 1);
-        if (!f)
-            continue; /* left leased: fires again when the lease expires */
-        f->p = p;
-        memcpy(f->id, id->str, id->len + 1);
-        p->outstanding++;
-        st->fire(st->opaque, f, p->partition, f->id, (const uint8_t *)pl->str, pl->len,
-                 now_us / 1000);
+    size_t ntimers = (reply->elements - 4) / 3;
+    state_read *sr = malloc(sizeof(*sr) + ntimers * sizeof(sr->fires[0]));
+    if (sr) {
+        sr->p = p;
+        sr->now_ms = now_us / 1000;
+        sr->n = 0;
     }
+    for (size_t i = 4; i + 2 < reply->elements; i += 3) {
+        const redisReply *m = reply->element[i], *due = reply->element[i + 1],
+                         *pl = reply->element[i + 2];
+        int compact = sla_timer_member_compact(m->str, m->len);
+        if (compact && !sr)
+            continue; /* out of memory: left leased, fires again when the lease expires */
+        sla_timer_fire *f = malloc(sizeof(*f) + m->len + SLA_TIMER_ID_MAX + 1);
+        if (!f)
+            continue;
+        f->p = p;
+        f->mlen = m->len;
+        memcpy(f->data, m->str, m->len);
+        f->id = f->data + m->len;
+        f->due_ms = due->len ? strtoll(due->str, NULL, 10) : -1;
+        if (sla_timer_id_unpack((const uint8_t *)m->str, m->len, f->id, SLA_TIMER_ID_MAX + 1) < 0) {
+            /* Neither form (written by something else): deleted, as a
+             * stored event that does not decode is. */
+            CH_LOG_ERROR(ch_runtime_log(st->rt),
+                         "claimed timer member does not decode; dropping it",
+                         CH_STR("key", p->keys.due), CH_INT("bytes", (int64_t)m->len));
+            snprintf(f->id, SLA_TIMER_ID_MAX + 1, "?");
+            p->outstanding++;
+            sla_timer_fire_done(f, 1);
+            continue;
+        }
+        p->outstanding++;
+        if (compact) {
+            sr->fires[sr->n++] = f;
+            continue;
+        }
+        sla_timer_fired t = {
+            .id = f->id, .due_ms = f->due_ms, .payload = (const uint8_t *)pl->str, .len = pl->len};
+        st->fire(st->opaque, f, p->partition, &t, now_us / 1000);
+    }
+    if (sr && sr->n > 0)
+        read_states(sr);
+    else
+        free(sr);
     take_step(p, sla_timer_after_claim(more, p->outstanding, next), next, now_us);
 }
 
@@ -489,6 +641,20 @@ change(part *p, int script, script_args *a, sla_timer_store_cb cb, void *opaque)
 }
 
 int
+sla_timer_store_packs(const sla_timer_store *st, const char *id)
+{
+    uint8_t m[SLA_TIMER_MEMBER_MAX];
+    return st->format == SLA_TIMER_COMPACT && sla_timer_id_pack(id, m, sizeof(m)) > 0;
+}
+
+/* A timer id's two members: the one it is stored under in this store's
+ * format, and the other form ('' when the id has only its text form). */
+typedef struct {
+    uint8_t packed[SLA_TIMER_MEMBER_MAX];
+    size_t plen;
+} id_forms;
+
+int
 sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
                          size_t n, sla_timer_store_cb cb, void *opaque)
 {
@@ -496,19 +662,35 @@ sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
     char(*dues)[24] = malloc(n * sizeof(*dues));
+    id_forms *forms = malloc(n * sizeof(*forms));
     script_args a;
-    if (!dues || args_new(&a, p, 3 * n) != 0) {
+    if (!dues || !forms || args_new(&a, p, 4 * n) != 0) {
         free(dues);
+        free(forms);
         return CH_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
+        const char *id = timers[i].id;
+        size_t idlen = strlen(id);
+        id_forms *fm = &forms[i];
+        fm->plen = sla_timer_id_pack(id, fm->packed, sizeof(fm->packed));
         snprintf(dues[i], sizeof(dues[i]), "%lld", (long long)timers[i].due_ms);
-        args_add(&a, timers[i].id, strlen(timers[i].id));
-        args_add(&a, dues[i], strlen(dues[i]));
-        args_add(&a, (const char *)timers[i].payload, timers[i].len);
+        if (fm->plen && st->format == SLA_TIMER_COMPACT) {
+            args_add(&a, (const char *)fm->packed, fm->plen);
+            args_add(&a, dues[i], strlen(dues[i]));
+            args_add(&a, "", 0);
+            args_add(&a, id, idlen);
+        } else {
+            args_add(&a, id, idlen);
+            args_add(&a, dues[i], strlen(dues[i]));
+            args_add(&a, timers[i].payload ? (const char *)timers[i].payload : "",
+                     timers[i].payload ? timers[i].len : 0);
+            args_add(&a, (const char *)fm->packed, fm->plen);
+        }
     }
     int rc = change(p, SCRIPT_SCHEDULE, &a, cb, opaque);
     free(dues);
+    free(forms);
     return rc;
 }
 
@@ -519,12 +701,21 @@ sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
+    id_forms *forms = malloc(n * sizeof(*forms));
     script_args a;
-    if (args_new(&a, p, n) != 0)
+    if (!forms || args_new(&a, p, 2 * n) != 0) {
+        free(forms);
         return CH_ENOMEM;
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < n; i++) {
         args_add(&a, ids[i], strlen(ids[i]));
-    return change(p, SCRIPT_CANCEL, &a, cb, opaque);
+        forms[i].plen = sla_timer_id_pack(ids[i], forms[i].packed, sizeof(forms[i].packed));
+        if (forms[i].plen)
+            args_add(&a, (const char *)forms[i].packed, forms[i].plen);
+    }
+    int rc = change(p, SCRIPT_CANCEL, &a, cb, opaque);
+    free(forms);
+    return rc;
 }
 
 /* ---- ownership ---- */
@@ -567,8 +758,8 @@ sla_timer_store_redis_ready(sla_timer_store *st)
 }
 
 sla_timer_store *
-sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_timer_fire_fn fire,
-                    void *opaque)
+sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_timer_format format,
+                    sla_timer_fire_fn fire, void *opaque)
 {
     sla_timer_store *st = calloc(1, sizeof(*st));
     if (!st)
@@ -576,6 +767,7 @@ sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_ti
     st->rt = rt;
     snprintf(st->prefix, sizeof(st->prefix), "%s", prefix);
     st->lease_ms = lease_ms;
+    st->format = format;
     st->fire = fire;
     st->opaque = opaque;
     for (int s = 0; s < NSCRIPTS; s++)

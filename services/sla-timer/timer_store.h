@@ -4,7 +4,10 @@
  * WHY IT IS BUILT THIS WAY (DESIGN.md §3)
  * - One Redis sorted set per partition ("<prefix>:{t<P>}:due", score = due
  *   time in ms), an in-flight set with leases ("...:inflight") and a hash of
- *   payloads ("...:timers"); timer_keys.h has the layout. The "{t<P>}" hash
+ *   payloads ("...:timers") for timers kept in text form; timer_keys.h has
+ *   the layout and the two forms of a member. A compact member has no
+ *   payload: the claim reads its case's state (one MGET per batch) and the
+ *   fire callback rebuilds the event from it (fire.c). The "{t<P>}" hash
  *   tag keeps a partition's keys in one Redis Cluster slot, so every script
  *   touches one slot.
  * - Whoever owns partition P (Kafka's consumer group decides) owns its
@@ -35,14 +38,31 @@
 typedef struct sla_timer_store sla_timer_store;
 typedef struct sla_timer_fire sla_timer_fire;
 
+/* One claimed timer, as the fire callback gets it (everything borrowed
+ * until sla_timer_fire_done). */
+typedef struct {
+    const char *id; /* the timer id, as text, whichever form the member is in */
+    int compact;    /* 1: stored without a payload (timer_keys.h, MEMBERS) */
+    /* The due time the store had (the claimed score), or -1 when the timer
+     * was claimed again after its lease ran out (the score was the lease). */
+    int64_t due_ms;
+    /* Text form: the stored TimerFired. */
+    const uint8_t *payload;
+    size_t len;
+    /* Compact form: the case's state as read from Redis at the claim
+     * (charter:case:{<case>}:sla, JSON), or NULL when the case has none. */
+    const char *state;
+    size_t state_len;
+} sla_timer_fired;
+
 /*
- * Called for each claimed timer with its payload (borrowed until
- * sla_timer_fire_done). `now_ms` is Redis's time at the claim. The callee
- * must call sla_timer_fire_done(f, ...) exactly once, now or later.
+ * Called for each claimed timer. `now_ms` is Redis's time at the claim. The
+ * callee must call sla_timer_fire_done(f, ...) exactly once, now or later.
+ * A batch's compact timers are handed over once one MGET has read their
+ * cases' states; a batch's text ones at once.
  */
 typedef void (*sla_timer_fire_fn)(void *opaque, sla_timer_fire *f, int32_t partition,
-                                  const char *id, const uint8_t *payload, size_t len,
-                                  int64_t now_ms);
+                                  const sla_timer_fired *t, int64_t now_ms);
 
 /* delivered = 1: the timer is deleted (at the end of this loop turn, with
  * the others delivered in it). 0: it stays leased and fires again when the
@@ -52,9 +72,16 @@ void sla_timer_fire_done(sla_timer_fire *f, int delivered);
 typedef struct {
     const char *id; /* stable: the same id replaces an earlier timer */
     int64_t due_ms;
+    /* The TimerFired to store with a timer kept in text form; unused (and
+     * not built: payload NULL is fine) for one the store packs. */
     const uint8_t *payload;
     size_t len;
 } sla_timer_spec;
+
+/* How new timers are stored (sla.timer_format): compact packs every id that
+ * can be packed and stores no payload; text stores them as before issue 16
+ * (the id as text, its TimerFired in the :timers hash). Either reads both. */
+typedef enum { SLA_TIMER_COMPACT, SLA_TIMER_TEXT } sla_timer_format;
 
 /* rc 0 when Redis applied the change, CH_EAGAIN otherwise. */
 typedef void (*sla_timer_store_cb)(void *opaque, int rc);
@@ -66,7 +93,10 @@ typedef void (*sla_timer_store_cb)(void *opaque, int rc);
  * sla_timer_store_free.
  */
 sla_timer_store *sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms,
-                                     sla_timer_fire_fn fire, void *opaque);
+                                     sla_timer_format format, sla_timer_fire_fn fire, void *opaque);
+
+/* 1 when a spec with this id is stored compact (no payload needed). */
+int sla_timer_store_packs(const sla_timer_store *st, const char *id);
 void sla_timer_store_free(sla_timer_store *st);
 
 /* Call when Redis (re)connects: re-claims owned partitions (a claim lost

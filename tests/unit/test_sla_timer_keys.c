@@ -86,6 +86,10 @@ test_case_id_of_timer_id(void **state)
         {"case-1/review_due/5", 6},
         {"a/b/acknowledgement_due", 3},
         {"a/b/warning/1", 3},
+        /* issue 16: an extended warning's tail is taken off whole (it once
+         * gave "case-1/warning/2" as the case) */
+        {"case-1/warning/2/extended/1700000000", 6},
+        {"a/extended/5", 1},
         {"no-slash", 8},
         {"x/12", 1},
         {"", 0},
@@ -102,14 +106,130 @@ test_case_id_of_timer_id(void **state)
     assert_false(sla_timer_id_of_case("case-1/breach", "case-1/breach"));
 }
 
+/* Every kind ch_case_timers makes packs, and gives back the same text;
+ * the member is 0x00, the UUID's 16 bytes, the kind, the numbers. */
+static void
+test_pack_round_trip(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/acknowledgement_due",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/wait_exceeded",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/reminder",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/callback_due",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/1",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/8/extended/1767225600",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/1",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_overdue/300",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_warning_2/12",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/extension_refused/0",
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/extension_refused/18446744073709551615",
+        "00000000-0000-0000-0000-000000000000/breach",
+        "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF/breach",
+        "0F8E2B1C-9D3A-4E5F-8A7B-6C5D4E3F2A1B/warning/2",
+    };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        uint8_t m[SLA_TIMER_MEMBER_MAX];
+        size_t len = sla_timer_id_pack(ids[i], m, sizeof(m));
+        assert_true(len >= 18 && len < 40);
+        assert_true(sla_timer_member_compact(m, len));
+        char back[SLA_TIMER_ID_MAX];
+        assert_int_equal(sla_timer_id_unpack(m, len, back, sizeof(back)), 1);
+        assert_string_equal(back, ids[i]);
+    }
+    uint8_t m[SLA_TIMER_MEMBER_MAX];
+    size_t len = sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach", m, sizeof(m));
+    static const uint8_t want[] = {0,    0x0f, 0x8e, 0x2b, 0x1c, 0x9d, 0x3a, 0x4e, 0x5f,
+                                   0x8a, 0x7b, 0x6c, 0x5d, 0x4e, 0x3f, 0x2a, 0x1b, SLA_KIND_BREACH};
+    assert_int_equal(len, sizeof(want));
+    assert_memory_equal(m, want, sizeof(want));
+    len = sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_warning_2/300", m,
+                            sizeof(m));
+    assert_int_equal(len, 21); /* 300 takes two varint bytes */
+    assert_int_equal(m[17], SLA_KIND_REVIEW_WARNING);
+    len = sla_timer_id_pack("0F8E2B1C-9D3A-4E5F-8A7B-6C5D4E3F2A1B/breach", m, sizeof(m));
+    assert_int_equal(m[17], SLA_KIND_BREACH | 0x80);
+    assert_int_equal(sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach", m, 17), 0);
+}
+
+/* What cannot be rebuilt byte for byte keeps its text form. */
+static void
+test_pack_keeps_text(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "case-1/breach",                                   /* not a UUID */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1/breach",      /* 35 characters */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1bb/breach",    /* 37 */
+        "0f8e2b1c+9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach",     /* no hyphen */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1g/breach",     /* not hex */
+        "0f8e2b1c-9D3A-4e5f-8a7b-6c5d4e3f2a1b/breach",     /* mixed case */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/snooze",     /* unknown kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach/2",   /* breach has no number */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning",    /* warning needs one */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/",   /* empty number */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/01", /* leading zero */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/+1", /* sign */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/warning/1x", /* trailing text */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/99999999999999999999", /* > 2^64 */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/Breach",   /* case of the kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b",          /* no kind */
+        "0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/",         /* empty kind */
+        "{0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b}/breach", /* braces */
+        "",
+    };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        uint8_t m[SLA_TIMER_MEMBER_MAX] = {0x55};
+        assert_int_equal(sla_timer_id_pack(ids[i], m, sizeof(m)), 0);
+        assert_int_equal(m[0], 0x55); /* untouched */
+        /* and the text form reads back as itself */
+        char back[SLA_TIMER_ID_MAX];
+        assert_int_equal(
+            sla_timer_id_unpack((const uint8_t *)ids[i], strlen(ids[i]), back, sizeof(back)), 0);
+        assert_string_equal(back, ids[i]);
+        assert_false(sla_timer_member_compact(ids[i], strlen(ids[i])));
+    }
+}
+
+/* A member that is neither form is refused, never misread. */
+static void
+test_unpack_refuses(void **state)
+{
+    (void)state;
+    char out[SLA_TIMER_ID_MAX];
+    uint8_t m[SLA_TIMER_MEMBER_MAX];
+    size_t len =
+        sla_timer_id_pack("0f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/review_due/300", m, sizeof(m));
+    assert_int_equal(len, 20);
+    assert_int_equal(sla_timer_id_unpack(m, len - 1, out, sizeof(out)), -1); /* varint cut */
+    uint8_t extra[SLA_TIMER_MEMBER_MAX];
+    memcpy(extra, m, len);
+    extra[len] = 1;
+    assert_int_equal(sla_timer_id_unpack(extra, len + 1, out, sizeof(out)), -1); /* trailing */
+    assert_int_equal(sla_timer_id_unpack(m, 17, out, sizeof(out)), -1);          /* no kind byte */
+    m[17] = 0x7f;
+    assert_int_equal(sla_timer_id_unpack(m, 18, out, sizeof(out)), -1); /* unknown kind */
+    m[17] = 0;
+    assert_int_equal(sla_timer_id_unpack(m, 18, out, sizeof(out)), -1); /* kind 0 */
+    m[17] = SLA_KIND_BREACH;
+    assert_int_equal(sla_timer_id_unpack(m, 18, out, 30), -1); /* does not fit */
+    assert_int_equal(sla_timer_id_unpack(m, 18, out, sizeof(out)), 1);
+    assert_int_equal(strlen(out), 43);
+    static const uint8_t nul_text[] = {'a', 0, 'b'};
+    assert_int_equal(sla_timer_id_unpack(nul_text, sizeof(nul_text), out, sizeof(out)), -1);
+    assert_int_equal(sla_timer_id_unpack((const uint8_t *)"abc", 3, out, 3), -1);
+    assert_int_equal(sla_timer_id_unpack((const uint8_t *)"", 0, out, sizeof(out)), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partition_keys),
-        cmocka_unit_test(test_keys_from_due),
-        cmocka_unit_test(test_case_state_key),
-        cmocka_unit_test(test_case_id_of_timer_id),
+        cmocka_unit_test(test_partition_keys),  cmocka_unit_test(test_keys_from_due),
+        cmocka_unit_test(test_case_state_key),  cmocka_unit_test(test_case_id_of_timer_id),
+        cmocka_unit_test(test_pack_round_trip), cmocka_unit_test(test_pack_keeps_text),
+        cmocka_unit_test(test_unpack_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

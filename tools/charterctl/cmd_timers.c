@@ -3,7 +3,8 @@
  * store's keys in Redis directly (read-only), so it works while sla-timer
  * runs and when it does not. The key and timer id layout come from
  * sla-timer's timer_keys.h (the charter_sla_keys library), never rebuilt
- * here.
+ * here: a member in either form (compact or text) is decoded by
+ * sla_timer_id_unpack, as sla-timer decodes it.
  *
  *   charterctl timers --case ID [--redis URL]
  *   charterctl timers --due-within 1h [--redis URL]
@@ -37,9 +38,10 @@
 #define MAX_ROWS 100000
 
 typedef struct {
-    char id[200];
+    char id[SLA_TIMER_ID_MAX];
     int64_t due_ms;
     int inflight;
+    int compact; /* stored without an event (timer_keys.h, MEMBERS) */
     char kind[24], organisation[64], reference[32];
 } row;
 
@@ -61,10 +63,45 @@ parse_within(const char *s, int64_t *ms)
     return 0;
 }
 
-/* Fills kind, organisation and reference from the stored fired event. */
+/* A compact timer's kind, organisation and reference: the kind from its id
+ * ("warning/2" and "review_warning_1/3" name kinds warning and
+ * review_warning), the rest from its case's state, as sla-timer rebuilds
+ * its event when it fires. */
+static void
+describe_compact(redisContext *c, row *rw)
+{
+    size_t clen = sla_timer_id_case_len(rw->id);
+    const char *k = rw->id + clen + (rw->id[clen] == '/');
+    size_t n = strcspn(k, "/");
+    size_t d = n;
+    while (d > 0 && k[d - 1] >= '0' && k[d - 1] <= '9')
+        d--;
+    if (d < n && d > 0 && k[d - 1] == '_')
+        n = d - 1;
+    snprintf(rw->kind, sizeof(rw->kind), "%.*s", (int)n, k);
+    char case_id[SLA_TIMER_ID_MAX], key[SLA_CASE_KEY_MAX];
+    snprintf(case_id, sizeof(case_id), "%.*s", (int)clen, rw->id);
+    if (sla_case_state_key(case_id, key, sizeof(key)) != 0)
+        return;
+    redisReply *r = redisCommand(c, "GET %s", key);
+    ch_case_state st;
+    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_from_json(r->str, r->len, &st) == 0) {
+        snprintf(rw->organisation, sizeof(rw->organisation), "%s", st.organisation);
+        snprintf(rw->reference, sizeof(rw->reference), "%s", st.reference);
+    }
+    if (r)
+        freeReplyObject(r);
+}
+
+/* Fills kind, organisation and reference from the stored fired event (a
+ * text timer) or the case's state (a compact one). */
 static void
 describe(redisContext *c, const char *timers_key, row *rw)
 {
+    if (rw->compact) {
+        describe_compact(c, rw);
+        return;
+    }
     redisReply *r = redisCommand(c, "HGET %s %s", timers_key, rw->id);
     if (r && r->type == REDIS_REPLY_STRING) {
         Charter__V1__TimerFired *t =
@@ -235,13 +272,16 @@ ch_cmd_timers(int argc, char **argv)
                 }
                 for (size_t e = 0; z && z->type == REDIS_REPLY_ARRAY && e + 1 < z->elements;
                      e += 2) {
-                    const char *id = z->element[e]->str;
-                    if (case_id && !sla_timer_id_of_case(id, case_id))
+                    const redisReply *m = z->element[e];
+                    char id[SLA_TIMER_ID_MAX];
+                    int form = sla_timer_id_unpack((const uint8_t *)m->str, m->len, id, sizeof(id));
+                    if (form < 0 || (case_id && !sla_timer_id_of_case(id, case_id)))
                         continue;
                     if (n == MAX_ROWS)
                         break;
                     row *rw = &rows[n++];
                     snprintf(rw->id, sizeof(rw->id), "%s", id);
+                    rw->compact = form == 1;
                     rw->due_ms = strtoll(z->element[e + 1]->str, NULL, 10);
                     rw->inflight = set;
                     describe(c, keys.timers, rw);
