@@ -45,9 +45,13 @@
  *
  * Cost per event matters here: every request waits for this step, so it is
  * one round trip, sent by the runtime's script registry as EVALSHA (the
- * script's 40-byte digest rather than its text; the runtime falls back to
- * EVAL once when Redis answers NOSCRIPT). Event and case ids come from a
- * pool of random bytes (one getrandom per 128 ids).
+ * script's 40-byte digest rather than its text; the runtime loads its
+ * scripts on each connection and falls back to EVAL once when Redis answers
+ * NOSCRIPT). Event and case ids come from a pool of random bytes (one
+ * getrandom per 128 ids). After the write, a contact's D outcome and its
+ * case-directory entries go as plain commands (record_accepted,
+ * directory.c): a Lua script per event cost Redis about as much again as
+ * the writes themselves (INFO commandstats, issue 16).
  *
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
