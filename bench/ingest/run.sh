@@ -6,7 +6,9 @@
 # unset: as many as the rate seen so far needs, see sign_count), HEADROOM (2),
 # WARMUP (3s), KAFKA (embedded, the default: charter-broker; apache:
 # Apache Kafka, one KRaft node started by scripts/kafka.sh; bench/lib.sh's
-# start_kafka).
+# start_kafka), INGEST_BEFORE (another charter-ingest binary, e.g. main's:
+# run beside this build's, in alternating order each round, for a before and
+# after in one run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -54,6 +56,23 @@ start_charter ingest CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways"
 wait_ready ingest
 INGEST_PORT=${SVC_PORT[ingest]} INGEST_PID=${SVC_PID[ingest]}
 
+# INGEST_BEFORE: a second charter-ingest (another build, e.g. main's), on the
+# same redis-server, broker and gateways file, with the same configuration.
+# Its rounds are named before-N and beforeparse-N; each round runs the two
+# binaries back to back, alternating which goes first, so the load of the
+# moment hits both.
+BEFORE_PORT="" BEFORE_PID=""
+if [ -n "${INGEST_BEFORE:-}" ]; then
+  [ -x "$INGEST_BEFORE" ] || fail "INGEST_BEFORE=$INGEST_BEFORE is not an executable"
+  BEFORE_PORT=$(free_port)
+  env CHARTER_REDIS_URL="$REDIS_URL" CHARTER_KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+    CHARTER_HTTP_LISTEN="127.0.0.1:$BEFORE_PORT" CHARTER_INGEST_GATEWAYS_FILE="$WORK/gateways" \
+    "$INGEST_BEFORE" >>"$WORK/before.log" 2>&1 &
+  PIDS+=($!)
+  BEFORE_PID=$!
+  wait_until 30 ready "$BEFORE_PORT" || fail "the INGEST_BEFORE ingest did not become ready"
+fi
+
 # The peer (peer/server.js, issue 16): what an integrator would write instead,
 # Node.js with ioredis and kafkajs (pinned in peer/package-lock.json), on the
 # same redis-server and broker, with ingest's gateways file and policies.
@@ -95,12 +114,13 @@ NGINX_PID=$!
 wait_until 10 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$NGINX_PORT/v1/contacts" \
   || fail "nginx did not start"
 
-# run_wrk NAME PORT DURATION: one wrk run; its BENCH line goes to results, with
-# the CPU share (% of one core) ingest, redis-server and the broker used meanwhile.
+# run_wrk NAME PORT DURATION [INGEST_PID]: one wrk run; its BENCH line goes to
+# results, with the CPU share (% of one core) ingest (this build's, or the one
+# whose PID is given), redis-server and the broker used meanwhile.
 run_wrk() {
-  local name=$1 port=$2 dur=$3 hz t0 c0 r0 b0 n0 el
+  local name=$1 port=$2 dur=$3 ipid=${4:-$INGEST_PID} hz t0 c0 r0 b0 n0 el
   hz=$(getconf CLK_TCK)
-  t0=$(date +%s%N) c0=$(cpu_ticks "$INGEST_PID") r0=$(cpu_ticks "$REDIS_PID")
+  t0=$(date +%s%N) c0=$(cpu_ticks "$ipid") r0=$(cpu_ticks "$REDIS_PID")
   b0=$(cpu_ticks "$BROKER_PID") n0=$(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID")
   local p0; p0=$(cpu_ticks "$PEER_PID")
   BENCH_REQUESTS="$WORK/requests.txt" BENCH_THREADS=$THREADS BENCH_GATEWAY=bench \
@@ -113,7 +133,7 @@ run_wrk() {
   el=$(( ($(date +%s%N) - t0) / 10000000 )) # centiseconds
   local cpu
   cpu=$(printf '{"ingest":%d,"redis":%d,"broker":%d,"nginx":%d,"peer":%d}' \
-    $(( ($(cpu_ticks "$INGEST_PID") - c0) * 10000 / hz / el )) \
+    $(( ($(cpu_ticks "$ipid") - c0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$REDIS_PID") - r0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks "$BROKER_PID") - b0) * 10000 / hz / el )) \
     $(( ($(cpu_ticks $(pgrep -P "$NGINX_PID") "$NGINX_PID") - n0) * 10000 / hz / el )) \
@@ -170,6 +190,11 @@ echo "bench-ingest: Kafka: $BROKER_LABEL at $BOOTSTRAP"
 fresh_requests ingest "$WARMUP" warmup
 run_wrk warmup-ingest "$INGEST_PORT" "$WARMUP"
 note_rate ingest warmup-ingest
+if [ -n "$BEFORE_PID" ]; then
+  fresh_requests ingest "$WARMUP" warmup-before
+  run_wrk warmup-before "$BEFORE_PORT" "$WARMUP" "$BEFORE_PID"
+  note_rate ingest warmup-before
+fi
 run_wrk warmup-nginx "$NGINX_PORT" "$WARMUP"
 fresh_requests peer "$WARMUP" warmup-peer
 run_wrk warmup-peer "$PEER_PORT" "$WARMUP"
@@ -179,16 +204,35 @@ note_rate peer warmup-peer
 # reads, authenticates, parses and validates each one and answers 422 before
 # Redis or Kafka. Not part of the ratio; it shows what HTTP and parsing alone
 # allow next to nginx on this machine.
+# persist_round NAME PORT PID TAG / parse_round ...: one ingest round of a build.
+persist_round() {
+  fresh_requests ingest "$DURATION" "$4"
+  run_wrk "$1" "$2" "$DURATION" "$3"
+  note_rate ingest "$1"
+}
+parse_round() {
+  fresh_requests ingest "$DURATION" "$4" bench-not-an-organisation
+  run_wrk "$1" "$2" "$DURATION" "$3"
+}
 for r in $(seq 1 "$ROUNDS"); do
-  fresh_requests ingest "$DURATION" "r$r"
-  run_wrk "ingest-$r" "$INGEST_PORT" "$DURATION"
-  note_rate ingest "ingest-$r"
+  if [ -n "$BEFORE_PID" ] && [ $((r % 2)) -eq 1 ]; then
+    persist_round "before-$r" "$BEFORE_PORT" "$BEFORE_PID" "b$r"
+  fi
+  persist_round "ingest-$r" "$INGEST_PORT" "$INGEST_PID" "r$r"
+  if [ -n "$BEFORE_PID" ] && [ $((r % 2)) -eq 0 ]; then
+    persist_round "before-$r" "$BEFORE_PORT" "$BEFORE_PID" "b$r"
+  fi
   run_wrk "nginx-$r" "$NGINX_PORT" "$DURATION"
   fresh_requests peer "$DURATION" "n$r"
   run_wrk "peer-$r" "$PEER_PORT" "$DURATION"
   note_rate peer "peer-$r"
-  fresh_requests ingest "$DURATION" "p$r" bench-not-an-organisation
-  run_wrk "parseonly-$r" "$INGEST_PORT" "$DURATION"
+  if [ -n "$BEFORE_PID" ] && [ $((r % 2)) -eq 0 ]; then
+    parse_round "beforeparse-$r" "$BEFORE_PORT" "$BEFORE_PID" "q$r"
+  fi
+  parse_round "parseonly-$r" "$INGEST_PORT" "$INGEST_PID" "p$r"
+  if [ -n "$BEFORE_PID" ] && [ $((r % 2)) -eq 1 ]; then
+    parse_round "beforeparse-$r" "$BEFORE_PORT" "$BEFORE_PID" "q$r"
+  fi
 done
 
 # Every request persisted: once ingest has nothing in flight, ask the broker
@@ -199,6 +243,9 @@ done
 # read back and their keys (case ids) must all be distinct.
 sleep 6 # longer than ingest.answer_timeout_ms: every request in flight has its answer
 curl -fsS "http://127.0.0.1:$INGEST_PORT/metrics" >"$WORK/ingest-metrics.txt"
+if [ -n "$BEFORE_PID" ]; then
+  curl -fsS "http://127.0.0.1:$BEFORE_PORT/metrics" >"$WORK/before-metrics.txt"
+fi
 curl -fsS "http://127.0.0.1:$PEER_PORT/stats" >"$WORK/peer-stats.json"
 parts=$(timeout 30 kcat -b "$BOOTSTRAP" -L -t "$TOPIC" | awk '$1 == "partition" { sub(",", "", $2); print $2 }')
 [ -n "$parts" ] || fail "kcat found no partitions of $TOPIC"
@@ -214,5 +261,6 @@ records=$(wc -l <"$WORK/keys.txt")
 distinct=$(sort -u "$WORK/keys.txt" | wc -l)
 rm -f "$WORK/keys.txt"
 BROKER_LABEL=$BROKER_LABEL PEER_STATS="$WORK/peer-stats.json" \
+  BEFORE_METRICS=${BEFORE_PID:+$WORK/before-metrics.txt} BEFORE_LABEL=${INGEST_BEFORE:-} \
   python3 "$here/summarise.py" "$WORK/results.jsonl" "$WORK/ingest-metrics.txt" "$appended" \
   "$retained" "$records" "$distinct" "$CONNECTIONS" | tee "$WORK/summary.txt"

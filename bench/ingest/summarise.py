@@ -5,7 +5,8 @@ persistence check (records on the topic vs 202 answers).
 Usage: summarise.py RESULTS.jsonl METRICS.txt APPENDED RETAINED READ DISTINCT_KEYS CONNECTIONS
 (BROKER_LABEL in the environment: the Kafka the run wrote to, for the header;
 PEER_STATS: the Node.js peer's GET /stats answer, {"accepted": N}, whose 202s
-are on the same topic.)
+are on the same topic; BEFORE_METRICS: the /metrics of the INGEST_BEFORE ingest,
+whose rounds are before-N and beforeparse-N, and BEFORE_LABEL its binary.)
 """
 import json
 import os
@@ -22,7 +23,8 @@ def metric(path, name):
 
 def persisting(name):
     """A run whose 202s are records: ingest's and the peer's, warm-ups included."""
-    return "ingest" in name or "peer" in name
+    return "ingest" in name or "peer" in name or name in ("warmup-before",) or \
+        name.startswith("before-")
 
 
 def main():
@@ -31,6 +33,11 @@ def main():
     # writes Kafka confirmed after their request was answered 503 (none unless a round
     # timed out): on the topic too, though wrk saw no 202 for them
     late = metric(sys.argv[2], "charter_ingest_late_writes_total")
+    before_metrics = os.environ.get("BEFORE_METRICS")
+    before_accepted = 0
+    if before_metrics:
+        before_accepted = metric(before_metrics, "charter_ingest_accepted_total")
+        late += metric(before_metrics, "charter_ingest_late_writes_total")
     appended, retained, records, distinct, conns = (int(a) for a in sys.argv[3:8])
 
     if os.environ.get("BROKER_LABEL"):
@@ -74,6 +81,19 @@ def main():
             [r for r in rows if r["name"].startswith("ingest-")],
             [r for r in rows if r["name"].startswith("peer-")])]
         print("  per round ingest/peer: %s" % ", ".join("%.2fx" % x for x in ratios))
+    has_before = any(r["name"].startswith("before-") for r in rows)
+    if has_before:
+        bef = {k: med("before", k) for k in ("rps", "p50_ms", "p99_ms")}
+        print("BEFORE ingest         %9.0f %10.2f %9.2f  (%s)" % (
+            bef["rps"], bef["p50_ms"], bef["p99_ms"], os.environ.get("BEFORE_LABEL", "")))
+        print("ratio ingest/BEFORE   %8.2fx" % (ing["rps"] / bef["rps"]))
+        pairs = list(zip([r for r in rows if r["name"].startswith("ingest-")],
+                         [r for r in rows if r["name"].startswith("before-")]))
+        print("  per round ingest/BEFORE: %s" % ", ".join(
+            "%.2fx" % (a["result"]["rps"] / b["result"]["rps"]) for a, b in pairs))
+        if has_peer:
+            print("ratio BEFORE/peer     %8.2fx; p99 BEFORE %.2f ms" % (bef["rps"] / peer["rps"],
+                                                                     bef["p99_ms"]))
     print("ratio ingest/nginx    %8.1f%%   (target >= 40%%: %s)" % (
         100 * ratio, "met" if ratio >= 0.40 else "MISSED by %.1f points" % (100 * (0.40 - ratio))))
 
@@ -91,6 +111,13 @@ def main():
                       [res["statuses"] for res in parse])))
         print("ingest / its parse-only rate %6.1f%%   (target >= 75%%: %s)" % (
             100 * ing["rps"] / prps, "met" if ing["rps"] >= 0.75 * prps else "MISSED"))
+    bparse = [r["result"] for r in rows if r["name"].startswith("beforeparse-")]
+    if bparse and has_before:
+        bprps = statistics.median(res["rps"] for res in bparse)
+        parse_ok = parse_ok and all(set(res["statuses"]) == {"422"} for res in bparse)
+        print("BEFORE parse-only     %9.0f %10s %9.2f; BEFORE / its parse-only rate %.1f%%" % (
+            bprps, "", statistics.median(res["p99_ms"] for res in bparse),
+            100 * bef["rps"] / bprps))
 
     # Persistence: every request ingest answered 202 is a record on the topic.
     peer_accepted = 0
@@ -105,12 +132,14 @@ def main():
             if s != "202":
                 other[s] = other.get(s, 0) + c
     errors = sum(sum(res["errors"].values()) - res["errors"]["status"] for res in ingest_rows)
-    inflight = accepted + peer_accepted - wrk202
+    inflight = accepted + before_accepted + peer_accepted - wrk202
     print("\npersistence (all %d ingest and peer runs, warm-ups included):" % len(ingest_rows))
     print("  202 answers seen by wrk           %d" % wrk202)
     print("  non-202 answers seen by wrk       %s" % (json.dumps(other) if other else "none"))
     print("  socket errors/timeouts (wrk)      %d" % errors)
     print("  202s sent by ingest (/metrics)    %d" % accepted)
+    if before_metrics:
+        print("  202s sent by BEFORE (/metrics)    %d" % before_accepted)
     if peer_accepted:
         print("  202s sent by the peer (/stats)    %d" % peer_accepted)
     print("  records appended to charter.contact.events.v1 (end offsets, kcat) %d" % appended)
@@ -123,7 +152,7 @@ def main():
     if wrapped:
         print("  runs that ran out of distinct requests (repeats answered 200): %s; raise HEADROOM"
               % ", ".join(wrapped))
-    ok = (appended == accepted + peer_accepted + late and retained == records == distinct and not other
+    ok = (appended == accepted + before_accepted + peer_accepted + late and retained == records == distinct and not other
           and 0 <= inflight <= conns * len(ingest_rows))
     print("  every 202 persisted exactly once: %s" % ("yes" if ok else "NO"))
     sys.exit(0 if ok and parse_ok else 1)

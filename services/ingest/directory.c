@@ -17,8 +17,11 @@
 #define DIR_PREFIX "charter:ingest:dir:"
 
 /* ARGV: op (R received, P paused, U resumed, C closed), case id,
- * organisation, reference, email, phone, social, ttl (s). */
+ * organisation, reference, email, phone, social, ttl (s). With a KEYS[1],
+ * the write's outcome (pipeline.c's D record) is set there first, ARGV[9]
+ * for ARGV[10] seconds: one round trip for both, per accepted event. */
 static const char record_lua[] =
+    "if #KEYS > 0 then redis.call('SET', KEYS[1], ARGV[9], 'EX', ARGV[10]) end\n"
     "local p, op, cid, ttl = '" DIR_PREFIX "', ARGV[1], ARGV[2], ARGV[8]\n"
     "local ck = p .. 'case:' .. cid\n"
     "local kinds = {'email', 'phone', 'social'}\n"
@@ -192,6 +195,92 @@ ingest_dir_by_sender(ingest *in, const char *organisation, const char *kind, con
     run_lookup(in, key, "open", NULL, cb, arg);
 }
 
+/* A contact's record as plain commands (rather than the record script,
+ * whose Lua costs Redis about as much again as the writes themselves): the
+ * writes of op R are unconditional, so [SET outcome,] HSET, EXPIRE and one
+ * SET per reference and sender, written together, do what the script does.
+ * The replies are counted, and a failure logged once, as the script's. */
+typedef struct {
+    ingest *in;
+    int pending;
+    char error[160]; /* the first failure; "" none */
+} plain_record;
+
+static void
+plain_release(plain_record *pr)
+{
+    if (--pr->pending > 0)
+        return;
+    if (pr->error[0])
+        CH_LOG_WARN(ch_runtime_log(pr->in->rt),
+                    "the case directory was not updated; a reply to this case may open a new one",
+                    CH_STR("error", pr->error));
+    free(pr);
+}
+
+static void
+on_plain_reply(void *opaque, redisReply *reply)
+{
+    plain_record *pr = opaque;
+    if (!pr->error[0] && (!reply || reply->type == REDIS_REPLY_ERROR))
+        snprintf(pr->error, sizeof(pr->error), "%s",
+                 reply && reply->str ? reply->str : "Redis connection lost");
+    plain_release(pr);
+}
+
+static int
+plain_send(plain_record *pr, int argc, const char **argv)
+{
+    if (ch_redis_command_argv(pr->in->rt, on_plain_reply, pr, argc, argv, NULL) != 0)
+        return -1;
+    pr->pending++;
+    return 0;
+}
+
+static int
+record_received_plain(ingest *in, const char **a, const char *outcome_key, const char *outcome,
+                      const char *outcome_ttl)
+{
+    /* a: op, case id, organisation, reference, email, phone, social, ttl */
+    static const char *const kinds[] = {"email", "phone", "social"};
+    if (!ch_redis_ready(in->rt))
+        return CH_EAGAIN;
+    plain_record *pr = calloc(1, sizeof(*pr));
+    if (!pr)
+        return CH_ENOMEM;
+    pr->in = in;
+    pr->pending = 1; /* this function's, until every command is sent */
+    int failed = 0;
+    if (outcome_key) {
+        const char *set[] = {"SET", outcome_key, outcome, "EX", outcome_ttl};
+        failed |= plain_send(pr, (int)(sizeof(set) / sizeof(set[0])), set);
+    }
+    char ck[256];
+    snprintf(ck, sizeof(ck), DIR_PREFIX "case:%s", a[1]);
+    const char *hset[] = {"HSET",  ck,   "organisation", a[2], "reference", a[3], "email",    a[4],
+                          "phone", a[5], "social",       a[6], "open",      "1",  "awaiting", "0"};
+    failed |= plain_send(pr, (int)(sizeof(hset) / sizeof(hset[0])), hset);
+    const char *expire[] = {"EXPIRE", ck, a[7]};
+    failed |= plain_send(pr, (int)(sizeof(expire) / sizeof(expire[0])), expire);
+    char key[512];
+    if (a[3][0]) {
+        snprintf(key, sizeof(key), DIR_PREFIX "ref:%s", a[3]);
+        const char *set[] = {"SET", key, a[1], "EX", a[7]};
+        failed |= plain_send(pr, (int)(sizeof(set) / sizeof(set[0])), set);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!a[4 + i][0])
+            continue;
+        snprintf(key, sizeof(key), DIR_PREFIX "sender:%s:%s:%s", a[2], kinds[i], a[4 + i]);
+        const char *set[] = {"SET", key, a[1], "EX", a[7]};
+        failed |= plain_send(pr, (int)(sizeof(set) / sizeof(set[0])), set);
+    }
+    if (failed && !pr->error[0])
+        snprintf(pr->error, sizeof(pr->error), "Redis not connected");
+    plain_release(pr);
+    return 0;
+}
+
 static const char *
 str_or_empty(const char *s)
 {
@@ -208,8 +297,9 @@ on_recorded(void *opaque, redisReply *reply)
                     CH_STR("error", reply && reply->str ? reply->str : "Redis connection lost"));
 }
 
-void
-ingest_dir_record(ingest *in, const Charter__V1__CaseEvent *ev, const char *case_id)
+int
+ingest_dir_record(ingest *in, const Charter__V1__CaseEvent *ev, const char *case_id,
+                  const char *outcome_key, const char *outcome, const char *outcome_ttl)
 {
     const char *op;
     char email[256] = "";
@@ -238,15 +328,39 @@ ingest_dir_record(ingest *in, const Charter__V1__CaseEvent *ev, const char *case
         op = "C";
         break;
     default:
-        return;
+        return 0;
     }
     char ttl[24];
     snprintf(ttl, sizeof(ttl), "%lld", (long long)in->cfg->directory_ttl_s);
-    const char *argv[] = {op,     case_id, str_or_empty(ev->organisation), reference, email, phone,
-                          social, ttl};
-    if (ch_redis_script_call(in->dir_record, on_recorded, in, 0, 8, argv, NULL) != 0)
+    const char *argv[] = {outcome_key ? outcome_key : "",
+                          op,
+                          case_id,
+                          str_or_empty(ev->organisation),
+                          reference,
+                          email,
+                          phone,
+                          social,
+                          ttl,
+                          outcome,
+                          outcome_ttl};
+    if (op[0] == 'R') {
+        int rc = record_received_plain(in, argv + 1, outcome_key, outcome, outcome_ttl);
+        if (rc == 0)
+            return 1;
         CH_LOG_WARN(ch_runtime_log(in->rt),
                     "the case directory was not updated (Redis not connected); a reply to this "
                     "case may open a new one",
                     CH_STR("case_id", case_id));
+        return CH_EAGAIN;
+    }
+    int nkeys = outcome_key ? 1 : 0;
+    if (ch_redis_script_call(in->dir_record, on_recorded, in, nkeys, 8 + 3 * nkeys,
+                             argv + 1 - nkeys, NULL) != 0) {
+        CH_LOG_WARN(ch_runtime_log(in->rt),
+                    "the case directory was not updated (Redis not connected); a reply to this "
+                    "case may open a new one",
+                    CH_STR("case_id", case_id));
+        return CH_EAGAIN;
+    }
+    return 1;
 }

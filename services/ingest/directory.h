@@ -54,7 +54,13 @@ void ingest_dir_by_case(ingest *in, const char *case_id, ingest_dir_cb cb, void 
 void ingest_dir_by_sender(ingest *in, const char *organisation, const char *kind, const char *id,
                           ingest_dir_cb cb, void *arg);
 
-/* Notes what ev (written to Kafka under case_id) changes; fire and forget. */
-void ingest_dir_record(ingest *in, const Charter__V1__CaseEvent *ev, const char *case_id);
+/* Notes what ev (written to Kafka under case_id) changes; fire and forget.
+ * With an outcome_key, the same call first sets it to outcome for
+ * outcome_ttl seconds (pipeline.c's D record of the write: one round trip
+ * for both). Returns 1 when the call was sent, 0 when ev changes nothing in
+ * the directory (nothing sent: the caller records its outcome itself), or
+ * CH_EAGAIN when Redis is not connected (logged). */
+int ingest_dir_record(ingest *in, const Charter__V1__CaseEvent *ev, const char *case_id,
+                      const char *outcome_key, const char *outcome, const char *outcome_ttl);
 
 #endif

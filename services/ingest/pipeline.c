@@ -45,9 +45,13 @@
  *
  * Cost per event matters here: every request waits for this step, so it is
  * one round trip, sent by the runtime's script registry as EVALSHA (the
- * script's 40-byte digest rather than its text; the runtime falls back to
- * EVAL once when Redis answers NOSCRIPT). Event and case ids come from a
- * pool of random bytes (one getrandom per 128 ids).
+ * script's 40-byte digest rather than its text; the runtime loads its
+ * scripts on each connection and falls back to EVAL once when Redis answers
+ * NOSCRIPT). Event and case ids come from a pool of random bytes (one
+ * getrandom per 128 ids). After the write, a contact's D outcome and its
+ * case-directory entries go as plain commands (record_accepted,
+ * directory.c): a Lua script per event cost Redis about as much again as
+ * the writes themselves (INFO commandstats, issue 16).
  *
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
@@ -543,6 +547,26 @@ send_claim(item *it)
     return ch_redis_script_call(in->claim, claimed, it, nkeys, argc, argv, NULL);
 }
 
+/* The idempotency key and the outcome record (state D or F) of an item
+ * with a gateway message id; 0, or -1 when it has none. */
+static int
+outcome_record(const item *it, char state, char key[320], char value[320])
+{
+    if (!it->meta.gateway_message_id[0] || idem_key(it, key, 320) != 0)
+        return -1;
+    snprintf(value, 320, "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
+    return 0;
+}
+
+static void
+outcome_not_sent(const item *it)
+{
+    CH_LOG_WARN(ch_runtime_log(it->in->rt),
+                "could not record the outcome of a gateway message id; a retry after the "
+                "claim's lease writes the same event again",
+                CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
+}
+
 /* Records the outcome for repeats of this gateway message id; best effort:
  * the answer to the client does not wait for it. Should it be lost (Redis
  * refused it, the process died first), the claim stays pending and a retry
@@ -550,18 +574,35 @@ send_claim(item *it)
 static void
 record_outcome(item *it, char state)
 {
-    if (!it->meta.gateway_message_id[0])
-        return;
     char key[320], value[320];
-    if (idem_key(it, key, sizeof(key)) != 0)
+    if (outcome_record(it, state, key, value) != 0)
         return;
-    snprintf(value, sizeof(value), "%c|%s|%s|%s", state, it->event_id, it->case_id, it->reference);
-    const char *argv[] = {key, value, it->in->ttl_s};
-    if (ch_redis_script_call(it->in->outcome, NULL, NULL, 1, 3, argv, NULL) != 0)
-        CH_LOG_WARN(ch_runtime_log(it->in->rt),
-                    "could not record the outcome of a gateway message id; a retry after the "
-                    "claim's lease writes the same event again",
-                    CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id));
+    int rc;
+    if (state == 'D') { /* what the outcome script does with a D, without its Lua */
+        const char *argv[] = {"SET", key, value, "EX", it->in->ttl_s};
+        rc = ch_redis_command_argv(it->in->rt, NULL, NULL, 5, argv, NULL);
+    } else {
+        const char *argv[] = {key, value, it->in->ttl_s};
+        rc = ch_redis_script_call(it->in->outcome, NULL, NULL, 1, 3, argv, NULL);
+    }
+    if (rc != 0)
+        outcome_not_sent(it);
+}
+
+/* A write Kafka confirmed: its D outcome and what it changes in the case
+ * directory, in one script call when the event changes the directory (a
+ * D is written unconditionally, as the outcome script writes it). */
+static void
+record_accepted(item *it)
+{
+    char key[320], value[320];
+    int has_outcome = outcome_record(it, 'D', key, value) == 0;
+    int rc = ingest_dir_record(it->in, it->ev, it->case_id, has_outcome ? key : NULL,
+                               has_outcome ? value : NULL, it->in->ttl_s);
+    if (rc == 0)
+        record_outcome(it, 'D');
+    else if (rc < 0 && has_outcome)
+        outcome_not_sent(it);
 }
 
 /* charter_ingest_events_total{organisation,event}: accepted events by
@@ -603,9 +644,8 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
         wait_unlink(it);
     if (it->answered) {
         /* Answered 503 already: record the outcome the retry will get. */
-        record_outcome(it, rc == 0 ? 'D' : 'F');
         if (rc == 0) {
-            ingest_dir_record(in, it->ev, it->case_id);
+            record_accepted(it);
             count_accepted(in, it->ev);
             ch_metric_add(in->m_late, 1);
             CH_LOG_INFO(ch_runtime_log(in->rt),
@@ -614,6 +654,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
                         CH_STR("source", it->source), CH_INT("partition", partition),
                         CH_INT("offset", offset));
         } else {
+            record_outcome(it, 'F');
             CH_LOG_WARN(ch_runtime_log(in->rt), "case event not written to Kafka",
                         CH_STR("case_id", it->case_id), CH_STR("event_id", it->event_id),
                         CH_STR("error", errstr));
@@ -632,8 +673,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
                           "accepted, retry with the same gateway_message_id");
         return;
     }
-    record_outcome(it, 'D');
-    ingest_dir_record(in, it->ev, it->case_id);
+    record_accepted(it);
     count_accepted(in, it->ev);
     it->state = ITEM_DONE;
     it->status = 202;

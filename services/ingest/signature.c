@@ -32,7 +32,8 @@ typedef struct {
     size_t keylen[2];
     int nkeys;
     int accept_v1;
-    char *orgs; /* "a,b,c" or "*" as configured; NULL: none */
+    char *orgs;          /* "a,b,c" or "*" as configured; NULL: none */
+    EVP_MAC_CTX *mac[2]; /* HMAC-SHA256 set up with key[k], copied per request; NULL: none */
 } gateway;
 
 struct ch_gateways {
@@ -92,6 +93,8 @@ ch_sig_message(ch_sig_result r)
     return "not authenticated";
 }
 
+static EVP_MAC_CTX *hmac_keyed(const void *key, size_t keylen);
+
 /* ---- the gateways table ---- */
 
 int
@@ -116,8 +119,11 @@ ch_gateways_free(ch_gateways *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++) {
         free(g->gw[i].orgs);
+        EVP_MAC_CTX_free(g->gw[i].mac[0]);
+        EVP_MAC_CTX_free(g->gw[i].mac[1]);
+    }
     if (g->gw)
         OPENSSL_cleanse(g->gw, g->n * sizeof(*g->gw));
     free(g->gw);
@@ -336,6 +342,7 @@ ch_gateways_parse(const char *text, size_t len, const char *name, ch_gateways **
         for (int k = 0; k < nkeys; k++) {
             memcpy(gw->key[k], tok[keys[k]], tlen[keys[k]]);
             gw->keylen[k] = tlen[keys[k]];
+            gw->mac[k] = hmac_keyed(gw->key[k], gw->keylen[k]); /* NULL: set up per request */
         }
     }
     *out = g;
@@ -410,18 +417,33 @@ typedef struct {
     size_t n;
 } part;
 
-/* HMAC-SHA256 of the parts' bytes, one after the other. */
-static int
-hmac_sha256(const void *key, size_t keylen, const part *parts, int nparts,
-            unsigned char out[CH_SIG_MAC_LEN])
+/* An HMAC-SHA256 context set up with key, or NULL. */
+static EVP_MAC_CTX *
+hmac_keyed(const void *key, size_t keylen)
 {
-    int rc = CH_EIO;
     pthread_once(&hmac_once, fetch_hmac);
     EVP_MAC_CTX *ctx = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                            OSSL_PARAM_construct_end()};
+    if (ctx && !EVP_MAC_init(ctx, key, keylen, params)) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+/* HMAC-SHA256 of the parts' bytes, one after the other, from a copy of
+ * keyed (the key's context, set up when the gateways were read: the digest's
+ * lookup and the key's schedule are not redone per request) or, without
+ * one, from the key. */
+static int
+hmac_sha256(const EVP_MAC_CTX *keyed, const void *key, size_t keylen, const part *parts, int nparts,
+            unsigned char out[CH_SIG_MAC_LEN])
+{
+    int rc = CH_EIO;
+    EVP_MAC_CTX *ctx = keyed ? EVP_MAC_CTX_dup(keyed) : hmac_keyed(key, keylen);
     size_t outlen = 0;
-    int ok = ctx && EVP_MAC_init(ctx, key, keylen, params);
+    int ok = ctx != NULL;
     for (int i = 0; ok && i < nparts; i++)
         ok = parts[i].n == 0 || EVP_MAC_update(ctx, parts[i].p, parts[i].n);
     if (ok && EVP_MAC_final(ctx, out, &outlen, CH_SIG_MAC_LEN) && outlen == CH_SIG_MAC_LEN)
@@ -562,7 +584,7 @@ ch_sig_verify(const ch_gateways *g, const char *gateway_id, const char *header,
     int match = 0;
     for (int k = 0; k < gw->nkeys; k++) {
         unsigned char mac[CH_SIG_MAC_LEN];
-        if (hmac_sha256(gw->key[k], gw->keylen[k], parts, nparts, mac) != 0)
+        if (hmac_sha256(gw->mac[k], gw->key[k], gw->keylen[k], parts, nparts, mac) != 0)
             continue;
         for (int i = 0; i < ps.nmac[v2]; i++)
             match |= CRYPTO_memcmp(mac, ps.mac[v2][i], CH_SIG_MAC_LEN) == 0;
@@ -582,7 +604,7 @@ compute_hex(int v2, const void *key, size_t keylen, int64_t t, const ch_sig_requ
     part parts[7];
     int nparts = signed_parts(v2, tstr, rq, parts);
     unsigned char mac[CH_SIG_MAC_LEN];
-    if (hmac_sha256(key, keylen, parts, nparts, mac) != 0)
+    if (hmac_sha256(NULL, key, keylen, parts, nparts, mac) != 0)
         return CH_EIO;
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < CH_SIG_MAC_LEN; i++) {

@@ -43,22 +43,30 @@ put(line_buf *b, const char *s, size_t len)
 /* The characters JSON writes as a backslash and one more character, and those. */
 static const char short_escaped[] = "\"\\\n\r\t", short_escapes[] = "\"\\nrt";
 
+/* Runs of bytes that need no escaping are copied whole: a line is mostly
+ * such runs, and it is built for every accepted event. */
 static void
 put_json_string(line_buf *b, const char *s)
 {
     put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        const char *e = strchr(short_escaped, *p);
+    const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+    for (;; p++) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(b, (const char *)run, (size_t)(p - run));
+        if (c == '\0')
+            break;
+        run = p + 1;
+        const char *e = strchr(short_escaped, c);
         char esc[8];
         if (e) {
             esc[0] = '\\';
             esc[1] = short_escapes[e - short_escaped];
             put(b, esc, 2);
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            put(b, esc, 6);
         } else {
-            put(b, (const char *)p, 1);
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            put(b, esc, 6);
         }
     }
     put(b, "\"", 1);

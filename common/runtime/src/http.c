@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,20 +188,45 @@ body_too_large(ch_runtime *rt, struct evhttp_request *req, int64_t limit)
  * per route and status class. evhttp calls the completion callback only
  * for an answer it sent: a request whose client went away before the
  * answer leaves its timing behind, found again by address (a new request
- * at the same address replaces it) or dropped after an hour. */
+ * at the same address replaces it) or dropped after an hour. The timings
+ * are kept in lists by the request's address, so finding one is a short
+ * walk whatever the number of requests in flight, and finished ones are
+ * reused rather than freed: this runs for every request. */
 
 #define TIMING_STALE_MS (3600 * 1000)
+#define TIMING_SWEEP_MS (60 * 1000)
+#define TIMING_SPARE_MAX 1024
+
+static ch_http_timing **
+timing_bucket(ch_runtime *rt, const void *req)
+{
+    uintptr_t h = (uintptr_t)req;
+    h ^= h >> 12;
+    return &rt->timings[(h >> 4) % CH_HTTP_TIMING_BUCKETS];
+}
 
 static ch_http_timing *
 timing_take(ch_runtime *rt, const void *req)
 {
-    for (ch_http_timing **p = &rt->timings; *p; p = &(*p)->next)
+    for (ch_http_timing **p = timing_bucket(rt, req); *p; p = &(*p)->next)
         if ((*p)->req == req) {
             ch_http_timing *t = *p;
             *p = t->next;
             return t;
         }
     return NULL;
+}
+
+static void
+timing_release(ch_runtime *rt, ch_http_timing *t)
+{
+    if (rt->timing_nspare >= TIMING_SPARE_MAX) {
+        free(t);
+        return;
+    }
+    t->next = rt->timing_spare;
+    rt->timing_spare = t;
+    rt->timing_nspare++;
 }
 
 static void
@@ -223,31 +249,47 @@ request_done(struct evhttp_request *req, void *arg)
                                  2, keys, values);
     }
     ch_metric_observe(*slot, (double)(ch_time_now_ms() - t->start_ms) / 1000.0);
-    free(t);
+    timing_release(rt, t);
+}
+
+/* Drops the timings of requests older than an hour (their clients went
+ * away), looking at most once a minute. */
+static void
+timing_sweep(ch_runtime *rt, int64_t now)
+{
+    if (now - rt->timing_swept_ms < TIMING_SWEEP_MS)
+        return;
+    rt->timing_swept_ms = now;
+    for (size_t i = 0; i < CH_HTTP_TIMING_BUCKETS; i++)
+        for (ch_http_timing **p = &rt->timings[i]; *p;) {
+            if (now - (*p)->start_ms > TIMING_STALE_MS) {
+                ch_http_timing *old = *p;
+                *p = old->next;
+                free(old);
+            } else {
+                p = &(*p)->next;
+            }
+        }
 }
 
 static void
 timing_start(ch_runtime *rt, struct evhttp_request *req, size_t route)
 {
     int64_t now = ch_time_now_ms();
-    free(timing_take(rt, req));
-    for (ch_http_timing **p = &rt->timings; *p;) {
-        if (now - (*p)->start_ms > TIMING_STALE_MS) {
-            ch_http_timing *old = *p;
-            *p = old->next;
-            free(old);
-        } else {
-            p = &(*p)->next;
-        }
+    ch_http_timing *t = timing_take(rt, req);
+    timing_sweep(rt, now);
+    if (!t && (t = rt->timing_spare)) {
+        rt->timing_spare = t->next;
+        rt->timing_nspare--;
     }
-    ch_http_timing *t = malloc(sizeof(*t));
-    if (!t)
+    if (!t && !(t = malloc(sizeof(*t))))
         return;
     t->req = req;
     t->start_ms = now;
     t->route = route;
-    t->next = rt->timings;
-    rt->timings = t;
+    ch_http_timing **b = timing_bucket(rt, req);
+    t->next = *b;
+    *b = t;
     evhttp_request_set_on_complete_cb(req, request_done, rt);
 }
 
@@ -320,7 +362,8 @@ resolve_body_limits(ch_runtime *rt, char *errstr, size_t errstr_size)
     size_t n = rt->svc->nroutes;
     rt->http_max_body = 0;
     if (!(rt->route_max_body = calloc(n ? n : 1, sizeof(*rt->route_max_body))) ||
-        !(rt->route_latency = calloc(n ? n * 5 : 1, sizeof(*rt->route_latency)))) {
+        !(rt->route_latency = calloc(n ? n * 5 : 1, sizeof(*rt->route_latency))) ||
+        !(rt->timings = calloc(CH_HTTP_TIMING_BUCKETS, sizeof(*rt->timings)))) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -391,9 +434,18 @@ ch__http_destroy(ch_runtime *rt)
     rt->route_max_body = NULL;
     free(rt->route_latency);
     rt->route_latency = NULL;
-    while (rt->timings) {
-        ch_http_timing *t = rt->timings;
-        rt->timings = t->next;
+    for (size_t i = 0; rt->timings && i < CH_HTTP_TIMING_BUCKETS; i++)
+        while (rt->timings[i]) {
+            ch_http_timing *t = rt->timings[i];
+            rt->timings[i] = t->next;
+            free(t);
+        }
+    free(rt->timings);
+    rt->timings = NULL;
+    while (rt->timing_spare) {
+        ch_http_timing *t = rt->timing_spare;
+        rt->timing_spare = t->next;
         free(t);
     }
+    rt->timing_nspare = 0;
 }

@@ -88,6 +88,7 @@ on_connect(const redisAsyncContext *ac, int status)
     }
     if (rt->rurl.db)
         redisAsyncCommand(c, auth_cb, rt, "SELECT %d", rt->rurl.db);
+    ch__redis_scripts_load(rt, c);
     rt->redis_ready = 1;
     rt->redis_backoff_ms = 100;
     ch_metric_set(rt->m_redis_up, 1);

@@ -66,6 +66,21 @@ ch__redis_scripts_free(ch_runtime *rt)
     }
 }
 
+/* On each connection (redis.c), every script is loaded before any call is
+ * sent, so a call's EVALSHA finds it: the NOSCRIPT fallback below then runs
+ * only after a SCRIPT FLUSH. It matters at shutdown, when the connection is
+ * closing and a fallback EVAL could no longer be sent (e.g. a script whose
+ * first call is a delivery report served during the producer's flush). The
+ * answers are not needed: a refusal leaves the fallback in place. */
+void
+ch__redis_scripts_load(ch_runtime *rt, redisAsyncContext *ac)
+{
+    for (ch_redis_script *s = rt->scripts; s; s = s->next) {
+        const char *argv[] = {"SCRIPT", "LOAD", s->lua};
+        redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, NULL);
+    }
+}
+
 static void
 call_replied(redisAsyncContext *ac, void *r, void *priv)
 {

@@ -105,6 +105,8 @@ typedef struct ch_http_timing {
     struct ch_http_timing *next;
 } ch_http_timing;
 
+#define CH_HTTP_TIMING_BUCKETS 256
+
 struct ch_runtime {
     const ch_service *svc;
     void *svc_ctx;
@@ -151,10 +153,14 @@ struct ch_runtime {
 
     struct evhttp *http;
     ch_http_guard *http_guard;
-    int64_t *route_max_body;   /* per descriptor route, resolved at start */
-    ch_metric **route_latency; /* per route and status class (1xx..5xx), found on first use */
-    ch_http_timing *timings;   /* requests with a route, answer not yet sent */
-    int64_t http_max_body;     /* the largest of them: evhttp's own limit */
+    int64_t *route_max_body;      /* per descriptor route, resolved at start */
+    ch_metric **route_latency;    /* per route and status class (1xx..5xx), found on first use */
+    ch_http_timing **timings;     /* requests with a route, answer not yet sent, in
+                                     CH_HTTP_TIMING_BUCKETS lists by the request's address */
+    ch_http_timing *timing_spare; /* finished ones, for the next requests */
+    size_t timing_nspare;
+    int64_t timing_swept_ms; /* the last look for stale ones */
+    int64_t http_max_body;   /* the largest of them: evhttp's own limit */
 
     ch_org_set orgs;        /* the policy store: empty without svc->policy_dir_key */
     const char *policy_dir; /* the key's value (the config owns it) */
@@ -239,6 +245,8 @@ int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int arg
 
 /* redis_script.c */
 void ch__redis_scripts_free(ch_runtime *rt);
+/* SCRIPT LOAD of every registered script on a new connection. */
+void ch__redis_scripts_load(ch_runtime *rt, redisAsyncContext *ac);
 
 /* http.c */
 int ch__http_open(ch_runtime *rt, char *errstr, size_t errstr_size);
