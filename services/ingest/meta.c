@@ -22,6 +22,7 @@
 #include "charter/contact_fields.h"
 #include "charter/errors.h"
 #include "charter/fileio.h"
+#include "charter/hex.h"
 
 /* ---- configuration ---- */
 
@@ -347,18 +348,6 @@ ingest_meta_handshake_ok(const ingest_meta_org *o, const char *mode, const char 
 
 /* ---- signature ---- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 ingest_meta_signature_ok(const char *secret, const char *header, const void *body, size_t len)
 {
@@ -366,7 +355,7 @@ ingest_meta_signature_ok(const char *secret, const char *header, const void *bod
         return 0;
     unsigned char given[32], mac[EVP_MAX_MD_SIZE];
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(header[7 + 2 * i]), lo = hexval(header[8 + 2 * i]);
+        int hi = ch_hex_digit(header[7 + 2 * i]), lo = ch_hex_digit(header[8 + 2 * i]);
         if (hi < 0 || lo < 0)
             return 0;
         given[i] = (unsigned char)(hi << 4 | lo);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "charter/errors.h"
+#include "charter/hex.h"
 #include "token.h"
 
 #define MAX_MACS 4 /* entries of one scheme in a header */
@@ -470,18 +471,6 @@ signed_parts(int v2, const char *tstr, const ch_sig_request *rq, part parts[7])
     return n;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 typedef struct {
     int64_t t;
     char tstr[16]; /* the digits as sent: they are what was signed */
@@ -522,7 +511,7 @@ parse_header(const char *h, parsed_sig *ps)
             if (n - 3 != CH_SIG_HEX_LEN || ps->nmac[v] == MAX_MACS)
                 return -1;
             for (int i = 0; i < CH_SIG_MAC_LEN; i++) {
-                int hi = hexval(p[3 + 2 * i]), lo = hexval(p[4 + 2 * i]);
+                int hi = ch_hex_digit(p[3 + 2 * i]), lo = ch_hex_digit(p[4 + 2 * i]);
                 if (hi < 0 || lo < 0)
                     return -1;
                 ps->mac[v][ps->nmac[v]][i] = (unsigned char)(hi << 4 | lo);
