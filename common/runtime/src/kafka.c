@@ -7,7 +7,13 @@
  * whose read end is a libevent event, so the loop sleeps until Kafka has
  * something: no polling thread, no busy loop. Because the byte is written
  * only on the empty -> non-empty edge, every wake-up drains its queue, or
- * re-activates itself when it stops early (batch cap, in-flight cap).
+ * re-activates itself when it stops early (batch cap).
+ *
+ * consumer.max_inflight bounds each topic's records in flight on its own
+ * (ch_tflow): a topic at the limit has its partitions paused until half are
+ * done; the other topics are still read. One shared bound once stalled
+ * notification: its timers, waiting for their cases' contacts, filled it,
+ * and the contacts topic they waited for was no longer read.
  *
  * Offsets are stored by hand (enable.auto.offset.store=false) once a message
  * and all earlier messages of its partition are done (each assigned
@@ -33,6 +39,77 @@ typedef struct {
     void *opaque;
 } produce_ctx;
 
+/* ---- topics' records in flight ---- */
+
+static ch_tflow *
+flow_get(ch_runtime *rt, const char *topic)
+{
+    for (ch_tflow *f = rt->flows; f; f = f->next)
+        if (strcmp(f->topic, topic) == 0)
+            return f;
+    ch_tflow *f = calloc(1, sizeof(*f));
+    if (!f || !(f->topic = strdup(topic))) {
+        free(f);
+        return NULL;
+    }
+    f->next = rt->flows;
+    rt->flows = f;
+    return f;
+}
+
+/* Pauses or resumes the assigned partitions of flow's topic. */
+static void
+flow_pause(ch_runtime *rt, ch_tflow *f, int pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    if (!l)
+        return; /* out of memory: stays as it is; the next record tries again */
+    for (ch_ptrack *t = rt->tracks; t; t = t->next)
+        if (t->flow == f)
+            rd_kafka_topic_partition_list_add(l, t->topic, t->partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(rt->consumer, l)
+                                    : rd_kafka_resume_partitions(rt->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        CH_LOG_WARN(&rt->log, pause ? "cannot pause a topic" : "cannot resume a topic",
+                    CH_STR("topic", f->topic), CH_STR("error", rd_kafka_err2str(err)));
+        return;
+    }
+    f->paused = pause;
+    CH_LOG_DEBUG(&rt->log,
+                 pause ? "topic paused: consumer.max_inflight records in flight" : "topic resumed",
+                 CH_STR("topic", f->topic), CH_INT("in_flight", f->inflight));
+    if (!pause && rt->cev)
+        event_active(rt->cev, EV_READ, 0);
+}
+
+void
+ch__flow_count(ch_runtime *rt, ch_tflow *f, int delta)
+{
+    size_t max = (size_t)rt->cfg.max_inflight;
+    if (delta > 0) {
+        f->inflight++;
+        if (!f->paused && f->inflight >= max && rt->consumer)
+            flow_pause(rt, f, 1);
+    } else {
+        f->inflight--;
+        /* once stopping, every partition stays paused (ch__kafka_stop_intake) */
+        if (f->paused && f->inflight <= max / 2 && rt->consumer && !rt->stopping)
+            flow_pause(rt, f, 0);
+    }
+}
+
+static void
+flows_free(ch_runtime *rt)
+{
+    while (rt->flows) {
+        ch_tflow *f = rt->flows;
+        rt->flows = f->next;
+        free(f->topic);
+        free(f);
+    }
+}
+
 /* ---- partition trackers ---- */
 
 static ch_ptrack *
@@ -50,11 +127,15 @@ ch__track_get(ch_runtime *rt, const char *topic, int32_t partition)
     ch_ptrack *t = track_find(rt, topic, partition);
     if (t)
         return t;
+    ch_tflow *flow = flow_get(rt, topic);
+    if (!flow)
+        return NULL;
     t = calloc(1, sizeof(*t));
     if (!t || !(t->topic = strdup(topic))) {
         free(t);
         return NULL;
     }
+    t->flow = flow;
     ch__offsets_init(&t->offsets);
     t->partition = partition;
     t->pending_store = -1;
@@ -151,10 +232,6 @@ consumer_drain(ch_runtime *rt)
     for (int n = 0; n < DRAIN_BATCH; n++) {
         if (rt->stopping)
             return;
-        if (rt->inflight >= (size_t)rt->cfg.max_inflight) {
-            rt->consume_blocked = 1;
-            return;
-        }
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rt->consumer, 0);
         if (!rkm)
             return;
@@ -350,6 +427,10 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
                 rt->svc->on_assign(rt->svc_ctx, parts->elems[i].topic, parts->elems[i].partition);
         }
         rd_kafka_assign(rk, parts);
+        /* a topic at consumer.max_inflight: its new partitions wait too */
+        for (ch_tflow *f = rt->flows; f; f = f->next)
+            if (f->paused)
+                flow_pause(rt, f, 1);
         return;
     }
     /* Lost rather than revoked: the group went on without this member (its
@@ -632,6 +713,7 @@ ch__kafka_close(ch_runtime *rt, int timeout_ms)
 void
 ch__kafka_destroy(ch_runtime *rt)
 {
+    rt->stopping = 1; /* no topic is resumed as the records are released */
     while (rt->msgs)
         ch__msg_release(rt->msgs);
     ch__lanes_free(rt);
@@ -659,4 +741,5 @@ ch__kafka_destroy(ch_runtime *rt)
             close(rt->ppipe[i]);
     }
     ch__subs_free(rt);
+    flows_free(rt);
 }

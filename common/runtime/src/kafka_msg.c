@@ -32,6 +32,7 @@ ch__msg_release(ch_msg *m)
     if (m->next)
         m->next->prev = m->prev;
     rt->inflight--;
+    ch__flow_count(rt, m->pt->flow, -1);
     ch_timer_free(m->retry);
     if (m->decoded)
         protobuf_c_message_free_unpacked(m->decoded, NULL);
@@ -39,11 +40,6 @@ ch__msg_release(ch_msg *m)
     ch__track_unref(m->pt);
     free(m->dlq_reason);
     free(m);
-    if (rt->consume_blocked && rt->inflight <= (size_t)rt->cfg.max_inflight / 2) {
-        rt->consume_blocked = 0;
-        if (rt->cev)
-            event_active(rt->cev, EV_READ, 0);
-    }
 }
 
 static void
@@ -387,6 +383,7 @@ ch__msg_consume(ch_runtime *rt, rd_kafka_message_t *rkm)
         rt->msgs->prev = m;
     rt->msgs = m;
     rt->inflight++;
+    ch__flow_count(rt, pt->flow, 1);
     ch_metric_add(rt->m_consumed, 1);
     if (!sub) {
         /* librdkafka's regular expressions are not POSIX's: a topic it

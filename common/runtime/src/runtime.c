@@ -41,8 +41,9 @@ static const ch_config_entry runtime_keys[] = {
                "(it is redelivered on restart)",
                500, 600000),
     CH_CFG_INT(ch_runtime_config, max_inflight, "consumer.max_inflight", "1000",
-               "consumed messages being handled at once before the runtime stops taking more", 1,
-               1000000),
+               "consumed records of one topic handled at once; at the limit that topic is paused "
+               "until half have finished, the others are still read",
+               1, 1000000),
     CH_CFG_STR(ch_runtime_config, dlq_topic, "dlq.topic", CH_TOPIC_DLQ,
                "topic for records that can never be processed (kept with the reason)"),
     CH_CFG_INT(ch_runtime_config, http_max_connections, "http.max_connections", "1024",

@@ -31,11 +31,24 @@ struct ch_metric {
     struct ch_metric *next;
 };
 
+/* One consumed topic's records in flight. consumer.max_inflight bounds each
+ * topic on its own: at the limit the topic's partitions are paused until
+ * half have finished, while the other topics go on (a record waiting for
+ * another topic's record, as a notification's timer waits for its case's
+ * contact, cannot starve that topic). Kept until the runtime is destroyed. */
+typedef struct ch_tflow {
+    char *topic;
+    size_t inflight;
+    int paused;
+    struct ch_tflow *next;
+} ch_tflow;
+
 /* One assigned partition: its messages in flight (offsets.h) and the offset
  * waiting to be stored. The committed position only ever advances over a
  * done prefix. */
 typedef struct ch_ptrack {
     char *topic;
+    ch_tflow *flow; /* its topic's */
     int32_t partition;
     ch_offsets offsets;
     int64_t pending_store; /* offset to store at the next flush, or -1 */
@@ -137,8 +150,8 @@ struct ch_runtime {
     ch_ptrack *tracks;
     ch_msg *msgs;    /* in flight */
     ch_lane **lanes; /* order_by_key: in-flight records by key (key_lanes.c) */
-    size_t inflight;
-    int consume_blocked;
+    size_t inflight; /* all topics' */
+    ch_tflow *flows;
     ch_timer *store_flush; /* stores pending offsets once per loop turn */
     int consumer_closed;
 
@@ -201,6 +214,9 @@ void ch__kafka_destroy(ch_runtime *rt);
 /* The partition's tracker, created on first use (NULL on ENOMEM). */
 ch_ptrack *ch__track_get(ch_runtime *rt, const char *topic, int32_t partition);
 void ch__track_unref(ch_ptrack *t);
+/* A record of flow's topic was taken (1) or finished (-1): pauses the topic
+ * at consumer.max_inflight and resumes it at half (kafka.c). */
+void ch__flow_count(ch_runtime *rt, ch_tflow *flow, int delta);
 
 /* kafka_msg.c */
 /* Takes a consumed record: tracks it, decodes it and hands it to the
