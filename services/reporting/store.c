@@ -364,19 +364,19 @@ load_send(load_call *l)
     l->step = LOAD_FIGURES;
     if (l->what & REPORT_LOAD_COUNTS) {
         report__key_of(key, l->org, "counts", NULL);
-        if (load_sent_one(l, ch_redis_command(rt, load_counts, l, "HGETALL %s", key)) != 0)
+        if (load_sent_one(l, ch_redis_read(rt, load_counts, l, "HGETALL %s", key)) != 0)
             return CH_EAGAIN;
     }
     for (size_t i = 0; i < l->nperiods && !l->failed; i++) {
         report__figures_key(key, l->org, l->periods[i]);
-        if (load_sent_one(l, ch_redis_command(rt, load_figures, l, "HGETALL %s", key)) != 0)
+        if (load_sent_one(l, ch_redis_read(rt, load_figures, l, "HGETALL %s", key)) != 0)
             return CH_EAGAIN;
     }
     if (l->failed)
         return 0;
     report__key_of(key, l->org, "open", NULL);
-    return load_sent_one(l, ch_redis_command(rt, load_open, l, "ZRANGEBYSCORE %s -inf (%lld", key,
-                                             (long long)l->now_ms));
+    return load_sent_one(l, ch_redis_read(rt, load_open, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+                                          (long long)l->now_ms));
 }
 
 /* One reply of the batch; the last one finishes the load. */
@@ -436,7 +436,7 @@ load_start(load_call *l, int step)
         index_bounds(l->g, l->from, l->to, min, max);
         report__key_of(key, l->org, "periods", NULL);
         l->step = LOAD_INDEX;
-        rc = ch_redis_command(l->st->rt, load_index, l, "ZRANGEBYLEX %s %s %s", key, min, max);
+        rc = ch_redis_read(l->st->rt, load_index, l, "ZRANGEBYLEX %s %s %s", key, min, max);
     } else {
         rc = load_send(l);
     }
@@ -540,7 +540,7 @@ report_store_periods(report_store *st, const char *org, ch_report_granularity g,
     if (!c)
         return CH_ENOMEM;
     c->done.names = done;
-    return call_sent(ch_redis_command(st->rt, index_read, c, "ZRANGEBYLEX %s %s %s", key, min, max),
+    return call_sent(ch_redis_read(st->rt, index_read, c, "ZRANGEBYLEX %s %s %s", key, min, max),
                      c);
 }
 

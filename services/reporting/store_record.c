@@ -240,11 +240,20 @@ typedef struct {
     long long ref_ttl_s;
 } queued;
 
+/* One organisation's records of one kind, waiting for their script. */
+typedef struct {
+    int write;
+    char org[KEY_MAX];
+    queued *q[BATCH_MAX];
+    size_t n;
+} queued_group;
+
 struct report_batch {
     report_store *st;
     ch_timer *flush;
-    queued **q;
-    size_t n, cap;
+    queued_group *g; /* one per organisation and kind seen (kept, emptied when sent) */
+    size_t ng, capg;
+    size_t nqueued; /* records in the groups */
 };
 
 /* One script's records, until its reply. */
@@ -562,56 +571,75 @@ send_batch(report_store *st, queued **e, size_t n)
     }
 }
 
-/* The turn's records, a script per organisation and kind and BATCH_MAX. */
+/* Sends group gi's records as one script. The group is emptied first: a
+ * callback run from send_batch may queue records (and grow bt->g). */
+static void
+send_group(report_batch *bt, size_t gi)
+{
+    queued *e[BATCH_MAX];
+    size_t n = bt->g[gi].n;
+    memcpy(e, bt->g[gi].q, n * sizeof(*e));
+    bt->g[gi].n = 0;
+    bt->nqueued -= n;
+    send_batch(bt->st, e, n);
+    for (size_t i = 0; i < n; i++)
+        queued_free(e[i]);
+}
+
+/* The turn's records left: a script per organisation and kind. */
 static void
 flush(void *arg)
 {
     report_batch *bt = arg;
-    queued **q = bt->q;
-    size_t n = bt->n;
-    bt->q = NULL; /* a callback run from here may queue a record for the next flush */
-    bt->n = bt->cap = 0;
-    queued *group[BATCH_MAX];
-    for (size_t i = 0; i < n; i++) {
-        if (!q[i])
-            continue;
-        size_t ng = 0;
-        for (size_t j = i; j < n && ng < BATCH_MAX; j++)
-            if (q[j] && q[j]->write == q[i]->write && strcmp(q[j]->org, q[i]->org) == 0) {
-                group[ng++] = q[j];
-                if (j != i)
-                    q[j] = NULL;
-            }
-        q[i] = NULL;
-        send_batch(bt->st, group, ng);
-        for (size_t g = 0; g < ng; g++)
-            queued_free(group[g]);
-    }
-    free(q);
+    for (size_t gi = 0, ng = bt->ng; gi < ng; gi++)
+        if (bt->g[gi].n)
+            send_group(bt, gi);
 }
 
-/* Queues e for the turn's flush: 0, or CH_ENOMEM (e freed, its call not). */
+/* The group of e's organisation and kind, added when new; NULL on ENOMEM. */
+static queued_group *
+group_of(report_batch *bt, const queued *e)
+{
+    for (size_t gi = 0; gi < bt->ng; gi++)
+        if (bt->g[gi].write == e->write && strcmp(bt->g[gi].org, e->org) == 0)
+            return &bt->g[gi];
+    if (bt->ng == bt->capg) {
+        size_t cap = bt->capg ? 2 * bt->capg : 8;
+        queued_group *g = realloc(bt->g, cap * sizeof(*g));
+        if (!g)
+            return NULL;
+        bt->g = g;
+        bt->capg = cap;
+    }
+    queued_group *g = &bt->g[bt->ng++];
+    g->write = e->write;
+    memcpy(g->org, e->org, sizeof(g->org));
+    g->n = 0;
+    return g;
+}
+
+/* Queues e for its group's script: 0, or CH_ENOMEM (e freed, its call not).
+ * A group sends its script as soon as it holds BATCH_MAX records, written
+ * to Redis at once (ch_redis_flush), so Redis runs it while this turn
+ * prepares the next; what is left goes at the turn's end (flush). */
 static int
 enqueue(report_store *st, queued *e)
 {
     report_batch *bt = st->batch;
-    if (e->keys.failed || e->args.failed || e->figs.failed || e->deltas.failed)
-        goto nomem;
-    if (bt->n == bt->cap) {
-        size_t cap = bt->cap ? 2 * bt->cap : 256;
-        queued **q = realloc(bt->q, cap * sizeof(*q));
-        if (!q)
-            goto nomem;
-        bt->q = q;
-        bt->cap = cap;
+    queued_group *g;
+    if (e->keys.failed || e->args.failed || e->figs.failed || e->deltas.failed ||
+        !(g = group_of(bt, e))) {
+        queued_free(e);
+        return CH_ENOMEM;
     }
-    bt->q[bt->n++] = e;
-    if (bt->n == 1)
+    g->q[g->n++] = e;
+    if (++bt->nqueued == 1)
         ch_timer_soon(bt->flush);
+    if (g->n == BATCH_MAX) {
+        send_group(bt, (size_t)(g - bt->g));
+        ch_redis_flush(st->rt);
+    }
     return 0;
-nomem:
-    queued_free(e);
-    return CH_ENOMEM;
 }
 
 report_batch *
@@ -636,11 +664,13 @@ report__batch_free(report_batch *bt)
     ch_timer_free(bt->flush);
     /* the loop has stopped: what was queued is answered as Redis's commands
      * in flight were, unavailable */
-    for (size_t i = 0; i < bt->n; i++) {
-        call_unavailable(bt->q[i]->write, bt->q[i]->c, "redis unavailable");
-        queued_free(bt->q[i]);
-    }
-    free(bt->q);
+    for (size_t gi = 0; gi < bt->ng; gi++)
+        for (size_t i = 0; i < bt->g[gi].n; i++) {
+            queued *e = bt->g[gi].q[i];
+            call_unavailable(e->write, e->c, "redis unavailable");
+            queued_free(e);
+        }
+    free(bt->g);
     free(bt);
 }
 
