@@ -20,16 +20,58 @@
 
 /* ---- keys ---- */
 
+/* Appends s to buf (at *n), cut at KEY_MAX - 1 bytes as snprintf would. */
+static void
+key_put(char buf[KEY_MAX], size_t *n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len > KEY_MAX - 1 - *n)
+        len = KEY_MAX - 1 - *n;
+    memcpy(buf + *n, s, len);
+    *n += len;
+    buf[*n] = '\0';
+}
+
+/* Copied rather than printed: a record names six to nine keys, and
+ * snprintf's format parsing was a visible share of the service's CPU
+ * (docs/benchmarks.md, issue 16). */
 void
 report__key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
 {
-    snprintf(buf, KEY_MAX, "charter:report:{%s}:%s%s%s", org, what, id ? ":" : "", id ? id : "");
+    size_t n = 0;
+    buf[0] = '\0';
+    key_put(buf, &n, "charter:report:{");
+    key_put(buf, &n, org);
+    key_put(buf, &n, "}:");
+    key_put(buf, &n, what);
+    if (id) {
+        key_put(buf, &n, ":");
+        key_put(buf, &n, id);
+    }
 }
 
 void
 report__figures_key(char buf[KEY_MAX], const char *org, const char *period)
 {
-    snprintf(buf, KEY_MAX, "charter:report:{%s}:figures:%s", org, period);
+    report__key_of(buf, org, "figures", period);
+}
+
+size_t
+report__num(char t[24], long long v)
+{
+    char rev[24];
+    size_t n = 0, len = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[len++] = '-';
+    while (n)
+        t[len++] = rev[--n];
+    t[len] = '\0';
+    return len;
 }
 
 report_store *
@@ -162,7 +204,7 @@ report__arg_num(report_arg_list *a, long long v)
         a->failed = 1;
         return;
     }
-    snprintf(a->texts[a->ntexts], sizeof(a->texts[0]), "%lld", v);
+    report__num(a->texts[a->ntexts], v);
     report__arg_add(a, a->texts[a->ntexts++]);
 }
 

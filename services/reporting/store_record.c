@@ -13,11 +13,14 @@
  * per command, not the work inside, was most of its cost per record
  * (docs/benchmarks.md, issue 16).
  *
- * Batched: each call queues its record and the first of a loop turn asks
- * for a flush at the turn's end (ch_timer_soon); the flush sends one script
- * per organisation (every key under its hash tag, as a Redis Cluster wants)
- * and per BATCH_MAX records, so Redis runs one command for many records
- * and the service parses one reply. A script holds Redis's thread for its
+ * Batched: each call queues its record in its organisation's group (one
+ * per organisation and script: every key under its hash tag, as a Redis
+ * Cluster wants); a group that reaches BATCH_MAX records is sent at once
+ * and written to the socket (ch_redis_flush), so Redis runs it while the
+ * loop turn prepares the next (before issue 16's second pass, a turn's
+ * records all waited for its end, and the two processes took turns), and
+ * the rest go at the turn's end (ch_timer_soon). Redis runs one command for
+ * many records and the service parses one reply. A script holds Redis's thread for its
  * records only: BATCH_MAX keeps that to about a millisecond. The records of
  * one case never meet in a batch (the runtime hands a case's records over
  * one at a time), and each record's compare-and-set is its own, so one
@@ -199,8 +202,7 @@ static void
 words_num(word_list *w, long long v)
 {
     char t[24];
-    int n = snprintf(t, sizeof(t), "%lld", v);
-    words_add(w, t, (size_t)n);
+    words_add(w, t, report__num(t, v));
 }
 
 static void
@@ -483,11 +485,9 @@ write_words_of(queued **e, size_t n, const char *open_key, const char *index_key
         argv_word(a, fs->owner[f], fs->word[f]);
     *nkeys = (int)a->n;
     size_t nn = 0;
-    snprintf(nums[nn], sizeof(nums[0]), "%zu", n);
-    argv_add(a, nums[nn], strlen(nums[nn]));
+    argv_add(a, nums[nn], report__num(nums[nn], (long long)n));
     nn++;
-    snprintf(nums[nn], sizeof(nums[0]), "%zu", fs->n);
-    argv_add(a, nums[nn], strlen(nums[nn]));
+    argv_add(a, nums[nn], report__num(nums[nn], (long long)fs->n));
     nn++;
     for (size_t f = 0; f < fs->n; f++) {
         argv_word(a, fs->owner[f], fs->word[f] + 1);
@@ -498,8 +498,7 @@ write_words_of(queued **e, size_t n, const char *open_key, const char *index_key
         for (size_t w = 0; w < e[i]->args.n; w++)
             argv_word(a, &e[i]->args, w);
         for (size_t p = 0, d = 0; p < e[i]->nperiods; p++) {
-            snprintf(nums[nn], sizeof(nums[0]), "%zu", fig_no[at++]);
-            argv_add(a, nums[nn], strlen(nums[nn]));
+            argv_add(a, nums[nn], report__num(nums[nn], (long long)fig_no[at++]));
             nn++;
             for (size_t w = 0; w < 1 + 2 * e[i]->m[p]; w++)
                 argv_word(a, &e[i]->deltas, d++);
@@ -685,7 +684,9 @@ queued_new(int write, const char *org, void *opaque)
         return NULL;
     }
     e->write = write;
-    snprintf(e->org, sizeof(e->org), "%s", org);
+    size_t len = strnlen(org, sizeof(e->org) - 1);
+    memcpy(e->org, org, len);
+    e->org[len] = '\0';
     c->opaque = opaque;
     e->c = c;
     return e;
