@@ -83,15 +83,19 @@ reader_on_connect(const redisAsyncContext *ac, int status)
         redisAsyncCommand(c, reader_auth_cb, rt, "SELECT %d", rt->rurl.db);
     rt->redis_rd_ready = 1;
     rt->redis_rd_backoff_ms = 100;
+    CH_LOG_INFO(&rt->log, "redis readers' connection up");
 }
 
 static void
 reader_on_disconnect(const redisAsyncContext *ac, int status)
 {
-    (void)status;
     ch_runtime *rt = ac->data;
     rt->redis_rd = NULL;
     rt->redis_rd_ready = 0;
+    if (rt->finalizing)
+        return;
+    CH_LOG_WARN(&rt->log, "redis readers' connection lost; reading on the main one meanwhile",
+                CH_STR("error", status == REDIS_OK ? "closed" : ac->errstr));
     reader_reconnect_later(rt);
 }
 
