@@ -244,8 +244,9 @@ report_on_message(void *svc, ch_msg *m, const ProtobufCMessage *msg)
         return;
     }
     *c = (count_ctx){.r = r, .m = m, .msg = msg};
-    snprintf(c->org, sizeof(c->org), "%s", what.organisation);
-    snprintf(c->case_id, sizeof(c->case_id), "%s", what.case_id);
+    /* report_count_refusal checked that both fit */
+    memcpy(c->org, what.organisation, strlen(what.organisation) + 1);
+    memcpy(c->case_id, what.case_id, strlen(what.case_id) + 1);
     int rc = report_store_count_read(r->store, c->org, what.event_id, r->cfg->dedupe_ttl_s,
                                      what.names, what.nnames, c->case_id, counted, c);
     if (rc != 0) {

@@ -147,6 +147,7 @@ static const ch_service report_service = {
     .subs = subs,
     .nsubs = CH_COUNTOF(subs),
     .order_by_key = 1, /* a case's records change its state in order */
+    .redis_reader = 1, /* the readers off the records' queue (store.c, store_pages.c) */
     .routes = routes,
     .nroutes = CH_COUNTOF(routes),
     .init = report_init,

@@ -20,16 +20,58 @@
 
 /* ---- keys ---- */
 
+/* Appends s to buf (at *n), cut at KEY_MAX - 1 bytes as snprintf would. */
+static void
+key_put(char buf[KEY_MAX], size_t *n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len > KEY_MAX - 1 - *n)
+        len = KEY_MAX - 1 - *n;
+    memcpy(buf + *n, s, len);
+    *n += len;
+    buf[*n] = '\0';
+}
+
+/* Copied rather than printed: a record names six to nine keys, and
+ * snprintf's format parsing was a visible share of the service's CPU
+ * (docs/benchmarks.md, issue 16). */
 void
 report__key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id)
 {
-    snprintf(buf, KEY_MAX, "charter:report:{%s}:%s%s%s", org, what, id ? ":" : "", id ? id : "");
+    size_t n = 0;
+    buf[0] = '\0';
+    key_put(buf, &n, "charter:report:{");
+    key_put(buf, &n, org);
+    key_put(buf, &n, "}:");
+    key_put(buf, &n, what);
+    if (id) {
+        key_put(buf, &n, ":");
+        key_put(buf, &n, id);
+    }
 }
 
 void
 report__figures_key(char buf[KEY_MAX], const char *org, const char *period)
 {
-    snprintf(buf, KEY_MAX, "charter:report:{%s}:figures:%s", org, period);
+    report__key_of(buf, org, "figures", period);
+}
+
+size_t
+report__num(char t[24], long long v)
+{
+    char rev[24];
+    size_t n = 0, len = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[len++] = '-';
+    while (n)
+        t[len++] = rev[--n];
+    t[len] = '\0';
+    return len;
 }
 
 report_store *
@@ -162,7 +204,7 @@ report__arg_num(report_arg_list *a, long long v)
         a->failed = 1;
         return;
     }
-    snprintf(a->texts[a->ntexts], sizeof(a->texts[0]), "%lld", v);
+    report__num(a->texts[a->ntexts], v);
     report__arg_add(a, a->texts[a->ntexts++]);
 }
 
@@ -364,19 +406,19 @@ load_send(load_call *l)
     l->step = LOAD_FIGURES;
     if (l->what & REPORT_LOAD_COUNTS) {
         report__key_of(key, l->org, "counts", NULL);
-        if (load_sent_one(l, ch_redis_command(rt, load_counts, l, "HGETALL %s", key)) != 0)
+        if (load_sent_one(l, ch_redis_read(rt, load_counts, l, "HGETALL %s", key)) != 0)
             return CH_EAGAIN;
     }
     for (size_t i = 0; i < l->nperiods && !l->failed; i++) {
         report__figures_key(key, l->org, l->periods[i]);
-        if (load_sent_one(l, ch_redis_command(rt, load_figures, l, "HGETALL %s", key)) != 0)
+        if (load_sent_one(l, ch_redis_read(rt, load_figures, l, "HGETALL %s", key)) != 0)
             return CH_EAGAIN;
     }
     if (l->failed)
         return 0;
     report__key_of(key, l->org, "open", NULL);
-    return load_sent_one(l, ch_redis_command(rt, load_open, l, "ZRANGEBYSCORE %s -inf (%lld", key,
-                                             (long long)l->now_ms));
+    return load_sent_one(l, ch_redis_read(rt, load_open, l, "ZRANGEBYSCORE %s -inf (%lld", key,
+                                          (long long)l->now_ms));
 }
 
 /* One reply of the batch; the last one finishes the load. */
@@ -436,7 +478,7 @@ load_start(load_call *l, int step)
         index_bounds(l->g, l->from, l->to, min, max);
         report__key_of(key, l->org, "periods", NULL);
         l->step = LOAD_INDEX;
-        rc = ch_redis_command(l->st->rt, load_index, l, "ZRANGEBYLEX %s %s %s", key, min, max);
+        rc = ch_redis_read(l->st->rt, load_index, l, "ZRANGEBYLEX %s %s %s", key, min, max);
     } else {
         rc = load_send(l);
     }
@@ -540,7 +582,7 @@ report_store_periods(report_store *st, const char *org, ch_report_granularity g,
     if (!c)
         return CH_ENOMEM;
     c->done.names = done;
-    return call_sent(ch_redis_command(st->rt, index_read, c, "ZRANGEBYLEX %s %s %s", key, min, max),
+    return call_sent(ch_redis_read(st->rt, index_read, c, "ZRANGEBYLEX %s %s %s", key, min, max),
                      c);
 }
 

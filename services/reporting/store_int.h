@@ -43,6 +43,9 @@ extern const char report__migrate_lua[];
 void report__key_of(char buf[KEY_MAX], const char *org, const char *what, const char *id);
 /* "charter:report:{<org>}:figures:<period>" */
 void report__figures_key(char buf[KEY_MAX], const char *org, const char *period);
+/* v in decimal into t (NUL-terminated): its length. snprintf's "%lld"
+ * without the format parsing, for the numbers of every record's scripts. */
+size_t report__num(char t[24], long long v);
 
 /* A script's argument list that grows; words are borrowed, numbers written
  * into texts (captexts of them, allocated up front by the caller so words

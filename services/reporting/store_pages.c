@@ -81,7 +81,7 @@ report_store_ref_get(report_store *st, const char *reference, report_case_fn don
     if (!c)
         return CH_ENOMEM;
     c->done.text = done;
-    return sent(ch_redis_command(st->rt, text_read, c, "GET %s", key), c);
+    return sent(ch_redis_read(st->rt, text_read, c, "GET %s", key), c);
 }
 
 /* ---- the queue ---- */
@@ -170,7 +170,7 @@ queue_range(void *opaque, redisReply *reply)
             argv[i + 1] = keys[i];
         }
         c->range = z;
-        ok = ch_redis_command_argv(c->st->rt, queue_pages, c, (int)n + 1, argv, NULL) == 0;
+        ok = ch_redis_read_argv(c->st->rt, queue_pages, c, (int)n + 1, argv, NULL) == 0;
     }
     free(argv);
     free(keys);
@@ -198,9 +198,9 @@ report_store_queue(report_store *st, const char *org, int64_t from_ms, int64_t u
     if (from_ms != INT64_MIN)
         snprintf(from, sizeof(from), "%lld", (long long)from_ms);
     /* one more than asked: whether there were more */
-    return sent(ch_redis_command(st->rt, queue_range, c,
-                                 "ZRANGEBYSCORE %s %s (%lld WITHSCORES LIMIT 0 %lld", key, from,
-                                 (long long)until_ms, (long long)limit + 1),
+    return sent(ch_redis_read(st->rt, queue_range, c,
+                              "ZRANGEBYSCORE %s %s (%lld WITHSCORES LIMIT 0 %lld", key, from,
+                              (long long)until_ms, (long long)limit + 1),
                 c);
 }
 
@@ -225,8 +225,8 @@ counted_overdue(void *opaque, redisReply *reply)
     report__key_of(key, c->org, "open", NULL);
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         c->overdue = reply->integer;
-        if (ch_redis_command(c->st->rt, counted_due, c, "ZCOUNT %s %lld (%lld", key,
-                             (long long)c->now_ms, (long long)c->end_ms) == 0)
+        if (ch_redis_read(c->st->rt, counted_due, c, "ZCOUNT %s %lld (%lld", key,
+                          (long long)c->now_ms, (long long)c->end_ms) == 0)
             return;
     }
     c->done.count(c->opaque, CH_EAGAIN, 0, 0);
@@ -246,9 +246,9 @@ report_store_queue_count(report_store *st, const char *org, int64_t now_ms, int6
     snprintf(c->org, sizeof(c->org), "%s", org);
     c->now_ms = now_ms;
     c->end_ms = end_ms;
-    return sent(ch_redis_command(st->rt, counted_overdue, c, "ZCOUNT %s -inf (%lld", key,
-                                 (long long)now_ms),
-                c);
+    return sent(
+        ch_redis_read(st->rt, counted_overdue, c, "ZCOUNT %s -inf (%lld", key, (long long)now_ms),
+        c);
 }
 
 /* ---- a case page: the page record, then the case's state ---- */
@@ -283,7 +283,7 @@ page_record(void *opaque, redisReply *reply)
         c->page_found = 1;
     }
     report__key_of(key, c->org, "case", c->case_id);
-    if (ch_redis_command(c->st->rt, page_state, c, "GET %s", key) == 0)
+    if (ch_redis_read(c->st->rt, page_state, c, "GET %s", key) == 0)
         return;
 unavailable:
     c->done.page(c->opaque, CH_EAGAIN, NULL, 0, NULL, 0);
@@ -303,5 +303,5 @@ report_store_case_page(report_store *st, const char *org, const char *case_id,
     c->done.page = done;
     snprintf(c->org, sizeof(c->org), "%s", org);
     snprintf(c->case_id, sizeof(c->case_id), "%s", case_id);
-    return sent(ch_redis_command(st->rt, page_record, c, "GET %s", key), c);
+    return sent(ch_redis_read(st->rt, page_record, c, "GET %s", key), c);
 }

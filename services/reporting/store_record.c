@@ -13,11 +13,14 @@
  * per command, not the work inside, was most of its cost per record
  * (docs/benchmarks.md, issue 16).
  *
- * Batched: each call queues its record and the first of a loop turn asks
- * for a flush at the turn's end (ch_timer_soon); the flush sends one script
- * per organisation (every key under its hash tag, as a Redis Cluster wants)
- * and per BATCH_MAX records, so Redis runs one command for many records
- * and the service parses one reply. A script holds Redis's thread for its
+ * Batched: each call queues its record in its organisation's group (one
+ * per organisation and script: every key under its hash tag, as a Redis
+ * Cluster wants); a group that reaches BATCH_MAX records is sent at once
+ * and written to the socket (ch_redis_flush), so Redis runs it while the
+ * loop turn prepares the next (before issue 16's second pass, a turn's
+ * records all waited for its end, and the two processes took turns), and
+ * the rest go at the turn's end (ch_timer_soon). Redis runs one command for
+ * many records and the service parses one reply. A script holds Redis's thread for its
  * records only: BATCH_MAX keeps that to about a millisecond. The records of
  * one case never meet in a batch (the runtime hands a case's records over
  * one at a time), and each record's compare-and-set is its own, so one
@@ -199,8 +202,7 @@ static void
 words_num(word_list *w, long long v)
 {
     char t[24];
-    int n = snprintf(t, sizeof(t), "%lld", v);
-    words_add(w, t, (size_t)n);
+    words_add(w, t, report__num(t, v));
 }
 
 static void
@@ -240,11 +242,20 @@ typedef struct {
     long long ref_ttl_s;
 } queued;
 
+/* One organisation's records of one kind, waiting for their script. */
+typedef struct {
+    int write;
+    char org[KEY_MAX];
+    queued *q[BATCH_MAX];
+    size_t n;
+} queued_group;
+
 struct report_batch {
     report_store *st;
     ch_timer *flush;
-    queued **q;
-    size_t n, cap;
+    queued_group *g; /* one per organisation and kind seen (kept, emptied when sent) */
+    size_t ng, capg;
+    size_t nqueued; /* records in the groups */
 };
 
 /* One script's records, until its reply. */
@@ -474,11 +485,9 @@ write_words_of(queued **e, size_t n, const char *open_key, const char *index_key
         argv_word(a, fs->owner[f], fs->word[f]);
     *nkeys = (int)a->n;
     size_t nn = 0;
-    snprintf(nums[nn], sizeof(nums[0]), "%zu", n);
-    argv_add(a, nums[nn], strlen(nums[nn]));
+    argv_add(a, nums[nn], report__num(nums[nn], (long long)n));
     nn++;
-    snprintf(nums[nn], sizeof(nums[0]), "%zu", fs->n);
-    argv_add(a, nums[nn], strlen(nums[nn]));
+    argv_add(a, nums[nn], report__num(nums[nn], (long long)fs->n));
     nn++;
     for (size_t f = 0; f < fs->n; f++) {
         argv_word(a, fs->owner[f], fs->word[f] + 1);
@@ -489,8 +498,7 @@ write_words_of(queued **e, size_t n, const char *open_key, const char *index_key
         for (size_t w = 0; w < e[i]->args.n; w++)
             argv_word(a, &e[i]->args, w);
         for (size_t p = 0, d = 0; p < e[i]->nperiods; p++) {
-            snprintf(nums[nn], sizeof(nums[0]), "%zu", fig_no[at++]);
-            argv_add(a, nums[nn], strlen(nums[nn]));
+            argv_add(a, nums[nn], report__num(nums[nn], (long long)fig_no[at++]));
             nn++;
             for (size_t w = 0; w < 1 + 2 * e[i]->m[p]; w++)
                 argv_word(a, &e[i]->deltas, d++);
@@ -562,56 +570,75 @@ send_batch(report_store *st, queued **e, size_t n)
     }
 }
 
-/* The turn's records, a script per organisation and kind and BATCH_MAX. */
+/* Sends group gi's records as one script. The group is emptied first: a
+ * callback run from send_batch may queue records (and grow bt->g). */
+static void
+send_group(report_batch *bt, size_t gi)
+{
+    queued *e[BATCH_MAX];
+    size_t n = bt->g[gi].n;
+    memcpy(e, bt->g[gi].q, n * sizeof(*e));
+    bt->g[gi].n = 0;
+    bt->nqueued -= n;
+    send_batch(bt->st, e, n);
+    for (size_t i = 0; i < n; i++)
+        queued_free(e[i]);
+}
+
+/* The turn's records left: a script per organisation and kind. */
 static void
 flush(void *arg)
 {
     report_batch *bt = arg;
-    queued **q = bt->q;
-    size_t n = bt->n;
-    bt->q = NULL; /* a callback run from here may queue a record for the next flush */
-    bt->n = bt->cap = 0;
-    queued *group[BATCH_MAX];
-    for (size_t i = 0; i < n; i++) {
-        if (!q[i])
-            continue;
-        size_t ng = 0;
-        for (size_t j = i; j < n && ng < BATCH_MAX; j++)
-            if (q[j] && q[j]->write == q[i]->write && strcmp(q[j]->org, q[i]->org) == 0) {
-                group[ng++] = q[j];
-                if (j != i)
-                    q[j] = NULL;
-            }
-        q[i] = NULL;
-        send_batch(bt->st, group, ng);
-        for (size_t g = 0; g < ng; g++)
-            queued_free(group[g]);
-    }
-    free(q);
+    for (size_t gi = 0, ng = bt->ng; gi < ng; gi++)
+        if (bt->g[gi].n)
+            send_group(bt, gi);
 }
 
-/* Queues e for the turn's flush: 0, or CH_ENOMEM (e freed, its call not). */
+/* The group of e's organisation and kind, added when new; NULL on ENOMEM. */
+static queued_group *
+group_of(report_batch *bt, const queued *e)
+{
+    for (size_t gi = 0; gi < bt->ng; gi++)
+        if (bt->g[gi].write == e->write && strcmp(bt->g[gi].org, e->org) == 0)
+            return &bt->g[gi];
+    if (bt->ng == bt->capg) {
+        size_t cap = bt->capg ? 2 * bt->capg : 8;
+        queued_group *g = realloc(bt->g, cap * sizeof(*g));
+        if (!g)
+            return NULL;
+        bt->g = g;
+        bt->capg = cap;
+    }
+    queued_group *g = &bt->g[bt->ng++];
+    g->write = e->write;
+    memcpy(g->org, e->org, sizeof(g->org));
+    g->n = 0;
+    return g;
+}
+
+/* Queues e for its group's script: 0, or CH_ENOMEM (e freed, its call not).
+ * A group sends its script as soon as it holds BATCH_MAX records, written
+ * to Redis at once (ch_redis_flush), so Redis runs it while this turn
+ * prepares the next; what is left goes at the turn's end (flush). */
 static int
 enqueue(report_store *st, queued *e)
 {
     report_batch *bt = st->batch;
-    if (e->keys.failed || e->args.failed || e->figs.failed || e->deltas.failed)
-        goto nomem;
-    if (bt->n == bt->cap) {
-        size_t cap = bt->cap ? 2 * bt->cap : 256;
-        queued **q = realloc(bt->q, cap * sizeof(*q));
-        if (!q)
-            goto nomem;
-        bt->q = q;
-        bt->cap = cap;
+    queued_group *g;
+    if (e->keys.failed || e->args.failed || e->figs.failed || e->deltas.failed ||
+        !(g = group_of(bt, e))) {
+        queued_free(e);
+        return CH_ENOMEM;
     }
-    bt->q[bt->n++] = e;
-    if (bt->n == 1)
+    g->q[g->n++] = e;
+    if (++bt->nqueued == 1)
         ch_timer_soon(bt->flush);
+    if (g->n == BATCH_MAX) {
+        send_group(bt, (size_t)(g - bt->g));
+        ch_redis_flush(st->rt);
+    }
     return 0;
-nomem:
-    queued_free(e);
-    return CH_ENOMEM;
 }
 
 report_batch *
@@ -636,11 +663,13 @@ report__batch_free(report_batch *bt)
     ch_timer_free(bt->flush);
     /* the loop has stopped: what was queued is answered as Redis's commands
      * in flight were, unavailable */
-    for (size_t i = 0; i < bt->n; i++) {
-        call_unavailable(bt->q[i]->write, bt->q[i]->c, "redis unavailable");
-        queued_free(bt->q[i]);
-    }
-    free(bt->q);
+    for (size_t gi = 0; gi < bt->ng; gi++)
+        for (size_t i = 0; i < bt->g[gi].n; i++) {
+            queued *e = bt->g[gi].q[i];
+            call_unavailable(e->write, e->c, "redis unavailable");
+            queued_free(e);
+        }
+    free(bt->g);
     free(bt);
 }
 
@@ -655,7 +684,9 @@ queued_new(int write, const char *org, void *opaque)
         return NULL;
     }
     e->write = write;
-    snprintf(e->org, sizeof(e->org), "%s", org);
+    size_t len = strnlen(org, sizeof(e->org) - 1);
+    memcpy(e->org, org, len);
+    e->org[len] = '\0';
     c->opaque = opaque;
     e->c = c;
     return e;

@@ -98,6 +98,27 @@ ch_report_period(int32_t dayno, ch_report_granularity g, char *buf, size_t bufsz
 {
     int y, m, d;
     ch_civil_from_day(dayno, &y, &m, &d);
+    if (y >= 0 && y <= 9999 && bufsz >= 11) {
+        /* what the formats below print, without their parsing (three
+         * periods a case, twice per record) */
+        char *p = buf;
+        *p++ = (char)('0' + y / 1000);
+        *p++ = (char)('0' + y / 100 % 10);
+        *p++ = (char)('0' + y / 10 % 10);
+        *p++ = (char)('0' + y % 10);
+        if (g != CH_REPORT_YEAR) {
+            *p++ = '-';
+            *p++ = (char)('0' + m / 10);
+            *p++ = (char)('0' + m % 10);
+        }
+        if (g != CH_REPORT_YEAR && g != CH_REPORT_MONTH) {
+            *p++ = '-';
+            *p++ = (char)('0' + d / 10);
+            *p++ = (char)('0' + d % 10);
+        }
+        *p = '\0';
+        return;
+    }
     if (g == CH_REPORT_YEAR)
         snprintf(buf, bufsz, "%04d", y);
     else if (g == CH_REPORT_MONTH)

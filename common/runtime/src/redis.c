@@ -144,12 +144,13 @@ ch__redis_open(ch_runtime *rt, char *errstr, size_t errstr_size)
     }
     rt->redis_backoff_ms = 100;
     redis_connect(rt);
-    return 0;
+    return ch__redis_reader_open(rt, errstr, errstr_size);
 }
 
 void
 ch__redis_close(ch_runtime *rt)
 {
+    ch__redis_reader_close(rt);
     ch_timer_free(rt->redis_retry);
     ch_timer_free(rt->redis_flush);
     rt->redis_retry = rt->redis_flush = NULL;
@@ -164,6 +165,7 @@ ch__redis_close(ch_runtime *rt)
 void
 ch__redis_drain(ch_runtime *rt)
 {
+    ch__redis_reader_drain(rt);
     if (rt->redis_retry)
         ch_timer_stop(rt->redis_retry);
     if (rt->redis) {
@@ -177,7 +179,7 @@ ch__redis_drain(ch_runtime *rt)
 int
 ch__redis_draining(const ch_runtime *rt)
 {
-    return rt->redis != NULL;
+    return rt->redis != NULL || rt->redis_rd != NULL;
 }
 
 int
@@ -227,6 +229,12 @@ ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc, c
         return CH_EAGAIN;
     ch_timer_soon(rt->redis_flush);
     return 0;
+}
+
+void
+ch_redis_flush(ch_runtime *rt)
+{
+    flush(rt);
 }
 
 int

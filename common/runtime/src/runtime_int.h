@@ -161,6 +161,11 @@ struct ch_runtime {
     ch_timer *redis_retry;
     int64_t redis_backoff_ms;
     ch_timer *redis_flush; /* sends the turn's commands at the end of the turn */
+    /* the readers' connection (ch_service.redis_reader; redis_reader.c) */
+    redisAsyncContext *redis_rd;
+    int redis_rd_ready;
+    ch_timer *redis_rd_retry, *redis_rd_flush;
+    int64_t redis_rd_backoff_ms;
 
     ch_redis_script *scripts;
 
@@ -258,6 +263,12 @@ int ch__redis_draining(const ch_runtime *rt);
  * once) or CH_EAGAIN when Redis is not connected (fn never runs). */
 int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int argc,
                         const char **argv, const size_t *argvlen);
+
+/* redis_reader.c: the readers' connection, opened, drained and closed
+ * with the main one (nothing without ch_service.redis_reader). */
+int ch__redis_reader_open(ch_runtime *rt, char *errstr, size_t errstr_size);
+void ch__redis_reader_close(ch_runtime *rt);
+void ch__redis_reader_drain(ch_runtime *rt);
 
 /* redis_script.c */
 void ch__redis_scripts_free(ch_runtime *rt);

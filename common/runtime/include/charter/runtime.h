@@ -187,6 +187,10 @@ typedef struct {
     /* Called when Redis (re)connects (may be NULL). */
     void (*on_redis_ready)(void *svc);
 
+    /* 1: a second Redis connection for ch_redis_read, so a reader's
+     * commands do not queue behind the writes sent on the main one. */
+    int redis_reader;
+
     /*
      * The policy store (optional). policy_dir_key names a string key of the
      * service's config table ("sla.policy_dir") whose value is a directory
@@ -398,6 +402,24 @@ int ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *f
  */
 int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
                           const size_t *argvlen);
+
+/*
+ * ch_redis_command and ch_redis_command_argv for commands that only read,
+ * on the service's second connection (ch_service.redis_reader) when it is
+ * up, so they wait for the command Redis is running, not for every write
+ * queued before them; on the main connection otherwise. Nothing orders
+ * them against writes sent earlier on the main one. Same contract.
+ */
+int ch_redis_read(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *fmt, ...);
+int ch_redis_read_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
+                       const size_t *argvlen);
+
+/*
+ * Writes the commands sent so far to Redis now. Without it they are written
+ * together at the end of the loop turn; a caller that has a large batch
+ * ready mid-turn calls this so Redis runs it while the turn goes on.
+ */
+void ch_redis_flush(ch_runtime *rt);
 
 /*
  * A Lua script the runtime runs by its SHA-1 (EVALSHA), so each call sends
