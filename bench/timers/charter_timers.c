@@ -322,10 +322,10 @@ add_case(bench *b, pending *pd, int64_t c)
 static void finish(bench *b, const char *error);
 static void pump(bench *b);
 
-/* Case c's state as case_sync.c saves it after a `received` (JSON, about
- * 276 bytes: ch_case_state_to_json of a received email enquiry). */
+/* Case c's state as case_sync.c saves it after a `received` (packed,
+ * ch_case_state_pack of a received email enquiry: about 50 bytes; *len). */
 static char *
-case_state_json(const bench *b, int64_t c)
+case_state_packed(const bench *b, int64_t c, size_t *len)
 {
     ch_case_state st;
     memset(&st, 0, sizeof(st));
@@ -334,7 +334,7 @@ case_state_json(const bench *b, int64_t c)
     snprintf(st.case_type, sizeof(st.case_type), "enquiry");
     snprintf(st.reference, sizeof(st.reference), "DH-%07lld", (long long)(c % 10000000));
     st.received_ms = b->base_ms - 1000;
-    return ch_case_state_to_json(&st);
+    return ch_case_state_pack(&st, len);
 }
 
 /* One of cc's SETs answered (or the hold on it is released). */
@@ -370,14 +370,15 @@ save_states(bench *b, call_ctx *cc)
         char cid[40], key[SLA_CASE_KEY_MAX];
         case_id(cc->cases[k] + b->cfg->first_case, cid);
         sla_case_state_key(cid, key, sizeof(key));
-        char *json = case_state_json(b, cc->cases[k]);
+        size_t len = 0;
+        char *packed = case_state_packed(b, cc->cases[k], &len);
         cc->ncases++;
-        if (!json || ch_redis_command(b->rt, state_saved, cc, "SET %s %s EX %d", key, json,
-                                      3 * 366 * 86400) != 0) {
+        if (!packed || ch_redis_command(b->rt, state_saved, cc, "SET %s %b EX %d", key, packed, len,
+                                        3 * 366 * 86400) != 0) {
             cc->ncases--;
             b->states_failed++;
         }
-        free(json);
+        free(packed);
     }
     call_release(cc);
 }

@@ -50,9 +50,8 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
 }
 
 sla_event_result
-sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state_json,
-                        size_t state_len, int64_t due_ms, int64_t fallback_due_ms,
-                        sla_timer_event *out)
+sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state, size_t state_len,
+                        int64_t due_ms, int64_t fallback_due_ms, sla_timer_event *out)
 {
     memset(out, 0, sizeof(*out));
     Charter__V1__TimerFired *ev = &out->ev;
@@ -67,7 +66,7 @@ sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *stat
     ts_of(due_ms >= 0 ? due_ms : fallback_due_ms, &out->due_at);
     ev->due_at = &out->due_at;
 
-    if (!state_json || ch_case_state_from_json(state_json, state_len, &out->state) != 0) {
+    if (!state || ch_case_state_unpack(state, state_len, &out->state) != 0) {
         memset(&out->state, 0, sizeof(out->state));
         return SLA_EVENT_NO_STATE;
     }

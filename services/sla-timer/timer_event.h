@@ -51,15 +51,16 @@ typedef struct {
 } sla_timer_event;
 
 /*
- * Rebuilds timer `id`'s event into *out from the case's state (state_json,
+ * Rebuilds timer `id`'s event into *out from the case's state (state,
+ * packed or the JSON stored before: ch_case_state_unpack;
  * state_len bytes; NULL when there is none) under the policies in orgs
  * (the state's organisation's clocks are looked up there; none found gives
  * SLA_EVENT_NOT_FOUND). due_ms is the due time the store had, or -1 when unknown (a
  * timer claimed again after its lease): then the recomputed timer's, else
  * fallback_due_ms. fired_at is left unset.
  */
-sla_event_result sla_timer_event_rebuild(const ch_org_set *orgs, const char *id,
-                                         const char *state_json, size_t state_len, int64_t due_ms,
-                                         int64_t fallback_due_ms, sla_timer_event *out);
+sla_event_result sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state,
+                                         size_t state_len, int64_t due_ms, int64_t fallback_due_ms,
+                                         sla_timer_event *out);
 
 #endif

@@ -50,7 +50,8 @@ typedef struct {
     const uint8_t *payload;
     size_t len;
     /* Compact form: the case's state as read from Redis at the claim
-     * (charter:case:{<case>}:sla, JSON), or NULL when the case has none. */
+     * (charter:case:{<case>}:sla: packed, or JSON stored before; case_clock.h:
+     * ch_case_state_unpack), or NULL when the case has none. */
     const char *state;
     size_t state_len;
 } sla_timer_fired;
