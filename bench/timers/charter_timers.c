@@ -16,8 +16,8 @@
  *   stores (without timer_id and case_id, which sla-timer rebuilds from the
  *   id). With compact (the default, as sla-timer now stores them) the id is
  *   packed and nothing else is stored with it; and the harness pays what
- *   sla-timer pays for that: it saves each case's state (the JSON
- *   case_sync.c saves, about 276 bytes, under the case's state key with
+ *   sla-timer pays for that: it saves each case's state (what case_sync.c
+ *   saves, packed: about 48 bytes, under the case's state key with
  *   case_sync's expiry) once the case's schedule call has answered, as
  *   case_sync does; the claim reads the states (one MGET per batch, in the
  *   store), and the fire callback rebuilds the event from the state and the

@@ -48,7 +48,8 @@ typedef struct {
     sla *s;
     ch_msg *m;
     const Charter__V1__CaseEvent *ev; /* borrowed from m */
-    char *state;                      /* packed; saved once the timers are in place */
+    char *
+        state; /* packed (JSON under sla.timer_format = text); saved once the timers are in place */
     size_t state_len;
     int st_closed;
     int pending, failed;
@@ -207,7 +208,13 @@ apply_plan(event_job *j, const sla_timer_plan *plan)
     const char *gone[SLA_MAX_CANCEL];
     for (int i = 0; i < plan->ncancel; i++)
         gone[i] = plan->cancel[i];
-    j->state = ok ? ch_case_state_pack(&plan->state, &j->state_len) : NULL;
+    /* Packed (case_clock.h); JSON under sla.timer_format = text, the form an
+     * older release reads (both forms are read here). */
+    if (ok && s->state_json) {
+        j->state = ch_case_state_to_json(&plan->state);
+        j->state_len = j->state ? strlen(j->state) : 0;
+    } else if (ok)
+        j->state = ch_case_state_pack(&plan->state, &j->state_len);
     j->st_closed = plan->state.closed;
     if (!j->state) {
         for (int i = 0; i < nspecs; i++)

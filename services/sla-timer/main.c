@@ -178,6 +178,8 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
         return rc;
     sla_timer_format format =
         strcmp(s->cfg->timer_format, "text") == 0 ? SLA_TIMER_TEXT : SLA_TIMER_COMPACT;
+    /* text keeps the whole layout an older release reads (states too) */
+    s->state_json = format == SLA_TIMER_TEXT;
     if (!(s->store =
               sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, format, sla_fire, s))) {
         snprintf(errstr, errstr_size, "out of memory");

@@ -39,6 +39,7 @@ typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     sla_timer_store *store;
+    int state_json; /* sla.timer_format = text: case states saved as JSON, as before issue 16 */
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_lateness;
     ch_metric *m_pending, *m_overdue, *m_inflight;
     ch_metric *m_partial;                  /* compact timers fired without a full rebuild */

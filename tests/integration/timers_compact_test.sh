@@ -21,9 +21,10 @@
 #      in full;
 #   4. charterctl timers --case reads a compact timer (kind, organisation,
 #      reference from the case's state);
-#   5. a case's state stored as JSON (the form before the packed one) is
-#      read at fire time (3, the late state) and by case_sync, which writes
-#      it back packed (charterctl timers --state prints either as JSON).
+#   5. case states are saved packed, and as JSON under sla.timer_format =
+#      text (what an older release reads); a state stored as JSON is read at
+#      fire time (3, the late state) and by case_sync, which writes it back
+#      packed (charterctl timers --state prints either form as JSON).
 source "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -89,6 +90,10 @@ wait_until 30 pending_text || fail "the pending case's timers are not in the sto
 payloads_of() { rcli --scan --pattern 'charter:{t*}:timers' | while read -r k; do rcli HKEYS "$k"; done | grep -c -F "$1" || true; }
 [ "$(payloads_of "$PENDING_TEXT")" -ge 2 ] || fail "text form stored no payloads for the pending case"
 pass "text form: $WANT timers fired; the pending case's timers are stored as text with payloads"
+A1=$(awk 'NR == 1 { print $1 }' "$WORK/a")
+[ "$(rcli --no-raw GET "charter:case:{$A1}:sla" | cut -c2)" = '{' ] ||
+  fail "text form: the case state is not the JSON an older release reads: $(rcli --no-raw GET "charter:case:{$A1}:sla")"
+pass "text form: case states are saved as JSON, the form an older release reads"
 stop_service sla-timer
 
 # An old text-form timer as the store wrote it before issue 16: the id as
@@ -111,7 +116,6 @@ member "$LOST" 02 >"$WORK/lost.bin" # breach
 rcli -x ZADD 'charter:{t3}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/lost.bin" >/dev/null
 STALE=$(uuid)
 # the state of one of set A's cases, under STALE's key: no fifth refusal in it
-A1=$(awk 'NR == 1 { print $1 }' "$WORK/a")
 rcli COPY "charter:case:{$A1}:sla" "charter:case:{$STALE}:sla" >/dev/null
 member "$STALE" 0b 05 >"$WORK/stale.bin" # extension_refused/5
 rcli -x ZADD 'charter:{t4}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/stale.bin" >/dev/null
