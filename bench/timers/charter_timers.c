@@ -208,6 +208,7 @@ typedef struct {
     bench *b;
     size_t n;
     int64_t ncases;  /* compact: the cases whose states to save, then SETs out */
+    int saved;       /* the one case's state went in the schedule script */
     int64_t cases[]; /* their numbers */
 } call_ctx;
 
@@ -392,7 +393,7 @@ scheduled_cb(void *opaque, int rc)
         b->scheduled += (int64_t)cc->n;
     else
         b->failed++;
-    if (rc == 0 && b->compact && cc->ncases > 0) {
+    if (rc == 0 && b->compact && cc->ncases > 0 && !cc->saved) {
         save_states(b, cc); /* the call stays in flight until the states are saved */
         return;
     }
@@ -413,7 +414,24 @@ send_pending(bench *b, int32_t partition, pending *pd)
     cc->n = pd->n;
     cc->ncases = (int64_t)pd->ncases;
     memcpy(cc->cases, pd->cases, pd->ncases * sizeof(cc->cases[0]));
-    int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
+    /* One case per call (as case_sync's schedule of a new case): its state
+     * goes in the schedule script itself, as case_sync sends it. */
+    cc->saved = b->compact && pd->ncases == 1;
+    char cid[40], key[SLA_CASE_KEY_MAX] = "";
+    size_t len = 0;
+    char *packed = NULL;
+    if (cc->saved) {
+        case_id(pd->cases[0] + b->cfg->first_case, cid);
+        sla_case_state_key(cid, key, sizeof(key));
+        if (!(packed = case_state_packed(b, pd->cases[0], &len))) {
+            free(cc);
+            return CH_ENOMEM;
+        }
+    }
+    sla_case_save save = {key, packed, len, 3 * 366 * 86400};
+    int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n,
+                                      cc->saved ? &save : NULL, scheduled_cb, cc);
+    free(packed);
     if (rc != 0) {
         free(cc);
         return rc;
