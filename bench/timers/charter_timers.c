@@ -18,8 +18,9 @@
  *   packed and nothing else is stored with it; and the harness pays what
  *   sla-timer pays for that: it saves each case's state (what case_sync.c
  *   saves, packed: about 48 bytes, under the case's state key with
- *   case_sync's expiry) once the case's schedule call has answered, as
- *   case_sync does; the claim reads the states (one MGET per batch, in the
+ *   case_sync's expiry) in the schedule call itself when it carries one
+ *   case (as case_sync does for an event that only schedules), else once
+ *   the call has answered; the claim reads the states (one MGET per batch, in the
  *   store), and the fire callback rebuilds the event from the state and the
  *   organisation's policy (sla_timer_event_rebuild, as fire.c does; the
  *   policies of bench.policy_dir).

@@ -9,7 +9,8 @@
  *   payload: the claim reads its case's state (one MGET per batch) and the
  *   fire callback rebuilds the event from it (fire.c). The "{t<P>}" hash
  *   tag keeps a partition's keys in one Redis Cluster slot, so every script
- *   touches one slot.
+ *   touches one slot (but for a schedule or cancel that also saves a case's
+ *   state, sla_case_save: one Redis, not a Cluster).
  * - Whoever owns partition P (Kafka's consumer group decides) owns its
  *   timers: the store knows P's next due time and sets one libevent timer for
  *   exactly then. Nothing polls, and blocking commands' hz-granular timeouts
