@@ -84,6 +84,7 @@ typedef struct {
     int64_t timers;
     int64_t per_case;
     int64_t batch;
+    int64_t state_in_script; /* one-case calls save the state in the schedule script */
     int64_t window;
     int64_t partitions;
     int64_t spread_ms;
@@ -128,6 +129,10 @@ static const ch_config_entry bench_keys[] = {
     CH_CFG_INT(bench_config, per_case, "bench.per_case", "2",
                "timers per case (2: acknowledgement and breach; up to 4 adds two warning tiers)", 1,
                4),
+    CH_CFG_INT(bench_config, state_in_script, "bench.state_in_script", "1",
+               "1: a one-case call saves its case's state in the schedule script (as case_sync "
+               "does); 0: with a SET once the call answered (as before)",
+               0, 1),
     CH_CFG_INT(bench_config, batch, "bench.batch", "0",
                "0: one schedule call per case; N: up to N timers per call per partition", 0, 10000),
     CH_CFG_INT(bench_config, window, "bench.window", "1000", "schedule calls in flight at once", 1,
@@ -417,7 +422,7 @@ send_pending(bench *b, int32_t partition, pending *pd)
     memcpy(cc->cases, pd->cases, pd->ncases * sizeof(cc->cases[0]));
     /* One case per call (as case_sync's schedule of a new case): its state
      * goes in the schedule script itself, as case_sync sends it. */
-    cc->saved = b->compact && pd->ncases == 1;
+    cc->saved = b->compact && pd->ncases == 1 && b->cfg->state_in_script;
     char cid[40], key[SLA_CASE_KEY_MAX] = "";
     size_t len = 0;
     char *packed = NULL;
