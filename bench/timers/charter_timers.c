@@ -18,9 +18,8 @@
  *   packed and nothing else is stored with it; and the harness pays what
  *   sla-timer pays for that: it saves each case's state (what case_sync.c
  *   saves, packed: about 48 bytes, under the case's state key with
- *   case_sync's expiry) in the schedule call itself when it carries one
- *   case (as case_sync does for an event that only schedules), else once
- *   the call has answered; the claim reads the states (one MGET per batch, in the
+ *   case_sync's expiry) once the case's schedule call has answered, as
+ *   case_sync does; the claim reads the states (one MGET per batch, in the
  *   store), and the fire callback rebuilds the event from the state and the
  *   organisation's policy (sla_timer_event_rebuild, as fire.c does; the
  *   policies of bench.policy_dir).
@@ -84,7 +83,6 @@ typedef struct {
     int64_t timers;
     int64_t per_case;
     int64_t batch;
-    int64_t state_in_script; /* one-case calls save the state in the schedule script */
     int64_t window;
     int64_t partitions;
     int64_t spread_ms;
@@ -129,10 +127,6 @@ static const ch_config_entry bench_keys[] = {
     CH_CFG_INT(bench_config, per_case, "bench.per_case", "2",
                "timers per case (2: acknowledgement and breach; up to 4 adds two warning tiers)", 1,
                4),
-    CH_CFG_INT(bench_config, state_in_script, "bench.state_in_script", "1",
-               "1: a one-case call saves its case's state in the schedule script (as case_sync "
-               "does); 0: with a SET once the call answered (as before)",
-               0, 1),
     CH_CFG_INT(bench_config, batch, "bench.batch", "0",
                "0: one schedule call per case; N: up to N timers per call per partition", 0, 10000),
     CH_CFG_INT(bench_config, window, "bench.window", "1000", "schedule calls in flight at once", 1,
@@ -214,7 +208,6 @@ typedef struct {
     bench *b;
     size_t n;
     int64_t ncases;  /* compact: the cases whose states to save, then SETs out */
-    int saved;       /* the one case's state went in the schedule script */
     int64_t cases[]; /* their numbers */
 } call_ctx;
 
@@ -399,7 +392,7 @@ scheduled_cb(void *opaque, int rc)
         b->scheduled += (int64_t)cc->n;
     else
         b->failed++;
-    if (rc == 0 && b->compact && cc->ncases > 0 && !cc->saved) {
+    if (rc == 0 && b->compact && cc->ncases > 0) {
         save_states(b, cc); /* the call stays in flight until the states are saved */
         return;
     }
@@ -420,24 +413,7 @@ send_pending(bench *b, int32_t partition, pending *pd)
     cc->n = pd->n;
     cc->ncases = (int64_t)pd->ncases;
     memcpy(cc->cases, pd->cases, pd->ncases * sizeof(cc->cases[0]));
-    /* One case per call (as case_sync's schedule of a new case): its state
-     * goes in the schedule script itself, as case_sync sends it. */
-    cc->saved = b->compact && pd->ncases == 1 && b->cfg->state_in_script;
-    char cid[40], key[SLA_CASE_KEY_MAX] = "";
-    size_t len = 0;
-    char *packed = NULL;
-    if (cc->saved) {
-        case_id(pd->cases[0] + b->cfg->first_case, cid);
-        sla_case_state_key(cid, key, sizeof(key));
-        if (!(packed = case_state_packed(b, pd->cases[0], &len))) {
-            free(cc);
-            return CH_ENOMEM;
-        }
-    }
-    sla_case_save save = {key, packed, len, 3 * 366 * 86400};
-    int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n,
-                                      cc->saved ? &save : NULL, scheduled_cb, cc);
-    free(packed);
+    int rc = sla_timer_store_schedule(b->store, partition, pd->specs, pd->n, scheduled_cb, cc);
     if (rc != 0) {
         free(cc);
         return rc;

@@ -1,9 +1,7 @@
 /*
  * Case events in, timers in step: for each event, read the case's small
  * state from Redis, decide the change (timer_plan.c), replace the case's
- * timers in the store and only then save the new state (packed; in the
- * store's script call itself, after its writes, when one call changes the
- * timers). Every step is
+ * timers in the store and only then save the new state. Every step is
  * idempotent, so a redelivered or replayed event gives the same timers with
  * the same ids; a timer already past due fires at once carrying its
  * original due time.
@@ -54,7 +52,6 @@ typedef struct {
         state; /* packed (JSON under sla.timer_format = text); saved once the timers are in place */
     size_t state_len;
     int st_closed;
-    int saved_with_timers; /* the state goes in the store's one script call */
     int pending, failed;
 } event_job;
 
@@ -121,9 +118,7 @@ state_saved(void *opaque, redisReply *reply)
 
 /* The timers are in place: only now is the new state saved. A crash before
  * this leaves the old state, so a redelivery computes the same change again;
- * a crash after it leaves nothing to redo. (An event that only schedules or
- * only cancels saves it in that script call instead, after the timers'
- * writes: apply_plan.) */
+ * a crash after it leaves nothing to redo. */
 static void
 save_state(event_job *j)
 {
@@ -147,11 +142,7 @@ store_changed(void *opaque, int rc)
         job_end(j, CH_EAGAIN, "redis unavailable");
         return;
     }
-    if (job_revoked(j))
-        return;
-    if (j->saved_with_timers)
-        job_end(j, 0, NULL);
-    else
+    if (!job_revoked(j))
         save_state(j);
 }
 
@@ -231,29 +222,19 @@ apply_plan(event_job *j, const sla_timer_plan *plan)
         job_end(j, CH_EAGAIN, "out of memory");
         return;
     }
-    /* One script call changes the timers: the state is saved by it, after
-     * its writes (one round trip fewer). Two (schedule and cancel): saved
-     * once both answered, as one failing must leave the old state. None:
-     * saved on its own. */
-    char key[SLA_CASE_KEY_MAX];
-    sla_case_state_key(j->ev->case_id, key, sizeof(key));
-    sla_case_save save = {key, j->state, j->state_len,
-                          j->st_closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S};
-    j->saved_with_timers = (nspecs > 0) != (plan->ncancel > 0);
-    const sla_case_save *with = j->saved_with_timers ? &save : NULL;
     j->pending = 1; /* held until every step is sent */
     if (nspecs > 0) {
         j->pending++;
-        if (sla_timer_store_schedule(s->store, partition, specs, (size_t)nspecs, with,
-                                     store_changed, j) != 0)
+        if (sla_timer_store_schedule(s->store, partition, specs, (size_t)nspecs, store_changed,
+                                     j) != 0)
             store_changed(j, CH_EAGAIN);
         else
             ch_metric_add(s->m_scheduled, nspecs);
     }
     if (plan->ncancel > 0) {
         j->pending++;
-        if (sla_timer_store_cancel(s->store, partition, gone, (size_t)plan->ncancel, with,
-                                   store_changed, j) != 0)
+        if (sla_timer_store_cancel(s->store, partition, gone, (size_t)plan->ncancel, store_changed,
+                                   j) != 0)
             store_changed(j, CH_EAGAIN);
     }
     for (int i = 0; i < nspecs; i++)

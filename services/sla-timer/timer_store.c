@@ -87,13 +87,10 @@ static const char claim_lua[] =
  * payload), so with no hash only compact ones are looked for. A rescheduled
  * timer leaves the in-flight set: its new due time rules. Set-at-a-time:
  * one ZADD and one ZREM per 500 timers (Lua's unpack() takes under 8,000
- * values). With a fourth key (a case's state, sla_case_save) the last two
- * ARGV are the state and its expiry in seconds: SET after every timer
- * write, so an error on the way leaves the state unsaved. Returns {now_s,
- * now_us (Redis TIME), earliest due or lease expiry in ms (-1 none)}. */
+ * values). Returns {now_s, now_us (Redis TIME), earliest due or lease
+ * expiry in ms (-1 none)}. */
 static const char schedule_lua[] =
-    "local save = #KEYS == 4\n"
-    "local n, old = (#ARGV - (save and 2 or 0)) / 4, nil\n"
+    "local n, old = #ARGV / 4, nil\n"
     "for c = 1, n, 500 do\n"
     "  local zadd, ms = {}, {}\n"
     "  for j = c, math.min(n, c + 499) do\n"
@@ -115,7 +112,6 @@ static const char schedule_lua[] =
     "  redis.call('ZADD', KEYS[1], unpack(zadd))\n"
     "  redis.call('ZREM', KEYS[2], unpack(ms))\n"
     "end\n"
-    "if save then redis.call('SET', KEYS[4], ARGV[#ARGV - 1], 'EX', ARGV[#ARGV]) end\n"
     "local t = redis.call('TIME')\n"
     "local next = -1\n"
     "for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
@@ -124,18 +120,13 @@ static const char schedule_lua[] =
     "end\n"
     "return {t[1], t[2], tostring(next)}\n";
 
-/* KEYS: due, inflight, timers [, a case's state]. ARGV: members (each id
- * in both forms) [, the state, its expiry in s: SET last, as schedule]. */
-static const char cancel_lua[] = "local n = #KEYS == 4 and #ARGV - 2 or #ARGV\n"
-                                 "for i = 1, n do\n"
+/* KEYS: due, inflight, timers. ARGV: members (each id in both forms). */
+static const char cancel_lua[] = "for i = 1, #ARGV do\n"
                                  "  redis.call('ZREM', KEYS[1], ARGV[i])\n"
                                  "  redis.call('ZREM', KEYS[2], ARGV[i])\n"
                                  "  redis.call('HDEL', KEYS[3], ARGV[i])\n"
                                  "end\n"
-                                 "if n < #ARGV then\n"
-                                 "  redis.call('SET', KEYS[4], ARGV[n + 1], 'EX', ARGV[n + 2])\n"
-                                 "end\n"
-                                 "return n\n";
+                                 "return #ARGV\n";
 
 /* KEYS: due, inflight, timers. ARGV: members. Deletes fired timers, but
  * only the ones still in flight: one rescheduled meanwhile is back in the
@@ -203,17 +194,13 @@ struct sla_timer_fire {
 
 /*
  * One script call under construction. Every script takes a partition's three
- * keys, in the order due, inflight, timers: args_new() puts them first (and
- * a case's state key fourth, for schedule and cancel with a save), and the
- * caller adds the script's ARGV with args_add(), then args_save() the
- * state's ARGV.
+ * keys, in the order due, inflight, timers: args_new() puts them first, and
+ * the caller adds the script's ARGV with args_add().
  */
 typedef struct {
     const char **v;
     size_t *len;
-    int n, nkeys;
-    const sla_case_save *save;
-    char ttl[24];
+    int n;
 } script_args;
 
 /* Adds one word (len bytes, binary-safe). */
@@ -225,9 +212,9 @@ args_add(script_args *a, const char *s, size_t len)
 }
 
 static int
-args_new(script_args *a, const part *p, size_t nargs, const sla_case_save *save)
+args_new(script_args *a, const part *p, size_t nargs)
 {
-    size_t cap = 3 + nargs + (save ? 3 : 0);
+    size_t cap = 3 + nargs;
     a->v = malloc(cap * sizeof(*a->v));
     a->len = malloc(cap * sizeof(*a->len));
     if (!a->v || !a->len) {
@@ -239,24 +226,7 @@ args_new(script_args *a, const part *p, size_t nargs, const sla_case_save *save)
     args_add(a, p->keys.due, strlen(p->keys.due));
     args_add(a, p->keys.inflight, strlen(p->keys.inflight));
     args_add(a, p->keys.timers, strlen(p->keys.timers));
-    a->nkeys = 3;
-    a->save = save;
-    if (save) {
-        args_add(a, save->key, strlen(save->key));
-        a->nkeys = 4;
-    }
     return 0;
-}
-
-/* The state's ARGV, after every other word (nothing without a save). */
-static void
-args_save(script_args *a)
-{
-    if (!a->save)
-        return;
-    snprintf(a->ttl, sizeof(a->ttl), "%lld", (long long)a->save->ttl_s);
-    args_add(a, a->save->data, a->save->len);
-    args_add(a, a->ttl, strlen(a->ttl));
 }
 
 /* Runs the script by its SHA (the runtime falls back to EVAL after a
@@ -265,7 +235,7 @@ args_save(script_args *a)
 static int
 script_send(sla_timer_store *st, int script, script_args *a, ch_redis_cb cb, void *opaque)
 {
-    int rc = ch_redis_script_call(st->scripts[script], cb, opaque, a->nkeys, a->n, a->v, a->len);
+    int rc = ch_redis_script_call(st->scripts[script], cb, opaque, 3, a->n, a->v, a->len);
     free(a->v);
     free(a->len);
     return rc;
@@ -421,7 +391,7 @@ send_acks(part *p)
     size_t n = p->nacks < ACK_BATCH ? p->nacks : ACK_BATCH;
     ack_ctx *ac = malloc(sizeof(*ac) + n * sizeof(ac->fires[0]));
     script_args a;
-    if (ac && args_new(&a, p, n, NULL) == 0) {
+    if (ac && args_new(&a, p, n) == 0) {
         ac->n = n;
         p->nacks -= n;
         memcpy(ac->fires, p->acks + p->nacks, n * sizeof(*ac->fires));
@@ -606,7 +576,7 @@ claim(part *p)
     snprintf(lease, sizeof(lease), "%lld", (long long)st->lease_ms);
     snprintf(limit, sizeof(limit), "%d", CLAIM_BATCH);
     script_args a;
-    if (args_new(&a, p, 2, NULL) == 0) {
+    if (args_new(&a, p, 2) == 0) {
         args_add(&a, lease, strlen(lease));
         args_add(&a, limit, strlen(limit));
         if (script_send(st, SCRIPT_CLAIM, &a, claimed, p) == 0) {
@@ -686,7 +656,7 @@ typedef struct {
 
 int
 sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
-                         size_t n, const sla_case_save *save, sla_timer_store_cb cb, void *opaque)
+                         size_t n, sla_timer_store_cb cb, void *opaque)
 {
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
@@ -694,7 +664,7 @@ sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer
     char(*dues)[24] = malloc(n * sizeof(*dues));
     id_forms *forms = malloc(n * sizeof(*forms));
     script_args a;
-    if (!dues || !forms || args_new(&a, p, 4 * n, save) != 0) {
+    if (!dues || !forms || args_new(&a, p, 4 * n) != 0) {
         free(dues);
         free(forms);
         return CH_ENOMEM;
@@ -718,7 +688,6 @@ sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer
             args_add(&a, (const char *)fm->packed, fm->plen);
         }
     }
-    args_save(&a);
     int rc = change(p, SCRIPT_SCHEDULE, &a, cb, opaque);
     free(dues);
     free(forms);
@@ -727,14 +696,14 @@ sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer
 
 int
 sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const *ids, size_t n,
-                       const sla_case_save *save, sla_timer_store_cb cb, void *opaque)
+                       sla_timer_store_cb cb, void *opaque)
 {
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
     id_forms *forms = malloc(n * sizeof(*forms));
     script_args a;
-    if (!forms || args_new(&a, p, 2 * n, save) != 0) {
+    if (!forms || args_new(&a, p, 2 * n) != 0) {
         free(forms);
         return CH_ENOMEM;
     }
@@ -744,7 +713,6 @@ sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const
         if (forms[i].plen)
             args_add(&a, (const char *)forms[i].packed, forms[i].plen);
     }
-    args_save(&a);
     int rc = change(p, SCRIPT_CANCEL, &a, cb, opaque);
     free(forms);
     return rc;

@@ -9,8 +9,7 @@
  *   payload: the claim reads its case's state (one MGET per batch) and the
  *   fire callback rebuilds the event from it (fire.c). The "{t<P>}" hash
  *   tag keeps a partition's keys in one Redis Cluster slot, so every script
- *   touches one slot (but for a schedule or cancel that also saves a case's
- *   state, sla_case_save: one Redis, not a Cluster).
+ *   touches one slot.
  * - Whoever owns partition P (Kafka's consumer group decides) owns its
  *   timers: the store knows P's next due time and sets one libevent timer for
  *   exactly then. Nothing polls, and blocking commands' hz-granular timeouts
@@ -112,34 +111,17 @@ void sla_timer_store_disown(sla_timer_store *st, int32_t partition);
 /* Disowns every partition (shutdown). */
 void sla_timer_store_stop(sla_timer_store *st);
 
-/* A case's state saved by the same script call as a change of its timers
- * (case_sync.c, when an event only schedules or only cancels): SET key to
- * the len bytes of data, expiring in ttl_s seconds, after every write to the
- * timers, so an error on the way leaves the state unsaved and a retry
- * computes the same change. The key is outside the partition's Cluster slot:
- * fine for the one Redis the runtime talks to (as the claim's MGET of
- * states), not for a Redis Cluster. */
-typedef struct {
-    const char *key;
-    const char *data;
-    size_t len;
-    int64_t ttl_s;
-} sla_case_save;
-
 /*
- * Adds or replaces timers of partition P, and saves a case's state with
- * them when save is not NULL (copied before this returns). Returns 0 and
- * later calls cb exactly once (cb may be NULL), or CH_EAGAIN/CH_ENOMEM
- * without calling it.
+ * Adds or replaces timers of partition P. Returns 0 and later calls cb
+ * exactly once (cb may be NULL), or CH_EAGAIN/CH_ENOMEM without calling it.
  */
 int sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
-                             size_t n, const sla_case_save *save, sla_timer_store_cb cb,
-                             void *opaque);
+                             size_t n, sla_timer_store_cb cb, void *opaque);
 
 /* Removes timers of partition P by id (due, in flight or both). Same
- * contract as schedule, save included. */
+ * contract as schedule. */
 int sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const *ids, size_t n,
-                           const sla_case_save *save, sla_timer_store_cb cb, void *opaque);
+                           sla_timer_store_cb cb, void *opaque);
 
 /*
  * The store's arming rules, pure so the unit tests can hold them

@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # sla-timer under faults in the middle of a case's events (issue 14: review
 # items M2, M3, L8), each judged against a clean run of the same events:
-#   1. A transient Redis error mid-lane (SET taken from Redis's default user:
-#      every save of a case's state refused, NOPERM; maxmemory 1 no longer
-#      does, as a "paused" only deletes timers and saves the state in the same
-#      script, which Redis lets finish once it has written) while cases'
-#      paused and resumed events flow: each case's "paused"
+#   1. A transient Redis error mid-lane (maxmemory 1: every write refused with
+#      OOM) while cases' paused and resumed events flow: each case's "paused"
 #      fails and is retried; its "resumed", consumed meanwhile, must wait
 #      behind it. The timers left in Redis must be the clean run's. (Before,
 #      the resume overtook the failed pause: applied to a running clock it did
@@ -84,18 +81,18 @@ wait_until 60 idle "$A_PORT" $((1 + 4 * N)) || fail "sla-timer did not apply the
 clean=$(store_timers clean)
 [ "$(grep -c '/breach ' <<<"$clean")" -eq $N ] || fail "the clean run has not $N breach timers: $clean"
 
-rcli ACL SETUSER default -set >/dev/null
+rcli CONFIG SET maxmemory 1 >/dev/null
 retries0=$(metric "$A_PORT" charter_handler_retries_total)
 consumed0=$(metric "$A_PORT" charter_kafka_consumed_total)
 produce --org lanes --count $N --received "$R0" --prefix fault --no-received --pause-cycles 1 --only paused
 failing() { [ "$(metric "$A_PORT" charter_handler_retries_total)" -ge $((retries0 + 3 * N)) ]; }
-wait_until 30 failing || fail "the paused events were not refused by Redis (SET denied)"
+wait_until 30 failing || fail "the paused events were not refused by Redis (maxmemory 1)"
 produce --org lanes --count $N --received "$R0" --prefix fault --no-received --pause-cycles 1 --only resumed
 consumed() { [ "$(metric "$A_PORT" charter_kafka_consumed_total)" -ge $((consumed0 + 2 * N)) ]; }
 wait_until 30 consumed || fail "sla-timer did not consume the resumed events"
-rcli ACL SETUSER default +set >/dev/null
-log "Redis refused the state saves (NOPERM) while $N cases' paused events failed and their resumed events arrived; SET allowed again"
-wait_until 60 idle "$A_PORT" $((1 + 6 * N)) || fail "sla-timer did not apply the paused and resumed events after SET was allowed again"
+rcli CONFIG SET maxmemory 0 >/dev/null
+log "Redis refused writes (OOM) while $N cases' paused events failed and their resumed events arrived; writes allowed again"
+wait_until 60 idle "$A_PORT" $((1 + 6 * N)) || fail "sla-timer did not apply the paused and resumed events after the OOM"
 fault=$(store_timers fault)
 if [ "$fault" != "$clean" ]; then
   diff <(echo "$clean") <(echo "$fault") | head -n 10 || true
