@@ -200,6 +200,7 @@ typedef struct {
     int64_t *due_ms;   /* each timer's due instant as stored in its payload */
     int64_t *redis_ms; /* Redis TIME at the claim that fired it */
     pending *parts;    /* one per partition */
+    sla_timer_plan_cache *plans; /* the last case's plan per claimed batch, as fire.c keeps */
     struct event *limit_ev;
     const char *error;
 } bench;
@@ -609,8 +610,10 @@ on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const sla_timer_fire
         t = unpacked = charter__v1__timer_fired__unpack(NULL, tf->len, tf->payload);
     } else if ((e = malloc(sizeof(*e))) != NULL) {
         /* What fire.c does: the event rebuilt from the case's state. */
-        if (sla_timer_event_rebuild(ch_runtime_orgs(b->rt), id, tf->state, tf->state_len,
-                                    tf->due_ms, now_ms, e) == SLA_EVENT_FULL)
+        if (!b->plans)
+            b->plans = calloc(1, sizeof(*b->plans));
+        if (sla_timer_event_rebuild_in(b->plans, tf->batch, ch_runtime_orgs(b->rt), id, tf->state,
+                                       tf->state_len, tf->due_ms, now_ms, e) == SLA_EVENT_FULL)
             t = &e->ev;
     }
     const char *slash = strchr(id, '/');
@@ -716,6 +719,7 @@ bench_fini(void *svc)
     if (b->limit_ev)
         event_free(b->limit_ev);
     sla_timer_store_free(b->store);
+    free(b->plans);
     if (b->parts) {
         for (int64_t p = 0; p < b->cfg->partitions; p++) {
             free(b->parts[p].specs);

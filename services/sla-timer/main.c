@@ -126,6 +126,8 @@ sla_fini(void *svc)
     sla *s = svc;
     sla_fire_stop(s); /* again: a stop may not have run (init failed after the store) */
     sla_timer_store_free(s->store);
+    free(s->plans);
+    s->plans = NULL;
 }
 
 /* A claimed timer is claimed again once its lease runs out, so Kafka must

@@ -22,6 +22,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "charter/runtime.h"
+#include "timer_event.h"
 #include "timer_store.h"
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     ch_metric *m_pending, *m_overdue, *m_inflight;
     ch_metric *m_partial;                  /* compact timers fired without a full rebuild */
     struct sla_reread *rereads;            /* fire.c: compact timers reading their state again */
+    sla_timer_plan_cache *plans;           /* fire.c: the last case's plan, per claimed batch */
     int stopping;                          /* fire.c: no new rereads once set */
     uint8_t owned[SLA_MAX_PARTITIONS / 8]; /* partitions assigned here */
     int census_running;

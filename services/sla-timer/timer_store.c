@@ -180,6 +180,7 @@ struct sla_timer_store {
     ch_timer *ack_timer;                /* runs at the turn's end when any partition has acks */
     part **parts; /* by partition number, grown to the highest one seen; NULL: none yet */
     size_t nparts;
+    uint64_t batches; /* compact batches handed over (sla_timer_fired.batch) */
 };
 
 struct sla_timer_fire {
@@ -453,6 +454,7 @@ states_read(void *opaque, redisReply *reply)
     part *p = sr->p;
     sla_timer_store *st = p->st;
     int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == sr->n;
+    uint64_t batch = ++st->batches;
     if (!ok)
         CH_LOG_WARN(
             ch_runtime_log(st->rt),
@@ -471,7 +473,8 @@ states_read(void *opaque, redisReply *reply)
                              .compact = 1,
                              .due_ms = f->due_ms,
                              .state = has ? s->str : NULL,
-                             .state_len = has ? s->len : 0};
+                             .state_len = has ? s->len : 0,
+                             .batch = batch};
         st->fire(st->opaque, f, p->partition, &t, sr->now_ms);
     }
     free(sr);

@@ -228,6 +228,54 @@ test_state_without_the_timer(void **state)
     free(packed);
 }
 
+/* The plan kept per claimed batch (sla_timer_plan_cache): every timer of
+ * a case in one batch rebuilds to the same bytes as without the cache; a
+ * later batch reads its own state (here a new reference), and another case
+ * in the same batch (no state) is not given the first case's. */
+static void
+test_plan_cached_per_batch(void **state)
+{
+    (void)state;
+    sla_timer_plan plan;
+    size_t len = 0;
+    char *packed = derby_case(&plan, &len);
+    sla_timer_plan_cache *cache = calloc(1, sizeof(*cache));
+    assert_non_null(cache);
+    sla_timer_event e, want;
+    uint8_t a[512], b[512];
+    for (int i = 0; i < plan.ntimers; i++) {
+        const ch_case_timer *t = &plan.timers[i];
+        assert_int_equal(sla_timer_event_rebuild(&orgs, t->id, packed, len, t->due_ms, 1, &want),
+                         SLA_EVENT_FULL);
+        assert_int_equal(
+            sla_timer_event_rebuild_in(cache, 7, &orgs, t->id, packed, len, t->due_ms, 1, &e),
+            SLA_EVENT_FULL);
+        size_t na = charter__v1__timer_fired__pack(&want.ev, a);
+        size_t nb = charter__v1__timer_fired__pack(&e.ev, b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+    }
+    snprintf(plan.state.reference, sizeof(plan.state.reference), "DH-2026-000057");
+    size_t len2 = 0;
+    char *packed2 = ch_case_state_pack(&plan.state, &len2);
+    assert_non_null(packed2);
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, plan.timers[0].id, packed2, len2,
+                                                plan.timers[0].due_ms, 1, &e),
+                     SLA_EVENT_FULL);
+    assert_string_equal(e.ev.reference, "DH-2026-000057");
+    const char *other = "1f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach";
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, other, NULL, 0, 5, 1, &e),
+                     SLA_EVENT_NO_STATE);
+    assert_string_equal(e.ev.reference, "");
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, plan.timers[1].id, packed2, len2,
+                                                plan.timers[1].due_ms, 1, &e),
+                     SLA_EVENT_FULL);
+    assert_string_equal(e.ev.reference, "DH-2026-000057");
+    free(packed2);
+    free(packed);
+    free(cache);
+}
+
 int
 main(void)
 {
@@ -236,6 +284,7 @@ main(void)
         cmocka_unit_test(test_due_from_the_score),
         cmocka_unit_test(test_no_state),
         cmocka_unit_test(test_state_without_the_timer),
+        cmocka_unit_test(test_plan_cached_per_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
