@@ -244,6 +244,11 @@ def measure(a, redis, peer, fig, timers, opts, workdir, rep):
         r["used_memory_after"] = after
         # Without the case states (sla-timer keeps them whatever the form).
         r["bytes_per_timer"] = (after - before) / timers
+    if fig.startswith("schedule") and r.get("ok"):
+        # Where Redis's time went per command (usec, calls): the scheduling
+        # figures are Redis-bound with many calls in flight.
+        r["redis_commandstats"] = [l for l in redis.cli("INFO", "commandstats").splitlines()
+                                   if l.startswith("cmdstat_")]
     if fig in ("lateness", "burst") and r.get("ok"):
         r.update(lateness_stats(out))
         # Redis's own time in the scripts (EVALSHA, and EVAL after a

@@ -16,8 +16,8 @@
  *   stores (without timer_id and case_id, which sla-timer rebuilds from the
  *   id). With compact (the default, as sla-timer now stores them) the id is
  *   packed and nothing else is stored with it; and the harness pays what
- *   sla-timer pays for that: it saves each case's state (the JSON
- *   case_sync.c saves, about 276 bytes, under the case's state key with
+ *   sla-timer pays for that: it saves each case's state (what case_sync.c
+ *   saves, packed: about 48 bytes, under the case's state key with
  *   case_sync's expiry) once the case's schedule call has answered, as
  *   case_sync does; the claim reads the states (one MGET per batch, in the
  *   store), and the fire callback rebuilds the event from the state and the
@@ -200,6 +200,7 @@ typedef struct {
     int64_t *due_ms;   /* each timer's due instant as stored in its payload */
     int64_t *redis_ms; /* Redis TIME at the claim that fired it */
     pending *parts;    /* one per partition */
+    sla_timer_plan_cache *plans; /* the last case's plan per claimed batch, as fire.c keeps */
     struct event *limit_ev;
     const char *error;
 } bench;
@@ -322,10 +323,10 @@ add_case(bench *b, pending *pd, int64_t c)
 static void finish(bench *b, const char *error);
 static void pump(bench *b);
 
-/* Case c's state as case_sync.c saves it after a `received` (JSON, about
- * 276 bytes: ch_case_state_to_json of a received email enquiry). */
+/* Case c's state as case_sync.c saves it after a `received` (packed,
+ * ch_case_state_pack of a received email enquiry: about 50 bytes; *len). */
 static char *
-case_state_json(const bench *b, int64_t c)
+case_state_packed(const bench *b, int64_t c, size_t *len)
 {
     ch_case_state st;
     memset(&st, 0, sizeof(st));
@@ -334,7 +335,7 @@ case_state_json(const bench *b, int64_t c)
     snprintf(st.case_type, sizeof(st.case_type), "enquiry");
     snprintf(st.reference, sizeof(st.reference), "DH-%07lld", (long long)(c % 10000000));
     st.received_ms = b->base_ms - 1000;
-    return ch_case_state_to_json(&st);
+    return ch_case_state_pack(&st, len);
 }
 
 /* One of cc's SETs answered (or the hold on it is released). */
@@ -370,14 +371,15 @@ save_states(bench *b, call_ctx *cc)
         char cid[40], key[SLA_CASE_KEY_MAX];
         case_id(cc->cases[k] + b->cfg->first_case, cid);
         sla_case_state_key(cid, key, sizeof(key));
-        char *json = case_state_json(b, cc->cases[k]);
+        size_t len = 0;
+        char *packed = case_state_packed(b, cc->cases[k], &len);
         cc->ncases++;
-        if (!json || ch_redis_command(b->rt, state_saved, cc, "SET %s %s EX %d", key, json,
-                                      3 * 366 * 86400) != 0) {
+        if (!packed || ch_redis_command(b->rt, state_saved, cc, "SET %s %b EX %d", key, packed, len,
+                                        3 * 366 * 86400) != 0) {
             cc->ncases--;
             b->states_failed++;
         }
-        free(json);
+        free(packed);
     }
     call_release(cc);
 }
@@ -608,8 +610,10 @@ on_fire(void *opaque, sla_timer_fire *f, int32_t partition, const sla_timer_fire
         t = unpacked = charter__v1__timer_fired__unpack(NULL, tf->len, tf->payload);
     } else if ((e = malloc(sizeof(*e))) != NULL) {
         /* What fire.c does: the event rebuilt from the case's state. */
-        if (sla_timer_event_rebuild(ch_runtime_orgs(b->rt), id, tf->state, tf->state_len,
-                                    tf->due_ms, now_ms, e) == SLA_EVENT_FULL)
+        if (!b->plans)
+            b->plans = calloc(1, sizeof(*b->plans));
+        if (sla_timer_event_rebuild_in(b->plans, tf->batch, ch_runtime_orgs(b->rt), id, tf->state,
+                                       tf->state_len, tf->due_ms, now_ms, e) == SLA_EVENT_FULL)
             t = &e->ev;
     }
     const char *slash = strchr(id, '/');
@@ -715,6 +719,7 @@ bench_fini(void *svc)
     if (b->limit_ev)
         event_free(b->limit_ev);
     sla_timer_store_free(b->store);
+    free(b->plans);
     if (b->parts) {
         for (int64_t p = 0; p < b->cfg->partitions; p++) {
             free(b->parts[p].specs);

@@ -48,7 +48,9 @@ typedef struct {
     sla *s;
     ch_msg *m;
     const Charter__V1__CaseEvent *ev; /* borrowed from m */
-    char *state_json;                 /* saved once the timers are in place */
+    char *
+        state; /* packed (JSON under sla.timer_format = text); saved once the timers are in place */
+    size_t state_len;
     int st_closed;
     int pending, failed;
 } event_job;
@@ -56,7 +58,7 @@ typedef struct {
 static void
 job_free(event_job *j)
 {
-    free(j->state_json);
+    free(j->state);
     free(j);
 }
 
@@ -122,7 +124,7 @@ save_state(event_job *j)
 {
     char key[SLA_CASE_KEY_MAX];
     sla_case_state_key(j->ev->case_id, key, sizeof(key));
-    if (ch_redis_command(j->s->rt, state_saved, j, "SET %s %s EX %d", key, j->state_json,
+    if (ch_redis_command(j->s->rt, state_saved, j, "SET %s %b EX %d", key, j->state, j->state_len,
                          j->st_closed ? STATE_TTL_CLOSED_S : STATE_TTL_OPEN_S) != 0) {
         job_end(j, CH_EAGAIN, "redis unavailable");
     }
@@ -206,9 +208,15 @@ apply_plan(event_job *j, const sla_timer_plan *plan)
     const char *gone[SLA_MAX_CANCEL];
     for (int i = 0; i < plan->ncancel; i++)
         gone[i] = plan->cancel[i];
-    j->state_json = ok ? ch_case_state_to_json(&plan->state) : NULL;
+    /* Packed (case_clock.h); JSON under sla.timer_format = text, the form an
+     * older release reads (both forms are read here). */
+    if (ok && s->state_json) {
+        j->state = ch_case_state_to_json(&plan->state);
+        j->state_len = j->state ? strlen(j->state) : 0;
+    } else if (ok)
+        j->state = ch_case_state_pack(&plan->state, &j->state_len);
     j->st_closed = plan->state.closed;
-    if (!j->state_json) {
+    if (!j->state) {
         for (int i = 0; i < nspecs; i++)
             free(bufs[i]);
         job_end(j, CH_EAGAIN, "out of memory");

@@ -131,19 +131,23 @@ fire_stored(sla *s, sla_timer_fire *f, const sla_timer_fired *tf, int64_t now_ms
 static void reread_start(sla *s, sla_timer_fire *f, const char *id, int64_t due_ms,
                          int64_t claimed_ms, int tries, int64_t waited_ms);
 
-/* A compact timer with its case's state (NULL: none): fires the rebuilt
- * event, or reads the state again while tries are left. */
+/* A compact timer with its case's state (NULL: none) read by claimed batch
+ * `batch` (0: by a reread): fires the rebuilt event (the case's plan
+ * computed once per batch: s->plans), or reads the state again while tries
+ * are left. */
 static void
 fire_rebuilt(sla *s, sla_timer_fire *f, const char *id, int64_t due_ms, const char *state,
-             size_t state_len, int64_t claimed_ms, int tries, int64_t waited_ms)
+             size_t state_len, uint64_t batch, int64_t claimed_ms, int tries, int64_t waited_ms)
 {
     sla_timer_event *e = malloc(sizeof(*e));
+    if (!s->plans)
+        s->plans = calloc(1, sizeof(*s->plans)); /* none: each plan computed afresh */
     if (!e) {
         sla_timer_fire_done(f, 0);
         return;
     }
-    sla_event_result r = sla_timer_event_rebuild(ch_runtime_orgs(s->rt), id, state, state_len,
-                                                 due_ms, claimed_ms, e);
+    sla_event_result r = sla_timer_event_rebuild_in(s->plans, batch, ch_runtime_orgs(s->rt), id,
+                                                    state, state_len, due_ms, claimed_ms, e);
     if (r != SLA_EVENT_FULL && s->stopping) {
         free(e);
         sla_timer_fire_done(f, 0); /* left leased: the next owner fires it */
@@ -211,8 +215,8 @@ reread_answer(void *opaque, redisReply *reply)
     int64_t due_ms = rr->due_ms, claimed_ms = rr->claimed_ms, waited_ms = rr->waited_ms;
     int tries = rr->tries;
     reread_free(rr);
-    fire_rebuilt(s, f, id, due_ms, has ? reply->str : NULL, has ? reply->len : 0, claimed_ms, tries,
-                 waited_ms);
+    fire_rebuilt(s, f, id, due_ms, has ? reply->str : NULL, has ? reply->len : 0, 0, claimed_ms,
+                 tries, waited_ms);
 }
 
 static void
@@ -278,5 +282,5 @@ sla_fire(void *opaque, sla_timer_fire *f, int32_t partition, const sla_timer_fir
     if (!t->compact)
         fire_stored(s, f, t, now_ms);
     else
-        fire_rebuilt(s, f, t->id, t->due_ms, t->state, t->state_len, now_ms, 0, 0);
+        fire_rebuilt(s, f, t->id, t->due_ms, t->state, t->state_len, t->batch, now_ms, 0, 0);
 }

@@ -126,6 +126,8 @@ sla_fini(void *svc)
     sla *s = svc;
     sla_fire_stop(s); /* again: a stop may not have run (init failed after the store) */
     sla_timer_store_free(s->store);
+    free(s->plans);
+    s->plans = NULL;
 }
 
 /* A claimed timer is claimed again once its lease runs out, so Kafka must
@@ -178,6 +180,8 @@ sla_init(ch_runtime *rt, const void *config, void **svc, char *errstr, size_t er
         return rc;
     sla_timer_format format =
         strcmp(s->cfg->timer_format, "text") == 0 ? SLA_TIMER_TEXT : SLA_TIMER_COMPACT;
+    /* text keeps the whole layout an older release reads (states too) */
+    s->state_json = format == SLA_TIMER_TEXT;
     if (!(s->store =
               sla_timer_store_new(rt, SLA_KEY_PREFIX, s->cfg->lease_ms, format, sla_fire, s))) {
         snprintf(errstr, errstr_size, "out of memory");

@@ -22,6 +22,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "charter/runtime.h"
+#include "timer_event.h"
 #include "timer_store.h"
 
 typedef struct {
@@ -39,10 +40,12 @@ typedef struct {
     ch_runtime *rt;
     const sla_config *cfg;
     sla_timer_store *store;
+    int state_json; /* sla.timer_format = text: case states saved as JSON, as before issue 16 */
     ch_metric *m_scheduled, *m_fired, *m_events, *m_late_ms, *m_lateness;
     ch_metric *m_pending, *m_overdue, *m_inflight;
     ch_metric *m_partial;                  /* compact timers fired without a full rebuild */
     struct sla_reread *rereads;            /* fire.c: compact timers reading their state again */
+    sla_timer_plan_cache *plans;           /* fire.c: the last case's plan, per claimed batch */
     int stopping;                          /* fire.c: no new rereads once set */
     uint8_t owned[SLA_MAX_PARTITIONS / 8]; /* partitions assigned here */
     int census_running;

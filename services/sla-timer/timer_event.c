@@ -49,10 +49,25 @@ ts_of(int64_t ms, Charter__V1__Timestamp *ts)
     ch_time_split_ms(ms, &ts->seconds, &ts->nanos);
 }
 
+/* The case's plan from its state: unpacked, the organisation's clocks
+ * found, its timers recomputed. */
+static void
+plan_compute(sla_timer_plan_cache *c, const ch_org_set *orgs, const char *case_id,
+             const char *state, size_t state_len)
+{
+    c->has_state = state && ch_case_state_unpack(state, state_len, &c->state) == 0;
+    if (!c->has_state)
+        memset(&c->state, 0, sizeof(c->state));
+    c->oc = c->has_state && orgs ? ch_org_set_find(orgs, c->state.organisation) : NULL;
+    c->target_ms = 0;
+    c->ntimers =
+        c->oc ? ch_case_timers(c->oc, case_id, &c->state, c->timers, 32, &c->target_ms) : 0;
+}
+
 sla_event_result
-sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state_json,
-                        size_t state_len, int64_t due_ms, int64_t fallback_due_ms,
-                        sla_timer_event *out)
+sla_timer_event_rebuild_in(sla_timer_plan_cache *cache, uint64_t batch, const ch_org_set *orgs,
+                           const char *id, const char *state, size_t state_len, int64_t due_ms,
+                           int64_t fallback_due_ms, sla_timer_event *out)
 {
     memset(out, 0, sizeof(*out));
     Charter__V1__TimerFired *ev = &out->ev;
@@ -67,37 +82,48 @@ sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *stat
     ts_of(due_ms >= 0 ? due_ms : fallback_due_ms, &out->due_at);
     ev->due_at = &out->due_at;
 
-    if (!state_json || ch_case_state_from_json(state_json, state_len, &out->state) != 0) {
-        memset(&out->state, 0, sizeof(out->state));
-        return SLA_EVENT_NO_STATE;
+    sla_timer_plan_cache local, *c = cache;
+    if (!c || batch == 0) {
+        c = &local;
+        plan_compute(c, orgs, out->case_id, state, state_len);
+    } else if (c->batch != batch || strcmp(c->case_id, out->case_id) != 0) {
+        plan_compute(c, orgs, out->case_id, state, state_len);
+        c->batch = batch;
+        snprintf(c->case_id, sizeof(c->case_id), "%s", out->case_id);
     }
+    sla_event_result r = c->has_state ? SLA_EVENT_NOT_FOUND : SLA_EVENT_NO_STATE;
+    out->state = c->state;
     const ch_case_state *st = &out->state;
-    ev->organisation = (char *)st->organisation;
-    ev->reference = (char *)st->reference;
-    ev->channel = ch_channel_from_name(st->channel);
-    ev->case_type = (char *)st->case_type;
-    const ch_org_clocks *oc = orgs ? ch_org_set_find(orgs, st->organisation) : NULL;
-    if (!oc)
-        return SLA_EVENT_NOT_FOUND;
-
-    ch_case_timer timers[32];
-    int64_t target_ms = 0;
-    int n = ch_case_timers(oc, out->case_id, st, timers, 32, &target_ms);
-    for (int i = 0; i < n; i++) {
-        const ch_case_timer *t = &timers[i];
+    if (c->has_state) {
+        ev->organisation = (char *)st->organisation;
+        ev->reference = (char *)st->reference;
+        ev->channel = ch_channel_from_name(st->channel);
+        ev->case_type = (char *)st->case_type;
+    }
+    for (int i = 0; i < c->ntimers; i++) {
+        const ch_case_timer *t = &c->timers[i];
         if (strcmp(t->id, id) != 0)
             continue;
         ev->kind = t->kind;
         ev->tier = t->tier;
         ev->review = t->review;
         ts_of(due_ms >= 0 ? due_ms : t->due_ms, &out->due_at);
-        if (target_ms) {
-            ts_of(target_ms, &out->target_at);
+        if (c->target_ms) {
+            ts_of(c->target_ms, &out->target_at);
             ev->target_at = &out->target_at;
         }
         if (t->kind == CHARTER__V1__TIMER_KIND__TIMER_KIND_EXTENSION_REFUSED)
             ev->detail = (char *)st->extension_refused_reason;
-        return SLA_EVENT_FULL;
+        r = SLA_EVENT_FULL;
+        break;
     }
-    return SLA_EVENT_NOT_FOUND;
+    return r;
+}
+
+sla_event_result
+sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state, size_t state_len,
+                        int64_t due_ms, int64_t fallback_due_ms, sla_timer_event *out)
+{
+    return sla_timer_event_rebuild_in(NULL, 0, orgs, id, state, state_len, due_ms, fallback_due_ms,
+                                      out);
 }

@@ -51,15 +51,49 @@ typedef struct {
 } sla_timer_event;
 
 /*
- * Rebuilds timer `id`'s event into *out from the case's state (state_json,
+ * Rebuilds timer `id`'s event into *out from the case's state (state,
+ * packed or the JSON stored before: ch_case_state_unpack;
  * state_len bytes; NULL when there is none) under the policies in orgs
  * (the state's organisation's clocks are looked up there; none found gives
  * SLA_EVENT_NOT_FOUND). due_ms is the due time the store had, or -1 when unknown (a
  * timer claimed again after its lease): then the recomputed timer's, else
  * fallback_due_ms. fired_at is left unset.
  */
-sla_event_result sla_timer_event_rebuild(const ch_org_set *orgs, const char *id,
-                                         const char *state_json, size_t state_len, int64_t due_ms,
-                                         int64_t fallback_due_ms, sla_timer_event *out);
+sla_event_result sla_timer_event_rebuild(const ch_org_set *orgs, const char *id, const char *state,
+                                         size_t state_len, int64_t due_ms, int64_t fallback_due_ms,
+                                         sla_timer_event *out);
+
+/*
+ * One case's unpacked state and recomputed timers, kept for the next timer
+ * of the same case in the same claimed batch. A batch's timers come from
+ * one MGET answer handed over in one loop turn (timer_store.h,
+ * sla_timer_fired.batch), so within it a case's state and the policies are
+ * the same for every timer; a case's timers due together (a burst) lie
+ * side by side in the batch. The plan is computed once per case per batch
+ * instead of once per timer (the largest item of a fired timer's time).
+ * Zero it before first use (calloc); about 8 KB: keep it on the heap.
+ */
+typedef struct {
+    uint64_t batch; /* the batch it was computed in; 0: none */
+    char case_id[SLA_TIMER_ID_MAX];
+    int has_state; /* the state unpacked */
+    const ch_org_clocks *oc;
+    int ntimers; /* ch_case_timers' answer (< 0: a clock failed) */
+    int64_t target_ms;
+    ch_case_state state;
+    ch_case_timer timers[32];
+} sla_timer_plan_cache;
+
+/*
+ * sla_timer_event_rebuild for a timer of claimed batch `batch`
+ * (sla_timer_fired.batch): the same event, the plan reused from *cache when
+ * it holds this case's plan of this batch, else computed and kept there.
+ * batch 0 (a state read outside a claim: fire.c's reread) or cache NULL
+ * computes it afresh and leaves the cache alone.
+ */
+sla_event_result sla_timer_event_rebuild_in(sla_timer_plan_cache *cache, uint64_t batch,
+                                            const ch_org_set *orgs, const char *id,
+                                            const char *state, size_t state_len, int64_t due_ms,
+                                            int64_t fallback_due_ms, sla_timer_event *out);
 
 #endif

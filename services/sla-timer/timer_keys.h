@@ -11,7 +11,7 @@
  *   <prefix>:{t<P>}:due       sorted set: member -> due time (ms)
  *   <prefix>:{t<P>}:inflight  sorted set: member -> lease expiry (ms)
  *   <prefix>:{t<P>}:timers    hash: text member -> stored TimerFired (protobuf)
- *   <prefix>:case:{<case>}:sla  the case's state (JSON, case_clock.h)
+ *   <prefix>:case:{<case>}:sla  the case's state (packed CaseClockState, case_clock.h)
  * The "{t<P>}" hash tag keeps a partition's keys in one Redis Cluster slot.
  *
  * A timer id is "<case>/<kind>[/<n>]" (ch_case_timers): a kind starts with a

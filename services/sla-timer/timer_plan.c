@@ -59,12 +59,12 @@ sla_timer_plan_diff(const char *case_id, const ch_case_timer *was, int nwas, int
 }
 
 int
-sla_timer_plan_make(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev,
-                    const char *state_json, size_t state_len, sla_timer_plan *out, const char **why)
+sla_timer_plan_make(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev, const char *state,
+                    size_t state_len, sla_timer_plan *out, const char **why)
 {
     memset(out, 0, sizeof(*out));
-    if (state_json) {
-        if (ch_case_state_from_json(state_json, state_len, &out->state) == 0)
+    if (state) {
+        if (ch_case_state_unpack(state, state_len, &out->state) == 0)
             out->had_state = 1;
         else
             out->state_unreadable = 1; /* and out->state is empty again */

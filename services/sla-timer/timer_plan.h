@@ -57,7 +57,7 @@ typedef struct {
 int sla_event_moves_timers(const Charter__V1__CaseEvent *ev);
 
 /*
- * Decides what ev does to its case, whose stored state is state_json
+ * Decides what ev does to its case, whose stored state is state
  * (state_len bytes; NULL when there is none) under the organisation's
  * clocks oc (NULL: its policy is gone, removed by a reload). Returns 0 and
  * fills *out; or CH_EBADMSG with *why saying why the event can never be
@@ -66,8 +66,7 @@ int sla_event_moves_timers(const Charter__V1__CaseEvent *ev);
  * (out->state_unreadable says so).
  */
 int sla_timer_plan_make(const ch_org_clocks *oc, const Charter__V1__CaseEvent *ev,
-                        const char *state_json, size_t state_len, sla_timer_plan *out,
-                        const char **why);
+                        const char *state, size_t state_len, sla_timer_plan *out, const char **why);
 
 /*
  * The diff step of sla_timer_plan_make on its own: from the timers the case

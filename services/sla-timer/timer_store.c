@@ -180,6 +180,7 @@ struct sla_timer_store {
     ch_timer *ack_timer;                /* runs at the turn's end when any partition has acks */
     part **parts; /* by partition number, grown to the highest one seen; NULL: none yet */
     size_t nparts;
+    uint64_t batches; /* compact batches handed over (sla_timer_fired.batch) */
 };
 
 struct sla_timer_fire {
@@ -440,44 +441,61 @@ typedef struct {
     part *p;
     int64_t now_ms;
     size_t n;
+    size_t ncases; /* keys in the MGET: one per run of a case's timers */
     sla_timer_fire *fires[];
 } state_read;
 
-/* The states are in (one MGET answer, in the fires' order), or the MGET
- * failed (reply NULL or an error): then the timers stay leased and fire
- * again when the lease expires. */
+/* Whether fires a and b are timers of one case (their ids' case parts). */
+static int
+same_case(const sla_timer_fire *a, const sla_timer_fire *b)
+{
+    size_t la = sla_timer_id_case_len(a->id);
+    return la == sla_timer_id_case_len(b->id) && memcmp(a->id, b->id, la) == 0;
+}
+
+/* The states are in (one MGET answer: one state per run of one case's
+ * timers, in the fires' order), or the MGET failed (reply NULL or an
+ * error): then the timers stay leased and fire again when the lease
+ * expires. */
 static void
 states_read(void *opaque, redisReply *reply)
 {
     state_read *sr = opaque;
     part *p = sr->p;
     sla_timer_store *st = p->st;
-    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == sr->n;
+    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == sr->ncases;
+    uint64_t batch = ++st->batches;
     if (!ok)
         CH_LOG_WARN(
             ch_runtime_log(st->rt),
             "case states of claimed timers not read; they fire when their lease expires",
             CH_STR("key", p->keys.due), CH_INT("timers", (int64_t)sr->n),
             CH_STR("error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply"));
+    size_t k = 0;
     for (size_t i = 0; i < sr->n; i++) {
         sla_timer_fire *f = sr->fires[i];
         if (!ok) {
             sla_timer_fire_done(f, 0);
             continue;
         }
-        const redisReply *s = reply->element[i];
+        if (i > 0 && !same_case(sr->fires[i - 1], f))
+            k++;
+        const redisReply *s = reply->element[k];
         int has = s->type == REDIS_REPLY_STRING;
         sla_timer_fired t = {.id = f->id,
                              .compact = 1,
                              .due_ms = f->due_ms,
                              .state = has ? s->str : NULL,
-                             .state_len = has ? s->len : 0};
+                             .state_len = has ? s->len : 0,
+                             .batch = batch};
         st->fire(st->opaque, f, p->partition, &t, sr->now_ms);
     }
     free(sr);
 }
 
-/* Reads the states of sr's cases with one MGET; fires them from the answer. */
+/* Reads the states of sr's cases with one MGET, each case's once (its
+ * timers lie side by side when due together: the members sort by case);
+ * fires them from the answer. */
 static void
 read_states(state_read *sr)
 {
@@ -486,14 +504,18 @@ read_states(state_read *sr)
     int rc = CH_ENOMEM;
     if (argv && keys) {
         argv[0] = "MGET";
+        sr->ncases = 0;
         for (size_t i = 0; i < sr->n; i++) {
+            if (i > 0 && same_case(sr->fires[i - 1], sr->fires[i]))
+                continue;
             char case_id[SLA_TIMER_ID_MAX];
             const char *id = sr->fires[i]->id;
             snprintf(case_id, sizeof(case_id), "%.*s", (int)sla_timer_id_case_len(id), id);
-            sla_case_state_key(case_id, keys[i], sizeof(keys[i]));
-            argv[i + 1] = keys[i];
+            sla_case_state_key(case_id, keys[sr->ncases], sizeof(keys[sr->ncases]));
+            argv[sr->ncases + 1] = keys[sr->ncases];
+            sr->ncases++;
         }
-        rc = ch_redis_command_argv(sr->p->st->rt, states_read, sr, (int)sr->n + 1, argv, NULL);
+        rc = ch_redis_command_argv(sr->p->st->rt, states_read, sr, (int)sr->ncases + 1, argv, NULL);
     }
     free(argv);
     free(keys);
@@ -524,6 +546,7 @@ claimed(void *opaque, redisReply *reply)
         sr->p = p;
         sr->now_ms = now_us / 1000;
         sr->n = 0;
+        sr->ncases = 0;
     }
     for (size_t i = 4; i + 2 < reply->elements; i += 3) {
         const redisReply *m = reply->element[i], *due = reply->element[i + 1],

@@ -50,9 +50,15 @@ typedef struct {
     const uint8_t *payload;
     size_t len;
     /* Compact form: the case's state as read from Redis at the claim
-     * (charter:case:{<case>}:sla, JSON), or NULL when the case has none. */
+     * (charter:case:{<case>}:sla: packed, or JSON stored before; case_clock.h:
+     * ch_case_state_unpack), or NULL when the case has none. */
     const char *state;
     size_t state_len;
+    /* Compact form: the claimed batch's number, never 0 and never reused:
+     * a batch's timers come from one MGET answer, handed over in one loop
+     * turn, so a case's state (and the policies) are the same for all of
+     * them (timer_event.h, sla_timer_plan_cache). 0 for a text timer. */
+    uint64_t batch;
 } sla_timer_fired;
 
 /*

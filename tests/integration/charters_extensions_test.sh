@@ -94,7 +94,7 @@ pass "holding reply after the breach: refused"
 [ -z "$(refused_of "$DD")" ] || fail "the valid extension of $DD was refused: $(refused_of "$DD")"
 
 # fires once: later events (responded, closed) recompute A's timers
-closed_state() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$A}:sla" | qgrep '"closed":true'; }
+closed_state() { "$CTL" timers --state "$A" --redis "$REDIS_URL" | qgrep '"closed":true'; }
 wait_until 30 closed_state || fail "sla-timer did not apply A's closed event"
 sleep 2
 n=$(refused_of "$A" | wc -l)

@@ -71,7 +71,7 @@ line=$("$CTL" timers --case "$R1" --redis "$REDIS_URL" | grep "/review_overdue/1
 grep -qE " review_overdue +$ORG +CCC-" <<<"$line" || fail "overdue timer's kind: $line"
 
 case_event "$R1" "{\"type\":\"responded\",\"organisation\":\"$ORG\",\"occurred_at\":\"2027-02-10T10:00:00Z\"}"
-responded() { redis-cli -p "$REDIS_PORT" GET "charter:case:{$R1}:sla" | qgrep '"responded":true'; }
+responded() { "$CTL" timers --state "$R1" --redis "$REDIS_URL" | qgrep '"responded":true'; }
 wait_until 30 responded || fail "sla-timer did not apply the reply"
 expect_timers "$R1" "after the reply (the restriction stays)" "review_due/1 $D
 review_overdue/1 $B

@@ -20,7 +20,11 @@
 #      whose state is saved only after its claim reads it again and fires
 #      in full;
 #   4. charterctl timers --case reads a compact timer (kind, organisation,
-#      reference from the case's state).
+#      reference from the case's state);
+#   5. case states are saved packed, and as JSON under sla.timer_format =
+#      text (what an older release reads); a state stored as JSON is read at
+#      fire time (3, the late state) and by case_sync, which writes it back
+#      packed (charterctl timers --state prints either form as JSON).
 source "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -86,6 +90,10 @@ wait_until 30 pending_text || fail "the pending case's timers are not in the sto
 payloads_of() { rcli --scan --pattern 'charter:{t*}:timers' | while read -r k; do rcli HKEYS "$k"; done | grep -c -F "$1" || true; }
 [ "$(payloads_of "$PENDING_TEXT")" -ge 2 ] || fail "text form stored no payloads for the pending case"
 pass "text form: $WANT timers fired; the pending case's timers are stored as text with payloads"
+A1=$(awk 'NR == 1 { print $1 }' "$WORK/a")
+[ "$(rcli --no-raw GET "charter:case:{$A1}:sla" | cut -c2)" = '{' ] ||
+  fail "text form: the case state is not the JSON an older release reads: $(rcli --no-raw GET "charter:case:{$A1}:sla")"
+pass "text form: case states are saved as JSON, the form an older release reads"
 stop_service sla-timer
 
 # An old text-form timer as the store wrote it before issue 16: the id as
@@ -108,7 +116,7 @@ member "$LOST" 02 >"$WORK/lost.bin" # breach
 rcli -x ZADD 'charter:{t3}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/lost.bin" >/dev/null
 STALE=$(uuid)
 # the state of one of set A's cases, under STALE's key: no fifth refusal in it
-rcli SET "charter:case:{$STALE}:sla" "$(rcli GET "charter:case:{$(awk 'NR == 1 { print $1 }' "$WORK/a")}:sla")" >/dev/null
+rcli COPY "charter:case:{$A1}:sla" "charter:case:{$STALE}:sla" >/dev/null
 member "$STALE" 0b 05 >"$WORK/stale.bin" # extension_refused/5
 rcli -x ZADD 'charter:{t4}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/stale.bin" >/dev/null
 
@@ -118,13 +126,15 @@ rcli -x ZADD 'charter:{t4}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/stale.bin"
 LATE=$(uuid)
 member "$LATE" 02 >"$WORK/late.bin" # breach
 rcli -x ZADD 'charter:{t5}:due' $((($(date +%s) - 5) * 1000)) <"$WORK/late.bin" >/dev/null
-A1_STATE=$(rcli GET "charter:case:{$(awk 'NR == 1 { print $1 }' "$WORK/a")}:sla")
+# Its state as JSON, the form stored before the packed one: read as it was.
+A1_JSON=$("$CTL" timers --state "$A1" --redis "$REDIS_URL") || fail "charterctl timers --state $A1 failed"
+qgrep '"reference":"T-000000"' <<<"$A1_JSON" || fail "charterctl timers --state printed: $A1_JSON"
 
 # ---- the compact form ----
 start_service sla-timer CHARTER_SLA_POLICY_DIR="$SRC/policies"
 late_claimed() { rcli ZCARD 'charter:{t5}:inflight' | qgrep -x 1; }
 wait_until 30 late_claimed || fail "the late-state timer was not claimed"
-rcli SET "charter:case:{$LATE}:sla" "$A1_STATE" >/dev/null
+rcli SET "charter:case:{$LATE}:sla" "$A1_JSON" >/dev/null
 wait_ready sla-timer
 /usr/bin/python3 "$CASES" produce "$BOOTSTRAP" "$PB2" --list "$WORK/b" "${HOLD[@]}" >/dev/null ||
   fail "could not produce the cases"
@@ -179,7 +189,7 @@ qgrep 'kind: TIMER_KIND_BREACH' "$WORK/fired-late" && qgrep 'target_at' "$WORK/f
   fail "the timer whose state came late fired without the state's fields: $(cat "$WORK/fired-late")"
 [ "$(metric charter_sla_timers_fired_partial_total)" = 2 ] ||
   fail "a timer whose state was saved after its claim, or a case of set B, counted as partial"
-pass "a timer claimed before its case's state was saved read it again and fired in full"
+pass "a timer claimed before its case's state was saved (as JSON, the form stored before) read it again and fired in full"
 
 # charterctl reads a compact pending timer.
 LIVE=$(uuid)
@@ -195,4 +205,22 @@ text_members_of() {
 [ "$(payloads_of "$LIVE")" -eq 0 ] && [ "$(text_members_of "$LIVE")" -eq 0 ] ||
   fail "the compact case's timers are stored as text or with payloads"
 pass "a UUID case's pending timers are compact: no text member, no payload"
+
+# A state stored as JSON (before the packed form) is read by case_sync too,
+# and written back packed: LIVE's state replaced by its JSON, then closed.
+LIVE_KEY="charter:case:{$LIVE}:sla"
+[ "$(rcli --no-raw GET "$LIVE_KEY" | cut -c2)" != '{' ] || fail "sla-timer stored LIVE's state as JSON"
+rcli SET "$LIVE_KEY" "$("$CTL" timers --state "$LIVE" --redis "$REDIS_URL")" >/dev/null
+[ "$(rcli --no-raw GET "$LIVE_KEY" | cut -c2)" = '{' ] || fail "could not store LIVE's state as JSON"
+/usr/bin/python3 "$CASES" produce "$BOOTSTRAP" "$PB2" --list "$WORK/live" --then-close >/dev/null ||
+  fail "could not close the live case"
+live_closed() {
+  [ "$("$CTL" timers --case "$LIVE" --redis "$REDIS_URL" | grep -c "$LIVE/")" -eq 0 ] &&
+    "$CTL" timers --state "$LIVE" --redis "$REDIS_URL" | qgrep '"closed":true'
+}
+wait_until 30 live_closed || fail "closing a case whose state was JSON left its timers: $("$CTL" timers --case "$LIVE" --redis "$REDIS_URL")"
+[ "$(rcli --no-raw GET "$LIVE_KEY" | cut -c2)" != '{' ] || fail "the JSON state was not written back packed"
+"$CTL" timers --state "$LIVE" --redis "$REDIS_URL" | qgrep '"reference":"T-000000"' ||
+  fail "the state written back lost the reference: $("$CTL" timers --state "$LIVE" --redis "$REDIS_URL")"
+pass "a case whose state was JSON (stored before) was closed: timers cancelled, state written back packed"
 stop_service sla-timer

@@ -96,7 +96,8 @@ wait_until 60 idle "$A_PORT" $((1 + 6 * N)) || fail "sla-timer did not apply the
 fault=$(store_timers fault)
 if [ "$fault" != "$clean" ]; then
   diff <(echo "$clean") <(echo "$fault") | head -n 10 || true
-  paused=$(rcli --scan --pattern 'charter:case:{fault-*}:sla' | while read -r k; do rcli GET "$k"; done |
+  paused=$(rcli --scan --pattern 'charter:case:{fault-*}:sla' | sed 's/^charter:case:{\(.*\)}:sla$/\1/' |
+    while read -r id; do "$BUILD/tools/charterctl/charterctl" timers --state "$id" --redis "$REDIS_URL"; done |
     grep -c '"paused_since_ms": *[1-9]' || true)
   fail "after the Redis error the timers differ from the clean run ($paused of $N clocks left paused)"
 fi

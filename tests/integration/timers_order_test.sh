@@ -31,7 +31,8 @@ rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 # A state that is closed and still knows when the case was received and its
 # reference: both events applied, the received one first.
 closed_states() {
-  rcli --scan --pattern 'charter:case:{ord-*}:sla' | while read -r key; do rcli GET "$key"; done |
+  rcli --scan --pattern 'charter:case:{ord-*}:sla' | sed 's/^charter:case:{\(.*\)}:sla$/\1/' |
+    while read -r id; do "$BUILD/tools/charterctl/charterctl" timers --state "$id" --redis "$REDIS_URL"; done |
     grep '"closed": *\(1\|true\)' | grep '"received_ms": *[1-9]' | grep -c '"reference": *"T-' || true
 }
 states() { rcli --scan --pattern 'charter:case:{ord-*}:sla' | wc -l; }

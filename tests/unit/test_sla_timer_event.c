@@ -49,9 +49,9 @@ teardown(void **state)
 }
 
 /* A Derby Homes email enquiry received on Mon 23 Nov 2026: its plan (four
- * timers) and the state case_sync.c saves (malloc'd JSON). */
+ * timers) and the state case_sync.c saves (malloc'd, packed: *len bytes). */
 static char *
-derby_case(sla_timer_plan *plan)
+derby_case(sla_timer_plan *plan, size_t *len)
 {
     fx_event_buf b;
     Charter__V1__CaseEvent *ev = fx_case_event(&b, CHARTER__V1__CASE_EVENT__EVENT_RECEIVED, CASE,
@@ -62,9 +62,9 @@ derby_case(sla_timer_plan *plan)
     const char *why = NULL;
     assert_int_equal(
         sla_timer_plan_make(ch_org_set_find(&orgs, "derby-homes"), ev, NULL, 0, plan, &why), 0);
-    char *json = ch_case_state_to_json(&plan->state);
-    assert_non_null(json);
-    return json;
+    char *packed = ch_case_state_pack(&plan->state, len);
+    assert_non_null(packed);
+    return packed;
 }
 
 static void
@@ -82,10 +82,16 @@ test_rebuild_matches_stored_event(void **state)
 {
     (void)state;
     sla_timer_plan plan;
-    char *json = derby_case(&plan);
+    size_t len = 0;
+    char *packed = derby_case(&plan, &len);
+    /* and from the JSON form a state was stored in before the packed one */
+    char *json = ch_case_state_to_json(&plan.state);
+    assert_non_null(json);
     assert_int_equal(plan.ntimers, 4);
-    for (int i = 0; i < plan.ntimers; i++) {
-        const ch_case_timer *t = &plan.timers[i];
+    for (int i = 0; i < 2 * plan.ntimers; i++) {
+        const char *st = i % 2 ? json : packed;
+        size_t st_len = i % 2 ? strlen(json) : len;
+        const ch_case_timer *t = &plan.timers[i / 2];
         Charter__V1__TimerFired want = CHARTER__V1__TIMER_FIRED__INIT;
         Charter__V1__Timestamp due, target;
         ts(t->due_ms, &due);
@@ -105,9 +111,8 @@ test_rebuild_matches_stored_event(void **state)
         want.review = t->review;
 
         sla_timer_event e;
-        assert_int_equal(
-            sla_timer_event_rebuild(&orgs, t->id, json, strlen(json), t->due_ms, 1, &e),
-            SLA_EVENT_FULL);
+        assert_int_equal(sla_timer_event_rebuild(&orgs, t->id, st, st_len, t->due_ms, 1, &e),
+                         SLA_EVENT_FULL);
         uint8_t a[512], b[512];
         size_t na = charter__v1__timer_fired__get_packed_size(&want);
         size_t nb = charter__v1__timer_fired__get_packed_size(&e.ev);
@@ -118,6 +123,7 @@ test_rebuild_matches_stored_event(void **state)
         assert_memory_equal(a, b, na);
     }
     free(json);
+    free(packed);
 }
 
 /* due_at is the due time the store had (the claimed score), not the
@@ -128,18 +134,19 @@ test_due_from_the_score(void **state)
 {
     (void)state;
     sla_timer_plan plan;
-    char *json = derby_case(&plan);
+    size_t len = 0;
+    char *packed = derby_case(&plan, &len);
     sla_timer_event e;
     assert_int_equal(
-        sla_timer_event_rebuild(&orgs, CASE "/breach", json, strlen(json), 1800000000123, 1, &e),
+        sla_timer_event_rebuild(&orgs, CASE "/breach", packed, len, 1800000000123, 1, &e),
         SLA_EVENT_FULL);
     assert_int_equal(e.ev.due_at->seconds, 1800000000);
     assert_int_equal(e.ev.due_at->nanos, 123000000);
-    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/breach", json, strlen(json), -1, 1, &e),
+    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/breach", packed, len, -1, 1, &e),
                      SLA_EVENT_FULL);
     assert_int_equal(e.ev.due_at->seconds * 1000 + e.ev.due_at->nanos / 1000000,
                      fx_at("2026-12-07T23:59:59Z"));
-    free(json);
+    free(packed);
 }
 
 /* No state: what the id gives (ids, kind, tier, review) and the due time. */
@@ -198,11 +205,12 @@ test_state_without_the_timer(void **state)
 {
     (void)state;
     sla_timer_plan plan;
-    char *json = derby_case(&plan);
+    size_t len = 0;
+    char *packed = derby_case(&plan, &len);
     sla_timer_event e;
-    assert_int_equal(sla_timer_event_rebuild(&orgs, CASE "/extension_refused/1", json, strlen(json),
-                                             9000, 1, &e),
-                     SLA_EVENT_NOT_FOUND);
+    assert_int_equal(
+        sla_timer_event_rebuild(&orgs, CASE "/extension_refused/1", packed, len, 9000, 1, &e),
+        SLA_EVENT_NOT_FOUND);
     assert_string_equal(e.ev.organisation, "derby-homes");
     assert_string_equal(e.ev.reference, "DH-2026-000056");
     assert_string_equal(e.ev.case_type, "enquiry");
@@ -212,13 +220,60 @@ test_state_without_the_timer(void **state)
     assert_null(e.ev.target_at);
     ch_org_set none;
     memset(&none, 0, sizeof(none));
-    assert_int_equal(
-        sla_timer_event_rebuild(&none, CASE "/breach", json, strlen(json), 9000, 1, &e),
-        SLA_EVENT_NOT_FOUND);
-    assert_string_equal(e.ev.organisation, "derby-homes");
-    assert_int_equal(sla_timer_event_rebuild(NULL, CASE "/breach", json, strlen(json), 9000, 1, &e),
+    assert_int_equal(sla_timer_event_rebuild(&none, CASE "/breach", packed, len, 9000, 1, &e),
                      SLA_EVENT_NOT_FOUND);
-    free(json);
+    assert_string_equal(e.ev.organisation, "derby-homes");
+    assert_int_equal(sla_timer_event_rebuild(NULL, CASE "/breach", packed, len, 9000, 1, &e),
+                     SLA_EVENT_NOT_FOUND);
+    free(packed);
+}
+
+/* The plan kept per claimed batch (sla_timer_plan_cache): every timer of
+ * a case in one batch rebuilds to the same bytes as without the cache; a
+ * later batch reads its own state (here a new reference), and another case
+ * in the same batch (no state) is not given the first case's. */
+static void
+test_plan_cached_per_batch(void **state)
+{
+    (void)state;
+    sla_timer_plan plan;
+    size_t len = 0;
+    char *packed = derby_case(&plan, &len);
+    sla_timer_plan_cache *cache = calloc(1, sizeof(*cache));
+    assert_non_null(cache);
+    sla_timer_event e, want;
+    uint8_t a[512], b[512];
+    for (int i = 0; i < plan.ntimers; i++) {
+        const ch_case_timer *t = &plan.timers[i];
+        assert_int_equal(sla_timer_event_rebuild(&orgs, t->id, packed, len, t->due_ms, 1, &want),
+                         SLA_EVENT_FULL);
+        assert_int_equal(
+            sla_timer_event_rebuild_in(cache, 7, &orgs, t->id, packed, len, t->due_ms, 1, &e),
+            SLA_EVENT_FULL);
+        size_t na = charter__v1__timer_fired__pack(&want.ev, a);
+        size_t nb = charter__v1__timer_fired__pack(&e.ev, b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+    }
+    snprintf(plan.state.reference, sizeof(plan.state.reference), "DH-2026-000057");
+    size_t len2 = 0;
+    char *packed2 = ch_case_state_pack(&plan.state, &len2);
+    assert_non_null(packed2);
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, plan.timers[0].id, packed2, len2,
+                                                plan.timers[0].due_ms, 1, &e),
+                     SLA_EVENT_FULL);
+    assert_string_equal(e.ev.reference, "DH-2026-000057");
+    const char *other = "1f8e2b1c-9d3a-4e5f-8a7b-6c5d4e3f2a1b/breach";
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, other, NULL, 0, 5, 1, &e),
+                     SLA_EVENT_NO_STATE);
+    assert_string_equal(e.ev.reference, "");
+    assert_int_equal(sla_timer_event_rebuild_in(cache, 8, &orgs, plan.timers[1].id, packed2, len2,
+                                                plan.timers[1].due_ms, 1, &e),
+                     SLA_EVENT_FULL);
+    assert_string_equal(e.ev.reference, "DH-2026-000057");
+    free(packed2);
+    free(packed);
+    free(cache);
 }
 
 int
@@ -229,6 +284,7 @@ main(void)
         cmocka_unit_test(test_due_from_the_score),
         cmocka_unit_test(test_no_state),
         cmocka_unit_test(test_state_without_the_timer),
+        cmocka_unit_test(test_plan_cached_per_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,7 +57,8 @@ teardown(void **state)
 typedef struct {
     const ch_org_clocks *oc;
     const char *org;
-    char *state_json; /* what Redis would hold: the last plan's state */
+    char *state_json; /* what Redis would hold: the last plan's state (packed) */
+    size_t state_len;
     sla_timer_plan plan;
 } case_run;
 
@@ -85,12 +86,11 @@ static void
 step(case_run *r, const Charter__V1__CaseEvent *ev)
 {
     const char *why = NULL;
-    int rc = sla_timer_plan_make(r->oc, ev, r->state_json,
-                                 r->state_json ? strlen(r->state_json) : 0, &r->plan, &why);
+    int rc = sla_timer_plan_make(r->oc, ev, r->state_json, r->state_len, &r->plan, &why);
     if (rc != 0)
         fail_msg("plan refused: %s", why ? why : "?");
     free(r->state_json);
-    r->state_json = ch_case_state_to_json(&r->plan.state);
+    r->state_json = ch_case_state_pack(&r->plan.state, &r->state_len);
     assert_non_null(r->state_json);
 }
 

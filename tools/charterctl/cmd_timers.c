@@ -8,6 +8,11 @@
  *
  *   charterctl timers --case ID [--redis URL]
  *   charterctl timers --due-within 1h [--redis URL]
+ *   charterctl timers --state ID [--redis URL]
+ *
+ * --state prints the case's state as sla-timer stores it, as one line of
+ * JSON (the store keeps it packed, case_clock.h: ch_case_state_pack), for
+ * an operator or a test to read; exit 1 when the case has none.
  *
  * With --case it also reads the case's state (the key sla-timer keeps it
  * under) and says what the timers alone do not: the holding replies that
@@ -85,7 +90,7 @@ describe_compact(redisContext *c, row *rw)
         return;
     redisReply *r = redisCommand(c, "GET %s", key);
     ch_case_state st;
-    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_from_json(r->str, r->len, &st) == 0) {
+    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_unpack(r->str, r->len, &st) == 0) {
         snprintf(rw->organisation, sizeof(rw->organisation), "%s", st.organisation);
         snprintf(rw->reference, sizeof(rw->reference), "%s", st.reference);
     }
@@ -126,7 +131,7 @@ print_case_state(redisContext *c, const ch_tz *tz, const char *case_id)
         return;
     redisReply *r = redisCommand(c, "GET %s", key);
     ch_case_state st;
-    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_from_json(r->str, r->len, &st) == 0) {
+    if (r && r->type == REDIS_REPLY_STRING && ch_case_state_unpack(r->str, r->len, &st) == 0) {
         if (st.extended_to_ms) {
             ch_deadline_format(tz, st.extended_to_ms, when, sizeof(when));
             printf("extended to %s by a holding reply\n", when);
@@ -193,10 +198,46 @@ by_due(const void *a, const void *b)
     return x->due_ms < y->due_ms ? -1 : x->due_ms > y->due_ms;
 }
 
+/* `--state ID`: the case's stored state as one line of JSON. */
+static int
+print_state(const char *url, const char *case_id)
+{
+    char key[SLA_CASE_KEY_MAX];
+    if (sla_case_state_key(case_id, key, sizeof(key)) != 0) {
+        fprintf(stderr, "charterctl timers: case id '%.80s' is too long\n", case_id);
+        return 2;
+    }
+    redisContext *c = ch_ctl_redis_connect(url, "timers");
+    if (!c)
+        return 1;
+    redisReply *r = redisCommand(c, "GET %s", key);
+    ch_case_state st;
+    int code = 1;
+    char *json = NULL;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "charterctl timers: GET %s failed: %s\n", key, r ? r->str : "no answer");
+    else if (r->type != REDIS_REPLY_STRING)
+        fprintf(stderr, "charterctl timers: case '%s' has no state (%s)\n", case_id, key);
+    else if (ch_case_state_unpack(r->str, r->len, &st) != 0)
+        fprintf(stderr, "charterctl timers: the state at %s is unreadable\n", key);
+    else if (!(json = ch_case_state_to_json(&st)))
+        fprintf(stderr, "charterctl timers: out of memory\n");
+    else {
+        printf("%s\n", json);
+        code = 0;
+    }
+    free(json);
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return code;
+}
+
 int
 ch_cmd_timers(int argc, char **argv)
 {
-    const char *case_id = NULL, *within_s = NULL, *url = getenv("CHARTER_REDIS_URL");
+    const char *case_id = NULL, *within_s = NULL, *state_of = NULL,
+               *url = getenv("CHARTER_REDIS_URL");
     if (!url)
         url = "redis://127.0.0.1:6379/0";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -204,6 +245,8 @@ ch_cmd_timers(int argc, char **argv)
             case_id = argv[i + 1];
         else if (!strcmp(argv[i], "--due-within"))
             within_s = argv[i + 1];
+        else if (!strcmp(argv[i], "--state"))
+            state_of = argv[i + 1];
         else if (!strcmp(argv[i], "--redis"))
             url = argv[i + 1];
         else {
@@ -211,11 +254,14 @@ ch_cmd_timers(int argc, char **argv)
             return 2;
         }
     }
+    if (state_of && !case_id && !within_s && (argc % 2) == 1)
+        return print_state(url, state_of);
     int64_t within = 0;
-    if ((argc % 2) == 0 || (!case_id == !within_s) ||
+    if ((argc % 2) == 0 || state_of || (!case_id == !within_s) ||
         (within_s && parse_within(within_s, &within) != 0)) {
-        fprintf(stderr, "usage: charterctl timers (--case ID|REFERENCE | --due-within N{s,m,h,d}) "
-                        "[--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
+        fprintf(stderr,
+                "usage: charterctl timers (--case ID|REFERENCE | --due-within N{s,m,h,d} | "
+                "--state ID) [--redis URL]\n(Redis from --redis, else CHARTER_REDIS_URL)\n");
         return 2;
     }
     redisContext *c = ch_ctl_redis_connect(url, "timers");
@@ -323,7 +369,7 @@ ch_cmd_timers(int argc, char **argv)
                                 : NULL;
             ch_case_state st;
             if (s && s->type == REDIS_REPLY_STRING &&
-                ch_case_state_from_json(s->str, s->len, &st) == 0)
+                ch_case_state_unpack(s->str, s->len, &st) == 0)
                 snprintf(org, sizeof(org), "%s", st.organisation);
             if (s)
                 freeReplyObject(s);

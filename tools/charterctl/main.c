@@ -32,6 +32,7 @@ usage(FILE *out)
             "                                 holidays.override_file; list what it changes\n"
             "  timers (--case ID|REFERENCE | --due-within N{s,m,h,d}) [--redis URL]\n"
             "                                 timers sla-timer holds, soonest first\n"
+            "  timers --state ID [--redis URL] the case's state sla-timer keeps, as JSON\n"
             "  report --organisation ID --year YYYY --format html|csv [--url URL]\n"
             "                                 the charter's performance for a year, per promise\n"
             "  notify (parked | replay) [--organisation ID] [--redis URL]\n"

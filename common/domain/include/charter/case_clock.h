@@ -180,10 +180,20 @@ int ch_case_timers(const ch_org_clocks *oc, const char *case_id, const ch_case_s
 size_t ch_case_all_timer_ids(const char *case_id, const ch_case_state *st,
                              char (*out)[CH_CASE_TIMER_ID_MAX], size_t cap);
 
-/* State <-> compact JSON text (stored in Redis; case_state_json.c). to_json
- * returns a malloc'd string (NULL on ENOMEM); from_json returns 0 or
- * CH_EINVAL. */
+/* State <-> compact JSON text (case_state_json.c): how sla-timer stored it
+ * before issue 16, still read by ch_case_state_unpack, and what `charterctl
+ * timers --state` prints. to_json returns a malloc'd string (NULL on
+ * ENOMEM); from_json returns 0 or CH_EINVAL. */
 char *ch_case_state_to_json(const ch_case_state *st);
 int ch_case_state_from_json(const char *text, size_t len, ch_case_state *st);
+
+/* State <-> the form sla-timer stores in Redis (case_state_pb.c): the
+ * internal protobuf message CaseClockState (proto/charter/v1/case_state.proto).
+ * pack returns malloc'd bytes, *len of them with a NUL after (NULL on
+ * ENOMEM). unpack reads either form: packed, or the JSON stored before
+ * (text that starts with '{'); 0 bytes is a state with every field zero.
+ * Returns 0, CH_EINVAL (with *st zeroed) or CH_ENOMEM. */
+char *ch_case_state_pack(const ch_case_state *st, size_t *len);
+int ch_case_state_unpack(const char *data, size_t len, ch_case_state *st);
 
 #endif
