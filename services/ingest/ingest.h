@@ -71,7 +71,6 @@ typedef struct ingest {
     ch_redis_script *claim;                   /* the idempotency script (pipeline.c) */
     ch_redis_script *reference;               /* a reference without idempotency */
     ch_redis_script *outcome;                 /* D or F for a claim */
-    struct pipeline_turn *turn;               /* the claims of this loop turn (pipeline.c) */
     ch_redis_script *dir_record, *dir_lookup; /* the case directory (directory.h) */
     struct ingest_ref_floors *floors;         /* the reference counters' floors (reference.h) */
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
