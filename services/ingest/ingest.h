@@ -71,7 +71,6 @@ typedef struct ingest {
     ch_redis_script *claim;                   /* the idempotency script (pipeline.c) */
     ch_redis_script *reference;               /* a reference without idempotency */
     ch_redis_script *outcome;                 /* D or F for a claim */
-    struct pipeline_turn *turn;               /* the claims of this loop turn (pipeline.c) */
     ch_redis_script *dir_record, *dir_lookup; /* the case directory (directory.h) */
     struct ingest_ref_floors *floors;         /* the reference counters' floors (reference.h) */
     char lease_ms[24];                  /* how long a claim stays pending: outlives any write */
@@ -130,7 +129,6 @@ struct item {
     int in_kafka;        /* produced, delivery report not yet in */
     int answered;        /* done() already called with 503 */
     int released;        /* the owner let go of it */
-    int recording;       /* its outcome waits for the end of the turn (pipeline.c) */
     int64_t produced_ms;
     struct item *wprev, *wnext; /* ingest's wait list while in_kafka */
 };

@@ -264,9 +264,8 @@ post_receipt(ingest *in, struct evhttp_request *req, const char *org, const char
         return;
     }
     snprintf(ids, sizeof(ids), "%s|%s", q->event_id, q->case_id);
-    /* the claim script with one item of one key (pipeline.c): answers {state, record} */
-    const char *argv[] = {q->key, in->lease_ms, in->ttl_s, "1", ids, "", "0"};
-    if (ch_redis_script_call(in->claim, receipt_claimed, q, 1, 7, argv, NULL) != 0)
+    const char *argv[] = {q->key, ids, in->lease_ms, in->ttl_s};
+    if (ch_redis_script_call(in->claim, receipt_claimed, q, 1, 4, argv, NULL) != 0)
         receipt_end(q, 503, "Redis is not connected; retry");
 }
 

@@ -44,17 +44,14 @@
  * What a claim's answer means is decided in claim.c.
  *
  * Cost per event matters here: every request waits for this step, so it is
- * one round trip, and one script call serves all of a loop turn's claims of
- * an organisation ("one loop turn's claims" below), sent by the runtime's
- * script registry as EVALSHA (the script's 40-byte digest rather than its
- * text; the runtime loads its scripts on each connection and falls back to
- * EVAL once when Redis answers NOSCRIPT). Event and case ids come from a
- * pool of random bytes (one getrandom per 128 ids). After the write, a
- * contact's D outcome and its case-directory entries go as plain commands
- * (record_accepted, directory.c): a Lua script per event cost Redis about as
- * much again as the writes themselves (INFO commandstats, issue 16). They
- * are written after the turn's claims, not before: Redis answers in order,
- * and a request waits on its claim's answer, not on an outcome.
+ * one round trip, sent by the runtime's script registry as EVALSHA (the
+ * script's 40-byte digest rather than its text; the runtime loads its
+ * scripts on each connection and falls back to EVAL once when Redis answers
+ * NOSCRIPT). Event and case ids come from a pool of random bytes (one
+ * getrandom per 128 ids). After the write, a contact's D outcome and its
+ * case-directory entries go as plain commands (record_accepted,
+ * directory.c): a Lua script per event cost Redis about as much again as
+ * the writes themselves (INFO commandstats, issue 16).
  *
  * The organisation and its reference prefix come from the policies the
  * runtime keeps (charter/policy_store.h), copied into the item when it
@@ -85,62 +82,43 @@
 #include "ingest.h"
 #include "reference.h"
 
-/* The claims of one loop turn's items of one organisation. KEYS: per item its
- * idempotency key [and its reference counter]. ARGV: the lease (ms), the
- * idempotency window (s), then per item four: its number of keys (1 or 2),
- * "event_id|case_id", "PREFIX-YYYY-" and the counter's floor (unused with one
- * key). Answers state1, record1, state2, record2, ... (claim.h), in order:
- * each item is claimed as if it had its own call, after the ones before it
- * (so a repeat of an earlier item of the same call finds its claim). Redis
- * TIME stamps a pending claim, so every instance measures the lease on one
- * clock. */
+/* KEYS: the idempotency key [, the reference counter]. ARGV: "event_id|case_id",
+ * the lease (ms), the idempotency window (s) [, "PREFIX-YYYY-", the counter's
+ * floor]. Answers {state, record} (claim.h). Redis TIME stamps a pending
+ * claim, so every instance measures the lease on one clock. */
 static const char claim_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local lease, ttl = tonumber(ARGV[1]), ARGV[2]\n"
-    "local function claim(key, counter, ids, prefix, floor)\n"
-    "  local v = redis.call('GET', key)\n"
-    "  if v then\n"
-    "    local s = string.sub(v, 1, 2)\n"
-    "    local old = string.match(v, '^.|([^|]*|[^|]*|[^|]*)')\n"
-    "    if s == 'D|' or not old then return 2, v end\n"
-    "    local state = 1\n"
-    "    if s == 'P|' then\n"
-    "      local since = tonumber(string.match(v, '^P|[^|]*|[^|]*|[^|]*|(%d+)$'))\n"
-    "      if since and now - since < lease then return 2, v end\n"
-    "      state = 3\n"
-    "    elseif s ~= 'F|' then\n"
-    "      return 2, v\n"
-    "    end\n"
-    "    v = 'P|' .. old .. '|' .. now\n"
-    "    redis.call('SET', key, v, 'EX', ttl)\n"
-    "    return state, v\n"
+    "if v then\n"
+    "  local s = string.sub(v, 1, 2)\n"
+    "  local ids = string.match(v, '^.|([^|]*|[^|]*|[^|]*)')\n"
+    "  if s == 'D|' or not ids then return {2, v} end\n"
+    "  local state = 1\n"
+    "  if s == 'P|' then\n"
+    "    local since = tonumber(string.match(v, '^P|[^|]*|[^|]*|[^|]*|(%d+)$'))\n"
+    "    if since and now - since < tonumber(ARGV[2]) then return {2, v} end\n"
+    "    state = 3\n"
+    "  elseif s ~= 'F|' then\n"
+    "    return {2, v}\n"
     "  end\n"
-    "  local ref = ''\n"
-    "  if counter then\n"
-    "    local n = redis.call('INCR', counter)\n"
-    "    local f = tonumber(floor)\n"
-    "    if n <= f then\n"
-    "      n = f + 1\n"
-    "      redis.call('SET', counter, n)\n"
-    "    end\n"
-    "    ref = prefix .. string.format('%06d', n)\n"
+    "  v = 'P|' .. ids .. '|' .. now\n"
+    "  redis.call('SET', KEYS[1], v, 'EX', ARGV[3])\n"
+    "  return {state, v}\n"
+    "end\n"
+    "local ref = ''\n"
+    "if #KEYS > 1 then\n"
+    "  local n = redis.call('INCR', KEYS[2])\n"
+    "  local floor = tonumber(ARGV[5])\n"
+    "  if n <= floor then\n"
+    "    n = floor + 1\n"
+    "    redis.call('SET', KEYS[2], n)\n"
     "  end\n"
-    "  v = 'P|' .. ids .. '|' .. ref .. '|' .. now\n"
-    "  redis.call('SET', key, v, 'EX', ttl)\n"
-    "  return 0, v\n"
+    "  ref = ARGV[4] .. string.format('%06d', n)\n"
     "end\n"
-    "local out, k, a = {}, 1, 3\n"
-    "while a <= #ARGV do\n"
-    "  local counter = nil\n"
-    "  if ARGV[a] == '2' then counter = KEYS[k + 1] end\n"
-    "  local state, v = claim(KEYS[k], counter, ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])\n"
-    "  out[#out + 1] = state\n"
-    "  out[#out + 1] = v\n"
-    "  k = k + tonumber(ARGV[a])\n"
-    "  a = a + 4\n"
-    "end\n"
-    "return out\n";
+    "v = 'P|' .. ARGV[1] .. '|' .. ref .. '|' .. now\n"
+    "redis.call('SET', KEYS[1], v, 'EX', ARGV[3])\n"
+    "return {0, v}\n";
 
 /* A reference for a contact without a gateway message id. KEYS: the
  * counter. ARGV: its floor. Answers the number. */
@@ -162,29 +140,13 @@ static const char outcome_lua[] = "if string.sub(ARGV[1], 1, 1) == 'F' then\n"
                                   "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
                                   "return 1\n";
 
-#define TURN_BATCH 256 /* claims per script call, so that no call holds Redis long */
-
-/* The claims queued in this loop turn (send_claim), in the order they arose,
- * and the accepted items whose outcome and directory entries go after them. */
-struct pipeline_turn {
-    ch_timer *flush;
-    item **claims;
-    size_t nclaims, capclaims;
-    item **records;
-    size_t nrecords, caprecords;
-};
-
-static void turn_flush(void *arg);
-static void record_accepted(item *it);
-
 int
 pipeline_init(ingest *in, char *errstr, size_t errstr_size)
 {
     if (!(in->claim = ch_redis_script_new(in->rt, claim_lua)) ||
         !(in->reference = ch_redis_script_new(in->rt, reference_lua)) ||
         !(in->outcome = ch_redis_script_new(in->rt, outcome_lua)) ||
-        !(in->floors = ingest_ref_floors_new()) || !(in->turn = calloc(1, sizeof(*in->turn))) ||
-        !(in->turn->flush = ch_timer_new(in->rt, turn_flush, in)) || ingest_dir_init(in) != 0) {
+        !(in->floors = ingest_ref_floors_new()) || ingest_dir_init(in) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return CH_ENOMEM;
     }
@@ -281,7 +243,7 @@ item_free(item *it)
 {
     if (!it)
         return;
-    if (it->in_kafka || it->recording) {
+    if (it->in_kafka) {
         it->released = 1;
         it->owner = NULL;
         return;
@@ -334,19 +296,6 @@ pipeline_fini(ingest *in)
     }
     ingest_ref_floors_free(in->floors);
     in->floors = NULL;
-    if (in->turn) { /* the runtime has stopped: every queued claim went out (send_claim) */
-        ch_timer_free(in->turn->flush);
-        free(in->turn->claims);
-        for (size_t i = 0; i < in->turn->nrecords; i++) {
-            item *it = in->turn->records[i];
-            it->recording = 0;
-            if (it->released)
-                item_free(it);
-        }
-        free(in->turn->records);
-        free(in->turn);
-        in->turn = NULL;
-    }
 }
 
 void
@@ -406,19 +355,20 @@ raise_floor(item *it)
         ingest_ref_floor_raise(it->in->floors, it->org_id, year, n);
 }
 
-/* One item's {state, record} from the claim script's answer (NULL: none). */
 static void
-claim_answer(item *it, const redisReply *state, const redisReply *record)
+claimed(void *opaque, redisReply *reply)
 {
-    if (!state || !record || state->type != REDIS_REPLY_INTEGER ||
-        record->type != REDIS_REPLY_STRING) {
+    item *it = opaque;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER ||
+        reply->element[1]->type != REDIS_REPLY_STRING) {
         item_finish_error(it, 503, "unavailable", NULL,
                           "could not record the gateway message id in Redis; retry");
         return;
     }
     ingest_claim_ids ids;
-    ingest_claim_action action =
-        ingest_claim_decide(state->integer, record->str, record->len, &ids);
+    ingest_claim_action action = ingest_claim_decide(
+        reply->element[0]->integer, reply->element[1]->str, reply->element[1]->len, &ids);
     if (action != INGEST_CLAIM_BAD) {
         memcpy(it->event_id, ids.event_id, sizeof(it->event_id));
         memcpy(it->case_id, ids.case_id, sizeof(it->case_id));
@@ -569,182 +519,32 @@ item_start(item *it, const char *case_id)
         item_finish_error(it, 503, "unavailable", NULL, "Redis is not connected; retry");
 }
 
-/* ---- one loop turn's claims, then its outcomes ----
- *
- * A claim is not sent when it arises but queued, and at the end of the loop
- * turn (ch_timer_soon: after the turn's requests were read, before the
- * runtime writes the turn's Redis commands) each organisation's queue goes
- * out as one script call: Redis runs one script for all of a turn's claims
- * of an organisation (whose keys share its hash tag, so one call stays in one
- * cluster slot) rather than one per request. The outcome and directory
- * commands of the turn's accepted items (queue_record) go after them: sent
- * as they arose, they stood in Redis's queue ahead of the claims (five
- * commands per accepted contact), and batching the claims alone answered
- * 0.83x main's requests per second; with the outcomes behind the claims it is
- * faster than main (docs/benchmarks.md, issue 16). While the runtime stops,
- * both go out at once. */
-
-/* A claim call in flight: its items, in the order of the script's answer. */
-typedef struct {
-    size_t n;
-    item *items[TURN_BATCH];
-} claim_call;
-
-static void
-claims_answered(void *opaque, redisReply *reply)
-{
-    claim_call *call = opaque;
-    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 * call->n;
-    for (size_t i = 0; i < call->n; i++)
-        claim_answer(call->items[i], ok ? reply->element[2 * i] : NULL,
-                     ok ? reply->element[2 * i + 1] : NULL);
-    free(call);
-}
-
-/* The argument strings of one item of a claim call. */
-typedef struct {
-    char key[320], refkey[160], ids[160], prefix[40], floor[24];
-} claim_args;
-
-static void
-send_claims(ingest *in, claim_call *call)
-{
-    size_t n = call->n;
-    claim_args *a = malloc(n * sizeof(*a));
-    const char **argv = malloc((2 + 6 * n) * sizeof(*argv));
-    const char **args = malloc((2 + 4 * n) * sizeof(*args));
-    int rc = CH_ENOMEM;
-    if (a && argv && args) {
-        int nkeys = 0, nargs = 0;
-        args[nargs++] = in->lease_ms;
-        args[nargs++] = in->ttl_s;
-        for (size_t i = 0; i < n; i++) {
-            item *it = call->items[i];
-            int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
-            idem_key(it, a[i].key, sizeof(a[i].key)); /* fits: checked in item_start */
-            snprintf(a[i].ids, sizeof(a[i].ids), "%s|%s", it->event_id, it->case_id);
-            argv[nkeys++] = a[i].key;
-            a[i].prefix[0] = '\0';
-            strcpy(a[i].floor, "0");
-            if (received) {
-                counter_key(it, a[i].refkey, sizeof(a[i].refkey), a[i].floor, sizeof(a[i].floor));
-                snprintf(a[i].prefix, sizeof(a[i].prefix), "%s-%04d-", it->ref_prefix,
-                         occurred_year(it));
-                argv[nkeys++] = a[i].refkey;
-            }
-            args[nargs++] = received ? "2" : "1";
-            args[nargs++] = a[i].ids;
-            args[nargs++] = a[i].prefix;
-            args[nargs++] = a[i].floor;
-        }
-        memcpy(argv + nkeys, args, (size_t)nargs * sizeof(*argv));
-        rc = ch_redis_script_call(in->claim, claims_answered, call, nkeys, nkeys + nargs, argv,
-                                  NULL);
-    }
-    free(a);
-    free(argv);
-    free(args);
-    if (rc != 0) {
-        for (size_t i = 0; i < call->n; i++)
-            item_finish_error(call->items[i], 503, "unavailable", NULL,
-                              "Redis is not connected; retry");
-        free(call);
-    }
-}
-
-/* Sends the turn's claims, one call per organisation and TURN_BATCH items,
- * each call's items in the order they arose. */
-static void
-turn_flush(void *arg)
-{
-    ingest *in = arg;
-    struct pipeline_turn *t = in->turn;
-    item **claims = t->claims; /* taken: an answer given now may queue more */
-    size_t nclaims = t->nclaims;
-    t->claims = NULL;
-    t->nclaims = t->capclaims = 0;
-    for (size_t i = 0; i < nclaims; i++) {
-        if (!claims[i])
-            continue;
-        claim_call *call = malloc(sizeof(*call));
-        if (!call) {
-            for (size_t j = i; j < nclaims; j++)
-                if (claims[j])
-                    item_finish_error(claims[j], 503, "unavailable", NULL, "out of memory");
-            break;
-        }
-        call->n = 0;
-        const char *org = claims[i]->org_id;
-        for (size_t j = i; j < nclaims && call->n < TURN_BATCH; j++)
-            if (claims[j] && (j == i || strcmp(claims[j]->org_id, org) == 0)) {
-                call->items[call->n++] = claims[j];
-                claims[j] = NULL;
-            }
-        send_claims(in, call);
-    }
-    free(claims);
-
-    item **records = t->records;
-    size_t nrecords = t->nrecords;
-    t->records = NULL;
-    t->nrecords = t->caprecords = 0;
-    for (size_t i = 0; i < nrecords; i++) {
-        item *it = records[i];
-        record_accepted(it);
-        it->recording = 0;
-        if (it->released)
-            item_free(it);
-    }
-    free(records);
-}
-
-/* An accepted item's outcome and directory entries, written after the
- * turn's claims: a claim is what a request waits on, the outcome is not. */
-static void
-queue_record(item *it)
-{
-    ingest *in = it->in;
-    struct pipeline_turn *t = in->turn;
-    if (ch_runtime_stopping(in->rt)) {
-        record_accepted(it);
-        return;
-    }
-    if (t->nrecords == t->caprecords) {
-        size_t cap = t->caprecords ? 2 * t->caprecords : 64;
-        item **r = realloc(t->records, cap * sizeof(*r));
-        if (!r) {
-            record_accepted(it);
-            return;
-        }
-        t->records = r;
-        t->caprecords = cap;
-    }
-    it->recording = 1;
-    t->records[t->nrecords++] = it;
-    ch_timer_soon(t->flush);
-}
-
-/* Queues the claim of an item with a gateway message id for the end of the
- * turn. 0, or CH_ENOMEM. */
+/* The claim script for an item with a gateway message id. */
 static int
 send_claim(item *it)
 {
     ingest *in = it->in;
-    struct pipeline_turn *t = in->turn;
-    if (t->nclaims == t->capclaims) {
-        size_t cap = t->capclaims ? 2 * t->capclaims : 64;
-        item **c = realloc(t->claims, cap * sizeof(*c));
-        if (!c)
-            return CH_ENOMEM;
-        t->claims = c;
-        t->capclaims = cap;
+    int received = it->ev->event_case == CHARTER__V1__CASE_EVENT__EVENT_RECEIVED;
+    char key[320], ids[160], prefix[40], refkey[160], floor[24];
+    snprintf(ids, sizeof(ids), "%s|%s", it->event_id, it->case_id);
+    if (idem_key(it, key, sizeof(key)) != 0)
+        return CH_EINVAL;
+    const char *argv[7] = {key};
+    int argc = 1;
+    if (received) {
+        counter_key(it, refkey, sizeof(refkey), floor, sizeof(floor));
+        snprintf(prefix, sizeof(prefix), "%s-%04d-", it->ref_prefix, occurred_year(it));
+        argv[argc++] = refkey;
     }
-    t->claims[t->nclaims++] = it;
-    if (ch_runtime_stopping(in->rt))
-        turn_flush(in);
-    else
-        ch_timer_soon(t->flush);
-    return 0;
+    int nkeys = argc;
+    argv[argc++] = ids;
+    argv[argc++] = in->lease_ms;
+    argv[argc++] = in->ttl_s;
+    if (received) {
+        argv[argc++] = prefix;
+        argv[argc++] = floor;
+    }
+    return ch_redis_script_call(in->claim, claimed, it, nkeys, argc, argv, NULL);
 }
 
 /* The idempotency key and the outcome record (state D or F) of an item
@@ -873,7 +673,7 @@ delivered(void *opaque, int rc, int32_t partition, int64_t offset, const char *e
                           "accepted, retry with the same gateway_message_id");
         return;
     }
-    queue_record(it);
+    record_accepted(it);
     count_accepted(in, it->ev);
     it->state = ITEM_DONE;
     it->status = 202;
