@@ -281,6 +281,37 @@ r2=$(post_json "$IN" "/v1/cases/$CASE/events" "$EV")
 [ "$(count_records "$TOPIC" "$CASE")" = 16 ] || fail "a repeated case event reached the topic"
 pass "repeated gateway_message_id: original case id, reference and event id returned (200), nothing produced"
 
+# ---- the claims of one batch, one line a repeat of an earlier one ----
+# A batch's lines start in one loop turn and their claims reach Redis together;
+# each line is claimed after the lines before it, so a repeat of an earlier
+# line finds its pending claim (409) and only the first is written; the
+# references of one organisation come out in line order.
+TURN="{\"type\":\"received\",\"organisation\":\"derby-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"turn-1\"}
+{\"type\":\"received\",\"organisation\":\"derby-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"turn-2\"}
+{\"type\":\"received\",\"organisation\":\"derby-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"turn-1\"}
+{\"type\":\"received\",\"organisation\":\"nihe\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"turn-3\"}
+{\"type\":\"received\",\"organisation\":\"derby-homes\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"turn-4\"}"
+r=$(post_json "$IN" /v1/events "$TURN" application/x-ndjson)
+[ "$(status "$r")" = 200 ] || fail "claims of one turn: expected 200, got: $r"
+python3 - "$(body "$r")" <<'PY' || fail "claims of one turn: the answer is not as expected: $r"
+import json, sys
+a = json.loads(sys.argv[1])
+res = {x["line"]: x for x in a["results"]}
+assert [res[i]["status"] for i in range(1, 6)] == [202, 202, 409, 202, 202], res
+assert res[3]["error"]["code"] == "in_progress" and res[3]["error"]["field"] == "gateway_message_id", res[3]
+refs = [res[i]["reference"] for i in (1, 2, 5)]
+assert all(r.startswith("DH-") for r in refs) and len(set(refs)) == 3, refs
+assert [int(r[-6:]) for r in refs] == sorted(int(r[-6:]) for r in refs), refs
+assert len({res[i]["case_id"] for i in (1, 2, 4, 5)}) == 4, res
+PY
+T1_CASE=$(python3 -c 'import json,sys; print({x["line"]: x for x in json.loads(sys.argv[1])["results"]}[1]["case_id"])' "$(body "$r")")
+[ "$(count_records "$TOPIC" "$T1_CASE")" = 1 ] || fail "turn-1 (sent twice in one batch) is not on the topic exactly once"
+turn1_done() { [ "$(redis-cli -p "$REDIS_PORT" get "charter:idem:{derby-homes}:$GATEWAY_ID:turn-1" | cut -c1-2)" = 'D|' ]; }
+wait_until 10 turn1_done || fail "turn-1's claim did not end D: $(redis-cli -p "$REDIS_PORT" get "charter:idem:{derby-homes}:$GATEWAY_ID:turn-1")"
+r=$(post_json "$IN" /v1/events "$(head -1 <<<"$TURN")" application/x-ndjson)
+grep -qF "\"case_id\":\"$T1_CASE\"" <<<"$r" && grep -qF '"duplicates":1' <<<"$r" || fail "turn-1 repeated later: $r"
+pass "claims of one batch: a repeat of an earlier line 409, references in line order, the first on the topic once, then 200"
+
 # ---- a gateway topic on Kafka ----
 GW_TOPIC=charter.gateway.sms.v1
 printf '%s\n' "{\"type\":\"received\",\"organisation\":\"digital-first-council\",\"channel\":\"sms\",\"received_at\":\"$NOW\",\"gateway_message_id\":\"sms-77\",\"customer\":{\"phone\":\"07700900999\"},\"summary\":\"Bin not collected at 4 Elm Road\"}" |
