@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# consumer.max_inflight bounds each topic on its own (common/runtime kafka.c),
-# shown with notification, whose records of one topic wait for another's:
+# A consumer held at consumer.max_inflight by records that wait for records
+# not yet read goes per topic (common/runtime kafka.c), shown with
+# notification, whose records of one topic wait for another's:
 # an acknowledgement-due timer read before its case's contact waits (retried)
 # until the contact record has been read from the contacts topic. With one
 # bound shared by all topics, timers waiting for contacts filled it, and the
@@ -14,7 +15,9 @@
 #   2. then the N cases' `received` events on the contacts topic;
 #   3. every customer gets exactly one acknowledgement and every record is
 #      finished (no record left in flight, none failed).
-# Against the runtime with one shared bound, step 3 fails: nothing is sent.
+# Notification logs that it went per topic (held at the bound for a second
+# with no record finishing) and back. Against the runtime with one bound
+# only, step 3 fails: nothing is sent.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notification_lib.sh"
 
@@ -89,6 +92,8 @@ read -r LOST DUP EXTRA <<<"$COUNTS"
 [ "$LOST" = 0 ] && [ "$DUP" = 0 ] && [ "$EXTRA" = 0 ] || fail "lost $LOST, duplicates $DUP, unexpected recipients $EXTRA"
 FAILED=$(grep -c '"notification not made"' "$WORK/notification.log" || true)
 [ "$FAILED" = 0 ] || fail "$FAILED notifications not made: $(grep '"notification not made"' "$WORK/notification.log" | head -n 2)"
+qgrep -F 'no record finishing' "$WORK/notification.log" || fail "notification did not log that it went per topic"
+qgrep -F 'consumer back to one bound for all topics' "$WORK/notification.log" || fail "notification did not go back to one bound"
 pass "each of the $N customers got exactly one acknowledgement; every record finished, none failed"
 stop_service notification
 echo "consumer_flow: all checks passed"

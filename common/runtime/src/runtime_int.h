@@ -31,11 +31,9 @@ struct ch_metric {
     struct ch_metric *next;
 };
 
-/* One consumed topic's records in flight. consumer.max_inflight bounds each
- * topic on its own: at the limit the topic's partitions are paused until
- * half have finished, while the other topics go on (a record waiting for
- * another topic's record, as a notification's timer waits for its case's
- * contact, cannot starve that topic). Kept until the runtime is destroyed. */
+/* One consumed topic's records in flight, and whether its partitions are
+ * paused (only while the consumer is per topic: see kafka.c). Kept until the
+ * runtime is destroyed. */
 typedef struct ch_tflow {
     char *topic;
     size_t inflight;
@@ -148,9 +146,14 @@ struct ch_runtime {
     struct json_t *consumer_topics; /* the consumer's last statistics' "topics" (owned) */
     int64_t consumer_stats_ms;      /* when they came, 0: never */
     ch_ptrack *tracks;
-    ch_msg *msgs;    /* in flight */
-    ch_lane **lanes; /* order_by_key: in-flight records by key (key_lanes.c) */
-    size_t inflight; /* all topics' */
+    ch_msg *msgs;          /* in flight */
+    ch_lane **lanes;       /* order_by_key: in-flight records by key (key_lanes.c) */
+    size_t inflight;       /* all topics' */
+    int consume_blocked;   /* at consumer.max_inflight: polling stopped */
+    uint64_t released;     /* records finished, ever */
+    uint64_t blocked_seen; /* released when the stall timer was armed */
+    ch_timer *stall_check; /* blocked with nothing finishing: per topic */
+    int per_topic;         /* bounding each topic on its own (kafka.c) */
     ch_tflow *flows;
     ch_timer *store_flush; /* stores pending offsets once per loop turn */
     int consumer_closed;
@@ -219,8 +222,8 @@ void ch__kafka_destroy(ch_runtime *rt);
 /* The partition's tracker, created on first use (NULL on ENOMEM). */
 ch_ptrack *ch__track_get(ch_runtime *rt, const char *topic, int32_t partition);
 void ch__track_unref(ch_ptrack *t);
-/* A record of flow's topic was taken (1) or finished (-1): pauses the topic
- * at consumer.max_inflight and resumes it at half (kafka.c). */
+/* A record of flow's topic was taken (1) or finished (-1): the in-flight
+ * bounds (kafka.c). */
 void ch__flow_count(ch_runtime *rt, ch_tflow *flow, int delta);
 
 /* kafka_msg.c */
