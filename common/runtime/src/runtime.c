@@ -41,8 +41,8 @@ static const ch_config_entry runtime_keys[] = {
                "(it is redelivered on restart)",
                500, 600000),
     CH_CFG_INT(ch_runtime_config, max_inflight, "consumer.max_inflight", "1000",
-               "consumed records of one topic handled at once; at the limit that topic is paused "
-               "until half have finished, the others are still read",
+               "consumed records handled at once; at the limit no more are taken until half "
+               "have finished (held there 1 s with none finishing: per topic)",
                1, 1000000),
     CH_CFG_STR(ch_runtime_config, dlq_topic, "dlq.topic", CH_TOPIC_DLQ,
                "topic for records that can never be processed (kept with the reason)"),
