@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "case_state_msg.h"
 #include "charter/errors.h"
 #include "charter/report_agg.h"
 #include "charter/v1/report_state.pb-c.h"
@@ -26,9 +27,7 @@
 
 typedef struct {
     Charter__V1__ReportCaseState m;
-    Charter__V1__ReportClock clock;
-    Charter__V1__ReportPause pause_v[CH_CASE_MAX_PAUSES];
-    Charter__V1__ReportPause *pause_p[CH_CASE_MAX_PAUSES];
+    ch__case_clock_msg clock;
     Charter__V1__ReportAppointment appt_v[CH_REPORT_MAX_APPOINTMENTS];
     Charter__V1__ReportAppointment *appt_p[CH_REPORT_MAX_APPOINTMENTS];
     Charter__V1__ReportReview review_v[CH_REPORT_MAX_REVIEWS];
@@ -36,64 +35,14 @@ typedef struct {
     uint32_t support[CH_REPORT_SUPPORT_COUNT];
 } pack_msg;
 
-/* The message's strings point into the case (the packer only reads them). */
-static char *
-text(const char *s)
-{
-    return (char *)s;
-}
-
-static void
-clock_of(pack_msg *p, const ch_case_state *st)
-{
-    Charter__V1__ReportClock *c = &p->clock;
-    charter__v1__report_clock__init(c);
-    c->organisation = text(st->organisation);
-    c->channel = text(st->channel);
-    c->case_type = text(st->case_type);
-    c->reference = text(st->reference);
-    c->received_ms = st->received_ms;
-    c->acknowledged_ms = st->acknowledged_ms;
-    c->paused_since_ms = st->paused_since_ms;
-    size_t np = st->npauses < CH_CASE_MAX_PAUSES ? st->npauses : CH_CASE_MAX_PAUSES;
-    for (size_t i = 0; i < np; i++) {
-        charter__v1__report_pause__init(&p->pause_v[i]);
-        p->pause_v[i].from_ms = st->pauses[i].from_ms;
-        p->pause_v[i].to_ms = st->pauses[i].to_ms;
-        p->pause_p[i] = &p->pause_v[i];
-    }
-    c->n_pauses = np;
-    c->pauses = p->pause_p;
-    c->extended_to_ms = st->extended_to_ms;
-    c->arrived_ms = st->arrived_ms;
-    c->appointment_ms = st->appointment_ms;
-    c->responded = st->responded != 0;
-    c->closed = st->closed != 0;
-    c->seen = st->seen != 0;
-    c->escalated = st->escalated != 0;
-    c->extensions_refused = st->extensions_refused;
-    c->extended_at_ms = st->extended_at_ms;
-    c->extension_refused_at_ms = st->extension_refused_at_ms;
-    c->extension_refused_target_ms = st->extension_refused_target_ms;
-    c->extension_refused_reason = text(st->extension_refused_reason);
-    c->reviews = st->reviews;
-    c->reviews_late = st->reviews_late;
-    c->reviewed_ms = st->reviewed_ms;
-    c->review_last_due_ms = st->review_last_due_ms;
-    c->review_lifted = st->review_lifted != 0;
-    c->callback_promised_ms = st->callback_promised_ms;
-    c->callback_at_ms = st->callback_at_ms;
-    c->callback_made_ms = st->callback_made_ms;
-}
-
 char *
 ch_report_case_pack(const ch_report_case *rc, size_t *len)
 {
     pack_msg p;
     Charter__V1__ReportCaseState *m = &p.m;
     charter__v1__report_case_state__init(m);
-    clock_of(&p, &rc->clock);
-    m->clock = &p.clock;
+    ch__case_clock_msg_of(&p.clock, &rc->clock);
+    m->clock = &p.clock.m;
     m->received_ms = rc->received_ms;
     m->responded_ms = rc->responded_ms;
     m->ack_sent_ms = rc->ack_sent_ms;
@@ -157,83 +106,6 @@ ch_report_case_pack(const ch_report_case *rc, size_t *len)
 
 /* ---- unpacking ---- */
 
-/* protobuf-c's pieces of one message from a stack arena; past it, from
- * malloc (freed by free_unpacked, which frees nothing of the arena). */
-typedef struct {
-    _Alignas(max_align_t) unsigned char buf[8192];
-    size_t used;
-    int oom; /* malloc failed past the arena */
-} arena;
-
-static void *
-arena_alloc(void *data, size_t size)
-{
-    arena *a = data;
-    size_t at = (a->used + _Alignof(max_align_t) - 1) & ~(size_t)(_Alignof(max_align_t) - 1);
-    if (size <= sizeof(a->buf) && at <= sizeof(a->buf) - size) {
-        a->used = at + size;
-        return a->buf + at;
-    }
-    void *p = malloc(size);
-    a->oom |= !p;
-    return p;
-}
-
-static void
-arena_free(void *data, void *p)
-{
-    arena *a = data;
-    if ((unsigned char *)p < a->buf || (unsigned char *)p >= a->buf + sizeof(a->buf))
-        free(p);
-}
-
-/* s into dst (size bytes), cut as the JSON form cuts it (snprintf). */
-static void
-copy_text(char *dst, size_t size, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, s, n);
-}
-
-static void
-clock_from(const Charter__V1__ReportClock *c, ch_case_state *st)
-{
-    copy_text(st->organisation, sizeof(st->organisation), c->organisation);
-    copy_text(st->channel, sizeof(st->channel), c->channel);
-    copy_text(st->case_type, sizeof(st->case_type), c->case_type);
-    copy_text(st->reference, sizeof(st->reference), c->reference);
-    st->received_ms = c->received_ms;
-    st->acknowledged_ms = c->acknowledged_ms;
-    st->paused_since_ms = c->paused_since_ms;
-    for (size_t i = 0; i < c->n_pauses && st->npauses < CH_CASE_MAX_PAUSES; i++) {
-        st->pauses[st->npauses].from_ms = c->pauses[i]->from_ms;
-        st->pauses[st->npauses++].to_ms = c->pauses[i]->to_ms;
-    }
-    st->extended_to_ms = c->extended_to_ms;
-    st->arrived_ms = c->arrived_ms;
-    st->appointment_ms = c->appointment_ms;
-    st->responded = c->responded != 0;
-    st->closed = c->closed != 0;
-    st->seen = c->seen != 0;
-    st->escalated = c->escalated != 0;
-    st->extensions_refused = c->extensions_refused;
-    st->extended_at_ms = c->extended_at_ms;
-    st->extension_refused_at_ms = c->extension_refused_at_ms;
-    st->extension_refused_target_ms = c->extension_refused_target_ms;
-    copy_text(st->extension_refused_reason, sizeof(st->extension_refused_reason),
-              c->extension_refused_reason);
-    st->reviews = c->reviews;
-    st->reviews_late = c->reviews_late;
-    st->reviewed_ms = c->reviewed_ms;
-    st->review_last_due_ms = c->review_last_due_ms;
-    st->review_lifted = c->review_lifted != 0;
-    st->callback_promised_ms = c->callback_promised_ms;
-    st->callback_at_ms = c->callback_at_ms;
-    st->callback_made_ms = c->callback_made_ms;
-}
-
 /* As the JSON form reads: too many appointments or reviews is CH_EINVAL;
  * support and counted entries past their arrays are dropped. */
 static int
@@ -242,7 +114,7 @@ case_from(const Charter__V1__ReportCaseState *m, ch_report_case *rc)
     if (!m->clock || m->n_appts > CH_REPORT_MAX_APPOINTMENTS ||
         m->n_reviews > CH_REPORT_MAX_REVIEWS)
         return CH_EINVAL;
-    clock_from(m->clock, &rc->clock);
+    ch__case_clock_from_msg(m->clock, &rc->clock);
     rc->received_ms = m->received_ms;
     rc->responded_ms = m->responded_ms;
     rc->ack_sent_ms = m->ack_sent_ms;
@@ -286,10 +158,8 @@ ch_report_case_unpack(const char *data, size_t len, ch_report_case *rc)
     if (len > 0 && data[0] == '{')
         return ch_report_case_from_json(data, len, rc);
     memset(rc, 0, sizeof(*rc));
-    arena a;
-    a.used = 0;
-    a.oom = 0;
-    ProtobufCAllocator alloc = {arena_alloc, arena_free, &a};
+    ch__pb_arena a;
+    ProtobufCAllocator alloc = ch__pb_arena_allocator(&a);
     Charter__V1__ReportCaseState *m =
         len ? charter__v1__report_case_state__unpack(&alloc, len, (const uint8_t *)data) : NULL;
     int rc_ = m ? case_from(m, rc) : a.oom ? CH_ENOMEM : CH_EINVAL;
