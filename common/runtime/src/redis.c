@@ -68,6 +68,38 @@ auth_cb(redisAsyncContext *ac, void *r, void *priv)
     }
 }
 
+void
+ch__redis_login(ch_runtime *rt, redisAsyncContext *c)
+{
+    if (rt->rurl.password[0]) {
+        if (rt->rurl.user[0])
+            redisAsyncCommand(c, auth_cb, rt, "AUTH %s %s", rt->rurl.user, rt->rurl.password);
+        else
+            redisAsyncCommand(c, auth_cb, rt, "AUTH %s", rt->rurl.password);
+    }
+    if (rt->rurl.db)
+        redisAsyncCommand(c, auth_cb, rt, "SELECT %d", rt->rurl.db);
+}
+
+redisAsyncContext *
+ch__redis_dial(ch_runtime *rt, redisConnectCallback *on_up, redisDisconnectCallback *on_down)
+{
+    redisAsyncContext *ac = rt->rurl.unix_path[0] ? redisAsyncConnectUnix(rt->rurl.unix_path)
+                                                  : redisAsyncConnect(rt->rurl.host, rt->rurl.port);
+    if (!ac || ac->err) {
+        CH_LOG_WARN(&rt->log, "redis connect failed; retrying",
+                    CH_STR("error", ac ? ac->errstr : "out of memory"));
+        if (ac)
+            redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = rt;
+    redisLibeventAttach(ac, rt->base);
+    redisAsyncSetConnectCallback(ac, on_up);
+    redisAsyncSetDisconnectCallback(ac, on_down);
+    return ac;
+}
+
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
@@ -80,14 +112,7 @@ on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     redisAsyncContext *c = (redisAsyncContext *)ac;
-    if (rt->rurl.password[0]) {
-        if (rt->rurl.user[0])
-            redisAsyncCommand(c, auth_cb, rt, "AUTH %s %s", rt->rurl.user, rt->rurl.password);
-        else
-            redisAsyncCommand(c, auth_cb, rt, "AUTH %s", rt->rurl.password);
-    }
-    if (rt->rurl.db)
-        redisAsyncCommand(c, auth_cb, rt, "SELECT %d", rt->rurl.db);
+    ch__redis_login(rt, c);
     ch__redis_scripts_load(rt, c);
     rt->redis_ready = 1;
     rt->redis_backoff_ms = 100;
@@ -114,21 +139,8 @@ on_disconnect(const redisAsyncContext *ac, int status)
 static void
 redis_connect(ch_runtime *rt)
 {
-    redisAsyncContext *ac = rt->rurl.unix_path[0] ? redisAsyncConnectUnix(rt->rurl.unix_path)
-                                                  : redisAsyncConnect(rt->rurl.host, rt->rurl.port);
-    if (!ac || ac->err) {
-        CH_LOG_WARN(&rt->log, "redis connect failed; retrying",
-                    CH_STR("error", ac ? ac->errstr : "out of memory"));
-        if (ac)
-            redisAsyncFree(ac);
+    if (!(rt->redis = ch__redis_dial(rt, on_connect, on_disconnect)))
         schedule_reconnect(rt);
-        return;
-    }
-    ac->data = rt;
-    redisLibeventAttach(ac, rt->base);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    rt->redis = ac;
 }
 
 int

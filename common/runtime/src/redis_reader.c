@@ -11,7 +11,6 @@
  * connection, so a reader never fails for want of it. It loads no scripts
  * and reports nothing to the service: readiness is the main connection's.
  */
-#include <hiredis/adapters/libevent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,18 +50,6 @@ reader_reconnect_later(ch_runtime *rt)
 }
 
 static void
-reader_auth_cb(redisAsyncContext *ac, void *r, void *priv)
-{
-    ch_runtime *rt = priv;
-    redisReply *reply = r;
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
-        CH_LOG_ERROR(&rt->log, "redis refused the readers' AUTH or SELECT",
-                     CH_STR("error", reply->str));
-        redisAsyncDisconnect(ac);
-    }
-}
-
-static void
 reader_on_connect(const redisAsyncContext *ac, int status)
 {
     ch_runtime *rt = ac->data;
@@ -71,16 +58,7 @@ reader_on_connect(const redisAsyncContext *ac, int status)
         reader_reconnect_later(rt);
         return;
     }
-    redisAsyncContext *c = (redisAsyncContext *)ac;
-    if (rt->rurl.password[0]) {
-        if (rt->rurl.user[0])
-            redisAsyncCommand(c, reader_auth_cb, rt, "AUTH %s %s", rt->rurl.user,
-                              rt->rurl.password);
-        else
-            redisAsyncCommand(c, reader_auth_cb, rt, "AUTH %s", rt->rurl.password);
-    }
-    if (rt->rurl.db)
-        redisAsyncCommand(c, reader_auth_cb, rt, "SELECT %d", rt->rurl.db);
+    ch__redis_login(rt, (redisAsyncContext *)ac);
     rt->redis_rd_ready = 1;
     rt->redis_rd_backoff_ms = 100;
     CH_LOG_INFO(&rt->log, "redis readers' connection up");
@@ -102,19 +80,8 @@ reader_on_disconnect(const redisAsyncContext *ac, int status)
 static void
 reader_connect(ch_runtime *rt)
 {
-    redisAsyncContext *ac = rt->rurl.unix_path[0] ? redisAsyncConnectUnix(rt->rurl.unix_path)
-                                                  : redisAsyncConnect(rt->rurl.host, rt->rurl.port);
-    if (!ac || ac->err) {
-        if (ac)
-            redisAsyncFree(ac);
+    if (!(rt->redis_rd = ch__redis_dial(rt, reader_on_connect, reader_on_disconnect)))
         reader_reconnect_later(rt);
-        return;
-    }
-    ac->data = rt;
-    redisLibeventAttach(ac, rt->base);
-    redisAsyncSetConnectCallback(ac, reader_on_connect);
-    redisAsyncSetDisconnectCallback(ac, reader_on_disconnect);
-    rt->redis_rd = ac;
 }
 
 int

@@ -269,6 +269,12 @@ int ch__redis_send_argv(ch_runtime *rt, redisCallbackFn *fn, void *priv, int arg
 
 /* redis_reader.c: the readers' connection, opened, drained and closed
  * with the main one (nothing without ch_service.redis_reader). */
+/* A new async connection to rt->rurl on the loop with these callbacks (its
+ * data is rt), or NULL (logged) to retry later; and its AUTH and SELECT,
+ * sent once connected (a refusal is logged and disconnects). redis.c. */
+redisAsyncContext *ch__redis_dial(ch_runtime *rt, redisConnectCallback *on_up,
+                                  redisDisconnectCallback *on_down);
+void ch__redis_login(ch_runtime *rt, redisAsyncContext *c);
 int ch__redis_reader_open(ch_runtime *rt, char *errstr, size_t errstr_size);
 void ch__redis_reader_close(ch_runtime *rt);
 void ch__redis_reader_drain(ch_runtime *rt);
