@@ -16,8 +16,11 @@
 #define CLAIM_BATCH 200
 /* Fired timers deleted per script call (Lua's unpack() takes under 8,000). */
 #define ACK_BATCH 1000
+/* Timers (schedule) or ids (cancel) that a partition's changes made in one
+ * loop turn share one call up to; a single change above it goes alone. */
+#define COALESCE_MAX 1000
 
-enum { SCRIPT_CLAIM, SCRIPT_SCHEDULE, SCRIPT_CANCEL, SCRIPT_ACK, NSCRIPTS };
+enum { SCRIPT_CLAIM, SCRIPT_CANCEL, SCRIPT_ACK, NSCRIPTS };
 
 /* KEYS: due, inflight, timers. ARGV: lease_ms, limit.
  * Set-at-a-time: one ZREM, one HMGET (of the text members only: a compact
@@ -78,47 +81,23 @@ static const char claim_lua[] =
     "out[3] = tostring(next)\n"
     "return out\n";
 
-/* KEYS: due, inflight, timers. ARGV: member1, due1, payload1, other1, ...
- * A text member's payload goes to the hash; a compact one (first byte 0)
- * has none. `other` is the same timer's member in the other form ('' none):
- * removed, so a timer stored before an upgrade (or a change of
- * sla.timer_format) and set again now is not kept twice. A text one can
- * only be there while the hash exists (every pending text timer has its
- * payload), so with no hash only compact ones are looked for. A rescheduled
- * timer leaves the in-flight set: its new due time rules. Set-at-a-time:
- * one ZADD and one ZREM per 500 timers (Lua's unpack() takes under 8,000
- * values). Returns {now_s, now_us (Redis TIME), earliest due or lease
- * expiry in ms (-1 none)}. */
-static const char schedule_lua[] =
-    "local n, old = #ARGV / 4, nil\n"
-    "for c = 1, n, 500 do\n"
-    "  local zadd, ms = {}, {}\n"
-    "  for j = c, math.min(n, c + 499) do\n"
-    "    local i = (j - 1) * 4 + 1\n"
-    "    local m, o = ARGV[i], ARGV[i + 3]\n"
-    "    if string.byte(m, 1) ~= 0 then redis.call('HSET', KEYS[3], m, ARGV[i + 2]) end\n"
-    "    zadd[#zadd + 1] = ARGV[i + 1]\n"
-    "    zadd[#zadd + 1] = m\n"
-    "    ms[#ms + 1] = m\n"
-    "    if o ~= '' then\n"
-    "      if old == nil then old = redis.call('EXISTS', KEYS[3]) == 1 end\n"
-    "      if old or string.byte(o, 1) == 0 then\n"
-    "        redis.call('ZREM', KEYS[1], o)\n"
-    "        redis.call('ZREM', KEYS[2], o)\n"
-    "        redis.call('HDEL', KEYS[3], o)\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  redis.call('ZADD', KEYS[1], unpack(zadd))\n"
-    "  redis.call('ZREM', KEYS[2], unpack(ms))\n"
-    "end\n"
-    "local t = redis.call('TIME')\n"
-    "local next = -1\n"
-    "for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
-    "  local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
-    "  if f[2] and (next < 0 or tonumber(f[2]) < next) then next = tonumber(f[2]) end\n"
-    "end\n"
-    "return {t[1], t[2], tostring(next)}\n";
+/*
+ * Scheduling is a transaction of plain commands, not a script (issue 16:
+ * Lua's own cost was most of a schedule call's; see sched_send):
+ *   MULTI
+ *   HSET timers m p ...      the text members' payloads (none: left out)
+ *   ZADD due d m ...         every member with its due time
+ *   ZREM inflight m ...      a rescheduled timer leaves the in-flight set:
+ *                            its new due time rules
+ *   ZREM due o ...           `o`: each timer's member in the other form,
+ *   ZREM inflight o ...      so one stored before an upgrade (or a change
+ *   HDEL timers o ...        of sla.timer_format) and set again now is not
+ *                            kept twice (HDEL: text ones only; none: left out)
+ *   TIME
+ *   ZRANGE due 0 0 WITHSCORES       the earliest due time and lease
+ *   ZRANGE inflight 0 0 WITHSCORES  expiry, to arm the partition's timer
+ *   EXEC
+ */
 
 /* KEYS: due, inflight, timers. ARGV: members (each id in both forms). */
 static const char cancel_lua[] = "for i = 1, #ARGV do\n"
@@ -151,7 +130,37 @@ static const char ack_lua[] = "local function hdel(ms)\n"
                               "hdel(gone)\n"
                               "return #gone\n";
 
-static const char *const script_text[NSCRIPTS] = {claim_lua, schedule_lua, cancel_lua, ack_lua};
+static const char *const script_text[NSCRIPTS] = {claim_lua, cancel_lua, ack_lua};
+
+/* One caller of a coalesced change, answered when its call is. */
+typedef struct {
+    sla_timer_store_cb cb;
+    void *opaque;
+} waiter;
+
+/*
+ * A partition's schedule (or cancel) calls made in this loop turn, sent as
+ * one call at the turn's end (flush_cb): one schedule transaction, or one
+ * cancel script. A call costs Redis a good part per call, not per timer
+ * (a one-case schedule script spent about 16 of its 23 us in Lua itself),
+ * and sla-timer applies many cases' events per turn. The words are copied
+ * (offsets into buf, which moves as it grows); every caller is answered with
+ * the call's outcome. A case's next event waits for its lane (case_sync.c),
+ * so one call never holds two changes of one timer.
+ */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    struct {
+        size_t off, len; /* at buf + off */
+    } * words;
+    size_t nwords, words_cap;
+    waiter *w;
+    size_t nw, w_cap;
+    size_t items; /* timers or ids so far */
+} pending_call;
+
+enum { PEND_SCHEDULE, PEND_CANCEL, NPEND };
 
 typedef struct part {
     sla_timer_store *st;
@@ -166,6 +175,7 @@ typedef struct part {
     ch_timer *timer;       /* the next claim: a due time, or a retry */
     sla_timer_fire **acks; /* delivered, to delete at the end of this loop turn */
     size_t nacks, acks_cap;
+    pending_call pend[NPEND]; /* schedules and cancels, sent at the end of this loop turn */
     sla_timer_keys keys;
 } part;
 
@@ -178,7 +188,8 @@ struct sla_timer_store {
     void *opaque;
     ch_redis_script *scripts[NSCRIPTS]; /* registered with the runtime, which owns them */
     ch_timer *ack_timer;                /* runs at the turn's end when any partition has acks */
-    part **parts; /* by partition number, grown to the highest one seen; NULL: none yet */
+    ch_timer *flush_timer; /* runs at the turn's end when any partition has pending changes */
+    part **parts;          /* by partition number, grown to the highest one seen; NULL: none yet */
     size_t nparts;
     uint64_t batches; /* compact batches handed over (sla_timer_fired.batch) */
 };
@@ -612,55 +623,276 @@ claim(part *p)
 
 /* ---- scheduling and cancelling ---- */
 
+/* One sent change call: its partition and the callers it answers. */
 typedef struct {
     part *p;
-    sla_timer_store_cb cb;
-    void *opaque;
-    int script;
+    int kind; /* PEND_SCHEDULE or PEND_CANCEL */
+    size_t nw;
+    waiter w[];
 } change_ctx;
 
-/* A schedule's answer (the earliest due time or lease expiry, with Redis's
- * time): the new timers may be due sooner than the partition's timer. */
-static void
-scheduled(part *p, const redisReply *reply)
+/* A schedule's EXEC answer: every command's reply, the last three TIME and
+ * the two sets' first entries. 1 and Redis's time and the earliest due time
+ * or lease expiry (-1 none), or 0 when any command failed. */
+static int
+sched_answer(const redisReply *r, int64_t *now_us, int64_t *next_ms)
 {
-    if (!p->owned || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-        return;
-    int64_t now_us = redis_time_us(reply->element[0], reply->element[1]);
-    int64_t next = strtoll(reply->element[2]->str, NULL, 10);
-    take_step(p, sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next), next, now_us);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+        return 0;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_ERROR)
+            return 0;
+    const redisReply *t = r->element[r->elements - 3];
+    if (t->type != REDIS_REPLY_ARRAY || t->elements != 2)
+        return 0;
+    *now_us = redis_time_us(t->element[0], t->element[1]);
+    *next_ms = -1;
+    for (size_t k = r->elements - 2; k < r->elements; k++) {
+        const redisReply *f = r->element[k];
+        if (f->type == REDIS_REPLY_ARRAY && f->elements == 2) {
+            int64_t at = strtoll(f->element[1]->str, NULL, 10);
+            if (*next_ms < 0 || at < *next_ms)
+                *next_ms = at;
+        }
+    }
+    return 1;
+}
+
+static void
+answer_all(const waiter *w, size_t n, int rc)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i].cb)
+            w[i].cb(w[i].opaque, rc);
 }
 
 static void
 changed(void *opaque, redisReply *reply)
 {
     change_ctx *cc = opaque;
-    int ok = reply && reply->type != REDIS_REPLY_ERROR;
-    if (ok && cc->script == SCRIPT_SCHEDULE)
-        scheduled(cc->p, reply);
-    if (cc->cb)
-        cc->cb(cc->opaque, ok ? 0 : CH_EAGAIN);
+    part *p = cc->p;
+    int ok;
+    if (cc->kind == PEND_SCHEDULE) {
+        int64_t now_us, next;
+        ok = sched_answer(reply, &now_us, &next);
+        /* The new timers may be due sooner than the partition's timer. */
+        if (ok && p->owned)
+            take_step(p, sla_timer_after_schedule(p->claiming, p->armed, p->armed_for, next), next,
+                      now_us);
+    } else {
+        ok = reply && reply->type != REDIS_REPLY_ERROR;
+    }
+    answer_all(cc->w, cc->nw, ok ? 0 : CH_EAGAIN);
     free(cc);
 }
 
-/* Sends a schedule or cancel call built in a (whose arrays it frees). */
-static int
-change(part *p, int script, script_args *a, sla_timer_store_cb cb, void *opaque)
+/* A transaction's commands under construction: words go into one pair of
+ * arrays, each command a slice of them. */
+typedef struct {
+    const char **v;
+    size_t *len;
+    size_t used;
+    ch_redis_cmd cmds[9];
+    size_t ncmds;
+} tx_build;
+
+/* Starts a command: its name and key. */
+static void
+tx_start(tx_build *tx, const char *name, const char *key)
 {
-    change_ctx *cc = malloc(sizeof(*cc));
-    if (!cc) {
-        free(a->v);
-        free(a->len);
-        return CH_ENOMEM;
+    tx->cmds[tx->ncmds] = (ch_redis_cmd){0, tx->v + tx->used, tx->len + tx->used};
+    const char *w[2] = {name, key};
+    for (int i = 0; i < (key ? 2 : 1); i++) {
+        tx->v[tx->used] = w[i];
+        tx->len[tx->used++] = strlen(w[i]);
+        tx->cmds[tx->ncmds].argc++;
     }
-    cc->p = p;
-    cc->cb = cb;
-    cc->opaque = opaque;
-    cc->script = script;
-    int rc = script_send(p->st, script, a, changed, cc);
-    if (rc != 0)
-        free(cc);
+}
+
+static void
+tx_add(tx_build *tx, const char *s, size_t len)
+{
+    tx->v[tx->used] = s;
+    tx->len[tx->used++] = len;
+    tx->cmds[tx->ncmds].argc++;
+}
+
+/* Ends the command: kept when it has more than min words, dropped
+ * otherwise (an HSET with nothing to set). */
+static void
+tx_end(tx_build *tx, int min)
+{
+    if (tx->cmds[tx->ncmds].argc > min)
+        tx->ncmds++;
+    else
+        tx->used -= (size_t)tx->cmds[tx->ncmds].argc;
+}
+
+/* Pending schedule timer i's four words: member, due, payload, other form. */
+static void
+timer_words(const pending_call *pc, size_t i, const char *w[4], size_t wl[4])
+{
+    for (int j = 0; j < 4; j++) {
+        w[j] = pc->buf + pc->words[4 * i + (size_t)j].off;
+        wl[j] = pc->words[4 * i + (size_t)j].len;
+    }
+}
+
+/* Sends a pending schedule call's timers (four words each: member, due,
+ * payload, the other form or '') as the transaction described at the top. */
+static int
+sched_send(part *p, const pending_call *pc, change_ctx *cc)
+{
+    size_t n = pc->nwords / 4;
+    /* At most: HSET 2+2n, ZADD 2+2n, ZREM 2+n, three of 2+n, TIME, two ZRANGE of 5. */
+    size_t cap = 9 * n + 24;
+    tx_build tx = {.v = malloc(cap * sizeof(*tx.v)), .len = malloc(cap * sizeof(*tx.len))};
+    int rc = CH_ENOMEM;
+    if (tx.v && tx.len) {
+        const char *w[4];
+        size_t wl[4];
+        tx_start(&tx, "HSET", p->keys.timers); /* text members only (first byte not 0) */
+        for (size_t i = 0; i < n; i++) {
+            timer_words(pc, i, w, wl);
+            if (w[0][0] != 0) {
+                tx_add(&tx, w[0], wl[0]);
+                tx_add(&tx, w[2], wl[2]);
+            }
+        }
+        tx_end(&tx, 2);
+        tx_start(&tx, "ZADD", p->keys.due);
+        for (size_t i = 0; i < n; i++) {
+            timer_words(pc, i, w, wl);
+            tx_add(&tx, w[1], wl[1]);
+            tx_add(&tx, w[0], wl[0]);
+        }
+        tx_end(&tx, 2);
+        tx_start(&tx, "ZREM", p->keys.inflight);
+        for (size_t i = 0; i < n; i++) {
+            timer_words(pc, i, w, wl);
+            tx_add(&tx, w[0], wl[0]);
+        }
+        tx_end(&tx, 2);
+        /* The other forms: from both sets, and (text ones) the payload hash. */
+        const char *const other[3][2] = {
+            {"ZREM", p->keys.due}, {"ZREM", p->keys.inflight}, {"HDEL", p->keys.timers}};
+        for (int c = 0; c < 3; c++) {
+            tx_start(&tx, other[c][0], other[c][1]);
+            for (size_t i = 0; i < n; i++) {
+                timer_words(pc, i, w, wl);
+                if (wl[3] && (c < 2 || w[3][0] != 0))
+                    tx_add(&tx, w[3], wl[3]);
+            }
+            tx_end(&tx, 2);
+        }
+        tx_start(&tx, "TIME", NULL);
+        tx_end(&tx, 0);
+        const char *const sets[2] = {p->keys.due, p->keys.inflight};
+        for (int k = 0; k < 2; k++) {
+            tx_start(&tx, "ZRANGE", sets[k]);
+            tx_add(&tx, "0", 1);
+            tx_add(&tx, "0", 1);
+            tx_add(&tx, "WITHSCORES", 10);
+            tx_end(&tx, 0);
+        }
+        rc = ch_redis_multi(p->st->rt, changed, cc, tx.ncmds, tx.cmds);
+    }
+    free(tx.v);
+    free(tx.len);
     return rc;
+}
+
+/* Sends p's pending call k (a schedule transaction or a cancel script),
+ * and empties it (keeping its memory for the next turn). Its callers are
+ * answered CH_EAGAIN when it cannot be sent. */
+static void
+pend_send(part *p, int k)
+{
+    pending_call *pc = &p->pend[k];
+    if (pc->nw == 0)
+        return;
+    change_ctx *cc = malloc(sizeof(*cc) + pc->nw * sizeof(cc->w[0]));
+    int rc = CH_ENOMEM;
+    if (cc) {
+        cc->p = p;
+        cc->kind = k;
+        cc->nw = pc->nw;
+        memcpy(cc->w, pc->w, pc->nw * sizeof(cc->w[0]));
+        script_args a;
+        if (k == PEND_SCHEDULE)
+            rc = sched_send(p, pc, cc);
+        else if (args_new(&a, p, pc->nwords) == 0) {
+            for (size_t i = 0; i < pc->nwords; i++)
+                args_add(&a, pc->buf + pc->words[i].off, pc->words[i].len);
+            rc = script_send(p->st, SCRIPT_CANCEL, &a, changed, cc);
+        }
+    }
+    if (rc != 0) {
+        free(cc);
+        answer_all(pc->w, pc->nw, CH_EAGAIN);
+    }
+    pc->len = pc->nwords = pc->nw = pc->items = 0;
+}
+
+static void
+flush_cb(void *arg)
+{
+    sla_timer_store *st = arg;
+    for (size_t i = 0; i < st->nparts; i++)
+        for (int k = 0; st->parts[i] && k < NPEND; k++)
+            pend_send(st->parts[i], k);
+}
+
+/* Adds one word (len bytes, binary-safe) to pc; CH_ENOMEM leaves pc for the
+ * caller to roll back (pend_undo). */
+static int
+pend_word(pending_call *pc, const void *s, size_t len)
+{
+    if (ch_array_grow(&pc->buf, &pc->cap, pc->len + len + 1, 1) != 0 ||
+        ch_array_grow(&pc->words, &pc->words_cap, pc->nwords + 1, sizeof(*pc->words)) != 0)
+        return CH_ENOMEM;
+    if (len)
+        memcpy(pc->buf + pc->len, s, len);
+    pc->words[pc->nwords].off = pc->len;
+    pc->words[pc->nwords++].len = len;
+    pc->len += len;
+    return 0;
+}
+
+/* Where a change started in pc, to take it back out if it does not fit. */
+typedef struct {
+    size_t len, nwords;
+} pend_mark;
+
+/* Makes room for a change of n items in p's pending call k: a full call
+ * goes out now. Returns the call and where the change starts. */
+static pending_call *
+pend_begin(part *p, int k, size_t n, pend_mark *mark)
+{
+    pending_call *pc = &p->pend[k];
+    if (pc->items > 0 && pc->items + n > COALESCE_MAX)
+        pend_send(p, k);
+    *mark = (pend_mark){pc->len, pc->nwords};
+    return pc;
+}
+
+/* Ends a change begun with pend_begin: rc 0 (its words added) queues cb
+ * for the turn's end; otherwise the words go and rc is returned. */
+static int
+pend_end(part *p, pending_call *pc, const pend_mark *mark, size_t n, int rc, sla_timer_store_cb cb,
+         void *opaque)
+{
+    if (rc == 0 && ch_array_grow(&pc->w, &pc->w_cap, pc->nw + 1, sizeof(*pc->w)) != 0)
+        rc = CH_ENOMEM;
+    if (rc != 0) {
+        pc->len = mark->len;
+        pc->nwords = mark->nwords;
+        return rc;
+    }
+    pc->w[pc->nw++] = (waiter){cb, opaque};
+    pc->items += n;
+    ch_timer_soon(p->st->flush_timer);
+    return 0;
 }
 
 int
@@ -670,13 +902,6 @@ sla_timer_store_packs(const sla_timer_store *st, const char *id)
     return st->format == SLA_TIMER_COMPACT && sla_timer_id_pack(id, m, sizeof(m)) > 0;
 }
 
-/* A timer id's two members: the one it is stored under in this store's
- * format, and the other form ('' when the id has only its text form). */
-typedef struct {
-    uint8_t packed[SLA_TIMER_MEMBER_MAX];
-    size_t plen;
-} id_forms;
-
 int
 sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer_spec *timers,
                          size_t n, sla_timer_store_cb cb, void *opaque)
@@ -684,37 +909,27 @@ sla_timer_store_schedule(sla_timer_store *st, int32_t partition, const sla_timer
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
-    char(*dues)[24] = malloc(n * sizeof(*dues));
-    id_forms *forms = malloc(n * sizeof(*forms));
-    script_args a;
-    if (!dues || !forms || args_new(&a, p, 4 * n) != 0) {
-        free(dues);
-        free(forms);
-        return CH_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
+    pend_mark mark;
+    pending_call *pc = pend_begin(p, PEND_SCHEDULE, n, &mark);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const char *id = timers[i].id;
-        size_t idlen = strlen(id);
-        id_forms *fm = &forms[i];
-        fm->plen = sla_timer_id_pack(id, fm->packed, sizeof(fm->packed));
-        snprintf(dues[i], sizeof(dues[i]), "%lld", (long long)timers[i].due_ms);
-        if (fm->plen && st->format == SLA_TIMER_COMPACT) {
-            args_add(&a, (const char *)fm->packed, fm->plen);
-            args_add(&a, dues[i], strlen(dues[i]));
-            args_add(&a, "", 0);
-            args_add(&a, id, idlen);
+        uint8_t packed[SLA_TIMER_MEMBER_MAX];
+        size_t plen = sla_timer_id_pack(id, packed, sizeof(packed));
+        char due[24];
+        int duelen = snprintf(due, sizeof(due), "%lld", (long long)timers[i].due_ms);
+        /* member, due, payload, the member's other form ('' none) */
+        if (plen && st->format == SLA_TIMER_COMPACT) {
+            rc = pend_word(pc, packed, plen) || pend_word(pc, due, (size_t)duelen) ||
+                 pend_word(pc, "", 0) || pend_word(pc, id, strlen(id));
         } else {
-            args_add(&a, id, idlen);
-            args_add(&a, dues[i], strlen(dues[i]));
-            args_add(&a, timers[i].payload ? (const char *)timers[i].payload : "",
-                     timers[i].payload ? timers[i].len : 0);
-            args_add(&a, (const char *)fm->packed, fm->plen);
+            rc = pend_word(pc, id, strlen(id)) || pend_word(pc, due, (size_t)duelen) ||
+                 pend_word(pc, timers[i].payload ? (const char *)timers[i].payload : "",
+                           timers[i].payload ? timers[i].len : 0) ||
+                 pend_word(pc, packed, plen);
         }
     }
-    int rc = change(p, SCRIPT_SCHEDULE, &a, cb, opaque);
-    free(dues);
-    free(forms);
-    return rc;
+    return pend_end(p, pc, &mark, n, rc ? CH_ENOMEM : 0, cb, opaque);
 }
 
 int
@@ -724,21 +939,17 @@ sla_timer_store_cancel(sla_timer_store *st, int32_t partition, const char *const
     part *p = part_get(st, partition);
     if (!p || n == 0 || n > 10000)
         return p ? CH_EINVAL : CH_ENOMEM;
-    id_forms *forms = malloc(n * sizeof(*forms));
-    script_args a;
-    if (!forms || args_new(&a, p, 2 * n) != 0) {
-        free(forms);
-        return CH_ENOMEM;
+    pend_mark mark;
+    pending_call *pc = pend_begin(p, PEND_CANCEL, n, &mark);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint8_t packed[SLA_TIMER_MEMBER_MAX];
+        size_t plen = sla_timer_id_pack(ids[i], packed, sizeof(packed));
+        rc = pend_word(pc, ids[i], strlen(ids[i]));
+        if (rc == 0 && plen)
+            rc = pend_word(pc, packed, plen);
     }
-    for (size_t i = 0; i < n; i++) {
-        args_add(&a, ids[i], strlen(ids[i]));
-        forms[i].plen = sla_timer_id_pack(ids[i], forms[i].packed, sizeof(forms[i].packed));
-        if (forms[i].plen)
-            args_add(&a, (const char *)forms[i].packed, forms[i].plen);
-    }
-    int rc = change(p, SCRIPT_CANCEL, &a, cb, opaque);
-    free(forms);
-    return rc;
+    return pend_end(p, pc, &mark, n, rc, cb, opaque);
 }
 
 /* ---- ownership ---- */
@@ -770,6 +981,7 @@ sla_timer_store_stop(sla_timer_store *st)
 {
     for (size_t i = 0; i < st->nparts; i++)
         sla_timer_store_disown(st, (int32_t)i);
+    flush_cb(st); /* changes of this turn go out while Redis is there */
 }
 
 void
@@ -796,10 +1008,12 @@ sla_timer_store_new(ch_runtime *rt, const char *prefix, int64_t lease_ms, sla_ti
     for (int s = 0; s < NSCRIPTS; s++)
         if (!(st->scripts[s] = ch_redis_script_new(rt, script_text[s])))
             goto err; /* the runtime frees the ones registered */
-    if (!(st->ack_timer = ch_timer_new(rt, acks_cb, st)))
+    if (!(st->ack_timer = ch_timer_new(rt, acks_cb, st)) ||
+        !(st->flush_timer = ch_timer_new(rt, flush_cb, st)))
         goto err;
     return st;
 err:
+    ch_timer_free(st->ack_timer);
     free(st);
     return NULL;
 }
@@ -816,10 +1030,18 @@ sla_timer_store_free(sla_timer_store *st)
             while (p->nacks > 0)
                 free(p->acks[--p->nacks]);
             free(p->acks);
+            for (int k = 0; k < NPEND; k++) {
+                pending_call *pc = &p->pend[k];
+                answer_all(pc->w, pc->nw, CH_EAGAIN); /* none after a stop */
+                free(pc->buf);
+                free(pc->words);
+                free(pc->w);
+            }
             free(p);
         }
     }
     free(st->parts);
     ch_timer_free(st->ack_timer);
+    ch_timer_free(st->flush_timer);
     free(st);
 }

@@ -250,6 +250,44 @@ ch_redis_flush(ch_runtime *rt)
 }
 
 int
+ch_redis_multi(ch_runtime *rt, ch_redis_cb cb, void *opaque, size_t n, const ch_redis_cmd *cmds)
+{
+    if (!ch_redis_ready(rt))
+        return CH_EAGAIN;
+    redis_ctx *rc = ctx_new(cb, opaque);
+    if (!rc)
+        return CH_ENOMEM;
+    /* MULTI's and each command's own answer (+OK, +QUEUED) are not needed:
+     * EXEC answers with the commands' replies, or EXECABORT if one was
+     * refused. */
+    redisAsyncContext *ac = rt->redis;
+    if (redisAsyncCommand(ac, NULL, NULL, "MULTI") != REDIS_OK) {
+        free(rc);
+        return CH_EAGAIN; /* nothing sent */
+    }
+    int ok = 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = redisAsyncCommandArgv(ac, NULL, NULL, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) ==
+             REDIS_OK;
+    if (ok && redisAsyncCommand(ac, trampoline, rc, "EXEC") == REDIS_OK) {
+        ch_timer_soon(rt->redis_flush);
+        return 0;
+    }
+    free(rc);
+    /* Half a transaction is queued (hiredis could not add a command: out
+     * of memory). Left open, it would swallow the next commands: DISCARD
+     * it, or drop the connection (the runtime reconnects) if even that
+     * cannot be sent. */
+    if (redisAsyncCommand(ac, NULL, NULL, "DISCARD") == REDIS_OK) {
+        ch_timer_soon(rt->redis_flush);
+    } else {
+        CH_LOG_ERROR(&rt->log, "redis transaction left open; reconnecting");
+        redisAsyncDisconnect(ac);
+    }
+    return CH_ENOMEM;
+}
+
+int
 ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
                       const size_t *argvlen)
 {

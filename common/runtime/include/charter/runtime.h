@@ -403,6 +403,27 @@ int ch_redis_command(ch_runtime *rt, ch_redis_cb cb, void *opaque, const char *f
 int ch_redis_command_argv(ch_runtime *rt, ch_redis_cb cb, void *opaque, int argc, const char **argv,
                           const size_t *argvlen);
 
+/* One command of a transaction (ch_redis_multi): argc words, as for
+ * ch_redis_command_argv. */
+typedef struct {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+} ch_redis_cmd;
+
+/*
+ * Sends the n commands as one transaction (MULTI, the commands, EXEC) on
+ * the main connection: Redis runs them together, nothing else between them.
+ * cb gets EXEC's answer: an array with each command's reply in order (any
+ * may be an error reply), or an error (EXECABORT: Redis refused one of them
+ * when queued, e.g. OOM), or NULL when the connection dropped. Plain
+ * commands cost Redis less than a script that makes the same calls (no Lua
+ * interpreter, no conversion of every word to a Lua string and back). Same
+ * contract as ch_redis_command; the words are copied before this returns.
+ */
+int ch_redis_multi(ch_runtime *rt, ch_redis_cb cb, void *opaque, size_t n,
+                   const ch_redis_cmd *cmds);
+
 /*
  * ch_redis_command and ch_redis_command_argv for commands that only read,
  * on the service's second connection (ch_service.redis_reader) when it is
