@@ -23,11 +23,12 @@
  *   loop turn (one script call per partition); otherwise the lease expires
  *   and it fires again, with the same id.
  * - Schedules and cancels are coalesced: a partition's calls made in one
- *   loop turn go to Redis as one script call at the turn's end (up to 1,000
- *   timers each), and each caller is answered with its outcome. A script
- *   call costs Redis mostly per call, not per timer, and sla-timer applies
- *   many cases' events in a turn (issue 16: 1.9x the rate per case).
- * - Scripts run by SHA (the runtime's ch_redis_script: EVALSHA, and EVAL
+ *   loop turn go to Redis as one call at the turn's end (up to 1,000 timers
+ *   each), and each caller is answered with its outcome. A schedule is one
+ *   MULTI/EXEC of plain commands (ZADD, ZREM, ...; timer_store.c), not a
+ *   Lua script, whose own cost was most of a schedule's. Together: 3.1x the
+ *   scheduling rate per case (docs/benchmarks.md, issue 16's fourth round).
+ * - The claim, cancel and acknowledgement scripts run by SHA (the runtime's ch_redis_script: EVALSHA, and EVAL
  *   with the text only after a NOSCRIPT).
  *
  * All callbacks run on the runtime's loop.
