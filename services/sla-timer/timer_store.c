@@ -848,11 +848,18 @@ pend_send(part *p, int k)
             rc = script_send(p->st, SCRIPT_CANCEL, &a, changed, cc);
         }
     }
+    waiter *w = pc->w;
+    size_t nw = pc->nw;
+    pc->len = pc->nwords = pc->nw = pc->items = 0;
     if (rc != 0) {
         free(cc);
-        answer_all(pc->w, pc->nw, CH_EAGAIN);
+        /* Answered once the call is emptied and its waiters taken out: an
+         * answer may queue a new change on this partition. */
+        pc->w = NULL;
+        pc->w_cap = 0;
+        answer_all(w, nw, CH_EAGAIN);
+        free(w);
     }
-    pc->len = pc->nwords = pc->nw = pc->items = 0;
 }
 
 static void
