@@ -8,7 +8,7 @@ packages=(
   libevent-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
   libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libgmime-3.0-dev
   redis-server kcat curl protobuf-compiler python3 openssl python3-kafka python3-protobuf
-  python3-aiosmtpd
+  python3-aiosmtpd swaks
   clang libclang-rt-14-dev clang-format
   chromium prometheus
 )
