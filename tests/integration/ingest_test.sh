@@ -423,13 +423,20 @@ LOAD_PID=$!
 PIDS+=("$LOAD_PID")
 wait_until 10 test -s "$WORK/load.started" || fail "load client did not start"
 sleep 2
+unavailable() { curl -fsS "$URL/metrics" | awk '$1 == "charter_ingest_unavailable_total" { print int($2) }'; }
+U0=$(unavailable)
 curl -fsS -X POST "http://$BROKER_CONTROL/brokers/down" >/dev/null || fail "broker down"
 log "broker down (mid-load)"
-# Down until ingest has noticed (its /readyz), then 2 s more: on a loaded machine
-# librdkafka can take longer than a fixed 5 s to report every broker down, and a
-# load that never met the outage proves nothing.
+# Down until ingest has noticed (its /readyz) and has answered a load request
+# 503, then 1 s more: on a loaded machine librdkafka can take longer than a
+# fixed 5 s to report every broker down, and the four clients can all be
+# waiting on requests sent before the outage (answered 503 only after
+# ingest.answer_timeout_ms, 5 s), so a fixed 2 s after /readyz once met no 503
+# at all (under ASan). A load that never met the outage proves nothing.
 wait_until 20 kafka_down || fail "ingest's /readyz did not notice the broker going down mid-load"
-sleep 2
+met_outage() { [ "$(unavailable)" -gt "${U0:-0}" ]; }
+wait_until 30 met_outage || fail "no load request was answered 503 within 30 s of the outage"
+sleep 1
 curl -fsS -X POST "http://$BROKER_CONTROL/brokers/up" >/dev/null || fail "broker up"
 log "broker up"
 for _ in $(seq 1 600); do kill -0 "$LOAD_PID" 2>/dev/null || break; sleep 0.1; done
