@@ -772,10 +772,10 @@ sched_send(part *p, const pending_call *pc, change_ctx *cc)
     if (tx.v && tx.len) {
         const char *w[4];
         size_t wl[4];
-        tx_start(&tx, "HSET", p->keys.timers); /* text members only (first byte not 0) */
+        tx_start(&tx, "HSET", p->keys.timers); /* text members only */
         for (size_t i = 0; i < n; i++) {
             timer_words(pc, i, w, wl);
-            if (w[0][0] != 0) {
+            if (!sla_timer_member_compact(w[0], wl[0])) {
                 tx_add(&tx, w[0], wl[0]);
                 tx_add(&tx, w[2], wl[2]);
             }
@@ -801,7 +801,7 @@ sched_send(part *p, const pending_call *pc, change_ctx *cc)
             tx_start(&tx, other[c][0], other[c][1]);
             for (size_t i = 0; i < n; i++) {
                 timer_words(pc, i, w, wl);
-                if (wl[3] && (c < 2 || w[3][0] != 0))
+                if (wl[3] && (c < 2 || !sla_timer_member_compact(w[3], wl[3])))
                     tx_add(&tx, w[3], wl[3]);
             }
             tx_end(&tx, 2);
